@@ -1,0 +1,101 @@
+#ifndef FABRIQUE_LIBS_KV_OPTIONS_H_
+#define FABRIQUE_LIBS_KV_OPTIONS_H_
+
+// Options for opening a Store and for its reads and writes.
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rocksdb {
+class Env;
+struct ColumnFamilyOptions;
+}  // namespace rocksdb
+
+namespace fabrique::kv {
+
+class Snapshot;
+
+// How durable a write is when it returns. A write is always in the write-ahead log before it is
+// acknowledged, so it survives a crash of the process; kSync also fsyncs the log, so it survives
+// a power loss or a kernel crash, at the price of one fsync (RocksDB groups concurrent ones).
+enum class SyncMode {
+  kStoreDefault,  // StoreOptions::sync_writes decides.
+  kSync,          // fsync the write-ahead log before returning.
+  kNoSync,        // Leave the log in the OS page cache.
+};
+
+struct StoreOptions {
+  // Directory that holds the database. Created, with missing parents, when create_if_missing.
+  // Required: there is no default.
+  std::string path;
+
+  // Column families the caller needs besides "default", which always exists. Families already in
+  // the database are opened as well, whether listed or not. Names must be unique and non-empty.
+  // Default: none.
+  std::vector<std::string> column_families;
+
+  // Creates the database when `path` holds none; when false, a missing database is NOT_FOUND.
+  // Default: true.
+  bool create_if_missing = true;
+
+  // Creates listed column families that the database lacks; when false, a missing one is
+  // NOT_FOUND naming it. Default: true.
+  bool create_missing_column_families = true;
+
+  // Whether writes made with SyncMode::kStoreDefault fsync the write-ahead log before returning
+  // (see SyncMode). Default: false (survives a process crash, not a power loss).
+  bool sync_writes = false;
+
+  // Capacity of the LRU block cache shared by every column family, in bytes; 0 disables it.
+  // Default: 64 MiB.
+  size_t block_cache_bytes = size_t{64} << 20;
+
+  // Bloom filter bits per key in SST files, which spare a disk read for most lookups of absent
+  // keys; 0 disables them. Default: 10 (about 1% false positives).
+  double bloom_bits_per_key = 10.0;
+
+  // Size of one memtable per column family, in bytes, before it is flushed to disk.
+  // Default: 64 MiB.
+  size_t write_buffer_bytes = size_t{64} << 20;
+
+  // Threads for background flushes and compactions, shared by the column families.
+  // Default: 2.
+  int background_jobs = 2;
+
+  // Keeps the database in memory (rocksdb::NewMemEnv, owned by the Store): nothing is written to
+  // disk and everything is lost when the Store closes. For tests. Cannot be combined with `env`.
+  // Default: false.
+  bool in_memory = false;
+
+  // The Env seam: the rocksdb::Env through which every file is read and written, for example a
+  // shared in-memory Env (NewInMemoryEnv) that outlives several Stores, or a fault-injecting one.
+  // Not owned; must outlive the Store. Default: nullptr = rocksdb::Env::Default(), the real disk.
+  rocksdb::Env* env = nullptr;
+
+  // Collects RocksDB tickers and histograms (block cache hits, stalls, bytes written) for
+  // metrics, read through Store::statistics(). Costs a few percent of CPU. Default: false.
+  bool enable_statistics = false;
+
+  // Adjusts a column family's RocksDB options just before it is opened or created, for features
+  // this library does not wrap yet (a compaction filter for retention, a merge operator, a prefix
+  // extractor). Called with the family's name, once per family per open. Default: none.
+  std::function<void(const std::string& family, rocksdb::ColumnFamilyOptions* options)>
+      configure_family;
+};
+
+// Options for one read or iterator.
+struct ReadOptions {
+  // Reads the Store as it was when this snapshot was taken. Not owned; must outlive the read and
+  // any iterator made with it. Default: nullptr = the latest committed state.
+  const Snapshot* snapshot = nullptr;
+
+  // Whether the blocks read are kept in the block cache. Set false for large one-off scans
+  // (training sets, backfills) so they do not evict the hot set. Default: true.
+  bool fill_cache = true;
+};
+
+}  // namespace fabrique::kv
+
+#endif  // FABRIQUE_LIBS_KV_OPTIONS_H_

@@ -1,0 +1,86 @@
+#include "libs/server/service_flags.h"
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/grpc_log.h"
+#include "libs/core/log.h"
+#include "libs/server/signals.h"
+
+namespace fabrique::server {
+
+int ServiceMain(int argc, char** argv, const ServiceDefaults& defaults,
+                const std::function<void(core::FlagSet&)>& add_flags,
+                const std::function<absl::Status(const ServiceFlags&)>& run) {
+  // Before any thread exists, so every later thread inherits the mask (see signals.h).
+  BlockTerminationSignals();
+  core::RouteGrpcLogsToJson();
+
+  ServiceFlags flags;
+  flags.host.service_name = defaults.service_name;
+  flags.host.port = defaults.port;
+  flags.host.metrics_port = defaults.metrics_port;
+  if (defaults.stateful) flags.data_dir = absl::StrCat("fabrique-data/", defaults.service_name);
+
+  const std::string program = absl::StrCat("fabrique-", defaults.service_name);
+  core::FlagSet flag_set(program, defaults.summary);
+  flag_set.Add("listen_host", &flags.host.listen_host,
+               "Address the gRPC and metrics ports bind to (0.0.0.0 = all interfaces, "
+               "127.0.0.1 = this machine only)");
+  flag_set.Add("port", &flags.host.port, "gRPC port; 0 picks a free port and logs it");
+  flag_set.Add("metrics_port", &flags.host.metrics_port,
+               "Prometheus /metrics HTTP port; 0 picks a free port, -1 disables metrics");
+  flag_set.Add("max_message_bytes", &flags.host.max_message_bytes,
+               "Largest gRPC request or response message, in bytes");
+  flag_set.Add("keepalive_time", &flags.host.keepalive_time,
+               "Idle time before the server pings a client connection");
+  flag_set.Add("keepalive_timeout", &flags.host.keepalive_timeout,
+               "Time to wait for a keepalive ack before closing the connection");
+  flag_set.Add("shutdown_grace", &flags.host.shutdown_grace,
+               "On SIGTERM/SIGINT, how long in-flight calls may finish before being cancelled");
+  flag_set.Add("log_level", &flags.log_level,
+               "Least severe JSON log lines written to stderr: debug, info, warning or error");
+  if (defaults.stateful) {
+    flag_set.Add("data_dir", &flags.data_dir,
+                 "Folder holding all of this service's state; created if missing");
+  }
+  if (add_flags) add_flags(flag_set);
+  flag_set.set_epilog(absl::StrCat(
+      "Health: grpc.health.v1 on the gRPC port; metrics: http://HOST:METRICS_PORT/metrics.\n"
+      "Stops cleanly on SIGTERM or SIGINT (exit 0). Exit codes: 0 clean stop, 1 error, "
+      "2 bad flags."));
+
+  absl::StatusOr<core::ParsedArgs> parsed = flag_set.Parse(argc, argv);
+  if (!parsed.ok()) {
+    std::cerr << program << ": " << parsed.status().message() << "\n";
+    return 2;
+  }
+  if (parsed->help) {
+    std::cout << flag_set.Usage();
+    return 0;
+  }
+  if (!parsed->positional.empty()) {
+    std::cerr << program << ": unexpected argument '" << parsed->positional.front()
+              << "'; run '" << program << " --help'\n";
+    return 2;
+  }
+  core::LogLevel level;
+  if (!core::ParseLogLevel(flags.log_level, &level)) {
+    std::cerr << program << ": --log_level=" << flags.log_level
+              << " is not one of debug, info, warning, error\n";
+    return 2;
+  }
+  core::SetMinLogLevel(level);
+
+  const absl::Status status = run(flags);
+  if (!status.ok()) {
+    core::Log(core::LogLevel::kError, "server_failed",
+              {{"service", defaults.service_name},
+               {"code", absl::StatusCodeToString(status.code())},
+               {"error", std::string(status.message())}});
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace fabrique::server

@@ -1,0 +1,168 @@
+#include "libs/server/service_host.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <exception>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "libs/core/log.h"
+#include "libs/core/version.h"
+#include "libs/server/not_built_interceptor.h"
+#include "libs/server/signals.h"
+#include "prometheus/gauge.h"
+
+namespace fabrique::server {
+
+using core::Log;
+using core::LogLevel;
+
+ServiceHost::ServiceHost(ServiceHostOptions options)
+    : options_(std::move(options)), registry_(std::make_shared<prometheus::Registry>()) {}
+
+ServiceHost::~ServiceHost() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(ServiceHostOptions options) {
+  if (options.service_name.empty()) {
+    return absl::InvalidArgumentError("ServiceHostOptions.service_name is required");
+  }
+  if (options.port < 0 || options.port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--port=", options.port, " is not a TCP port (0-65535; 0 picks one)"));
+  }
+  if (options.metrics_port < -1 || options.metrics_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics_port=", options.metrics_port, " is not a TCP port (0-65535; -1 disables)"));
+  }
+  if (options.max_message_bytes <= 0) {
+    return absl::InvalidArgumentError("--max_message_bytes must be positive");
+  }
+  if (options.version.empty()) options.version = core::kVersion;
+  auto host = std::unique_ptr<ServiceHost>(new ServiceHost(std::move(options)));
+  host->rpc_metrics_ =
+      std::make_unique<RpcMetrics>(*host->registry_, host->options_.service_name);
+  prometheus::BuildGauge()
+      .Name(absl::StrCat("fabrique_", host->options_.service_name, "_build_info"))
+      .Help("Always 1; the labels say which build is running.")
+      .Register(*host->registry_)
+      .Add({{"version", host->options_.version}})
+      .Set(1);
+  return host;
+}
+
+void ServiceHost::AddService(grpc::Service* service, const std::string& full_name,
+                             const std::string& area) {
+  services_.push_back(service);
+  service_names_.push_back(full_name);
+  areas_[full_name] = area;
+}
+
+absl::Status ServiceHost::Start() {
+  if (options_.metrics_port >= 0) {
+    const std::string metrics_address =
+        absl::StrCat(options_.listen_host, ":", options_.metrics_port);
+    try {
+      exposer_ = std::make_unique<prometheus::Exposer>(metrics_address, 2);
+    } catch (const std::exception& e) {
+      // CivetWeb throws when it cannot bind; this is the only exception that crosses here.
+      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", metrics_address,
+                                                 " (is the port in use?): ", e.what()));
+    }
+    exposer_->RegisterCollectable(registry_);
+    const std::vector<int> ports = exposer_->GetListeningPorts();
+    bound_metrics_port_ = ports.empty() ? options_.metrics_port : ports.front();
+  } else {
+    bound_metrics_port_ = -1;
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(options_.listen_host, ":", options_.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port_);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // gRPC sets SO_REUSEPORT by default, which would let a second server silently share a port
+  // already in use; a taken port must be an error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options_.min_client_ping_interval)));
+  for (grpc::Service* service : services_) builder.RegisterService(service);
+
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(MakeRpcMetricsInterceptor(rpc_metrics_.get()));
+  creators.push_back(MakeNotBuiltInterceptor(areas_));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
+
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || bound_port_ == 0) {
+    server_.reset();
+    exposer_.reset();
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve gRPC on ", address, " (is the port in use?)"));
+  }
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  for (const std::string& name : service_names_) health->SetServingStatus(name, true);
+
+  Log(LogLevel::kInfo, "server_started",
+      {{"service", options_.service_name},
+       {"version", options_.version},
+       {"grpc_address", absl::StrCat(options_.listen_host, ":", bound_port_)},
+       {"grpc_port", bound_port_},
+       {"metrics_port", bound_metrics_port_}});
+  return absl::OkStatus();
+}
+
+absl::Status ServiceHost::Run() {
+  if (server_ == nullptr) {
+    return absl::FailedPreconditionError("ServiceHost::Run called before a successful Start");
+  }
+  const int signal = WaitForTerminationSignal(&stop_requested_);
+  Log(LogLevel::kInfo, "shutdown_requested",
+      {{"service", options_.service_name},
+       {"reason", signal == SIGTERM  ? "SIGTERM"
+                  : signal == SIGINT ? "SIGINT"
+                                     : "requested"}});
+  Shutdown();
+  return absl::OkStatus();
+}
+
+void ServiceHost::RequestShutdown() { stop_requested_.store(true); }
+
+void ServiceHost::SetServing(const std::string& full_name, bool serving) {
+  if (server_ != nullptr && !shut_down_.load()) {
+    server_->GetHealthCheckService()->SetServingStatus(full_name, serving);
+  }
+}
+
+void ServiceHost::Shutdown() {
+  if (server_ == nullptr || shut_down_.exchange(true)) return;
+  const auto start = std::chrono::steady_clock::now();
+  // NOT_SERVING first, so load balancers and probes stop sending before calls are refused.
+  server_->GetHealthCheckService()->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(options_.shutdown_grace));
+  server_->Wait();
+  exposer_.reset();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Log(LogLevel::kInfo, "server_stopped",
+      {{"service", options_.service_name}, {"drain_seconds", seconds}});
+}
+
+std::shared_ptr<grpc::Channel> ServiceHost::InProcessChannel() {
+  return server_->InProcessChannel(grpc::ChannelArguments());
+}
+
+}  // namespace fabrique::server

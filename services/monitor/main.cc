@@ -1,0 +1,39 @@
+// fabrique-monitor: the monitor service binary (see --help).
+// Wired in one function, in order: flags -> storage -> cores -> services -> server.
+
+#include "absl/status/status.h"
+#include "libs/core/status_macros.h"
+#include "libs/server/service_flags.h"
+#include "libs/server/service_host.h"
+#include "libs/server/service_state.h"
+#include "services/monitor/monitor_service.h"
+
+namespace fabrique::services {
+namespace {
+
+absl::Status Run(const server::ServiceFlags& flags) {
+  // Storage: everything under --data_dir.
+  ASSIGN_OR_RETURN(auto state, server::ServiceState::Open({flags.data_dir, "monitor"}));
+  // Services.
+  MonitorService service;
+  ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
+  host->AddService(&service, fabrique::v1::Monitor::service_full_name(), "the monitor (a later issue)");
+  // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
+  RETURN_IF_ERROR(host->Start());
+  return host->Run();
+}
+
+}  // namespace
+}  // namespace fabrique::services
+
+int main(int argc, char** argv) {
+  fabrique::server::ServiceDefaults defaults;
+  defaults.service_name = "monitor";
+  defaults.summary =
+      "Serves the monitor: prediction logs, late ground truth, drift against reference profiles,\n"
+      "back-testing, alerts and retraining requests.";
+  defaults.port = 7105;
+  defaults.metrics_port = 9105;
+  defaults.stateful = true;
+  return fabrique::server::ServiceMain(argc, argv, defaults, nullptr, fabrique::services::Run);
+}

@@ -1,0 +1,39 @@
+// fabrique-registry: the model registry binary (see --help).
+// Wired in one function, in order: flags -> storage -> cores -> services -> server.
+
+#include "absl/status/status.h"
+#include "libs/core/status_macros.h"
+#include "libs/server/service_flags.h"
+#include "libs/server/service_host.h"
+#include "libs/server/service_state.h"
+#include "services/registry/model_registry_service.h"
+
+namespace fabrique::services {
+namespace {
+
+absl::Status Run(const server::ServiceFlags& flags) {
+  // Storage: everything under --data_dir.
+  ASSIGN_OR_RETURN(auto state, server::ServiceState::Open({flags.data_dir, "registry"}));
+  // Services.
+  ModelRegistryService service;
+  ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
+  host->AddService(&service, fabrique::v1::ModelRegistry::service_full_name(), "the model registry (issue 4)");
+  // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
+  RETURN_IF_ERROR(host->Start());
+  return host->Run();
+}
+
+}  // namespace
+}  // namespace fabrique::services
+
+int main(int argc, char** argv) {
+  fabrique::server::ServiceDefaults defaults;
+  defaults.service_name = "registry";
+  defaults.summary =
+      "Serves the model registry: model versions, content-addressed artifacts, aliases, governed\n"
+      "promotion, approvals, audit and watch streams.";
+  defaults.port = 7102;
+  defaults.metrics_port = 9102;
+  defaults.stateful = true;
+  return fabrique::server::ServiceMain(argc, argv, defaults, nullptr, fabrique::services::Run);
+}

@@ -1,0 +1,80 @@
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch2/catch.hpp"
+#include "libs/core/clock.h"
+#include "libs/core/ids.h"
+
+namespace fabrique::core {
+namespace {
+
+TEST_CASE("the fake clock moves only when told") {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  CHECK(clock.Now() == absl::FromUnixSeconds(1000));
+  clock.Advance(absl::Seconds(5));
+  CHECK(clock.Now() == absl::FromUnixSeconds(1005));
+  clock.Set(absl::FromUnixSeconds(10));
+  CHECK(clock.Now() == absl::FromUnixSeconds(10));
+}
+
+TEST_CASE("the real clock is close to absl::Now") {
+  CHECK(absl::AbsDuration(Clock::Real()->Now() - absl::Now()) < absl::Seconds(1));
+}
+
+TEST_CASE("ids are 26 Crockford characters that encode their creation time") {
+  FakeClock clock(absl::FromUnixMillis(1'732'456'789'123));
+  IdGenerator ids(&clock, 42);
+  const std::string id = ids.Next();
+  CHECK(id.size() == kIdLength);
+  CHECK(id.find_first_not_of("0123456789ABCDEFGHJKMNPQRSTVWXYZ") == std::string::npos);
+  const absl::StatusOr<absl::Time> time = IdTime(id);
+  REQUIRE(time.ok());
+  CHECK(*time == absl::FromUnixMillis(1'732'456'789'123));
+}
+
+TEST_CASE("ids sort by time as strings, also within one millisecond") {
+  FakeClock clock;
+  IdGenerator ids(&clock, 7);
+  std::vector<std::string> made;
+  for (int i = 0; i < 2000; ++i) {
+    made.push_back(ids.Next());
+    if (i % 100 == 99) clock.Advance(absl::Milliseconds(1));
+  }
+  for (size_t i = 1; i < made.size(); ++i) CHECK(made[i - 1] < made[i]);
+}
+
+TEST_CASE("ids stay increasing when the clock steps back") {
+  FakeClock clock(absl::FromUnixSeconds(2000));
+  IdGenerator ids(&clock, 9);
+  const std::string before = ids.Next();
+  clock.Advance(absl::Seconds(-30));
+  CHECK(ids.Next() > before);
+}
+
+TEST_CASE("ids are unique across threads") {
+  IdGenerator ids;
+  std::vector<std::vector<std::string>> per_thread(4);
+  std::vector<std::thread> threads;
+  for (auto& out : per_thread) {
+    threads.emplace_back([&ids, &out] {
+      for (int i = 0; i < 5000; ++i) out.push_back(ids.Next());
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> all;
+  for (const auto& out : per_thread) all.insert(out.begin(), out.end());
+  CHECK(all.size() == 20000);
+}
+
+TEST_CASE("IdTime rejects what is not an id") {
+  CHECK(IdTime("short").status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(IdTime("01JD3Z6Q8X4T9V2M7K5R1B0C3U").status().code() ==
+        absl::StatusCode::kInvalidArgument);  // 'U' is not in the alphabet.
+  CHECK(IdTime("81JD3Z6Q8X4T9V2M7K5R1B0C3H").status().code() ==
+        absl::StatusCode::kInvalidArgument);  // Overflows 128 bits.
+}
+
+}  // namespace
+}  // namespace fabrique::core

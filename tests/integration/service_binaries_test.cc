@@ -1,0 +1,260 @@
+// Black-box tests of the six service binaries: each is started as a real process on loopback
+// port 0 with a temp data dir, then probed as Kubernetes, grpcurl and Prometheus would probe it.
+
+#include <signal.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "catch2/catch.hpp"
+#include "google/protobuf/descriptor.h"
+#include "fabrique/v1/features.grpc.pb.h"
+#include "fabrique/v1/inference.grpc.pb.h"
+#include "fabrique/v1/monitor.grpc.pb.h"
+#include "fabrique/v1/registry.grpc.pb.h"
+#include "fabrique/v1/tower.grpc.pb.h"
+#include "fabrique/v1/trainer.grpc.pb.h"
+#include "inference/grpc_predict_v2.grpc.pb.h"
+#include "libs/client/health_client.h"
+#include "libs/client/service_catalog.h"
+#include "tests/util/test_util.h"
+#include "tools/cli/child_process.h"
+
+namespace fabrique {
+namespace {
+
+using testing::TempDir;
+
+// Registers every generated service's descriptors in the generated pool that CheckEveryCall
+// walks: constructing the services makes the linker keep their generated code.
+void LinkGeneratedServices() {
+  std::vector<std::unique_ptr<grpc::Service>> services;
+  services.push_back(std::make_unique<v1::FeatureStore::Service>());
+  services.push_back(std::make_unique<v1::ModelRegistry::Service>());
+  services.push_back(std::make_unique<v1::Trainer::Service>());
+  services.push_back(std::make_unique<v1::EntityInference::Service>());
+  services.push_back(std::make_unique<::inference::GRPCInferenceService::Service>());
+  services.push_back(std::make_unique<v1::Monitor::Service>());
+  services.push_back(std::make_unique<v1::Tower::Service>());
+}
+
+// Calls that already have a real implementation; every other call must say it is not built.
+const std::set<std::string> kImplemented = {
+    "/inference.GRPCInferenceService/ServerLive",
+    "/inference.GRPCInferenceService/ServerReady",
+    "/inference.GRPCInferenceService/ServerMetadata",
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// One service binary running on free loopback ports.
+struct RunningService {
+  const client::ServiceInfo& info;
+  std::string log_path;
+  std::unique_ptr<cli::ChildProcess> process;
+  int grpc_port = 0;
+  int metrics_port = 0;
+
+  RunningService(const client::ServiceInfo& service, const TempDir& tmp,
+                 std::vector<std::string> extra = {})
+      : info(service), log_path(absl::StrCat(tmp.path(), "/", service.name, ".log")) {
+    std::vector<std::string> argv = {absl::StrCat(testing::BinDir(), "/", service.binary),
+                                     "--listen_host=127.0.0.1", "--port=0", "--metrics_port=0"};
+    if (service.stateful) argv.push_back(absl::StrCat("--data_dir=", tmp.path(), "/data"));
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto spawned = cli::ChildProcess::Spawn(argv, log_path);
+    REQUIRE(spawned.ok());
+    process = *std::move(spawned);
+  }
+
+  bool WaitStarted() {
+    return testing::PollUntil(
+        [&] { return cli::ReadServerStartedPorts(log_path, 0, &grpc_port, &metrics_port); },
+        absl::Seconds(30));
+  }
+
+  std::shared_ptr<grpc::Channel> Channel() const {
+    return client::MakeChannel(absl::StrCat("127.0.0.1:", grpc_port));
+  }
+};
+
+void CheckHealth(RunningService& s) {
+  auto channel = s.Channel();
+  REQUIRE(client::WaitUntilServing(channel, "", absl::Seconds(10)).ok());
+  for (absl::string_view service : s.info.grpc_services) {
+    INFO(service);
+    CHECK(*client::CheckHealth(channel, std::string(service), absl::Seconds(5)) ==
+          client::Health::kServing);
+  }
+}
+
+void CheckReflection(RunningService& s) {
+  auto listed = testing::ListServicesByReflection(s.Channel());
+  REQUIRE(listed.ok());
+  std::set<std::string> expected = {"grpc.health.v1.Health",
+                                    "grpc.reflection.v1alpha.ServerReflection"};
+  for (absl::string_view service : s.info.grpc_services) expected.emplace(service);
+  CHECK(std::set<std::string>(listed->begin(), listed->end()) == expected);
+}
+
+// Every published call either works or says it is not built yet: none fakes a success.
+void CheckEveryCall(RunningService& s) {
+  LinkGeneratedServices();
+  int calls = 0;
+  for (absl::string_view service_name : s.info.grpc_services) {
+    const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+        std::string(service_name));
+    REQUIRE(service != nullptr);
+    REQUIRE(service->method_count() > 0);
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string method = absl::StrCat("/", service_name, "/", service->method(i)->name());
+      INFO(method);
+      std::string response;
+      const grpc::Status status = testing::GenericCall(s.Channel(), method, "", &response);
+      if (kImplemented.count(method) > 0) {
+        CHECK(status.ok());
+      } else {
+        CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+        CHECK(absl::StrContains(status.error_message(), method));
+        CHECK(absl::StrContains(status.error_message(), "is not built yet: it comes with "));
+      }
+      ++calls;
+    }
+  }
+  CHECK(calls > 0);
+}
+
+void CheckMetrics(RunningService& s) {
+  std::string metrics;
+  // Health checks above are RPCs too; wait until the interceptor has counted one.
+  REQUIRE(testing::PollUntil(
+      [&] {
+        auto body = testing::HttpGet("127.0.0.1", s.metrics_port, "/metrics");
+        if (!body.ok()) return false;
+        metrics = *body;
+        return absl::StrContains(metrics, "method=\"Check\"");
+      },
+      absl::Seconds(10)));
+  const std::string prefix = absl::StrCat("fabrique_", s.info.name, "_");
+  CHECK(absl::StrContains(metrics, prefix + "build_info{version="));
+  CHECK(absl::StrContains(metrics, prefix + "rpc_requests_total{"));
+  CHECK(absl::StrContains(metrics, prefix + "rpc_duration_seconds_bucket{"));
+  CHECK(absl::StrContains(metrics, prefix + "rpc_in_flight{"));
+  auto promtool = testing::PromtoolCheckMetrics(metrics);
+  INFO(promtool.status().message());
+  CHECK(promtool.ok());
+}
+
+void CheckCleanStop(RunningService& s) {
+  s.process->Signal(SIGTERM);
+  const std::optional<int> code = s.process->Wait(absl::Seconds(20));
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  const std::string log = ReadFile(s.log_path);
+  CHECK(absl::StrContains(log, "\"event\":\"shutdown_requested\""));
+  CHECK(absl::StrContains(log, "\"reason\":\"SIGTERM\""));
+  CHECK(absl::StrContains(log, "\"event\":\"server_stopped\""));
+}
+
+TEST_CASE("every service binary serves health, reflection, metrics and stops cleanly") {
+  for (const client::ServiceInfo& info : client::Services()) {
+    INFO("service " << info.name);
+    TempDir tmp;
+    RunningService s(info, tmp);
+    INFO(ReadFile(s.log_path));
+    REQUIRE(s.WaitStarted());
+    CHECK(s.grpc_port > 0);
+    CHECK(s.metrics_port > 0);
+    CheckHealth(s);
+    CheckReflection(s);
+    CheckEveryCall(s);
+    CheckMetrics(s);
+    CheckCleanStop(s);
+  }
+}
+
+TEST_CASE("every log line a service writes is one JSON object") {
+  const client::ServiceInfo& info = *client::FindService("features");
+  TempDir tmp;
+  RunningService s(info, tmp);
+  REQUIRE(s.WaitStarted());
+  CheckCleanStop(s);
+  const std::vector<std::string> lines =
+      absl::StrSplit(ReadFile(s.log_path), '\n', absl::SkipEmpty());
+  REQUIRE(lines.size() >= 3);
+  for (const std::string& line : lines) {
+    INFO(line);
+    CHECK(absl::StartsWith(line, "{\"ts\":\""));
+    CHECK(absl::EndsWith(line, "}"));
+  }
+}
+
+TEST_CASE("--help documents every flag with its default, and exits 0") {
+  for (const client::ServiceInfo& info : client::Services()) {
+    INFO("service " << info.name);
+    TempDir tmp;
+    RunningService s(info, tmp, {"--help"});
+    const std::optional<int> code = s.process->Wait(absl::Seconds(10));
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+    const std::string help = ReadFile(s.log_path);
+    CHECK(absl::StrContains(help, absl::StrCat("Usage: ", info.binary)));
+    CHECK(absl::StrContains(help, absl::StrCat("--port (int; default: ", info.default_port, ")")));
+    CHECK(absl::StrContains(
+        help, absl::StrCat("--metrics_port (int; default: ", info.default_metrics_port, ")")));
+    CHECK(absl::StrContains(help, "--data_dir (string; default:") == info.stateful);
+    for (absl::string_view line : absl::StrSplit(help, '\n')) {
+      if (absl::StartsWith(line, "  --") && line != "  --help") {
+        INFO(line);
+        CHECK(absl::StrContains(line, "default: "));
+      }
+    }
+  }
+}
+
+TEST_CASE("a bad flag exits 2 with a message naming it") {
+  TempDir tmp;
+  RunningService s(*client::FindService("registry"), tmp, {"--prot=1"});
+  const std::optional<int> code = s.process->Wait(absl::Seconds(10));
+  REQUIRE(code.has_value());
+  CHECK(*code == 2);
+  CHECK(absl::StrContains(ReadFile(s.log_path), "unknown flag --prot"));
+}
+
+TEST_CASE("a port in use makes the service exit 1 saying which") {
+  TempDir tmp;
+  RunningService first(*client::FindService("trainer"), tmp);
+  REQUIRE(first.WaitStarted());
+  TempDir tmp2;
+  RunningService second(*client::FindService("tower"), tmp2,
+                        {absl::StrCat("--port=", first.grpc_port)});
+  const std::optional<int> code = second.process->Wait(absl::Seconds(20));
+  REQUIRE(code.has_value());
+  CHECK(*code == 1);
+  CHECK(absl::StrContains(ReadFile(second.log_path),
+                          absl::StrCat("cannot serve gRPC on 127.0.0.1:", first.grpc_port)));
+}
+
+TEST_CASE("two services pointed at one data dir: the second refuses to start") {
+  TempDir tmp;
+  {
+    RunningService features(*client::FindService("features"), tmp);
+    REQUIRE(features.WaitStarted());
+    CheckCleanStop(features);
+  }
+  RunningService registry(*client::FindService("registry"), tmp);
+  const std::optional<int> code = registry.process->Wait(absl::Seconds(20));
+  REQUIRE(code.has_value());
+  CHECK(*code == 1);
+  CHECK(absl::StrContains(ReadFile(registry.log_path), "holds the state of fabrique-features"));
+}
+
+}  // namespace
+}  // namespace fabrique

@@ -1,0 +1,234 @@
+// `fabrique up`: the embedded default. Starts the six services on this machine with their data
+// under one folder, waits until every health check says SERVING, prints the endpoints, and stays
+// in the foreground; on Ctrl-C or SIGTERM it stops them in reverse order and reports each exit.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "libs/client/health_client.h"
+#include "libs/client/service_catalog.h"
+#include "libs/core/flags.h"
+#include "libs/server/signals.h"
+#include "tools/cli/child_process.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/endpoints_file.h"
+
+namespace fabrique::cli {
+namespace {
+
+struct UpFlags {
+  std::string data_dir = "fabrique-data";
+  std::string listen_host = "127.0.0.1";
+  int grpc_base_port = 7101;
+  int metrics_base_port = 9101;
+  std::string bin_dir;
+  absl::Duration startup_timeout = absl::Seconds(60);
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+struct Running {
+  const client::ServiceInfo* info;
+  std::unique_ptr<ChildProcess> process;
+  std::string log_path;
+  int grpc_port = 0;
+  int metrics_port = -1;
+};
+
+// A port flag applies to the i-th service as base + i, except 0 (a free port each) and -1.
+int PortFor(int base, size_t index) { return base <= 0 ? base : base + static_cast<int>(index); }
+
+std::string Address(const std::string& host, int port) { return absl::StrCat(host, ":", port); }
+
+// Stops the services in reverse start order; returns true if all exited with 0.
+bool StopAll(std::vector<Running>& running, absl::Duration grace) {
+  bool clean = true;
+  for (auto it = running.rbegin(); it != running.rend(); ++it) {
+    it->process->Signal(SIGTERM);
+    std::optional<int> code = it->process->Wait(grace + absl::Seconds(5));
+    if (!code.has_value()) {
+      std::cout << absl::StrFormat("  %-10s did not stop in time; killed\n", it->info->name);
+      it->process->Signal(SIGKILL);
+      it->process->Wait(absl::Seconds(5));
+      clean = false;
+      continue;
+    }
+    std::cout << absl::StrFormat("  %-10s stopped (exit %d)\n", it->info->name, *code);
+    clean = clean && *code == 0;
+  }
+  return clean;
+}
+
+void ReportFailure(const Running& r, const std::string& what) {
+  std::cerr << "fabrique up: " << r.info->name << " " << what << "; last lines of " << r.log_path
+            << ":\n"
+            << TailFile(r.log_path, 15) << "\n";
+}
+
+// Starts one service and waits for its ports and its health; returns false after reporting.
+bool StartOne(const UpFlags& flags, const std::string& bin_dir, size_t index,
+              std::vector<Running>& running) {
+  const client::ServiceInfo& info = client::Services()[index];
+  Running r{&info, nullptr, absl::StrCat(flags.data_dir, "/logs/", info.name, ".log")};
+  std::vector<std::string> argv = {
+      absl::StrCat(bin_dir, "/", info.binary),
+      absl::StrCat("--listen_host=", flags.listen_host),
+      absl::StrCat("--port=", PortFor(flags.grpc_base_port, index)),
+      absl::StrCat("--metrics_port=", PortFor(flags.metrics_base_port, index)),
+      absl::StrCat("--shutdown_grace=", absl::FormatDuration(flags.shutdown_grace))};
+  if (info.stateful) argv.push_back(absl::StrCat("--data_dir=", flags.data_dir, "/", info.name));
+  std::error_code ignored;
+  const std::streamoff offset =
+      std::filesystem::exists(r.log_path) ? std::filesystem::file_size(r.log_path, ignored) : 0;
+
+  std::cout << absl::StrFormat("  %-10s starting ...", info.name) << std::flush;
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Spawn(argv, r.log_path);
+  if (!process.ok()) {
+    std::cout << " failed\n";
+    std::cerr << "fabrique up: " << process.status().message() << "\n";
+    return false;
+  }
+  r.process = *std::move(process);
+  const absl::Time deadline = start + flags.startup_timeout;
+  while (!ReadServerStartedPorts(r.log_path, offset, &r.grpc_port, &r.metrics_port)) {
+    if (std::optional<int> code = r.process->Poll(); code.has_value()) {
+      std::cout << " failed\n";
+      ReportFailure(r, absl::StrCat("exited with code ", *code, " while starting"));
+      running.push_back(std::move(r));
+      return false;
+    }
+    if (absl::Now() > deadline) {
+      std::cout << " failed\n";
+      ReportFailure(r, "did not bind its ports in time");
+      running.push_back(std::move(r));
+      return false;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  auto channel = client::MakeChannel(Address(flags.listen_host, r.grpc_port));
+  for (absl::string_view service : info.grpc_services) {
+    absl::Status serving =
+        client::WaitUntilServing(channel, std::string(service), deadline - absl::Now());
+    if (!serving.ok()) {
+      std::cout << " failed\n";
+      ReportFailure(r, absl::StrCat(service, " is ", serving.message()));
+      running.push_back(std::move(r));
+      return false;
+    }
+  }
+  std::cout << absl::StrFormat(" SERVING (%.1fs)\n", absl::ToDoubleSeconds(absl::Now() - start));
+  running.push_back(std::move(r));
+  return true;
+}
+
+void PrintTable(const UpFlags& flags, const std::vector<Running>& running) {
+  std::cout << absl::StrFormat("\n%-10s %-22s %-38s %-8s %s\n", "SERVICE", "GRPC", "METRICS",
+                               "HEALTH", "PID");
+  for (const Running& r : running) {
+    const std::string metrics =
+        r.metrics_port < 0 ? "off"
+                           : absl::StrCat("http://", flags.listen_host, ":", r.metrics_port,
+                                          "/metrics");
+    std::cout << absl::StrFormat("%-10s %-22s %-38s %-8s %d\n", r.info->name,
+                                 Address(flags.listen_host, r.grpc_port), metrics, "SERVING",
+                                 r.process->pid());
+  }
+  std::cout << "\nData and logs in " << flags.data_dir << "/. Press Ctrl-C to stop.\n"
+            << std::flush;
+}
+
+}  // namespace
+
+int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
+  UpFlags flags;
+  core::FlagSet flag_set("fabrique up",
+                         "Starts all six Fabrique services on this machine (the embedded default), "
+                         "waits until\nevery health check says SERVING, prints their endpoints and "
+                         "stays in the foreground.\nCtrl-C or SIGTERM stops them all cleanly.");
+  flag_set.Add("data_dir", &flags.data_dir,
+               "Folder for every service's state (one subfolder each) and logs/");
+  flag_set.Add("listen_host", &flags.listen_host, "Address the services listen on");
+  flag_set.Add("grpc_base_port", &flags.grpc_base_port,
+               "gRPC port of features; the others follow (+1 .. +5). 0 gives each a free port");
+  flag_set.Add("metrics_base_port", &flags.metrics_base_port,
+               "Metrics port of features; the others follow. 0 = free ports, -1 = no metrics");
+  flag_set.Add("bin_dir", &flags.bin_dir,
+               "Folder holding the fabrique-* binaries; empty means the folder of this program");
+  flag_set.Add("startup_timeout", &flags.startup_timeout,
+               "Longest wait for one service to report SERVING");
+  flag_set.Add("shutdown_grace", &flags.shutdown_grace,
+               "Time each service has to drain in-flight calls when stopping");
+  flag_set.set_epilog(
+      "Exit codes: 0 stopped cleanly, 1 a service failed to start or stop, 2 bad flags.\n"
+      "Then: 'fabrique status --data_dir DIR' from another terminal.");
+  absl::StatusOr<core::ParsedArgs> parsed = flag_set.Parse(args);
+  if (!parsed.ok()) {
+    std::cerr << parsed.status().message() << "\n";
+    return 2;
+  }
+  if (parsed->help) {
+    std::cout << flag_set.Usage();
+    return 0;
+  }
+  const std::string bin_dir = flags.bin_dir.empty()
+                                  ? std::filesystem::path(self_path).parent_path().string()
+                                  : flags.bin_dir;
+  std::error_code error;
+  std::filesystem::create_directories(absl::StrCat(flags.data_dir, "/logs"), error);
+  if (error) {
+    std::cerr << "fabrique up: cannot create " << flags.data_dir << "/logs: " << error.message()
+              << "\n";
+    return 1;
+  }
+
+  std::cout << "Starting Fabrique in " << flags.data_dir << "/\n" << std::flush;
+  std::vector<Running> running;
+  for (size_t i = 0; i < client::Services().size(); ++i) {
+    if (!StartOne(flags, bin_dir, i, running)) {
+      std::cout << "Stopping the services already started:\n";
+      StopAll(running, flags.shutdown_grace);
+      return 1;
+    }
+  }
+  std::vector<Endpoint> endpoints;
+  for (const Running& r : running) {
+    endpoints.push_back({std::string(r.info->name), Address(flags.listen_host, r.grpc_port),
+                         r.metrics_port, static_cast<int>(r.process->pid())});
+  }
+  if (absl::Status written = WriteEndpoints(flags.data_dir, endpoints); !written.ok()) {
+    std::cerr << "fabrique up: " << written.message() << "\n";
+  }
+  PrintTable(flags, running);
+
+  // Stay up until a signal, or until a service dies on its own.
+  const Running* dead = nullptr;
+  int signal = 0;
+  while (signal == 0 && dead == nullptr) {
+    signal = server::WaitForTerminationSignalFor(absl::Milliseconds(200));
+    for (const Running& r : running) {
+      if (r.process->Poll().has_value()) dead = &r;
+    }
+  }
+  if (dead != nullptr) {
+    ReportFailure(*dead, absl::StrCat("exited on its own with code ", *dead->process->Poll()));
+  }
+  const char* reason = signal == SIGINT ? "Ctrl-C" : signal == SIGTERM ? "SIGTERM" : "a failure";
+  std::cout << "\nStopping (" << reason << "):\n";
+  const bool clean = StopAll(running, flags.shutdown_grace);
+  std::filesystem::remove(EndpointsPath(flags.data_dir), error);
+  std::cout << (clean && dead == nullptr ? "All services stopped cleanly.\n"
+                                         : "Some services did not stop cleanly.\n");
+  return clean && dead == nullptr ? 0 : 1;
+}
+
+}  // namespace fabrique::cli
