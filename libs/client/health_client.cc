@@ -52,14 +52,13 @@ absl::Status WaitUntilServing(const std::shared_ptr<grpc::Channel>& channel,
   std::string last = "no answer yet";
   while (absl::Now() < deadline) {
     const absl::Duration left = deadline - absl::Now();
-    absl::StatusOr<Health> health =
-        CheckHealth(channel, service, std::min(left, absl::Seconds(1)));
+    absl::StatusOr<Health> health = CheckHealth(channel, service, std::min(left, absl::Seconds(1)));
     if (health.ok() && *health == Health::kServing) return absl::OkStatus();
     last = health.ok() ? HealthName(*health) : std::string(health.status().message());
     absl::SleepFor(std::min(deadline - absl::Now(), absl::Milliseconds(50)));
   }
-  return absl::DeadlineExceededError(absl::StrCat("not SERVING after ",
-                                                  absl::FormatDuration(timeout), "; last: ", last));
+  return absl::DeadlineExceededError(
+      absl::StrCat("not SERVING after ", absl::FormatDuration(timeout), "; last: ", last));
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {

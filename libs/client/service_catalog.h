@@ -6,18 +6,22 @@
 // disagree on a port.
 
 #include <array>
-#include "absl/strings/string_view.h"
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 namespace fabrique::client {
 
 struct ServiceInfo {
-  absl::string_view name;          // Short name: "features".
-  absl::string_view binary;        // Executable: "fabrique-features".
-  int default_port;               // gRPC, 7101..7106.
-  int default_metrics_port;       // Prometheus, 9101..9106.
-  bool stateful;                  // Takes --data_dir.
+  absl::string_view name;                        // Short name: "features".
+  absl::string_view binary;                      // Executable: "fabrique-features".
+  int default_port;                              // gRPC, 7101..7106.
+  int default_metrics_port;                      // Prometheus, 9101..9106.
+  bool stateful;                                 // Takes --data_dir.
   std::vector<absl::string_view> grpc_services;  // Fully-qualified names it serves.
+  absl::string_view summary;                     // What the binary serves, for --help.
+  // The area of work that builds its calls, named in UNIMPLEMENTED answers until then.
+  absl::string_view area;
 };
 
 // In start-up order (features first, tower last); stop in reverse.

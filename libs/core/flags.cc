@@ -95,8 +95,8 @@ absl::StatusOr<ParsedArgs> FlagSet::Parse(const std::vector<std::string>& args) 
       }
     }
     if (flag == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown flag --", name, " for ", program_, "; run '", program_, " --help'"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " for ", program_,
+                                                     "; run '", program_, " --help'"));
     }
     if (!has_value) {
       if (flag->is_bool) {
@@ -110,8 +110,8 @@ absl::StatusOr<ParsedArgs> FlagSet::Parse(const std::vector<std::string>& args) 
     }
     if (!flag->set(value)) {
       std::string hint = flag->type == "duration" ? " such as 30s, 500ms or 2m" : "";
-      return absl::InvalidArgumentError(absl::StrCat("flag --", name, "=", value,
-                                                     ": expected a ", flag->type, hint));
+      return absl::InvalidArgumentError(
+          absl::StrCat("flag --", name, "=", value, ": expected a ", flag->type, hint));
     }
   }
   return parsed;

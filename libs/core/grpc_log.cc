@@ -1,8 +1,9 @@
 // Kept apart from log.cc so that fabrique::core does not link gRPC; this file is part of
 // fabrique::core_grpc.
+#include "libs/core/grpc_log.h"
+
 #include <grpc/support/log.h>
 
-#include "libs/core/grpc_log.h"
 #include "libs/core/log.h"
 
 namespace fabrique::core {

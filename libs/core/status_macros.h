@@ -8,26 +8,27 @@
 //   ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(options));
 //   RETURN_IF_ERROR(WithContext(Flush(), "flushing the memtable"));
 
-#include "absl/strings/string_view.h"
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 #define FABRIQUE_STATUS_CONCAT_INNER_(a, b) a##b
 #define FABRIQUE_STATUS_CONCAT_(a, b) FABRIQUE_STATUS_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (an absl::Status or anything with .status()) once; returns it if not OK.
-#define RETURN_IF_ERROR(expr)                                                  \
-  do {                                                                         \
-    const ::absl::Status _fabrique_status = ::fabrique::core::ToStatus(expr);  \
-    if (!_fabrique_status.ok()) return _fabrique_status;                       \
+#define RETURN_IF_ERROR(expr)                                                 \
+  do {                                                                        \
+    const ::absl::Status _fabrique_status = ::fabrique::core::ToStatus(expr); \
+    if (!_fabrique_status.ok()) return _fabrique_status;                      \
   } while (0)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); returns its status if not OK, otherwise moves the
 // value into `lhs`, which may be a declaration (`auto x`) or an existing variable.
-#define ASSIGN_OR_RETURN(lhs, rexpr) \
-  FABRIQUE_ASSIGN_OR_RETURN_IMPL_(FABRIQUE_STATUS_CONCAT_(_fabrique_statusor_, __LINE__), lhs, rexpr)
+#define ASSIGN_OR_RETURN(lhs, rexpr)                                                           \
+  FABRIQUE_ASSIGN_OR_RETURN_IMPL_(FABRIQUE_STATUS_CONCAT_(_fabrique_statusor_, __LINE__), lhs, \
+                                  rexpr)
 
 #define FABRIQUE_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                    \

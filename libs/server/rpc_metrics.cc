@@ -55,8 +55,7 @@ class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
   grpc::StatusCode code_ = grpc::StatusCode::CANCELLED;
 };
 
-class RpcMetricsInterceptorFactory
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class RpcMetricsInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   explicit RpcMetricsInterceptorFactory(RpcMetrics* metrics) : metrics_(metrics) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
@@ -104,8 +103,8 @@ bool SplitKnownMethod(const char* full_method, std::string* service, std::string
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(parts[0]);
   // gRPC's built-in health and reflection services are not in the generated pool of every
   // binary; name them explicitly so their calls are still counted under their own names.
-  const bool builtin = parts[0] == "grpc.health.v1.Health" ||
-                       parts[0] == "grpc.reflection.v1alpha.ServerReflection";
+  const bool builtin =
+      parts[0] == "grpc.health.v1.Health" || parts[0] == "grpc.reflection.v1alpha.ServerReflection";
   if (!builtin && (descriptor == nullptr || descriptor->FindMethodByName(parts[1]) == nullptr)) {
     return false;
   }

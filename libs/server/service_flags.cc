@@ -9,21 +9,27 @@
 
 namespace fabrique::server {
 
-int ServiceMain(int argc, char** argv, const ServiceDefaults& defaults,
+int ServiceMain(int argc, char** argv, absl::string_view service_name,
                 const std::function<void(core::FlagSet&)>& add_flags,
                 const std::function<absl::Status(const ServiceFlags&)>& run) {
   // Before any thread exists, so every later thread inherits the mask (see signals.h).
   BlockTerminationSignals();
   core::RouteGrpcLogsToJson();
 
+  const client::ServiceInfo* info = client::FindService(service_name);
+  if (info == nullptr) {
+    std::cerr << "fabrique: no service called '" << service_name << "' in the catalog\n";
+    return 1;
+  }
   ServiceFlags flags;
-  flags.host.service_name = defaults.service_name;
-  flags.host.port = defaults.port;
-  flags.host.metrics_port = defaults.metrics_port;
-  if (defaults.stateful) flags.data_dir = absl::StrCat("fabrique-data/", defaults.service_name);
+  flags.info = info;
+  flags.host.service_name = std::string(info->name);
+  flags.host.port = info->default_port;
+  flags.host.metrics_port = info->default_metrics_port;
+  if (info->stateful) flags.data_dir = absl::StrCat("fabrique-data/", info->name);
 
-  const std::string program = absl::StrCat("fabrique-", defaults.service_name);
-  core::FlagSet flag_set(program, defaults.summary);
+  const std::string program(info->binary);
+  core::FlagSet flag_set(program, std::string(info->summary));
   flag_set.Add("listen_host", &flags.host.listen_host,
                "Address the gRPC and metrics ports bind to (0.0.0.0 = all interfaces, "
                "127.0.0.1 = this machine only)");
@@ -40,7 +46,7 @@ int ServiceMain(int argc, char** argv, const ServiceDefaults& defaults,
                "On SIGTERM/SIGINT, how long in-flight calls may finish before being cancelled");
   flag_set.Add("log_level", &flags.log_level,
                "Least severe JSON log lines written to stderr: debug, info, warning or error");
-  if (defaults.stateful) {
+  if (info->stateful) {
     flag_set.Add("data_dir", &flags.data_dir,
                  "Folder holding all of this service's state; created if missing");
   }
@@ -60,8 +66,8 @@ int ServiceMain(int argc, char** argv, const ServiceDefaults& defaults,
     return 0;
   }
   if (!parsed->positional.empty()) {
-    std::cerr << program << ": unexpected argument '" << parsed->positional.front()
-              << "'; run '" << program << " --help'\n";
+    std::cerr << program << ": unexpected argument '" << parsed->positional.front() << "'; run '"
+              << program << " --help'\n";
     return 2;
   }
   core::LogLevel level;
@@ -75,7 +81,7 @@ int ServiceMain(int argc, char** argv, const ServiceDefaults& defaults,
   const absl::Status status = run(flags);
   if (!status.ok()) {
     core::Log(core::LogLevel::kError, "server_failed",
-              {{"service", defaults.service_name},
+              {{"service", info->name},
                {"code", absl::StatusCodeToString(status.code())},
                {"error", std::string(status.message())}});
     return 1;

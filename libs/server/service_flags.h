@@ -9,20 +9,16 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "libs/client/service_catalog.h"
 #include "libs/core/flags.h"
 #include "libs/server/service_host.h"
 
 namespace fabrique::server {
 
-struct ServiceDefaults {
-  std::string service_name;  // Short name: "features".
-  std::string summary;       // One paragraph for --help.
-  int port = 0;              // Default gRPC port (7101..7106).
-  int metrics_port = 0;      // Default metrics port (9101..9106).
-  bool stateful = false;     // Whether the binary takes --data_dir.
-};
-
 struct ServiceFlags {
+  // The service's entry in the catalog: name, default ports, whether stateful, area. Never null.
+  const client::ServiceInfo* info = nullptr;
   ServiceHostOptions host;
   // Folder holding all of the service's state (stateful services only). Default
   // "./fabrique-data/<service>".
@@ -30,9 +26,10 @@ struct ServiceFlags {
   std::string log_level = "info";
 };
 
-// Runs a service binary: `run` wires and serves it and returns when it has shut down.
-// `add_flags` may declare the binary's own flags on top of the shared ones.
-int ServiceMain(int argc, char** argv, const ServiceDefaults& defaults,
+// Runs the binary of the catalog's service `service_name` (defaults come from the catalog):
+// `run` wires and serves it and returns when it has shut down. `add_flags` may declare the
+// binary's own flags on top of the shared ones.
+int ServiceMain(int argc, char** argv, absl::string_view service_name,
                 const std::function<void(core::FlagSet&)>& add_flags,
                 const std::function<absl::Status(const ServiceFlags&)>& run);
 

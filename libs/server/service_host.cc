@@ -34,16 +34,15 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(ServiceHostOpti
         absl::StrCat("--port=", options.port, " is not a TCP port (0-65535; 0 picks one)"));
   }
   if (options.metrics_port < -1 || options.metrics_port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--metrics_port=", options.metrics_port, " is not a TCP port (0-65535; -1 disables)"));
+    return absl::InvalidArgumentError(absl::StrCat("--metrics_port=", options.metrics_port,
+                                                   " is not a TCP port (0-65535; -1 disables)"));
   }
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("--max_message_bytes must be positive");
   }
   if (options.version.empty()) options.version = core::kVersion;
   auto host = std::unique_ptr<ServiceHost>(new ServiceHost(std::move(options)));
-  host->rpc_metrics_ =
-      std::make_unique<RpcMetrics>(*host->registry_, host->options_.service_name);
+  host->rpc_metrics_ = std::make_unique<RpcMetrics>(*host->registry_, host->options_.service_name);
   prometheus::BuildGauge()
       .Name(absl::StrCat("fabrique_", host->options_.service_name, "_build_info"))
       .Help("Always 1; the labels say which build is running.")

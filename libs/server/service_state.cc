@@ -17,8 +17,8 @@ constexpr char kLayoutKey[] = "layout_version";
 
 absl::StatusOr<std::unique_ptr<ServiceState>> ServiceState::Open(ServiceStateOptions options) {
   if (options.data_dir.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--data_dir is empty: ", options.service_name, " needs a folder for its state"));
+    return absl::InvalidArgumentError(absl::StrCat("--data_dir is empty: ", options.service_name,
+                                                   " needs a folder for its state"));
   }
   if (options.service_name.empty()) {
     return absl::InvalidArgumentError("ServiceStateOptions.service_name is required");
@@ -30,9 +30,8 @@ absl::StatusOr<std::unique_ptr<ServiceState>> ServiceState::Open(ServiceStateOpt
   store_options.sync_writes = options.sync_writes;
   absl::StatusOr<std::unique_ptr<kv::Store>> store = kv::Store::Open(std::move(store_options));
   if (!store.ok()) {
-    return core::WithContext(store.status(),
-                             absl::StrCat("opening the ", options.service_name, " state in ",
-                                          options.data_dir));
+    return core::WithContext(store.status(), absl::StrCat("opening the ", options.service_name,
+                                                          " state in ", options.data_dir));
   }
   ASSIGN_OR_RETURN(kv::ColumnFamily meta, (*store)->Family(kMetaFamily));
 
@@ -46,9 +45,9 @@ absl::StatusOr<std::unique_ptr<ServiceState>> ServiceState::Open(ServiceStateOpt
     ASSIGN_OR_RETURN(std::string layout, (*store)->Get(meta, kLayoutKey));
     int version = 0;
     if (!absl::SimpleAtoi(layout, &version) || version > kLayoutVersion) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(options.data_dir, " has layout version ", layout, "; this build reads up to ",
-                       kLayoutVersion, ": upgrade fabrique-", options.service_name));
+      return absl::FailedPreconditionError(absl::StrCat(
+          options.data_dir, " has layout version ", layout, "; this build reads up to ",
+          kLayoutVersion, ": upgrade fabrique-", options.service_name));
     }
   } else if (absl::IsNotFound(owner.status())) {
     // A new folder: claim it. Both keys in one batch, so a crash leaves both or neither.

@@ -13,11 +13,13 @@ namespace {
 
 absl::Status Run(const server::ServiceFlags& flags) {
   // Storage: everything under --data_dir.
-  ASSIGN_OR_RETURN(auto state, server::ServiceState::Open({flags.data_dir, "features"}));
+  ASSIGN_OR_RETURN(auto state,
+                   server::ServiceState::Open({flags.data_dir, std::string(flags.info->name)}));
   // Services.
   FeatureStoreService service;
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
-  host->AddService(&service, fabrique::v1::FeatureStore::service_full_name(), "the feature store (issue 3)");
+  host->AddService(&service, fabrique::v1::FeatureStore::service_full_name(),
+                   std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
   return host->Run();
@@ -27,13 +29,5 @@ absl::Status Run(const server::ServiceFlags& flags) {
 }  // namespace fabrique::services
 
 int main(int argc, char** argv) {
-  fabrique::server::ServiceDefaults defaults;
-  defaults.service_name = "features";
-  defaults.summary =
-      "Serves the feature store: entities and feature groups with versioned schemas, streaming ingest,\n"
-      "online lookup with TTL, history, point-in-time training sets, catalog and lineage.";
-  defaults.port = 7101;
-  defaults.metrics_port = 9101;
-  defaults.stateful = true;
-  return fabrique::server::ServiceMain(argc, argv, defaults, nullptr, fabrique::services::Run);
+  return fabrique::server::ServiceMain(argc, argv, "features", nullptr, fabrique::services::Run);
 }

@@ -13,11 +13,13 @@ namespace {
 
 absl::Status Run(const server::ServiceFlags& flags) {
   // Storage: everything under --data_dir.
-  ASSIGN_OR_RETURN(auto state, server::ServiceState::Open({flags.data_dir, "monitor"}));
+  ASSIGN_OR_RETURN(auto state,
+                   server::ServiceState::Open({flags.data_dir, std::string(flags.info->name)}));
   // Services.
   MonitorService service;
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
-  host->AddService(&service, fabrique::v1::Monitor::service_full_name(), "the monitor (a later issue)");
+  host->AddService(&service, fabrique::v1::Monitor::service_full_name(),
+                   std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
   return host->Run();
@@ -27,13 +29,5 @@ absl::Status Run(const server::ServiceFlags& flags) {
 }  // namespace fabrique::services
 
 int main(int argc, char** argv) {
-  fabrique::server::ServiceDefaults defaults;
-  defaults.service_name = "monitor";
-  defaults.summary =
-      "Serves the monitor: prediction logs, late ground truth, drift against reference profiles,\n"
-      "back-testing, alerts and retraining requests.";
-  defaults.port = 7105;
-  defaults.metrics_port = 9105;
-  defaults.stateful = true;
-  return fabrique::server::ServiceMain(argc, argv, defaults, nullptr, fabrique::services::Run);
+  return fabrique::server::ServiceMain(argc, argv, "monitor", nullptr, fabrique::services::Run);
 }

@@ -13,11 +13,13 @@ namespace {
 
 absl::Status Run(const server::ServiceFlags& flags) {
   // Storage: everything under --data_dir.
-  ASSIGN_OR_RETURN(auto state, server::ServiceState::Open({flags.data_dir, "tower"}));
+  ASSIGN_OR_RETURN(auto state,
+                   server::ServiceState::Open({flags.data_dir, std::string(flags.info->name)}));
   // Services.
   TowerService service;
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
-  host->AddService(&service, fabrique::v1::Tower::service_full_name(), "the control tower (a later issue)");
+  host->AddService(&service, fabrique::v1::Tower::service_full_name(),
+                   std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
   return host->Run();
@@ -27,13 +29,5 @@ absl::Status Run(const server::ServiceFlags& flags) {
 }  // namespace fabrique::services
 
 int main(int argc, char** argv) {
-  fabrique::server::ServiceDefaults defaults;
-  defaults.service_name = "tower";
-  defaults.summary =
-      "Serves the control tower: use-case portfolio, squads and quotas, fair-share job scheduling,\n"
-      "approvals and budget.";
-  defaults.port = 7106;
-  defaults.metrics_port = 9106;
-  defaults.stateful = true;
-  return fabrique::server::ServiceMain(argc, argv, defaults, nullptr, fabrique::services::Run);
+  return fabrique::server::ServiceMain(argc, argv, "tower", nullptr, fabrique::services::Run);
 }

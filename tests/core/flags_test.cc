@@ -28,8 +28,8 @@ struct Fixture {
 TEST_CASE("flags parse in every accepted form") {
   Fixture f;
   auto parsed = f.flags.Parse(std::vector<std::string>{
-      "--host=127.0.0.1", "--port", "0", "-big=9000000000", "--ratio=0.25", "--verbose",
-      "--nosync", "--grace=1m30s", "positional", "--", "--not-a-flag"});
+      "--host=127.0.0.1", "--port", "0", "-big=9000000000", "--ratio=0.25", "--verbose", "--nosync",
+      "--grace=1m30s", "positional", "--", "--not-a-flag"});
   REQUIRE(parsed.ok());
   CHECK(f.host == "127.0.0.1");
   CHECK(f.port == 0);

@@ -90,8 +90,7 @@ TEST_CASE("health reports SERVING for the server and for each service") {
   Harness h;
   auto channel = h.Channel();
   CHECK(*client::CheckHealth(channel, "", absl::Seconds(5)) == client::Health::kServing);
-  CHECK(*client::CheckHealth(channel, kEchoService, absl::Seconds(5)) ==
-        client::Health::kServing);
+  CHECK(*client::CheckHealth(channel, kEchoService, absl::Seconds(5)) == client::Health::kServing);
   CHECK(*client::CheckHealth(channel, "no.such.Service", absl::Seconds(5)) ==
         client::Health::kServiceUnknown);
 
@@ -144,9 +143,9 @@ TEST_CASE("metrics count calls by method and code, time them, and pass promtool"
   CHECK(absl::StrContains(metrics,
                           "fabrique_test_rpc_requests_total{code=\"OK\",method=\"Echo\","
                           "service=\"fabrique.testing.Echo\"} 2"));
-  CHECK(absl::StrContains(
-      metrics,
-      "fabrique_test_rpc_duration_seconds_count{method=\"Echo\",service=\"fabrique.testing.Echo\"} 2"));
+  CHECK(absl::StrContains(metrics,
+                          "fabrique_test_rpc_duration_seconds_count{method=\"Echo\",service="
+                          "\"fabrique.testing.Echo\"} 2"));
   CHECK(absl::StrContains(metrics, "# TYPE fabrique_test_rpc_in_flight gauge"));
   CHECK(absl::StrContains(metrics, "fabrique_test_build_info{version="));
   auto promtool = fabrique::testing::PromtoolCheckMetrics(metrics);

@@ -63,8 +63,7 @@ TEST_CASE("a data dir written by a newer layout is refused with FAILED_PRECONDIT
 }
 
 TEST_CASE("missing options are INVALID_ARGUMENT") {
-  CHECK(ServiceState::Open({"", "features"}).status().code() ==
-        absl::StatusCode::kInvalidArgument);
+  CHECK(ServiceState::Open({"", "features"}).status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(ServiceState::Open({"/tmp/x", ""}).status().code() == absl::StatusCode::kInvalidArgument);
 }
 

@@ -24,9 +24,9 @@ namespace fabrique::testing {
 
 TempDir::TempDir() {
   std::random_device rd;
-  path_ = (std::filesystem::temp_directory_path() /
-           absl::StrCat("fabrique-test-", getpid(), "-", rd()))
-              .string();
+  path_ =
+      (std::filesystem::temp_directory_path() / absl::StrCat("fabrique-test-", getpid(), "-", rd()))
+          .string();
   std::filesystem::create_directories(path_);
 }
 

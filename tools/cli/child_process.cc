@@ -94,7 +94,7 @@ std::optional<int> ChildProcess::Wait(absl::Duration timeout) {
 // Reads the "server_started" JSON log line a service writes once bound, after `offset` in its
 // log, and takes the ports it reports. Returns false until that line is there.
 bool ReadServerStartedPorts(const std::string& log_path, std::streamoff offset, int* grpc_port,
-                      int* metrics_port) {
+                            int* metrics_port) {
   std::ifstream in(log_path);
   in.seekg(offset);
   std::string line;

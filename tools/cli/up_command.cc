@@ -80,8 +80,7 @@ bool StartOne(const UpFlags& flags, const std::string& bin_dir, size_t index,
   const client::ServiceInfo& info = client::Services()[index];
   Running r{&info, nullptr, absl::StrCat(flags.data_dir, "/logs/", info.name, ".log")};
   std::vector<std::string> argv = {
-      absl::StrCat(bin_dir, "/", info.binary),
-      absl::StrCat("--listen_host=", flags.listen_host),
+      absl::StrCat(bin_dir, "/", info.binary), absl::StrCat("--listen_host=", flags.listen_host),
       absl::StrCat("--port=", PortFor(flags.grpc_base_port, index)),
       absl::StrCat("--metrics_port=", PortFor(flags.metrics_base_port, index)),
       absl::StrCat("--shutdown_grace=", absl::FormatDuration(flags.shutdown_grace))};
@@ -135,10 +134,9 @@ void PrintTable(const UpFlags& flags, const std::vector<Running>& running) {
   std::cout << absl::StrFormat("\n%-10s %-22s %-38s %-8s %s\n", "SERVICE", "GRPC", "METRICS",
                                "HEALTH", "PID");
   for (const Running& r : running) {
-    const std::string metrics =
-        r.metrics_port < 0 ? "off"
-                           : absl::StrCat("http://", flags.listen_host, ":", r.metrics_port,
-                                          "/metrics");
+    const std::string metrics = r.metrics_port < 0 ? "off"
+                                                   : absl::StrCat("http://", flags.listen_host, ":",
+                                                                  r.metrics_port, "/metrics");
     std::cout << absl::StrFormat("%-10s %-22s %-38s %-8s %d\n", r.info->name,
                                  Address(flags.listen_host, r.grpc_port), metrics, "SERVING",
                                  r.process->pid());

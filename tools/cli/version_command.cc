@@ -22,10 +22,9 @@ int RunVersion(const std::vector<std::string>& args) {
   }
   std::cout << "fabrique " << core::kVersion << "\n"
             << "grpc " << grpc::Version() << "\n"
-            << "protobuf "
-            << google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION) << "\n"
-            << "rocksdb " << ROCKSDB_MAJOR << "." << ROCKSDB_MINOR << "." << ROCKSDB_PATCH
-            << "\n";
+            << "protobuf " << google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION)
+            << "\n"
+            << "rocksdb " << ROCKSDB_MAJOR << "." << ROCKSDB_MINOR << "." << ROCKSDB_PATCH << "\n";
   return 0;
 }
 
