@@ -42,6 +42,9 @@ int ServiceMain(int argc, char** argv, absl::string_view service_name,
                "Idle time before the server pings a client connection");
   flag_set.Add("keepalive_timeout", &flags.host.keepalive_timeout,
                "Time to wait for a keepalive ack before closing the connection");
+  flag_set.Add("max_connection_age", &flags.host.max_connection_age,
+               "Age after which clients are asked to reconnect, so they spread over new replicas; "
+               "0 = never");
   flag_set.Add("shutdown_grace", &flags.host.shutdown_grace,
                "On SIGTERM/SIGINT, how long in-flight calls may finish before being cancelled");
   flag_set.Add("log_level", &flags.log_level,

@@ -37,6 +37,9 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(ServiceHostOpti
     return absl::InvalidArgumentError(absl::StrCat("--metrics_port=", options.metrics_port,
                                                    " is not a TCP port (0-65535; -1 disables)"));
   }
+  if (options.max_connection_age < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--max_connection_age must not be negative (0 = never)");
+  }
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("--max_message_bytes must be positive");
   }
@@ -96,6 +99,14 @@ absl::Status ServiceHost::Start() {
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options_.min_client_ping_interval)));
+  if (options_.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options_.max_connection_age)));
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options_.shutdown_grace)));
+  }
   for (grpc::Service* service : services_) builder.RegisterService(service);
 
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;

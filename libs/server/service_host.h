@@ -46,6 +46,10 @@ struct ServiceHostOptions {
   // Shortest interval between client pings the server accepts (faster pings are abuse and end
   // the connection). Default 10 s.
   absl::Duration min_client_ping_interval = absl::Seconds(10);
+  // Age after which the server asks a client to reconnect (GOAWAY), so clients of a scaled-out
+  // Deployment re-resolve DNS and spread over new pods; calls in flight get another
+  // shutdown_grace to finish. Zero means never. Default 0.
+  absl::Duration max_connection_age = absl::ZeroDuration();
   // On shutdown, how long in-flight calls may run before they are cancelled. Default 10 s.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // Version reported in fabrique_<service>_build_info and logs. Default: the build's version.

@@ -230,6 +230,38 @@ TEST_CASE("bad options are INVALID_ARGUMENT") {
   CHECK(ServiceHost::Create(options).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("with a max connection age, clients are moved to new connections without failed calls") {
+  EchoService service;
+  ServiceHostOptions options;
+  options.service_name = "aging";
+  options.listen_host = "127.0.0.1";
+  options.metrics_port = -1;
+  options.max_connection_age = absl::Milliseconds(300);
+  options.shutdown_grace = absl::Seconds(2);
+  auto host = *ServiceHost::Create(options);
+  host->AddService(&service, kEchoService, kArea);
+  REQUIRE(host->Start().ok());
+  auto channel = client::MakeChannel(absl::StrCat("127.0.0.1:", host->port()));
+  auto stub = fabrique::testing::Echo::NewStub(channel);
+  // Calls spread over several connection ages: each GOAWAY must be invisible to callers.
+  const absl::Time end = absl::Now() + absl::Seconds(2);
+  int calls = 0;
+  while (absl::Now() < end) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    EchoRequest request;
+    request.set_text("x");
+    request.set_delay_ms(20);
+    EchoResponse response;
+    REQUIRE(stub->Echo(&context, request, &response).ok());
+    ++calls;
+  }
+  CHECK(calls > 20);
+
+  options.max_connection_age = absl::Seconds(-1);
+  CHECK(ServiceHost::Create(options).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("messages larger than the limit are refused with RESOURCE_EXHAUSTED") {
   EchoService service;
   ServiceHostOptions options;

@@ -1,0 +1,499 @@
+"""Checks deploy/: the Prometheus rules and config pass promtool, and the Kubernetes manifests
+agree with the code they deploy (the port table of libs/client/service_catalog.cc, the flags of
+the binaries, the data folder, the shutdown grace).
+
+Run with Debian's Python: /usr/bin/python3 -m pytest -q tests/deploy
+Needs python3-yaml and promtool (Debian's prometheus package); kubectl and build/bin are used
+when present.
+"""
+
+import copy
+import functools
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+
+import pytest
+
+try:
+    import yaml
+except ImportError as error:  # pragma: no cover - depends on the machine
+    raise ImportError("PyYAML is missing: install Debian's python3-yaml") from error
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+KUBERNETES = DEPLOY / "kubernetes"
+PROMETHEUS = DEPLOY / "prometheus"
+BIN_DIR = pathlib.Path(os.environ.get("FABRIQUE_BIN_DIR", REPO / "build" / "bin"))
+
+# Every kustomization this test renders; an overlay added later belongs here too.
+KUSTOMIZATIONS = ["base", "overlays/dev"]
+
+# gRPC codes that mean the server failed, not the caller (the brief of rules.yaml).
+SERVER_FAULT_CODES = {"UNKNOWN", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "DEADLINE_EXCEEDED"}
+
+
+# --- The code's own facts -----------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def catalog():
+    """The six services as libs/client/service_catalog.cc declares them: name, binary, gRPC
+    port, metrics port, stateful, health service names."""
+    source = (REPO / "libs" / "client" / "service_catalog.cc").read_text()
+    entry = re.compile(
+        r'\{\s*"(?P<name>[a-z]+)",\s*"(?P<binary>fabrique-[a-z]+)",\s*(?P<port>\d+),\s*'
+        r'(?P<metrics_port>\d+),\s*(?P<stateful>true|false),\s*\{(?P<health>[^}]*)\}')
+    services = []
+    for match in entry.finditer(source):
+        services.append({
+            "name": match["name"],
+            "binary": match["binary"],
+            "port": int(match["port"]),
+            "metrics_port": int(match["metrics_port"]),
+            "stateful": match["stateful"] == "true",
+            "health": re.findall(r'"([^"]+)"', match["health"]),
+        })
+    assert len(services) == 6, (
+        f"found {len(services)} services in libs/client/service_catalog.cc, expected 6; "
+        "if the table changed shape, update the regex in tests/deploy/test_deploy.py")
+    return services
+
+
+SERVICE_NAMES = ["features", "registry", "trainer", "inference", "monitor", "tower"]
+
+
+def service(name):
+    return next(s for s in catalog() if s["name"] == name)
+
+
+def test_catalog_has_the_six_services():
+    assert sorted(s["name"] for s in catalog()) == sorted(SERVICE_NAMES)
+
+
+@functools.lru_cache(maxsize=None)
+def streaming_methods():
+    """Method names of every streaming call in protos/fabrique and protos/inference, and of every
+    unary one: {"streaming": set, "unary": set}."""
+    rpc = re.compile(r"\brpc\s+(\w+)\s*\(\s*(stream\s+)?[\w.]+\s*\)\s*returns\s*\(\s*(stream\s+)?")
+    found = {"streaming": set(), "unary": set()}
+    for proto in sorted((REPO / "protos").rglob("*.proto")):
+        if proto.relative_to(REPO / "protos").parts[0] == "grpc":
+            continue  # health and reflection: left out of the rules by service name
+        for match in rpc.finditer(proto.read_text()):
+            found["streaming" if match[2] or match[3] else "unary"].add(match[1])
+    assert found["unary"], "no rpc found under protos/; has the layout changed?"
+    return found
+
+
+def parse_duration(text):
+    """Seconds in an absl duration flag value such as 20s, 1m30s or 500ms."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)", text)
+    assert parts and "".join(n + u for n, u in parts) == text, f"not a duration: {text!r}"
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+# --- promtool -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def promtool():
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.fail("promtool not found: install Debian's prometheus package (tools/setup does)")
+    return path
+
+
+def run_promtool(promtool, *args):
+    result = subprocess.run([promtool, *args], cwd=REPO, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, (
+        f"promtool {' '.join(args)} failed ({result.returncode}):\n"
+        f"{result.stdout}{result.stderr}")
+
+
+def test_promtool_check_rules(promtool):
+    run_promtool(promtool, "check", "rules", "deploy/prometheus/rules.yaml")
+
+
+def test_promtool_test_rules(promtool):
+    run_promtool(promtool, "test", "rules", "deploy/prometheus/rules_test.yaml")
+
+
+def test_promtool_check_config(promtool):
+    run_promtool(promtool, "check", "config", "deploy/prometheus/prometheus.yaml")
+
+
+def test_local_scrape_config_targets_every_metrics_port():
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yaml").read_text())
+    assert "rules.yaml" in config["rule_files"]
+    jobs = {job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+            for job in config["scrape_configs"]}
+    assert jobs == {s["binary"]: [f"127.0.0.1:{s['metrics_port']}"] for s in catalog()}
+
+
+# --- Prometheus rules ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def rules():
+    groups = yaml.safe_load((PROMETHEUS / "rules.yaml").read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def test_every_alert_has_for_severity_summary_and_description():
+    alerts = [r for r in rules() if "alert" in r]
+    assert alerts, "rules.yaml has no alerting rule"
+    for alert in alerts:
+        name = alert["alert"]
+        assert re.fullmatch(r"\d+[smh]", str(alert.get("for", ""))), f"{name}: no `for:`"
+        assert alert.get("labels", {}).get("severity") in {"critical", "warning", "info"}, (
+            f"{name}: severity label missing or not critical/warning/info")
+        annotations = alert.get("annotations", {})
+        for key in ("summary", "description"):
+            assert annotations.get(key, "").strip(), f"{name}: no {key} annotation"
+
+
+def test_rules_cover_every_service_and_only_real_metrics():
+    recorded = {}
+    for rule in rules():
+        if "record" in rule:
+            svc = rule.get("labels", {}).get("fabrique_service")
+            recorded.setdefault(rule["record"], set()).add(svc)
+    for record in ("fabrique_service:rpc_requests:rate5m",
+                   "fabrique_service:rpc_server_errors:rate5m",
+                   "fabrique_service:rpc_duration_seconds_bucket:rate5m"):
+        assert recorded.get(record) == set(SERVICE_NAMES), f"{record} is not recorded per service"
+    for name in ("FabriqueServiceDown", "FabriqueServiceAbsent", "FabriqueHighErrorRatio",
+                 "FabriqueHighLatencyP99"):
+        assert any(r.get("alert") == name for r in rules()), f"alert {name} is missing"
+
+    metric = re.compile(r"\bfabrique_([a-z]+)_(rpc_requests_total|rpc_duration_seconds_bucket|"
+                        r"rpc_duration_seconds|rpc_in_flight|build_info|[a-z_]+)\b")
+    for rule in rules():
+        for svc, what in metric.findall(rule["expr"]):
+            assert svc in SERVICE_NAMES, f"{rule['expr']!r} names an unknown service {svc}"
+            assert what in {"rpc_requests_total", "rpc_duration_seconds_bucket"}, (
+                f"{rule['expr']!r} uses fabrique_{svc}_{what}, which no service exports")
+        for codes in re.findall(r'code=~"([^"]*)"', rule["expr"]):
+            assert set(codes.split("|")) == SERVER_FAULT_CODES, rule["expr"]
+    for s in catalog():
+        assert f'absent(up{{job="{s["binary"]}"}})' in next(
+            r["expr"] for r in rules() if r.get("alert") == "FabriqueServiceAbsent")
+
+
+def test_latency_rules_leave_out_every_streaming_method_and_no_unary_one():
+    methods = streaming_methods()
+    latency_rules = [r for r in rules()
+                     if r.get("record") == "fabrique_service:rpc_duration_seconds_bucket:rate5m"]
+    for rule in latency_rules:
+        excluded = re.search(r'method!~"([^"]*)"', rule["expr"])
+        assert excluded, f"latency rule does not leave out streaming calls: {rule['expr']}"
+        pattern = re.compile(excluded[1])
+        missing = sorted(m for m in methods["streaming"] if not pattern.fullmatch(m))
+        assert not missing, f"streaming methods counted in latency: {missing} ({rule['expr']})"
+        caught = sorted(m for m in methods["unary"] if pattern.fullmatch(m))
+        assert not caught, f"unary methods left out of latency: {caught} ({rule['expr']})"
+
+
+# --- Kubernetes manifests -----------------------------------------------------------------------
+
+def load_documents(path):
+    with open(path) as stream:
+        return [doc for doc in yaml.safe_load_all(stream) if doc is not None]
+
+
+def test_every_yaml_file_parses():
+    files = sorted(DEPLOY.rglob("*.yaml")) + sorted(DEPLOY.rglob("*.yml"))
+    assert files
+    for path in files:
+        documents = load_documents(path)
+        assert documents, f"{path} is empty"
+        for doc in documents:
+            assert isinstance(doc, dict), f"{path}: a document is not a mapping"
+            if KUBERNETES in path.parents:
+                assert doc.get("apiVersion") and doc.get("kind"), f"{path}: apiVersion/kind?"
+                if doc["kind"] != "Kustomization":
+                    assert doc.get("metadata", {}).get("name"), f"{path}: a {doc['kind']} "
+                    "has no name"
+
+
+def kustomization(directory):
+    return yaml.safe_load((KUBERNETES / directory / "kustomization.yaml").read_text())
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_kustomization_lists_every_file_and_nothing_else(directory):
+    folder = KUBERNETES / directory
+    k = kustomization(directory)
+    listed = []
+    for resource in k.get("resources", []):
+        assert (folder / resource).exists(), f"{directory}: lists {resource}, which is missing"
+        if (folder / resource).is_file():
+            listed.append(resource)
+    listed += [p["path"] for p in k.get("patches", []) if "path" in p]
+    present = sorted(p.name for p in folder.iterdir()
+                     if p.is_file() and p.name != "kustomization.yaml")
+    assert sorted(listed) == present, f"{directory}: kustomization.yaml lists {sorted(listed)}, " \
+        f"the folder holds {present}"
+
+
+def test_every_kustomization_is_rendered_here():
+    found = sorted(str(p.parent.relative_to(KUBERNETES))
+                   for p in KUBERNETES.rglob("kustomization.yaml"))
+    assert found == sorted(KUSTOMIZATIONS), "add new overlays to KUSTOMIZATIONS"
+
+
+# A small kustomize: enough for the features these kustomizations use, and it refuses any other,
+# so that it cannot silently render something else than kustomize would. When kubectl is
+# installed, test_rendering_matches_kubectl_kustomize compares the two.
+SUPPORTED_KEYS = {"apiVersion", "kind", "namespace", "resources", "labels", "images", "patches"}
+
+
+def json_patch(document, operations):
+    for operation in operations:
+        keys = [k.replace("~1", "/").replace("~0", "~") for k in operation["path"].split("/")[1:]]
+        parent = document
+        for key in keys[:-1]:
+            parent = parent[int(key)] if isinstance(parent, list) else parent[key]
+        last = keys[-1]
+        op = operation["op"]
+        if isinstance(parent, list):
+            if op == "add":
+                parent.insert(len(parent) if last == "-" else int(last), operation["value"])
+            elif op == "replace":
+                parent[int(last)] = operation["value"]
+            elif op == "remove":
+                del parent[int(last)]
+            else:
+                raise AssertionError(f"unsupported patch op {op}")
+        else:
+            if op in ("add", "replace"):
+                assert op == "add" or last in parent, f"replace of missing {operation['path']}"
+                parent[last] = operation["value"]
+            elif op == "remove":
+                del parent[last]
+            else:
+                raise AssertionError(f"unsupported patch op {op}")
+
+
+def pod_spec(obj):
+    return obj["spec"]["template"]["spec"] if obj["kind"] in (
+        "Deployment", "StatefulSet", "DaemonSet", "Job") else None
+
+
+@functools.lru_cache(maxsize=None)
+def _render(folder):
+    k = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    unsupported = set(k) - SUPPORTED_KEYS
+    assert not unsupported, f"{folder}: the test's renderer does not know {unsupported}"
+    objects = []
+    for resource in k.get("resources", []):
+        path = (folder / resource).resolve()
+        objects += _render(path) if path.is_dir() else load_documents(path)
+    objects = copy.deepcopy(objects)
+    for patch in k.get("patches", []):
+        target = patch.get("target", {})
+        assert set(target) <= {"kind", "name"}, f"unsupported patch target {target}"
+        operations = (yaml.safe_load(patch["patch"]) if "patch" in patch
+                      else load_documents(folder / patch["path"])[0])
+        assert isinstance(operations, list), "only JSON 6902 patches are supported"
+        matched = [o for o in objects
+                   if all(o.get("kind") == v if f == "kind" else o["metadata"]["name"] == v
+                          for f, v in target.items())]
+        assert matched, f"{folder}: patch target {target} matches nothing"
+        for obj in matched:
+            json_patch(obj, operations)
+    for labels in k.get("labels", []):
+        assert not labels.get("includeSelectors") and not labels.get("includeTemplates"), \
+            "the test's renderer supports only metadata labels"
+        for obj in objects:
+            obj["metadata"].setdefault("labels", {}).update(labels["pairs"])
+    for image in k.get("images", []):
+        for obj in objects:
+            spec = pod_spec(obj)
+            for container in (spec or {}).get("containers", []):
+                name, _, tag = container["image"].partition(":")
+                if name == image["name"]:
+                    container["image"] = (image.get("newName", name) + ":"
+                                          + str(image.get("newTag", tag or "latest")))
+    if "namespace" in k:
+        for obj in objects:
+            if obj["kind"] == "Namespace":
+                obj["metadata"]["name"] = k["namespace"]
+            else:
+                obj["metadata"]["namespace"] = k["namespace"]
+    return objects
+
+
+def render(directory):
+    return copy.deepcopy(_render((KUBERNETES / directory).resolve()))
+
+
+def find(objects, kind, name):
+    matches = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected one {kind} {name}, found {len(matches)}"
+    return matches[0]
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_rendering_matches_kubectl_kustomize(directory):
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed; the test's own rendering is used alone")
+    result = subprocess.run([kubectl, "kustomize", str(KUBERNETES / directory)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"kubectl kustomize failed:\n{result.stderr}"
+    key = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
+    theirs = sorted((d for d in yaml.safe_load_all(result.stdout) if d), key=key)
+    ours = sorted(render(directory), key=key)
+    assert [key(o) for o in ours] == [key(o) for o in theirs]
+    for mine, reference in zip(ours, theirs):
+        assert mine == reference, f"{key(mine)} renders differently from kubectl kustomize"
+
+
+def flags_of(container):
+    """--name=value flags of a container's command line, as a dict; asserts each is --x=y."""
+    flags = {}
+    for argument in container.get("command", [])[1:] + container.get("args", []):
+        match = re.fullmatch(r"--([a-z_]+)=(.*)", argument)
+        assert match, f"argument {argument!r} is not --flag=value"
+        assert match[1] not in flags, f"--{match[1]} given twice"
+        flags[match[1]] = match[2]
+    return flags
+
+
+def the_container(workload):
+    containers = pod_spec(workload)["containers"]
+    assert len(containers) == 1, f"{workload['metadata']['name']}: expected one container"
+    return containers[0]
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_workloads_are_exactly_the_six_services(directory):
+    objects = render(directory)
+    workloads = sorted(o["metadata"]["name"] for o in objects if pod_spec(o) is not None)
+    assert workloads == sorted(s["binary"] for s in catalog())
+    namespaces = [o for o in objects if o["kind"] == "Namespace"]
+    assert [n["metadata"]["name"] for n in namespaces] == ["fabrique"]
+    for obj in objects:
+        if obj["kind"] != "Namespace":
+            assert obj["metadata"].get("namespace") == "fabrique", key_of(obj)
+
+
+def key_of(obj):
+    return f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_service_manifest_matches_the_catalog(directory, name):
+    s = service(name)
+    objects = render(directory)
+    workload = find(objects, "StatefulSet" if s["stateful"] else "Deployment", s["binary"])
+    spec = pod_spec(workload)
+    container = the_container(workload)
+    labels = workload["spec"]["template"]["metadata"]["labels"]
+
+    # Command line: the binary and the ports of the catalog.
+    assert container["command"][0] == f"/usr/local/bin/{s['binary']}"
+    flags = flags_of(container)
+    assert flags.get("listen_host") == "0.0.0.0"
+    assert flags.get("port") == str(s["port"]), f"--port is not the catalog's {s['port']}"
+    assert flags.get("metrics_port") == str(s["metrics_port"])
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"grpc": s["port"], "metrics": s["metrics_port"]}
+
+    # The Service: named ports that reach the container's, and a selector that picks this pod.
+    svc = find(objects, "Service", s["binary"])
+    assert svc["spec"]["selector"].items() <= labels.items()
+    assert workload["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    svc_ports = {p["name"]: p for p in svc["spec"]["ports"]}
+    assert set(svc_ports) == {"grpc", "metrics"}
+    for port_name, number in ports.items():
+        assert svc_ports[port_name]["port"] == number
+        assert svc_ports[port_name].get("targetPort", number) in (port_name, number)
+
+    # Native gRPC probes on the gRPC port; readiness asks for one of the service's own names.
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["grpc"]["port"] == s["port"], f"{probe} port"
+    assert container["readinessProbe"]["grpc"].get("service", "") in s["health"] + [""]
+    assert container["livenessProbe"]["grpc"].get("service", "") == ""
+
+    # Prometheus annotations name the metrics port.
+    annotations = workload["spec"]["template"]["metadata"].get("annotations", {})
+    assert annotations.get("prometheus.io/scrape") == "true"
+    assert annotations.get("prometheus.io/port") == str(s["metrics_port"])
+    assert annotations.get("prometheus.io/path") == "/metrics"
+
+    # The kubelet's SIGKILL must come after the service's own drain deadline.
+    assert "shutdown_grace" in flags, "pass --shutdown_grace explicitly, next to the grace period"
+    grace = spec.get("terminationGracePeriodSeconds", 30)
+    assert grace > parse_duration(flags["shutdown_grace"]), (
+        f"terminationGracePeriodSeconds {grace} <= --shutdown_grace={flags['shutdown_grace']}")
+
+    if s["stateful"]:
+        assert workload["spec"]["replicas"] == 1
+        data_dir = flags.get("data_dir")
+        assert data_dir, "a stateful service needs --data_dir"
+        claims = {c["metadata"]["name"] for c in workload["spec"]["volumeClaimTemplates"]}
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        assert mounts.get(data_dir) in claims, f"--data_dir={data_dir} is not on a claimed volume"
+        assert not any(m.get("readOnly") for m in container["volumeMounts"]
+                       if m["mountPath"] == data_dir)
+        # The governing Service of a StatefulSet must be headless.
+        assert workload["spec"]["serviceName"] == s["binary"]
+        assert svc["spec"].get("clusterIP") == "None"
+    else:
+        assert "data_dir" not in flags
+        assert "replicas" not in workload["spec"], "the autoscaler owns the replica count"
+        # gRPC clients keep connections open: they must see every pod and balance per call.
+        assert svc["spec"].get("clusterIP") == "None", f"{s['binary']}'s Service is not headless"
+        hpa = find(objects, "HorizontalPodAutoscaler", s["binary"])
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1", "kind": "Deployment", "name": s["binary"]}
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+        assert any(m["type"] == "Resource" and m["resource"]["name"] == "cpu"
+                   for m in hpa["spec"]["metrics"])
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_pods_are_locked_down_and_sized(directory):
+    for workload in (o for o in render(directory) if pod_spec(o) is not None):
+        name = key_of(workload)
+        spec = pod_spec(workload)
+        assert spec["securityContext"].get("runAsNonRoot") is True, name
+        assert spec.get("automountServiceAccountToken") is False, name
+        for container in spec["containers"]:
+            assert container["image"].split(":")[0] == "fabrique", name
+            context = container["securityContext"]
+            assert context.get("allowPrivilegeEscalation") is False, name
+            assert context.get("readOnlyRootFilesystem") is True, name
+            assert context.get("capabilities", {}).get("drop") == ["ALL"], name
+            resources = container["resources"]
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(resources.get(kind, {})), f"{name}: {kind}"
+
+
+# --- Flags against the binaries -----------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def help_flags(binary):
+    result = subprocess.run([str(BIN_DIR / binary), "--help"], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, f"{binary} --help exited {result.returncode}"
+    return set(re.findall(r"^\s*--([a-z_]+)\b", result.stdout, re.MULTILINE))
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_every_flag_in_the_manifests_is_a_flag_of_its_binary(directory):
+    if not (BIN_DIR / "fabrique-features").exists():
+        pytest.skip(f"{BIN_DIR} has no binaries; build first (tools/setup)")
+    for s in catalog():
+        workload = find(render(directory), "StatefulSet" if s["stateful"] else "Deployment",
+                        s["binary"])
+        known = help_flags(s["binary"])
+        assert {"port", "metrics_port"} <= known, f"{s['binary']} --help lists {sorted(known)}"
+        unknown = sorted(set(flags_of(the_container(workload))) - known)
+        assert not unknown, f"{s['binary']} has no flag {unknown} (see its --help)"
