@@ -1,9 +1,13 @@
 #include "libs/server/service_host.h"
 
+#include <netdb.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <exception>
+#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -19,6 +23,26 @@ namespace fabrique::server {
 
 using core::Log;
 using core::LogLevel;
+
+namespace {
+
+// Opens and closes one TCP connection to host:port, ignoring every error.
+void WakeListener(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return;
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const bool connected = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    close(fd);
+    if (connected) break;
+  }
+  freeaddrinfo(found);
+}
+
+}  // namespace
 
 ServiceHost::ServiceHost(ServiceHostOptions options)
     : options_(std::move(options)), registry_(std::make_shared<prometheus::Registry>()) {}
@@ -117,7 +141,7 @@ absl::Status ServiceHost::Start() {
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || bound_port_ == 0) {
     server_.reset();
-    exposer_.reset();
+    StopExposer();
     return absl::UnavailableError(
         absl::StrCat("cannot serve gRPC on ", address, " (is the port in use?)"));
   }
@@ -164,11 +188,26 @@ void ServiceHost::Shutdown() {
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(options_.shutdown_grace));
   server_->Wait();
-  exposer_.reset();
+  StopExposer();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Log(LogLevel::kInfo, "server_stopped",
       {{"service", options_.service_name}, {"drain_seconds", seconds}});
+}
+
+void ServiceHost::StopExposer() {
+  if (exposer_ == nullptr) return;
+  // CivetWeb's accept loop notices a stop only when its poll() returns, which takes up to its
+  // 2 s quantum on an idle port. Connecting to the port wakes it at once, so a clean stop takes
+  // milliseconds rather than seconds.
+  auto stopped = std::async(std::launch::async, [this] { exposer_.reset(); });
+  const std::string host = options_.listen_host == "0.0.0.0" ? "127.0.0.1"
+                           : options_.listen_host == "::"    ? "::1"
+                                                             : options_.listen_host;
+  while (stopped.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+    WakeListener(host, bound_metrics_port_);
+  }
+  stopped.get();
 }
 
 std::shared_ptr<grpc::Channel> ServiceHost::InProcessChannel() {

@@ -96,6 +96,8 @@ class ServiceHost {
 
  private:
   explicit ServiceHost(ServiceHostOptions options);
+  // Stops the metrics exposer without waiting out its accept loop's poll interval.
+  void StopExposer();
 
   ServiceHostOptions options_;
   std::shared_ptr<prometheus::Registry> registry_;
