@@ -1,9 +1,13 @@
 """The `fabrique` CLI as a user runs it: up, status, version, help, and a clean stop."""
 
-import pathlib
+import os
 import signal
+import subprocess
+import time
 
-from conftest import Fabrique, fabrique
+import pytest
+
+from conftest import BIN_DIR, Fabrique, fabrique
 
 
 def test_status_sees_every_service_serving(running):
@@ -82,3 +86,36 @@ def test_up_reports_a_port_in_use(running, tmp_path):
                       "--metrics_base_port=0", timeout=60)
     assert result.returncode == 1
     assert f"cannot serve gRPC on 127.0.0.1:{port}" in result.stderr
+
+
+def test_up_can_be_interrupted_while_starting(tmp_path):
+    # A stand-in features binary that never reports its ports: `up` waits, Ctrl-C ends the wait.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "fabrique-features"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    up = subprocess.Popen([str(BIN_DIR / "fabrique"), "up", f"--data_dir={tmp_path / 'data'}",
+                           f"--bin_dir={bin_dir}", "--grpc_base_port=0",
+                           "--metrics_base_port=0"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(1.0)
+    up.send_signal(signal.SIGINT)
+    output, _ = up.communicate(timeout=60)
+    assert up.returncode == 130, output
+    assert "features   starting ... interrupted" in output
+    assert "features   stopped" in output
+
+
+def test_up_stops_everything_when_a_service_dies(tmp_path):
+    up = Fabrique(str(tmp_path))
+    os.kill(up.endpoints["monitor"]["pid"], signal.SIGKILL)
+    output, _ = up.process.communicate(timeout=120)
+    assert up.process.returncode == 1, output
+    assert "monitor exited on its own with code 137" in output
+    assert "Some services did not stop cleanly." in output
+    # The others were stopped, not orphaned.
+    for name, endpoint in up.endpoints.items():
+        if name != "monitor":
+            with pytest.raises(ProcessLookupError):
+                os.kill(endpoint["pid"], 0)

@@ -74,9 +74,12 @@ void ReportFailure(const Running& r, const std::string& what) {
             << TailFile(r.log_path, 15) << "\n";
 }
 
-// Starts one service and waits for its ports and its health; returns false after reporting.
-bool StartOne(const UpFlags& flags, const std::string& bin_dir, size_t index,
-              std::vector<Running>& running) {
+enum class StartResult { kServing, kFailed, kInterrupted };
+
+// Starts one service and waits for its ports and its health. Whatever happens, the process (if
+// any) joins `running`, so the caller can stop it; failures are reported here.
+StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t index,
+                     std::vector<Running>& running) {
   const client::ServiceInfo& info = client::Services()[index];
   Running r{&info, nullptr, absl::StrCat(flags.data_dir, "/logs/", info.name, ".log")};
   std::vector<std::string> argv = {
@@ -95,39 +98,37 @@ bool StartOne(const UpFlags& flags, const std::string& bin_dir, size_t index,
   if (!process.ok()) {
     std::cout << " failed\n";
     std::cerr << "fabrique up: " << process.status().message() << "\n";
-    return false;
+    return StartResult::kFailed;
   }
   r.process = *std::move(process);
+  auto fail = [&](const std::string& what) {
+    std::cout << " failed\n";
+    ReportFailure(r, what);
+    running.push_back(std::move(r));
+    return StartResult::kFailed;
+  };
   const absl::Time deadline = start + flags.startup_timeout;
   while (!ReadServerStartedPorts(r.log_path, offset, &r.grpc_port, &r.metrics_port)) {
     if (std::optional<int> code = r.process->Poll(); code.has_value()) {
-      std::cout << " failed\n";
-      ReportFailure(r, absl::StrCat("exited with code ", *code, " while starting"));
-      running.push_back(std::move(r));
-      return false;
+      return fail(absl::StrCat("exited with code ", *code, " while starting"));
     }
-    if (absl::Now() > deadline) {
-      std::cout << " failed\n";
-      ReportFailure(r, "did not bind its ports in time");
+    if (absl::Now() > deadline) return fail("did not bind its ports in time");
+    // Waiting doubles as listening for Ctrl-C, so a slow start can be abandoned.
+    if (server::WaitForTerminationSignalFor(absl::Milliseconds(20)) != 0) {
+      std::cout << " interrupted\n";
       running.push_back(std::move(r));
-      return false;
+      return StartResult::kInterrupted;
     }
-    absl::SleepFor(absl::Milliseconds(20));
   }
   auto channel = client::MakeChannel(Address(flags.listen_host, r.grpc_port));
   for (absl::string_view service : info.grpc_services) {
     absl::Status serving =
         client::WaitUntilServing(channel, std::string(service), deadline - absl::Now());
-    if (!serving.ok()) {
-      std::cout << " failed\n";
-      ReportFailure(r, absl::StrCat(service, " is ", serving.message()));
-      running.push_back(std::move(r));
-      return false;
-    }
+    if (!serving.ok()) return fail(absl::StrCat(service, " is ", serving.message()));
   }
   std::cout << absl::StrFormat(" SERVING (%.1fs)\n", absl::ToDoubleSeconds(absl::Now() - start));
   running.push_back(std::move(r));
-  return true;
+  return StartResult::kServing;
 }
 
 void PrintTable(const UpFlags& flags, const std::vector<Running>& running) {
@@ -167,7 +168,8 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
   flag_set.Add("shutdown_grace", &flags.shutdown_grace,
                "Time each service has to drain in-flight calls when stopping");
   flag_set.set_epilog(
-      "Exit codes: 0 stopped cleanly, 1 a service failed to start or stop, 2 bad flags.\n"
+      "Exit codes: 0 stopped cleanly, 1 a service failed to start or stop, 2 bad flags,\n"
+      "130 interrupted while starting.\n"
       "Then: 'fabrique status --data_dir DIR' from another terminal.");
   absl::StatusOr<core::ParsedArgs> parsed = flag_set.Parse(args);
   if (!parsed.ok()) {
@@ -192,10 +194,11 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
   std::cout << "Starting Fabrique in " << flags.data_dir << "/\n" << std::flush;
   std::vector<Running> running;
   for (size_t i = 0; i < client::Services().size(); ++i) {
-    if (!StartOne(flags, bin_dir, i, running)) {
+    const StartResult result = StartOne(flags, bin_dir, i, running);
+    if (result != StartResult::kServing) {
       std::cout << "Stopping the services already started:\n";
       StopAll(running, flags.shutdown_grace);
-      return 1;
+      return result == StartResult::kInterrupted ? 130 : 1;
     }
   }
   std::vector<Endpoint> endpoints;
