@@ -14,6 +14,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "libs/core/log.h"
+#include "libs/core/status_macros.h"
 #include "libs/core/version.h"
 #include "libs/server/not_built_interceptor.h"
 #include "libs/server/signals.h"
@@ -86,7 +87,7 @@ void ServiceHost::AddService(grpc::Service* service, const std::string& full_nam
   areas_[full_name] = area;
 }
 
-absl::Status ServiceHost::Start() {
+absl::Status ServiceHost::StartMetrics() {
   if (options_.metrics_port >= 0) {
     const std::string metrics_address =
         absl::StrCat(options_.listen_host, ":", options_.metrics_port);
@@ -104,11 +105,10 @@ absl::Status ServiceHost::Start() {
     bound_metrics_port_ = -1;
   }
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  const std::string address = absl::StrCat(options_.listen_host, ":", options_.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port_);
+  return absl::OkStatus();
+}
+
+void ServiceHost::ConfigureBuilder(grpc::ServerBuilder& builder) {
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
@@ -137,7 +137,16 @@ absl::Status ServiceHost::Start() {
   creators.push_back(MakeRpcMetricsInterceptor(rpc_metrics_.get()));
   creators.push_back(MakeNotBuiltInterceptor(areas_));
   builder.experimental().SetInterceptorCreators(std::move(creators));
+}
 
+absl::Status ServiceHost::Start() {
+  RETURN_IF_ERROR(StartMetrics());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(options_.listen_host, ":", options_.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port_);
+  ConfigureBuilder(builder);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || bound_port_ == 0) {
     server_.reset();

@@ -96,6 +96,10 @@ class ServiceHost {
 
  private:
   explicit ServiceHost(ServiceHostOptions options);
+  // Starts the Prometheus exposer, unless metrics are disabled.
+  absl::Status StartMetrics();
+  // Applies message-size, keepalive and connection options, services and interceptors.
+  void ConfigureBuilder(grpc::ServerBuilder& builder);
   // Stops the metrics exposer without waiting out its accept loop's poll interval.
   void StopExposer();
 
