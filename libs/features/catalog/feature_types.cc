@@ -59,11 +59,11 @@ bool SupportsAllowedValues(v1::FeatureType type) {
          type == v1::FEATURE_TYPE_BOOL;
 }
 
-v1::FeatureType ColumnType(const v1::ValueColumn& column) {
+v1::FeatureType ValueColumnType(const v1::ValueColumn& column) {
   return static_cast<v1::FeatureType>(column.values_case());
 }
 
-int64_t ColumnSize(const v1::ValueColumn& column) {
+int64_t ValueColumnSize(const v1::ValueColumn& column) {
   switch (column.values_case()) {
     case v1::ValueColumn::kFloatValues:
       return column.float_values().values_size();

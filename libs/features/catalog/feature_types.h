@@ -27,9 +27,9 @@ bool IsFloatingType(v1::FeatureType type);
 bool SupportsAllowedValues(v1::FeatureType type);
 
 // The type of the list a column carries; UNSPECIFIED when it carries none.
-v1::FeatureType ColumnType(const v1::ValueColumn& column);
+v1::FeatureType ValueColumnType(const v1::ValueColumn& column);
 // The number of values in the column's list (0 when it carries none).
-int64_t ColumnSize(const v1::ValueColumn& column);
+int64_t ValueColumnSize(const v1::ValueColumn& column);
 // The type of a value; UNSPECIFIED for null.
 v1::FeatureType ValueType(const v1::Value& value);
 

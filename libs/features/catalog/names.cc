@@ -31,8 +31,8 @@ absl::Status ValidateName(absl::string_view what, absl::string_view name) {
   if (IsValidName(name)) return absl::OkStatus();
   if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
   if (name.size() > kMaxNameLength) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " ", Quote(name), " is longer than ",
-                                                   kMaxNameLength, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " ", Quote(name), " is longer than ", kMaxNameLength, " bytes"));
   }
   return absl::InvalidArgumentError(
       absl::StrCat(what, " ", Quote(name),

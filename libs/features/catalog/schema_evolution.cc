@@ -63,10 +63,10 @@ absl::StatusOr<SchemaChange> PlanSchemaChange(const v1::FeatureGroup* current,
   if (current == nullptr) return NewGroup(desired);
   const v1::FeatureGroupSpec& stored = current->spec();
   if (stored.entity() != desired.entity()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "feature group \"", stored.name(), "\" describes entity \"", stored.entity(),
-        "\" and cannot move to entity \"", desired.entity(),
-        "\": its stored keys would mean something else; create a new group instead"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("feature group \"", stored.name(), "\" describes entity \"", stored.entity(),
+                     "\" and cannot move to entity \"", desired.entity(),
+                     "\": its stored keys would mean something else; create a new group instead"));
   }
   absl::flat_hash_map<absl::string_view, const v1::FeatureSpec*> wanted;
   for (const v1::FeatureSpec& feature : desired.features()) wanted[feature.name()] = &feature;

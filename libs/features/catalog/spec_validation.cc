@@ -16,8 +16,8 @@ namespace {
 // (seconds and nanos of different signs, nanos out of range) is refused too.
 absl::Status ValidateDuration(absl::string_view what, const google::protobuf::Duration& duration) {
   if (duration.seconds() < 0 || duration.nanos() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is negative (", duration.seconds(),
-                                                   "s); use 0 for no limit"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is negative (", duration.seconds(), "s); use 0 for no limit"));
   }
   if (duration.nanos() > 999'999'999) {
     return absl::InvalidArgumentError(

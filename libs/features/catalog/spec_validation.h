@@ -26,7 +26,8 @@ absl::Status ValidateFeatureGroupSpec(const v1::FeatureGroupSpec& spec);
 // min <= max; max_string_length only for strings and >= 0; allowed values only for string,
 // int64 and bool, each non-null and of the feature's type; `finite` only for float, double and
 // float vectors. Messages start with what is wrong (the caller prefixes the feature).
-absl::Status ValidateExpectations(v1::FeatureType type, const v1::FeatureExpectations& expectations);
+absl::Status ValidateExpectations(v1::FeatureType type,
+                                  const v1::FeatureExpectations& expectations);
 
 }  // namespace fabrique::features
 

@@ -1,0 +1,61 @@
+#ifndef FABRIQUE_LIBS_FEATURES_STORAGE_CONTENT_HASH_H_
+#define FABRIQUE_LIBS_FEATURES_STORAGE_CONTENT_HASH_H_
+
+// ContentHasher: the SHA-256 of a training set's rows over canonical bytes, recorded on the
+// dataset (Dataset.content_sha256) so that a rebuild can prove it is identical. It depends only
+// on the rows' content and order, never on chunking, machine or run.
+//
+// Canonical bytes of one row, concatenated over the rows in the order they are emitted
+// (label_event_index order), integers little-endian:
+//
+//   int64   label_event_index
+//   per entity key column (in output order):  uint32 byte length, then the key bytes
+//   int64   label event time (microseconds)
+//   value   the label
+//   value   each feature, in output (header) order
+//
+// where a value is one byte 1 for null, or one byte 0 followed by: FLOAT 4 bytes (IEEE-754),
+// DOUBLE 8, INT64 8, BOOL 1 (0/1), STRING uint32 length + UTF-8 bytes, FLOAT_VECTOR uint32
+// count + 4 bytes per element. A label column without type contributes a null.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "fabrique/v1/features.pb.h"
+#include "libs/features/storage/row_codec.h"
+
+namespace fabrique::features {
+
+class ContentHasher {
+ public:
+  ContentHasher();
+  ~ContentHasher();
+  ContentHasher(const ContentHasher&) = delete;
+  ContentHasher& operator=(const ContentHasher&) = delete;
+
+  void AddInt64(int64_t value);
+  // uint32 length, then the bytes.
+  void AddBytes(absl::string_view bytes);
+  void AddNull() { buffer_.push_back('\x01'); }
+  // Feature `index` of `row` (of type `type`), or a null.
+  void AddValue(const RowView& row, int index, v1::FeatureType type);
+  // Row `index` of `column` (of type `type`), or a null.
+  void AddValue(const v1::ValueColumn& column, int index, v1::FeatureType type);
+
+  // The lowercase hex SHA-256 of everything added. Call once, last.
+  std::string HexDigest();
+
+ private:
+  void Spill();
+
+  struct Context;
+  std::unique_ptr<Context> context_;
+  // Rows are gathered here and hashed in large blocks: far fewer digest calls than one per value.
+  std::string buffer_;
+};
+
+}  // namespace fabrique::features
+
+#endif  // FABRIQUE_LIBS_FEATURES_STORAGE_CONTENT_HASH_H_

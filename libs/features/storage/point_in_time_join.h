@@ -1,0 +1,137 @@
+#ifndef FABRIQUE_LIBS_FEATURES_STORAGE_POINT_IN_TIME_JOIN_H_
+#define FABRIQUE_LIBS_FEATURES_STORAGE_POINT_IN_TIME_JOIN_H_
+
+// PointInTimeJoin: builds a point-in-time-correct training set. For each label event (entity
+// keys, time, label) and each requested feature, it returns the value of the group's newest
+// history row with event_time <= the label's time, or null when there is none or that row is
+// older than the group's TTL at the label's time (time - event_time > ttl). A null stored in that
+// row stays null: the join picks rows, as pandas.merge_asof does. Ties (equal event times) cannot
+// occur: history holds one row per (entity, event time).
+//
+// Streaming and bounded: label events are added in batches of any size; every `window_rows`
+// events are joined together (each group's AsOfMatcher sorts them in key order and walks its
+// history forward) and emitted as TrainingSetRows chunks of `chunk_rows`, in the events' input
+// order. Memory is O(window_rows), whatever the history or the label count. The whole join reads
+// one snapshot taken at Create, so it is consistent and repeatable while ingest goes on.
+//
+// The result's content hash (see content_hash.h) is independent of the chunk and window sizes.
+//
+//   ASSIGN_OR_RETURN(auto join, PointInTimeJoin::Create(std::move(options)));
+//   for (const v1::LabelEventBatch& batch : batches) RETURN_IF_ERROR(join->Add(batch));
+//   ASSIGN_OR_RETURN(PointInTimeJoinSummary summary, join->Finish());
+//
+// Not thread-safe. Destroy it before closing the store (it holds a snapshot and iterators).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "fabrique/v1/features.pb.h"
+#include "libs/features/storage/as_of_matcher.h"
+#include "libs/features/storage/content_hash.h"
+#include "libs/features/storage/value_columns.h"
+#include "libs/kv/store.h"
+
+namespace fabrique::features {
+
+struct PointInTimeJoinOptions {
+  // The store. Not owned; must outlive the join. Required.
+  kv::Store* store = nullptr;
+  // Default: "history".
+  std::string history_family = "history";
+  // Features to join, in output order, possibly across groups. Required (at least one).
+  std::vector<v1::FeatureRef> features;
+  // The current definition of every group the features name. Required.
+  std::vector<v1::FeatureGroup> groups;
+  // Rows per emitted chunk. Default (0): 4096.
+  int chunk_rows = 0;
+  // Label events joined together: the memory bound, and the sort window that makes history
+  // reads sequential. Rounded up to a multiple of chunk_rows. Default (0): 262144.
+  int window_rows = 0;
+  // Whether history blocks read are kept in the block cache. Default: false, so that a large
+  // join does not evict the online hot set.
+  bool fill_cache = false;
+  // Receives each chunk, in order; the callee may move from it. A non-OK status aborts the join
+  // and is returned by the Add or Finish that emitted the chunk. Required.
+  std::function<absl::Status(v1::TrainingSetRows*)> on_chunk;
+};
+
+struct PointInTimeJoinSummary {
+  int64_t rows = 0;  // Label events joined and emitted.
+  // Lowercase hex SHA-256 over the rows' canonical bytes (content_hash.h).
+  std::string content_sha256;
+};
+
+class PointInTimeJoin {
+ public:
+  using Options = PointInTimeJoinOptions;
+
+  // Errors: INVALID_ARGUMENT for missing options or negative sizes, NOT_FOUND for a feature or
+  // group that does not exist.
+  static absl::StatusOr<std::unique_ptr<PointInTimeJoin>> Create(Options options);
+  ~PointInTimeJoin();
+
+  // The joined features pinned to the schema versions read, in output order (for the header).
+  const std::vector<v1::VersionedFeatureRef>& features() const { return versioned_; }
+  // The labels' type, known from the first Add with rows (UNSPECIFIED before, or when the
+  // events carry no labels).
+  v1::FeatureType label_type() const { return label_type_; }
+
+  // Buffers `events`, joining and emitting every full window. INVALID_ARGUMENT when the events
+  // lack a key column some group needs, have columns of different lengths, or labels of another
+  // type than earlier batches. Fails from then on after any error.
+  absl::Status Add(const v1::LabelEventBatch& events);
+  // Joins and emits what is buffered and returns the summary. Call once, last.
+  absl::StatusOr<PointInTimeJoinSummary> Finish();
+
+ private:
+  // One requested feature: which group's row it reads, and where.
+  struct Output {
+    int group = 0;
+    int feature_index = 0;
+    v1::FeatureType type = v1::FEATURE_TYPE_UNSPECIFIED;
+  };
+
+  explicit PointInTimeJoin(Options options);
+  absl::Status Init();
+  absl::Status AddChecked(const v1::LabelEventBatch& events);
+  absl::Status AddLabels(const v1::ValueColumn& labels, int rows);
+  absl::Status JoinWindow();
+  absl::Status EmitChunk(size_t begin, size_t end);
+
+  Options options_;
+  kv::Snapshot snapshot_;
+  // Per group: its matcher (declared after the snapshot: destroyed before it) and the index of
+  // the entity key column it reads.
+  std::vector<std::unique_ptr<AsOfMatcher>> matchers_;
+  std::vector<int> group_entity_;
+  std::vector<Output> outputs_;
+  std::vector<v1::VersionedFeatureRef> versioned_;
+  // Entities whose keys the groups read, in first-use order, and a group reading each (for
+  // error messages).
+  std::vector<std::string> entities_;
+  std::vector<std::string> entity_groups_;
+
+  // The window: buffered events, their keys per entity, times and labels.
+  int64_t window_base_ = 0;  // label_event_index of the window's first event.
+  std::vector<std::vector<std::string>> keys_;
+  std::vector<int64_t> times_;
+  v1::ValueColumn labels_;
+  std::unique_ptr<ColumnBuilder> label_builder_;
+  v1::FeatureType label_type_ = v1::FEATURE_TYPE_UNSPECIFIED;
+  bool label_type_known_ = false;
+
+  std::vector<const std::string*> key_pointers_;
+  std::vector<RowView> views_;
+  ContentHasher hasher_;
+  absl::Status failed_;
+  bool finished_ = false;
+};
+
+}  // namespace fabrique::features
+
+#endif  // FABRIQUE_LIBS_FEATURES_STORAGE_POINT_IN_TIME_JOIN_H_
