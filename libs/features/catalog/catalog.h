@@ -6,8 +6,9 @@
 // FeatureStore service's definition calls map one-to-one onto it; ingest asks it for the
 // validation plan of a group.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<Catalog> catalog,
-//                    Catalog::Create({.store = store.get(), .clock = clock}));
+//   Catalog::Options options;
+//   options.store = store.get();
+//   ASSIGN_OR_RETURN(std::unique_ptr<Catalog> catalog, Catalog::Create(std::move(options)));
 //   ASSIGN_OR_RETURN(v1::Entity entity, catalog->ApplyEntity(customer));
 //   ASSIGN_OR_RETURN(v1::ApplyFeatureGroupResponse applied, catalog->ApplyFeatureGroup(request));
 //   ASSIGN_OR_RETURN(std::shared_ptr<const ValidationPlan> plan, catalog->PlanFor("payments"));

@@ -95,8 +95,8 @@ absl::StatusOr<std::shared_ptr<const CatalogState>> LoadCatalogState(const kv::S
     absl::StatusOr<std::shared_ptr<const ValidationPlan>> plan =
         ValidationPlan::Build(entry.versions.back(), clock);
     if (!plan.ok()) {
-      return absl::DataLossError(absl::StrCat("stored feature group "", name,
-                                              "" is not usable: ", plan.status().message()));
+      return absl::DataLossError(absl::StrCat("stored feature group \"", name,
+                                              "\" is not usable: ", plan.status().message()));
     }
     entry.plan = *std::move(plan);
     state->groups.emplace(name, std::make_shared<const GroupEntry>(std::move(entry)));

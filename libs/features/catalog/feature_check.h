@@ -48,7 +48,7 @@ struct RowMarks {
   uint8_t* reasons;   // One v1::RejectReason per row; 0 (UNSPECIFIED) = good so far.
   int32_t* features;  // Index of the feature at fault per row; -1 for row-level reasons.
 
-  void Mark(int64_t row, v1::RejectReason reason, int32_t feature) {
+  void Mark(int64_t row, v1::RejectReason reason, int32_t feature) const {
     if (reasons[row] != 0) return;
     reasons[row] = static_cast<uint8_t>(reason);
     features[row] = feature;

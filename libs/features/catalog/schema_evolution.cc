@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "libs/core/status_macros.h"
 #include "libs/features/catalog/feature_types.h"
 
 namespace fabrique::features {
@@ -56,27 +57,14 @@ absl::Status Refused(const v1::FeatureGroup& current, const std::vector<std::str
       "name instead"));
 }
 
-}  // namespace
+// Desired features by name, not yet placed in the new spec.
+using Wanted = absl::flat_hash_map<absl::string_view, const v1::FeatureSpec*>;
 
-absl::StatusOr<SchemaChange> PlanSchemaChange(const v1::FeatureGroup* current,
-                                              const v1::FeatureGroupSpec& desired) {
-  if (current == nullptr) return NewGroup(desired);
-  const v1::FeatureGroupSpec& stored = current->spec();
-  if (stored.entity() != desired.entity()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("feature group \"", stored.name(), "\" describes entity \"", stored.entity(),
-                     "\" and cannot move to entity \"", desired.entity(),
-                     "\": its stored keys would mean something else; create a new group instead"));
-  }
-  absl::flat_hash_map<absl::string_view, const v1::FeatureSpec*> wanted;
-  for (const v1::FeatureSpec& feature : desired.features()) wanted[feature.name()] = &feature;
-
-  SchemaChange change;
-  change.schema_version = current->schema_version();
-  change.spec = desired;
-  change.spec.clear_features();
+// Copies the stored features, in their stored order, from `wanted` into change.spec, removing
+// them from `wanted`; FAILED_PRECONDITION naming every one removed or retyped.
+absl::Status KeepExisting(const v1::FeatureGroup& current, Wanted& wanted, SchemaChange& change) {
   std::vector<std::string> problems;
-  for (const v1::FeatureSpec& old_feature : stored.features()) {
+  for (const v1::FeatureSpec& old_feature : current.spec().features()) {
     auto it = wanted.find(old_feature.name());
     if (it == wanted.end()) {
       problems.push_back(absl::StrCat("feature \"", old_feature.name(), "\" would be removed"));
@@ -89,8 +77,28 @@ absl::StatusOr<SchemaChange> PlanSchemaChange(const v1::FeatureGroup* current,
     kept->set_since_version(old_feature.since_version());
     wanted.erase(it);
   }
-  if (!problems.empty()) return Refused(*current, problems);
+  return problems.empty() ? absl::OkStatus() : Refused(current, problems);
+}
 
+}  // namespace
+
+absl::StatusOr<SchemaChange> PlanSchemaChange(const v1::FeatureGroup* current,
+                                              const v1::FeatureGroupSpec& desired) {
+  if (current == nullptr) return NewGroup(desired);
+  const v1::FeatureGroupSpec& stored = current->spec();
+  if (stored.entity() != desired.entity()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("feature group \"", stored.name(), "\" describes entity \"", stored.entity(),
+                     "\" and cannot move to entity \"", desired.entity(),
+                     "\": its stored keys would mean something else; create a new group instead"));
+  }
+  Wanted wanted;
+  for (const v1::FeatureSpec& feature : desired.features()) wanted[feature.name()] = &feature;
+  SchemaChange change;
+  change.schema_version = current->schema_version();
+  change.spec = desired;
+  change.spec.clear_features();
+  RETURN_IF_ERROR(KeepExisting(*current, wanted, change));
   if (!wanted.empty()) ++change.schema_version;
   for (const v1::FeatureSpec& feature : desired.features()) {
     if (!wanted.contains(feature.name())) continue;

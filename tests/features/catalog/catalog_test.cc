@@ -16,6 +16,7 @@ namespace {
 
 using testing::ApplyRequest;
 using testing::CatalogFixture;
+using testing::CatalogOptions;
 using testing::MakeEntity;
 using testing::MakeFeature;
 using testing::MakeGroup;
@@ -279,7 +280,7 @@ TEST_CASE("Reopening the store restores every definition", "[catalog][persistenc
   core::FakeClock clock;
   {
     std::unique_ptr<kv::Store> store = OpenStore(path, /*in_memory=*/false);
-    std::unique_ptr<Catalog> catalog = *Catalog::Create({.store = store.get(), .clock = &clock});
+    std::unique_ptr<Catalog> catalog = *Catalog::Create(CatalogOptions(store.get(), &clock));
     CATALOG_REQUIRE_OK(catalog->ApplyEntity(MakeEntity("customer", "customer_id")));
     CATALOG_REQUIRE_OK(catalog->ApplyFeatureGroup(ApplyRequest(PaymentsV1())));
     CATALOG_REQUIRE_OK(catalog->ApplyFeatureGroup(ApplyRequest(PaymentsV2())));
@@ -291,7 +292,7 @@ TEST_CASE("Reopening the store restores every definition", "[catalog][persistenc
   }
   std::unique_ptr<kv::Store> store = OpenStore(path, /*in_memory=*/false);
   REQUIRE(store->Family("catalog").ok());
-  std::unique_ptr<Catalog> catalog = *Catalog::Create({.store = store.get(), .clock = &clock});
+  std::unique_ptr<Catalog> catalog = *Catalog::Create(CatalogOptions(store.get(), &clock));
   REQUIRE(catalog->GetEntity("customer")->join_key() == "customer_id");
   const v1::FeatureGroup latest = *catalog->GetFeatureGroup("payments");
   REQUIRE(latest.schema_version() == 2);
@@ -311,7 +312,7 @@ TEST_CASE("A corrupt record is DATA_LOSS at open", "[catalog][persistence]") {
   const kv::ColumnFamily family = *fixture.store->Family("catalog");
   CATALOG_REQUIRE_OK(
       fixture.store->Put(family, kv::KeyBuilder().AddUint8(2).AddString("g").key(), "garbage"));
-  CATALOG_REQUIRE_ERROR(Catalog::Create({.store = fixture.store.get()}),
+  CATALOG_REQUIRE_ERROR(Catalog::Create(CatalogOptions(fixture.store.get())),
                         absl::StatusCode::kDataLoss, "is corrupt");
   CATALOG_REQUIRE_ERROR(Catalog::Create({}), absl::StatusCode::kInvalidArgument, "no store");
 }

@@ -30,13 +30,13 @@
     REQUIRE(catalog_require_status_.ok());                                           \
   } while (0)
 
-// Requires `expr` to fail with exactly `code` and a message containing `text`.
-#define CATALOG_REQUIRE_ERROR(expr, code, text)                                      \
-  do {                                                                               \
-    const ::absl::Status catalog_require_status_ = ::fabrique::core::ToStatus(expr); \
-    INFO(catalog_require_status_.ToString());                                        \
-    REQUIRE(catalog_require_status_.code() == (code));                               \
-    REQUIRE(::absl::StrContains(catalog_require_status_.message(), (text)));         \
+// Requires `expr` to fail with exactly `expected_code` and a message containing `expected_text`.
+#define CATALOG_REQUIRE_ERROR(expr, expected_code, expected_text)                     \
+  do {                                                                                \
+    const ::absl::Status catalog_require_status_ = ::fabrique::core::ToStatus(expr);  \
+    INFO(catalog_require_status_.ToString());                                         \
+    REQUIRE(catalog_require_status_.code() == (expected_code));                       \
+    REQUIRE(::absl::StrContains(catalog_require_status_.message(), (expected_text))); \
   } while (0)
 
 namespace fabrique::features::testing {
@@ -73,11 +73,18 @@ inline std::unique_ptr<kv::Store> OpenStore(const std::string& path, bool in_mem
   return *std::move(store);
 }
 
+inline Catalog::Options CatalogOptions(kv::Store* store, core::Clock* clock = nullptr) {
+  Catalog::Options options;
+  options.store = store;
+  options.clock = clock;
+  return options;
+}
+
 // An in-memory store, a fake clock and a catalog on them.
 struct CatalogFixture {
   CatalogFixture() : store(OpenStore("/in-memory/kv", /*in_memory=*/true)) {
     absl::StatusOr<std::unique_ptr<Catalog>> created =
-        Catalog::Create({.store = store.get(), .clock = &clock});
+        Catalog::Create(CatalogOptions(store.get(), &clock));
     CATALOG_REQUIRE_OK(created);
     catalog = *std::move(created);
   }

@@ -115,7 +115,12 @@ Expected Reference(const v1::FeatureGroup& group, const v1::RowBatch& batch, int
 // Random values for every feature of TxGroup, mostly valid.
 class RandomBatches {
  public:
-  explicit RandomBatches(uint32_t seed) : rng_(seed) {}
+  explicit RandomBatches(uint32_t seed) : rng_(seed) {
+    const v1::FeatureGroup group = TxGroup();
+    for (const v1::FeatureSpec& feature : group.spec().features()) {
+      names_.push_back(feature.name());
+    }
+  }
 
   v1::RowBatch Make(int64_t now_micros) {
     const int rows = Uniform(0, 60);
@@ -130,7 +135,7 @@ class RandomBatches {
     for (int feature : features) {
       if (Chance(0.12)) continue;  // Absent: all null.
       v1::FeatureColumn* column = batch.add_columns();
-      column->mutable_feature()->set_feature(TxGroup().spec().features(feature).name());
+      column->mutable_feature()->set_feature(names_[feature]);
       if (Chance(0.3)) column->mutable_feature()->set_group("tx");
       FillColumn(feature, rows, *column->mutable_values());
       if (Chance(0.3)) {
@@ -197,6 +202,7 @@ class RandomBatches {
   }
 
   std::mt19937 rng_;
+  std::vector<std::string> names_;
 };
 
 TEST_CASE("Randomized batches agree with the reference checker", "[validator][random]") {
@@ -213,17 +219,21 @@ TEST_CASE("Randomized batches agree with the reference checker", "[validator][ra
     const int64_t now = absl::ToUnixMicros(clock.Now());
     const v1::RowBatch batch = random.Make(now);
     const int64_t cap = std::uniform_int_distribution<int>(0, 70)(caps);
-    absl::StatusOr<ValidationResult> result = plan->Validate(batch, {.max_reject_details = cap});
+    ValidateOptions options;
+    options.max_reject_details = cap;
+    absl::StatusOr<ValidationResult> result = plan->Validate(batch, options);
     CATALOG_REQUIRE_OK(result);
+    INFO("iteration " << iteration << ": " << batch.ShortDebugString());
     std::array<int64_t, v1::RejectReason_ARRAYSIZE> counts = {};
     std::vector<Expected> expected_rejects;
     for (int row = 0; row < batch.entity_keys_size(); ++row) {
       const Expected expected = Reference(group, batch, row, now);
-      INFO("iteration " << iteration << " row " << row << " " << batch.ShortDebugString());
+      INFO("row " << row);
       REQUIRE(static_cast<int>(result->row_reasons[row]) == static_cast<int>(expected.reason));
       if (expected.reason == v1::REJECT_REASON_UNSPECIFIED) continue;
       ++counts[expected.reason];
       if (static_cast<int64_t>(expected_rejects.size()) < cap) {
+        REQUIRE(result->rejects.size() > expected_rejects.size());
         REQUIRE(result->rejects[expected_rejects.size()].row_index() == row);
         REQUIRE(result->rejects[expected_rejects.size()].feature() == expected.feature);
         REQUIRE_FALSE(result->rejects[expected_rejects.size()].message().empty());

@@ -188,8 +188,9 @@ TEST_CASE("Details are capped; counts are not", "[validator]") {
   PlanFixture fixture;
   BatchBuilder batch = GoodBatch(fixture, 50);
   for (int row = 0; row < 50; ++row) batch.SetFloat("amount", row, -1);
-  absl::StatusOr<ValidationResult> result =
-      fixture.plan->Validate(batch.batch(), {.max_reject_details = 7});
+  ValidateOptions options;
+  options.max_reject_details = 7;
+  absl::StatusOr<ValidationResult> result = fixture.plan->Validate(batch.batch(), options);
   CATALOG_REQUIRE_OK(result);
   REQUIRE(result->rejects.size() == 7);
   REQUIRE(result->rejects[6].row_index() == 6);
