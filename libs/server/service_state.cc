@@ -28,6 +28,7 @@ absl::StatusOr<std::unique_ptr<ServiceState>> ServiceState::Open(ServiceStateOpt
   store_options.column_families = options.column_families;
   store_options.column_families.push_back(kMetaFamily);
   store_options.sync_writes = options.sync_writes;
+  if (options.configure_store) options.configure_store(&store_options);
   absl::StatusOr<std::unique_ptr<kv::Store>> store = kv::Store::Open(std::move(store_options));
   if (!store.ok()) {
     return core::WithContext(store.status(), absl::StrCat("opening the ", options.service_name,

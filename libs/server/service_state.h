@@ -8,6 +8,7 @@
 // pointed at one folder) or of a layout this build does not know is refused before anything is
 // written.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,8 @@ struct ServiceStateOptions {
   // Whether writes fsync the write-ahead log by default (kv::StoreOptions::sync_writes).
   // Default: true: a service acknowledges only what survives a power loss.
   bool sync_writes = true;
+  // Adjusts the store's options before it opens (compaction filters, cache sizes). Default: none.
+  std::function<void(kv::StoreOptions*)> configure_store = nullptr;
 };
 
 class ServiceState {

@@ -1,16 +1,74 @@
 #ifndef FABRIQUE_SERVICES_FEATURES_FEATURE_STORE_SERVICE_H_
 #define FABRIQUE_SERVICES_FEATURES_FEATURE_STORE_SERVICE_H_
 
-// The gRPC adapter of `fabrique::v1::FeatureStore`. It will validate, call the domain core, map the
-// status and record metrics, as every adapter does; its calls are built with the feature store
-// (issue 3). Until then every call answers UNIMPLEMENTED with a message naming that work (see
-// libs/server/not_built_interceptor.h), never a fake success.
+// The gRPC adapter of fabrique.v1.FeatureStore over the domain core (features::FeatureStore):
+// each call validates what only the wire can get wrong, calls the core, maps the status and
+// records metrics.
+
+#include <memory>
 
 #include "fabrique/v1/features.grpc.pb.h"
+#include "libs/features/store/feature_store.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/registry.h"
 
 namespace fabrique::services {
 
-class FeatureStoreService final : public fabrique::v1::FeatureStore::Service {};
+class FeatureStoreService final : public v1::FeatureStore::Service {
+ public:
+  // `store` must outlive the service; metrics are registered in `metrics`.
+  FeatureStoreService(features::FeatureStore* store, prometheus::Registry& metrics);
+
+  grpc::Status ApplyEntity(grpc::ServerContext* context, const v1::ApplyEntityRequest* request,
+                           v1::Entity* response) override;
+  grpc::Status GetEntity(grpc::ServerContext* context, const v1::GetEntityRequest* request,
+                         v1::Entity* response) override;
+  grpc::Status ListEntities(grpc::ServerContext* context, const v1::ListEntitiesRequest* request,
+                            v1::ListEntitiesResponse* response) override;
+  grpc::Status ApplyFeatureGroup(grpc::ServerContext* context,
+                                 const v1::ApplyFeatureGroupRequest* request,
+                                 v1::ApplyFeatureGroupResponse* response) override;
+  grpc::Status GetFeatureGroup(grpc::ServerContext* context,
+                               const v1::GetFeatureGroupRequest* request,
+                               v1::FeatureGroup* response) override;
+  grpc::Status ListFeatureGroups(grpc::ServerContext* context,
+                                 const v1::ListFeatureGroupsRequest* request,
+                                 v1::ListFeatureGroupsResponse* response) override;
+  grpc::Status ListFeatures(grpc::ServerContext* context, const v1::ListFeaturesRequest* request,
+                            v1::ListFeaturesResponse* response) override;
+  grpc::Status Ingest(grpc::ServerContext* context, grpc::ServerReader<v1::IngestRequest>* reader,
+                      v1::IngestResponse* response) override;
+  grpc::Status LookupOnline(grpc::ServerContext* context, const v1::LookupOnlineRequest* request,
+                            v1::LookupOnlineResponse* response) override;
+  grpc::Status ReadHistory(grpc::ServerContext* context, const v1::ReadHistoryRequest* request,
+                           grpc::ServerWriter<v1::ReadHistoryResponse>* writer) override;
+  // The client sends the spec, then label events when they are inline, then closes its side;
+  // the server streams the header, row chunks and the recorded dataset last.
+  grpc::Status BuildTrainingSet(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::BuildTrainingSetResponse, v1::BuildTrainingSetRequest>* stream)
+      override;
+  grpc::Status GetDataset(grpc::ServerContext* context, const v1::GetDatasetRequest* request,
+                          v1::Dataset* response) override;
+  grpc::Status ListDatasets(grpc::ServerContext* context, const v1::ListDatasetsRequest* request,
+                            v1::ListDatasetsResponse* response) override;
+  grpc::Status RecordDatasetUsage(grpc::ServerContext* context,
+                                  const v1::RecordDatasetUsageRequest* request,
+                                  v1::RecordDatasetUsageResponse* response) override;
+  grpc::Status GetFeatureGroupLineage(grpc::ServerContext* context,
+                                      const v1::GetFeatureGroupLineageRequest* request,
+                                      v1::FeatureGroupLineage* response) override;
+
+ private:
+  // Counts an ingested batch's rows and rejects.
+  void RecordIngest(const v1::IngestBatchResult& result);
+
+  features::FeatureStore* store_;
+  prometheus::Counter& rows_ingested_;
+  prometheus::Family<prometheus::Counter>& rejects_;
+  prometheus::Counter& keys_looked_up_;
+};
 
 }  // namespace fabrique::services
 

@@ -3,6 +3,7 @@
 
 #include "absl/status/status.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/store/feature_store.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
@@ -12,14 +13,24 @@ namespace fabrique::services {
 namespace {
 
 absl::Status Run(const server::ServiceFlags& flags) {
-  // Storage: everything under --data_dir.
-  ASSIGN_OR_RETURN(auto state,
-                   server::ServiceState::Open({flags.data_dir, std::string(flags.info->name)}));
+  // Storage: everything under --data_dir, with the history family's retention filter.
+  auto retention = std::make_shared<features::RetentionPolicies>();
+  server::ServiceStateOptions state_options;
+  state_options.data_dir = flags.data_dir;
+  state_options.service_name = std::string(flags.info->name);
+  state_options.configure_store = [&retention](kv::StoreOptions* options) {
+    features::FeatureStore::ConfigureStore(options, core::Clock::Real(), retention);
+  };
+  ASSIGN_OR_RETURN(auto state, server::ServiceState::Open(state_options));
+  // Cores.
+  features::FeatureStoreOptions store_options;
+  store_options.store = &state->store();
+  store_options.retention = retention;
+  ASSIGN_OR_RETURN(auto feature_store, features::FeatureStore::Create(store_options));
   // Services.
-  FeatureStoreService service;
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
-  host->AddService(&service, fabrique::v1::FeatureStore::service_full_name(),
-                   std::string(flags.info->area));
+  FeatureStoreService service(feature_store.get(), host->metrics());
+  host->AddService(&service, v1::FeatureStore::service_full_name(), std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
   return host->Run();

@@ -73,7 +73,7 @@ absl::StatusOr<std::unique_ptr<LineageStore>> LineageStore::Create(Options optio
 
 absl::StatusOr<v1::Dataset> LineageStore::RecordDataset(v1::Dataset dataset) {
   RETURN_IF_ERROR(ValidateDataset(dataset));
-  dataset.set_dataset_id(options_.ids->Next());
+  if (dataset.dataset_id().empty()) dataset.set_dataset_id(options_.ids->Next());
   *dataset.mutable_create_time() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
       absl::ToUnixMicros(options_.clock->Now()));
   dataset.clear_used_by();  // Derived from usage records, never stored in the dataset.

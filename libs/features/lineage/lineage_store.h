@@ -38,7 +38,12 @@ class LineageStore {
 
   static absl::StatusOr<std::unique_ptr<LineageStore>> Create(Options options);
 
-  // Stores a new dataset record and returns it with its id and create time set. The record
+  // A fresh dataset id, for a caller that must announce the id before the record is complete
+  // (a training set streams its header first). Pass it back in the record.
+  std::string NewDatasetId() { return options_.ids->Next(); }
+
+  // Stores a new dataset record and returns it with its id (kept if the record has one from
+  // NewDatasetId, else made) and create time set. The record
   // must name at least one feature, each with a group and feature name (INVALID_ARGUMENT).
   // Written durably in one batch with its group index entries.
   absl::StatusOr<v1::Dataset> RecordDataset(v1::Dataset dataset);

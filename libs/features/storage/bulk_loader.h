@@ -52,10 +52,10 @@ class BulkLoader {
 
   static absl::StatusOr<std::unique_ptr<BulkLoader>> Create(Options options);
 
-  // Loads the rows of `rows` selected by `keep` (empty = all). Errors as FeatureWriter::Write,
+  // Loads the rows of `rows` not masked by `skip` (see RowMask). Errors as FeatureWriter::Write,
   // plus the store's ingestion errors.
   absl::StatusOr<BulkLoadResult> Load(const v1::FeatureGroup& group, const v1::RowBatch& rows,
-                                      const std::vector<bool>& keep = {});
+                                      RowMask skip = {});
 
  private:
   BulkLoader(Options options, kv::ColumnFamily history)

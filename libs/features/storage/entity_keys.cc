@@ -9,9 +9,9 @@ absl::StatusOr<int> EntityRowCount(const EntityKeyColumns& columns) {
   const int rows = columns[0].keys_size();
   for (const v1::EntityKeys& column : columns) {
     if (column.keys_size() != rows) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "entity key columns differ in length: '", columns[0].entity(), "' has ", rows,
-          " keys, '", column.entity(), "' has ", column.keys_size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("entity key columns differ in length: '", columns[0].entity(), "' has ",
+                       rows, " keys, '", column.entity(), "' has ", column.keys_size()));
     }
   }
   return rows;
@@ -23,10 +23,9 @@ absl::StatusOr<const KeyColumn*> FindEntityKeys(const EntityKeyColumns& columns,
     if (column.entity() == entity) return &column.keys();
   }
   if (columns.size() == 1 && columns[0].entity().empty()) return &columns[0].keys();
-  return absl::InvalidArgumentError(absl::StrCat("no keys for entity '", entity,
-                                                 "', which feature group '", group,
-                                                 "' needs: send an EntityKeys column named '",
-                                                 entity, "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("no keys for entity '", entity, "', which feature group '", group,
+                   "' needs: send an EntityKeys column named '", entity, "'"));
 }
 
 }  // namespace fabrique::features

@@ -1,11 +1,12 @@
 #include "libs/features/storage/feature_writer.h"
 
+#include <optional>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/storage/batch_keys.h"
 #include "libs/features/storage/storage_keys.h"
 
 namespace fabrique::features {
@@ -57,92 +58,80 @@ FeatureWriter::FeatureWriter(Options options, kv::ColumnFamily history, kv::Colu
       stripes_(new absl::Mutex[options_.lock_stripes]) {}
 
 absl::StatusOr<WriteResult> FeatureWriter::Write(const v1::FeatureGroup& group,
-                                                 const v1::RowBatch& rows,
-                                                 const std::vector<bool>& keep) {
-  return WriteImpl(group, rows, keep, /*with_history=*/true);
+                                                 const v1::RowBatch& rows, RowMask skip) {
+  return WriteImpl(group, rows, skip, /*with_history=*/true);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::WriteOnline(const v1::FeatureGroup& group,
-                                                       const v1::RowBatch& rows,
-                                                       const std::vector<bool>& keep) {
-  return WriteImpl(group, rows, keep, /*with_history=*/false);
+                                                       const v1::RowBatch& rows, RowMask skip) {
+  return WriteImpl(group, rows, skip, /*with_history=*/false);
 }
 
 size_t FeatureWriter::StripeOf(absl::string_view group, absl::string_view entity) const {
-  const size_t hash = absl::Hash<std::pair<absl::string_view, absl::string_view>>()(
-      std::make_pair(group, entity));
+  const size_t hash =
+      absl::Hash<std::pair<absl::string_view, absl::string_view>>()(std::make_pair(group, entity));
   return hash % static_cast<size_t>(options_.lock_stripes);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::WriteImpl(const v1::FeatureGroup& group,
-                                                     const v1::RowBatch& rows,
-                                                     const std::vector<bool>& keep,
+                                                     const v1::RowBatch& rows, RowMask skip,
                                                      bool with_history) {
   ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(group));
   ASSIGN_OR_RETURN(RowBatchEncoder encoder, RowBatchEncoder::Create(schema, rows));
-  const int n = encoder.rows();
-  if (!keep.empty() && keep.size() != static_cast<size_t>(n)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("row mask has ", keep.size(), " flags for ", n, " rows"));
-  }
+  ASSIGN_OR_RETURN(BatchKeys keys, BatchKeys::Build(schema.group(), rows, skip));
+  return WriteKeys(schema, encoder, rows, keys, with_history);
+}
+
+absl::StatusOr<WriteResult> FeatureWriter::MergeOnline(const RowSchema& schema,
+                                                       const RowBatchEncoder& encoder,
+                                                       const v1::RowBatch& rows,
+                                                       const BatchKeys& keys) {
+  return WriteKeys(schema, encoder, rows, keys, /*with_history=*/false);
+}
+
+absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const RowSchema& schema,
+                                                     const RowBatchEncoder& encoder,
+                                                     const v1::RowBatch& rows,
+                                                     const BatchKeys& keys, bool with_history) {
   WriteResult result;
+  if (keys.size() == 0) return result;
   kv::WriteBatch batch;
-  std::string key = GroupKeyPrefix(schema.group());
-  const size_t prefix_size = key.size();
   std::string value;
-  // Newest row of the batch per entity: the online candidates. Views into `rows`.
-  absl::flat_hash_map<absl::string_view, int> newest;
-  newest.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    if (!keep.empty() && !keep[i]) continue;
-    const std::string& entity = rows.entity_keys(i);
-    if (entity.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("row ", i, " has an empty entity key"));
-    }
-    const int64_t time = rows.event_time_unix_micros(i);
-    if (with_history) {
-      key.resize(prefix_size);
-      AppendEntity(&key, entity);
-      AppendEventTime(&key, time);
-      encoder.EncodeRow(i, &value);
-      batch.Put(history_, key, value);
-      ++result.rows_written;
-    }
-    auto [it, inserted] = newest.try_emplace(entity, i);
-    if (!inserted && time >= rows.event_time_unix_micros(it->second)) it->second = i;
+  // In key order; the first key of each entity is its newest row: the online candidate.
+  std::vector<size_t> candidates;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys.overridden(i)) continue;
+    if (keys.starts_entity(i)) candidates.push_back(i);
+    if (!with_history) continue;
+    encoder.EncodeRow(keys.row(i), &value);
+    batch.Put(history_, keys.key(i), value);
+    ++result.rows_written;
   }
-  if (newest.empty()) return result;
-  std::vector<int> candidates;
-  candidates.reserve(newest.size());
-  for (const auto& [entity, row] : newest) candidates.push_back(row);
-  RETURN_IF_ERROR(CommitWithOnline(schema, encoder, rows, candidates, &batch, &result));
+  RETURN_IF_ERROR(CommitWithOnline(schema, encoder, rows, keys, candidates, &batch, &result));
   if (options_.durability == Durability::kGroupCommit) RETURN_IF_ERROR(committer_.Sync());
   return result;
 }
 
 absl::Status FeatureWriter::CommitWithOnline(const RowSchema& schema,
                                              const RowBatchEncoder& encoder,
-                                             const v1::RowBatch& rows,
-                                             const std::vector<int>& candidates,
+                                             const v1::RowBatch& rows, const BatchKeys& keys,
+                                             const std::vector<size_t>& candidates,
                                              kv::WriteBatch* batch, WriteResult* result) {
-  const std::string prefix = GroupKeyPrefix(schema.group());
-  std::vector<std::string> keys;
-  keys.reserve(candidates.size());
+  std::vector<std::string> online_keys;
+  online_keys.reserve(candidates.size());
   std::vector<bool> wanted(options_.lock_stripes, false);
-  for (int row : candidates) {
-    const std::string& entity = rows.entity_keys(row);
-    std::string& key = keys.emplace_back(prefix);
-    AppendEntity(&key, entity);
-    wanted[StripeOf(schema.group(), entity)] = true;
+  for (size_t i : candidates) {
+    online_keys.emplace_back(keys.entity_key(i));
+    wanted[StripeOf(schema.group(), rows.entity_keys(keys.row(i)))] = true;
   }
   std::string value;
   StripeLocks locks(stripes_.get(), wanted);
   ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> stored,
-                   options_.store->MultiGet(online_, keys));
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    const int row = candidates[i];
-    if (stored[i].has_value()) {
-      absl::StatusOr<int64_t> stored_time = PeekEventTime(*stored[i]);
+                   options_.store->MultiGet(online_, online_keys));
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    const int row = keys.row(candidates[c]);
+    if (stored[c].has_value()) {
+      absl::StatusOr<int64_t> stored_time = PeekEventTime(*stored[c]);
       if (!stored_time.ok()) {
         return core::WithContext(stored_time.status(),
                                  absl::StrCat("online row of entity '", rows.entity_keys(row),
@@ -155,7 +144,7 @@ absl::Status FeatureWriter::CommitWithOnline(const RowSchema& schema,
       }
     }
     encoder.EncodeRow(row, &value);
-    batch->Put(online_, keys[i], value);
+    batch->Put(online_, online_keys[c], value);
     ++result->online_updated;
   }
   if (batch->empty()) return absl::OkStatus();

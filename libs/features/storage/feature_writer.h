@@ -9,7 +9,9 @@
 // it (rows may arrive out of order); a row with the same event time replaces it (last write
 // wins), so re-sending the same (entity, event time) row is idempotent: history rewrites the
 // same key with the same bytes and the online row ends up identical. Within one batch, the row
-// with the newest time per entity is the candidate (the later row on ties).
+// with the newest time per entity is the candidate (the later row on ties), and rows with equal
+// (entity, event time) are written once, the later one (see BatchKeys, which also puts the
+// WriteBatch in key order for fast memtable inserts).
 //
 // Concurrency: the read-compare-write of online rows (MultiGet, compare event times, write) is
 // serialized per (group, entity) by a fixed array of lock stripes, hashed on group and entity and
@@ -32,7 +34,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "fabrique/v1/features.pb.h"
+#include "libs/features/storage/batch_keys.h"
 #include "libs/features/storage/group_commit.h"
 #include "libs/features/storage/row_codec.h"
 #include "libs/kv/store.h"
@@ -80,18 +84,22 @@ class FeatureWriter {
   // missing from the store.
   static absl::StatusOr<std::unique_ptr<FeatureWriter>> Create(Options options);
 
-  // Writes the rows of `rows` selected by `keep` (empty = every row; else one flag per row)
-  // under `group`'s schema (its latest version). Errors: those of RowBatchEncoder::Create,
-  // INVALID_ARGUMENT for a `keep` of the wrong size or a kept row with an empty entity key,
+  // Writes the rows of `rows` selected by `skip` (see RowMask) under `group`'s schema (its
+  // latest version). Errors: those of RowBatchEncoder::Create,
+  // INVALID_ARGUMENT for a `skip` of the wrong size or a stored row with an empty entity key,
   // DATA_LOSS for a corrupt stored online row, and the store's errors; on any error nothing of
   // the batch is written.
   absl::StatusOr<WriteResult> Write(const v1::FeatureGroup& group, const v1::RowBatch& rows,
-                                    const std::vector<bool>& keep = {});
+                                    RowMask skip = {});
 
   // Like Write, but only merges the rows into the online view (newest wins), leaving history
   // alone: for bulk backfills whose history arrives by SST ingestion.
   absl::StatusOr<WriteResult> WriteOnline(const v1::FeatureGroup& group, const v1::RowBatch& rows,
-                                          const std::vector<bool>& keep = {});
+                                          RowMask skip = {});
+
+  // WriteOnline for callers that already hold the batch's encoder and keys (BulkLoader).
+  absl::StatusOr<WriteResult> MergeOnline(const RowSchema& schema, const RowBatchEncoder& encoder,
+                                          const v1::RowBatch& rows, const BatchKeys& keys);
 
   // Makes every write returned so far durable (one shared fsync).
   absl::Status Sync() { return committer_.Sync(); }
@@ -102,12 +110,17 @@ class FeatureWriter {
   FeatureWriter(Options options, kv::ColumnFamily history, kv::ColumnFamily online);
 
   absl::StatusOr<WriteResult> WriteImpl(const v1::FeatureGroup& group, const v1::RowBatch& rows,
-                                        const std::vector<bool>& keep, bool with_history);
-  // Adds the online puts of the newest rows `candidates` (row indexes) to `batch` where they are
-  // not older than the stored row, and commits the batch, all under the entities' stripe locks.
+                                        RowMask skip, bool with_history);
+  absl::StatusOr<WriteResult> WriteKeys(const RowSchema& schema, const RowBatchEncoder& encoder,
+                                        const v1::RowBatch& rows, const BatchKeys& keys,
+                                        bool with_history);
+  // Adds the online puts of `candidates` (positions in `keys` of each entity's newest row) to
+  // `batch` where they are not older than the stored row, and commits the batch, all under the
+  // entities' stripe locks.
   absl::Status CommitWithOnline(const RowSchema& schema, const RowBatchEncoder& encoder,
-                                const v1::RowBatch& rows, const std::vector<int>& candidates,
-                                kv::WriteBatch* batch, WriteResult* result);
+                                const v1::RowBatch& rows, const BatchKeys& keys,
+                                const std::vector<size_t>& candidates, kv::WriteBatch* batch,
+                                WriteResult* result);
   size_t StripeOf(absl::string_view group, absl::string_view entity) const;
 
   const Options options_;

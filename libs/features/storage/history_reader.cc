@@ -41,9 +41,7 @@ class ChunkEmitter {
   }
 
   // Emits the last, partial chunk.
-  absl::Status Flush() {
-    return chunk_.rows().entity_keys_size() > 0 ? Emit() : absl::OkStatus();
-  }
+  absl::Status Flush() { return chunk_.rows().entity_keys_size() > 0 ? Emit() : absl::OkStatus(); }
 
  private:
   void Start() {

@@ -49,8 +49,8 @@ absl::Status Plan(const v1::LookupOnlineRequest& request,
     if (inserted) {
       ASSIGN_OR_RETURN(const v1::FeatureGroup* group, FindGroup(groups, ref.group()));
       ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(*group));
-      ASSIGN_OR_RETURN(const KeyColumn* keys, FindEntityKeys(request.entity_keys(),
-                                                             group->spec().entity(), ref.group()));
+      ASSIGN_OR_RETURN(const KeyColumn* keys,
+                       FindEntityKeys(request.entity_keys(), group->spec().entity(), ref.group()));
       plans->push_back(GroupPlan{std::move(schema), keys, {}});
     }
     GroupPlan& plan = (*plans)[it->second];
@@ -66,8 +66,8 @@ absl::Status Plan(const v1::LookupOnlineRequest& request,
     column->mutable_statuses()->Reserve(rows);
     if (request.include_event_times()) column->mutable_event_time_unix_micros()->Reserve(rows);
     plan.outputs.push_back(static_cast<int>(outputs->size()));
-    outputs->push_back(
-        OutputColumn{index, column, ColumnBuilder(plan.schema.type(index), column->mutable_values())});
+    outputs->push_back(OutputColumn{
+        index, column, ColumnBuilder(plan.schema.type(index), column->mutable_values())});
     outputs->back().values.Reserve(rows);
   }
   return absl::OkStatus();
@@ -100,9 +100,13 @@ absl::Status OnlineReader::Lookup(const v1::LookupOnlineRequest& request,
   RETURN_IF_ERROR(Plan(request, groups, rows, response, &plans, &outputs));
 
   const bool with_times = request.include_event_times();
-  const kv::Snapshot snapshot = options_.store->TakeSnapshot();
+  // One MultiGet already reads one consistent state; several need a shared snapshot.
+  std::optional<kv::Snapshot> snapshot;
   kv::ReadOptions read;
-  read.snapshot = &snapshot;
+  if (plans.size() > 1) {
+    snapshot = options_.store->TakeSnapshot();
+    read.snapshot = &*snapshot;
+  }
   const int64_t now = absl::ToUnixMicros(options_.clock->Now());
   std::vector<std::string> keys(rows);
   RowView row;

@@ -11,7 +11,32 @@ namespace fabrique::features {
 namespace {
 
 constexpr int kDefaultChunkRows = 4096;
-constexpr int kDefaultWindowRows = 262144;
+constexpr int64_t kMaxWindowRows = int64_t{1} << 20;
+constexpr int64_t kDefaultWindowBytes = int64_t{256} << 20;
+
+// A guess of the bytes a stored row of `group` takes, for sizing windows.
+int64_t EstimatedRowBytes(const v1::FeatureGroup& group) {
+  int64_t bytes = 16 + (group.spec().features_size() + 7) / 8;
+  for (const v1::FeatureSpec& feature : group.spec().features()) {
+    switch (feature.type()) {
+      case v1::FEATURE_TYPE_FLOAT:
+        bytes += 4;
+        break;
+      case v1::FEATURE_TYPE_BOOL:
+        bytes += 1;
+        break;
+      case v1::FEATURE_TYPE_STRING:
+        bytes += 32;
+        break;
+      case v1::FEATURE_TYPE_FLOAT_VECTOR:
+        bytes += feature.vector_length() > 0 ? 4 * int64_t{feature.vector_length()} + 2 : 1024;
+        break;
+      default:
+        bytes += 8;
+    }
+  }
+  return bytes;
+}
 
 const v1::FeatureGroup* FindGroup(const std::vector<v1::FeatureGroup>& groups,
                                   absl::string_view name) {
@@ -34,12 +59,9 @@ absl::StatusOr<std::unique_ptr<PointInTimeJoin>> PointInTimeJoin::Create(Options
     return absl::InvalidArgumentError("chunk_rows and window_rows must be >= 0");
   }
   if (options.chunk_rows == 0) options.chunk_rows = kDefaultChunkRows;
-  if (options.window_rows == 0) options.window_rows = kDefaultWindowRows;
-  const int chunks = (std::max(options.window_rows, options.chunk_rows) + options.chunk_rows - 1) /
-                     options.chunk_rows;
-  options.window_rows = chunks * options.chunk_rows;
   std::unique_ptr<PointInTimeJoin> join(new PointInTimeJoin(std::move(options)));
   RETURN_IF_ERROR(join->Init());
+  join->SizeWindow();
   return join;
 }
 
@@ -54,7 +76,7 @@ absl::Status PointInTimeJoin::Init() {
   ASSIGN_OR_RETURN(kv::ColumnFamily history, options_.store->Family(options_.history_family));
   snapshot_ = options_.store->TakeSnapshot();
   kv::ReadOptions read;
-  read.snapshot = &snapshot_;
+  read.snapshot = &*snapshot_;
   read.fill_cache = options_.fill_cache;
   std::vector<std::string> group_names;
   for (const v1::FeatureRef& ref : options_.features) {
@@ -67,7 +89,8 @@ absl::Status PointInTimeJoin::Init() {
       }
       ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(*definition));
       ASSIGN_OR_RETURN(std::unique_ptr<AsOfMatcher> matcher,
-                       AsOfMatcher::Create(*options_.store, history, std::move(schema), read));
+                       AsOfMatcher::Create(*options_.store, history, std::move(schema), read,
+                                           options_.max_next_before_seek));
       matchers_.push_back(std::move(matcher));
       group_names.push_back(ref.group());
       const std::string& entity = definition->spec().entity();
@@ -95,6 +118,23 @@ absl::Status PointInTimeJoin::Init() {
   return absl::OkStatus();
 }
 
+// Picks window_rows when unset: as many events as fit in window_bytes (each event costs its
+// keys, time, label and sort state, plus one copied row per group), at most 1Mi, and rounds it
+// up to whole chunks.
+void PointInTimeJoin::SizeWindow() {
+  int64_t window = options_.window_rows;
+  if (window == 0) {
+    int64_t per_event = 96 + 40 * static_cast<int64_t>(entities_.size()) + 32;
+    for (const std::unique_ptr<AsOfMatcher>& matcher : matchers_) {
+      per_event += 40 + EstimatedRowBytes(*FindGroup(options_.groups, matcher->schema().group()));
+    }
+    const int64_t budget = options_.window_bytes > 0 ? options_.window_bytes : kDefaultWindowBytes;
+    window = std::clamp<int64_t>(budget / per_event, 1, kMaxWindowRows);
+  }
+  const int64_t chunk = options_.chunk_rows;
+  options_.window_rows = static_cast<int>((std::max(window, chunk) + chunk - 1) / chunk * chunk);
+}
+
 absl::Status PointInTimeJoin::Add(const v1::LabelEventBatch& events) {
   if (finished_) return absl::FailedPreconditionError("PointInTimeJoin::Add after Finish");
   RETURN_IF_ERROR(failed_);
@@ -112,13 +152,15 @@ absl::Status PointInTimeJoin::AddChecked(const v1::LabelEventBatch& events) {
   if (rows == 0) return absl::OkStatus();
   std::vector<const KeyColumn*> columns;
   for (size_t slot = 0; slot < entities_.size(); ++slot) {
-    ASSIGN_OR_RETURN(const KeyColumn* column, FindEntityKeys(events.entity_keys(), entities_[slot],
-                                                             entity_groups_[slot]));
+    ASSIGN_OR_RETURN(const KeyColumn* column,
+                     FindEntityKeys(events.entity_keys(), entities_[slot], entity_groups_[slot]));
     columns.push_back(column);
   }
   RETURN_IF_ERROR(AddLabels(events.labels(), rows));
   for (int i = 0; i < rows; ++i) {
-    for (size_t slot = 0; slot < columns.size(); ++slot) keys_[slot].push_back(columns[slot]->Get(i));
+    for (size_t slot = 0; slot < columns.size(); ++slot) {
+      keys_[slot].push_back(columns[slot]->Get(i));
+    }
     times_.push_back(events.event_time_unix_micros(i));
     if (label_type_ != v1::FEATURE_TYPE_UNSPECIFIED) label_builder_->AppendFrom(events.labels(), i);
     if (times_.size() == static_cast<size_t>(options_.window_rows)) RETURN_IF_ERROR(JoinWindow());
@@ -134,12 +176,13 @@ absl::Status PointInTimeJoin::AddLabels(const v1::ValueColumn& labels, int rows)
     label_type_ = type;
     label_builder_ = std::make_unique<ColumnBuilder>(label_type_, &labels_);
   } else if (type != label_type_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("labels are ", v1::FeatureType_Name(type), " but earlier batches sent ",
-                     v1::FeatureType_Name(label_type_)));
+    return absl::InvalidArgumentError(absl::StrCat("labels are ", v1::FeatureType_Name(type),
+                                                   " but earlier batches sent ",
+                                                   v1::FeatureType_Name(label_type_)));
   }
   if (type != v1::FEATURE_TYPE_UNSPECIFIED &&
-      (ColumnSize(labels) != rows || (labels.is_null_size() != 0 && labels.is_null_size() != rows))) {
+      (ColumnSize(labels) != rows ||
+       (labels.is_null_size() != 0 && labels.is_null_size() != rows))) {
     return absl::InvalidArgumentError(absl::StrCat("label column has ", ColumnSize(labels),
                                                    " values and ", labels.is_null_size(),
                                                    " null flags for ", rows, " events"));
@@ -164,7 +207,9 @@ absl::Status PointInTimeJoin::JoinWindow() {
   for (std::vector<std::string>& keys : keys_) keys.clear();
   times_.clear();
   labels_.Clear();
-  if (label_builder_ != nullptr) label_builder_ = std::make_unique<ColumnBuilder>(label_type_, &labels_);
+  if (label_builder_ != nullptr) {
+    label_builder_ = std::make_unique<ColumnBuilder>(label_type_, &labels_);
+  }
   return absl::OkStatus();
 }
 
@@ -201,13 +246,14 @@ absl::Status PointInTimeJoin::EmitChunk(size_t begin, size_t end) {
     hasher_.AddInt64(times_[i]);
     chunk.add_event_time_unix_micros(times_[i]);
     hasher_.AddValue(labels_, static_cast<int>(i), label_type_);
-    if (label_type_ != v1::FEATURE_TYPE_UNSPECIFIED) labels.AppendFrom(labels_, static_cast<int>(i));
+    if (label_type_ != v1::FEATURE_TYPE_UNSPECIFIED)
+      labels.AppendFrom(labels_, static_cast<int>(i));
     for (size_t g = 0; g < matchers_.size(); ++g) {
       const absl::string_view row = matchers_[g]->Row(i);
       present[g] = !row.empty();
       if (present[g]) {
-        RETURN_IF_ERROR(core::WithContext(views_[g].Parse(row, matchers_[g]->schema()),
-                                          "joining history"));
+        RETURN_IF_ERROR(
+            core::WithContext(views_[g].Parse(row, matchers_[g]->schema()), "joining history"));
       }
     }
     for (size_t o = 0; o < outputs_.size(); ++o) {

@@ -52,8 +52,7 @@ class RetentionFilterFactory : public rocksdb::CompactionFilterFactory {
 
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context& /*context*/) override {
-    return std::make_unique<RetentionFilter>(policies_->Copy(),
-                                             absl::ToUnixMicros(clock_->Now()));
+    return std::make_unique<RetentionFilter>(policies_->Copy(), absl::ToUnixMicros(clock_->Now()));
   }
 
   const char* Name() const override { return "fabrique.features.RetentionFilterFactory"; }

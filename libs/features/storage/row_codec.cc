@@ -1,5 +1,6 @@
 #include "libs/features/storage/row_codec.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -93,8 +94,7 @@ absl::Status RowBatchEncoder::ResolveColumn(const v1::FeatureColumn& column) {
   }
   const int index = schema_->IndexOf(ref.feature());
   if (index < 0) {
-    return absl::NotFoundError(
-        absl::StrCat("feature '", group, ":", ref.feature(), "' not found"));
+    return absl::NotFoundError(absl::StrCat("feature '", group, ":", ref.feature(), "' not found"));
   }
   if (columns_[index] != nullptr) {
     return absl::InvalidArgumentError(
@@ -104,17 +104,18 @@ absl::Status RowBatchEncoder::ResolveColumn(const v1::FeatureColumn& column) {
   // ValueColumn's list field numbers equal the FeatureType values they hold.
   const bool empty_untyped = rows_ == 0 && values.values_case() == v1::ValueColumn::VALUES_NOT_SET;
   if (!empty_untyped && static_cast<int>(values.values_case()) != schema_->type(index)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "column '", group, ":", ref.feature(), "' holds ",
-        values.values_case() == v1::ValueColumn::VALUES_NOT_SET
-            ? std::string("no values")
-            : v1::FeatureType_Name(static_cast<v1::FeatureType>(values.values_case())),
-        " but the feature is ", v1::FeatureType_Name(schema_->type(index))));
+    return absl::InvalidArgumentError(
+        absl::StrCat("column '", group, ":", ref.feature(), "' holds ",
+                     values.values_case() == v1::ValueColumn::VALUES_NOT_SET
+                         ? std::string("no values")
+                         : v1::FeatureType_Name(static_cast<v1::FeatureType>(values.values_case())),
+                     " but the feature is ", v1::FeatureType_Name(schema_->type(index))));
   }
-  if (ColumnSize(values) != rows_ || (values.is_null_size() != 0 && values.is_null_size() != rows_)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "column '", group, ":", ref.feature(), "' has ", ColumnSize(values), " values and ",
-        values.is_null_size(), " null flags for ", rows_, " rows"));
+  if (ColumnSize(values) != rows_ ||
+      (values.is_null_size() != 0 && values.is_null_size() != rows_)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("column '", group, ":", ref.feature(), "' has ", ColumnSize(values),
+                     " values and ", values.is_null_size(), " null flags for ", rows_, " rows"));
   }
   columns_[index] = &values;
   return absl::OkStatus();
@@ -219,8 +220,8 @@ absl::string_view RowView::RawValue(int i) const {
   const v1::FeatureType type = schema_->type(i);
   size_t width = FixedWidth(type);
   if (width == 0) {
-    width = type == v1::FEATURE_TYPE_FLOAT_VECTOR ? sizeof(float) * size_t{lengths_[i]}
-                                                  : lengths_[i];
+    width =
+        type == v1::FEATURE_TYPE_FLOAT_VECTOR ? sizeof(float) * size_t{lengths_[i]} : lengths_[i];
   }
   return absl::string_view(data_ + offsets_[i], width);
 }

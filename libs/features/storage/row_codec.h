@@ -92,9 +92,7 @@ class RowView {
   int stored_features() const { return stored_; }
 
   // True when feature `i` is null in the row or was added after the row was written.
-  bool IsNull(int i) const {
-    return i >= parsed_ || (bitmap_[i >> 3] >> (i & 7)) & 1;
-  }
+  bool IsNull(int i) const { return i >= parsed_ || (bitmap_[i >> 3] >> (i & 7)) & 1; }
   // Typed reads; require !IsNull(i) and the feature's type.
   float Float(int i) const { return Load<float>(i); }
   double Double(int i) const { return Load<double>(i); }
@@ -106,7 +104,7 @@ class RowView {
   // Number of elements of a FLOAT_VECTOR value, and a copy of them into `out`.
   uint32_t VectorSize(int i) const { return lengths_[i]; }
   void CopyVector(int i, float* out) const {
-    std::memcpy(out, data_ + offsets_[i], sizeof(float) * lengths_[i]);
+    if (lengths_[i] != 0) std::memcpy(out, data_ + offsets_[i], sizeof(float) * lengths_[i]);
   }
   // The raw value bytes (numbers little-endian, strings and vectors without their length).
   absl::string_view RawValue(int i) const;

@@ -34,21 +34,21 @@ absl::StatusOr<RowSchema> RowSchema::FromFeatureGroup(const v1::FeatureGroup& gr
       return absl::InvalidArgumentError(
           absl::StrCat("feature #", i, " of group '", spec.name(), "' has no name"));
     }
-    if (feature.type() == v1::FEATURE_TYPE_UNSPECIFIED || !v1::FeatureType_IsValid(feature.type())) {
-      return absl::InvalidArgumentError(absl::StrCat("feature '", spec.name(), ":", feature.name(),
-                                                     "' has no valid type"));
+    if (feature.type() == v1::FEATURE_TYPE_UNSPECIFIED ||
+        !v1::FeatureType_IsValid(feature.type())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("feature '", spec.name(), ":", feature.name(), "' has no valid type"));
     }
     if (feature.since_version() < previous_since) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "features of group '", spec.name(), "' are not in storage order: '", feature.name(),
-          "' (since version ", feature.since_version(), ") follows a feature added in version ",
-          previous_since));
+      return absl::InvalidArgumentError(
+          absl::StrCat("features of group '", spec.name(), "' are not in storage order: '",
+                       feature.name(), "' (since version ", feature.since_version(),
+                       ") follows a feature added in version ", previous_since));
     }
     previous_since = feature.since_version();
     if (!schema.index_.emplace(feature.name(), i).second) {
-      return absl::InvalidArgumentError(absl::StrCat("group '", spec.name(),
-                                                     "' lists feature '", feature.name(),
-                                                     "' twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("group '", spec.name(), "' lists feature '", feature.name(), "' twice"));
     }
     schema.types_.push_back(feature.type());
     schema.names_.push_back(feature.name());

@@ -85,7 +85,8 @@ absl::StatusOr<std::string> ParseEntity(absl::string_view key, absl::string_view
   kv::KeyReader reader(key.substr(group_prefix.size()));
   absl::StatusOr<std::string> entity = reader.ReadString();
   if (!entity.ok()) {
-    return absl::DataLossError(absl::StrCat("malformed entity in key: ", entity.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("malformed entity in key: ", entity.status().message()));
   }
   return entity;
 }

@@ -94,9 +94,9 @@ TEST_CASE("Re-sending the same rows is idempotent", "[feature_writer]") {
   std::unique_ptr<kv::Store> store = OpenStore();
   std::unique_ptr<FeatureWriter> writer = MakeWriter(store.get(), Durability::kSync);
   const v1::FeatureGroup group = Payments();
-  const v1::RowBatch batch = MakeBatch(group, {{"c1", 10, {1.0, int64_t{1}}},
-                                               {"c1", 20, {2.0, int64_t{2}}},
-                                               {"c2", 5, {3.0, int64_t{3}}}});
+  const v1::RowBatch batch = MakeBatch(
+      group,
+      {{"c1", 10, {1.0, int64_t{1}}}, {"c1", 20, {2.0, int64_t{2}}}, {"c2", 5, {3.0, int64_t{3}}}});
   STORAGE_REQUIRE_OK(writer->Write(group, batch));
   std::vector<std::string> first;
   STORAGE_REQUIRE_OK(store->Scan(*store->Family("history"), kv::KeyRange::All(),
@@ -127,7 +127,8 @@ TEST_CASE("A batch is visible entirely or not at all", "[feature_writer]") {
   std::unique_ptr<FeatureWriter> writer = MakeWriter(store.get());
   const v1::FeatureGroup group = Payments();
   std::vector<TestRow> rows;
-  for (int i = 0; i < 500; ++i) rows.push_back({"c" + std::to_string(i % 50), i, {1.0, int64_t{i}}});
+  for (int i = 0; i < 500; ++i)
+    rows.push_back({"c" + std::to_string(i % 50), i, {1.0, int64_t{i}}});
   const kv::Snapshot before = store->TakeSnapshot();
   STORAGE_REQUIRE_OK(writer->Write(group, MakeBatch(group, rows)));
   const kv::Snapshot after = store->TakeSnapshot();
@@ -141,17 +142,18 @@ TEST_CASE("A batch is visible entirely or not at all", "[feature_writer]") {
   STORAGE_REQUIRE_CODE(writer->Write(group, bad), absl::StatusCode::kInvalidArgument);
   REQUIRE(HistoryCount(*store) == 500);
   REQUIRE(Online(*store, "ok").first == -1);
-  STORAGE_REQUIRE_CODE(writer->Write(group, bad, {true}), absl::StatusCode::kInvalidArgument);
+  STORAGE_REQUIRE_CODE(writer->Write(group, bad, std::vector<uint8_t>{0}),
+                       absl::StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("The row mask stores only the good rows", "[feature_writer]") {
   std::unique_ptr<kv::Store> store = OpenStore();
   std::unique_ptr<FeatureWriter> writer = MakeWriter(store.get());
   const v1::FeatureGroup group = Payments();
-  const v1::RowBatch batch = MakeBatch(group, {{"c1", 10, {1.0, int64_t{1}}},
-                                               {"c1", 30, {3.0, int64_t{3}}},
-                                               {"", 40, {4.0, int64_t{4}}}});
-  absl::StatusOr<WriteResult> result = writer->Write(group, batch, {true, false, false});
+  const v1::RowBatch batch = MakeBatch(
+      group,
+      {{"c1", 10, {1.0, int64_t{1}}}, {"c1", 30, {3.0, int64_t{3}}}, {"", 40, {4.0, int64_t{4}}}});
+  absl::StatusOr<WriteResult> result = writer->Write(group, batch, std::vector<uint8_t>{0, 1, 1});
   STORAGE_REQUIRE_OK(result);
   REQUIRE(result->rows_written == 1);
   REQUIRE(Online(*store, "c1") == std::make_pair(int64_t{10}, int64_t{1}));

@@ -41,9 +41,9 @@ struct Fixture {
   std::unique_ptr<OnlineReader> reader;
 };
 
-v1::LookupOnlineRequest Request(const std::vector<v1::FeatureRef>& features,
-                                const std::vector<std::pair<std::string, std::vector<std::string>>>&
-                                    keys) {
+v1::LookupOnlineRequest Request(
+    const std::vector<v1::FeatureRef>& features,
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& keys) {
   v1::LookupOnlineRequest request;
   for (const v1::FeatureRef& ref : features) *request.add_features() = ref;
   for (const auto& [entity, values] : keys) {
@@ -92,17 +92,18 @@ TEST_CASE("TTL is enforced at read time: PRESENT turns EXPIRED as the clock move
 TEST_CASE("One call reads several groups and entities, MISSING where there is nothing",
           "[online_reader]") {
   Fixture f;
-  const v1::FeatureGroup customer = MakeGroup(
-      "customer_stats", "customer",
-      {{"spend", v1::FEATURE_TYPE_DOUBLE}, {"tier", v1::FEATURE_TYPE_STRING},
-       {"embedding", v1::FEATURE_TYPE_FLOAT_VECTOR}});
+  const v1::FeatureGroup customer = MakeGroup("customer_stats", "customer",
+                                              {{"spend", v1::FEATURE_TYPE_DOUBLE},
+                                               {"tier", v1::FEATURE_TYPE_STRING},
+                                               {"embedding", v1::FEATURE_TYPE_FLOAT_VECTOR}});
   const v1::FeatureGroup merchant =
-      MakeGroup("merchant_stats", "merchant", {{"fraud_rate", v1::FEATURE_TYPE_FLOAT},
-                                               {"active", v1::FEATURE_TYPE_BOOL}});
+      MakeGroup("merchant_stats", "merchant",
+                {{"fraud_rate", v1::FEATURE_TYPE_FLOAT}, {"active", v1::FEATURE_TYPE_BOOL}});
   const int64_t t = f.now();
   STORAGE_REQUIRE_OK(f.writer->Write(
-      customer, MakeBatch(customer, {{"c1", t, {10.5, std::string("gold"), std::vector<float>{1, 2}}},
-                                     {"c2", t - 1, {TestValue(), std::string("silver"), TestValue()}}})));
+      customer,
+      MakeBatch(customer, {{"c1", t, {10.5, std::string("gold"), std::vector<float>{1, 2}}},
+                           {"c2", t - 1, {TestValue(), std::string("silver"), TestValue()}}})));
   STORAGE_REQUIRE_OK(
       f.writer->Write(merchant, MakeBatch(merchant, {{"m1", t - 2, {0.25f, true}}})));
 
@@ -154,8 +155,8 @@ TEST_CASE("A feature added after a row was written reads as MISSING", "[online_r
   added->set_since_version(2);
   const std::vector<const v1::FeatureGroup*> groups = {&group};
   v1::LookupOnlineResponse response;
-  STORAGE_REQUIRE_OK(f.reader->Lookup(Request({Ref("g", "a"), Ref("g", "b")}, {{"", {"c1"}}}),
-                                      groups, &response));
+  STORAGE_REQUIRE_OK(
+      f.reader->Lookup(Request({Ref("g", "a"), Ref("g", "b")}, {{"", {"c1"}}}), groups, &response));
   REQUIRE(response.columns(0).statuses(0) == v1::VALUE_STATUS_PRESENT);
   REQUIRE(response.columns(1).statuses(0) == v1::VALUE_STATUS_MISSING);
   REQUIRE(response.columns(1).schema_version() == 2);
@@ -170,12 +171,12 @@ TEST_CASE("Lookups name what they cannot find", "[online_reader]") {
       f.reader->Lookup(Request({Ref("g", "nope")}, {{"", {"c1"}}}), groups, &response);
   STORAGE_REQUIRE_CODE(status, absl::StatusCode::kNotFound);
   REQUIRE(status.message().find("g:nope") != absl::string_view::npos);
-  STORAGE_REQUIRE_CODE(f.reader->Lookup(Request({Ref("other", "a")}, {{"", {"c1"}}}), groups,
-                                        &response),
-                       absl::StatusCode::kNotFound);
-  STORAGE_REQUIRE_CODE(f.reader->Lookup(Request({Ref("g", "a")}, {{"merchant", {"m"}}}), groups,
-                                        &response),
-                       absl::StatusCode::kInvalidArgument);
+  STORAGE_REQUIRE_CODE(
+      f.reader->Lookup(Request({Ref("other", "a")}, {{"", {"c1"}}}), groups, &response),
+      absl::StatusCode::kNotFound);
+  STORAGE_REQUIRE_CODE(
+      f.reader->Lookup(Request({Ref("g", "a")}, {{"merchant", {"m"}}}), groups, &response),
+      absl::StatusCode::kInvalidArgument);
   STORAGE_REQUIRE_CODE(
       f.reader->Lookup(Request({Ref("g", "a")}, {{"customer", {"c1"}}, {"merchant", {"m", "n"}}}),
                        groups, &response),

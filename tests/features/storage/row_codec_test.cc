@@ -71,12 +71,15 @@ TEST_CASE("Every type round-trips, nulls and extremes included", "[row_codec]") 
   const std::vector<TestRow> rows = {
       {"c1", 1, {1.5f, 2.25, int64_t{-7}, true, std::string("hello"), std::vector<float>{1, 2, 3}}},
       {"c2", -5, {TestValue(), TestValue(), TestValue(), TestValue(), TestValue(), TestValue()}},
-      {"c3", std::numeric_limits<int64_t>::max(),
+      {"c3",
+       std::numeric_limits<int64_t>::max(),
        {std::numeric_limits<float>::lowest(), std::numeric_limits<double>::max(),
         std::numeric_limits<int64_t>::min(), false, with_zero, std::vector<float>{}}},
       {"c4", 0, {TestValue(), 0.0, TestValue(), false, std::string(), TestValue()}},
-      {"c5", 9, {0.0f, TestValue(), int64_t{1} << 40, TestValue(), std::string(300, 'x'),
-                 std::vector<float>(1000, 0.5f)}},
+      {"c5",
+       9,
+       {0.0f, TestValue(), int64_t{1} << 40, TestValue(), std::string(300, 'x'),
+        std::vector<float>(1000, 0.5f)}},
   };
   const std::vector<std::string> encoded = EncodeAll(*schema, MakeBatch(group, rows));
   RowView view;
@@ -102,12 +105,13 @@ TEST_CASE("Every type round-trips, nulls and extremes included", "[row_codec]") 
 }
 
 TEST_CASE("Rows written under an older schema read under a newer one", "[row_codec]") {
-  v1::FeatureGroup v1_group = MakeGroup("g", "customer",
-                                        {{"a", v1::FEATURE_TYPE_INT64}, {"s", v1::FEATURE_TYPE_STRING}});
+  v1::FeatureGroup v1_group =
+      MakeGroup("g", "customer", {{"a", v1::FEATURE_TYPE_INT64}, {"s", v1::FEATURE_TYPE_STRING}});
   v1::FeatureGroup v2_group = v1_group;
   v2_group.set_schema_version(2);
   for (auto [name, type] : std::vector<std::pair<std::string, v1::FeatureType>>{
-           {"added_vector", v1::FEATURE_TYPE_FLOAT_VECTOR}, {"added_bool", v1::FEATURE_TYPE_BOOL}}) {
+           {"added_vector", v1::FEATURE_TYPE_FLOAT_VECTOR},
+           {"added_bool", v1::FEATURE_TYPE_BOOL}}) {
     v1::FeatureSpec* feature = v2_group.mutable_spec()->add_features();
     feature->set_name(name);
     feature->set_type(type);
@@ -128,8 +132,9 @@ TEST_CASE("Rows written under an older schema read under a newer one", "[row_cod
 
   // A newer row read with an older schema (a reader that has not seen the new version yet).
   const std::string new_row = EncodeAll(
-      new_schema, MakeBatch(v2_group, {{"c", 11,
-                                        {int64_t{5}, TestValue(), std::vector<float>{1.0f}, true}}}))[0];
+      new_schema,
+      MakeBatch(v2_group,
+                {{"c", 11, {int64_t{5}, TestValue(), std::vector<float>{1.0f}, true}}}))[0];
   STORAGE_REQUIRE_OK(view.Parse(new_row, old_schema));
   REQUIRE(view.schema_version() == 2);
   REQUIRE(view.Int64(0) == 5);
@@ -142,10 +147,11 @@ TEST_CASE("Rows written under an older schema read under a newer one", "[row_cod
 TEST_CASE("Corrupt rows are DATA_LOSS, never a crash", "[row_codec]") {
   const v1::FeatureGroup group = AllTypes();
   const RowSchema schema = *RowSchema::FromFeatureGroup(group);
-  const std::string row = EncodeAll(
-      schema, MakeBatch(group, {{"c", 1,
-                                 {1.0f, 2.0, int64_t{3}, true, std::string("abc"),
-                                  std::vector<float>{1, 2}}}}))[0];
+  const std::string row =
+      EncodeAll(schema, MakeBatch(group, {{"c",
+                                           1,
+                                           {1.0f, 2.0, int64_t{3}, true, std::string("abc"),
+                                            std::vector<float>{1, 2}}}}))[0];
   RowView view;
   for (size_t cut = 0; cut < row.size(); ++cut) {
     INFO("cut at " << cut);

@@ -56,9 +56,10 @@ inline std::unique_ptr<kv::Store> OpenStore(kv::StoreOptions options = {}) {
 }
 
 // A group definition; features are (name, type) in storage order, since_version 1.
-inline v1::FeatureGroup MakeGroup(const std::string& name, const std::string& entity,
-                                  const std::vector<std::pair<std::string, v1::FeatureType>>& features,
-                                  int64_t ttl_seconds = 0, int32_t version = 1) {
+inline v1::FeatureGroup MakeGroup(
+    const std::string& name, const std::string& entity,
+    const std::vector<std::pair<std::string, v1::FeatureType>>& features, int64_t ttl_seconds = 0,
+    int32_t version = 1) {
   v1::FeatureGroup group;
   group.mutable_spec()->set_name(name);
   group.mutable_spec()->set_entity(entity);

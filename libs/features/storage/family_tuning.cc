@@ -1,0 +1,51 @@
+#include "libs/features/storage/family_tuning.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "rocksdb/convenience.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+
+namespace fabrique::features {
+namespace {
+
+// Rebuilds the family's block-based table factory (made by kv, with its shared block cache and
+// bloom filter) with `adjust` applied to a copy of its options.
+template <typename Adjust>
+void AdjustTable(rocksdb::ColumnFamilyOptions* family, Adjust adjust) {
+  if (family->table_factory == nullptr) return;
+  const auto* current = family->table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+  if (current == nullptr) return;  // Not a block-based table: leave it alone.
+  rocksdb::BlockBasedTableOptions table = *current;
+  adjust(table);
+  family->table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+}
+
+bool Lz4Supported() {
+  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  return std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end();
+}
+
+}  // namespace
+
+void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) {
+  auto previous = std::move(options->configure_family);
+  options->configure_family = [previous, tuning](const std::string& family,
+                                                 rocksdb::ColumnFamilyOptions* cf) {
+    if (previous) previous(family, cf);
+    if (family == tuning.history_family) {
+      AdjustTable(cf, [&tuning](rocksdb::BlockBasedTableOptions& table) {
+        table.block_size = tuning.history_block_bytes;
+      });
+      if (tuning.history_lz4 && Lz4Supported()) cf->compression = rocksdb::kLZ4Compression;
+    } else if (family == tuning.online_family) {
+      AdjustTable(cf, [](rocksdb::BlockBasedTableOptions& table) {
+        table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+      });
+    }
+  };
+}
+
+}  // namespace fabrique::features

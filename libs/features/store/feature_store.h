@@ -1,0 +1,110 @@
+#ifndef FABRIQUE_LIBS_FEATURES_STORE_FEATURE_STORE_H_
+#define FABRIQUE_LIBS_FEATURES_STORE_FEATURE_STORE_H_
+
+// The feature store's domain core: one object that puts the catalog, the storage engine and
+// lineage together behind the operations the gRPC adapter exposes. It never sees gRPC; every
+// error is an absl::Status the adapter maps.
+//
+//   kv::StoreOptions options = ...;  FeatureStore::ConfigureStore(&options, &clock, policies);
+//   ASSIGN_OR_RETURN(auto store, kv::Store::Open(options));
+//   ASSIGN_OR_RETURN(auto features, FeatureStore::Create({store.get(), &clock, policies}));
+//   ASSIGN_OR_RETURN(v1::IngestBatchResult result, features->Ingest(request));
+
+#include <list>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "fabrique/v1/features.pb.h"
+#include "libs/core/clock.h"
+#include "libs/features/catalog/catalog.h"
+#include "libs/features/lineage/lineage_store.h"
+#include "libs/features/storage/feature_writer.h"
+#include "libs/features/storage/history_reader.h"
+#include "libs/features/storage/online_reader.h"
+#include "libs/features/storage/retention_filter.h"
+#include "libs/kv/store.h"
+
+namespace fabrique::features {
+
+struct FeatureStoreOptions {
+  // The store, opened with the options ConfigureStore set. Not owned; must outlive the
+  // FeatureStore. Required.
+  kv::Store* store = nullptr;
+  // Time for TTL, retention and records. Not owned. Default: nullptr = the real clock.
+  core::Clock* clock = nullptr;
+  // Retention periods read by the history compaction filter; the FeatureStore keeps them in
+  // step with the catalog. Must be the object given to ConfigureStore. Required.
+  std::shared_ptr<RetentionPolicies> retention;
+  // How an ingest call is made durable before it is acknowledged. Default: group commit.
+  Durability durability = Durability::kGroupCommit;
+  // Batch ids remembered for idempotent re-sends (IngestRequest.batch_id). Default: 10000.
+  int remembered_batches = 10000;
+  // Rejects described per batch (the rest are counted). Default: 1000.
+  int max_reject_details = 1000;
+};
+
+class FeatureStore {
+ public:
+  using Options = FeatureStoreOptions;
+
+  // Column families the store must have.
+  static const std::vector<std::string>& ColumnFamilies();
+  // Sets the store options the feature store needs (its families, the retention filter).
+  static void ConfigureStore(kv::StoreOptions* options, const core::Clock* clock,
+                             std::shared_ptr<const RetentionPolicies> retention);
+
+  static absl::StatusOr<std::unique_ptr<FeatureStore>> Create(Options options);
+
+  Catalog& catalog() { return *catalog_; }
+  LineageStore& lineage() { return *lineage_; }
+
+  // Applies a feature group and updates its retention policy. See Catalog::ApplyFeatureGroup.
+  absl::StatusOr<v1::ApplyFeatureGroupResponse> ApplyFeatureGroup(
+      const v1::ApplyFeatureGroupRequest& request, const v1::Principal& caller);
+
+  // Validates one batch against the group's current schema and expectations, then writes the
+  // good rows (none when all_or_nothing and any row is bad) to history and online in one atomic,
+  // durable commit. A batch_id seen recently returns the first result marked duplicate and
+  // writes nothing. Batch-level errors: NOT_FOUND (group, feature), INVALID_ARGUMENT (shape,
+  // types); nothing is written then.
+  absl::StatusOr<v1::IngestBatchResult> Ingest(const v1::IngestRequest& request);
+
+  // Online lookup across groups; TTL enforced at read time. See OnlineReader::Lookup.
+  absl::Status LookupOnline(const v1::LookupOnlineRequest& request,
+                            v1::LookupOnlineResponse* response) const;
+
+  // Streams a group's history in chunks. See HistoryReader::Read.
+  absl::Status ReadHistory(
+      const v1::ReadHistoryRequest& request,
+      absl::FunctionRef<absl::Status(v1::ReadHistoryResponse*)> on_chunk) const;
+
+  kv::Store& store() { return *options_.store; }
+  core::Clock& clock() { return *options_.clock; }
+
+ private:
+  explicit FeatureStore(Options options) : options_(std::move(options)) {}
+
+  // The remembered result of `batch_id`, marked duplicate, if any.
+  std::optional<v1::IngestBatchResult> RememberedBatch(const std::string& batch_id) const;
+  void RememberBatch(const v1::IngestBatchResult& result);
+
+  Options options_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<LineageStore> lineage_;
+  std::unique_ptr<FeatureWriter> writer_;
+  std::unique_ptr<OnlineReader> online_;
+  std::unique_ptr<HistoryReader> history_;
+
+  mutable absl::Mutex batches_mu_;
+  // Recent batch results by id, oldest first in `batch_order_` for eviction.
+  absl::flat_hash_map<std::string, v1::IngestBatchResult> batches_ ABSL_GUARDED_BY(batches_mu_);
+  std::list<std::string> batch_order_ ABSL_GUARDED_BY(batches_mu_);
+};
+
+}  // namespace fabrique::features
+
+#endif  // FABRIQUE_LIBS_FEATURES_STORE_FEATURE_STORE_H_

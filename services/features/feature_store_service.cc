@@ -1,0 +1,261 @@
+#include "services/features/feature_store_service.h"
+
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/grpc_status.h"
+#include "libs/features/store/training_set_build.h"
+#include "libs/server/caller.h"
+
+namespace fabrique::services {
+namespace {
+
+using core::ToGrpcStatus;
+
+// Copies `value` into `*out` and returns OK, or returns the error, mapped.
+template <typename T>
+grpc::Status Answer(absl::StatusOr<T> value, T* out) {
+  if (!value.ok()) return ToGrpcStatus(value.status());
+  *out = *std::move(value);
+  return grpc::Status::OK;
+}
+
+grpc::Status Required(const std::string& value, absl::string_view field) {
+  if (!value.empty()) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat(field, " is required"));
+}
+
+}  // namespace
+
+FeatureStoreService::FeatureStoreService(features::FeatureStore* store,
+                                         prometheus::Registry& metrics)
+    : store_(store),
+      rows_ingested_(prometheus::BuildCounter()
+                         .Name("fabrique_features_ingest_rows_total")
+                         .Help("Rows written by ingest (history and online).")
+                         .Register(metrics)
+                         .Add({})),
+      rejects_(prometheus::BuildCounter()
+                   .Name("fabrique_features_ingest_rejects_total")
+                   .Help("Rows refused by ingest, by reason.")
+                   .Register(metrics)),
+      keys_looked_up_(prometheus::BuildCounter()
+                          .Name("fabrique_features_lookup_keys_total")
+                          .Help("Entity rows read by online lookups.")
+                          .Register(metrics)
+                          .Add({})) {}
+
+grpc::Status FeatureStoreService::ApplyEntity(grpc::ServerContext* context,
+                                              const v1::ApplyEntityRequest* request,
+                                              v1::Entity* response) {
+  return Answer(store_->catalog().ApplyEntity(request->entity()), response);
+}
+
+grpc::Status FeatureStoreService::GetEntity(grpc::ServerContext* context,
+                                            const v1::GetEntityRequest* request,
+                                            v1::Entity* response) {
+  if (auto s = Required(request->name(), "name"); !s.ok()) return s;
+  return Answer(store_->catalog().GetEntity(request->name()), response);
+}
+
+grpc::Status FeatureStoreService::ListEntities(grpc::ServerContext* context,
+                                               const v1::ListEntitiesRequest* request,
+                                               v1::ListEntitiesResponse* response) {
+  return Answer(store_->catalog().ListEntities(*request), response);
+}
+
+grpc::Status FeatureStoreService::ApplyFeatureGroup(grpc::ServerContext* context,
+                                                    const v1::ApplyFeatureGroupRequest* request,
+                                                    v1::ApplyFeatureGroupResponse* response) {
+  return Answer(store_->ApplyFeatureGroup(*request, server::CallerOf(*context)), response);
+}
+
+grpc::Status FeatureStoreService::GetFeatureGroup(grpc::ServerContext* context,
+                                                  const v1::GetFeatureGroupRequest* request,
+                                                  v1::FeatureGroup* response) {
+  if (auto s = Required(request->name(), "name"); !s.ok()) return s;
+  return Answer(store_->catalog().GetFeatureGroup(request->name(), request->schema_version()),
+                response);
+}
+
+grpc::Status FeatureStoreService::ListFeatureGroups(grpc::ServerContext* context,
+                                                    const v1::ListFeatureGroupsRequest* request,
+                                                    v1::ListFeatureGroupsResponse* response) {
+  return Answer(store_->catalog().ListFeatureGroups(*request), response);
+}
+
+grpc::Status FeatureStoreService::ListFeatures(grpc::ServerContext* context,
+                                               const v1::ListFeaturesRequest* request,
+                                               v1::ListFeaturesResponse* response) {
+  absl::StatusOr<v1::ListFeaturesResponse> listed = store_->catalog().ListFeatures(*request);
+  if (!listed.ok()) return ToGrpcStatus(listed.status());
+  // The catalog knows features; lineage knows which models use them (one query per group).
+  std::map<std::string, v1::FeatureGroupLineage> lineages;
+  for (v1::CatalogEntry& entry : *listed->mutable_entries()) {
+    const std::string& group = entry.ref().group();
+    auto it = lineages.find(group);
+    if (it == lineages.end()) {
+      absl::StatusOr<v1::FeatureGroupLineage> lineage = store_->lineage().GroupLineage(group);
+      if (!lineage.ok()) return ToGrpcStatus(lineage.status());
+      it = lineages.emplace(group, *std::move(lineage)).first;
+    }
+    std::set<std::string> models;
+    for (const v1::ModelDependency& model : it->second.models()) {
+      for (const v1::VersionedFeatureRef& used : model.features()) {
+        if (used.ref().feature() == entry.ref().feature()) {
+          models.insert(model.model_version().model());
+        }
+      }
+    }
+    for (const std::string& model : models) entry.add_used_by_models(model);
+  }
+  *response = *std::move(listed);
+  return grpc::Status::OK;
+}
+
+void FeatureStoreService::RecordIngest(const v1::IngestBatchResult& result) {
+  if (result.duplicate()) return;
+  rows_ingested_.Increment(static_cast<double>(result.rows_written()));
+  for (const v1::RejectCount& count : result.reject_counts()) {
+    rejects_.Add({{"reason", v1::RejectReason_Name(count.reason())}})
+        .Increment(static_cast<double>(count.count()));
+  }
+}
+
+grpc::Status FeatureStoreService::Ingest(grpc::ServerContext* context,
+                                         grpc::ServerReader<v1::IngestRequest>* reader,
+                                         v1::IngestResponse* response) {
+  v1::IngestRequest request;
+  std::map<v1::RejectReason, int64_t> reject_totals;
+  for (int64_t index = 0; reader->Read(&request); ++index) {
+    if (context->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED,
+                          absl::StrCat("ingest cancelled before batch ", index));
+    }
+    absl::StatusOr<v1::IngestBatchResult> result =
+        request.group().empty() ? absl::InvalidArgumentError("IngestRequest.group is required")
+                                : store_->Ingest(request);
+    if (!result.ok()) {
+      // Batches before this one are committed; this one and any after it are not.
+      return ToGrpcStatus(absl::Status(
+          result.status().code(),
+          absl::StrCat("batch ", index, " (",
+                       request.batch_id().empty() ? "no id" : request.batch_id(),
+                       ") refused, batches before it are committed: ", result.status().message())));
+    }
+    result->set_batch_index(index);
+    RecordIngest(*result);
+    response->set_rows_written(response->rows_written() + result->rows_written());
+    response->set_rows_rejected(response->rows_rejected() + result->rows_rejected());
+    for (const v1::RejectCount& count : result->reject_counts()) {
+      reject_totals[count.reason()] += count.count();
+    }
+    *response->add_batches() = *std::move(result);
+  }
+  for (const auto& [reason, count] : reject_totals) {
+    v1::RejectCount* total = response->add_reject_counts();
+    total->set_reason(reason);
+    total->set_count(count);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status FeatureStoreService::LookupOnline(grpc::ServerContext* context,
+                                               const v1::LookupOnlineRequest* request,
+                                               v1::LookupOnlineResponse* response) {
+  if (request->features_size() == 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "LookupOnlineRequest.features is empty: name at least one group:feature");
+  }
+  const absl::Status status = store_->LookupOnline(*request, response);
+  if (status.ok()) keys_looked_up_.Increment(static_cast<double>(response->row_count()));
+  return ToGrpcStatus(status);
+}
+
+grpc::Status FeatureStoreService::ReadHistory(grpc::ServerContext* context,
+                                              const v1::ReadHistoryRequest* request,
+                                              grpc::ServerWriter<v1::ReadHistoryResponse>* writer) {
+  if (auto s = Required(request->group(), "group"); !s.ok()) return s;
+  return ToGrpcStatus(
+      store_->ReadHistory(*request, [&](v1::ReadHistoryResponse* chunk) -> absl::Status {
+        if (context->IsCancelled()) return absl::CancelledError("the client went away");
+        if (!writer->Write(*chunk)) return absl::CancelledError("the client stopped reading");
+        return absl::OkStatus();
+      }));
+}
+
+grpc::Status FeatureStoreService::BuildTrainingSet(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::BuildTrainingSetResponse, v1::BuildTrainingSetRequest>* stream) {
+  v1::BuildTrainingSetRequest request;
+  if (!stream->Read(&request) || !request.has_spec()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the first message of BuildTrainingSet must be a TrainingSetSpec");
+  }
+  auto send = [&](v1::BuildTrainingSetResponse* response) -> absl::Status {
+    if (context->IsCancelled()) return absl::CancelledError("the client went away");
+    if (!stream->Write(*response)) return absl::CancelledError("the client stopped reading");
+    return absl::OkStatus();
+  };
+  absl::StatusOr<std::unique_ptr<features::TrainingSetBuild>> build =
+      features::TrainingSetBuild::Start(*store_, request.spec(), server::CallerOf(*context), send);
+  if (!build.ok()) return ToGrpcStatus(build.status());
+  if (request.spec().label().has_events()) {
+    if (absl::Status added = (*build)->AddEvents(request.spec().label().events()); !added.ok()) {
+      return ToGrpcStatus(added);
+    }
+  }
+  while (stream->Read(&request)) {
+    if (!request.has_label_events()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "after the spec, BuildTrainingSet takes only label_events messages");
+    }
+    if (absl::Status added = (*build)->AddEvents(request.label_events()); !added.ok()) {
+      return ToGrpcStatus(added);
+    }
+  }
+  absl::StatusOr<v1::Dataset> dataset = (*build)->Finish();
+  if (!dataset.ok()) return ToGrpcStatus(dataset.status());
+  v1::BuildTrainingSetResponse last;
+  *last.mutable_summary() = *std::move(dataset);
+  if (!stream->Write(last)) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status FeatureStoreService::GetDataset(grpc::ServerContext* context,
+                                             const v1::GetDatasetRequest* request,
+                                             v1::Dataset* response) {
+  if (auto s = Required(request->dataset_id(), "dataset_id"); !s.ok()) return s;
+  return Answer(store_->lineage().GetDataset(request->dataset_id()), response);
+}
+
+grpc::Status FeatureStoreService::ListDatasets(grpc::ServerContext* context,
+                                               const v1::ListDatasetsRequest* request,
+                                               v1::ListDatasetsResponse* response) {
+  return Answer(store_->lineage().ListDatasets(*request), response);
+}
+
+grpc::Status FeatureStoreService::RecordDatasetUsage(grpc::ServerContext* context,
+                                                     const v1::RecordDatasetUsageRequest* request,
+                                                     v1::RecordDatasetUsageResponse* response) {
+  if (auto s = Required(request->dataset_id(), "dataset_id"); !s.ok()) return s;
+  return ToGrpcStatus(
+      store_->lineage().RecordUsage(request->dataset_id(), request->model_version()));
+}
+
+grpc::Status FeatureStoreService::GetFeatureGroupLineage(
+    grpc::ServerContext* context, const v1::GetFeatureGroupLineageRequest* request,
+    v1::FeatureGroupLineage* response) {
+  if (auto s = Required(request->group(), "group"); !s.ok()) return s;
+  // A lineage question about a group that does not exist is a mistake worth naming.
+  if (absl::Status known = store_->catalog().GetFeatureGroup(request->group()).status();
+      !known.ok()) {
+    return ToGrpcStatus(known);
+  }
+  return Answer(store_->lineage().GroupLineage(request->group()), response);
+}
+
+}  // namespace fabrique::services
