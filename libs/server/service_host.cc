@@ -99,6 +99,7 @@ absl::Status ServiceHost::StartMetrics() {
                                                  " (is the port in use?): ", e.what()));
     }
     exposer_->RegisterCollectable(registry_);
+    for (const auto& collectable : collectables_) exposer_->RegisterCollectable(collectable);
     const std::vector<int> ports = exposer_->GetListeningPorts();
     bound_metrics_port_ = ports.empty() ? options_.metrics_port : ports.front();
   } else {

@@ -88,6 +88,11 @@ class ServiceHost {
   int port() const { return bound_port_; }
   int metrics_port() const { return bound_metrics_port_; }
 
+  // Exposes `collectable`'s metrics on /metrics too (read at each scrape). Call before Start().
+  void AddCollectable(std::weak_ptr<prometheus::Collectable> collectable) {
+    collectables_.push_back(std::move(collectable));
+  }
+
   // Registry for the service's own metrics; exposed on /metrics with the standard ones.
   prometheus::Registry& metrics() { return *registry_; }
 
@@ -108,6 +113,7 @@ class ServiceHost {
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::vector<grpc::Service*> services_;
+  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
   std::vector<std::string> service_names_;
   std::map<std::string, std::string> areas_;
   std::unique_ptr<grpc::Server> server_;

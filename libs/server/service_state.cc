@@ -5,6 +5,7 @@
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
 #include "libs/kv/write_batch.h"
+#include "libs/server/store_metrics.h"
 
 namespace fabrique::server {
 namespace {
@@ -14,6 +15,11 @@ constexpr char kOwnerKey[] = "service";
 constexpr char kLayoutKey[] = "layout_version";
 
 }  // namespace
+
+ServiceState::ServiceState(ServiceStateOptions options, std::unique_ptr<kv::Store> store)
+    : options_(std::move(options)),
+      store_(std::move(store)),
+      metrics_(std::make_shared<StoreMetrics>(store_.get(), options_.service_name)) {}
 
 absl::StatusOr<std::unique_ptr<ServiceState>> ServiceState::Open(ServiceStateOptions options) {
   if (options.data_dir.empty()) {
@@ -28,6 +34,7 @@ absl::StatusOr<std::unique_ptr<ServiceState>> ServiceState::Open(ServiceStateOpt
   store_options.column_families = options.column_families;
   store_options.column_families.push_back(kMetaFamily);
   store_options.sync_writes = options.sync_writes;
+  store_options.enable_statistics = options.enable_statistics;
   if (options.configure_store) options.configure_store(&store_options);
   absl::StatusOr<std::unique_ptr<kv::Store>> store = kv::Store::Open(std::move(store_options));
   if (!store.ok()) {

@@ -29,6 +29,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
   ASSIGN_OR_RETURN(auto feature_store, features::FeatureStore::Create(store_options));
   // Services.
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
+  host->AddCollectable(state->metrics());
   FeatureStoreService service(feature_store.get(), host->metrics());
   host->AddService(&service, v1::FeatureStore::service_full_name(), std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.

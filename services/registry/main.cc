@@ -18,6 +18,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Services.
   ModelRegistryService service;
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
+  host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::ModelRegistry::service_full_name(),
                    std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.

@@ -163,6 +163,10 @@ void CheckMetrics(RunningService& s) {
   CHECK(absl::StrContains(metrics, prefix + "rpc_requests_total{"));
   CHECK(absl::StrContains(metrics, prefix + "rpc_duration_seconds_bucket{"));
   CHECK(absl::StrContains(metrics, prefix + "rpc_in_flight{"));
+  if (s.info.stateful) {
+    CHECK(absl::StrContains(metrics, prefix + "block_cache_hit_ratio "));
+    CHECK(absl::StrContains(metrics, prefix + "pending_compaction_bytes{family=\"meta\"}"));
+  }
   auto promtool = testing::PromtoolCheckMetrics(metrics);
   INFO(promtool.status().message());
   CHECK(promtool.ok());
