@@ -28,9 +28,10 @@ grpc::Status Required(const std::string& value, absl::string_view field) {
 
 }  // namespace
 
-FeatureStoreService::FeatureStoreService(features::FeatureStore* store,
+FeatureStoreService::FeatureStoreService(features::FeatureStore* store, core::Executor* lookups,
                                          prometheus::Registry& metrics)
     : store_(store),
+      lookups_(lookups),
       rows_ingested_(prometheus::BuildCounter()
                          .Name("fabrique_features_ingest_rows_total")
                          .Help("Rows written by ingest (history and online).")
@@ -161,16 +162,24 @@ grpc::Status FeatureStoreService::Ingest(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status FeatureStoreService::LookupOnline(grpc::ServerContext* context,
-                                               const v1::LookupOnlineRequest* request,
-                                               v1::LookupOnlineResponse* response) {
+grpc::ServerUnaryReactor* FeatureStoreService::LookupOnline(grpc::CallbackServerContext* context,
+                                                            const v1::LookupOnlineRequest* request,
+                                                            v1::LookupOnlineResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (request->features_size() == 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "LookupOnlineRequest.features is empty: name at least one group:feature");
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     "LookupOnlineRequest.features is empty: name at least one group:feature"));
+    return reactor;
   }
-  const absl::Status status = store_->LookupOnline(*request, response);
-  if (status.ok()) keys_looked_up_.Increment(static_cast<double>(response->row_count()));
-  return ToGrpcStatus(status);
+  // The request, response and reactor live until Finish, so the task may use them.
+  const absl::Status scheduled = lookups_->Schedule([this, request, response, reactor] {
+    const absl::Status status = store_->LookupOnline(*request, response);
+    if (status.ok()) keys_looked_up_.Increment(static_cast<double>(response->row_count()));
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  if (!scheduled.ok()) reactor->Finish(ToGrpcStatus(scheduled));
+  return reactor;
 }
 
 grpc::Status FeatureStoreService::ReadHistory(grpc::ServerContext* context,

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "fabrique/v1/features.grpc.pb.h"
+#include "libs/core/executor.h"
 #include "libs/features/store/feature_store.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -15,10 +16,14 @@
 
 namespace fabrique::services {
 
-class FeatureStoreService final : public v1::FeatureStore::Service {
+// Online lookup is the hot path: it uses the callback API and runs its RocksDB reads on
+// `lookups`, so no gRPC thread waits on the disk; the other calls are low-rate and synchronous.
+class FeatureStoreService final
+    : public v1::FeatureStore::WithCallbackMethod_LookupOnline<v1::FeatureStore::Service> {
  public:
-  // `store` must outlive the service; metrics are registered in `metrics`.
-  FeatureStoreService(features::FeatureStore* store, prometheus::Registry& metrics);
+  // `store` and `lookups` must outlive the service; metrics are registered in `metrics`.
+  FeatureStoreService(features::FeatureStore* store, core::Executor* lookups,
+                      prometheus::Registry& metrics);
 
   grpc::Status ApplyEntity(grpc::ServerContext* context, const v1::ApplyEntityRequest* request,
                            v1::Entity* response) override;
@@ -39,8 +44,9 @@ class FeatureStoreService final : public v1::FeatureStore::Service {
                             v1::ListFeaturesResponse* response) override;
   grpc::Status Ingest(grpc::ServerContext* context, grpc::ServerReader<v1::IngestRequest>* reader,
                       v1::IngestResponse* response) override;
-  grpc::Status LookupOnline(grpc::ServerContext* context, const v1::LookupOnlineRequest* request,
-                            v1::LookupOnlineResponse* response) override;
+  grpc::ServerUnaryReactor* LookupOnline(grpc::CallbackServerContext* context,
+                                         const v1::LookupOnlineRequest* request,
+                                         v1::LookupOnlineResponse* response) override;
   grpc::Status ReadHistory(grpc::ServerContext* context, const v1::ReadHistoryRequest* request,
                            grpc::ServerWriter<v1::ReadHistoryResponse>* writer) override;
   // The client sends the spec, then label events when they are inline, then closes its side;
@@ -65,6 +71,7 @@ class FeatureStoreService final : public v1::FeatureStore::Service {
   void RecordIngest(const v1::IngestBatchResult& result);
 
   features::FeatureStore* store_;
+  core::Executor* lookups_;
   prometheus::Counter& rows_ingested_;
   prometheus::Family<prometheus::Counter>& rejects_;
   prometheus::Counter& keys_looked_up_;

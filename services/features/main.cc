@@ -2,6 +2,7 @@
 // Wired in one function, in order: flags -> storage -> cores -> services -> server.
 
 #include "absl/status/status.h"
+#include "libs/core/executor.h"
 #include "libs/core/status_macros.h"
 #include "libs/features/store/feature_store.h"
 #include "libs/server/service_flags.h"
@@ -11,6 +12,9 @@
 
 namespace fabrique::services {
 namespace {
+
+// Threads that run online lookups (0 = one per core); set by --lookup_threads.
+int lookup_threads = 0;
 
 absl::Status Run(const server::ServiceFlags& flags) {
   // Storage: everything under --data_dir, with the history family's retention filter.
@@ -27,10 +31,12 @@ absl::Status Run(const server::ServiceFlags& flags) {
   store_options.store = &state->store();
   store_options.retention = retention;
   ASSIGN_OR_RETURN(auto feature_store, features::FeatureStore::Create(store_options));
+  // Declared before the host, so it is destroyed after the server has drained.
+  ASSIGN_OR_RETURN(auto lookups, core::Executor::Create({"online lookup", lookup_threads}));
   // Services.
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
   host->AddCollectable(state->metrics());
-  FeatureStoreService service(feature_store.get(), host->metrics());
+  FeatureStoreService service(feature_store.get(), lookups.get(), host->metrics());
   host->AddService(&service, v1::FeatureStore::service_full_name(), std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
@@ -41,5 +47,11 @@ absl::Status Run(const server::ServiceFlags& flags) {
 }  // namespace fabrique::services
 
 int main(int argc, char** argv) {
-  return fabrique::server::ServiceMain(argc, argv, "features", nullptr, fabrique::services::Run);
+  return fabrique::server::ServiceMain(
+      argc, argv, "features",
+      [](fabrique::core::FlagSet& flags) {
+        flags.Add("lookup_threads", &fabrique::services::lookup_threads,
+                  "Threads that run online lookups off gRPC's threads; 0 = one per core");
+      },
+      fabrique::services::Run);
 }

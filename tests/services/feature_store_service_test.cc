@@ -25,6 +25,7 @@ struct Server {
       std::make_shared<features::RetentionPolicies>();
   std::unique_ptr<kv::Store> kv;
   std::unique_ptr<features::FeatureStore> store;
+  std::unique_ptr<core::Executor> lookups;
   std::unique_ptr<server::ServiceHost> host;
   std::unique_ptr<FeatureStoreService> service;
   std::unique_ptr<v1::FeatureStore::Stub> stub;
@@ -46,7 +47,8 @@ struct Server {
     host_options.service_name = "features";
     host_options.listen_host = "127.0.0.1";
     host = *server::ServiceHost::Create(host_options);
-    service = std::make_unique<FeatureStoreService>(store.get(), host->metrics());
+    lookups = *core::Executor::Create({"lookup", 2});
+    service = std::make_unique<FeatureStoreService>(store.get(), lookups.get(), host->metrics());
     host->AddService(service.get(), v1::FeatureStore::service_full_name(), "the feature store");
     REQUIRE(host->Start().ok());
     stub = v1::FeatureStore::NewStub(client::MakeChannel(absl::StrCat("127.0.0.1:", host->port())));
