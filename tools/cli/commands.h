@@ -12,6 +12,10 @@ namespace fabrique::cli {
 int RunUp(const std::string& self_path, const std::vector<std::string>& args);
 int RunStatus(const std::vector<std::string>& args);
 int RunVersion(const std::vector<std::string>& args);
+// `fabrique features SUBCOMMAND`, and its subcommands.
+int RunFeatures(const std::vector<std::string>& args);
+int RunFeaturesApply(const std::vector<std::string>& args);
+int RunFeaturesIngest(const std::vector<std::string>& args);
 
 }  // namespace fabrique::cli
 

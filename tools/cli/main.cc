@@ -20,6 +20,7 @@ constexpr char kUsage[] =
     "\n"
     "Commands:\n"
     "  up        Start all six services on this machine and stay in the foreground\n"
+    "  features  Apply feature definitions, ingest CSV, list groups (see 'features --help')\n"
     "  status    Show the health of every service (exit 1 if any is down)\n"
     "  version   Print the version of fabrique and its libraries\n"
     "  help      Print this help\n"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
     return fabrique::cli::RunUp(error ? argv[0] : self.string(), args);
   }
+  if (command == "features") return fabrique::cli::RunFeatures(args);
   if (command == "status") return fabrique::cli::RunStatus(args);
   if (command == "version" || command == "--version") return fabrique::cli::RunVersion(args);
   std::cerr << "fabrique: unknown command '" << command << "'\n\n" << kUsage;

@@ -1,0 +1,210 @@
+"""`fabrique features apply / ingest / list` against a live `fabrique up`, as a data engineer
+uses them: definitions from a JSON file, rows from a CSV file, values checked online."""
+
+import json
+import time
+
+import grpc
+import pytest
+
+from conftest import fabrique
+
+HOUR = 3_600_000_000  # microseconds
+
+DEFINITIONS = {
+    "entities": [{"name": "cli_shop", "joinKey": "shop_id", "description": "A shop"}],
+    "feature_groups": [{
+        "name": "cli_orders", "entity": "cli_shop", "ownerSquad": "growth", "ttl": "86400s",
+        "features": [
+            {"name": "amount", "type": "FEATURE_TYPE_DOUBLE",
+             "expectations": {"minValue": 0}},
+            {"name": "items", "type": "FEATURE_TYPE_INT64"},
+            {"name": "label", "type": "FEATURE_TYPE_STRING"},
+            {"name": "paid", "type": "FEATURE_TYPE_BOOL"},
+            {"name": "embedding", "type": "FEATURE_TYPE_FLOAT_VECTOR"},
+        ],
+    }],
+}
+
+
+@pytest.fixture(scope="module")
+def target(running):
+    return ["--data_dir", str(running.data_dir)]
+
+
+@pytest.fixture(scope="module")
+def fs(stubs, running):
+    from fabrique.v1 import features_pb2_grpc
+    channel = grpc.insecure_channel(running.endpoints["features"]["grpc"])
+    yield features_pb2_grpc.FeatureStoreStub(channel)
+    channel.close()
+
+
+def write_json(path, definitions):
+    path.write_text(json.dumps(definitions))
+    return str(path)
+
+
+def test_apply_reapply_and_refused_type_change(target, tmp_path):
+    path = write_json(tmp_path / "defs.json", DEFINITIONS)
+    first = fabrique("features", "apply", *target, path)
+    assert first.returncode == 0, first.stderr
+    assert "entity cli_shop: created" in first.stdout
+    assert "group cli_orders: created (schema v1)" in first.stdout
+
+    again = fabrique("features", "apply", *target, path)
+    assert again.returncode == 0, again.stderr
+    assert "entity cli_shop: unchanged" in again.stdout
+    assert "group cli_orders: unchanged" in again.stdout
+
+    grown = json.loads(json.dumps(DEFINITIONS))
+    grown["feature_groups"][0]["features"].append({"name": "tip", "type": "FEATURE_TYPE_DOUBLE"})
+    dry = fabrique("features", "apply", "--dry_run", *target,
+                   write_json(tmp_path / "grown.json", grown))
+    assert dry.returncode == 0, dry.stderr
+    assert "would be updated, added features tip (schema v2)" in dry.stdout
+    assert "unchanged (schema v1)" in fabrique("features", "apply", *target, path).stdout
+
+    changed = json.loads(json.dumps(DEFINITIONS))
+    changed["feature_groups"][0]["features"][1]["type"] = "FEATURE_TYPE_STRING"
+    refused = fabrique("features", "apply", *target, write_json(tmp_path / "bad.json", changed))
+    assert refused.returncode == 1
+    assert "FAILED_PRECONDITION" in refused.stderr and "items" in refused.stderr
+    assert "1 of 2 definitions applied" in refused.stderr
+
+    bad_entry = {"entities": [{"name": "x", "no_such_field": 1}]}
+    bad = fabrique("features", "apply", *target, write_json(tmp_path / "e.json", bad_entry))
+    assert bad.returncode == 1 and "entities[0]" in bad.stderr
+
+
+def test_ingest_csv_and_lookup(target, tmp_path, fs):
+    from fabrique.v1 import common_pb2 as c, features_pb2 as f
+    assert fabrique("features", "apply", *target,
+                    write_json(tmp_path / "defs.json", DEFINITIONS)).returncode == 0
+    now = int(time.time() * 1e6)
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now / 1e6 - 60))
+    csv = tmp_path / "orders.csv"
+    csv.write_text(
+        "shop_id,event_time,amount,items,label,paid,embedding\n"
+        f's1,{now - 2 * HOUR},10.5,3,"big, red ""box""",true,1;2;3\n'
+        f"s2,{iso},7.25,,plain,false,\n"
+        f"s3,{now - HOUR},-4,1,neg,true,0.5\n"          # line 4: amount below min
+        f"s4,{now - HOUR},1.0,many,x,true,1\n"          # line 5: not an integer
+        f"s1,{now - HOUR},12.0,4,\"two\nlines\",false,4;5;6\n")
+    result = fabrique("features", "ingest", "--group", "cli_orders", "--batch_rows", "2",
+                      *target, str(csv))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "rows read:     5" in out
+    assert "rows written:  3" in out
+    assert "rows rejected: 2" in out
+    assert "BELOW_MIN" in out and "BAD_VALUE (client)" in out
+    assert "line 4: amount:" in out and "line 5: items:" in out
+    assert "rows/s" in out
+
+    # Batch ids are file name + index: re-running the same file is idempotent, and says so.
+    rerun = fabrique("features", "ingest", "--group", "cli_orders", "--batch_rows", "2",
+                     *target, str(csv))
+    assert rerun.returncode == 0 and "2 already ingested" in rerun.stdout
+
+    strict = fabrique("features", "ingest", "--group", "cli_orders", "--fail_on_rejects",
+                      "--batch_id_prefix", "strict", *target, str(csv))
+    assert strict.returncode == 1 and "rows rejected: 2" in strict.stdout
+
+    lookup = fs.LookupOnline(f.LookupOnlineRequest(
+        features=[c.FeatureRef(group="cli_orders", feature=n)
+                  for n in ("amount", "items", "label", "embedding")],
+        entity_keys=[c.EntityKeys(entity="cli_shop", keys=["s1", "s2", "s3"])]), timeout=5)
+    amount, items, label, embedding = lookup.columns
+    assert list(amount.values.double_values.values[:2]) == [12.0, 7.25]
+    assert amount.statuses[2] == c.VALUE_STATUS_MISSING
+    assert items.values.int64_values.values[0] == 4
+    assert items.statuses[1] != c.VALUE_STATUS_PRESENT  # The empty cell was a null.
+    assert label.values.string_values.values[0] == "two\nlines"
+    assert list(embedding.values.float_vector_values.values[0].values) == [4.0, 5.0, 6.0]
+
+    older = tmp_path / "older.csv"
+    older.write_text(f'shop_id,event_time,label\ns9,{now - 3 * HOUR},"big, red ""box"""\n')
+    assert fabrique("features", "ingest", "--group", "cli_orders", *target,
+                    str(older)).returncode == 0
+    lookup = fs.LookupOnline(f.LookupOnlineRequest(
+        features=[c.FeatureRef(group="cli_orders", feature="label")],
+        entity_keys=[c.EntityKeys(entity="cli_shop", keys=["s9"])]), timeout=5)
+    assert lookup.columns[0].values.string_values.values[0] == 'big, red "box"'
+
+
+def test_ingest_unknown_column_sends_nothing(target, tmp_path, fs):
+    from fabrique.v1 import common_pb2 as c, features_pb2 as f
+    assert fabrique("features", "apply", *target,
+                    write_json(tmp_path / "defs.json", DEFINITIONS)).returncode == 0
+    csv = tmp_path / "unknown.csv"
+    csv.write_text("shop_id,event_time,amount,colour\nu1,1000000,1.0,red\n")
+    result = fabrique("features", "ingest", "--group", "cli_orders", *target, str(csv))
+    assert result.returncode == 1
+    assert "column 'colour' is not a feature" in result.stderr
+    assert "rows written" not in result.stdout
+    lookup = fs.LookupOnline(f.LookupOnlineRequest(
+        features=[c.FeatureRef(group="cli_orders", feature="amount")],
+        entity_keys=[c.EntityKeys(entity="cli_shop", keys=["u1"])]), timeout=5)
+    assert lookup.columns[0].statuses[0] == c.VALUE_STATUS_MISSING
+
+    missing = fabrique("features", "ingest", "--group", "no_such_group", *target, str(csv))
+    assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
+
+
+def test_list_shows_the_group(target, tmp_path):
+    assert fabrique("features", "apply", *target,
+                    write_json(tmp_path / "defs.json", DEFINITIONS)).returncode == 0
+    listed = fabrique("features", "list", *target)
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("cli_orders "))
+    assert row.split()[1:4] == ["v1", "cli_shop", "growth"]
+
+
+def test_help_and_bad_usage():
+    top = fabrique("features", "--help")
+    assert top.returncode == 0
+    assert all(s in top.stdout for s in ("apply", "ingest", "list"))
+    for sub, flags in {"apply": ["--dry_run", "--target", "--timeout"],
+                       "ingest": ["--group", "--batch_rows", "--time_column", "--all_or_nothing",
+                                  "--fail_on_rejects", "--key_column"],
+                       "list": ["--entity", "--target"]}.items():
+        help_ = fabrique("features", sub, "--help")
+        assert help_.returncode == 0, sub
+        for flag in flags:
+            assert flag in help_.stdout, (sub, flag)
+    assert "5000" in fabrique("features", "ingest", "--help").stdout
+    assert "event_time" in fabrique("features", "ingest", "--help").stdout
+    assert "127.0.0.1:7101" in fabrique("features", "apply", "--help").stdout
+
+    assert fabrique("features").returncode == 2
+    assert fabrique("features", "frobnicate").returncode == 2
+    assert fabrique("features", "apply").returncode == 2
+    assert fabrique("features", "apply", "--no_such_flag", "x.json").returncode == 2
+    assert fabrique("features", "ingest", "orders.csv").returncode == 2  # No --group.
+
+
+def test_all_or_nothing_refuses_the_batch_of_an_unreadable_row(target, tmp_path):
+    assert fabrique("features", "apply", *target,
+                    write_json(tmp_path / "defs.json", DEFINITIONS)).returncode == 0
+    csv = tmp_path / "aon.csv"
+    csv.write_text("shop_id,event_time,amount\n"
+                   "a1,1000000,1\na2,garbage,2\na3,1000000,3\n"  # batch 0: refused
+                   "a4,1000000,4\na5,1000000,5\n")             # batch 1: written
+    result = fabrique("features", "ingest", "--group", "cli_orders", "--all_or_nothing",
+                      "--batch_rows", "2", *target, str(csv))
+    assert result.returncode == 0, result.stderr
+    assert "rows written:  2" in result.stdout and "rows rejected: 3" in result.stdout
+    assert "BATCH_REFUSED (client)" in result.stdout and "line 3:" in result.stdout
+
+
+def test_dry_run_with_a_new_entity_stores_nothing(target, tmp_path):
+    fresh = {"entities": [{"name": "cli_dry", "joinKey": "dry_id"}],
+             "feature_groups": [{"name": "cli_dry_group", "entity": "cli_dry", "features": [
+                 {"name": "x", "type": "FEATURE_TYPE_FLOAT"}]}]}
+    dry = fabrique("features", "apply", "--dry_run", *target,
+                   write_json(tmp_path / "dry.json", fresh))
+    assert dry.returncode == 0, dry.stderr
+    assert "entity cli_dry: would be created" in dry.stdout
+    assert "group cli_dry_group: not checked" in dry.stdout
+    assert "cli_dry_group" not in fabrique("features", "list", *target).stdout
