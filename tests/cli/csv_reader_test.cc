@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "libs/features/columns/value_column.h"
 #include "tools/cli/csv_cells.h"
 
 namespace fabrique::cli {
@@ -76,7 +77,7 @@ TEST_CASE("ParseCell reads each feature type and empty cells as null") {
         absl::StatusCode::kInvalidArgument);
 
   v1::ValueColumn column;
-  InitColumn(v1::FEATURE_TYPE_INT64, &column);
+  features::SetColumnType(v1::FEATURE_TYPE_INT64, &column);
   REQUIRE(ParseCell("4", v1::FEATURE_TYPE_INT64, &cell).ok());
   AppendCell(cell, v1::FEATURE_TYPE_INT64, &column);
   REQUIRE(ParseCell("", v1::FEATURE_TYPE_INT64, &cell).ok());

@@ -65,31 +65,6 @@ absl::StatusOr<int64_t> ParseEventTimeMicros(absl::string_view text) {
   return absl::ToUnixMicros(time);
 }
 
-void InitColumn(v1::FeatureType type, v1::ValueColumn* column) {
-  switch (type) {
-    case v1::FEATURE_TYPE_FLOAT:
-      column->mutable_float_values();
-      break;
-    case v1::FEATURE_TYPE_DOUBLE:
-      column->mutable_double_values();
-      break;
-    case v1::FEATURE_TYPE_INT64:
-      column->mutable_int64_values();
-      break;
-    case v1::FEATURE_TYPE_BOOL:
-      column->mutable_bool_values();
-      break;
-    case v1::FEATURE_TYPE_STRING:
-      column->mutable_string_values();
-      break;
-    case v1::FEATURE_TYPE_FLOAT_VECTOR:
-      column->mutable_float_vector_values();
-      break;
-    default:
-      break;
-  }
-}
-
 void AppendCell(const Cell& cell, v1::FeatureType type, v1::ValueColumn* column) {
   const bool null = cell.is_null;
   switch (type) {

@@ -30,9 +30,6 @@ absl::Status ParseCell(absl::string_view text, v1::FeatureType type, Cell* cell)
 // Parses an event time: RFC 3339 ("2026-11-24T10:00:00Z") or integer Unix microseconds.
 absl::StatusOr<int64_t> ParseEventTimeMicros(absl::string_view text);
 
-// Sets `column` to an empty list of `type`, so a batch's column has its type even with no rows.
-void InitColumn(v1::FeatureType type, v1::ValueColumn* column);
-
 // Appends `cell` to `column` (a null appends the type's zero value and sets is_null).
 void AppendCell(const Cell& cell, v1::FeatureType type, v1::ValueColumn* column);
 

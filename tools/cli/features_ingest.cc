@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/columns/value_column.h"
 #include "libs/server/signals.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/csv_cells.h"
@@ -148,7 +149,7 @@ class BatchSender {
     for (const v1::FeatureSpec& f : plan.features) {
       v1::FeatureColumn* column = empty_.mutable_rows()->add_columns();
       column->mutable_feature()->set_feature(f.name());
-      InitColumn(f.type(), column->mutable_values());
+      features::SetColumnType(f.type(), column->mutable_values());
     }
     batch_ = empty_;
   }

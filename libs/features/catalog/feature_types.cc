@@ -59,29 +59,6 @@ bool SupportsAllowedValues(v1::FeatureType type) {
          type == v1::FEATURE_TYPE_BOOL;
 }
 
-v1::FeatureType ValueColumnType(const v1::ValueColumn& column) {
-  return static_cast<v1::FeatureType>(column.values_case());
-}
-
-int64_t ValueColumnSize(const v1::ValueColumn& column) {
-  switch (column.values_case()) {
-    case v1::ValueColumn::kFloatValues:
-      return column.float_values().values_size();
-    case v1::ValueColumn::kDoubleValues:
-      return column.double_values().values_size();
-    case v1::ValueColumn::kInt64Values:
-      return column.int64_values().values_size();
-    case v1::ValueColumn::kBoolValues:
-      return column.bool_values().values_size();
-    case v1::ValueColumn::kStringValues:
-      return column.string_values().values_size();
-    case v1::ValueColumn::kFloatVectorValues:
-      return column.float_vector_values().values_size();
-    default:
-      return 0;
-  }
-}
-
 v1::FeatureType ValueType(const v1::Value& value) {
   return static_cast<v1::FeatureType>(value.kind_case());
 }

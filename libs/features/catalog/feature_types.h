@@ -26,10 +26,6 @@ bool IsFloatingType(v1::FeatureType type);
 // String, int64 and bool: the types allowed_values applies to.
 bool SupportsAllowedValues(v1::FeatureType type);
 
-// The type of the list a column carries; UNSPECIFIED when it carries none.
-v1::FeatureType ValueColumnType(const v1::ValueColumn& column);
-// The number of values in the column's list (0 when it carries none).
-int64_t ValueColumnSize(const v1::ValueColumn& column);
 // The type of a value; UNSPECIFIED for null.
 v1::FeatureType ValueType(const v1::Value& value);
 

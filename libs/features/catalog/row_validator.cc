@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "libs/core/status_macros.h"
 #include "libs/features/catalog/feature_types.h"
+#include "libs/features/columns/value_column.h"
 
 namespace fabrique::features {
 namespace {
@@ -115,7 +116,7 @@ absl::StatusOr<std::vector<int32_t>> ValidationPlan::ResolveColumns(const v1::Ro
     }
     seen[feature] = true;
     const FeatureCheck& check = checks_[feature];
-    const v1::FeatureType carried = ValueColumnType(column.values());
+    const v1::FeatureType carried = ColumnType(column.values());
     if (carried != check.type) {
       return absl::InvalidArgumentError(
           absl::StrCat("feature \"", check.name, "\" of group \"", group_name, "\" is ",
@@ -123,7 +124,7 @@ absl::StatusOr<std::vector<int32_t>> ValidationPlan::ResolveColumns(const v1::Ro
                        carried == v1::FEATURE_TYPE_UNSPECIFIED ? "no" : FeatureTypeName(carried),
                        " values (", rows, " rows)"));
     }
-    const int64_t size = ValueColumnSize(column.values());
+    const int64_t size = ColumnSize(column.values());
     const int64_t nulls = column.values().is_null_size();
     if (size != rows || (nulls != 0 && nulls != rows)) {
       return absl::InvalidArgumentError(absl::StrCat("column of feature \"", check.name, "\" has ",

@@ -2,54 +2,9 @@
 
 namespace fabrique::features {
 
-v1::FeatureType ColumnType(const v1::ValueColumn& column) {
-  // ValueColumn's list field numbers equal the FeatureType values they hold.
-  return static_cast<v1::FeatureType>(column.values_case());
-}
-
-int ColumnSize(const v1::ValueColumn& column) {
-  switch (column.values_case()) {
-    case v1::ValueColumn::kFloatValues:
-      return column.float_values().values_size();
-    case v1::ValueColumn::kDoubleValues:
-      return column.double_values().values_size();
-    case v1::ValueColumn::kInt64Values:
-      return column.int64_values().values_size();
-    case v1::ValueColumn::kBoolValues:
-      return column.bool_values().values_size();
-    case v1::ValueColumn::kStringValues:
-      return column.string_values().values_size();
-    case v1::ValueColumn::kFloatVectorValues:
-      return column.float_vector_values().values_size();
-    default:
-      return 0;
-  }
-}
-
 ColumnBuilder::ColumnBuilder(v1::FeatureType type, v1::ValueColumn* column)
     : type_(type), column_(column) {
-  switch (type) {
-    case v1::FEATURE_TYPE_FLOAT:
-      column->mutable_float_values();
-      break;
-    case v1::FEATURE_TYPE_DOUBLE:
-      column->mutable_double_values();
-      break;
-    case v1::FEATURE_TYPE_INT64:
-      column->mutable_int64_values();
-      break;
-    case v1::FEATURE_TYPE_BOOL:
-      column->mutable_bool_values();
-      break;
-    case v1::FEATURE_TYPE_STRING:
-      column->mutable_string_values();
-      break;
-    case v1::FEATURE_TYPE_FLOAT_VECTOR:
-      column->mutable_float_vector_values();
-      break;
-    default:
-      break;
-  }
+  SetColumnType(type, column);
 }
 
 void ColumnBuilder::Reserve(int rows) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "fabrique/v1/features.pb.h"
+#include "libs/features/columns/value_column.h"
 #include "libs/features/storage/row_codec.h"
 
 namespace fabrique::features {
@@ -45,10 +46,6 @@ class ColumnBuilder {
   bool has_nulls_ = false;
 };
 
-// The FeatureType whose values `column` holds (UNSPECIFIED when it holds no list).
-v1::FeatureType ColumnType(const v1::ValueColumn& column);
-// The number of values in `column`'s list, whichever type it holds (0 when it holds none).
-int ColumnSize(const v1::ValueColumn& column);
 // Whether row `index` of `column` is null.
 inline bool ColumnIsNull(const v1::ValueColumn& column, int index) {
   return column.is_null_size() != 0 && column.is_null(index);
