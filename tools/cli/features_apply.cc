@@ -13,6 +13,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "libs/core/status_macros.h"
+#include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/features_client.h"
 
@@ -162,20 +163,13 @@ int RunFeaturesApply(const std::vector<std::string>& args) {
   flags.set_epilog(
       "Exit codes: 0 all applied, 1 a definition was refused (nothing after it is tried) or\n"
       "the server failed, 2 bad flags.");
-  absl::StatusOr<core::ParsedArgs> parsed = flags.Parse(args);
-  if (!parsed.ok()) {
-    std::cerr << parsed.status().message() << "\n";
-    return 2;
-  }
-  if (parsed->help) {
-    std::cout << flags.Usage();
-    return 0;
-  }
-  if (parsed->positional.size() != 1) {
+  core::ParsedArgs parsed;
+  if (std::optional<int> exit_code = ParseCommandFlags(flags, args, &parsed)) return *exit_code;
+  if (parsed.positional.size() != 1) {
     std::cerr << kCommand << ": expected one FILE\n\n" << flags.Usage();
     return 2;
   }
-  absl::StatusOr<Definitions> definitions = ReadDefinitions(parsed->positional[0]);
+  absl::StatusOr<Definitions> definitions = ReadDefinitions(parsed.positional[0]);
   if (!definitions.ok()) {
     std::cerr << ErrorLine(kCommand, definitions.status());
     return 1;

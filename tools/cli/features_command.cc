@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "absl/strings/str_format.h"
+#include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/features_client.h"
 
@@ -35,16 +36,9 @@ int RunFeaturesList(const std::vector<std::string>& args) {
   flags.Add("owner_squad", &owner_squad, "Only groups this squad owns; empty = any");
   flags.Add("timeout", &timeout, "Deadline of each call");
   flags.set_epilog("Exit codes: 0 listed, 1 failure, 2 bad flags.");
-  absl::StatusOr<core::ParsedArgs> parsed = flags.Parse(args);
-  if (!parsed.ok()) {
-    std::cerr << parsed.status().message() << "\n";
-    return 2;
-  }
-  if (parsed->help) {
-    std::cout << flags.Usage();
-    return 0;
-  }
-  if (!parsed->positional.empty()) {
+  core::ParsedArgs parsed;
+  if (std::optional<int> exit_code = ParseCommandFlags(flags, args, &parsed)) return *exit_code;
+  if (!parsed.positional.empty()) {
     std::cerr << "fabrique features list: takes no arguments\n\n" << flags.Usage();
     return 2;
   }

@@ -19,6 +19,7 @@
 #include "libs/core/status_macros.h"
 #include "libs/features/columns/value_column.h"
 #include "libs/server/signals.h"
+#include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/csv_cells.h"
 #include "tools/cli/csv_reader.h"
@@ -426,21 +427,14 @@ int RunFeaturesIngest(const std::vector<std::string>& args) {
       "Progress goes to stderr (a bar on a terminal), the summary to stdout.\n"
       "Exit codes: 0 ingested (rejects allowed unless --fail_on_rejects), 1 failure,\n"
       "2 bad flags.");
-  absl::StatusOr<core::ParsedArgs> parsed = flag_set.Parse(args);
-  if (!parsed.ok()) {
-    std::cerr << parsed.status().message() << "\n";
-    return 2;
-  }
-  if (parsed->help) {
-    std::cout << flag_set.Usage();
-    return 0;
-  }
-  if (parsed->positional.size() != 1 || flags.group.empty() || flags.batch_rows <= 0) {
+  core::ParsedArgs parsed;
+  if (std::optional<int> exit_code = ParseCommandFlags(flag_set, args, &parsed)) return *exit_code;
+  if (parsed.positional.size() != 1 || flags.group.empty() || flags.batch_rows <= 0) {
     std::cerr << kCommand << ": expected --group G, one FILE.csv and --batch_rows > 0\n\n"
               << flag_set.Usage();
     return 2;
   }
-  return Ingest(flags, parsed->positional[0]);
+  return Ingest(flags, parsed.positional[0]);
 }
 
 }  // namespace fabrique::cli

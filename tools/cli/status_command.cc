@@ -8,6 +8,7 @@
 #include "libs/client/health_client.h"
 #include "libs/client/service_catalog.h"
 #include "libs/core/flags.h"
+#include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/endpoints_file.h"
 
@@ -53,15 +54,8 @@ int RunStatus(const std::vector<std::string>& args) {
                "Read the endpoints 'fabrique up --data_dir DIR' wrote (overrides host and ports)");
   flag_set.Add("timeout", &timeout, "Deadline of each health check");
   flag_set.set_epilog("Exit codes: 0 all SERVING, 1 any service down, 2 bad flags.");
-  absl::StatusOr<core::ParsedArgs> parsed = flag_set.Parse(args);
-  if (!parsed.ok()) {
-    std::cerr << parsed.status().message() << "\n";
-    return 2;
-  }
-  if (parsed->help) {
-    std::cout << flag_set.Usage();
-    return 0;
-  }
+  core::ParsedArgs parsed;
+  if (std::optional<int> exit_code = ParseCommandFlags(flag_set, args, &parsed)) return *exit_code;
 
   std::vector<Endpoint> endpoints;
   if (!data_dir.empty()) {

@@ -20,6 +20,7 @@
 #include "libs/core/flags.h"
 #include "libs/server/signals.h"
 #include "tools/cli/child_process.h"
+#include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/endpoints_file.h"
 
@@ -171,15 +172,8 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
       "Exit codes: 0 stopped cleanly, 1 a service failed to start or stop, 2 bad flags,\n"
       "130 interrupted while starting.\n"
       "Then: 'fabrique status --data_dir DIR' from another terminal.");
-  absl::StatusOr<core::ParsedArgs> parsed = flag_set.Parse(args);
-  if (!parsed.ok()) {
-    std::cerr << parsed.status().message() << "\n";
-    return 2;
-  }
-  if (parsed->help) {
-    std::cout << flag_set.Usage();
-    return 0;
-  }
+  core::ParsedArgs parsed;
+  if (std::optional<int> exit_code = ParseCommandFlags(flag_set, args, &parsed)) return *exit_code;
   const std::string bin_dir = flags.bin_dir.empty()
                                   ? std::filesystem::path(self_path).parent_path().string()
                                   : flags.bin_dir;
