@@ -4,12 +4,7 @@
 // Helpers shared by the kv tests: status assertions that print the message, a temporary directory
 // that removes itself, and a one-line in-memory Store.
 
-#include <unistd.h>
-
-#include <atomic>
-#include <filesystem>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -17,6 +12,7 @@
 #include "catch2/catch.hpp"
 #include "libs/core/status_macros.h"
 #include "libs/kv/store.h"
+#include "tests/util/test_util.h"
 
 // Requires `expr` (a Status or StatusOr) to be OK, printing its message when it is not.
 #define KV_REQUIRE_OK(expr)                                                     \
@@ -36,31 +32,8 @@
 
 namespace fabrique::kv::testing {
 
-// A fresh directory under the system's temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device random;
-    path_ = std::filesystem::temp_directory_path() /
-            ("fabrique_kv_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++) +
-             "_" + std::to_string(random()));
-    std::filesystem::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  std::string path() const { return path_.string(); }
-  // A path inside the directory; nothing is created.
-  std::string Sub(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+// The shared temp dir of tests/util, under the name these tests use.
+using TempDir = ::fabrique::testing::TempDir;
 
 // Opens a Store that lives in memory only, with the given families.
 inline std::unique_ptr<Store> OpenInMemory(std::vector<std::string> families = {}) {

@@ -4,12 +4,7 @@
 // Helpers shared by the catalog tests: status assertions that print the message, a temporary
 // directory, an in-memory Store with a Catalog on a fake clock, and builders for definitions.
 
-#include <unistd.h>
-
-#include <atomic>
-#include <filesystem>
 #include <memory>
-#include <random>
 #include <string>
 #include <utility>
 
@@ -21,6 +16,7 @@
 #include "libs/core/status_macros.h"
 #include "libs/features/catalog/catalog.h"
 #include "libs/kv/store.h"
+#include "tests/util/test_util.h"
 
 // Requires `expr` (a Status or StatusOr) to be OK, printing its message when it is not.
 #define CATALOG_REQUIRE_OK(expr)                                                     \
@@ -41,28 +37,8 @@
 
 namespace fabrique::features::testing {
 
-// A fresh directory under the system's temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device random;
-    path_ = std::filesystem::temp_directory_path() /
-            ("fabrique_catalog_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++) +
-             "_" + std::to_string(random()));
-    std::filesystem::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
+// The shared temp dir of tests/util, under the name these tests use.
+using TempDir = ::fabrique::testing::TempDir;
 
 inline std::unique_ptr<kv::Store> OpenStore(const std::string& path, bool in_memory) {
   kv::StoreOptions options;
