@@ -24,10 +24,12 @@
 namespace fabrique::testing {
 
 TempDir::TempDir() {
+  // The counter keeps names unique within a process even if the random device repeats.
+  static std::atomic<int> counter{0};
   std::random_device rd;
-  path_ =
-      (std::filesystem::temp_directory_path() / absl::StrCat("fabrique-test-", getpid(), "-", rd()))
-          .string();
+  path_ = (std::filesystem::temp_directory_path() /
+           absl::StrCat("fabrique-test-", getpid(), "-", counter++, "-", rd()))
+              .string();
   std::filesystem::create_directories(path_);
 }
 
