@@ -42,6 +42,14 @@ WriteBatch& WriteBatch::Put(ColumnFamily family, absl::string_view key, absl::st
   return *this;
 }
 
+WriteBatch& WriteBatch::Merge(ColumnFamily family, absl::string_view key,
+                              absl::string_view operand) {
+  if (!Accept(family, "Merge")) return *this;
+  rocksdb::Status status = batch_.Merge(family.handle(), ToSlice(key), ToSlice(operand));
+  if (!status.ok()) Fail(FromRocksDbStatus(status, "adding a Merge to a write batch"));
+  return *this;
+}
+
 WriteBatch& WriteBatch::Delete(ColumnFamily family, absl::string_view key) {
   if (!Accept(family, "Delete")) return *this;
   rocksdb::Status status = batch_.Delete(family.handle(), ToSlice(key));

@@ -1,8 +1,8 @@
 #ifndef FABRIQUE_LIBS_KV_WRITE_BATCH_H_
 #define FABRIQUE_LIBS_KV_WRITE_BATCH_H_
 
-// A set of puts and deletes, across any column families of one Store, that Store::Write commits
-// atomically: after a crash or an error either every operation is visible or none is, and a
+// A set of puts, merges and deletes, across any column families of one Store, that Store::Write
+// commits atomically: after a crash or an error either every operation is visible or none is, and a
 // reader (or snapshot) sees the batch entirely or not at all. The feature store commits a row to
 // its history and its online view in one batch; the registry commits a version with its audit
 // entry in one batch.
@@ -32,6 +32,11 @@ class WriteBatch {
 
   // Sets `key` to `value` in `family`, replacing any previous value.
   WriteBatch& Put(ColumnFamily family, absl::string_view key, absl::string_view value);
+  // Adds `operand` to `key` in `family`, to be combined with the key's value by the family's
+  // merge operator (StoreOptions.configure_family sets one) at read and compaction time: a
+  // read-modify-write without the read. Store::Write fails with FAILED_PRECONDITION when the
+  // family has no merge operator.
+  WriteBatch& Merge(ColumnFamily family, absl::string_view key, absl::string_view operand);
   // Removes `key` from `family`; removing an absent key is not an error.
   WriteBatch& Delete(ColumnFamily family, absl::string_view key);
   // Removes every key k with begin <= k < end from `family`. Meant for rare bulk removals (a

@@ -26,6 +26,7 @@
 #include "libs/features/storage/bulk_loader.h"
 #include "libs/features/storage/family_tuning.h"
 #include "libs/features/storage/feature_writer.h"
+#include "libs/features/storage/online_merge.h"
 #include "libs/features/storage/online_reader.h"
 #include "libs/features/storage/point_in_time_join.h"
 #include "libs/features/storage/storage_keys.h"
@@ -117,6 +118,7 @@ std::unique_ptr<kv::Store> OpenStore(const std::string& path, bool fresh = true)
   }
   if (std::getenv("HISTORY_SNAPPY") != nullptr) tuning.history_lz4 = false;
   TuneFeatureFamilies(&options, tuning);
+  InstallOnlineMerge(&options);
   options.column_families = {"history", "online"};
   absl::StatusOr<std::unique_ptr<kv::Store>> store = kv::Store::Open(options);
   if (!store.ok()) {

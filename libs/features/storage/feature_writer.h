@@ -13,14 +13,11 @@
 // (entity, event time) are written once, the later one (see BatchKeys, which also puts the
 // WriteBatch in key order for fast memtable inserts).
 //
-// Concurrency: the read-compare-write of online rows (MultiGet, compare event times, write) is
-// serialized per (group, entity) by a fixed array of lock stripes, hashed on group and entity and
-// always taken in ascending order (no deadlock). Two batches touching the same entity therefore
-// cannot both read the old row and lose the newest value, while batches on disjoint entities
-// proceed in parallel. Readers never take these locks. Under Durability::kGroupCommit the locks
-// are released before the fsync: a later batch may see an unsynced online row, which is safe
-// because its own fsync covers the earlier write (the log is ordered).
-//
+// The candidate is written as a merge operand (online_merge.h): RocksDB keeps the newest row
+// when it reads or compacts, so the write path never reads the online view and takes no lock.
+// Concurrent batches on the same entity cannot lose the newest value, whatever their order.
+// The store must be opened with InstallOnlineMerge on the online family (Create checks).
+
 // Rows are written as given: validation (expectations, retention window) is the catalog's job;
 // pass its good-rows mask as `keep`.
 //
@@ -33,7 +30,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/features/storage/batch_keys.h"
@@ -45,11 +41,10 @@ namespace fabrique::features {
 
 // When a write counts as done.
 enum class Durability {
-  // Each batch is committed with an fsync of the write-ahead log (kv::SyncMode::kSync), under
-  // the online locks.
+  // Each batch is committed with an fsync of the write-ahead log (kv::SyncMode::kSync).
   kSync,
-  // Each batch is committed without fsync, the locks released, then a GroupCommitter fsync shared
-  // with concurrent writers is awaited. Same guarantee as kSync, fewer fsyncs.
+  // Each batch is committed without fsync, then a GroupCommitter fsync shared with concurrent
+  // writers is awaited. Same guarantee as kSync, fewer fsyncs.
   kGroupCommit,
   // No fsync: survives a crash of the process (the log is in the OS page cache), not of the
   // machine. For tests and for bulk loads that sync once at the end.
@@ -64,24 +59,22 @@ struct FeatureWriterOptions {
   std::string online_family = "online";
   // Default: kGroupCommit.
   Durability durability = Durability::kGroupCommit;
-  // Number of lock stripes serializing online read-compare-writes; more stripes, fewer false
-  // conflicts between batches of different entities. Default: 256.
-  int lock_stripes = 256;
 };
 
 // What one Write did.
 struct WriteResult {
-  int64_t rows_written = 0;    // Rows written to history.
-  int64_t online_updated = 0;  // Online rows replaced or created.
-  int64_t online_stale = 0;    // Entities whose stored online row was newer (left as is).
+  int64_t rows_written = 0;  // Rows written to history.
+  // Entities whose newest row of the batch was offered to the online view (it replaces the
+  // stored row there only if it is not older).
+  int64_t online_offered = 0;
 };
 
 class FeatureWriter {
  public:
   using Options = FeatureWriterOptions;
 
-  // INVALID_ARGUMENT without a store or with lock_stripes < 1; NOT_FOUND when a family is
-  // missing from the store.
+  // INVALID_ARGUMENT without a store; NOT_FOUND when a family is missing from the store;
+  // FAILED_PRECONDITION when the online family has no merge operator (see InstallOnlineMerge).
   static absl::StatusOr<std::unique_ptr<FeatureWriter>> Create(Options options);
 
   // Writes the rows of `rows` selected by `skip` (see RowMask) under `group`'s schema (its
@@ -114,20 +107,11 @@ class FeatureWriter {
   absl::StatusOr<WriteResult> WriteKeys(const RowSchema& schema, const RowBatchEncoder& encoder,
                                         const v1::RowBatch& rows, const BatchKeys& keys,
                                         bool with_history);
-  // Adds the online puts of `candidates` (positions in `keys` of each entity's newest row) to
-  // `batch` where they are not older than the stored row, and commits the batch, all under the
-  // entities' stripe locks.
-  absl::Status CommitWithOnline(const RowSchema& schema, const RowBatchEncoder& encoder,
-                                const v1::RowBatch& rows, const BatchKeys& keys,
-                                const std::vector<size_t>& candidates, kv::WriteBatch* batch,
-                                WriteResult* result);
-  size_t StripeOf(absl::string_view group, absl::string_view entity) const;
 
   const Options options_;
   const kv::ColumnFamily history_;
   const kv::ColumnFamily online_;
   GroupCommitter committer_;
-  std::unique_ptr<absl::Mutex[]> stripes_;
 };
 
 }  // namespace fabrique::features

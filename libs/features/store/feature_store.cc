@@ -8,6 +8,7 @@
 #include "libs/core/status_macros.h"
 #include "libs/features/catalog/row_validator.h"
 #include "libs/features/storage/family_tuning.h"
+#include "libs/features/storage/online_merge.h"
 
 namespace fabrique::features {
 namespace {
@@ -50,6 +51,7 @@ void FeatureStore::ConfigureStore(kv::StoreOptions* options, const core::Clock* 
   }
   // Tuned first: the retention filter chains onto whatever configure_family is set.
   TuneFeatureFamilies(options);
+  InstallOnlineMerge(options);
   InstallRetentionFilter(options, "history", std::move(retention),
                          clock != nullptr ? clock : core::Clock::Real());
 }

@@ -16,6 +16,7 @@
 #include "catch2/catch.hpp"
 #include "fabrique/v1/features.pb.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/storage/online_merge.h"
 #include "libs/features/storage/value_columns.h"
 #include "libs/kv/store.h"
 
@@ -45,11 +46,13 @@ struct TestRow {
   std::vector<TestValue> values;  // One per feature of the group, in storage order.
 };
 
-// Opens an in-memory store with "history" and "online" (and configure, if given).
+// Opens an in-memory store with "history" and "online" (with its merge operator, and
+// configure, if given).
 inline std::unique_ptr<kv::Store> OpenStore(kv::StoreOptions options = {}) {
   options.path = "/in-memory/features";
   options.in_memory = options.env == nullptr;
   options.column_families = {"history", "online"};
+  InstallOnlineMerge(&options);
   absl::StatusOr<std::unique_ptr<kv::Store>> store = kv::Store::Open(std::move(options));
   STORAGE_REQUIRE_OK(store);
   return std::move(store).value();
