@@ -1,51 +1,44 @@
 #include "libs/features/storage/content_hash.h"
 
-#include <cstring>
-
 #include "absl/strings/escaping.h"
 #include "libs/features/storage/value_columns.h"
 #include "openssl/evp.h"
 
 namespace fabrique::features {
-namespace {
-
-constexpr size_t kSpillBytes = size_t{64} << 10;
-
-template <typename T>
-void AppendFixed(std::string* out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out->append(bytes, sizeof(T));
-}
-
-}  // namespace
 
 struct ContentHasher::Context {
   EVP_MD_CTX* md = nullptr;
 };
 
-ContentHasher::ContentHasher() : context_(new Context) {
+ContentHasher::ContentHasher() : context_(new Context), buffer_(new char[kSpillBytes + kSlack]) {
   context_->md = EVP_MD_CTX_new();
   EVP_DigestInit_ex(context_->md, EVP_sha256(), nullptr);
-  buffer_.reserve(kSpillBytes + 4096);
 }
 
 ContentHasher::~ContentHasher() { EVP_MD_CTX_free(context_->md); }
 
 void ContentHasher::Spill() {
-  EVP_DigestUpdate(context_->md, buffer_.data(), buffer_.size());
-  buffer_.clear();
+  EVP_DigestUpdate(context_->md, buffer_.get(), used_);
+  used_ = 0;
 }
 
-void ContentHasher::AddInt64(int64_t value) {
-  AppendFixed(&buffer_, value);
-  if (buffer_.size() >= kSpillBytes) Spill();
+// Variable-length bytes: buffered while they fit, else hashed in place.
+void ContentHasher::Append(const void* bytes, size_t size) {
+  if (used_ + size > kSpillBytes) {
+    Spill();
+    if (size > kSpillBytes) {
+      EVP_DigestUpdate(context_->md, bytes, size);
+      return;
+    }
+  }
+  if (size != 0) std::memcpy(buffer_.get() + used_, bytes, size);
+  used_ += size;
+  MaybeSpill();
 }
 
 void ContentHasher::AddBytes(absl::string_view bytes) {
-  AppendFixed(&buffer_, static_cast<uint32_t>(bytes.size()));
-  buffer_.append(bytes.data(), bytes.size());
-  if (buffer_.size() >= kSpillBytes) Spill();
+  Put(static_cast<uint32_t>(bytes.size()));
+  Append(bytes.data(), bytes.size());
 }
 
 void ContentHasher::AddValue(const RowView& row, int index, v1::FeatureType type) {
@@ -53,15 +46,14 @@ void ContentHasher::AddValue(const RowView& row, int index, v1::FeatureType type
     AddNull();
     return;
   }
-  buffer_.push_back('\0');
+  buffer_[used_++] = '\0';
   const absl::string_view raw = row.RawValue(index);
   if (type == v1::FEATURE_TYPE_STRING) {
-    AppendFixed(&buffer_, static_cast<uint32_t>(raw.size()));
+    Put(static_cast<uint32_t>(raw.size()));
   } else if (type == v1::FEATURE_TYPE_FLOAT_VECTOR) {
-    AppendFixed(&buffer_, static_cast<uint32_t>(row.VectorSize(index)));
+    Put(static_cast<uint32_t>(row.VectorSize(index)));
   }
-  buffer_.append(raw.data(), raw.size());
-  if (buffer_.size() >= kSpillBytes) Spill();
+  Append(raw.data(), raw.size());
 }
 
 void ContentHasher::AddValue(const v1::ValueColumn& column, int index, v1::FeatureType type) {
@@ -69,36 +61,38 @@ void ContentHasher::AddValue(const v1::ValueColumn& column, int index, v1::Featu
     AddNull();
     return;
   }
-  buffer_.push_back('\0');
   switch (type) {
     case v1::FEATURE_TYPE_FLOAT:
-      AppendFixed(&buffer_, column.float_values().values(index));
+      AddPresent(column.float_values().values(index));
       break;
     case v1::FEATURE_TYPE_DOUBLE:
-      AppendFixed(&buffer_, column.double_values().values(index));
+      AddPresent(column.double_values().values(index));
       break;
     case v1::FEATURE_TYPE_INT64:
-      AppendFixed(&buffer_, static_cast<int64_t>(column.int64_values().values(index)));
+      AddPresent(static_cast<int64_t>(column.int64_values().values(index)));
       break;
     case v1::FEATURE_TYPE_BOOL:
-      buffer_.push_back(column.bool_values().values(index) ? 1 : 0);
+      AddPresent(static_cast<uint8_t>(column.bool_values().values(index) ? 1 : 0));
       break;
     case v1::FEATURE_TYPE_STRING: {
       const std::string& value = column.string_values().values(index);
-      AppendFixed(&buffer_, static_cast<uint32_t>(value.size()));
-      buffer_.append(value);
+      buffer_[used_++] = '\0';
+      AddBytes(value);
       break;
     }
     case v1::FEATURE_TYPE_FLOAT_VECTOR: {
       const auto& values = column.float_vector_values().values(index).values();
-      AppendFixed(&buffer_, static_cast<uint32_t>(values.size()));
-      buffer_.append(reinterpret_cast<const char*>(values.data()), sizeof(float) * values.size());
+      buffer_[used_++] = '\0';
+      Put(static_cast<uint32_t>(values.size()));
+      Append(values.data(), sizeof(float) * values.size());
       break;
     }
     default:
+      // A type this hasher does not know: the flag byte alone, as before.
+      buffer_[used_++] = '\0';
+      MaybeSpill();
       break;
   }
-  if (buffer_.size() >= kSpillBytes) Spill();
 }
 
 std::string ContentHasher::HexDigest() {

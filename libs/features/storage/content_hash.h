@@ -19,6 +19,7 @@
 // count + 4 bytes per element. A label column without type contributes a null.
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -35,10 +36,24 @@ class ContentHasher {
   ContentHasher(const ContentHasher&) = delete;
   ContentHasher& operator=(const ContentHasher&) = delete;
 
-  void AddInt64(int64_t value);
+  void AddInt64(int64_t value) {
+    Put(value);
+    MaybeSpill();
+  }
   // uint32 length, then the bytes.
   void AddBytes(absl::string_view bytes);
-  void AddNull() { buffer_.push_back('\x01'); }
+  void AddNull() {
+    buffer_[used_++] = '\x01';
+    MaybeSpill();
+  }
+  // A present fixed-width value (FLOAT, DOUBLE, INT64; a BOOL as uint8_t 0/1): byte 0, then its
+  // little-endian bytes.
+  template <typename T>
+  void AddPresent(T value) {
+    buffer_[used_++] = '\0';
+    Put(value);
+    MaybeSpill();
+  }
   // Feature `index` of `row` (of type `type`), or a null.
   void AddValue(const RowView& row, int index, v1::FeatureType type);
   // Row `index` of `column` (of type `type`), or a null.
@@ -48,12 +63,27 @@ class ContentHasher {
   std::string HexDigest();
 
  private:
+  // Rows are gathered in buffer_ and hashed in large blocks: far fewer digest calls than one per
+  // value. The fixed-width appends above write straight into it (they are inline and run once
+  // per value of a training set); kSlack leaves room for one after the spill threshold.
+  static constexpr size_t kSpillBytes = size_t{64} << 10;
+  static constexpr size_t kSlack = 64;
+
+  template <typename T>
+  void Put(T value) {
+    std::memcpy(buffer_.get() + used_, &value, sizeof(T));
+    used_ += sizeof(T);
+  }
+  void Append(const void* bytes, size_t size);
+  void MaybeSpill() {
+    if (used_ >= kSpillBytes) Spill();
+  }
   void Spill();
 
   struct Context;
   std::unique_ptr<Context> context_;
-  // Rows are gathered here and hashed in large blocks: far fewer digest calls than one per value.
-  std::string buffer_;
+  std::unique_ptr<char[]> buffer_;
+  size_t used_ = 0;
 };
 
 }  // namespace fabrique::features

@@ -1,6 +1,7 @@
 #include "libs/features/storage/point_in_time_join.h"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,9 @@ namespace fabrique::features {
 namespace {
 
 constexpr int kDefaultChunkRows = 4096;
+constexpr int kDefaultMaxThreads = 4;
+// Events ahead whose matched rows EmitChunk prefetches: enough to cover a memory latency.
+constexpr size_t kPrefetchAhead = 8;
 constexpr int64_t kMaxWindowRows = int64_t{1} << 20;
 constexpr int64_t kDefaultWindowBytes = int64_t{256} << 20;
 
@@ -59,6 +63,11 @@ absl::StatusOr<std::unique_ptr<PointInTimeJoin>> PointInTimeJoin::Create(Options
     return absl::InvalidArgumentError("chunk_rows and window_rows must be >= 0");
   }
   if (options.chunk_rows == 0) options.chunk_rows = kDefaultChunkRows;
+  if (options.threads < 0) return absl::InvalidArgumentError("threads must be >= 0");
+  if (options.threads == 0) {
+    options.threads =
+        std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, kDefaultMaxThreads);
+  }
   std::unique_ptr<PointInTimeJoin> join(new PointInTimeJoin(std::move(options)));
   RETURN_IF_ERROR(join->Init());
   join->SizeWindow();
@@ -90,7 +99,7 @@ absl::Status PointInTimeJoin::Init() {
       ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(*definition));
       ASSIGN_OR_RETURN(std::unique_ptr<AsOfMatcher> matcher,
                        AsOfMatcher::Create(*options_.store, history, std::move(schema), read,
-                                           options_.max_next_before_seek));
+                                           options_.max_next_before_seek, options_.threads));
       matchers_.push_back(std::move(matcher));
       group_names.push_back(ref.group());
       const std::string& entity = definition->spec().entity();
@@ -115,18 +124,23 @@ absl::Status PointInTimeJoin::Init() {
   }
   keys_.resize(entities_.size());
   views_.resize(matchers_.size());
+  present_.resize(matchers_.size());
+  columns_.resize(outputs_.size());
   return absl::OkStatus();
 }
 
 // Picks window_rows when unset: as many events as fit in window_bytes (each event costs its
-// keys, time, label and sort state, plus one copied row per group), at most 1Mi, and rounds it
-// up to whole chunks.
+// keys, time, label, and per group its sort state and one copied row), at most 1Mi, and rounds
+// it up to whole chunks. One window should hold a typical training set's events: each window is
+// one more pass over the history.
 void PointInTimeJoin::SizeWindow() {
   int64_t window = options_.window_rows;
   if (window == 0) {
-    int64_t per_event = 96 + 40 * static_cast<int64_t>(entities_.size()) + 32;
+    // Time 8 and label ~16; per entity a key of ~16 bytes plus its 8-byte end; per group two
+    // 16-byte sort entries, ~40 bytes of entity ranking and 12 of match offsets, and the row.
+    int64_t per_event = 24 + 24 * static_cast<int64_t>(entities_.size());
     for (const std::unique_ptr<AsOfMatcher>& matcher : matchers_) {
-      per_event += 40 + EstimatedRowBytes(*FindGroup(options_.groups, matcher->schema().group()));
+      per_event += 84 + EstimatedRowBytes(*FindGroup(options_.groups, matcher->schema().group()));
     }
     const int64_t budget = options_.window_bytes > 0 ? options_.window_bytes : kDefaultWindowBytes;
     window = std::clamp<int64_t>(budget / per_event, 1, kMaxWindowRows);
@@ -159,7 +173,7 @@ absl::Status PointInTimeJoin::AddChecked(const v1::LabelEventBatch& events) {
   RETURN_IF_ERROR(AddLabels(events.labels(), rows));
   for (int i = 0; i < rows; ++i) {
     for (size_t slot = 0; slot < columns.size(); ++slot) {
-      keys_[slot].push_back(columns[slot]->Get(i));
+      keys_[slot].Append(columns[slot]->Get(i));
     }
     times_.push_back(events.event_time_unix_micros(i));
     if (label_type_ != v1::FEATURE_TYPE_UNSPECIFIED) label_builder_->AppendFrom(events.labels(), i);
@@ -194,17 +208,14 @@ absl::Status PointInTimeJoin::JoinWindow() {
   const size_t n = times_.size();
   if (n == 0) return absl::OkStatus();
   for (size_t g = 0; g < matchers_.size(); ++g) {
-    const std::vector<std::string>& keys = keys_[group_entity_[g]];
-    key_pointers_.resize(n);
-    for (size_t i = 0; i < n; ++i) key_pointers_[i] = &keys[i];
-    RETURN_IF_ERROR(matchers_[g]->Match(key_pointers_, times_));
+    RETURN_IF_ERROR(matchers_[g]->Match(keys_[group_entity_[g]], times_));
   }
   const size_t chunk = static_cast<size_t>(options_.chunk_rows);
   for (size_t begin = 0; begin < n; begin += chunk) {
     RETURN_IF_ERROR(EmitChunk(begin, std::min(n, begin + chunk)));
   }
   window_base_ += static_cast<int64_t>(n);
-  for (std::vector<std::string>& keys : keys_) keys.clear();
+  for (KeyBuffer& keys : keys_) keys.Clear();
   times_.clear();
   labels_.Clear();
   if (label_builder_ != nullptr) {
@@ -213,63 +224,142 @@ absl::Status PointInTimeJoin::JoinWindow() {
   return absl::OkStatus();
 }
 
-absl::Status PointInTimeJoin::EmitChunk(size_t begin, size_t end) {
-  v1::TrainingSetRows chunk;
-  const int rows = static_cast<int>(end - begin);
-  chunk.mutable_label_event_index()->Reserve(rows);
-  chunk.mutable_event_time_unix_micros()->Reserve(rows);
-  std::vector<v1::EntityKeys*> key_columns;
+namespace {
+
+// Sizes a value list to `rows` zeros (the value nulls hold) and returns its array.
+template <typename List>
+void* SizedArray(List* list, int rows) {
+  list->Resize(rows, typename List::value_type{});
+  return list->mutable_data();
+}
+
+}  // namespace
+
+void PointInTimeJoin::OutputColumn::Start(v1::FeatureType column_type, v1::ValueColumn* column,
+                                          int row_count) {
+  type = column_type;
+  rows = row_count;
+  is_null = column->mutable_is_null();
+  builder.reset();
+  values = nullptr;
+  switch (type) {
+    case v1::FEATURE_TYPE_FLOAT:
+      values = SizedArray(column->mutable_float_values()->mutable_values(), rows);
+      break;
+    case v1::FEATURE_TYPE_DOUBLE:
+      values = SizedArray(column->mutable_double_values()->mutable_values(), rows);
+      break;
+    case v1::FEATURE_TYPE_INT64:
+      values = SizedArray(column->mutable_int64_values()->mutable_values(), rows);
+      break;
+    case v1::FEATURE_TYPE_BOOL:
+      values = SizedArray(column->mutable_bool_values()->mutable_values(), rows);
+      break;
+    default:
+      builder.emplace(type, column);
+      builder->Reserve(rows);
+  }
+}
+
+// Lays out an empty chunk of `rows` rows: index and time arrays sized, key and feature columns
+// named, every output column started.
+void PointInTimeJoin::StartChunk(int rows) {
+  chunk_.Clear();
+  chunk_.mutable_label_event_index()->Resize(rows, 0);
+  chunk_.mutable_event_time_unix_micros()->Resize(rows, 0);
   for (const std::string& entity : entities_) {
-    v1::EntityKeys* column = chunk.add_entity_keys();
+    v1::EntityKeys* column = chunk_.add_entity_keys();
     column->set_entity(entity);
     column->mutable_keys()->Reserve(rows);
-    key_columns.push_back(column);
   }
-  std::vector<ColumnBuilder> features;
-  features.reserve(outputs_.size());
   for (size_t o = 0; o < outputs_.size(); ++o) {
-    v1::FeatureColumn* column = chunk.add_features();
+    v1::FeatureColumn* column = chunk_.add_features();
     *column->mutable_feature() = versioned_[o].ref();
-    features.emplace_back(outputs_[o].type, column->mutable_values());
-    features.back().Reserve(rows);
+    columns_[o].Start(outputs_[o].type, column->mutable_values(), rows);
   }
-  ColumnBuilder labels(label_type_, chunk.mutable_labels());
-  std::vector<bool> present(matchers_.size());
-  for (size_t i = begin; i < end; ++i) {
+}
+
+// Builds the chunk of window events [begin, end) and hashes its rows in the same pass. Each event's
+// rows are decoded once per group; numeric values go straight into the chunk's arrays.
+absl::Status PointInTimeJoin::EmitChunk(size_t begin, size_t end) {
+  const int rows = static_cast<int>(end - begin);
+  StartChunk(rows);
+  int64_t* indexes = chunk_.mutable_label_event_index()->mutable_data();
+  int64_t* times = chunk_.mutable_event_time_unix_micros()->mutable_data();
+  ColumnBuilder labels(label_type_, chunk_.mutable_labels());
+  for (int r = 0; r < rows; ++r) {
+    const size_t i = begin + static_cast<size_t>(r);
     const int64_t index = window_base_ + static_cast<int64_t>(i);
     hasher_.AddInt64(index);
-    chunk.add_label_event_index(index);
-    for (size_t slot = 0; slot < key_columns.size(); ++slot) {
-      hasher_.AddBytes(keys_[slot][i]);
-      *key_columns[slot]->add_keys() = std::move(keys_[slot][i]);
+    indexes[r] = index;
+    for (size_t slot = 0; slot < keys_.size(); ++slot) {
+      const absl::string_view key = keys_[slot].Get(i);
+      hasher_.AddBytes(key);
+      chunk_.mutable_entity_keys(static_cast<int>(slot))
+          ->add_keys()
+          ->assign(key.data(), key.size());
     }
     hasher_.AddInt64(times_[i]);
-    chunk.add_event_time_unix_micros(times_[i]);
+    times[r] = times_[i];
     hasher_.AddValue(labels_, static_cast<int>(i), label_type_);
     if (label_type_ != v1::FEATURE_TYPE_UNSPECIFIED)
       labels.AppendFrom(labels_, static_cast<int>(i));
     for (size_t g = 0; g < matchers_.size(); ++g) {
+      // Rows were copied in key order and are read in event order, i.e. at random: fetch the
+      // row some events ahead into the cache so that Parse does not wait on memory.
+      if (i + kPrefetchAhead < end) {
+        const absl::string_view ahead = matchers_[g]->Row(i + kPrefetchAhead);
+        for (size_t at = 0; at < ahead.size(); at += 64) __builtin_prefetch(ahead.data() + at);
+      }
       const absl::string_view row = matchers_[g]->Row(i);
-      present[g] = !row.empty();
-      if (present[g]) {
+      present_[g] = !row.empty();
+      if (present_[g]) {
         RETURN_IF_ERROR(
             core::WithContext(views_[g].Parse(row, matchers_[g]->schema()), "joining history"));
       }
     }
     for (size_t o = 0; o < outputs_.size(); ++o) {
       const Output& output = outputs_[o];
-      if (present[output.group]) {
-        features[o].Append(views_[output.group], output.feature_index);
-        hasher_.AddValue(views_[output.group], output.feature_index, output.type);
-      } else {
-        features[o].AppendNull();
+      OutputColumn& column = columns_[o];
+      const RowView& view = views_[output.group];
+      const int f = output.feature_index;
+      if (!present_[output.group] || view.IsNull(f)) {
         hasher_.AddNull();
+        if (column.builder.has_value()) {
+          column.builder->AppendNull();
+        } else {
+          column.SetNull(r);
+        }
+        continue;
+      }
+      switch (column.type) {
+        case v1::FEATURE_TYPE_FLOAT:
+          static_cast<float*>(column.values)[r] = view.Float(f);
+          hasher_.AddPresent(view.Float(f));
+          break;
+        case v1::FEATURE_TYPE_DOUBLE:
+          static_cast<double*>(column.values)[r] = view.Double(f);
+          hasher_.AddPresent(view.Double(f));
+          break;
+        case v1::FEATURE_TYPE_INT64:
+          static_cast<int64_t*>(column.values)[r] = view.Int64(f);
+          hasher_.AddPresent(view.Int64(f));
+          break;
+        case v1::FEATURE_TYPE_BOOL:
+          static_cast<bool*>(column.values)[r] = view.Bool(f);
+          hasher_.AddPresent(static_cast<uint8_t>(view.Bool(f) ? 1 : 0));
+          break;
+        default:
+          column.builder->Append(view, f);
+          hasher_.AddValue(view, f, column.type);
       }
     }
   }
-  for (ColumnBuilder& builder : features) builder.Finish();
+  for (OutputColumn& column : columns_) {
+    if (column.builder.has_value()) column.builder->Finish();
+  }
   labels.Finish();
-  return options_.on_chunk(&chunk);
+  return options_.on_chunk(&chunk_);
 }
 
 absl::StatusOr<PointInTimeJoinSummary> PointInTimeJoin::Finish() {
@@ -281,6 +371,10 @@ absl::StatusOr<PointInTimeJoinSummary> PointInTimeJoin::Finish() {
   PointInTimeJoinSummary summary;
   summary.rows = window_base_;
   summary.content_sha256 = hasher_.HexDigest();
+  for (const std::unique_ptr<AsOfMatcher>& matcher : matchers_) {
+    summary.seeks += matcher->seeks();
+    summary.steps += matcher->steps();
+  }
   return summary;
 }
 

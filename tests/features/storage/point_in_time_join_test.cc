@@ -171,11 +171,12 @@ TestValue Reference(const World& world, const v1::FeatureRef& ref, const std::st
 }
 
 JoinOutput Join(kv::Store* store, const World& world, int chunk_rows, int window_rows,
-                int max_next_before_seek = 1) {
+                int max_next_before_seek = 1, int threads = 1) {
   JoinOutput output;
   PointInTimeJoinOptions options;
   options.store = store;
   options.max_next_before_seek = max_next_before_seek;
+  options.threads = threads;
   options.features = world.features;
   options.groups = world.groups;
   options.chunk_rows = chunk_rows;
@@ -265,6 +266,25 @@ TEST_CASE("Chunk and window sizes change neither the rows nor the content hash",
   std::unique_ptr<kv::Store> other_store = OpenStore();
   REQUIRE(Join(other_store.get(), BuildWorld(other_store.get(), 8), 0, 0).sha256 !=
           reference.sha256);
+}
+
+TEST_CASE("Matching on several threads changes neither the rows nor the content hash",
+          "[point_in_time_join]") {
+  std::unique_ptr<kv::Store> store = OpenStore();
+  World world = BuildWorld(store.get(), 11);
+  // Windows of 60k events: large enough to be split between threads (16Ki events each at least).
+  const std::vector<v1::LabelEventBatch> batches = world.label_batches;
+  for (int copy = 0; copy < 40; ++copy) {
+    world.label_batches.insert(world.label_batches.end(), batches.begin(), batches.end());
+  }
+  const JoinOutput reference = Join(store.get(), world, 0, 0, /*max_next_before_seek=*/6, 1);
+  REQUIRE(reference.rows.size() == 41 * 1500);
+  for (int threads : {2, 3}) {
+    INFO(threads << " threads");
+    const JoinOutput output = Join(store.get(), world, 0, 0, 6, threads);
+    REQUIRE(output.rows == reference.rows);
+    REQUIRE(output.sha256 == reference.sha256);
+  }
 }
 
 TEST_CASE("A join reads the snapshot of its start, whatever is ingested meanwhile",
