@@ -2,8 +2,13 @@
 
 #include <map>
 #include <set>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/arena.h"
+#include "grpcpp/support/message_allocator.h"
 #include "libs/core/grpc_status.h"
 #include "libs/features/store/training_set_build.h"
 #include "libs/server/caller.h"
@@ -28,6 +33,84 @@ grpc::Status Required(const std::string& value, absl::string_view field) {
 
 }  // namespace
 
+// LookupOnline's request and response on one protobuf Arena per call, recycled through a small
+// pool. A 100 x 50 answer takes some 400 allocations (columns, refs, lists, strings); made one by
+// one, glibc's malloc and free took a third of the server's CPU on one-entity lookups
+// (tools/bench/features_lookup_bench --perf_dir). An arena frees them all at once, and a pooled
+// arena keeps its first block, so a typical call allocates nothing. Thread-safe.
+class LookupMessagePool final
+    : public grpc::MessageAllocator<v1::LookupOnlineRequest, v1::LookupOnlineResponse> {
+ public:
+  ~LookupMessagePool() override {
+    for (Holder* holder : free_) delete holder;
+  }
+
+  grpc::MessageHolder<v1::LookupOnlineRequest, v1::LookupOnlineResponse>* AllocateMessages()
+      override {
+    Holder* holder = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!free_.empty()) {
+        holder = free_.back();
+        free_.pop_back();
+      }
+    }
+    if (holder == nullptr) holder = new Holder(this);
+    holder->CreateMessages();
+    return holder;
+  }
+
+ private:
+  // Holds a 100-entity x 50-float-feature exchange in its first block; larger ones add blocks,
+  // freed when the holder comes back.
+  static constexpr size_t kFirstBlockBytes = 64 << 10;
+  // Holders kept for reuse: more than the calls in flight at once on a busy server.
+  static constexpr size_t kMaxPooled = 64;
+
+  class Holder final
+      : public grpc::MessageHolder<v1::LookupOnlineRequest, v1::LookupOnlineResponse> {
+   public:
+    explicit Holder(LookupMessagePool* pool) : pool_(pool), arena_(ArenaOptionsFor(first_block_)) {}
+
+    void CreateMessages() {
+      set_request(google::protobuf::Arena::CreateMessage<v1::LookupOnlineRequest>(&arena_));
+      set_response(google::protobuf::Arena::CreateMessage<v1::LookupOnlineResponse>(&arena_));
+    }
+    // gRPC calls this once the call is done with both messages.
+    void Release() override {
+      arena_.Reset();  // Frees every block but the first, which is ours.
+      pool_->Return(this);
+    }
+
+   private:
+    static google::protobuf::ArenaOptions ArenaOptionsFor(char* block) {
+      google::protobuf::ArenaOptions options;
+      options.initial_block = block;
+      options.initial_block_size = kFirstBlockBytes;
+      options.max_block_size = kFirstBlockBytes;
+      return options;
+    }
+
+    LookupMessagePool* const pool_;
+    alignas(16) char first_block_[kFirstBlockBytes];
+    google::protobuf::Arena arena_;  // After first_block_, which it uses.
+  };
+
+  void Return(Holder* holder) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (free_.size() < kMaxPooled) {
+        free_.push_back(holder);
+        return;
+      }
+    }
+    delete holder;
+  }
+
+  absl::Mutex mu_;
+  std::vector<Holder*> free_ ABSL_GUARDED_BY(mu_);
+};
+
 FeatureStoreService::FeatureStoreService(features::FeatureStore* store, core::Executor* lookups,
                                          prometheus::Registry& metrics)
     : store_(store),
@@ -45,7 +128,13 @@ FeatureStoreService::FeatureStoreService(features::FeatureStore* store, core::Ex
                           .Name("fabrique_features_lookup_keys_total")
                           .Help("Entity rows read by online lookups.")
                           .Register(metrics)
-                          .Add({})) {}
+                          .Add({})),
+      lookup_messages_(std::make_unique<LookupMessagePool>()) {
+  SetMessageAllocatorFor_LookupOnline(lookup_messages_.get());
+}
+
+// Runs once the server has shut down (it drains first), so every holder is back in the pool.
+FeatureStoreService::~FeatureStoreService() = default;
 
 grpc::Status FeatureStoreService::ApplyEntity(grpc::ServerContext* context,
                                               const v1::ApplyEntityRequest* request,

@@ -16,14 +16,18 @@
 
 namespace fabrique::services {
 
+class LookupMessagePool;
+
 // Online lookup is the hot path: it uses the callback API and runs its RocksDB reads on
-// `lookups`, so no gRPC thread waits on the disk; the other calls are low-rate and synchronous.
+// `lookups`, so no gRPC thread waits on the disk, and its messages live on pooled arenas; the
+// other calls are low-rate and synchronous.
 class FeatureStoreService final
     : public v1::FeatureStore::WithCallbackMethod_LookupOnline<v1::FeatureStore::Service> {
  public:
   // `store` and `lookups` must outlive the service; metrics are registered in `metrics`.
   FeatureStoreService(features::FeatureStore* store, core::Executor* lookups,
                       prometheus::Registry& metrics);
+  ~FeatureStoreService() override;
 
   grpc::Status ApplyEntity(grpc::ServerContext* context, const v1::ApplyEntityRequest* request,
                            v1::Entity* response) override;
@@ -75,6 +79,8 @@ class FeatureStoreService final
   prometheus::Counter& rows_ingested_;
   prometheus::Family<prometheus::Counter>& rejects_;
   prometheus::Counter& keys_looked_up_;
+  // LookupOnline's request and response, on pooled per-call arenas.
+  std::unique_ptr<LookupMessagePool> lookup_messages_;
 };
 
 }  // namespace fabrique::services
