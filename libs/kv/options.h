@@ -64,6 +64,11 @@ struct StoreOptions {
   // Default: 2.
   int background_jobs = 2;
 
+  // Lets several writers insert into the memtables at once (RocksDB's
+  // allow_concurrent_memtable_write). Must be false when any family uses a memtable that does
+  // not support it, such as the append-only vector memtable. Default: true.
+  bool concurrent_memtable_writes = true;
+
   // Keeps the database in memory (rocksdb::NewMemEnv, owned by the Store): nothing is written to
   // disk and everything is lost when the Store closes. For tests. Cannot be combined with `env`.
   // Default: false.

@@ -150,6 +150,7 @@ rocksdb::DBOptions Store::MakeDbOptions() const {
   // FamiliesToOpen has already applied StoreOptions.create_missing_column_families.
   db.create_missing_column_families = true;
   db.max_background_jobs = options_.background_jobs;
+  db.allow_concurrent_memtable_write = options_.concurrent_memtable_writes;
   db.statistics = statistics_;
   // RocksDB's info LOG files pile up at one per open; a few are enough to debug a recent start.
   db.keep_log_file_num = 5;

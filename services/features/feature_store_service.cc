@@ -10,6 +10,7 @@
 #include "google/protobuf/arena.h"
 #include "grpcpp/support/message_allocator.h"
 #include "libs/core/grpc_status.h"
+#include "libs/core/status_macros.h"
 #include "libs/features/store/training_set_build.h"
 #include "libs/server/caller.h"
 
@@ -218,21 +219,31 @@ grpc::Status FeatureStoreService::Ingest(grpc::ServerContext* context,
                                          v1::IngestResponse* response) {
   v1::IngestRequest request;
   std::map<v1::RejectReason, int64_t> reject_totals;
+  // The call is the acknowledgement: batches are committed as they come and made durable
+  // together, with one fsync, before it returns (whether it succeeds or fails on a batch).
+  const auto durable = [this](grpc::Status status) {
+    const absl::Status synced = store_->SyncIngested();
+    if (!synced.ok()) {
+      return ToGrpcStatus(core::WithContext(synced, "making the ingested batches durable"));
+    }
+    return status;
+  };
   for (int64_t index = 0; reader->Read(&request); ++index) {
     if (context->IsCancelled()) {
-      return grpc::Status(grpc::StatusCode::CANCELLED,
-                          absl::StrCat("ingest cancelled before batch ", index));
+      return durable(grpc::Status(grpc::StatusCode::CANCELLED,
+                                  absl::StrCat("ingest cancelled before batch ", index)));
     }
     absl::StatusOr<v1::IngestBatchResult> result =
-        request.group().empty() ? absl::InvalidArgumentError("IngestRequest.group is required")
-                                : store_->Ingest(request);
+        request.group().empty()
+            ? absl::InvalidArgumentError("IngestRequest.group is required")
+            : store_->Ingest(request, features::FeatureStore::IngestSync::kDeferred);
     if (!result.ok()) {
       // Batches before this one are committed; this one and any after it are not.
-      return ToGrpcStatus(absl::Status(
+      return durable(ToGrpcStatus(absl::Status(
           result.status().code(),
-          absl::StrCat("batch ", index, " (",
-                       request.batch_id().empty() ? "no id" : request.batch_id(),
-                       ") refused, batches before it are committed: ", result.status().message())));
+          absl::StrCat(
+              "batch ", index, " (", request.batch_id().empty() ? "no id" : request.batch_id(),
+              ") refused, batches before it are committed: ", result.status().message()))));
     }
     result->set_batch_index(index);
     RecordIngest(*result);
@@ -248,7 +259,7 @@ grpc::Status FeatureStoreService::Ingest(grpc::ServerContext* context,
     total->set_reason(reason);
     total->set_count(count);
   }
-  return grpc::Status::OK;
+  return durable(grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* FeatureStoreService::LookupOnline(grpc::CallbackServerContext* context,

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "rocksdb/convenience.h"
+#include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 
@@ -31,6 +32,8 @@ bool Lz4Supported() {
 }  // namespace
 
 void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) {
+  // RocksDB refuses to open a database with concurrent memtable writes and a vector memtable.
+  if (tuning.history_append_only_memtable) options->concurrent_memtable_writes = false;
   auto previous = std::move(options->configure_family);
   options->configure_family = [previous, tuning](const std::string& family,
                                                  rocksdb::ColumnFamilyOptions* cf) {
@@ -40,6 +43,9 @@ void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) 
         table.block_size = tuning.history_block_bytes;
       });
       if (tuning.history_lz4 && Lz4Supported()) cf->compression = rocksdb::kLZ4Compression;
+      if (tuning.history_append_only_memtable) {
+        cf->memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+      }
     } else if (family == tuning.online_family) {
       AdjustTable(cf, [](rocksdb::BlockBasedTableOptions& table) {
         table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;

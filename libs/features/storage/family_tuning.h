@@ -6,7 +6,13 @@
 //
 //   history  large data blocks: its reads are scans and forward seeks (history reads, the
 //            point-in-time join, compaction), where one read of 32 KiB costs far less than eight
-//            of 4 KiB (each is a system call plus a decompression); LZ4 compression.
+//            of 4 KiB (each is a system call plus a decompression); LZ4 compression; and an
+//            append-only memtable (RocksDB's vector memtable): ingest appends each row instead
+//            of inserting it in a skip list, and the rows are sorted once, by the background
+//            flush. Ingest is write-mostly and history is only ever scanned, so the price (an
+//            iterator over the unflushed rows sorts a copy of them first, up to
+//            write_buffer_bytes of rows) is paid by training-set builds and history reads, not
+//            by the hot path. It rules out concurrent memtable writes (set off here).
 //   online   a hash index inside each data block, so a point lookup finds its key in a block in
 //            one probe instead of a binary search (RocksDB's data_block_index_type).
 
@@ -27,6 +33,8 @@ struct FamilyTuning {
   // the default Snappy at a similar ratio: training-set builds read history block after block.
   // Default: true.
   bool history_lz4 = true;
+  // Gives history the append-only memtable (see above). Default: true.
+  bool history_append_only_memtable = true;
 };
 
 // Adds the settings through options->configure_family, keeping any configure_family already set.

@@ -33,34 +33,40 @@ FeatureWriter::FeatureWriter(Options options, kv::ColumnFamily history, kv::Colu
 
 absl::StatusOr<WriteResult> FeatureWriter::Write(const v1::FeatureGroup& group,
                                                  const v1::RowBatch& rows, RowMask skip) {
-  return WriteImpl(group, rows, skip, /*with_history=*/true);
+  return WriteImpl(group, rows, skip, /*with_history=*/true, /*defer_sync=*/false);
+}
+
+absl::StatusOr<WriteResult> FeatureWriter::WriteDeferred(const v1::FeatureGroup& group,
+                                                         const v1::RowBatch& rows, RowMask skip) {
+  return WriteImpl(group, rows, skip, /*with_history=*/true, /*defer_sync=*/true);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::WriteOnline(const v1::FeatureGroup& group,
                                                        const v1::RowBatch& rows, RowMask skip) {
-  return WriteImpl(group, rows, skip, /*with_history=*/false);
+  return WriteImpl(group, rows, skip, /*with_history=*/false, /*defer_sync=*/false);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::WriteImpl(const v1::FeatureGroup& group,
                                                      const v1::RowBatch& rows, RowMask skip,
-                                                     bool with_history) {
+                                                     bool with_history, bool defer_sync) {
   ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(group));
   ASSIGN_OR_RETURN(RowBatchEncoder encoder, RowBatchEncoder::Create(schema, rows));
   ASSIGN_OR_RETURN(BatchKeys keys, BatchKeys::Build(schema.group(), rows, skip));
-  return WriteKeys(schema, encoder, rows, keys, with_history);
+  return WriteKeys(schema, encoder, rows, keys, with_history, defer_sync);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::MergeOnline(const RowSchema& schema,
                                                        const RowBatchEncoder& encoder,
                                                        const v1::RowBatch& rows,
                                                        const BatchKeys& keys) {
-  return WriteKeys(schema, encoder, rows, keys, /*with_history=*/false);
+  return WriteKeys(schema, encoder, rows, keys, /*with_history=*/false, /*defer_sync=*/false);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const RowSchema& schema,
                                                      const RowBatchEncoder& encoder,
                                                      const v1::RowBatch& rows,
-                                                     const BatchKeys& keys, bool with_history) {
+                                                     const BatchKeys& keys, bool with_history,
+                                                     bool defer_sync) {
   WriteResult result;
   if (keys.size() == 0) return result;
   kv::WriteBatch batch;
@@ -80,10 +86,13 @@ absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const RowSchema& schema,
       ++result.online_offered;
     }
   }
-  const kv::SyncMode sync =
-      options_.durability == Durability::kSync ? kv::SyncMode::kSync : kv::SyncMode::kNoSync;
+  const kv::SyncMode sync = options_.durability == Durability::kSync && !defer_sync
+                                ? kv::SyncMode::kSync
+                                : kv::SyncMode::kNoSync;
   RETURN_IF_ERROR(options_.store->Write(batch, sync));
-  if (options_.durability == Durability::kGroupCommit) RETURN_IF_ERROR(committer_.Sync());
+  if (options_.durability == Durability::kGroupCommit && !defer_sync) {
+    RETURN_IF_ERROR(committer_.Sync());
+  }
   return result;
 }
 

@@ -69,6 +69,10 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Create(Options optio
   writer.store = o.store;
   writer.durability = o.durability;
   ASSIGN_OR_RETURN(store->writer_, FeatureWriter::Create(writer));
+  BulkLoaderOptions bulk;
+  bulk.store = o.store;
+  bulk.writer = store->writer_.get();
+  ASSIGN_OR_RETURN(store->bulk_, BulkLoader::Create(bulk));
   OnlineReaderOptions online;
   online.store = o.store;
   online.clock = o.clock;
@@ -94,7 +98,8 @@ absl::StatusOr<v1::ApplyFeatureGroupResponse> FeatureStore::ApplyFeatureGroup(
   return response;
 }
 
-absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestRequest& request) {
+absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestRequest& request,
+                                                           IngestSync sync) {
   if (!request.batch_id().empty()) {
     if (std::optional<v1::IngestBatchResult> seen = RememberedBatch(request.batch_id())) {
       return *std::move(seen);
@@ -121,9 +126,16 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
     }
     return result;
   }
-  if (validation.good_rows() > 0) {
-    ASSIGN_OR_RETURN(WriteResult written,
-                     writer_->Write(plan->group(), request.rows(), validation.row_reasons));
+  if (validation.good_rows() > 0 && request.bulk()) {
+    ASSIGN_OR_RETURN(BulkLoadResult loaded,
+                     bulk_->Load(plan->group(), request.rows(), validation.row_reasons));
+    result.set_rows_written(loaded.rows_written);
+  } else if (validation.good_rows() > 0) {
+    ASSIGN_OR_RETURN(
+        WriteResult written,
+        sync == IngestSync::kDeferred
+            ? writer_->WriteDeferred(plan->group(), request.rows(), validation.row_reasons)
+            : writer_->Write(plan->group(), request.rows(), validation.row_reasons));
     result.set_rows_written(written.rows_written);
   }
   if (!request.batch_id().empty()) RememberBatch(result);

@@ -22,6 +22,7 @@
 #include "libs/core/clock.h"
 #include "libs/features/catalog/catalog.h"
 #include "libs/features/lineage/lineage_store.h"
+#include "libs/features/storage/bulk_loader.h"
 #include "libs/features/storage/feature_writer.h"
 #include "libs/features/storage/history_reader.h"
 #include "libs/features/storage/online_reader.h"
@@ -66,12 +67,24 @@ class FeatureStore {
   absl::StatusOr<v1::ApplyFeatureGroupResponse> ApplyFeatureGroup(
       const v1::ApplyFeatureGroupRequest& request, const v1::Principal& caller);
 
+  // When Ingest's rows become durable.
+  enum class IngestSync {
+    kBeforeReturn,  // Ingest returns once they are (an fsync shared with concurrent callers).
+    // Ingest returns once they are committed and in the write-ahead log; the caller makes them
+    // durable with SyncIngested() before acknowledging them: one fsync for a whole stream.
+    kDeferred,
+  };
+
   // Validates one batch against the group's current schema and expectations, then writes the
-  // good rows (none when all_or_nothing and any row is bad) to history and online in one atomic,
-  // durable commit. A batch_id seen recently returns the first result marked duplicate and
-  // writes nothing. Batch-level errors: NOT_FOUND (group, feature), INVALID_ARGUMENT (shape,
-  // types); nothing is written then.
-  absl::StatusOr<v1::IngestBatchResult> Ingest(const v1::IngestRequest& request);
+  // good rows (none when all_or_nothing and any row is bad) to history and online in one atomic
+  // commit, durable as `sync` says. A bulk request writes history by SST ingestion (durable at
+  // once whatever `sync`), then merges online. A batch_id seen recently returns the first result
+  // marked duplicate and writes nothing. Batch-level errors: NOT_FOUND (group, feature),
+  // INVALID_ARGUMENT (shape, types); nothing is written then.
+  absl::StatusOr<v1::IngestBatchResult> Ingest(const v1::IngestRequest& request,
+                                               IngestSync sync = IngestSync::kBeforeReturn);
+  // Makes every batch Ingest has returned so far durable.
+  absl::Status SyncIngested() { return writer_->Sync(); }
 
   // Online lookup across groups; TTL enforced at read time. See OnlineReader::Lookup.
   absl::Status LookupOnline(const v1::LookupOnlineRequest& request,
@@ -96,6 +109,7 @@ class FeatureStore {
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<LineageStore> lineage_;
   std::unique_ptr<FeatureWriter> writer_;
+  std::unique_ptr<BulkLoader> bulk_;
   std::unique_ptr<OnlineReader> online_;
   std::unique_ptr<HistoryReader> history_;
 

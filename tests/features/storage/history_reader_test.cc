@@ -113,8 +113,7 @@ TEST_CASE("Retention drops old history at compaction, per group, by the injected
   core::FakeClock clock(absl::FromUnixSeconds(1'000'000));
   auto policies = std::make_shared<RetentionPolicies>();
   kv::StoreOptions options;
-  // Chained with the families' tuning, in either order.
-  TuneFeatureFamilies(&options);
+  // OpenStore chains the families' tuning after the filter: the order does not matter.
   InstallRetentionFilter(&options, "history", policies, &clock);
   std::unique_ptr<kv::Store> store = OpenStore(std::move(options));
   std::unique_ptr<FeatureWriter> writer = MakeWriter(store.get());

@@ -16,6 +16,7 @@
 #include "catch2/catch.hpp"
 #include "fabrique/v1/features.pb.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/storage/family_tuning.h"
 #include "libs/features/storage/online_merge.h"
 #include "libs/features/storage/value_columns.h"
 #include "libs/kv/store.h"
@@ -46,12 +47,15 @@ struct TestRow {
   std::vector<TestValue> values;  // One per feature of the group, in storage order.
 };
 
-// Opens an in-memory store with "history" and "online" (with its merge operator, and
-// configure, if given).
+// Opens an in-memory store with "history" and "online", tuned as the feature store tunes them
+// (and configure, if given).
 inline std::unique_ptr<kv::Store> OpenStore(kv::StoreOptions options = {}) {
   options.path = "/in-memory/features";
   options.in_memory = options.env == nullptr;
   options.column_families = {"history", "online"};
+  // The production settings (append-only history memtable, merge operator), so every storage
+  // test reads and writes through them.
+  TuneFeatureFamilies(&options);
   InstallOnlineMerge(&options);
   absl::StatusOr<std::unique_ptr<kv::Store>> store = kv::Store::Open(std::move(options));
   STORAGE_REQUIRE_OK(store);

@@ -1,0 +1,151 @@
+#ifndef FABRIQUE_TESTS_SERVICES_FEATURE_STORE_TEST_SERVER_H_
+#define FABRIQUE_TESTS_SERVICES_FEATURE_STORE_TEST_SERVER_H_
+
+// The feature store served in-process on a loopback port, for the adapter tests: a server over
+// an in-memory or on-disk store with a fake clock, and helpers for the calls the tests repeat
+// (definitions of group "tx", batches, ingest streams, lookups).
+
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "catch2/catch.hpp"
+#include "libs/client/health_client.h"
+#include "libs/server/service_host.h"
+#include "services/features/feature_store_service.h"
+
+namespace fabrique::services::feature_test {
+
+inline constexpr int64_t kHour = 3'600'000'000;  // Microseconds.
+
+// A feature store served on a free loopback port, over a store in `path` ("" = in memory).
+struct Server {
+  core::FakeClock clock{absl::FromUnixSeconds(1'800'000'000)};
+  std::shared_ptr<features::RetentionPolicies> retention =
+      std::make_shared<features::RetentionPolicies>();
+  std::unique_ptr<kv::Store> kv;
+  std::unique_ptr<features::FeatureStore> store;
+  std::unique_ptr<core::Executor> lookups;
+  std::unique_ptr<server::ServiceHost> host;
+  std::unique_ptr<FeatureStoreService> service;
+  std::unique_ptr<v1::FeatureStore::Stub> stub;
+
+  explicit Server(const std::string& path = "") {
+    kv::StoreOptions kv_options;
+    kv_options.path = path.empty() ? "/features" : path;
+    kv_options.in_memory = path.empty();
+    features::FeatureStore::ConfigureStore(&kv_options, &clock, retention);
+    kv = *kv::Store::Open(kv_options);
+    features::FeatureStoreOptions options;
+    options.store = kv.get();
+    options.clock = &clock;
+    options.retention = retention;
+    auto created = features::FeatureStore::Create(options);
+    REQUIRE(created.ok());
+    store = *std::move(created);
+    server::ServiceHostOptions host_options;
+    host_options.service_name = "features";
+    host_options.listen_host = "127.0.0.1";
+    host = *server::ServiceHost::Create(host_options);
+    lookups = *core::Executor::Create({"lookup", 2});
+    service = std::make_unique<FeatureStoreService>(store.get(), lookups.get(), host->metrics());
+    host->AddService(service.get(), v1::FeatureStore::service_full_name(), "the feature store");
+    REQUIRE(host->Start().ok());
+    stub = v1::FeatureStore::NewStub(client::MakeChannel(absl::StrCat("127.0.0.1:", host->port())));
+  }
+  ~Server() {
+    host->Shutdown();
+    store.reset();
+  }
+};
+
+inline std::unique_ptr<grpc::ClientContext> Context() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  context->AddMetadata("x-fabrique-user", "dana");
+  context->AddMetadata("x-fabrique-roles", "data-engineer, data-steward");
+  return context;
+}
+
+// Defines entity "customer" and group "tx" (amount >= 0 float, country string), TTL 24 h.
+inline void Define(Server& s, bool with_expectations = true) {
+  v1::ApplyEntityRequest entity;
+  entity.mutable_entity()->set_name("customer");
+  entity.mutable_entity()->set_join_key("customer_id");
+  v1::Entity stored;
+  REQUIRE(s.stub->ApplyEntity(Context().get(), entity, &stored).ok());
+
+  v1::ApplyFeatureGroupRequest apply;
+  v1::FeatureGroupSpec* spec = apply.mutable_spec();
+  spec->set_name("tx");
+  spec->set_entity("customer");
+  spec->mutable_ttl()->set_seconds(24 * 3600);
+  v1::FeatureSpec* amount = spec->add_features();
+  amount->set_name("amount");
+  amount->set_type(v1::FEATURE_TYPE_FLOAT);
+  if (with_expectations) amount->mutable_expectations()->mutable_min_value()->set_value(0);
+  v1::FeatureSpec* country = spec->add_features();
+  country->set_name("country");
+  country->set_type(v1::FEATURE_TYPE_STRING);
+  v1::ApplyFeatureGroupResponse applied;
+  REQUIRE(s.stub->ApplyFeatureGroup(Context().get(), apply, &applied).ok());
+  REQUIRE(applied.created());
+}
+
+// A batch of "tx" rows: (key, hours after 20 h before the clock's time, amount, country).
+inline v1::IngestRequest Batch(const Server& s,
+                               std::vector<std::tuple<std::string, int, float, std::string>> rows,
+                               const std::string& batch_id = "") {
+  v1::IngestRequest request;
+  request.set_group("tx");
+  request.set_batch_id(batch_id);
+  v1::RowBatch* batch = request.mutable_rows();
+  v1::FeatureColumn* amount = batch->add_columns();
+  amount->mutable_feature()->set_feature("amount");
+  v1::FeatureColumn* country = batch->add_columns();
+  country->mutable_feature()->set_feature("country");
+  const int64_t start = absl::ToUnixMicros(s.clock.Now()) - 20 * kHour;
+  for (const auto& [key, hours, value, text] : rows) {
+    batch->add_entity_keys(key);
+    batch->add_event_time_unix_micros(start + hours * kHour);
+    amount->mutable_values()->mutable_float_values()->add_values(value);
+    country->mutable_values()->mutable_string_values()->add_values(text);
+  }
+  return request;
+}
+
+inline grpc::Status Ingest(Server& s, const std::vector<v1::IngestRequest>& batches,
+                           v1::IngestResponse* response) {
+  auto context = Context();
+  auto writer = s.stub->Ingest(context.get(), response);
+  for (const auto& batch : batches) {
+    if (!writer->Write(batch)) break;
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+inline v1::LookupOnlineResponse Lookup(Server& s, std::vector<std::string> keys) {
+  v1::LookupOnlineRequest request;
+  for (const char* name : {"amount", "country"}) {
+    v1::FeatureRef* ref = request.add_features();
+    ref->set_group("tx");
+    ref->set_feature(name);
+  }
+  v1::EntityKeys* entity = request.add_entity_keys();
+  entity->set_entity("customer");
+  for (auto& key : keys) entity->add_keys(key);
+  request.set_include_event_times(true);
+  v1::LookupOnlineResponse response;
+  const grpc::Status status = s.stub->LookupOnline(Context().get(), request, &response);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return response;
+}
+
+}  // namespace fabrique::services::feature_test
+
+#endif  // FABRIQUE_TESTS_SERVICES_FEATURE_STORE_TEST_SERVER_H_

@@ -1,0 +1,303 @@
+// Ingest throughput of the feature store, for issue 3's figures, side by side in one run:
+//
+//   ceiling   a plain rocksdb::DB::Put loop on the same machine (one 94-byte row per Put, the
+//             write-ahead log on, no fsync): what RocksDB alone does row by row;
+//   stream    durable streaming ingest through the real fabrique-features binary over gRPC on
+//             loopback: client-streaming Ingest calls of --batch_rows-row batches of 20 float
+//             features, over 1, 2 and 4 concurrent streams; a call's rows count once its OK
+//             response arrived (acknowledged = durable);
+//   bulk      the same rows as backfill batches (IngestRequest.bulk: external SST ingestion).
+//
+// Each figure is the median of --repeats runs, each on a fresh data dir. The client's batches
+// are built before the clock starts; client and server share this machine's cores.
+//
+//   features_ingest_bench [--rows=4000000] [--batch_rows=10000] [--bulk_batch_rows=200000]
+//                         [--entities=100000] [--streams=1,2,4] [--repeats=3] [--dir=/tmp/x]
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "fabrique/v1/features.grpc.pb.h"
+#include "libs/client/health_client.h"
+#include "libs/features/storage/storage_keys.h"
+#include "libs/kv/rocksdb_status.h"
+#include "libs/kv/store.h"
+#include "rocksdb/db.h"
+#include "tools/bench/bench_support.h"
+
+namespace fabrique::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Flags {
+  int64_t rows = 4'000'000;
+  int batch_rows = 10'000;
+  int bulk_batch_rows = 200'000;
+  int64_t entities = 100'000;
+  std::vector<int> streams = {1, 2, 4};
+  int repeats = 3;
+  std::string dir = "/tmp/fabrique_ingest_bench";
+};
+
+constexpr int kFeatures = 20;
+constexpr int64_t kBaseMicros = 1'700'000'000'000'000;
+
+double Seconds(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string Entity(int64_t e) { return absl::StrCat("cust", e); }
+
+std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  context->AddMetadata("x-fabrique-user", "bench");
+  return context;
+}
+
+void CheckGrpc(const grpc::Status& status, const char* what) {
+  if (status.ok()) return;
+  std::fprintf(stderr, "%s: %s\n", what, status.error_message().c_str());
+  std::exit(1);
+}
+
+// Defines entity "customer" and group "ingest" of kFeatures floats f0..f19.
+void Define(v1::FeatureStore::Stub& stub) {
+  v1::ApplyEntityRequest entity;
+  entity.mutable_entity()->set_name("customer");
+  entity.mutable_entity()->set_join_key("customer_id");
+  v1::Entity stored;
+  CheckGrpc(stub.ApplyEntity(Context(absl::Seconds(10)).get(), entity, &stored), "ApplyEntity");
+  v1::ApplyFeatureGroupRequest apply;
+  apply.mutable_spec()->set_name("ingest");
+  apply.mutable_spec()->set_entity("customer");
+  apply.mutable_spec()->set_owner_squad("bench");
+  for (int f = 0; f < kFeatures; ++f) {
+    v1::FeatureSpec* feature = apply.mutable_spec()->add_features();
+    feature->set_name(absl::StrCat("f", f));
+    feature->set_type(v1::FEATURE_TYPE_FLOAT);
+  }
+  v1::ApplyFeatureGroupResponse applied;
+  CheckGrpc(stub.ApplyFeatureGroup(Context(absl::Seconds(10)).get(), apply, &applied),
+            "ApplyFeatureGroup");
+}
+
+// Rows [first, first + n): row i is entity i * 7919 % entities (a scattered order, as live
+// events arrive) at time kBaseMicros + i, feature f = i + f.
+v1::IngestRequest MakeBatch(int64_t first, int n, int64_t entities, bool bulk) {
+  v1::IngestRequest request;
+  request.set_group("ingest");
+  request.set_batch_id(absl::StrCat(bulk ? "bulk-" : "stream-", first));
+  request.set_bulk(bulk);
+  v1::RowBatch* rows = request.mutable_rows();
+  rows->mutable_entity_keys()->Reserve(n);
+  for (int64_t i = first; i < first + n; ++i) {
+    rows->add_entity_keys(Entity(i * 7919 % entities));
+    rows->add_event_time_unix_micros(kBaseMicros + i);
+  }
+  for (int f = 0; f < kFeatures; ++f) {
+    v1::FeatureColumn* column = rows->add_columns();
+    column->mutable_feature()->set_feature(absl::StrCat("f", f));
+    auto* values = column->mutable_values()->mutable_float_values()->mutable_values();
+    values->Reserve(n);
+    for (int64_t i = first; i < first + n; ++i) values->Add(static_cast<float>(i + f));
+  }
+  return request;
+}
+
+std::vector<v1::IngestRequest> MakeBatches(const Flags& flags, int batch_rows, bool bulk) {
+  std::vector<v1::IngestRequest> batches;
+  for (int64_t first = 0; first < flags.rows; first += batch_rows) {
+    const int n = static_cast<int>(std::min<int64_t>(batch_rows, flags.rows - first));
+    batches.push_back(MakeBatch(first, n, flags.entities, bulk));
+  }
+  return batches;
+}
+
+// Sends `batches` over `streams` concurrent Ingest calls (batch i on stream i % streams) to a
+// fresh server; returns acknowledged rows per second.
+double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batches, int streams,
+                  const std::string& label) {
+  auto server = SpawnedService::Start("fabrique-features", flags.dir + "/server");
+  CheckOk(server.status(), "starting fabrique-features");
+  Define(*v1::FeatureStore::NewStub(client::MakeChannel((*server)->target())));
+  std::vector<int64_t> acknowledged(streams, 0);
+  std::vector<std::string> errors(streams);
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int s = 0; s < streams; ++s) {
+    threads.emplace_back([&, s] {
+      // One channel per stream, as independent loaders would have.
+      auto own = v1::FeatureStore::NewStub(client::MakeChannel((*server)->target()));
+      auto context = Context(absl::Minutes(10));
+      v1::IngestResponse response;
+      auto writer = own->Ingest(context.get(), &response);
+      for (size_t b = s; b < batches.size(); b += streams) {
+        if (!writer->Write(batches[b])) break;
+      }
+      writer->WritesDone();
+      const grpc::Status status = writer->Finish();
+      if (!status.ok()) errors[s] = status.error_message();
+      acknowledged[s] = status.ok() ? response.rows_written() : 0;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const double seconds = Seconds(start);
+  int64_t rows = 0;
+  for (int s = 0; s < streams; ++s) {
+    if (!errors[s].empty()) {
+      std::fprintf(stderr, "%s stream %d failed: %s\n", label.c_str(), s, errors[s].c_str());
+      std::exit(1);
+    }
+    rows += acknowledged[s];
+  }
+  if (rows != flags.rows) {
+    std::fprintf(stderr, "%s: %lld rows acknowledged of %lld sent\n", label.c_str(),
+                 static_cast<long long>(rows), static_cast<long long>(flags.rows));
+    std::exit(1);
+  }
+  const long peak = (*server)->PeakRssMib();
+  if ((*server)->Stop() != 0) {
+    std::fprintf(stderr, "%s: fabrique-features did not stop cleanly\n", label.c_str());
+    std::exit(1);
+  }
+  std::printf("  %-24s %9.0f rows/s  (%.2f s, server peak RSS %ld MiB)\n", label.c_str(),
+              rows / seconds, seconds, peak);
+  std::fflush(stdout);
+  return rows / seconds;
+}
+
+// A plain rocksdb::DB::Put loop: `rows` history-like keys (scattered entities, as the stream
+// sends) with 94-byte values (the encoding of 20 floats), log on, no fsync.
+double PutLoopOnce(const Flags& flags) {
+  const std::string path = flags.dir + "/ceiling";
+  std::filesystem::remove_all(path);
+  kv::StoreOptions options;
+  options.path = path;
+  options.column_families = {"history"};
+  auto store = kv::Store::Open(options);
+  CheckOk(store.status(), "opening the ceiling store");
+  rocksdb::DB* db = (*store)->raw_db();
+  rocksdb::ColumnFamilyHandle* history = (*(*store)->Family("history")).handle();
+  std::vector<std::string> keys;
+  keys.reserve(flags.rows);
+  for (int64_t i = 0; i < flags.rows; ++i) {
+    keys.push_back(
+        features::HistoryKey("ingest", Entity(i * 7919 % flags.entities), kBaseMicros + i));
+  }
+  const std::string value(94, 'v');
+  const rocksdb::WriteOptions write;
+  const auto start = Clock::now();
+  for (const std::string& key : keys) {
+    CheckOk(kv::FromRocksDbStatus(db->Put(write, history, key, value), "put"), "put loop");
+  }
+  const double seconds = Seconds(start);
+  std::printf("  %-24s %9.0f rows/s  (%.2f s)\n", "rocksdb::DB::Put loop", flags.rows / seconds,
+              seconds);
+  std::fflush(stdout);
+  return flags.rows / seconds;
+}
+
+template <typename Run>
+double MedianOf(int repeats, Run run) {
+  std::vector<double> figures;
+  for (int r = 0; r < repeats; ++r) figures.push_back(run());
+  return Median(figures);
+}
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&arg](absl::string_view name) -> const char* {
+      return absl::StartsWith(arg, absl::StrCat("--", name, "=")) ? arg.c_str() + name.size() + 3
+                                                                  : nullptr;
+    };
+    bool ok = true;
+    if (arg == "--help") {
+      std::printf(
+          "features_ingest_bench: durable streaming ingest and bulk backfill over gRPC, with a\n"
+          "plain rocksdb::DB::Put loop as the ceiling. Flags (defaults):\n"
+          "  --rows=4000000 --batch_rows=10000 --bulk_batch_rows=200000 --entities=100000\n"
+          "  --streams=1,2,4 --repeats=3 --dir=/tmp/fabrique_ingest_bench\n");
+      std::exit(0);
+    } else if (const char* v = value("rows")) {
+      ok = absl::SimpleAtoi(v, &flags.rows);
+    } else if (const char* v = value("batch_rows")) {
+      ok = absl::SimpleAtoi(v, &flags.batch_rows);
+    } else if (const char* v = value("bulk_batch_rows")) {
+      ok = absl::SimpleAtoi(v, &flags.bulk_batch_rows);
+    } else if (const char* v = value("entities")) {
+      ok = absl::SimpleAtoi(v, &flags.entities);
+    } else if (const char* v = value("repeats")) {
+      ok = absl::SimpleAtoi(v, &flags.repeats);
+    } else if (const char* v = value("dir")) {
+      flags.dir = v;
+    } else if (const char* v = value("streams")) {
+      flags.streams.clear();
+      for (absl::string_view part : absl::StrSplit(v, ',')) {
+        int n = 0;
+        ok = ok && absl::SimpleAtoi(part, &n) && n > 0;
+        flags.streams.push_back(n);
+      }
+    } else {
+      ok = false;
+    }
+    if (!ok || flags.rows < 1 || flags.batch_rows < 1 || flags.bulk_batch_rows < 1 ||
+        flags.entities < 1 || flags.repeats < 1) {
+      std::fprintf(stderr, "bad flag %s (see --help)\n", arg.c_str());
+      std::exit(2);
+    }
+  }
+  return flags;
+}
+
+int Main(int argc, char** argv) {
+  const Flags flags = ParseFlags(argc, argv);
+  std::printf(
+      "Ingest: %lld rows of %d float features over %lld entities; stream batches of %d rows, "
+      "bulk batches of %d; median of %d runs, each on a fresh data dir\n",
+      static_cast<long long>(flags.rows), kFeatures, static_cast<long long>(flags.entities),
+      flags.batch_rows, flags.bulk_batch_rows, flags.repeats);
+  const double ceiling = MedianOf(flags.repeats, [&] { return PutLoopOnce(flags); });
+  const std::vector<v1::IngestRequest> stream_batches =
+      MakeBatches(flags, flags.batch_rows, /*bulk=*/false);
+  std::vector<std::pair<std::string, double>> results;
+  for (int streams : flags.streams) {
+    const std::string label = absl::StrCat("stream, ", streams, " stream", streams > 1 ? "s" : "");
+    results.emplace_back(label, MedianOf(flags.repeats, [&] {
+                           return IngestOnce(flags, stream_batches, streams, label);
+                         }));
+  }
+  const std::vector<v1::IngestRequest> bulk_batches =
+      MakeBatches(flags, flags.bulk_batch_rows, /*bulk=*/true);
+  const double bulk = MedianOf(
+      flags.repeats, [&] { return IngestOnce(flags, bulk_batches, 1, "bulk (SST), 1 stream"); });
+  std::filesystem::remove_all(flags.dir);
+
+  std::printf("\n%-26s %12s %12s %10s %6s\n", "median of runs", "rows/s", "vs Put loop", "goal",
+              "met");
+  std::printf("%-26s %12.0f %12s %10s %6s\n", "rocksdb::DB::Put loop", ceiling, "1.00x", "-", "-");
+  for (const auto& [label, rate] : results) {
+    std::printf("%-26s %12.0f %11.2fx %10s %6s\n", label.c_str(), rate, rate / ceiling, ">=500k",
+                rate >= 500'000 ? "yes" : "NO");
+  }
+  std::printf("%-26s %12.0f %11.2fx %10s %6s\n", "bulk (SST), 1 stream", bulk, bulk / ceiling,
+              ">=2M", bulk >= 2'000'000 ? "yes" : "NO");
+  return 0;
+}
+
+}  // namespace
+}  // namespace fabrique::bench
+
+int main(int argc, char** argv) { return fabrique::bench::Main(argc, argv); }
