@@ -133,6 +133,36 @@ def test_ingest_csv_and_lookup(target, tmp_path, fs):
     assert lookup.columns[0].values.string_values.values[0] == 'big, red "box"'
 
 
+def test_bulk_backfill_csv_keeps_newest_online(target, tmp_path, fs):
+    from fabrique.v1 import common_pb2 as c, features_pb2 as f
+    assert fabrique("features", "apply", *target,
+                    write_json(tmp_path / "defs.json", DEFINITIONS)).returncode == 0
+    now = int(time.time() * 1e6)
+    live = tmp_path / "live.csv"
+    live.write_text(f"shop_id,event_time,amount\nb1,{now - HOUR},100\n")
+    assert fabrique("features", "ingest", "--group", "cli_orders", *target,
+                    str(live)).returncode == 0
+    backfill = tmp_path / "backfill.csv"
+    backfill.write_text("shop_id,event_time,amount\n" + "".join(
+        f"b{e},{now - (10 - t) * HOUR},{e * 10 + t}\n" for e in (1, 2) for t in range(5))
+        + f"b2,{now - 2 * HOUR},-1\n")                 # line 12: below the minimum
+    result = fabrique("features", "ingest", "--group", "cli_orders", "--bulk", "--batch_rows",
+                      "4", *target, str(backfill))
+    assert result.returncode == 0, result.stderr
+    assert "rows written:  10" in result.stdout and "rows rejected: 1" in result.stdout
+    assert "line 12: amount:" in result.stdout
+
+    history = [chunk for chunk in fs.ReadHistory(
+        f.ReadHistoryRequest(group="cli_orders", entity_keys=["b1"], features=["amount"]),
+        timeout=5)]
+    amounts = [v for chunk in history for v in chunk.rows.columns[0].values.double_values.values]
+    assert amounts == [10, 11, 12, 13, 14, 100]      # Backfill under the live row, in time order.
+    lookup = fs.LookupOnline(f.LookupOnlineRequest(
+        features=[c.FeatureRef(group="cli_orders", feature="amount")],
+        entity_keys=[c.EntityKeys(entity="cli_shop", keys=["b1", "b2"])]), timeout=5)
+    assert list(lookup.columns[0].values.double_values.values) == [100, 24]  # b1 stays live.
+
+
 def test_ingest_unknown_column_sends_nothing(target, tmp_path, fs):
     from fabrique.v1 import common_pb2 as c, features_pb2 as f
     assert fabrique("features", "apply", *target,
@@ -167,7 +197,7 @@ def test_help_and_bad_usage():
     assert all(s in top.stdout for s in ("apply", "ingest", "list"))
     for sub, flags in {"apply": ["--dry_run", "--target", "--timeout"],
                        "ingest": ["--group", "--batch_rows", "--time_column", "--all_or_nothing",
-                                  "--fail_on_rejects", "--key_column"],
+                                  "--fail_on_rejects", "--key_column", "--bulk"],
                        "list": ["--entity", "--target"]}.items():
         help_ = fabrique("features", sub, "--help")
         assert help_.returncode == 0, sub
