@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace rocksdb {
 class Env;
 struct ColumnFamilyOptions;
@@ -99,7 +101,16 @@ struct ReadOptions {
   // Whether the blocks read are kept in the block cache. Set false for large one-off scans
   // (training sets, backfills) so they do not evict the hot set. Default: true.
   bool fill_cache = true;
+
+  // Reads only what is in memory (the memtables and the block cache), never the disk: a read that
+  // would need a file fails with an error for which IsNotInMemory() is true, at once. Lets a
+  // latency-critical caller answer from memory on its own thread and hand only the rest to a
+  // thread that may wait for the disk. Default: false.
+  bool memory_only = false;
 };
+
+// True for the error of a ReadOptions::memory_only read that needed the disk.
+bool IsNotInMemory(const absl::Status& status);
 
 }  // namespace fabrique::kv
 

@@ -15,8 +15,13 @@ namespace {
 
 // Threads that run online lookups (0 = one per core); set by --lookup_threads.
 int lookup_threads = 0;
+// RocksDB block cache, MiB; set by --block_cache_mib.
+int block_cache_mib = 512;
 
 absl::Status Run(const server::ServiceFlags& flags) {
+  if (block_cache_mib < 0) {
+    return absl::InvalidArgumentError("--block_cache_mib must be >= 0 (0 = no block cache)");
+  }
   // Storage: everything under --data_dir, with the history family's retention filter.
   auto retention = std::make_shared<features::RetentionPolicies>();
   server::ServiceStateOptions state_options;
@@ -24,6 +29,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
   state_options.service_name = std::string(flags.info->name);
   state_options.configure_store = [&retention](kv::StoreOptions* options) {
     features::FeatureStore::ConfigureStore(options, core::Clock::Real(), retention);
+    options->block_cache_bytes = static_cast<size_t>(block_cache_mib) << 20;
   };
   ASSIGN_OR_RETURN(auto state, server::ServiceState::Open(state_options));
   // Cores.
@@ -51,7 +57,11 @@ int main(int argc, char** argv) {
       argc, argv, "features",
       [](fabrique::core::FlagSet& flags) {
         flags.Add("lookup_threads", &fabrique::services::lookup_threads,
-                  "Threads that run online lookups off gRPC's threads; 0 = one per core");
+                  "Threads that run online lookups that need the disk (lookups answered from "
+                  "memory run on gRPC's threads); 0 = one per core");
+        flags.Add("block_cache_mib", &fabrique::services::block_cache_mib,
+                  "RocksDB block cache in MiB, shared by every column family: size it to hold "
+                  "the online working set (about entities x encoded row bytes); 0 = none");
       },
       fabrique::services::Run);
 }

@@ -76,6 +76,36 @@ TEST_CASE("MultiGet returns each value or nullopt, in key order", "[store]") {
   REQUIRE(store->MultiGet(online, {})->empty());
 }
 
+TEST_CASE("A memory-only read answers from memory and refuses to touch the disk", "[store]") {
+  TempDir tmp;
+  StoreOptions options = DiskOptions(tmp.path() + "/db", {"online"});
+  options.block_cache_bytes = 1 << 20;
+  std::unique_ptr<Store> store = *Store::Open(options);
+  const ColumnFamily online = RequireFamily(*store, "online");
+  ReadOptions memory;
+  memory.memory_only = true;
+
+  KV_REQUIRE_OK(store->Put(online, "hot", "in the memtable"));
+  REQUIRE(*store->Get(online, "hot", memory) == "in the memtable");
+  KV_REQUIRE_CODE(store->Get(online, "absent", memory), absl::StatusCode::kNotFound);
+
+  // Flushed: on disk, not yet in the block cache.
+  KV_REQUIRE_OK(store->Flush());
+  const absl::Status cold = store->Get(online, "hot", memory).status();
+  REQUIRE(IsNotInMemory(cold));
+  REQUIRE(cold.code() == absl::StatusCode::kUnavailable);
+  REQUIRE(absl::StrContains(cold.message(), "not in memory"));
+  const std::vector<std::string> keys = {"hot", "absent"};
+  REQUIRE(IsNotInMemory(store->MultiGet(online, keys, memory).status()));
+  REQUIRE_FALSE(IsNotInMemory(store->Get(online, "absent").status()));
+
+  // A normal read brings the block into the cache; memory-only reads then find it.
+  REQUIRE(*store->Get(online, "hot") == "in the memtable");
+  REQUIRE(*store->Get(online, "hot", memory) == "in the memtable");
+  REQUIRE(*store->MultiGet(online, keys, memory) ==
+          std::vector<std::optional<std::string>>{"in the memtable", std::nullopt});
+}
+
 TEST_CASE("An unknown column family is NOT_FOUND naming the families that exist", "[store]") {
   std::unique_ptr<Store> store = OpenInMemory({"online"});
   const absl::Status status = store->Family("onlin").status();

@@ -50,6 +50,13 @@ void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) 
       AdjustTable(cf, [](rocksdb::BlockBasedTableOptions& table) {
         table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
       });
+      // Feature values (floats above all) hardly compress, and every block-cache miss of a
+      // lookup would pay a decompression.
+      cf->compression = rocksdb::kNoCompression;
+      // A bloom filter over the memtable's keys: a lookup of an entity the memtable does not
+      // hold (most of them, between flushes) skips the memtable search.
+      cf->memtable_whole_key_filtering = true;
+      cf->memtable_prefix_bloom_size_ratio = 0.02;
     }
   };
 }

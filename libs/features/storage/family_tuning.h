@@ -14,7 +14,8 @@
 //            write_buffer_bytes of rows) is paid by training-set builds and history reads, not
 //            by the hot path. It rules out concurrent memtable writes (set off here).
 //   online   a hash index inside each data block, so a point lookup finds its key in a block in
-//            one probe instead of a binary search (RocksDB's data_block_index_type).
+//            one probe instead of a binary search (RocksDB's data_block_index_type); no
+//            compression (a cache miss costs no decompression); a bloom filter on the memtable.
 
 #include <cstddef>
 #include <string>

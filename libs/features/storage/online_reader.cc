@@ -91,7 +91,7 @@ absl::StatusOr<std::unique_ptr<OnlineReader>> OnlineReader::Create(Options optio
 
 absl::Status OnlineReader::Lookup(const v1::LookupOnlineRequest& request,
                                   absl::Span<const v1::FeatureGroup* const> groups,
-                                  v1::LookupOnlineResponse* response) const {
+                                  v1::LookupOnlineResponse* response, bool memory_only) const {
   response->Clear();
   ASSIGN_OR_RETURN(const int rows, EntityRowCount(request.entity_keys()));
   response->set_row_count(rows);
@@ -103,6 +103,7 @@ absl::Status OnlineReader::Lookup(const v1::LookupOnlineRequest& request,
   // One MultiGet already reads one consistent state; several need a shared snapshot.
   std::optional<kv::Snapshot> snapshot;
   kv::ReadOptions read;
+  read.memory_only = memory_only;
   if (plans.size() > 1) {
     snapshot = options_.store->TakeSnapshot();
     read.snapshot = &*snapshot;

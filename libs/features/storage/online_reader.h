@@ -49,9 +49,11 @@ class OnlineReader {
   //   NOT_FOUND         a feature's group is not in `groups`, or the group has no such feature
   //   INVALID_ARGUMENT  entity key columns of different lengths, or none for a group's entity
   //   DATA_LOSS         a stored row is corrupt
+  //   UNAVAILABLE       with `memory_only`, a row that is not in memory (kv::IsNotInMemory)
+  // `memory_only` reads the memtables and block cache alone and never waits for the disk.
   absl::Status Lookup(const v1::LookupOnlineRequest& request,
                       absl::Span<const v1::FeatureGroup* const> groups,
-                      v1::LookupOnlineResponse* response) const;
+                      v1::LookupOnlineResponse* response, bool memory_only = false) const;
 
  private:
   OnlineReader(Options options, kv::ColumnFamily online)

@@ -143,7 +143,8 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
 }
 
 absl::Status FeatureStore::LookupOnline(const v1::LookupOnlineRequest& request,
-                                        v1::LookupOnlineResponse* response) const {
+                                        v1::LookupOnlineResponse* response,
+                                        bool memory_only) const {
   // One catalog snapshot for the whole call: every group read under one consistent definition.
   const std::shared_ptr<const CatalogState> state = catalog_->Snapshot();
   std::vector<const v1::FeatureGroup*> groups;
@@ -158,7 +159,7 @@ absl::Status FeatureStore::LookupOnline(const v1::LookupOnlineRequest& request,
     }
     groups.push_back(&it->second->latest());
   }
-  return online_->Lookup(request, groups, response);
+  return online_->Lookup(request, groups, response, memory_only);
 }
 
 absl::Status FeatureStore::ReadHistory(

@@ -86,9 +86,10 @@ class FeatureStore {
   // Makes every batch Ingest has returned so far durable.
   absl::Status SyncIngested() { return writer_->Sync(); }
 
-  // Online lookup across groups; TTL enforced at read time. See OnlineReader::Lookup.
+  // Online lookup across groups; TTL enforced at read time. See OnlineReader::Lookup (and its
+  // `memory_only`, which fails with kv::IsNotInMemory rather than read the disk).
   absl::Status LookupOnline(const v1::LookupOnlineRequest& request,
-                            v1::LookupOnlineResponse* response) const;
+                            v1::LookupOnlineResponse* response, bool memory_only = false) const;
 
   // Streams a group's history in chunks. See HistoryReader::Read.
   absl::Status ReadHistory(
