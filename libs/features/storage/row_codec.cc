@@ -82,7 +82,46 @@ absl::StatusOr<RowBatchEncoder> RowBatchEncoder::Create(const RowSchema& schema,
     absl::Status status = encoder.ResolveColumn(column);
     if (!status.ok()) return status;
   }
+  encoder.PlanFixedRows();
   return encoder;
+}
+
+void RowBatchEncoder::PlanFixedRows() {
+  std::vector<FixedColumn> fixed;
+  size_t bytes = 0;
+  for (int i = 0; i < schema_->size(); ++i) {
+    const v1::ValueColumn* column = columns_[i];
+    if (column == nullptr || column->is_null_size() != 0) return;
+    FixedColumn plan{};
+    switch (schema_->type(i)) {
+      case v1::FEATURE_TYPE_FLOAT:
+        plan = {reinterpret_cast<const char*>(column->float_values().values().data()), 4};
+        break;
+      case v1::FEATURE_TYPE_DOUBLE:
+        plan = {reinterpret_cast<const char*>(column->double_values().values().data()), 8};
+        break;
+      case v1::FEATURE_TYPE_INT64:
+        plan = {reinterpret_cast<const char*>(column->int64_values().values().data()), 8};
+        break;
+      case v1::FEATURE_TYPE_BOOL:  // Stored as one byte, 0 or 1, as the slow path writes it.
+        static_assert(sizeof(bool) == 1);
+        plan = {reinterpret_cast<const char*>(column->bool_values().values().data()), 1};
+        break;
+      default:
+        return;  // Strings and vectors vary in size: the general path.
+    }
+    fixed.push_back(plan);
+    bytes += plan.width;
+  }
+  std::string header;
+  header.push_back(static_cast<char>(kRowFormatV1));
+  AppendFixed(&header, int64_t{0});
+  AppendVarint32(&header, static_cast<uint32_t>(schema_->version()));
+  AppendVarint32(&header, static_cast<uint32_t>(schema_->size()));
+  header.append((schema_->size() + 7) / 8, '\0');
+  fixed_ = std::move(fixed);
+  fixed_header_ = std::move(header);
+  fixed_row_bytes_ = bytes;
 }
 
 absl::Status RowBatchEncoder::ResolveColumn(const v1::FeatureColumn& column) {
@@ -159,6 +198,19 @@ void RowBatchEncoder::AppendValue(int feature, int row, std::string* out) const 
 }
 
 void RowBatchEncoder::EncodeRow(int row, std::string* out) const {
+  if (!fixed_header_.empty()) {
+    out->resize(fixed_header_.size() + fixed_row_bytes_);
+    char* p = out->data();
+    std::memcpy(p, fixed_header_.data(), fixed_header_.size());
+    const int64_t time = batch_->event_time_unix_micros(row);
+    std::memcpy(p + 1, &time, sizeof(time));
+    p += fixed_header_.size();
+    for (const FixedColumn& column : fixed_) {
+      std::memcpy(p, column.values + static_cast<size_t>(row) * column.width, column.width);
+      p += column.width;
+    }
+    return;
+  }
   out->clear();
   out->push_back(static_cast<char>(kRowFormatV1));
   AppendFixed(out, static_cast<int64_t>(batch_->event_time_unix_micros(row)));

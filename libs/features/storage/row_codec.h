@@ -72,11 +72,24 @@ class RowBatchEncoder {
   bool IsNull(int feature, int row) const;
   void AppendValue(int feature, int row, std::string* out) const;
 
+  // Prepares the fast path when every feature is fixed-width and every value present.
+  void PlanFixedRows();
+
   const RowSchema* schema_;
   const v1::RowBatch* batch_;
   int rows_ = 0;
   // columns_[i]: the batch's column for feature i, or null when the batch has none (all null).
   std::vector<const v1::ValueColumn*> columns_;
+
+  // The fast path (the common case: numeric features without nulls): every row has the same
+  // header (but its time) and the same size, and each value is one memcpy from its column.
+  struct FixedColumn {
+    const char* values;  // The column's packed values.
+    size_t width;        // Bytes per value.
+  };
+  std::vector<FixedColumn> fixed_;  // Empty when the fast path does not apply.
+  std::string fixed_header_;        // Tag, time placeholder, varints, zero null bitmap.
+  size_t fixed_row_bytes_ = 0;
 };
 
 // A decoded view of one encoded row. Holds pointers into the encoded bytes, which must outlive
