@@ -15,7 +15,8 @@
 //            by the hot path. It rules out concurrent memtable writes (set off here).
 //   online   a hash index inside each data block, so a point lookup finds its key in a block in
 //            one probe instead of a binary search (RocksDB's data_block_index_type); no
-//            compression (a cache miss costs no decompression); a bloom filter on the memtable.
+//            compression (a cache miss costs no decompression); a hash-indexed memtable with
+//            a bloom filter (the family is only ever read by whole key).
 
 #include <cstddef>
 #include <string>
@@ -36,6 +37,9 @@ struct FamilyTuning {
   bool history_lz4 = true;
   // Gives history the append-only memtable (see above). Default: true.
   bool history_append_only_memtable = true;
+  // Hash buckets of the online family's memtable (see above); 0 = RocksDB's skip list.
+  // About one per entity written between flushes. Default: 256Ki (2 MiB per memtable).
+  size_t online_hash_buckets = size_t{256} << 10;
 };
 
 // Adds the settings through options->configure_family, keeping any configure_family already set.
