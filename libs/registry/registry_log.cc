@@ -1,0 +1,171 @@
+#include "libs/registry/registry_log.h"
+
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/core/status_macros.h"
+#include "libs/kv/key_codec.h"
+#include "libs/kv/key_range.h"
+
+namespace fabrique::registry {
+namespace {
+
+std::string AuditKey(int64_t sequence) {
+  return kv::KeyBuilder().AddString("a").AddInt64(sequence).key();
+}
+std::string EventKey(int64_t revision) {
+  return kv::KeyBuilder().AddString("w").AddInt64(revision).key();
+}
+std::string Prefix(absl::string_view tag) { return kv::KeyBuilder().AddString(tag).key(); }
+
+// Keys from `first` to the end of `tag`'s records.
+kv::KeyRange From(absl::string_view tag, const std::string& first) {
+  return kv::KeyRange::Between(first, kv::KeyRange::Prefix(Prefix(tag)).end);
+}
+
+template <typename Message>
+absl::StatusOr<Message> Parse(absl::string_view bytes, absl::string_view what) {
+  Message message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat("a stored ", what, " is corrupt"));
+  }
+  return message;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RegistryLog>> RegistryLog::Create(Options options) {
+  if (options.store == nullptr) {
+    return absl::InvalidArgumentError("RegistryLog::Options.store is required");
+  }
+  if (options.clock == nullptr) options.clock = core::Clock::Real();
+  absl::StatusOr<kv::ColumnFamily> family = options.store->Family(options.family);
+  if (absl::IsNotFound(family.status())) family = options.store->CreateFamily(options.family);
+  if (!family.ok()) return family.status();
+  std::unique_ptr<RegistryLog> log(new RegistryLog(std::move(options), *family));
+  RETURN_IF_ERROR(log->LoadHeads());
+  return log;
+}
+
+// The heads are the last record of each log: a reverse scan would do, a forward one is simple
+// and only runs at start-up.
+absl::Status RegistryLog::LoadHeads() {
+  absl::MutexLock lock(&mu_);
+  absl::Status parsed;
+  RETURN_IF_ERROR(options_.store->Scan(
+      family_, kv::KeyRange::Prefix(Prefix("a")), [&](absl::string_view, absl::string_view value) {
+        absl::StatusOr<v1::AuditEntry> entry = Parse<v1::AuditEntry>(value, "audit entry");
+        if (!entry.ok()) {
+          parsed = entry.status();
+          return false;
+        }
+        sequence_ = entry->sequence();
+        head_hash_ = entry->hash();
+        revision_ = std::max(revision_, entry->revision());
+        return true;
+      }));
+  return parsed;
+}
+
+absl::StatusOr<Staged> RegistryLog::Stage(Mutation mutation, kv::WriteBatch* batch) const {
+  absl::MutexLock lock(&mu_);
+  const google::protobuf::Timestamp now = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+      absl::ToUnixMicros(options_.clock->Now()));
+  Staged staged;
+  int64_t revision = revision_;
+  for (v1::WatchEvent& event : mutation.events) {
+    event.set_revision(++revision);
+    *event.mutable_time() = now;
+    *event.mutable_actor() = mutation.actor;
+    batch->Put(family_, EventKey(revision), event.SerializeAsString());
+  }
+  staged.last_revision = revision;
+  v1::AuditEntry& entry = staged.entry;
+  entry.set_sequence(sequence_ + 1);
+  *entry.mutable_time() = now;
+  *entry.mutable_actor() = std::move(mutation.actor);
+  entry.set_action(std::move(mutation.action));
+  entry.set_target(std::move(mutation.target));
+  entry.set_before_json(std::move(mutation.before_json));
+  entry.set_after_json(std::move(mutation.after_json));
+  entry.set_revision(revision);
+  SealAuditEntry(&entry, head_hash_);
+  batch->Put(family_, AuditKey(entry.sequence()), entry.SerializeAsString());
+  return staged;
+}
+
+void RegistryLog::Advance(const Staged& staged) {
+  absl::MutexLock lock(&mu_);
+  sequence_ = staged.entry.sequence();
+  head_hash_ = staged.entry.hash();
+  revision_ = staged.last_revision;
+}
+
+int64_t RegistryLog::revision() const {
+  absl::MutexLock lock(&mu_);
+  return revision_;
+}
+
+int64_t RegistryLog::WaitForRevisionAfter(int64_t after, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const auto passed = [this, after]()
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return revision_ > after; };
+  mu_.AwaitWithTimeout(absl::Condition(&passed), timeout);
+  return revision_;
+}
+
+absl::Status RegistryLog::EventsAfter(int64_t after, int64_t limit,
+                                      absl::FunctionRef<bool(const v1::WatchEvent&)> visit) const {
+  if (after == std::numeric_limits<int64_t>::max()) return absl::OkStatus();
+  int64_t seen = 0;
+  absl::Status parsed;
+  RETURN_IF_ERROR(options_.store->Scan(
+      family_, From("w", EventKey(after + 1)), [&](absl::string_view, absl::string_view value) {
+        absl::StatusOr<v1::WatchEvent> event = Parse<v1::WatchEvent>(value, "watch event");
+        if (!event.ok()) {
+          parsed = event.status();
+          return false;
+        }
+        return visit(*event) && (limit <= 0 || ++seen < limit);
+      }));
+  return parsed;
+}
+
+absl::Status RegistryLog::AuditEntries(int64_t start, int64_t limit,
+                                       absl::FunctionRef<bool(const v1::AuditEntry&)> visit) const {
+  int64_t seen = 0;
+  absl::Status parsed;
+  RETURN_IF_ERROR(options_.store->Scan(family_, From("a", AuditKey(std::max<int64_t>(start, 1))),
+                                       [&](absl::string_view, absl::string_view value) {
+                                         absl::StatusOr<v1::AuditEntry> entry =
+                                             Parse<v1::AuditEntry>(value, "audit entry");
+                                         if (!entry.ok()) {
+                                           parsed = entry.status();
+                                           return false;
+                                         }
+                                         return visit(*entry) && (limit <= 0 || ++seen < limit);
+                                       }));
+  return parsed;
+}
+
+absl::StatusOr<AuditChainResult> RegistryLog::VerifyAudit(int64_t start, int64_t end) const {
+  start = std::max<int64_t>(start, 1);
+  std::string prev_hash;
+  if (start > 1) {
+    // Mid-chain: the link into the range is the hash the entry before it recorded.
+    absl::StatusOr<std::string> before = options_.store->Get(family_, AuditKey(start - 1));
+    if (!before.ok()) return before.status();
+    ASSIGN_OR_RETURN(v1::AuditEntry entry, Parse<v1::AuditEntry>(*before, "audit entry"));
+    prev_hash = entry.hash();
+  }
+  AuditChainVerifier verifier(prev_hash, start - 1);
+  RETURN_IF_ERROR(AuditEntries(start, 0, [&](const v1::AuditEntry& entry) {
+    if (end > 0 && entry.sequence() > end) return false;
+    return verifier.Add(entry);
+  }));
+  return verifier.result();
+}
+
+}  // namespace fabrique::registry

@@ -1,0 +1,249 @@
+#include "libs/registry/registry_store.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/core/status_macros.h"
+#include "libs/kv/key_codec.h"
+
+namespace fabrique::registry {
+namespace {
+
+std::string ModelKey(absl::string_view model) {
+  return kv::KeyBuilder().AddString("m").AddString(model).key();
+}
+std::string VersionKey(absl::string_view model, int64_t number) {
+  return kv::KeyBuilder().AddString("v").AddString(model).AddInt64(number).key();
+}
+std::string AliasKey(absl::string_view model, absl::string_view alias) {
+  return kv::KeyBuilder().AddString("l").AddString(model).AddString(alias).key();
+}
+
+// Model and alias names: [a-z][a-z0-9_-]*, at most 64 characters (they appear in URLs,
+// Kubernetes labels and metric labels).
+absl::Status CheckName(absl::string_view name, absl::string_view what) {
+  bool ok = !name.empty() && name.size() <= 64 && absl::ascii_islower(name[0]);
+  for (char c : name) {
+    ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' || c == '-');
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, " name '", name,
+                   "' is invalid: use a lower-case letter, then a-z, 0-9, _ or -, "
+                   "64 characters at most"));
+}
+
+std::string Json(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  // Cannot fail for our messages (no Any fields).
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+template <typename Message>
+absl::StatusOr<Message> Read(const kv::Store& store, kv::ColumnFamily family,
+                             const std::string& key, const std::string& what) {
+  absl::StatusOr<std::string> bytes = store.Get(family, key);
+  if (absl::IsNotFound(bytes.status())) return absl::NotFoundError(what + " does not exist");
+  if (!bytes.ok()) return bytes.status();
+  Message message;
+  if (!message.ParseFromString(*bytes)) return absl::DataLossError(what + " is corrupt");
+  return message;
+}
+
+std::string ModelWhat(absl::string_view model) { return absl::StrCat("model '", model, "'"); }
+std::string VersionWhat(absl::string_view model, int64_t number) {
+  return absl::StrCat("version ", number, " of model '", model, "'");
+}
+
+v1::WatchEvent Event(v1::WatchEventType type, const std::string& model) {
+  v1::WatchEvent event;
+  event.set_type(type);
+  event.set_model(model);
+  return event;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RegistryStore>> RegistryStore::Create(Options options) {
+  if (options.store == nullptr || options.log == nullptr) {
+    return absl::InvalidArgumentError("RegistryStoreOptions needs a store and a log");
+  }
+  if (options.clock == nullptr) options.clock = core::Clock::Real();
+  if (!options.artifact_exists) {
+    options.artifact_exists = [](const std::string&) { return absl::OkStatus(); };
+  }
+  absl::StatusOr<kv::ColumnFamily> family = options.store->Family(options.family);
+  if (absl::IsNotFound(family.status())) family = options.store->CreateFamily(options.family);
+  if (!family.ok()) return family.status();
+  return std::unique_ptr<RegistryStore>(new RegistryStore(std::move(options), *family));
+}
+
+google::protobuf::Timestamp RegistryStore::Now() const {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+      absl::ToUnixMicros(options_.clock->Now()));
+}
+
+absl::Status RegistryStore::Commit(kv::WriteBatch batch, Mutation mutation) {
+  ASSIGN_OR_RETURN(Staged staged, options_.log->Stage(std::move(mutation), &batch));
+  RETURN_IF_ERROR(options_.store->Write(batch, kv::SyncMode::kSync));
+  options_.log->Advance(staged);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Model> RegistryStore::CreateModel(v1::Model model, const v1::Principal& caller) {
+  RETURN_IF_ERROR(CheckName(model.name(), "model"));
+  absl::MutexLock lock(&writer_);
+  absl::StatusOr<v1::Model> existing = GetModel(model.name());
+  if (existing.ok()) {
+    return absl::AlreadyExistsError(absl::StrCat(ModelWhat(model.name()), " already exists"));
+  }
+  if (!absl::IsNotFound(existing.status())) return existing.status();
+  model.set_latest_version(0);
+  model.clear_aliases();
+  *model.mutable_create_time() = *model.mutable_update_time() = Now();
+  *model.mutable_created_by() = caller;
+  kv::WriteBatch batch;
+  batch.Put(family_, ModelKey(model.name()), model.SerializeAsString());
+  Mutation mutation{caller, "model.create", absl::StrCat("models/", model.name()), "", Json(model)};
+  v1::WatchEvent& event =
+      mutation.events.emplace_back(Event(v1::WATCH_EVENT_TYPE_MODEL_CREATED, model.name()));
+  *event.mutable_model_object() = model;
+  RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  return model;
+}
+
+absl::StatusOr<v1::Model> RegistryStore::GetModel(const std::string& name) const {
+  return Read<v1::Model>(*options_.store, family_, ModelKey(name), ModelWhat(name));
+}
+
+absl::StatusOr<v1::ModelVersion> RegistryStore::RegisterVersion(v1::ModelVersion version,
+                                                                const v1::Principal& caller) {
+  for (const v1::VersionArtifact& artifact : version.artifacts()) {
+    const std::string& digest = artifact.artifact().sha256();
+    const absl::Status stored = options_.artifact_exists(digest);
+    if (absl::IsNotFound(stored)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("artifact '", artifact.name(), "' (", digest,
+                       ") was never uploaded: upload it, then register the version"));
+    }
+    RETURN_IF_ERROR(stored);
+  }
+  absl::MutexLock lock(&writer_);
+  ASSIGN_OR_RETURN(v1::Model model, GetModel(version.model()));
+  version.set_version(model.latest_version() + 1);
+  version.set_state(v1::VERSION_STATE_ACTIVE);
+  *version.mutable_registered_by() = caller;
+  *version.mutable_register_time() = Now();
+  model.set_latest_version(version.version());
+  *model.mutable_update_time() = version.register_time();
+  kv::WriteBatch batch;
+  batch.Put(family_, VersionKey(model.name(), version.version()), version.SerializeAsString());
+  batch.Put(family_, ModelKey(model.name()), model.SerializeAsString());
+  Mutation mutation{caller, "version.register",
+                    absl::StrCat("models/", model.name(), "/versions/", version.version()), "",
+                    Json(version)};
+  *mutation.events.emplace_back(Event(v1::WATCH_EVENT_TYPE_VERSION_REGISTERED, model.name()))
+       .mutable_version() = version;
+  RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  return version;
+}
+
+absl::StatusOr<v1::ModelVersion> RegistryStore::GetVersion(const std::string& model,
+                                                           int64_t number) const {
+  ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
+  return Read<v1::ModelVersion>(*options_.store, family_, VersionKey(found.name(), number),
+                                VersionWhat(model, number));
+}
+
+absl::StatusOr<v1::Alias> RegistryStore::SetAlias(const std::string& model,
+                                                  const std::string& alias, int64_t number,
+                                                  const v1::Principal& caller,
+                                                  int64_t expected_current,
+                                                  const std::string& promotion_request_id) {
+  RETURN_IF_ERROR(CheckName(alias, "alias"));
+  absl::MutexLock lock(&writer_);
+  ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
+  ASSIGN_OR_RETURN(v1::ModelVersion version, GetVersion(model, number));
+  if (version.state() == v1::VERSION_STATE_ARCHIVED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(VersionWhat(model, number), " is archived: an alias cannot point at it"));
+  }
+  const auto held = found.aliases().find(alias);
+  const int64_t previous = held == found.aliases().end() ? 0 : held->second;
+  if (expected_current > 0 && previous != expected_current) {
+    return absl::AbortedError(
+        absl::StrCat("alias '", alias, "' of ", ModelWhat(model), " holds ",
+                     previous == 0 ? "no version" : absl::StrCat("version ", previous),
+                     ", not the expected version ", expected_current, ": read it again and retry"));
+  }
+  v1::Alias record;
+  record.set_model(model);
+  record.set_name(alias);
+  record.set_version(number);
+  *record.mutable_update_time() = Now();
+  *record.mutable_updated_by() = caller;
+  record.set_promotion_request_id(promotion_request_id);
+  (*found.mutable_aliases())[alias] = number;
+  *found.mutable_update_time() = record.update_time();
+  kv::WriteBatch batch;
+  batch.Put(family_, AliasKey(model, alias), record.SerializeAsString());
+  batch.Put(family_, ModelKey(model), found.SerializeAsString());
+  absl::StatusOr<v1::Alias> before = GetAlias(model, alias);
+  Mutation mutation{caller, "alias.set", absl::StrCat("models/", model, "/aliases/", alias),
+                    before.ok() ? Json(*before) : "", Json(record)};
+  v1::WatchEvent& event =
+      mutation.events.emplace_back(Event(v1::WATCH_EVENT_TYPE_ALIAS_SET, model));
+  *event.mutable_alias() = record;
+  event.set_previous_version(previous);
+  RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  return record;
+}
+
+absl::StatusOr<v1::Alias> RegistryStore::GetAlias(const std::string& model,
+                                                  const std::string& alias) const {
+  return Read<v1::Alias>(*options_.store, family_, AliasKey(model, alias),
+                         absl::StrCat("alias '", alias, "' of ", ModelWhat(model)));
+}
+
+absl::StatusOr<v1::ModelVersion> RegistryStore::ArchiveVersion(const std::string& model,
+                                                               int64_t number,
+                                                               const v1::Principal& caller) {
+  absl::MutexLock lock(&writer_);
+  ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
+  ASSIGN_OR_RETURN(v1::ModelVersion version, GetVersion(model, number));
+  if (version.state() == v1::VERSION_STATE_ARCHIVED) return version;
+  const std::string before = Json(version);
+  version.set_state(v1::VERSION_STATE_ARCHIVED);
+  kv::WriteBatch batch;
+  Mutation mutation{caller, "version.archive", absl::StrCat("models/", model, "/versions/", number),
+                    before, Json(version)};
+  // Every alias holding it lets go of it, in the same mutation.
+  std::vector<std::string> released;
+  for (const auto& [alias, held] : found.aliases()) {
+    if (held == number) released.push_back(alias);
+  }
+  for (const std::string& alias : released) {
+    found.mutable_aliases()->erase(alias);
+    batch.Delete(family_, AliasKey(model, alias));
+    v1::WatchEvent& event =
+        mutation.events.emplace_back(Event(v1::WATCH_EVENT_TYPE_ALIAS_DELETED, model));
+    event.mutable_alias()->set_model(model);
+    event.mutable_alias()->set_name(alias);
+    event.set_previous_version(number);
+  }
+  *found.mutable_update_time() = Now();
+  batch.Put(family_, VersionKey(model, number), version.SerializeAsString());
+  batch.Put(family_, ModelKey(model), found.SerializeAsString());
+  *mutation.events.emplace_back(Event(v1::WATCH_EVENT_TYPE_VERSION_ARCHIVED, model))
+       .mutable_version() = version;
+  RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  return version;
+}
+
+}  // namespace fabrique::registry
