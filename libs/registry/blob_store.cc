@@ -218,6 +218,17 @@ absl::Status BlobStore::Reader::Read(size_t max_bytes, std::string* out) {
   return absl::OkStatus();
 }
 
+absl::Status BlobStore::Reader::Seek(int64_t offset) {
+  if (offset < 0 || offset > size_) {
+    return absl::OutOfRangeError(
+        absl::StrCat("offset ", offset, " is outside the artifact's ", size_, " bytes"));
+  }
+  if (::lseek(fd_, offset, SEEK_SET) < 0) {
+    return absl::UnavailableError(absl::StrCat("seeking in an artifact: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> BlobStore::RemoveAbandonedUploads() {
   int64_t removed = 0;
   std::error_code error;

@@ -96,6 +96,8 @@ class BlobStore {
     int64_t size_bytes() const { return size_; }
     // Replaces `out` with the next up to `max_bytes` bytes; an empty `out` means the end.
     absl::Status Read(size_t max_bytes, std::string* out);
+    // Moves to byte `offset` (to resume a download); OUT_OF_RANGE past the end.
+    absl::Status Seek(int64_t offset);
 
    private:
     friend class BlobStore;

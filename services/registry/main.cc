@@ -3,6 +3,9 @@
 
 #include "absl/status/status.h"
 #include "libs/core/status_macros.h"
+#include "libs/registry/blob_store.h"
+#include "libs/registry/registry_log.h"
+#include "libs/registry/registry_store.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
@@ -12,13 +15,23 @@ namespace fabrique::services {
 namespace {
 
 absl::Status Run(const server::ServiceFlags& flags) {
-  // Storage: everything under --data_dir.
+  // Storage: everything under --data_dir: records in DATA_DIR/kv, artifacts in DATA_DIR/blobs.
   ASSIGN_OR_RETURN(auto state,
                    server::ServiceState::Open({flags.data_dir, std::string(flags.info->name)}));
+  ASSIGN_OR_RETURN(auto blobs, registry::BlobStore::Create({flags.data_dir + "/blobs"}));
+  // Cores.
+  ASSIGN_OR_RETURN(auto log, registry::RegistryLog::Create({&state->store()}));
+  registry::RegistryStoreOptions store_options;
+  store_options.store = &state->store();
+  store_options.log = log.get();
+  store_options.artifact_exists = [&blobs](const std::string& sha256) {
+    return blobs->Size(sha256).status();
+  };
+  ASSIGN_OR_RETURN(auto store, registry::RegistryStore::Create(store_options));
   // Services.
-  ModelRegistryService service;
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
   host->AddCollectable(state->metrics());
+  ModelRegistryService service(store.get(), log.get(), blobs.get(), host->metrics());
   host->AddService(&service, fabrique::v1::ModelRegistry::service_full_name(),
                    std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.

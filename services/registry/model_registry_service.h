@@ -1,16 +1,70 @@
 #ifndef FABRIQUE_SERVICES_REGISTRY_MODEL_REGISTRY_SERVICE_H_
 #define FABRIQUE_SERVICES_REGISTRY_MODEL_REGISTRY_SERVICE_H_
 
-// The gRPC adapter of `fabrique::v1::ModelRegistry`. It will validate, call the domain core, map
-// the status and record metrics, as every adapter does; its calls are built with the model registry
-// (issue 4). Until then every call answers UNIMPLEMENTED with a message naming that work (see
-// libs/server/not_built_interceptor.h), never a fake success.
+// The gRPC adapter of `fabrique::v1::ModelRegistry`: validates, calls the registry's cores
+// (libs/registry), maps the status and records metrics. Built so far (issue 4): models,
+// versions, aliases, artifact upload and download, the audit trail and the resumable watch.
+// The other calls still answer UNIMPLEMENTED naming that work
+// (libs/server/not_built_interceptor.h). Control-path calls, on the sync API.
 
 #include "fabrique/v1/registry.grpc.pb.h"
+#include "libs/registry/blob_store.h"
+#include "libs/registry/registry_log.h"
+#include "libs/registry/registry_store.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 
 namespace fabrique::services {
 
-class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {};
+class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
+ public:
+  // None is owned; all must outlive the service.
+  ModelRegistryService(registry::RegistryStore* store, registry::RegistryLog* log,
+                       registry::BlobStore* blobs, prometheus::Registry& metrics);
+
+  grpc::Status CreateModel(grpc::ServerContext* context, const v1::CreateModelRequest* request,
+                           v1::Model* response) override;
+  grpc::Status GetModel(grpc::ServerContext* context, const v1::GetModelRequest* request,
+                        v1::Model* response) override;
+  grpc::Status RegisterVersion(grpc::ServerContext* context,
+                               const v1::RegisterVersionRequest* request,
+                               v1::ModelVersion* response) override;
+  grpc::Status GetVersion(grpc::ServerContext* context, const v1::GetVersionRequest* request,
+                          v1::ModelVersion* response) override;
+  grpc::Status ArchiveVersion(grpc::ServerContext* context,
+                              const v1::ArchiveVersionRequest* request,
+                              v1::ModelVersion* response) override;
+  grpc::Status SetAlias(grpc::ServerContext* context, const v1::SetAliasRequest* request,
+                        v1::Alias* response) override;
+  grpc::Status GetAlias(grpc::ServerContext* context, const v1::GetAliasRequest* request,
+                        v1::Alias* response) override;
+  grpc::Status UploadArtifact(grpc::ServerContext* context,
+                              grpc::ServerReader<v1::UploadArtifactRequest>* reader,
+                              v1::Artifact* response) override;
+  grpc::Status DownloadArtifact(grpc::ServerContext* context,
+                                const v1::DownloadArtifactRequest* request,
+                                grpc::ServerWriter<v1::DownloadArtifactResponse>* writer) override;
+  grpc::Status ListAuditEntries(grpc::ServerContext* context,
+                                const v1::ListAuditEntriesRequest* request,
+                                v1::ListAuditEntriesResponse* response) override;
+  grpc::Status VerifyAuditChain(grpc::ServerContext* context,
+                                const v1::VerifyAuditChainRequest* request,
+                                v1::VerifyAuditChainResponse* response) override;
+  grpc::Status Watch(grpc::ServerContext* context, const v1::WatchRequest* request,
+                     grpc::ServerWriter<v1::WatchEvent>* writer) override;
+
+ private:
+  void CountMutation(const char* kind) { mutations_.Add({{"kind", kind}}).Increment(); }
+
+  registry::RegistryStore* const store_;
+  registry::RegistryLog* const log_;
+  registry::BlobStore* const blobs_;
+  prometheus::Family<prometheus::Counter>& mutations_;
+  prometheus::Family<prometheus::Counter>& artifact_bytes_;
+  prometheus::Gauge& watchers_;
+};
 
 }  // namespace fabrique::services
 

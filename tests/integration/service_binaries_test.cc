@@ -44,6 +44,18 @@ void LinkGeneratedServices() {
 
 // Calls that already have a real implementation; every other call must say it is not built.
 const std::set<std::string> kImplemented = {
+    "/fabrique.v1.ModelRegistry/CreateModel",
+    "/fabrique.v1.ModelRegistry/GetModel",
+    "/fabrique.v1.ModelRegistry/RegisterVersion",
+    "/fabrique.v1.ModelRegistry/GetVersion",
+    "/fabrique.v1.ModelRegistry/ArchiveVersion",
+    "/fabrique.v1.ModelRegistry/SetAlias",
+    "/fabrique.v1.ModelRegistry/GetAlias",
+    "/fabrique.v1.ModelRegistry/UploadArtifact",
+    "/fabrique.v1.ModelRegistry/DownloadArtifact",
+    "/fabrique.v1.ModelRegistry/ListAuditEntries",
+    "/fabrique.v1.ModelRegistry/VerifyAuditChain",
+    "/fabrique.v1.ModelRegistry/Watch",
     "/inference.GRPCInferenceService/ServerLive",
     "/inference.GRPCInferenceService/ServerReady",
     "/inference.GRPCInferenceService/ServerMetadata",

@@ -1,0 +1,305 @@
+#include "services/registry/model_registry_service.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/grpc_status.h"
+#include "libs/server/caller.h"
+
+namespace fabrique::services {
+namespace {
+
+using core::ToGrpcStatus;
+
+constexpr int kDefaultAuditPage = 100;
+constexpr int kMaxAuditPage = 1000;
+constexpr int kDefaultChunkBytes = 1 << 20;
+constexpr int kMaxChunkBytes = 4 << 20;
+// A watcher idle this long gets a BOOKMARK with the current revision (and the server learns
+// whether the client is still there).
+constexpr absl::Duration kBookmarkInterval = absl::Seconds(1);
+
+template <typename T>
+grpc::Status Answer(absl::StatusOr<T> value, T* out) {
+  if (!value.ok()) return ToGrpcStatus(value.status());
+  *out = *std::move(value);
+  return grpc::Status::OK;
+}
+
+grpc::Status Invalid(std::string message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+}
+
+}  // namespace
+
+ModelRegistryService::ModelRegistryService(registry::RegistryStore* store,
+                                           registry::RegistryLog* log, registry::BlobStore* blobs,
+                                           prometheus::Registry& metrics)
+    : store_(store),
+      log_(log),
+      blobs_(blobs),
+      mutations_(prometheus::BuildCounter()
+                     .Name("fabrique_registry_mutations_total")
+                     .Help("Committed registry mutations, by kind.")
+                     .Register(metrics)),
+      artifact_bytes_(prometheus::BuildCounter()
+                          .Name("fabrique_registry_artifact_bytes_total")
+                          .Help("Artifact bytes uploaded, by outcome: stored, or deduplicated "
+                                "(already held, not stored again).")
+                          .Register(metrics)),
+      watchers_(prometheus::BuildGauge()
+                    .Name("fabrique_registry_watchers")
+                    .Help("Watch streams open.")
+                    .Register(metrics)
+                    .Add({})) {}
+
+grpc::Status ModelRegistryService::CreateModel(grpc::ServerContext* context,
+                                               const v1::CreateModelRequest* request,
+                                               v1::Model* response) {
+  grpc::Status status =
+      Answer(store_->CreateModel(request->model(), server::CallerOf(*context)), response);
+  if (status.ok()) CountMutation("model.create");
+  return status;
+}
+
+grpc::Status ModelRegistryService::GetModel(grpc::ServerContext* context,
+                                            const v1::GetModelRequest* request,
+                                            v1::Model* response) {
+  if (request->name().empty()) return Invalid("GetModelRequest.name is required");
+  return Answer(store_->GetModel(request->name()), response);
+}
+
+grpc::Status ModelRegistryService::RegisterVersion(grpc::ServerContext* context,
+                                                   const v1::RegisterVersionRequest* request,
+                                                   v1::ModelVersion* response) {
+  if (request->version().model().empty()) {
+    return Invalid("RegisterVersionRequest.version.model is required");
+  }
+  grpc::Status status =
+      Answer(store_->RegisterVersion(request->version(), server::CallerOf(*context)), response);
+  if (status.ok()) CountMutation("version.register");
+  return status;
+}
+
+grpc::Status ModelRegistryService::GetVersion(grpc::ServerContext* context,
+                                              const v1::GetVersionRequest* request,
+                                              v1::ModelVersion* response) {
+  const v1::ModelRef& ref = request->ref();
+  if (ref.model().empty()) return Invalid("GetVersionRequest.ref.model is required");
+  int64_t number = ref.version();
+  if (ref.selector_case() == v1::ModelRef::kAlias) {
+    absl::StatusOr<v1::Alias> alias = store_->GetAlias(ref.model(), ref.alias());
+    if (!alias.ok()) return ToGrpcStatus(alias.status());
+    number = alias->version();
+  } else if (ref.selector_case() == v1::ModelRef::SELECTOR_NOT_SET) {
+    absl::StatusOr<v1::Model> model = store_->GetModel(ref.model());
+    if (!model.ok()) return ToGrpcStatus(model.status());
+    if (model->latest_version() == 0) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          absl::StrCat("model '", ref.model(), "' has no version yet"));
+    }
+    number = model->latest_version();
+  }
+  return Answer(store_->GetVersion(ref.model(), number), response);
+}
+
+grpc::Status ModelRegistryService::ArchiveVersion(grpc::ServerContext* context,
+                                                  const v1::ArchiveVersionRequest* request,
+                                                  v1::ModelVersion* response) {
+  const v1::ModelVersionRef& ref = request->version();
+  if (ref.model().empty() || ref.version() <= 0) {
+    return Invalid("ArchiveVersionRequest.version needs a model and a version number >= 1");
+  }
+  grpc::Status status = Answer(
+      store_->ArchiveVersion(ref.model(), ref.version(), server::CallerOf(*context)), response);
+  if (status.ok()) CountMutation("version.archive");
+  return status;
+}
+
+grpc::Status ModelRegistryService::SetAlias(grpc::ServerContext* context,
+                                            const v1::SetAliasRequest* request,
+                                            v1::Alias* response) {
+  if (request->model().empty() || request->version() <= 0) {
+    return Invalid("SetAliasRequest needs a model, an alias and a version number >= 1");
+  }
+  grpc::Status status =
+      Answer(store_->SetAlias(request->model(), request->alias(), request->version(),
+                              server::CallerOf(*context), request->expected_current_version()),
+             response);
+  if (status.ok()) CountMutation("alias.set");
+  return status;
+}
+
+grpc::Status ModelRegistryService::GetAlias(grpc::ServerContext* context,
+                                            const v1::GetAliasRequest* request,
+                                            v1::Alias* response) {
+  if (request->model().empty() || request->alias().empty()) {
+    return Invalid("GetAliasRequest needs a model and an alias");
+  }
+  return Answer(store_->GetAlias(request->model(), request->alias()), response);
+}
+
+grpc::Status ModelRegistryService::UploadArtifact(
+    grpc::ServerContext* context, grpc::ServerReader<v1::UploadArtifactRequest>* reader,
+    v1::Artifact* response) {
+  v1::UploadArtifactRequest message;
+  if (!reader->Read(&message) || !message.has_header()) {
+    return Invalid("an upload starts with an ArtifactUploadHeader message");
+  }
+  const v1::ArtifactUploadHeader header = message.header();
+  response->set_media_type(header.media_type());
+  // Already held: answer at once, without reading the content (the client may stop sending).
+  if (!header.sha256().empty()) {
+    absl::StatusOr<int64_t> held = blobs_->Size(header.sha256());
+    if (held.ok()) {
+      response->set_sha256(absl::AsciiStrToLower(header.sha256()));
+      response->set_size_bytes(*held);
+      artifact_bytes_.Add({{"outcome", "deduplicated"}}).Increment(static_cast<double>(*held));
+      return grpc::Status::OK;
+    }
+    if (!absl::IsNotFound(held.status())) return ToGrpcStatus(held.status());
+  }
+  absl::StatusOr<std::unique_ptr<registry::BlobStore::Upload>> upload = blobs_->StartUpload();
+  if (!upload.ok()) return ToGrpcStatus(upload.status());
+  while (reader->Read(&message)) {
+    if (message.has_header()) return Invalid("an upload has one header, first");
+    if (absl::Status appended = (*upload)->Append(message.chunk()); !appended.ok()) {
+      return ToGrpcStatus(appended);
+    }
+  }
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled: nothing was stored");
+  }
+  if (header.size_bytes() > 0 && header.size_bytes() != (*upload)->size_bytes()) {
+    return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                        absl::StrCat("the header announced ", header.size_bytes(), " bytes but ",
+                                     (*upload)->size_bytes(),
+                                     " arrived: nothing was stored; re-send the artifact"));
+  }
+  absl::StatusOr<registry::BlobInfo> stored = (*upload)->Commit(header.sha256());
+  if (!stored.ok()) return ToGrpcStatus(stored.status());
+  response->set_sha256(stored->sha256);
+  response->set_size_bytes(stored->size_bytes);
+  artifact_bytes_.Add({{"outcome", stored->deduplicated ? "deduplicated" : "stored"}})
+      .Increment(static_cast<double>(stored->size_bytes));
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryService::DownloadArtifact(
+    grpc::ServerContext* context, const v1::DownloadArtifactRequest* request,
+    grpc::ServerWriter<v1::DownloadArtifactResponse>* writer) {
+  if (request->chunk_size() < 0 || request->chunk_size() > kMaxChunkBytes) {
+    return Invalid(absl::StrCat("DownloadArtifactRequest.chunk_size must be 0 (1 MiB) to ",
+                                kMaxChunkBytes, " bytes"));
+  }
+  absl::StatusOr<std::unique_ptr<registry::BlobStore::Reader>> reader =
+      blobs_->Open(request->sha256());
+  if (!reader.ok()) return ToGrpcStatus(reader.status());
+  if (absl::Status moved = (*reader)->Seek(request->offset()); !moved.ok()) {
+    return ToGrpcStatus(moved);
+  }
+  const size_t chunk = request->chunk_size() > 0 ? request->chunk_size() : kDefaultChunkBytes;
+  v1::DownloadArtifactResponse response;
+  response.mutable_artifact()->set_sha256(absl::AsciiStrToLower(request->sha256()));
+  response.mutable_artifact()->set_size_bytes((*reader)->size_bytes());
+  int64_t offset = request->offset();
+  do {
+    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    if (absl::Status read = (*reader)->Read(chunk, response.mutable_chunk()); !read.ok()) {
+      return ToGrpcStatus(read);
+    }
+    response.set_offset(offset);
+    offset += static_cast<int64_t>(response.chunk().size());
+    // The first message carries the artifact (and may be empty, for an empty artifact).
+    if ((response.chunk().empty() && !response.has_artifact()) || !writer->Write(response)) break;
+    response.clear_artifact();
+  } while (!response.chunk().empty());
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryService::ListAuditEntries(grpc::ServerContext* context,
+                                                    const v1::ListAuditEntriesRequest* request,
+                                                    v1::ListAuditEntriesResponse* response) {
+  int64_t start = request->start_sequence();
+  if (!request->page_token().empty() && !absl::SimpleAtoi(request->page_token(), &start)) {
+    return Invalid("ListAuditEntriesRequest.page_token is not one this server gave");
+  }
+  const int page =
+      request->page_size() <= 0 ? kDefaultAuditPage : std::min(request->page_size(), kMaxAuditPage);
+  const std::string target = absl::StrCat("models/", request->model());
+  int64_t next = 0;
+  const absl::Status listed = log_->AuditEntries(start, 0, [&](const v1::AuditEntry& entry) {
+    if (response->entries_size() == page) {
+      next = entry.sequence();
+      return false;
+    }
+    const bool wanted = request->model().empty() || entry.target() == target ||
+                        absl::StartsWith(entry.target(), target + "/");
+    if (wanted) *response->add_entries() = entry;
+    return true;
+  });
+  if (!listed.ok()) return ToGrpcStatus(listed);
+  if (next > 0) response->set_next_page_token(absl::StrCat(next));
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryService::VerifyAuditChain(grpc::ServerContext* context,
+                                                    const v1::VerifyAuditChainRequest* request,
+                                                    v1::VerifyAuditChainResponse* response) {
+  absl::StatusOr<registry::AuditChainResult> result =
+      log_->VerifyAudit(request->start_sequence(), request->end_sequence());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_valid(result->valid);
+  response->set_entries_checked(result->entries_checked);
+  response->set_first_bad_sequence(result->first_bad_sequence);
+  response->set_detail(result->detail);
+  response->set_head_hash(result->head_hash);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryService::Watch(grpc::ServerContext* context,
+                                         const v1::WatchRequest* request,
+                                         grpc::ServerWriter<v1::WatchEvent>* writer) {
+  if (request->include_snapshot()) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        "WatchRequest.include_snapshot is not built yet: read the current state "
+                        "with GetModel, then watch from the revision it was read at");
+  }
+  const int64_t current = log_->revision();
+  if (request->after_revision() > current) {
+    return grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
+                        absl::StrCat("revision ", request->after_revision(),
+                                     " is ahead of the registry's ", current));
+  }
+  const std::set<std::string> models(request->models().begin(), request->models().end());
+  int64_t after = request->after_revision() > 0 ? request->after_revision() : current;
+  watchers_.Increment();
+  bool open = true;
+  while (open && !context->IsCancelled()) {
+    const absl::Status read = log_->EventsAfter(after, 0, [&](const v1::WatchEvent& event) {
+      after = event.revision();
+      if (!models.empty() && models.count(event.model()) == 0) return true;
+      open = writer->Write(event);
+      return open;
+    });
+    if (!read.ok()) {
+      watchers_.Decrement();
+      return ToGrpcStatus(read);
+    }
+    if (open && log_->WaitForRevisionAfter(after, kBookmarkInterval) <= after) {
+      v1::WatchEvent bookmark;
+      bookmark.set_type(v1::WATCH_EVENT_TYPE_BOOKMARK);
+      bookmark.set_revision(after);
+      open = writer->Write(bookmark);
+    }
+  }
+  watchers_.Decrement();
+  return grpc::Status::OK;
+}
+
+}  // namespace fabrique::services
