@@ -2,73 +2,22 @@
 
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
-#include "libs/kv/key_codec.h"
+#include "libs/registry/registry_records.h"
 
 namespace fabrique::registry {
-namespace {
 
-std::string ModelKey(absl::string_view model) {
-  return kv::KeyBuilder().AddString("m").AddString(model).key();
-}
-std::string VersionKey(absl::string_view model, int64_t number) {
-  return kv::KeyBuilder().AddString("v").AddString(model).AddInt64(number).key();
-}
-std::string AliasKey(absl::string_view model, absl::string_view alias) {
-  return kv::KeyBuilder().AddString("l").AddString(model).AddString(alias).key();
-}
-
-// Model and alias names: [a-z][a-z0-9_-]*, at most 64 characters (they appear in URLs,
-// Kubernetes labels and metric labels).
-absl::Status CheckName(absl::string_view name, absl::string_view what) {
-  bool ok = !name.empty() && name.size() <= 64 && absl::ascii_islower(name[0]);
-  for (char c : name) {
-    ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' || c == '-');
-  }
-  if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(what, " name '", name,
-                   "' is invalid: use a lower-case letter, then a-z, 0-9, _ or -, "
-                   "64 characters at most"));
-}
-
-std::string Json(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  // Cannot fail for our messages (no Any fields).
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
-}
-
-template <typename Message>
-absl::StatusOr<Message> Read(const kv::Store& store, kv::ColumnFamily family,
-                             const std::string& key, const std::string& what) {
-  absl::StatusOr<std::string> bytes = store.Get(family, key);
-  if (absl::IsNotFound(bytes.status())) return absl::NotFoundError(what + " does not exist");
-  if (!bytes.ok()) return bytes.status();
-  Message message;
-  if (!message.ParseFromString(*bytes)) return absl::DataLossError(what + " is corrupt");
-  return message;
-}
-
-std::string ModelWhat(absl::string_view model) { return absl::StrCat("model '", model, "'"); }
-std::string VersionWhat(absl::string_view model, int64_t number) {
-  return absl::StrCat("version ", number, " of model '", model, "'");
-}
-
-v1::WatchEvent Event(v1::WatchEventType type, const std::string& model) {
-  v1::WatchEvent event;
-  event.set_type(type);
-  event.set_model(model);
-  return event;
-}
-
-}  // namespace
+using records::AliasKey;
+using records::CheckName;
+using records::Event;
+using records::Json;
+using records::ModelKey;
+using records::ModelWhat;
+using records::Read;
+using records::VersionKey;
+using records::VersionWhat;
 
 absl::StatusOr<std::unique_ptr<RegistryStore>> RegistryStore::Create(Options options) {
   if (options.store == nullptr || options.log == nullptr) {
@@ -164,16 +113,19 @@ absl::StatusOr<v1::ModelVersion> RegistryStore::GetVersion(const std::string& mo
 absl::StatusOr<v1::Alias> RegistryStore::SetAlias(const std::string& model,
                                                   const std::string& alias, int64_t number,
                                                   const v1::Principal& caller,
-                                                  int64_t expected_current,
-                                                  const std::string& promotion_request_id) {
+                                                  int64_t expected_current) {
   RETURN_IF_ERROR(CheckName(alias, "alias"));
   absl::MutexLock lock(&writer_);
   ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
-  ASSIGN_OR_RETURN(v1::ModelVersion version, GetVersion(model, number));
-  if (version.state() == v1::VERSION_STATE_ARCHIVED) {
+  // A policy with gates is moved through RequestPromotion; a protected alias by its roles only.
+  absl::StatusOr<v1::PromotionPolicy> policy = GetPromotionPolicy(model, alias);
+  if (!policy.ok()) return policy.status();
+  if (HasGates(*policy)) {
     return absl::FailedPreconditionError(
-        absl::StrCat(VersionWhat(model, number), " is archived: an alias cannot point at it"));
+        absl::StrCat("alias '", alias, "' of ", ModelWhat(model),
+                     " has a promotion policy with gates: move it with RequestPromotion"));
   }
+  RETURN_IF_ERROR(CheckAllowedRoles(*policy, caller));
   const auto held = found.aliases().find(alias);
   const int64_t previous = held == found.aliases().end() ? 0 : held->second;
   if (expected_current > 0 && previous != expected_current) {
@@ -182,26 +134,44 @@ absl::StatusOr<v1::Alias> RegistryStore::SetAlias(const std::string& model,
                      previous == 0 ? "no version" : absl::StrCat("version ", previous),
                      ", not the expected version ", expected_current, ": read it again and retry"));
   }
+  kv::WriteBatch batch;
+  Mutation mutation{caller, "alias.set", absl::StrCat("models/", model, "/aliases/", alias)};
+  ASSIGN_OR_RETURN(v1::Alias record,
+                   StageAliasMove(&found, alias, number, caller, "", &batch, &mutation));
+  RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  return record;
+}
+
+absl::StatusOr<v1::Alias> RegistryStore::StageAliasMove(v1::Model* model, const std::string& alias,
+                                                        int64_t number, const v1::Principal& caller,
+                                                        const std::string& promotion_request_id,
+                                                        kv::WriteBatch* batch, Mutation* mutation) {
+  const std::string& name = model->name();
+  ASSIGN_OR_RETURN(v1::ModelVersion version, GetVersion(name, number));
+  if (version.state() == v1::VERSION_STATE_ARCHIVED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(VersionWhat(name, number), " is archived: an alias cannot point at it"));
+  }
+  const auto held = model->aliases().find(alias);
+  const int64_t previous = held == model->aliases().end() ? 0 : held->second;
   v1::Alias record;
-  record.set_model(model);
+  record.set_model(name);
   record.set_name(alias);
   record.set_version(number);
   *record.mutable_update_time() = Now();
   *record.mutable_updated_by() = caller;
   record.set_promotion_request_id(promotion_request_id);
-  (*found.mutable_aliases())[alias] = number;
-  *found.mutable_update_time() = record.update_time();
-  kv::WriteBatch batch;
-  batch.Put(family_, AliasKey(model, alias), record.SerializeAsString());
-  batch.Put(family_, ModelKey(model), found.SerializeAsString());
-  absl::StatusOr<v1::Alias> before = GetAlias(model, alias);
-  Mutation mutation{caller, "alias.set", absl::StrCat("models/", model, "/aliases/", alias),
-                    before.ok() ? Json(*before) : "", Json(record)};
+  absl::StatusOr<v1::Alias> before = GetAlias(name, alias);
+  if (mutation->before_json.empty() && before.ok()) mutation->before_json = Json(*before);
+  if (mutation->after_json.empty()) mutation->after_json = Json(record);
+  (*model->mutable_aliases())[alias] = number;
+  *model->mutable_update_time() = record.update_time();
+  batch->Put(family_, AliasKey(name, alias), record.SerializeAsString());
+  batch->Put(family_, ModelKey(name), model->SerializeAsString());
   v1::WatchEvent& event =
-      mutation.events.emplace_back(Event(v1::WATCH_EVENT_TYPE_ALIAS_SET, model));
+      mutation->events.emplace_back(Event(v1::WATCH_EVENT_TYPE_ALIAS_SET, name));
   *event.mutable_alias() = record;
   event.set_previous_version(previous);
-  RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
   return record;
 }
 

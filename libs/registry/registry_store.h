@@ -13,7 +13,9 @@
 // never uploaded, ABORTED for a compare-and-set that lost.
 //
 // Keys in its family: ("m", model) -> Model (with latest_version and its aliases),
-// ("v", model, number) -> ModelVersion, ("l", model, alias) -> Alias.
+// ("v", model, number) -> ModelVersion, ("l", model, alias) -> Alias, ("p", model, alias) ->
+// PromotionPolicy, ("r", id) -> PromotionRequest (registry_records.h). The promotion workflow
+// is in registry_promotion.cc.
 
 #include <cstdint>
 #include <functional>
@@ -59,14 +61,38 @@ class RegistryStore {
                                                    const v1::Principal& caller);
   absl::StatusOr<v1::ModelVersion> GetVersion(const std::string& model, int64_t number) const;
 
-  // Points `alias` of `model` at `number`. `expected_current` > 0 makes it a compare-and-set
-  // (ABORTED unless the alias holds that version now). Gates are the caller's business
-  // (promotion_gates.h): this is the move itself.
+  // Points `alias` of `model` at `number` directly. `expected_current` > 0 makes it a
+  // compare-and-set (ABORTED unless the alias holds that version now). Refused with
+  // FAILED_PRECONDITION when the alias's policy has gates (use RequestPromotion), and with
+  // PERMISSION_DENIED when the alias is protected and the caller holds none of its roles.
   absl::StatusOr<v1::Alias> SetAlias(const std::string& model, const std::string& alias,
                                      int64_t number, const v1::Principal& caller,
-                                     int64_t expected_current = 0,
-                                     const std::string& promotion_request_id = "");
+                                     int64_t expected_current = 0);
   absl::StatusOr<v1::Alias> GetAlias(const std::string& model, const std::string& alias) const;
+
+  // Sets the promotion policy of one alias of a model (output fields are set).
+  absl::StatusOr<v1::PromotionPolicy> SetPromotionPolicy(v1::PromotionPolicy policy,
+                                                         const v1::Principal& caller);
+  // The alias's policy; an empty one (no gates) when none was set.
+  absl::StatusOr<v1::PromotionPolicy> GetPromotionPolicy(const std::string& model,
+                                                         const std::string& alias) const;
+
+  // Asks to move `alias` to `number`: evaluates every gate (promotion_gates.h) and stores the
+  // request: COMPLETED, with the alias moved in the same commit, when all hold; PENDING while
+  // approvals are missing; REFUSED, answered FAILED_PRECONDITION explaining each failed gate,
+  // when an automatic gate fails. `dry_run` evaluates and stores nothing.
+  absl::StatusOr<v1::PromotionRequest> RequestPromotion(const std::string& model,
+                                                        const std::string& alias, int64_t number,
+                                                        const std::string& comment,
+                                                        const v1::Principal& caller,
+                                                        bool dry_run = false);
+  absl::StatusOr<v1::PromotionRequest> GetPromotionRequest(const std::string& id) const;
+  // Records an approval (or a rejection) of a PENDING request and evaluates it again: the alias
+  // moves once every gate holds. A request whose alias moved otherwise, or whose version was
+  // archived, meanwhile becomes SUPERSEDED. FAILED_PRECONDITION when the request is not PENDING.
+  absl::StatusOr<v1::PromotionRequest> DecidePromotion(const std::string& id, bool approve,
+                                                       const std::string& comment,
+                                                       const v1::Principal& caller);
 
   // Archives a version and removes it from every alias that holds it; archiving an archived
   // version changes nothing.
@@ -76,6 +102,20 @@ class RegistryStore {
  private:
   RegistryStore(Options options, kv::ColumnFamily family)
       : options_(std::move(options)), family_(family) {}
+  // Adds the records of moving `alias` of `*model` to `number` to `batch` and `mutation`, and
+  // updates `*model`. FAILED_PRECONDITION for an archived version.
+  absl::StatusOr<v1::Alias> StageAliasMove(v1::Model* model, const std::string& alias,
+                                           int64_t number, const v1::Principal& caller,
+                                           const std::string& promotion_request_id,
+                                           kv::WriteBatch* batch, Mutation* mutation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
+  // Evaluates `request` again with its decisions, and stages its new state (moving the alias
+  // when it completes) into `batch` and `mutation`.
+  absl::Status StageEvaluation(v1::PromotionRequest* request, kv::WriteBatch* batch,
+                               Mutation* mutation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
+  static bool HasGates(const v1::PromotionPolicy& policy);
+  static absl::Status CheckAllowedRoles(const v1::PromotionPolicy& policy,
+                                        const v1::Principal& caller);
   // Commits `batch` with `mutation`'s records staged into it.
   absl::Status Commit(kv::WriteBatch batch, Mutation mutation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);

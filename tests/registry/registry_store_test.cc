@@ -218,5 +218,139 @@ TEST_CASE("The change feed resumes without gap or duplicate and wakes watchers",
   CHECK(r.log->WaitForRevisionAfter(6, absl::Milliseconds(1)) == 6);  // Times out.
 }
 
+v1::Principal Reviewer(const std::string& subject) {
+  v1::Principal who;
+  who.set_subject(subject);
+  who.add_roles("design-authority");
+  return who;
+}
+
+// Registers version `number` of "fraud" with validation auc `auc`.
+void RegisterWithAuc(Registry& r, double auc) {
+  v1::ModelVersion version = Version();
+  v1::Metric* metric = version.add_metrics();
+  metric->set_name("auc");
+  metric->set_value(auc);
+  metric->set_higher_is_better(true);
+  REQUIRE(r.store->RegisterVersion(version, Dana()).ok());
+}
+
+TEST_CASE("Governed promotion: gates refuse, approvals complete, the alias moves once",
+          "[registry][promotion]") {
+  Registry r;
+  REQUIRE(r.store->CreateModel(Fraud(), Dana()).ok());
+  RegisterWithAuc(r, 0.78);  // v1
+  RegisterWithAuc(r, 0.86);  // v2
+  v1::PromotionPolicy policy;
+  policy.set_model("fraud");
+  policy.set_alias("production");
+  v1::MetricThreshold* gate = policy.add_metric_gates();
+  gate->set_metric("auc");
+  gate->set_op(v1::COMPARISON_OP_GREATER_OR_EQUAL);
+  gate->set_value(0.8);
+  v1::ApprovalGate* approvals = policy.add_approval_gates();
+  approvals->set_role("design-authority");
+  approvals->set_required_approvals(2);
+  REQUIRE(r.store->SetPromotionPolicy(policy, Dana()).ok());
+
+  // A gated alias is not moved directly.
+  const absl::Status direct = r.store->SetAlias("fraud", "production", 2, Dana()).status();
+  CHECK(direct.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(direct.message(), "RequestPromotion"));
+
+  // v1 fails the metric gate: refused, explained, stored as REFUSED.
+  const absl::StatusOr<v1::PromotionRequest> refused =
+      r.store->RequestPromotion("fraud", "production", 1, "try", Dana());
+  CHECK(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(refused.status().message(), "auc 0.78 not >= 0.8"));
+
+  // A dry run of v2 evaluates without storing.
+  const int64_t before_dry_run = r.log->revision();
+  absl::StatusOr<v1::PromotionRequest> dry =
+      r.store->RequestPromotion("fraud", "production", 2, "", Dana(), /*dry_run=*/true);
+  REQUIRE(dry.ok());
+  CHECK(dry->state() == v1::PROMOTION_STATE_PENDING);
+  CHECK(r.log->revision() == before_dry_run);
+  CHECK(r.store->GetPromotionRequest(dry->id()).status().code() == absl::StatusCode::kNotFound);
+
+  absl::StatusOr<v1::PromotionRequest> request =
+      r.store->RequestPromotion("fraud", "production", 2, "better auc", Dana());
+  REQUIRE(request.ok());
+  CHECK(request->state() == v1::PROMOTION_STATE_PENDING);
+  REQUIRE(request->gates_size() == 2);
+  CHECK(request->gates(0).state() == v1::GATE_STATE_PASSED);
+  CHECK(request->gates(1).state() == v1::GATE_STATE_PENDING);
+
+  request = r.store->DecidePromotion(request->id(), true, "ok", Reviewer("ada"));
+  REQUIRE(request.ok());
+  CHECK(request->state() == v1::PROMOTION_STATE_PENDING);
+  CHECK(r.store->GetAlias("fraud", "production").status().code() == absl::StatusCode::kNotFound);
+  request = r.store->DecidePromotion(request->id(), true, "ok", Reviewer("bob"));
+  REQUIRE(request.ok());
+  CHECK(request->state() == v1::PROMOTION_STATE_COMPLETED);
+  const absl::StatusOr<v1::Alias> moved = r.store->GetAlias("fraud", "production");
+  REQUIRE(moved.ok());
+  CHECK(moved->version() == 2);
+  CHECK(moved->promotion_request_id() == request->id());
+  CHECK(r.store->GetPromotionRequest(request->id())->decisions_size() == 2);
+
+  // A decided request takes no more decisions.
+  CHECK(r.store->DecidePromotion(request->id(), true, "", Reviewer("cyd")).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  // The trail and the feed saw every step, and the chain holds.
+  CHECK(r.log->VerifyAudit(0, 0)->valid);
+  bool saw_request_change = false;
+  for (const v1::WatchEvent& e : EventsAfter(*r.log, 0)) {
+    saw_request_change |= e.type() == v1::WATCH_EVENT_TYPE_PROMOTION_REQUEST_CHANGED &&
+                          e.promotion_request().state() == v1::PROMOTION_STATE_COMPLETED;
+  }
+  CHECK(saw_request_change);
+}
+
+TEST_CASE("A pending request is superseded when its alias moves otherwise; a rejection rejects",
+          "[registry][promotion]") {
+  Registry r;
+  REQUIRE(r.store->CreateModel(Fraud(), Dana()).ok());
+  RegisterWithAuc(r, 0.9);
+  RegisterWithAuc(r, 0.9);
+  v1::PromotionPolicy policy;
+  policy.set_model("fraud");
+  policy.set_alias("candidate");
+  policy.add_approval_gates()->set_role("design-authority");
+  policy.mutable_approval_gates(0)->set_required_approvals(1);
+  REQUIRE(r.store->SetPromotionPolicy(policy, Dana()).ok());
+  const std::string first = r.store->RequestPromotion("fraud", "candidate", 1, "", Dana())->id();
+  const std::string second = r.store->RequestPromotion("fraud", "candidate", 2, "", Dana())->id();
+  REQUIRE(r.store->DecidePromotion(first, true, "", Reviewer("ada"))->state() ==
+          v1::PROMOTION_STATE_COMPLETED);
+  // The alias moved under the second request: approving it now would overrule that blindly.
+  CHECK(r.store->DecidePromotion(second, true, "", Reviewer("ada"))->state() ==
+        v1::PROMOTION_STATE_SUPERSEDED);
+  CHECK(r.store->GetAlias("fraud", "candidate")->version() == 1);
+
+  const std::string third = r.store->RequestPromotion("fraud", "candidate", 2, "", Dana())->id();
+  CHECK(r.store->DecidePromotion(third, false, "not yet", Reviewer("ada"))->state() ==
+        v1::PROMOTION_STATE_REJECTED);
+  CHECK(r.store->GetAlias("fraud", "candidate")->version() == 1);
+}
+
+TEST_CASE("A protected alias is moved only by its roles", "[registry][promotion]") {
+  Registry r;
+  REQUIRE(r.store->CreateModel(Fraud(), Dana()).ok());
+  REQUIRE(r.store->RegisterVersion(Version(), Dana()).ok());
+  v1::PromotionPolicy policy;
+  policy.set_model("fraud");
+  policy.set_alias("champion");
+  policy.add_allowed_roles("release-manager");
+  REQUIRE(r.store->SetPromotionPolicy(policy, Dana()).ok());
+  const absl::Status denied = r.store->SetAlias("fraud", "champion", 1, Dana()).status();
+  CHECK(denied.code() == absl::StatusCode::kPermissionDenied);
+  CHECK(absl::StrContains(denied.message(), "release-manager"));
+  v1::Principal rita;
+  rita.set_subject("rita");
+  rita.add_roles("release-manager");
+  CHECK(r.store->SetAlias("fraud", "champion", 1, rita).ok());
+}
+
 }  // namespace
 }  // namespace fabrique::registry

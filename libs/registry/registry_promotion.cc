@@ -1,0 +1,188 @@
+// RegistryStore's promotion workflow: per-alias policies, and requests evaluated by the gates of
+// promotion_gates.h, stored with their decisions, moving the alias in the same commit as the
+// decision that completes them.
+
+#include <optional>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/core/ids.h"
+#include "libs/core/status_macros.h"
+#include "libs/registry/promotion_gates.h"
+#include "libs/registry/registry_records.h"
+#include "libs/registry/registry_store.h"
+
+namespace fabrique::registry {
+
+using records::CheckName;
+using records::Event;
+using records::Json;
+using records::ModelWhat;
+using records::PolicyKey;
+using records::Read;
+using records::RequestKey;
+using records::VersionWhat;
+
+bool RegistryStore::HasGates(const v1::PromotionPolicy& policy) {
+  return policy.metric_gates_size() > 0 || policy.no_regression_gates_size() > 0 ||
+         policy.require_compatible_signature() || policy.approval_gates_size() > 0;
+}
+
+absl::Status RegistryStore::CheckAllowedRoles(const v1::PromotionPolicy& policy,
+                                              const v1::Principal& caller) {
+  if (policy.allowed_roles().empty()) return absl::OkStatus();
+  for (const std::string& role : policy.allowed_roles()) {
+    for (const std::string& held : caller.roles()) {
+      if (held == role) return absl::OkStatus();
+    }
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("alias '", policy.alias(), "' of ", ModelWhat(policy.model()),
+                   " is protected: only ", absl::StrJoin(policy.allowed_roles(), ", "),
+                   " may move it, and '", caller.subject(), "' holds none of them"));
+}
+
+absl::StatusOr<v1::PromotionPolicy> RegistryStore::SetPromotionPolicy(v1::PromotionPolicy policy,
+                                                                      const v1::Principal& caller) {
+  RETURN_IF_ERROR(CheckName(policy.alias(), "alias"));
+  for (const v1::ApprovalGate& gate : policy.approval_gates()) {
+    if (gate.role().empty() || gate.required_approvals() < 1) {
+      return absl::InvalidArgumentError(
+          "each approval gate needs a role and required_approvals >= 1");
+    }
+  }
+  absl::MutexLock lock(&writer_);
+  RETURN_IF_ERROR(GetModel(policy.model()).status());
+  absl::StatusOr<v1::PromotionPolicy> before = GetPromotionPolicy(policy.model(), policy.alias());
+  if (!before.ok()) return before.status();
+  *policy.mutable_update_time() = Now();
+  *policy.mutable_updated_by() = caller;
+  kv::WriteBatch batch;
+  batch.Put(family_, PolicyKey(policy.model(), policy.alias()), policy.SerializeAsString());
+  Mutation mutation{caller, "policy.set",
+                    absl::StrCat("models/", policy.model(), "/policies/", policy.alias()),
+                    Json(*before), Json(policy)};
+  *mutation.events
+       .emplace_back(Event(v1::WATCH_EVENT_TYPE_PROMOTION_POLICY_CHANGED, policy.model()))
+       .mutable_promotion_policy() = policy;
+  RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  return policy;
+}
+
+absl::StatusOr<v1::PromotionPolicy> RegistryStore::GetPromotionPolicy(
+    const std::string& model, const std::string& alias) const {
+  absl::StatusOr<v1::PromotionPolicy> policy =
+      Read<v1::PromotionPolicy>(*options_.store, family_, PolicyKey(model, alias), "policy");
+  if (!absl::IsNotFound(policy.status())) return policy;
+  v1::PromotionPolicy empty;
+  empty.set_model(model);
+  empty.set_alias(alias);
+  return empty;
+}
+
+absl::Status RegistryStore::StageEvaluation(v1::PromotionRequest* request, kv::WriteBatch* batch,
+                                            Mutation* mutation) {
+  ASSIGN_OR_RETURN(v1::Model model, GetModel(request->model()));
+  ASSIGN_OR_RETURN(v1::ModelVersion candidate, GetVersion(request->model(), request->version()));
+  ASSIGN_OR_RETURN(v1::PromotionPolicy policy,
+                   GetPromotionPolicy(request->model(), request->alias()));
+  const auto held = model.aliases().find(request->alias());
+  const int64_t holder_number = held == model.aliases().end() ? 0 : held->second;
+  *request->mutable_update_time() = Now();
+  if (candidate.state() == v1::VERSION_STATE_ARCHIVED ||
+      (request->state() == v1::PROMOTION_STATE_PENDING &&
+       holder_number != request->previous_version())) {
+    request->set_state(v1::PROMOTION_STATE_SUPERSEDED);
+  } else {
+    std::optional<v1::ModelVersion> holder;
+    if (holder_number > 0) {
+      ASSIGN_OR_RETURN(holder, GetVersion(request->model(), holder_number));
+    }
+    request->set_previous_version(holder_number);
+    // Protobuf's repeated messages are not contiguous: the gates read copies.
+    const std::vector<v1::PromotionDecision> decisions(request->decisions().begin(),
+                                                       request->decisions().end());
+    const std::vector<v1::GateEvaluation> gates = EvaluateGates(
+        {&policy, &candidate, holder ? &*holder : nullptr, &request->requested_by(), decisions});
+    request->mutable_gates()->Assign(gates.begin(), gates.end());
+    request->set_state(StateOf(gates, decisions));
+  }
+  if (request->state() == v1::PROMOTION_STATE_COMPLETED) {
+    RETURN_IF_ERROR(StageAliasMove(&model, request->alias(), request->version(),
+                                   request->requested_by(), request->id(), batch, mutation)
+                        .status());
+  }
+  batch->Put(family_, RequestKey(request->id()), request->SerializeAsString());
+  *mutation->events
+       .emplace_back(Event(v1::WATCH_EVENT_TYPE_PROMOTION_REQUEST_CHANGED, request->model()))
+       .mutable_promotion_request() = *request;
+  mutation->after_json = Json(*request);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::PromotionRequest> RegistryStore::RequestPromotion(
+    const std::string& model, const std::string& alias, int64_t number, const std::string& comment,
+    const v1::Principal& caller, bool dry_run) {
+  RETURN_IF_ERROR(CheckName(alias, "alias"));
+  absl::MutexLock lock(&writer_);
+  ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
+  ASSIGN_OR_RETURN(v1::ModelVersion candidate, GetVersion(model, number));
+  if (candidate.state() == v1::VERSION_STATE_ARCHIVED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(VersionWhat(model, number), " is archived: it cannot be promoted"));
+  }
+  v1::PromotionRequest request;
+  request.set_id(core::IdGenerator::Default().Next());
+  request.set_model(model);
+  request.set_alias(alias);
+  request.set_version(number);
+  const auto held = found.aliases().find(alias);
+  request.set_previous_version(held == found.aliases().end() ? 0 : held->second);
+  *request.mutable_requested_by() = caller;
+  request.set_comment(comment);
+  *request.mutable_create_time() = Now();
+  kv::WriteBatch batch;
+  Mutation mutation{caller, "promotion.request",
+                    absl::StrCat("models/", model, "/aliases/", alias)};
+  RETURN_IF_ERROR(StageEvaluation(&request, &batch, &mutation));
+  if (!dry_run) RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  if (request.state() == v1::PROMOTION_STATE_REFUSED) {
+    const std::vector<v1::GateEvaluation> gates(request.gates().begin(), request.gates().end());
+    return core::WithContext(RefusalError(gates),
+                             absl::StrCat("request ", request.id(), dry_run ? " (dry run)" : ""));
+  }
+  return request;
+}
+
+absl::StatusOr<v1::PromotionRequest> RegistryStore::GetPromotionRequest(
+    const std::string& id) const {
+  return Read<v1::PromotionRequest>(*options_.store, family_, RequestKey(id),
+                                    absl::StrCat("promotion request '", id, "'"));
+}
+
+absl::StatusOr<v1::PromotionRequest> RegistryStore::DecidePromotion(const std::string& id,
+                                                                    bool approve,
+                                                                    const std::string& comment,
+                                                                    const v1::Principal& caller) {
+  absl::MutexLock lock(&writer_);
+  ASSIGN_OR_RETURN(v1::PromotionRequest request, GetPromotionRequest(id));
+  if (request.state() != v1::PROMOTION_STATE_PENDING) {
+    return absl::FailedPreconditionError(absl::StrCat("promotion request '", id, "' is ",
+                                                      v1::PromotionState_Name(request.state()),
+                                                      ": only a PENDING request takes decisions"));
+  }
+  v1::PromotionDecision* decision = request.add_decisions();
+  *decision->mutable_decided_by() = caller;
+  decision->set_approved(approve);
+  decision->set_comment(comment);
+  *decision->mutable_decide_time() = Now();
+  kv::WriteBatch batch;
+  Mutation mutation{caller, approve ? "promotion.approve" : "promotion.reject",
+                    absl::StrCat("models/", request.model(), "/promotions/", id), Json(request)};
+  RETURN_IF_ERROR(StageEvaluation(&request, &batch, &mutation));
+  RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  return request;
+}
+
+}  // namespace fabrique::registry
