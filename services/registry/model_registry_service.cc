@@ -144,6 +144,78 @@ grpc::Status ModelRegistryService::GetAlias(grpc::ServerContext* context,
   return Answer(store_->GetAlias(request->model(), request->alias()), response);
 }
 
+grpc::Status ModelRegistryService::SetPromotionPolicy(grpc::ServerContext* context,
+                                                      const v1::SetPromotionPolicyRequest* request,
+                                                      v1::PromotionPolicy* response) {
+  if (request->policy().model().empty()) {
+    return Invalid("SetPromotionPolicyRequest.policy needs a model and an alias");
+  }
+  grpc::Status status =
+      Answer(store_->SetPromotionPolicy(request->policy(), server::CallerOf(*context)), response);
+  if (status.ok()) CountMutation("policy.set");
+  return status;
+}
+
+grpc::Status ModelRegistryService::GetPromotionPolicy(grpc::ServerContext* context,
+                                                      const v1::GetPromotionPolicyRequest* request,
+                                                      v1::PromotionPolicy* response) {
+  if (request->model().empty() || request->alias().empty()) {
+    return Invalid("GetPromotionPolicyRequest needs a model and an alias");
+  }
+  if (absl::Status model = store_->GetModel(request->model()).status(); !model.ok()) {
+    return ToGrpcStatus(model);
+  }
+  return Answer(store_->GetPromotionPolicy(request->model(), request->alias()), response);
+}
+
+grpc::Status ModelRegistryService::RequestPromotion(grpc::ServerContext* context,
+                                                    const v1::RequestPromotionRequest* request,
+                                                    v1::PromotionRequest* response) {
+  if (request->model().empty() || request->version() <= 0) {
+    return Invalid("RequestPromotionRequest needs a model, an alias and a version number >= 1");
+  }
+  grpc::Status status = Answer(
+      store_->RequestPromotion(request->model(), request->alias(), request->version(),
+                               request->comment(), server::CallerOf(*context), request->dry_run()),
+      response);
+  if (!request->dry_run() &&
+      (status.ok() || status.error_code() == grpc::StatusCode::FAILED_PRECONDITION)) {
+    CountMutation("promotion.request");
+  }
+  return status;
+}
+
+grpc::Status ModelRegistryService::GetPromotionRequest(
+    grpc::ServerContext* context, const v1::GetPromotionRequestRequest* request,
+    v1::PromotionRequest* response) {
+  if (request->id().empty()) return Invalid("GetPromotionRequestRequest.id is required");
+  return Answer(store_->GetPromotionRequest(request->id()), response);
+}
+
+grpc::Status ModelRegistryService::ApprovePromotion(grpc::ServerContext* context,
+                                                    const v1::ApprovePromotionRequest* request,
+                                                    v1::PromotionRequest* response) {
+  if (request->id().empty()) return Invalid("ApprovePromotionRequest.id is required");
+  grpc::Status status =
+      Answer(store_->DecidePromotion(request->id(), /*approve=*/true, request->comment(),
+                                     server::CallerOf(*context)),
+             response);
+  if (status.ok()) CountMutation("promotion.approve");
+  return status;
+}
+
+grpc::Status ModelRegistryService::RejectPromotion(grpc::ServerContext* context,
+                                                   const v1::RejectPromotionRequest* request,
+                                                   v1::PromotionRequest* response) {
+  if (request->id().empty()) return Invalid("RejectPromotionRequest.id is required");
+  grpc::Status status =
+      Answer(store_->DecidePromotion(request->id(), /*approve=*/false, request->comment(),
+                                     server::CallerOf(*context)),
+             response);
+  if (status.ok()) CountMutation("promotion.reject");
+  return status;
+}
+
 grpc::Status ModelRegistryService::UploadArtifact(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadArtifactRequest>* reader,
     v1::Artifact* response) {

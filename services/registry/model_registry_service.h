@@ -3,7 +3,8 @@
 
 // The gRPC adapter of `fabrique::v1::ModelRegistry`: validates, calls the registry's cores
 // (libs/registry), maps the status and records metrics. Built so far (issue 4): models,
-// versions, aliases, artifact upload and download, the audit trail and the resumable watch.
+// versions, aliases, governed promotion (policies, requests, approvals), artifact upload and
+// download, the audit trail and the resumable watch.
 // The other calls still answer UNIMPLEMENTED naming that work
 // (libs/server/not_built_interceptor.h). Control-path calls, on the sync API.
 
@@ -40,6 +41,24 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
                         v1::Alias* response) override;
   grpc::Status GetAlias(grpc::ServerContext* context, const v1::GetAliasRequest* request,
                         v1::Alias* response) override;
+  grpc::Status SetPromotionPolicy(grpc::ServerContext* context,
+                                  const v1::SetPromotionPolicyRequest* request,
+                                  v1::PromotionPolicy* response) override;
+  grpc::Status GetPromotionPolicy(grpc::ServerContext* context,
+                                  const v1::GetPromotionPolicyRequest* request,
+                                  v1::PromotionPolicy* response) override;
+  grpc::Status RequestPromotion(grpc::ServerContext* context,
+                                const v1::RequestPromotionRequest* request,
+                                v1::PromotionRequest* response) override;
+  grpc::Status GetPromotionRequest(grpc::ServerContext* context,
+                                   const v1::GetPromotionRequestRequest* request,
+                                   v1::PromotionRequest* response) override;
+  grpc::Status ApprovePromotion(grpc::ServerContext* context,
+                                const v1::ApprovePromotionRequest* request,
+                                v1::PromotionRequest* response) override;
+  grpc::Status RejectPromotion(grpc::ServerContext* context,
+                               const v1::RejectPromotionRequest* request,
+                               v1::PromotionRequest* response) override;
   grpc::Status UploadArtifact(grpc::ServerContext* context,
                               grpc::ServerReader<v1::UploadArtifactRequest>* reader,
                               v1::Artifact* response) override;

@@ -44,6 +44,12 @@ void LinkGeneratedServices() {
 
 // Calls that already have a real implementation; every other call must say it is not built.
 const std::set<std::string> kImplemented = {
+    "/fabrique.v1.ModelRegistry/SetPromotionPolicy",
+    "/fabrique.v1.ModelRegistry/GetPromotionPolicy",
+    "/fabrique.v1.ModelRegistry/RequestPromotion",
+    "/fabrique.v1.ModelRegistry/GetPromotionRequest",
+    "/fabrique.v1.ModelRegistry/ApprovePromotion",
+    "/fabrique.v1.ModelRegistry/RejectPromotion",
     "/fabrique.v1.ModelRegistry/CreateModel",
     "/fabrique.v1.ModelRegistry/GetModel",
     "/fabrique.v1.ModelRegistry/RegisterVersion",

@@ -68,7 +68,9 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    # The model registry (issue 4), so far.
                    "CreateModel", "GetModel", "RegisterVersion", "GetVersion", "ArchiveVersion",
                    "SetAlias", "GetAlias", "UploadArtifact", "DownloadArtifact",
-                   "ListAuditEntries", "VerifyAuditChain", "Watch"}
+                   "ListAuditEntries", "VerifyAuditChain", "Watch", "SetPromotionPolicy",
+                   "GetPromotionPolicy", "RequestPromotion", "GetPromotionRequest",
+                   "ApprovePromotion", "RejectPromotion"}
     with grpc.insecure_channel(running.endpoints[name]["grpc"]) as channel:
         for full_name in SERVICES[name]:
             package, service = full_name.rsplit(".", 1)

@@ -279,5 +279,82 @@ TEST_CASE("a watch killed mid-stream resumes after its last revision, no gap, no
   CHECK(refused->Finish().error_code() == grpc::StatusCode::OUT_OF_RANGE);
 }
 
+std::unique_ptr<grpc::ClientContext> As(const std::string& user, const std::string& roles) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  context->AddMetadata("x-fabrique-user", user);
+  context->AddMetadata("x-fabrique-roles", roles);
+  return context;
+}
+
+TEST_CASE("governed promotion: a refused gate is explained, two approvals move the alias") {
+  Server s;
+  CreateFraud(s);
+  v1::Artifact artifact;
+  REQUIRE(Upload(s, "abc", kAbc, &artifact).ok());
+  v1::ModelVersion version;
+  for (double auc : {0.78, 0.86}) {
+    v1::RegisterVersionRequest request;
+    request.mutable_version()->set_model("fraud");
+    v1::Metric* metric = request.mutable_version()->add_metrics();
+    metric->set_name("auc");
+    metric->set_value(auc);
+    REQUIRE(s.stub->RegisterVersion(Context().get(), request, &version).ok());
+  }
+  v1::SetPromotionPolicyRequest set_policy;
+  v1::PromotionPolicy* policy = set_policy.mutable_policy();
+  policy->set_model("fraud");
+  policy->set_alias("production");
+  v1::MetricThreshold* gate = policy->add_metric_gates();
+  gate->set_metric("auc");
+  gate->set_op(v1::COMPARISON_OP_GREATER_OR_EQUAL);
+  gate->set_value(0.8);
+  policy->add_approval_gates()->set_role("design-authority");
+  policy->mutable_approval_gates(0)->set_required_approvals(2);
+  v1::PromotionPolicy stored;
+  REQUIRE(
+      s.stub->SetPromotionPolicy(As("lea", "design-authority").get(), set_policy, &stored).ok());
+  CHECK(stored.updated_by().subject() == "lea");
+
+  v1::RequestPromotionRequest ask;
+  ask.set_model("fraud");
+  ask.set_alias("production");
+  ask.set_version(1);
+  v1::PromotionRequest answer;
+  const grpc::Status refused = s.stub->RequestPromotion(Context().get(), ask, &answer);
+  CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(absl::StrContains(refused.error_message(), "auc 0.78 not >= 0.8"));
+
+  ask.set_version(2);
+  REQUIRE(s.stub->RequestPromotion(Context().get(), ask, &answer).ok());
+  CHECK(answer.state() == v1::PROMOTION_STATE_PENDING);
+  v1::ApprovePromotionRequest approve;
+  approve.set_id(answer.id());
+  REQUIRE(s.stub->ApprovePromotion(As("ada", "design-authority").get(), approve, &answer).ok());
+  CHECK(answer.state() == v1::PROMOTION_STATE_PENDING);
+  REQUIRE(s.stub->ApprovePromotion(As("bob", "design-authority").get(), approve, &answer).ok());
+  CHECK(answer.state() == v1::PROMOTION_STATE_COMPLETED);
+
+  v1::GetVersionRequest get;
+  get.mutable_ref()->set_model("fraud");
+  get.mutable_ref()->set_alias("production");
+  REQUIRE(s.stub->GetVersion(Context().get(), get, &version).ok());
+  CHECK(version.version() == 2);
+  // The alias is gated: a direct move is refused, pointing at RequestPromotion.
+  v1::SetAliasRequest direct;
+  direct.set_model("fraud");
+  direct.set_alias("production");
+  direct.set_version(1);
+  v1::Alias alias;
+  const grpc::Status gated = s.stub->SetAlias(Context().get(), direct, &alias);
+  CHECK(gated.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(absl::StrContains(gated.error_message(), "RequestPromotion"));
+  v1::RejectPromotionRequest reject;
+  reject.set_id(answer.id());
+  CHECK(
+      s.stub->RejectPromotion(As("cyd", "design-authority").get(), reject, &answer).error_code() ==
+      grpc::StatusCode::FAILED_PRECONDITION);  // Already completed.
+}
+
 }  // namespace
 }  // namespace fabrique::services
