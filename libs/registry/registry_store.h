@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -69,6 +70,17 @@ class RegistryStore {
                                      int64_t number, const v1::Principal& caller,
                                      int64_t expected_current = 0);
   absl::StatusOr<v1::Alias> GetAlias(const std::string& model, const std::string& alias) const;
+
+  // Removes `alias` of `model`, under the same rules as SetAlias (gated aliases are moved by
+  // promotion only; protected ones by their roles). NOT_FOUND when the alias does not exist.
+  absl::Status DeleteAlias(const std::string& model, const std::string& alias,
+                           const v1::Principal& caller);
+  // The model's aliases, by name.
+  absl::StatusOr<std::vector<v1::Alias>> ListAliases(const std::string& model) const;
+  // Models by name, filtered by owner squad, use case, tags ("key" or "key=value", all must
+  // match) and name prefix; `page_token` is the name to start from (the last page's
+  // next_page_token). Page size 100 by default, 1000 at most.
+  absl::StatusOr<v1::ListModelsResponse> ListModels(const v1::ListModelsRequest& request) const;
 
   // Sets the promotion policy of one alias of a model (output fields are set).
   absl::StatusOr<v1::PromotionPolicy> SetPromotionPolicy(v1::PromotionPolicy policy,

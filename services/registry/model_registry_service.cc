@@ -144,6 +144,34 @@ grpc::Status ModelRegistryService::GetAlias(grpc::ServerContext* context,
   return Answer(store_->GetAlias(request->model(), request->alias()), response);
 }
 
+grpc::Status ModelRegistryService::ListModels(grpc::ServerContext* context,
+                                              const v1::ListModelsRequest* request,
+                                              v1::ListModelsResponse* response) {
+  return Answer(store_->ListModels(*request), response);
+}
+
+grpc::Status ModelRegistryService::ListAliases(grpc::ServerContext* context,
+                                               const v1::ListAliasesRequest* request,
+                                               v1::ListAliasesResponse* response) {
+  if (request->model().empty()) return Invalid("ListAliasesRequest.model is required");
+  absl::StatusOr<std::vector<v1::Alias>> aliases = store_->ListAliases(request->model());
+  if (!aliases.ok()) return ToGrpcStatus(aliases.status());
+  for (v1::Alias& alias : *aliases) *response->add_aliases() = std::move(alias);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryService::DeleteAlias(grpc::ServerContext* context,
+                                               const v1::DeleteAliasRequest* request,
+                                               google::protobuf::Empty* response) {
+  if (request->model().empty() || request->alias().empty()) {
+    return Invalid("DeleteAliasRequest needs a model and an alias");
+  }
+  const absl::Status deleted =
+      store_->DeleteAlias(request->model(), request->alias(), server::CallerOf(*context));
+  if (deleted.ok()) CountMutation("alias.delete");
+  return ToGrpcStatus(deleted);
+}
+
 grpc::Status ModelRegistryService::SetPromotionPolicy(grpc::ServerContext* context,
                                                       const v1::SetPromotionPolicyRequest* request,
                                                       v1::PromotionPolicy* response) {

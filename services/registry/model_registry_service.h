@@ -41,6 +41,12 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
                         v1::Alias* response) override;
   grpc::Status GetAlias(grpc::ServerContext* context, const v1::GetAliasRequest* request,
                         v1::Alias* response) override;
+  grpc::Status ListModels(grpc::ServerContext* context, const v1::ListModelsRequest* request,
+                          v1::ListModelsResponse* response) override;
+  grpc::Status ListAliases(grpc::ServerContext* context, const v1::ListAliasesRequest* request,
+                           v1::ListAliasesResponse* response) override;
+  grpc::Status DeleteAlias(grpc::ServerContext* context, const v1::DeleteAliasRequest* request,
+                           google::protobuf::Empty* response) override;
   grpc::Status SetPromotionPolicy(grpc::ServerContext* context,
                                   const v1::SetPromotionPolicyRequest* request,
                                   v1::PromotionPolicy* response) override;

@@ -44,6 +44,9 @@ void LinkGeneratedServices() {
 
 // Calls that already have a real implementation; every other call must say it is not built.
 const std::set<std::string> kImplemented = {
+    "/fabrique.v1.ModelRegistry/ListModels",
+    "/fabrique.v1.ModelRegistry/ListAliases",
+    "/fabrique.v1.ModelRegistry/DeleteAlias",
     "/fabrique.v1.ModelRegistry/SetPromotionPolicy",
     "/fabrique.v1.ModelRegistry/GetPromotionPolicy",
     "/fabrique.v1.ModelRegistry/RequestPromotion",

@@ -70,7 +70,8 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    "SetAlias", "GetAlias", "UploadArtifact", "DownloadArtifact",
                    "ListAuditEntries", "VerifyAuditChain", "Watch", "SetPromotionPolicy",
                    "GetPromotionPolicy", "RequestPromotion", "GetPromotionRequest",
-                   "ApprovePromotion", "RejectPromotion"}
+                   "ApprovePromotion", "RejectPromotion", "ListModels", "ListAliases",
+                   "DeleteAlias"}
     with grpc.insecure_channel(running.endpoints[name]["grpc"]) as channel:
         for full_name in SERVICES[name]:
             package, service = full_name.rsplit(".", 1)

@@ -352,5 +352,49 @@ TEST_CASE("A protected alias is moved only by its roles", "[registry][promotion]
   CHECK(r.store->SetAlias("fraud", "champion", 1, rita).ok());
 }
 
+TEST_CASE("Models list by filters, page by page; aliases list and delete", "[registry]") {
+  Registry r;
+  for (const char* name : {"churn", "fraud", "fraud-eu", "upsell"}) {
+    v1::Model model;
+    model.set_name(name);
+    model.set_owner_squad(absl::StartsWith(name, "fraud") ? "risk" : "growth");
+    (*model.mutable_tags())["tier"] = std::string(name) == "fraud" ? "gold" : "silver";
+    REQUIRE(r.store->CreateModel(model, Dana()).ok());
+  }
+  v1::ListModelsRequest request;
+  request.set_page_size(3);
+  absl::StatusOr<v1::ListModelsResponse> page = r.store->ListModels(request);
+  REQUIRE(page.ok());
+  REQUIRE(page->models_size() == 3);
+  CHECK(page->models(0).name() == "churn");
+  CHECK(page->next_page_token() == "upsell");
+  request.set_page_token(page->next_page_token());
+  page = r.store->ListModels(request);
+  REQUIRE(page->models_size() == 1);
+  CHECK(page->next_page_token().empty());
+
+  v1::ListModelsRequest filtered;
+  filtered.set_owner_squad("risk");
+  CHECK(r.store->ListModels(filtered)->models_size() == 2);
+  filtered.add_tags("tier=gold");
+  REQUIRE(r.store->ListModels(filtered)->models_size() == 1);
+  v1::ListModelsRequest prefix;
+  prefix.set_name_prefix("fraud-");
+  REQUIRE(r.store->ListModels(prefix)->models_size() == 1);
+  CHECK(r.store->ListModels(prefix)->models(0).name() == "fraud-eu");
+
+  REQUIRE(r.store->RegisterVersion(Version(), Dana()).ok());
+  REQUIRE(r.store->SetAlias("fraud", "candidate", 1, Dana()).ok());
+  REQUIRE(r.store->SetAlias("fraud", "b-test", 1, Dana()).ok());
+  absl::StatusOr<std::vector<v1::Alias>> aliases = r.store->ListAliases("fraud");
+  REQUIRE(aliases->size() == 2);
+  CHECK((*aliases)[0].name() == "b-test");
+  REQUIRE(r.store->DeleteAlias("fraud", "b-test", Dana()).ok());
+  CHECK(r.store->ListAliases("fraud")->size() == 1);
+  CHECK(r.store->GetModel("fraud")->aliases().count("b-test") == 0);
+  CHECK(r.store->DeleteAlias("fraud", "b-test", Dana()).code() == absl::StatusCode::kNotFound);
+  CHECK(EventsAfter(*r.log, 0).back().type() == v1::WATCH_EVENT_TYPE_ALIAS_DELETED);
+}
+
 }  // namespace
 }  // namespace fabrique::registry

@@ -1,0 +1,108 @@
+// RegistryStore's listings, and the removal of an alias.
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/status_macros.h"
+#include "libs/kv/key_range.h"
+#include "libs/registry/registry_records.h"
+#include "libs/registry/registry_store.h"
+
+namespace fabrique::registry {
+namespace {
+
+constexpr int kDefaultPage = 100;
+constexpr int kMaxPage = 1000;
+
+// Whether `tags` hold every filter: "key" (present) or "key=value".
+bool HasTags(const google::protobuf::Map<std::string, std::string>& tags,
+             const google::protobuf::RepeatedPtrField<std::string>& filters) {
+  for (const std::string& filter : filters) {
+    const size_t equals = filter.find('=');
+    const std::string key = filter.substr(0, equals);
+    const auto it = tags.find(key);
+    if (it == tags.end()) return false;
+    if (equals != std::string::npos && it->second != filter.substr(equals + 1)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status RegistryStore::DeleteAlias(const std::string& model, const std::string& alias,
+                                        const v1::Principal& caller) {
+  absl::MutexLock lock(&writer_);
+  ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
+  ASSIGN_OR_RETURN(v1::Alias record, GetAlias(model, alias));
+  ASSIGN_OR_RETURN(v1::PromotionPolicy policy, GetPromotionPolicy(model, alias));
+  if (HasGates(policy)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("alias '", alias, "' of ", records::ModelWhat(model),
+                     " has a promotion policy with gates: it is not removed by hand"));
+  }
+  RETURN_IF_ERROR(CheckAllowedRoles(policy, caller));
+  found.mutable_aliases()->erase(alias);
+  *found.mutable_update_time() = Now();
+  kv::WriteBatch batch;
+  batch.Delete(family_, records::AliasKey(model, alias));
+  batch.Put(family_, records::ModelKey(model), found.SerializeAsString());
+  Mutation mutation{caller, "alias.delete", absl::StrCat("models/", model, "/aliases/", alias),
+                    records::Json(record), ""};
+  v1::WatchEvent& event =
+      mutation.events.emplace_back(records::Event(v1::WATCH_EVENT_TYPE_ALIAS_DELETED, model));
+  event.mutable_alias()->set_model(model);
+  event.mutable_alias()->set_name(alias);
+  event.set_previous_version(record.version());
+  return Commit(std::move(batch), std::move(mutation));
+}
+
+absl::StatusOr<std::vector<v1::Alias>> RegistryStore::ListAliases(const std::string& model) const {
+  ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
+  std::vector<v1::Alias> aliases;
+  for (const auto& [name, version] : found.aliases()) {
+    ASSIGN_OR_RETURN(aliases.emplace_back(), GetAlias(model, name));
+  }
+  std::sort(aliases.begin(), aliases.end(),
+            [](const v1::Alias& a, const v1::Alias& b) { return a.name() < b.name(); });
+  return aliases;
+}
+
+absl::StatusOr<v1::ListModelsResponse> RegistryStore::ListModels(
+    const v1::ListModelsRequest& request) const {
+  const int page =
+      request.page_size() <= 0 ? kDefaultPage : std::min(request.page_size(), kMaxPage);
+  const std::string first = std::max(request.page_token(), request.name_prefix());
+  const kv::KeyRange all = kv::KeyRange::Prefix(kv::KeyBuilder().AddString("m").key());
+  v1::ListModelsResponse response;
+  absl::Status parsed;
+  RETURN_IF_ERROR(options_.store->Scan(
+      family_, kv::KeyRange::Between(records::ModelKey(first), all.end),
+      [&](absl::string_view, absl::string_view value) {
+        v1::Model model;
+        if (!model.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parsed = absl::DataLossError("a stored model is corrupt");
+          return false;
+        }
+        if (!absl::StartsWith(model.name(), request.name_prefix())) return false;  // Past it.
+        if (!request.owner_squad().empty() && model.owner_squad() != request.owner_squad()) {
+          return true;
+        }
+        if (!request.use_case_id().empty() && model.use_case_id() != request.use_case_id()) {
+          return true;
+        }
+        if (!HasTags(model.tags(), request.tags())) return true;
+        if (response.models_size() == page) {
+          response.set_next_page_token(model.name());
+          return false;
+        }
+        *response.add_models() = std::move(model);
+        return true;
+      }));
+  RETURN_IF_ERROR(parsed);
+  return response;
+}
+
+}  // namespace fabrique::registry
