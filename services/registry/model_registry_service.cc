@@ -61,10 +61,8 @@ ModelRegistryService::ModelRegistryService(registry::RegistryStore* store,
 grpc::Status ModelRegistryService::CreateModel(grpc::ServerContext* context,
                                                const v1::CreateModelRequest* request,
                                                v1::Model* response) {
-  grpc::Status status =
-      Answer(store_->CreateModel(request->model(), server::CallerOf(*context)), response);
-  if (status.ok()) CountMutation("model.create");
-  return status;
+  return Mutated("model.create", store_->CreateModel(request->model(), server::CallerOf(*context)),
+                 response);
 }
 
 grpc::Status ModelRegistryService::GetModel(grpc::ServerContext* context,
@@ -80,10 +78,8 @@ grpc::Status ModelRegistryService::RegisterVersion(grpc::ServerContext* context,
   if (request->version().model().empty()) {
     return Invalid("RegisterVersionRequest.version.model is required");
   }
-  grpc::Status status =
-      Answer(store_->RegisterVersion(request->version(), server::CallerOf(*context)), response);
-  if (status.ok()) CountMutation("version.register");
-  return status;
+  return Mutated("version.register",
+                 store_->RegisterVersion(request->version(), server::CallerOf(*context)), response);
 }
 
 grpc::Status ModelRegistryService::GetVersion(grpc::ServerContext* context,
@@ -115,10 +111,9 @@ grpc::Status ModelRegistryService::ArchiveVersion(grpc::ServerContext* context,
   if (ref.model().empty() || ref.version() <= 0) {
     return Invalid("ArchiveVersionRequest.version needs a model and a version number >= 1");
   }
-  grpc::Status status = Answer(
-      store_->ArchiveVersion(ref.model(), ref.version(), server::CallerOf(*context)), response);
-  if (status.ok()) CountMutation("version.archive");
-  return status;
+  return Mutated("version.archive",
+                 store_->ArchiveVersion(ref.model(), ref.version(), server::CallerOf(*context)),
+                 response);
 }
 
 grpc::Status ModelRegistryService::SetAlias(grpc::ServerContext* context,
@@ -127,12 +122,10 @@ grpc::Status ModelRegistryService::SetAlias(grpc::ServerContext* context,
   if (request->model().empty() || request->version() <= 0) {
     return Invalid("SetAliasRequest needs a model, an alias and a version number >= 1");
   }
-  grpc::Status status =
-      Answer(store_->SetAlias(request->model(), request->alias(), request->version(),
-                              server::CallerOf(*context), request->expected_current_version()),
-             response);
-  if (status.ok()) CountMutation("alias.set");
-  return status;
+  return Mutated("alias.set",
+                 store_->SetAlias(request->model(), request->alias(), request->version(),
+                                  server::CallerOf(*context), request->expected_current_version()),
+                 response);
 }
 
 grpc::Status ModelRegistryService::GetAlias(grpc::ServerContext* context,
@@ -178,10 +171,9 @@ grpc::Status ModelRegistryService::SetPromotionPolicy(grpc::ServerContext* conte
   if (request->policy().model().empty()) {
     return Invalid("SetPromotionPolicyRequest.policy needs a model and an alias");
   }
-  grpc::Status status =
-      Answer(store_->SetPromotionPolicy(request->policy(), server::CallerOf(*context)), response);
-  if (status.ok()) CountMutation("policy.set");
-  return status;
+  return Mutated("policy.set",
+                 store_->SetPromotionPolicy(request->policy(), server::CallerOf(*context)),
+                 response);
 }
 
 grpc::Status ModelRegistryService::GetPromotionPolicy(grpc::ServerContext* context,
@@ -202,7 +194,8 @@ grpc::Status ModelRegistryService::RequestPromotion(grpc::ServerContext* context
   if (request->model().empty() || request->version() <= 0) {
     return Invalid("RequestPromotionRequest needs a model, an alias and a version number >= 1");
   }
-  grpc::Status status = Answer(
+  return Mutated(
+      "promotion.approve",
       store_->RequestPromotion(request->model(), request->alias(), request->version(),
                                request->comment(), server::CallerOf(*context), request->dry_run()),
       response);
@@ -228,20 +221,16 @@ grpc::Status ModelRegistryService::ApprovePromotion(grpc::ServerContext* context
       Answer(store_->DecidePromotion(request->id(), /*approve=*/true, request->comment(),
                                      server::CallerOf(*context)),
              response);
-  if (status.ok()) CountMutation("promotion.approve");
-  return status;
 }
 
 grpc::Status ModelRegistryService::RejectPromotion(grpc::ServerContext* context,
                                                    const v1::RejectPromotionRequest* request,
                                                    v1::PromotionRequest* response) {
   if (request->id().empty()) return Invalid("RejectPromotionRequest.id is required");
-  grpc::Status status =
-      Answer(store_->DecidePromotion(request->id(), /*approve=*/false, request->comment(),
-                                     server::CallerOf(*context)),
-             response);
-  if (status.ok()) CountMutation("promotion.reject");
-  return status;
+  return Mutated("promotion.reject",
+                 store_->DecidePromotion(request->id(), /*approve=*/false, request->comment(),
+                                         server::CallerOf(*context)),
+                 response);
 }
 
 grpc::Status ModelRegistryService::UploadArtifact(

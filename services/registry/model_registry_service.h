@@ -9,6 +9,7 @@
 // (libs/server/not_built_interceptor.h). Control-path calls, on the sync API.
 
 #include "fabrique/v1/registry.grpc.pb.h"
+#include "libs/core/grpc_status.h"
 #include "libs/registry/blob_store.h"
 #include "libs/registry/registry_log.h"
 #include "libs/registry/registry_store.h"
@@ -82,6 +83,14 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
 
  private:
   void CountMutation(const char* kind) { mutations_.Add({{"kind", kind}}).Increment(); }
+  // Answers with `value`, counting a mutation of `kind` when it succeeded.
+  template <typename T>
+  grpc::Status Mutated(const char* kind, absl::StatusOr<T> value, T* out) {
+    if (!value.ok()) return core::ToGrpcStatus(value.status());
+    CountMutation(kind);
+    *out = *std::move(value);
+    return grpc::Status::OK;
+  }
 
   registry::RegistryStore* const store_;
   registry::RegistryLog* const log_;
