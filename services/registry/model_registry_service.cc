@@ -194,11 +194,11 @@ grpc::Status ModelRegistryService::RequestPromotion(grpc::ServerContext* context
   if (request->model().empty() || request->version() <= 0) {
     return Invalid("RequestPromotionRequest needs a model, an alias and a version number >= 1");
   }
-  return Mutated(
-      "promotion.approve",
+  grpc::Status status = Answer(
       store_->RequestPromotion(request->model(), request->alias(), request->version(),
                                request->comment(), server::CallerOf(*context), request->dry_run()),
       response);
+  // A refused request is stored too (REFUSED): a mutation, though the call fails.
   if (!request->dry_run() &&
       (status.ok() || status.error_code() == grpc::StatusCode::FAILED_PRECONDITION)) {
     CountMutation("promotion.request");
@@ -217,10 +217,10 @@ grpc::Status ModelRegistryService::ApprovePromotion(grpc::ServerContext* context
                                                     const v1::ApprovePromotionRequest* request,
                                                     v1::PromotionRequest* response) {
   if (request->id().empty()) return Invalid("ApprovePromotionRequest.id is required");
-  grpc::Status status =
-      Answer(store_->DecidePromotion(request->id(), /*approve=*/true, request->comment(),
-                                     server::CallerOf(*context)),
-             response);
+  return Mutated("promotion.approve",
+                 store_->DecidePromotion(request->id(), /*approve=*/true, request->comment(),
+                                         server::CallerOf(*context)),
+                 response);
 }
 
 grpc::Status ModelRegistryService::RejectPromotion(grpc::ServerContext* context,

@@ -354,6 +354,15 @@ TEST_CASE("governed promotion: a refused gate is explained, two approvals move t
   CHECK(
       s.stub->RejectPromotion(As("cyd", "design-authority").get(), reject, &answer).error_code() ==
       grpc::StatusCode::FAILED_PRECONDITION);  // Already completed.
+
+  const std::string metrics = *testing::HttpGet("127.0.0.1", s.host->metrics_port(), "/metrics");
+  CHECK(absl::StrContains(metrics,
+                          "fabrique_registry_mutations_total{kind=\"promotion.approve\"} 2"));
+  // The refused request was stored too.
+  CHECK(absl::StrContains(metrics,
+                          "fabrique_registry_mutations_total{kind=\"promotion.request\"} 2"));
+  CHECK(
+      absl::StrContains(metrics, "fabrique_registry_mutations_total{kind=\"version.register\"} 2"));
 }
 
 }  // namespace
