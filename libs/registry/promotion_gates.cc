@@ -38,23 +38,6 @@ const char* OpText(v1::ComparisonOp op) {
   }
 }
 
-bool Compare(double value, v1::ComparisonOp op, double threshold) {
-  switch (op) {
-    case v1::COMPARISON_OP_GREATER:
-      return value > threshold;
-    case v1::COMPARISON_OP_GREATER_OR_EQUAL:
-      return value >= threshold;
-    case v1::COMPARISON_OP_LESS:
-      return value < threshold;
-    case v1::COMPARISON_OP_LESS_OR_EQUAL:
-      return value <= threshold;
-    case v1::COMPARISON_OP_EQUAL:
-      return value == threshold;
-    default:
-      return false;  // An unspecified comparison never holds.
-  }
-}
-
 // The version's metric `name`: the validation split's when several splits report it.
 const v1::Metric* FindMetric(const v1::ModelVersion& version, const std::string& name) {
   const v1::Metric* found = nullptr;
@@ -97,7 +80,7 @@ void MetricGates(const PromotionCase& p, std::vector<v1::GateEvaluation>* gates)
           absl::StrCat("version ", p.candidate->version(), " reports no ", threshold.metric())));
       continue;
     }
-    const bool holds = Compare(metric->value(), threshold.op(), threshold.value());
+    const bool holds = MetricHolds(metric->value(), threshold.op(), threshold.value());
     gates->push_back(
         Gate(v1::GATE_KIND_METRIC, description, Passes(holds),
              absl::StrCat(threshold.metric(), " ", metric->value(), holds ? "" : " not", " ",
@@ -204,6 +187,23 @@ bool Covers(const google::protobuf::RepeatedPtrField<v1::TensorSpec>& offered,
 }
 
 }  // namespace
+
+bool MetricHolds(double value, v1::ComparisonOp op, double threshold) {
+  switch (op) {
+    case v1::COMPARISON_OP_GREATER:
+      return value > threshold;
+    case v1::COMPARISON_OP_GREATER_OR_EQUAL:
+      return value >= threshold;
+    case v1::COMPARISON_OP_LESS:
+      return value < threshold;
+    case v1::COMPARISON_OP_LESS_OR_EQUAL:
+      return value <= threshold;
+    case v1::COMPARISON_OP_EQUAL:
+      return value == threshold;
+    default:
+      return false;  // An unspecified comparison never holds.
+  }
+}
 
 bool SignaturesCompatible(const v1::ModelSignature& holder, const v1::ModelSignature& candidate,
                           std::string* why) {

@@ -48,6 +48,9 @@ v1::PromotionState StateOf(absl::Span<const v1::GateEvaluation> gates,
 // FAILED_PRECONDITION listing each failed gate with its explanation; OK when none failed.
 absl::Status RefusalError(absl::Span<const v1::GateEvaluation> gates);
 
+// Whether `value op threshold` holds (e.g. 0.83 >= 0.8); an unspecified op never holds.
+bool MetricHolds(double value, v1::ComparisonOp op, double threshold);
+
 // Whether `candidate` can replace `holder` for their callers: each of the candidate's inputs is
 // one of the holder's (same name and datatype, compatible shape: same rank, each dimension equal
 // or variable on either side), and each of the holder's outputs is one of the candidate's.

@@ -1,13 +1,16 @@
 // RegistryStore's listings, and the removal of an alias.
 
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/status_macros.h"
 #include "libs/kv/key_range.h"
+#include "libs/registry/promotion_gates.h"
 #include "libs/registry/registry_records.h"
 #include "libs/registry/registry_store.h"
 
@@ -28,6 +31,28 @@ bool HasTags(const google::protobuf::Map<std::string, std::string>& tags,
     if (equals != std::string::npos && it->second != filter.substr(equals + 1)) return false;
   }
   return true;
+}
+
+// Whether `version` reports every metric of `filters` and each holds.
+bool MeetsMetrics(const v1::ModelVersion& version,
+                  const google::protobuf::RepeatedPtrField<v1::MetricThreshold>& filters) {
+  for (const v1::MetricThreshold& filter : filters) {
+    // The validation split's value when several splits report the metric, as gates read it.
+    const v1::Metric* chosen = nullptr;
+    for (const v1::Metric& metric : version.metrics()) {
+      if (metric.name() != filter.metric()) continue;
+      if (chosen == nullptr || metric.split() == "validation") chosen = &metric;
+      if (metric.split() == "validation") break;
+    }
+    if (chosen == nullptr || !MetricHolds(chosen->value(), filter.op(), filter.value())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int PageSize(int requested) {
+  return requested <= 0 ? kDefaultPage : std::min(requested, kMaxPage);
 }
 
 }  // namespace
@@ -103,6 +128,53 @@ absl::StatusOr<v1::ListModelsResponse> RegistryStore::ListModels(
       }));
   RETURN_IF_ERROR(parsed);
   return response;
+}
+
+absl::StatusOr<v1::ListVersionsResponse> RegistryStore::ListVersions(
+    const v1::ListVersionsRequest& request) const {
+  const int page = PageSize(request.page_size());
+  std::string start_model;
+  int64_t start_number = 0;  // 0 = from the model's latest.
+  if (!request.page_token().empty()) {
+    const size_t colon = request.page_token().rfind(':');
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(request.page_token().substr(colon + 1), &start_number)) {
+      return absl::InvalidArgumentError(
+          "ListVersionsRequest.page_token is not one this server gave");
+    }
+    start_model = request.page_token().substr(0, colon);
+  }
+  const std::set<std::string> wanted(request.models().begin(), request.models().end());
+  v1::ListModelsRequest models_request;
+  models_request.set_owner_squad(request.owner_squad());
+  models_request.set_use_case_id(request.use_case_id());
+  models_request.set_page_token(start_model);
+  models_request.set_page_size(kMaxPage);
+  v1::ListVersionsResponse response;
+  while (true) {
+    ASSIGN_OR_RETURN(v1::ListModelsResponse models, ListModels(models_request));
+    for (const v1::Model& model : models.models()) {
+      if (!wanted.empty() && wanted.count(model.name()) == 0) continue;
+      int64_t number = model.name() == start_model && start_number > 0
+                           ? std::min(start_number, model.latest_version())
+                           : model.latest_version();
+      for (; number >= 1; --number) {
+        ASSIGN_OR_RETURN(v1::ModelVersion version, GetVersion(model.name(), number));
+        if (version.state() == v1::VERSION_STATE_ARCHIVED && !request.include_archived()) continue;
+        if (!HasTags(version.tags(), request.tags()) ||
+            !MeetsMetrics(version, request.metric_filters())) {
+          continue;
+        }
+        if (response.versions_size() == page) {
+          response.set_next_page_token(absl::StrCat(model.name(), ":", number));
+          return response;
+        }
+        *response.add_versions() = std::move(version);
+      }
+    }
+    if (models.next_page_token().empty()) return response;
+    models_request.set_page_token(models.next_page_token());
+  }
 }
 
 }  // namespace fabrique::registry

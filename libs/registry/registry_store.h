@@ -82,6 +82,14 @@ class RegistryStore {
   // next_page_token). Page size 100 by default, 1000 at most.
   absl::StatusOr<v1::ListModelsResponse> ListModels(const v1::ListModelsRequest& request) const;
 
+  // Versions, newest first within each model, models by name: of the models listed (all when
+  // none), filtered by the model's squad and use case, the version's tags ("key" or
+  // "key=value") and metric thresholds (a version without the metric does not match); archived
+  // ones only with include_archived. `page_token` is the last page's next_page_token
+  // ("MODEL:NUMBER", where the next page starts). Page size 100 by default, 1000 at most.
+  absl::StatusOr<v1::ListVersionsResponse> ListVersions(
+      const v1::ListVersionsRequest& request) const;
+
   // Sets the promotion policy of one alias of a model (output fields are set).
   absl::StatusOr<v1::PromotionPolicy> SetPromotionPolicy(v1::PromotionPolicy policy,
                                                          const v1::Principal& caller);

@@ -143,6 +143,12 @@ grpc::Status ModelRegistryService::ListModels(grpc::ServerContext* context,
   return Answer(store_->ListModels(*request), response);
 }
 
+grpc::Status ModelRegistryService::ListVersions(grpc::ServerContext* context,
+                                                const v1::ListVersionsRequest* request,
+                                                v1::ListVersionsResponse* response) {
+  return Answer(store_->ListVersions(*request), response);
+}
+
 grpc::Status ModelRegistryService::ListAliases(grpc::ServerContext* context,
                                                const v1::ListAliasesRequest* request,
                                                v1::ListAliasesResponse* response) {

@@ -44,6 +44,8 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
                         v1::Alias* response) override;
   grpc::Status ListModels(grpc::ServerContext* context, const v1::ListModelsRequest* request,
                           v1::ListModelsResponse* response) override;
+  grpc::Status ListVersions(grpc::ServerContext* context, const v1::ListVersionsRequest* request,
+                            v1::ListVersionsResponse* response) override;
   grpc::Status ListAliases(grpc::ServerContext* context, const v1::ListAliasesRequest* request,
                            v1::ListAliasesResponse* response) override;
   grpc::Status DeleteAlias(grpc::ServerContext* context, const v1::DeleteAliasRequest* request,

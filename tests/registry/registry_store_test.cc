@@ -396,5 +396,57 @@ TEST_CASE("Models list by filters, page by page; aliases list and delete", "[reg
   CHECK(EventsAfter(*r.log, 0).back().type() == v1::WATCH_EVENT_TYPE_ALIAS_DELETED);
 }
 
+TEST_CASE("Versions list newest first, filtered and paged across models", "[registry]") {
+  Registry r;
+  for (const char* name : {"churn", "fraud"}) {
+    v1::Model model;
+    model.set_name(name);
+    model.set_owner_squad("risk");
+    REQUIRE(r.store->CreateModel(model, Dana()).ok());
+  }
+  RegisterWithAuc(r, 0.70);  // fraud v1
+  RegisterWithAuc(r, 0.85);  // fraud v2
+  RegisterWithAuc(r, 0.90);  // fraud v3
+  v1::ModelVersion churn = Version();
+  churn.set_model("churn");
+  (*churn.mutable_tags())["team"] = "retention";
+  REQUIRE(r.store->RegisterVersion(churn, Dana()).ok());
+  REQUIRE(r.store->ArchiveVersion("fraud", 3, Dana()).ok());
+
+  v1::ListVersionsRequest request;
+  request.set_page_size(2);
+  absl::StatusOr<v1::ListVersionsResponse> page = r.store->ListVersions(request);
+  REQUIRE(page.ok());
+  REQUIRE(page->versions_size() == 2);  // churn v1, fraud v2 (v3 archived).
+  CHECK(page->versions(0).model() == "churn");
+  CHECK(page->versions(1).version() == 2);
+  REQUIRE(page->next_page_token() == "fraud:1");
+  request.set_page_token(page->next_page_token());
+  page = r.store->ListVersions(request);
+  REQUIRE(page->versions_size() == 1);
+  CHECK(page->versions(0).version() == 1);
+  CHECK(page->next_page_token().empty());
+
+  v1::ListVersionsRequest search;
+  search.add_models("fraud");
+  search.set_include_archived(true);
+  v1::MetricThreshold* auc = search.add_metric_filters();
+  auc->set_metric("auc");
+  auc->set_op(v1::COMPARISON_OP_GREATER_OR_EQUAL);
+  auc->set_value(0.8);
+  page = r.store->ListVersions(search);
+  REQUIRE(page->versions_size() == 2);
+  CHECK(page->versions(0).version() == 3);
+  CHECK(page->versions(1).version() == 2);
+
+  v1::ListVersionsRequest tagged;
+  tagged.add_tags("team=retention");
+  REQUIRE(r.store->ListVersions(tagged)->versions_size() == 1);
+  CHECK(r.store->ListVersions(tagged)->versions(0).model() == "churn");
+  v1::ListVersionsRequest bad;
+  bad.set_page_token("nonsense");
+  CHECK(r.store->ListVersions(bad).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace fabrique::registry
