@@ -1,4 +1,5 @@
-// RegistryStore's listings, and the removal of an alias.
+// RegistryStore's listings, and its less frequent edits: model updates, alias removal, version
+// deletion.
 
 #include <algorithm>
 #include <set>
@@ -175,6 +176,57 @@ absl::StatusOr<v1::ListVersionsResponse> RegistryStore::ListVersions(
     if (models.next_page_token().empty()) return response;
     models_request.set_page_token(models.next_page_token());
   }
+}
+
+absl::StatusOr<v1::Model> RegistryStore::UpdateModel(const v1::Model& update,
+                                                     const std::vector<std::string>& paths,
+                                                     const v1::Principal& caller) {
+  static const std::set<std::string> kMutable = {"description", "tags", "owner_squad",
+                                                 "use_case_id"};
+  for (const std::string& path : paths) {
+    if (kMutable.count(path) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("field '", path,
+                       "' of a model cannot be updated; updatable fields are "
+                       "description, tags, owner_squad and use_case_id"));
+    }
+  }
+  const std::set<std::string> chosen =
+      paths.empty() ? kMutable : std::set<std::string>(paths.begin(), paths.end());
+  absl::MutexLock lock(&writer_);
+  ASSIGN_OR_RETURN(v1::Model model, GetModel(update.name()));
+  const std::string before = records::Json(model);
+  if (chosen.count("description")) model.set_description(update.description());
+  if (chosen.count("tags")) *model.mutable_tags() = update.tags();
+  if (chosen.count("owner_squad")) model.set_owner_squad(update.owner_squad());
+  if (chosen.count("use_case_id")) model.set_use_case_id(update.use_case_id());
+  *model.mutable_update_time() = Now();
+  kv::WriteBatch batch;
+  batch.Put(family_, records::ModelKey(model.name()), model.SerializeAsString());
+  Mutation mutation{caller, "model.update", absl::StrCat("models/", model.name()), before,
+                    records::Json(model)};
+  *mutation.events.emplace_back(records::Event(v1::WATCH_EVENT_TYPE_MODEL_UPDATED, model.name()))
+       .mutable_model_object() = model;
+  RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  return model;
+}
+
+absl::Status RegistryStore::DeleteVersion(const std::string& model, int64_t number,
+                                          const v1::Principal& caller) {
+  absl::MutexLock lock(&writer_);
+  ASSIGN_OR_RETURN(v1::ModelVersion version, GetVersion(model, number));
+  if (version.state() != v1::VERSION_STATE_ARCHIVED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(records::VersionWhat(model, number),
+                     " is active: archive it first (which releases its aliases)"));
+  }
+  kv::WriteBatch batch;
+  batch.Delete(family_, records::VersionKey(model, number));
+  Mutation mutation{caller, "version.delete", absl::StrCat("models/", model, "/versions/", number),
+                    records::Json(version), ""};
+  *mutation.events.emplace_back(records::Event(v1::WATCH_EVENT_TYPE_VERSION_DELETED, model))
+       .mutable_version() = version;
+  return Commit(std::move(batch), std::move(mutation));
 }
 
 }  // namespace fabrique::registry

@@ -114,6 +114,15 @@ class RegistryStore {
                                                        const std::string& comment,
                                                        const v1::Principal& caller);
 
+  // Updates the fields of `update` named by `paths` (description, tags, owner_squad,
+  // use_case_id; empty = all four); INVALID_ARGUMENT naming any other path.
+  absl::StatusOr<v1::Model> UpdateModel(const v1::Model& update,
+                                        const std::vector<std::string>& paths,
+                                        const v1::Principal& caller);
+  // Deletes an archived version (archiving releases its aliases first); FAILED_PRECONDITION for
+  // an active one. Its artifacts go at the next garbage collection if nothing else uses them.
+  absl::Status DeleteVersion(const std::string& model, int64_t number, const v1::Principal& caller);
+
   // Archives a version and removes it from every alias that holds it; archiving an archived
   // version changes nothing.
   absl::StatusOr<v1::ModelVersion> ArchiveVersion(const std::string& model, int64_t number,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -141,6 +142,30 @@ grpc::Status ModelRegistryService::ListModels(grpc::ServerContext* context,
                                               const v1::ListModelsRequest* request,
                                               v1::ListModelsResponse* response) {
   return Answer(store_->ListModels(*request), response);
+}
+
+grpc::Status ModelRegistryService::UpdateModel(grpc::ServerContext* context,
+                                               const v1::UpdateModelRequest* request,
+                                               v1::Model* response) {
+  if (request->model().name().empty()) return Invalid("UpdateModelRequest.model.name is required");
+  const std::vector<std::string> paths(request->update_mask().paths().begin(),
+                                       request->update_mask().paths().end());
+  return Mutated("model.update",
+                 store_->UpdateModel(request->model(), paths, server::CallerOf(*context)),
+                 response);
+}
+
+grpc::Status ModelRegistryService::DeleteVersion(grpc::ServerContext* context,
+                                                 const v1::DeleteVersionRequest* request,
+                                                 google::protobuf::Empty* response) {
+  const v1::ModelVersionRef& ref = request->version();
+  if (ref.model().empty() || ref.version() <= 0) {
+    return Invalid("DeleteVersionRequest.version needs a model and a version number >= 1");
+  }
+  const absl::Status deleted =
+      store_->DeleteVersion(ref.model(), ref.version(), server::CallerOf(*context));
+  if (deleted.ok()) CountMutation("version.delete");
+  return ToGrpcStatus(deleted);
 }
 
 grpc::Status ModelRegistryService::ListVersions(grpc::ServerContext* context,

@@ -44,6 +44,10 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
                         v1::Alias* response) override;
   grpc::Status ListModels(grpc::ServerContext* context, const v1::ListModelsRequest* request,
                           v1::ListModelsResponse* response) override;
+  grpc::Status UpdateModel(grpc::ServerContext* context, const v1::UpdateModelRequest* request,
+                           v1::Model* response) override;
+  grpc::Status DeleteVersion(grpc::ServerContext* context, const v1::DeleteVersionRequest* request,
+                             google::protobuf::Empty* response) override;
   grpc::Status ListVersions(grpc::ServerContext* context, const v1::ListVersionsRequest* request,
                             v1::ListVersionsResponse* response) override;
   grpc::Status ListAliases(grpc::ServerContext* context, const v1::ListAliasesRequest* request,

@@ -448,5 +448,32 @@ TEST_CASE("Versions list newest first, filtered and paged across models", "[regi
   CHECK(r.store->ListVersions(bad).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("Models update by field; versions are deleted only once archived", "[registry]") {
+  Registry r;
+  REQUIRE(r.store->CreateModel(Fraud(), Dana()).ok());
+  v1::Model update;
+  update.set_name("fraud");
+  update.set_description("card fraud, EU");
+  update.set_owner_squad("ignored: not in the paths");
+  absl::StatusOr<v1::Model> updated = r.store->UpdateModel(update, {"description"}, Dana());
+  REQUIRE(updated.ok());
+  CHECK(updated->description() == "card fraud, EU");
+  CHECK(updated->owner_squad() == "risk");
+  const absl::Status bad = r.store->UpdateModel(update, {"latest_version"}, Dana()).status();
+  CHECK(bad.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(bad.message(), "latest_version"));
+
+  REQUIRE(r.store->RegisterVersion(Version(), Dana()).ok());
+  const absl::Status active = r.store->DeleteVersion("fraud", 1, Dana());
+  CHECK(active.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(active.message(), "archive it first"));
+  REQUIRE(r.store->ArchiveVersion("fraud", 1, Dana()).ok());
+  REQUIRE(r.store->DeleteVersion("fraud", 1, Dana()).ok());
+  CHECK(r.store->GetVersion("fraud", 1).status().code() == absl::StatusCode::kNotFound);
+  // Numbers are never reused.
+  CHECK(r.store->RegisterVersion(Version(), Dana())->version() == 2);
+  CHECK(EventsAfter(*r.log, 0).size() == 6);
+}
+
 }  // namespace
 }  // namespace fabrique::registry

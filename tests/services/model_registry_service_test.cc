@@ -181,9 +181,28 @@ TEST_CASE("versions need their artifacts; aliases resolve through GetVersion") {
   REQUIRE(s.stub->ArchiveVersion(Context().get(), archive, &version).ok());
   CHECK(s.stub->SetAlias(Context().get(), set, &alias).error_code() ==
         grpc::StatusCode::FAILED_PRECONDITION);
+  v1::DeleteVersionRequest remove;
+  remove.mutable_version()->set_model("fraud");
+  remove.mutable_version()->set_version(2);
+  google::protobuf::Empty empty;
+  CHECK(s.stub->DeleteVersion(Context().get(), remove, &empty).error_code() ==
+        grpc::StatusCode::FAILED_PRECONDITION);  // Active.
+  remove.mutable_version()->set_version(1);      // Archived above.
+  CHECK(s.stub->DeleteVersion(Context().get(), remove, &empty).ok());
+
+  v1::UpdateModelRequest update;
+  update.mutable_model()->set_name("fraud");
+  update.mutable_model()->set_description("card fraud");
+  update.mutable_update_mask()->add_paths("description");
+  v1::Model model;
+  REQUIRE(s.stub->UpdateModel(Context().get(), update, &model).ok());
+  CHECK(model.description() == "card fraud");
+  update.mutable_update_mask()->add_paths("create_time");
+  CHECK(s.stub->UpdateModel(Context().get(), update, &model).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+
   v1::GetModelRequest unknown;
   unknown.set_name("churn");
-  v1::Model model;
   const grpc::Status missing = s.stub->GetModel(Context().get(), unknown, &model);
   CHECK(missing.error_code() == grpc::StatusCode::NOT_FOUND);
   CHECK(absl::StrContains(missing.error_message(), "churn"));
