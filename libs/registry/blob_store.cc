@@ -249,11 +249,13 @@ absl::StatusOr<int64_t> BlobStore::RemoveAbandonedUploads() {
 }
 
 absl::StatusOr<GarbageCollection> BlobStore::CollectGarbage(
-    const absl::flat_hash_set<std::string>& referenced, absl::Duration min_age) {
+    const absl::flat_hash_set<std::string>& referenced, absl::Duration min_age, bool dry_run) {
   GarbageCollection result;
-  absl::StatusOr<int64_t> abandoned = RemoveAbandonedUploads();
-  if (!abandoned.ok()) return abandoned.status();
-  result.uploads_abandoned = *abandoned;
+  if (!dry_run) {
+    absl::StatusOr<int64_t> abandoned = RemoveAbandonedUploads();
+    if (!abandoned.ok()) return abandoned.status();
+    result.uploads_abandoned = *abandoned;
+  }
   const absl::Time cutoff = absl::Now() - min_age;
   std::error_code error;
   std::set<std::string> touched_dirs;
@@ -265,10 +267,11 @@ absl::StatusOr<GarbageCollection> BlobStore::CollectGarbage(
     struct stat info {};
     if (::stat(entry.path().c_str(), &info) != 0) continue;
     if (absl::FromTimeT(info.st_mtime) > cutoff) continue;
-    if (fs::remove(entry.path(), error)) {
+    if (dry_run || fs::remove(entry.path(), error)) {
       ++result.blobs_removed;
       result.bytes_removed += info.st_size;
-      touched_dirs.insert(entry.path().parent_path().string());
+      result.sha256s.push_back(name);
+      if (!dry_run) touched_dirs.insert(entry.path().parent_path().string());
     }
   }
   if (error) {

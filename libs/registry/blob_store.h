@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -47,7 +48,8 @@ struct BlobInfo {
 struct GarbageCollection {
   int64_t blobs_removed = 0;
   int64_t bytes_removed = 0;
-  int64_t uploads_abandoned = 0;  // Leftover .part files removed (crashed or stale uploads).
+  int64_t uploads_abandoned = 0;     // Leftover .part files removed (crashed or stale uploads).
+  std::vector<std::string> sha256s;  // The blobs removed (or that would be, on a dry run).
 };
 
 class BlobStore {
@@ -119,8 +121,10 @@ class BlobStore {
   // and every abandoned upload (a .part file no live Upload writes). `min_age` spares blobs
   // committed by uploads whose version is not registered yet (the registry lists what its
   // metadata references, then collects): set it above the longest upload-to-register gap.
+  // `dry_run` reports what would be removed and removes nothing.
   absl::StatusOr<GarbageCollection> CollectGarbage(
-      const absl::flat_hash_set<std::string>& referenced, absl::Duration min_age);
+      const absl::flat_hash_set<std::string>& referenced, absl::Duration min_age,
+      bool dry_run = false);
 
   const std::string& root() const { return options_.root; }
 

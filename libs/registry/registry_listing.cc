@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -227,6 +228,28 @@ absl::Status RegistryStore::DeleteVersion(const std::string& model, int64_t numb
   *mutation.events.emplace_back(records::Event(v1::WATCH_EVENT_TYPE_VERSION_DELETED, model))
        .mutable_version() = version;
   return Commit(std::move(batch), std::move(mutation));
+}
+
+absl::Status RegistryStore::WithReferencedArtifacts(
+    absl::FunctionRef<absl::Status(const absl::flat_hash_set<std::string>&)> use) {
+  absl::MutexLock lock(&writer_);
+  absl::flat_hash_set<std::string> referenced;
+  absl::Status parsed;
+  RETURN_IF_ERROR(options_.store->Scan(
+      family_, kv::KeyRange::Prefix(kv::KeyBuilder().AddString("v").key()),
+      [&](absl::string_view, absl::string_view value) {
+        v1::ModelVersion version;
+        if (!version.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parsed = absl::DataLossError("a stored version is corrupt");
+          return false;
+        }
+        for (const v1::VersionArtifact& artifact : version.artifacts()) {
+          referenced.insert(absl::AsciiStrToLower(artifact.artifact().sha256()));
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(parsed);
+  return use(referenced);
 }
 
 }  // namespace fabrique::registry

@@ -73,6 +73,8 @@ absl::StatusOr<v1::Model> RegistryStore::GetModel(const std::string& name) const
 
 absl::StatusOr<v1::ModelVersion> RegistryStore::RegisterVersion(v1::ModelVersion version,
                                                                 const v1::Principal& caller) {
+  // Checked under the writer lock, which garbage collection holds too (WithReferencedArtifacts).
+  absl::MutexLock lock(&writer_);
   for (const v1::VersionArtifact& artifact : version.artifacts()) {
     const std::string& digest = artifact.artifact().sha256();
     const absl::Status stored = options_.artifact_exists(digest);
@@ -83,7 +85,6 @@ absl::StatusOr<v1::ModelVersion> RegistryStore::RegisterVersion(v1::ModelVersion
     }
     RETURN_IF_ERROR(stored);
   }
-  absl::MutexLock lock(&writer_);
   ASSIGN_OR_RETURN(v1::Model model, GetModel(version.model()));
   version.set_version(model.latest_version() + 1);
   version.set_state(v1::VERSION_STATE_ACTIVE);

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "fabrique/v1/registry.pb.h"
@@ -122,6 +124,12 @@ class RegistryStore {
   // Deletes an archived version (archiving releases its aliases first); FAILED_PRECONDITION for
   // an active one. Its artifacts go at the next garbage collection if nothing else uses them.
   absl::Status DeleteVersion(const std::string& model, int64_t number, const v1::Principal& caller);
+
+  // Calls `use` with the digests of every artifact a stored version references, while no version
+  // can be registered: a garbage collection run from `use` cannot remove an artifact that a
+  // registration has just checked and is about to reference.
+  absl::Status WithReferencedArtifacts(
+      absl::FunctionRef<absl::Status(const absl::flat_hash_set<std::string>&)> use);
 
   // Archives a version and removes it from every alias that holds it; archiving an archived
   // version changes nothing.

@@ -14,6 +14,9 @@
 namespace fabrique::services {
 namespace {
 
+// How young a blob CollectGarbage spares; set by --gc_grace.
+absl::Duration gc_grace = absl::Hours(1);
+
 absl::Status Run(const server::ServiceFlags& flags) {
   // Storage: everything under --data_dir: records in DATA_DIR/kv, artifacts in DATA_DIR/blobs.
   ASSIGN_OR_RETURN(auto state,
@@ -31,7 +34,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Services.
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
   host->AddCollectable(state->metrics());
-  ModelRegistryService service(store.get(), log.get(), blobs.get(), host->metrics());
+  ModelRegistryService service(store.get(), log.get(), blobs.get(), host->metrics(), gc_grace);
   host->AddService(&service, fabrique::v1::ModelRegistry::service_full_name(),
                    std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
@@ -43,5 +46,12 @@ absl::Status Run(const server::ServiceFlags& flags) {
 }  // namespace fabrique::services
 
 int main(int argc, char** argv) {
-  return fabrique::server::ServiceMain(argc, argv, "registry", nullptr, fabrique::services::Run);
+  return fabrique::server::ServiceMain(
+      argc, argv, "registry",
+      [](fabrique::core::FlagSet& flags) {
+        flags.Add("gc_grace", &fabrique::services::gc_grace,
+                  "CollectGarbage spares artifacts uploaded more recently than this, so that an "
+                  "upload whose version is not registered yet survives");
+      },
+      fabrique::services::Run);
 }

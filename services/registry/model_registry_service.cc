@@ -40,7 +40,7 @@ grpc::Status Invalid(std::string message) {
 
 ModelRegistryService::ModelRegistryService(registry::RegistryStore* store,
                                            registry::RegistryLog* log, registry::BlobStore* blobs,
-                                           prometheus::Registry& metrics)
+                                           prometheus::Registry& metrics, absl::Duration gc_grace)
     : store_(store),
       log_(log),
       blobs_(blobs),
@@ -57,7 +57,8 @@ ModelRegistryService::ModelRegistryService(registry::RegistryStore* store,
                     .Name("fabrique_registry_watchers")
                     .Help("Watch streams open.")
                     .Register(metrics)
-                    .Add({})) {}
+                    .Add({})),
+      gc_grace_(gc_grace) {}
 
 grpc::Status ModelRegistryService::CreateModel(grpc::ServerContext* context,
                                                const v1::CreateModelRequest* request,
@@ -262,6 +263,23 @@ grpc::Status ModelRegistryService::RejectPromotion(grpc::ServerContext* context,
                  store_->DecidePromotion(request->id(), /*approve=*/false, request->comment(),
                                          server::CallerOf(*context)),
                  response);
+}
+
+grpc::Status ModelRegistryService::CollectGarbage(grpc::ServerContext* context,
+                                                  const v1::CollectGarbageRequest* request,
+                                                  v1::CollectGarbageResponse* response) {
+  const absl::Status collected = store_->WithReferencedArtifacts(
+      [&](const absl::flat_hash_set<std::string>& referenced) -> absl::Status {
+        absl::StatusOr<registry::GarbageCollection> result =
+            blobs_->CollectGarbage(referenced, gc_grace_, request->dry_run());
+        if (!result.ok()) return result.status();
+        response->set_blobs_removed(result->blobs_removed);
+        response->set_bytes_freed(result->bytes_removed);
+        for (const std::string& sha256 : result->sha256s) response->add_sha256s(sha256);
+        return absl::OkStatus();
+      });
+  if (collected.ok() && !request->dry_run()) CountMutation("artifacts.collect");
+  return ToGrpcStatus(collected);
 }
 
 grpc::Status ModelRegistryService::UploadArtifact(

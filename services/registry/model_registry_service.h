@@ -22,9 +22,11 @@ namespace fabrique::services {
 
 class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
  public:
-  // None is owned; all must outlive the service.
+  // None is owned; all must outlive the service. `gc_grace`: CollectGarbage spares blobs
+  // younger than this (uploaded for a version not registered yet).
   ModelRegistryService(registry::RegistryStore* store, registry::RegistryLog* log,
-                       registry::BlobStore* blobs, prometheus::Registry& metrics);
+                       registry::BlobStore* blobs, prometheus::Registry& metrics,
+                       absl::Duration gc_grace = absl::Hours(1));
 
   grpc::Status CreateModel(grpc::ServerContext* context, const v1::CreateModelRequest* request,
                            v1::Model* response) override;
@@ -72,6 +74,9 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
   grpc::Status RejectPromotion(grpc::ServerContext* context,
                                const v1::RejectPromotionRequest* request,
                                v1::PromotionRequest* response) override;
+  grpc::Status CollectGarbage(grpc::ServerContext* context,
+                              const v1::CollectGarbageRequest* request,
+                              v1::CollectGarbageResponse* response) override;
   grpc::Status UploadArtifact(grpc::ServerContext* context,
                               grpc::ServerReader<v1::UploadArtifactRequest>* reader,
                               v1::Artifact* response) override;
@@ -104,6 +109,7 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
   prometheus::Family<prometheus::Counter>& mutations_;
   prometheus::Family<prometheus::Counter>& artifact_bytes_;
   prometheus::Gauge& watchers_;
+  const absl::Duration gc_grace_;
 };
 
 }  // namespace fabrique::services

@@ -44,6 +44,7 @@ void LinkGeneratedServices() {
 
 // Calls that already have a real implementation; every other call must say it is not built.
 const std::set<std::string> kImplemented = {
+    "/fabrique.v1.ModelRegistry/CollectGarbage",
     "/fabrique.v1.ModelRegistry/UpdateModel",
     "/fabrique.v1.ModelRegistry/DeleteVersion",
     "/fabrique.v1.ModelRegistry/ListVersions",

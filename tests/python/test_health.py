@@ -71,7 +71,8 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    "ListAuditEntries", "VerifyAuditChain", "Watch", "SetPromotionPolicy",
                    "GetPromotionPolicy", "RequestPromotion", "GetPromotionRequest",
                    "ApprovePromotion", "RejectPromotion", "ListModels", "ListAliases",
-                   "DeleteAlias", "ListVersions", "UpdateModel", "DeleteVersion"}
+                   "DeleteAlias", "ListVersions", "UpdateModel", "DeleteVersion",
+                   "CollectGarbage"}
     with grpc.insecure_channel(running.endpoints[name]["grpc"]) as channel:
         for full_name in SERVICES[name]:
             package, service = full_name.rsplit(".", 1)

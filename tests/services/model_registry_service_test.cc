@@ -50,8 +50,9 @@ struct Server {
     host_options.listen_host = "127.0.0.1";
     host_options.shutdown_grace = absl::Milliseconds(100);  // Watches end at once.
     host = *server::ServiceHost::Create(host_options);
+    // No grace: a test's blobs are all "old enough" to collect.
     service = std::make_unique<ModelRegistryService>(store.get(), log.get(), blobs.get(),
-                                                     host->metrics());
+                                                     host->metrics(), absl::ZeroDuration());
     host->AddService(service.get(), v1::ModelRegistry::service_full_name(), "the registry");
     REQUIRE(host->Start().ok());
     stub =
@@ -382,6 +383,37 @@ TEST_CASE("governed promotion: a refused gate is explained, two approvals move t
                           "fabrique_registry_mutations_total{kind=\"promotion.request\"} 2"));
   CHECK(
       absl::StrContains(metrics, "fabrique_registry_mutations_total{kind=\"version.register\"} 2"));
+}
+
+TEST_CASE("garbage collection removes only blobs no version references; dry run first") {
+  Server s;
+  CreateFraud(s);
+  v1::Artifact kept, orphan;
+  REQUIRE(Upload(s, "abc", kAbc, &kept).ok());
+  REQUIRE(Upload(s, "orphan bytes", "", &orphan).ok());
+  v1::ModelVersion version;
+  REQUIRE(Register(s, kAbc, &version).ok());
+
+  v1::CollectGarbageRequest dry;
+  dry.set_dry_run(true);
+  v1::CollectGarbageResponse report;
+  REQUIRE(s.stub->CollectGarbage(Context().get(), dry, &report).ok());
+  CHECK(report.blobs_removed() == 1);
+  REQUIRE(report.sha256s_size() == 1);
+  CHECK(report.sha256s(0) == orphan.sha256());
+  CHECK(Download(s, orphan.sha256()) == "orphan bytes");  // Still there.
+
+  REQUIRE(s.stub->CollectGarbage(Context().get(), {}, &report).ok());
+  CHECK(report.bytes_freed() == 12);
+  v1::DownloadArtifactRequest gone;
+  gone.set_sha256(orphan.sha256());
+  auto context = Context();
+  auto reader = s.stub->DownloadArtifact(context.get(), gone);
+  v1::DownloadArtifactResponse part;
+  while (reader->Read(&part)) {
+  }
+  CHECK(reader->Finish().error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(Download(s, kAbc) == "abc");  // Referenced: kept.
 }
 
 }  // namespace
