@@ -1,11 +1,13 @@
 #include "libs/registry/registry_log.h"
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
+#include "libs/kv/iterator.h"
 #include "libs/kv/key_codec.h"
 #include "libs/kv/key_range.h"
 
@@ -49,24 +51,20 @@ absl::StatusOr<std::unique_ptr<RegistryLog>> RegistryLog::Create(Options options
   return log;
 }
 
-// The heads are the last record of each log: a reverse scan would do, a forward one is simple
-// and only runs at start-up.
+// The heads come from the last audit entry alone: it carries the sequence, the hash and the
+// revision its mutation reached, so start-up reads one record whatever the log's length.
 absl::Status RegistryLog::LoadHeads() {
+  ASSIGN_OR_RETURN(std::unique_ptr<kv::Iterator> it,
+                   options_.store->NewIterator(family_, kv::KeyRange::Prefix(Prefix("a"))));
+  it->SeekToLast();
+  RETURN_IF_ERROR(it->status());
+  if (!it->Valid()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(v1::AuditEntry entry, Parse<v1::AuditEntry>(it->value(), "audit entry"));
   absl::MutexLock lock(&mu_);
-  absl::Status parsed;
-  RETURN_IF_ERROR(options_.store->Scan(
-      family_, kv::KeyRange::Prefix(Prefix("a")), [&](absl::string_view, absl::string_view value) {
-        absl::StatusOr<v1::AuditEntry> entry = Parse<v1::AuditEntry>(value, "audit entry");
-        if (!entry.ok()) {
-          parsed = entry.status();
-          return false;
-        }
-        sequence_ = entry->sequence();
-        head_hash_ = entry->hash();
-        revision_ = std::max(revision_, entry->revision());
-        return true;
-      }));
-  return parsed;
+  sequence_ = entry.sequence();
+  head_hash_ = entry.hash();
+  revision_ = entry.revision();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Staged> RegistryLog::Stage(Mutation mutation, kv::WriteBatch* batch) const {
@@ -119,34 +117,30 @@ int64_t RegistryLog::WaitForRevisionAfter(int64_t after, absl::Duration timeout)
 absl::Status RegistryLog::EventsAfter(int64_t after, int64_t limit,
                                       absl::FunctionRef<bool(const v1::WatchEvent&)> visit) const {
   if (after == std::numeric_limits<int64_t>::max()) return absl::OkStatus();
-  int64_t seen = 0;
-  absl::Status parsed;
-  RETURN_IF_ERROR(options_.store->Scan(
-      family_, From("w", EventKey(after + 1)), [&](absl::string_view, absl::string_view value) {
-        absl::StatusOr<v1::WatchEvent> event = Parse<v1::WatchEvent>(value, "watch event");
-        if (!event.ok()) {
-          parsed = event.status();
-          return false;
-        }
-        return visit(*event) && (limit <= 0 || ++seen < limit);
-      }));
-  return parsed;
+  return ScanRecords<v1::WatchEvent>(From("w", EventKey(after + 1)), "watch event", limit, visit);
 }
 
 absl::Status RegistryLog::AuditEntries(int64_t start, int64_t limit,
                                        absl::FunctionRef<bool(const v1::AuditEntry&)> visit) const {
+  return ScanRecords<v1::AuditEntry>(From("a", AuditKey(std::max<int64_t>(start, 1))),
+                                     "audit entry", limit, visit);
+}
+
+template <typename Message>
+absl::Status RegistryLog::ScanRecords(const kv::KeyRange& range, absl::string_view what,
+                                      int64_t limit,
+                                      absl::FunctionRef<bool(const Message&)> visit) const {
   int64_t seen = 0;
   absl::Status parsed;
-  RETURN_IF_ERROR(options_.store->Scan(family_, From("a", AuditKey(std::max<int64_t>(start, 1))),
-                                       [&](absl::string_view, absl::string_view value) {
-                                         absl::StatusOr<v1::AuditEntry> entry =
-                                             Parse<v1::AuditEntry>(value, "audit entry");
-                                         if (!entry.ok()) {
-                                           parsed = entry.status();
-                                           return false;
-                                         }
-                                         return visit(*entry) && (limit <= 0 || ++seen < limit);
-                                       }));
+  RETURN_IF_ERROR(
+      options_.store->Scan(family_, range, [&](absl::string_view, absl::string_view value) {
+        absl::StatusOr<Message> record = Parse<Message>(value, what);
+        if (!record.ok()) {
+          parsed = record.status();
+          return false;
+        }
+        return visit(*record) && (limit <= 0 || ++seen < limit);
+      }));
   return parsed;
 }
 

@@ -89,6 +89,10 @@ class RegistryLog {
   RegistryLog(Options options, kv::ColumnFamily family)
       : options_(std::move(options)), family_(family) {}
   absl::Status LoadHeads();
+  // Visits the records of `range` in key order, parsed as `Message`, at most `limit` (0 = all).
+  template <typename Message>
+  absl::Status ScanRecords(const kv::KeyRange& range, absl::string_view what, int64_t limit,
+                           absl::FunctionRef<bool(const Message&)> visit) const;
 
   const Options options_;
   const kv::ColumnFamily family_;
