@@ -108,10 +108,21 @@ int64_t RegistryLog::revision() const {
 
 int64_t RegistryLog::WaitForRevisionAfter(int64_t after, absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
-  const auto passed = [this, after]()
-                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return revision_ > after; };
+  const auto passed = [this, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return revision_ > after || interrupted_;
+  };
   mu_.AwaitWithTimeout(absl::Condition(&passed), timeout);
   return revision_;
+}
+
+void RegistryLog::Interrupt() {
+  absl::MutexLock lock(&mu_);
+  interrupted_ = true;
+}
+
+bool RegistryLog::interrupted() const {
+  absl::MutexLock lock(&mu_);
+  return interrupted_;
 }
 
 absl::Status RegistryLog::EventsAfter(int64_t after, int64_t limit,

@@ -72,8 +72,13 @@ class RegistryLog {
 
   // The newest revision (0 before the first change).
   int64_t revision() const;
-  // Blocks until the revision passes `after` or `timeout` ends; returns the revision then.
+  // Blocks until the revision passes `after`, `timeout` ends or the log is interrupted; returns
+  // the revision then.
   int64_t WaitForRevisionAfter(int64_t after, absl::Duration timeout) const;
+  // Wakes every waiter and makes later waits return at once: the server is stopping, and its
+  // watch streams should end now rather than at the end of the shutdown grace.
+  void Interrupt();
+  bool interrupted() const;
 
   // Visits the events with revision > `after`, in order, at most `limit` (0 = no limit); stops
   // early when `visit` returns false.
@@ -100,6 +105,7 @@ class RegistryLog {
   int64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
   std::string head_hash_ ABSL_GUARDED_BY(mu_);
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
+  bool interrupted_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace fabrique::registry

@@ -2,6 +2,7 @@
 // promotion_gates.h, stored with their decisions, moving the alias in the same commit as the
 // decision that completes them.
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -14,9 +15,21 @@
 #include "libs/registry/registry_store.h"
 
 namespace fabrique::registry {
+namespace {
+
+// `request`, or the FAILED_PRECONDITION explaining each failed gate when it was refused.
+absl::StatusOr<v1::PromotionRequest> RefusedOr(v1::PromotionRequest request, bool dry_run) {
+  if (request.state() != v1::PROMOTION_STATE_REFUSED) return request;
+  const std::vector<v1::GateEvaluation> gates(request.gates().begin(), request.gates().end());
+  return core::WithContext(RefusalError(gates),
+                           absl::StrCat("request ", request.id(), dry_run ? " (dry run)" : ""));
+}
+
+}  // namespace
 
 using records::CheckName;
 using records::Event;
+using records::IdempotencyKey;
 using records::Json;
 using records::ModelWhat;
 using records::PolicyKey;
@@ -123,9 +136,14 @@ absl::Status RegistryStore::StageEvaluation(v1::PromotionRequest* request, kv::W
 
 absl::StatusOr<v1::PromotionRequest> RegistryStore::RequestPromotion(
     const std::string& model, const std::string& alias, int64_t number, const std::string& comment,
-    const v1::Principal& caller, bool dry_run) {
+    const v1::Principal& caller, bool dry_run, const std::string& request_id) {
   RETURN_IF_ERROR(CheckName(alias, "alias"));
   absl::MutexLock lock(&writer_);
+  if (!request_id.empty() && !dry_run) {
+    absl::StatusOr<std::string> earlier = Retried("r", request_id);
+    if (earlier.ok()) return AnswerRetry(*earlier, model, alias, number, request_id);
+    if (!absl::IsNotFound(earlier.status())) return earlier.status();
+  }
   ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
   ASSIGN_OR_RETURN(v1::ModelVersion candidate, GetVersion(model, number));
   if (candidate.state() == v1::VERSION_STATE_ARCHIVED) {
@@ -146,13 +164,24 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::RequestPromotion(
   Mutation mutation{caller, "promotion.request",
                     absl::StrCat("models/", model, "/aliases/", alias)};
   RETURN_IF_ERROR(StageEvaluation(&request, &batch, &mutation));
+  if (!request_id.empty()) batch.Put(family_, IdempotencyKey("r", request_id), request.id());
   if (!dry_run) RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
-  if (request.state() == v1::PROMOTION_STATE_REFUSED) {
-    const std::vector<v1::GateEvaluation> gates(request.gates().begin(), request.gates().end());
-    return core::WithContext(RefusalError(gates),
-                             absl::StrCat("request ", request.id(), dry_run ? " (dry run)" : ""));
+  return RefusedOr(std::move(request), dry_run);
+}
+
+absl::StatusOr<v1::PromotionRequest> RegistryStore::AnswerRetry(const std::string& id,
+                                                                const std::string& model,
+                                                                const std::string& alias,
+                                                                int64_t number,
+                                                                const std::string& request_id) {
+  ASSIGN_OR_RETURN(v1::PromotionRequest earlier, GetPromotionRequest(id));
+  if (earlier.model() != model || earlier.alias() != alias || earlier.version() != number) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request_id '", request_id, "' already asked to move alias '", earlier.alias(),
+                     "' of ", ModelWhat(earlier.model()), " to version ", earlier.version(),
+                     ": use a new request_id for a new promotion"));
   }
-  return request;
+  return RefusedOr(std::move(earlier), /*dry_run=*/false);
 }
 
 absl::StatusOr<v1::PromotionRequest> RegistryStore::GetPromotionRequest(
@@ -183,6 +212,49 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::DecidePromotion(const std::s
   RETURN_IF_ERROR(StageEvaluation(&request, &batch, &mutation));
   RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
   return request;
+}
+
+absl::StatusOr<std::vector<v1::PromotionPolicy>> RegistryStore::ListPromotionPolicies(
+    const std::string& model) const {
+  RETURN_IF_ERROR(GetModel(model).status());
+  std::vector<v1::PromotionPolicy> policies;
+  RETURN_IF_ERROR(records::ScanMessages<v1::PromotionPolicy>(
+      *options_.store, family_,
+      kv::KeyRange::Prefix(kv::KeyBuilder().AddString("p").AddString(model).key()), "policy",
+      [&](v1::PromotionPolicy policy) {
+        policies.push_back(std::move(policy));
+        return true;
+      }));
+  return policies;
+}
+
+absl::StatusOr<v1::ListPromotionRequestsResponse> RegistryStore::ListPromotionRequests(
+    const v1::ListPromotionRequestsRequest& request) const {
+  if (!request.model().empty()) RETURN_IF_ERROR(GetModel(request.model()).status());
+  const int page = request.page_size() <= 0 ? 100 : std::min(request.page_size(), 1000);
+  const kv::KeyRange all = kv::KeyRange::Prefix(kv::KeyBuilder().AddString("r").key());
+  v1::ListPromotionRequestsResponse response;
+  // Ids grow with time, so key order is the order the requests were made in.
+  RETURN_IF_ERROR(records::ScanMessages<v1::PromotionRequest>(
+      *options_.store, family_,
+      request.page_token().empty()
+          ? all
+          : kv::KeyRange::Between(RequestKey(request.page_token()), all.end),
+      "promotion request", [&](v1::PromotionRequest found) {
+        if ((!request.model().empty() && found.model() != request.model()) ||
+            (!request.alias().empty() && found.alias() != request.alias()) ||
+            (request.state() != v1::PROMOTION_STATE_UNSPECIFIED &&
+             found.state() != request.state())) {
+          return true;
+        }
+        if (response.requests_size() == page) {
+          response.set_next_page_token(found.id());
+          return false;
+        }
+        *response.add_requests() = std::move(found);
+        return true;
+      }));
+  return response;
 }
 
 }  // namespace fabrique::registry

@@ -12,6 +12,7 @@
 #include "fabrique/v1/registry.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/kv/key_codec.h"
+#include "libs/kv/key_range.h"
 #include "libs/kv/store.h"
 
 namespace fabrique::registry::records {
@@ -79,6 +80,31 @@ inline std::string PolicyKey(absl::string_view model, absl::string_view alias) {
 }
 inline std::string RequestKey(absl::string_view id) {
   return kv::KeyBuilder().AddString("r").AddString(id).key();
+}
+inline std::string TrafficKey(absl::string_view model) {
+  return kv::KeyBuilder().AddString("t").AddString(model).key();
+}
+// What a retried call with idempotency key `request_id` finds: kind "v" (RegisterVersion) ->
+// ModelVersionRef, "r" (RequestPromotion) -> the promotion request's id.
+inline std::string IdempotencyKey(absl::string_view kind, absl::string_view request_id) {
+  return kv::KeyBuilder().AddString("i").AddString(kind).AddString(request_id).key();
+}
+
+// Visits the records of `range` in key order, parsed as `Message`; stops early when `visit`
+// returns false. DATA_LOSS naming `what` for a record that does not parse.
+template <typename Message, typename Visit>
+absl::Status ScanMessages(const kv::Store& store, kv::ColumnFamily family,
+                          const kv::KeyRange& range, absl::string_view what, Visit visit) {
+  absl::Status parsed;
+  absl::Status scanned = store.Scan(family, range, [&](absl::string_view, absl::string_view value) {
+    Message message;
+    if (!message.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      parsed = absl::DataLossError(absl::StrCat("a stored ", what, " is corrupt"));
+      return false;
+    }
+    return visit(std::move(message));
+  });
+  return parsed.ok() ? scanned : parsed;
 }
 
 }  // namespace fabrique::registry::records

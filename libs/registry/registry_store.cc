@@ -71,10 +71,33 @@ absl::StatusOr<v1::Model> RegistryStore::GetModel(const std::string& name) const
   return Read<v1::Model>(*options_.store, family_, ModelKey(name), ModelWhat(name));
 }
 
+absl::StatusOr<std::string> RegistryStore::Retried(absl::string_view kind,
+                                                   const std::string& request_id) const {
+  return options_.store->Get(family_, records::IdempotencyKey(kind, request_id));
+}
+
 absl::StatusOr<v1::ModelVersion> RegistryStore::RegisterVersion(v1::ModelVersion version,
-                                                                const v1::Principal& caller) {
+                                                                const v1::Principal& caller,
+                                                                const std::string& request_id) {
   // Checked under the writer lock, which garbage collection holds too (WithReferencedArtifacts).
   absl::MutexLock lock(&writer_);
+  if (!request_id.empty()) {
+    absl::StatusOr<std::string> earlier = Retried("v", request_id);
+    if (earlier.ok()) {
+      v1::ModelVersionRef ref;
+      if (!ref.ParseFromString(*earlier)) {
+        return absl::DataLossError(absl::StrCat("request_id '", request_id, "' is corrupt"));
+      }
+      if (ref.model() != version.model()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "request_id '", request_id, "' already registered ",
+            VersionWhat(ref.model(), ref.version()), ", not a version of ",
+            ModelWhat(version.model()), ": use a new request_id for a new registration"));
+      }
+      return GetVersion(ref.model(), ref.version());
+    }
+    if (!absl::IsNotFound(earlier.status())) return earlier.status();
+  }
   for (const v1::VersionArtifact& artifact : version.artifacts()) {
     const std::string& digest = artifact.artifact().sha256();
     const absl::Status stored = options_.artifact_exists(digest);
@@ -95,6 +118,12 @@ absl::StatusOr<v1::ModelVersion> RegistryStore::RegisterVersion(v1::ModelVersion
   kv::WriteBatch batch;
   batch.Put(family_, VersionKey(model.name(), version.version()), version.SerializeAsString());
   batch.Put(family_, ModelKey(model.name()), model.SerializeAsString());
+  if (!request_id.empty()) {
+    v1::ModelVersionRef ref;
+    ref.set_model(model.name());
+    ref.set_version(version.version());
+    batch.Put(family_, records::IdempotencyKey("v", request_id), ref.SerializeAsString());
+  }
   Mutation mutation{caller, "version.register",
                     absl::StrCat("models/", model.name(), "/versions/", version.version()), "",
                     Json(version)};

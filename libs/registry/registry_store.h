@@ -14,8 +14,9 @@
 //
 // Keys in its family: ("m", model) -> Model (with latest_version and its aliases),
 // ("v", model, number) -> ModelVersion, ("l", model, alias) -> Alias, ("p", model, alias) ->
-// PromotionPolicy, ("r", id) -> PromotionRequest (registry_records.h). The promotion workflow
-// is in registry_promotion.cc.
+// PromotionPolicy, ("r", id) -> PromotionRequest, ("t", model) -> TrafficPolicy, ("i", kind,
+// request_id) -> what an idempotent call made (registry_records.h). The promotion workflow is
+// in registry_promotion.cc; traffic policies and state snapshots in registry_serving.cc.
 
 #include <cstdint>
 #include <functional>
@@ -60,8 +61,11 @@ class RegistryStore {
 
   // Registers `version` as its model's next number (1, 2, ...), ACTIVE, after checking that
   // every artifact it names is stored. The version is immutable from then on.
+  // A non-empty `request_id` makes a retry safe: a later call with the same key returns the
+  // version the first one registered (INVALID_ARGUMENT when it names another model).
   absl::StatusOr<v1::ModelVersion> RegisterVersion(v1::ModelVersion version,
-                                                   const v1::Principal& caller);
+                                                   const v1::Principal& caller,
+                                                   const std::string& request_id = "");
   absl::StatusOr<v1::ModelVersion> GetVersion(const std::string& model, int64_t number) const;
 
   // Points `alias` of `model` at `number` directly. `expected_current` > 0 makes it a
@@ -102,13 +106,45 @@ class RegistryStore {
   // Asks to move `alias` to `number`: evaluates every gate (promotion_gates.h) and stores the
   // request: COMPLETED, with the alias moved in the same commit, when all hold; PENDING while
   // approvals are missing; REFUSED, answered FAILED_PRECONDITION explaining each failed gate,
-  // when an automatic gate fails. `dry_run` evaluates and stores nothing.
+  // when an automatic gate fails. `dry_run` evaluates and stores nothing. A non-empty
+  // `request_id` makes a retry safe: a later call with the same key answers with the request the
+  // first one stored, as it stands now (INVALID_ARGUMENT when it names another model, alias or
+  // version).
   absl::StatusOr<v1::PromotionRequest> RequestPromotion(const std::string& model,
                                                         const std::string& alias, int64_t number,
                                                         const std::string& comment,
                                                         const v1::Principal& caller,
-                                                        bool dry_run = false);
+                                                        bool dry_run = false,
+                                                        const std::string& request_id = "");
   absl::StatusOr<v1::PromotionRequest> GetPromotionRequest(const std::string& id) const;
+  // The model's promotion policies that were set, by alias.
+  absl::StatusOr<std::vector<v1::PromotionPolicy>> ListPromotionPolicies(
+      const std::string& model) const;
+  // Promotion requests, oldest first, filtered by model, alias and state (empty / UNSPECIFIED =
+  // any); `page_token` is the last page's next_page_token. Page size 100 by default, 1000 at
+  // most.
+  absl::StatusOr<v1::ListPromotionRequestsResponse> ListPromotionRequests(
+      const v1::ListPromotionRequestsRequest& request) const;
+
+  // Sets how inference servers split a model's traffic between its primary and candidate
+  // aliases (empty names mean "production" and "candidate"). INVALID_ARGUMENT for a canary
+  // percent outside 0..100 or one alias named twice; FAILED_PRECONDITION when canary or shadow
+  // traffic is asked for and the candidate alias points nowhere; PERMISSION_DENIED when the
+  // primary alias is protected and the caller holds none of its roles (a canary serves part of
+  // the primary's traffic).
+  absl::StatusOr<v1::TrafficPolicy> SetTrafficPolicy(v1::TrafficPolicy policy,
+                                                     const v1::Principal& caller);
+  // The model's traffic policy; all traffic to "production" when none was set.
+  absl::StatusOr<v1::TrafficPolicy> GetTrafficPolicy(const std::string& model) const;
+
+  // The current state of `models` (all when empty) as watch events flagged `snapshot`, with the
+  // revision they are exact at: per model, by name, the model, its aliases, its promotion
+  // policies and its traffic policy. A watcher applies them, then the changes after `revision`.
+  struct StateSnapshot {
+    int64_t revision = 0;
+    std::vector<v1::WatchEvent> events;
+  };
+  absl::StatusOr<StateSnapshot> SnapshotState(const std::vector<std::string>& models);
   // Records an approval (or a rejection) of a PENDING request and evaluates it again: the alias
   // moves once every gate holds. A request whose alias moved otherwise, or whose version was
   // archived, meanwhile becomes SUPERSEDED. FAILED_PRECONDITION when the request is not PENDING.
@@ -150,6 +186,12 @@ class RegistryStore {
   // when it completes) into `batch` and `mutation`.
   absl::Status StageEvaluation(v1::PromotionRequest* request, kv::WriteBatch* batch,
                                Mutation* mutation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
+  // The answer to a RequestPromotion retried with `request_id`: the promotion request `id` the
+  // first call stored, as it stands now.
+  absl::StatusOr<v1::PromotionRequest> AnswerRetry(const std::string& id, const std::string& model,
+                                                   const std::string& alias, int64_t number,
+                                                   const std::string& request_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
   static bool HasGates(const v1::PromotionPolicy& policy);
   static absl::Status CheckAllowedRoles(const v1::PromotionPolicy& policy,
                                         const v1::Principal& caller);
@@ -160,6 +202,10 @@ class RegistryStore {
 
   const Options options_;
   const kv::ColumnFamily family_;
+  // What an earlier call of `kind` with idempotency key `request_id` stored (its record's bytes);
+  // NOT_FOUND when none did.
+  absl::StatusOr<std::string> Retried(absl::string_view kind, const std::string& request_id) const;
+
   absl::Mutex writer_;  // Serializes mutations.
 };
 

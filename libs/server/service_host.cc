@@ -195,6 +195,7 @@ void ServiceHost::Shutdown() {
   const auto start = std::chrono::steady_clock::now();
   // NOT_SERVING first, so load balancers and probes stop sending before calls are refused.
   server_->GetHealthCheckService()->Shutdown();
+  for (const std::function<void()>& hook : shutdown_hooks_) hook();
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(options_.shutdown_grace));
   server_->Wait();

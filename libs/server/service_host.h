@@ -12,6 +12,7 @@
 //   return host->Run();  // Serves until SIGTERM/SIGINT, then drains and stops.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -77,9 +78,13 @@ class ServiceHost {
   // Makes Run() return; safe from any thread.
   void RequestShutdown();
 
-  // Marks every service NOT_SERVING, stops accepting calls, lets in-flight calls finish within
-  // shutdown_grace (then cancels them), and stops the metrics exposer. Idempotent.
+  // Marks every service NOT_SERVING, runs the shutdown hooks, stops accepting calls, lets
+  // in-flight calls finish within shutdown_grace (then cancels them), and stops the metrics
+  // exposer. Idempotent.
   void Shutdown();
+  // Runs `hook` when shutdown begins, before the grace period: a service ends its long-lived
+  // streams there (watches), which would otherwise hold the whole grace. Call before Start().
+  void OnShutdown(std::function<void()> hook) { shutdown_hooks_.push_back(std::move(hook)); }
 
   // Sets one service's health status (e.g. NOT_SERVING while a store is unavailable).
   void SetServing(const std::string& full_name, bool serving);
@@ -121,6 +126,7 @@ class ServiceHost {
   int bound_metrics_port_ = 0;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> shut_down_{false};
+  std::vector<std::function<void()>> shutdown_hooks_;
 };
 
 }  // namespace fabrique::server

@@ -37,6 +37,9 @@ absl::Status Run(const server::ServiceFlags& flags) {
   ModelRegistryService service(store.get(), log.get(), blobs.get(), host->metrics(), gc_grace);
   host->AddService(&service, fabrique::v1::ModelRegistry::service_full_name(),
                    std::string(flags.info->area));
+  // Watchers (inference servers) are always connected: end their streams when shutdown begins,
+  // telling them where to resume, rather than hold the whole grace period.
+  host->OnShutdown([&log] { log->Interrupt(); });
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
   return host->Run();

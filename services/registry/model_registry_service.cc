@@ -81,7 +81,9 @@ grpc::Status ModelRegistryService::RegisterVersion(grpc::ServerContext* context,
     return Invalid("RegisterVersionRequest.version.model is required");
   }
   return Mutated("version.register",
-                 store_->RegisterVersion(request->version(), server::CallerOf(*context)), response);
+                 store_->RegisterVersion(request->version(), server::CallerOf(*context),
+                                         request->request_id()),
+                 response);
 }
 
 grpc::Status ModelRegistryService::GetVersion(grpc::ServerContext* context,
@@ -220,16 +222,51 @@ grpc::Status ModelRegistryService::GetPromotionPolicy(grpc::ServerContext* conte
   return Answer(store_->GetPromotionPolicy(request->model(), request->alias()), response);
 }
 
+grpc::Status ModelRegistryService::ListPromotionPolicies(
+    grpc::ServerContext* context, const v1::ListPromotionPoliciesRequest* request,
+    v1::ListPromotionPoliciesResponse* response) {
+  if (request->model().empty()) return Invalid("ListPromotionPoliciesRequest.model is required");
+  absl::StatusOr<std::vector<v1::PromotionPolicy>> policies =
+      store_->ListPromotionPolicies(request->model());
+  if (!policies.ok()) return ToGrpcStatus(policies.status());
+  for (v1::PromotionPolicy& policy : *policies) *response->add_policies() = std::move(policy);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryService::ListPromotionRequests(
+    grpc::ServerContext* context, const v1::ListPromotionRequestsRequest* request,
+    v1::ListPromotionRequestsResponse* response) {
+  return Answer(store_->ListPromotionRequests(*request), response);
+}
+
+grpc::Status ModelRegistryService::SetTrafficPolicy(grpc::ServerContext* context,
+                                                    const v1::SetTrafficPolicyRequest* request,
+                                                    v1::TrafficPolicy* response) {
+  if (request->policy().model().empty()) {
+    return Invalid("SetTrafficPolicyRequest.policy.model is required");
+  }
+  return Mutated("traffic.set",
+                 store_->SetTrafficPolicy(request->policy(), server::CallerOf(*context)), response);
+}
+
+grpc::Status ModelRegistryService::GetTrafficPolicy(grpc::ServerContext* context,
+                                                    const v1::GetTrafficPolicyRequest* request,
+                                                    v1::TrafficPolicy* response) {
+  if (request->model().empty()) return Invalid("GetTrafficPolicyRequest.model is required");
+  return Answer(store_->GetTrafficPolicy(request->model()), response);
+}
+
 grpc::Status ModelRegistryService::RequestPromotion(grpc::ServerContext* context,
                                                     const v1::RequestPromotionRequest* request,
                                                     v1::PromotionRequest* response) {
   if (request->model().empty() || request->version() <= 0) {
     return Invalid("RequestPromotionRequest needs a model, an alias and a version number >= 1");
   }
-  grpc::Status status = Answer(
-      store_->RequestPromotion(request->model(), request->alias(), request->version(),
-                               request->comment(), server::CallerOf(*context), request->dry_run()),
-      response);
+  grpc::Status status =
+      Answer(store_->RequestPromotion(request->model(), request->alias(), request->version(),
+                                      request->comment(), server::CallerOf(*context),
+                                      request->dry_run(), request->request_id()),
+             response);
   // A refused request is stored too (REFUSED): a mutation, though the call fails.
   if (!request->dry_run() &&
       (status.ok() || status.error_code() == grpc::StatusCode::FAILED_PRECONDITION)) {
@@ -403,10 +440,10 @@ grpc::Status ModelRegistryService::VerifyAuditChain(grpc::ServerContext* context
 grpc::Status ModelRegistryService::Watch(grpc::ServerContext* context,
                                          const v1::WatchRequest* request,
                                          grpc::ServerWriter<v1::WatchEvent>* writer) {
-  if (request->include_snapshot()) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        "WatchRequest.include_snapshot is not built yet: read the current state "
-                        "with GetModel, then watch from the revision it was read at");
+  if (request->include_snapshot() && request->after_revision() > 0) {
+    return Invalid(
+        "WatchRequest: include_snapshot starts from the current state, after_revision resumes "
+        "from a past one; set one of them");
   }
   const int64_t current = log_->revision();
   if (request->after_revision() > current) {
@@ -416,9 +453,22 @@ grpc::Status ModelRegistryService::Watch(grpc::ServerContext* context,
   }
   const std::set<std::string> models(request->models().begin(), request->models().end());
   int64_t after = request->after_revision() > 0 ? request->after_revision() : current;
-  watchers_.Increment();
   bool open = true;
-  while (open && !context->IsCancelled()) {
+  if (request->include_snapshot()) {
+    absl::StatusOr<registry::RegistryStore::StateSnapshot> snapshot =
+        store_->SnapshotState({models.begin(), models.end()});
+    if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
+    for (const v1::WatchEvent& event : snapshot->events) {
+      if (!(open = writer->Write(event))) break;
+    }
+    v1::WatchEvent complete;
+    complete.set_type(v1::WATCH_EVENT_TYPE_SNAPSHOT_COMPLETE);
+    complete.set_revision(snapshot->revision);
+    open = open && writer->Write(complete);
+    after = snapshot->revision;
+  }
+  watchers_.Increment();
+  while (open && !context->IsCancelled() && !log_->interrupted()) {
     const absl::Status read = log_->EventsAfter(after, 0, [&](const v1::WatchEvent& event) {
       after = event.revision();
       if (!models.empty() && models.count(event.model()) == 0) return true;
@@ -437,6 +487,11 @@ grpc::Status ModelRegistryService::Watch(grpc::ServerContext* context,
     }
   }
   watchers_.Decrement();
+  if (log_->interrupted()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("the registry is stopping: reconnect with after_revision=",
+                                     after, " to miss nothing"));
+  }
   return grpc::Status::OK;
 }
 

@@ -3,10 +3,9 @@
 
 // The gRPC adapter of `fabrique::v1::ModelRegistry`: validates, calls the registry's cores
 // (libs/registry), maps the status and records metrics. Built so far (issue 4): models,
-// versions, aliases, governed promotion (policies, requests, approvals), artifact upload and
-// download, the audit trail and the resumable watch.
-// The other calls still answer UNIMPLEMENTED naming that work
-// (libs/server/not_built_interceptor.h). Control-path calls, on the sync API.
+// versions, aliases, governed promotion (policies, requests, approvals), traffic policies,
+// artifact upload and download, the audit trail and the resumable watch. Control-path calls, on
+// the sync API.
 
 #include "fabrique/v1/registry.grpc.pb.h"
 #include "libs/core/grpc_status.h"
@@ -62,6 +61,18 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
   grpc::Status GetPromotionPolicy(grpc::ServerContext* context,
                                   const v1::GetPromotionPolicyRequest* request,
                                   v1::PromotionPolicy* response) override;
+  grpc::Status ListPromotionPolicies(grpc::ServerContext* context,
+                                     const v1::ListPromotionPoliciesRequest* request,
+                                     v1::ListPromotionPoliciesResponse* response) override;
+  grpc::Status ListPromotionRequests(grpc::ServerContext* context,
+                                     const v1::ListPromotionRequestsRequest* request,
+                                     v1::ListPromotionRequestsResponse* response) override;
+  grpc::Status SetTrafficPolicy(grpc::ServerContext* context,
+                                const v1::SetTrafficPolicyRequest* request,
+                                v1::TrafficPolicy* response) override;
+  grpc::Status GetTrafficPolicy(grpc::ServerContext* context,
+                                const v1::GetTrafficPolicyRequest* request,
+                                v1::TrafficPolicy* response) override;
   grpc::Status RequestPromotion(grpc::ServerContext* context,
                                 const v1::RequestPromotionRequest* request,
                                 v1::PromotionRequest* response) override;

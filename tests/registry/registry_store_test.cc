@@ -13,70 +13,12 @@
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"
 #include "libs/kv/key_codec.h"
+#include "tests/registry/registry_fixture.h"
 
 namespace fabrique::registry {
 namespace {
 
-struct Registry {
-  std::unique_ptr<kv::Store> kv;
-  std::unique_ptr<RegistryLog> log;
-  std::unique_ptr<RegistryStore> store;
-  std::set<std::string> uploaded = {"aa"};
-
-  Registry() {
-    kv::StoreOptions options;
-    options.path = "/in-memory/registry";
-    options.in_memory = true;
-    kv = *kv::Store::Open(options);
-    Reopen();
-  }
-  // New log and store objects over the same data, as after a restart.
-  void Reopen() {
-    store.reset();
-    log = *RegistryLog::Create({kv.get()});
-    RegistryStoreOptions options;
-    options.store = kv.get();
-    options.log = log.get();
-    options.artifact_exists = [this](const std::string& digest) {
-      return uploaded.count(digest) ? absl::OkStatus() : absl::NotFoundError(digest);
-    };
-    store = *RegistryStore::Create(options);
-  }
-};
-
-v1::Principal Dana() {
-  v1::Principal who;
-  who.set_subject("dana");
-  who.add_roles("data-scientist");
-  return who;
-}
-
-v1::Model Fraud() {
-  v1::Model model;
-  model.set_name("fraud");
-  model.set_owner_squad("risk");
-  return model;
-}
-
-v1::ModelVersion Version(const std::string& digest = "aa") {
-  v1::ModelVersion version;
-  version.set_model("fraud");
-  v1::VersionArtifact* artifact = version.add_artifacts();
-  artifact->set_name("model.pt");
-  artifact->mutable_artifact()->set_sha256(digest);
-  return version;
-}
-
-std::vector<v1::WatchEvent> EventsAfter(const RegistryLog& log, int64_t after) {
-  std::vector<v1::WatchEvent> events;
-  REQUIRE(log.EventsAfter(after, 0,
-                          [&](const v1::WatchEvent& e) {
-                            events.push_back(e);
-                            return true;
-                          })
-              .ok());
-  return events;
-}
+using namespace registry_test;  // NOLINT: the fixture's vocabulary.
 
 TEST_CASE("Models: created once, found by name, errors naming them", "[registry]") {
   Registry r;
@@ -216,23 +158,6 @@ TEST_CASE("The change feed resumes without gap or duplicate and wakes watchers",
   REQUIRE(registered);
   CHECK(woken_at == 6);
   CHECK(r.log->WaitForRevisionAfter(6, absl::Milliseconds(1)) == 6);  // Times out.
-}
-
-v1::Principal Reviewer(const std::string& subject) {
-  v1::Principal who;
-  who.set_subject(subject);
-  who.add_roles("design-authority");
-  return who;
-}
-
-// Registers version `number` of "fraud" with validation auc `auc`.
-void RegisterWithAuc(Registry& r, double auc) {
-  v1::ModelVersion version = Version();
-  v1::Metric* metric = version.add_metrics();
-  metric->set_name("auc");
-  metric->set_value(auc);
-  metric->set_higher_is_better(true);
-  REQUIRE(r.store->RegisterVersion(version, Dana()).ok());
 }
 
 TEST_CASE("Governed promotion: gates refuse, approvals complete, the alias moves once",

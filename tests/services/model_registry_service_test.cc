@@ -48,12 +48,13 @@ struct Server {
     server::ServiceHostOptions host_options;
     host_options.service_name = "registry";
     host_options.listen_host = "127.0.0.1";
-    host_options.shutdown_grace = absl::Milliseconds(100);  // Watches end at once.
+    host_options.shutdown_grace = absl::Seconds(10);  // Watches end at once anyway: below.
     host = *server::ServiceHost::Create(host_options);
     // No grace: a test's blobs are all "old enough" to collect.
     service = std::make_unique<ModelRegistryService>(store.get(), log.get(), blobs.get(),
                                                      host->metrics(), absl::ZeroDuration());
     host->AddService(service.get(), v1::ModelRegistry::service_full_name(), "the registry");
+    host->OnShutdown([this] { log->Interrupt(); });
     REQUIRE(host->Start().ok());
     stub =
         v1::ModelRegistry::NewStub(client::MakeChannel(absl::StrCat("127.0.0.1:", host->port())));
@@ -414,6 +415,149 @@ TEST_CASE("garbage collection removes only blobs no version references; dry run 
   }
   CHECK(reader->Finish().error_code() == grpc::StatusCode::NOT_FOUND);
   CHECK(Download(s, kAbc) == "abc");  // Referenced: kept.
+}
+
+}  // namespace
+}  // namespace fabrique::services
+
+namespace fabrique::services {
+namespace {
+
+TEST_CASE("a snapshot watch sends the current state, then SNAPSHOT_COMPLETE, then changes") {
+  Server s;
+  CreateFraud(s);
+  v1::Artifact artifact;
+  REQUIRE(Upload(s, "abc", kAbc, &artifact).ok());
+  v1::ModelVersion version;
+  REQUIRE(Register(s, kAbc, &version).ok());
+  v1::SetAliasRequest set;
+  set.set_model("fraud");
+  set.set_alias("candidate");
+  set.set_version(1);
+  v1::Alias alias;
+  REQUIRE(s.stub->SetAlias(Context().get(), set, &alias).ok());
+  v1::SetTrafficPolicyRequest traffic;
+  traffic.mutable_policy()->set_model("fraud");
+  traffic.mutable_policy()->set_canary_percent(10);
+  v1::TrafficPolicy policy;
+  REQUIRE(s.stub->SetTrafficPolicy(Context().get(), traffic, &policy).ok());
+  v1::GetTrafficPolicyRequest get;
+  get.set_model("fraud");
+  REQUIRE(s.stub->GetTrafficPolicy(Context().get(), get, &policy).ok());
+  CHECK(policy.canary_percent() == 10);
+  CHECK(policy.updated_by().subject() == "dana");
+  traffic.mutable_policy()->set_canary_percent(150);
+  CHECK(s.stub->SetTrafficPolicy(Context().get(), traffic, &policy).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::WatchRequest request;
+  request.set_include_snapshot(true);
+  request.add_models("fraud");
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  auto reader = s.stub->Watch(&context, request);
+  std::vector<v1::WatchEvent> events;
+  v1::WatchEvent event;
+  while (reader->Read(&event)) {
+    if (event.type() == v1::WATCH_EVENT_TYPE_BOOKMARK) continue;
+    events.push_back(event);
+    if (event.type() == v1::WATCH_EVENT_TYPE_SNAPSHOT_COMPLETE) break;
+  }
+  REQUIRE(events.size() == 4);  // Model, alias, traffic policy, complete.
+  CHECK(events[0].model_object().latest_version() == 1);
+  CHECK(events[1].alias().name() == "candidate");
+  CHECK(events[2].traffic_policy().canary_percent() == 10);
+  const int64_t revision = events[3].revision();
+  for (const v1::WatchEvent& e : events) CHECK(e.revision() == revision);
+  CHECK(events[0].snapshot());
+  // A change after the snapshot arrives next, numbered right after it.
+  set.set_alias("production");
+  REQUIRE(s.stub->SetAlias(Context().get(), set, &alias).ok());
+  do {
+    REQUIRE(reader->Read(&event));
+  } while (event.type() == v1::WATCH_EVENT_TYPE_BOOKMARK);
+  CHECK(event.revision() == revision + 1);
+  CHECK(event.alias().name() == "production");
+  CHECK_FALSE(event.snapshot());
+  context.TryCancel();
+
+  v1::WatchRequest both;
+  both.set_include_snapshot(true);
+  both.set_after_revision(1);
+  grpc::ClientContext refused_context;
+  auto refused = s.stub->Watch(&refused_context, both);
+  while (refused->Read(&event)) {
+  }
+  CHECK(refused->Finish().error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_CASE("request ids make registration and promotion retries safe; lists of both") {
+  Server s;
+  CreateFraud(s);
+  v1::Artifact artifact;
+  REQUIRE(Upload(s, "abc", kAbc, &artifact).ok());
+  v1::RegisterVersionRequest register_request;
+  register_request.set_request_id("train-42");
+  register_request.mutable_version()->set_model("fraud");
+  register_request.mutable_version()->add_artifacts()->mutable_artifact()->set_sha256(kAbc);
+  v1::ModelVersion first, retried;
+  REQUIRE(s.stub->RegisterVersion(Context().get(), register_request, &first).ok());
+  REQUIRE(s.stub->RegisterVersion(Context().get(), register_request, &retried).ok());
+  CHECK(first.version() == 1);
+  CHECK(retried.version() == 1);
+
+  v1::SetPromotionPolicyRequest policy_request;
+  v1::PromotionPolicy* policy = policy_request.mutable_policy();
+  policy->set_model("fraud");
+  policy->set_alias("production");
+  policy->add_approval_gates()->set_role("design-authority");
+  policy->mutable_approval_gates(0)->set_required_approvals(1);
+  v1::PromotionPolicy stored;
+  REQUIRE(s.stub->SetPromotionPolicy(Context().get(), policy_request, &stored).ok());
+  v1::ListPromotionPoliciesRequest list_policies;
+  list_policies.set_model("fraud");
+  v1::ListPromotionPoliciesResponse policies;
+  REQUIRE(s.stub->ListPromotionPolicies(Context().get(), list_policies, &policies).ok());
+  REQUIRE(policies.policies_size() == 1);
+  CHECK(policies.policies(0).alias() == "production");
+
+  v1::RequestPromotionRequest promote;
+  promote.set_model("fraud");
+  promote.set_alias("production");
+  promote.set_version(1);
+  promote.set_request_id("ship-1");
+  v1::PromotionRequest a, b;
+  REQUIRE(s.stub->RequestPromotion(Context().get(), promote, &a).ok());
+  REQUIRE(s.stub->RequestPromotion(Context().get(), promote, &b).ok());
+  CHECK(a.id() == b.id());
+  v1::ListPromotionRequestsRequest list_requests;
+  list_requests.set_state(v1::PROMOTION_STATE_PENDING);
+  v1::ListPromotionRequestsResponse requests;
+  REQUIRE(s.stub->ListPromotionRequests(Context().get(), list_requests, &requests).ok());
+  REQUIRE(requests.requests_size() == 1);
+  CHECK(requests.requests(0).id() == a.id());
+  list_requests.set_model("churn");
+  CHECK(s.stub->ListPromotionRequests(Context().get(), list_requests, &requests).error_code() ==
+        grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE("a shutdown ends watch streams at once, saying where to resume") {
+  Server s;
+  CreateFraud(s);  // Revision 1.
+  v1::WatchRequest request;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  auto reader = s.stub->Watch(&context, request);
+  v1::WatchEvent event;
+  REQUIRE(reader->Read(&event));  // The first bookmark: the stream is open.
+  const absl::Time start = absl::Now();
+  s.host->Shutdown();
+  while (reader->Read(&event)) {
+  }
+  const grpc::Status ended = reader->Finish();
+  CHECK(absl::Now() - start < absl::Seconds(5));  // Not the 10 s grace.
+  CHECK(ended.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(absl::StrContains(ended.error_message(), "after_revision=1"));
 }
 
 }  // namespace
