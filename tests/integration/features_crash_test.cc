@@ -31,7 +31,7 @@
 #include "absl/time/time.h"
 #include "catch2/catch.hpp"
 #include "fabrique/v1/features.grpc.pb.h"
-#include "libs/client/health_client.h"
+#include "tests/integration/killable_service.h"
 #include "tests/util/test_util.h"
 #include "tools/cli/child_process.h"
 
@@ -56,51 +56,15 @@ std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = absl::Seco
 
 std::string EntityOfRow(int64_t row) { return absl::StrCat("c", row % kEntities); }
 
-// One run of the binary on the shared data dir, with its own log so the "server_started" line
-// read is this run's.
-class FeaturesProcess {
+// The features binary, killable, with its stub.
+class FeaturesProcess : public testing::KillableService {
  public:
-  FeaturesProcess(const std::string& data_dir, const std::string& log_path) : log_path_(log_path) {
-    const std::vector<std::string> argv = {
-        absl::StrCat(testing::BinDir(), "/fabrique-features"), "--listen_host=127.0.0.1",
-        "--port=0", "--metrics_port=0", absl::StrCat("--data_dir=", data_dir)};
-    auto spawned = cli::ChildProcess::Spawn(argv, log_path);
-    REQUIRE(spawned.ok());
-    process_ = *std::move(spawned);
-    int grpc_port = 0;
-    int metrics_port = 0;
-    const bool started = testing::PollUntil(
-        [&] {
-          return cli::ReadServerStartedPorts(log_path, 0, &grpc_port, &metrics_port) ||
-                 process_->Poll().has_value();
-        },
-        absl::Seconds(30));
-    INFO(cli::TailFile(log_path, 20));
-    REQUIRE(started);
-    REQUIRE_FALSE(process_->Poll().has_value());
-    REQUIRE(grpc_port > 0);
-    channel_ = client::MakeChannel(absl::StrCat("127.0.0.1:", grpc_port));
-    const absl::Status serving = client::WaitUntilServing(channel_, "", absl::Seconds(30));
-    INFO(serving.message());
-    REQUIRE(serving.ok());
-    stub_ = v1::FeatureStore::NewStub(channel_);
-  }
-
-  // Kills the process without warning and waits until it is gone, so its RocksDB lock is free.
-  void Kill() {
-    process_->Signal(SIGKILL);
-    const std::optional<int> code = process_->Wait(absl::Seconds(20));
-    REQUIRE(code.has_value());
-    CHECK(*code == 128 + SIGKILL);
-  }
-
+  FeaturesProcess(const std::string& data_dir, const std::string& log_path)
+      : KillableService("fabrique-features", data_dir, log_path),
+        stub_(v1::FeatureStore::NewStub(channel())) {}
   v1::FeatureStore::Stub& stub() { return *stub_; }
-  const std::string& log_path() const { return log_path_; }
 
  private:
-  std::string log_path_;
-  std::unique_ptr<cli::ChildProcess> process_;
-  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::FeatureStore::Stub> stub_;
 };
 
