@@ -85,6 +85,7 @@ class BlobStore {
     int fd_;
     std::unique_ptr<Hash> hash_;
     int64_t size_ = 0;
+    int64_t written_back_ = 0;  // Bytes whose writeback to disk was started (sync_file_range).
     bool done_ = false;
     absl::Status failed_;
   };

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "libs/core/grpc_log.h"
 #include "libs/core/log.h"
 #include "libs/server/signals.h"
@@ -14,6 +15,10 @@ int ServiceMain(int argc, char** argv, absl::string_view service_name,
                 const std::function<absl::Status(const ServiceFlags&)>& run) {
   // Before any thread exists, so every later thread inherits the mask (see signals.h).
   BlockTerminationSignals();
+  // Debian's Abseil is built with deadlock detection on: every Mutex acquisition then goes
+  // through one process-wide graph under a global lock, a cost on every call of every service
+  // (seen in profiles of the registry). Tests keep it on; the binaries turn it off.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   core::RouteGrpcLogsToJson();
 
   const client::ServiceInfo* info = client::FindService(service_name);

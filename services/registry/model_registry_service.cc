@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "libs/core/grpc_status.h"
 #include "libs/server/caller.h"
 
@@ -20,7 +21,8 @@ using core::ToGrpcStatus;
 constexpr int kDefaultAuditPage = 100;
 constexpr int kMaxAuditPage = 1000;
 constexpr int kDefaultChunkBytes = 1 << 20;
-constexpr int kMaxChunkBytes = 4 << 20;
+// A chunk message stays under gRPC's default 4 MiB receive limit, which clients rarely raise.
+constexpr int kMaxChunkBytes = (4 << 20) - (4 << 10);
 // A watcher idle this long gets a BOOKMARK with the current revision (and the server learns
 // whether the client is still there).
 constexpr absl::Duration kBookmarkInterval = absl::Seconds(1);
@@ -58,7 +60,22 @@ ModelRegistryService::ModelRegistryService(registry::RegistryStore* store,
                     .Help("Watch streams open.")
                     .Register(metrics)
                     .Add({})),
+      transfer_bytes_(prometheus::BuildCounter()
+                          .Name("fabrique_registry_transfer_bytes_total")
+                          .Help("Artifact bytes transferred, by direction (upload, download).")
+                          .Register(metrics)),
+      transfer_seconds_(prometheus::BuildCounter()
+                            .Name("fabrique_registry_transfer_seconds_total")
+                            .Help("Seconds spent in artifact transfers, by direction; "
+                                  "bytes_total / seconds_total is their throughput.")
+                            .Register(metrics)),
       gc_grace_(gc_grace) {}
+
+void ModelRegistryService::CountTransfer(const char* direction, int64_t bytes, absl::Time start) {
+  transfer_bytes_.Add({{"direction", direction}}).Increment(static_cast<double>(bytes));
+  transfer_seconds_.Add({{"direction", direction}})
+      .Increment(absl::ToDoubleSeconds(absl::Now() - start));
+}
 
 grpc::Status ModelRegistryService::CreateModel(grpc::ServerContext* context,
                                                const v1::CreateModelRequest* request,
@@ -326,6 +343,7 @@ grpc::Status ModelRegistryService::UploadArtifact(
   if (!reader->Read(&message) || !message.has_header()) {
     return Invalid("an upload starts with an ArtifactUploadHeader message");
   }
+  const absl::Time start = absl::Now();
   const v1::ArtifactUploadHeader header = message.header();
   response->set_media_type(header.media_type());
   // Already held: answer at once, without reading the content (the client may stop sending).
@@ -360,6 +378,7 @@ grpc::Status ModelRegistryService::UploadArtifact(
   if (!stored.ok()) return ToGrpcStatus(stored.status());
   response->set_sha256(stored->sha256);
   response->set_size_bytes(stored->size_bytes);
+  CountTransfer("upload", stored->size_bytes, start);
   artifact_bytes_.Add({{"outcome", stored->deduplicated ? "deduplicated" : "stored"}})
       .Increment(static_cast<double>(stored->size_bytes));
   return grpc::Status::OK;
@@ -370,7 +389,7 @@ grpc::Status ModelRegistryService::DownloadArtifact(
     grpc::ServerWriter<v1::DownloadArtifactResponse>* writer) {
   if (request->chunk_size() < 0 || request->chunk_size() > kMaxChunkBytes) {
     return Invalid(absl::StrCat("DownloadArtifactRequest.chunk_size must be 0 (1 MiB) to ",
-                                kMaxChunkBytes, " bytes"));
+                                kMaxChunkBytes, " bytes (4 MiB less 4 KiB)"));
   }
   absl::StatusOr<std::unique_ptr<registry::BlobStore::Reader>> reader =
       blobs_->Open(request->sha256());
@@ -378,6 +397,7 @@ grpc::Status ModelRegistryService::DownloadArtifact(
   if (absl::Status moved = (*reader)->Seek(request->offset()); !moved.ok()) {
     return ToGrpcStatus(moved);
   }
+  const absl::Time start = absl::Now();
   const size_t chunk = request->chunk_size() > 0 ? request->chunk_size() : kDefaultChunkBytes;
   v1::DownloadArtifactResponse response;
   response.mutable_artifact()->set_sha256(absl::AsciiStrToLower(request->sha256()));
@@ -394,6 +414,7 @@ grpc::Status ModelRegistryService::DownloadArtifact(
     if ((response.chunk().empty() && !response.has_artifact()) || !writer->Write(response)) break;
     response.clear_artifact();
   } while (!response.chunk().empty());
+  CountTransfer("download", offset - request->offset(), start);
   return grpc::Status::OK;
 }
 

@@ -120,6 +120,11 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
   prometheus::Family<prometheus::Counter>& mutations_;
   prometheus::Family<prometheus::Counter>& artifact_bytes_;
   prometheus::Gauge& watchers_;
+  // Transfer throughput, by direction: rate(bytes) / rate(seconds) is the bytes per second of
+  // time spent transferring.
+  prometheus::Family<prometheus::Counter>& transfer_bytes_;
+  prometheus::Family<prometheus::Counter>& transfer_seconds_;
+  void CountTransfer(const char* direction, int64_t bytes, absl::Time start);
   const absl::Duration gc_grace_;
 };
 

@@ -146,6 +146,22 @@ TEST_CASE("artifacts: verified on upload, stored once, downloaded from any offse
   CHECK(absl::StrContains(metrics, "fabrique_registry_artifact_bytes_total{outcome=\"stored\"} 3"));
   CHECK(absl::StrContains(metrics,
                           "fabrique_registry_artifact_bytes_total{outcome=\"deduplicated\"} 3"));
+  // Two downloads (3 bytes, then 2 from offset 1) and one stored upload.
+  CHECK(absl::StrContains(metrics,
+                          "fabrique_registry_transfer_bytes_total{direction=\"download\"} 5"));
+  CHECK(
+      absl::StrContains(metrics, "fabrique_registry_transfer_bytes_total{direction=\"upload\"} 3"));
+  CHECK(
+      absl::StrContains(metrics, "fabrique_registry_transfer_seconds_total{direction=\"upload\"}"));
+
+  v1::DownloadArtifactRequest huge;
+  huge.set_sha256(kAbc);
+  huge.set_chunk_size(4 << 20);  // A message that size would pass gRPC's default client limit.
+  auto huge_context = Context();
+  auto huge_reader = s.stub->DownloadArtifact(huge_context.get(), huge);
+  while (huge_reader->Read(&part)) {
+  }
+  CHECK(huge_reader->Finish().error_code() == grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_CASE("versions need their artifacts; aliases resolve through GetVersion") {
