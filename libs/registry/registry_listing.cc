@@ -161,7 +161,12 @@ absl::StatusOr<v1::ListVersionsResponse> RegistryStore::ListVersions(
                            ? std::min(start_number, model.latest_version())
                            : model.latest_version();
       for (; number >= 1; --number) {
-        ASSIGN_OR_RETURN(v1::ModelVersion version, GetVersion(model.name(), number));
+        // The model was just read: the version is read directly, not through GetVersion.
+        absl::StatusOr<v1::ModelVersion> read = records::Read<v1::ModelVersion>(
+            *options_.store, family_, records::VersionKey(model.name(), number),
+            records::VersionWhat(model.name(), number));
+        if (absl::IsNotFound(read.status())) continue;  // Deleted (numbers are never reused).
+        ASSIGN_OR_RETURN(v1::ModelVersion version, std::move(read));
         if (version.state() == v1::VERSION_STATE_ARCHIVED && !request.include_archived()) continue;
         if (!HasTags(version.tags(), request.tags()) ||
             !MeetsMetrics(version, request.metric_filters())) {

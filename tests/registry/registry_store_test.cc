@@ -398,6 +398,13 @@ TEST_CASE("Models update by field; versions are deleted only once archived", "[r
   // Numbers are never reused.
   CHECK(r.store->RegisterVersion(Version(), Dana())->version() == 2);
   CHECK(EventsAfter(*r.log, 0).size() == 6);
+  // Listings step over the deleted number.
+  v1::ListVersionsRequest all;
+  all.set_include_archived(true);
+  const absl::StatusOr<v1::ListVersionsResponse> listed = r.store->ListVersions(all);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->versions_size() == 1);
+  CHECK(listed->versions(0).version() == 2);
 }
 
 }  // namespace
