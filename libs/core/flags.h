@@ -52,6 +52,8 @@ class FlagSet {
   // Returns the help text: usage line, summary, then every flag with its type, default and help.
   std::string Usage() const;
 
+  // The program name given at construction, e.g. "fabrique models show".
+  const std::string& program() const { return program_; }
   // Text shown after "Usage: <program> " (default "[flags]").
   void set_usage_args(std::string args) { usage_args_ = std::move(args); }
   // Free text appended to the help (examples, notes).

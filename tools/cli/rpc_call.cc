@@ -1,6 +1,7 @@
 #include "tools/cli/rpc_call.h"
 
 #include <chrono>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/grpc_status.h"
@@ -20,6 +21,11 @@ absl::Status RpcError(const grpc::Status& status, absl::string_view call) {
 
 std::string ErrorLine(absl::string_view command, const absl::Status& status) {
   return absl::StrCat(command, ": ", status.message(), "\n");
+}
+
+int Fail(absl::string_view command, const absl::Status& status) {
+  std::cerr << ErrorLine(command, status);
+  return 1;
 }
 
 }  // namespace fabrique::cli

@@ -25,6 +25,9 @@ absl::Status RpcError(const grpc::Status& status, absl::string_view call);
 // Builds a command's error line: "fabrique features ingest: <message>".
 std::string ErrorLine(absl::string_view command, const absl::Status& status);
 
+// Prints ErrorLine(command, status) to stderr; returns 1, the exit code of a failure.
+int Fail(absl::string_view command, const absl::Status& status);
+
 }  // namespace fabrique::cli
 
 #endif  // FABRIQUE_TOOLS_CLI_RPC_CALL_H_
