@@ -93,12 +93,13 @@ absl::StatusOr<v1::ModelVersion> VersionFromFlags(const VersionFlags& flags) {
   return version;
 }
 
-TransferOptions Transfer(bool progress, absl::Duration timeout) {
-  TransferOptions options;
-  options.progress = progress;
-  options.terminal = isatty(STDERR_FILENO) == 1;
-  options.timeout = timeout;
-  return options;
+// Declares --progress (on by default; redrawn in place when stderr is a terminal) and
+// --stream_timeout, bound to `options`; `what` names the stream in the help.
+void AddTransferFlags(core::FlagSet* flags, TransferOptions* options, const std::string& what) {
+  options->progress = true;
+  options->terminal = isatty(STDERR_FILENO) == 1;
+  flags->Add("progress", &options->progress, "Show progress on stderr (--noprogress to hide it)");
+  flags->Add("stream_timeout", &options->timeout, "Deadline of " + what);
 }
 
 // Hashes and uploads each item, printing its digest, and adds it to `version`'s artifacts: the
@@ -130,8 +131,7 @@ int RunModelsUpload(const std::vector<std::string>& args) {
   RegistryFlags registry;
   VersionFlags version_flags;
   std::string media_type;
-  bool progress = true;
-  absl::Duration stream_timeout = absl::Hours(1);
+  TransferOptions transfer;
   core::FlagSet flags(
       "fabrique models upload",
       "Uploads files as content-addressed artifacts: each is hashed first (SHA-256, streaming), "
@@ -143,8 +143,7 @@ int RunModelsUpload(const std::vector<std::string>& args) {
   AddRegistryFlags(&flags, &registry, /*mutating=*/true);
   flags.Add("media_type", &media_type,
             "MIME type of the files; empty = from the extension (.pt: application/x-torchscript)");
-  flags.Add("progress", &progress, "Show progress on stderr (--noprogress to hide it)");
-  flags.Add("stream_timeout", &stream_timeout, "Deadline of each file's upload");
+  AddTransferFlags(&flags, &transfer, "each file's upload");
   flags.Add("register", &version_flags.model, "Register a new version of this model");
   flags.Add("name", &version_flags.name, "Artifact name of a single FILE given without NAME=");
   flags.Add("kind", &version_flags.kind,
@@ -180,8 +179,7 @@ int RunModelsUpload(const std::vector<std::string>& args) {
   absl::StatusOr<RegistryClient> client = RegistryClient::Connect(registry);
   if (!client.ok()) return Fail(flags.program(), client.status());
   const absl::Status uploaded =
-      UploadAll(*client, *items, media_type, Transfer(progress, stream_timeout), version_flags.name,
-                *kind, &*version);
+      UploadAll(*client, *items, media_type, transfer, version_flags.name, *kind, &*version);
   if (!uploaded.ok()) return Fail(flags.program(), uploaded);
   if (version_flags.model.empty()) return 0;
   v1::RegisterVersionRequest request;
@@ -227,8 +225,7 @@ int RunModelsDownload(const std::vector<std::string>& args) {
   RegistryFlags registry;
   std::string output;
   bool resume = false;
-  bool progress = true;
-  absl::Duration stream_timeout = absl::Hours(1);
+  TransferOptions transfer;
   core::FlagSet flags(
       "fabrique models download",
       "Downloads an artifact, by SHA-256 or as NAME:VERSION[/ARTIFACT] or NAME@ALIAS[/ARTIFACT] "
@@ -240,8 +237,7 @@ int RunModelsDownload(const std::vector<std::string>& args) {
   flags.Add("output", &output, "PATH to write (required)");
   flags.Add("o", &output, "Same as --output");
   flags.Add("resume", &resume, "Continue from PATH.partial, if there is one");
-  flags.Add("progress", &progress, "Show progress on stderr (--noprogress to hide it)");
-  flags.Add("stream_timeout", &stream_timeout, "Deadline of the download");
+  AddTransferFlags(&flags, &transfer, "the download");
   flags.set_epilog("Exit codes: 0 downloaded and verified, 1 failure, 2 bad usage.");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 1, 1, "one SHA256 or version reference", &parsed)) {
@@ -256,7 +252,7 @@ int RunModelsDownload(const std::vector<std::string>& args) {
   absl::StatusOr<std::string> sha256 = IsSha256(ref) ? ref : ResolveArtifact(*client, ref, *spec);
   if (!sha256.ok()) return Fail(flags.program(), sha256.status());
   absl::StatusOr<DownloadResult> downloaded =
-      DownloadFile(*client, *sha256, output, resume, Transfer(progress, stream_timeout));
+      DownloadFile(*client, *sha256, output, resume, transfer);
   if (!downloaded.ok()) return Fail(flags.program(), downloaded.status());
   std::cout << *sha256 << "  " << output << "  (" << FormatBytes(downloaded->size_bytes)
             << ", verified"
