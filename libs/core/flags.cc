@@ -1,6 +1,7 @@
 #include "libs/core/flags.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -48,6 +49,20 @@ void FlagSet::Add(const std::string& name, absl::Duration* target, const std::st
            [target](const std::string& v) { return absl::ParseDuration(v, target); }});
 }
 
+void FlagSet::Add(const std::string& name, std::vector<std::string>* target,
+                  const std::string& help) {
+  // The first value given replaces the defaults; later ones append.
+  auto given = std::make_shared<bool>(false);
+  AddFlag({name, "string, repeatable",
+           target->empty() ? "none" : absl::StrCat("\"", absl::StrJoin(*target, "\" \""), "\""),
+           help, false, [target, given](const std::string& v) {
+             if (!*given) target->clear();
+             *given = true;
+             target->push_back(v);
+             return true;
+           }});
+}
+
 const FlagSet::Flag* FlagSet::Find(const std::string& name) const {
   for (const Flag& flag : flags_) {
     if (flag.name == name) return &flag;
@@ -86,9 +101,10 @@ absl::StatusOr<ParsedArgs> FlagSet::Parse(const std::vector<std::string>& args) 
       value = body.substr(eq + 1);
       has_value = true;
     }
+    std::replace(name.begin(), name.end(), '-', '_');
     const Flag* flag = Find(name);
     if (flag == nullptr && !has_value && absl::StartsWith(name, "no")) {
-      const Flag* negated = Find(name.substr(2));
+      const Flag* negated = Find(name.substr(absl::StartsWith(name, "no_") ? 3 : 2));
       if (negated != nullptr && negated->is_bool) {
         negated->set("false");
         continue;

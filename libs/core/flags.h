@@ -5,6 +5,7 @@
 // flags with their defaults in one place, so --help always lists every flag with its default, and
 // defaults can differ per binary (each service has its own port). Accepted forms: --name=value,
 // --name value, --bool_flag, --nobool_flag, --bool_flag=true|false. A bare "--" ends the flags.
+// Dashes inside a name read as underscores (--dry-run is --dry_run), so either spelling works.
 //
 //   int port = 7101;
 //   FlagSet flags("fabrique-features", "Serves the feature store.");
@@ -39,6 +40,9 @@ class FlagSet {
   void Add(const std::string& name, bool* target, const std::string& help);
   // Durations are written as 30s, 500ms, 2m, 1h30m (absl::ParseDuration).
   void Add(const std::string& name, absl::Duration* target, const std::string& help);
+  // A repeatable flag: each occurrence appends its value (--tag a=1 --tag b=2). Values given on
+  // the command line replace the target's initial contents, which are the default shown.
+  void Add(const std::string& name, std::vector<std::string>* target, const std::string& help);
 
   // Parses argv[first..argc). Unknown flags and bad values are INVALID_ARGUMENT with a message
   // that names the flag and what it expects.
@@ -48,6 +52,8 @@ class FlagSet {
   // Returns the help text: usage line, summary, then every flag with its type, default and help.
   std::string Usage() const;
 
+  // The program name given at construction, e.g. "fabrique models show".
+  const std::string& program() const { return program_; }
   // Text shown after "Usage: <program> " (default "[flags]").
   void set_usage_args(std::string args) { usage_args_ = std::move(args); }
   // Free text appended to the help (examples, notes).

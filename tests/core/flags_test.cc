@@ -74,6 +74,42 @@ TEST_CASE("bad flags are INVALID_ARGUMENT naming the flag") {
   CHECK(missing_value.status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("dashes in a flag's name read as underscores") {
+  bool dry_run = false;
+  bool sync = true;
+  std::string media_type;
+  FlagSet flags("fabrique-test", "A test program.");
+  flags.Add("dry_run", &dry_run, "store nothing");
+  flags.Add("sync", &sync, "fsync writes");
+  flags.Add("media_type", &media_type, "MIME type");
+  REQUIRE(
+      flags.Parse(std::vector<std::string>{"--dry-run", "--no-sync", "--media-type=text/x"}).ok());
+  CHECK(dry_run);
+  CHECK_FALSE(sync);
+  CHECK(media_type == "text/x");
+  // Positional arguments keep their dashes.
+  auto parsed = flags.Parse(std::vector<std::string>{"my-model"});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->positional == std::vector<std::string>{"my-model"});
+}
+
+TEST_CASE("a repeatable flag collects every occurrence, replacing its defaults") {
+  std::vector<std::string> tags = {"team=core"};
+  FlagSet flags("fabrique-test", "A test program.");
+  flags.Add("tag", &tags, "key=value, repeatable");
+  CHECK(flags.Usage().find("--tag (string, repeatable; default: \"team=core\")") !=
+        std::string::npos);
+  REQUIRE(flags.Parse(std::vector<std::string>{"--tag", "a=1", "x", "--tag=b=2"}).ok());
+  CHECK(tags == std::vector<std::string>{"a=1", "b=2"});
+
+  std::vector<std::string> none;
+  FlagSet empty("fabrique-test", "A test program.");
+  empty.Add("tag", &none, "key=value, repeatable");
+  CHECK(empty.Usage().find("--tag (string, repeatable; default: none)") != std::string::npos);
+  REQUIRE(empty.Parse(std::vector<std::string>{}).ok());
+  CHECK(none.empty());
+}
+
 TEST_CASE("usage lists every flag with its type and default") {
   Fixture f;
   const std::string usage = f.flags.Usage();

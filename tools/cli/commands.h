@@ -16,6 +16,23 @@ int RunVersion(const std::vector<std::string>& args);
 int RunFeatures(const std::vector<std::string>& args);
 int RunFeaturesApply(const std::vector<std::string>& args);
 int RunFeaturesIngest(const std::vector<std::string>& args);
+// `fabrique models SUBCOMMAND`, and its subcommands (models_*.cc).
+int RunModels(const std::vector<std::string>& args);
+int RunModelsShow(const std::vector<std::string>& args);
+int RunModelsVersions(const std::vector<std::string>& args);
+int RunModelsUpload(const std::vector<std::string>& args);
+int RunModelsDownload(const std::vector<std::string>& args);
+int RunModelsPromote(const std::vector<std::string>& args);
+int RunModelsApprove(const std::vector<std::string>& args);
+int RunModelsReject(const std::vector<std::string>& args);
+int RunModelsPromotion(const std::vector<std::string>& args);
+int RunModelsPolicy(const std::vector<std::string>& args);
+int RunModelsAlias(const std::vector<std::string>& args);
+int RunModelsArchive(const std::vector<std::string>& args);
+int RunModelsAudit(const std::vector<std::string>& args);
+// `fabrique registry SUBCOMMAND` (audit, gc); `fabrique models audit` is the same audit.
+int RunRegistry(const std::vector<std::string>& args);
+int RunRegistryAudit(const std::vector<std::string>& args);
 
 }  // namespace fabrique::cli
 

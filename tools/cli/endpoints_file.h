@@ -23,6 +23,12 @@ std::string EndpointsPath(const std::string& data_dir);
 absl::Status WriteEndpoints(const std::string& data_dir, const std::vector<Endpoint>& endpoints);
 absl::StatusOr<std::vector<Endpoint>> ReadEndpoints(const std::string& data_dir);
 
+// Where a command reaches `service` ("features", "registry"...): `target` (host:port), unless
+// `data_dir` is set, in which case the address DIR/endpoints.tsv lists for it. NOT_FOUND when the
+// file is missing or lists no such service.
+absl::StatusOr<std::string> ServiceAddress(const std::string& target, const std::string& data_dir,
+                                           const std::string& service);
+
 }  // namespace fabrique::cli
 
 #endif  // FABRIQUE_TOOLS_CLI_ENDPOINTS_FILE_H_

@@ -11,17 +11,7 @@
 namespace fabrique::cli {
 namespace {
 
-constexpr char kUsage[] =
-    "Usage: fabrique features SUBCOMMAND [flags]\n"
-    "\n"
-    "Works with the feature store (fabrique-features).\n"
-    "\n"
-    "Subcommands:\n"
-    "  apply FILE              Create or update entities and feature groups from a JSON file\n"
-    "  ingest --group G FILE   Load a CSV file into a feature group, with progress and summary\n"
-    "  list                    List feature groups with schema version, entity and owner\n"
-    "\n"
-    "Run 'fabrique features SUBCOMMAND --help' for its flags.\n";
+constexpr char kDescription[] = "Works with the feature store (fabrique-features).";
 
 int RunFeaturesList(const std::vector<std::string>& args) {
   FeaturesTarget target;
@@ -78,21 +68,15 @@ int RunFeaturesList(const std::vector<std::string>& args) {
 }  // namespace
 
 int RunFeatures(const std::vector<std::string>& args) {
-  if (args.empty()) {
-    std::cerr << kUsage;
-    return 2;
-  }
-  const std::string& sub = args[0];
-  if (sub == "--help" || sub == "-h" || sub == "help") {
-    std::cout << kUsage;
-    return 0;
-  }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "apply") return RunFeaturesApply(rest);
-  if (sub == "ingest") return RunFeaturesIngest(rest);
-  if (sub == "list") return RunFeaturesList(rest);
-  std::cerr << "fabrique features: unknown subcommand '" << sub << "'\n\n" << kUsage;
-  return 2;
+  static const std::vector<Subcommand> kSubcommands = {
+      {"apply", "apply FILE", "Create or update entities and feature groups from a JSON file",
+       RunFeaturesApply},
+      {"ingest", "ingest --group G FILE",
+       "Load a CSV file into a feature group, with progress and summary", RunFeaturesIngest},
+      {"list", "list", "List feature groups with schema version, entity and owner",
+       RunFeaturesList},
+  };
+  return RunSubcommand("fabrique features", kDescription, kSubcommands, args);
 }
 
 }  // namespace fabrique::cli

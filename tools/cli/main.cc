@@ -21,6 +21,8 @@ constexpr char kUsage[] =
     "Commands:\n"
     "  up        Start all six services on this machine and stay in the foreground\n"
     "  features  Apply feature definitions, ingest CSV, list groups (see 'features --help')\n"
+    "  models    Models, versions, artifacts, aliases and promotion (see 'models --help')\n"
+    "  registry  The model registry's audit trail and garbage collection\n"
     "  status    Show the health of every service (exit 1 if any is down)\n"
     "  version   Print the version of fabrique and its libraries\n"
     "  help      Print this help\n"
@@ -46,6 +48,8 @@ int main(int argc, char** argv) {
     return fabrique::cli::RunUp(error ? argv[0] : self.string(), args);
   }
   if (command == "features") return fabrique::cli::RunFeatures(args);
+  if (command == "models") return fabrique::cli::RunModels(args);
+  if (command == "registry") return fabrique::cli::RunRegistry(args);
   if (command == "status") return fabrique::cli::RunStatus(args);
   if (command == "version" || command == "--version") return fabrique::cli::RunVersion(args);
   std::cerr << "fabrique: unknown command '" << command << "'\n\n" << kUsage;

@@ -3,10 +3,12 @@
 
 // Shows how a long CLI operation advances, on stderr so stdout stays the clean result. On a
 // terminal it redraws one line (bar, percent, rows, rows/s) at most ~10 times a second; when
-// stderr is a file or a pipe (CI logs) it prints a plain line every few seconds instead.
+// stderr is a file or a pipe (CI logs) it prints a plain line every few seconds instead. Transfers
+// count bytes instead of rows (Options::bytes): MiB done and MiB/s.
 
 #include <cstdint>
 #include <ostream>
+#include <string>
 
 #include "absl/time/time.h"
 
@@ -17,6 +19,10 @@ class ProgressBar {
   struct Options {
     int64_t total_bytes = 0;  // Size of the input; 0 = unknown (no percent shown).
     bool terminal = false;    // Redraw in place rather than print lines.
+    // Count bytes (MiB, MiB/s) rather than rows; `rows` is then ignored. `label` starts each line
+    // of a transfer, e.g. "uploading model.pt".
+    bool bytes = false;
+    std::string label;
     absl::Duration redraw_interval = absl::Milliseconds(100);  // On a terminal.
     absl::Duration line_interval = absl::Seconds(5);           // Otherwise.
   };

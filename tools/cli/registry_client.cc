@@ -1,0 +1,57 @@
+#include "tools/cli/registry_client.h"
+
+#include <cstdlib>
+
+#include "libs/client/health_client.h"
+#include "tools/cli/endpoints_file.h"
+
+namespace fabrique::cli {
+namespace {
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+}  // namespace
+
+Identity IdentityFromEnvironment() {
+  Identity identity{Env("FABRIQUE_USER"), Env("FABRIQUE_ROLES"), Env("FABRIQUE_SQUAD")};
+  if (identity.user.empty()) identity.user = Env("USER");
+  return identity;
+}
+
+void AddRegistryFlags(core::FlagSet* flags, RegistryFlags* registry, bool mutating,
+                      bool squad_flag) {
+  flags->Add("target", &registry->target, "host:port of the model registry (fabrique-registry)");
+  flags->Add("data_dir", &registry->data_dir,
+             "Read the endpoints 'fabrique up --data_dir DIR' wrote (overrides --target)");
+  flags->Add("timeout", &registry->timeout, "Deadline of each call");
+  if (!mutating) return;
+  flags->Add("user", &registry->identity.user,
+             "Who you are, as recorded in the audit trail (env FABRIQUE_USER, else $USER)");
+  flags->Add("roles", &registry->identity.roles,
+             "Your roles, comma-separated, e.g. data-scientist,design-authority "
+             "(env FABRIQUE_ROLES)");
+  if (squad_flag) {
+    flags->Add("squad", &registry->identity.squad, "The squad you act for (env FABRIQUE_SQUAD)");
+  }
+}
+
+absl::StatusOr<RegistryClient> RegistryClient::Connect(const RegistryFlags& flags) {
+  absl::StatusOr<std::string> address = ServiceAddress(flags.target, flags.data_dir, "registry");
+  if (!address.ok()) return address.status();
+  return RegistryClient(v1::ModelRegistry::NewStub(client::MakeChannel(*address)), flags.identity,
+                        flags.timeout);
+}
+
+std::unique_ptr<grpc::ClientContext> RegistryClient::NewContext(absl::Duration timeout) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  SetTimeout(context.get(), timeout == absl::ZeroDuration() ? timeout_ : timeout);
+  if (!identity_.user.empty()) context->AddMetadata("x-fabrique-user", identity_.user);
+  if (!identity_.roles.empty()) context->AddMetadata("x-fabrique-roles", identity_.roles);
+  if (!identity_.squad.empty()) context->AddMetadata("x-fabrique-squad", identity_.squad);
+  return context;
+}
+
+}  // namespace fabrique::cli

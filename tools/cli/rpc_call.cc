@@ -1,0 +1,31 @@
+#include "tools/cli/rpc_call.h"
+
+#include <chrono>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/grpc_status.h"
+
+namespace fabrique::cli {
+
+void SetTimeout(grpc::ClientContext* context, absl::Duration timeout) {
+  context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+}
+
+absl::Status RpcError(const grpc::Status& status, absl::string_view call) {
+  if (status.ok()) return absl::OkStatus();
+  const absl::Status s = core::FromGrpcStatus(status);
+  return absl::Status(
+      s.code(), absl::StrCat(call, ": ", absl::StatusCodeToString(s.code()), ": ", s.message()));
+}
+
+std::string ErrorLine(absl::string_view command, const absl::Status& status) {
+  return absl::StrCat(command, ": ", status.message(), "\n");
+}
+
+int Fail(absl::string_view command, const absl::Status& status) {
+  std::cerr << ErrorLine(command, status);
+  return 1;
+}
+
+}  // namespace fabrique::cli
