@@ -55,6 +55,8 @@ std::string AuditEntryHash(const v1::AuditEntry& entry) {
   out.String(entry.after_json());
   out.String(entry.prev_hash());
   out.Int64(entry.revision());
+  // Appended only when given, so entries sealed before the field existed keep their hash.
+  if (!entry.reason().empty()) out.String(entry.reason());
   return Sha256Hex(out.bytes());
 }
 

@@ -12,7 +12,8 @@
 //
 // The hash covers a canonical encoding (AuditEntryHash), never protobuf's wire bytes, which a
 // library upgrade may reorder: integers little-endian, each string as uint32 length + bytes,
-// repeated fields as a uint32 count then their elements, in field-number order.
+// repeated fields as a uint32 count then their elements, in field-number order; `reason` last,
+// and only when it is not empty (entries sealed before it existed keep their hashes).
 
 #include <cstdint>
 #include <string>

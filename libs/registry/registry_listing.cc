@@ -60,7 +60,7 @@ int PageSize(int requested) {
 }  // namespace
 
 absl::Status RegistryStore::DeleteAlias(const std::string& model, const std::string& alias,
-                                        const v1::Principal& caller) {
+                                        const v1::Principal& caller, const std::string& reason) {
   absl::MutexLock lock(&writer_);
   ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
   ASSIGN_OR_RETURN(v1::Alias record, GetAlias(model, alias));
@@ -78,6 +78,7 @@ absl::Status RegistryStore::DeleteAlias(const std::string& model, const std::str
   batch.Put(family_, records::ModelKey(model), found.SerializeAsString());
   Mutation mutation{caller, "alias.delete", absl::StrCat("models/", model, "/aliases/", alias),
                     records::Json(record), ""};
+  mutation.reason = reason;
   v1::WatchEvent& event =
       mutation.events.emplace_back(records::Event(v1::WATCH_EVENT_TYPE_ALIAS_DELETED, model));
   event.mutable_alias()->set_model(model);
@@ -167,6 +168,7 @@ absl::StatusOr<v1::ListVersionsResponse> RegistryStore::ListVersions(
             records::VersionWhat(model.name(), number));
         if (absl::IsNotFound(read.status())) continue;  // Deleted (numbers are never reused).
         ASSIGN_OR_RETURN(v1::ModelVersion version, std::move(read));
+        records::FillAliases(model, &version);
         if (version.state() == v1::VERSION_STATE_ARCHIVED && !request.include_archived()) continue;
         if (!HasTags(version.tags(), request.tags()) ||
             !MeetsMetrics(version, request.metric_filters())) {

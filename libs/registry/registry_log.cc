@@ -88,6 +88,7 @@ absl::StatusOr<Staged> RegistryLog::Stage(Mutation mutation, kv::WriteBatch* bat
   entry.set_target(std::move(mutation.target));
   entry.set_before_json(std::move(mutation.before_json));
   entry.set_after_json(std::move(mutation.after_json));
+  entry.set_reason(std::move(mutation.reason));
   entry.set_revision(revision);
   SealAuditEntry(&entry, head_hash_);
   batch->Put(family_, AuditKey(entry.sequence()), entry.SerializeAsString());

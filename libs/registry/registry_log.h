@@ -43,6 +43,7 @@ struct Mutation {
   std::string after_json;   // "" = none.
   // Its changes, in order; revision, time and actor are filled in.
   std::vector<v1::WatchEvent> events;
+  std::string reason;  // Why, as the caller said; "" = not given.
 };
 
 // A mutation's records, staged in a batch and not yet committed.

@@ -22,7 +22,7 @@ absl::StatusOr<v1::PromotionRequest> RefusedOr(v1::PromotionRequest request, boo
   if (request.state() != v1::PROMOTION_STATE_REFUSED) return request;
   const std::vector<v1::GateEvaluation> gates(request.gates().begin(), request.gates().end());
   return core::WithContext(RefusalError(gates),
-                           absl::StrCat("request ", request.id(), dry_run ? " (dry run)" : ""));
+                           dry_run ? std::string("dry run") : absl::StrCat("request ", request.id()));
 }
 
 }  // namespace
@@ -122,8 +122,10 @@ absl::Status RegistryStore::StageEvaluation(v1::PromotionRequest* request, kv::W
     request->set_state(StateOf(gates, decisions));
   }
   if (request->state() == v1::PROMOTION_STATE_COMPLETED) {
+    // Moved by whoever completed the request: the requester when no approval was needed, else
+    // the approver whose decision made every gate hold.
     RETURN_IF_ERROR(StageAliasMove(&model, request->alias(), request->version(),
-                                   request->requested_by(), request->id(), batch, mutation)
+                                   mutation->actor, request->id(), batch, mutation)
                         .status());
   }
   batch->Put(family_, RequestKey(request->id()), request->SerializeAsString());
@@ -150,6 +152,12 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::RequestPromotion(
     return absl::FailedPreconditionError(
         absl::StrCat(VersionWhat(model, number), " is archived: it cannot be promoted"));
   }
+  const auto holder = found.aliases().find(alias);
+  if (holder != found.aliases().end() && holder->second == number) {
+    return absl::FailedPreconditionError(absl::StrCat("alias '", alias, "' of ", ModelWhat(model),
+                                                      " already holds version ", number,
+                                                      ": there is nothing to promote"));
+  }
   v1::PromotionRequest request;
   request.set_id(core::IdGenerator::Default().Next());
   request.set_model(model);
@@ -165,7 +173,11 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::RequestPromotion(
                     absl::StrCat("models/", model, "/aliases/", alias)};
   RETURN_IF_ERROR(StageEvaluation(&request, &batch, &mutation));
   if (!request_id.empty()) batch.Put(family_, IdempotencyKey("r", request_id), request.id());
-  if (!dry_run) RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  if (dry_run) {
+    request.clear_id();  // Nothing was stored: no id to look up later.
+  } else {
+    RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
+  }
   return RefusedOr(std::move(request), dry_run);
 }
 
@@ -201,15 +213,44 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::DecidePromotion(const std::s
                                                       v1::PromotionState_Name(request.state()),
                                                       ": only a PENDING request takes decisions"));
   }
+  ASSIGN_OR_RETURN(v1::PromotionPolicy policy,
+                   GetPromotionPolicy(request.model(), request.alias()));
+  // Only the reviewers the policy names decide; the requester may withdraw the request.
+  std::vector<std::string> reviewer_roles;
+  bool reviewer = false;
+  for (const v1::ApprovalGate& gate : policy.approval_gates()) {
+    reviewer_roles.push_back(gate.role());
+    for (const std::string& held : caller.roles()) reviewer = reviewer || held == gate.role();
+  }
+  const bool requester = caller.subject() == request.requested_by().subject();
+  const bool withdrawal = !approve && requester && !reviewer;
+  if (!reviewer && !withdrawal) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        approve ? "approving" : "rejecting", " promotion request '", id, "' takes one of the roles ",
+        absl::StrJoin(reviewer_roles, ", "), ", and '", caller.subject(), "' holds none of them",
+        approve ? "" : " (the requester may withdraw it)"));
+  }
   v1::PromotionDecision* decision = request.add_decisions();
   *decision->mutable_decided_by() = caller;
   decision->set_approved(approve);
   decision->set_comment(comment);
   *decision->mutable_decide_time() = Now();
   kv::WriteBatch batch;
-  Mutation mutation{caller, approve ? "promotion.approve" : "promotion.reject",
-                    absl::StrCat("models/", request.model(), "/promotions/", id), Json(request)};
-  RETURN_IF_ERROR(StageEvaluation(&request, &batch, &mutation));
+  Mutation mutation{
+      caller,
+      approve ? "promotion.approve" : (withdrawal ? "promotion.cancel" : "promotion.reject"),
+      absl::StrCat("models/", request.model(), "/promotions/", id), Json(request)};
+  if (withdrawal) {
+    request.set_state(v1::PROMOTION_STATE_CANCELLED);
+    *request.mutable_update_time() = Now();
+    batch.Put(family_, RequestKey(id), request.SerializeAsString());
+    *mutation.events
+         .emplace_back(Event(v1::WATCH_EVENT_TYPE_PROMOTION_REQUEST_CHANGED, request.model()))
+         .mutable_promotion_request() = request;
+    mutation.after_json = Json(request);
+  } else {
+    RETURN_IF_ERROR(StageEvaluation(&request, &batch, &mutation));
+  }
   RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
   return request;
 }

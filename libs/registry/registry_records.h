@@ -4,6 +4,7 @@
 // The vocabulary the registry store's files share: record keys, names' rules, the JSON of
 // audit entries, typed reads and error wording. Internal to libs/registry.
 
+#include <algorithm>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -66,6 +67,15 @@ inline std::string ModelWhat(absl::string_view model) {
 }
 inline std::string VersionWhat(absl::string_view model, int64_t number) {
   return absl::StrCat("version ", number, " of model '", model, "'");
+}
+
+// Sets `version`'s output-only aliases: those of `model` pointing at it now, by name.
+inline void FillAliases(const v1::Model& model, v1::ModelVersion* version) {
+  version->clear_aliases();
+  for (const auto& [alias, number] : model.aliases()) {
+    if (number == version->version()) version->add_aliases(alias);
+  }
+  std::sort(version->mutable_aliases()->begin(), version->mutable_aliases()->end());
 }
 
 inline v1::WatchEvent Event(v1::WatchEventType type, const std::string& model) {

@@ -1,7 +1,9 @@
 #include "libs/registry/registry_store.h"
 
+#include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
@@ -24,8 +26,8 @@ absl::StatusOr<std::unique_ptr<RegistryStore>> RegistryStore::Create(Options opt
     return absl::InvalidArgumentError("RegistryStoreOptions needs a store and a log");
   }
   if (options.clock == nullptr) options.clock = core::Clock::Real();
-  if (!options.artifact_exists) {
-    options.artifact_exists = [](const std::string&) { return absl::OkStatus(); };
+  if (!options.artifact_size) {
+    options.artifact_size = [](const std::string&) -> absl::StatusOr<int64_t> { return -1; };
   }
   absl::StatusOr<kv::ColumnFamily> family = options.store->Family(options.family);
   if (absl::IsNotFound(family.status())) family = options.store->CreateFamily(options.family);
@@ -98,15 +100,28 @@ absl::StatusOr<v1::ModelVersion> RegistryStore::RegisterVersion(v1::ModelVersion
     }
     if (!absl::IsNotFound(earlier.status())) return earlier.status();
   }
-  for (const v1::VersionArtifact& artifact : version.artifacts()) {
-    const std::string& digest = artifact.artifact().sha256();
-    const absl::Status stored = options_.artifact_exists(digest);
-    if (absl::IsNotFound(stored)) {
+  std::set<std::string> names;
+  for (v1::VersionArtifact& artifact : *version.mutable_artifacts()) {
+    if (!names.insert(artifact.name()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "two artifacts of the version are named '", artifact.name(), "': name each once"));
+    }
+    const std::string digest = absl::AsciiStrToLower(artifact.artifact().sha256());
+    const absl::StatusOr<int64_t> stored = options_.artifact_size(digest);
+    if (absl::IsNotFound(stored.status())) {
       return absl::FailedPreconditionError(
           absl::StrCat("artifact '", artifact.name(), "' (", digest,
                        ") was never uploaded: upload it, then register the version"));
     }
-    RETURN_IF_ERROR(stored);
+    RETURN_IF_ERROR(stored.status());
+    const int64_t claimed = artifact.artifact().size_bytes();
+    if (*stored >= 0 && claimed > 0 && claimed != *stored) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "artifact '", artifact.name(), "' (", digest, ") is ", *stored,
+          " bytes, not the ", claimed, " the version says: leave size_bytes unset or correct it"));
+    }
+    artifact.mutable_artifact()->set_sha256(digest);
+    if (*stored >= 0) artifact.mutable_artifact()->set_size_bytes(*stored);
   }
   ASSIGN_OR_RETURN(v1::Model model, GetModel(version.model()));
   version.set_version(model.latest_version() + 1);
@@ -136,14 +151,25 @@ absl::StatusOr<v1::ModelVersion> RegistryStore::RegisterVersion(v1::ModelVersion
 absl::StatusOr<v1::ModelVersion> RegistryStore::GetVersion(const std::string& model,
                                                            int64_t number) const {
   ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
-  return Read<v1::ModelVersion>(*options_.store, family_, VersionKey(found.name(), number),
+  ASSIGN_OR_RETURN(v1::ModelVersion version,
+                   Read<v1::ModelVersion>(*options_.store, family_, VersionKey(model, number),
+                                          VersionWhat(model, number)));
+  records::FillAliases(found, &version);
+  return version;
+}
+
+absl::StatusOr<v1::ModelVersion> RegistryStore::ReadVersion(const std::string& model,
+                                                            int64_t number) const {
+  RETURN_IF_ERROR(GetModel(model).status());
+  return Read<v1::ModelVersion>(*options_.store, family_, VersionKey(model, number),
                                 VersionWhat(model, number));
 }
 
 absl::StatusOr<v1::Alias> RegistryStore::SetAlias(const std::string& model,
                                                   const std::string& alias, int64_t number,
                                                   const v1::Principal& caller,
-                                                  int64_t expected_current) {
+                                                  int64_t expected_current,
+                                                  const std::string& reason) {
   RETURN_IF_ERROR(CheckName(alias, "alias"));
   absl::MutexLock lock(&writer_);
   ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
@@ -166,6 +192,7 @@ absl::StatusOr<v1::Alias> RegistryStore::SetAlias(const std::string& model,
   }
   kv::WriteBatch batch;
   Mutation mutation{caller, "alias.set", absl::StrCat("models/", model, "/aliases/", alias)};
+  mutation.reason = reason;
   ASSIGN_OR_RETURN(v1::Alias record,
                    StageAliasMove(&found, alias, number, caller, "", &batch, &mutation));
   RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
@@ -213,16 +240,19 @@ absl::StatusOr<v1::Alias> RegistryStore::GetAlias(const std::string& model,
 
 absl::StatusOr<v1::ModelVersion> RegistryStore::ArchiveVersion(const std::string& model,
                                                                int64_t number,
-                                                               const v1::Principal& caller) {
+                                                               const v1::Principal& caller,
+                                                               const std::string& reason) {
   absl::MutexLock lock(&writer_);
   ASSIGN_OR_RETURN(v1::Model found, GetModel(model));
-  ASSIGN_OR_RETURN(v1::ModelVersion version, GetVersion(model, number));
+  ASSIGN_OR_RETURN(v1::ModelVersion version, ReadVersion(model, number));
   if (version.state() == v1::VERSION_STATE_ARCHIVED) return version;
   const std::string before = Json(version);
   version.set_state(v1::VERSION_STATE_ARCHIVED);
   kv::WriteBatch batch;
+  *version.mutable_archive_time() = Now();
   Mutation mutation{caller, "version.archive", absl::StrCat("models/", model, "/versions/", number),
                     before, Json(version)};
+  mutation.reason = reason;
   // Every alias holding it lets go of it, in the same mutation.
   std::vector<std::string> released;
   for (const auto& [alias, held] : found.aliases()) {

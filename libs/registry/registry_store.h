@@ -44,9 +44,10 @@ struct RegistryStoreOptions {
   std::string family = "registry";
   // Dates records. Not owned. Default: nullptr = the real clock.
   core::Clock* clock = nullptr;
-  // Says whether an artifact (hex SHA-256) is stored: OK, NOT_FOUND, or another error. A version
-  // naming an artifact it does not find is refused. Default: every artifact exists.
-  std::function<absl::Status(const std::string& sha256)> artifact_exists;
+  // The size of a stored artifact (hex SHA-256): its size in bytes, NOT_FOUND, or another error.
+  // A version naming an artifact it does not find is refused; the sizes versions record come
+  // from here, not from the client. Default: every artifact exists, with the size it is given.
+  std::function<absl::StatusOr<int64_t>(const std::string& sha256)> artifact_size;
 };
 
 class RegistryStore {
@@ -66,21 +67,23 @@ class RegistryStore {
   absl::StatusOr<v1::ModelVersion> RegisterVersion(v1::ModelVersion version,
                                                    const v1::Principal& caller,
                                                    const std::string& request_id = "");
+  // The version, with the aliases that point at it now.
   absl::StatusOr<v1::ModelVersion> GetVersion(const std::string& model, int64_t number) const;
 
   // Points `alias` of `model` at `number` directly. `expected_current` > 0 makes it a
   // compare-and-set (ABORTED unless the alias holds that version now). Refused with
   // FAILED_PRECONDITION when the alias's policy has gates (use RequestPromotion), and with
   // PERMISSION_DENIED when the alias is protected and the caller holds none of its roles.
+  // `reason` is recorded in the audit entry.
   absl::StatusOr<v1::Alias> SetAlias(const std::string& model, const std::string& alias,
                                      int64_t number, const v1::Principal& caller,
-                                     int64_t expected_current = 0);
+                                     int64_t expected_current = 0, const std::string& reason = "");
   absl::StatusOr<v1::Alias> GetAlias(const std::string& model, const std::string& alias) const;
 
   // Removes `alias` of `model`, under the same rules as SetAlias (gated aliases are moved by
   // promotion only; protected ones by their roles). NOT_FOUND when the alias does not exist.
   absl::Status DeleteAlias(const std::string& model, const std::string& alias,
-                           const v1::Principal& caller);
+                           const v1::Principal& caller, const std::string& reason = "");
   // The model's aliases, by name.
   absl::StatusOr<std::vector<v1::Alias>> ListAliases(const std::string& model) const;
   // Models by name, filtered by owner squad, use case, tags ("key" or "key=value", all must
@@ -103,8 +106,8 @@ class RegistryStore {
   absl::StatusOr<v1::PromotionPolicy> GetPromotionPolicy(const std::string& model,
                                                          const std::string& alias) const;
 
-  // Asks to move `alias` to `number`: evaluates every gate (promotion_gates.h) and stores the
-  // request: COMPLETED, with the alias moved in the same commit, when all hold; PENDING while
+  // Asks to move `alias` to `number` (FAILED_PRECONDITION when it holds it already): evaluates
+  // every gate (promotion_gates.h) and stores the request: COMPLETED, with the alias moved in the same commit, when all hold; PENDING while
   // approvals are missing; REFUSED, answered FAILED_PRECONDITION explaining each failed gate,
   // when an automatic gate fails. `dry_run` evaluates and stores nothing. A non-empty
   // `request_id` makes a retry safe: a later call with the same key answers with the request the
@@ -146,8 +149,11 @@ class RegistryStore {
   };
   absl::StatusOr<StateSnapshot> SnapshotState(const std::vector<std::string>& models);
   // Records an approval (or a rejection) of a PENDING request and evaluates it again: the alias
-  // moves once every gate holds. A request whose alias moved otherwise, or whose version was
-  // archived, meanwhile becomes SUPERSEDED. FAILED_PRECONDITION when the request is not PENDING.
+  // moves once every gate holds, moved by the approver who completed it. A request whose alias
+  // moved otherwise, or whose version was archived, meanwhile becomes SUPERSEDED.
+  // FAILED_PRECONDITION when the request is not PENDING; PERMISSION_DENIED when the caller holds
+  // none of the roles of the policy's approval gates, except that the requester may withdraw
+  // the request (a rejection by the requester: CANCELLED).
   absl::StatusOr<v1::PromotionRequest> DecidePromotion(const std::string& id, bool approve,
                                                        const std::string& comment,
                                                        const v1::Principal& caller);
@@ -168,9 +174,10 @@ class RegistryStore {
       absl::FunctionRef<absl::Status(const absl::flat_hash_set<std::string>&)> use);
 
   // Archives a version and removes it from every alias that holds it; archiving an archived
-  // version changes nothing.
+  // version changes nothing. `reason` is recorded in the audit entry.
   absl::StatusOr<v1::ModelVersion> ArchiveVersion(const std::string& model, int64_t number,
-                                                  const v1::Principal& caller);
+                                                  const v1::Principal& caller,
+                                                  const std::string& reason = "");
 
  private:
   RegistryStore(Options options, kv::ColumnFamily family)
@@ -199,6 +206,8 @@ class RegistryStore {
   absl::Status Commit(kv::WriteBatch batch, Mutation mutation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
   google::protobuf::Timestamp Now() const;
+  // The version as stored (no output-only aliases), for mutations to change and write back.
+  absl::StatusOr<v1::ModelVersion> ReadVersion(const std::string& model, int64_t number) const;
 
   const Options options_;
   const kv::ColumnFamily family_;

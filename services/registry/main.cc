@@ -27,8 +27,8 @@ absl::Status Run(const server::ServiceFlags& flags) {
   registry::RegistryStoreOptions store_options;
   store_options.store = &state->store();
   store_options.log = log.get();
-  store_options.artifact_exists = [&blobs](const std::string& sha256) {
-    return blobs->Size(sha256).status();
+  store_options.artifact_size = [&blobs](const std::string& sha256) {
+    return blobs->Size(sha256);
   };
   ASSIGN_OR_RETURN(auto store, registry::RegistryStore::Create(store_options));
   // Services.

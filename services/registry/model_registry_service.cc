@@ -133,7 +133,8 @@ grpc::Status ModelRegistryService::ArchiveVersion(grpc::ServerContext* context,
     return Invalid("ArchiveVersionRequest.version needs a model and a version number >= 1");
   }
   return Mutated("version.archive",
-                 store_->ArchiveVersion(ref.model(), ref.version(), server::CallerOf(*context)),
+                 store_->ArchiveVersion(ref.model(), ref.version(), server::CallerOf(*context),
+                                        request->reason()),
                  response);
 }
 
@@ -145,7 +146,8 @@ grpc::Status ModelRegistryService::SetAlias(grpc::ServerContext* context,
   }
   return Mutated("alias.set",
                  store_->SetAlias(request->model(), request->alias(), request->version(),
-                                  server::CallerOf(*context), request->expected_current_version()),
+                                  server::CallerOf(*context), request->expected_current_version(),
+                                  request->reason()),
                  response);
 }
 
@@ -211,7 +213,8 @@ grpc::Status ModelRegistryService::DeleteAlias(grpc::ServerContext* context,
     return Invalid("DeleteAliasRequest needs a model and an alias");
   }
   const absl::Status deleted =
-      store_->DeleteAlias(request->model(), request->alias(), server::CallerOf(*context));
+      store_->DeleteAlias(request->model(), request->alias(), server::CallerOf(*context),
+                          request->reason());
   if (deleted.ok()) CountMutation("alias.delete");
   return ToGrpcStatus(deleted);
 }

@@ -223,9 +223,11 @@ def test_alias_policy_promotion_approval_and_rejection(models, tmp_path):
     assert re.search(r"PENDING\s+1 approvals from design-authority: 0 of 1", pending)
     request_id = re.search(r"request:\s+(\S+)", pending).group(1)
 
-    # The requester's own approval does not count; a holder of the role's does, and moves it.
-    own = ok(models("approve", request_id, *SCIENTIST))
-    assert "state:         pending" in own
+    # Only a holder of the gate's role approves; theirs moves the alias.
+    own = models("approve", request_id, *SCIENTIST)
+    assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr
+    assert "design-authority" in own.stderr
+    assert "state:         pending" in ok(models("promotion", request_id))
     approved = ok(models("approve", request_id, "--comment", "lgtm", *REVIEWER))
     assert "state:         completed" in approved and "approved by rita" in approved
     assert re.search(r"production\s+1\s", ok(models("alias", "cli-promo")))
@@ -241,6 +243,12 @@ def test_alias_policy_promotion_approval_and_rejection(models, tmp_path):
     assert re.search(r"production\s+1\s", ok(models("alias", "cli-promo")))
     closed = models("approve", second_id, *REVIEWER)
     assert closed.returncode == 1 and "FAILED_PRECONDITION" in closed.stderr
+
+    # The requester may withdraw a pending request: it is cancelled, not rejected.
+    third = ok(models("promote", "cli-promo", "3", "--alias", "production", *SCIENTIST))
+    third_id = re.search(r"request:\s+(\S+)", third).group(1)
+    withdrawn = ok(models("reject", third_id, "--comment", "wrong version", *SCIENTIST))
+    assert "state:         cancelled" in withdrawn
 
     # Archiving releases the version's aliases; versions --all still lists it.
     ok(models("archive", "cli-promo", "1", *SCIENTIST))
@@ -355,3 +363,60 @@ def test_every_subcommand_has_help():
     assert "  models " in ok(fabrique("help")) and "  registry " in ok(fabrique("help"))
     for sub in ("audit", "gc"):
         assert ok(fabrique("registry", sub, "--help")).startswith(f"Usage: fabrique registry {sub}")
+
+
+def test_review_queue_traffic_policy_and_safe_retries(models, tmp_path):
+    create(models, "cli-serve")
+    assert register(models, tmp_path, "cli-serve", 0.9) == 1
+
+    # The same --request_id registers once: a re-run gets the first run's version back.
+    artifact = write_random(tmp_path / "retry.pt", 32 * 1024)
+    first = ok(models("upload", str(artifact), "--register", "cli-serve", "--metric", "auc=0.93",
+                      "--request_id", "train-run-77", *SCIENTIST))
+    again = ok(models("upload", str(artifact), "--register", "cli-serve", "--metric", "auc=0.93",
+                      "--request_id", "train-run-77", *SCIENTIST))
+    assert "registered cli-serve:2" in first and "registered cli-serve:2" in again
+    assert "cli-serve:3" not in ok(models("versions", "cli-serve"))
+
+    # The review queue: pending requests, by model and alias; a decided one leaves it.
+    policy = tmp_path / "serve-policy.json"
+    policy.write_text(json.dumps(
+        {"approvalGates": [{"role": "design-authority", "requiredApprovals": 1}]}))
+    ok(models("policy", "cli-serve", "candidate", "--set", str(policy), *SCIENTIST))
+    assert "(none)" in ok(models("requests", "cli-serve"))
+    pending = ok(models("promote", "cli-serve", "2", "--alias", "candidate",
+                        "--request_id", "ship-2", *SCIENTIST))
+    request_id = re.search(r"request:\s+(\S+)", pending).group(1)
+    retried = ok(models("promote", "cli-serve", "2", "--alias", "candidate",
+                        "--request_id", "ship-2", *SCIENTIST))
+    assert request_id in retried  # The same request, not a second one.
+    queue = ok(models("requests", "cli-serve", "--alias", "candidate"))
+    assert request_id in queue and "pending" in queue and len(queue.strip().splitlines()) == 2
+    assert "(none)" in ok(models("requests", "cli-serve", "--alias", "production"))
+    ok(models("approve", request_id, *REVIEWER))
+    assert "(none)" in ok(models("requests", "cli-serve"))
+    assert request_id in ok(models("requests", "cli-serve", "--state", "completed"))
+    bad_state = models("requests", "--state", "maybe")
+    assert bad_state.returncode == 2 and "pending" in bad_state.stderr
+
+    # The traffic policy: defaults, a canary onto the candidate, shadow, bad input.
+    shown = ok(models("traffic", "cli-serve"))
+    assert "production" in shown and "0% of traffic to candidate" in shown
+    canary = ok(models("traffic", "cli-serve", "--canary", "10", "--shadow", "on", *SCIENTIST))
+    assert "10% of traffic to candidate" in canary and "shadow:        on" in canary
+    assert "updated:" in canary and "dana" in canary
+    assert "10% of traffic" in ok(models("traffic", "cli-serve"))
+    too_much = models("traffic", "cli-serve", "--canary", "120", *SCIENTIST)
+    assert too_much.returncode == 1 and "INVALID_ARGUMENT" in too_much.stderr
+    nowhere = models("traffic", "cli-serve", "--candidate", "blue", "--canary", "5", *SCIENTIST)
+    assert nowhere.returncode == 1 and "FAILED_PRECONDITION" in nowhere.stderr
+    assert models("traffic", "cli-serve", "--shadow", "maybe").returncode == 2
+    assert "NOT_FOUND" in models("traffic", "no-such-model").stderr
+
+    # Reasons given on the command line are in the audit trail.
+    ok(models("alias", "cli-serve", "staging", "1", "--reason", "smoke tests", *SCIENTIST))
+    ok(models("archive", "cli-serve", "1", "--reason", "superseded by 2", *SCIENTIST))
+    trail = ok(models("audit", "--model", "cli-serve", "--verify"))
+    assert "audit chain valid" in trail
+    assert "(smoke tests)" in trail and "(superseded by 2)" in trail
+    assert "traffic.set" in trail and "promotion.approve" in trail

@@ -68,6 +68,10 @@ TEST_CASE("Tampering is caught at the first entry it breaks", "[audit]") {
     CHECK(absl::StrContains(result.detail, "changed after it was written"));
     CHECK(result.head_hash == chain[1].hash());
   }
+  SECTION("a reason added to an entry that had none") {
+    chain[1].set_reason("approved in the review");
+    CHECK(Verify(chain).first_bad_sequence == 2);
+  }
   SECTION("a changed role, of the actor") {
     chain[0].mutable_actor()->set_roles(0, "intern");
     CHECK(Verify(chain).first_bad_sequence == 1);

@@ -287,5 +287,109 @@ TEST_CASE("A state snapshot lists models, aliases and policies at its exact revi
   CHECK(one->events.size() == 2);
 }
 
+TEST_CASE("Only reviewers decide; the requester withdraws; the approver moves the alias",
+          "[registry][promotion]") {
+  Registry r;
+  REQUIRE(r.store->CreateModel(Fraud(), Dana()).ok());
+  RegisterWithAuc(r, 0.9);
+  RegisterWithAuc(r, 0.9);
+  REQUIRE(r.store->SetPromotionPolicy(NeedsApproval("production"), Dana()).ok());
+  const std::string id = r.store->RequestPromotion("fraud", "production", 1, "", Dana())->id();
+
+  // Neither the requester nor a bystander approves or rejects without the gate's role.
+  v1::Principal bystander;
+  bystander.set_subject("bob");
+  bystander.add_roles("data-scientist");
+  for (const v1::Principal& who : {Dana(), bystander}) {
+    const absl::Status approve = r.store->DecidePromotion(id, true, "", who).status();
+    CHECK(approve.code() == absl::StatusCode::kPermissionDenied);
+    CHECK(absl::StrContains(approve.message(), "design-authority"));
+  }
+  CHECK(r.store->DecidePromotion(id, false, "", bystander).status().code() ==
+        absl::StatusCode::kPermissionDenied);
+  CHECK(r.store->GetPromotionRequest(id)->decisions_size() == 0);
+
+  // The reviewer's approval completes it, and the alias records the reviewer as its mover.
+  REQUIRE(r.store->DecidePromotion(id, true, "ok", Reviewer("ada"))->state() ==
+          v1::PROMOTION_STATE_COMPLETED);
+  const absl::StatusOr<v1::Alias> moved = r.store->GetAlias("fraud", "production");
+  REQUIRE(moved.ok());
+  CHECK(moved->updated_by().subject() == "ada");
+  CHECK(moved->promotion_request_id() == id);
+
+  // Promoting the version the alias holds already is refused, and opens nothing.
+  const absl::Status again = r.store->RequestPromotion("fraud", "production", 1, "", Dana()).status();
+  CHECK(again.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(again.message(), "already holds version 1"));
+
+  // The requester withdraws a pending request: CANCELLED, audited as such.
+  const std::string second = r.store->RequestPromotion("fraud", "production", 2, "", Dana())->id();
+  const absl::StatusOr<v1::PromotionRequest> withdrawn =
+      r.store->DecidePromotion(second, false, "wrong one", Dana());
+  REQUIRE(withdrawn.ok());
+  CHECK(withdrawn->state() == v1::PROMOTION_STATE_CANCELLED);
+  CHECK(r.store->GetAlias("fraud", "production")->version() == 1);
+  v1::AuditEntry last;
+  REQUIRE(r.log->AuditEntries(0, 0, [&](const v1::AuditEntry& e) {
+                 last = e;
+                 return true;
+               }).ok());
+  CHECK(last.action() == "promotion.cancel");
+
+  // A dry run stores nothing, so it has no id to give.
+  const absl::StatusOr<v1::PromotionRequest> dry =
+      r.store->RequestPromotion("fraud", "production", 2, "", Dana(), /*dry_run=*/true);
+  REQUIRE(dry.ok());
+  CHECK(dry->id().empty());
+}
+
+TEST_CASE("Versions show their aliases, record sizes from the store, name artifacts once",
+          "[registry]") {
+  Registry r;
+  REQUIRE(r.store->CreateModel(Fraud(), Dana()).ok());
+  v1::ModelVersion wrong_size = Version();
+  wrong_size.mutable_artifacts(0)->mutable_artifact()->set_size_bytes(1000);
+  const absl::Status refused = r.store->RegisterVersion(wrong_size, Dana()).status();
+  CHECK(refused.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(refused.message(), "is 3 bytes, not the 1000"));
+  v1::ModelVersion twice = Version();
+  *twice.add_artifacts() = twice.artifacts(0);
+  CHECK(r.store->RegisterVersion(twice, Dana()).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(r.store->GetModel("fraud")->latest_version() == 0);
+
+  const absl::StatusOr<v1::ModelVersion> registered = r.store->RegisterVersion(Version(), Dana());
+  REQUIRE(registered.ok());
+  CHECK(registered->artifacts(0).artifact().size_bytes() == 3);  // From the store.
+  REQUIRE(r.store->SetAlias("fraud", "production", 1, Dana(), 0, "first release").ok());
+  REQUIRE(r.store->SetAlias("fraud", "candidate", 1, Dana()).ok());
+  const absl::StatusOr<v1::ModelVersion> read = r.store->GetVersion("fraud", 1);
+  REQUIRE(read.ok());
+  CHECK(std::vector<std::string>(read->aliases().begin(), read->aliases().end()) ==
+        std::vector<std::string>{"candidate", "production"});
+  v1::ListVersionsRequest all;
+  CHECK(r.store->ListVersions(all)->versions(0).aliases_size() == 2);
+
+  // Archiving records its time and reason, releases the aliases, and stores no alias list.
+  const absl::StatusOr<v1::ModelVersion> archived =
+      r.store->ArchiveVersion("fraud", 1, Dana(), "leaks the label");
+  REQUIRE(archived.ok());
+  CHECK(archived->has_archive_time());
+  CHECK(archived->aliases_size() == 0);
+  CHECK(r.store->GetVersion("fraud", 1)->aliases_size() == 0);
+  std::vector<v1::AuditEntry> entries;
+  REQUIRE(r.log->AuditEntries(0, 0, [&](const v1::AuditEntry& e) {
+                 entries.push_back(e);
+                 return true;
+               }).ok());
+  std::vector<std::string> reasons;
+  for (const v1::AuditEntry& e : entries) {
+    if (!e.reason().empty()) reasons.push_back(e.action() + ": " + e.reason());
+  }
+  CHECK(reasons == std::vector<std::string>{"alias.set: first release",
+                                            "version.archive: leaks the label"});
+  CHECK(r.log->VerifyAudit(0, 0)->valid);  // Reasons are sealed into the chain.
+}
+
 }  // namespace
 }  // namespace fabrique::registry

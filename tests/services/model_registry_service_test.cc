@@ -41,9 +41,7 @@ struct Server {
     registry::RegistryStoreOptions options;
     options.store = kv.get();
     options.log = log.get();
-    options.artifact_exists = [this](const std::string& sha256) {
-      return blobs->Size(sha256).status();
-    };
+    options.artifact_size = [this](const std::string& sha256) { return blobs->Size(sha256); };
     store = *registry::RegistryStore::Create(options);
     server::ServiceHostOptions host_options;
     host_options.service_name = "registry";

@@ -27,6 +27,8 @@ int RunModelsApprove(const std::vector<std::string>& args);
 int RunModelsReject(const std::vector<std::string>& args);
 int RunModelsPromotion(const std::vector<std::string>& args);
 int RunModelsPolicy(const std::vector<std::string>& args);
+int RunModelsRequests(const std::vector<std::string>& args);
+int RunModelsTraffic(const std::vector<std::string>& args);
 int RunModelsAlias(const std::vector<std::string>& args);
 int RunModelsArchive(const std::vector<std::string>& args);
 int RunModelsAudit(const std::vector<std::string>& args);

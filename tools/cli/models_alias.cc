@@ -43,7 +43,7 @@ int RunModelsAlias(const std::vector<std::string>& args) {
   flags.Add("expect", &expect,
             "Move only if the alias holds this version now (compare-and-set); 0 = any");
   flags.Add("delete", &remove, "Remove the alias");
-  flags.Add("reason", &reason, "Why (sent with the request; the registry does not record it yet)");
+  flags.Add("reason", &reason, "Why, recorded in the audit trail");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 1, 3, "NAME [ALIAS [VERSION]]", &parsed)) {
     return *code;
@@ -110,7 +110,7 @@ int RunModelsArchive(const std::vector<std::string>& args) {
                       "nothing.");
   flags.set_usage_args("[flags] NAME VERSION");
   AddRegistryFlags(&flags, &registry, /*mutating=*/true);
-  flags.Add("reason", &reason, "Why (sent with the request; the registry does not record it yet)");
+  flags.Add("reason", &reason, "Why, recorded in the audit trail");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 2, 2, "NAME VERSION", &parsed)) return *code;
   absl::StatusOr<int64_t> number = ParseVersionNumber(parsed.positional[1]);

@@ -22,10 +22,12 @@ int Decide(const std::vector<std::string>& args, bool approve) {
   std::string comment;
   core::FlagSet flags(
       approve ? "fabrique models approve" : "fabrique models reject",
-      approve ? "Approves a pending promotion request. Your approval counts towards a gate when "
-                "you hold its role (--roles); the approval that makes every gate hold moves the "
-                "alias."
-              : "Rejects a pending promotion request: it is closed, and the alias stays.");
+      approve ? "Approves a pending promotion request. It takes one of the roles of the policy's "
+                "approval gates (--roles); the requester's own approval counts only where the "
+                "gate allows it. The approval that makes every gate hold moves the alias."
+              : "Rejects a pending promotion request (one of the approval gates' roles): it is "
+                "closed and the alias stays. The requester, without such a role, withdraws it "
+                "instead: cancelled.");
   flags.set_usage_args("[flags] REQUEST_ID");
   AddRegistryFlags(&flags, &registry, /*mutating=*/true);
   flags.Add("comment", &comment, "Why");
@@ -69,6 +71,10 @@ int RunModelsPromote(const std::vector<std::string>& args) {
   flags.Add("alias", &alias, "Alias to move, e.g. production (required)");
   flags.Add("comment", &comment, "Why, for the reviewers and the audit trail");
   flags.Add("dry_run", &dry_run, "Evaluate the gates; store nothing, move nothing");
+  std::string request_id;
+  flags.Add("request_id", &request_id,
+            "Idempotency key: run again with the same key and you get the request the first run "
+            "made, as it stands now. Default: a new key each run");
   flags.set_epilog("Exit codes: 0 completed or pending, 1 refused or failed, 2 bad usage.");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 2, 2, "NAME VERSION", &parsed)) return *code;
@@ -81,10 +87,10 @@ int RunModelsPromote(const std::vector<std::string>& args) {
   request.set_version(*number);
   request.set_comment(comment);
   request.set_dry_run(dry_run);
-  request.set_request_id(core::IdGenerator::Default().Next());
+  request.set_request_id(request_id.empty() ? core::IdGenerator::Default().Next() : request_id);
   absl::StatusOr<RegistryClient> client = RegistryClient::Connect(registry);
   if (!client.ok()) return Fail(flags.program(), client.status());
-  absl::StatusOr<v1::PromotionRequest> promotion = client->Call(
+  absl::StatusOr<v1::PromotionRequest> promotion = client->CallIdempotent(
       &RegistryStub::RequestPromotion, request,
       absl::StrCat("RequestPromotion ", request.model(), "@", alias, " -> ", request.version()));
   // Refused: FAILED_PRECONDITION, whose message is the server's account of each failed gate.

@@ -31,6 +31,7 @@ struct VersionFlags {
   std::string description;
   std::string signature_json;
   std::string version_json;
+  std::string request_id;  // Empty = a new one for this run.
 };
 
 // One file to upload and the artifact name it gets in the version.
@@ -154,6 +155,10 @@ int RunModelsUpload(const std::vector<std::string>& args) {
   flags.Add("param", &version_flags.params, "KEY=VALUE training parameter, repeatable");
   flags.Add("tag", &version_flags.tags, "KEY=VALUE version tag, repeatable");
   flags.Add("description", &version_flags.description, "Version description");
+  flags.Add("request_id", &version_flags.request_id,
+            "Idempotency key of the registration: run again with the same key (e.g. the training "
+            "run's id) and you get the version the first run registered, not a second one. "
+            "Default: a new key each run (the command's own retries reuse it)");
   flags.Add("signature", &version_flags.signature_json,
             "FILE.json: the version's ModelSignature in protobuf JSON");
   flags.Add("version_json", &version_flags.version_json,
@@ -184,8 +189,9 @@ int RunModelsUpload(const std::vector<std::string>& args) {
   if (version_flags.model.empty()) return 0;
   v1::RegisterVersionRequest request;
   *request.mutable_version() = *std::move(version);
-  request.set_request_id(core::IdGenerator::Default().Next());
-  absl::StatusOr<v1::ModelVersion> registered = client->Call(
+  request.set_request_id(version_flags.request_id.empty() ? core::IdGenerator::Default().Next()
+                                                          : version_flags.request_id);
+  absl::StatusOr<v1::ModelVersion> registered = client->CallIdempotent(
       &RegistryStub::RegisterVersion, request, "RegisterVersion " + version_flags.model);
   if (!registered.ok()) return Fail(flags.program(), registered.status());
   std::cout << "registered " << registered->model() << ":" << registered->version() << "\n";

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "fabrique/v1/registry.grpc.pb.h"
 #include "libs/core/flags.h"
@@ -71,6 +72,27 @@ class RegistryClient {
         RpcError((stub_.get()->*method)(context.get(), request, &response), call);
     if (!status.ok()) return status;
     return response;
+  }
+
+  // Like Call, for a request carrying a request_id (an idempotency key): retried, up to 3 tries
+  // in all, when the registry was unreachable or did not answer in time, since a retry with the
+  // same key cannot make a second version or request.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> CallIdempotent(grpc::Status (RegistryStub::*method)(grpc::ClientContext*,
+                                                                               const Request&,
+                                                                               Response*),
+                                          const Request& request, absl::string_view call) const {
+    absl::Duration backoff = absl::Milliseconds(500);
+    for (int attempt = 1;; ++attempt) {
+      absl::StatusOr<Response> response = Call(method, request, call);
+      const absl::StatusCode code = response.status().code();
+      if (attempt == 3 ||
+          (code != absl::StatusCode::kUnavailable && code != absl::StatusCode::kDeadlineExceeded)) {
+        return response;
+      }
+      absl::SleepFor(backoff);
+      backoff *= 2;
+    }
   }
 
   // Makes the paged list call `method` from `request`'s page on, calling `visit` with each page

@@ -91,9 +91,10 @@ int RunAudit(const std::string& program, const std::vector<std::string>& args) {
                                        "ACTION", "HASH", "TARGET");
         }
         for (const v1::AuditEntry& e : page.entries()) {
-          std::cout << absl::StrFormat("%-5d %-21s %-16s %-18s %-12s %s\n", e.sequence(),
+          std::cout << absl::StrFormat("%-5d %-21s %-16s %-18s %-12s %s%s\n", e.sequence(),
                                        FormatTimestamp(e.time()), FormatPrincipal(e.actor()),
-                                       e.action(), e.hash().substr(0, 12), e.target());
+                                       e.action(), e.hash().substr(0, 12), e.target(),
+                                       e.reason().empty() ? "" : "  (" + e.reason() + ")");
         }
       });
   if (!listed.ok()) return Fail(flags.program(), listed);
