@@ -86,15 +86,19 @@ std::string BlobStore::BlobPath(absl::string_view hex) const {
 absl::StatusOr<std::unique_ptr<BlobStore::Upload>> BlobStore::StartUpload() {
   const std::string path =
       absl::StrCat(options_.root, "/incoming/", getpid(), "-", next_upload_.fetch_add(1), ".part");
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("creating", path);
+  absl::StatusOr<std::unique_ptr<BlobWriter>> writer = BlobWriter::Create(path);
+  if (!writer.ok()) return writer.status();
   absl::MutexLock lock(&mu_);
   live_uploads_.insert(path);
-  return std::unique_ptr<Upload>(new Upload(this, path, fd));
+  return std::unique_ptr<Upload>(new Upload(this, path, *std::move(writer)));
 }
 
-BlobStore::Upload::Upload(BlobStore* store, std::string temp_path, int fd)
-    : store_(store), temp_path_(std::move(temp_path)), fd_(fd), hash_(std::make_unique<Hash>()) {}
+BlobStore::Upload::Upload(BlobStore* store, std::string temp_path,
+                          std::unique_ptr<BlobWriter> writer)
+    : store_(store),
+      temp_path_(std::move(temp_path)),
+      writer_(std::move(writer)),
+      hash_(std::make_unique<Hash>()) {}
 
 BlobStore::Upload::~Upload() {
   if (!done_) Discard();
@@ -102,8 +106,7 @@ BlobStore::Upload::~Upload() {
 
 void BlobStore::Upload::Discard() {
   done_ = true;
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  writer_.reset();  // Stops its thread and closes the file.
   ::unlink(temp_path_.c_str());
   absl::MutexLock lock(&store_->mu_);
   store_->live_uploads_.erase(temp_path_);
@@ -112,22 +115,10 @@ void BlobStore::Upload::Discard() {
 absl::Status BlobStore::Upload::Append(absl::string_view chunk) {
   if (done_) return absl::FailedPreconditionError("the upload is already committed or discarded");
   if (!failed_.ok()) return failed_;
+  // Hashed here while the writer's thread writes the chunks before it.
   EVP_DigestUpdate(hash_->context, chunk.data(), chunk.size());
-  size_t written = 0;
-  while (written < chunk.size()) {
-    const ssize_t n = ::write(fd_, chunk.data() + written, chunk.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return failed_ = Errno("writing", temp_path_);
-    written += static_cast<size_t>(n);
-  }
+  if (absl::Status appended = writer_->Append(chunk); !appended.ok()) return failed_ = appended;
   size_ += static_cast<int64_t>(chunk.size());
-  // Starts writing the bytes so far to disk without waiting, every few MiB: the disk works while
-  // the rest arrives, and Commit's fsync only waits for the tail instead of the whole file.
-  constexpr int64_t kWritebackBytes = 8 << 20;
-  if (size_ - written_back_ >= kWritebackBytes) {
-    ::sync_file_range(fd_, written_back_, size_ - written_back_, SYNC_FILE_RANGE_WRITE);
-    written_back_ = size_;
-  }
   return absl::OkStatus();
 }
 
@@ -152,13 +143,11 @@ absl::StatusOr<BlobInfo> BlobStore::Upload::Commit(absl::string_view expected_sh
                                             ", not the announced ", expected_sha256,
                                             ": nothing was stored; re-send the artifact"));
   }
-  if (::fsync(fd_) != 0) {
-    const absl::Status status = Errno("syncing", temp_path_);
+  if (absl::Status finished = writer_->Finish(); !finished.ok()) {
     Discard();
-    return status;
+    return finished;
   }
-  ::close(fd_);
-  fd_ = -1;
+  writer_.reset();
   const std::string path = store_->BlobPath(info.sha256);
   const std::string dir = fs::path(path).parent_path().string();
   std::error_code error;

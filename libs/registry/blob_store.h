@@ -7,7 +7,8 @@
 //   ROOT/sha256/ab/abcdef...   a blob (its lowercase hex digest, fanned out by its first byte)
 //   ROOT/incoming/*.part       uploads in progress
 //
-// An upload streams chunks into a temp file while hashing them; Commit checks the digest the
+// An upload streams chunks into a temp file while hashing them (the writing done by a
+// BlobWriter's thread, bypassing the page cache where it can); Commit checks the digest the
 // client announced (DATA_LOSS on a mismatch, and nothing is kept), fsyncs the file, renames it
 // into place and fsyncs the directory. A crash at any point leaves either no blob or the whole
 // blob, never part of one: a leftover .part file is invisible and removed by the next Create or
@@ -30,6 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/registry/blob_writer.h"
 
 namespace fabrique::registry {
 
@@ -77,15 +79,14 @@ class BlobStore {
    private:
     friend class BlobStore;
     struct Hash;
-    Upload(BlobStore* store, std::string temp_path, int fd);
+    Upload(BlobStore* store, std::string temp_path, std::unique_ptr<BlobWriter> writer);
     void Discard();
 
     BlobStore* const store_;
     const std::string temp_path_;
-    int fd_;
+    std::unique_ptr<BlobWriter> writer_;  // Null once finished or discarded.
     std::unique_ptr<Hash> hash_;
     int64_t size_ = 0;
-    int64_t written_back_ = 0;  // Bytes whose writeback to disk was started (sync_file_range).
     bool done_ = false;
     absl::Status failed_;
   };

@@ -16,7 +16,8 @@
 //             receiving the change, against SetAlias's own round trip (an fsynced commit).
 //
 // Each figure is the median of --repeats runs (latencies: percentiles over all operations of
-// the median run). Client and server share this machine's cores.
+// the median run). Every dirty page is flushed before each timed transfer and each phase, so no
+// figure pays for the writeback of the one before. Client and server share this machine's cores.
 //
 //   registry_bench [--phases=transfer,metadata,listing,watch] [--transfer_mib=1024]
 //                  [--chunk_kib=1024] [--metadata_ops=2000] [--listing_versions=10000]
@@ -171,8 +172,16 @@ struct TransferRun {
   double cp = 0, cp_fsync = 0, upload = 0, download = 0;
 };
 
+// Flushes every dirty page first, so that no measurement pays for the writeback of the one
+// before it (1 GiB of it, after a transfer).
+void Settle() {
+  ::sync();
+  absl::SleepFor(absl::Milliseconds(200));
+}
+
 double TimeCp(const std::string& from, const std::string& to, bool fsync) {
   std::filesystem::remove(to);
+  Settle();
   const Clock::time_point start = Clock::now();
   CheckOk(RunAndCapture({"cp", from, to}).status(), "cp");
   if (fsync) {
@@ -187,6 +196,7 @@ double TimeCp(const std::string& from, const std::string& to, bool fsync) {
 
 double TimeUpload(v1::ModelRegistry::Stub& stub, const std::string& path, const std::string& sha256,
                   int64_t size, size_t chunk) {
+  Settle();
   const Clock::time_point start = Clock::now();
   v1::Artifact artifact;
   auto context = Context(absl::Minutes(10));
@@ -219,6 +229,7 @@ double TimeUpload(v1::ModelRegistry::Stub& stub, const std::string& path, const 
 
 double TimeDownload(v1::ModelRegistry::Stub& stub, const std::string& sha256, const std::string& to,
                     int64_t size, int chunk) {
+  Settle();
   const Clock::time_point start = Clock::now();
   v1::DownloadArtifactRequest request;
   request.set_sha256(sha256);
@@ -623,8 +634,11 @@ int Main(int argc, char** argv) {
     return absl::StrContains(flags.phases, phase);
   };
   if (wanted("transfer")) Transfer(flags);
+  Settle();
   if (wanted("metadata")) Metadata(flags);
+  Settle();
   if (wanted("listing")) Listing(flags);
+  Settle();
   if (wanted("watch")) Watch(flags);
   std::filesystem::remove_all(flags.dir);
   return 0;
