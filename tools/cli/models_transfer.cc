@@ -136,7 +136,7 @@ int RunModelsUpload(const std::vector<std::string>& args) {
   core::FlagSet flags(
       "fabrique models upload",
       "Uploads files as content-addressed artifacts: each is hashed first (SHA-256, streaming), "
-      "then sent in 1 MiB chunks with a progress bar on stderr; its digest is printed. A file the "
+      "then sent in 4 MiB chunks with a progress bar on stderr; its digest is printed. A file the "
       "registry already holds is stored once: it answers as soon as it sees the digest, and "
       "sending stops there. With --register MODEL the uploads become the "
       "artifacts of a new version of MODEL.");
