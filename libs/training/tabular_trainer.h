@@ -1,0 +1,96 @@
+#ifndef FABRIQUE_LIBS_TRAINING_TABULAR_TRAINER_H_
+#define FABRIQUE_LIBS_TRAINING_TABULAR_TRAINER_H_
+
+// Trains a linear model or an MLP on tabular rows with LibTorch, on the CPU or a CUDA device:
+// preprocessing fitted on the training split (tabular_data.h), mini-batches shuffled by the
+// seed, Adam or SGD, the task's loss (class-weighted where asked), an evaluation of the
+// validation split after every epoch, early stopping on the task's primary metric (the best
+// epoch's weights are kept), and an exported TorchScript module with the preprocessing and the
+// output activation inside (torchscript_export.h).
+//
+// The header keeps LibTorch out of its includes, so callers (the trainer service) compile fast.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "fabrique/v1/common.pb.h"
+#include "libs/training/tabular_data.h"
+
+namespace fabrique::training {
+
+// Labels: class indices (0/1, or 0..C-1) for classification, targets for regression.
+struct LabeledTable {
+  RawTable features;
+  std::vector<double> labels;
+};
+
+struct TrainConfig {
+  v1::Task task = v1::TASK_BINARY_CLASSIFICATION;
+  int num_classes = 0;     // Multi-class; 0 = 1 + the largest training label.
+  v1::ModelFamily family;  // Neither set = linear.
+  v1::LossFunction loss = v1::LOSS_FUNCTION_UNSPECIFIED;
+  v1::Optimizer optimizer;
+  int batch_size = 256;
+  int epochs = 10;
+  int early_stopping_patience = 0;  // 0 = never stop early.
+  std::vector<double> class_weights;
+  bool balance_classes = false;
+  uint64_t seed = 0;
+  v1::Device device = v1::DEVICE_AUTO;
+  int threads = 0;  // Intra-op CPU threads; 0 = LibTorch's default.
+};
+
+// Progress, reported after every batch (the caller throttles) and at the end of each epoch.
+struct TrainProgress {
+  int epoch = 0;  // 1-based.
+  int epochs_total = 0;
+  int64_t batch = 0;
+  int64_t batches_per_epoch = 0;
+  double train_loss = 0;       // Mean loss of the epoch so far.
+  double validation_loss = 0;  // After the last full epoch.
+  v1::Metric validation_metric;
+  double samples_per_second = 0;
+  bool epoch_end = false;
+};
+
+struct TrainResult {
+  std::vector<v1::Metric> validation_metrics;  // Of the kept (best) epoch, with baselines.
+  int epochs_completed = 0;
+  int best_epoch = 0;
+  double objective_value = 0;     // The primary metric on validation at the best epoch.
+  std::string device;             // "cpu" or "cuda:0".
+  double train_seconds = 0;       // Time in the training loop (not preprocessing or export).
+  double samples_per_second = 0;  // Training samples processed per second of that time.
+  Preprocessing preprocessing;
+  // Validation predictions of the kept model: P(class 1), or per-class rows, or targets.
+  std::vector<double> validation_predictions;
+  int num_classes = 0;
+  // The exported TorchScript module (torch::jit::save bytes) with the preprocessing inside.
+  std::string torchscript;
+};
+
+using ProgressFn = std::function<void(const TrainProgress&)>;
+
+// Trains and exports. INVALID_ARGUMENT for bad settings or tables; FAILED_PRECONDITION for an
+// empty training split, `cuda` without a GPU, or a loss that went NaN ("diverged at epoch k",
+// with a hint); CANCELLED when `cancel` became true (checked every batch).
+absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const LabeledTable& validation,
+                                         const TrainConfig& config, const ProgressFn& progress = {},
+                                         const std::atomic<bool>* cancel = nullptr);
+
+// Runs an exported module on raw rows (as inference will): numeric features in order, NaN for
+// missing, and the categorical strings. Returns, per row, P(class 1), the class probabilities
+// (row-major), or the prediction.
+absl::StatusOr<std::vector<double>> PredictTorchScript(const std::string& torchscript,
+                                                       const RawTable& table);
+
+// Whether a CUDA device is usable here.
+bool CudaAvailable();
+
+}  // namespace fabrique::training
+
+#endif  // FABRIQUE_LIBS_TRAINING_TABULAR_TRAINER_H_
