@@ -86,10 +86,18 @@ std::string BlobStore::BlobPath(absl::string_view hex) const {
 absl::StatusOr<std::unique_ptr<BlobStore::Upload>> BlobStore::StartUpload() {
   const std::string path =
       absl::StrCat(options_.root, "/incoming/", getpid(), "-", next_upload_.fetch_add(1), ".part");
+  // Registered before the file exists, so a concurrent collection never takes it for a leftover.
+  {
+    absl::MutexLock lock(&mu_);
+    live_uploads_.insert(path);
+  }
   absl::StatusOr<std::unique_ptr<BlobWriter>> writer = BlobWriter::Create(path);
-  if (!writer.ok()) return writer.status();
-  absl::MutexLock lock(&mu_);
-  live_uploads_.insert(path);
+  if (!writer.ok()) {
+    ::unlink(path.c_str());
+    absl::MutexLock lock(&mu_);
+    live_uploads_.erase(path);
+    return writer.status();
+  }
   return std::unique_ptr<Upload>(new Upload(this, path, *std::move(writer)));
 }
 

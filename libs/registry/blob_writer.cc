@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 
@@ -83,7 +84,22 @@ absl::Status BlobWriter::Append(absl::string_view data) {
 
 absl::Status BlobWriter::Submit() {
   if (absl::Status idle = WaitIdle(); !idle.ok()) return idle;
-  if (!thread_.joinable()) thread_ = std::thread([this] { WriteLoop(); });
+  if (!thread_.joinable() && !no_thread_) {
+    try {
+      thread_ = std::thread([this] { WriteLoop(); });
+    } catch (const std::system_error&) {
+      no_thread_ = true;  // At the process's thread limit: write in the caller's thread.
+    }
+  }
+  if (no_thread_) {
+    absl::Status written = WriteAt(buffers_[filling_]->data, kBufferBytes, offset_);
+    if (written.ok() && !direct_) {
+      ::sync_file_range(fd_, offset_, kBufferBytes, SYNC_FILE_RANGE_WRITE);
+    }
+    offset_ += static_cast<int64_t>(filled_);
+    filled_ = 0;
+    return written;
+  }
   {
     absl::MutexLock lock(&mu_);
     pending_ = buffers_[filling_]->data;
@@ -129,13 +145,27 @@ void BlobWriter::WriteLoop() {
   }
 }
 
-absl::Status BlobWriter::WriteAt(const char* data, size_t size, int64_t offset) const {
+absl::Status BlobWriter::LeaveDirect() {
+  const int flags = ::fcntl(fd_, F_GETFL);
+  if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) {
+    return Errno("switching off O_DIRECT for", path_);
+  }
+  direct_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status BlobWriter::WriteAt(const char* data, size_t size, int64_t offset) {
   size_t done = 0;
   while (done < size) {
     const ssize_t n = ::pwrite(fd_, data + done, size - done, offset + static_cast<int64_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return Errno("writing", path_);
     done += static_cast<size_t>(n);
+    // A short direct write (a disk nearly full, say) leaves the rest unaligned: finish it, and
+    // the file, through the page cache, so the real error (ENOSPC) shows rather than EINVAL.
+    if (done < size && direct_) {
+      if (absl::Status left = LeaveDirect(); !left.ok()) return left;
+    }
   }
   return absl::OkStatus();
 }
@@ -156,10 +186,7 @@ absl::Status BlobWriter::Finish() {
     left -= whole;
     offset += static_cast<int64_t>(whole);
     if (left > 0) {
-      const int flags = ::fcntl(fd_, F_GETFL);
-      if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) {
-        return Errno("switching off O_DIRECT for the tail of", path_);
-      }
+      if (absl::Status left_direct = LeaveDirect(); !left_direct.ok()) return left_direct;
     }
   }
   if (left > 0) {

@@ -11,6 +11,7 @@
 // Not thread-safe: one caller appends; the writer's thread is its own. A writer destroyed
 // without Finish leaves the file as far as it got (the caller removes it).
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,7 +43,7 @@ class BlobWriter {
 
   // Whether the page cache is bypassed (O_DIRECT); false on filesystems that refuse it (tmpfs
   // before Linux 6.6, some FUSE ones).
-  bool direct() const { return direct_; }
+  bool direct() const { return direct_.load(); }
 
   static constexpr size_t kBufferBytes = 4 << 20;
 
@@ -56,16 +57,21 @@ class BlobWriter {
   absl::Status WaitIdle();
   void WriteLoop();
   // pwrite of all of `data` at `offset`, retried on EINTR and short writes.
-  absl::Status WriteAt(const char* data, size_t size, int64_t offset) const;
+  absl::Status WriteAt(const char* data, size_t size, int64_t offset);
+  // Turns O_DIRECT off for the rest of the file.
+  absl::Status LeaveDirect();
 
   const std::string path_;
   int fd_;
-  bool direct_;
+  // Cleared (and O_DIRECT with it) after a short direct write, whose remainder would no longer
+  // be aligned: the rest goes through the page cache.
+  std::atomic<bool> direct_;
   std::unique_ptr<AlignedBuffer> buffers_[2];
-  int filling_ = 0;     // Which buffer Append copies into.
-  size_t filled_ = 0;   // Bytes in it.
-  int64_t offset_ = 0;  // File offset of the filling buffer's first byte.
-  std::thread thread_;  // Started at the first full buffer, so small files never start one.
+  int filling_ = 0;         // Which buffer Append copies into.
+  size_t filled_ = 0;       // Bytes in it.
+  int64_t offset_ = 0;      // File offset of the filling buffer's first byte.
+  std::thread thread_;      // Started at the first full buffer, so small files never start one.
+  bool no_thread_ = false;  // No thread could be started: buffers are written synchronously.
 
   absl::Mutex mu_;
   const char* pending_ ABSL_GUARDED_BY(mu_) = nullptr;  // Buffer to write, or none.

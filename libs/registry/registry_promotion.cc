@@ -21,8 +21,8 @@ namespace {
 absl::StatusOr<v1::PromotionRequest> RefusedOr(v1::PromotionRequest request, bool dry_run) {
   if (request.state() != v1::PROMOTION_STATE_REFUSED) return request;
   const std::vector<v1::GateEvaluation> gates(request.gates().begin(), request.gates().end());
-  return core::WithContext(RefusalError(gates),
-                           dry_run ? std::string("dry run") : absl::StrCat("request ", request.id()));
+  return core::WithContext(RefusalError(gates), dry_run ? std::string("dry run")
+                                                        : absl::StrCat("request ", request.id()));
 }
 
 }  // namespace
@@ -79,6 +79,24 @@ absl::StatusOr<v1::PromotionPolicy> RegistryStore::SetPromotionPolicy(v1::Promot
   *mutation.events
        .emplace_back(Event(v1::WATCH_EVENT_TYPE_PROMOTION_POLICY_CHANGED, policy.model()))
        .mutable_promotion_policy() = policy;
+  // Requests waiting under the old rules would be decided by rules they were not evaluated
+  // against (or by reviewers the new policy no longer names): they are superseded, in the same
+  // commit, and the requester asks again.
+  RETURN_IF_ERROR(records::ScanMessages<v1::PromotionRequest>(
+      *options_.store, family_, kv::KeyRange::Prefix(kv::KeyBuilder().AddString("r").key()),
+      "promotion request", [&](v1::PromotionRequest pending) {
+        if (pending.model() != policy.model() || pending.alias() != policy.alias() ||
+            pending.state() != v1::PROMOTION_STATE_PENDING) {
+          return true;
+        }
+        pending.set_state(v1::PROMOTION_STATE_SUPERSEDED);
+        *pending.mutable_update_time() = policy.update_time();
+        batch.Put(family_, RequestKey(pending.id()), pending.SerializeAsString());
+        *mutation.events
+             .emplace_back(Event(v1::WATCH_EVENT_TYPE_PROMOTION_REQUEST_CHANGED, policy.model()))
+             .mutable_promotion_request() = std::move(pending);
+        return true;
+      }));
   RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
   return policy;
 }
@@ -124,8 +142,8 @@ absl::Status RegistryStore::StageEvaluation(v1::PromotionRequest* request, kv::W
   if (request->state() == v1::PROMOTION_STATE_COMPLETED) {
     // Moved by whoever completed the request: the requester when no approval was needed, else
     // the approver whose decision made every gate hold.
-    RETURN_IF_ERROR(StageAliasMove(&model, request->alias(), request->version(),
-                                   mutation->actor, request->id(), batch, mutation)
+    RETURN_IF_ERROR(StageAliasMove(&model, request->alias(), request->version(), mutation->actor,
+                                   request->id(), batch, mutation)
                         .status());
   }
   batch->Put(family_, RequestKey(request->id()), request->SerializeAsString());
@@ -225,10 +243,11 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::DecidePromotion(const std::s
   const bool requester = caller.subject() == request.requested_by().subject();
   const bool withdrawal = !approve && requester && !reviewer;
   if (!reviewer && !withdrawal) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        approve ? "approving" : "rejecting", " promotion request '", id, "' takes one of the roles ",
-        absl::StrJoin(reviewer_roles, ", "), ", and '", caller.subject(), "' holds none of them",
-        approve ? "" : " (the requester may withdraw it)"));
+    return absl::PermissionDeniedError(
+        absl::StrCat(approve ? "approving" : "rejecting", " promotion request '", id,
+                     "' takes one of the roles ", absl::StrJoin(reviewer_roles, ", "), ", and '",
+                     caller.subject(), "' holds none of them",
+                     approve ? "" : " (the requester may withdraw it)"));
   }
   v1::PromotionDecision* decision = request.add_decisions();
   *decision->mutable_decided_by() = caller;

@@ -61,10 +61,19 @@ absl::StatusOr<v1::TrafficPolicy> RegistryStore::SetTrafficPolicy(v1::TrafficPol
         " points at no version: promote a version to it before sending it canary or shadow "
         "traffic"));
   }
-  ASSIGN_OR_RETURN(v1::PromotionPolicy primary,
-                   GetPromotionPolicy(policy.model(), policy.primary_alias()));
-  RETURN_IF_ERROR(CheckAllowedRoles(primary, caller));
   ASSIGN_OR_RETURN(v1::TrafficPolicy before, GetTrafficPolicy(policy.model()));
+  if (policy.primary_alias() != before.primary_alias() &&
+      model.aliases().count(policy.primary_alias()) == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "alias '", policy.primary_alias(), "' of ", records::ModelWhat(policy.model()),
+        " points at no version: it cannot become the primary that serves all traffic"));
+  }
+  // Both the primary that gives traffic up and the one that takes it must allow the caller:
+  // otherwise naming an unprotected alias as primary would route around a protected one.
+  for (const std::string& alias : {before.primary_alias(), policy.primary_alias()}) {
+    ASSIGN_OR_RETURN(v1::PromotionPolicy primary, GetPromotionPolicy(policy.model(), alias));
+    RETURN_IF_ERROR(CheckAllowedRoles(primary, caller));
+  }
   *policy.mutable_update_time() = Now();
   *policy.mutable_updated_by() = caller;
   kv::WriteBatch batch;

@@ -99,7 +99,9 @@ class RegistryStore {
   absl::StatusOr<v1::ListVersionsResponse> ListVersions(
       const v1::ListVersionsRequest& request) const;
 
-  // Sets the promotion policy of one alias of a model (output fields are set).
+  // Sets the promotion policy of one alias of a model (output fields are set). The alias's
+  // PENDING requests become SUPERSEDED in the same commit: they were evaluated under the old
+  // rules.
   absl::StatusOr<v1::PromotionPolicy> SetPromotionPolicy(v1::PromotionPolicy policy,
                                                          const v1::Principal& caller);
   // The alias's policy; an empty one (no gates) when none was set.
@@ -107,12 +109,12 @@ class RegistryStore {
                                                          const std::string& alias) const;
 
   // Asks to move `alias` to `number` (FAILED_PRECONDITION when it holds it already): evaluates
-  // every gate (promotion_gates.h) and stores the request: COMPLETED, with the alias moved in the same commit, when all hold; PENDING while
-  // approvals are missing; REFUSED, answered FAILED_PRECONDITION explaining each failed gate,
-  // when an automatic gate fails. `dry_run` evaluates and stores nothing. A non-empty
-  // `request_id` makes a retry safe: a later call with the same key answers with the request the
-  // first one stored, as it stands now (INVALID_ARGUMENT when it names another model, alias or
-  // version).
+  // every gate (promotion_gates.h) and stores the request: COMPLETED, with the alias moved in the
+  // same commit, when all hold; PENDING while approvals are missing; REFUSED, answered
+  // FAILED_PRECONDITION explaining each failed gate, when an automatic gate fails. `dry_run`
+  // evaluates and stores nothing. A non-empty `request_id` makes a retry safe: a later call with
+  // the same key answers with the request the first one stored, as it stands now (INVALID_ARGUMENT
+  // when it names another model, alias or version).
   absl::StatusOr<v1::PromotionRequest> RequestPromotion(const std::string& model,
                                                         const std::string& alias, int64_t number,
                                                         const std::string& comment,
@@ -132,9 +134,10 @@ class RegistryStore {
   // Sets how inference servers split a model's traffic between its primary and candidate
   // aliases (empty names mean "production" and "candidate"). INVALID_ARGUMENT for a canary
   // percent outside 0..100 or one alias named twice; FAILED_PRECONDITION when canary or shadow
-  // traffic is asked for and the candidate alias points nowhere; PERMISSION_DENIED when the
-  // primary alias is protected and the caller holds none of its roles (a canary serves part of
-  // the primary's traffic).
+  // traffic is asked for and the candidate alias points nowhere, or a new primary points
+  // nowhere; PERMISSION_DENIED when the primary alias (the current one or the new one) is
+  // protected and the caller holds none of its roles (a canary serves part of the primary's
+  // traffic).
   absl::StatusOr<v1::TrafficPolicy> SetTrafficPolicy(v1::TrafficPolicy policy,
                                                      const v1::Principal& caller);
   // The model's traffic policy; all traffic to "production" when none was set.
@@ -153,7 +156,8 @@ class RegistryStore {
   // moved otherwise, or whose version was archived, meanwhile becomes SUPERSEDED.
   // FAILED_PRECONDITION when the request is not PENDING; PERMISSION_DENIED when the caller holds
   // none of the roles of the policy's approval gates, except that the requester may withdraw
-  // the request (a rejection by the requester: CANCELLED).
+  // the request (a rejection by a requester who holds no reviewer role: CANCELLED; one who
+  // holds one rejects it as a reviewer: REJECTED).
   absl::StatusOr<v1::PromotionRequest> DecidePromotion(const std::string& id, bool approve,
                                                        const std::string& comment,
                                                        const v1::Principal& caller);

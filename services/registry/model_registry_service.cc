@@ -212,9 +212,8 @@ grpc::Status ModelRegistryService::DeleteAlias(grpc::ServerContext* context,
   if (request->model().empty() || request->alias().empty()) {
     return Invalid("DeleteAliasRequest needs a model and an alias");
   }
-  const absl::Status deleted =
-      store_->DeleteAlias(request->model(), request->alias(), server::CallerOf(*context),
-                          request->reason());
+  const absl::Status deleted = store_->DeleteAlias(request->model(), request->alias(),
+                                                   server::CallerOf(*context), request->reason());
   if (deleted.ok()) CountMutation("alias.delete");
   return ToGrpcStatus(deleted);
 }
@@ -493,7 +492,12 @@ grpc::Status ModelRegistryService::Watch(grpc::ServerContext* context,
   }
   watchers_.Increment();
   while (open && !context->IsCancelled() && !log_->interrupted()) {
+    // Only up to the advanced revision: an event already written but not yet advanced (its
+    // commit in flight) would let a client resume from a revision the registry still calls
+    // ahead of its own.
+    const int64_t advanced = log_->revision();
     const absl::Status read = log_->EventsAfter(after, 0, [&](const v1::WatchEvent& event) {
+      if (event.revision() > advanced) return false;
       after = event.revision();
       if (!models.empty() && models.count(event.model()) == 0) return true;
       open = writer->Write(event);

@@ -110,6 +110,37 @@ TEST_CASE("Traffic policy: a protected primary alias's traffic moves only by its
   rita.set_subject("rita");
   rita.add_roles("release-manager");
   CHECK(r.store->SetTrafficPolicy(Canary(5), rita).ok());
+
+  // Nor can the traffic be routed around it by naming an unprotected alias the new primary.
+  REQUIRE(r.store->SetAlias("fraud", "shadowy", 1, Dana()).ok());
+  v1::TrafficPolicy around = Canary(0);
+  around.set_primary_alias("shadowy");
+  CHECK(r.store->SetTrafficPolicy(around, Dana()).status().code() ==
+        absl::StatusCode::kPermissionDenied);
+  v1::TrafficPolicy nowhere = Canary(0);
+  nowhere.set_primary_alias("blue");
+  const absl::Status empty_primary = r.store->SetTrafficPolicy(nowhere, rita).status();
+  CHECK(empty_primary.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(empty_primary.message(), "'blue'"));
+}
+
+TEST_CASE("A policy change supersedes the alias's pending requests", "[registry][promotion]") {
+  Registry r;
+  REQUIRE(r.store->CreateModel(Fraud(), Dana()).ok());
+  RegisterWithAuc(r, 0.9);
+  REQUIRE(r.store->SetPromotionPolicy(NeedsApproval("production"), Dana()).ok());
+  REQUIRE(r.store->SetPromotionPolicy(NeedsApproval("candidate"), Dana()).ok());
+  const std::string production =
+      r.store->RequestPromotion("fraud", "production", 1, "", Dana())->id();
+  const std::string candidate =
+      r.store->RequestPromotion("fraud", "candidate", 1, "", Dana())->id();
+  v1::PromotionPolicy stricter = NeedsApproval("production");
+  stricter.mutable_approval_gates(0)->set_required_approvals(2);
+  REQUIRE(r.store->SetPromotionPolicy(stricter, Dana()).ok());
+  CHECK(r.store->GetPromotionRequest(production)->state() == v1::PROMOTION_STATE_SUPERSEDED);
+  CHECK(r.store->GetPromotionRequest(candidate)->state() == v1::PROMOTION_STATE_PENDING);
+  CHECK(r.store->DecidePromotion(production, true, "", Reviewer("ada")).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_CASE("Promotion policies and requests list, filtered and paged", "[registry][promotion]") {
@@ -318,7 +349,8 @@ TEST_CASE("Only reviewers decide; the requester withdraws; the approver moves th
   CHECK(moved->promotion_request_id() == id);
 
   // Promoting the version the alias holds already is refused, and opens nothing.
-  const absl::Status again = r.store->RequestPromotion("fraud", "production", 1, "", Dana()).status();
+  const absl::Status again =
+      r.store->RequestPromotion("fraud", "production", 1, "", Dana()).status();
   CHECK(again.code() == absl::StatusCode::kFailedPrecondition);
   CHECK(absl::StrContains(again.message(), "already holds version 1"));
 
@@ -330,10 +362,13 @@ TEST_CASE("Only reviewers decide; the requester withdraws; the approver moves th
   CHECK(withdrawn->state() == v1::PROMOTION_STATE_CANCELLED);
   CHECK(r.store->GetAlias("fraud", "production")->version() == 1);
   v1::AuditEntry last;
-  REQUIRE(r.log->AuditEntries(0, 0, [&](const v1::AuditEntry& e) {
-                 last = e;
-                 return true;
-               }).ok());
+  REQUIRE(r.log
+              ->AuditEntries(0, 0,
+                             [&](const v1::AuditEntry& e) {
+                               last = e;
+                               return true;
+                             })
+              .ok());
   CHECK(last.action() == "promotion.cancel");
 
   // A dry run stores nothing, so it has no id to give.
@@ -378,16 +413,19 @@ TEST_CASE("Versions show their aliases, record sizes from the store, name artifa
   CHECK(archived->aliases_size() == 0);
   CHECK(r.store->GetVersion("fraud", 1)->aliases_size() == 0);
   std::vector<v1::AuditEntry> entries;
-  REQUIRE(r.log->AuditEntries(0, 0, [&](const v1::AuditEntry& e) {
-                 entries.push_back(e);
-                 return true;
-               }).ok());
+  REQUIRE(r.log
+              ->AuditEntries(0, 0,
+                             [&](const v1::AuditEntry& e) {
+                               entries.push_back(e);
+                               return true;
+                             })
+              .ok());
   std::vector<std::string> reasons;
   for (const v1::AuditEntry& e : entries) {
     if (!e.reason().empty()) reasons.push_back(e.action() + ": " + e.reason());
   }
-  CHECK(reasons == std::vector<std::string>{"alias.set: first release",
-                                            "version.archive: leaks the label"});
+  CHECK(reasons ==
+        std::vector<std::string>{"alias.set: first release", "version.archive: leaks the label"});
   CHECK(r.log->VerifyAudit(0, 0)->valid);  // Reasons are sealed into the chain.
 }
 
