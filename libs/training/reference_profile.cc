@@ -1,0 +1,151 @@
+#include "libs/training/reference_profile.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+
+namespace fabrique::training {
+
+v1::NumericSummary SummarizeNumeric(absl::Span<const float> values, int bins) {
+  std::vector<double> present;
+  present.reserve(values.size());
+  for (float v : values) {
+    if (!std::isnan(v)) present.push_back(v);
+  }
+  v1::NumericSummary summary;
+  summary.set_count(static_cast<int64_t>(present.size()));
+  if (present.empty()) return summary;
+  std::sort(present.begin(), present.end());
+  double sum = 0, sum_sq = 0;
+  for (double v : present) {
+    sum += v;
+    sum_sq += v * v;
+  }
+  const double n = static_cast<double>(present.size());
+  summary.set_mean(sum / n);
+  summary.set_stddev(std::sqrt(std::max(0.0, sum_sq / n - summary.mean() * summary.mean())));
+  summary.set_min_value(present.front());
+  summary.set_max_value(present.back());
+  // Equal-frequency edges: the k/bins quantiles, with repeated edges (ties) merged.
+  std::vector<double> edges = {present.front()};
+  for (int k = 1; k < bins; ++k) {
+    const double edge = present[static_cast<size_t>(k * n / bins)];
+    if (edge > edges.back()) edges.push_back(edge);
+  }
+  if (present.back() > edges.back() || edges.size() == 1) edges.push_back(present.back());
+  std::vector<int64_t> counts(edges.size() - 1, 0);
+  for (double v : present) {
+    // The bin whose lower edge is the last one <= v; the maximum stays in the last bin.
+    size_t bin = std::upper_bound(edges.begin(), edges.end(), v) - edges.begin();
+    bin = std::min(std::max<size_t>(bin, 1), counts.size()) - 1;
+    ++counts[bin];
+  }
+  for (double edge : edges) summary.add_bin_edges(edge);
+  for (int64_t c : counts) summary.add_bin_fractions(static_cast<double>(c) / n);
+  return summary;
+}
+
+v1::CategoricalSummary SummarizeCategorical(const std::vector<std::string>& values,
+                                            const std::vector<uint8_t>& missing, int top) {
+  absl::flat_hash_map<std::string, int64_t> counts;
+  int64_t present = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if ((!missing.empty() && missing[i]) || values[i].empty()) continue;
+    ++counts[values[i]];
+    ++present;
+  }
+  std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  v1::CategoricalSummary summary;
+  summary.set_distinct_count(static_cast<int64_t>(sorted.size()));
+  int64_t listed = 0;
+  for (size_t i = 0; i < sorted.size() && static_cast<int>(i) < top; ++i) {
+    v1::CategoryFrequency* category = summary.add_categories();
+    category->set_value(sorted[i].first);
+    category->set_count(sorted[i].second);
+    category->set_fraction(present > 0 ? static_cast<double>(sorted[i].second) / present : 0);
+    listed += sorted[i].second;
+  }
+  summary.set_other_fraction(present > 0 ? static_cast<double>(present - listed) / present : 0);
+  return summary;
+}
+
+v1::ReferenceProfile BuildReferenceProfile(const ProfileInput& input) {
+  v1::ReferenceProfile profile;
+  profile.set_dataset_id(input.dataset_id);
+  profile.set_row_count(input.train->rows);
+  const int64_t rows = input.train->rows;
+  for (const RawColumn& column : input.train->columns) {
+    v1::DistributionProfile* feature = profile.add_features();
+    feature->set_name(column.name);
+    feature->set_count(rows);
+    int64_t missing_rows = 0;
+    if (column.categorical) {
+      for (int64_t i = 0; i < rows; ++i) {
+        missing_rows += (!column.missing.empty() && column.missing[i]) || column.strings[i].empty();
+      }
+      *feature->mutable_categorical() = SummarizeCategorical(column.strings, column.missing);
+    } else {
+      // A row is missing when any of its elements is (a vector comes whole or not at all).
+      for (int64_t i = 0; i < rows; ++i) {
+        bool missing = false;
+        for (int k = 0; k < column.width; ++k)
+          missing |= std::isnan(column.numeric[i * column.width + k]);
+        missing_rows += missing;
+      }
+      *feature->mutable_numeric() = SummarizeNumeric(column.numeric);
+    }
+    feature->set_missing_rate(rows > 0 ? static_cast<double>(missing_rows) / rows : 0);
+  }
+  // The label, and the validation predictions.
+  v1::DistributionProfile* label = profile.mutable_label();
+  label->set_name("label");
+  label->set_count(static_cast<int64_t>(input.labels->size()));
+  if (input.task == v1::TASK_REGRESSION) {
+    std::vector<float> values(input.labels->begin(), input.labels->end());
+    *label->mutable_numeric() = SummarizeNumeric(values);
+  } else {
+    std::vector<std::string> classes;
+    for (double y : *input.labels) classes.push_back(absl::StrCat(static_cast<int64_t>(y)));
+    *label->mutable_categorical() = SummarizeCategorical(classes, {}, 1000);
+  }
+  if (input.validation_predictions == nullptr) return profile;
+  const std::vector<double>& p = *input.validation_predictions;
+  const auto add_numeric = [&](const std::string& name, const std::vector<float>& values) {
+    v1::DistributionProfile* out = profile.add_predictions();
+    out->set_name(name);
+    out->set_count(static_cast<int64_t>(values.size()));
+    *out->mutable_numeric() = SummarizeNumeric(values);
+  };
+  if (input.task == v1::TASK_MULTICLASS_CLASSIFICATION && input.num_classes > 0) {
+    const size_t n = p.size() / input.num_classes;
+    std::vector<std::string> predicted;
+    for (size_t i = 0; i < n; ++i) {
+      int best = 0;
+      for (int c = 1; c < input.num_classes; ++c) {
+        if (p[i * input.num_classes + c] > p[i * input.num_classes + best]) best = c;
+      }
+      predicted.push_back(absl::StrCat(best));
+    }
+    v1::DistributionProfile* out = profile.add_predictions();
+    out->set_name("class");
+    out->set_count(static_cast<int64_t>(n));
+    *out->mutable_categorical() = SummarizeCategorical(predicted, {}, 1000);
+    for (int c = 0; c < input.num_classes; ++c) {
+      std::vector<float> column;
+      for (size_t i = 0; i < n; ++i)
+        column.push_back(static_cast<float>(p[i * input.num_classes + c]));
+      add_numeric(absl::StrCat("probability_", c), column);
+    }
+  } else {
+    add_numeric(input.task == v1::TASK_REGRESSION ? "prediction" : "probability",
+                std::vector<float>(p.begin(), p.end()));
+  }
+  return profile;
+}
+
+}  // namespace fabrique::training
