@@ -38,6 +38,13 @@ struct RawTable {
   RawTable Take(const std::vector<int64_t>& indices) const;
 };
 
+// Rows with their labels: class indices (0/1, or 0..C-1) for classification, targets for
+// regression.
+struct LabeledTable {
+  RawTable features;
+  std::vector<double> labels;
+};
+
 // What preprocessing learned from the training split.
 struct Preprocessing {
   struct Numeric {

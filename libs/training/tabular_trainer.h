@@ -22,12 +22,6 @@
 
 namespace fabrique::training {
 
-// Labels: class indices (0/1, or 0..C-1) for classification, targets for regression.
-struct LabeledTable {
-  RawTable features;
-  std::vector<double> labels;
-};
-
 struct TrainConfig {
   v1::Task task = v1::TASK_BINARY_CLASSIFICATION;
   int num_classes = 0;     // Multi-class; 0 = 1 + the largest training label.
