@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
+#include "libs/core/stored_proto.h"
 #include "libs/kv/iterator.h"
 #include "libs/kv/key_codec.h"
 #include "libs/kv/key_range.h"
@@ -29,11 +30,7 @@ kv::KeyRange From(absl::string_view tag, const std::string& first) {
 
 template <typename Message>
 absl::StatusOr<Message> Parse(absl::string_view bytes, absl::string_view what) {
-  Message message;
-  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError(absl::StrCat("a stored ", what, " is corrupt"));
-  }
-  return message;
+  return core::ParseStored<Message>(bytes, what);
 }
 
 }  // namespace

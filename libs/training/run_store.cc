@@ -7,6 +7,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/ids.h"
 #include "libs/core/status_macros.h"
+#include "libs/core/stored_proto.h"
 #include "libs/kv/key_codec.h"
 #include "libs/kv/key_range.h"
 #include "libs/kv/write_batch.h"
@@ -29,11 +30,7 @@ std::string RequestKey(absl::string_view request_id) {
 
 template <typename Message>
 absl::StatusOr<Message> Parse(absl::string_view bytes, absl::string_view what) {
-  Message message;
-  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError(absl::StrCat("a stored ", what, " is corrupt"));
-  }
-  return message;
+  return core::ParseStored<Message>(bytes, what);
 }
 
 // Order of the states a run goes through; final states have none after them.
