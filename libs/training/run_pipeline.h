@@ -1,0 +1,90 @@
+#ifndef FABRIQUE_LIBS_TRAINING_RUN_PIPELINE_H_
+#define FABRIQUE_LIBS_TRAINING_RUN_PIPELINE_H_
+
+// RunPipeline: what happens to a queued run, state by state, recorded in the RunStore:
+//
+//   BUILDING_DATASET  the point-in-time training set from the feature store (DatasetSource),
+//                     streamed into columns, then split;
+//   TRAINING          LibTorch (tabular_trainer.h), progress events about once a second and at
+//                     every epoch's end;
+//   EVALUATING        the validation metrics, the reference profile, the model card;
+//   REGISTERING       the TorchScript module, profile and card uploaded and the version
+//                     registered with its signature, metrics, parameters and lineage (ModelSink),
+//                     the run's id as the idempotency key, then the dataset -> model edge.
+//
+// Any failure fails the run with its reason; a cancellation stops it within one batch and
+// registers nothing. The two ports keep gRPC out of this library: the service implements them
+// with the feature store's and the registry's clients, tests with fakes.
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "fabrique/v1/features.pb.h"
+#include "fabrique/v1/registry.pb.h"
+#include "fabrique/v1/trainer.pb.h"
+#include "libs/training/run_store.h"
+#include "libs/training/tabular_trainer.h"
+
+namespace fabrique::training {
+
+class DatasetSource {
+ public:
+  virtual ~DatasetSource() = default;
+  // Builds the training set of `spec` for run `run_id`: the header, then each chunk of rows,
+  // then returns the dataset as recorded.
+  virtual absl::StatusOr<v1::Dataset> Build(
+      const v1::RunSpec& spec, const std::string& run_id,
+      const std::function<absl::Status(const v1::TrainingSetHeader&)>& header,
+      const std::function<absl::Status(const v1::TrainingSetRows&)>& rows) = 0;
+  // Records that `dataset_id` trained `version` (lineage).
+  virtual absl::Status RecordUsage(const std::string& dataset_id,
+                                   const v1::ModelVersionRef& version) = 0;
+};
+
+struct ArtifactToUpload {
+  std::string name;
+  v1::ArtifactKind kind = v1::ARTIFACT_KIND_OTHER;
+  std::string media_type;
+  std::string bytes;
+};
+
+class ModelSink {
+ public:
+  virtual ~ModelSink() = default;
+  // Creates the model when absent, uploads the artifacts and registers `version` (its
+  // artifacts filled in) with `request_id`; returns the version registered.
+  virtual absl::StatusOr<v1::ModelVersion> Register(const v1::RunSpec& spec,
+                                                    const std::vector<ArtifactToUpload>& artifacts,
+                                                    v1::ModelVersion version,
+                                                    const std::string& request_id) = 0;
+};
+
+struct RunPipelineOptions {
+  RunStore* runs = nullptr;           // Required; not owned.
+  DatasetSource* datasets = nullptr;  // Required; not owned.
+  ModelSink* models = nullptr;        // Required; not owned.
+  // Progress events are appended at most this often (and at every epoch's end).
+  absl::Duration progress_interval = absl::Seconds(1);
+};
+
+class RunPipeline {
+ public:
+  explicit RunPipeline(RunPipelineOptions options) : options_(options) {}
+
+  // Takes queued run `run_id` to a final state. `cancel` is polled between batches and states.
+  // Returns the final record.
+  absl::StatusOr<v1::Run> Execute(const std::string& run_id, const std::atomic<bool>* cancel);
+
+ private:
+  const RunPipelineOptions options_;
+};
+
+// The training settings a spec asks for, defaults filled in (batch 256, 10 epochs, ...).
+TrainConfig ConfigFromSpec(const v1::RunSpec& spec);
+
+}  // namespace fabrique::training
+
+#endif  // FABRIQUE_LIBS_TRAINING_RUN_PIPELINE_H_
