@@ -88,6 +88,9 @@ void ServiceHost::AddService(grpc::Service* service, const std::string& full_nam
 }
 
 absl::Status ServiceHost::StartMetrics() {
+  // Keeps thread_stack_floor.cc (CivetWeb's threads need it) in every program with a host.
+  extern const bool kThreadStackFloorLinked;
+  if (!kThreadStackFloorLinked) return absl::InternalError("thread stack floor missing");
   if (options_.metrics_port >= 0) {
     const std::string metrics_address =
         absl::StrCat(options_.listen_host, ":", options_.metrics_port);

@@ -2,25 +2,43 @@
 // Wired in one function, in order: flags -> storage -> cores -> services -> server.
 
 #include "absl/status/status.h"
+#include "libs/client/health_client.h"
+#include "libs/core/log.h"
 #include "libs/core/status_macros.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
+#include "libs/training/run_store.h"
+#include "services/trainer/remote_ports.h"
 #include "services/trainer/trainer_service.h"
 
 namespace fabrique::services {
 namespace {
 
+// Set by the flags below.
+std::string features_target = "127.0.0.1:7101";
+std::string registry_target = "127.0.0.1:7102";
+absl::Duration dependency_retry = absl::Seconds(60);
+
 absl::Status Run(const server::ServiceFlags& flags) {
-  // Storage: everything under --data_dir.
+  // Storage: runs and their events in DATA_DIR/kv.
   ASSIGN_OR_RETURN(auto state,
                    server::ServiceState::Open({flags.data_dir, std::string(flags.info->name)}));
+  // Cores: runs a restart interrupted are failed here, with the state they were in.
+  int interrupted = 0;
+  ASSIGN_OR_RETURN(auto runs, training::RunStore::Create({&state->store()}, &interrupted));
+  if (interrupted > 0) {
+    core::Log(core::LogLevel::kWarning, "runs_interrupted", {{"count", interrupted}});
+  }
+  RemoteDatasets datasets(client::MakeChannel(features_target), dependency_retry);
+  RemoteModels models(client::MakeChannel(registry_target), dependency_retry);
   // Services.
-  TrainerService service;
+  TrainerService service(runs.get(), &datasets, &models);
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Trainer::service_full_name(),
                    std::string(flags.info->area));
+  host->OnShutdown([&service] { service.Interrupt(); });
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
   return host->Run();
@@ -30,5 +48,16 @@ absl::Status Run(const server::ServiceFlags& flags) {
 }  // namespace fabrique::services
 
 int main(int argc, char** argv) {
-  return fabrique::server::ServiceMain(argc, argv, "trainer", nullptr, fabrique::services::Run);
+  return fabrique::server::ServiceMain(
+      argc, argv, "trainer",
+      [](fabrique::core::FlagSet& flags) {
+        flags.Add("features_target", &fabrique::services::features_target,
+                  "host:port of the feature store the training sets come from");
+        flags.Add("registry_target", &fabrique::services::registry_target,
+                  "host:port of the model registry versions are registered in");
+        flags.Add("dependency_retry", &fabrique::services::dependency_retry,
+                  "How long a call to an unavailable feature store or registry is retried "
+                  "(with backoff) before the run fails");
+      },
+      fabrique::services::Run);
 }

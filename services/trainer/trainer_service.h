@@ -1,16 +1,61 @@
 #ifndef FABRIQUE_SERVICES_TRAINER_TRAINER_SERVICE_H_
 #define FABRIQUE_SERVICES_TRAINER_TRAINER_SERVICE_H_
 
-// The gRPC adapter of `fabrique::v1::Trainer`. It will validate, call the domain core, map the
-// status and record metrics, as every adapter does; its calls are built with the trainer (issue 5).
-// Until then every call answers UNIMPLEMENTED with a message naming that work (see
-// libs/server/not_built_interceptor.h), never a fake success.
+// The gRPC adapter of `fabrique::v1::Trainer`: validates a spec (unknown features or a missing
+// label are INVALID_ARGUMENT before any work, `cuda` without a GPU FAILED_PRECONDITION), stores
+// the run (libs/training/run_store.h) and hands it to one worker thread that runs them one after
+// another (run_pipeline.h); reports, lists, cancels (within one batch) and streams runs.
 
+#include <atomic>
+#include <deque>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
+#include "libs/training/run_pipeline.h"
+#include "libs/training/run_store.h"
+#include "services/trainer/remote_ports.h"
 
 namespace fabrique::services {
 
-class TrainerService final : public fabrique::v1::Trainer::Service {};
+class TrainerService final : public fabrique::v1::Trainer::Service {
+ public:
+  // None is owned; all must outlive the service. Starts the worker thread.
+  TrainerService(training::RunStore* runs, RemoteDatasets* datasets, RemoteModels* models);
+  // Cancels the run in progress and stops the worker.
+  ~TrainerService() override;
+
+  grpc::Status SubmitRun(grpc::ServerContext* context, const v1::SubmitRunRequest* request,
+                         v1::Run* response) override;
+  grpc::Status GetRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
+                      v1::Run* response) override;
+  grpc::Status ListRuns(grpc::ServerContext* context, const v1::ListRunsRequest* request,
+                        v1::ListRunsResponse* response) override;
+  grpc::Status CancelRun(grpc::ServerContext* context, const v1::CancelRunRequest* request,
+                         v1::Run* response) override;
+  grpc::Status WatchRun(grpc::ServerContext* context, const v1::WatchRunRequest* request,
+                        grpc::ServerWriter<v1::RunEvent>* writer) override;
+
+  // Ends watch streams and stops taking runs (shutdown begins).
+  void Interrupt();
+
+ private:
+  void WorkLoop();
+
+  training::RunStore* const runs_;
+  RemoteDatasets* const datasets_;
+  RemoteModels* const models_;
+  training::RunPipeline pipeline_;
+
+  absl::Mutex mu_;
+  std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
+  std::string running_ ABSL_GUARDED_BY(mu_);  // Run in progress; "" = none.
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> cancel_{false};  // Cancels the run in progress.
+  std::atomic<bool> interrupted_{false};
+  std::thread worker_;
+};
 
 }  // namespace fabrique::services
 

@@ -73,6 +73,12 @@ const std::set<std::string> kImplemented = {
     "/fabrique.v1.ModelRegistry/ListPromotionRequests",
     "/fabrique.v1.ModelRegistry/SetTrafficPolicy",
     "/fabrique.v1.ModelRegistry/GetTrafficPolicy",
+    // The trainer (issue 5).
+    "/fabrique.v1.Trainer/SubmitRun",
+    "/fabrique.v1.Trainer/GetRun",
+    "/fabrique.v1.Trainer/ListRuns",
+    "/fabrique.v1.Trainer/CancelRun",
+    "/fabrique.v1.Trainer/WatchRun",
     "/inference.GRPCInferenceService/ServerLive",
     "/inference.GRPCInferenceService/ServerReady",
     "/inference.GRPCInferenceService/ServerMetadata",

@@ -1,0 +1,222 @@
+#include "services/trainer/remote_ports.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "libs/core/grpc_status.h"
+
+namespace fabrique::services {
+namespace {
+
+constexpr absl::Duration kCallTimeout = absl::Seconds(30);
+constexpr size_t kChunkBytes = (4 << 20) - (4 << 10);
+
+std::unique_ptr<grpc::ClientContext> Context(const v1::Principal& caller,
+                                             absl::Duration timeout = kCallTimeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  context->AddMetadata("x-fabrique-user",
+                       caller.subject().empty() ? "svc:fabrique-trainer" : caller.subject());
+  context->AddMetadata("x-fabrique-roles", "trainer");
+  if (!caller.squad().empty()) context->AddMetadata("x-fabrique-squad", caller.squad());
+  return context;
+}
+
+bool Retryable(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+}
+
+// Runs `call` until it succeeds, fails for good, or `retry_for` has passed (backoff 0.2 s,
+// doubling, at most 5 s); the last error names what was tried.
+template <typename Call>
+auto WithRetries(absl::Duration retry_for, const std::string& what, Call call)
+    -> decltype(call()) {
+  const absl::Time give_up = absl::Now() + retry_for;
+  absl::Duration backoff = absl::Milliseconds(200);
+  for (int attempt = 1;; ++attempt) {
+    auto result = call();
+    const absl::Status status = [&] {
+      if constexpr (std::is_same_v<decltype(result), absl::Status>) {
+        return result;
+      } else {
+        return result.status();
+      }
+    }();
+    if (status.ok() || !Retryable(status) || absl::Now() + backoff > give_up) {
+      if (!status.ok() && Retryable(status)) {
+        return absl::Status(status.code(), absl::StrCat(what, " failed ", attempt,
+                                                        " times over ", absl::FormatDuration(retry_for),
+                                                        "; last: ", status.message()));
+      }
+      return result;
+    }
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(5));
+  }
+}
+
+}  // namespace
+
+absl::Status RemoteDatasets::CheckFeatures(const v1::RunSpec& spec) {
+  std::map<std::string, std::set<std::string>> groups;  // Group -> its features, as asked.
+  for (const v1::FeatureRef& ref : spec.features()) groups[ref.group()].insert(ref.feature());
+  if (spec.label().has_feature()) {
+    groups[spec.label().feature().group()].insert(spec.label().feature().feature());
+  }
+  std::vector<std::string> unknown;
+  for (const auto& [group, features] : groups) {
+    v1::GetFeatureGroupRequest request;
+    request.set_name(group);
+    v1::FeatureGroup found;
+    const absl::Status status = WithRetries(retry_for_, "GetFeatureGroup " + group, [&] {
+      return core::FromGrpcStatus(stub_->GetFeatureGroup(Context({}).get(), request, &found));
+    });
+    if (absl::IsNotFound(status)) {
+      for (const std::string& f : features) unknown.push_back(absl::StrCat(group, ":", f));
+      continue;
+    }
+    if (!status.ok()) return status;
+    std::set<std::string> defined;
+    for (const v1::FeatureSpec& f : found.spec().features()) defined.insert(f.name());
+    for (const std::string& f : features) {
+      if (defined.count(f) == 0) unknown.push_back(absl::StrCat(group, ":", f));
+    }
+  }
+  if (!unknown.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the feature store knows no feature ", absl::StrJoin(unknown, ", "),
+        ": check the names with `fabrique features list`"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
+    const v1::RunSpec& spec, const std::string& run_id,
+    const std::function<absl::Status(const v1::TrainingSetHeader&)>& header,
+    const std::function<absl::Status(const v1::TrainingSetRows&)>& rows) {
+  // Only the opening of the stream is retried: once rows flowed into the table, a broken stream
+  // fails the run (its caller cannot take the rows back).
+  bool started = false;
+  return WithRetries(retry_for_, "BuildTrainingSet", [&]() -> absl::StatusOr<v1::Dataset> {
+    if (started) return absl::AbortedError("the training-set stream broke after rows arrived");
+    v1::TrainingSetSpec set;
+    *set.mutable_features() = spec.features();
+    *set.mutable_label() = spec.label();
+    *set.mutable_time_range() = spec.time_range();
+    set.set_dataset_name(absl::StrCat(spec.model_name(), " run ", run_id));
+    set.set_request_id(run_id);  // A rebuild for the same run is the same dataset.
+    set.set_trainer_run_id(run_id);
+    std::unique_ptr<grpc::ClientContext> context = Context({}, absl::Hours(6));
+    auto stream = stub_->BuildTrainingSet(context.get());
+    v1::BuildTrainingSetRequest first;
+    *first.mutable_spec() = set;
+    // Inline label events follow the spec on the stream; the spec names the source, empty.
+    if (set.label().has_events()) first.mutable_spec()->mutable_label()->mutable_events()->Clear();
+    stream->Write(first);
+    if (spec.label().has_events()) {
+      v1::BuildTrainingSetRequest events;
+      *events.mutable_label_events() = spec.label().events();
+      stream->Write(events);
+    }
+    stream->WritesDone();
+    v1::BuildTrainingSetResponse part;
+    v1::Dataset dataset;
+    absl::Status consumed;
+    while (consumed.ok() && stream->Read(&part)) {
+      if (part.has_header()) {
+        started = true;
+        consumed = header(part.header());
+      } else if (part.has_rows()) {
+        consumed = rows(part.rows());
+      } else if (part.has_summary()) {
+        dataset = part.summary();
+      }
+    }
+    if (!consumed.ok()) {
+      context->TryCancel();
+      stream->Finish();
+      return consumed;
+    }
+    if (absl::Status status = core::FromGrpcStatus(stream->Finish()); !status.ok()) {
+      if (started) return absl::Status(status.code(), absl::StrCat("mid-stream: ", status.message()));
+      return status;
+    }
+    return dataset;
+  });
+}
+
+absl::Status RemoteDatasets::RecordUsage(const std::string& dataset_id,
+                                         const v1::ModelVersionRef& version) {
+  v1::RecordDatasetUsageRequest request;
+  request.set_dataset_id(dataset_id);
+  *request.mutable_model_version() = version;
+  return WithRetries(retry_for_, "RecordDatasetUsage", [&] {
+    v1::RecordDatasetUsageResponse response;
+    return core::FromGrpcStatus(stub_->RecordDatasetUsage(Context({}).get(), request, &response));
+  });
+}
+
+absl::StatusOr<v1::Artifact> RemoteModels::Upload(const training::ArtifactToUpload& artifact) {
+  return WithRetries(retry_for_, "UploadArtifact " + artifact.name,
+                     [&]() -> absl::StatusOr<v1::Artifact> {
+                       std::unique_ptr<grpc::ClientContext> context =
+                           Context(caller_, absl::Minutes(30));
+                       v1::Artifact stored;
+                       auto writer = stub_->UploadArtifact(context.get(), &stored);
+                       v1::UploadArtifactRequest message;
+                       message.mutable_header()->set_size_bytes(
+                           static_cast<int64_t>(artifact.bytes.size()));
+                       message.mutable_header()->set_media_type(artifact.media_type);
+                       bool open = writer->Write(message);
+                       for (size_t at = 0; open && at < artifact.bytes.size(); at += kChunkBytes) {
+                         message.Clear();
+                         message.set_chunk(artifact.bytes.substr(at, kChunkBytes));
+                         open = writer->Write(message);
+                       }
+                       writer->WritesDone();
+                       if (absl::Status s = core::FromGrpcStatus(writer->Finish()); !s.ok()) {
+                         return s;
+                       }
+                       return stored;
+                     });
+}
+
+absl::StatusOr<v1::ModelVersion> RemoteModels::Register(
+    const v1::RunSpec& spec, const std::vector<training::ArtifactToUpload>& artifacts,
+    v1::ModelVersion version, const std::string& request_id) {
+  // The model is created on first use, owned by the submitter's squad.
+  v1::CreateModelRequest create;
+  create.mutable_model()->set_name(spec.model_name());
+  create.mutable_model()->set_use_case_id(spec.use_case_id());
+  create.mutable_model()->set_owner_squad(caller_.squad());
+  create.mutable_model()->set_task(spec.task());
+  const absl::Status created = WithRetries(retry_for_, "CreateModel", [&] {
+    v1::Model model;
+    return core::FromGrpcStatus(stub_->CreateModel(Context(caller_).get(), create, &model));
+  });
+  if (!created.ok() && !absl::IsAlreadyExists(created)) return created;
+  for (const training::ArtifactToUpload& artifact : artifacts) {
+    absl::StatusOr<v1::Artifact> stored = Upload(artifact);
+    if (!stored.ok()) return stored.status();
+    v1::VersionArtifact* entry = version.add_artifacts();
+    entry->set_name(artifact.name);
+    entry->set_kind(artifact.kind);
+    *entry->mutable_artifact() = *stored;
+  }
+  v1::RegisterVersionRequest request;
+  *request.mutable_version() = std::move(version);
+  request.set_request_id(request_id);  // A retry after a lost answer finds the same version.
+  return WithRetries(retry_for_, "RegisterVersion", [&]() -> absl::StatusOr<v1::ModelVersion> {
+    v1::ModelVersion registered;
+    if (absl::Status s = core::FromGrpcStatus(
+            stub_->RegisterVersion(Context(caller_).get(), request, &registered));
+        !s.ok()) {
+      return s;
+    }
+    return registered;
+  });
+}
+
+}  // namespace fabrique::services

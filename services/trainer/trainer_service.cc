@@ -1,0 +1,197 @@
+#include "services/trainer/trainer_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/grpc_status.h"
+#include "libs/server/caller.h"
+#include "libs/training/tabular_trainer.h"
+
+namespace fabrique::services {
+namespace {
+
+using core::ToGrpcStatus;
+
+grpc::Status Invalid(std::string message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+}
+
+// What can be checked without asking anyone.
+grpc::Status CheckSpec(const v1::RunSpec& spec) {
+  if (spec.model_name().empty()) return Invalid("RunSpec.model_name is required");
+  if (spec.features().empty()) return Invalid("RunSpec.features is empty: name the inputs");
+  for (const v1::FeatureRef& f : spec.features()) {
+    if (f.group().empty() || f.feature().empty()) {
+      return Invalid("every RunSpec.features entry needs a group and a feature");
+    }
+  }
+  if (spec.label().source_case() == v1::LabelSource::SOURCE_NOT_SET) {
+    return Invalid("RunSpec.label is missing: a label feature, or label events");
+  }
+  if (spec.batch_size() < 0 || spec.epochs() < 0) {
+    return Invalid("batch_size and epochs must be positive (0 = the defaults)");
+  }
+  if (spec.family().has_mlp()) {
+    for (int h : spec.family().mlp().hidden_sizes()) {
+      if (h < 1) return Invalid("every hidden size must be at least 1");
+    }
+    if (spec.family().mlp().dropout() < 0 || spec.family().mlp().dropout() >= 1) {
+      return Invalid("dropout must be in [0, 1)");
+    }
+  }
+  if (spec.device() == v1::DEVICE_CUDA && !training::CudaAvailable()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "device cuda was asked for, but this trainer has no CUDA device: use "
+                        "auto or cpu");
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+TrainerService::TrainerService(training::RunStore* runs, RemoteDatasets* datasets,
+                               RemoteModels* models)
+    : runs_(runs),
+      datasets_(datasets),
+      models_(models),
+      pipeline_({runs, datasets, models}),
+      worker_([this] { WorkLoop(); }) {}
+
+TrainerService::~TrainerService() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  cancel_ = true;
+  worker_.join();
+}
+
+void TrainerService::Interrupt() { interrupted_ = true; }
+
+void TrainerService::WorkLoop() {
+  while (true) {
+    std::string run_id;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](TrainerService* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+            return s->stopping_ || !s->queue_.empty();
+          },
+          this));
+      if (stopping_) return;
+      run_id = queue_.front();
+      queue_.pop_front();
+      running_ = run_id;
+      cancel_ = false;
+    }
+    absl::StatusOr<v1::Run> run = runs_->Get(run_id);
+    if (run.ok() && !training::RunStore::IsFinal(run->state())) {
+      models_->set_caller(run->submitted_by());
+      (void)pipeline_.Execute(run_id, &cancel_);
+    }
+    absl::MutexLock lock(&mu_);
+    running_.clear();
+  }
+}
+
+grpc::Status TrainerService::SubmitRun(grpc::ServerContext* context,
+                                       const v1::SubmitRunRequest* request, v1::Run* response) {
+  if (grpc::Status checked = CheckSpec(request->spec()); !checked.ok()) return checked;
+  if (absl::Status known = datasets_->CheckFeatures(request->spec()); !known.ok()) {
+    return ToGrpcStatus(known);
+  }
+  v1::Run run;
+  *run.mutable_spec() = request->spec();
+  *run.mutable_submitted_by() = server::CallerOf(*context);
+  run.set_tower_job_id(request->tower_job_id());
+  if (request->validate_only()) {
+    run.set_state(v1::RUN_STATE_QUEUED);
+    *response = run;
+    return grpc::Status::OK;
+  }
+  absl::StatusOr<v1::Run> stored = runs_->Submit(run, request->request_id());
+  if (!stored.ok()) return ToGrpcStatus(stored.status());
+  if (stored->state() == v1::RUN_STATE_QUEUED) {
+    absl::MutexLock lock(&mu_);
+    if (running_ != stored->run_id() &&
+        std::find(queue_.begin(), queue_.end(), stored->run_id()) == queue_.end()) {
+      queue_.push_back(stored->run_id());
+    }
+  }
+  *response = *std::move(stored);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainerService::GetRun(grpc::ServerContext*, const v1::GetRunRequest* request,
+                                    v1::Run* response) {
+  if (request->run_id().empty()) return Invalid("GetRunRequest.run_id is required");
+  absl::StatusOr<v1::Run> run = runs_->Get(request->run_id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  *response = *std::move(run);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainerService::ListRuns(grpc::ServerContext*, const v1::ListRunsRequest* request,
+                                      v1::ListRunsResponse* response) {
+  absl::StatusOr<v1::ListRunsResponse> listed = runs_->List(*request);
+  if (!listed.ok()) return ToGrpcStatus(listed.status());
+  *response = *std::move(listed);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainerService::CancelRun(grpc::ServerContext* context,
+                                       const v1::CancelRunRequest* request, v1::Run* response) {
+  if (request->run_id().empty()) return Invalid("CancelRunRequest.run_id is required");
+  absl::StatusOr<v1::Run> run = runs_->Get(request->run_id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  if (training::RunStore::IsFinal(run->state())) {  // Idempotent on ended runs.
+    *response = *std::move(run);
+    return grpc::Status::OK;
+  }
+  const std::string reason =
+      absl::StrCat("cancelled by ", server::CallerOf(*context).subject(),
+                   request->reason().empty() ? "" : ": ", request->reason());
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_ == request->run_id()) {
+      cancel_ = true;  // The worker stops within one batch and records CANCELLED.
+      *response = *run;
+      return grpc::Status::OK;
+    }
+    queue_.erase(std::remove(queue_.begin(), queue_.end(), request->run_id()), queue_.end());
+  }
+  absl::StatusOr<v1::Run> cancelled =
+      runs_->Transition(request->run_id(), v1::RUN_STATE_CANCELLED, reason);
+  if (!cancelled.ok()) return ToGrpcStatus(cancelled.status());
+  *response = *std::move(cancelled);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainerService::WatchRun(grpc::ServerContext* context,
+                                      const v1::WatchRunRequest* request,
+                                      grpc::ServerWriter<v1::RunEvent>* writer) {
+  if (request->run_id().empty()) return Invalid("WatchRunRequest.run_id is required");
+  if (absl::Status found = runs_->Get(request->run_id()).status(); !found.ok()) {
+    return ToGrpcStatus(found);
+  }
+  int64_t after = request->after_sequence();
+  bool open = true, ended = false;
+  while (open && !ended && !context->IsCancelled() && !interrupted_) {
+    const absl::Status read = runs_->EventsAfter(request->run_id(), after, [&](const v1::RunEvent& e) {
+      after = e.sequence();
+      ended = e.has_final_run();
+      open = writer->Write(e);
+      return open && !ended;
+    });
+    if (!read.ok()) return ToGrpcStatus(read);
+    if (open && !ended) runs_->WaitForEventAfter(request->run_id(), after, absl::Seconds(1));
+  }
+  if (interrupted_ && !ended) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("the trainer is stopping: reconnect with after_sequence=",
+                                     after));
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace fabrique::services
