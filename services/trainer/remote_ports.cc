@@ -31,8 +31,7 @@ bool Retryable(const absl::Status& status) {
 // Runs `call` until it succeeds, fails for good, or `retry_for` has passed (backoff 0.2 s,
 // doubling, at most 5 s); the last error names what was tried.
 template <typename Call>
-auto WithRetries(absl::Duration retry_for, const std::string& what, Call call)
-    -> decltype(call()) {
+auto WithRetries(absl::Duration retry_for, const std::string& what, Call call) -> decltype(call()) {
   const absl::Time give_up = absl::Now() + retry_for;
   absl::Duration backoff = absl::Milliseconds(200);
   for (int attempt = 1;; ++attempt) {
@@ -46,8 +45,8 @@ auto WithRetries(absl::Duration retry_for, const std::string& what, Call call)
     }();
     if (status.ok() || !Retryable(status) || absl::Now() + backoff > give_up) {
       if (!status.ok() && Retryable(status)) {
-        return absl::Status(status.code(), absl::StrCat(what, " failed ", attempt,
-                                                        " times over ", absl::FormatDuration(retry_for),
+        return absl::Status(status.code(), absl::StrCat(what, " failed ", attempt, " times over ",
+                                                        absl::FormatDuration(retry_for),
                                                         "; last: ", status.message()));
       }
       return result;
@@ -85,9 +84,9 @@ absl::Status RemoteDatasets::CheckFeatures(const v1::RunSpec& spec) {
     }
   }
   if (!unknown.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the feature store knows no feature ", absl::StrJoin(unknown, ", "),
-        ": check the names with `fabrique features list`"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the feature store knows no feature ", absl::StrJoin(unknown, ", "),
+                     ": check the names with `fabrique features list`"));
   }
   return absl::OkStatus();
 }
@@ -111,15 +110,8 @@ absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
     std::unique_ptr<grpc::ClientContext> context = Context({}, absl::Hours(6));
     auto stream = stub_->BuildTrainingSet(context.get());
     v1::BuildTrainingSetRequest first;
-    *first.mutable_spec() = set;
-    // Inline label events follow the spec on the stream; the spec names the source, empty.
-    if (set.label().has_events()) first.mutable_spec()->mutable_label()->mutable_events()->Clear();
+    *first.mutable_spec() = set;  // Inline label events travel inside the spec.
     stream->Write(first);
-    if (spec.label().has_events()) {
-      v1::BuildTrainingSetRequest events;
-      *events.mutable_label_events() = spec.label().events();
-      stream->Write(events);
-    }
     stream->WritesDone();
     v1::BuildTrainingSetResponse part;
     v1::Dataset dataset;
@@ -140,7 +132,8 @@ absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
       return consumed;
     }
     if (absl::Status status = core::FromGrpcStatus(stream->Finish()); !status.ok()) {
-      if (started) return absl::Status(status.code(), absl::StrCat("mid-stream: ", status.message()));
+      if (started)
+        return absl::Status(status.code(), absl::StrCat("mid-stream: ", status.message()));
       return status;
     }
     return dataset;
@@ -159,28 +152,26 @@ absl::Status RemoteDatasets::RecordUsage(const std::string& dataset_id,
 }
 
 absl::StatusOr<v1::Artifact> RemoteModels::Upload(const training::ArtifactToUpload& artifact) {
-  return WithRetries(retry_for_, "UploadArtifact " + artifact.name,
-                     [&]() -> absl::StatusOr<v1::Artifact> {
-                       std::unique_ptr<grpc::ClientContext> context =
-                           Context(caller_, absl::Minutes(30));
-                       v1::Artifact stored;
-                       auto writer = stub_->UploadArtifact(context.get(), &stored);
-                       v1::UploadArtifactRequest message;
-                       message.mutable_header()->set_size_bytes(
-                           static_cast<int64_t>(artifact.bytes.size()));
-                       message.mutable_header()->set_media_type(artifact.media_type);
-                       bool open = writer->Write(message);
-                       for (size_t at = 0; open && at < artifact.bytes.size(); at += kChunkBytes) {
-                         message.Clear();
-                         message.set_chunk(artifact.bytes.substr(at, kChunkBytes));
-                         open = writer->Write(message);
-                       }
-                       writer->WritesDone();
-                       if (absl::Status s = core::FromGrpcStatus(writer->Finish()); !s.ok()) {
-                         return s;
-                       }
-                       return stored;
-                     });
+  return WithRetries(
+      retry_for_, "UploadArtifact " + artifact.name, [&]() -> absl::StatusOr<v1::Artifact> {
+        std::unique_ptr<grpc::ClientContext> context = Context(caller_, absl::Minutes(30));
+        v1::Artifact stored;
+        auto writer = stub_->UploadArtifact(context.get(), &stored);
+        v1::UploadArtifactRequest message;
+        message.mutable_header()->set_size_bytes(static_cast<int64_t>(artifact.bytes.size()));
+        message.mutable_header()->set_media_type(artifact.media_type);
+        bool open = writer->Write(message);
+        for (size_t at = 0; open && at < artifact.bytes.size(); at += kChunkBytes) {
+          message.Clear();
+          message.set_chunk(artifact.bytes.substr(at, kChunkBytes));
+          open = writer->Write(message);
+        }
+        writer->WritesDone();
+        if (absl::Status s = core::FromGrpcStatus(writer->Finish()); !s.ok()) {
+          return s;
+        }
+        return stored;
+      });
 }
 
 absl::StatusOr<v1::ModelVersion> RemoteModels::Register(

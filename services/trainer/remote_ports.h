@@ -12,8 +12,8 @@
 
 #include "absl/time/time.h"
 #include "fabrique/v1/features.grpc.pb.h"
-#include "grpcpp/channel.h"
 #include "fabrique/v1/registry.grpc.pb.h"
+#include "grpcpp/channel.h"
 #include "libs/training/run_pipeline.h"
 
 namespace fabrique::services {

@@ -74,9 +74,8 @@ void TrainerService::WorkLoop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](TrainerService* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-            return s->stopping_ || !s->queue_.empty();
-          },
+          +[](TrainerService* s)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return s->stopping_ || !s->queue_.empty(); },
           this));
       if (stopping_) return;
       run_id = queue_.front();
@@ -148,9 +147,8 @@ grpc::Status TrainerService::CancelRun(grpc::ServerContext* context,
     *response = *std::move(run);
     return grpc::Status::OK;
   }
-  const std::string reason =
-      absl::StrCat("cancelled by ", server::CallerOf(*context).subject(),
-                   request->reason().empty() ? "" : ": ", request->reason());
+  const std::string reason = absl::StrCat("cancelled by ", server::CallerOf(*context).subject(),
+                                          request->reason().empty() ? "" : ": ", request->reason());
   {
     absl::MutexLock lock(&mu_);
     if (running_ == request->run_id()) {
@@ -177,19 +175,27 @@ grpc::Status TrainerService::WatchRun(grpc::ServerContext* context,
   int64_t after = request->after_sequence();
   bool open = true, ended = false;
   while (open && !ended && !context->IsCancelled() && !interrupted_) {
-    const absl::Status read = runs_->EventsAfter(request->run_id(), after, [&](const v1::RunEvent& e) {
-      after = e.sequence();
-      ended = e.has_final_run();
-      open = writer->Write(e);
-      return open && !ended;
-    });
+    const absl::Status read =
+        runs_->EventsAfter(request->run_id(), after, [&](const v1::RunEvent& e) {
+          after = e.sequence();
+          ended = e.has_final_run();
+          open = writer->Write(e);
+          return open && !ended;
+        });
     if (!read.ok()) return ToGrpcStatus(read);
-    if (open && !ended) runs_->WaitForEventAfter(request->run_id(), after, absl::Seconds(1));
+    if (!open || ended) break;
+    // Resumed after a run's last event: nothing more will come.
+    absl::StatusOr<v1::Run> now = runs_->Get(request->run_id());
+    if (now.ok() && training::RunStore::IsFinal(now->state()) &&
+        runs_->WaitForEventAfter(request->run_id(), after, absl::ZeroDuration()) <= after) {
+      break;
+    }
+    runs_->WaitForEventAfter(request->run_id(), after, absl::Seconds(1));
   }
   if (interrupted_ && !ended) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        absl::StrCat("the trainer is stopping: reconnect with after_sequence=",
-                                     after));
+    return grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        absl::StrCat("the trainer is stopping: reconnect with after_sequence=", after));
   }
   return grpc::Status::OK;
 }

@@ -89,6 +89,16 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
       absl::StrCat("--metrics_port=", PortFor(flags.metrics_base_port, index)),
       absl::StrCat("--shutdown_grace=", absl::FormatDuration(flags.shutdown_grace))};
   if (info.stateful) argv.push_back(absl::StrCat("--data_dir=", flags.data_dir, "/", info.name));
+  // The trainer reads from the feature store and registers in the registry started before it,
+  // wherever their ports landed.
+  if (info.name == "trainer") {
+    for (const Running& started : running) {
+      if (started.info->name == "features" || started.info->name == "registry") {
+        argv.push_back(absl::StrCat("--", started.info->name,
+                                    "_target=", Address(flags.listen_host, started.grpc_port)));
+      }
+    }
+  }
   std::error_code ignored;
   const std::streamoff offset =
       std::filesystem::exists(r.log_path) ? std::filesystem::file_size(r.log_path, ignored) : 0;

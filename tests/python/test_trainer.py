@@ -1,0 +1,178 @@
+"""The trainer end to end, as a squad uses it: features defined and ingested in the real feature
+store, a run submitted to the real trainer and watched to the end, and the version it registered
+read back from the real registry, with its artifacts and lineage; and the failures a user meets:
+unknown features, a missing label, a GPU that is not there, an empty training set, a cancel."""
+
+import time
+
+import grpc
+import pytest
+
+SECOND = 1_000_000  # microseconds
+ROWS = 600
+
+
+@pytest.fixture(scope="module")
+def clients(stubs, running):
+    from fabrique.v1 import features_pb2_grpc, registry_pb2_grpc, trainer_pb2_grpc
+    channels = {name: grpc.insecure_channel(running.endpoints[name]["grpc"])
+                for name in ("features", "registry", "trainer")}
+    yield (features_pb2_grpc.FeatureStoreStub(channels["features"]),
+           registry_pb2_grpc.ModelRegistryStub(channels["registry"]),
+           trainer_pb2_grpc.TrainerStub(channels["trainer"]))
+    for channel in channels.values():
+        channel.close()
+
+
+WHO = [("x-fabrique-user", "dana"), ("x-fabrique-roles", "data-scientist"),
+       ("x-fabrique-squad", "risk")]
+
+
+@pytest.fixture(scope="module")
+def labelled(clients):
+    """Two features of ROWS customers, and label events an hour after them: 1 when x0 + x1 > 0."""
+    import random
+    from fabrique.v1 import common_pb2 as c, features_pb2 as f
+    fs = clients[0]
+    fs.ApplyEntity(f.ApplyEntityRequest(entity=f.Entity(name="client", join_key="client_id")),
+                   timeout=5, metadata=WHO)
+    spec = f.FeatureGroupSpec(name="signals", entity="client", owner_squad="risk")
+    spec.features.add(name="x0", type=c.FEATURE_TYPE_DOUBLE)
+    spec.features.add(name="x1", type=c.FEATURE_TYPE_DOUBLE)
+    fs.ApplyFeatureGroup(f.ApplyFeatureGroupRequest(spec=spec), timeout=5, metadata=WHO)
+    rng = random.Random(4)
+    base = int(time.time() * 1e6) - 3 * 3600 * SECOND
+    keys = [f"k{i}" for i in range(ROWS)]
+    x0 = [rng.gauss(0, 1) for _ in keys]
+    x1 = [rng.gauss(0, 1) for _ in keys]
+    rows = f.RowBatch(entity_keys=keys, event_time_unix_micros=[base + i for i in range(ROWS)])
+    rows.columns.add(feature=c.FeatureRef(feature="x0"),
+                     values=c.ValueColumn(double_values=c.DoubleList(values=x0)))
+    rows.columns.add(feature=c.FeatureRef(feature="x1"),
+                     values=c.ValueColumn(double_values=c.DoubleList(values=x1)))
+    reply = fs.Ingest(iter([f.IngestRequest(group="signals", batch_id="signals-1", rows=rows)]),
+                      timeout=20)
+    assert reply.rows_written == ROWS
+    events = c.LabelEventBatch(
+        entity_keys=[c.EntityKeys(entity="client", keys=keys)],
+        event_time_unix_micros=[base + 3600 * SECOND + i for i in range(ROWS)],
+        labels=c.ValueColumn(int64_values=c.Int64List(
+            values=[1 if a + b > 0 else 0 for a, b in zip(x0, x1)])))
+    return events, base
+
+
+def run_spec(labelled, **overrides):
+    from fabrique.v1 import common_pb2 as c
+    events, _ = labelled
+    spec = c.RunSpec(model_name="signals-model", use_case_id="uc-signals",
+                     features=[c.FeatureRef(group="signals", feature="x0"),
+                               c.FeatureRef(group="signals", feature="x1")],
+                     label=c.LabelSource(events=events), task=c.TASK_BINARY_CLASSIFICATION,
+                     epochs=8, batch_size=64, device=c.DEVICE_CPU, threads=1, seed=3)
+    spec.family.mlp.hidden_sizes.extend([16])
+    spec.optimizer.learning_rate = 0.01
+    spec.split.random.seed = 1
+    for key, value in overrides.items():
+        setattr(spec, key, value)
+    return spec
+
+
+def watch_to_end(trainer, run_id, timeout=120):
+    from fabrique.v1 import trainer_pb2 as t
+    events = list(trainer.WatchRun(t.WatchRunRequest(run_id=run_id), timeout=timeout))
+    assert events and events[-1].HasField("final_run"), events[-3:]
+    return events
+
+
+def test_a_run_goes_from_features_to_a_registered_version(clients, labelled):
+    from fabrique.v1 import common_pb2 as c, registry_pb2 as r, trainer_pb2 as t
+    _, registry, trainer = clients
+    run = trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec(labelled), request_id="e2e-1"),
+                            timeout=30, metadata=WHO)
+    assert run.state == t.RUN_STATE_QUEUED and run.submitted_by.subject == "dana"
+    again = trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec(labelled), request_id="e2e-1"),
+                              timeout=30, metadata=WHO)
+    assert again.run_id == run.run_id  # The same request id: the same run.
+
+    events = watch_to_end(trainer, run.run_id)
+    final = events[-1].final_run
+    assert final.state == t.RUN_STATE_SUCCEEDED, final.failure_reason
+    states = [e.state_change.to_state for e in events if e.HasField("state_change")]
+    assert states == [t.RUN_STATE_QUEUED, t.RUN_STATE_BUILDING_DATASET, t.RUN_STATE_TRAINING,
+                      t.RUN_STATE_EVALUATING, t.RUN_STATE_REGISTERING, t.RUN_STATE_SUCCEEDED]
+    assert sum(e.epoch_end for e in events) == 8
+    assert [e.sequence for e in events] == list(range(1, len(events) + 1))
+    auc = {m.name: m.value for m in final.metrics}["auc"]
+    assert auc > 0.9
+    assert final.split_counts.train_rows + final.split_counts.validation_rows == ROWS
+
+    version = registry.GetVersion(r.GetVersionRequest(ref=c.ModelRef(
+        model="signals-model", version=final.registered_version.version)), timeout=10)
+    assert sorted(a.name for a in version.artifacts) == [
+        "model.pt", "model_card.md", "reference_profile.pb"]
+    assert version.lineage.trainer_run_id == run.run_id
+    assert version.lineage.dataset_ids == [final.dataset_id]
+    assert [i.name for i in version.signature.inputs] == ["signals:x0", "signals:x1"]
+    assert version.registered_by.subject == "dana"
+    # Resuming the watch after the last sequence gets nothing more, and ends.
+    rest = list(trainer.WatchRun(t.WatchRunRequest(run_id=run.run_id,
+                                                   after_sequence=events[-1].sequence),
+                                 timeout=5))
+    assert rest == []
+    listed = trainer.ListRuns(t.ListRunsRequest(model_name="signals-model"), timeout=5)
+    assert run.run_id in [x.run_id for x in listed.runs]
+
+
+def test_bad_specs_are_refused_before_any_work(clients, labelled):
+    from fabrique.v1 import common_pb2 as c, trainer_pb2 as t
+    trainer = clients[2]
+    bad = run_spec(labelled)
+    bad.features.add(group="signals", feature="nope")
+    with pytest.raises(grpc.RpcError) as unknown:
+        trainer.SubmitRun(t.SubmitRunRequest(spec=bad), timeout=10)
+    assert unknown.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "signals:nope" in unknown.value.details()
+    no_label = run_spec(labelled)
+    no_label.ClearField("label")
+    with pytest.raises(grpc.RpcError) as missing:
+        trainer.SubmitRun(t.SubmitRunRequest(spec=no_label), timeout=10)
+    assert missing.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as cuda:
+        trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec(labelled, device=c.DEVICE_CUDA)),
+                          timeout=10)
+    assert cuda.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(grpc.RpcError) as nothing:
+        trainer.GetRun(t.GetRunRequest(run_id="no-such-run"), timeout=5)
+    assert nothing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_an_empty_training_set_fails_the_run_and_a_cancel_registers_nothing(clients, labelled):
+    from fabrique.v1 import common_pb2 as c, trainer_pb2 as t
+    registry, trainer = clients[1], clients[2]
+    _, base = labelled
+    empty = run_spec(labelled)
+    empty.time_range.end_time.FromMicroseconds(base - 3600 * SECOND)  # Before every label.
+    run = trainer.SubmitRun(t.SubmitRunRequest(spec=empty), timeout=30, metadata=WHO)
+    final = watch_to_end(trainer, run.run_id)[-1].final_run
+    assert final.state == t.RUN_STATE_FAILED
+    assert "training set is empty" in final.failure_reason
+    assert "time range" in final.failure_reason
+
+    long = run_spec(labelled, epochs=5000, model_name="never-registered")
+    run = trainer.SubmitRun(t.SubmitRunRequest(spec=long), timeout=30, metadata=WHO)
+    deadline = time.monotonic() + 60
+    while trainer.GetRun(t.GetRunRequest(run_id=run.run_id), timeout=5).state != \
+            t.RUN_STATE_TRAINING and time.monotonic() < deadline:
+        time.sleep(0.05)
+    trainer.CancelRun(t.CancelRunRequest(run_id=run.run_id, reason="test"), timeout=5,
+                      metadata=WHO)
+    final = watch_to_end(trainer, run.run_id)[-1].final_run
+    assert final.state == t.RUN_STATE_CANCELLED
+    assert not final.HasField("registered_version")
+    from fabrique.v1 import registry_pb2 as r
+    with pytest.raises(grpc.RpcError) as absent:
+        registry.GetModel(r.GetModelRequest(name="never-registered"), timeout=5)
+    assert absent.value.code() == grpc.StatusCode.NOT_FOUND
+    # Cancelling an ended run is a no-op that says how it ended.
+    again = trainer.CancelRun(t.CancelRunRequest(run_id=run.run_id), timeout=5)
+    assert again.state == t.RUN_STATE_CANCELLED
