@@ -176,3 +176,36 @@ def test_an_empty_training_set_fails_the_run_and_a_cancel_registers_nothing(clie
     # Cancelling an ended run is a no-op that says how it ended.
     again = trainer.CancelRun(t.CancelRunRequest(run_id=run.run_id), timeout=5)
     assert again.state == t.RUN_STATE_CANCELLED
+
+
+def test_the_cli_submits_follows_shows_lists_and_cancels(clients, labelled, running, tmp_path):
+    import re
+    from google.protobuf import json_format
+    from conftest import fabrique
+    target = ["--target", running.endpoints["trainer"]["grpc"]]
+    spec = tmp_path / "spec.json"
+    spec.write_text(json_format.MessageToJson(run_spec(labelled, model_name="cli-trained")))
+    submitted = fabrique("train", "submit", str(spec), *target, "--user", "dana", "--squad",
+                         "risk", timeout=120)
+    assert submitted.returncode == 0, submitted.stderr + submitted.stdout
+    assert "registered:     cli-trained:1" in submitted.stdout
+    assert "auc" in submitted.stdout and "baseline" in submitted.stdout
+    assert "training" in submitted.stderr and "epoch 8/8" in submitted.stderr  # The progress.
+    run_id = re.search(r"submitted run (\S+)", submitted.stdout).group(1)
+
+    shown = fabrique("train", "show", run_id, *target)
+    assert shown.returncode == 0 and "succeeded" in shown.stdout
+    assert "building_dataset" in shown.stdout  # The time spent in each state.
+    listed = fabrique("train", "list", "--model", "cli-trained", *target)
+    assert run_id in listed.stdout and "cli-trained:1" in listed.stdout
+    cancelled = fabrique("train", "cancel", run_id, *target)
+    assert cancelled.returncode == 0 and "succeeded" in cancelled.stdout
+    valid = fabrique("train", "submit", str(spec), "--validate_only", *target)
+    assert valid.returncode == 0 and "the spec is valid" in valid.stdout
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"model_name": 3')
+    assert fabrique("train", "submit", str(bad), *target).returncode == 2
+    missing = fabrique("train", "show", "no-such-run", *target)
+    assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
+    assert fabrique("train", "--help").returncode == 0

@@ -18,6 +18,8 @@ int RunFeaturesApply(const std::vector<std::string>& args);
 int RunFeaturesIngest(const std::vector<std::string>& args);
 // `fabrique models SUBCOMMAND`, and its subcommands (models_*.cc).
 int RunModels(const std::vector<std::string>& args);
+// `fabrique train SUBCOMMAND`.
+int RunTrain(const std::vector<std::string>& args);
 int RunModelsShow(const std::vector<std::string>& args);
 int RunModelsVersions(const std::vector<std::string>& args);
 int RunModelsUpload(const std::vector<std::string>& args);

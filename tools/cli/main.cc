@@ -22,6 +22,7 @@ constexpr char kUsage[] =
     "  up        Start all six services on this machine and stay in the foreground\n"
     "  features  Apply feature definitions, ingest CSV, list groups (see 'features --help')\n"
     "  models    Models, versions, artifacts, aliases and promotion (see 'models --help')\n"
+    "  train     Submit, follow, list and cancel training runs (see 'train --help')\n"
     "  registry  The model registry's audit trail and garbage collection\n"
     "  status    Show the health of every service (exit 1 if any is down)\n"
     "  version   Print the version of fabrique and its libraries\n"
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   }
   if (command == "features") return fabrique::cli::RunFeatures(args);
   if (command == "models") return fabrique::cli::RunModels(args);
+  if (command == "train") return fabrique::cli::RunTrain(args);
   if (command == "registry") return fabrique::cli::RunRegistry(args);
   if (command == "status") return fabrique::cli::RunStatus(args);
   if (command == "version" || command == "--version") return fabrique::cli::RunVersion(args);
