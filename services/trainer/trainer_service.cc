@@ -39,6 +39,11 @@ grpc::Status CheckSpec(const v1::RunSpec& spec) {
       return Invalid("dropout must be in [0, 1)");
     }
   }
+  if (spec.has_search()) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        "RunSpec.search is not built yet (issue 5): submit one run per setting, "
+                        "without search");
+  }
   if (spec.device() == v1::DEVICE_CUDA && !training::CudaAvailable()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         "device cuda was asked for, but this trainer has no CUDA device: use "

@@ -141,6 +141,11 @@ def test_bad_specs_are_refused_before_any_work(clients, labelled):
         trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec(labelled, device=c.DEVICE_CUDA)),
                           timeout=10)
     assert cuda.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    searched = run_spec(labelled)
+    searched.search.max_trials = 3
+    with pytest.raises(grpc.RpcError) as search:
+        trainer.SubmitRun(t.SubmitRunRequest(spec=searched), timeout=10)
+    assert search.value.code() == grpc.StatusCode.UNIMPLEMENTED
     with pytest.raises(grpc.RpcError) as nothing:
         trainer.GetRun(t.GetRunRequest(run_id="no-such-run"), timeout=5)
     assert nothing.value.code() == grpc.StatusCode.NOT_FOUND
