@@ -2,6 +2,8 @@
 // Wired in one function, in order: flags -> storage -> cores -> services -> server.
 
 #include "absl/status/status.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "libs/client/health_client.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
@@ -30,7 +32,12 @@ absl::Status Run(const server::ServiceFlags& flags) {
   if (interrupted > 0) {
     core::Log(core::LogLevel::kWarning, "runs_interrupted", {{"count", interrupted}});
   }
-  RemoteDatasets datasets(client::MakeChannel(features_target), dependency_retry);
+  // Training-set chunks of wide rows (a 784-float image is 3 KiB) pass gRPC's default 4 MiB.
+  grpc::ChannelArguments wide;
+  wide.SetMaxReceiveMessageSize(256 << 20);
+  RemoteDatasets datasets(
+      grpc::CreateCustomChannel(features_target, grpc::InsecureChannelCredentials(), wide),
+      dependency_retry);
   RemoteModels models(client::MakeChannel(registry_target), dependency_retry);
   // Services.
   TrainerService service(runs.get(), &datasets, &models);
