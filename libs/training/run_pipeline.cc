@@ -9,6 +9,7 @@
 #include "libs/training/evaluation.h"
 #include "libs/training/model_card.h"
 #include "libs/training/reference_profile.h"
+#include "libs/training/search.h"
 #include "libs/training/training_set_table.h"
 
 namespace fabrique::training {
@@ -173,43 +174,105 @@ absl::StatusOr<v1::Run> RunPipeline::Execute(const std::string& run_id,
     return s;
   }
 
-  // TRAINING.
+  // TRAINING: one trial, or each of the search's, one after another on the same data.
   if (cancelled()) return stop(absl::CancelledError(""), "building the training set");
+  std::vector<TrialSettings> settings = {{}};
+  if (spec.has_search()) {
+    absl::StatusOr<std::vector<TrialSettings>> expanded = ExpandSearch(spec.search());
+    if (!expanded.ok()) return fail(std::string(expanded.status().message()));
+    settings = *std::move(expanded);
+  }
+  const std::string objective = spec.search().objective_metric().empty()
+                                    ? PrimaryMetric(config.task)
+                                    : spec.search().objective_metric();
   if (absl::Status s = runs.Transition(run_id, v1::RUN_STATE_TRAINING).status(); !s.ok()) return s;
-  last_report = absl::InfinitePast();
-  const absl::Time train_start = absl::Now();
-  absl::StatusOr<TrainResult> result = TrainTabular(
-      train, validation, config,
-      [&](const TrainProgress& p) {
-        if (!p.epoch_end && absl::Now() - last_report < options_.progress_interval) return;
-        last_report = absl::Now();
-        v1::RunEvent event;
-        v1::RunProgress* progress = event.mutable_progress();
-        progress->set_trial(0);
-        progress->set_trials_total(1);
-        progress->set_epoch(p.epoch);
-        progress->set_epochs_total(p.epochs_total);
-        progress->set_batch(p.batch);
-        progress->set_batches_per_epoch(p.batches_per_epoch);
-        progress->set_train_loss(p.train_loss);
-        progress->set_validation_loss(p.validation_loss);
-        *progress->mutable_validation_metric() = p.validation_metric;
-        progress->set_samples_per_second(p.samples_per_second);
-        const double done = (p.epoch - 1) + static_cast<double>(p.batch) / p.batches_per_epoch;
-        const double elapsed = absl::ToDoubleSeconds(absl::Now() - train_start);
-        if (done > 0) {
-          *progress->mutable_eta() = TimeUtil::MillisecondsToDuration(
-              static_cast<int64_t>(1000 * elapsed * (p.epochs_total - done) / done));
-        }
-        progress->set_dataset_rows(train.features.rows + validation.features.rows);
-        event.set_epoch_end(p.epoch_end);
-        (void)runs.Update(
-            run_id, [&](v1::Run* r) { *r->mutable_progress() = *progress; }, event);
-      },
-      cancel);
-  if (!result.ok()) return stop(result.status(), "training");
+  std::optional<TrainResult> result;
+  TrainConfig best_config = config;
+  int best_index = -1;
+  double best_value = 0;
+  std::string last_failure;
+  const int trials_total = static_cast<int>(settings.size());
+  for (int index = 0; index < trials_total; ++index) {
+    absl::StatusOr<TrainConfig> trial_config = ApplySettings(config, settings[index]);
+    if (!trial_config.ok()) return fail(std::string(trial_config.status().message()));
+    last_report = absl::InfinitePast();
+    const absl::Time train_start = absl::Now();
+    absl::StatusOr<TrainResult> trained = TrainTabular(
+        train, validation, *trial_config,
+        [&](const TrainProgress& p) {
+          if (!p.epoch_end && absl::Now() - last_report < options_.progress_interval) return;
+          last_report = absl::Now();
+          v1::RunEvent event;
+          v1::RunProgress* progress = event.mutable_progress();
+          progress->set_trial(index);
+          progress->set_trials_total(trials_total);
+          progress->set_epoch(p.epoch);
+          progress->set_epochs_total(p.epochs_total);
+          progress->set_batch(p.batch);
+          progress->set_batches_per_epoch(p.batches_per_epoch);
+          progress->set_train_loss(p.train_loss);
+          progress->set_validation_loss(p.validation_loss);
+          *progress->mutable_validation_metric() = p.validation_metric;
+          progress->set_samples_per_second(p.samples_per_second);
+          // The ETA counts this trial's remaining epochs and the trials after it.
+          const double done = (p.epoch - 1) + static_cast<double>(p.batch) / p.batches_per_epoch;
+          const double elapsed = absl::ToDoubleSeconds(absl::Now() - train_start);
+          if (done > 0) {
+            const double left = (p.epochs_total - done) +
+                                (trials_total - index - 1) * static_cast<double>(p.epochs_total);
+            *progress->mutable_eta() = TimeUtil::MillisecondsToDuration(
+                static_cast<int64_t>(1000 * elapsed * left / done));
+          }
+          progress->set_dataset_rows(train.features.rows + validation.features.rows);
+          event.set_epoch_end(p.epoch_end);
+          (void)runs.Update(
+              run_id, [&](v1::Run* r) { *r->mutable_progress() = *progress; }, event);
+        },
+        cancel);
+    if (absl::IsCancelled(trained.status()) || cancelled()) {
+      return stop(absl::CancelledError(""), "training");
+    }
+    v1::Trial trial;
+    trial.set_index(index);
+    for (const auto& [name, value] : settings[index]) (*trial.mutable_params())[name] = value;
+    if (!trained.ok()) {
+      // With several trials one that fails (diverges, say) is recorded and the search goes on.
+      trial.set_state(v1::RUN_STATE_FAILED);
+      trial.set_failure_reason(std::string(trained.status().message()));
+      last_failure = trial.failure_reason();
+    } else {
+      trial.set_state(v1::RUN_STATE_SUCCEEDED);
+      for (const v1::Metric& m : trained->validation_metrics) *trial.add_metrics() = m;
+      const v1::Metric* chosen = FindMetric(trained->validation_metrics, objective);
+      const bool higher = chosen == nullptr || chosen->higher_is_better();
+      const double value = chosen != nullptr ? chosen->value() : trained->objective_value;
+      trial.set_objective_value(value);
+      trial.set_epochs_completed(trained->epochs_completed);
+      trial.set_best_epoch(trained->best_epoch);
+      *trial.mutable_duration() =
+          TimeUtil::MillisecondsToDuration(static_cast<int64_t>(trained->train_seconds * 1000));
+      if (best_index < 0 || (higher ? value > best_value : value < best_value)) {
+        best_index = index;
+        best_value = value;
+        best_config = *trial_config;
+        result = *std::move(trained);
+      }
+    }
+    v1::RunEvent trial_event;
+    *trial_event.mutable_trial_completed() = trial;
+    if (absl::Status s = runs.Update(
+                                 run_id, [&](v1::Run* r) { *r->add_trials() = trial; }, trial_event)
+                             .status();
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (!result) {
+    return fail(absl::StrCat(trials_total > 1 ? "every trial failed; the last: " : "training: ",
+                             last_failure));
+  }
 
-  // EVALUATING.
+  // EVALUATING: the best trial's model.
   if (cancelled()) return stop(absl::CancelledError(""), "training");
   if (absl::Status s = runs.Transition(run_id, v1::RUN_STATE_EVALUATING).status(); !s.ok()) {
     return s;
@@ -224,7 +287,7 @@ absl::StatusOr<v1::Run> RunPipeline::Execute(const std::string& run_id,
   card.model_name = spec.model_name();
   card.use_case_id = spec.use_case_id();
   card.task = config.task;
-  card.family = FamilyText(config.family);
+  card.family = FamilyText(best_config.family);
   card.run_id = run_id;
   card.dataset_id = dataset->dataset_id();
   card.code_version = spec.code_version();
@@ -238,30 +301,23 @@ absl::StatusOr<v1::Run> RunPipeline::Execute(const std::string& run_id,
   card.time_range = RangeText(spec.time_range());
   card.train_rows = train.features.rows;
   card.validation_rows = validation.features.rows;
-  card.parameters = Parameters(spec, config);
+  card.parameters = Parameters(spec, best_config);
+  if (trials_total > 1) {
+    card.parameters["search"] = absl::StrCat("trial ", best_index, " of ", trials_total,
+                                             " kept, by validation ", objective);
+  }
   card.metrics = result->validation_metrics;
   card.best_epoch = result->best_epoch;
   card.epochs_completed = result->epochs_completed;
-  v1::Trial trial;
-  trial.set_index(0);
-  trial.set_state(v1::RUN_STATE_SUCCEEDED);
-  for (const v1::Metric& m : result->validation_metrics) *trial.add_metrics() = m;
-  trial.set_objective_value(result->objective_value);
-  trial.set_epochs_completed(result->epochs_completed);
-  trial.set_best_epoch(result->best_epoch);
-  *trial.mutable_duration() =
-      TimeUtil::MillisecondsToDuration(static_cast<int64_t>(result->train_seconds * 1000));
-  v1::RunEvent trial_event;
-  *trial_event.mutable_trial_completed() = trial;
-  if (absl::Status s = runs.Update(
-                               run_id,
-                               [&](v1::Run* r) {
-                                 *r->add_trials() = trial;
-                                 r->set_best_trial(0);
-                                 r->mutable_metrics()->CopyFrom(trial.metrics());
-                                 r->set_device(result->device);
-                               },
-                               trial_event)
+  if (absl::Status s = runs.Update(run_id,
+                                   [&](v1::Run* r) {
+                                     r->set_best_trial(best_index);
+                                     r->mutable_metrics()->Clear();
+                                     for (const v1::Metric& m : result->validation_metrics) {
+                                       *r->add_metrics() = m;
+                                     }
+                                     r->set_device(result->device);
+                                   })
                            .status();
       !s.ok()) {
     return s;

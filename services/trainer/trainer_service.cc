@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/grpc_status.h"
 #include "libs/server/caller.h"
+#include "libs/training/search.h"
 #include "libs/training/tabular_trainer.h"
 
 namespace fabrique::services {
@@ -40,9 +41,14 @@ grpc::Status CheckSpec(const v1::RunSpec& spec) {
     }
   }
   if (spec.has_search()) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        "RunSpec.search is not built yet (issue 5): submit one run per setting, "
-                        "without search");
+    absl::StatusOr<std::vector<training::TrialSettings>> trials =
+        training::ExpandSearch(spec.search());
+    if (!trials.ok()) return ToGrpcStatus(trials.status());
+    for (const training::TrialSettings& settings : *trials) {
+      absl::StatusOr<training::TrainConfig> config =
+          training::ApplySettings(training::ConfigFromSpec(spec), settings);
+      if (!config.ok()) return ToGrpcStatus(config.status());
+    }
   }
   if (spec.device() == v1::DEVICE_CUDA && !training::CudaAvailable()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,

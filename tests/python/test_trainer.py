@@ -143,9 +143,11 @@ def test_bad_specs_are_refused_before_any_work(clients, labelled):
     assert cuda.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     searched = run_spec(labelled)
     searched.search.max_trials = 3
+    searched.search.ranges.add(name="optimizer.lr", choices=c.StringList(values=["0.1"]))
     with pytest.raises(grpc.RpcError) as search:
         trainer.SubmitRun(t.SubmitRunRequest(spec=searched), timeout=10)
-    assert search.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert search.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "optimizer.lr" in search.value.details()
     with pytest.raises(grpc.RpcError) as nothing:
         trainer.GetRun(t.GetRunRequest(run_id="no-such-run"), timeout=5)
     assert nothing.value.code() == grpc.StatusCode.NOT_FOUND

@@ -229,5 +229,40 @@ TEST_CASE("An unreachable dependency fails the run with the reason", "[pipeline]
   CHECK(!run->has_registered_version());
 }
 
+TEST_CASE("A search runs its trials, records each, and registers the best", "[pipeline]") {
+  Harness h;
+  v1::Run run;
+  v1::RunSpec* spec = run.mutable_spec();
+  spec->set_model_name("fraud");
+  spec->mutable_family()->mutable_mlp()->add_hidden_sizes(8);
+  spec->set_epochs(4);
+  spec->set_device(v1::DEVICE_CPU);
+  spec->set_threads(1);
+  v1::HyperparameterSearch* search = spec->mutable_search();
+  search->set_strategy(v1::SEARCH_STRATEGY_GRID);
+  search->set_max_trials(3);
+  v1::HyperparameterRange* lr = search->add_ranges();
+  lr->set_name("optimizer.learning_rate");
+  // The first diverges: it is recorded as failed and the search goes on.
+  for (const char* v : {"1e30", "0.00001", "0.02"}) lr->mutable_choices()->add_values(v);
+  v1::HyperparameterRange* kind = search->add_ranges();
+  kind->set_name("batch_size");
+  kind->mutable_choices()->add_values("64");
+  const std::string id = h.runs->Submit(run)->run_id();
+  absl::StatusOr<v1::Run> done = h.Pipeline().Execute(id, nullptr);
+  REQUIRE(done.ok());
+  INFO(done->failure_reason());
+  REQUIRE(done->state() == v1::RUN_STATE_SUCCEEDED);
+  REQUIRE(done->trials_size() == 3);
+  CHECK(done->trials(0).state() == v1::RUN_STATE_FAILED);
+  CHECK(absl::StrContains(done->trials(0).failure_reason(), "diverged"));
+  CHECK(done->trials(1).state() == v1::RUN_STATE_SUCCEEDED);
+  CHECK(done->best_trial() == 2);  // 0.02 learns far more in 4 epochs than 0.00001.
+  CHECK(done->trials(2).params().at("optimizer.learning_rate") == "0.02");
+  REQUIRE(h.models.registered.size() == 1);
+  CHECK(h.models.registered[0].params().at("learning_rate") == "0.02");
+  CHECK(absl::StrContains(h.models.registered[0].params().at("search"), "trial 2 of 3"));
+}
+
 }  // namespace
 }  // namespace fabrique::training
