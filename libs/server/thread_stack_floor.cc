@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 
 namespace {
 constexpr size_t kFloor = 1 << 20;  // 1 MiB: room for the TLS and the thread's own frames.
@@ -22,6 +24,10 @@ using SetStackSize = int (*)(pthread_attr_t*, size_t);
 extern "C" int pthread_attr_setstacksize(pthread_attr_t* attr, size_t size) {
   static const SetStackSize real =
       reinterpret_cast<SetStackSize>(dlsym(RTLD_NEXT, "pthread_attr_setstacksize"));
+  if (real == nullptr) {  // A static program, say: there is no next definition to call.
+    std::fputs("fabrique: cannot find glibc's pthread_attr_setstacksize\n", stderr);
+    std::abort();
+  }
   return real(attr, std::max(size, kFloor));
 }
 

@@ -100,14 +100,26 @@ TrainConfig ConfigFromSpec(const v1::RunSpec& spec) {
   return config;
 }
 
-absl::StatusOr<v1::Run> RunPipeline::Execute(const std::string& run_id,
-                                             const std::atomic<bool>* cancel) {
+absl::StatusOr<v1::Run> RunPipeline::Execute(const std::string& run_id, CancelToken* cancel) {
+  absl::StatusOr<v1::Run> run = ExecuteSteps(run_id, cancel);
+  if (run.ok()) return run;
+  // A step's own bookkeeping failed: the run must not stay in a middle state forever.
+  absl::StatusOr<v1::Run> now = options_.runs->Get(run_id);
+  if (now.ok() && !RunStore::IsFinal(now->state())) {
+    (void)options_.runs->Transition(run_id, v1::RUN_STATE_FAILED,
+                                    absl::StrCat("internal error: ", run.status().message()));
+  }
+  return run;
+}
+
+absl::StatusOr<v1::Run> RunPipeline::ExecuteSteps(const std::string& run_id, CancelToken* cancel) {
   RunStore& runs = *options_.runs;
   absl::StatusOr<v1::Run> run = runs.Get(run_id);
   if (!run.ok()) return run.status();
   const v1::RunSpec spec = run->spec();
   const TrainConfig config = ConfigFromSpec(spec);
-  const auto cancelled = [&] { return cancel != nullptr && cancel->load(); };
+  const auto cancelled = [&] { return cancel != nullptr && cancel->cancelled(); };
+  const std::atomic<bool>* cancel_flag = cancel != nullptr ? cancel->flag() : nullptr;
   const auto fail = [&](const std::string& reason) {
     return runs.Transition(run_id, v1::RUN_STATE_FAILED, reason);
   };
@@ -228,7 +240,7 @@ absl::StatusOr<v1::Run> RunPipeline::Execute(const std::string& run_id,
           (void)runs.Update(
               run_id, [&](v1::Run* r) { *r->mutable_progress() = *progress; }, event);
         },
-        cancel);
+        cancel_flag);
     if (absl::IsCancelled(trained.status()) || cancelled()) {
       return stop(absl::CancelledError(""), "training");
     }
@@ -323,8 +335,10 @@ absl::StatusOr<v1::Run> RunPipeline::Execute(const std::string& run_id,
     return s;
   }
 
-  // REGISTERING.
-  if (cancelled()) return stop(absl::CancelledError(""), "evaluating");
+  // REGISTERING: past this point the run is no longer cancellable.
+  if (cancel != nullptr && !cancel->BeginCommit()) {
+    return stop(absl::CancelledError(""), "evaluating");
+  }
   if (absl::Status s = runs.Transition(run_id, v1::RUN_STATE_REGISTERING).status(); !s.ok()) {
     return s;
   }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "fabrique/v1/features.pb.h"
 #include "fabrique/v1/registry.pb.h"
 #include "fabrique/v1/trainer.pb.h"
@@ -70,15 +71,50 @@ struct RunPipelineOptions {
   absl::Duration progress_interval = absl::Seconds(1);
 };
 
+// A run's cancellation, with a point of no return: once the run starts registering its version
+// it can no longer be cancelled (else a cancelled run could still leave a version behind).
+class CancelToken {
+ public:
+  // Asks the run to stop; false (and nothing changes) once it is registering.
+  bool Cancel() {
+    absl::MutexLock lock(&mu_);
+    if (committing_) return false;
+    cancelled_ = true;
+    return true;
+  }
+  // Enters the point of no return; false when the run was cancelled first.
+  bool BeginCommit() {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) return false;
+    committing_ = true;
+    return true;
+  }
+  void Reset() {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = false;
+    committing_ = false;
+  }
+  bool cancelled() const { return cancelled_.load(); }
+  // What training polls between batches.
+  const std::atomic<bool>* flag() const { return &cancelled_; }
+
+ private:
+  absl::Mutex mu_;
+  std::atomic<bool> cancelled_{false};
+  bool committing_ = false;
+};
+
 class RunPipeline {
  public:
   explicit RunPipeline(RunPipelineOptions options) : options_(options) {}
 
-  // Takes queued run `run_id` to a final state. `cancel` is polled between batches and states.
-  // Returns the final record.
-  absl::StatusOr<v1::Run> Execute(const std::string& run_id, const std::atomic<bool>* cancel);
+  // Takes queued run `run_id` to a final state. `cancel` (optional) is polled between batches
+  // and states, until the run begins registering. Returns the final record; a run an internal
+  // error stops midway (its store failing, say) is failed with that error when it can be.
+  absl::StatusOr<v1::Run> Execute(const std::string& run_id, CancelToken* cancel);
 
  private:
+  absl::StatusOr<v1::Run> ExecuteSteps(const std::string& run_id, CancelToken* cancel);
   const RunPipelineOptions options_;
 };
 

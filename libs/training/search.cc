@@ -1,5 +1,6 @@
 #include "libs/training/search.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <set>
@@ -26,8 +27,12 @@ absl::Status Bad(const std::string& name, const std::string& value) {
 }  // namespace
 
 absl::StatusOr<std::vector<TrialSettings>> ExpandSearch(const v1::HyperparameterSearch& search) {
-  const int max_trials = search.max_trials() > 0 ? search.max_trials() : 0;
-  if (max_trials < 1) return absl::InvalidArgumentError("search.max_trials must be at least 1");
+  constexpr int kMostTrials = 1000;
+  const int max_trials = search.max_trials();
+  if (max_trials < 1 || max_trials > kMostTrials) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("search.max_trials is ", max_trials, ": it must be 1 to ", kMostTrials));
+  }
   for (const v1::HyperparameterRange& range : search.ranges()) {
     if (Known().count(range.name()) == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -68,25 +73,27 @@ absl::StatusOr<std::vector<TrialSettings>> ExpandSearch(const v1::Hyperparameter
     }
     return trials;
   }
-  // Grid: every combination, the last range varying fastest, up to max_trials.
-  trials.push_back({});
+  // Grid: every combination, the last range varying fastest, up to max_trials. Only those are
+  // built (the k-th read as a mixed-radix number), however large the whole grid.
+  int64_t total = 1;
   for (const v1::HyperparameterRange& range : search.ranges()) {
     if (!range.has_choices()) {
       return absl::InvalidArgumentError(
           absl::StrCat("search setting ", range.name(),
                        " has an interval: a grid needs choices (or use random)"));
     }
-    std::vector<TrialSettings> next;
-    for (const TrialSettings& partial : trials) {
-      for (const std::string& value : range.choices().values()) {
-        TrialSettings settings = partial;
-        settings[range.name()] = value;
-        next.push_back(std::move(settings));
-      }
-    }
-    trials = std::move(next);
+    total = std::min<int64_t>(total * range.choices().values_size(), max_trials);
   }
-  if (static_cast<int>(trials.size()) > max_trials) trials.resize(max_trials);
+  for (int64_t k = 0; k < total; ++k) {
+    TrialSettings settings;
+    int64_t rest = k;
+    for (int r = search.ranges_size() - 1; r >= 0; --r) {
+      const auto& values = search.ranges(r).choices().values();
+      settings[search.ranges(r).name()] = values[rest % values.size()];
+      rest /= values.size();
+    }
+    trials.push_back(std::move(settings));
+  }
   return trials;
 }
 
@@ -96,12 +103,17 @@ absl::StatusOr<TrainConfig> ApplySettings(TrainConfig config, const TrialSetting
     int i = 0;
     if (name == "optimizer.learning_rate" || name == "optimizer.weight_decay" ||
         name == "family.mlp.dropout") {
-      if (!absl::SimpleAtod(value, &d)) return Bad(name, value);
+      if (!absl::SimpleAtod(value, &d) || d < 0 || (name == "family.mlp.dropout" && d >= 1) ||
+          (name == "optimizer.learning_rate" && d == 0)) {
+        return Bad(name, value);
+      }
       if (name == "optimizer.learning_rate") config.optimizer.set_learning_rate(d);
       if (name == "optimizer.weight_decay") config.optimizer.set_weight_decay(d);
       if (name == "family.mlp.dropout") config.family.mutable_mlp()->set_dropout(d);
     } else if (name == "batch_size" || name == "epochs" || name == "early_stopping_patience") {
-      if (!absl::SimpleAtoi(value, &i) || i < 0) return Bad(name, value);
+      if (!absl::SimpleAtoi(value, &i) || i < 0 || (name != "early_stopping_patience" && i == 0)) {
+        return Bad(name, value);
+      }
       if (name == "batch_size") config.batch_size = i;
       if (name == "epochs") config.epochs = i;
       if (name == "early_stopping_patience") config.early_stopping_patience = i;

@@ -71,6 +71,9 @@ absl::StatusOr<TrainingSetTable> TrainingSetTable::Start(const v1::TrainingSetHe
     out.types_.push_back(type);
   }
   const v1::FeatureType label = header.label_type();
+  if (label == v1::FEATURE_TYPE_UNSPECIFIED) {
+    return absl::InvalidArgumentError("the training set's header gives the label no type");
+  }
   if (task == v1::TASK_REGRESSION &&
       (label == v1::FEATURE_TYPE_STRING || label == v1::FEATURE_TYPE_FLOAT_VECTOR ||
        label == v1::FEATURE_TYPE_BOOL)) {

@@ -73,7 +73,7 @@ TrainerService::~TrainerService() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cancel_ = true;
+  cancel_.Cancel();  // Refused while a version is being registered: then that finishes first.
   worker_.join();
 }
 
@@ -92,7 +92,7 @@ void TrainerService::WorkLoop() {
       run_id = queue_.front();
       queue_.pop_front();
       running_ = run_id;
-      cancel_ = false;
+      cancel_.Reset();
     }
     absl::StatusOr<v1::Run> run = runs_->Get(run_id);
     if (run.ok() && !training::RunStore::IsFinal(run->state())) {
@@ -163,7 +163,13 @@ grpc::Status TrainerService::CancelRun(grpc::ServerContext* context,
   {
     absl::MutexLock lock(&mu_);
     if (running_ == request->run_id()) {
-      cancel_ = true;  // The worker stops within one batch and records CANCELLED.
+      // The worker stops within one batch and records CANCELLED, unless it is registering.
+      if (!cancel_.Cancel()) {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            absl::StrCat("run '", request->run_id(),
+                                         "' is registering its version: it can no longer be "
+                                         "cancelled; archive the version if it is not wanted"));
+      }
       *response = *run;
       return grpc::Status::OK;
     }
@@ -171,6 +177,9 @@ grpc::Status TrainerService::CancelRun(grpc::ServerContext* context,
   }
   absl::StatusOr<v1::Run> cancelled =
       runs_->Transition(request->run_id(), v1::RUN_STATE_CANCELLED, reason);
+  if (absl::IsFailedPrecondition(cancelled.status())) {
+    cancelled = runs_->Get(request->run_id());  // It ended meanwhile: say how.
+  }
   if (!cancelled.ok()) return ToGrpcStatus(cancelled.status());
   *response = *std::move(cancelled);
   return grpc::Status::OK;

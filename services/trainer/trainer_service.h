@@ -52,7 +52,7 @@ class TrainerService final : public fabrique::v1::Trainer::Service {
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
   std::string running_ ABSL_GUARDED_BY(mu_);  // Run in progress; "" = none.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::atomic<bool> cancel_{false};  // Cancels the run in progress.
+  training::CancelToken cancel_;  // Of the run in progress.
   std::atomic<bool> interrupted_{false};
   std::thread worker_;
 };

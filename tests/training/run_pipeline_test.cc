@@ -203,12 +203,23 @@ TEST_CASE("An empty training set fails the run, naming the time range", "[pipeli
 TEST_CASE("A cancelled run stops and registers nothing", "[pipeline]") {
   Harness h;
   const std::string id = h.Submit();
-  std::atomic<bool> cancel{true};
+  CancelToken cancel;
+  REQUIRE(cancel.Cancel());
   absl::StatusOr<v1::Run> run = h.Pipeline().Execute(id, &cancel);
   REQUIRE(run.ok());
   CHECK(run->state() == v1::RUN_STATE_CANCELLED);
   CHECK(absl::StrContains(run->history().rbegin()->reason(), "cancelled while"));
   CHECK(h.models.registered.empty());
+}
+
+TEST_CASE("Once a run registers, a cancel is refused and the run completes", "[pipeline]") {
+  CancelToken token;
+  REQUIRE(token.BeginCommit());
+  CHECK_FALSE(token.Cancel());  // Past the point of no return.
+  CHECK_FALSE(token.cancelled());
+  token.Reset();
+  REQUIRE(token.Cancel());
+  CHECK_FALSE(token.BeginCommit());  // Cancelled first: it never commits.
 }
 
 TEST_CASE("An unreachable dependency fails the run with the reason", "[pipeline]") {

@@ -32,6 +32,15 @@ TEST_CASE("A grid is every combination, up to max_trials", "[search]") {
   CHECK((*all)[1].at("family.mlp.hidden_sizes") == "32,16");  // The last range varies fastest.
   CHECK(ExpandSearch(Grid(4))->size() == 4);
   CHECK(ExpandSearch(Grid(0)).status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(ExpandSearch(Grid(1001)).status().code() == absl::StatusCode::kInvalidArgument);
+  // A huge grid is not built whole: only its first max_trials combinations.
+  v1::HyperparameterSearch huge = Grid(1000);
+  for (int r = 0; r < 12; ++r) {
+    v1::HyperparameterRange* range = huge.add_ranges();
+    range->set_name("batch_size");
+    for (int v = 1; v <= 20; ++v) range->mutable_choices()->add_values(std::to_string(v));
+  }
+  CHECK(ExpandSearch(huge)->size() == 1000);
 }
 
 TEST_CASE("Random draws are reproducible and stay in their intervals", "[search]") {
@@ -75,6 +84,10 @@ TEST_CASE("Unknown settings and unparsable values are refused; good ones are app
   CHECK(ApplySettings(config, {{"batch_size", "big"}}).status().code() ==
         absl::StatusCode::kInvalidArgument);
   CHECK(ApplySettings(config, {{"family.mlp.hidden_sizes", "64,0"}}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(ApplySettings(config, {{"epochs", "0"}}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(ApplySettings(config, {{"family.mlp.dropout", "1.5"}}).status().code() ==
         absl::StatusCode::kInvalidArgument);
 }
 
