@@ -159,6 +159,12 @@ absl::StatusOr<v1::Run> RunStore::Submit(v1::Run run, const std::string& request
   return run;
 }
 
+absl::StatusOr<v1::Run> RunStore::FindByRequestId(const std::string& request_id) const {
+  absl::StatusOr<std::string> run_id = options_.store->Get(family_, RequestKey(request_id));
+  if (!run_id.ok()) return run_id.status();
+  return Get(*run_id);
+}
+
 absl::StatusOr<v1::Run> RunStore::Get(const std::string& run_id) const {
   absl::StatusOr<std::string> bytes = options_.store->Get(family_, RunKey(run_id));
   if (absl::IsNotFound(bytes.status())) {

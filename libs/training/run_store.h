@@ -46,6 +46,8 @@ class RunStore {
   // non-empty `request_id` seen before returns the run it created instead.
   absl::StatusOr<v1::Run> Submit(v1::Run run, const std::string& request_id = "");
   absl::StatusOr<v1::Run> Get(const std::string& run_id) const;
+  // The run an earlier Submit with `request_id` created; NOT_FOUND when none did.
+  absl::StatusOr<v1::Run> FindByRequestId(const std::string& request_id) const;
   // Newest first, filtered by model, use case, state and submitter; paged by run id.
   absl::StatusOr<v1::ListRunsResponse> List(const v1::ListRunsRequest& request) const;
 

@@ -133,7 +133,9 @@ absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
     }
     if (absl::Status status = core::FromGrpcStatus(stream->Finish()); !status.ok()) {
       if (started)
-        return absl::Status(status.code(), absl::StrCat("mid-stream: ", status.message()));
+        // Not retried (ABORTED): the rows already taken cannot be taken back.
+        return absl::AbortedError(
+            absl::StrCat("the training-set stream broke after rows arrived: ", status.message()));
       return status;
     }
     return dataset;
