@@ -100,8 +100,10 @@ TrainConfig ConfigFromSpec(const v1::RunSpec& spec) {
   return config;
 }
 
-absl::StatusOr<v1::Run> RunPipeline::Execute(const std::string& run_id, CancelToken* cancel) {
-  absl::StatusOr<v1::Run> run = ExecuteSteps(run_id, cancel);
+absl::StatusOr<v1::Run> RunPipeline::Execute(const std::string& run_id, CancelToken* cancel,
+                                             absl::Time deadline) {
+  CancelToken own;  // Without the caller's, the deadline still needs a way to stop training.
+  absl::StatusOr<v1::Run> run = ExecuteSteps(run_id, cancel != nullptr ? cancel : &own, deadline);
   if (run.ok()) return run;
   // A step's own bookkeeping failed: the run must not stay in a middle state forever.
   absl::StatusOr<v1::Run> now = options_.runs->Get(run_id);
@@ -112,18 +114,28 @@ absl::StatusOr<v1::Run> RunPipeline::Execute(const std::string& run_id, CancelTo
   return run;
 }
 
-absl::StatusOr<v1::Run> RunPipeline::ExecuteSteps(const std::string& run_id, CancelToken* cancel) {
+absl::StatusOr<v1::Run> RunPipeline::ExecuteSteps(const std::string& run_id, CancelToken* cancel,
+                                                  absl::Time deadline) {
   RunStore& runs = *options_.runs;
   absl::StatusOr<v1::Run> run = runs.Get(run_id);
   if (!run.ok()) return run.status();
   const v1::RunSpec spec = run->spec();
   const TrainConfig config = ConfigFromSpec(spec);
-  const auto cancelled = [&] { return cancel != nullptr && cancel->cancelled(); };
-  const std::atomic<bool>* cancel_flag = cancel != nullptr ? cancel->flag() : nullptr;
+  // Stops on a cancel, or once the deadline passed (which then fails the run instead).
+  bool timed_out = false;
+  const auto cancelled = [&] {
+    if (!timed_out && absl::Now() > deadline && cancel->Cancel()) timed_out = true;
+    return cancel->cancelled();
+  };
+  const std::atomic<bool>* cancel_flag = cancel->flag();
   const auto fail = [&](const std::string& reason) {
     return runs.Transition(run_id, v1::RUN_STATE_FAILED, reason);
   };
   const auto stop = [&](const absl::Status& status, const std::string& during) {
+    if ((absl::IsCancelled(status) || cancelled()) && timed_out) {
+      return fail(absl::StrCat("the run's deadline passed while ", during,
+                               ": give it a longer deadline, or less to do"));
+    }
     if (absl::IsCancelled(status) || cancelled()) {
       return runs.Transition(run_id, v1::RUN_STATE_CANCELLED,
                              absl::StrCat("cancelled while ", during));
@@ -212,6 +224,7 @@ absl::StatusOr<v1::Run> RunPipeline::ExecuteSteps(const std::string& run_id, Can
     absl::StatusOr<TrainResult> trained = TrainTabular(
         train, validation, *trial_config,
         [&](const TrainProgress& p) {
+          (void)cancelled();  // Every batch: a passed deadline stops training at the next one.
           if (!p.epoch_end && absl::Now() - last_report < options_.progress_interval) return;
           last_report = absl::Now();
           v1::RunEvent event;
@@ -336,7 +349,7 @@ absl::StatusOr<v1::Run> RunPipeline::ExecuteSteps(const std::string& run_id, Can
   }
 
   // REGISTERING: past this point the run is no longer cancellable.
-  if (cancel != nullptr && !cancel->BeginCommit()) {
+  if (cancelled() || !cancel->BeginCommit()) {
     return stop(absl::CancelledError(""), "evaluating");
   }
   if (absl::Status s = runs.Transition(run_id, v1::RUN_STATE_REGISTERING).status(); !s.ok()) {

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "fabrique/v1/features.pb.h"
 #include "fabrique/v1/registry.pb.h"
 #include "fabrique/v1/trainer.pb.h"
@@ -111,10 +112,14 @@ class RunPipeline {
   // Takes queued run `run_id` to a final state. `cancel` (optional) is polled between batches
   // and states, until the run begins registering. Returns the final record; a run an internal
   // error stops midway (its store failing, say) is failed with that error when it can be.
-  absl::StatusOr<v1::Run> Execute(const std::string& run_id, CancelToken* cancel);
+  // A run still going at `deadline` is stopped (within one batch) and failed, saying where it
+  // was; registration, once begun, is let finish.
+  absl::StatusOr<v1::Run> Execute(const std::string& run_id, CancelToken* cancel,
+                                  absl::Time deadline = absl::InfiniteFuture());
 
  private:
-  absl::StatusOr<v1::Run> ExecuteSteps(const std::string& run_id, CancelToken* cancel);
+  absl::StatusOr<v1::Run> ExecuteSteps(const std::string& run_id, CancelToken* cancel,
+                                       absl::Time deadline);
   const RunPipelineOptions options_;
 };
 

@@ -28,11 +28,12 @@ bool Retryable(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
 }
 
-// Runs `call` until it succeeds, fails for good, or `retry_for` has passed (backoff 0.2 s,
-// doubling, at most 5 s); the last error names what was tried.
+// Runs `call` until it succeeds, fails for good, or `retry_for` has passed or `deadline` comes
+// (backoff 0.2 s, doubling, at most 5 s); the last error names what was tried.
 template <typename Call>
-auto WithRetries(absl::Duration retry_for, const std::string& what, Call call) -> decltype(call()) {
-  const absl::Time give_up = absl::Now() + retry_for;
+auto WithRetries(absl::Duration retry_for, absl::Time deadline, const std::string& what, Call call)
+    -> decltype(call()) {
+  const absl::Time give_up = std::min(absl::Now() + retry_for, deadline);
   absl::Duration backoff = absl::Milliseconds(200);
   for (int attempt = 1;; ++attempt) {
     auto result = call();
@@ -45,9 +46,11 @@ auto WithRetries(absl::Duration retry_for, const std::string& what, Call call) -
     }();
     if (status.ok() || !Retryable(status) || absl::Now() + backoff > give_up) {
       if (!status.ok() && Retryable(status)) {
-        return absl::Status(status.code(), absl::StrCat(what, " failed ", attempt, " times over ",
-                                                        absl::FormatDuration(retry_for),
-                                                        "; last: ", status.message()));
+        return absl::Status(
+            status.code(),
+            absl::StrCat(what, " failed ", attempt, " times (retried for up to ",
+                         absl::FormatDuration(retry_for),
+                         ", or until the run's deadline); last: ", status.message()));
       }
       return result;
     }
@@ -69,9 +72,12 @@ absl::Status RemoteDatasets::CheckFeatures(const v1::RunSpec& spec) {
     v1::GetFeatureGroupRequest request;
     request.set_name(group);
     v1::FeatureGroup found;
-    const absl::Status status = WithRetries(retry_for_, "GetFeatureGroup " + group, [&] {
-      return core::FromGrpcStatus(stub_->GetFeatureGroup(Context({}).get(), request, &found));
-    });
+    // Asked at submit, on gRPC's thread: not bound by any run's deadline (deadline_ is the
+    // worker's).
+    const absl::Status status =
+        WithRetries(retry_for_, absl::InfiniteFuture(), "GetFeatureGroup " + group, [&] {
+          return core::FromGrpcStatus(stub_->GetFeatureGroup(Context({}).get(), request, &found));
+        });
     if (absl::IsNotFound(status)) {
       for (const std::string& f : features) unknown.push_back(absl::StrCat(group, ":", f));
       continue;
@@ -98,48 +104,49 @@ absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
   // Only the opening of the stream is retried: once rows flowed into the table, a broken stream
   // fails the run (its caller cannot take the rows back).
   bool started = false;
-  return WithRetries(retry_for_, "BuildTrainingSet", [&]() -> absl::StatusOr<v1::Dataset> {
-    if (started) return absl::AbortedError("the training-set stream broke after rows arrived");
-    v1::TrainingSetSpec set;
-    *set.mutable_features() = spec.features();
-    *set.mutable_label() = spec.label();
-    *set.mutable_time_range() = spec.time_range();
-    set.set_dataset_name(absl::StrCat(spec.model_name(), " run ", run_id));
-    set.set_request_id(run_id);  // A rebuild for the same run is the same dataset.
-    set.set_trainer_run_id(run_id);
-    std::unique_ptr<grpc::ClientContext> context = Context({}, absl::Hours(6));
-    auto stream = stub_->BuildTrainingSet(context.get());
-    v1::BuildTrainingSetRequest first;
-    *first.mutable_spec() = set;  // Inline label events travel inside the spec.
-    stream->Write(first);
-    stream->WritesDone();
-    v1::BuildTrainingSetResponse part;
-    v1::Dataset dataset;
-    absl::Status consumed;
-    while (consumed.ok() && stream->Read(&part)) {
-      if (part.has_header()) {
-        started = true;
-        consumed = header(part.header());
-      } else if (part.has_rows()) {
-        consumed = rows(part.rows());
-      } else if (part.has_summary()) {
-        dataset = part.summary();
-      }
-    }
-    if (!consumed.ok()) {
-      context->TryCancel();
-      stream->Finish();
-      return consumed;
-    }
-    if (absl::Status status = core::FromGrpcStatus(stream->Finish()); !status.ok()) {
-      if (started)
-        // Not retried (ABORTED): the rows already taken cannot be taken back.
-        return absl::AbortedError(
-            absl::StrCat("the training-set stream broke after rows arrived: ", status.message()));
-      return status;
-    }
-    return dataset;
-  });
+  return WithRetries(
+      retry_for_, deadline_, "BuildTrainingSet", [&]() -> absl::StatusOr<v1::Dataset> {
+        if (started) return absl::AbortedError("the training-set stream broke after rows arrived");
+        v1::TrainingSetSpec set;
+        *set.mutable_features() = spec.features();
+        *set.mutable_label() = spec.label();
+        *set.mutable_time_range() = spec.time_range();
+        set.set_dataset_name(absl::StrCat(spec.model_name(), " run ", run_id));
+        set.set_request_id(run_id);  // A rebuild for the same run is the same dataset.
+        set.set_trainer_run_id(run_id);
+        std::unique_ptr<grpc::ClientContext> context = Context({}, absl::Hours(6));
+        auto stream = stub_->BuildTrainingSet(context.get());
+        v1::BuildTrainingSetRequest first;
+        *first.mutable_spec() = set;  // Inline label events travel inside the spec.
+        stream->Write(first);
+        stream->WritesDone();
+        v1::BuildTrainingSetResponse part;
+        v1::Dataset dataset;
+        absl::Status consumed;
+        while (consumed.ok() && stream->Read(&part)) {
+          if (part.has_header()) {
+            started = true;
+            consumed = header(part.header());
+          } else if (part.has_rows()) {
+            consumed = rows(part.rows());
+          } else if (part.has_summary()) {
+            dataset = part.summary();
+          }
+        }
+        if (!consumed.ok()) {
+          context->TryCancel();
+          stream->Finish();
+          return consumed;
+        }
+        if (absl::Status status = core::FromGrpcStatus(stream->Finish()); !status.ok()) {
+          if (started)
+            // Not retried (ABORTED): the rows already taken cannot be taken back.
+            return absl::AbortedError(absl::StrCat(
+                "the training-set stream broke after rows arrived: ", status.message()));
+          return status;
+        }
+        return dataset;
+      });
 }
 
 absl::Status RemoteDatasets::RecordUsage(const std::string& dataset_id,
@@ -147,7 +154,7 @@ absl::Status RemoteDatasets::RecordUsage(const std::string& dataset_id,
   v1::RecordDatasetUsageRequest request;
   request.set_dataset_id(dataset_id);
   *request.mutable_model_version() = version;
-  return WithRetries(retry_for_, "RecordDatasetUsage", [&] {
+  return WithRetries(retry_for_, deadline_, "RecordDatasetUsage", [&] {
     v1::RecordDatasetUsageResponse response;
     return core::FromGrpcStatus(stub_->RecordDatasetUsage(Context({}).get(), request, &response));
   });
@@ -155,7 +162,8 @@ absl::Status RemoteDatasets::RecordUsage(const std::string& dataset_id,
 
 absl::StatusOr<v1::Artifact> RemoteModels::Upload(const training::ArtifactToUpload& artifact) {
   return WithRetries(
-      retry_for_, "UploadArtifact " + artifact.name, [&]() -> absl::StatusOr<v1::Artifact> {
+      retry_for_, deadline_, "UploadArtifact " + artifact.name,
+      [&]() -> absl::StatusOr<v1::Artifact> {
         std::unique_ptr<grpc::ClientContext> context = Context(caller_, absl::Minutes(30));
         v1::Artifact stored;
         auto writer = stub_->UploadArtifact(context.get(), &stored);
@@ -185,7 +193,7 @@ absl::StatusOr<v1::ModelVersion> RemoteModels::Register(
   create.mutable_model()->set_use_case_id(spec.use_case_id());
   create.mutable_model()->set_owner_squad(caller_.squad());
   create.mutable_model()->set_task(spec.task());
-  const absl::Status created = WithRetries(retry_for_, "CreateModel", [&] {
+  const absl::Status created = WithRetries(retry_for_, deadline_, "CreateModel", [&] {
     v1::Model model;
     return core::FromGrpcStatus(stub_->CreateModel(Context(caller_).get(), create, &model));
   });
@@ -201,15 +209,16 @@ absl::StatusOr<v1::ModelVersion> RemoteModels::Register(
   v1::RegisterVersionRequest request;
   *request.mutable_version() = std::move(version);
   request.set_request_id(request_id);  // A retry after a lost answer finds the same version.
-  return WithRetries(retry_for_, "RegisterVersion", [&]() -> absl::StatusOr<v1::ModelVersion> {
-    v1::ModelVersion registered;
-    if (absl::Status s = core::FromGrpcStatus(
-            stub_->RegisterVersion(Context(caller_).get(), request, &registered));
-        !s.ok()) {
-      return s;
-    }
-    return registered;
-  });
+  return WithRetries(
+      retry_for_, deadline_, "RegisterVersion", [&]() -> absl::StatusOr<v1::ModelVersion> {
+        v1::ModelVersion registered;
+        if (absl::Status s = core::FromGrpcStatus(
+                stub_->RegisterVersion(Context(caller_).get(), request, &registered));
+            !s.ok()) {
+          return s;
+        }
+        return registered;
+      });
 }
 
 }  // namespace fabrique::services

@@ -34,9 +34,13 @@ class RemoteDatasets final : public training::DatasetSource {
   // any work; UNAVAILABLE when it cannot be asked.
   absl::Status CheckFeatures(const v1::RunSpec& spec);
 
+  // Retries stop at the run's deadline too; set before each run.
+  void set_deadline(absl::Time deadline) { deadline_ = deadline; }
+
  private:
   std::unique_ptr<v1::FeatureStore::Stub> stub_;
   const absl::Duration retry_for_;
+  absl::Time deadline_ = absl::InfiniteFuture();
 };
 
 class RemoteModels final : public training::ModelSink {
@@ -48,14 +52,17 @@ class RemoteModels final : public training::ModelSink {
       const v1::RunSpec& spec, const std::vector<training::ArtifactToUpload>& artifacts,
       v1::ModelVersion version, const std::string& request_id) override;
 
-  // Who the calls are made for (the run's submitter); set before Register.
+  // Who the calls are made for (the run's submitter), and the run's deadline, which retries stop
+  // at too; set before each run.
   void set_caller(const v1::Principal& caller) { caller_ = caller; }
+  void set_deadline(absl::Time deadline) { deadline_ = deadline; }
 
  private:
   absl::StatusOr<v1::Artifact> Upload(const training::ArtifactToUpload& artifact);
   std::unique_ptr<v1::ModelRegistry::Stub> stub_;
   const absl::Duration retry_for_;
   v1::Principal caller_;
+  absl::Time deadline_ = absl::InfiniteFuture();
 };
 
 }  // namespace fabrique::services

@@ -82,6 +82,7 @@ void TrainerService::Interrupt() { interrupted_ = true; }
 void TrainerService::WorkLoop() {
   while (true) {
     std::string run_id;
+    absl::Time deadline;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -93,11 +94,16 @@ void TrainerService::WorkLoop() {
       queue_.pop_front();
       running_ = run_id;
       cancel_.Reset();
+      const auto given = deadlines_.find(run_id);
+      deadline = given == deadlines_.end() ? absl::InfiniteFuture() : given->second;
+      if (given != deadlines_.end()) deadlines_.erase(given);
     }
     absl::StatusOr<v1::Run> run = runs_->Get(run_id);
     if (run.ok() && !training::RunStore::IsFinal(run->state())) {
       models_->set_caller(run->submitted_by());
-      (void)pipeline_.Execute(run_id, &cancel_);
+      models_->set_deadline(deadline);
+      datasets_->set_deadline(deadline);
+      (void)pipeline_.Execute(run_id, &cancel_, deadline);
     }
     absl::MutexLock lock(&mu_);
     running_.clear();
@@ -131,6 +137,12 @@ grpc::Status TrainerService::SubmitRun(grpc::ServerContext* context,
   if (!stored.ok()) return ToGrpcStatus(stored.status());
   if (stored->state() == v1::RUN_STATE_QUEUED) {
     absl::MutexLock lock(&mu_);
+    // The deadline counts from the submission: time queued is part of it.
+    if (request->has_deadline() &&
+        request->deadline().seconds() + request->deadline().nanos() > 0) {
+      deadlines_[stored->run_id()] = absl::Now() + absl::Seconds(request->deadline().seconds()) +
+                                     absl::Nanoseconds(request->deadline().nanos());
+    }
     if (running_ != stored->run_id() &&
         std::find(queue_.begin(), queue_.end(), stored->run_id()) == queue_.end()) {
       queue_.push_back(stored->run_id());

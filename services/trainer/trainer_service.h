@@ -11,7 +11,9 @@
 #include <string>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
 #include "libs/training/run_pipeline.h"
 #include "libs/training/run_store.h"
@@ -51,6 +53,8 @@ class TrainerService final : public fabrique::v1::Trainer::Service {
   absl::Mutex mu_;
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
   std::string running_ ABSL_GUARDED_BY(mu_);  // Run in progress; "" = none.
+  // Deadlines given at submit (SubmitRunRequest.deadline), by run id, until the run starts.
+  absl::flat_hash_map<std::string, absl::Time> deadlines_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   training::CancelToken cancel_;  // Of the run in progress.
   std::atomic<bool> interrupted_{false};

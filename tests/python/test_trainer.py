@@ -180,6 +180,15 @@ def test_an_empty_training_set_fails_the_run_and_a_cancel_registers_nothing(clie
     with pytest.raises(grpc.RpcError) as absent:
         registry.GetModel(r.GetModelRequest(name="never-registered"), timeout=5)
     assert absent.value.code() == grpc.StatusCode.NOT_FOUND
+    # A deadline given at submit stops a run that would outlast it, and fails it.
+    bounded = run_spec(labelled, epochs=100000, model_name="never-registered")
+    request = t.SubmitRunRequest(spec=bounded)
+    request.deadline.FromSeconds(2)
+    run_late = trainer.SubmitRun(request, timeout=30, metadata=WHO)
+    late = watch_to_end(trainer, run_late.run_id)[-1].final_run
+    assert late.state == t.RUN_STATE_FAILED
+    assert "deadline passed while training" in late.failure_reason
+
     # Cancelling an ended run is a no-op that says how it ended.
     again = trainer.CancelRun(t.CancelRunRequest(run_id=run.run_id), timeout=5)
     assert again.state == t.RUN_STATE_CANCELLED

@@ -275,5 +275,29 @@ TEST_CASE("A search runs its trials, records each, and registers the best", "[pi
   CHECK(absl::StrContains(h.models.registered[0].params().at("search"), "trial 2 of 3"));
 }
 
+TEST_CASE("A run past its deadline is stopped and failed, saying where it was", "[pipeline]") {
+  Harness h;
+  absl::StatusOr<v1::Run> late =
+      h.Pipeline().Execute(h.Submit(), nullptr, absl::Now() - absl::Seconds(1));
+  REQUIRE(late.ok());
+  CHECK(late->state() == v1::RUN_STATE_FAILED);
+  CHECK(
+      absl::StrContains(late->failure_reason(), "deadline passed while building the training set"));
+
+  v1::Run run;
+  run.mutable_spec()->set_model_name("fraud");
+  run.mutable_spec()->set_epochs(100000);  // Far more than the deadline allows.
+  run.mutable_spec()->set_device(v1::DEVICE_CPU);
+  run.mutable_spec()->set_threads(1);
+  const std::string id = h.runs->Submit(run)->run_id();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<v1::Run> slow = h.Pipeline().Execute(id, nullptr, start + absl::Seconds(1));
+  REQUIRE(slow.ok());
+  CHECK(slow->state() == v1::RUN_STATE_FAILED);
+  CHECK(absl::StrContains(slow->failure_reason(), "deadline passed while training"));
+  CHECK(absl::Now() - start < absl::Seconds(10));
+  CHECK(h.models.registered.empty());
+}
+
 }  // namespace
 }  // namespace fabrique::training
