@@ -103,8 +103,8 @@ absl::StatusOr<v1::ModelVersion> RegistryStore::RegisterVersion(v1::ModelVersion
   std::set<std::string> names;
   for (v1::VersionArtifact& artifact : *version.mutable_artifacts()) {
     if (!names.insert(artifact.name()).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "two artifacts of the version are named '", artifact.name(), "': name each once"));
+      return absl::InvalidArgumentError(absl::StrCat("two artifacts of the version are named '",
+                                                     artifact.name(), "': name each once"));
     }
     const std::string digest = absl::AsciiStrToLower(artifact.artifact().sha256());
     const absl::StatusOr<int64_t> stored = options_.artifact_size(digest);
@@ -117,8 +117,8 @@ absl::StatusOr<v1::ModelVersion> RegistryStore::RegisterVersion(v1::ModelVersion
     const int64_t claimed = artifact.artifact().size_bytes();
     if (*stored >= 0 && claimed > 0 && claimed != *stored) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "artifact '", artifact.name(), "' (", digest, ") is ", *stored,
-          " bytes, not the ", claimed, " the version says: leave size_bytes unset or correct it"));
+          "artifact '", artifact.name(), "' (", digest, ") is ", *stored, " bytes, not the ",
+          claimed, " the version says: leave size_bytes unset or correct it"));
     }
     artifact.mutable_artifact()->set_sha256(digest);
     if (*stored >= 0) artifact.mutable_artifact()->set_size_bytes(*stored);

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/features/columns/value_column.h"
 
 namespace fabrique::training {
 namespace {
@@ -30,25 +31,6 @@ double NumberAt(const v1::ValueColumn& column, int i) {
       return column.bool_values().values(i) ? 1.0 : 0.0;
     default:
       return NAN;
-  }
-}
-
-int ValueCount(const v1::ValueColumn& column) {
-  switch (column.values_case()) {
-    case v1::ValueColumn::kFloatValues:
-      return column.float_values().values_size();
-    case v1::ValueColumn::kDoubleValues:
-      return column.double_values().values_size();
-    case v1::ValueColumn::kInt64Values:
-      return column.int64_values().values_size();
-    case v1::ValueColumn::kBoolValues:
-      return column.bool_values().values_size();
-    case v1::ValueColumn::kStringValues:
-      return column.string_values().values_size();
-    case v1::ValueColumn::kFloatVectorValues:
-      return column.float_vector_values().values_size();
-    default:
-      return 0;
   }
 }
 
@@ -97,11 +79,11 @@ absl::Status TrainingSetTable::Add(const v1::TrainingSetRows& rows) {
     return absl::InvalidArgumentError(absl::StrCat("a chunk has ", rows.features_size(),
                                                    " feature columns, the header ", types_.size()));
   }
-  if (ValueCount(rows.labels()) != n) {
+  if (features::ColumnSize(rows.labels()) != n) {
     return absl::InvalidArgumentError("a chunk's labels do not match its rows");
   }
   for (int f = 0; f < rows.features_size(); ++f) {
-    if (ValueCount(rows.features(f).values()) != n) {
+    if (features::ColumnSize(rows.features(f).values()) != n) {
       return absl::InvalidArgumentError(absl::StrCat(
           "a chunk's column ", table_.features.columns[f].name, " does not match its rows"));
     }

@@ -27,9 +27,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
   registry::RegistryStoreOptions store_options;
   store_options.store = &state->store();
   store_options.log = log.get();
-  store_options.artifact_size = [&blobs](const std::string& sha256) {
-    return blobs->Size(sha256);
-  };
+  store_options.artifact_size = [&blobs](const std::string& sha256) { return blobs->Size(sha256); };
   ASSIGN_OR_RETURN(auto store, registry::RegistryStore::Create(store_options));
   // Services.
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));

@@ -40,16 +40,17 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "fabrique/v1/registry.grpc.pb.h"
 #include "libs/client/health_client.h"
+#include "libs/core/flags.h"
 #include "libs/kv/store.h"
 #include "libs/kv/write_batch.h"
 #include "tools/bench/bench_support.h"
+#include "tools/cli/command_flags.h"
 
 namespace fabrique::bench {
 namespace {
@@ -586,48 +587,29 @@ void Watch(const Flags& flags) {
 
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&arg](absl::string_view name) -> const char* {
-      return absl::StartsWith(arg, absl::StrCat("--", name, "=")) ? arg.c_str() + name.size() + 3
-                                                                  : nullptr;
-    };
-    bool ok = true;
-    if (arg == "--help") {
-      std::printf(
-          "registry_bench: the model registry's transfer, metadata, listing and watch figures,\n"
-          "each beside its baseline (cp; an fsynced RocksDB write; GetVersion one by one;\n"
-          "SetAlias's round trip). Flags (defaults):\n"
-          "  --phases=transfer,metadata,listing,watch --transfer_mib=1024 --chunk_kib=4092\n"
-          "  --metadata_ops=2000 --listing_versions=10000 --watch_moves=300 --watchers=16\n"
-          "  --repeats=3 --dir=/tmp/fabrique_registry_bench\n");
-      std::exit(0);
-    } else if (const char* v = value("phases")) {
-      flags.phases = v;
-    } else if (const char* v = value("transfer_mib")) {
-      ok = absl::SimpleAtoi(v, &flags.transfer_mib) && flags.transfer_mib > 0;
-    } else if (const char* v = value("chunk_kib")) {
-      ok = absl::SimpleAtoi(v, &flags.chunk_kib) && flags.chunk_kib > 0 &&
-           flags.chunk_kib <= 4092;
-    } else if (const char* v = value("metadata_ops")) {
-      ok = absl::SimpleAtoi(v, &flags.metadata_ops) && flags.metadata_ops > 0;
-    } else if (const char* v = value("listing_versions")) {
-      ok = absl::SimpleAtoi(v, &flags.listing_versions) && flags.listing_versions > 0;
-    } else if (const char* v = value("watch_moves")) {
-      ok = absl::SimpleAtoi(v, &flags.watch_moves) && flags.watch_moves > 0;
-    } else if (const char* v = value("watchers")) {
-      ok = absl::SimpleAtoi(v, &flags.watchers) && flags.watchers > 0;
-    } else if (const char* v = value("repeats")) {
-      ok = absl::SimpleAtoi(v, &flags.repeats) && flags.repeats > 0;
-    } else if (const char* v = value("dir")) {
-      flags.dir = v;
-    } else {
-      ok = false;
-    }
-    if (!ok) {
-      std::fprintf(stderr, "bad flag %s (see --help)\n", arg.c_str());
-      std::exit(2);
-    }
+  core::FlagSet set("registry_bench",
+                    "The model registry's transfer, metadata, listing and watch figures, each "
+                    "beside its baseline (cp; an fsynced RocksDB write; GetVersion one by one; "
+                    "SetAlias's round trip).");
+  set.Add("phases", &flags.phases, "Which measurements to run: transfer,metadata,listing,watch");
+  set.Add("transfer_mib", &flags.transfer_mib, "Size of the transferred artifact, MiB");
+  set.Add("chunk_kib", &flags.chunk_kib, "Transfer chunk, KiB (at most 4092)");
+  set.Add("metadata_ops", &flags.metadata_ops, "Versions registered and read back");
+  set.Add("listing_versions", &flags.listing_versions, "Versions listed");
+  set.Add("watch_moves", &flags.watch_moves, "Alias moves watched");
+  set.Add("watchers", &flags.watchers, "Watchers of the second watch figure");
+  set.Add("repeats", &flags.repeats, "Runs of each figure; the median is reported");
+  set.Add("dir", &flags.dir, "Scratch directory (removed at the end)");
+  core::ParsedArgs parsed;
+  if (std::optional<int> code =
+          cli::ParseCommandFlags(set, std::vector<std::string>(argv + 1, argv + argc), &parsed)) {
+    std::exit(*code);
+  }
+  if (flags.transfer_mib < 1 || flags.chunk_kib < 1 || flags.chunk_kib > 4092 ||
+      flags.metadata_ops < 1 || flags.listing_versions < 1 || flags.watch_moves < 1 ||
+      flags.watchers < 1 || flags.repeats < 1) {
+    std::fprintf(stderr, "every count must be at least 1, and --chunk_kib at most 4092\n");
+    std::exit(2);
   }
   return flags;
 }

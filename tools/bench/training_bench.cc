@@ -27,9 +27,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "libs/core/flags.h"
 #include "libs/training/evaluation.h"
 #include "libs/training/tabular_trainer.h"
 #include "tools/bench/bench_support.h"
+#include "tools/cli/command_flags.h"
 
 #ifndef FABRIQUE_SOURCE_DIR
 #define FABRIQUE_SOURCE_DIR "."
@@ -62,7 +64,8 @@ std::vector<uint8_t> ReadIdx(const std::string& path, int header_ints) {
   std::vector<uint8_t> bytes;
   uint8_t buffer[1 << 16];
   int n;
-  while ((n = gzread(file, buffer, sizeof(buffer))) > 0) bytes.insert(bytes.end(), buffer, buffer + n);
+  while ((n = gzread(file, buffer, sizeof(buffer))) > 0)
+    bytes.insert(bytes.end(), buffer, buffer + n);
   gzclose(file);
   return bytes;
 }
@@ -138,8 +141,8 @@ void WriteRaw(const LabeledTable& table, const std::string& x_path, const std::s
 double PythonRate(const Flags& flags, const std::string& x, const std::string& y, int64_t rows,
                   int width, int classes, int batch, int epochs) {
   absl::StatusOr<std::string> out = RunAndCapture(
-      {"/usr/bin/python3", std::string(FABRIQUE_SOURCE_DIR) + "/tools/bench/train_pytorch.py", x,
-       y, absl::StrCat(rows), absl::StrCat(width), absl::StrCat(classes), absl::StrCat(batch),
+      {"/usr/bin/python3", std::string(FABRIQUE_SOURCE_DIR) + "/tools/bench/train_pytorch.py", x, y,
+       absl::StrCat(rows), absl::StrCat(width), absl::StrCat(classes), absl::StrCat(batch),
        absl::StrCat(epochs), absl::StrCat(flags.threads)});
   CheckOk(out.status(), "the PyTorch baseline");
   const size_t at = out->find("\"samples_per_second\": ");
@@ -168,12 +171,13 @@ void Throughput(const Flags& flags) {
   LabeledTable fashion_part;
   fashion_part.features = fashion.features.Take(first);
   fashion_part.labels.assign(fashion.labels.begin(), fashion.labels.begin() + 20000);
-  sets.push_back({"fashion-mnist", std::move(fashion_part), v1::TASK_MULTICLASS_CLASSIFICATION,
-                  10, 784});
+  sets.push_back(
+      {"fashion-mnist", std::move(fashion_part), v1::TASK_MULTICLASS_CLASSIFICATION, 10, 784});
   sets.push_back({"tabular-50", Tabular(50000, 1), v1::TASK_BINARY_CLASSIFICATION, 2, 50});
-  std::printf("\nTraining throughput: MLP 256-128 ReLU, Adam 1e-3, %d threads, one epoch; "
-              "median of %d\n",
-              flags.threads, flags.repeats);
+  std::printf(
+      "\nTraining throughput: MLP 256-128 ReLU, Adam 1e-3, %d threads, one epoch; "
+      "median of %d\n",
+      flags.threads, flags.repeats);
   std::printf("%-15s %6s %7s %14s %16s %8s %10s\n", "dataset", "rows", "batch", "libs/training",
               "Python PyTorch", "ratio", "goal 1.2x");
   for (const Dataset& set : sets) {
@@ -185,12 +189,12 @@ void Throughput(const Flags& flags) {
     for (int batch : {32, 256, 2048}) {
       std::vector<double> ours, theirs;
       for (int r = 0; r < flags.repeats; ++r) {
-        absl::StatusOr<training::TrainResult> result = training::TrainTabular(
-            set.table, none, Mlp(set.task, batch, 1, flags.threads));
+        absl::StatusOr<training::TrainResult> result =
+            training::TrainTabular(set.table, none, Mlp(set.task, batch, 1, flags.threads));
         CheckOk(result.status(), "training");
         ours.push_back(result->samples_per_second);
-        theirs.push_back(PythonRate(flags, x, y, set.table.features.rows, set.width, set.classes,
-                                    batch, 1));
+        theirs.push_back(
+            PythonRate(flags, x, y, set.table.features.rows, set.width, set.classes, batch, 1));
       }
       const double a = Median(ours), b = Median(theirs);
       std::printf("%-15s %6lld %7d %14.0f %16.0f %7.2fx %10s\n", set.name.c_str(),
@@ -218,9 +222,10 @@ void Accuracy(const Flags& flags) {
       Mlp(v1::TASK_MULTICLASS_CLASSIFICATION, 128, flags.epochs, flags.threads);
   config.family.mutable_mlp()->set_dropout(0.2);
   config.early_stopping_patience = 3;
-  std::printf("\nFashion-MNIST: MLP 256-128 ReLU, dropout 0.2, Adam 1e-3, batch 128, up to %d "
-              "epochs (early stopping, patience 3), %d threads\n",
-              flags.epochs, flags.threads);
+  std::printf(
+      "\nFashion-MNIST: MLP 256-128 ReLU, dropout 0.2, Adam 1e-3, batch 128, up to %d "
+      "epochs (early stopping, patience 3), %d threads\n",
+      flags.epochs, flags.threads);
   absl::StatusOr<training::TrainResult> result = training::TrainTabular(
       take(train_rows), take(valid_rows), config, [](const training::TrainProgress& p) {
         if (p.epoch_end) {
@@ -243,45 +248,32 @@ void Accuracy(const Flags& flags) {
     correct += best == static_cast<int>(test.labels[i]);
   }
   const double accuracy = static_cast<double>(correct) / test.features.rows;
-  std::printf("test accuracy %.4f on %lld images (best epoch %d of %d, %.1f s of training); "
-              "goal >= 0.88: %s\n",
-              accuracy, static_cast<long long>(test.features.rows), result->best_epoch,
-              result->epochs_completed, result->train_seconds, accuracy >= 0.88 ? "met" : "NOT met");
+  std::printf(
+      "test accuracy %.4f on %lld images (best epoch %d of %d, %.1f s of training); "
+      "goal >= 0.88: %s\n",
+      accuracy, static_cast<long long>(test.features.rows), result->best_epoch,
+      result->epochs_completed, result->train_seconds, accuracy >= 0.88 ? "met" : "NOT met");
 }
 
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&arg](absl::string_view name) -> const char* {
-      return absl::StartsWith(arg, absl::StrCat("--", name, "=")) ? arg.c_str() + name.size() + 3
-                                                                  : nullptr;
-    };
-    bool ok = true;
-    if (arg == "--help") {
-      std::printf(
-          "training_bench: training throughput of libs/training against Python PyTorch at batch\n"
-          "sizes 32, 256, 2048 (Fashion-MNIST and a 50-feature tabular set), and Fashion-MNIST\n"
-          "test accuracy. Flags (defaults): --phases=throughput,accuracy --threads=2\n"
-          "  --repeats=3 --epochs=15 --dir=/tmp/fabrique_training_bench\n");
-      std::exit(0);
-    } else if (const char* v = value("phases")) {
-      flags.phases = v;
-    } else if (const char* v = value("threads")) {
-      ok = absl::SimpleAtoi(v, &flags.threads) && flags.threads > 0;
-    } else if (const char* v = value("repeats")) {
-      ok = absl::SimpleAtoi(v, &flags.repeats) && flags.repeats > 0;
-    } else if (const char* v = value("epochs")) {
-      ok = absl::SimpleAtoi(v, &flags.epochs) && flags.epochs > 0;
-    } else if (const char* v = value("dir")) {
-      flags.dir = v;
-    } else {
-      ok = false;
-    }
-    if (!ok) {
-      std::fprintf(stderr, "bad flag %s (see --help)\n", arg.c_str());
-      std::exit(2);
-    }
+  core::FlagSet set("training_bench",
+                    "Training throughput of libs/training against Python PyTorch at batch sizes "
+                    "32, 256 and 2048 (Fashion-MNIST and a 50-feature tabular set), and "
+                    "Fashion-MNIST test accuracy.");
+  set.Add("phases", &flags.phases, "Which measurements to run: throughput,accuracy");
+  set.Add("threads", &flags.threads, "Intra-op threads, on both sides");
+  set.Add("repeats", &flags.repeats, "Runs of each throughput figure; the median is reported");
+  set.Add("epochs", &flags.epochs, "Most epochs of the accuracy run");
+  set.Add("dir", &flags.dir, "Scratch directory (removed at the end)");
+  core::ParsedArgs parsed;
+  if (std::optional<int> code =
+          cli::ParseCommandFlags(set, std::vector<std::string>(argv + 1, argv + argc), &parsed)) {
+    std::exit(*code);
+  }
+  if (flags.threads < 1 || flags.repeats < 1 || flags.epochs < 1) {
+    std::fprintf(stderr, "--threads, --repeats and --epochs must be at least 1\n");
+    std::exit(2);
   }
   return flags;
 }

@@ -102,7 +102,7 @@ void PrintRun(const v1::Run& run, std::ostream& out) {
 }
 
 // Follows `run_id` to its end, drawing progress on stderr; returns the final record.
-absl::StatusOr<v1::Run> Follow(Trainer& trainer, const std::string& run_id, bool progress) {
+absl::StatusOr<v1::Run> Follow(Trainer& trainer, const std::string& run_id) {
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
   v1::WatchRunRequest request;
   request.set_run_id(run_id);
@@ -112,7 +112,6 @@ absl::StatusOr<v1::Run> Follow(Trainer& trainer, const std::string& run_id, bool
   v1::Run final;
   while (reader->Read(&event)) {
     if (event.has_final_run()) final = event.final_run();
-    if (!progress) continue;
     if (event.has_state_change()) {
       if (terminal) std::cerr << "\r\033[K";
       std::cerr << State(event.state_change().to_state())
@@ -141,6 +140,14 @@ absl::StatusOr<v1::Run> Follow(Trainer& trainer, const std::string& run_id, bool
     return status;
   }
   return final;
+}
+
+// Follows the run to its end, prints it; exit 0 when it succeeded, 1 otherwise.
+int FollowAndReport(Trainer& trainer, const std::string& run_id, const std::string& program) {
+  absl::StatusOr<v1::Run> final = Follow(trainer, run_id);
+  if (!final.ok()) return Fail(program, final.status());
+  PrintRun(*final, std::cout);
+  return final->state() == v1::RUN_STATE_SUCCEEDED ? 0 : 1;
 }
 
 int RunTrainSubmit(const std::vector<std::string>& args) {
@@ -181,10 +188,7 @@ int RunTrainSubmit(const std::vector<std::string>& args) {
   }
   std::cout << "submitted run " << run.run_id() << "\n";
   if (!watch) return 0;
-  absl::StatusOr<v1::Run> final = Follow(*trainer, run.run_id(), /*progress=*/true);
-  if (!final.ok()) return Fail(flag_set.program(), final.status());
-  PrintRun(*final, std::cout);
-  return final->state() == v1::RUN_STATE_SUCCEEDED ? 0 : 1;
+  return FollowAndReport(*trainer, run.run_id(), flag_set.program());
 }
 
 int RunTrainWatch(const std::vector<std::string>& args) {
@@ -198,10 +202,7 @@ int RunTrainWatch(const std::vector<std::string>& args) {
   if (auto code = ParseCommandArgs(flag_set, args, 1, 1, "one RUN_ID", &parsed)) return *code;
   absl::StatusOr<Trainer> trainer = Connect(flags);
   if (!trainer.ok()) return Fail(flag_set.program(), trainer.status());
-  absl::StatusOr<v1::Run> final = Follow(*trainer, parsed.positional[0], /*progress=*/true);
-  if (!final.ok()) return Fail(flag_set.program(), final.status());
-  PrintRun(*final, std::cout);
-  return final->state() == v1::RUN_STATE_SUCCEEDED ? 0 : 1;
+  return FollowAndReport(*trainer, parsed.positional[0], flag_set.program());
 }
 
 int RunTrainShow(const std::vector<std::string>& args) {

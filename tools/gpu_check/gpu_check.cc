@@ -28,7 +28,8 @@ LabeledTable Draw(int64_t rows, int features, uint32_t seed) {
   for (int f = 0; f < features; ++f) table.features.columns[f].name = absl::StrCat("x", f);
   std::vector<float> x(features);
   for (int64_t i = 0; i < rows; ++i) {
-    for (int f = 0; f < features; ++f) table.features.columns[f].numeric.push_back(x[f] = normal(rng));
+    for (int f = 0; f < features; ++f)
+      table.features.columns[f].numeric.push_back(x[f] = normal(rng));
     const double z = x[0] * x[1] + std::sin(x[2]) + 0.5 * x[3] * x[3] - 0.5 + 0.3 * x[4];
     table.labels.push_back(std::bernoulli_distribution(1 / (1 + std::exp(-2 * z)))(rng) ? 1 : 0);
   }
@@ -58,7 +59,8 @@ int main(int argc, char** argv) {
       config.epochs = 3;
       config.seed = 7;
       config.device = device;
-      absl::StatusOr<training::TrainResult> result = training::TrainTabular(train, validation, config);
+      absl::StatusOr<training::TrainResult> result =
+          training::TrainTabular(train, validation, config);
       if (!result.ok()) {
         std::printf("%s FAILED: %s\n", device == v1::DEVICE_CPU ? "cpu" : "cuda",
                     std::string(result.status().message()).c_str());
@@ -66,14 +68,15 @@ int main(int argc, char** argv) {
         continue;
       }
       const double auc = training::FindMetric(result->validation_metrics, "auc")->value();
-      std::printf("%-8s %7d %14.0f %10.2f %8.4f %10s\n",
-                  device == v1::DEVICE_CPU ? "cpu" : "cuda", batch, result->samples_per_second,
-                  result->train_seconds, auc, result->device.c_str());
+      std::printf("%-8s %7d %14.0f %10.2f %8.4f %10s\n", device == v1::DEVICE_CPU ? "cpu" : "cuda",
+                  batch, result->samples_per_second, result->train_seconds, auc,
+                  result->device.c_str());
       if (auc < 0.75) ++failures;
       if (device == v1::DEVICE_CPU) cpu_rate = result->samples_per_second;
       if (device == v1::DEVICE_CUDA) {
         if (result->device != "cuda:0") ++failures;
-        std::printf("         cuda / cpu throughput: %.1fx\n", result->samples_per_second / cpu_rate);
+        std::printf("         cuda / cpu throughput: %.1fx\n",
+                    result->samples_per_second / cpu_rate);
         // The module exported from GPU training answers on the CPU like training did.
         training::RawTable head = validation.features.Take({0, 1, 2, 3, 4, 5, 6, 7});
         absl::StatusOr<std::vector<double>> served =
