@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "libs/training/cpu_mlp.h"
 #include "libs/training/evaluation.h"
 #include "libs/training/torch_compat.h"
 #include "libs/training/torchscript_export.h"
@@ -107,6 +108,250 @@ std::vector<double> ClassWeights(const TrainConfig& config, const std::vector<in
   return weights;
 }
 
+// The loss a task trains with, as LibTorch computes it.
+torch::Tensor TorchLoss(v1::Task task, v1::LossFunction loss_kind, const torch::Tensor& out,
+                        const torch::Tensor& y, const torch::Tensor& class_weights) {
+  switch (task) {
+    case v1::TASK_MULTICLASS_CLASSIFICATION:
+      return torch::nn::functional::cross_entropy(
+          out, y, torch::nn::functional::CrossEntropyFuncOptions().weight(class_weights));
+    case v1::TASK_REGRESSION: {
+      const torch::Tensor prediction = out.squeeze(1);
+      if (loss_kind == v1::LOSS_FUNCTION_MAE) return torch::l1_loss(prediction, y);
+      if (loss_kind == v1::LOSS_FUNCTION_HUBER) return compat::HuberLoss(prediction, y);
+      return torch::mse_loss(prediction, y);
+    }
+    default: {
+      const torch::Tensor logits = out.squeeze(1);
+      if (!class_weights.defined()) return torch::binary_cross_entropy_with_logits(logits, y);
+      // Each row weighs its class's weight.
+      const torch::Tensor row_weights = class_weights.index_select(0, y.to(torch::kInt64));
+      return torch::binary_cross_entropy_with_logits(logits, y, row_weights);
+    }
+  }
+}
+
+// The encoded rows of both splits and their targets (class index, 0/1, or the standardised
+// value), as the engines take them.
+struct EncodedData {
+  int64_t n_train = 0, n_valid = 0;
+  int width = 0;
+  std::vector<float> x_train, x_valid, y_train, y_valid;
+};
+
+// What computes the steps. Both engines start from the same initial weights (the Network's, drawn
+// from the seed) and visit the rows in the same order.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  // One optimisation step on rows [begin, end) of the epoch's order; the batch's loss.
+  virtual double Step(const torch::Tensor& order, int64_t begin, int64_t end) = 0;
+  // The validation split's raw outputs [n_valid x outputs] and loss, dropout off.
+  virtual std::vector<float> ValidationOutputs() = 0;
+  virtual double ValidationLoss() = 0;
+  // Weight [out, in] then bias [out] of each layer, copied to the CPU.
+  virtual std::vector<torch::Tensor> Parameters() = 0;
+};
+
+class TorchEngine : public Engine {
+ public:
+  TorchEngine(std::shared_ptr<Network> network, const EncodedData& data, const TrainConfig& config,
+              torch::Device device, const std::vector<double>& class_weights)
+      : network_(std::move(network)), device_(device), task_(config.task), loss_(config.loss) {
+    const auto tensor = [&](const std::vector<float>& values, int64_t rows, int64_t width) {
+      return torch::from_blob(const_cast<float*>(values.data()), {rows, width}, torch::kFloat32)
+          .to(device, /*non_blocking=*/false, /*copy=*/true);
+    };
+    x_train_ = tensor(data.x_train, data.n_train, data.width);
+    x_valid_ = tensor(data.x_valid, data.n_valid, data.width);
+    const bool multiclass = task_ == v1::TASK_MULTICLASS_CLASSIFICATION;
+    y_train_ = tensor(data.y_train, data.n_train, 1).squeeze(1);
+    y_valid_ = tensor(data.y_valid, data.n_valid, 1).squeeze(1);
+    if (multiclass) {
+      y_train_ = y_train_.to(torch::kInt64);
+      y_valid_ = y_valid_.to(torch::kInt64);
+    }
+    if (!class_weights.empty()) {
+      class_weights_ = torch::tensor(class_weights, torch::kFloat32).to(device);
+    }
+    network_->to(device);
+    const double lr =
+        config.optimizer.learning_rate() > 0 ? config.optimizer.learning_rate() : 1e-3;
+    if (config.optimizer.kind() == v1::OPTIMIZER_KIND_SGD) {
+      optimizer_ = std::make_unique<torch::optim::SGD>(
+          network_->parameters(), torch::optim::SGDOptions(lr)
+                                      .momentum(config.optimizer.momentum())
+                                      .weight_decay(config.optimizer.weight_decay()));
+    } else {
+      optimizer_ = std::make_unique<torch::optim::Adam>(
+          network_->parameters(),
+          torch::optim::AdamOptions(lr).weight_decay(config.optimizer.weight_decay()));
+    }
+  }
+
+  double Step(const torch::Tensor& order, int64_t begin, int64_t end) override {
+    if (!order.is_same(order_cpu_)) {
+      order_cpu_ = order;
+      order_ = order.to(device_);
+    }
+    network_->train();
+    const torch::Tensor rows = order_.slice(0, begin, end);
+    optimizer_->zero_grad();
+    torch::Tensor loss = TorchLoss(task_, loss_, network_->forward(x_train_.index_select(0, rows)),
+                                   y_train_.index_select(0, rows), class_weights_);
+    loss.backward();
+    optimizer_->step();
+    return loss.item<double>();
+  }
+
+  std::vector<float> ValidationOutputs() override {
+    torch::NoGradGuard no_grad;
+    network_->eval();
+    const torch::Tensor out = network_->forward(x_valid_).to(torch::kCPU).contiguous();
+    return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+  }
+
+  double ValidationLoss() override {
+    torch::NoGradGuard no_grad;
+    network_->eval();
+    return TorchLoss(task_, loss_, network_->forward(x_valid_), y_valid_, class_weights_)
+        .item<double>();
+  }
+
+  std::vector<torch::Tensor> Parameters() override {
+    std::vector<torch::Tensor> copies;
+    for (const torch::Tensor& parameter : network_->parameters()) {
+      copies.push_back(parameter.detach().to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true));
+    }
+    return copies;
+  }
+
+ private:
+  std::shared_ptr<Network> network_;
+  torch::Device device_;
+  v1::Task task_;
+  v1::LossFunction loss_;
+  torch::Tensor x_train_, x_valid_, y_train_, y_valid_, class_weights_;
+  torch::Tensor order_cpu_, order_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+};
+
+class CpuMlpEngine : public Engine {
+ public:
+  CpuMlpEngine(std::unique_ptr<CpuMlp> mlp, const EncodedData& data, int outputs)
+      : mlp_(std::move(mlp)), data_(data), outputs_(outputs) {}
+
+  double Step(const torch::Tensor& order, int64_t begin, int64_t end) override {
+    return mlp_->Step(data_.x_train.data(), data_.y_train.data(), order.data_ptr<int64_t>() + begin,
+                      end - begin);
+  }
+
+  std::vector<float> ValidationOutputs() override {
+    std::vector<float> out(static_cast<size_t>(data_.n_valid) * outputs_);
+    mlp_->Predict(data_.x_valid.data(), data_.n_valid, out.data());
+    return out;
+  }
+
+  double ValidationLoss() override {
+    return mlp_->Loss(data_.x_valid.data(), data_.y_valid.data(), data_.n_valid);
+  }
+
+  std::vector<torch::Tensor> Parameters() override {
+    std::vector<torch::Tensor> copies;
+    for (size_t l = 0; l < mlp_->weights().size(); ++l) {
+      const std::vector<float>& w = mlp_->weights()[l];
+      const std::vector<float>& b = mlp_->biases()[l];
+      const int64_t out = static_cast<int64_t>(b.size());
+      copies.push_back(torch::from_blob(const_cast<float*>(w.data()),
+                                        {out, static_cast<int64_t>(w.size()) / out})
+                           .clone());
+      copies.push_back(torch::from_blob(const_cast<float*>(b.data()), {out}).clone());
+    }
+    return copies;
+  }
+
+ private:
+  std::unique_ptr<CpuMlp> mlp_;
+  const EncodedData& data_;
+  int outputs_;
+};
+
+// The CPU engine for a config, its initial weights taken from `network`.
+absl::StatusOr<std::unique_ptr<Engine>> MakeCpuMlpEngine(const Network& network,
+                                                         const EncodedData& data,
+                                                         const TrainConfig& config, int outputs,
+                                                         const std::vector<double>& class_weights) {
+  CpuMlpOptions options;
+  std::vector<std::vector<float>> weights, biases;
+  options.sizes.push_back(data.width);
+  for (const torch::nn::Linear& layer : network.layers) {
+    const torch::Tensor w = layer->weight.detach().contiguous();
+    const torch::Tensor b = layer->bias.detach().contiguous();
+    weights.emplace_back(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+    biases.emplace_back(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
+    options.sizes.push_back(static_cast<int>(b.numel()));
+  }
+  switch (network.activation) {
+    case v1::ACTIVATION_TANH:
+      options.activation = MlpActivation::kTanh;
+      break;
+    case v1::ACTIVATION_GELU:
+      options.activation = MlpActivation::kGelu;
+      break;
+    case v1::ACTIVATION_SIGMOID:
+      options.activation = MlpActivation::kSigmoid;
+      break;
+    default:
+      options.activation = MlpActivation::kRelu;
+  }
+  options.dropout = network.dropout;
+  switch (config.task) {
+    case v1::TASK_MULTICLASS_CLASSIFICATION:
+      options.loss = MlpLoss::kSoftmaxCrossEntropy;
+      break;
+    case v1::TASK_REGRESSION:
+      options.loss = config.loss == v1::LOSS_FUNCTION_MAE     ? MlpLoss::kAbsoluteError
+                     : config.loss == v1::LOSS_FUNCTION_HUBER ? MlpLoss::kHuber
+                                                              : MlpLoss::kSquaredError;
+      break;
+    default:
+      options.loss = MlpLoss::kBinaryCrossEntropy;
+  }
+  options.class_weights.assign(class_weights.begin(), class_weights.end());
+  options.adam = config.optimizer.kind() != v1::OPTIMIZER_KIND_SGD;
+  options.learning_rate =
+      config.optimizer.learning_rate() > 0 ? config.optimizer.learning_rate() : 1e-3;
+  options.weight_decay = config.optimizer.weight_decay();
+  options.momentum = config.optimizer.momentum();
+  options.max_batch = std::min<int64_t>(config.batch_size, std::max<int64_t>(data.n_train, 1));
+  options.threads = config.threads;
+  options.seed = config.seed;
+  absl::StatusOr<std::unique_ptr<CpuMlp>> mlp =
+      CpuMlp::Create(std::move(options), std::move(weights), std::move(biases));
+  if (!mlp.ok()) return mlp.status();
+  return std::unique_ptr<Engine>(new CpuMlpEngine(std::move(*mlp), data, outputs));
+}
+
+// Raw outputs in the exported module's terms: P(class 1), class probabilities, or targets.
+std::vector<double> ToPredictions(const std::vector<float>& outputs, v1::Task task, int width,
+                                  double target_mean, double target_stddev) {
+  std::vector<double> predictions(outputs.begin(), outputs.end());
+  if (task == v1::TASK_REGRESSION) {
+    for (double& p : predictions) p = p * target_stddev + target_mean;
+  } else if (task == v1::TASK_BINARY_CLASSIFICATION) {
+    for (double& p : predictions) p = 1 / (1 + std::exp(-p));
+  } else {
+    for (size_t row = 0; row + width <= predictions.size(); row += width) {
+      double* z = predictions.data() + row;
+      const double top = *std::max_element(z, z + width);
+      double total = 0;
+      for (int c = 0; c < width; ++c) total += (z[c] = std::exp(z[c] - top));
+      for (int c = 0; c < width; ++c) z[c] /= total;
+    }
+  }
+  return predictions;
+}
+
 }  // namespace
 
 bool CudaAvailable() { return compat::CudaAvailable(); }
@@ -175,90 +420,53 @@ absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const Labele
   result.num_classes = classification ? classes : 0;
   const int outputs = task == v1::TASK_MULTICLASS_CLASSIFICATION ? classes : 1;
 
-  const int64_t n_train = train.features.rows, n_valid = validation.features.rows;
-  torch::Tensor x_train =
-      ToTensor(Encode(result.preprocessing, train.features), n_train, width).to(*device);
-  torch::Tensor x_valid =
-      ToTensor(Encode(result.preprocessing, validation.features), n_valid, width).to(*device);
-  const auto labels_tensor = [&](const std::vector<double>& labels) {
+  EncodedData data;
+  data.n_train = train.features.rows;
+  data.n_valid = validation.features.rows;
+  data.width = width;
+  data.x_train = Encode(result.preprocessing, train.features);
+  data.x_valid = Encode(result.preprocessing, validation.features);
+  const auto targets = [&](const std::vector<double>& labels) {
     std::vector<float> y(labels.begin(), labels.end());
     if (!classification) {
       for (float& v : y) v = static_cast<float>((v - target_mean) / target_stddev);
     }
-    torch::Tensor t = torch::tensor(y, torch::kFloat32);
-    if (task == v1::TASK_MULTICLASS_CLASSIFICATION) t = t.to(torch::kInt64);
-    return t.to(*device);
+    return y;
   };
-  torch::Tensor y_train = labels_tensor(train.labels);
-  torch::Tensor y_valid = labels_tensor(validation.labels);
+  data.y_train = targets(train.labels);
+  data.y_valid = targets(validation.labels);
+  const int64_t n_train = data.n_train, n_valid = data.n_valid;
   const std::vector<double> weights = ClassWeights(config, counts);
-  torch::Tensor class_weights;
-  if (!weights.empty()) {
-    if (static_cast<int>(weights.size()) != classes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(weights.size(), " class weights for ", classes, " classes"));
-    }
-    class_weights = torch::tensor(weights, torch::kFloat32).to(*device);
+  if (!weights.empty() && static_cast<int>(weights.size()) != classes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(weights.size(), " class weights for ", classes, " classes"));
   }
 
   auto network = std::make_shared<Network>(width, config.family, outputs);
-  network->to(*device);
-  const double lr = config.optimizer.learning_rate() > 0 ? config.optimizer.learning_rate() : 1e-3;
-  std::unique_ptr<torch::optim::Optimizer> optimizer;
-  if (config.optimizer.kind() == v1::OPTIMIZER_KIND_SGD) {
-    optimizer = std::make_unique<torch::optim::SGD>(
-        network->parameters(), torch::optim::SGDOptions(lr)
-                                   .momentum(config.optimizer.momentum())
-                                   .weight_decay(config.optimizer.weight_decay()));
+  std::unique_ptr<Engine> engine;
+  if (device->is_cpu() && CpuMlp::Available() && config.engine == TrainConfig::Engine::kAuto) {
+    absl::StatusOr<std::unique_ptr<Engine>> cpu =
+        MakeCpuMlpEngine(*network, data, config, outputs, weights);
+    if (!cpu.ok()) return cpu.status();
+    engine = std::move(*cpu);
+    result.engine = "cpu-mlp (oneDNN)";
   } else {
-    optimizer = std::make_unique<torch::optim::Adam>(
-        network->parameters(),
-        torch::optim::AdamOptions(lr).weight_decay(config.optimizer.weight_decay()));
+    engine = std::make_unique<TorchEngine>(network, data, config, *device, weights);
+    result.engine = "libtorch";
   }
-  const v1::LossFunction loss_kind = config.loss;
-  const auto loss_of = [&](const torch::Tensor& out, const torch::Tensor& y) -> torch::Tensor {
-    switch (task) {
-      case v1::TASK_MULTICLASS_CLASSIFICATION:
-        return torch::nn::functional::cross_entropy(
-            out, y, torch::nn::functional::CrossEntropyFuncOptions().weight(class_weights));
-      case v1::TASK_REGRESSION: {
-        const torch::Tensor prediction = out.squeeze(1);
-        if (loss_kind == v1::LOSS_FUNCTION_MAE) return torch::l1_loss(prediction, y);
-        if (loss_kind == v1::LOSS_FUNCTION_HUBER) return compat::HuberLoss(prediction, y);
-        return torch::mse_loss(prediction, y);
-      }
-      default: {
-        const torch::Tensor logits = out.squeeze(1);
-        if (!class_weights.defined()) {
-          return torch::binary_cross_entropy_with_logits(logits, y);
-        }
-        // Each row weighs its class's weight.
-        const torch::Tensor row_weights = class_weights.index_select(0, y.to(torch::kInt64));
-        return torch::binary_cross_entropy_with_logits(logits, y, row_weights);
-      }
-    }
-  };
-  // Predictions in the exported module's terms: probabilities, or targets.
-  const auto predict = [&](const torch::Tensor& x) {
-    torch::NoGradGuard no_grad;
-    torch::Tensor out = network->forward(x);
-    if (task == v1::TASK_MULTICLASS_CLASSIFICATION) return torch::softmax(out, 1);
-    if (task == v1::TASK_REGRESSION) return out * target_stddev + target_mean;
-    return torch::sigmoid(out);
-  };
-  const auto metrics_of = [&](const torch::Tensor& predictions, std::vector<double>* flat) {
-    torch::Tensor cpu = predictions.to(torch::kCPU, torch::kFloat64).contiguous();
-    flat->assign(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel());
+  const double lr = config.optimizer.learning_rate() > 0 ? config.optimizer.learning_rate() : 1e-3;
+  const auto metrics_of = [&](const std::vector<double>& predictions) {
     if (task == v1::TASK_REGRESSION) {
-      return RegressionMetrics(*flat, validation.labels, target_mean, "validation");
+      return RegressionMetrics(predictions, validation.labels, target_mean, "validation");
     }
     std::vector<int64_t> labels(validation.labels.begin(), validation.labels.end());
     if (task == v1::TASK_MULTICLASS_CLASSIFICATION) {
       std::vector<double> prior(classes);
       for (int c = 0; c < classes; ++c) prior[c] = static_cast<double>(counts[c]) / n_train;
-      return MulticlassMetrics(*flat, classes, labels, prior, "validation");
+      return MulticlassMetrics(predictions, classes, labels, prior, "validation");
     }
-    return BinaryMetrics(*flat, labels, static_cast<double>(counts[1]) / n_train, "validation");
+    return BinaryMetrics(predictions, labels, static_cast<double>(counts[1]) / n_train,
+                         "validation");
   };
 
   const std::string objective = PrimaryMetric(task);
@@ -275,28 +483,22 @@ absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const Labele
   report.batches_per_epoch = batches;
 
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
-    network->train();
     const Clock::time_point epoch_start = Clock::now();
-    const torch::Tensor order = torch::randperm(n_train, torch::kInt64).to(*device);
+    const torch::Tensor order = torch::randperm(n_train, torch::kInt64);
     double loss_sum = 0;
     for (int64_t b = 0; b < batches; ++b) {
       if (cancel != nullptr && cancel->load()) {
         return absl::CancelledError(absl::StrCat("cancelled at epoch ", epoch, ", batch ", b + 1));
       }
-      const torch::Tensor rows = order.slice(0, b * batch, std::min(n_train, (b + 1) * batch));
-      optimizer->zero_grad();
-      torch::Tensor loss =
-          loss_of(network->forward(x_train.index_select(0, rows)), y_train.index_select(0, rows));
-      loss.backward();
-      optimizer->step();
-      const double value = loss.item<double>();
+      const int64_t begin = b * batch, end = std::min(n_train, (b + 1) * batch);
+      const double value = engine->Step(order, begin, end);
       if (!std::isfinite(value)) {
         return absl::FailedPreconditionError(absl::StrCat(
             "diverged at epoch ", epoch, ": the training loss is ", value,
             "; lower the learning rate (now ", lr, ") or check the label and feature scales"));
       }
       loss_sum += value;
-      samples_seen += rows.size(0);
+      samples_seen += end - begin;
       if (progress) {
         report.epoch = epoch;
         report.batch = b + 1;
@@ -310,15 +512,14 @@ absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const Labele
     }
     training_seconds += std::chrono::duration<double>(Clock::now() - epoch_start).count();
 
-    network->eval();
     std::vector<double> flat;
     double validation_loss = 0;
-    {
-      torch::NoGradGuard no_grad;
-      if (n_valid > 0) validation_loss = loss_of(network->forward(x_valid), y_valid).item<double>();
+    std::vector<v1::Metric> metrics;
+    if (n_valid > 0) {
+      validation_loss = engine->ValidationLoss();
+      flat = ToPredictions(engine->ValidationOutputs(), task, outputs, target_mean, target_stddev);
+      metrics = metrics_of(flat);
     }
-    std::vector<v1::Metric> metrics =
-        n_valid > 0 ? metrics_of(predict(x_valid), &flat) : std::vector<v1::Metric>{};
     const v1::Metric* chosen = FindMetric(metrics, objective);
     // Without a validation split, the last epoch is kept.
     const double value = chosen != nullptr ? chosen->value() : -loss_sum;
@@ -331,10 +532,7 @@ absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const Labele
       result.best_epoch = epoch;
       result.validation_metrics = metrics;
       result.validation_predictions = flat;
-      best_state.clear();
-      for (const torch::Tensor& parameter : network->parameters()) {
-        best_state.push_back(parameter.detach().clone());
-      }
+      best_state = engine->Parameters();
       since_best = 0;
     } else {
       ++since_best;
@@ -363,8 +561,8 @@ absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const Labele
   exported.target_stddev = target_stddev;
   // Parameters come in registration order: weight then bias of each linear layer.
   for (size_t i = 0; i + 1 < best_state.size(); i += 2) {
-    exported.weights.push_back(best_state[i].cpu());
-    exported.biases.push_back(best_state[i + 1].cpu());
+    exported.weights.push_back(best_state[i]);
+    exported.biases.push_back(best_state[i + 1]);
   }
   try {
     torch::jit::Module module = BuildTorchScript(exported);

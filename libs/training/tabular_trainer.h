@@ -1,7 +1,8 @@
 #ifndef FABRIQUE_LIBS_TRAINING_TABULAR_TRAINER_H_
 #define FABRIQUE_LIBS_TRAINING_TABULAR_TRAINER_H_
 
-// Trains a linear model or an MLP on tabular rows with LibTorch, on the CPU or a CUDA device:
+// Trains a linear model or an MLP on tabular rows, on the CPU (cpu_mlp.h's engine) or a CUDA
+// device (LibTorch's autograd):
 // preprocessing fitted on the training split (tabular_data.h), mini-batches shuffled by the
 // seed, Adam or SGD, the task's loss (class-weighted where asked), an evaluation of the
 // validation split after every epoch, early stopping on the task's primary metric (the best
@@ -36,6 +37,10 @@ struct TrainConfig {
   uint64_t seed = 0;
   v1::Device device = v1::DEVICE_AUTO;
   int threads = 0;  // Intra-op CPU threads; 0 = LibTorch's default.
+  // Who computes the steps. kAuto: CpuMlp (cpu_mlp.h) on the CPU when this build has it,
+  // LibTorch's autograd otherwise (and always on CUDA). kLibTorch: autograd even on the CPU.
+  enum class Engine { kAuto, kLibTorch };
+  Engine engine = Engine::kAuto;
 };
 
 // Progress, reported after every batch (the caller throttles) and at the end of each epoch.
@@ -57,6 +62,7 @@ struct TrainResult {
   int best_epoch = 0;
   double objective_value = 0;     // The primary metric on validation at the best epoch.
   std::string device;             // "cpu" or "cuda:0".
+  std::string engine;             // "cpu-mlp (oneDNN)" or "libtorch".
   double train_seconds = 0;       // Time in the training loop (not preprocessing or export).
   double samples_per_second = 0;  // Training samples processed per second of that time.
   Preprocessing preprocessing;

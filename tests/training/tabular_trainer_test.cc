@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -149,6 +150,92 @@ TEST_CASE("The same seed gives the same metrics and the same module", "[training
   absl::StatusOr<TrainResult> other = TrainTabular(train, validation, config);
   REQUIRE(other.ok());
   CHECK(other->validation_predictions != a->validation_predictions);
+}
+
+TEST_CASE("The CPU engine trains as LibTorch's autograd does", "[training]") {
+  // Same initial weights, same batches: every epoch's losses and the kept model's predictions
+  // agree to float rounding, for each task, loss, activation, optimiser and class weighting.
+  const auto label = [](const std::vector<float>& x, std::mt19937& rng) {
+    return std::bernoulli_distribution(x[0] * x[1] > 0 ? 0.85 : 0.2)(rng) ? 1.0 : 0.0;
+  };
+  const auto three_classes = [](const std::vector<float>& x, std::mt19937&) {
+    return x[0] + 0.5 * x[2] > 0.5 ? 2.0 : (x[1] > 0 ? 1.0 : 0.0);
+  };
+  const auto value = [](const std::vector<float>& x, std::mt19937& rng) {
+    return 3 * x[0] - x[1] * x[2] + std::normal_distribution<double>(0, 0.5)(rng) + 10;
+  };
+  struct Case {
+    std::string name;
+    v1::Task task;
+    std::function<double(const std::vector<float>&, std::mt19937&)> label;
+    std::function<void(TrainConfig&)> adjust;
+  };
+  const std::vector<Case> cases = {
+      {"binary, relu, Adam", v1::TASK_BINARY_CLASSIFICATION, label, [](TrainConfig&) {}},
+      {"binary, balanced, tanh, SGD with momentum and weight decay", v1::TASK_BINARY_CLASSIFICATION,
+       label,
+       [](TrainConfig& c) {
+         c.balance_classes = true;
+         c.family.mutable_mlp()->set_activation(v1::ACTIVATION_TANH);
+         c.optimizer.set_kind(v1::OPTIMIZER_KIND_SGD);
+         c.optimizer.set_momentum(0.9);
+         c.optimizer.set_weight_decay(1e-3);
+       }},
+      {"multi-class, class weights, gelu", v1::TASK_MULTICLASS_CLASSIFICATION, three_classes,
+       [](TrainConfig& c) {
+         c.class_weights = {1.0, 2.0, 0.5};
+         c.family.mutable_mlp()->set_activation(v1::ACTIVATION_GELU);
+       }},
+      {"regression, squared error, sigmoid", v1::TASK_REGRESSION, value,
+       [](TrainConfig& c) { c.family.mutable_mlp()->set_activation(v1::ACTIVATION_SIGMOID); }},
+      {"regression, Huber", v1::TASK_REGRESSION, value,
+       [](TrainConfig& c) { c.loss = v1::LOSS_FUNCTION_HUBER; }},
+      {"regression, absolute error, linear", v1::TASK_REGRESSION, value,
+       [](TrainConfig& c) {
+         c.loss = v1::LOSS_FUNCTION_MAE;
+         c.family.mutable_linear();
+       }},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.name) {
+      const LabeledTable train = Draw(1500, 3, 21, c.label);
+      const LabeledTable validation = Draw(500, 3, 22, c.label);
+      TrainConfig config = Mlp(c.task);
+      config.epochs = 4;
+      config.batch_size = 100;
+      c.adjust(config);
+      const auto run = [&](TrainConfig::Engine engine, std::vector<double>* losses) {
+        TrainConfig with = config;
+        with.engine = engine;
+        absl::StatusOr<TrainResult> result =
+            TrainTabular(train, validation, with, [&](const TrainProgress& p) {
+              if (p.epoch_end) {
+                losses->push_back(p.train_loss);
+                losses->push_back(p.validation_loss);
+              }
+            });
+        REQUIRE(result.ok());
+        return *result;
+      };
+      std::vector<double> ours, torch_losses;
+      const TrainResult cpu = run(TrainConfig::Engine::kAuto, &ours);
+      const TrainResult reference = run(TrainConfig::Engine::kLibTorch, &torch_losses);
+      CHECK(cpu.engine == "cpu-mlp (oneDNN)");
+      CHECK(reference.engine == "libtorch");
+      REQUIRE(ours.size() == torch_losses.size());
+      for (size_t i = 0; i < ours.size(); ++i) {
+        INFO("epoch " << i / 2 + 1 << (i % 2 == 0 ? " train" : " validation") << " loss");
+        CHECK(ours[i] == Approx(torch_losses[i]).epsilon(1e-3));
+      }
+      REQUIRE(cpu.validation_predictions.size() == reference.validation_predictions.size());
+      double largest = 0;
+      for (size_t i = 0; i < cpu.validation_predictions.size(); ++i) {
+        largest = std::max(
+            largest, std::abs(cpu.validation_predictions[i] - reference.validation_predictions[i]));
+      }
+      CHECK(largest < (c.task == v1::TASK_REGRESSION ? 1e-2 : 1e-3));
+    }
+  }
 }
 
 TEST_CASE("The exported module reproduces training's predictions from raw values", "[training]") {

@@ -4,7 +4,9 @@
 //               same rows, batch size and threads) in libs/training against Python PyTorch 1.13
 //               (tools/bench/train_pytorch.py under /usr/bin/python3), at batch sizes 32, 256
 //               and 2048, on Fashion-MNIST (784 pixels, 10 classes) and on a synthetic tabular
-//               set of 50 features (binary). Median of --repeats runs each.
+//               set of 50 features (binary). Median of --repeats runs each. Beside them, the same
+//               C++ loop on LibTorch's autograd (TrainConfig::Engine::kLibTorch), which shows
+//               what the CPU engine (libs/training/cpu_mlp.h) is worth apart from leaving Python.
 //   accuracy    Fashion-MNIST: the MLP trained on 54,000 training images (6,000 held out for
 //               validation and early stopping), then the exported TorchScript module scoring the
 //               10,000 test images from raw pixels. Goal: at least 0.88.
@@ -178,8 +180,9 @@ void Throughput(const Flags& flags) {
       "\nTraining throughput: MLP 256-128 ReLU, Adam 1e-3, %d threads, one epoch; "
       "median of %d\n",
       flags.threads, flags.repeats);
-  std::printf("%-15s %6s %7s %14s %16s %8s %10s\n", "dataset", "rows", "batch", "libs/training",
-              "Python PyTorch", "ratio", "goal 1.2x");
+  std::printf("%-15s %6s %7s %14s %16s %8s %10s %16s\n", "dataset", "rows", "batch",
+              "libs/training", "Python PyTorch", "ratio", "goal 1.2x", "LibTorch C++");
+  std::string engine;
   for (const Dataset& set : sets) {
     const std::string x = flags.dir + "/" + set.name + ".x.f32";
     const std::string y = flags.dir + "/" + set.name + ".y.f32";
@@ -187,21 +190,32 @@ void Throughput(const Flags& flags) {
     LabeledTable none;
     none.features = set.table.features.Take({});
     for (int batch : {32, 256, 2048}) {
-      std::vector<double> ours, theirs;
+      std::vector<double> ours, theirs, autograd;
       for (int r = 0; r < flags.repeats; ++r) {
+        training::TrainConfig config = Mlp(set.task, batch, 1, flags.threads);
         absl::StatusOr<training::TrainResult> result =
-            training::TrainTabular(set.table, none, Mlp(set.task, batch, 1, flags.threads));
+            training::TrainTabular(set.table, none, config);
         CheckOk(result.status(), "training");
         ours.push_back(result->samples_per_second);
+        engine = result->engine;
         theirs.push_back(
             PythonRate(flags, x, y, set.table.features.rows, set.width, set.classes, batch, 1));
+        // The same loop on LibTorch's autograd from C++: what the engine itself is worth.
+        config.engine = training::TrainConfig::Engine::kLibTorch;
+        result = training::TrainTabular(set.table, none, config);
+        CheckOk(result.status(), "training with LibTorch");
+        autograd.push_back(result->samples_per_second);
       }
-      const double a = Median(ours), b = Median(theirs);
-      std::printf("%-15s %6lld %7d %14.0f %16.0f %7.2fx %10s\n", set.name.c_str(),
+      const double a = Median(ours), b = Median(theirs), c = Median(autograd);
+      std::printf("%-15s %6lld %7d %14.0f %16.0f %7.2fx %10s %9.0f %5.2fx\n", set.name.c_str(),
                   static_cast<long long>(set.table.features.rows), batch, a, b, a / b,
-                  a / b >= 1.2 ? "yes" : "NO");
+                  a / b >= 1.2 ? "yes" : "NO", c, c / b);
     }
   }
+  std::printf(
+      "libs/training engine: %s; LibTorch C++: the same loop on autograd, its ratio to "
+      "Python beside it\n",
+      engine.c_str());
 }
 
 void Accuracy(const Flags& flags) {
