@@ -132,6 +132,9 @@ absl::StatusOr<v1::Run> RunPipeline::ExecuteSteps(const std::string& run_id, Can
     return runs.Transition(run_id, v1::RUN_STATE_FAILED, reason);
   };
   const auto stop = [&](const absl::Status& status, const std::string& during) {
+    if ((absl::IsCancelled(status) || cancelled()) && cancel->shutting_down()) {
+      return fail(absl::StrCat("the trainer was stopped while ", during, ": submit the run again"));
+    }
     if ((absl::IsCancelled(status) || cancelled()) && timed_out) {
       return fail(absl::StrCat("the run's deadline passed while ", during,
                                ": give it a longer deadline, or less to do"));

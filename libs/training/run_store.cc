@@ -78,7 +78,10 @@ absl::StatusOr<std::unique_ptr<RunStore>> RunStore::Create(RunStoreOptions optio
           parsed = run.status();
           return false;
         }
-        if (!IsFinal(run->state())) cut.push_back(*std::move(run));
+        // A queued run had not started: it waits for the worker again, as it was.
+        if (!IsFinal(run->state()) && run->state() != v1::RUN_STATE_QUEUED) {
+          cut.push_back(*std::move(run));
+        }
         return true;
       }));
   RETURN_IF_ERROR(parsed);
@@ -157,6 +160,25 @@ absl::StatusOr<v1::Run> RunStore::Submit(v1::Run run, const std::string& request
   if (!request_id.empty()) batch.Put(family_, RequestKey(request_id), run.run_id());
   RETURN_IF_ERROR(Commit(run, std::move(event), std::move(batch)));
   return run;
+}
+
+absl::StatusOr<std::vector<std::string>> RunStore::Queued() const {
+  std::vector<std::string> queued;
+  absl::Status parsed;
+  RETURN_IF_ERROR(options_.store->Scan(family_,
+                                       kv::KeyRange::Prefix(kv::KeyBuilder().AddString("r").key()),
+                                       [&](absl::string_view, absl::string_view value) {
+                                         absl::StatusOr<v1::Run> run = Parse<v1::Run>(value, "run");
+                                         if (!run.ok()) {
+                                           parsed = run.status();
+                                           return false;
+                                         }
+                                         if (run->state() == v1::RUN_STATE_QUEUED)
+                                           queued.push_back(run->run_id());
+                                         return true;
+                                       }));
+  RETURN_IF_ERROR(parsed);
+  return queued;
 }
 
 absl::StatusOr<v1::Run> RunStore::FindByRequestId(const std::string& request_id) const {

@@ -6,7 +6,7 @@
 // failed or cancelled from any state before those; every move is recorded in the run's history
 // and as an event, and each event carries the run's next sequence (1, 2, ...), so a watcher that
 // reconnects after sequence S reads every later event once, in order. A run that a restart
-// interrupted is reported failed, with the state it was in.
+// interrupted is reported failed, with the state it was in; one still queued stays queued.
 //
 // Keys in its family: ("r", run_id) -> Run, ("e", run_id, sequence) -> RunEvent, ("i",
 // request_id) -> run_id. Mutations take one lock; reads none.
@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -37,8 +38,9 @@ struct RunStoreOptions {
 
 class RunStore {
  public:
-  // Opens the runs and fails every one a restart interrupted (not in a final state), with the
-  // reason, as events; `interrupted` (optional) receives how many.
+  // Opens the runs and fails every one a restart interrupted (past QUEUED, not in a final
+  // state), with the reason, as events; `interrupted` (optional) receives how many. Queued runs
+  // stay queued (Queued()).
   static absl::StatusOr<std::unique_ptr<RunStore>> Create(RunStoreOptions options,
                                                           int* interrupted = nullptr);
 
@@ -48,6 +50,8 @@ class RunStore {
   absl::StatusOr<v1::Run> Get(const std::string& run_id) const;
   // The run an earlier Submit with `request_id` created; NOT_FOUND when none did.
   absl::StatusOr<v1::Run> FindByRequestId(const std::string& request_id) const;
+  // The ids of the runs waiting to start, oldest first.
+  absl::StatusOr<std::vector<std::string>> Queued() const;
   // Newest first, filtered by model, use case, state and submitter; paged by run id.
   absl::StatusOr<v1::ListRunsResponse> List(const v1::ListRunsRequest& request) const;
 

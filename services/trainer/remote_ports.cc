@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -30,9 +31,10 @@ bool Retryable(const absl::Status& status) {
 
 // Runs `call` until it succeeds, fails for good, or `retry_for` has passed or `deadline` comes
 // (backoff 0.2 s, doubling, at most 5 s); the last error names what was tried.
+// A cancelled run (`cancel`, optional) stops waiting for the next attempt at once.
 template <typename Call>
-auto WithRetries(absl::Duration retry_for, absl::Time deadline, const std::string& what, Call call)
-    -> decltype(call()) {
+auto WithRetries(absl::Duration retry_for, absl::Time deadline, const std::string& what, Call call,
+                 const training::CancelToken* cancel = nullptr) -> decltype(call()) {
   const absl::Time give_up = std::min(absl::Now() + retry_for, deadline);
   absl::Duration backoff = absl::Milliseconds(200);
   for (int attempt = 1;; ++attempt) {
@@ -54,7 +56,11 @@ auto WithRetries(absl::Duration retry_for, absl::Time deadline, const std::strin
       }
       return result;
     }
-    absl::SleepFor(backoff);
+    const absl::Time next = absl::Now() + backoff;
+    while (absl::Now() < next) {
+      if (cancel != nullptr && cancel->cancelled()) return result;
+      absl::SleepFor(std::min(absl::Milliseconds(50), next - absl::Now()));
+    }
     backoff = std::min(backoff * 2, absl::Seconds(5));
   }
 }
@@ -105,7 +111,8 @@ absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
   // fails the run (its caller cannot take the rows back).
   bool started = false;
   return WithRetries(
-      retry_for_, deadline_, "BuildTrainingSet", [&]() -> absl::StatusOr<v1::Dataset> {
+      retry_for_, deadline_, "BuildTrainingSet",
+      [&]() -> absl::StatusOr<v1::Dataset> {
         if (started) return absl::AbortedError("the training-set stream broke after rows arrived");
         v1::TrainingSetSpec set;
         *set.mutable_features() = spec.features();
@@ -114,7 +121,14 @@ absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
         set.set_dataset_name(absl::StrCat(spec.model_name(), " run ", run_id));
         set.set_request_id(run_id);  // A rebuild for the same run is the same dataset.
         set.set_trainer_run_id(run_id);
-        std::unique_ptr<grpc::ClientContext> context = Context({}, absl::Hours(6));
+        // The stream ends at the run's deadline, and at once when the run is cancelled: the
+        // feature store may work a long time before its first answer.
+        std::unique_ptr<grpc::ClientContext> context =
+            Context({}, std::min(absl::Hours(6), deadline_ - absl::Now()));
+        if (cancel_ != nullptr) cancel_->SetInterrupt([&context] { context->TryCancel(); });
+        const absl::Cleanup clear = [this] {
+          if (cancel_ != nullptr) cancel_->SetInterrupt(nullptr);
+        };
         auto stream = stub_->BuildTrainingSet(context.get());
         v1::BuildTrainingSetRequest first;
         *first.mutable_spec() = set;  // Inline label events travel inside the spec.
@@ -146,7 +160,8 @@ absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
           return status;
         }
         return dataset;
-      });
+      },
+      cancel_);
 }
 
 absl::Status RemoteDatasets::RecordUsage(const std::string& dataset_id,

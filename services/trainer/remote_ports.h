@@ -34,13 +34,16 @@ class RemoteDatasets final : public training::DatasetSource {
   // any work; UNAVAILABLE when it cannot be asked.
   absl::Status CheckFeatures(const v1::RunSpec& spec);
 
-  // Retries stop at the run's deadline too; set before each run.
+  // Retries stop at the run's deadline too, and a cancel of the run (`cancel`, not owned; may
+  // be null) ends the training-set stream at once; set before each run.
   void set_deadline(absl::Time deadline) { deadline_ = deadline; }
+  void set_cancel(training::CancelToken* cancel) { cancel_ = cancel; }
 
  private:
   std::unique_ptr<v1::FeatureStore::Stub> stub_;
   const absl::Duration retry_for_;
   absl::Time deadline_ = absl::InfiniteFuture();
+  training::CancelToken* cancel_ = nullptr;
 };
 
 class RemoteModels final : public training::ModelSink {

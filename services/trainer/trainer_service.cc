@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "libs/core/grpc_status.h"
+#include "libs/core/log.h"
 #include "libs/server/caller.h"
 #include "libs/training/search.h"
 #include "libs/training/tabular_trainer.h"
@@ -12,6 +14,7 @@ namespace fabrique::services {
 namespace {
 
 using core::ToGrpcStatus;
+using google::protobuf::util::TimeUtil;
 
 grpc::Status Invalid(std::string message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
@@ -62,18 +65,27 @@ grpc::Status CheckSpec(const v1::RunSpec& spec) {
 
 TrainerService::TrainerService(training::RunStore* runs, RemoteDatasets* datasets,
                                RemoteModels* models)
-    : runs_(runs),
-      datasets_(datasets),
-      models_(models),
-      pipeline_({runs, datasets, models}),
-      worker_([this] { WorkLoop(); }) {}
+    : runs_(runs), datasets_(datasets), models_(models), pipeline_({runs, datasets, models}) {
+  // Runs still queued when the trainer last stopped go first, oldest first.
+  absl::StatusOr<std::vector<std::string>> queued = runs_->Queued();
+  if (queued.ok()) {
+    absl::MutexLock lock(&mu_);
+    queue_.assign(queued->begin(), queued->end());
+  } else {
+    core::Log(core::LogLevel::kError, "queued_runs_unreadable",
+              {{"error", std::string(queued.status().message())}});
+  }
+  worker_ = std::thread([this] { WorkLoop(); });
+}
 
 TrainerService::~TrainerService() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cancel_.Cancel();  // Refused while a version is being registered: then that finishes first.
+  // The run in progress is failed, saying the trainer stopped (the queued ones wait for the next
+  // start). Refused while a version is being registered: then that finishes first.
+  cancel_.Shutdown();
   worker_.join();
 }
 
@@ -82,7 +94,6 @@ void TrainerService::Interrupt() { interrupted_ = true; }
 void TrainerService::WorkLoop() {
   while (true) {
     std::string run_id;
-    absl::Time deadline;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -94,15 +105,17 @@ void TrainerService::WorkLoop() {
       queue_.pop_front();
       running_ = run_id;
       cancel_.Reset();
-      const auto given = deadlines_.find(run_id);
-      deadline = given == deadlines_.end() ? absl::InfiniteFuture() : given->second;
-      if (given != deadlines_.end()) deadlines_.erase(given);
     }
     absl::StatusOr<v1::Run> run = runs_->Get(run_id);
     if (run.ok() && !training::RunStore::IsFinal(run->state())) {
+      const absl::Time deadline =
+          run->has_deadline_time()
+              ? absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(run->deadline_time()))
+              : absl::InfiniteFuture();
       models_->set_caller(run->submitted_by());
       models_->set_deadline(deadline);
       datasets_->set_deadline(deadline);
+      datasets_->set_cancel(&cancel_);
       (void)pipeline_.Execute(run_id, &cancel_, deadline);
     }
     absl::MutexLock lock(&mu_);
@@ -128,6 +141,11 @@ grpc::Status TrainerService::SubmitRun(grpc::ServerContext* context,
   *run.mutable_spec() = request->spec();
   *run.mutable_submitted_by() = server::CallerOf(*context);
   run.set_tower_job_id(request->tower_job_id());
+  // The deadline counts from the submission: time queued is part of it.
+  if (request->has_deadline() && request->deadline().seconds() + request->deadline().nanos() > 0) {
+    *run.mutable_deadline_time() = TimeUtil::MicrosecondsToTimestamp(
+        absl::ToUnixMicros(absl::Now()) + TimeUtil::DurationToMicroseconds(request->deadline()));
+  }
   if (request->validate_only()) {
     run.set_state(v1::RUN_STATE_QUEUED);
     *response = run;
@@ -137,12 +155,6 @@ grpc::Status TrainerService::SubmitRun(grpc::ServerContext* context,
   if (!stored.ok()) return ToGrpcStatus(stored.status());
   if (stored->state() == v1::RUN_STATE_QUEUED) {
     absl::MutexLock lock(&mu_);
-    // The deadline counts from the submission: time queued is part of it.
-    if (request->has_deadline() &&
-        request->deadline().seconds() + request->deadline().nanos() > 0) {
-      deadlines_[stored->run_id()] = absl::Now() + absl::Seconds(request->deadline().seconds()) +
-                                     absl::Nanoseconds(request->deadline().nanos());
-    }
     if (running_ != stored->run_id() &&
         std::find(queue_.begin(), queue_.end(), stored->run_id()) == queue_.end()) {
       queue_.push_back(stored->run_id());

@@ -11,7 +11,6 @@
 #include <string>
 #include <thread>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
@@ -25,7 +24,8 @@ class TrainerService final : public fabrique::v1::Trainer::Service {
  public:
   // None is owned; all must outlive the service. Starts the worker thread.
   TrainerService(training::RunStore* runs, RemoteDatasets* datasets, RemoteModels* models);
-  // Cancels the run in progress and stops the worker.
+  // Fails the run in progress (saying the trainer stopped), keeps the queued ones queued for the
+  // next start, and stops the worker.
   ~TrainerService() override;
 
   grpc::Status SubmitRun(grpc::ServerContext* context, const v1::SubmitRunRequest* request,
@@ -53,8 +53,6 @@ class TrainerService final : public fabrique::v1::Trainer::Service {
   absl::Mutex mu_;
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
   std::string running_ ABSL_GUARDED_BY(mu_);  // Run in progress; "" = none.
-  // Deadlines given at submit (SubmitRunRequest.deadline), by run id, until the run starts.
-  absl::flat_hash_map<std::string, absl::Time> deadlines_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   training::CancelToken cancel_;  // Of the run in progress.
   std::atomic<bool> interrupted_{false};

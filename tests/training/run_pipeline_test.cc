@@ -212,6 +212,36 @@ TEST_CASE("A cancelled run stops and registers nothing", "[pipeline]") {
   CHECK(h.models.registered.empty());
 }
 
+TEST_CASE("A run the trainer's shutdown stops is failed, saying so", "[pipeline]") {
+  Harness h;
+  const std::string id = h.Submit();
+  CancelToken cancel;
+  REQUIRE(cancel.Shutdown());
+  absl::StatusOr<v1::Run> run = h.Pipeline().Execute(id, &cancel);
+  REQUIRE(run.ok());
+  CHECK(run->state() == v1::RUN_STATE_FAILED);
+  CHECK(absl::StrContains(run->failure_reason(), "the trainer was stopped while"));
+  CHECK(h.models.registered.empty());
+}
+
+TEST_CASE("A cancel interrupts the call a run is blocked in, once", "[pipeline]") {
+  CancelToken token;
+  int interrupts = 0;
+  token.SetInterrupt([&] { ++interrupts; });
+  REQUIRE(token.Cancel());
+  CHECK(interrupts == 1);
+  token.SetInterrupt(nullptr);
+  REQUIRE(token.Cancel());
+  CHECK(interrupts == 1);  // Cleared: nothing left to interrupt.
+  // Set after the cancel came, it interrupts at once.
+  token.SetInterrupt([&] { ++interrupts; });
+  CHECK(interrupts == 2);
+  token.Reset();
+  REQUIRE(token.BeginCommit());
+  CHECK_FALSE(token.Shutdown());  // Registering: neither stops it.
+  CHECK_FALSE(token.shutting_down());
+}
+
 TEST_CASE("Once a run registers, a cancel is refused and the run completes", "[pipeline]") {
   CancelToken token;
   REQUIRE(token.BeginCommit());

@@ -1,6 +1,7 @@
 // The trainer's runs on kv: submitted once per request id, moved forward through their states
 // (never backwards, never out of a final one), every move an event numbered for resuming,
-// listed newest first, and failed with the reason when a restart interrupted them.
+// listed newest first, failed with the reason when a restart interrupted them, and kept queued
+// across a restart when they had not started.
 
 #include "libs/training/run_store.h"
 
@@ -117,6 +118,7 @@ TEST_CASE("Runs list newest first, filtered and paged", "[runs]") {
 
 TEST_CASE("A restart fails the runs it interrupted, saying where they were", "[runs]") {
   Runs r;
+  const std::string waiting = r.store->Submit(Spec("churn"))->run_id();
   const std::string running = r.store->Submit(Spec("fraud"))->run_id();
   REQUIRE(r.store->Transition(running, v1::RUN_STATE_BUILDING_DATASET).ok());
   REQUIRE(r.store->Transition(running, v1::RUN_STATE_TRAINING).ok());
@@ -130,6 +132,12 @@ TEST_CASE("A restart fails the runs it interrupted, saying where they were", "[r
   CHECK(absl::StrContains(failed->failure_reason(), "interrupted by a restart"));
   CHECK(absl::StrContains(failed->failure_reason(), "RUN_STATE_TRAINING"));
   CHECK(r.store->Get(done)->failure_reason() == "diverged at epoch 2");
+  // A queued run had not started: it stays queued, and is listed for the worker, oldest first.
+  const std::string later = r.store->Submit(Spec("churn"))->run_id();
+  r.Reopen();
+  CHECK(r.interrupted == 0);
+  CHECK(r.store->Get(waiting)->state() == v1::RUN_STATE_QUEUED);
+  CHECK(*r.store->Queued() == std::vector<std::string>{waiting, later});
   // Event numbering carries on after the restart.
   const std::vector<v1::RunEvent> events = Events(*r.store, running);
   CHECK(events.back().sequence() == int64_t(events.size()));
