@@ -282,6 +282,14 @@ TEST_CASE("a point-in-time training set streams header, rows and its dataset rec
   std::vector<v1::BuildTrainingSetResponse> again;
   REQUIRE(BuildTrainingSet(s, spec, &again).ok());
   CHECK(again.back().summary().content_sha256() == dataset.content_sha256());
+  CHECK(again.back().summary().dataset_id() != dataset.dataset_id());
+  // With a request id, the rebuild (a retry) is the same dataset, announced in the header too.
+  spec.set_request_id("run-42");
+  std::vector<v1::BuildTrainingSetResponse> first, retried;
+  REQUIRE(BuildTrainingSet(s, spec, &first).ok());
+  REQUIRE(BuildTrainingSet(s, spec, &retried).ok());
+  CHECK(retried.front().header().dataset_id() == first.back().summary().dataset_id());
+  CHECK(retried.back().summary().dataset_id() == first.back().summary().dataset_id());
 }
 
 TEST_CASE("training set errors: no features, unknown group, empty result") {

@@ -24,6 +24,9 @@ std::string DatasetKey(absl::string_view id) {
 std::string GroupIndexPrefix(absl::string_view group) {
   return kv::KeyBuilder().AddString("g").AddString(group).key();
 }
+std::string RequestKey(absl::string_view request_id) {
+  return kv::KeyBuilder().AddString("q").AddString(request_id).key();
+}
 std::string UsagePrefix(absl::string_view dataset_id) {
   return kv::KeyBuilder().AddString("u").AddString(dataset_id).key();
 }
@@ -71,13 +74,26 @@ absl::StatusOr<std::unique_ptr<LineageStore>> LineageStore::Create(Options optio
   return std::unique_ptr<LineageStore>(new LineageStore(std::move(options), *family));
 }
 
-absl::StatusOr<v1::Dataset> LineageStore::RecordDataset(v1::Dataset dataset) {
+absl::StatusOr<std::string> LineageStore::DatasetIdFor(absl::string_view request_id) {
+  if (request_id.empty()) return NewDatasetId();
+  absl::StatusOr<std::string> earlier = options_.store->Get(family_, RequestKey(request_id));
+  if (absl::IsNotFound(earlier.status())) return NewDatasetId();
+  return earlier;
+}
+
+absl::StatusOr<v1::Dataset> LineageStore::RecordDataset(v1::Dataset dataset,
+                                                        absl::string_view request_id) {
   RETURN_IF_ERROR(ValidateDataset(dataset));
   if (dataset.dataset_id().empty()) dataset.set_dataset_id(options_.ids->Next());
-  *dataset.mutable_create_time() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-      absl::ToUnixMicros(options_.clock->Now()));
+  absl::StatusOr<v1::Dataset> earlier = ReadDataset(dataset.dataset_id());
+  if (!earlier.ok() && !absl::IsNotFound(earlier.status())) return earlier.status();
+  *dataset.mutable_create_time() = earlier.ok()
+                                       ? earlier->create_time()
+                                       : google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+                                             absl::ToUnixMicros(options_.clock->Now()));
   dataset.clear_used_by();  // Derived from usage records, never stored in the dataset.
   kv::WriteBatch batch;
+  if (!request_id.empty()) batch.Put(family_, RequestKey(request_id), dataset.dataset_id());
   batch.Put(family_, DatasetKey(dataset.dataset_id()), dataset.SerializeAsString());
   for (const std::string& group : GroupsOf(dataset)) {
     batch.Put(

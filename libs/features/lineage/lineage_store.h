@@ -9,6 +9,7 @@
 //   ("d", dataset_id)                          -> Dataset (serialized, used_by left empty)
 //   ("g", group, dataset_id)                   -> ""   index: datasets reading a group
 //   ("u", dataset_id, model, version)          -> ""   a model version trained on a dataset
+//   ("q", request_id)                          -> dataset_id   a build's idempotency key
 // Dataset ids are time-sortable (core::IdGenerator), so reverse key order is newest first.
 
 #include <memory>
@@ -42,11 +43,16 @@ class LineageStore {
   // (a training set streams its header first). Pass it back in the record.
   std::string NewDatasetId() { return options_.ids->Next(); }
 
-  // Stores a new dataset record and returns it with its id (kept if the record has one from
-  // NewDatasetId, else made) and create time set. The record
-  // must name at least one feature, each with a group and feature name (INVALID_ARGUMENT).
-  // Written durably in one batch with its group index entries.
-  absl::StatusOr<v1::Dataset> RecordDataset(v1::Dataset dataset);
+  // The id a build with idempotency key `request_id` was recorded under before, else a fresh
+  // one (as NewDatasetId; also when `request_id` is empty): a retried build keeps its dataset id.
+  absl::StatusOr<std::string> DatasetIdFor(absl::string_view request_id);
+
+  // Stores a dataset record and returns it with its id (kept if the record has one from
+  // NewDatasetId or DatasetIdFor, else made) and create time set (the first recording's, when
+  // the id was recorded before). The record must name at least one feature, each with a group
+  // and feature name (INVALID_ARGUMENT). Written durably in one batch with its group index
+  // entries and, when `request_id` is set, the key's record.
+  absl::StatusOr<v1::Dataset> RecordDataset(v1::Dataset dataset, absl::string_view request_id = "");
 
   // The dataset with its used_by filled in, or NOT_FOUND naming the id.
   absl::StatusOr<v1::Dataset> GetDataset(absl::string_view dataset_id) const;

@@ -67,7 +67,8 @@ absl::Status TrainingSetBuild::Init() {
   }
   options.on_chunk = [this](v1::TrainingSetRows* rows) { return OnChunk(rows); };
   ASSIGN_OR_RETURN(join_, PointInTimeJoin::Create(std::move(options)));
-  dataset_id_ = store_.lineage().NewDatasetId();
+  // A retried build (the same request_id) is the same dataset.
+  ASSIGN_OR_RETURN(dataset_id_, store_.lineage().DatasetIdFor(spec_.request_id()));
   return absl::OkStatus();
 }
 
@@ -166,7 +167,7 @@ absl::StatusOr<v1::Dataset> TrainingSetBuild::Finish() {
   dataset.set_content_sha256(summary.content_sha256);
   *dataset.mutable_created_by() = caller_;
   dataset.set_trainer_run_id(spec_.trainer_run_id());
-  return store_.lineage().RecordDataset(std::move(dataset));
+  return store_.lineage().RecordDataset(std::move(dataset), spec_.request_id());
 }
 
 }  // namespace fabrique::features

@@ -66,6 +66,25 @@ TEST_CASE("a recorded dataset gets an id and a time, and reads back") {
   CHECK(read->used_by_size() == 0);
 }
 
+TEST_CASE("a build retried with its request id keeps its dataset id and first time") {
+  Fixture f;
+  absl::StatusOr<std::string> id = f.lineage->DatasetIdFor("run-7");
+  REQUIRE(id.ok());
+  v1::Dataset dataset = MakeDataset("fraud run-7", {Feature("tx", "amount", 1)});
+  dataset.set_dataset_id(*id);
+  REQUIRE(f.lineage->RecordDataset(dataset, "run-7").ok());
+  const auto first_time = f.lineage->GetDataset(*id)->create_time();
+  f.clock.Advance(absl::Minutes(5));
+  // The retry asks again, and gets the same id; recording it again changes no date.
+  CHECK(*f.lineage->DatasetIdFor("run-7") == *id);
+  REQUIRE(f.lineage->RecordDataset(dataset, "run-7").ok());
+  CHECK(f.lineage->GetDataset(*id)->create_time().seconds() == first_time.seconds());
+  CHECK(f.lineage->ListDatasets({})->datasets_size() == 1);
+  // Another key, or none, is another dataset.
+  CHECK(*f.lineage->DatasetIdFor("run-8") != *id);
+  CHECK(*f.lineage->DatasetIdFor("") != *id);
+}
+
 TEST_CASE("bad records and unknown ids are refused with the right code") {
   Fixture f;
   CHECK(f.lineage->RecordDataset(MakeDataset("empty", {})).status().code() ==
