@@ -9,32 +9,39 @@
 namespace fabrique::training {
 
 v1::NumericSummary SummarizeNumeric(absl::Span<const float> values, int bins) {
-  std::vector<double> present;
+  std::vector<float> present;
   present.reserve(values.size());
+  double sum = 0, sum_sq = 0;
+  float low = 0, high = 0;
   for (float v : values) {
-    if (!std::isnan(v)) present.push_back(v);
+    if (std::isnan(v)) continue;
+    if (present.empty() || v < low) low = v;
+    if (present.empty() || v > high) high = v;
+    present.push_back(v);
+    sum += v;
+    sum_sq += static_cast<double>(v) * v;
   }
   v1::NumericSummary summary;
   summary.set_count(static_cast<int64_t>(present.size()));
   if (present.empty()) return summary;
-  std::sort(present.begin(), present.end());
-  double sum = 0, sum_sq = 0;
-  for (double v : present) {
-    sum += v;
-    sum_sq += v * v;
-  }
   const double n = static_cast<double>(present.size());
   summary.set_mean(sum / n);
   summary.set_stddev(std::sqrt(std::max(0.0, sum_sq / n - summary.mean() * summary.mean())));
-  summary.set_min_value(present.front());
-  summary.set_max_value(present.back());
-  // Equal-frequency edges: the k/bins quantiles, with repeated edges (ties) merged.
-  std::vector<double> edges = {present.front()};
+  summary.set_min_value(low);
+  summary.set_max_value(high);
+  // Equal-frequency edges: the k/bins quantiles, with repeated edges (ties) merged. Each is
+  // selected in the part after the previous one, not by sorting: a 784-pixel image feature of
+  // 54,000 rows has 42 million values.
+  std::vector<double> edges = {low};
+  size_t from = 0;
   for (int k = 1; k < bins; ++k) {
-    const double edge = present[static_cast<size_t>(k * n / bins)];
+    const size_t at = static_cast<size_t>(k * n / bins);
+    std::nth_element(present.begin() + from, present.begin() + at, present.end());
+    from = at;
+    const double edge = present[at];
     if (edge > edges.back()) edges.push_back(edge);
   }
-  if (present.back() > edges.back() || edges.size() == 1) edges.push_back(present.back());
+  if (high > edges.back() || edges.size() == 1) edges.push_back(high);
   std::vector<int64_t> counts(edges.size() - 1, 0);
   for (double v : present) {
     // The bin whose lower edge is the last one <= v; the maximum stays in the last bin.

@@ -330,6 +330,7 @@ absl::StatusOr<v1::Run> RunPipeline::ExecuteSteps(const std::string& run_id, Can
   card.train_rows = train.features.rows;
   card.validation_rows = validation.features.rows;
   card.parameters = Parameters(spec, best_config);
+  card.parameters["engine"] = result->engine;  // Who computed the steps (tabular_trainer.h).
   if (trials_total > 1) {
     card.parameters["search"] = absl::StrCat("trial ", best_index, " of ", trials_total,
                                              " kept, by validation ", objective);

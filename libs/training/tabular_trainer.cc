@@ -158,9 +158,10 @@ class TorchEngine : public Engine {
   TorchEngine(std::shared_ptr<Network> network, const EncodedData& data, const TrainConfig& config,
               torch::Device device, const std::vector<double>& class_weights)
       : network_(std::move(network)), device_(device), task_(config.task), loss_(config.loss) {
+    // On the CPU the tensors alias `data`, which outlives the engine.
     const auto tensor = [&](const std::vector<float>& values, int64_t rows, int64_t width) {
       return torch::from_blob(const_cast<float*>(values.data()), {rows, width}, torch::kFloat32)
-          .to(device, /*non_blocking=*/false, /*copy=*/true);
+          .to(device);
     };
     x_train_ = tensor(data.x_train, data.n_train, data.width);
     x_valid_ = tensor(data.x_valid, data.n_valid, data.width);
