@@ -40,8 +40,8 @@ absl::Status Run(const server::ServiceFlags& flags) {
       dependency_retry);
   RemoteModels models(client::MakeChannel(registry_target), dependency_retry);
   // Services.
-  TrainerService service(runs.get(), &datasets, &models);
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
+  TrainerService service(runs.get(), &datasets, &models, host->metrics());
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Trainer::service_full_name(),
                    std::string(flags.info->area));

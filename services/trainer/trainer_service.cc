@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/grpc_status.h"
 #include "libs/core/log.h"
@@ -64,13 +66,45 @@ grpc::Status CheckSpec(const v1::RunSpec& spec) {
 }  // namespace
 
 TrainerService::TrainerService(training::RunStore* runs, RemoteDatasets* datasets,
-                               RemoteModels* models)
-    : runs_(runs), datasets_(datasets), models_(models), pipeline_({runs, datasets, models}) {
+                               RemoteModels* models, prometheus::Registry& metrics)
+    : runs_(runs),
+      datasets_(datasets),
+      models_(models),
+      pipeline_({runs, datasets, models}),
+      finished_(prometheus::BuildCounter()
+                    .Name("fabrique_trainer_runs_finished_total")
+                    .Help("Runs that reached a final state, by state (succeeded, failed, "
+                          "cancelled).")
+                    .Register(metrics)),
+      stage_seconds_(prometheus::BuildCounter()
+                         .Name("fabrique_trainer_stage_seconds_total")
+                         .Help("Seconds finished runs spent in each state (queued, "
+                               "building_dataset, training, evaluating, registering).")
+                         .Register(metrics)),
+      samples_(prometheus::BuildCounter()
+                   .Name("fabrique_trainer_samples_trained_total")
+                   .Help("Training rows processed by the epochs of finished runs' trials.")
+                   .Register(metrics)
+                   .Add({})),
+      queued_(prometheus::BuildGauge()
+                  .Name("fabrique_trainer_runs_queued")
+                  .Help("Runs waiting for the worker.")
+                  .Register(metrics)
+                  .Add({})),
+      running_gauge_(prometheus::BuildGauge()
+                         .Name("fabrique_trainer_runs_running")
+                         .Help("Runs in progress (0 or 1: one worker).")
+                         .Register(metrics)
+                         .Add({})) {
+  for (const char* state : {"succeeded", "failed", "cancelled"}) {
+    finished_.Add({{"state", state}});  // Present at 0, so rates exist from the start.
+  }
   // Runs still queued when the trainer last stopped go first, oldest first.
   absl::StatusOr<std::vector<std::string>> queued = runs_->Queued();
   if (queued.ok()) {
     absl::MutexLock lock(&mu_);
     queue_.assign(queued->begin(), queued->end());
+    queued_.Set(static_cast<double>(queue_.size()));
   } else {
     core::Log(core::LogLevel::kError, "queued_runs_unreadable",
               {{"error", std::string(queued.status().message())}});
@@ -103,7 +137,9 @@ void TrainerService::WorkLoop() {
       if (stopping_) return;
       run_id = queue_.front();
       queue_.pop_front();
+      queued_.Set(static_cast<double>(queue_.size()));
       running_ = run_id;
+      running_gauge_.Set(1);
       cancel_.Reset();
     }
     absl::StatusOr<v1::Run> run = runs_->Get(run_id);
@@ -116,11 +152,30 @@ void TrainerService::WorkLoop() {
       models_->set_deadline(deadline);
       datasets_->set_deadline(deadline);
       datasets_->set_cancel(&cancel_);
-      (void)pipeline_.Execute(run_id, &cancel_, deadline);
+      absl::StatusOr<v1::Run> ended = pipeline_.Execute(run_id, &cancel_, deadline);
+      if (ended.ok() && training::RunStore::IsFinal(ended->state())) CountFinished(*ended);
     }
     absl::MutexLock lock(&mu_);
     running_.clear();
+    running_gauge_.Set(0);
   }
+}
+
+void TrainerService::CountFinished(const v1::Run& run) {
+  const auto name = [](v1::RunState state) {
+    return absl::AsciiStrToLower(absl::StripPrefix(v1::RunState_Name(state), "RUN_STATE_"));
+  };
+  finished_.Add({{"state", name(run.state())}}).Increment();
+  // Each state lasted from its change to the next one.
+  for (int i = 0; i + 1 < run.history_size(); ++i) {
+    const int64_t micros = TimeUtil::TimestampToMicroseconds(run.history(i + 1).time()) -
+                           TimeUtil::TimestampToMicroseconds(run.history(i).time());
+    stage_seconds_.Add({{"stage", name(run.history(i).to_state())}})
+        .Increment(std::max<double>(0, micros / 1e6));
+  }
+  int64_t epochs = 0;
+  for (const v1::Trial& trial : run.trials()) epochs += trial.epochs_completed();
+  samples_.Increment(static_cast<double>(run.split_counts().train_rows() * epochs));
 }
 
 grpc::Status TrainerService::SubmitRun(grpc::ServerContext* context,
@@ -158,6 +213,7 @@ grpc::Status TrainerService::SubmitRun(grpc::ServerContext* context,
     if (running_ != stored->run_id() &&
         std::find(queue_.begin(), queue_.end(), stored->run_id()) == queue_.end()) {
       queue_.push_back(stored->run_id());
+      queued_.Set(static_cast<double>(queue_.size()));
     }
   }
   *response = *std::move(stored);
@@ -206,10 +262,13 @@ grpc::Status TrainerService::CancelRun(grpc::ServerContext* context,
       return grpc::Status::OK;
     }
     queue_.erase(std::remove(queue_.begin(), queue_.end(), request->run_id()), queue_.end());
+    queued_.Set(static_cast<double>(queue_.size()));
   }
   absl::StatusOr<v1::Run> cancelled =
       runs_->Transition(request->run_id(), v1::RUN_STATE_CANCELLED, reason);
-  if (absl::IsFailedPrecondition(cancelled.status())) {
+  if (cancelled.ok()) {
+    CountFinished(*cancelled);
+  } else if (absl::IsFailedPrecondition(cancelled.status())) {
     cancelled = runs_->Get(request->run_id());  // It ended meanwhile: say how.
   }
   if (!cancelled.ok()) return ToGrpcStatus(cancelled.status());

@@ -16,14 +16,22 @@
 #include "fabrique/v1/trainer.grpc.pb.h"
 #include "libs/training/run_pipeline.h"
 #include "libs/training/run_store.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 #include "services/trainer/remote_ports.h"
 
 namespace fabrique::services {
 
 class TrainerService final : public fabrique::v1::Trainer::Service {
  public:
-  // None is owned; all must outlive the service. Starts the worker thread.
-  TrainerService(training::RunStore* runs, RemoteDatasets* datasets, RemoteModels* models);
+  // None is owned; all must outlive the service. Starts the worker thread. Metrics (on
+  // `metrics`): fabrique_trainer_runs_finished_total{state}, fabrique_trainer_runs_queued,
+  // fabrique_trainer_runs_running, fabrique_trainer_stage_seconds_total{stage} (time runs spent
+  // in each state) and fabrique_trainer_samples_trained_total.
+  TrainerService(training::RunStore* runs, RemoteDatasets* datasets, RemoteModels* models,
+                 prometheus::Registry& metrics);
   // Fails the run in progress (saying the trainer stopped), keeps the queued ones queued for the
   // next start, and stops the worker.
   ~TrainerService() override;
@@ -44,6 +52,8 @@ class TrainerService final : public fabrique::v1::Trainer::Service {
 
  private:
   void WorkLoop();
+  // Counts a run that reached a final state: its outcome, its time per state, its samples.
+  void CountFinished(const v1::Run& run);
 
   training::RunStore* const runs_;
   RemoteDatasets* const datasets_;
@@ -55,6 +65,11 @@ class TrainerService final : public fabrique::v1::Trainer::Service {
   std::string running_ ABSL_GUARDED_BY(mu_);  // Run in progress; "" = none.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   training::CancelToken cancel_;  // Of the run in progress.
+  prometheus::Family<prometheus::Counter>& finished_;
+  prometheus::Family<prometheus::Counter>& stage_seconds_;
+  prometheus::Counter& samples_;
+  prometheus::Gauge& queued_;
+  prometheus::Gauge& running_gauge_;
   std::atomic<bool> interrupted_{false};
   std::thread worker_;
 };

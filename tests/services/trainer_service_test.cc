@@ -2,7 +2,7 @@
 // training-set stream the store never answers is ended at once by a cancel or by the run's
 // deadline, and so is the wait between retries of an unavailable store; at shutdown the run in
 // progress fails saying the trainer stopped, while the queued runs stay queued and run after the
-// next start, keeping their deadlines.
+// next start, keeping their deadlines; the metrics count runs queued, running and finished.
 
 #include "services/trainer/trainer_service.h"
 
@@ -18,6 +18,8 @@
 #include "google/protobuf/util/time_util.h"
 #include "libs/client/health_client.h"
 #include "libs/server/service_host.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
 
 namespace fabrique::services {
 namespace {
@@ -137,6 +139,7 @@ struct Trainer {
   std::unique_ptr<RemoteDatasets> datasets;
   std::unique_ptr<RemoteModels> models;
   std::unique_ptr<TrainerService> service;
+  std::unique_ptr<prometheus::Registry> metrics;
 
   Trainer() {
     kv::StoreOptions options;
@@ -151,12 +154,14 @@ struct Trainer {
   // Opens the runs as a start of the trainer does, and starts the service over them.
   void Start() {
     runs = *training::RunStore::Create({kv.get()});
-    service = std::make_unique<TrainerService>(runs.get(), datasets.get(), models.get());
+    metrics = std::make_unique<prometheus::Registry>();
+    service = std::make_unique<TrainerService>(runs.get(), datasets.get(), models.get(), *metrics);
   }
   void Stop() {
     service.reset();
     runs.reset();
   }
+  std::string Metrics() const { return prometheus::TextSerializer().Serialize(metrics->Collect()); }
   v1::RunState StateOf(const std::string& id) { return runs->Get(id)->state(); }
   void AwaitState(const std::string& id, v1::RunState state) {
     const absl::Time give_up = absl::Now() + absl::Seconds(10);
@@ -180,18 +185,44 @@ TEST_CASE("At shutdown the run in progress fails and the queued ones wait for th
 
   trainer.Start();
   trainer.AwaitState(first, v1::RUN_STATE_BUILDING_DATASET);
+  CHECK(absl::StrContains(trainer.Metrics(), "fabrique_trainer_runs_queued 1"));
+  CHECK(absl::StrContains(trainer.Metrics(), "fabrique_trainer_runs_running 1"));
   const absl::Time stop_at = absl::Now();
   trainer.Stop();
   // The stream the feature store never answered did not hold the shutdown.
   CHECK(absl::Now() - stop_at < absl::Seconds(2));
 
   trainer.Start();
+  CHECK(absl::StrContains(trainer.Metrics(),
+                          "fabrique_trainer_runs_finished_total{state=\"failed\"} 0"));
   const absl::StatusOr<v1::Run> failed = trainer.runs->Get(first);
   CHECK(failed->state() == v1::RUN_STATE_FAILED);
   CHECK(failed->failure_reason() ==
         "the trainer was stopped while building the training set: submit the run again");
   trainer.AwaitState(second, v1::RUN_STATE_BUILDING_DATASET);
   CHECK(trainer.runs->Get(second)->has_deadline_time());
+  // A run that ends is counted, with the time it spent in each state.
+  v1::Run third;
+  *third.mutable_spec() = Spec();
+  const std::string queued = trainer.runs->Submit(third)->run_id();
+  trainer.Stop();
+  trainer.Start();  // `second` was failed by the stop; `queued` now runs, and is cancelled.
+  trainer.AwaitState(queued, v1::RUN_STATE_BUILDING_DATASET);
+  grpc::ServerContext context;
+  v1::CancelRunRequest cancel;
+  cancel.set_run_id(queued);
+  v1::Run answer;
+  REQUIRE(trainer.service->CancelRun(&context, &cancel, &answer).ok());
+  trainer.AwaitState(queued, v1::RUN_STATE_CANCELLED);
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (!absl::StrContains(trainer.Metrics(), "runs_running 0") && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  const std::string metrics = trainer.Metrics();
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_runs_finished_total{state=\"cancelled\"} 1"));
+  CHECK(absl::StrContains(metrics,
+                          "fabrique_trainer_stage_seconds_total{stage=\"building_dataset\"}"));
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_runs_queued 0"));
   trainer.Stop();
 }
 
