@@ -115,8 +115,10 @@ absl::StatusOr<std::unique_ptr<CpuMlp>> CpuMlp::Create(CpuMlpOptions options,
 }
 
 void CpuMlp::SetThreads() const {
-  // oneDNN's products use the calling thread's OpenMP team size, as our loops do.
-  if (options_.threads > 0) omp_set_num_threads(options_.threads);
+  // oneDNN's products use the calling thread's OpenMP team size, as our loops do. Set every
+  // time, "all cores" included: the setting stays with the thread, and a trainer's worker
+  // thread trains one run after another.
+  omp_set_num_threads(options_.threads > 0 ? options_.threads : omp_get_num_procs());
 }
 
 void CpuMlp::Forward(const float* input, int64_t count, bool training) {
@@ -241,7 +243,7 @@ void CpuMlp::Backward(const float* input, int64_t count) {
   const bool dropout = options_.dropout > 0;
   const float keep_scale = dropout ? static_cast<float>(1.0 / (1.0 - options_.dropout)) : 1.0f;
   const MlpActivation activation = options_.activation;
-  const int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();
+  const int threads = omp_get_max_threads();  // As SetThreads left it.
   for (int l = layers() - 1; l >= 0; --l) {
     const int64_t in = sizes[l], out = sizes[l + 1];
     const float* x = l == 0 ? input : post_[l - 1].data();
@@ -342,9 +344,11 @@ double CpuMlp::Step(const float* x, const float* targets, const int64_t* rows, i
   Forward(batch, count, /*training=*/true);
   double numerator = 0, denominator = 0;
   OutputLoss(batch_targets_.data(), count, /*gradient=*/true, &numerator, &denominator);
+  // Rows that all weigh 0 make LibTorch's mean NaN: so here, and the trainer reports divergence.
+  if (denominator == 0) return std::nan("");
   Backward(batch, count);
   Update();
-  return denominator > 0 ? numerator / denominator : 0;
+  return numerator / denominator;
 }
 
 void CpuMlp::Predict(const float* x, int64_t n, float* out) {
@@ -369,7 +373,7 @@ double CpuMlp::Loss(const float* x, const float* targets, int64_t n) {
     numerator += part;
     denominator += weight;
   }
-  return denominator > 0 ? numerator / denominator : 0;
+  return n > 0 && denominator == 0 ? std::nan("") : (n > 0 ? numerator / denominator : 0);
 }
 
 }  // namespace fabrique::training

@@ -52,7 +52,7 @@ struct CpuMlpOptions {
   double weight_decay = 0;  // L2, added to the gradient (torch::optim's weight_decay).
   double momentum = 0;      // SGD only.
   int64_t max_batch = 256;  // Buffers are sized for it once.
-  int threads = 0;          // 0: OpenMP's default.
+  int threads = 0;          // 0: every core.
   uint64_t seed = 0;        // Of the dropout masks.
 };
 
@@ -69,7 +69,9 @@ class CpuMlp {
 
   // One optimisation step on `count` (at most max_batch) rows of x, a [rows x inputs] row-major
   // matrix, picked by `rows`, against their targets (class index, 0/1, or value). Returns the
-  // batch's loss before the update.
+  // batch's loss before the update; NaN (and no update) when the rows' weights sum to 0.
+  // Targets must be valid class indices for the classification losses: the caller checks them
+  // (TrainTabular does), the engine does not, per row.
   double Step(const float* x, const float* targets, const int64_t* rows, int64_t count);
 
   // The last layer's outputs (logits, or the standardised prediction) for the first n rows of x,

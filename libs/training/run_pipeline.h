@@ -112,7 +112,8 @@ class CancelToken {
   bool Stop(bool shutdown) {
     absl::MutexLock lock(&mu_);
     if (committing_) return false;
-    if (shutdown) shutdown_ = true;
+    // A run cancelled first (by its user, or its deadline) stays so.
+    if (shutdown && !cancelled_) shutdown_ = true;
     cancelled_ = true;
     if (interrupt_) interrupt_();
     return true;

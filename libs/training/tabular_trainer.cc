@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "libs/training/cpu_mlp.h"
@@ -372,7 +373,9 @@ absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const Labele
   }
   absl::StatusOr<torch::Device> device = ChooseDevice(config.device);
   if (!device.ok()) return device.status();
-  if (config.threads > 0) torch::set_num_threads(config.threads);
+  // Set every time, the default included: the setting outlives the run on the trainer's worker.
+  torch::set_num_threads(config.threads > 0 ? config.threads
+                                            : std::max(1u, std::thread::hardware_concurrency()));
   torch::manual_seed(config.seed);
   if (device->is_cuda()) torch::cuda::manual_seed_all(config.seed);
 
@@ -437,6 +440,10 @@ absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const Labele
   data.y_train = targets(train.labels);
   data.y_valid = targets(validation.labels);
   const int64_t n_train = data.n_train, n_valid = data.n_valid;
+  if (!classification && !config.class_weights.empty()) {
+    return absl::InvalidArgumentError(
+        "class_weights apply to classification tasks, not regression");
+  }
   const std::vector<double> weights = ClassWeights(config, counts);
   if (!weights.empty() && static_cast<int>(weights.size()) != classes) {
     return absl::InvalidArgumentError(

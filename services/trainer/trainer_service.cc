@@ -121,6 +121,7 @@ TrainerService::~TrainerService() {
   // start). Refused while a version is being registered: then that finishes first.
   cancel_.Shutdown();
   worker_.join();
+  datasets_->set_cancel(nullptr);  // The token dies with the service; the datasets may not.
 }
 
 void TrainerService::Interrupt() { interrupted_ = true; }
@@ -161,6 +162,14 @@ void TrainerService::WorkLoop() {
   }
 }
 
+void TrainerService::Enqueue(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  if (running_ != run_id && std::find(queue_.begin(), queue_.end(), run_id) == queue_.end()) {
+    queue_.push_back(run_id);
+    queued_.Set(static_cast<double>(queue_.size()));
+  }
+}
+
 void TrainerService::CountFinished(const v1::Run& run) {
   const auto name = [](v1::RunState state) {
     return absl::AsciiStrToLower(absl::StripPrefix(v1::RunState_Name(state), "RUN_STATE_"));
@@ -184,6 +193,8 @@ grpc::Status TrainerService::SubmitRun(grpc::ServerContext* context,
   if (!request->request_id().empty() && !request->validate_only()) {
     absl::StatusOr<v1::Run> earlier = runs_->FindByRequestId(request->request_id());
     if (earlier.ok()) {
+      // Queued but not in the queue (the queue could not be read at start): queued again.
+      if (earlier->state() == v1::RUN_STATE_QUEUED) Enqueue(earlier->run_id());
       *response = *std::move(earlier);
       return grpc::Status::OK;
     }
@@ -208,14 +219,7 @@ grpc::Status TrainerService::SubmitRun(grpc::ServerContext* context,
   }
   absl::StatusOr<v1::Run> stored = runs_->Submit(run, request->request_id());
   if (!stored.ok()) return ToGrpcStatus(stored.status());
-  if (stored->state() == v1::RUN_STATE_QUEUED) {
-    absl::MutexLock lock(&mu_);
-    if (running_ != stored->run_id() &&
-        std::find(queue_.begin(), queue_.end(), stored->run_id()) == queue_.end()) {
-      queue_.push_back(stored->run_id());
-      queued_.Set(static_cast<double>(queue_.size()));
-    }
-  }
+  if (stored->state() == v1::RUN_STATE_QUEUED) Enqueue(stored->run_id());
   *response = *std::move(stored);
   return grpc::Status::OK;
 }

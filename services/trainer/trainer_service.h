@@ -52,6 +52,8 @@ class TrainerService final : public fabrique::v1::Trainer::Service {
 
  private:
   void WorkLoop();
+  // Puts a queued run in the worker's queue, unless it is there or running already.
+  void Enqueue(const std::string& run_id);
   // Counts a run that reached a final state: its outcome, its time per state, its samples.
   void CountFinished(const v1::Run& run);
 

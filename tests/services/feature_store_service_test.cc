@@ -290,6 +290,10 @@ TEST_CASE("a point-in-time training set streams header, rows and its dataset rec
   REQUIRE(BuildTrainingSet(s, spec, &retried).ok());
   CHECK(retried.front().header().dataset_id() == first.back().summary().dataset_id());
   CHECK(retried.back().summary().dataset_id() == first.back().summary().dataset_id());
+  // The same key for another training set is refused.
+  spec.set_dataset_name("another");
+  std::vector<v1::BuildTrainingSetResponse> other;
+  CHECK(BuildTrainingSet(s, spec, &other).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_CASE("training set errors: no features, unknown group, empty result") {

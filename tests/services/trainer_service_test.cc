@@ -123,12 +123,15 @@ TEST_CASE("The run's deadline ends the stream, and the wait between retries", "[
     datasets.set_cancel(&cancel);
     auto built = std::async(std::launch::async, [&] { return Build(datasets); });
     while (features.service.calls() < 2) absl::SleepFor(absl::Milliseconds(5));
+    // Into the 400 ms wait before the third attempt.
+    absl::SleepFor(absl::Milliseconds(100));
     const absl::Time cancelled_at = absl::Now();
     REQUIRE(cancel.Cancel());
     REQUIRE(built.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
     const absl::StatusOr<v1::Dataset> result = built.get();
     CHECK(absl::Now() - cancelled_at < absl::Milliseconds(500));
     CHECK(absl::IsUnavailable(result.status()));
+    CHECK(features.service.calls() == 2);  // No attempt after the cancel.
   }
 }
 

@@ -180,17 +180,19 @@ TEST_CASE("SGD and Adam move the weights by their rules", "[training]") {
 }
 
 TEST_CASE("Dropout masks come from the seed alone", "[training]") {
-  const Problem p = Draw({6, 32, 32, 3}, MlpLoss::kSoftmaxCrossEntropy, 64, 9);
+  // 1,024 rows of 32 units: past the size where the loops split between threads.
+  constexpr int64_t kRows = 1024;
+  const Problem p = Draw({6, 32, 32, 3}, MlpLoss::kSoftmaxCrossEntropy, kRows, 9);
   CpuMlpOptions options;
   options.sizes = p.sizes;
   options.dropout = 0.5;
-  options.max_batch = 64;
+  options.max_batch = kRows;
   options.seed = 3;
   const auto trained = [&](const CpuMlpOptions& o) {
     std::unique_ptr<CpuMlp> mlp = Make(o, p);
     std::vector<double> losses;
     for (int s = 0; s < 5; ++s)
-      losses.push_back(mlp->Step(p.x.data(), p.y.data(), p.rows.data(), 64));
+      losses.push_back(mlp->Step(p.x.data(), p.y.data(), p.rows.data(), kRows));
     return std::make_pair(losses, mlp->weights());
   };
   const auto a = trained(options);
@@ -207,12 +209,12 @@ TEST_CASE("Dropout masks come from the seed alone", "[training]") {
   CpuMlpOptions none = options;
   none.dropout = 0;
   CHECK(trained(none).first.front() ==
-        Approx(Make(none, p)->Loss(p.x.data(), p.y.data(), 64)).epsilon(1e-6));
+        Approx(Make(none, p)->Loss(p.x.data(), p.y.data(), kRows)).epsilon(1e-6));
   CHECK(a.first.front() != Approx(trained(none).first.front()).epsilon(1e-4));
   // Evaluation ignores dropout.
   std::unique_ptr<CpuMlp> mlp = Make(options, p);
-  CHECK(mlp->Loss(p.x.data(), p.y.data(), 64) ==
-        Approx(Make(none, p)->Loss(p.x.data(), p.y.data(), 64)).epsilon(1e-6));
+  CHECK(mlp->Loss(p.x.data(), p.y.data(), kRows) ==
+        Approx(Make(none, p)->Loss(p.x.data(), p.y.data(), kRows)).epsilon(1e-6));
 }
 
 TEST_CASE("Predictions run in chunks of the largest batch", "[training]") {
@@ -228,6 +230,18 @@ TEST_CASE("Predictions run in chunks of the largest batch", "[training]") {
   for (int i = 0; i < 100; ++i) CHECK(a[i] == Approx(b[i]).margin(1e-5));
   CHECK(Make(small, p)->Loss(p.x.data(), p.y.data(), 50) ==
         Approx(Make(whole, p)->Loss(p.x.data(), p.y.data(), 50)).epsilon(1e-5));
+}
+
+TEST_CASE("A batch whose rows all weigh nothing is NaN, as in LibTorch, and changes nothing",
+          "[training]") {
+  const Problem p = Draw({3, 4, 2}, MlpLoss::kSoftmaxCrossEntropy, 4, 1);
+  CpuMlpOptions options;
+  options.sizes = p.sizes;
+  options.class_weights = {0.0f, 0.0f};
+  std::unique_ptr<CpuMlp> mlp = Make(options, p);
+  CHECK(std::isnan(mlp->Step(p.x.data(), p.y.data(), p.rows.data(), 4)));
+  CHECK(mlp->weights() == p.weights);
+  CHECK(std::isnan(mlp->Loss(p.x.data(), p.y.data(), 4)));
 }
 
 TEST_CASE("Bad shapes and options are refused", "[training]") {

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "catch2/catch.hpp"
+#include "libs/training/cpu_mlp.h"
 #include "libs/training/evaluation.h"
 
 namespace fabrique::training {
@@ -220,7 +221,8 @@ TEST_CASE("The CPU engine trains as LibTorch's autograd does", "[training]") {
       std::vector<double> ours, torch_losses;
       const TrainResult cpu = run(TrainConfig::Engine::kAuto, &ours);
       const TrainResult reference = run(TrainConfig::Engine::kLibTorch, &torch_losses);
-      CHECK(cpu.engine == "cpu-mlp (oneDNN)");
+      // Without oneDNN in the build, both are LibTorch's (and agree trivially).
+      CHECK(cpu.engine == (CpuMlp::Available() ? "cpu-mlp (oneDNN)" : "libtorch"));
       CHECK(reference.engine == "libtorch");
       REQUIRE(ours.size() == torch_losses.size());
       for (size_t i = 0; i < ours.size(); ++i) {
@@ -368,6 +370,17 @@ TEST_CASE("Failures say what happened", "[training]") {
   zero_batch.batch_size = 0;
   CHECK(TrainTabular(train, validation, zero_batch).status().code() ==
         absl::StatusCode::kInvalidArgument);
+  TrainConfig weighted_regression = Linear(v1::TASK_REGRESSION);
+  weighted_regression.class_weights = {2.0};
+  const absl::Status weighted = TrainTabular(train, validation, weighted_regression).status();
+  CHECK(weighted.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(weighted.message(), "classification"));
+  // Every row weighing nothing leaves no loss to learn from: as in LibTorch's cross-entropy,
+  // whose weighted mean divides by the weights' sum, a NaN loss.
+  TrainConfig weightless = Linear(v1::TASK_MULTICLASS_CLASSIFICATION);
+  weightless.class_weights = {0.0, 0.0};
+  CHECK(absl::StrContains(TrainTabular(train, validation, weightless).status().message(),
+                          "diverged at epoch 1"));
 }
 
 TEST_CASE("Progress is reported per batch and per epoch; early stopping keeps the best epoch",

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
 #include "libs/kv/key_codec.h"
@@ -74,15 +75,30 @@ absl::StatusOr<std::unique_ptr<LineageStore>> LineageStore::Create(Options optio
   return std::unique_ptr<LineageStore>(new LineageStore(std::move(options), *family));
 }
 
-absl::StatusOr<std::string> LineageStore::DatasetIdFor(absl::string_view request_id) {
+absl::StatusOr<std::string> LineageStore::DatasetIdFor(absl::string_view request_id,
+                                                       absl::string_view fingerprint) {
   if (request_id.empty()) return NewDatasetId();
+  absl::MutexLock lock(&request_mu_);
   absl::StatusOr<std::string> earlier = options_.store->Get(family_, RequestKey(request_id));
-  if (absl::IsNotFound(earlier.status())) return NewDatasetId();
-  return earlier;
+  if (earlier.ok()) {
+    const std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(*earlier, absl::MaxSplits('\n', 1));
+    if (parts.second != fingerprint) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "request_id '", request_id, "' was used for a different training set (dataset ",
+          parts.first, "): give this one its own request_id"));
+    }
+    return std::string(parts.first);
+  }
+  if (!absl::IsNotFound(earlier.status())) return earlier.status();
+  const std::string id = NewDatasetId();
+  kv::WriteBatch batch;
+  batch.Put(family_, RequestKey(request_id), absl::StrCat(id, "\n", fingerprint));
+  RETURN_IF_ERROR(options_.store->Write(batch, kv::SyncMode::kSync));
+  return id;
 }
 
-absl::StatusOr<v1::Dataset> LineageStore::RecordDataset(v1::Dataset dataset,
-                                                        absl::string_view request_id) {
+absl::StatusOr<v1::Dataset> LineageStore::RecordDataset(v1::Dataset dataset) {
   RETURN_IF_ERROR(ValidateDataset(dataset));
   if (dataset.dataset_id().empty()) dataset.set_dataset_id(options_.ids->Next());
   absl::StatusOr<v1::Dataset> earlier = ReadDataset(dataset.dataset_id());
@@ -93,7 +109,6 @@ absl::StatusOr<v1::Dataset> LineageStore::RecordDataset(v1::Dataset dataset,
                                              absl::ToUnixMicros(options_.clock->Now()));
   dataset.clear_used_by();  // Derived from usage records, never stored in the dataset.
   kv::WriteBatch batch;
-  if (!request_id.empty()) batch.Put(family_, RequestKey(request_id), dataset.dataset_id());
   batch.Put(family_, DatasetKey(dataset.dataset_id()), dataset.SerializeAsString());
   for (const std::string& group : GroupsOf(dataset)) {
     batch.Put(

@@ -9,7 +9,8 @@
 //   ("d", dataset_id)                          -> Dataset (serialized, used_by left empty)
 //   ("g", group, dataset_id)                   -> ""   index: datasets reading a group
 //   ("u", dataset_id, model, version)          -> ""   a model version trained on a dataset
-//   ("q", request_id)                          -> dataset_id   a build's idempotency key
+//   ("q", request_id)                          -> dataset_id "\n" spec fingerprint: a build's
+//                                                 idempotency key
 // Dataset ids are time-sortable (core::IdGenerator), so reverse key order is newest first.
 
 #include <memory>
@@ -17,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
@@ -43,16 +45,20 @@ class LineageStore {
   // (a training set streams its header first). Pass it back in the record.
   std::string NewDatasetId() { return options_.ids->Next(); }
 
-  // The id a build with idempotency key `request_id` was recorded under before, else a fresh
-  // one (as NewDatasetId; also when `request_id` is empty): a retried build keeps its dataset id.
-  absl::StatusOr<std::string> DatasetIdFor(absl::string_view request_id);
+  // The dataset id of idempotency key `request_id`: the one an earlier build with that key was
+  // given, else a fresh one, reserved for the key at once (so a retry that starts while the
+  // first build still runs gets the same id too). `fingerprint` identifies what the key asks
+  // for (a hash of the spec): a key reused for a different one is FAILED_PRECONDITION, since
+  // its dataset is another's. An empty `request_id` always gets a fresh id.
+  absl::StatusOr<std::string> DatasetIdFor(absl::string_view request_id,
+                                           absl::string_view fingerprint);
 
   // Stores a dataset record and returns it with its id (kept if the record has one from
   // NewDatasetId or DatasetIdFor, else made) and create time set (the first recording's, when
   // the id was recorded before). The record must name at least one feature, each with a group
   // and feature name (INVALID_ARGUMENT). Written durably in one batch with its group index
-  // entries and, when `request_id` is set, the key's record.
-  absl::StatusOr<v1::Dataset> RecordDataset(v1::Dataset dataset, absl::string_view request_id = "");
+  // entries.
+  absl::StatusOr<v1::Dataset> RecordDataset(v1::Dataset dataset);
 
   // The dataset with its used_by filled in, or NOT_FOUND naming the id.
   absl::StatusOr<v1::Dataset> GetDataset(absl::string_view dataset_id) const;
@@ -81,6 +87,7 @@ class LineageStore {
 
   const Options options_;
   const kv::ColumnFamily family_;
+  absl::Mutex request_mu_;  // Makes DatasetIdFor's read-then-reserve one step.
 };
 
 }  // namespace fabrique::features

@@ -5,12 +5,30 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/storage/content_hash.h"
 #include "libs/features/storage/value_columns.h"
 
 namespace fabrique::features {
 namespace {
+
+// What a training-set spec asks for, as a SHA-256 of its deterministic serialization: the
+// idempotency key's check that a retry asks for the same thing.
+std::string SpecFingerprint(const v1::TrainingSetSpec& spec) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    spec.SerializeToCodedStream(&coded);
+  }
+  ContentHasher hasher;
+  hasher.AddBytes(bytes);
+  return hasher.HexDigest();
+}
 
 using google::protobuf::util::TimeUtil;
 
@@ -67,8 +85,9 @@ absl::Status TrainingSetBuild::Init() {
   }
   options.on_chunk = [this](v1::TrainingSetRows* rows) { return OnChunk(rows); };
   ASSIGN_OR_RETURN(join_, PointInTimeJoin::Create(std::move(options)));
-  // A retried build (the same request_id) is the same dataset.
-  ASSIGN_OR_RETURN(dataset_id_, store_.lineage().DatasetIdFor(spec_.request_id()));
+  // A retried build (the same request_id, the same spec) is the same dataset.
+  ASSIGN_OR_RETURN(dataset_id_,
+                   store_.lineage().DatasetIdFor(spec_.request_id(), SpecFingerprint(spec_)));
   return absl::OkStatus();
 }
 
@@ -167,7 +186,7 @@ absl::StatusOr<v1::Dataset> TrainingSetBuild::Finish() {
   dataset.set_content_sha256(summary.content_sha256);
   *dataset.mutable_created_by() = caller_;
   dataset.set_trainer_run_id(spec_.trainer_run_id());
-  return store_.lineage().RecordDataset(std::move(dataset), spec_.request_id());
+  return store_.lineage().RecordDataset(std::move(dataset));
 }
 
 }  // namespace fabrique::features

@@ -68,21 +68,28 @@ TEST_CASE("a recorded dataset gets an id and a time, and reads back") {
 
 TEST_CASE("a build retried with its request id keeps its dataset id and first time") {
   Fixture f;
-  absl::StatusOr<std::string> id = f.lineage->DatasetIdFor("run-7");
+  // The id is reserved for the key when the build starts: a retry started before the first
+  // build finished gets it too.
+  absl::StatusOr<std::string> id = f.lineage->DatasetIdFor("run-7", "spec-a");
   REQUIRE(id.ok());
+  CHECK(*f.lineage->DatasetIdFor("run-7", "spec-a") == *id);
   v1::Dataset dataset = MakeDataset("fraud run-7", {Feature("tx", "amount", 1)});
   dataset.set_dataset_id(*id);
-  REQUIRE(f.lineage->RecordDataset(dataset, "run-7").ok());
+  REQUIRE(f.lineage->RecordDataset(dataset).ok());
   const auto first_time = f.lineage->GetDataset(*id)->create_time();
   f.clock.Advance(absl::Minutes(5));
   // The retry asks again, and gets the same id; recording it again changes no date.
-  CHECK(*f.lineage->DatasetIdFor("run-7") == *id);
-  REQUIRE(f.lineage->RecordDataset(dataset, "run-7").ok());
+  CHECK(*f.lineage->DatasetIdFor("run-7", "spec-a") == *id);
+  REQUIRE(f.lineage->RecordDataset(dataset).ok());
   CHECK(f.lineage->GetDataset(*id)->create_time().seconds() == first_time.seconds());
   CHECK(f.lineage->ListDatasets({})->datasets_size() == 1);
+  // The key reused for another spec is refused: its dataset is the first spec's.
+  absl::StatusOr<std::string> reused = f.lineage->DatasetIdFor("run-7", "spec-b");
+  CHECK(reused.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(reused.status().message(), "different training set"));
   // Another key, or none, is another dataset.
-  CHECK(*f.lineage->DatasetIdFor("run-8") != *id);
-  CHECK(*f.lineage->DatasetIdFor("") != *id);
+  CHECK(*f.lineage->DatasetIdFor("run-8", "spec-a") != *id);
+  CHECK(*f.lineage->DatasetIdFor("", "spec-a") != *id);
 }
 
 TEST_CASE("bad records and unknown ids are refused with the right code") {
