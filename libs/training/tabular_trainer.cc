@@ -198,7 +198,7 @@ class TorchEngine : public Engine {
     }
     network_->train();
     const torch::Tensor rows = order_.slice(0, begin, end);
-    optimizer_->zero_grad();
+    compat::ZeroGrad(*optimizer_);
     torch::Tensor loss = TorchLoss(task_, loss_, network_->forward(x_train_.index_select(0, rows)),
                                    y_train_.index_select(0, rows), class_weights_);
     loss.backward();

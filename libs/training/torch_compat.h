@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 #if defined(TORCH_VERSION_MAJOR) && TORCH_VERSION_MAJOR >= 2
 #define FABRIQUE_TORCH_2 1
@@ -23,11 +24,22 @@ inline bool CudaAvailable() { return torch::cuda::is_available(); }
 // "cpu" or "cuda:0".
 inline std::string DeviceName(const torch::Device& device) { return device.str(); }
 
-// Huber loss with threshold `delta`: named huber_loss in both, with the same arguments since
-// 1.9; kept here since 2.x's Python-facing defaults moved around it.
+// Huber loss with threshold `delta`: huber_loss(input, target, reduction, delta) in both (since
+// 1.9); kept in one place so the loss's definition is not spread over the trainer.
 inline torch::Tensor HuberLoss(const torch::Tensor& input, const torch::Tensor& target,
                                double delta = 1.0) {
   return torch::huber_loss(input, target, at::Reduction::Mean, delta);
+}
+
+// Clears the gradients between steps. 2.x's zero_grad() drops them (set_to_none = true) where
+// 1.13's fills them with zeros; both give the same steps here (every parameter gets a gradient
+// at every step), but zeros keep the two versions byte-for-byte alike.
+inline void ZeroGrad(torch::optim::Optimizer& optimizer) {
+#if FABRIQUE_TORCH_2
+  optimizer.zero_grad(/*set_to_none=*/false);
+#else
+  optimizer.zero_grad();
+#endif
 }
 
 // A TorchScript Dict[str, int] attribute value.
