@@ -3,9 +3,9 @@
 #include <chrono>
 #include <cmath>
 #include <sstream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "libs/core/cpus.h"
 #include "libs/training/cpu_mlp.h"
 #include "libs/training/evaluation.h"
 #include "libs/training/torch_compat.h"
@@ -281,7 +281,8 @@ class CpuMlpEngine : public Engine {
 // The CPU engine for a config, its initial weights taken from `network`.
 absl::StatusOr<std::unique_ptr<Engine>> MakeCpuMlpEngine(const Network& network,
                                                          const EncodedData& data,
-                                                         const TrainConfig& config, int outputs,
+                                                         const TrainConfig& config, int threads,
+                                                         int outputs,
                                                          const std::vector<double>& class_weights) {
   CpuMlpOptions options;
   std::vector<std::vector<float>> weights, biases;
@@ -326,7 +327,7 @@ absl::StatusOr<std::unique_ptr<Engine>> MakeCpuMlpEngine(const Network& network,
   options.weight_decay = config.optimizer.weight_decay();
   options.momentum = config.optimizer.momentum();
   options.max_batch = std::min<int64_t>(config.batch_size, std::max<int64_t>(data.n_train, 1));
-  options.threads = config.threads;
+  options.threads = threads;
   options.seed = config.seed;
   absl::StatusOr<std::unique_ptr<CpuMlp>> mlp =
       CpuMlp::Create(std::move(options), std::move(weights), std::move(biases));
@@ -374,8 +375,9 @@ absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const Labele
   absl::StatusOr<torch::Device> device = ChooseDevice(config.device);
   if (!device.ok()) return device.status();
   // Set every time, the default included: the setting outlives the run on the trainer's worker.
-  torch::set_num_threads(config.threads > 0 ? config.threads
-                                            : std::max(1u, std::thread::hardware_concurrency()));
+  // The default is what the process may use (a pod's CPU limit), not the node's cores.
+  const int threads = config.threads > 0 ? config.threads : core::UsableCpus();
+  torch::set_num_threads(threads);
   torch::manual_seed(config.seed);
   if (device->is_cuda()) torch::cuda::manual_seed_all(config.seed);
 
@@ -454,7 +456,7 @@ absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const Labele
   std::unique_ptr<Engine> engine;
   if (device->is_cpu() && CpuMlp::Available() && config.engine == TrainConfig::Engine::kAuto) {
     absl::StatusOr<std::unique_ptr<Engine>> cpu =
-        MakeCpuMlpEngine(*network, data, config, outputs, weights);
+        MakeCpuMlpEngine(*network, data, config, threads, outputs, weights);
     if (!cpu.ok()) return cpu.status();
     engine = std::move(*cpu);
     result.engine = "cpu-mlp (oneDNN)";

@@ -36,7 +36,7 @@ struct TrainConfig {
   bool balance_classes = false;
   uint64_t seed = 0;
   v1::Device device = v1::DEVICE_AUTO;
-  int threads = 0;  // Intra-op CPU threads; 0 = LibTorch's default.
+  int threads = 0;  // Intra-op CPU threads; 0 = what the process may use (core::UsableCpus).
   // Who computes the steps. kAuto: CpuMlp (cpu_mlp.h) on the CPU when this build has it,
   // LibTorch's autograd otherwise (and always on CUDA). kLibTorch: autograd even on the CPU.
   enum class Engine { kAuto, kLibTorch };
