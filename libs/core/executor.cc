@@ -1,6 +1,7 @@
 #include "libs/core/executor.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/core/cpus.h"
 
 namespace fabrique::core {
 
@@ -10,7 +11,7 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(Options options) {
         absl::StrCat("executor '", options.name, "': threads and max_queue must be >= 0"));
   }
   if (options.threads == 0) {
-    options.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    options.threads = UsableCpus();  // A pod's CPU limit, not the node's cores.
   }
   auto executor = std::unique_ptr<Executor>(new Executor(options));
   for (int i = 0; i < options.threads; ++i) {

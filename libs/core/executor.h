@@ -25,7 +25,7 @@ class Executor {
   struct Options {
     // Name used in error messages, e.g. "lookup". Default "executor".
     std::string name = "executor";
-    // Worker threads. Default 0 = the machine's hardware concurrency (at least 1).
+    // Worker threads. Default 0 = the CPUs the process may use (core::UsableCpus).
     int threads = 0;
     // Tasks waiting beyond the running ones before Schedule refuses. Default 1024.
     int max_queue = 1024;

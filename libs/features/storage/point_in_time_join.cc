@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "libs/core/cpus.h"
 #include "libs/core/status_macros.h"
 #include "libs/features/storage/entity_keys.h"
 
@@ -66,8 +67,7 @@ absl::StatusOr<std::unique_ptr<PointInTimeJoin>> PointInTimeJoin::Create(Options
   if (options.chunk_rows == 0) options.chunk_rows = kDefaultChunkRows;
   if (options.threads < 0) return absl::InvalidArgumentError("threads must be >= 0");
   if (options.threads == 0) {
-    options.threads =
-        std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, kDefaultMaxThreads);
+    options.threads = std::clamp(core::UsableCpus(), 1, kDefaultMaxThreads);
   }
   std::unique_ptr<PointInTimeJoin> join(new PointInTimeJoin(std::move(options)));
   RETURN_IF_ERROR(join->Init());

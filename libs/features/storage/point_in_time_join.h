@@ -69,7 +69,7 @@ struct PointInTimeJoinOptions {
   int max_next_before_seek = 6;
   // Threads matching each window against history, each with its own iterator over the snapshot
   // (the history reads are most of a join's cost); windows under 16Ki events per thread use
-  // fewer. Emission and hashing stay on the calling thread. Default (0): the hardware threads,
+  // fewer. Emission and hashing stay on the calling thread. Default (0): the usable CPUs,
   // at most 4.
   int threads = 0;
   // Receives each chunk, in order; the callee may move from it. A non-OK status aborts the join
