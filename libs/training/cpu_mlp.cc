@@ -18,16 +18,14 @@ namespace {
 // Loops shorter than this stay on one thread: waking the team costs more than it saves.
 constexpr int64_t kParallelFrom = 1 << 14;
 
-// C [m x n] = op(A) op(B), row-major; 'T' transposes.
-void Gemm(char trans_a, char trans_b, int64_t m, int64_t n, int64_t k, const float* a,
-          const float* b, float* c) {
-  const int64_t lda = trans_a == 'N' ? k : m;
-  const int64_t ldb = trans_b == 'N' ? n : k;
+// C [m x n] = op(A) op(B), row-major; 'T' transposes. Without oneDNN it is never reached: Create
+// refuses first.
+void Gemm([[maybe_unused]] char trans_a, [[maybe_unused]] char trans_b, [[maybe_unused]] int64_t m,
+          [[maybe_unused]] int64_t n, [[maybe_unused]] int64_t k, [[maybe_unused]] const float* a,
+          [[maybe_unused]] const float* b, [[maybe_unused]] float* c) {
 #if FABRIQUE_HAVE_ONEDNN
-  dnnl_sgemm(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, n);
-#else
-  (void)lda, (void)ldb, (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)a, (void)b,
-      (void)c;
+  dnnl_sgemm(trans_a, trans_b, m, n, k, 1.0f, a, trans_a == 'N' ? k : m, b, trans_b == 'N' ? n : k,
+             0.0f, c, n);
 #endif
 }
 
@@ -373,7 +371,8 @@ double CpuMlp::Loss(const float* x, const float* targets, int64_t n) {
     numerator += part;
     denominator += weight;
   }
-  return n > 0 && denominator == 0 ? std::nan("") : (n > 0 ? numerator / denominator : 0);
+  if (n == 0) return 0;
+  return denominator == 0 ? std::nan("") : numerator / denominator;  // As in Step.
 }
 
 }  // namespace fabrique::training
