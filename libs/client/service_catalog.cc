@@ -12,7 +12,7 @@ const std::vector<ServiceInfo>& Services() {
        {"fabrique.v1.FeatureStore"},
        "Serves the feature store: entities and feature groups with versioned schemas, streaming\n"
        "ingest, online lookup with TTL, history, point-in-time training sets, catalog and lineage.",
-       "the feature store (issue 3)"},
+       "the feature store"},
       {"registry",
        "fabrique-registry",
        7102,
@@ -21,7 +21,7 @@ const std::vector<ServiceInfo>& Services() {
        {"fabrique.v1.ModelRegistry"},
        "Serves the model registry: model versions, content-addressed artifacts, aliases, governed\n"
        "promotion, approvals, audit and watch streams.",
-       "the model registry (issue 4)"},
+       "the model registry"},
       {"trainer",
        "fabrique-trainer",
        7103,
@@ -31,7 +31,7 @@ const std::vector<ServiceInfo>& Services() {
        "Serves the trainer: LibTorch training runs from feature-store training sets to "
        "registered,\n"
        "servable TorchScript model versions.",
-       "the trainer (issue 5)"},
+       "the trainer"},
       {"inference",
        "fabrique-inference",
        7104,
@@ -40,7 +40,7 @@ const std::vector<ServiceInfo>& Services() {
        {"inference.GRPCInferenceService", "fabrique.v1.EntityInference"},
        "Serves models over the Open Inference Protocol (KServe v2) and Fabrique's entity-keyed\n"
        "prediction API: dynamic batching, hot swap, canary and shadow, prediction logging.",
-       "inference serving (a later issue)"},
+       "inference serving"},
       {"monitor",
        "fabrique-monitor",
        7105,
@@ -49,7 +49,7 @@ const std::vector<ServiceInfo>& Services() {
        {"fabrique.v1.Monitor"},
        "Serves the monitor: prediction logs, late ground truth, drift against reference\n"
        "profiles, back-testing, alerts and retraining requests.",
-       "the monitor (a later issue)"},
+       "the monitor"},
       {"tower",
        "fabrique-tower",
        7106,
@@ -58,7 +58,7 @@ const std::vector<ServiceInfo>& Services() {
        {"fabrique.v1.Tower"},
        "Serves the control tower: use-case portfolio, squads and quotas, fair-share job\n"
        "scheduling, approvals and budget.",
-       "the control tower (a later issue)"},
+       "the control tower"},
   };
   return *services;
 }

@@ -20,7 +20,7 @@ struct ServiceInfo {
   bool stateful;                                 // Takes --data_dir.
   std::vector<absl::string_view> grpc_services;  // Fully-qualified names it serves.
   absl::string_view summary;                     // What the binary serves, for --help.
-  // The area of work that builds its calls, named in UNIMPLEMENTED answers until then.
+  // The service area its calls belong to, named in UNIMPLEMENTED answers until then.
   absl::string_view area;
 };
 

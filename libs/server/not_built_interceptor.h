@@ -3,7 +3,7 @@
 
 // The APIs of all six services are published before every call is built. A call whose handler
 // does not exist yet gets gRPC's bare UNIMPLEMENTED with no message; this interceptor fills in a
-// message that names the call and the area of work that will build it, so a caller learns why
+// message that names the call and the service area it belongs to, so a caller learns why
 // instead of guessing. It never turns a missing call into a success.
 
 #include <map>
@@ -15,7 +15,7 @@
 namespace fabrique::server {
 
 // `areas` maps a fully-qualified service name ("fabrique.v1.FeatureStore") to the area that
-// builds it ("the feature store (issue 3)").
+// it belongs to ("the feature store").
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeNotBuiltInterceptor(
     std::map<std::string, std::string> areas);
 

@@ -7,7 +7,7 @@
 //
 //   ServiceHostOptions options;  options.service_name = "features";  options.port = 7101;
 //   ASSIGN_OR_RETURN(auto host, ServiceHost::Create(options));
-//   host->AddService(&feature_store, "the feature store (issue 3)");
+//   host->AddService(&feature_store, "the feature store");
 //   RETURN_IF_ERROR(host->Start());
 //   return host->Run();  // Serves until SIGTERM/SIGINT, then drains and stops.
 

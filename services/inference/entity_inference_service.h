@@ -2,8 +2,8 @@
 #define FABRIQUE_SERVICES_INFERENCE_ENTITY_INFERENCE_SERVICE_H_
 
 // The adapter of Fabrique's own entity-keyed prediction API, where the server fetches the
-// online features itself. Its calls come with inference serving (a later issue) and answer
-// UNIMPLEMENTED with a message saying so until then.
+// online features itself. Its calls are not built yet: until they
+// are, they answer UNIMPLEMENTED with a message saying so.
 
 #include "fabrique/v1/inference.grpc.pb.h"
 

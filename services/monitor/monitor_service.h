@@ -2,8 +2,8 @@
 #define FABRIQUE_SERVICES_MONITOR_MONITOR_SERVICE_H_
 
 // The gRPC adapter of `fabrique::v1::Monitor`. It will validate, call the domain core, map the
-// status and record metrics, as every adapter does; its calls are built with the monitor (a later
-// issue). Until then every call answers UNIMPLEMENTED with a message naming that work (see
+// status and record metrics, as every adapter does; the monitor's calls are not built yet. Until
+// they are, every call answers UNIMPLEMENTED with a message naming the monitor (see
 // libs/server/not_built_interceptor.h), never a fake success.
 
 #include "fabrique/v1/monitor.grpc.pb.h"

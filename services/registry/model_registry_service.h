@@ -2,7 +2,7 @@
 #define FABRIQUE_SERVICES_REGISTRY_MODEL_REGISTRY_SERVICE_H_
 
 // The gRPC adapter of `fabrique::v1::ModelRegistry`: validates, calls the registry's cores
-// (libs/registry), maps the status and records metrics. Built so far (issue 4): models,
+// (libs/registry), maps the status and records metrics. It serves models,
 // versions, aliases, governed promotion (policies, requests, approvals), traffic policies,
 // artifact upload and download, the audit trail and the resumable watch. Control-path calls, on
 // the sync API.

@@ -2,8 +2,8 @@
 #define FABRIQUE_SERVICES_TOWER_TOWER_SERVICE_H_
 
 // The gRPC adapter of `fabrique::v1::Tower`. It will validate, call the domain core, map the
-// status and record metrics, as every adapter does; its calls are built with the control tower (a
-// later issue). Until then every call answers UNIMPLEMENTED with a message naming that work (see
+// status and record metrics, as every adapter does; the control tower's calls are not built
+// yet. Until they are, every call answers UNIMPLEMENTED with a message naming the tower (see
 // libs/server/not_built_interceptor.h), never a fake success.
 
 #include "fabrique/v1/tower.grpc.pb.h"

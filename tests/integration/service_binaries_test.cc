@@ -73,7 +73,7 @@ const std::set<std::string> kImplemented = {
     "/fabrique.v1.ModelRegistry/ListPromotionRequests",
     "/fabrique.v1.ModelRegistry/SetTrafficPolicy",
     "/fabrique.v1.ModelRegistry/GetTrafficPolicy",
-    // The trainer (issue 5).
+    // The trainer.
     "/fabrique.v1.Trainer/SubmitRun",
     "/fabrique.v1.Trainer/GetRun",
     "/fabrique.v1.Trainer/ListRuns",
@@ -174,7 +174,7 @@ void CheckEveryCall(RunningService& s) {
       } else {
         CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
         CHECK(absl::StrContains(status.error_message(), method));
-        CHECK(absl::StrContains(status.error_message(), "is not built yet: it comes with "));
+        CHECK(absl::StrContains(status.error_message(), "is not built yet: it is part of "));
       }
       ++calls;
     }

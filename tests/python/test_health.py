@@ -60,12 +60,12 @@ def test_unbuilt_calls_say_so(stubs, running, name):
     area that builds it; none pretends to succeed."""
     import importlib
     implemented = {"ServerLive", "ServerReady", "ServerMetadata",
-                   # The feature store (issue 3).
+                   # The feature store.
                    "ApplyEntity", "GetEntity", "ListEntities", "ApplyFeatureGroup",
                    "GetFeatureGroup", "ListFeatureGroups", "ListFeatures", "Ingest",
                    "LookupOnline", "ReadHistory", "BuildTrainingSet", "GetDataset", "ListDatasets",
                    "RecordDatasetUsage", "GetFeatureGroupLineage",
-                   # The model registry (issue 4): all of it.
+                   # The model registry: all of it.
                    "CreateModel", "GetModel", "RegisterVersion", "GetVersion", "ArchiveVersion",
                    "SetAlias", "GetAlias", "UploadArtifact", "DownloadArtifact",
                    "ListAuditEntries", "VerifyAuditChain", "Watch", "SetPromotionPolicy",
@@ -74,7 +74,7 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    "DeleteAlias", "ListVersions", "UpdateModel", "DeleteVersion",
                    "CollectGarbage", "ListPromotionPolicies", "ListPromotionRequests",
                    "SetTrafficPolicy", "GetTrafficPolicy",
-                   # The trainer (issue 5).
+                   # The trainer.
                    "SubmitRun", "GetRun", "ListRuns", "CancelRun", "WatchRun"}
     with grpc.insecure_channel(running.endpoints[name]["grpc"]) as channel:
         for full_name in SERVICES[name]:

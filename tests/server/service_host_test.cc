@@ -20,7 +20,7 @@ using fabrique::testing::EchoRequest;
 using fabrique::testing::EchoResponse;
 
 constexpr char kEchoService[] = "fabrique.testing.Echo";
-constexpr char kArea[] = "the echo area (issue 0)";
+constexpr char kArea[] = "the echo area";
 
 // Answers Echo after the requested delay; leaves NotYet unimplemented.
 class EchoService final : public fabrique::testing::Echo::Service {

@@ -1,4 +1,4 @@
-// Ingest throughput of the feature store, for issue 3's figures, side by side in one run:
+// Ingest throughput of the feature store, side by side in one run:
 //
 //   ceiling   a plain rocksdb::DB::Put loop on the same machine (one 94-byte row per Put, the
 //             write-ahead log on, no fsync): what RocksDB alone does row by row;

@@ -1,4 +1,4 @@
-// The point-in-time join of issue 3 against pandas.merge_asof on the same data, in the same run:
+// The point-in-time join against pandas.merge_asof on the same data, in the same run:
 // wall time, peak memory and the content checksum of the result, median of --repeats.
 //
 //   features_join_bench [--entities=100000] [--events=100] [--labels=1000000] [--features=20]

@@ -1,9 +1,9 @@
-// Online lookup over gRPC on loopback, against Redis in the same run (issue 3): the real
+// Online lookup over gRPC on loopback, against Redis in the same run: the real
 // fabrique-features binary and a redis-server of its own both hold --entities entities x
 // --features float features of one group; both are asked for the same random entities, 1 and 100
 // per lookup, by one sequential client (p50, p99) and by --threads concurrent clients
 // (lookups/s). Every figure is the median of --repeats runs, printed beside Redis's with the
-// ratio and the issue's goal.
+// ratio and the target.
 //
 //   features_lookup_bench [--entities=1000000] [--repeats=3] [--threads=4] [--perf_dir=DIR]
 //
@@ -256,7 +256,7 @@ Runs MeasureAll(const Systems& systems, const std::vector<int>& sizes,
   return runs;
 }
 
-// Prints the medians of `runs` beside each other, with the issue's goals.
+// Prints the medians of `runs` beside each other, with the targets.
 void PrintTable(const std::vector<int>& sizes, const Runs& runs) {
   std::printf("%-36s %12s %12s %9s   %-16s %s\n", "", "Fabrique", "Redis", "ratio", "goal", "met?");
   for (size_t s = 0; s < sizes.size(); ++s) {

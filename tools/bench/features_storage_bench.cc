@@ -1,7 +1,7 @@
-// Throughput of the feature store's storage core on a real disk, for the figures in the issue:
+// Throughput of the feature store's storage core on a real disk, for the figures in the README:
 // durable ingest (kSync vs group commit, 1..4 writers), bulk backfill by SST ingestion, online
 // lookup latency (1 and 100 entities x 50 features) and the point-in-time join, scaled by
-// --scale (1 = 100k entities x 10 events for the join; 10 = the issue's 10M history rows).
+// --scale (1 = 100k entities x 10 events for the join; 10 = 10M history rows, the README's figure).
 //
 //   features_storage_bench [--dir=/tmp/x] [--scale=1] [--only=ingest,bulk,lookup,join] [--keep]
 //

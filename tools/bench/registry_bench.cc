@@ -1,4 +1,4 @@
-// The model registry's figures for issue 4, each beside its baseline from the same run, through
+// The model registry's figures, each beside its baseline from the same run, through
 // the real fabrique-registry binary over loopback gRPC:
 //
 //   transfer  a --transfer_mib artifact (random bytes) uploaded and downloaded in --chunk_kib

@@ -1,4 +1,4 @@
-// The trainer's figures for issue 5, side by side in one run:
+// The trainer's figures, side by side in one run:
 //
 //   throughput  samples per second of the training loop (the same MLP 256-128 ReLU, Adam 1e-3, the
 //               same rows, batch size and threads) in libs/training against Python PyTorch 1.13
