@@ -61,8 +61,8 @@ constexpr int kWriters = 3;
 constexpr int kKills = 12;
 constexpr absl::Duration kKillLoopBudget = absl::Seconds(180);
 // Before each kill, at least this many uploads and registrations are acknowledged in the round.
-constexpr int kMinUploadsPerRound = 20;
-constexpr int kMinRegistrationsPerRound = 10;
+constexpr int kMinUploadsPerRound = 60;
+constexpr int kMinRegistrationsPerRound = 45;
 constexpr size_t kChunkBytes = 64 << 10;
 // The upload held open at each kill: this many bytes announced, the first kHeldSentBytes sent.
 // More than one of the server's 4 MiB write buffers is sent, so part of it is on disk.
@@ -382,7 +382,7 @@ TEST_CASE("SIGKILL during uploads and registrations: no partial version, none lo
   std::map<int64_t, int64_t> op_versions;
   std::mt19937 rng(20261201);  // Fixed seed: the same kill points every run.
   // After the round's minimums, the kill waits for this many more ops to start.
-  std::uniform_int_distribution<int> extra_ops(0, 30);
+  std::uniform_int_distribution<int> extra_ops(0, 60);
 
   auto server = std::make_unique<testing::KillableService>("fabrique-registry", data_dir,
                                                            tmp.Sub("log0"), flags);
@@ -395,7 +395,6 @@ TEST_CASE("SIGKILL during uploads and registrations: no partial version, none lo
 
   const absl::Time loop_deadline = absl::Now() + kKillLoopBudget;
   int kills = 0;
-  int kills_with_registration_in_flight = 0;
   int registrations_cut_off = 0;
   int retried_committed = 0;
   while (kills < kKills && absl::Now() < loop_deadline) {
@@ -441,9 +440,9 @@ TEST_CASE("SIGKILL during uploads and registrations: no partial version, none lo
     held.join();
     INFO("kill " << kills + 1 << ": server log:\n" << cli::TailFile(server->log_path(), 20));
     REQUIRE(ready);
+    REQUIRE(registration_in_flight);
     REQUIRE_FALSE(held_status.ok());  // The server never answered a partial upload.
     ++kills;
-    kills_with_registration_in_flight += registration_in_flight;
 
     server = std::make_unique<testing::KillableService>("fabrique-registry", data_dir,
                                                         tmp.Sub(absl::StrCat("log", kills)), flags);
@@ -499,17 +498,17 @@ TEST_CASE("SIGKILL during uploads and registrations: no partial version, none lo
     acked += state.acked_version > 0;
     uploaded += !state.sha256.empty();
   }
-  WARN("kills " << kills << " (each with an upload held mid-stream; "
-                << kills_with_registration_in_flight << " with a registration in flight), ops "
-                << ops.size() << ", uploads acknowledged " << uploaded << ", versions "
-                << op_versions.size() << " (acknowledged " << acked
+  WARN("kills " << kills << " (each with an upload held mid-stream and a registration in "
+                << "flight), ops " << ops.size() << ", uploads acknowledged " << uploaded
+                << ", versions " << op_versions.size() << " (acknowledged " << acked
                 << "), registrations cut off by a kill " << registrations_cut_off
                 << " (found committed on retry " << retried_committed << "), blobs collected "
                 << collected.blobs_removed() << ", blobs kept " << stored.size());
   CHECK(uploaded >= kKills * kMinUploadsPerRound);
   CHECK(acked >= kKills * kMinRegistrationsPerRound);
-  // Cut-off registrations are what the request_id retries prove: at least one per run.
-  CHECK(registrations_cut_off >= 1);
+  // Cut-off registrations are what the request_id retries prove. Each kill waits for one in
+  // flight, but it may still be answered in the moment before the signal lands: half is the floor.
+  CHECK(registrations_cut_off >= kKills / 2);
   CHECK(collected.blobs_removed() > 0);  // The never-registered uploads were orphans.
 }
 
