@@ -55,8 +55,9 @@ class BlobWriter {
   // Writes what is left, fsyncs and closes the file. UNAVAILABLE on a disk error.
   absl::Status Finish();
 
-  // Whether the page cache is bypassed (O_DIRECT); false on filesystems that refuse it (tmpfs
-  // before Linux 6.6, some FUSE ones).
+  // Whether writes bypass the page cache now (O_DIRECT): false on filesystems that refuse it
+  // (tmpfs before Linux 6.6, some FUSE ones), and once the rest of the file went through the
+  // cache (after a short direct write, or Finish's last partial block).
   bool direct() const { return direct_.load(); }
 
   static constexpr size_t kBufferBytes = 4 << 20;
