@@ -91,7 +91,9 @@ absl::StatusOr<std::unique_ptr<BlobStore::Upload>> BlobStore::StartUpload() {
     absl::MutexLock lock(&mu_);
     live_uploads_.insert(path);
   }
-  absl::StatusOr<std::unique_ptr<BlobWriter>> writer = BlobWriter::Create(path);
+  BlobWriterOptions writer_options;
+  writer_options.path = path;
+  absl::StatusOr<std::unique_ptr<BlobWriter>> writer = BlobWriter::Create(writer_options);
   if (!writer.ok()) {
     ::unlink(path.c_str());
     absl::MutexLock lock(&mu_);

@@ -33,14 +33,18 @@ struct BlobWriter::AlignedBuffer {
   char* data = nullptr;
 };
 
-absl::StatusOr<std::unique_ptr<BlobWriter>> BlobWriter::Create(const std::string& path,
-                                                               bool allow_direct) {
+absl::StatusOr<std::unique_ptr<BlobWriter>> BlobWriter::Create(Options options) {
+  const std::string& path = options.path;
+  if (path.empty()) return absl::InvalidArgumentError("BlobWriterOptions.path is required");
+  const auto open = [&options](const char* name, int flags) {
+    return options.open ? options.open(name, flags, 0644) : ::open(name, flags, 0644);
+  };
   constexpr int kFlags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
-  bool direct = allow_direct;
-  int fd = allow_direct ? ::open(path.c_str(), kFlags | O_DIRECT, 0644) : -1;
-  if (!allow_direct || (fd < 0 && errno == EINVAL)) {  // The filesystem does not do O_DIRECT.
+  bool direct = options.allow_direct;
+  int fd = direct ? open(path.c_str(), kFlags | O_DIRECT) : -1;
+  if (!direct || (fd < 0 && errno == EINVAL)) {  // The filesystem does not do O_DIRECT.
     direct = false;
-    fd = ::open(path.c_str(), kFlags, 0644);
+    fd = open(path.c_str(), kFlags);
   }
   if (fd < 0) return Errno("creating", path);
   std::unique_ptr<BlobWriter> writer(new BlobWriter(path, fd, direct));

@@ -11,8 +11,11 @@
 // Not thread-safe: one caller appends; the writer's thread is its own. A writer destroyed
 // without Finish leaves the file as far as it got (the caller removes it).
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,13 +28,24 @@
 
 namespace fabrique::registry {
 
+struct BlobWriterOptions {
+  // The file to create, or to truncate if it exists. Required.
+  std::string path;
+  // Whether to try O_DIRECT. When false, or when the filesystem refuses it (open fails with
+  // EINVAL), the file is written through the page cache. Default: true.
+  bool allow_direct = true;
+  // Opens the file as open(2) does: a descriptor, or -1 with errno set. A seam for tests that
+  // play a filesystem refusing O_DIRECT. Default: empty = ::open.
+  std::function<int(const char* path, int flags, mode_t mode)> open;
+};
+
 class BlobWriter {
  public:
-  // Creates (or truncates) `path`, direct when the filesystem takes it unless `allow_direct` is
-  // false (through the page cache, as on a filesystem without O_DIRECT). UNAVAILABLE naming the
-  // path when it cannot be created.
-  static absl::StatusOr<std::unique_ptr<BlobWriter>> Create(const std::string& path,
-                                                            bool allow_direct = true);
+  using Options = BlobWriterOptions;
+
+  // Creates (or truncates) the file, direct when allowed and the filesystem takes it, else
+  // through the page cache. UNAVAILABLE naming the path when it cannot be created.
+  static absl::StatusOr<std::unique_ptr<BlobWriter>> Create(Options options);
   ~BlobWriter();
   BlobWriter(const BlobWriter&) = delete;
   BlobWriter& operator=(const BlobWriter&) = delete;
@@ -41,8 +55,9 @@ class BlobWriter {
   // Writes what is left, fsyncs and closes the file. UNAVAILABLE on a disk error.
   absl::Status Finish();
 
-  // Whether the page cache is bypassed (O_DIRECT); false on filesystems that refuse it (tmpfs
-  // before Linux 6.6, some FUSE ones).
+  // Whether writes bypass the page cache now (O_DIRECT): false on filesystems that refuse it
+  // (tmpfs before Linux 6.6, some FUSE ones), and once the rest of the file went through the
+  // cache (after a short direct write, or Finish's last partial block).
   bool direct() const { return direct_.load(); }
 
   static constexpr size_t kBufferBytes = 4 << 20;

@@ -109,8 +109,15 @@ int64_t RegistryLog::WaitForRevisionAfter(int64_t after, absl::Duration timeout)
   const auto passed = [this, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return revision_ > after || interrupted_;
   };
+  ++waiters_;
   mu_.AwaitWithTimeout(absl::Condition(&passed), timeout);
+  --waiters_;
   return revision_;
+}
+
+int RegistryLog::waiters() const {
+  absl::MutexLock lock(&mu_);
+  return waiters_;
 }
 
 void RegistryLog::Interrupt() {

@@ -76,6 +76,9 @@ class RegistryLog {
   // Blocks until the revision passes `after`, `timeout` ends or the log is interrupted; returns
   // the revision then.
   int64_t WaitForRevisionAfter(int64_t after, absl::Duration timeout) const;
+  // Callers blocked in WaitForRevisionAfter now (lets a test change the log only once a watcher
+  // is provably waiting).
+  int waiters() const;
   // Wakes every waiter and makes later waits return at once: the server is stopping, and its
   // watch streams should end now rather than at the end of the shutdown grace.
   void Interrupt();
@@ -107,6 +110,7 @@ class RegistryLog {
   std::string head_hash_ ABSL_GUARDED_BY(mu_);
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
   bool interrupted_ ABSL_GUARDED_BY(mu_) = false;
+  mutable int waiters_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace fabrique::registry

@@ -11,6 +11,11 @@
 // At the end, garbage collection leaves exactly the blobs versions reference: no orphan from an
 // upload that was never registered, or whose registration died with the server.
 //
+// Every kill lands on work in flight, by construction: an upload of several MiB is held open
+// mid-stream (part of it sent, and on the server's disk, no answer yet) until the kill, and the
+// kill waits until a registration is in flight too. Each round also waits for a stated minimum
+// of acknowledged uploads and registrations first, so every restart has real work to check.
+//
 // Every artifact is self-describing: op N uploads bytes drawn from a generator seeded by its
 // content id (N, or an earlier op's id for the ops that re-upload identical bytes), and its
 // version carries the tag op=N.
@@ -23,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,9 +42,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
 #include "fabrique/v1/registry.grpc.pb.h"
+#include "libs/registry/blob_writer.h"
 #include "tests/integration/killable_service.h"
 #include "tests/util/test_util.h"
 
@@ -49,9 +57,18 @@ namespace fs = std::filesystem;
 
 constexpr char kModel[] = "crash";
 constexpr int kWriters = 3;
-constexpr int kMaxKills = 12;
-constexpr absl::Duration kKillLoopBudget = absl::Seconds(60);
+// Every run kills the server this many times; fewer (the loop's time budget ran out) fails.
+constexpr int kKills = 12;
+constexpr absl::Duration kKillLoopBudget = absl::Seconds(180);
+// Before each kill, at least this many uploads and registrations are acknowledged in the round.
+constexpr int kMinUploadsPerRound = 60;
+constexpr int kMinRegistrationsPerRound = 45;
 constexpr size_t kChunkBytes = 64 << 10;
+// The upload held open at each kill: this many bytes announced, the first kHeldSentBytes sent.
+// More than one of the server's 4 MiB write buffers is sent, so part of it is on disk.
+constexpr size_t kHeldBytes = 8 << 20;
+constexpr size_t kHeldSentBytes = 6 << 20;
+static_assert(kHeldSentBytes > registry::BlobWriter::kBufferBytes);
 
 std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = absl::Seconds(10)) {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -122,9 +139,13 @@ class Ledger {
   std::map<int64_t, Op> ops_;
 };
 
+// Uploads `bytes`, or only their first `send` bytes (then calls `sent` and waits for `release`
+// before closing the stream: an upload held open mid-stream).
 grpc::Status Upload(v1::ModelRegistry::Stub& stub, const std::string& bytes,
-                    const std::string& sha256) {
-  auto context = Context();
+                    const std::string& sha256, size_t send = std::string::npos,
+                    const std::function<void()>& sent = nullptr,
+                    absl::Notification* release = nullptr) {
+  auto context = Context(absl::Seconds(120));
   v1::Artifact artifact;
   auto writer = stub.UploadArtifact(context.get(), &artifact);
   v1::UploadArtifactRequest message;
@@ -132,13 +153,29 @@ grpc::Status Upload(v1::ModelRegistry::Stub& stub, const std::string& bytes,
   message.mutable_header()->set_size_bytes(static_cast<int64_t>(bytes.size()));
   message.mutable_header()->set_media_type("application/octet-stream");
   bool open = writer->Write(message);
-  for (size_t offset = 0; open && offset < bytes.size(); offset += kChunkBytes) {
+  const size_t end = std::min(send, bytes.size());
+  for (size_t offset = 0; open && offset < end; offset += kChunkBytes) {
     message.Clear();
-    message.set_chunk(bytes.substr(offset, kChunkBytes));
+    message.set_chunk(bytes.substr(offset, std::min(kChunkBytes, end - offset)));
     open = writer->Write(message);
+  }
+  if (sent != nullptr) {
+    if (open) sent();
+    release->WaitForNotificationWithTimeout(absl::Seconds(120));
   }
   writer->WritesDone();
   return writer->Finish();
+}
+
+// The size of the largest upload in progress on the server's disk (its incoming/ folder).
+uintmax_t LargestIncoming(const std::string& blobs_dir) {
+  uintmax_t largest = 0;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(fs::path(blobs_dir) / "incoming", error)) {
+    const uintmax_t size = entry.file_size(error);
+    if (!error) largest = std::max(largest, size);
+  }
+  return largest;
 }
 
 grpc::Status Register(v1::ModelRegistry::Stub& stub, int64_t op, const std::string& sha256,
@@ -157,8 +194,10 @@ grpc::Status Register(v1::ModelRegistry::Stub& stub, int64_t op, const std::stri
   return stub.RegisterVersion(Context().get(), request, out);
 }
 
-// Uploads and registers ops until a call fails (the server died) or `stop` is set.
-void WriteUntilFailure(v1::ModelRegistry::Stub& stub, Ledger& ledger, std::atomic<bool>& stop) {
+// Uploads and registers ops until a call fails (the server died) or `stop` is set; `registering`
+// counts the registrations in flight (sent, not answered).
+void WriteUntilFailure(v1::ModelRegistry::Stub& stub, Ledger& ledger, std::atomic<bool>& stop,
+                       std::atomic<int>& registering) {
   while (!stop.load()) {
     const int64_t op = ledger.Next();
     const std::string bytes = Content(op);
@@ -168,9 +207,22 @@ void WriteUntilFailure(v1::ModelRegistry::Stub& stub, Ledger& ledger, std::atomi
     if (!Registers(op)) continue;
     ledger.RegisterSent(op);
     v1::ModelVersion version;
-    if (!Register(stub, op, sha256, &version).ok()) return;
+    ++registering;
+    const grpc::Status registered = Register(stub, op, sha256, &version);
+    --registering;
+    if (!registered.ok()) return;
     ledger.Acknowledge(op, version.version());
   }
+}
+
+// Acknowledged uploads and registrations in the ledger.
+std::pair<int64_t, int64_t> Acknowledged(const Ledger& ledger) {
+  int64_t uploads = 0, registrations = 0;
+  for (const auto& [op, state] : ledger.ops()) {
+    uploads += !state.sha256.empty();
+    registrations += state.acked_version > 0;
+  }
+  return {uploads, registrations};
 }
 
 // Every version of the model, by number.
@@ -290,10 +342,11 @@ std::vector<std::string> Verify(v1::ModelRegistry::Stub& stub, const std::string
 // committed must come back with its number, not a second version.
 std::vector<std::string> RetryInFlight(v1::ModelRegistry::Stub& stub, Ledger& ledger,
                                        const std::map<int64_t, int64_t>& op_versions,
-                                       int* found_committed) {
+                                       int* found_committed, int* retried) {
   std::vector<std::string> problems;
   for (const auto& [op, state] : ledger.ops()) {
     if (!state.register_sent || state.acked_version != 0) continue;
+    ++*retried;
     v1::ModelVersion version;
     const grpc::Status status = Register(stub, op, state.sha256, &version);
     if (!status.ok()) {
@@ -327,8 +380,9 @@ TEST_CASE("SIGKILL during uploads and registrations: no partial version, none lo
   Ledger ledger;
   std::map<int64_t, int64_t> settled;
   std::map<int64_t, int64_t> op_versions;
-  std::mt19937 rng(20261201);  // Fixed seed: the same kill delays every run.
-  std::uniform_int_distribution<int> delay_ms(30, 300);
+  std::mt19937 rng(20261201);  // Fixed seed: the same kill points every run.
+  // After the round's minimums, the kill waits for this many more ops to start.
+  std::uniform_int_distribution<int> extra_ops(0, 60);
 
   auto server = std::make_unique<testing::KillableService>("fabrique-registry", data_dir,
                                                            tmp.Sub("log0"), flags);
@@ -341,21 +395,53 @@ TEST_CASE("SIGKILL during uploads and registrations: no partial version, none lo
 
   const absl::Time loop_deadline = absl::Now() + kKillLoopBudget;
   int kills = 0;
+  int registrations_cut_off = 0;
   int retried_committed = 0;
-  while (kills < kMaxKills && absl::Now() < loop_deadline) {
+  while (kills < kKills && absl::Now() < loop_deadline) {
     const size_t ops_before = ledger.ops().size();
+    const auto [uploads_before, registrations_before] = Acknowledged(ledger);
     std::atomic<bool> stop{false};
+    std::atomic<int> registering{0};
     std::vector<std::thread> writers;
     for (int w = 0; w < kWriters; ++w) {
-      writers.emplace_back([&] { WriteUntilFailure(*stub, ledger, stop); });
+      writers.emplace_back([&] { WriteUntilFailure(*stub, ledger, stop, registering); });
     }
-    // Lets the writers get going, then kills at a random moment.
-    testing::PollUntil([&] { return ledger.ops().size() > ops_before + kWriters; },
-                       absl::Seconds(30));
-    absl::SleepFor(absl::Milliseconds(delay_ms(rng)));
+    // The held upload: sends part of its bytes, then waits, unanswered, for the kill.
+    const std::string held_bytes = Content(1'000'000 + kills) + std::string(kHeldBytes, 'h');
+    const std::string held_sha256 = Sha256Hex(held_bytes);
+    std::atomic<bool> held_sent{false};
+    absl::Notification killed;
+    grpc::Status held_status;
+    std::thread held([&] {
+      held_status = Upload(
+          *stub, held_bytes, held_sha256, kHeldSentBytes, [&] { held_sent = true; }, &killed);
+    });
+
+    // The kill point: the held upload is on the server's disk (more than one 4 MiB buffer of it
+    // written), the round's minimums are acknowledged, a few more ops have started, and a
+    // registration is in flight.
+    const size_t extra = static_cast<size_t>(extra_ops(rng));
+    const bool ready = testing::PollUntil(
+        [&] {
+          const auto [uploads, registrations] = Acknowledged(ledger);
+          return held_sent.load() &&
+                 LargestIncoming(blobs_dir) >= registry::BlobWriter::kBufferBytes &&
+                 uploads - uploads_before >= kMinUploadsPerRound &&
+                 registrations - registrations_before >= kMinRegistrationsPerRound &&
+                 ledger.ops().size() >= ops_before + kMinUploadsPerRound + extra;
+        },
+        absl::Seconds(60));
+    const bool registration_in_flight =
+        ready && testing::PollUntil([&] { return registering.load() > 0; }, absl::Seconds(10));
     server->Kill();
     stop.store(true);
+    killed.Notify();
     for (std::thread& writer : writers) writer.join();
+    held.join();
+    INFO("kill " << kills + 1 << ": server log:\n" << cli::TailFile(server->log_path(), 20));
+    REQUIRE(ready);
+    REQUIRE(registration_in_flight);
+    REQUIRE_FALSE(held_status.ok());  // The server never answered a partial upload.
     ++kills;
 
     server = std::make_unique<testing::KillableService>("fabrique-registry", data_dir,
@@ -365,10 +451,15 @@ TEST_CASE("SIGKILL during uploads and registrations: no partial version, none lo
     INFO("after kill " << kills << ": " << problems.size() << " problems, first ones:\n"
                        << FirstProblems(problems));
     REQUIRE(problems.empty());
-    problems = RetryInFlight(*stub, ledger, op_versions, &retried_committed);
+    int cut_off = 0;
+    problems = RetryInFlight(*stub, ledger, op_versions, &retried_committed, &cut_off);
+    registrations_cut_off += cut_off;
     INFO("retries after kill " << kills << ":\n" << FirstProblems(problems));
     REQUIRE(problems.empty());
   }
+  INFO("the loop's " << absl::FormatDuration(kKillLoopBudget) << " ran out after " << kills
+                     << " kills");
+  REQUIRE(kills == kKills);
 
   // The retries are versions too: verify once more, then collect.
   std::vector<std::string> problems = Verify(*stub, blobs_dir, ledger, settled, op_versions);
@@ -407,12 +498,17 @@ TEST_CASE("SIGKILL during uploads and registrations: no partial version, none lo
     acked += state.acked_version > 0;
     uploaded += !state.sha256.empty();
   }
-  WARN("kills " << kills << ", ops " << ops.size() << ", uploads acknowledged " << uploaded
+  WARN("kills " << kills << " (each with an upload held mid-stream and a registration in "
+                << "flight), ops " << ops.size() << ", uploads acknowledged " << uploaded
                 << ", versions " << op_versions.size() << " (acknowledged " << acked
-                << "), in-flight registrations found committed on retry " << retried_committed
-                << ", blobs collected " << collected.blobs_removed() << ", blobs kept "
-                << stored.size());
-  CHECK(kills >= 3);
+                << "), registrations cut off by a kill " << registrations_cut_off
+                << " (found committed on retry " << retried_committed << "), blobs collected "
+                << collected.blobs_removed() << ", blobs kept " << stored.size());
+  CHECK(uploaded >= kKills * kMinUploadsPerRound);
+  CHECK(acked >= kKills * kMinRegistrationsPerRound);
+  // Cut-off registrations are what the request_id retries prove. Each kill waits for one in
+  // flight, but it may still be answered in the moment before the signal lands: half is the floor.
+  CHECK(registrations_cut_off >= kKills / 2);
   CHECK(collected.blobs_removed() > 0);  // The never-registered uploads were orphans.
 }
 

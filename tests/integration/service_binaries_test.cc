@@ -201,6 +201,9 @@ void CheckMetrics(RunningService& s) {
   if (s.info.stateful) {
     CHECK(absl::StrContains(metrics, prefix + "block_cache_hit_ratio "));
     CHECK(absl::StrContains(metrics, prefix + "pending_compaction_bytes{family=\"meta\"}"));
+    CHECK(absl::StrContains(metrics, prefix + "live_data_bytes{family=\"meta\"}"));
+    CHECK(absl::StrContains(metrics, prefix + "block_cache_hits_total "));
+    CHECK(absl::StrContains(metrics, prefix + "block_cache_misses_total "));
   }
   auto promtool = testing::PromtoolCheckMetrics(metrics);
   INFO(promtool.status().message());

@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "catch2/catch.hpp"
 #include "libs/kv/key_codec.h"
 #include "tests/registry/registry_fixture.h"
+#include "tests/util/test_util.h"
 
 namespace fabrique::registry {
 namespace {
@@ -147,16 +149,25 @@ TEST_CASE("The change feed resumes without gap or duplicate and wakes watchers",
   CHECK(r.log->revision() == 5);
   CHECK(EventsAfter(*r.log, 5).empty());
 
-  // A waiting watcher wakes when the next change commits.
-  bool registered = false;  // Catch2's assertions are not thread-safe: checked after join.
-  std::thread writer([&r, &registered] {
-    absl::SleepFor(absl::Milliseconds(20));
-    registered = r.store->RegisterVersion(Version(), Dana()).ok();
+  // A waiting watcher wakes when the next change commits: the change is made only once the
+  // watcher is provably waiting, and the watcher returns long before its timeout.
+  int64_t woken_at = 0;  // Catch2's assertions are not thread-safe: checked after join.
+  absl::Duration waited;
+  std::thread watcher([&r, &woken_at, &waited] {
+    const absl::Time start = absl::Now();
+    woken_at = r.log->WaitForRevisionAfter(5, absl::Seconds(60));
+    waited = absl::Now() - start;
   });
-  const int64_t woken_at = r.log->WaitForRevisionAfter(5, absl::Seconds(10));
-  writer.join();
+  const bool waiting =
+      fabrique::testing::PollUntil([&r] { return r.log->waiters() == 1; }, absl::Seconds(10));
+  const bool registered = waiting && r.store->RegisterVersion(Version(), Dana()).ok();
+  if (!registered) r.log->Interrupt();  // Frees the watcher, so the failure below is reported.
+  watcher.join();
+  REQUIRE(waiting);
   REQUIRE(registered);
   CHECK(woken_at == 6);
+  CHECK(waited < absl::Seconds(30));  // Woken by the commit, not by the 60 s timeout.
+  CHECK(r.log->waiters() == 0);
   CHECK(r.log->WaitForRevisionAfter(6, absl::Milliseconds(1)) == 6);  // Times out.
 }
 

@@ -2,14 +2,17 @@
 
 #include "libs/server/service_host.h"
 
+#include <cstdio>
 #include <future>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
 #include "fabrique/testing/echo.grpc.pb.h"
+#include "grpc/support/log.h"
 #include "libs/client/health_client.h"
 #include "tests/util/test_util.h"
 
@@ -115,12 +118,31 @@ TEST_CASE("a call not built yet is UNIMPLEMENTED with a message naming the area"
   CHECK(absl::StrContains(status.error_message(), kArea));
 }
 
-TEST_CASE("an unknown method is UNIMPLEMENTED and counted without its name") {
+TEST_CASE("an unknown method is UNIMPLEMENTED and counted as unknown, without its name") {
   Harness h;
-  const grpc::Status status =
-      fabrique::testing::GenericCall(h.Channel(), "/fabrique.testing.Echo/Nope", "", nullptr);
-  CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
-  CHECK_FALSE(absl::StrContains(h.Metrics(), "Nope"));
+  for (const char* method : {"/fabrique.testing.Echo/Nope", "/no.such.Service/Anything"}) {
+    std::string ignored;
+    const grpc::Status status = fabrique::testing::GenericCall(h.Channel(), method, "", &ignored);
+    CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+  }
+  // Both calls land in the one "unknown" series (recorded as the call is released: poll).
+  const std::string unknown =
+      "fabrique_test_rpc_requests_total{code=\"UNIMPLEMENTED\",method=\"unknown\","
+      "service=\"unknown\"} 2";
+  std::string metrics;
+  const bool counted = fabrique::testing::PollUntil(
+      [&] {
+        metrics = h.Metrics();
+        return absl::StrContains(metrics, unknown);
+      },
+      absl::Seconds(5));
+  INFO(metrics);
+  CHECK(counted);
+  CHECK(absl::StrContains(metrics,
+                          "fabrique_test_rpc_duration_seconds_count{method=\"unknown\","
+                          "service=\"unknown\"} 2"));
+  CHECK_FALSE(absl::StrContains(metrics, "Nope"));
+  CHECK_FALSE(absl::StrContains(metrics, "no.such.Service"));
 }
 
 TEST_CASE("metrics count calls by method and code, time them, and pass promtool") {
@@ -258,6 +280,109 @@ TEST_CASE("with a max connection age, clients are moved to new connections witho
 
   options.max_connection_age = absl::Seconds(-1);
   CHECK(ServiceHost::Create(options).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+// A channel of its own (its own connection) whose keepalive pings every 200 ms, with no limit on
+// pings without data: a client far more eager than the server's policy allows.
+std::shared_ptr<grpc::Channel> EagerPinger(int port) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 200);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
+std::unique_ptr<ServiceHost> EchoHost(EchoService* service, absl::Duration min_ping_interval) {
+  ServiceHostOptions options;
+  options.service_name = "pings";
+  options.listen_host = "127.0.0.1";
+  options.metrics_port = -1;
+  options.min_client_ping_interval = min_ping_interval;
+  auto host = ServiceHost::Create(options);
+  REQUIRE(host.ok());
+  (*host)->AddService(service, kEchoService, kArea);
+  REQUIRE((*host)->Start().ok());
+  return *std::move(host);
+}
+
+// Collects gRPC's own log lines while it lives (gRPC logs the GOAWAY a client receives). gRPC
+// cannot give back its previous log function, so the one installed here stays, and goes on
+// printing every line to stderr as gRPC's default does.
+class GrpcLogCapture {
+ public:
+  GrpcLogCapture() {
+    absl::MutexLock lock(&Mutex());
+    Lines().clear();
+    Capturing() = true;
+    gpr_set_log_function(&GrpcLogCapture::Log);
+  }
+  ~GrpcLogCapture() {
+    absl::MutexLock lock(&Mutex());
+    Capturing() = false;
+  }
+  bool Contains(absl::string_view text) const {
+    absl::MutexLock lock(&Mutex());
+    for (const std::string& line : Lines()) {
+      if (absl::StrContains(line, text)) return true;
+    }
+    return false;
+  }
+
+ private:
+  static absl::Mutex& Mutex() {
+    static absl::Mutex mutex;
+    return mutex;
+  }
+  static std::vector<std::string>& Lines() {
+    static std::vector<std::string> lines;
+    return lines;
+  }
+  static bool& Capturing() {
+    static bool capturing = false;
+    return capturing;
+  }
+  static void Log(gpr_log_func_args* args) {
+    std::fprintf(stderr, "%s %s:%d] %s\n", gpr_log_severity_string(args->severity), args->file,
+                 args->line, args->message);
+    absl::MutexLock lock(&Mutex());
+    if (Capturing()) Lines().push_back(args->message);
+  }
+};
+
+TEST_CASE("keepalive: an idle client pinging faster than every 10 s is sent away") {
+  GrpcLogCapture log;
+  REQUIRE(ServiceHostOptions().min_client_ping_interval == absl::Seconds(10));
+  // Under the default policy, the eager client's connection is closed by the server with GOAWAY
+  // ENHANCE_YOUR_CALM ("too_many_pings") after a few strikes, although it has no call at all.
+  EchoService strict_service;
+  std::unique_ptr<ServiceHost> strict =
+      EchoHost(&strict_service, ServiceHostOptions().min_client_ping_interval);
+  std::shared_ptr<grpc::Channel> eager = EagerPinger(strict->port());
+  REQUIRE(eager->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(10))));
+  const absl::Time connected = absl::Now();
+  const bool sent_away = eager->WaitForStateChange(
+      GRPC_CHANNEL_READY, absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  const absl::Duration strict_lifetime = absl::Now() - connected;
+  INFO("the connection lived " << absl::FormatDuration(strict_lifetime));
+  REQUIRE(sent_away);
+  CHECK(eager->GetState(false) != GRPC_CHANNEL_READY);
+  CHECK(log.Contains("ENHANCE_YOUR_CALM"));
+  CHECK(log.Contains("too_many_pings"));
+
+  // The control: the same client where the policy allows a ping every 50 ms keeps its connection
+  // for twice as long as the strict server took to close it (at least 3 s).
+  EchoService lenient_service;
+  std::unique_ptr<ServiceHost> lenient = EchoHost(&lenient_service, absl::Milliseconds(50));
+  std::shared_ptr<grpc::Channel> tolerated = EagerPinger(lenient->port());
+  REQUIRE(tolerated->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(10))));
+  const absl::Duration window = std::max(absl::Seconds(3), 2 * strict_lifetime);
+  CHECK_FALSE(
+      tolerated->WaitForStateChange(GRPC_CHANNEL_READY, absl::ToChronoTime(absl::Now() + window)));
+  CHECK(tolerated->GetState(false) == GRPC_CHANNEL_READY);
 }
 
 TEST_CASE("messages larger than the limit are refused with RESOURCE_EXHAUSTED") {

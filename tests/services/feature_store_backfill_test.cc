@@ -1,6 +1,6 @@
 // The feature store's heavy write paths through the real gRPC adapter: bulk backfill batches
-// (SST ingestion), long streams acknowledged once at the end, and a service that stays SERVING
-// and answers lookups while RocksDB compacts its history.
+// (SST ingestion), long streams acknowledged once at the end with one fsync, and a service that
+// stays SERVING and answers lookups while RocksDB compacts its history.
 
 #include <atomic>
 #include <thread>
@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"
 #include "libs/client/health_client.h"
+#include "rocksdb/env.h"
+#include "tests/kv/observed_env.h"
 #include "tests/services/feature_store_test_server.h"
 #include "tests/util/test_util.h"
 
@@ -78,29 +80,45 @@ TEST_CASE("a bulk batch backfills history, is validated like any batch, and keep
   CHECK(History(s, "c2") == std::vector<float>{2.f, 5.f});
 }
 
-TEST_CASE("a long stream is acknowledged once, with every batch durable and visible") {
+TEST_CASE("a long stream pays one fsync, with every batch durable and visible") {
   testing::TempDir tmp;
+  testing::ObservedEnv env(rocksdb::Env::Default());  // Counts the write-ahead log's fsyncs.
   {
-    Server s(tmp.path() + "/kv");
+    Server s(tmp.path() + "/kv", &env);
     Define(s);
     std::vector<v1::IngestRequest> batches;
-    for (int b = 0; b < 50; ++b) {
+    for (int b = 0; b < 200; ++b) {
       batches.push_back(Batch(s, {{"c" + std::to_string(b), 1, float(b), "x"}}));
     }
+    const int64_t before = env.wal_syncs();
     v1::IngestResponse response;
     REQUIRE(Ingest(s, batches, &response).ok());
-    CHECK(response.rows_written() == 50);
-    CHECK(response.batches_size() == 50);
+    CHECK(response.rows_written() == 200);
+    CHECK(response.batches_size() == 200);
+    CHECK(env.wal_syncs() - before == 1);  // One call, 200 batches: one fsync.
+
+    // A stream refused at a batch still makes the batches before it durable, with one fsync.
+    std::vector<v1::IngestRequest> refused(batches.begin(), batches.begin() + 10);
+    refused.push_back(Batch(s, {{"bad", 1, 1.f, "x"}}));
+    refused.back().set_group("no-such-group");
+    const int64_t before_refused = env.wal_syncs();
+    const grpc::Status status = Ingest(s, refused, &response);
+    CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK(env.wal_syncs() - before_refused == 1);
   }
   // After a restart (the store closed with the last stream's fsync behind it).
   Server s(tmp.path() + "/kv");
-  const v1::LookupOnlineResponse values = Lookup(s, {"c0", "c49"});
-  CHECK(values.columns(0).values().float_values().values(1) == 49.f);
+  const v1::LookupOnlineResponse values = Lookup(s, {"c0", "c199"});
+  CHECK(values.columns(0).values().float_values().values(0) == 0.f);
+  CHECK(values.columns(0).values().float_values().values(1) == 199.f);
 }
 
 TEST_CASE("health stays SERVING and lookups answer while the history is compacted") {
   testing::TempDir tmp;
-  Server s(tmp.path() + "/kv");
+  // Holds the compaction's first output file, so the checks below run while it is in progress
+  // however fast or slow this machine is.
+  testing::ObservedEnv env(rocksdb::Env::Default());
+  Server s(tmp.path() + "/kv", &env);
   Define(s);
   // Several overlapping files, so the compaction has real work to do.
   for (int file = 0; file < 6; ++file) {
@@ -112,27 +130,50 @@ TEST_CASE("health stays SERVING and lookups answer while the history is compacte
     REQUIRE(Ingest(s, {Batch(s, rows)}, &response).ok());
     REQUIRE(s.kv->Flush().ok());
   }
+  // Background compactions the flushes triggered (either family) end first, so the next table
+  // file written is the manual compaction's.
+  const auto background_idle = [&] {
+    for (const char* family : {"history", "online"}) {
+      for (const char* property : {"rocksdb.compaction-pending", "rocksdb.num-running-compactions",
+                                   "rocksdb.num-running-flushes"}) {
+        absl::StatusOr<uint64_t> value = s.kv->IntProperty(*s.kv->Family(family), property);
+        if (!value.ok() || *value != 0) return false;
+      }
+    }
+    return true;
+  };
+  REQUIRE(testing::PollUntil(background_idle, absl::Seconds(60)));
+  env.HoldNextSstFile();
   std::atomic<bool> compacting{true};
   absl::Status compacted;
   std::thread compaction([&] {
     compacted = s.kv->Compact(*s.kv->Family("history"));
     compacting = false;
   });
+  const bool held = testing::PollUntil([&] { return env.sst_file_held(); }, absl::Seconds(60));
   auto channel = client::MakeChannel(absl::StrCat("127.0.0.1:", s.host->port()));
+  constexpr int kChecksWhileHeld = 20;
   int checks = 0, serving = 0, lookups_ok = 0;
-  while (compacting) {
+  const auto check = [&] {
     ++checks;
     absl::StatusOr<client::Health> health =
         client::CheckHealth(channel, "fabrique.v1.FeatureStore", absl::Seconds(5));
     if (health.ok() && *health == client::Health::kServing) ++serving;
-    if (Lookup(s, {"c1", "c4999"}).columns(0).statuses(1) == v1::VALUE_STATUS_PRESENT) {
-      ++lookups_ok;
-    }
-  }
+    const v1::LookupOnlineResponse online = Lookup(s, {"c1", "c4999"});
+    if (online.columns(0).statuses(1) == v1::VALUE_STATUS_PRESENT) ++lookups_ok;
+  };
+  // While the compaction is held mid-way (it has read its inputs and waits to write its output).
+  for (int i = 0; held && i < kChecksWhileHeld; ++i) check();
+  const bool still_compacting = compacting.load();
+  env.Release();
+  // And while it finishes.
+  while (compacting) check();
   compaction.join();
+  REQUIRE(held);
+  REQUIRE(still_compacting);
   REQUIRE(compacted.ok());
   INFO("health checks during the compaction: " << checks);
-  REQUIRE(checks > 0);
+  REQUIRE(checks >= kChecksWhileHeld);
   CHECK(serving == checks);
   CHECK(lookups_ok == checks);
 }

@@ -6,7 +6,10 @@
 #include <map>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
 #include "libs/client/health_client.h"
@@ -140,6 +143,38 @@ TEST_CASE("lookups of unknown groups or features are NOT_FOUND naming them") {
   request.clear_features();
   CHECK(s.stub->LookupOnline(Context().get(), request, &response).error_code() ==
         grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// The value of the unlabelled series `name` on the server's /metrics page, or -1 when absent.
+double MetricValue(Server& s, const std::string& name) {
+  const std::string metrics = *testing::HttpGet("127.0.0.1", s.host->metrics_port(), "/metrics");
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    double value = 0;
+    if (absl::ConsumePrefix(&line, name + " ") && absl::SimpleAtod(line, &value)) return value;
+  }
+  return -1;
+}
+
+TEST_CASE("lookup_keys_total counts the entity keys answered, found or not") {
+  Server s;
+  Define(s);
+  v1::IngestResponse response;
+  REQUIRE(Ingest(s, {Batch(s, {{"c1", 1, 10.f, "FR"}})}, &response).ok());
+  CHECK(MetricValue(s, "fabrique_features_lookup_keys_total") == 0);
+  Lookup(s, {"c1", "c2", "c3"});  // One present, two missing: three keys answered.
+  CHECK(MetricValue(s, "fabrique_features_lookup_keys_total") == 3);
+  Lookup(s, {"c1", "c1"});
+  CHECK(MetricValue(s, "fabrique_features_lookup_keys_total") == 5);
+  // A refused lookup answers no key.
+  v1::LookupOnlineRequest request;
+  v1::FeatureRef* ref = request.add_features();
+  ref->set_group("ghost");
+  ref->set_feature("x");
+  request.add_entity_keys()->add_keys("c1");
+  v1::LookupOnlineResponse refused;
+  REQUIRE(s.stub->LookupOnline(Context().get(), request, &refused).error_code() ==
+          grpc::StatusCode::NOT_FOUND);
+  CHECK(MetricValue(s, "fabrique_features_lookup_keys_total") == 5);
 }
 
 TEST_CASE("history streams every stored row") {

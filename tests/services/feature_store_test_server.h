@@ -21,7 +21,8 @@ namespace fabrique::services::feature_test {
 
 inline constexpr int64_t kHour = 3'600'000'000;  // Microseconds.
 
-// A feature store served on a free loopback port, over a store in `path` ("" = in memory).
+// A feature store served on a free loopback port, over a store in `path` ("" = in memory), or
+// in `path` through `env` when given (not owned; it must outlive the Server).
 struct Server {
   core::FakeClock clock{absl::FromUnixSeconds(1'800'000'000)};
   std::shared_ptr<features::RetentionPolicies> retention =
@@ -33,10 +34,11 @@ struct Server {
   std::unique_ptr<FeatureStoreService> service;
   std::unique_ptr<v1::FeatureStore::Stub> stub;
 
-  explicit Server(const std::string& path = "") {
+  explicit Server(const std::string& path = "", rocksdb::Env* env = nullptr) {
     kv::StoreOptions kv_options;
     kv_options.path = path.empty() ? "/features" : path;
-    kv_options.in_memory = path.empty();
+    kv_options.in_memory = path.empty() && env == nullptr;
+    kv_options.env = env;
     features::FeatureStore::ConfigureStore(&kv_options, &clock, retention);
     kv = *kv::Store::Open(kv_options);
     features::FeatureStoreOptions options;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
@@ -555,13 +556,102 @@ TEST_CASE("request ids make registration and promotion retries safe; lists of bo
         grpc::StatusCode::NOT_FOUND);
 }
 
+// Opens a watch of every model from now on, with a deadline `timeout` away.
+std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> WatchAll(Server& s,
+                                                             grpc::ClientContext* context,
+                                                             absl::Duration timeout) {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return s.stub->Watch(context, v1::WatchRequest());
+}
+
+TEST_CASE("an idle watch gets a bookmark with the current revision every second") {
+  Server s;
+  CreateFraud(s);  // Revision 1.
+  grpc::ClientContext context;
+  auto reader = WatchAll(s, &context, absl::Seconds(60));
+  v1::WatchEvent event;
+  std::vector<absl::Time> received;
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(reader->Read(&event));
+    received.push_back(absl::Now());
+    CHECK(event.type() == v1::WATCH_EVENT_TYPE_BOOKMARK);
+    CHECK(event.revision() == 1);
+  }
+  // Four bookmarks, not one: about a second apart (generous bounds for a loaded machine; the
+  // lower one tells "every second" from a busy loop, the upper one from "once").
+  for (size_t i = 1; i < received.size(); ++i) {
+    INFO("bookmark " << i << " came " << absl::FormatDuration(received[i] - received[i - 1])
+                     << " after the one before");
+    CHECK(received[i] - received[i - 1] >= absl::Milliseconds(500));
+    CHECK(received[i] - received[i - 1] < absl::Seconds(5));
+  }
+  // A change goes out at once; the bookmarks after it carry its revision.
+  v1::CreateModelRequest churn;
+  churn.mutable_model()->set_name("churn");
+  v1::Model model;
+  REQUIRE(s.stub->CreateModel(Context().get(), churn, &model).ok());
+  do {
+    REQUIRE(reader->Read(&event));
+  } while (event.type() == v1::WATCH_EVENT_TYPE_BOOKMARK);
+  CHECK(event.type() == v1::WATCH_EVENT_TYPE_MODEL_CREATED);
+  CHECK(event.revision() == 2);
+  REQUIRE(reader->Read(&event));
+  CHECK(event.type() == v1::WATCH_EVENT_TYPE_BOOKMARK);
+  CHECK(event.revision() == 2);
+  context.TryCancel();
+}
+
+// The value of fabrique_registry_watchers on the server's /metrics page, or -1 when absent.
+double Watchers(Server& s) {
+  const std::string metrics = *testing::HttpGet("127.0.0.1", s.host->metrics_port(), "/metrics");
+  const std::string name = "fabrique_registry_watchers ";
+  const size_t at = metrics.find("\n" + name);
+  double value = -1;
+  if (at != std::string::npos) {
+    const size_t start = at + 1 + name.size();
+    if (!absl::SimpleAtod(metrics.substr(start, metrics.find('\n', start) - start), &value)) {
+      return -1;
+    }
+  }
+  return value;
+}
+
+TEST_CASE("registry_watchers counts the watch streams open") {
+  Server s;
+  CreateFraud(s);
+  CHECK(Watchers(s) == 0);
+  struct Watch {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> reader;
+  };
+  std::vector<std::unique_ptr<Watch>> watches;
+  for (int i = 1; i <= 3; ++i) {
+    watches.push_back(std::make_unique<Watch>());
+    Watch& watch = *watches.back();
+    watch.context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    v1::WatchRequest request;
+    request.set_include_snapshot(i == 3);  // A snapshot watch counts once it is following.
+    watch.reader = s.stub->Watch(&watch.context, request);
+    INFO("after opening watch " << i);
+    REQUIRE(testing::PollUntil([&] { return Watchers(s) == i; }, absl::Seconds(10)));
+  }
+  // A stream the client cancels stops counting (the server notices at its next bookmark).
+  for (int open = 2; open >= 0; --open) {
+    watches[open]->context.TryCancel();
+    v1::WatchEvent event;
+    while (watches[open]->reader->Read(&event)) {
+    }
+    CHECK(watches[open]->reader->Finish().error_code() == grpc::StatusCode::CANCELLED);
+    INFO("after cancelling down to " << open);
+    REQUIRE(testing::PollUntil([&] { return Watchers(s) == open; }, absl::Seconds(10)));
+  }
+}
+
 TEST_CASE("a shutdown ends watch streams at once, saying where to resume") {
   Server s;
   CreateFraud(s);  // Revision 1.
-  v1::WatchRequest request;
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-  auto reader = s.stub->Watch(&context, request);
+  auto reader = WatchAll(s, &context, absl::Seconds(20));
   v1::WatchEvent event;
   REQUIRE(reader->Read(&event));  // The first bookmark: the stream is open.
   const absl::Time start = absl::Now();

@@ -13,6 +13,12 @@
 //
 //   features_ingest_bench [--rows=4000000] [--batch_rows=10000] [--bulk_batch_rows=200000]
 //                         [--entities=100000] [--streams=1,2,4] [--repeats=3] [--dir=/tmp/x]
+//                         [--verify] [--small]
+//
+// Every run checks that the server acknowledged every row sent; --verify also reads the whole
+// history back after each run (ReadHistory) and checks every row's values. Either failing exits
+// 1. --small: 40,000 rows over 5,000 entities, batches of 2,000 (bulk: 10,000), 1 and 2 streams,
+// one repeat, --verify: the checks alone, in seconds (tools/bench/run_small).
 
 #include <chrono>
 #include <cstdio>
@@ -49,6 +55,7 @@ struct Flags {
   int repeats = 3;
   std::string dir = "/tmp/fabrique_ingest_bench";
   std::string phases = "ceiling,stream,bulk";  // Which measurements to run.
+  bool verify = false;                         // Read every row back after each run.
 };
 
 constexpr int kFeatures = 20;
@@ -126,6 +133,51 @@ std::vector<v1::IngestRequest> MakeBatches(const Flags& flags, int batch_rows, b
   return batches;
 }
 
+// Reads the whole history back and checks that it holds each row sent exactly once, with its
+// values (row i: entity i * 7919 % entities, time kBaseMicros + i, feature f = i + f); exits 1
+// otherwise.
+void VerifyHistory(const Flags& flags, const std::string& target, const std::string& label) {
+  auto stub = v1::FeatureStore::NewStub(client::MakeChannel(target));
+  v1::ReadHistoryRequest request;
+  request.set_group("ingest");
+  auto context = Context(absl::Minutes(10));
+  auto reader = stub->ReadHistory(context.get(), request);
+  std::vector<bool> seen(static_cast<size_t>(flags.rows), false);
+  int64_t found = 0;
+  std::string problem;
+  v1::ReadHistoryResponse chunk;
+  while (reader->Read(&chunk) && problem.empty()) {
+    const v1::RowBatch& rows = chunk.rows();
+    for (int r = 0; r < rows.entity_keys_size() && problem.empty(); ++r) {
+      const int64_t i = rows.event_time_unix_micros(r) - kBaseMicros;
+      if (i < 0 || i >= flags.rows || seen[i] || rows.columns_size() != kFeatures ||
+          rows.entity_keys(r) != Entity(i * 7919 % flags.entities)) {
+        problem = absl::StrCat("unexpected or repeated row ", rows.entity_keys(r), "@",
+                               rows.event_time_unix_micros(r));
+        break;
+      }
+      for (const v1::FeatureColumn& column : rows.columns()) {
+        int f = 0;
+        if (!absl::SimpleAtoi(absl::string_view(column.feature().feature()).substr(1), &f) ||
+            column.values().float_values().values(r) != static_cast<float>(i + f)) {
+          problem = absl::StrCat("row ", i, " has a wrong ", column.feature().feature());
+        }
+      }
+      seen[i] = true;
+      ++found;
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (problem.empty() && !status.ok()) problem = "ReadHistory: " + status.error_message();
+  if (problem.empty() && found != flags.rows) {
+    problem = absl::StrCat(found, " rows read back of ", flags.rows, " acknowledged");
+  }
+  if (!problem.empty()) {
+    std::fprintf(stderr, "%s: %s\n", label.c_str(), problem.c_str());
+    std::exit(1);
+  }
+}
+
 // Sends `batches` over `streams` concurrent Ingest calls (batch i on stream i % streams) to a
 // fresh server; returns acknowledged rows per second.
 double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batches, int streams,
@@ -168,6 +220,7 @@ double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batc
                  static_cast<long long>(rows), static_cast<long long>(flags.rows));
     std::exit(1);
   }
+  if (flags.verify) VerifyHistory(flags, (*server)->target(), label);
   const long peak = (*server)->PeakRssMib();
   if ((*server)->Stop() != 0) {
     std::fprintf(stderr, "%s: fabrique-features did not stop cleanly\n", label.c_str());
@@ -232,8 +285,21 @@ Flags ParseFlags(int argc, char** argv) {
           "plain rocksdb::DB::Put loop as the ceiling. Flags (defaults):\n"
           "  --rows=4000000 --batch_rows=10000 --bulk_batch_rows=200000 --entities=100000\n"
           "  --streams=1,2,4 --repeats=3 --dir=/tmp/fabrique_ingest_bench\n"
-          "  --phases=ceiling,stream,bulk (a subset, for profiling one of them)\n");
+          "  --phases=ceiling,stream,bulk (a subset, for profiling one of them)\n"
+          "  --verify: read every row back after each run and check it\n"
+          "  --small: 40000 rows, 5000 entities, batches of 2000 (bulk 10000), streams 1,2,\n"
+          "    one repeat, --verify (give it first: later flags override its sizes)\n");
       std::exit(0);
+    } else if (arg == "--verify") {
+      flags.verify = true;
+    } else if (arg == "--small") {
+      flags.rows = 40'000;
+      flags.batch_rows = 2'000;
+      flags.bulk_batch_rows = 10'000;
+      flags.entities = 5'000;
+      flags.streams = {1, 2};
+      flags.repeats = 1;
+      flags.verify = true;
     } else if (const char* v = value("rows")) {
       ok = absl::SimpleAtoi(v, &flags.rows);
     } else if (const char* v = value("batch_rows")) {

@@ -6,6 +6,12 @@
 // ratio and the target.
 //
 //   features_lookup_bench [--entities=1000000] [--repeats=3] [--threads=4] [--perf_dir=DIR]
+//                         [--small]
+//
+// Every 25th sequential answer (every one with --small) and every 1000th concurrent one (every
+// 40th) is checked against the stored values, on both systems; a wrong answer exits 1.
+// --small: 10,000 entities, 200 timed lookups after 50, 2 clients for 0.5 s, one repeat: the
+// checks alone, in seconds (tools/bench/run_small).
 //
 // --perf_dir records `perf record` (with call graphs) of the server and of this client during one
 // more throughput run per size, for the profile that explains a missed goal.
@@ -63,7 +69,20 @@ struct Flags {
   // Our binaries are built without frame pointers, so "fp" stacks stop at the first library
   // frame; DWARF unwinding costs bigger files but attributes malloc and gRPC to their callers.
   std::string perf_call_graph = "dwarf,16384";
+  int verify_every = 25;  // Sequential lookups per checked one; concurrent: 40 times as many.
+  bool small = false;
 };
+
+// The --small sizes: every check, few figures.
+void MakeSmall(Flags* flags) {
+  flags->entities = 10'000;
+  flags->lookups = 200;
+  flags->warmup = 50;
+  flags->threads = 2;
+  flags->duration = absl::Milliseconds(500);
+  flags->repeats = 1;
+  flags->verify_every = 1;
+}
 
 // One run's figures for one lookup size and one system.
 struct Figures {
@@ -153,7 +172,7 @@ void MeasureLatency(LookupClient& client, const std::vector<int32_t>& sequence, 
     const double elapsed =
         std::chrono::duration<double, std::micro>(SteadyClock::now() - start).count();
     if (i >= flags.warmup) micros.push_back(elapsed);
-    if (i % 25 == 0) CheckOk(client.Verify(entities), "checking a lookup's values");
+    if (i % flags.verify_every == 0) CheckOk(client.Verify(entities), "checking a lookup's values");
   }
   figures->p50_ms = Percentile(micros, 50) / 1000;
   figures->p99_ms = Percentile(micros, 99) / 1000;
@@ -178,7 +197,9 @@ void MeasureThroughput(const ClientFactory& connect, pid_t server,
       for (size_t i = t * batches / flags.threads; !stop.load(std::memory_order_relaxed); ++i) {
         const absl::Span<const int32_t> entities(&sequence[(i % batches) * n], n);
         CheckOk(clients[t]->Lookup(entities), "lookup");
-        if (done++ % 1000 == 0) CheckOk(clients[t]->Verify(entities), "checking a lookup");
+        if (done++ % (40 * flags.verify_every) == 0) {
+          CheckOk(clients[t]->Verify(entities), "checking a lookup");
+        }
       }
       total.fetch_add(done);
     });
@@ -328,12 +349,15 @@ int Main(int argc, char** argv) {
   set.Add("perf_dir", &flags.perf_dir, "If set, perf profiles of server and client go there");
   set.Add("perf_seconds", &flags.perf_seconds, "Length of the profiled run");
   set.Add("perf_call_graph", &flags.perf_call_graph, "perf record --call-graph mode");
+  set.Add("small", &flags.small,
+          "10,000 entities, 200 lookups, 0.5 s runs, every answer checked (overrides the sizes)");
   absl::StatusOr<core::ParsedArgs> parsed = set.Parse(argc, argv);
   CheckOk(parsed.status(), "flags");
   if (parsed->help) {
     std::printf("%s", set.Usage().c_str());
     return 0;
   }
+  if (flags.small) MakeSmall(&flags);
   const BenchData data = BenchData::Make("bench", flags.features, flags.entities,
                                          absl::ToUnixMicros(absl::Now() - absl::Hours(1)));
   absl::StatusOr<std::string> redis_version = RunAndCapture({flags.redis_server, "--version"});

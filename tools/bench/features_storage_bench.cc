@@ -4,6 +4,13 @@
 // --scale (1 = 100k entities x 10 events for the join; 10 = 10M history rows, the README's figure).
 //
 //   features_storage_bench [--dir=/tmp/x] [--scale=1] [--only=ingest,bulk,lookup,join] [--keep]
+//                          [--small]
+//
+// Each phase checks what it did and exits 1 when it is wrong: every row written (ingest, bulk),
+// every looked-up entity present with its stored values (lookup), one row per label event
+// (join). --small: 20,000 rows per ingest run, 100,000 bulk rows, 5,000 entities looked up 300
+// times, a join of 1,000 entities x 100 events x 10,000 labels: the checks alone, in seconds
+// (tools/bench/run_small).
 //
 // --keep leaves the loaded join history in --dir, so a second run measures the join alone in a
 // fresh process (its peak memory then excludes the load).
@@ -11,6 +18,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -135,6 +143,25 @@ void Check(const absl::Status& status, const char* what) {
   }
 }
 
+// Exits 1 with `what` unless `actual` == `expected`.
+void CheckCount(int64_t actual, int64_t expected, const std::string& what) {
+  if (actual == expected) return;
+  std::fprintf(stderr, "%s: %lld, expected %lld\n", what.c_str(), static_cast<long long>(actual),
+               static_cast<long long>(expected));
+  std::exit(1);
+}
+
+// The sizes of the phases.
+struct Sizes {
+  int64_t ingest_rows = 1'000'000;  // Per ingest run.
+  int64_t ceiling_rows = 1'000'000;
+  int64_t bulk_rows = 2'000'000;
+  int64_t lookup_entities = 100'000;
+  int lookups = 3000;              // Per lookup size.
+  int64_t join_entities = 10'000;  // Times --scale.
+  int64_t join_labels = 100'000;   // Times --scale.
+};
+
 // Ingests `total` rows of 20 floats over 100k entities in batches of `batch_rows` from
 // `threads` writers; prints rows/s.
 void BenchIngest(const std::string& dir, Durability durability, int threads, int64_t total,
@@ -150,21 +177,27 @@ void BenchIngest(const std::string& dir, Durability durability, int threads, int
   std::vector<std::vector<v1::RowBatch>> batches(threads);
   for (int t = 0; t < threads; ++t) {
     for (int64_t first = t * per_thread; first < (t + 1) * per_thread; first += batch_rows) {
+      const int n = static_cast<int>(std::min<int64_t>(batch_rows, (t + 1) * per_thread - first));
       batches[t].push_back(FloatBatch(
-          group, first, batch_rows, [](int64_t i) { return (i * 7919) % 100000; },
+          group, first, n, [](int64_t i) { return (i * 7919) % 100000; },
           [](int64_t i) { return 1'700'000'000'000'000 + i; }));
     }
   }
+  std::atomic<int64_t> written{0};
   const auto start = Clock::now();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      for (const v1::RowBatch& batch : batches[t])
-        Check(writer->Write(group, batch).status(), "write");
+      for (const v1::RowBatch& batch : batches[t]) {
+        absl::StatusOr<WriteResult> result = writer->Write(group, batch);
+        Check(result.status(), "write");
+        written += result->rows_written;
+      }
     });
   }
   for (std::thread& worker : workers) worker.join();
   const double seconds = Seconds(start);
+  CheckCount(written.load(), per_thread * threads, "ingest: rows written");
   const char* mode = durability == Durability::kSync          ? "kSync"
                      : durability == Durability::kGroupCommit ? "group commit"
                                                               : "no fsync";
@@ -220,21 +253,48 @@ void BenchBulk(const std::string& dir, int64_t total) {
   options.writer = writer.get();
   std::unique_ptr<BulkLoader> loader = *BulkLoader::Create(options);
   const v1::FeatureGroup group = FloatGroup("bulk", 20);
-  constexpr int kBatch = 500'000;
+  constexpr int64_t kBatch = 500'000;
   std::vector<v1::RowBatch> batches;
   // Sorted by entity then ascending time, 100 events per entity, as an export would be.
   for (int64_t first = 0; first < total; first += kBatch) {
     batches.push_back(FloatBatch(
-        group, first, kBatch, [](int64_t i) { return i / 100; },
+        group, first, static_cast<int>(std::min(kBatch, total - first)),
+        [](int64_t i) { return i / 100; },
         [](int64_t i) { return 1'700'000'000'000'000 + (i % 100) * 1000; }));
   }
+  int64_t written = 0;
   const auto start = Clock::now();
-  for (const v1::RowBatch& batch : batches) Check(loader->Load(group, batch).status(), "bulk");
+  for (const v1::RowBatch& batch : batches) {
+    absl::StatusOr<BulkLoadResult> result = loader->Load(group, batch);
+    Check(result.status(), "bulk");
+    written += result->rows_written;
+  }
+  CheckCount(written, total, "bulk: rows written");
   std::printf("bulk    SST ingestion %lld rows            %9.0f rows/s\n",
               static_cast<long long>(total), total / Seconds(start));
 }
 
-void BenchLookup(const std::string& dir, int64_t entities) {
+// Checks that `response` holds, for each entity of `request`, its stored values (entity e's
+// feature f is e + f); exits 1 otherwise.
+void CheckLookup(const v1::LookupOnlineRequest& request, const v1::LookupOnlineResponse& response,
+                 int features) {
+  const auto& keys = request.entity_keys(0).keys();
+  CheckCount(response.row_count(), keys.size(), "lookup: rows answered");
+  CheckCount(response.columns_size(), features, "lookup: columns answered");
+  for (int f = 0; f < features; ++f) {
+    const v1::OnlineFeatureColumn& column = response.columns(f);
+    for (int r = 0; r < keys.size(); ++r) {
+      const int64_t entity = std::stoll(keys[r].substr(4));  // "cust%08lld".
+      if (column.statuses(r) != v1::VALUE_STATUS_PRESENT ||
+          column.values().float_values().values(r) != static_cast<float>(entity + f)) {
+        std::fprintf(stderr, "lookup: %s feature f%d is not what was stored\n", keys[r].c_str(), f);
+        std::exit(1);
+      }
+    }
+  }
+}
+
+void BenchLookup(const std::string& dir, int64_t entities, int lookups) {
   std::unique_ptr<kv::Store> store = OpenStore(dir + "/lookup");
   FeatureWriterOptions options;
   options.store = store.get();
@@ -260,7 +320,7 @@ void BenchLookup(const std::string& dir, int64_t entities) {
   for (int n : {1, 100}) {
     std::vector<double> micros, cpu_micros;
     v1::LookupOnlineResponse response;
-    for (int iteration = 0; iteration < 3000; ++iteration) {
+    for (int iteration = 0; iteration < lookups; ++iteration) {
       v1::LookupOnlineRequest request;
       for (int f = 0; f < 50; ++f) {
         v1::FeatureRef* ref = request.add_features();
@@ -274,6 +334,7 @@ void BenchLookup(const std::string& dir, int64_t entities) {
       Check(reader->Lookup(request, groups, &response), "lookup");
       micros.push_back(Seconds(start) * 1e6);
       cpu_micros.push_back((ThreadCpuSeconds() - cpu_start) * 1e6);
+      CheckLookup(request, response, 50);
     }
     std::sort(micros.begin(), micros.end());
     std::sort(cpu_micros.begin(), cpu_micros.end());
@@ -357,6 +418,8 @@ void BenchJoin(const std::string& dir, int64_t entities, int events_per_entity, 
   for (const v1::LabelEventBatch& batch : batches) Check(join->Add(batch), "add");
   absl::StatusOr<PointInTimeJoinSummary> summary = join->Finish();
   Check(summary.status(), "finish");
+  CheckCount(emitted, labels, "join: rows emitted");
+  CheckCount(summary->rows, labels, "join: rows in the summary");
   const double seconds = Seconds(start);
   const double cpu = CpuSeconds() - cpu_start;
   std::printf(
@@ -378,6 +441,7 @@ int main(int argc, char** argv) {
   bool keep = false;
   int window = 0;  // PointInTimeJoinOptions::window_rows; 0 = its default.
   bool fill_cache = false;
+  fabrique::features::Sizes sizes;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (absl::StartsWith(arg, "--dir=")) dir = arg.substr(6);
@@ -386,25 +450,38 @@ int main(int argc, char** argv) {
     if (arg == "--keep") keep = true;
     if (absl::StartsWith(arg, "--window=")) window = std::stoi(arg.substr(9));
     if (arg == "--fill_cache") fill_cache = true;
+    if (arg == "--small") {
+      sizes.ingest_rows = 20'000;
+      sizes.ceiling_rows = 20'000;
+      sizes.bulk_rows = 100'000;
+      sizes.lookup_entities = 5'000;
+      sizes.lookups = 300;
+      sizes.join_entities = 1'000;
+      sizes.join_labels = 10'000;
+    }
   }
   using fabrique::features::Durability;
   namespace features = fabrique::features;
+  const int64_t rows = sizes.ingest_rows;
   if (only == "profile-ingest") {
-    features::BenchIngest(dir, Durability::kProcessCrashOnly, 1, 1'000'000, 10000);
+    features::BenchIngest(dir, Durability::kProcessCrashOnly, 1, rows, 10000);
   } else if (absl::StrContains(only, "ingest")) {
-    features::BenchIngest(dir, Durability::kSync, 1, 1'000'000, 1000);
-    features::BenchIngest(dir, Durability::kGroupCommit, 1, 1'000'000, 1000);
-    features::BenchIngest(dir, Durability::kSync, 2, 1'000'000, 1000);
-    features::BenchIngest(dir, Durability::kGroupCommit, 2, 1'000'000, 1000);
-    features::BenchIngest(dir, Durability::kGroupCommit, 4, 1'000'000, 1000);
-    features::BenchIngest(dir, Durability::kGroupCommit, 2, 1'000'000, 10000);
-    features::BenchIngest(dir, Durability::kProcessCrashOnly, 2, 1'000'000, 10000);
+    features::BenchIngest(dir, Durability::kSync, 1, rows, 1000);
+    features::BenchIngest(dir, Durability::kGroupCommit, 1, rows, 1000);
+    features::BenchIngest(dir, Durability::kSync, 2, rows, 1000);
+    features::BenchIngest(dir, Durability::kGroupCommit, 2, rows, 1000);
+    features::BenchIngest(dir, Durability::kGroupCommit, 4, rows, 1000);
+    features::BenchIngest(dir, Durability::kGroupCommit, 2, rows, 10000);
+    features::BenchIngest(dir, Durability::kProcessCrashOnly, 2, rows, 10000);
   }
-  if (absl::StrContains(only, "ceiling")) features::BenchCeiling(dir, 1'000'000);
-  if (absl::StrContains(only, "bulk")) features::BenchBulk(dir, 2'000'000);
-  if (absl::StrContains(only, "lookup")) features::BenchLookup(dir, 100'000);
+  if (absl::StrContains(only, "ceiling")) features::BenchCeiling(dir, sizes.ceiling_rows);
+  if (absl::StrContains(only, "bulk")) features::BenchBulk(dir, sizes.bulk_rows);
+  if (absl::StrContains(only, "lookup")) {
+    features::BenchLookup(dir, sizes.lookup_entities, sizes.lookups);
+  }
   if (absl::StrContains(only, "join")) {
-    features::BenchJoin(dir, 10'000 * scale, 100, 100'000 * scale, window, fill_cache);
+    features::BenchJoin(dir, sizes.join_entities * scale, 100, sizes.join_labels * scale, window,
+                        fill_cache);
   }
   if (!keep) std::filesystem::remove_all(dir);
   return 0;

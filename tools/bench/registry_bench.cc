@@ -21,7 +21,13 @@
 //
 //   registry_bench [--phases=transfer,metadata,listing,watch] [--transfer_mib=1024]
 //                  [--chunk_kib=4092] [--metadata_ops=2000] [--listing_versions=10000]
-//                  [--watch_moves=300] [--watchers=16] [--repeats=3] [--dir=/tmp/x]
+//                  [--watch_moves=300] [--watchers=16] [--repeats=3] [--dir=/tmp/x] [--small]
+//
+// Each phase checks what it measured and exits 1 when it is wrong: the upload stored under the
+// artifact's digest and size, the download's bytes hash to it, each version read back is the
+// one registered, every version listed, every watcher sees every alias move.
+// --small: a 16 MiB artifact, 100 versions registered, 300 listed, 20 moves to 1 and 4
+// watchers, one repeat: the checks alone, in seconds (tools/bench/run_small).
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -67,7 +73,18 @@ struct Flags {
   int watchers = 16;
   int repeats = 3;
   std::string dir = "/tmp/fabrique_registry_bench";
+  bool small = false;
 };
+
+// The --small sizes: every check, few figures.
+void MakeSmall(Flags* flags) {
+  flags->transfer_mib = 16;
+  flags->metadata_ops = 100;
+  flags->listing_versions = 300;
+  flags->watch_moves = 20;
+  flags->watchers = 4;
+  flags->repeats = 1;
+}
 
 double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -532,7 +549,15 @@ WatchRun WatchOnce(const Flags& flags, int watchers) {
       }
     });
   }
-  while (ready.load() < watchers) absl::SleepFor(absl::Milliseconds(10));
+  // Every stream is open once it has had its first bookmark (within a second or so).
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (ready.load() < watchers) {
+    if (absl::Now() > deadline) {
+      std::fprintf(stderr, "only %d of %d watch streams opened\n", ready.load(), watchers);
+      std::exit(1);
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   WatchRun run;
   for (int k = 0; k < flags.watch_moves; ++k) {
     v1::SetAliasRequest request;
@@ -600,11 +625,14 @@ Flags ParseFlags(int argc, char** argv) {
   set.Add("watchers", &flags.watchers, "Watchers of the second watch figure");
   set.Add("repeats", &flags.repeats, "Runs of each figure; the median is reported");
   set.Add("dir", &flags.dir, "Scratch directory (removed at the end)");
+  set.Add("small", &flags.small,
+          "16 MiB, 100 versions, 300 listed, 20 moves, 4 watchers, one repeat (overrides sizes)");
   core::ParsedArgs parsed;
   if (std::optional<int> code =
           cli::ParseCommandFlags(set, std::vector<std::string>(argv + 1, argv + argc), &parsed)) {
     std::exit(*code);
   }
+  if (flags.small) MakeSmall(&flags);
   if (flags.transfer_mib < 1 || flags.chunk_kib < 1 || flags.chunk_kib > 4092 ||
       flags.metadata_ops < 1 || flags.listing_versions < 1 || flags.watch_moves < 1 ||
       flags.watchers < 1 || flags.repeats < 1) {

@@ -5,7 +5,12 @@ the images' classes, and the version it registers scored on the 10,000 test imag
 pixels. Prints the test accuracy (goal: at least 0.88) and the share of the run spent building
 the training set from the feature store (goal: under 20%).
 
-    /usr/bin/python3 tools/bench/trainer_e2e_bench.py [--bin_dir build/bin] [--epochs 15]
+    /usr/bin/python3 tools/bench/trainer_e2e_bench.py [--bin_dir build/bin] [--epochs 15] [--small]
+
+Exits non-zero when a check fails: every image acknowledged by the feature store, the run
+succeeded, and (with --small) the registered module scores well above chance. --small: the first
+3,000 training images, 2 epochs, scored on 2,000 test images, which must reach accuracy 0.5
+(chance is 0.1): the checks alone, in seconds (tools/bench/run_small).
 
 Needs Debian's dataset-fashion-mnist and python3-torch (to score the module). Starts its own
 `fabrique up` on free loopback ports in a temporary directory, and stops it.
@@ -49,7 +54,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bin_dir", default=str(REPO / "build" / "bin"))
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--small", action="store_true",
+                        help="3,000 training images, 2 epochs, 2,000 test images")
     args = parser.parse_args()
+    train_images, test_images = (3000, 2000) if args.small else (None, None)
+    if args.small:
+        args.epochs = 2
     work = tempfile.mkdtemp(prefix="fabrique-e2e-")
     stubs(pathlib.Path(work) / "stubs")
     from fabrique.v1 import common_pb2 as c, features_pb2 as f, features_pb2_grpc
@@ -61,9 +71,10 @@ def main():
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         endpoints = pathlib.Path(work) / "data" / "endpoints.tsv"
-        for _ in range(1200):
-            if endpoints.exists():
-                break
+        deadline = time.monotonic() + 120
+        while not endpoints.exists():
+            if up.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"fabrique up did not start (exit code {up.poll()})")
             time.sleep(0.1)
         addr = {row.split("\t")[0]: row.split("\t")[1]
                 for row in endpoints.read_text().splitlines()}
@@ -74,8 +85,8 @@ def main():
         trainer = trainer_pb2_grpc.TrainerStub(grpc.insecure_channel(addr["trainer"]))
         who = [("x-fabrique-user", "bench"), ("x-fabrique-squad", "vision")]
 
-        images = read_idx("train-images-idx3-ubyte.gz", 4).reshape(-1, 784)
-        labels = read_idx("train-labels-idx1-ubyte.gz", 2)
+        images = read_idx("train-images-idx3-ubyte.gz", 4).reshape(-1, 784)[:train_images]
+        labels = read_idx("train-labels-idx1-ubyte.gz", 2)[:train_images]
         n = len(labels)
         fs.ApplyEntity(f.ApplyEntityRequest(entity=f.Entity(name="image", join_key="image_id")),
                        timeout=10, metadata=who)
@@ -139,8 +150,9 @@ def main():
             r.DownloadArtifactRequest(sha256=module_sha), timeout=120))
         module = torch.jit.load(io.BytesIO(blob))
         test_x = torch.from_numpy(read_idx("t10k-images-idx3-ubyte.gz", 4).reshape(-1, 784)
-                                  .astype(np.float32) / 255.0)
-        test_y = torch.from_numpy(read_idx("t10k-labels-idx1-ubyte.gz", 2).astype(np.int64))
+                                  [:test_images].astype(np.float32) / 255.0)
+        test_y = torch.from_numpy(read_idx("t10k-labels-idx1-ubyte.gz", 2)[:test_images]
+                                  .astype(np.int64))
         with torch.no_grad():
             probabilities = module(test_x, [[] for _ in range(len(test_y))])
         accuracy = (probabilities.argmax(1) == test_y).float().mean().item()
@@ -150,6 +162,8 @@ def main():
               f"(goal < 20%: {'met' if build / total < 0.2 else 'NOT met'})")
         print(f"test accuracy of the registered module, from raw pixels: {accuracy:.4f} on "
               f"{len(test_y)} images (goal >= 0.88: {'met' if accuracy >= 0.88 else 'NOT met'})")
+        if args.small and accuracy < 0.5:
+            sys.exit(f"the registered module scores {accuracy:.4f}: no better than a broken model")
     finally:
         up.send_signal(signal.SIGTERM)
         up.wait(timeout=120)

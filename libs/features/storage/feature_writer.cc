@@ -29,7 +29,8 @@ FeatureWriter::FeatureWriter(Options options, kv::ColumnFamily history, kv::Colu
     : options_(std::move(options)),
       history_(history),
       online_(online),
-      committer_(options_.store) {}
+      committer_(options_.sync_wal ? options_.sync_wal
+                                   : [store = options_.store] { return store->SyncWal(); }) {}
 
 absl::StatusOr<WriteResult> FeatureWriter::Write(const v1::FeatureGroup& group,
                                                  const v1::RowBatch& rows, RowMask skip) {

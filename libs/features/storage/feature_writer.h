@@ -24,6 +24,7 @@
 // Thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,9 @@ struct FeatureWriterOptions {
   std::string online_family = "online";
   // Default: kGroupCommit.
   Durability durability = Durability::kGroupCommit;
+  // The write-ahead-log fsync of one group-commit round. Default: empty = store->SyncWal(). A
+  // seam for tests, which wrap it to hold a round open while other writers queue behind it.
+  std::function<absl::Status()> sync_wal;
 };
 
 // What one Write did.

@@ -17,7 +17,7 @@ absl::Status GroupCommitter::Sync() {
       absl::Status status;
       {
         mu_.Unlock();
-        status = store_->SyncWal();
+        status = sync_wal_();
         mu_.Lock();
       }
       syncing_ = false;
@@ -38,6 +38,11 @@ absl::Status GroupCommitter::Sync() {
 int64_t GroupCommitter::syncs() const {
   absl::MutexLock lock(&mu_);
   return syncs_;
+}
+
+int64_t GroupCommitter::requests() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(issued_);
 }
 
 }  // namespace fabrique::features

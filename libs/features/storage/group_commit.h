@@ -16,6 +16,8 @@
 // Thread-safe.
 
 #include <cstdint>
+#include <functional>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -26,8 +28,13 @@ namespace fabrique::features {
 
 class GroupCommitter {
  public:
-  // `store` is not owned and must outlive the committer.
-  explicit GroupCommitter(kv::Store* store) : store_(store) {}
+  // Fsyncs `store`'s write-ahead log. `store` is not owned and must outlive the committer.
+  explicit GroupCommitter(kv::Store* store)
+      : GroupCommitter([store] { return store->SyncWal(); }) {}
+  // Calls `sync_wal` for each round: it must make every write returned before the call durable
+  // (kv::Store::SyncWal does). A seam for tests that hold a round open while others queue.
+  explicit GroupCommitter(std::function<absl::Status()> sync_wal)
+      : sync_wal_(std::move(sync_wal)) {}
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
@@ -37,11 +44,13 @@ class GroupCommitter {
 
   // Number of fsyncs issued so far (for tests and metrics).
   int64_t syncs() const;
+  // Number of Sync() calls so far, finished or waiting: with syncs(), how much was shared.
+  int64_t requests() const;
 
  private:
   bool NotSyncing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !syncing_; }
 
-  kv::Store* const store_;
+  const std::function<absl::Status()> sync_wal_;
   mutable absl::Mutex mu_;
   // Tickets: each Sync() call takes the next one. A round covers every ticket issued before it
   // started.
