@@ -40,8 +40,9 @@ void AddRegistryFlags(core::FlagSet* flags, RegistryFlags* registry, bool mutati
 absl::StatusOr<RegistryClient> RegistryClient::Connect(const RegistryFlags& flags) {
   absl::StatusOr<ServiceTarget> target = ResolveService(flags.target, flags.data_dir, "registry");
   if (!target.ok()) return target.status();
-  return RegistryClient(v1::ModelRegistry::NewStub(client::MakeChannel(target->address)),
-                        *std::move(target), flags.identity, flags.timeout);
+  // The stub first: function arguments are evaluated in no set order, and the target moves.
+  auto stub = v1::ModelRegistry::NewStub(client::MakeChannel(target->address));
+  return RegistryClient(std::move(stub), *std::move(target), flags.identity, flags.timeout);
 }
 
 std::unique_ptr<grpc::ClientContext> RegistryClient::NewContext(absl::Duration timeout) const {
