@@ -42,12 +42,6 @@ SERVICE_BY_HAND = re.compile(r"^(\S*/)?fabrique-\w+ .*--port[ =](\d+)")
 # Placeholders the README uses for what an earlier command printed, and how the script gets
 # them: RUN_ID is the run the last `fabrique train submit` printed ("submitted run ...").
 PLACEHOLDERS = {"RUN_ID": "sed -n 's/^submitted run //p' \"$__TRANSCRIPT\" | tail -1"}
-# Commands whose exit code the README does not announce but which cannot be 0 where the README
-# runs them: the trainer's example cancels the run it has just followed to success.
-EXPECTED_EXIT = {
-    "fabrique train cancel RUN_ID": (
-        1, "the run it cancels has already succeeded: 'nothing to cancel' exits 1"),
-}
 DEFAULT_PORTS = [7101, 7102, 7103, 7104, 7105, 7106, 9101, 9102, 9103, 9104, 9105, 9106,
                  7201, 9201]
 
@@ -151,13 +145,9 @@ def third_party_tool(command):
 
 
 def expected_exit(command):
+    """0, or the code the command's comment announces ("# exit 1: a gate fails")."""
     announced = re.match(r"exit (\d+)\b", command.comment)
-    if announced:
-        return int(announced.group(1)), "announced in the README"
-    for prefix, (code, why) in EXPECTED_EXIT.items():
-        if command.text.startswith(prefix):
-            return code, why
-    return 0, ""
+    return int(announced.group(1)) if announced else 0
 
 
 def script_for(blocks, sandbox):
@@ -214,9 +204,8 @@ def script_for(blocks, sandbox):
                     ready = f"fabrique status --target 127.0.0.1:{by_hand.group(2)}"
                 out.append(f"__wait_for {command.line} $! {shlex.quote(ready)}")
                 continue
-            code, _ = expected_exit(command)
             out.append(text)
-            out.append(f"__check $? {code} {command.line} {summary}")
+            out.append(f"__check $? {expected_exit(command)} {command.line} {summary}")
             if "fabrique train submit" in text:
                 out.append(f"RUN_ID=$({PLACEHOLDERS['RUN_ID']})")
     out.append("__stop_servers || { echo 'a server did not stop cleanly' >&2; exit 98; }")

@@ -274,23 +274,24 @@ int RunTrainList(const std::vector<std::string>& args) {
 }
 
 // Says what a cancel did: the trainer answers with the run as it stands, which may have ended
-// before the cancel arrived. Exit 0 when the run is (or will be) cancelled, 1 when it ended
-// otherwise, so a script learns that a run it meant to stop went on to register a version.
-int ReportCancel(const std::string& program, const v1::Run& run) {
+// before the cancel arrived. Cancelling is idempotent (the run is not running afterwards, as
+// asked), so every answer exits 0; what matters is that a run that ended otherwise says how,
+// rather than seeming to be cancelled.
+int ReportCancel(const v1::Run& run) {
   switch (run.state()) {
     case v1::RUN_STATE_CANCELLED:
       std::cout << "run " << run.run_id() << ": cancelled\n";
-      return 0;
+      break;
     case v1::RUN_STATE_SUCCEEDED:
     case v1::RUN_STATE_FAILED:
-      return Fail(program, absl::FailedPreconditionError(
-                               absl::StrCat("run ", run.run_id(), " already ", State(run.state()),
-                                            ": nothing to cancel")));
+      std::cout << "run " << run.run_id() << " already " << State(run.state())
+                << ": nothing to cancel\n";
+      break;
     default:
       std::cout << "run " << run.run_id() << ": " << State(run.state())
                 << ", cancelling: it stops within one batch\n";
-      return 0;
   }
+  return 0;
 }
 
 int RunTrainCancel(const std::vector<std::string>& args) {
@@ -301,9 +302,9 @@ int RunTrainCancel(const std::vector<std::string>& args) {
                          "it registers nothing. Cancelling an ended run changes nothing.");
   flag_set.set_usage_args("[flags] RUN_ID");
   flag_set.set_epilog(
-      "Exit codes: 0 the run is cancelled (or stops within one batch; or was cancelled before),\n"
-      "1 it had already ended otherwise (succeeded or failed: nothing to cancel) or the call\n"
-      "failed, 2 bad usage.");
+      "Exit codes: 0 the run is cancelled, stops within one batch, or had already ended (then\n"
+      "it says how: 'run R already succeeded: nothing to cancel'), 1 the trainer refused (an\n"
+      "unknown run, one registering its version) or could not be reached, 2 bad usage.");
   AddTrainerFlags(&flag_set, &flags, /*mutating=*/true);
   flag_set.Add("reason", &reason, "Why, recorded on the run");
   core::ParsedArgs parsed;
@@ -319,7 +320,7 @@ int RunTrainCancel(const std::vector<std::string>& args) {
       !s.ok()) {
     return Fail(flag_set.program(), s);
   }
-  return ReportCancel(flag_set.program(), run);
+  return ReportCancel(run);
 }
 
 }  // namespace
