@@ -24,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 
 import pytest
 
@@ -247,8 +248,13 @@ def test_readme_examples_run_as_written(tmp_path):
     (sandbox / "protos").symlink_to(REPO / "protos")
     script, skipped = script_for(runnable_blocks(), sandbox)
     (sandbox / "readme.sh").write_text(script)
-    for line, reason in skipped:
-        print(f"README line {line}: skipped, {reason}")
+    # A warning, so that what is not run shows in every pytest summary, -q included.
+    project = [b.line for b in readme_blocks() if b.language == "sh" and is_project_block(b)]
+    warnings.warn(UserWarning(
+        "README examples not run: " +
+        "; ".join(f"line {line}: {reason}" for line, reason in skipped) +
+        f"; the blocks at lines {', '.join(map(str, project))}, which build, test or benchmark "
+        "the project"))
 
     command = isolation()
     if command is None:
@@ -299,11 +305,12 @@ def test_third_party_lines_are_optional_and_come_after_our_own_way(block, comman
                     f"and is not installed ({command.first_line})")
 
 
-def test_every_block_is_run_or_said_why_not():
-    for block in readme_blocks():
-        if block.language == "sh" and is_project_block(block):
-            print(f"README line {block.line}: not run, it builds, tests or benchmarks the "
-                  f"project: {block.text.splitlines()[0]}")
+def test_project_commands_stay_apart_from_the_examples():
+    """The blocks not run hold only the project's own build, test and benchmark commands (a
+    block mixing them with examples fails is_project_block), and the examples are most."""
+    project = [b for b in readme_blocks() if b.language == "sh" and is_project_block(b)]
+    assert {"Fabrique", "Feature store benchmarks", "Building and testing"} <= {
+        b.section for b in project}
     assert len(runnable_blocks()) >= 10
 
 
