@@ -21,6 +21,7 @@ import pathlib
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -268,12 +269,24 @@ def test_readme_examples_run_as_written(tmp_path):
     env["TMPDIR"] = str(sandbox / "tmp")  # Where `mktemp -d` makes folders.
     (sandbox / "tmp").mkdir()
     with open(sandbox / "transcript.txt", "w") as transcript:
-        result = subprocess.run(command, cwd=sandbox, env=env, stdout=transcript,
-                                stderr=subprocess.STDOUT, timeout=300)
+        # A session of its own, so that a script that hangs is stopped with everything it
+        # started in the background.
+        script_run = subprocess.Popen(command, cwd=sandbox, env=env, stdout=transcript,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            script_run.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            os.killpg(script_run.pid, signal.SIGTERM)
+            try:
+                script_run.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(script_run.pid, signal.SIGKILL)
+                script_run.wait()
+            print("the README's examples did not finish within 300 s")
     output = (sandbox / "transcript.txt").read_text()
     logs = "".join(f"\n--- {log.name}\n{log.read_text()[-3000:]}"
                    for log in sorted(sandbox.glob("server_*.log")))
-    assert result.returncode == 0, f"{output[-8000:]}{logs}"
+    assert script_run.returncode == 0, f"{output[-8000:]}{logs}"
     assert output.rstrip().endswith("README examples: all ran"), output[-3000:]
 
 
