@@ -16,8 +16,10 @@ constexpr char kLayoutKey[] = "layout_version";
 
 }  // namespace
 
-ServiceState::ServiceState(ServiceStateOptions options, std::unique_ptr<kv::Store> store)
+ServiceState::ServiceState(ServiceStateOptions options, std::unique_ptr<DataDirLock> lock,
+                           std::unique_ptr<kv::Store> store)
     : options_(std::move(options)),
+      lock_(std::move(lock)),
       store_(std::move(store)),
       metrics_(std::make_shared<StoreMetrics>(store_.get(), options_.service_name)) {}
 
@@ -29,6 +31,11 @@ absl::StatusOr<std::unique_ptr<ServiceState>> ServiceState::Open(ServiceStateOpt
   if (options.service_name.empty()) {
     return absl::InvalidArgumentError("ServiceStateOptions.service_name is required");
   }
+  // Claimed before RocksDB opens, so a second process is told who holds the folder instead of
+  // RocksDB's lock error.
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<DataDirLock> lock,
+      DataDirLock::Acquire({options.data_dir, absl::StrCat("fabrique-", options.service_name)}));
   kv::StoreOptions store_options;
   store_options.path = absl::StrCat(options.data_dir, "/kv");
   store_options.column_families = options.column_families;
@@ -68,7 +75,8 @@ absl::StatusOr<std::unique_ptr<ServiceState>> ServiceState::Open(ServiceStateOpt
   } else {
     return owner.status();
   }
-  return std::unique_ptr<ServiceState>(new ServiceState(std::move(options), *std::move(store)));
+  return std::unique_ptr<ServiceState>(
+      new ServiceState(std::move(options), std::move(lock), *std::move(store)));
 }
 
 }  // namespace fabrique::server

@@ -6,7 +6,8 @@
 // plus "meta"), and checks that the folder is this service's: the first open records the
 // service's name and the layout version, and a later open by another service (two services
 // pointed at one folder) or of a layout this build does not know is refused before anything is
-// written.
+// written. A folder another running process holds is refused naming it and its pid
+// (data_dir_lock.h).
 
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/kv/store.h"
+#include "libs/server/data_dir_lock.h"
 #include "prometheus/collectable.h"
 
 namespace fabrique::server {
@@ -42,7 +44,8 @@ class ServiceState {
 
   // Errors: INVALID_ARGUMENT for missing options; FAILED_PRECONDITION when the folder belongs
   // to another service or has a newer layout, or cannot be created; UNAVAILABLE when another
-  // process holds it; DATA_LOSS when it is corrupt.
+  // process holds it ("fabrique-features is already running on DIR (pid N): ..."); DATA_LOSS
+  // when it is corrupt.
   static absl::StatusOr<std::unique_ptr<ServiceState>> Open(ServiceStateOptions options);
 
   kv::Store& store() { return *store_; }
@@ -51,9 +54,12 @@ class ServiceState {
   const std::string& data_dir() const { return options_.data_dir; }
 
  private:
-  ServiceState(ServiceStateOptions options, std::unique_ptr<kv::Store> store);
+  ServiceState(ServiceStateOptions options, std::unique_ptr<DataDirLock> lock,
+               std::unique_ptr<kv::Store> store);
 
   ServiceStateOptions options_;
+  // Declared before the store, so the claim is released only after the store has closed.
+  std::unique_ptr<DataDirLock> lock_;
   std::unique_ptr<kv::Store> store_;
   std::shared_ptr<prometheus::Collectable> metrics_;
 };

@@ -30,6 +30,20 @@ std::vector<std::vector<std::string>> ReadAll(const std::string& text,
   return records;
 }
 
+TEST_CASE("CsvReader drops a UTF-8 byte order mark before the header, as Excel writes it") {
+  using Row = std::vector<std::string>;
+  CHECK(ReadAll("\xEF\xBB\xBF"
+                "customer_id,amount\r\nc1,1\r\n") ==
+        std::vector<Row>{{"customer_id", "amount"}, {"c1", "1"}});
+  // Only at the very start: elsewhere the same bytes are data.
+  CHECK(ReadAll("a\n\xEF\xBB\xBF"
+                "b\n") == std::vector<Row>{{"a"},
+                                           {"\xEF\xBB\xBF"
+                                            "b"}});
+  // A quoted first field after the mark still opens its quote.
+  CHECK(ReadAll("\xEF\xBB\xBF\"id\",x\n") == std::vector<Row>{{"id", "x"}});
+}
+
 TEST_CASE("CsvReader splits plain and quoted fields") {
   using Row = std::vector<std::string>;
   CHECK(ReadAll("a,b,c\n1,,3\n") == std::vector<Row>{{"a", "b", "c"}, {"1", "", "3"}});

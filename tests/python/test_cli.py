@@ -1,13 +1,49 @@
-"""The `fabrique` CLI as a user runs it: up, status, version, help, and a clean stop."""
+"""The `fabrique` CLI as a user runs it: up, status, version, help, and a clean stop; usage
+errors, exit codes, a service that cannot be reached, and a data dir already in use."""
 
 import os
 import signal
+import socket
 import subprocess
-import time
+import threading
 
 import pytest
 
 from conftest import BIN_DIR, Fabrique, fabrique
+
+
+def dead_port():
+    """A loopback port nothing listens on: bound to learn a free one, then closed."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OutputWatcher:
+    """Reads a process's output on a thread, so a test can wait for a line without sleeping."""
+
+    def __init__(self, stream):
+        self.text = ""
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream):
+        for chunk in iter(lambda: stream.read(1), ""):
+            with self._changed:
+                self.text += chunk
+                self._changed.notify_all()
+
+    def wait_for(self, marker, timeout):
+        """Returns once `marker` has been printed; fails after `timeout` seconds."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: marker in self.text, timeout=timeout):
+                raise AssertionError(f"no {marker!r} within {timeout}s; got:\n{self.text}")
+
+    def rest(self):
+        """Everything the process printed, once it has ended."""
+        self._thread.join(timeout=60)
+        return self.text
 
 
 def test_status_sees_every_service_serving(running):
@@ -99,10 +135,12 @@ def test_up_can_be_interrupted_while_starting(tmp_path):
                            f"--bin_dir={bin_dir}", "--grpc_base_port=0",
                            "--metrics_base_port=0"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(1.0)
+    output = OutputWatcher(up.stdout)
+    # The line `up` prints (and flushes) once it has started the binary and waits for it.
+    output.wait_for("features   starting ...", timeout=60)
     up.send_signal(signal.SIGINT)
-    output, _ = up.communicate(timeout=60)
-    assert up.returncode == 130, output
+    assert up.wait(timeout=60) == 130, output.rest()
+    output = output.rest()
     assert "features   starting ... interrupted" in output
     assert "features   stopped" in output
 
@@ -119,3 +157,121 @@ def test_up_stops_everything_when_a_service_dies(tmp_path):
         if name != "monitor":
             with pytest.raises(ProcessLookupError):
                 os.kill(endpoint["pid"], 0)
+
+
+def test_a_second_up_on_the_same_data_dir_names_the_first(running):
+    second = fabrique("up", f"--data_dir={running.data_dir}", "--grpc_base_port=0",
+                      "--metrics_base_port=0", timeout=60)
+    assert second.returncode == 1
+    assert second.stderr == (f"fabrique up: fabrique is already running on {running.data_dir} "
+                             f"(pid {running.process.pid}): stop it first or pass another "
+                             "--data_dir\n")
+    assert "starting" not in second.stdout  # Refused before anything was started.
+    assert fabrique("status", f"--data_dir={running.data_dir}").returncode == 0
+
+
+def test_a_service_on_a_data_dir_in_use_names_its_holder(running):
+    features = running.endpoints["features"]["pid"]
+    result = subprocess.run([str(BIN_DIR / "fabrique-features"),
+                             f"--data_dir={running.data_dir}/features", "--port=0",
+                             "--metrics_port=-1"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert (f"fabrique-features is already running on {running.data_dir}/features "
+            f"(pid {features}): stop it first or pass another --data_dir") in result.stderr
+    assert "LOCK" not in result.stderr
+
+
+@pytest.mark.parametrize("command,binary", [
+    (["features", "list"], "fabrique-features"),
+    (["models", "list"], "fabrique-registry"),
+    (["train", "list"], "fabrique-trainer"),
+])
+def test_a_service_that_cannot_be_reached_says_what_to_do(command, binary):
+    address = f"127.0.0.1:{dead_port()}"
+    result = fabrique(*command, f"--target={address}")
+    assert result.returncode == 1
+    line = result.stderr.strip()
+    assert f"cannot reach {binary} at {address}: Connection refused." in line
+    assert "Is 'fabrique up' running?" in line
+    assert "--data_dir DIR" in line and "--target HOST:PORT" in line
+    assert "failed to connect to all addresses" not in line
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_endpoints_of_a_stopped_up_ask_whether_it_still_runs(tmp_path):
+    address = f"127.0.0.1:{dead_port()}"
+    (tmp_path / "endpoints.tsv").write_text(f"features\t{address}\t-1\t1\n")
+    result = fabrique("features", "list", f"--data_dir={tmp_path}")
+    assert result.returncode == 1
+    assert (f"cannot reach fabrique-features at {address} (from {tmp_path}/endpoints.tsv)"
+            in result.stderr)
+    assert f"Is 'fabrique up --data_dir {tmp_path}' still running?" in result.stderr
+
+
+def test_usage_errors_are_one_line_with_a_suggestion():
+    for args, reason in [
+            (["featres"], "fabrique: unknown command 'featres' (did you mean 'features'?)"),
+            (["models", "promot"],
+             "fabrique models: unknown subcommand 'promot' (did you mean 'promote'?)"),
+            (["features", "list", "--dta_dir", "x"],
+             "fabrique features list: unknown flag --dta_dir (did you mean '--data_dir'?)"),
+            (["train", "show"], "fabrique train show: expected one RUN_ID, got 0 arguments")]:
+        result = fabrique(*args)
+        assert result.returncode == 2, args
+        program = reason.split(":")[0]
+        assert result.stderr == f"{reason}\nsee '{program} --help'\n", args
+        assert result.stdout == ""
+    bare = fabrique("models")
+    assert bare.returncode == 2
+    assert bare.stderr.startswith("fabrique models: expected a subcommand: create, list, show")
+
+
+def test_help_takes_a_command():
+    features = fabrique("help", "features")
+    assert features.returncode == 0
+    assert features.stdout.startswith("Usage: fabrique features SUBCOMMAND")
+    ingest = fabrique("help", "features", "ingest")
+    assert ingest.returncode == 0
+    assert ingest.stdout.startswith("Usage: fabrique features ingest")
+    unknown = fabrique("help", "featurs")
+    assert unknown.returncode == 2 and "did you mean 'features'?" in unknown.stderr
+
+
+def test_the_exit_code_rule_is_documented_and_followed(running, tmp_path):
+    overview = fabrique("--help").stdout
+    assert "Exit codes, for every command:" in overview
+    assert "1  the operation failed" in overview and "2  bad usage" in overview
+    missing = str(tmp_path / "missing.json")
+    # 2: a file named on the command line that cannot be read, whichever command reads it.
+    for args in [["features", "apply", missing],
+                 ["features", "ingest", "--group", "g", missing],
+                 ["train", "submit", missing],
+                 ["models", "upload", missing],
+                 ["models", "policy", "m", "production", "--set", missing]]:
+        result = fabrique(*args, f"--data_dir={running.data_dir}")
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr == (f"fabrique {args[0]} {args[1]}: cannot read {missing}: "
+                                 "No such file or directory\n"), args
+    for args in [["features", "apply", str(tmp_path)], ["train", "submit", str(tmp_path)]]:
+        result = fabrique(*args, f"--data_dir={running.data_dir}")
+        assert result.returncode == 2
+        assert f"{tmp_path} is a directory" in result.stderr
+    (tmp_path / "spec.json").write_text('{"model_name": "m", "no_such_field": 1}')
+    unparsable = fabrique("train", "submit", str(tmp_path / "spec.json"),
+                          f"--data_dir={running.data_dir}")
+    assert unparsable.returncode == 2 and "not a fabrique.v1.RunSpec" in unparsable.stderr
+    # 1: the service refused, or could not be reached.
+    refused = fabrique("models", "show", "no-such-model", f"--data_dir={running.data_dir}")
+    assert refused.returncode == 1 and "NOT_FOUND" in refused.stderr
+    unreachable = fabrique("models", "show", "m", f"--target=127.0.0.1:{dead_port()}")
+    assert unreachable.returncode == 1
+
+
+def test_status_checks_one_service_by_its_address(running):
+    registry = running.endpoints["registry"]["grpc"]
+    result = fabrique("status", f"--target={registry}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].split() == ["registry", registry, "SERVING"]
+    nothing = fabrique("status", f"--target=127.0.0.1:{dead_port()}", "--timeout=1s")
+    assert nothing.returncode == 1
+    assert "UNREACHABLE" in nothing.stdout and "Is 'fabrique up' running?" in nothing.stderr

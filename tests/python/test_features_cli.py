@@ -72,9 +72,10 @@ def test_apply_reapply_and_refused_type_change(target, tmp_path):
     assert "FAILED_PRECONDITION" in refused.stderr and "items" in refused.stderr
     assert "1 of 2 definitions applied" in refused.stderr
 
+    # A file that is not such JSON is a usage error: nothing was sent.
     bad_entry = {"entities": [{"name": "x", "no_such_field": 1}]}
     bad = fabrique("features", "apply", *target, write_json(tmp_path / "e.json", bad_entry))
-    assert bad.returncode == 1 and "entities[0]" in bad.stderr
+    assert bad.returncode == 2 and "entities[0]" in bad.stderr
 
 
 def test_ingest_csv_and_lookup(target, tmp_path, fs):
@@ -238,3 +239,37 @@ def test_dry_run_with_a_new_entity_stores_nothing(target, tmp_path):
     assert "entity cli_dry: would be created" in dry.stdout
     assert "group cli_dry_group: not checked" in dry.stdout
     assert "cli_dry_group" not in fabrique("features", "list", *target).stdout
+
+
+def test_a_csv_with_a_byte_order_mark_loads_as_excel_meant_it(target, tmp_path, fs):
+    from fabrique.v1 import common_pb2 as c, features_pb2 as f
+    assert fabrique("features", "apply", *target,
+                    write_json(tmp_path / "defs.json", DEFINITIONS)).returncode == 0
+    now = int(time.time() * 1e6)
+    csv = tmp_path / "excel.csv"
+    csv.write_bytes("\ufeffshop_id,event_time,amount\r\n".encode() +
+                    f"bom1,{now - HOUR},3.5\r\n".encode())
+    result = fabrique("features", "ingest", "--group", "cli_orders", *target, str(csv))
+    assert result.returncode == 0, result.stderr
+    assert "rows written:  1" in result.stdout
+    lookup = fs.LookupOnline(f.LookupOnlineRequest(
+        features=[c.FeatureRef(group="cli_orders", feature="amount")],
+        entity_keys=[c.EntityKeys(entity="cli_shop", keys=["bom1"])]), timeout=5)
+    assert list(lookup.columns[0].values.double_values.values) == [3.5]
+
+
+def test_a_csv_that_cannot_be_read_says_why_and_exits_2(target, tmp_path):
+    missing = tmp_path / "nope.csv"
+    result = fabrique("features", "ingest", "--group", "cli_orders", *target, str(missing))
+    assert result.returncode == 2
+    assert result.stderr == (f"fabrique features ingest: cannot read {missing}: "
+                             "No such file or directory\n")
+    folder = fabrique("features", "ingest", "--group", "cli_orders", *target, str(tmp_path))
+    assert folder.returncode == 2
+    assert folder.stderr == (f"fabrique features ingest: {tmp_path} is a directory; "
+                             "expected a file\n")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    blank = fabrique("features", "ingest", "--group", "cli_orders", *target, str(empty))
+    assert blank.returncode == 2
+    assert blank.stderr == f"fabrique features ingest: {empty} is empty; expected a header row\n"

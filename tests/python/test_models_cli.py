@@ -321,7 +321,7 @@ def test_unknown_things_fail_with_the_servers_words(models, tmp_path):
     assert refused.returncode == 1 and "FAILED_PRECONDITION" in refused.stderr
 
 
-def test_bad_usage_exits_2_with_the_usage(models, tmp_path):
+def test_bad_usage_exits_2_with_the_reason_and_where_the_help_is(models, tmp_path):
     cases = [
         [],                                           # no subcommand
         ["launch"],                                   # unknown subcommand
@@ -345,9 +345,15 @@ def test_bad_usage_exits_2_with_the_usage(models, tmp_path):
     for args in cases:
         result = fabrique("models", *args, "--target", "127.0.0.1:1")
         assert result.returncode == 2, (args, result.stdout, result.stderr)
-        assert "Usage: fabrique models" in result.stderr, (args, result.stderr)
+        # One line saying why, one saying where the help is: not the help itself.
+        reason, see = result.stderr.splitlines()
+        assert reason.startswith("fabrique models"), (args, result.stderr)
+        assert re.fullmatch(r"see 'fabrique models( [a-z]+)? --help'", see), (args, see)
+        assert "Usage:" not in result.stderr
     registry_bad = fabrique("registry", "nothing")
-    assert registry_bad.returncode == 2 and "Usage: fabrique registry" in registry_bad.stderr
+    assert registry_bad.returncode == 2
+    assert registry_bad.stderr == ("fabrique registry: unknown subcommand 'nothing'\n"
+                                   "see 'fabrique registry --help'\n")
 
 
 def test_every_subcommand_has_help():

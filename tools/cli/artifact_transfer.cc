@@ -122,7 +122,8 @@ absl::StatusOr<UploadResult> UploadFile(const RegistryClient& client, const std:
     return FileError("read", path);
   }
   if (open) writer->WritesDone();
-  const absl::Status status = RpcError(writer->Finish(), absl::StrCat("UploadArtifact ", path));
+  const absl::Status status =
+      RpcError(writer->Finish(), absl::StrCat("UploadArtifact ", path), client.target());
   if (!status.ok()) return status;
   if (options.progress) bar.Finish(0, sent);
   result.already_held = sent < digest.size_bytes;
@@ -173,7 +174,8 @@ absl::StatusOr<DownloadResult> DownloadFile(const RegistryClient& client, const 
     if (options.progress && bar != nullptr) bar->Update(0, written);
   }
   out.close();
-  const absl::Status status = RpcError(reader->Finish(), absl::StrCat("DownloadArtifact ", sha256));
+  const absl::Status status =
+      RpcError(reader->Finish(), absl::StrCat("DownloadArtifact ", sha256), client.target());
   if (absl::IsOutOfRange(status) && result.resumed_from > 0) {
     // A partial file longer than the artifact is no prefix of it.
     std::remove(partial.c_str());

@@ -2,7 +2,8 @@
 #define FABRIQUE_TOOLS_CLI_COMMANDS_H_
 
 // The `fabrique` CLI's subcommands. Each takes the arguments after its name and returns the
-// process exit code: 0 success, 1 failure, 2 bad usage.
+// process exit code, by the rule every command follows (command_flags.h): 0 success, 1 the
+// operation failed, 2 bad usage (a file named on the command line that cannot be read included).
 
 #include <string>
 #include <vector>

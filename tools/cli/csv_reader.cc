@@ -1,13 +1,17 @@
 #include "tools/cli/csv_reader.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace fabrique::cli {
 
 bool CsvReader::ReadLine(std::string* line) {
   if (!std::getline(*in_, *line)) return false;
-  ++line_;
   bytes_read_ += static_cast<int64_t>(line->size()) + 1;
+  // Excel and Windows tools start UTF-8 files with a byte order mark, which would otherwise
+  // become an invisible part of the first column's name.
+  constexpr absl::string_view kUtf8Bom = "\xEF\xBB\xBF";
+  if (line_++ == 0 && absl::StartsWith(*line, kUtf8Bom)) line->erase(0, kUtf8Bom.size());
   if (!line->empty() && line->back() == '\r') line->pop_back();
   return true;
 }

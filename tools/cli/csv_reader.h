@@ -3,7 +3,8 @@
 
 // Reads CSV records (RFC 4180) from a stream one at a time, so that `fabrique features ingest`
 // loads files of any size in bounded memory. Quoted fields may hold commas, doubled quotes ("")
-// and line breaks; CRLF and LF line ends are both accepted; blank lines are skipped.
+// and line breaks; CRLF and LF line ends are both accepted; blank lines are skipped; a UTF-8 byte
+// order mark at the start of the input (as Excel writes) is dropped.
 //
 //   CsvReader reader(&file);
 //   std::vector<std::string> fields;

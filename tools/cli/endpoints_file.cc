@@ -53,16 +53,4 @@ absl::StatusOr<std::vector<Endpoint>> ReadEndpoints(const std::string& data_dir)
   return endpoints;
 }
 
-absl::StatusOr<std::string> ServiceAddress(const std::string& target, const std::string& data_dir,
-                                           const std::string& service) {
-  if (data_dir.empty()) return target;
-  absl::StatusOr<std::vector<Endpoint>> endpoints = ReadEndpoints(data_dir);
-  if (!endpoints.ok()) return endpoints.status();
-  for (const Endpoint& e : *endpoints) {
-    if (e.name == service) return e.grpc_address;
-  }
-  return absl::NotFoundError(
-      absl::StrCat(EndpointsPath(data_dir), " lists no '", service, "' service"));
-}
-
 }  // namespace fabrique::cli

@@ -2,7 +2,8 @@
 #define FABRIQUE_TOOLS_CLI_ENDPOINTS_FILE_H_
 
 // `fabrique up` writes where each service listens to DATA_DIR/endpoints.tsv, so that
-// `fabrique status --data_dir DIR` (and scripts) find services started on free ports.
+// `fabrique status --data_dir DIR`, every other command (service_target.h) and scripts find
+// services started on free ports.
 // One line per service: name, gRPC address, metrics port, pid, separated by tabs.
 
 #include <string>
@@ -22,12 +23,6 @@ struct Endpoint {
 std::string EndpointsPath(const std::string& data_dir);
 absl::Status WriteEndpoints(const std::string& data_dir, const std::vector<Endpoint>& endpoints);
 absl::StatusOr<std::vector<Endpoint>> ReadEndpoints(const std::string& data_dir);
-
-// Where a command reaches `service` ("features", "registry"...): `target` (host:port), unless
-// `data_dir` is set, in which case the address DIR/endpoints.tsv lists for it. NOT_FOUND when the
-// file is missing or lists no such service.
-absl::StatusOr<std::string> ServiceAddress(const std::string& target, const std::string& data_dir,
-                                           const std::string& service);
 
 }  // namespace fabrique::cli
 

@@ -2,10 +2,8 @@
 // in the proto JSON mapping, entities first (groups refer to them). Stops at the first refused
 // definition, so a file is applied in order up to the problem and never past it.
 
-#include <fstream>
 #include <iostream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -16,6 +14,7 @@
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/features_client.h"
+#include "tools/cli/input_file.h"
 
 namespace fabrique::cli {
 namespace {
@@ -48,13 +47,11 @@ absl::Status ParseEntries(const google::protobuf::Value& list, const std::string
   return absl::OkStatus();
 }
 
+// Reads and parses the file; every error is INVALID_ARGUMENT, a usage error (exit 2).
 absl::StatusOr<Definitions> ReadDefinitions(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::stringstream text;
-  text << file.rdbuf();
+  ASSIGN_OR_RETURN(const std::string text, ReadInputFile(path));
   google::protobuf::Struct root;
-  const auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), &root);
+  const auto parsed = google::protobuf::util::JsonStringToMessage(text, &root);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a JSON object: ", std::string(parsed.message())));
@@ -80,8 +77,9 @@ struct ApplyOptions {
 
 // Entities have no validate_only, so the outcome is worked out by comparing with what is stored;
 // a dry run stops there.
-absl::StatusOr<std::string> ApplyEntity(v1::FeatureStore::Stub* stub, const v1::Entity& entity,
+absl::StatusOr<std::string> ApplyEntity(const FeatureStoreClient& client, const v1::Entity& entity,
                                         const ApplyOptions& options) {
+  v1::FeatureStore::Stub* stub = client.stub.get();
   v1::GetEntityRequest get;
   get.set_name(entity.name());
   v1::Entity current;
@@ -89,7 +87,7 @@ absl::StatusOr<std::string> ApplyEntity(v1::FeatureStore::Stub* stub, const v1::
   SetTimeout(&get_context, options.timeout);
   const grpc::Status got = stub->GetEntity(&get_context, get, &current);
   if (!got.ok() && got.error_code() != grpc::StatusCode::NOT_FOUND) {
-    return RpcError(got, absl::StrCat("GetEntity ", entity.name()));
+    return RpcError(got, absl::StrCat("GetEntity ", entity.name()), client.target);
   }
   std::string outcome = "created";
   if (got.ok()) {
@@ -106,16 +104,17 @@ absl::StatusOr<std::string> ApplyEntity(v1::FeatureStore::Stub* stub, const v1::
   grpc::ClientContext context;
   SetTimeout(&context, options.timeout);
   RETURN_IF_ERROR(RpcError(stub->ApplyEntity(&context, request, &applied),
-                           absl::StrCat("ApplyEntity ", entity.name())));
+                           absl::StrCat("ApplyEntity ", entity.name()), client.target));
   return outcome;
 }
 
 // The server says whether a group was created and which features were added; a change of
 // description, TTL or tags alone is told apart from "unchanged" by comparing with the group
 // as it was before.
-absl::StatusOr<std::string> ApplyGroup(v1::FeatureStore::Stub* stub,
+absl::StatusOr<std::string> ApplyGroup(const FeatureStoreClient& client,
                                        const v1::FeatureGroupSpec& spec,
                                        const ApplyOptions& options) {
+  v1::FeatureStore::Stub* stub = client.stub.get();
   v1::GetFeatureGroupRequest get;
   get.set_name(spec.name());
   v1::FeatureGroup before;
@@ -123,7 +122,7 @@ absl::StatusOr<std::string> ApplyGroup(v1::FeatureStore::Stub* stub,
   SetTimeout(&get_context, options.timeout);
   const grpc::Status got = stub->GetFeatureGroup(&get_context, get, &before);
   if (!got.ok() && got.error_code() != grpc::StatusCode::NOT_FOUND) {
-    return RpcError(got, absl::StrCat("GetFeatureGroup ", spec.name()));
+    return RpcError(got, absl::StrCat("GetFeatureGroup ", spec.name()), client.target);
   }
 
   v1::ApplyFeatureGroupRequest request;
@@ -133,7 +132,7 @@ absl::StatusOr<std::string> ApplyGroup(v1::FeatureStore::Stub* stub,
   grpc::ClientContext context;
   SetTimeout(&context, options.timeout);
   RETURN_IF_ERROR(RpcError(stub->ApplyFeatureGroup(&context, request, &response),
-                           absl::StrCat("group ", spec.name())));
+                           absl::StrCat("group ", spec.name()), client.target));
 
   const std::string prefix = options.dry_run ? "would be " : "";
   const std::string version = absl::StrCat(" (schema v", response.group().schema_version(), ")");
@@ -162,23 +161,14 @@ int RunFeaturesApply(const std::vector<std::string>& args) {
   flags.Add("timeout", &options.timeout, "Deadline of each call");
   flags.set_epilog(
       "Exit codes: 0 all applied, 1 a definition was refused (nothing after it is tried) or\n"
-      "the server failed, 2 bad flags.");
+      "the feature store failed or could not be reached, 2 bad usage (a FILE that cannot be\n"
+      "read or is not such JSON included: nothing is sent).");
   core::ParsedArgs parsed;
-  if (std::optional<int> exit_code = ParseCommandFlags(flags, args, &parsed)) return *exit_code;
-  if (parsed.positional.size() != 1) {
-    std::cerr << kCommand << ": expected one FILE\n\n" << flags.Usage();
-    return 2;
-  }
+  if (auto code = ParseCommandArgs(flags, args, 1, 1, "one FILE", &parsed)) return *code;
   absl::StatusOr<Definitions> definitions = ReadDefinitions(parsed.positional[0]);
-  if (!definitions.ok()) {
-    std::cerr << ErrorLine(kCommand, definitions.status());
-    return 1;
-  }
-  auto stub = ConnectFeatureStore(target);
-  if (!stub.ok()) {
-    std::cerr << ErrorLine(kCommand, stub.status());
-    return 1;
-  }
+  if (!definitions.ok()) return BadInput(kCommand, definitions.status());
+  absl::StatusOr<FeatureStoreClient> store = ConnectFeatureStore(target);
+  if (!store.ok()) return Fail(kCommand, store.status());
 
   const size_t total = definitions->entities.size() + definitions->groups.size();
   size_t done = 0;
@@ -198,9 +188,9 @@ int RunFeaturesApply(const std::vector<std::string>& args) {
   // same file would create; such groups are reported as not checked rather than as failures.
   std::set<std::string> not_stored;
   for (const v1::Entity& entity : definitions->entities) {
-    absl::StatusOr<std::string> outcome = ApplyEntity(stub->get(), entity, options);
+    absl::StatusOr<std::string> outcome = ApplyEntity(*store, entity, options);
     if (outcome.ok() && *outcome == "would be created") not_stored.insert(entity.name());
-    if (!report(absl::StrCat("entity ", entity.name()), outcome)) return 1;
+    if (!report(absl::StrCat("entity ", entity.name()), outcome)) return kExitFailure;
   }
   for (const v1::FeatureGroupSpec& spec : definitions->groups) {
     if (not_stored.count(spec.entity()) > 0) {
@@ -208,8 +198,8 @@ int RunFeaturesApply(const std::vector<std::string>& args) {
              absl::StrCat("not checked: its entity ", spec.entity(), " would be created first"));
       continue;
     }
-    if (!report(absl::StrCat("group ", spec.name()), ApplyGroup(stub->get(), spec, options))) {
-      return 1;
+    if (!report(absl::StrCat("group ", spec.name()), ApplyGroup(*store, spec, options))) {
+      return kExitFailure;
     }
   }
   return 0;

@@ -2,7 +2,6 @@
 
 #include "libs/client/health_client.h"
 #include "libs/core/status_macros.h"
-#include "tools/cli/endpoints_file.h"
 
 namespace fabrique::cli {
 
@@ -12,11 +11,11 @@ void AddTargetFlags(core::FlagSet* flags, FeaturesTarget* target) {
              "Read the endpoints 'fabrique up --data_dir DIR' wrote (overrides --target)");
 }
 
-absl::StatusOr<std::unique_ptr<v1::FeatureStore::Stub>> ConnectFeatureStore(
-    const FeaturesTarget& target) {
-  ASSIGN_OR_RETURN(const std::string address,
-                   ServiceAddress(target.target, target.data_dir, "features"));
-  return v1::FeatureStore::NewStub(client::MakeChannel(address));
+absl::StatusOr<FeatureStoreClient> ConnectFeatureStore(const FeaturesTarget& target) {
+  ASSIGN_OR_RETURN(ServiceTarget resolved,
+                   ResolveService(target.target, target.data_dir, "features"));
+  auto stub = v1::FeatureStore::NewStub(client::MakeChannel(resolved.address));
+  return FeatureStoreClient{std::move(stub), std::move(resolved)};
 }
 
 }  // namespace fabrique::cli

@@ -23,10 +23,15 @@ struct FeaturesTarget {
 // Declares --target and --data_dir on `flags`, bound to `target`.
 void AddTargetFlags(core::FlagSet* flags, FeaturesTarget* target);
 
+// A stub to the feature store, and where it is, for error messages (RpcError).
+struct FeatureStoreClient {
+  std::unique_ptr<v1::FeatureStore::Stub> stub;
+  ServiceTarget target;
+};
+
 // Connects to the feature store `target` names; fails if DIR/endpoints.tsv cannot be read or
 // lists no "features" service.
-absl::StatusOr<std::unique_ptr<v1::FeatureStore::Stub>> ConnectFeatureStore(
-    const FeaturesTarget& target);
+absl::StatusOr<FeatureStoreClient> ConnectFeatureStore(const FeaturesTarget& target);
 
 }  // namespace fabrique::cli
 

@@ -25,18 +25,11 @@ int RunFeaturesList(const std::vector<std::string>& args) {
   flags.Add("entity", &entity, "Only groups of this entity; empty = any");
   flags.Add("owner_squad", &owner_squad, "Only groups this squad owns; empty = any");
   flags.Add("timeout", &timeout, "Deadline of each call");
-  flags.set_epilog("Exit codes: 0 listed, 1 failure, 2 bad flags.");
+  flags.set_epilog("Exit codes: 0 listed, 1 failure, 2 bad usage.");
   core::ParsedArgs parsed;
-  if (std::optional<int> exit_code = ParseCommandFlags(flags, args, &parsed)) return *exit_code;
-  if (!parsed.positional.empty()) {
-    std::cerr << "fabrique features list: takes no arguments\n\n" << flags.Usage();
-    return 2;
-  }
-  auto stub = ConnectFeatureStore(target);
-  if (!stub.ok()) {
-    std::cerr << ErrorLine("fabrique features list", stub.status());
-    return 1;
-  }
+  if (auto code = ParseCommandArgs(flags, args, 0, 0, "", &parsed)) return *code;
+  absl::StatusOr<FeatureStoreClient> store = ConnectFeatureStore(target);
+  if (!store.ok()) return Fail(flags.program(), store.status());
   v1::ListFeatureGroupsRequest request;
   request.set_entity(entity);
   request.set_owner_squad(owner_squad);
@@ -45,11 +38,9 @@ int RunFeaturesList(const std::vector<std::string>& args) {
     grpc::ClientContext context;
     SetTimeout(&context, timeout);
     const absl::Status status =
-        RpcError((*stub)->ListFeatureGroups(&context, request, &response), "ListFeatureGroups");
-    if (!status.ok()) {
-      std::cerr << ErrorLine("fabrique features list", status);
-      return 1;
-    }
+        RpcError(store->stub->ListFeatureGroups(&context, request, &response), "ListFeatureGroups",
+                 store->target);
+    if (!status.ok()) return Fail(flags.program(), status);
     // The header waits for the first answer, so a failure prints only the error.
     if (request.page_token().empty()) {
       std::cout << absl::StrFormat("%-24s %-7s %-16s %-16s %s\n", "GROUP", "SCHEMA", "ENTITY",

@@ -24,6 +24,7 @@
 #include "tools/cli/csv_cells.h"
 #include "tools/cli/csv_reader.h"
 #include "tools/cli/features_client.h"
+#include "tools/cli/input_file.h"
 #include "tools/cli/progress_bar.h"
 
 namespace fabrique::cli {
@@ -89,15 +90,16 @@ std::string ReasonName(v1::RejectReason reason) {
 }
 
 // Fetches the group and its entity, and maps the header onto them.
-absl::StatusOr<ColumnPlan> PlanColumns(v1::FeatureStore::Stub* stub, const IngestFlags& flags,
+absl::StatusOr<ColumnPlan> PlanColumns(const FeatureStoreClient& client, const IngestFlags& flags,
                                        const std::vector<std::string>& header) {
+  v1::FeatureStore::Stub* stub = client.stub.get();
   v1::GetFeatureGroupRequest get_group;
   get_group.set_name(flags.group);
   v1::FeatureGroup group;
   grpc::ClientContext group_context;
   SetTimeout(&group_context, flags.timeout);
   RETURN_IF_ERROR(RpcError(stub->GetFeatureGroup(&group_context, get_group, &group),
-                           absl::StrCat("GetFeatureGroup ", flags.group)));
+                           absl::StrCat("GetFeatureGroup ", flags.group), client.target));
   std::string key_column = flags.key_column;
   if (key_column.empty()) {
     v1::GetEntityRequest get_entity;
@@ -106,7 +108,7 @@ absl::StatusOr<ColumnPlan> PlanColumns(v1::FeatureStore::Stub* stub, const Inges
     grpc::ClientContext entity_context;
     SetTimeout(&entity_context, flags.timeout);
     RETURN_IF_ERROR(RpcError(stub->GetEntity(&entity_context, get_entity, &entity),
-                             absl::StrCat("GetEntity ", group.spec().entity())));
+                             absl::StrCat("GetEntity ", group.spec().entity()), client.target));
     key_column = entity.join_key();
   }
 
@@ -339,31 +341,33 @@ void PrintSummary(const IngestFlags& flags, const v1::IngestResponse& response,
                                static_cast<double>(tally.rows_read) / seconds);
 }
 
+// Reads the header row; INVALID_ARGUMENT (a usage error) when there is none or it is malformed.
+absl::StatusOr<std::vector<std::string>> ReadHeader(CsvReader* reader, const std::string& path) {
+  std::vector<std::string> header;
+  absl::StatusOr<bool> has_header = reader->Next(&header);
+  if (!has_header.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", has_header.status().message()));
+  }
+  if (!*has_header) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is empty; expected a header row"));
+  }
+  return header;
+}
+
 int Ingest(const IngestFlags& flags, const std::string& path) {
-  std::ifstream file(path);
-  if (!file) {
-    std::cerr << kCommand << ": cannot open " << path << "\n";
-    return 1;
+  std::ifstream file;
+  if (absl::Status opened = OpenInputFile(path, &file); !opened.ok()) {
+    return BadInput(kCommand, opened);
   }
   CsvReader reader(&file);
-  std::vector<std::string> header;
-  absl::StatusOr<bool> has_header = reader.Next(&header);
-  if (!has_header.ok() || !*has_header) {
-    std::cerr << kCommand << ": " << path << ": "
-              << (has_header.ok() ? "empty file; expected a header row"
-                                  : std::string(has_header.status().message()))
-              << "\n";
-    return 1;
-  }
-  auto stub = ConnectFeatureStore(flags.target);
-  if (!stub.ok()) {
-    std::cerr << ErrorLine(kCommand, stub.status());
-    return 1;
-  }
-  absl::StatusOr<ColumnPlan> plan = PlanColumns(stub->get(), flags, header);
+  absl::StatusOr<std::vector<std::string>> header = ReadHeader(&reader, path);
+  if (!header.ok()) return BadInput(kCommand, header.status());
+  absl::StatusOr<FeatureStoreClient> store = ConnectFeatureStore(flags.target);
+  if (!store.ok()) return Fail(kCommand, store.status());
+  absl::StatusOr<ColumnPlan> plan = PlanColumns(*store, flags, *header);
   if (!plan.ok()) {
     std::cerr << ErrorLine(kCommand, plan.status()) << kCommand << ": nothing was sent\n";
-    return 1;
+    return kExitFailure;
   }
 
   const absl::Time start = absl::Now();
@@ -375,7 +379,7 @@ int Ingest(const IngestFlags& flags, const std::string& path) {
   SetTimeout(&context, flags.stream_timeout);
   v1::IngestResponse response;
   std::unique_ptr<grpc::ClientWriter<v1::IngestRequest>> writer =
-      (*stub)->Ingest(&context, &response);
+      store->stub->Ingest(&context, &response);
   const std::string prefix = flags.batch_id_prefix.empty()
                                  ? std::filesystem::path(path).filename().string()
                                  : flags.batch_id_prefix;
@@ -390,17 +394,18 @@ int Ingest(const IngestFlags& flags, const std::string& path) {
   bar.Finish(sender.rows_sent(), reader.bytes_read());
   if (interrupted || !status.ok()) {
     std::cerr << kCommand << ": "
-              << (interrupted ? "interrupted" : std::string(RpcError(status, "Ingest").message()))
+              << (interrupted ? "interrupted"
+                              : std::string(RpcError(status, "Ingest", store->target).message()))
               << "\n"
               << kCommand << ": " << sender.batches_sent()
               << " batches sent; they commit in order, so some first ones may be stored and none "
                  "after them. Running the same command again finishes the load: batches already "
                  "stored are recognised by their ids and written once.\n";
-    return 1;
+    return kExitFailure;
   }
   const int64_t rejected = response.rows_rejected() + tally.rejected_here + sender.refused_rows();
   PrintSummary(flags, response, sender, std::move(tally), absl::Now() - start);
-  return flags.fail_on_rejects && rejected > 0 ? 1 : 0;
+  return flags.fail_on_rejects && rejected > 0 ? kExitFailure : 0;
 }
 
 }  // namespace
@@ -435,15 +440,14 @@ int RunFeaturesIngest(const std::vector<std::string>& args) {
                "Deadline of the whole ingest stream (Ctrl-C cancels it sooner)");
   flag_set.set_epilog(
       "Progress goes to stderr (a bar on a terminal), the summary to stdout.\n"
-      "Exit codes: 0 ingested (rejects allowed unless --fail_on_rejects), 1 failure,\n"
-      "2 bad flags.");
+      "Exit codes: 0 ingested (rejects allowed unless --fail_on_rejects), 1 failure (the\n"
+      "feature store refused the file's columns, failed or could not be reached; rejects with\n"
+      "--fail_on_rejects), 2 bad usage (a FILE that cannot be read or has no header included:\n"
+      "nothing is sent).");
   core::ParsedArgs parsed;
-  if (std::optional<int> exit_code = ParseCommandFlags(flag_set, args, &parsed)) return *exit_code;
-  if (parsed.positional.size() != 1 || flags.group.empty() || flags.batch_rows < 0) {
-    std::cerr << kCommand << ": expected --group G, one FILE.csv and --batch_rows >= 0\n\n"
-              << flag_set.Usage();
-    return 2;
-  }
+  if (auto code = ParseCommandArgs(flag_set, args, 1, 1, "one FILE.csv", &parsed)) return *code;
+  if (flags.group.empty()) return BadUsage(flag_set, "--group is required");
+  if (flags.batch_rows < 0) return BadUsage(flag_set, "--batch_rows must be >= 0");
   if (flags.batch_rows == 0) flags.batch_rows = flags.bulk ? kBulkBatchRows : kStreamBatchRows;
   return Ingest(flags, parsed.positional[0]);
 }

@@ -3,7 +3,7 @@
 
 // Reading a message a user wrote as a file, in the protobuf JSON mapping (camelCase or
 // snake_case field names, enum values by name), as `fabrique models` takes signatures, versions
-// and policies.
+// and policies, and `fabrique train submit` a run's spec.
 
 #include <string>
 
@@ -12,9 +12,9 @@
 
 namespace fabrique::cli {
 
-// Parses the file at `path` into `message`. NOT_FOUND when it cannot be opened;
-// FAILED_PRECONDITION naming the file, the message type and the parser's words when it is not
-// such a message (a file to fix, rather than a bad command line).
+// Parses the file at `path` into `message`. INVALID_ARGUMENT when it cannot be read
+// (input_file.h) or is not such a message, naming the file, the message type and the parser's
+// words: either is a usage error (exit 2).
 absl::Status ReadJsonFile(const std::string& path, google::protobuf::Message* message);
 
 }  // namespace fabrique::cli

@@ -1,14 +1,20 @@
 // fabrique: the command-line interface to the whole factory. One subcommand per area; each has
-// --help. Exit codes scripts can trust: 0 success, 1 failure, 2 bad usage.
+// --help. Exit codes scripts can trust (command_flags.h): 0 success, 1 the operation failed,
+// 2 bad usage.
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "libs/core/grpc_log.h"
 #include "libs/server/signals.h"
+#include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/suggest.h"
 
 namespace {
 
@@ -26,9 +32,61 @@ constexpr char kUsage[] =
     "  registry  The model registry's audit trail and garbage collection\n"
     "  status    Show the health of every service (exit 1 if any is down)\n"
     "  version   Print the version of fabrique and its libraries\n"
-    "  help      Print this help\n"
+    "  help      Print this help, or 'help COMMAND [SUBCOMMAND]' a command's\n"
+    "\n"
+    "Commands that call a service take --target HOST:PORT, or --data_dir DIR of a running\n"
+    "'fabrique up' (which writes where each service listens to DIR/endpoints.tsv).\n"
+    "\n"
+    "Exit codes, for every command:\n"
+    "  0  success\n"
+    "  1  the operation failed: a service refused it or could not be reached, or the work it\n"
+    "     started (an ingest with --fail_on_rejects, a training run) did not succeed\n"
+    "  2  bad usage: unknown command or flag, wrong arguments, or a file named on the command\n"
+    "     line that cannot be read or parsed; nothing was asked of any service\n"
+    "  130  'fabrique up' interrupted while starting services\n"
     "\n"
     "Run 'fabrique COMMAND --help' for a command's flags.\n";
+
+using Command = std::function<int(const std::vector<std::string>&)>;
+
+struct NamedCommand {
+  const char* name;
+  Command run;
+};
+
+const std::vector<NamedCommand>& Commands(const std::string& self_path) {
+  static const std::vector<NamedCommand> commands = {
+      {"up", [self_path](const auto& args) { return fabrique::cli::RunUp(self_path, args); }},
+      {"features", fabrique::cli::RunFeatures},
+      {"models", fabrique::cli::RunModels},
+      {"train", fabrique::cli::RunTrain},
+      {"registry", fabrique::cli::RunRegistry},
+      {"status", fabrique::cli::RunStatus},
+      {"version", fabrique::cli::RunVersion},
+  };
+  return commands;
+}
+
+std::vector<std::string> CommandNames(const std::vector<NamedCommand>& commands) {
+  std::vector<std::string> names;
+  for (const NamedCommand& c : commands) names.push_back(c.name);
+  names.push_back("help");
+  return names;
+}
+
+// Runs `args[0]` with the rest; a name that is no command is a usage error suggesting the
+// nearest one.
+int Dispatch(const std::vector<NamedCommand>& commands, std::vector<std::string> args) {
+  const std::string name = args[0];
+  args.erase(args.begin());
+  for (const NamedCommand& c : commands) {
+    if (name == c.name) return c.run(args);
+  }
+  if (name == "--version") return fabrique::cli::RunVersion(args);
+  return fabrique::cli::UsageError(
+      "fabrique", absl::StrCat("unknown command '", name, "'",
+                               fabrique::cli::DidYouMean(name, CommandNames(commands))));
+}
 
 }  // namespace
 
@@ -36,24 +94,23 @@ int main(int argc, char** argv) {
   // Blocked before any thread starts, so Ctrl-C reaches `up` as an ordinary event.
   fabrique::server::BlockTerminationSignals();
   fabrique::core::RouteGrpcLogsToJson();
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  const auto& commands = Commands(error ? argv[0] : self.string());
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+  if (args.empty()) {
+    return fabrique::cli::UsageError(
+        "fabrique",
+        absl::StrCat("expected a command: ", absl::StrJoin(CommandNames(commands), ", ")));
+  }
+  if (args[0] == "--help" || args[0] == "-h" || (args[0] == "help" && args.size() == 1)) {
     std::cout << kUsage;
-    return args.empty() ? 2 : 0;
+    return 0;
   }
-  const std::string command = args[0];
-  args.erase(args.begin());
-  if (command == "up") {
-    std::error_code error;
-    const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-    return fabrique::cli::RunUp(error ? argv[0] : self.string(), args);
+  if (args[0] == "help") {
+    // `fabrique help features [ingest]` is `fabrique features [ingest] --help`.
+    args.erase(args.begin());
+    args.push_back("--help");
   }
-  if (command == "features") return fabrique::cli::RunFeatures(args);
-  if (command == "models") return fabrique::cli::RunModels(args);
-  if (command == "train") return fabrique::cli::RunTrain(args);
-  if (command == "registry") return fabrique::cli::RunRegistry(args);
-  if (command == "status") return fabrique::cli::RunStatus(args);
-  if (command == "version" || command == "--version") return fabrique::cli::RunVersion(args);
-  std::cerr << "fabrique: unknown command '" << command << "'\n\n" << kUsage;
-  return 2;
+  return Dispatch(commands, std::move(args));
 }

@@ -143,7 +143,7 @@ int RunModelsPolicy(const std::vector<std::string>& args) {
   v1::SetPromotionPolicyRequest set;
   if (!file.empty()) {
     if (absl::Status read = ReadJsonFile(file, set.mutable_policy()); !read.ok()) {
-      return Fail(flags.program(), read);
+      return BadInput(flags.program(), read);
     }
   }
   absl::StatusOr<RegistryClient> client = RegistryClient::Connect(registry);

@@ -13,6 +13,7 @@
 #include "tools/cli/artifact_transfer.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/input_file.h"
 #include "tools/cli/json_file.h"
 #include "tools/cli/registry_args.h"
 #include "tools/cli/registry_print.h"
@@ -64,7 +65,7 @@ absl::StatusOr<std::vector<UploadItem>> UploadItems(const std::vector<std::strin
 }
 
 // The version to register, before its uploaded artifacts are added. INVALID_ARGUMENT for a
-// malformed flag (a usage error); other errors come from the JSON files.
+// malformed flag or a JSON file that cannot be read or parsed: a usage error either way.
 absl::StatusOr<v1::ModelVersion> VersionFromFlags(const VersionFlags& flags) {
   if (flags.model.empty() &&
       (!flags.metrics.empty() || !flags.params.empty() || !flags.tags.empty() ||
@@ -166,7 +167,7 @@ int RunModelsUpload(const std::vector<std::string>& args) {
             "and the uploads are added to it");
   flags.set_epilog(
       "Exit codes: 0 uploaded (and registered), 1 failure (nothing is registered unless every\n"
-      "file was uploaded), 2 bad usage.");
+      "file was uploaded), 2 bad usage (a file that cannot be read included: nothing is sent).");
   core::ParsedArgs parsed;
   if (auto code =
           ParseCommandArgs(flags, args, 1, 1000, "FILE or NAME=FILE, one or more", &parsed)) {
@@ -178,8 +179,13 @@ int RunModelsUpload(const std::vector<std::string>& args) {
   absl::StatusOr<v1::ArtifactKind> kind = ParseArtifactKind(version_flags.kind);
   if (!kind.ok()) return BadUsage(flags, kind.status().message());
   absl::StatusOr<v1::ModelVersion> version = VersionFromFlags(version_flags);
-  if (absl::IsInvalidArgument(version.status())) return BadUsage(flags, version.status().message());
-  if (!version.ok()) return Fail(flags.program(), version.status());
+  if (!version.ok()) return BadUsage(flags, version.status().message());
+  // Every file is checked before the first is sent, so a typo in the last one uploads nothing.
+  for (const UploadItem& item : *items) {
+    if (absl::Status usable = CheckInputFile(item.path); !usable.ok()) {
+      return BadInput(flags.program(), usable);
+    }
+  }
 
   absl::StatusOr<RegistryClient> client = RegistryClient::Connect(registry);
   if (!client.ok()) return Fail(flags.program(), client.status());

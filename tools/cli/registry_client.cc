@@ -3,7 +3,6 @@
 #include <cstdlib>
 
 #include "libs/client/health_client.h"
-#include "tools/cli/endpoints_file.h"
 
 namespace fabrique::cli {
 namespace {
@@ -39,10 +38,11 @@ void AddRegistryFlags(core::FlagSet* flags, RegistryFlags* registry, bool mutati
 }
 
 absl::StatusOr<RegistryClient> RegistryClient::Connect(const RegistryFlags& flags) {
-  absl::StatusOr<std::string> address = ServiceAddress(flags.target, flags.data_dir, "registry");
-  if (!address.ok()) return address.status();
-  return RegistryClient(v1::ModelRegistry::NewStub(client::MakeChannel(*address)), flags.identity,
-                        flags.timeout);
+  absl::StatusOr<ServiceTarget> target = ResolveService(flags.target, flags.data_dir, "registry");
+  if (!target.ok()) return target.status();
+  // The stub first: function arguments are evaluated in no set order, and the target moves.
+  auto stub = v1::ModelRegistry::NewStub(client::MakeChannel(target->address));
+  return RegistryClient(std::move(stub), *std::move(target), flags.identity, flags.timeout);
 }
 
 std::unique_ptr<grpc::ClientContext> RegistryClient::NewContext(absl::Duration timeout) const {

@@ -54,6 +54,8 @@ class RegistryClient {
   static absl::StatusOr<RegistryClient> Connect(const RegistryFlags& flags);
 
   RegistryStub* stub() const { return stub_.get(); }
+  // Where the registry is, for RpcError.
+  const ServiceTarget& target() const { return target_; }
 
   // A context carrying the identity metadata and a deadline `timeout` from now (the flags'
   // --timeout when zero). Streams pass their own, longer, deadline.
@@ -69,7 +71,7 @@ class RegistryClient {
     Response response;
     std::unique_ptr<grpc::ClientContext> context = NewContext();
     const absl::Status status =
-        RpcError((stub_.get()->*method)(context.get(), request, &response), call);
+        RpcError((stub_.get()->*method)(context.get(), request, &response), call, target_);
     if (!status.ok()) return status;
     return response;
   }
@@ -111,10 +113,15 @@ class RegistryClient {
   }
 
  private:
-  RegistryClient(std::unique_ptr<RegistryStub> stub, Identity identity, absl::Duration timeout)
-      : stub_(std::move(stub)), identity_(std::move(identity)), timeout_(timeout) {}
+  RegistryClient(std::unique_ptr<RegistryStub> stub, ServiceTarget target, Identity identity,
+                 absl::Duration timeout)
+      : stub_(std::move(stub)),
+        target_(std::move(target)),
+        identity_(std::move(identity)),
+        timeout_(timeout) {}
 
   std::shared_ptr<RegistryStub> stub_;
+  ServiceTarget target_;
   Identity identity_;
   absl::Duration timeout_;
 };

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/grpc_status.h"
+#include "tools/cli/command_flags.h"
 
 namespace fabrique::cli {
 
@@ -12,11 +13,15 @@ void SetTimeout(grpc::ClientContext* context, absl::Duration timeout) {
   context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
 }
 
-absl::Status RpcError(const grpc::Status& status, absl::string_view call) {
+absl::Status RpcError(const grpc::Status& status, absl::string_view call,
+                      const ServiceTarget& target) {
   if (status.ok()) return absl::OkStatus();
   const absl::Status s = core::FromGrpcStatus(status);
-  return absl::Status(
-      s.code(), absl::StrCat(call, ": ", absl::StatusCodeToString(s.code()), ": ", s.message()));
+  const std::string message = IsUnreachable(status)
+                                  ? UnreachableMessage(target, status.error_message())
+                                  : std::string(s.message());
+  return absl::Status(s.code(),
+                      absl::StrCat(call, ": ", absl::StatusCodeToString(s.code()), ": ", message));
 }
 
 std::string ErrorLine(absl::string_view command, const absl::Status& status) {
@@ -25,7 +30,7 @@ std::string ErrorLine(absl::string_view command, const absl::Status& status) {
 
 int Fail(absl::string_view command, const absl::Status& status) {
   std::cerr << ErrorLine(command, status);
-  return 1;
+  return kExitFailure;
 }
 
 }  // namespace fabrique::cli

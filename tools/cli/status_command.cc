@@ -1,5 +1,6 @@
 // `fabrique status`: asks every service for its health and prints a table. Exits 1 if any
-// service is not SERVING, so scripts can wait on it.
+// service is not SERVING, so scripts can wait on it. With --target, asks the one server there
+// (a service run by hand) and names the service it turns out to be.
 
 #include <iostream>
 
@@ -11,9 +12,21 @@
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/endpoints_file.h"
+#include "tools/cli/rpc_call.h"
+#include "tools/cli/service_target.h"
 
 namespace fabrique::cli {
 namespace {
+
+constexpr char kUnreachable[] = "UNREACHABLE";
+
+// How a failed health check reads in the table.
+std::string HealthError(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+                 status.code() == absl::StatusCode::kDeadlineExceeded
+             ? kUnreachable
+             : absl::StrCat("ERROR: ", status.message());
+}
 
 // The worst health among the gRPC services `name` serves, or the reason it cannot be asked.
 std::string ServiceHealth(const std::string& name, const std::string& address,
@@ -26,15 +39,23 @@ std::string ServiceHealth(const std::string& name, const std::string& address,
   }
   for (const std::string& service : services) {
     absl::StatusOr<client::Health> health = client::CheckHealth(channel, service, timeout);
-    if (!health.ok()) {
-      return health.status().code() == absl::StatusCode::kUnavailable ||
-                     health.status().code() == absl::StatusCode::kDeadlineExceeded
-                 ? "UNREACHABLE"
-                 : absl::StrCat("ERROR: ", health.status().message());
-    }
+    if (!health.ok()) return HealthError(health.status());
     if (*health != client::Health::kServing) return client::HealthName(*health);
   }
   return "SERVING";
+}
+
+// The one endpoint at `address`: the catalog service whose gRPC services the server's health
+// service knows (each serves its own), or "?" when it knows none of them or cannot be asked.
+Endpoint IdentifyEndpoint(const std::string& address, absl::Duration timeout) {
+  auto channel = client::MakeChannel(address);
+  for (const client::ServiceInfo& info : client::Services()) {
+    absl::StatusOr<client::Health> health =
+        client::CheckHealth(channel, std::string(info.grpc_services.front()), timeout);
+    if (!health.ok()) break;
+    if (*health != client::Health::kServiceUnknown) return {std::string(info.name), address};
+  }
+  return {"?", address};
 }
 
 }  // namespace
@@ -43,6 +64,7 @@ int RunStatus(const std::vector<std::string>& args) {
   std::string host = "127.0.0.1";
   int grpc_base_port = 7101;
   std::string data_dir;
+  std::string target;
   absl::Duration timeout = absl::Seconds(2);
   core::FlagSet flag_set("fabrique status",
                          "Checks the health (grpc.health.v1) of every Fabrique service and prints "
@@ -52,18 +74,19 @@ int RunStatus(const std::vector<std::string>& args) {
                "gRPC port of features; the others follow (+1 .. +5)");
   flag_set.Add("data_dir", &data_dir,
                "Read the endpoints 'fabrique up --data_dir DIR' wrote (overrides host and ports)");
+  flag_set.Add("target", &target,
+               "HOST:PORT of one service (one run by hand): check only that one, whichever it is");
   flag_set.Add("timeout", &timeout, "Deadline of each health check");
-  flag_set.set_epilog("Exit codes: 0 all SERVING, 1 any service down, 2 bad flags.");
+  flag_set.set_epilog("Exit codes: 0 all SERVING, 1 any service down, 2 bad usage.");
   core::ParsedArgs parsed;
-  if (std::optional<int> exit_code = ParseCommandFlags(flag_set, args, &parsed)) return *exit_code;
+  if (auto code = ParseCommandArgs(flag_set, args, 0, 0, "", &parsed)) return *code;
 
   std::vector<Endpoint> endpoints;
-  if (!data_dir.empty()) {
+  if (!target.empty()) {
+    endpoints.push_back(IdentifyEndpoint(target, timeout));
+  } else if (!data_dir.empty()) {
     absl::StatusOr<std::vector<Endpoint>> read = ReadEndpoints(data_dir);
-    if (!read.ok()) {
-      std::cerr << "fabrique status: " << read.status().message() << "\n";
-      return 1;
-    }
+    if (!read.ok()) return Fail(flag_set.program(), read.status());
     endpoints = *std::move(read);
   } else {
     const auto& services = client::Services();
@@ -74,13 +97,19 @@ int RunStatus(const std::vector<std::string>& args) {
   }
 
   bool all_serving = true;
+  bool any_unreachable = false;
   std::cout << absl::StrFormat("%-10s %-22s %s\n", "SERVICE", "GRPC", "HEALTH");
   for (const Endpoint& e : endpoints) {
     const std::string health = ServiceHealth(e.name, e.grpc_address, timeout);
     all_serving = all_serving && health == "SERVING";
+    any_unreachable = any_unreachable || health == kUnreachable;
     std::cout << absl::StrFormat("%-10s %-22s %s\n", e.name, e.grpc_address, health);
   }
-  return all_serving ? 0 : 1;
+  if (any_unreachable) {
+    std::cerr << flag_set.program() << ": nothing answers at some of these addresses. "
+              << UnreachableAdvice(data_dir) << "\n";
+  }
+  return all_serving ? 0 : kExitFailure;
 }
 
 }  // namespace fabrique::cli

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
@@ -15,12 +16,12 @@
 #include "libs/core/ids.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/endpoints_file.h"
 #include "tools/cli/json_file.h"
 #include "tools/cli/registry_args.h"
 #include "tools/cli/registry_client.h"
 #include "tools/cli/registry_print.h"
 #include "tools/cli/rpc_call.h"
+#include "tools/cli/service_target.h"
 
 namespace fabrique::cli {
 namespace {
@@ -47,6 +48,7 @@ void AddTrainerFlags(core::FlagSet* flags, TrainerFlags* trainer, bool mutating)
 
 struct Trainer {
   std::unique_ptr<v1::Trainer::Stub> stub;
+  ServiceTarget target;
   Identity identity;
   absl::Duration timeout;
   std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline = absl::ZeroDuration()) {
@@ -59,10 +61,10 @@ struct Trainer {
 };
 
 absl::StatusOr<Trainer> Connect(const TrainerFlags& flags) {
-  absl::StatusOr<std::string> address = ServiceAddress(flags.target, flags.data_dir, "trainer");
-  if (!address.ok()) return address.status();
-  return Trainer{v1::Trainer::NewStub(client::MakeChannel(*address)), flags.identity,
-                 flags.timeout};
+  absl::StatusOr<ServiceTarget> target = ResolveService(flags.target, flags.data_dir, "trainer");
+  if (!target.ok()) return target.status();
+  return Trainer{v1::Trainer::NewStub(client::MakeChannel(target->address)), *std::move(target),
+                 flags.identity, flags.timeout};
 }
 
 std::string State(v1::RunState state) {
@@ -136,7 +138,8 @@ absl::StatusOr<v1::Run> Follow(Trainer& trainer, const std::string& run_id) {
       std::cerr << event.log().severity() << ": " << event.log().message() << "\n";
     }
   }
-  if (absl::Status status = RpcError(reader->Finish(), "WatchRun " + run_id); !status.ok()) {
+  if (absl::Status status = RpcError(reader->Finish(), "WatchRun " + run_id, trainer.target);
+      !status.ok()) {
     return status;
   }
   return final;
@@ -170,15 +173,15 @@ int RunTrainSubmit(const std::vector<std::string>& args) {
   if (auto code = ParseCommandArgs(flag_set, args, 1, 1, "one SPEC.json", &parsed)) return *code;
   v1::SubmitRunRequest request;
   if (absl::Status read = ReadJsonFile(parsed.positional[0], request.mutable_spec()); !read.ok()) {
-    return BadUsage(flag_set, read.message());
+    return BadInput(flag_set.program(), read);
   }
   request.set_request_id(request_id.empty() ? core::IdGenerator::Default().Next() : request_id);
   request.set_validate_only(validate_only);
   absl::StatusOr<Trainer> trainer = Connect(flags);
   if (!trainer.ok()) return Fail(flag_set.program(), trainer.status());
   v1::Run run;
-  if (absl::Status s =
-          RpcError(trainer->stub->SubmitRun(trainer->Context().get(), request, &run), "SubmitRun");
+  if (absl::Status s = RpcError(trainer->stub->SubmitRun(trainer->Context().get(), request, &run),
+                                "SubmitRun", trainer->target);
       !s.ok()) {
     return Fail(flag_set.program(), s);
   }
@@ -220,7 +223,7 @@ int RunTrainShow(const std::vector<std::string>& args) {
   request.set_run_id(parsed.positional[0]);
   v1::Run run;
   if (absl::Status s = RpcError(trainer->stub->GetRun(trainer->Context().get(), request, &run),
-                                "GetRun " + request.run_id());
+                                "GetRun " + request.run_id(), trainer->target);
       !s.ok()) {
     return Fail(flag_set.program(), s);
   }
@@ -252,8 +255,8 @@ int RunTrainList(const std::vector<std::string>& args) {
                                "REGISTERED");
   do {
     v1::ListRunsResponse page;
-    if (absl::Status s =
-            RpcError(trainer->stub->ListRuns(trainer->Context().get(), request, &page), "ListRuns");
+    if (absl::Status s = RpcError(trainer->stub->ListRuns(trainer->Context().get(), request, &page),
+                                  "ListRuns", trainer->target);
         !s.ok()) {
       return Fail(flag_set.program(), s);
     }
@@ -270,6 +273,27 @@ int RunTrainList(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Says what a cancel did: the trainer answers with the run as it stands, which may have ended
+// before the cancel arrived. Cancelling is idempotent (the run is not running afterwards, as
+// asked), so every answer exits 0; what matters is that a run that ended otherwise says how,
+// rather than seeming to be cancelled.
+int ReportCancel(const v1::Run& run) {
+  switch (run.state()) {
+    case v1::RUN_STATE_CANCELLED:
+      std::cout << "run " << run.run_id() << ": cancelled\n";
+      break;
+    case v1::RUN_STATE_SUCCEEDED:
+    case v1::RUN_STATE_FAILED:
+      std::cout << "run " << run.run_id() << " already " << State(run.state())
+                << ": nothing to cancel\n";
+      break;
+    default:
+      std::cout << "run " << run.run_id() << ": " << State(run.state())
+                << ", cancelling: it stops within one batch\n";
+  }
+  return 0;
+}
+
 int RunTrainCancel(const std::vector<std::string>& args) {
   TrainerFlags flags;
   std::string reason;
@@ -277,6 +301,10 @@ int RunTrainCancel(const std::vector<std::string>& args) {
                          "Cancels a run: a queued one at once, a running one within one batch; "
                          "it registers nothing. Cancelling an ended run changes nothing.");
   flag_set.set_usage_args("[flags] RUN_ID");
+  flag_set.set_epilog(
+      "Exit codes: 0 the run is cancelled, stops within one batch, or had already ended (then\n"
+      "it says how: 'run R already succeeded: nothing to cancel'), 1 the trainer refused (an\n"
+      "unknown run, one registering its version) or could not be reached, 2 bad usage.");
   AddTrainerFlags(&flag_set, &flags, /*mutating=*/true);
   flag_set.Add("reason", &reason, "Why, recorded on the run");
   core::ParsedArgs parsed;
@@ -288,15 +316,11 @@ int RunTrainCancel(const std::vector<std::string>& args) {
   request.set_reason(reason);
   v1::Run run;
   if (absl::Status s = RpcError(trainer->stub->CancelRun(trainer->Context().get(), request, &run),
-                                "CancelRun " + request.run_id());
+                                "CancelRun " + request.run_id(), trainer->target);
       !s.ok()) {
     return Fail(flag_set.program(), s);
   }
-  std::cout << "run " << run.run_id() << ": " << State(run.state())
-            << (run.state() == v1::RUN_STATE_CANCELLED ? ""
-                                                       : " (cancelling: it stops within one batch)")
-            << "\n";
-  return 0;
+  return ReportCancel(run);
 }
 
 }  // namespace

@@ -18,11 +18,13 @@
 #include "libs/client/health_client.h"
 #include "libs/client/service_catalog.h"
 #include "libs/core/flags.h"
+#include "libs/server/data_dir_lock.h"
 #include "libs/server/signals.h"
 #include "tools/cli/child_process.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/endpoints_file.h"
+#include "tools/cli/rpc_call.h"
 
 namespace fabrique::cli {
 namespace {
@@ -179,14 +181,18 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
   flag_set.Add("shutdown_grace", &flags.shutdown_grace,
                "Time each service has to drain in-flight calls when stopping");
   flag_set.set_epilog(
-      "Exit codes: 0 stopped cleanly, 1 a service failed to start or stop, 2 bad flags,\n"
-      "130 interrupted while starting.\n"
+      "Exit codes: 0 stopped cleanly, 1 a service failed to start or stop (or another\n"
+      "'fabrique up' runs on DIR), 2 bad usage, 130 interrupted while starting.\n"
       "Then: 'fabrique status --data_dir DIR' from another terminal.");
   core::ParsedArgs parsed;
-  if (std::optional<int> exit_code = ParseCommandFlags(flag_set, args, &parsed)) return *exit_code;
+  if (auto code = ParseCommandArgs(flag_set, args, 0, 0, "", &parsed)) return *code;
   const std::string bin_dir = flags.bin_dir.empty()
                                   ? std::filesystem::path(self_path).parent_path().string()
                                   : flags.bin_dir;
+  // One `up` per folder: a second is told the first's pid before it starts anything.
+  absl::StatusOr<std::unique_ptr<server::DataDirLock>> lock =
+      server::DataDirLock::Acquire({flags.data_dir, "fabrique"});
+  if (!lock.ok()) return Fail(flag_set.program(), lock.status());
   std::error_code error;
   std::filesystem::create_directories(absl::StrCat(flags.data_dir, "/logs"), error);
   if (error) {

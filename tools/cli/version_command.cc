@@ -6,14 +6,14 @@
 #include "grpcpp/grpcpp.h"
 #include "libs/core/version.h"
 #include "rocksdb/version.h"
+#include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 
 namespace fabrique::cli {
 
 int RunVersion(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] != "--help" && args[0] != "-h") {
-    std::cerr << "fabrique version takes no arguments\n";
-    return 2;
+    return UsageError("fabrique version", "takes no arguments (got '" + args[0] + "')");
   }
   if (!args.empty()) {
     std::cout << "Usage: fabrique version\n\nPrints Fabrique's version and the versions of "

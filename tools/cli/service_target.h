@@ -1,0 +1,47 @@
+#ifndef FABRIQUE_TOOLS_CLI_SERVICE_TARGET_H_
+#define FABRIQUE_TOOLS_CLI_SERVICE_TARGET_H_
+
+// Where a `fabrique` command reaches one service, and what it tells the user when nothing
+// answers there. Every command that calls a service resolves its address here (--target, or the
+// endpoints.tsv of `fabrique up --data_dir DIR`), so a call that cannot connect names the
+// service, the address and where the address came from, and says what to do instead of showing
+// gRPC's "failed to connect to all addresses".
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/support/status.h"
+
+namespace fabrique::cli {
+
+struct ServiceTarget {
+  std::string service;   // Catalog name: "features".
+  std::string address;   // host:port.
+  std::string data_dir;  // The folder whose endpoints.tsv gave `address`; "" for --target.
+};
+
+// The address of `service`: `target` (host:port), unless `data_dir` is set, in which case the
+// address DATA_DIR/endpoints.tsv lists for it. NOT_FOUND when the file is missing or lists no
+// such service.
+absl::StatusOr<ServiceTarget> ResolveService(const std::string& target, const std::string& data_dir,
+                                             const std::string& service);
+
+// Whether a failed call never reached a server: nothing listens at the address, the host is
+// unknown or cannot be reached. Such calls fail with UNAVAILABLE and one of gRPC's connection
+// messages; an UNAVAILABLE from a server that answered (one shutting down) is not one.
+bool IsUnreachable(const grpc::Status& status);
+
+// What to do when nothing answers where a command looked: "Is 'fabrique up' running? Start it,
+// or pass --data_dir DIR ... or --target HOST:PORT", or, when the addresses came from
+// DATA_DIR/endpoints.tsv, whether that `fabrique up` is still running.
+std::string UnreachableAdvice(const std::string& data_dir);
+
+// What an unreachable `target` means and what to do: "cannot reach fabrique-features at
+// 127.0.0.1:7101 (Connection refused): is 'fabrique up' running? ...". `detail` is gRPC's
+// message, whose last part (the system's reason) is kept.
+std::string UnreachableMessage(const ServiceTarget& target, absl::string_view detail);
+
+}  // namespace fabrique::cli
+
+#endif  // FABRIQUE_TOOLS_CLI_SERVICE_TARGET_H_
