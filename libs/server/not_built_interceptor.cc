@@ -62,8 +62,9 @@ std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeNotBu
 }
 
 std::string NotBuiltMessage(const std::string& full_method, const std::string& area) {
-  return absl::StrCat(full_method, " is not built yet: it is part of ", area,
-                      ", whose calls are being built. The API is published so clients can be written against it.");
+  return absl::StrCat(
+      full_method, " is not built yet: it is part of ", area,
+      ", whose calls are being built. The API is published so clients can be written against it.");
 }
 
 }  // namespace fabrique::server
