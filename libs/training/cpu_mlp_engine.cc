@@ -97,8 +97,7 @@ absl::StatusOr<std::unique_ptr<TrainingEngine>> MakeCpuMlpEngine(const EngineSet
   options.loss = LossOf(config);
   options.class_weights.assign(setup.class_weights.begin(), setup.class_weights.end());
   options.adam = config.optimizer.kind() != v1::OPTIMIZER_KIND_SGD;
-  options.learning_rate =
-      config.optimizer.learning_rate() > 0 ? config.optimizer.learning_rate() : 1e-3;
+  options.learning_rate = LearningRate(config);
   options.weight_decay = config.optimizer.weight_decay();
   options.momentum = config.optimizer.momentum();
   options.max_batch = std::min<int64_t>(config.batch_size, std::max<int64_t>(data.n_train, 1));

@@ -62,8 +62,7 @@ class TorchEngine : public TrainingEngine {
       class_weights_ = torch::tensor(setup.class_weights, torch::kFloat32).to(device);
     }
     network_->to(device);
-    const double lr =
-        config.optimizer.learning_rate() > 0 ? config.optimizer.learning_rate() : 1e-3;
+    const double lr = LearningRate(config);
     if (config.optimizer.kind() == v1::OPTIMIZER_KIND_SGD) {
       optimizer_ = std::make_unique<torch::optim::SGD>(
           network_->parameters(), torch::optim::SGDOptions(lr)

@@ -39,6 +39,11 @@ struct EngineSetup {
   int threads = 1;                    // Intra-op CPU threads.
 };
 
+// The optimiser's learning rate: the config's, 1e-3 when it gives none.
+inline double LearningRate(const TrainConfig& config) {
+  return config.optimizer.learning_rate() > 0 ? config.optimizer.learning_rate() : 1e-3;
+}
+
 class TrainingEngine {
  public:
   virtual ~TrainingEngine() = default;
