@@ -51,7 +51,9 @@ struct RunQueueOptions {
   ModelSink* models = nullptr;        // Required; not owned.
   RunObserver* observer = nullptr;    // Optional; not owned.
   // Runs trained at once, one worker thread each. Default 1: a run's training uses every CPU
-  // the process may use (RunSpec.threads), so a second one at once mostly halves both.
+  // the process may use (RunSpec.threads), so a second one at once mostly halves both. Runs at
+  // once share LibTorch's process-wide generator and thread count: each trains correctly, but
+  // its shuffles may then differ from those of the same seed trained alone.
   int workers = 1;
   // Reads the time for submission deadlines (counted from the submission) and for the runs'
   // deadlines and progress (RunPipelineOptions::clock). Not owned; nullptr = the real clock.
