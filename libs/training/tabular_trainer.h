@@ -9,7 +9,9 @@
 // epoch's weights are kept), and an exported TorchScript module with the preprocessing and the
 // output activation inside (torchscript_export.h).
 //
-// The header keeps LibTorch out of its includes, so callers (the trainer service) compile fast.
+// The steps are computed by an engine (training_engine.h) under one epoch loop. The header keeps
+// LibTorch out of its includes: LibTorch is linked privately, so callers (the trainer service,
+// the tests, the CLI) neither see its include paths nor pay its compile time.
 
 #include <atomic>
 #include <cstdint>
@@ -19,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "fabrique/v1/common.pb.h"
+#include "libs/core/clock.h"
 #include "libs/training/tabular_data.h"
 
 namespace fabrique::training {
@@ -41,6 +44,9 @@ struct TrainConfig {
   // LibTorch's autograd otherwise (and always on CUDA). kLibTorch: autograd even on the CPU.
   enum class Engine { kAuto, kLibTorch };
   Engine engine = Engine::kAuto;
+  // Times the training steps (samples_per_second, train_seconds). Not owned; nullptr = the real
+  // clock.
+  core::Clock* clock = nullptr;
 };
 
 // Progress, reported after every batch (the caller throttles) and at the end of each epoch.
@@ -52,6 +58,10 @@ struct TrainProgress {
   double train_loss = 0;       // Mean loss of the epoch so far.
   double validation_loss = 0;  // After the last full epoch.
   v1::Metric validation_metric;
+  // This epoch's throughput so far: its training rows over the time its steps took. Neither the
+  // progress callback's time (a progress write) nor validation counts, and each epoch stands
+  // alone, so a slow first epoch (oneDNN generating its kernels, threads starting) shows as
+  // such instead of inflating every later figure of a run average.
   double samples_per_second = 0;
   bool epoch_end = false;
 };
@@ -60,10 +70,11 @@ struct TrainResult {
   std::vector<v1::Metric> validation_metrics;  // Of the kept (best) epoch, with baselines.
   int epochs_completed = 0;
   int best_epoch = 0;
-  double objective_value = 0;     // The primary metric on validation at the best epoch.
-  std::string device;             // "cpu" or "cuda:0".
-  std::string engine;             // "cpu-mlp (oneDNN)" or "libtorch".
-  double train_seconds = 0;       // Time in the training loop (not preprocessing or export).
+  double objective_value = 0;  // The primary metric on validation at the best epoch.
+  std::string device;          // "cpu" or "cuda:0".
+  std::string engine;          // "cpu-mlp (oneDNN)" or "libtorch".
+  // Time the epochs' steps took (not preprocessing, validation, progress callbacks or export).
+  double train_seconds = 0;
   double samples_per_second = 0;  // Training samples processed per second of that time.
   Preprocessing preprocessing;
   // Validation predictions of the kept model: P(class 1), or per-class rows, or targets.

@@ -1,6 +1,9 @@
 #include "libs/training/torchscript_export.h"
 
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
+#include "libs/training/tabular_trainer.h"
 
 namespace fabrique::training {
 namespace {
@@ -93,6 +96,52 @@ def forward(self, numeric: Tensor, categorical: List[List[str]]) -> Tensor:
   module.define(source);
   module.eval();
   return module;
+}
+
+// Declared in tabular_trainer.h: it runs what BuildTorchScript exports, as inference will.
+absl::StatusOr<std::vector<double>> PredictTorchScript(const std::string& torchscript,
+                                                       const RawTable& table) {
+  if (absl::Status ok = table.Validate(); !ok.ok()) return ok;
+  torch::jit::Module module;
+  try {
+    std::istringstream in(torchscript);
+    module = torch::jit::load(in, torch::kCPU);
+  } catch (const c10::Error& error) {
+    return absl::InvalidArgumentError(absl::StrCat("not a TorchScript module: ", error.what()));
+  }
+  int numeric_width = 0;
+  for (const RawColumn& column : table.columns) {
+    if (!column.categorical) numeric_width += column.width;
+  }
+  std::vector<float> numeric(static_cast<size_t>(table.rows) * numeric_width);
+  c10::List<c10::List<std::string>> categorical;
+  for (int64_t i = 0; i < table.rows; ++i) {
+    c10::List<std::string> row;
+    int offset = 0;
+    for (const RawColumn& column : table.columns) {
+      if (column.categorical) {
+        const bool missing = !column.missing.empty() && column.missing[i];
+        row.push_back(missing ? std::string() : column.strings[i]);
+        continue;
+      }
+      for (int k = 0; k < column.width; ++k) {
+        numeric[i * numeric_width + offset + k] = column.numeric[i * column.width + k];
+      }
+      offset += column.width;
+    }
+    categorical.push_back(std::move(row));
+  }
+  torch::Tensor x =
+      torch::from_blob(numeric.data(), {table.rows, numeric_width}, torch::kFloat32).clone();
+  torch::Tensor out;
+  try {
+    torch::NoGradGuard no_grad;
+    out = module.forward({x, categorical}).toTensor();
+  } catch (const c10::Error& error) {
+    return absl::InvalidArgumentError(absl::StrCat("the module refused the rows: ", error.what()));
+  }
+  out = out.to(torch::kFloat64).contiguous();
+  return std::vector<double>(out.data_ptr<double>(), out.data_ptr<double>() + out.numel());
 }
 
 }  // namespace fabrique::training

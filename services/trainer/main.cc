@@ -10,8 +10,10 @@
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
+#include "libs/training/run_queue.h"
 #include "libs/training/run_store.h"
 #include "services/trainer/remote_ports.h"
+#include "services/trainer/trainer_metrics.h"
 #include "services/trainer/trainer_service.h"
 
 namespace fabrique::services {
@@ -35,17 +37,24 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Training-set chunks of wide rows (a 784-float image is 3 KiB) pass gRPC's default 4 MiB.
   grpc::ChannelArguments wide;
   wide.SetMaxReceiveMessageSize(256 << 20);
-  RemoteDatasets datasets(
-      grpc::CreateCustomChannel(features_target, grpc::InsecureChannelCredentials(), wide),
-      dependency_retry);
-  RemoteModels models(client::MakeChannel(registry_target), dependency_retry);
-  // Services.
+  ASSIGN_OR_RETURN(
+      auto datasets,
+      RemoteDatasets::Create(
+          {grpc::CreateCustomChannel(features_target, grpc::InsecureChannelCredentials(), wide),
+           dependency_retry}));
+  ASSIGN_OR_RETURN(auto models,
+                   RemoteModels::Create({client::MakeChannel(registry_target), dependency_retry}));
+  // The host first, for its metrics registry: the core reports to TrainerMetrics from its start.
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
-  TrainerService service(runs.get(), &datasets, &models, host->metrics());
+  TrainerMetrics metrics(host->metrics());
+  ASSIGN_OR_RETURN(
+      auto queue, training::RunQueue::Create({runs.get(), datasets.get(), models.get(), &metrics}));
+  // Services.
+  TrainerService service(queue.get(), runs.get());
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Trainer::service_full_name(),
                    std::string(flags.info->area));
-  host->OnShutdown([&service] { service.Interrupt(); });
+  host->OnShutdown([&queue] { queue->Interrupt(); });
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
   return host->Run();

@@ -1,5 +1,7 @@
 #include "services/trainer/remote_ports.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "absl/cleanup/cleanup.h"
@@ -14,6 +16,7 @@ namespace {
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr size_t kChunkBytes = (4 << 20) - (4 << 10);
 
+// A call's context: its own timeout (gRPC deadlines are real time), and who it is made for.
 std::unique_ptr<grpc::ClientContext> Context(const v1::Principal& caller,
                                              absl::Duration timeout = kCallTimeout) {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -29,45 +32,58 @@ bool Retryable(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
 }
 
-// Runs `call` until it succeeds, fails for good, or `retry_for` has passed or `deadline` comes
-// (backoff 0.2 s, doubling, at most 5 s); the last error names what was tried.
-// A cancelled run (`cancel`, optional) stops waiting for the next attempt at once.
+template <typename T>
+absl::Status StatusOf(const absl::StatusOr<T>& result) {
+  return result.status();
+}
+absl::Status StatusOf(const absl::Status& result) { return result; }
+
+// Runs `call` until it succeeds, fails for good, or `retry_for` has passed or the context's
+// deadline comes (backoff 0.2 s, doubling, at most 5 s); the last error names what was tried.
+// The waits are on the options' clock, and a cancel of the run ends them at once.
 template <typename Call>
-auto WithRetries(absl::Duration retry_for, absl::Time deadline, const std::string& what, Call call,
-                 const training::CancelToken* cancel = nullptr) -> decltype(call()) {
-  const absl::Time give_up = std::min(absl::Now() + retry_for, deadline);
+auto WithRetries(const RemotePortOptions& options, const training::RunContext& context,
+                 const std::string& what, Call call) -> decltype(call()) {
+  core::Clock& clock = *options.clock;
+  const absl::Time give_up = std::min(clock.Now() + options.retry_for, context.deadline);
+  const training::CancelToken* cancel = context.cancel;
   absl::Duration backoff = absl::Milliseconds(200);
   for (int attempt = 1;; ++attempt) {
     auto result = call();
-    const absl::Status status = [&] {
-      if constexpr (std::is_same_v<decltype(result), absl::Status>) {
-        return result;
-      } else {
-        return result.status();
-      }
-    }();
-    if (status.ok() || !Retryable(status) || absl::Now() + backoff > give_up) {
+    const absl::Status status = StatusOf(result);
+    if (status.ok() || !Retryable(status) || clock.Now() + backoff > give_up) {
       if (!status.ok() && Retryable(status)) {
-        return absl::Status(
-            status.code(),
-            absl::StrCat(what, " failed ", attempt, " times (retried for up to ",
-                         absl::FormatDuration(retry_for),
-                         ", or until the run's deadline); last: ", status.message()));
+        return absl::Status(status.code(),
+                            absl::StrCat(what, " failed ", attempt, " times (retried for up to ",
+                                         absl::FormatDuration(options.retry_for), ", or until the ",
+                                         context.run_id.empty() ? "call's" : "run's",
+                                         " deadline); last: ", status.message()));
       }
       return result;
     }
-    const absl::Time next = absl::Now() + backoff;
-    while (absl::Now() < next) {
-      if (cancel != nullptr && cancel->cancelled()) return result;
-      absl::SleepFor(std::min(absl::Milliseconds(50), next - absl::Now()));
-    }
+    const bool waited = clock.SleepUntil(
+        clock.Now() + backoff, [cancel] { return cancel != nullptr && cancel->cancelled(); });
+    if (!waited) return result;
     backoff = std::min(backoff * 2, absl::Seconds(5));
   }
 }
 
+absl::Status CheckChannel(const RemotePortOptions& options) {
+  if (options.channel == nullptr)
+    return absl::InvalidArgumentError("a remote port needs a channel");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::Status RemoteDatasets::CheckFeatures(const v1::RunSpec& spec) {
+absl::StatusOr<std::unique_ptr<RemoteDatasets>> RemoteDatasets::Create(RemotePortOptions options) {
+  if (absl::Status ok = CheckChannel(options); !ok.ok()) return ok;
+  if (options.clock == nullptr) options.clock = core::Clock::Real();
+  return std::unique_ptr<RemoteDatasets>(new RemoteDatasets(std::move(options)));
+}
+
+absl::Status RemoteDatasets::CheckFeatures(const training::RunContext& context,
+                                           const v1::RunSpec& spec) {
   std::map<std::string, std::set<std::string>> groups;  // Group -> its features, as asked.
   for (const v1::FeatureRef& ref : spec.features()) groups[ref.group()].insert(ref.feature());
   if (spec.label().has_feature()) {
@@ -78,12 +94,9 @@ absl::Status RemoteDatasets::CheckFeatures(const v1::RunSpec& spec) {
     v1::GetFeatureGroupRequest request;
     request.set_name(group);
     v1::FeatureGroup found;
-    // Asked at submit, on gRPC's thread: not bound by any run's deadline (deadline_ is the
-    // worker's).
-    const absl::Status status =
-        WithRetries(retry_for_, absl::InfiniteFuture(), "GetFeatureGroup " + group, [&] {
-          return core::FromGrpcStatus(stub_->GetFeatureGroup(Context({}).get(), request, &found));
-        });
+    const absl::Status status = WithRetries(options_, context, "GetFeatureGroup " + group, [&] {
+      return core::FromGrpcStatus(stub_->GetFeatureGroup(Context({}).get(), request, &found));
+    });
     if (absl::IsNotFound(status)) {
       for (const std::string& f : features) unknown.push_back(absl::StrCat(group, ":", f));
       continue;
@@ -104,84 +117,89 @@ absl::Status RemoteDatasets::CheckFeatures(const v1::RunSpec& spec) {
 }
 
 absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
-    const v1::RunSpec& spec, const std::string& run_id,
+    const training::RunContext& run, const v1::RunSpec& spec,
     const std::function<absl::Status(const v1::TrainingSetHeader&)>& header,
     const std::function<absl::Status(const v1::TrainingSetRows&)>& rows) {
   // Only the opening of the stream is retried: once rows flowed into the table, a broken stream
   // fails the run (its caller cannot take the rows back).
   bool started = false;
-  return WithRetries(
-      retry_for_, deadline_, "BuildTrainingSet",
-      [&]() -> absl::StatusOr<v1::Dataset> {
-        if (started) return absl::AbortedError("the training-set stream broke after rows arrived");
-        v1::TrainingSetSpec set;
-        *set.mutable_features() = spec.features();
-        *set.mutable_label() = spec.label();
-        *set.mutable_time_range() = spec.time_range();
-        set.set_dataset_name(absl::StrCat(spec.model_name(), " run ", run_id));
-        set.set_request_id(run_id);  // A rebuild for the same run is the same dataset.
-        set.set_trainer_run_id(run_id);
-        // The stream ends at the run's deadline, and at once when the run is cancelled: the
-        // feature store may work a long time before its first answer.
-        std::unique_ptr<grpc::ClientContext> context =
-            Context({}, std::min(absl::Hours(6), deadline_ - absl::Now()));
-        if (cancel_ != nullptr) cancel_->SetInterrupt([&context] { context->TryCancel(); });
-        const absl::Cleanup clear = [this] {
-          if (cancel_ != nullptr) cancel_->SetInterrupt(nullptr);
-        };
-        auto stream = stub_->BuildTrainingSet(context.get());
-        v1::BuildTrainingSetRequest first;
-        *first.mutable_spec() = set;  // Inline label events travel inside the spec.
-        stream->Write(first);
-        stream->WritesDone();
-        v1::BuildTrainingSetResponse part;
-        v1::Dataset dataset;
-        absl::Status consumed;
-        while (consumed.ok() && stream->Read(&part)) {
-          if (part.has_header()) {
-            started = true;
-            consumed = header(part.header());
-          } else if (part.has_rows()) {
-            consumed = rows(part.rows());
-          } else if (part.has_summary()) {
-            dataset = part.summary();
-          }
-        }
-        if (!consumed.ok()) {
-          context->TryCancel();
-          stream->Finish();
-          return consumed;
-        }
-        if (absl::Status status = core::FromGrpcStatus(stream->Finish()); !status.ok()) {
-          if (started)
-            // Not retried (ABORTED): the rows already taken cannot be taken back.
-            return absl::AbortedError(absl::StrCat(
-                "the training-set stream broke after rows arrived: ", status.message()));
-          return status;
-        }
-        return dataset;
-      },
-      cancel_);
+  return WithRetries(options_, run, "BuildTrainingSet", [&]() -> absl::StatusOr<v1::Dataset> {
+    if (started) return absl::AbortedError("the training-set stream broke after rows arrived");
+    v1::TrainingSetSpec set;
+    *set.mutable_features() = spec.features();
+    *set.mutable_label() = spec.label();
+    *set.mutable_time_range() = spec.time_range();
+    set.set_dataset_name(absl::StrCat(spec.model_name(), " run ", run.run_id));
+    set.set_request_id(run.run_id);  // A rebuild for the same run is the same dataset.
+    set.set_trainer_run_id(run.run_id);
+    // The stream ends at the run's deadline, and at once when the run is cancelled: the
+    // feature store may work a long time before its first answer.
+    std::unique_ptr<grpc::ClientContext> context =
+        Context({}, std::min(absl::Hours(6), run.deadline - options_.clock->Now()));
+    if (run.cancel != nullptr) run.cancel->SetInterrupt([&context] { context->TryCancel(); });
+    const absl::Cleanup clear = [&run] {
+      if (run.cancel != nullptr) run.cancel->SetInterrupt(nullptr);
+    };
+    auto stream = stub_->BuildTrainingSet(context.get());
+    v1::BuildTrainingSetRequest first;
+    *first.mutable_spec() = set;  // Inline label events travel inside the spec.
+    stream->Write(first);
+    stream->WritesDone();
+    v1::BuildTrainingSetResponse part;
+    v1::Dataset dataset;
+    absl::Status consumed;
+    while (consumed.ok() && stream->Read(&part)) {
+      if (part.has_header()) {
+        started = true;
+        consumed = header(part.header());
+      } else if (part.has_rows()) {
+        consumed = rows(part.rows());
+      } else if (part.has_summary()) {
+        dataset = part.summary();
+      }
+    }
+    if (!consumed.ok()) {
+      context->TryCancel();
+      stream->Finish();
+      return consumed;
+    }
+    if (absl::Status status = core::FromGrpcStatus(stream->Finish()); !status.ok()) {
+      if (started) {
+        // Not retried (ABORTED): the rows already taken cannot be taken back.
+        return absl::AbortedError(
+            absl::StrCat("the training-set stream broke after rows arrived: ", status.message()));
+      }
+      return status;
+    }
+    return dataset;
+  });
 }
 
-absl::Status RemoteDatasets::RecordUsage(const std::string& dataset_id,
+absl::Status RemoteDatasets::RecordUsage(const training::RunContext& context,
+                                         const std::string& dataset_id,
                                          const v1::ModelVersionRef& version) {
   v1::RecordDatasetUsageRequest request;
   request.set_dataset_id(dataset_id);
   *request.mutable_model_version() = version;
-  return WithRetries(retry_for_, deadline_, "RecordDatasetUsage", [&] {
+  return WithRetries(options_, context, "RecordDatasetUsage", [&] {
     v1::RecordDatasetUsageResponse response;
     return core::FromGrpcStatus(stub_->RecordDatasetUsage(Context({}).get(), request, &response));
   });
 }
 
-absl::StatusOr<v1::Artifact> RemoteModels::Upload(const training::ArtifactToUpload& artifact) {
+absl::StatusOr<std::unique_ptr<RemoteModels>> RemoteModels::Create(RemotePortOptions options) {
+  if (absl::Status ok = CheckChannel(options); !ok.ok()) return ok;
+  if (options.clock == nullptr) options.clock = core::Clock::Real();
+  return std::unique_ptr<RemoteModels>(new RemoteModels(std::move(options)));
+}
+
+absl::StatusOr<v1::Artifact> RemoteModels::Upload(const training::RunContext& context,
+                                                  const training::ArtifactToUpload& artifact) {
   return WithRetries(
-      retry_for_, deadline_, "UploadArtifact " + artifact.name,
-      [&]() -> absl::StatusOr<v1::Artifact> {
-        std::unique_ptr<grpc::ClientContext> context = Context(caller_, absl::Minutes(30));
+      options_, context, "UploadArtifact " + artifact.name, [&]() -> absl::StatusOr<v1::Artifact> {
+        std::unique_ptr<grpc::ClientContext> call = Context(context.caller, absl::Minutes(30));
         v1::Artifact stored;
-        auto writer = stub_->UploadArtifact(context.get(), &stored);
+        auto writer = stub_->UploadArtifact(call.get(), &stored);
         v1::UploadArtifactRequest message;
         message.mutable_header()->set_size_bytes(static_cast<int64_t>(artifact.bytes.size()));
         message.mutable_header()->set_media_type(artifact.media_type);
@@ -192,29 +210,28 @@ absl::StatusOr<v1::Artifact> RemoteModels::Upload(const training::ArtifactToUplo
           open = writer->Write(message);
         }
         writer->WritesDone();
-        if (absl::Status s = core::FromGrpcStatus(writer->Finish()); !s.ok()) {
-          return s;
-        }
+        if (absl::Status s = core::FromGrpcStatus(writer->Finish()); !s.ok()) return s;
         return stored;
       });
 }
 
 absl::StatusOr<v1::ModelVersion> RemoteModels::Register(
-    const v1::RunSpec& spec, const std::vector<training::ArtifactToUpload>& artifacts,
-    v1::ModelVersion version, const std::string& request_id) {
+    const training::RunContext& context, const v1::RunSpec& spec,
+    const std::vector<training::ArtifactToUpload>& artifacts, v1::ModelVersion version,
+    const std::string& request_id) {
   // The model is created on first use, owned by the submitter's squad.
   v1::CreateModelRequest create;
   create.mutable_model()->set_name(spec.model_name());
   create.mutable_model()->set_use_case_id(spec.use_case_id());
-  create.mutable_model()->set_owner_squad(caller_.squad());
+  create.mutable_model()->set_owner_squad(context.caller.squad());
   create.mutable_model()->set_task(spec.task());
-  const absl::Status created = WithRetries(retry_for_, deadline_, "CreateModel", [&] {
+  const absl::Status created = WithRetries(options_, context, "CreateModel", [&] {
     v1::Model model;
-    return core::FromGrpcStatus(stub_->CreateModel(Context(caller_).get(), create, &model));
+    return core::FromGrpcStatus(stub_->CreateModel(Context(context.caller).get(), create, &model));
   });
   if (!created.ok() && !absl::IsAlreadyExists(created)) return created;
   for (const training::ArtifactToUpload& artifact : artifacts) {
-    absl::StatusOr<v1::Artifact> stored = Upload(artifact);
+    absl::StatusOr<v1::Artifact> stored = Upload(context, artifact);
     if (!stored.ok()) return stored.status();
     v1::VersionArtifact* entry = version.add_artifacts();
     entry->set_name(artifact.name);
@@ -225,10 +242,10 @@ absl::StatusOr<v1::ModelVersion> RemoteModels::Register(
   *request.mutable_version() = std::move(version);
   request.set_request_id(request_id);  // A retry after a lost answer finds the same version.
   return WithRetries(
-      retry_for_, deadline_, "RegisterVersion", [&]() -> absl::StatusOr<v1::ModelVersion> {
+      options_, context, "RegisterVersion", [&]() -> absl::StatusOr<v1::ModelVersion> {
         v1::ModelVersion registered;
         if (absl::Status s = core::FromGrpcStatus(
-                stub_->RegisterVersion(Context(caller_).get(), request, &registered));
+                stub_->RegisterVersion(Context(context.caller).get(), request, &registered));
             !s.ok()) {
           return s;
         }

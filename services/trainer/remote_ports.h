@@ -1,71 +1,80 @@
 #ifndef FABRIQUE_SERVICES_TRAINER_REMOTE_PORTS_H_
 #define FABRIQUE_SERVICES_TRAINER_REMOTE_PORTS_H_
 
-// The trainer's ports (libs/training/run_pipeline.h) on the real services: the feature store's
-// point-in-time BuildTrainingSet and RecordDatasetUsage, and the registry's CreateModel,
-// UploadArtifact and RegisterVersion. Calls a dependency answers UNAVAILABLE (or does not answer
-// in time) are retried with backoff until `retry_for` has passed; the last error then fails the
-// run. Calls carry the submitter's identity, so the registry's audit names who asked.
+// The trainer's ports (libs/training/ports.h) on the real services: the feature store's
+// GetFeatureGroup, point-in-time BuildTrainingSet and RecordDatasetUsage, and the registry's
+// CreateModel, UploadArtifact and RegisterVersion. Calls a dependency answers UNAVAILABLE (or
+// does not answer in time) are retried with backoff until `retry_for` has passed or the run's
+// deadline comes; the last error then fails the run. A cancel of the run ends a stream not yet
+// answered, and the wait between retries, at once. Registry calls carry the submitter's
+// identity, so the registry's audit names who asked; feature-store calls are the trainer's own.
+//
+// Everything about a run arrives with each call (RunContext): one port serves any number of runs
+// at once.
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "fabrique/v1/features.grpc.pb.h"
 #include "fabrique/v1/registry.grpc.pb.h"
 #include "grpcpp/channel.h"
-#include "libs/training/run_pipeline.h"
+#include "libs/core/clock.h"
+#include "libs/training/ports.h"
 
 namespace fabrique::services {
 
+struct RemotePortOptions {
+  std::shared_ptr<grpc::Channel> channel;  // Required: to the feature store, or the registry.
+  // How long a call answered UNAVAILABLE or DEADLINE_EXCEEDED is retried (backoff 0.2 s,
+  // doubling, at most 5 s). Default 60 s.
+  absl::Duration retry_for = absl::Seconds(60);
+  // Reads the time for the retry window, the waits between retries and the run's deadline
+  // (which is on this clock). Not owned; nullptr = the real clock.
+  core::Clock* clock = nullptr;
+};
+
 class RemoteDatasets final : public training::DatasetSource {
  public:
-  RemoteDatasets(std::shared_ptr<grpc::Channel> features, absl::Duration retry_for)
-      : stub_(v1::FeatureStore::NewStub(std::move(features))), retry_for_(retry_for) {}
+  // INVALID_ARGUMENT without a channel.
+  static absl::StatusOr<std::unique_ptr<RemoteDatasets>> Create(RemotePortOptions options);
 
+  absl::Status CheckFeatures(const training::RunContext& context, const v1::RunSpec& spec) override;
   absl::StatusOr<v1::Dataset> Build(
-      const v1::RunSpec& spec, const std::string& run_id,
+      const training::RunContext& context, const v1::RunSpec& spec,
       const std::function<absl::Status(const v1::TrainingSetHeader&)>& header,
       const std::function<absl::Status(const v1::TrainingSetRows&)>& rows) override;
-  absl::Status RecordUsage(const std::string& dataset_id,
+  absl::Status RecordUsage(const training::RunContext& context, const std::string& dataset_id,
                            const v1::ModelVersionRef& version) override;
 
-  // INVALID_ARGUMENT naming each feature (or the label) the feature store does not know, before
-  // any work; UNAVAILABLE when it cannot be asked.
-  absl::Status CheckFeatures(const v1::RunSpec& spec);
-
-  // Retries stop at the run's deadline too, and a cancel of the run (`cancel`, not owned; may
-  // be null) ends the training-set stream at once; set before each run.
-  void set_deadline(absl::Time deadline) { deadline_ = deadline; }
-  void set_cancel(training::CancelToken* cancel) { cancel_ = cancel; }
-
  private:
-  std::unique_ptr<v1::FeatureStore::Stub> stub_;
-  const absl::Duration retry_for_;
-  absl::Time deadline_ = absl::InfiniteFuture();
-  training::CancelToken* cancel_ = nullptr;
+  explicit RemoteDatasets(RemotePortOptions options)
+      : options_(std::move(options)), stub_(v1::FeatureStore::NewStub(options_.channel)) {}
+
+  const RemotePortOptions options_;
+  const std::unique_ptr<v1::FeatureStore::Stub> stub_;
 };
 
 class RemoteModels final : public training::ModelSink {
  public:
-  RemoteModels(std::shared_ptr<grpc::Channel> registry, absl::Duration retry_for)
-      : stub_(v1::ModelRegistry::NewStub(std::move(registry))), retry_for_(retry_for) {}
+  // INVALID_ARGUMENT without a channel.
+  static absl::StatusOr<std::unique_ptr<RemoteModels>> Create(RemotePortOptions options);
 
   absl::StatusOr<v1::ModelVersion> Register(
-      const v1::RunSpec& spec, const std::vector<training::ArtifactToUpload>& artifacts,
-      v1::ModelVersion version, const std::string& request_id) override;
-
-  // Who the calls are made for (the run's submitter), and the run's deadline, which retries stop
-  // at too; set before each run.
-  void set_caller(const v1::Principal& caller) { caller_ = caller; }
-  void set_deadline(absl::Time deadline) { deadline_ = deadline; }
+      const training::RunContext& context, const v1::RunSpec& spec,
+      const std::vector<training::ArtifactToUpload>& artifacts, v1::ModelVersion version,
+      const std::string& request_id) override;
 
  private:
-  absl::StatusOr<v1::Artifact> Upload(const training::ArtifactToUpload& artifact);
-  std::unique_ptr<v1::ModelRegistry::Stub> stub_;
-  const absl::Duration retry_for_;
-  v1::Principal caller_;
-  absl::Time deadline_ = absl::InfiniteFuture();
+  explicit RemoteModels(RemotePortOptions options)
+      : options_(std::move(options)), stub_(v1::ModelRegistry::NewStub(options_.channel)) {}
+  absl::StatusOr<v1::Artifact> Upload(const training::RunContext& context,
+                                      const training::ArtifactToUpload& artifact);
+
+  const RemotePortOptions options_;
+  const std::unique_ptr<v1::ModelRegistry::Stub> stub_;
 };
 
 }  // namespace fabrique::services

@@ -1,3 +1,5 @@
+#include <atomic>
+#include <future>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +23,40 @@ TEST_CASE("the fake clock moves only when told") {
 
 TEST_CASE("the real clock is close to absl::Now") {
   CHECK(absl::AbsDuration(Clock::Real()->Now() - absl::Now()) < absl::Seconds(1));
+}
+
+TEST_CASE("a sleep on the fake clock ends when the clock reaches its deadline") {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  auto slept =
+      std::async(std::launch::async, [&] { return clock.SleepUntil(absl::FromUnixSeconds(1005)); });
+  REQUIRE(clock.AwaitSleeps(1, absl::Seconds(30)));
+  clock.Advance(absl::Seconds(4));
+  CHECK(slept.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout);
+  clock.Advance(absl::Seconds(1));
+  REQUIRE(slept.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  CHECK(slept.get());
+  // A deadline already passed does not wait.
+  CHECK(clock.SleepUntil(absl::FromUnixSeconds(1000)));
+  CHECK(clock.AwaitSleeps(2, absl::ZeroDuration()));
+}
+
+TEST_CASE("a sleep ends early, saying so, when it is interrupted") {
+  FakeClock clock;
+  std::atomic<bool> stop{false};
+  auto slept = std::async(std::launch::async, [&] {
+    return clock.SleepUntil(clock.Now() + absl::Hours(1), [&] { return stop.load(); });
+  });
+  REQUIRE(clock.AwaitSleeps(1, absl::Seconds(30)));
+  stop = true;
+  REQUIRE(slept.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  CHECK_FALSE(slept.get());
+  // On the real clock too, whether the stop comes first or during the wait.
+  CHECK_FALSE(Clock::Real()->SleepUntil(absl::Now() + absl::Hours(1), [] { return true; }));
+  std::atomic<int> asked{0};
+  CHECK_FALSE(Clock::Real()->SleepUntil(absl::Now() + absl::Hours(1), [&] { return ++asked > 2; }));
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(20);
+  CHECK(Clock::Real()->SleepUntil(deadline, [] { return false; }));
+  CHECK(absl::Now() >= deadline);
 }
 
 TEST_CASE("ids are 26 Crockford characters that encode their creation time") {

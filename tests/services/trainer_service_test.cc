@@ -1,8 +1,14 @@
-// The trainer's adapter against a feature store that misbehaves, served on a loopback port: a
-// training-set stream the store never answers is ended at once by a cancel or by the run's
-// deadline, and so is the wait between retries of an unavailable store; at shutdown the run in
-// progress fails saying the trainer stopped, while the queued runs stay queued and run after the
-// next start, keeping their deadlines; the metrics count runs queued, running and finished.
+// The trainer's service side, served on loopback ports. The remote ports against a feature store
+// that misbehaves: a training-set stream the store never answers is ended at once by a cancel or
+// by the run's deadline, the waits between retries of an unavailable store run on the injected
+// clock and end at a cancel or at the run's deadline, and unknown features are named. The trainer
+// over them: at shutdown the run in progress fails saying the trainer stopped, while the queued
+// runs stay queued and run after the next start, keeping their deadlines. The adapter over fake
+// ports: calls answer with the core's codes, the caller is recorded, and the metrics count runs
+// queued, running and finished, the time per state and the samples trained.
+//
+// Nothing sleeps to wait: the fakes say when a call is waiting, runs are awaited on their
+// events, and the deadlines are generous.
 
 #include "services/trainer/trainer_service.h"
 
@@ -12,20 +18,27 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
 #include "google/protobuf/util/time_util.h"
+#include "grpcpp/client_context.h"
 #include "libs/client/health_client.h"
 #include "libs/server/service_host.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "services/trainer/remote_ports.h"
+#include "services/trainer/trainer_metrics.h"
+#include "tests/training/fake_ports.h"
 
 namespace fabrique::services {
 namespace {
 
+using training::testing::AwaitState;
+
+constexpr absl::Duration kPatience = absl::Seconds(120);  // For waits that take milliseconds.
+
 // A feature store whose BuildTrainingSet never answers (it waits for the caller to go away), or
-// answers UNAVAILABLE; it knows every feature.
+// answers UNAVAILABLE; it knows every group, each with the one feature "x".
 class SilentFeatureStore final : public v1::FeatureStore::Service {
  public:
   explicit SilentFeatureStore(bool unavailable) : unavailable_(unavailable) {}
@@ -41,36 +54,68 @@ class SilentFeatureStore final : public v1::FeatureStore::Service {
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::BuildTrainingSetResponse, v1::BuildTrainingSetRequest>* stream)
       override {
-    ++calls_;
-    if (unavailable_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "warming up");
+    if (unavailable_) {
+      Arrive();
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "warming up");
+    }
     v1::BuildTrainingSetRequest request;
     stream->Read(&request);
-    const absl::Time give_up = absl::Now() + absl::Seconds(20);
+    Arrive();  // The caller now waits for an answer that does not come.
+    // The fake server's own wait for its caller to leave (gRPC's sync API has no event for it).
+    const absl::Time give_up = absl::Now() + absl::Seconds(60);
     while (!context->IsCancelled() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
     return grpc::Status(grpc::StatusCode::CANCELLED, "the caller went away");
   }
 
-  int calls() const { return calls_.load(); }
+  // Waits, at most `timeout`, until `count` training-set calls have arrived in all.
+  bool AwaitCalls(int count, absl::Duration timeout = kPatience) {
+    absl::MutexLock lock(&mu_);
+    const auto arrived = [this, count]()
+                             ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_ >= count; };
+    return mu_.AwaitWithTimeout(absl::Condition(&arrived), timeout);
+  }
+  int calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
 
  private:
+  void Arrive() {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+  }
+
   const bool unavailable_;
-  std::atomic<int> calls_{0};
+  absl::Mutex mu_;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Serves `service` on a loopback port until destroyed.
+struct Served {
+  std::unique_ptr<server::ServiceHost> host;
+
+  Served(grpc::Service* service, const std::string& full_name) {
+    server::ServiceHostOptions options;
+    options.service_name = "test";
+    options.listen_host = "127.0.0.1";
+    options.metrics_port = -1;
+    host = *server::ServiceHost::Create(options);
+    host->AddService(service, full_name, "a test double");
+    REQUIRE(host->Start().ok());
+  }
+  ~Served() { host->Shutdown(); }
+  std::string target() const { return absl::StrCat("127.0.0.1:", host->port()); }
 };
 
 struct FeatureServer {
   SilentFeatureStore service;
-  std::unique_ptr<server::ServiceHost> host;
-
-  explicit FeatureServer(bool unavailable = false) : service(unavailable) {
-    server::ServiceHostOptions options;
-    options.service_name = "features";
-    options.listen_host = "127.0.0.1";
-    host = *server::ServiceHost::Create(options);
-    host->AddService(&service, v1::FeatureStore::service_full_name(), "a silent feature store");
-    REQUIRE(host->Start().ok());
+  Served served;
+  explicit FeatureServer(bool unavailable = false)
+      : service(unavailable), served(&service, v1::FeatureStore::service_full_name()) {}
+  std::unique_ptr<RemoteDatasets> Datasets(core::Clock* clock = nullptr) {
+    return *RemoteDatasets::Create(
+        {client::MakeChannel(served.target()), absl::Seconds(60), clock});
   }
-  ~FeatureServer() { host->Shutdown(); }
-  std::string target() const { return absl::StrCat("127.0.0.1:", host->port()); }
 };
 
 v1::RunSpec Spec() {
@@ -83,93 +128,134 @@ v1::RunSpec Spec() {
   return spec;
 }
 
-absl::StatusOr<v1::Dataset> Build(RemoteDatasets& datasets) {
+training::RunContext RunOne(training::CancelToken* cancel = nullptr,
+                            absl::Time deadline = absl::InfiniteFuture()) {
+  training::RunContext context;
+  context.run_id = "run-1";
+  context.cancel = cancel;
+  context.deadline = deadline;
+  return context;
+}
+
+absl::StatusOr<v1::Dataset> Build(RemoteDatasets& datasets, const training::RunContext& context) {
   return datasets.Build(
-      Spec(), "run-1", [](const v1::TrainingSetHeader&) { return absl::OkStatus(); },
+      context, Spec(), [](const v1::TrainingSetHeader&) { return absl::OkStatus(); },
       [](const v1::TrainingSetRows&) { return absl::OkStatus(); });
+}
+
+template <typename T>
+T Get(std::future<T>& pending) {
+  REQUIRE(pending.wait_for(std::chrono::seconds(120)) == std::future_status::ready);
+  return pending.get();
+}
+
+TEST_CASE("Remote ports need a channel", "[trainer]") {
+  CHECK(RemoteDatasets::Create({}).status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(RemoteModels::Create({}).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("A cancel ends a training-set stream the feature store has not answered", "[trainer]") {
   FeatureServer features;
-  RemoteDatasets datasets(client::MakeChannel(features.target()), absl::Seconds(60));
+  std::unique_ptr<RemoteDatasets> datasets = features.Datasets();
   training::CancelToken cancel;
-  datasets.set_cancel(&cancel);
-  auto built = std::async(std::launch::async, [&] { return Build(datasets); });
-  while (features.service.calls() == 0) absl::SleepFor(absl::Milliseconds(5));
-  absl::SleepFor(absl::Milliseconds(100));
-  const absl::Time cancelled_at = absl::Now();
+  auto built = std::async(std::launch::async, [&] { return Build(*datasets, RunOne(&cancel)); });
+  REQUIRE(features.service.AwaitCalls(1));
   REQUIRE(cancel.Cancel());
-  REQUIRE(built.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
-  const absl::StatusOr<v1::Dataset> result = built.get();
-  CHECK(absl::Now() - cancelled_at < absl::Seconds(1));
+  // Ended by the cancel: left alone, the store would hold it for a minute.
+  const absl::StatusOr<v1::Dataset> result = Get(built);
   CHECK(absl::IsCancelled(result.status()));
   CHECK(features.service.calls() == 1);  // A cancelled stream is not retried.
 }
 
-TEST_CASE("The run's deadline ends the stream, and the wait between retries", "[trainer]") {
-  SECTION("a stream not answered") {
-    FeatureServer features;
-    RemoteDatasets datasets(client::MakeChannel(features.target()), absl::Seconds(60));
-    datasets.set_deadline(absl::Now() + absl::Milliseconds(500));
-    const absl::Time start = absl::Now();
-    const absl::StatusOr<v1::Dataset> result = Build(datasets);
-    CHECK(absl::IsDeadlineExceeded(result.status()));
-    CHECK(absl::Now() - start < absl::Seconds(3));
-  }
-  SECTION("a store answering UNAVAILABLE, then a cancel") {
-    FeatureServer features(/*unavailable=*/true);
-    RemoteDatasets datasets(client::MakeChannel(features.target()), absl::Seconds(60));
-    training::CancelToken cancel;
-    datasets.set_cancel(&cancel);
-    auto built = std::async(std::launch::async, [&] { return Build(datasets); });
-    while (features.service.calls() < 2) absl::SleepFor(absl::Milliseconds(5));
-    // Into the 400 ms wait before the third attempt.
-    absl::SleepFor(absl::Milliseconds(100));
-    const absl::Time cancelled_at = absl::Now();
-    REQUIRE(cancel.Cancel());
-    REQUIRE(built.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
-    const absl::StatusOr<v1::Dataset> result = built.get();
-    CHECK(absl::Now() - cancelled_at < absl::Milliseconds(500));
-    CHECK(absl::IsUnavailable(result.status()));
-    CHECK(features.service.calls() == 2);  // No attempt after the cancel.
-  }
+TEST_CASE("The run's deadline ends a stream the feature store has not answered", "[trainer]") {
+  FeatureServer features;
+  std::unique_ptr<RemoteDatasets> datasets = features.Datasets();
+  const absl::StatusOr<v1::Dataset> result =
+      Build(*datasets, RunOne(nullptr, absl::Now() + absl::Milliseconds(500)));
+  CHECK(absl::IsDeadlineExceeded(result.status()));
+  CHECK(features.service.calls() == 1);  // No time is left for another attempt.
 }
 
+TEST_CASE("The waits between retries run on the clock and end at a cancel", "[trainer]") {
+  FeatureServer features(/*unavailable=*/true);
+  core::FakeClock clock;
+  std::unique_ptr<RemoteDatasets> datasets = features.Datasets(&clock);
+  training::CancelToken cancel;
+  auto built = std::async(std::launch::async, [&] { return Build(*datasets, RunOne(&cancel)); });
+  REQUIRE(clock.AwaitSleeps(1, kPatience));  // After the first attempt, 200 ms.
+  CHECK(features.service.calls() == 1);
+  clock.Advance(absl::Milliseconds(200));
+  REQUIRE(clock.AwaitSleeps(2, kPatience));  // After the second, 400 ms.
+  CHECK(features.service.calls() == 2);
+  REQUIRE(cancel.Cancel());
+  const absl::StatusOr<v1::Dataset> result = Get(built);
+  CHECK(absl::IsUnavailable(result.status()));
+  CHECK(features.service.calls() == 2);  // No attempt after the cancel.
+}
+
+TEST_CASE("Retries stop when the run's deadline leaves no time for the next", "[trainer]") {
+  FeatureServer features(/*unavailable=*/true);
+  core::FakeClock clock;
+  std::unique_ptr<RemoteDatasets> datasets = features.Datasets(&clock);
+  auto built = std::async(std::launch::async, [&] {
+    return Build(*datasets, RunOne(nullptr, clock.Now() + absl::Seconds(1)));
+  });
+  // Attempts at 0 and 200 ms; the third, at 600 ms, would wait 800 ms more: past the deadline.
+  REQUIRE(clock.AwaitSleeps(1, kPatience));
+  clock.Advance(absl::Milliseconds(200));
+  REQUIRE(clock.AwaitSleeps(2, kPatience));
+  clock.Advance(absl::Milliseconds(400));
+  const absl::StatusOr<v1::Dataset> result = Get(built);
+  CHECK(absl::IsUnavailable(result.status()));
+  CHECK(absl::StrContains(result.status().message(),
+                          "BuildTrainingSet failed 3 times (retried for up to 1m, or until the "
+                          "run's deadline); last: warming up"));
+  CHECK(features.service.calls() == 3);
+}
+
+TEST_CASE("Features the feature store does not know are named", "[trainer]") {
+  FeatureServer features;
+  std::unique_ptr<RemoteDatasets> datasets = features.Datasets();
+  CHECK(datasets->CheckFeatures({}, Spec()).ok());
+  v1::RunSpec spec = Spec();
+  spec.add_features()->set_group("g");
+  spec.mutable_features(1)->set_feature("y");
+  const absl::Status unknown = datasets->CheckFeatures({}, spec);
+  CHECK(unknown.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(unknown.message(), "knows no feature g:y"));
+}
+
+std::string Scrape(prometheus::Registry& metrics) {
+  return prometheus::TextSerializer().Serialize(metrics.Collect());
+}
+
+// The trainer over the real remote ports and the silent feature store, restartable.
 struct Trainer {
   FeatureServer features;
   std::unique_ptr<kv::Store> kv;
   std::unique_ptr<training::RunStore> runs;
   std::unique_ptr<RemoteDatasets> datasets;
   std::unique_ptr<RemoteModels> models;
-  std::unique_ptr<TrainerService> service;
-  std::unique_ptr<prometheus::Registry> metrics;
+  std::unique_ptr<prometheus::Registry> registry;
+  std::unique_ptr<TrainerMetrics> metrics;
+  std::unique_ptr<training::RunQueue> queue;
 
   Trainer() {
-    kv::StoreOptions options;
-    options.path = "/in-memory/trainer";
-    options.in_memory = true;
-    kv = *kv::Store::Open(options);
-    datasets =
-        std::make_unique<RemoteDatasets>(client::MakeChannel(features.target()), absl::Seconds(60));
+    kv = training::testing::InMemoryKv("/in-memory/trainer");
+    datasets = features.Datasets();
     // Never reached: no run gets past its training set here.
-    models = std::make_unique<RemoteModels>(client::MakeChannel("127.0.0.1:1"), absl::Seconds(1));
+    models = *RemoteModels::Create({client::MakeChannel("127.0.0.1:1"), absl::Seconds(1)});
   }
-  // Opens the runs as a start of the trainer does, and starts the service over them.
+  // Opens the runs as a start of the trainer does, and starts the core over them.
   void Start() {
     runs = *training::RunStore::Create({kv.get()});
-    metrics = std::make_unique<prometheus::Registry>();
-    service = std::make_unique<TrainerService>(runs.get(), datasets.get(), models.get(), *metrics);
+    registry = std::make_unique<prometheus::Registry>();
+    metrics = std::make_unique<TrainerMetrics>(*registry);
+    queue = *training::RunQueue::Create({runs.get(), datasets.get(), models.get(), metrics.get()});
   }
   void Stop() {
-    service.reset();
+    queue.reset();
     runs.reset();
-  }
-  std::string Metrics() const { return prometheus::TextSerializer().Serialize(metrics->Collect()); }
-  v1::RunState StateOf(const std::string& id) { return runs->Get(id)->state(); }
-  void AwaitState(const std::string& id, v1::RunState state) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (StateOf(id) != state && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
-    REQUIRE(StateOf(id) == state);
   }
 };
 
@@ -187,46 +273,153 @@ TEST_CASE("At shutdown the run in progress fails and the queued ones wait for th
   trainer.runs.reset();
 
   trainer.Start();
-  trainer.AwaitState(first, v1::RUN_STATE_BUILDING_DATASET);
-  CHECK(absl::StrContains(trainer.Metrics(), "fabrique_trainer_runs_queued 1"));
-  CHECK(absl::StrContains(trainer.Metrics(), "fabrique_trainer_runs_running 1"));
+  REQUIRE(AwaitState(*trainer.runs, first, v1::RUN_STATE_BUILDING_DATASET));
+  REQUIRE(trainer.features.service.AwaitCalls(1));
+  CHECK(absl::StrContains(Scrape(*trainer.registry), "fabrique_trainer_runs_queued 1"));
+  CHECK(absl::StrContains(Scrape(*trainer.registry), "fabrique_trainer_runs_running 1"));
   const absl::Time stop_at = absl::Now();
   trainer.Stop();
-  // The stream the feature store never answered did not hold the shutdown.
-  CHECK(absl::Now() - stop_at < absl::Seconds(2));
+  // The stream the feature store never answered did not hold the shutdown (it would a minute).
+  CHECK(absl::Now() - stop_at < absl::Seconds(30));
 
   trainer.Start();
-  CHECK(absl::StrContains(trainer.Metrics(),
+  CHECK(absl::StrContains(Scrape(*trainer.registry),
                           "fabrique_trainer_runs_finished_total{state=\"failed\"} 0"));
   const absl::StatusOr<v1::Run> failed = trainer.runs->Get(first);
   CHECK(failed->state() == v1::RUN_STATE_FAILED);
   CHECK(failed->failure_reason() ==
         "the trainer was stopped while building the training set: submit the run again");
-  trainer.AwaitState(second, v1::RUN_STATE_BUILDING_DATASET);
+  REQUIRE(AwaitState(*trainer.runs, second, v1::RUN_STATE_BUILDING_DATASET));
   CHECK(trainer.runs->Get(second)->has_deadline_time());
-  // A run that ends is counted, with the time it spent in each state.
-  v1::Run third;
-  *third.mutable_spec() = Spec();
-  const std::string queued = trainer.runs->Submit(third)->run_id();
   trainer.Stop();
-  trainer.Start();  // `second` was failed by the stop; `queued` now runs, and is cancelled.
-  trainer.AwaitState(queued, v1::RUN_STATE_BUILDING_DATASET);
-  grpc::ServerContext context;
-  v1::CancelRunRequest cancel;
-  cancel.set_run_id(queued);
-  v1::Run answer;
-  REQUIRE(trainer.service->CancelRun(&context, &cancel, &answer).ok());
-  trainer.AwaitState(queued, v1::RUN_STATE_CANCELLED);
-  const absl::Time give_up = absl::Now() + absl::Seconds(5);
-  while (!absl::StrContains(trainer.Metrics(), "runs_running 0") && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(5));
+}
+
+// The adapter served over the core with fake ports, as `fabrique-trainer` wires it.
+struct Adapter {
+  training::testing::FakeDatasets datasets;
+  training::testing::FakeModels models;
+  std::unique_ptr<kv::Store> kv;
+  std::unique_ptr<training::RunStore> runs;
+  std::unique_ptr<server::ServiceHost> host;
+  std::unique_ptr<TrainerMetrics> metrics;
+  std::unique_ptr<training::RunQueue> queue;
+  std::unique_ptr<TrainerService> service;
+  std::unique_ptr<v1::Trainer::Stub> stub;
+
+  Adapter() {
+    kv = training::testing::InMemoryKv("/in-memory/adapter");
+    runs = *training::RunStore::Create({kv.get()});
+    server::ServiceHostOptions host_options;
+    host_options.service_name = "trainer";
+    host_options.listen_host = "127.0.0.1";
+    host_options.metrics_port = -1;
+    host = *server::ServiceHost::Create(host_options);
+    metrics = std::make_unique<TrainerMetrics>(host->metrics());
+    queue = *training::RunQueue::Create({runs.get(), &datasets, &models, metrics.get()});
+    service = std::make_unique<TrainerService>(queue.get(), runs.get());
+    host->AddService(service.get(), v1::Trainer::service_full_name(), "the trainer");
+    REQUIRE(host->Start().ok());
+    stub = v1::Trainer::NewStub(client::MakeChannel(absl::StrCat("127.0.0.1:", host->port())));
   }
-  const std::string metrics = trainer.Metrics();
-  CHECK(absl::StrContains(metrics, "fabrique_trainer_runs_finished_total{state=\"cancelled\"} 1"));
-  CHECK(absl::StrContains(metrics,
-                          "fabrique_trainer_stage_seconds_total{stage=\"building_dataset\"}"));
+  ~Adapter() {
+    host->Shutdown();
+    queue.reset();
+  }
+  // A context from dana of the risk squad, with a deadline.
+  static std::unique_ptr<grpc::ClientContext> Dana() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(absl::ToChronoTime(absl::Now() + kPatience));
+    context->AddMetadata("x-fabrique-user", "dana");
+    context->AddMetadata("x-fabrique-squad", "risk");
+    return context;
+  }
+  grpc::Status Submit(v1::RunSpec spec, v1::Run* run) {
+    v1::SubmitRunRequest request;
+    *request.mutable_spec() = std::move(spec);
+    return stub->SubmitRun(Dana().get(), request, run);
+  }
+};
+
+TEST_CASE("The adapter answers with the core's codes and the metrics count every run",
+          "[trainer]") {
+  Adapter a;
+  v1::Run run;
+  v1::RunSpec unnamed = training::testing::TrainableSpec();
+  unnamed.clear_model_name();
+  CHECK(a.Submit(unnamed, &run).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  v1::GetRunRequest get;
+  CHECK(a.stub->GetRun(Adapter::Dana().get(), get, &run).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  get.set_run_id("no-such-run");
+  CHECK(a.stub->GetRun(Adapter::Dana().get(), get, &run).error_code() ==
+        grpc::StatusCode::NOT_FOUND);
+
+  // A run to its end, watched; the caller and the call's remaining time reached the core.
+  REQUIRE(a.Submit(training::testing::TrainableSpec(), &run).ok());
+  CHECK(run.state() == v1::RUN_STATE_QUEUED);
+  CHECK(run.submitted_by().subject() == "dana");
+  CHECK(a.datasets.contexts().front().deadline < absl::InfiniteFuture());
+  v1::WatchRunRequest watch;
+  watch.set_run_id(run.run_id());
+  std::unique_ptr<grpc::ClientContext> watching = Adapter::Dana();
+  auto reader = a.stub->WatchRun(watching.get(), watch);
+  v1::RunEvent event, last;
+  while (reader->Read(&event)) last = event;
+  REQUIRE(reader->Finish().ok());
+  CHECK(last.final_run().state() == v1::RUN_STATE_SUCCEEDED);
+  REQUIRE(a.queue->AwaitIdle(kPatience));
+
+  // A cancel while the next run registers is refused; that run completes.
+  a.models.gate.Close();
+  v1::Run registering;
+  REQUIRE(a.Submit(training::testing::TrainableSpec(), &registering).ok());
+  REQUIRE(a.models.gate.AwaitArrivals(2));
+  v1::CancelRunRequest cancel;
+  cancel.set_run_id(registering.run_id());
+  v1::Run answer;
+  const grpc::Status refused = a.stub->CancelRun(Adapter::Dana().get(), cancel, &answer);
+  CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(absl::StrContains(refused.error_message(), "registering its version"));
+  a.models.gate.Open();
+  REQUIRE(a.queue->AwaitIdle(kPatience));
+  v1::ListRunsRequest list;
+  v1::ListRunsResponse listed;
+  REQUIRE(a.stub->ListRuns(Adapter::Dana().get(), list, &listed).ok());
+  REQUIRE(listed.runs_size() == 2);
+  for (const v1::Run& r : listed.runs()) CHECK(r.state() == v1::RUN_STATE_SUCCEEDED);
+
+  // Two runs of 1,600 training rows and five epochs each.
+  const std::string metrics = Scrape(a.host->metrics());
+  INFO(metrics);
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_samples_trained_total 16000"));
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_runs_finished_total{state=\"succeeded\"} 2"));
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_runs_finished_total{state=\"failed\"} 0"));
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_stage_seconds_total{stage=\"training\"}"));
   CHECK(absl::StrContains(metrics, "fabrique_trainer_runs_queued 0"));
-  trainer.Stop();
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_runs_running 0"));
+}
+
+TEST_CASE("A cancelled queued run is counted with the time it waited", "[trainer]") {
+  Adapter a;
+  a.datasets.gate.Close();
+  v1::Run running, waiting;
+  REQUIRE(a.Submit(training::testing::TrainableSpec(), &running).ok());
+  REQUIRE(a.Submit(training::testing::TrainableSpec(), &waiting).ok());
+  REQUIRE(a.datasets.gate.AwaitArrivals(1));
+  v1::CancelRunRequest cancel;
+  cancel.set_run_id(waiting.run_id());
+  cancel.set_reason("duplicate");
+  v1::Run answer;
+  REQUIRE(a.stub->CancelRun(Adapter::Dana().get(), cancel, &answer).ok());
+  CHECK(answer.state() == v1::RUN_STATE_CANCELLED);
+  CHECK(answer.history().rbegin()->reason() == "cancelled by dana: duplicate");
+  const std::string metrics = Scrape(a.host->metrics());
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_runs_finished_total{state=\"cancelled\"} 1"));
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_stage_seconds_total{stage=\"queued\"}"));
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_samples_trained_total 0"));
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_runs_queued 0"));
+  CHECK(absl::StrContains(metrics, "fabrique_trainer_runs_running 1"));
+  a.datasets.gate.Open();
 }
 
 }  // namespace
