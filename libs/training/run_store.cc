@@ -294,8 +294,15 @@ int64_t RunStore::WaitForEventAfter(const std::string& run_id, int64_t after,
   const auto passed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return LastSequence(run_id) > after;
   };
+  ++waiters_;
   mu_.AwaitWithTimeout(absl::Condition(&passed), timeout);
+  --waiters_;
   return LastSequence(run_id);
+}
+
+int RunStore::waiters() const {
+  absl::MutexLock lock(&mu_);
+  return waiters_;
 }
 
 }  // namespace fabrique::training

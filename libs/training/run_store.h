@@ -70,6 +70,9 @@ class RunStore {
                            absl::FunctionRef<bool(const v1::RunEvent&)> visit) const;
   // Blocks until the run has an event past `after` or `timeout` ends; returns its last sequence.
   int64_t WaitForEventAfter(const std::string& run_id, int64_t after, absl::Duration timeout) const;
+  // Callers blocked in WaitForEventAfter now (lets a test append an event only once a watcher is
+  // provably waiting).
+  int waiters() const;
 
   static bool IsFinal(v1::RunState state);
 
@@ -87,6 +90,7 @@ class RunStore {
   mutable absl::Mutex mu_;
   // Last event sequence per run, for numbering and for waking watchers.
   mutable absl::flat_hash_map<std::string, int64_t> last_sequence_ ABSL_GUARDED_BY(mu_);
+  mutable int waiters_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace fabrique::training

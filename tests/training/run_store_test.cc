@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"
+#include "tests/util/test_util.h"
 
 namespace fabrique::training {
 namespace {
@@ -147,11 +148,19 @@ TEST_CASE("A watcher waiting for a run's next event is woken by it", "[runs]") {
   Runs r;
   const std::string id = r.store->Submit(Spec("fraud"))->run_id();
   int64_t woken_at = 0;
-  std::thread watcher([&] { woken_at = r.store->WaitForEventAfter(id, 1, absl::Seconds(10)); });
-  absl::SleepFor(absl::Milliseconds(50));
+  absl::Duration waited;
+  std::thread watcher([&] {
+    const absl::Time start = absl::Now();
+    woken_at = r.store->WaitForEventAfter(id, 1, absl::Seconds(60));
+    waited = absl::Now() - start;
+  });
+  // The event is appended only once the watcher is blocked, so it is the event that wakes it.
+  REQUIRE(fabrique::testing::PollUntil([&] { return r.store->waiters() == 1; }, absl::Seconds(30)));
   REQUIRE(r.store->Transition(id, v1::RUN_STATE_BUILDING_DATASET).ok());
   watcher.join();
   CHECK(woken_at == 2);
+  CHECK(waited < absl::Seconds(30));  // Woken by the event, not by its timeout.
+  CHECK(r.store->waiters() == 0);
   CHECK(r.store->WaitForEventAfter(id, 2, absl::Milliseconds(1)) == 2);  // Times out.
 }
 
