@@ -13,11 +13,17 @@
 //
 // The dataset comes from Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
 //
+// --small runs both phases on a tenth of the data (one batch size, one repeat, a few epochs) for
+// their correctness checks, which fail the program: every rate finite and positive on both
+// sides, the exported module's probabilities summing to 1 for every test image, and a test
+// accuracy far above chance (0.70). tools/test runs it so; its figures mean little at that size.
+//
 //   training_bench [--phases=throughput,accuracy] [--threads=2] [--repeats=3] [--epochs=15]
-//                  [--dir=/tmp/fabrique_training_bench]
+//                  [--small] [--dir=/tmp/fabrique_training_bench]
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -52,7 +58,25 @@ struct Flags {
   int repeats = 3;
   int epochs = 15;
   std::string dir = "/tmp/fabrique_training_bench";
+  bool small = false;
 };
+
+// The rows of `table` at positions [begin, end).
+LabeledTable Rows(const LabeledTable& table, int64_t begin, int64_t end) {
+  std::vector<int64_t> rows;
+  for (int64_t i = begin; i < end; ++i) rows.push_back(i);
+  LabeledTable part;
+  part.features = table.features.Take(rows);
+  part.labels.assign(table.labels.begin() + begin, table.labels.begin() + end);
+  return part;
+}
+
+// A correctness check of the small run: prints what failed and exits 1.
+void Require(bool ok, const std::string& what) {
+  if (ok) return;
+  std::fprintf(stderr, "check failed: %s\n", what.c_str());
+  std::exit(1);
+}
 
 // An IDX file (gzip): images as rows of pixel/255, or labels.
 std::vector<uint8_t> ReadIdx(const std::string& path, int header_ints) {
@@ -166,16 +190,14 @@ void Throughput(const Flags& flags) {
     int width;
   };
   std::vector<Dataset> sets;
-  LabeledTable fashion = Fashion("train");
   // 20,000 rows, one epoch: enough steps at every batch size, short enough to repeat.
-  std::vector<int64_t> first(20000);
-  for (int64_t i = 0; i < 20000; ++i) first[i] = i;
-  LabeledTable fashion_part;
-  fashion_part.features = fashion.features.Take(first);
-  fashion_part.labels.assign(fashion.labels.begin(), fashion.labels.begin() + 20000);
-  sets.push_back(
-      {"fashion-mnist", std::move(fashion_part), v1::TASK_MULTICLASS_CLASSIFICATION, 10, 784});
-  sets.push_back({"tabular-50", Tabular(50000, 1), v1::TASK_BINARY_CLASSIFICATION, 2, 50});
+  const int64_t fashion_rows = flags.small ? 2000 : 20000;
+  sets.push_back({"fashion-mnist", Rows(Fashion("train"), 0, fashion_rows),
+                  v1::TASK_MULTICLASS_CLASSIFICATION, 10, 784});
+  sets.push_back({"tabular-50", Tabular(flags.small ? 5000 : 50000, 1),
+                  v1::TASK_BINARY_CLASSIFICATION, 2, 50});
+  const std::vector<int> batches =
+      flags.small ? std::vector<int>{256} : std::vector<int>{32, 256, 2048};
   std::printf(
       "\nTraining throughput: MLP 256-128 ReLU, Adam 1e-3, %d threads, one epoch; "
       "median of %d\n",
@@ -189,7 +211,7 @@ void Throughput(const Flags& flags) {
     WriteRaw(set.table, x, y);
     LabeledTable none;
     none.features = set.table.features.Take({});
-    for (int batch : {32, 256, 2048}) {
+    for (int batch : batches) {
       std::vector<double> ours, theirs, autograd;
       for (int r = 0; r < flags.repeats; ++r) {
         training::TrainConfig config = Mlp(set.task, batch, 1, flags.threads);
@@ -207,6 +229,10 @@ void Throughput(const Flags& flags) {
         autograd.push_back(result->samples_per_second);
       }
       const double a = Median(ours), b = Median(theirs), c = Median(autograd);
+      for (double rate : {a, b, c}) {
+        Require(std::isfinite(rate) && rate > 0,
+                absl::StrCat(set.name, " at batch ", batch, ": a rate of ", rate, " samples/s"));
+      }
       std::printf("%-15s %6lld %7d %14.0f %16.0f %7.2fx %10s %9.0f %5.2fx\n", set.name.c_str(),
                   static_cast<long long>(set.table.features.rows), batch, a, b, a / b,
                   a / b >= 1.2 ? "yes" : "NO", c, c / b);
@@ -220,12 +246,17 @@ void Throughput(const Flags& flags) {
 
 void Accuracy(const Flags& flags) {
   LabeledTable all = Fashion("train");
-  const LabeledTable test = Fashion("t10k");
+  LabeledTable test = Fashion("t10k");
+  if (flags.small) {  // 6,000 images (1,000 of them held out), scored on 2,000.
+    all = Rows(all, 0, 6000);
+    test = Rows(test, 0, 2000);
+  }
+  const int64_t held_out = flags.small ? 1000 : 6000;
   std::vector<int64_t> order(all.features.rows);
   for (int64_t i = 0; i < all.features.rows; ++i) order[i] = i;
   std::shuffle(order.begin(), order.end(), std::mt19937(3));
-  const std::vector<int64_t> train_rows(order.begin(), order.end() - 6000);
-  const std::vector<int64_t> valid_rows(order.end() - 6000, order.end());
+  const std::vector<int64_t> train_rows(order.begin(), order.end() - held_out);
+  const std::vector<int64_t> valid_rows(order.end() - held_out, order.end());
   const auto take = [&](const std::vector<int64_t>& rows) {
     LabeledTable part;
     part.features = all.features.Take(rows);
@@ -238,8 +269,8 @@ void Accuracy(const Flags& flags) {
   config.early_stopping_patience = 3;
   std::printf(
       "\nFashion-MNIST: MLP 256-128 ReLU, dropout 0.2, Adam 1e-3, batch 128, up to %d "
-      "epochs (early stopping, patience 3), %d threads\n",
-      flags.epochs, flags.threads);
+      "epochs (early stopping, patience 3), %d threads, %zu training images\n",
+      flags.epochs, flags.threads, train_rows.size());
   absl::StatusOr<training::TrainResult> result = training::TrainTabular(
       take(train_rows), take(valid_rows), config, [](const training::TrainProgress& p) {
         if (p.epoch_end) {
@@ -253,8 +284,15 @@ void Accuracy(const Flags& flags) {
   absl::StatusOr<std::vector<double>> p =
       training::PredictTorchScript(result->torchscript, test.features);
   CheckOk(p.status(), "scoring the test set");
+  Require(p->size() == static_cast<size_t>(test.features.rows) * 10,
+          absl::StrCat("the module gave ", p->size(), " probabilities for ", test.features.rows,
+                       " images of 10 classes"));
   int64_t correct = 0;
   for (int64_t i = 0; i < test.features.rows; ++i) {
+    double sum = 0;
+    for (int c = 0; c < 10; ++c) sum += (*p)[i * 10 + c];
+    Require(std::abs(sum - 1) < 1e-3,
+            absl::StrCat("test image ", i, "'s probabilities sum to ", sum));
     int best = 0;
     for (int c = 1; c < 10; ++c) {
       if ((*p)[i * 10 + c] > (*p)[i * 10 + best]) best = c;
@@ -267,6 +305,8 @@ void Accuracy(const Flags& flags) {
       "goal >= 0.88: %s\n",
       accuracy, static_cast<long long>(test.features.rows), result->best_epoch,
       result->epochs_completed, result->train_seconds, accuracy >= 0.88 ? "met" : "NOT met");
+  // Ten classes: chance is 0.10. Far below the goal, far above anything broken.
+  Require(accuracy >= 0.70, absl::StrCat("test accuracy ", accuracy, " is below 0.70"));
 }
 
 Flags ParseFlags(int argc, char** argv) {
@@ -280,10 +320,16 @@ Flags ParseFlags(int argc, char** argv) {
   set.Add("repeats", &flags.repeats, "Runs of each throughput figure; the median is reported");
   set.Add("epochs", &flags.epochs, "Most epochs of the accuracy run");
   set.Add("dir", &flags.dir, "Scratch directory (removed at the end)");
+  set.Add("small", &flags.small,
+          "A tenth of the data, batch 256 only, 1 repeat, 3 epochs: for the correctness checks");
   core::ParsedArgs parsed;
   if (std::optional<int> code =
           cli::ParseCommandFlags(set, std::vector<std::string>(argv + 1, argv + argc), &parsed)) {
     std::exit(*code);
+  }
+  if (flags.small) {
+    flags.repeats = 1;
+    flags.epochs = std::min(flags.epochs, 3);
   }
   if (flags.threads < 1 || flags.repeats < 1 || flags.epochs < 1) {
     std::fprintf(stderr, "--threads, --repeats and --epochs must be at least 1\n");
