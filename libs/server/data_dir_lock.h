@@ -11,6 +11,7 @@
 //   ASSIGN_OR_RETURN(auto lock, DataDirLock::Acquire({data_dir, "fabrique-features"}));
 //   ... open the state under data_dir; `lock` outlives it ...
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,9 @@ class DataDirLock {
     std::string dir;
     // Who claims it, as a refusal names the holder: "fabrique-features", "fabrique". Required.
     std::string owner;
+    // Called between opening the file and locking it. A seam for tests that replace the file in
+    // that window, as a holder's clean-up could. Default: empty = nothing.
+    std::function<void()> before_lock;
   };
 
   // Errors: INVALID_ARGUMENT for missing options; FAILED_PRECONDITION when the folder cannot be
@@ -37,6 +41,12 @@ class DataDirLock {
 
   DataDirLock(const DataDirLock&) = delete;
   DataDirLock& operator=(const DataDirLock&) = delete;
+  // A lock is only kept on the file that is at the path once it is taken: if the file was
+  // replaced or removed between the open and the lock, Acquire tries again on the new one, so two
+  // processes never hold two files of the same name. (Removing the file of a running holder by
+  // hand still lets a second process in, as with any pid file; each service's state then stays
+  // protected by its store's own lock.)
+  //
   // Releases the claim. The file stays: removing it could let two processes lock two files.
   ~DataDirLock();
 

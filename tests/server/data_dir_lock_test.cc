@@ -65,6 +65,44 @@ TEST_CASE("a holder that has not written its pid yet is still named as running")
                                                           tmp.path() + " (pid unknown)"));
 }
 
+// Between a claimant's open and its lock, the holder's clean-up removes the file and another
+// process makes a new one and locks it. A lock on the removed file would be a second "holder".
+TEST_CASE("a file replaced between open and lock is not held: the claim retries on the new one") {
+  fabrique::testing::TempDir tmp;
+  const std::string path = tmp.Sub("fabrique.pid");
+  int other = -1;
+  DataDirLock::Options options{tmp.path(), "fabrique"};
+  options.before_lock = [&] {
+    if (other >= 0) return;  // Only in the first round.
+    REQUIRE(::unlink(path.c_str()) == 0);
+    other = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
+    REQUIRE(other >= 0);
+    REQUIRE(::flock(other, LOCK_EX | LOCK_NB) == 0);
+    const std::string content = "4242 fabrique-features\n";
+    REQUIRE(::write(other, content.data(), content.size()) == ssize_t(content.size()));
+  };
+  auto refused = DataDirLock::Acquire(options);
+  CHECK(refused.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(refused.status().message() ==
+        absl::StrCat("fabrique-features is already running on ", tmp.path(),
+                     " (pid 4242): stop it first or pass another --data_dir"));
+  ::close(other);
+}
+
+TEST_CASE("a file removed between open and lock is made again and claimed") {
+  fabrique::testing::TempDir tmp;
+  const std::string path = tmp.Sub("fabrique.pid");
+  int rounds = 0;
+  DataDirLock::Options options{tmp.path(), "fabrique"};
+  options.before_lock = [&] {
+    if (rounds++ == 0) REQUIRE(::unlink(path.c_str()) == 0);
+  };
+  auto lock = DataDirLock::Acquire(options);
+  REQUIRE(lock.ok());
+  CHECK(rounds == 2);
+  CHECK(ReadFile(path) == absl::StrCat(::getpid(), " fabrique\n"));  // The file at the path.
+}
+
 TEST_CASE(
     "a folder that cannot be created is FAILED_PRECONDITION; missing options INVALID_ARGUMENT") {
   fabrique::testing::TempDir tmp;
