@@ -155,9 +155,12 @@ TEST_CASE("A watcher waiting for a run's next event is woken by it", "[runs]") {
     waited = absl::Now() - start;
   });
   // The event is appended only once the watcher is blocked, so it is the event that wakes it.
-  REQUIRE(fabrique::testing::PollUntil([&] { return r.store->waiters() == 1; }, absl::Seconds(30)));
-  REQUIRE(r.store->Transition(id, v1::RUN_STATE_BUILDING_DATASET).ok());
-  watcher.join();
+  const bool waiting =
+      fabrique::testing::PollUntil([&] { return r.store->waiters() == 1; }, absl::Seconds(30));
+  const absl::Status appended = r.store->Transition(id, v1::RUN_STATE_BUILDING_DATASET).status();
+  watcher.join();  // Before any REQUIRE, which would leave a joinable thread behind.
+  REQUIRE(waiting);
+  REQUIRE(appended.ok());
   CHECK(woken_at == 2);
   CHECK(waited < absl::Seconds(30));  // Woken by the event, not by its timeout.
   CHECK(r.store->waiters() == 0);
