@@ -12,7 +12,6 @@
 #include "absl/strings/str_format.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
-#include "libs/client/health_client.h"
 #include "libs/core/ids.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
@@ -63,8 +62,8 @@ struct Trainer {
 absl::StatusOr<Trainer> Connect(const TrainerFlags& flags) {
   absl::StatusOr<ServiceTarget> target = ResolveService(flags.target, flags.data_dir, "trainer");
   if (!target.ok()) return target.status();
-  return Trainer{v1::Trainer::NewStub(client::MakeChannel(target->address)), *std::move(target),
-                 flags.identity, flags.timeout};
+  return Trainer{v1::Trainer::NewStub(target->channel), *std::move(target), flags.identity,
+                 flags.timeout};
 }
 
 std::string State(v1::RunState state) {
