@@ -26,7 +26,7 @@ bool IsUnreachable(const grpc::Status& status, grpc::Channel* channel) {
   // READY means a connection is up, so the answer came from the server. Not READY (connecting,
   // failing to connect, or idle after the server closed the connection) means the call found no
   // server, or lost it: either way the next step is to check that the service runs. A server
-  // that answers and at once stops may land here too; its words still end the message.
+  // that answers and at once stops may land here too; the end of its message is kept.
   return channel->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY;
 }
 
