@@ -1,6 +1,7 @@
 // Where a command reaches a service, and what it says when nothing answers there: the service,
 // the address, where the address came from and what to do, instead of gRPC's raw message. Other
-// failures keep the server's words (an UNIMPLEMENTED call names the area that builds it).
+// failures keep the server's words (an UNIMPLEMENTED call names the area that builds it), even an
+// UNAVAILABLE whose words are about another service the server could not reach.
 
 #include "tools/cli/service_target.h"
 
@@ -12,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "catch2/catch.hpp"
 #include "fabrique/v1/features.grpc.pb.h"
+#include "fabrique/v1/trainer.grpc.pb.h"
+#include "grpcpp/server_builder.h"
 #include "libs/client/health_client.h"
 #include "tests/util/test_util.h"
 #include "tools/cli/endpoints_file.h"
@@ -34,30 +37,71 @@ int DeadPort() {
 }
 
 TEST_CASE("a call to a port nothing listens on is unreachable, and says what to do") {
-  const ServiceTarget target{"features", absl::StrCat("127.0.0.1:", DeadPort()), ""};
-  auto stub = v1::FeatureStore::NewStub(client::MakeChannel(target.address));
+  const absl::StatusOr<ServiceTarget> target =
+      ResolveService(absl::StrCat("127.0.0.1:", DeadPort()), "", "features");
+  REQUIRE(target.ok());
+  auto stub = v1::FeatureStore::NewStub(target->channel);
   grpc::ClientContext context;
   SetTimeout(&context, absl::Seconds(10));
   v1::ListFeatureGroupsResponse response;
   const grpc::Status status =
       stub->ListFeatureGroups(&context, v1::ListFeatureGroupsRequest(), &response);
   REQUIRE(status.error_code() == grpc::StatusCode::UNAVAILABLE);
-  CHECK(IsUnreachable(status));
+  CHECK(IsUnreachable(status, target->channel.get()));
 
-  const absl::Status error = RpcError(status, "ListFeatureGroups", target);
+  const absl::Status error = RpcError(status, "ListFeatureGroups", *target);
   CHECK(error.code() == absl::StatusCode::kUnavailable);
   const std::string message(error.message());
   CHECK(absl::StartsWith(message, absl::StrCat("ListFeatureGroups: UNAVAILABLE: cannot reach "
                                                "fabrique-features at ",
-                                               target.address, ": Connection refused. ")));
+                                               target->address, ": Connection refused. ")));
   CHECK(absl::StrContains(message, "Is 'fabrique up' running?"));
   CHECK(absl::StrContains(message, "--data_dir DIR"));
   CHECK(absl::StrContains(message, "--target HOST:PORT"));
   CHECK_FALSE(absl::StrContains(message, "failed to connect to all addresses"));
 }
 
+// What the trainer answers when the feature store it reads from is down: gRPC's connection
+// message, but about the trainer's own call to another service.
+constexpr char kFeatureStoreDown[] =
+    "GetFeatureGroup sig failed 5 times (deadline 30s); last: failed to connect to all addresses; "
+    "last error: UNKNOWN: ipv4:127.0.0.1:48001: Failed to connect to remote host: Connection "
+    "refused";
+
+// A trainer that answers every SubmitRun with kFeatureStoreDown.
+class FeatureStoreDownTrainer final : public v1::Trainer::Service {
+  grpc::Status SubmitRun(grpc::ServerContext*, const v1::SubmitRunRequest*, v1::Run*) override {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, kFeatureStoreDown);
+  }
+};
+
+TEST_CASE("a server that answered UNAVAILABLE about another service keeps its words") {
+  FeatureStoreDownTrainer trainer;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&trainer);
+  const std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  REQUIRE(server != nullptr);
+  const absl::StatusOr<ServiceTarget> target =
+      ResolveService(absl::StrCat("127.0.0.1:", port), "", "trainer");
+  REQUIRE(target.ok());
+  auto stub = v1::Trainer::NewStub(target->channel);
+  grpc::ClientContext context;
+  SetTimeout(&context, absl::Seconds(10));
+  v1::Run run;
+  const grpc::Status status = stub->SubmitRun(&context, v1::SubmitRunRequest(), &run);
+  REQUIRE(status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK_FALSE(IsUnreachable(status, target->channel.get()));
+
+  const absl::Status error = RpcError(status, "SubmitRun", *target);
+  CHECK(error.code() == absl::StatusCode::kUnavailable);
+  CHECK(error.message() == absl::StrCat("SubmitRun: UNAVAILABLE: ", kFeatureStoreDown));
+  server->Shutdown();
+}
+
 TEST_CASE("an address from endpoints.tsv asks whether that fabrique up still runs") {
-  const ServiceTarget target{"registry", "127.0.0.1:4242", "/srv/fabrique"};
+  const ServiceTarget target{"registry", "127.0.0.1:4242", "/srv/fabrique", nullptr};
   const std::string message = UnreachableMessage(
       target,
       "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:4242: Failed to "
@@ -68,15 +112,22 @@ TEST_CASE("an address from endpoints.tsv asks whether that fabrique up still run
         "again, or pass --target HOST:PORT");
 }
 
-TEST_CASE("only connection failures are unreachable; other errors keep the server's words") {
-  CHECK(IsUnreachable(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                   "DNS resolution failed for nosuch.invalid:7101")));
-  // A server that answered UNAVAILABLE (stopping, or a dependency down) was reached.
+TEST_CASE("only an UNAVAILABLE over a channel that is not connected is unreachable") {
+  // A channel that never connected: its state, not the words, makes the call unreachable.
+  const std::shared_ptr<grpc::Channel> idle =
+      client::MakeChannel(absl::StrCat("127.0.0.1:", DeadPort()));
+  CHECK(IsUnreachable(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "DNS resolution failed for nosuch.invalid:7101"),
+      idle.get()));
+  CHECK(IsUnreachable(grpc::Status(grpc::StatusCode::UNAVAILABLE, "Socket closed"), idle.get()));
+  // Other codes came from a server, whatever they say; without a channel nothing is known, so
+  // the server's words are kept.
   CHECK_FALSE(
-      IsUnreachable(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the registry is stopping")));
-  CHECK_FALSE(IsUnreachable(grpc::Status(grpc::StatusCode::NOT_FOUND, "connection refused")));
+      IsUnreachable(grpc::Status(grpc::StatusCode::NOT_FOUND, "connection refused"), idle.get()));
+  CHECK_FALSE(IsUnreachable(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "failed to connect to all addresses"), nullptr));
 
-  const ServiceTarget target{"monitor", "127.0.0.1:7105", ""};
+  const ServiceTarget target{"monitor", "127.0.0.1:7105", "", idle};
   const absl::Status unimplemented = RpcError(
       grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                    "/fabrique.v1.Monitor/ListAlerts is not built yet: it is part of the monitor, "
@@ -96,6 +147,7 @@ TEST_CASE("ResolveService: --target as given, or the address endpoints.tsv lists
   REQUIRE(direct.ok());
   CHECK(direct->address == "10.0.0.1:7101");
   CHECK(direct->data_dir.empty());
+  CHECK(direct->channel != nullptr);
 
   fabrique::testing::TempDir tmp;
   CHECK(ResolveService("x", tmp.path(), "features").status().code() == absl::StatusCode::kNotFound);
@@ -104,6 +156,7 @@ TEST_CASE("ResolveService: --target as given, or the address endpoints.tsv lists
   REQUIRE(listed.ok());
   CHECK(listed->address == "127.0.0.1:40001");
   CHECK(listed->data_dir == tmp.path());
+  CHECK(listed->channel != nullptr);
   auto missing = ResolveService("ignored:1", tmp.path(), "registry");
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
   CHECK(absl::StrContains(missing.status().message(), "lists no 'registry' service"));

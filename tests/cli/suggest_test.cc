@@ -40,6 +40,17 @@ TEST_CASE("NearestName suggests a plausible typo, a unique prefix, or nothing") 
   CHECK_FALSE(NearestName("cax", {"cat", "car"}).has_value());
 }
 
+TEST_CASE("NearestName never suggests the very word typed") {
+  // A known name refused where it was typed: echoing it back would only confuse.
+  CHECK_FALSE(NearestName("help", kCommands).has_value());
+  CHECK_FALSE(NearestName("show", kModels).has_value());  // Not even as its own unique prefix.
+  CHECK(DidYouMean("help", kCommands).empty());
+  // Another near name is still a fair suggestion; so is the name spelt in another case, since
+  // names are matched exactly.
+  CHECK(NearestName("list", {"list", "lists"}) == "lists");
+  CHECK(NearestName("HELP", kCommands) == "help");
+}
+
 TEST_CASE("DidYouMean phrases the suggestion, with a prefix for flags") {
   CHECK(DidYouMean("featres", kCommands) == " (did you mean 'features'?)");
   CHECK(DidYouMean("dta_dir", {"data_dir", "target"}, "--") == " (did you mean '--data_dir'?)");

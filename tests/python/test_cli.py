@@ -237,6 +237,20 @@ def test_help_takes_a_command():
     assert unknown.returncode == 2 and "did you mean 'features'?" in unknown.stderr
 
 
+def test_help_about_help_is_the_overview():
+    overview = fabrique("--help")
+    assert overview.returncode == 0 and overview.stdout.startswith("Usage: fabrique COMMAND")
+    for args in [["help"], ["help", "help"], ["help", "--help"], ["help", "-h"], ["-h"],
+                 ["help", "help", "features"]]:
+        result = fabrique(*args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stdout == overview.stdout and result.stderr == "", args
+    # A name that is no command is refused without suggesting the word typed.
+    unknown = fabrique("help", "nosuch")
+    assert unknown.returncode == 2
+    assert unknown.stderr == "fabrique: unknown command 'nosuch'\nsee 'fabrique --help'\n"
+
+
 def test_the_exit_code_rule_is_documented_and_followed(running, tmp_path):
     overview = fabrique("--help").stdout
     assert "Exit codes, for every command:" in overview

@@ -1,6 +1,5 @@
 #include "tools/cli/features_client.h"
 
-#include "libs/client/health_client.h"
 #include "libs/core/status_macros.h"
 
 namespace fabrique::cli {
@@ -14,7 +13,7 @@ void AddTargetFlags(core::FlagSet* flags, FeaturesTarget* target) {
 absl::StatusOr<FeatureStoreClient> ConnectFeatureStore(const FeaturesTarget& target) {
   ASSIGN_OR_RETURN(ServiceTarget resolved,
                    ResolveService(target.target, target.data_dir, "features"));
-  auto stub = v1::FeatureStore::NewStub(client::MakeChannel(resolved.address));
+  auto stub = v1::FeatureStore::NewStub(resolved.channel);
   return FeatureStoreClient{std::move(stub), std::move(resolved)};
 }
 

@@ -2,6 +2,7 @@
 // list; each has --help.
 
 #include <iostream>
+#include <sstream>
 
 #include "absl/strings/str_format.h"
 #include "tools/cli/command_flags.h"
@@ -33,6 +34,10 @@ int RunFeaturesList(const std::vector<std::string>& args) {
   v1::ListFeatureGroupsRequest request;
   request.set_entity(entity);
   request.set_owner_squad(owner_squad);
+  // Printed once every page has come: a failed call prints only the error.
+  std::ostringstream table;
+  table << absl::StrFormat("%-24s %-7s %-16s %-16s %s\n", "GROUP", "SCHEMA", "ENTITY", "OWNER",
+                           "FEATURES");
   do {
     v1::ListFeatureGroupsResponse response;
     grpc::ClientContext context;
@@ -41,18 +46,13 @@ int RunFeaturesList(const std::vector<std::string>& args) {
         RpcError(store->stub->ListFeatureGroups(&context, request, &response), "ListFeatureGroups",
                  store->target);
     if (!status.ok()) return Fail(flags.program(), status);
-    // The header waits for the first answer, so a failure prints only the error.
-    if (request.page_token().empty()) {
-      std::cout << absl::StrFormat("%-24s %-7s %-16s %-16s %s\n", "GROUP", "SCHEMA", "ENTITY",
-                                   "OWNER", "FEATURES");
-    }
     for (const v1::FeatureGroup& g : response.groups()) {
-      std::cout << absl::StrFormat("%-24s v%-6d %-16s %-16s %d\n", g.spec().name(),
-                                   g.schema_version(), g.spec().entity(), g.spec().owner_squad(),
-                                   g.spec().features_size());
+      table << absl::StrFormat("%-24s v%-6d %-16s %-16s %d\n", g.spec().name(), g.schema_version(),
+                               g.spec().entity(), g.spec().owner_squad(), g.spec().features_size());
     }
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
+  std::cout << table.str();
   return 0;
 }
 

@@ -74,15 +74,35 @@ std::vector<std::string> CommandNames(const std::vector<NamedCommand>& commands)
   return names;
 }
 
+int PrintUsage() {
+  std::cout << kUsage;
+  return 0;
+}
+
+int Dispatch(const std::vector<NamedCommand>& commands, std::vector<std::string> args);
+
+// `fabrique help [COMMAND [SUBCOMMAND]]`: the overview, or `fabrique COMMAND [SUBCOMMAND] --help`.
+// Help about help ("help help", "help --help") is the overview too, as `fabrique models help help`
+// is the models overview.
+int RunHelp(const std::vector<NamedCommand>& commands, std::vector<std::string> args) {
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    return PrintUsage();
+  }
+  args.push_back("--help");
+  return Dispatch(commands, std::move(args));
+}
+
 // Runs `args[0]` with the rest; a name that is no command is a usage error suggesting the
 // nearest one.
 int Dispatch(const std::vector<NamedCommand>& commands, std::vector<std::string> args) {
   const std::string name = args[0];
   args.erase(args.begin());
+  if (name == "--help" || name == "-h") return PrintUsage();
+  if (name == "help") return RunHelp(commands, std::move(args));
+  if (name == "--version") return fabrique::cli::RunVersion(args);
   for (const NamedCommand& c : commands) {
     if (name == c.name) return c.run(args);
   }
-  if (name == "--version") return fabrique::cli::RunVersion(args);
   return fabrique::cli::UsageError(
       "fabrique", absl::StrCat("unknown command '", name, "'",
                                fabrique::cli::DidYouMean(name, CommandNames(commands))));
@@ -102,15 +122,6 @@ int main(int argc, char** argv) {
     return fabrique::cli::UsageError(
         "fabrique",
         absl::StrCat("expected a command: ", absl::StrJoin(CommandNames(commands), ", ")));
-  }
-  if (args[0] == "--help" || args[0] == "-h" || (args[0] == "help" && args.size() == 1)) {
-    std::cout << kUsage;
-    return 0;
-  }
-  if (args[0] == "help") {
-    // `fabrique help features [ingest]` is `fabrique features [ingest] --help`.
-    args.erase(args.begin());
-    args.push_back("--help");
   }
   return Dispatch(commands, std::move(args));
 }

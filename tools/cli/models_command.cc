@@ -2,7 +2,7 @@
 // (each has --help); create and list live here, the others in models_*.cc.
 
 #include <iostream>
-#include <utility>
+#include <sstream>
 
 #include "absl/strings/str_format.h"
 #include "tools/cli/command_flags.h"
@@ -88,21 +88,20 @@ int RunModelsList(const std::vector<std::string>& args) {
   for (const std::string& tag : tags) request.add_tags(tag);
   absl::StatusOr<RegistryClient> client = RegistryClient::Connect(registry);
   if (!client.ok()) return Fail(flags.program(), client.status());
-  // The header waits for the first answer, so a failure prints only the error.
-  bool header = true;
+  // Printed once every page has come: a failed call prints only the error.
+  std::ostringstream table;
+  table << absl::StrFormat("%-24s %-14s %-16s %-22s %-7s %s\n", "NAME", "SQUAD", "USE CASE", "TASK",
+                           "LATEST", "ALIASES");
   const absl::Status listed = client->CallPages(
       &RegistryStub::ListModels, request, "ListModels", [&](const v1::ListModelsResponse& page) {
-        if (std::exchange(header, false)) {
-          std::cout << absl::StrFormat("%-24s %-14s %-16s %-22s %-7s %s\n", "NAME", "SQUAD",
-                                       "USE CASE", "TASK", "LATEST", "ALIASES");
-        }
         for (const v1::Model& m : page.models()) {
-          std::cout << absl::StrFormat("%-24s %-14s %-16s %-22s %-7d %s\n", m.name(),
-                                       m.owner_squad(), m.use_case_id(), TaskName(m.task()),
-                                       m.latest_version(), AliasesSummary(m));
+          table << absl::StrFormat("%-24s %-14s %-16s %-22s %-7d %s\n", m.name(), m.owner_squad(),
+                                   m.use_case_id(), TaskName(m.task()), m.latest_version(),
+                                   AliasesSummary(m));
         }
       });
   if (!listed.ok()) return Fail(flags.program(), listed);
+  std::cout << table.str();
   return 0;
 }
 

@@ -2,7 +2,7 @@
 // policy inference servers follow (canary share and shadow of the candidate alias).
 
 #include <iostream>
-#include <utility>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -69,24 +69,24 @@ int RunModelsRequests(const std::vector<std::string>& args) {
   request.set_state(*wanted);
   absl::StatusOr<RegistryClient> client = RegistryClient::Connect(registry);
   if (!client.ok()) return Fail(flags.program(), client.status());
-  bool header = true;
   int listed = 0;
+  // Printed once every page has come: a failed call prints only the error.
+  std::ostringstream table;
+  table << absl::StrFormat("%-28s %-26s %-8s %-11s %-22s %s\n", "ID", "ALIAS", "VERSION", "STATE",
+                           "REQUESTED", "BY");
   const absl::Status status = client->CallPages(
       &RegistryStub::ListPromotionRequests, request, "ListPromotionRequests",
       [&](const v1::ListPromotionRequestsResponse& page) {
-        if (std::exchange(header, false)) {
-          std::cout << absl::StrFormat("%-28s %-26s %-8s %-11s %-22s %s\n", "ID", "ALIAS",
-                                       "VERSION", "STATE", "REQUESTED", "BY");
-        }
         for (const v1::PromotionRequest& r : page.requests()) {
           ++listed;
-          std::cout << absl::StrFormat(
+          table << absl::StrFormat(
               "%-28s %-26s %-8d %-11s %-22s %s\n", r.id(), absl::StrCat(r.model(), "@", r.alias()),
               r.version(), ShortEnumName(v1::PromotionState_Name(r.state()), "PROMOTION_STATE_"),
               FormatTimestamp(r.create_time()), FormatPrincipal(r.requested_by()));
         }
       });
   if (!status.ok()) return Fail(flags.program(), status);
+  std::cout << table.str();
   if (listed == 0) std::cout << "(none)\n";
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <iostream>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -51,7 +53,8 @@ class ModelCache {
   std::map<std::string, v1::Model> models_;
 };
 
-// The model, its aliases (with who moved them) and, when it has one, its latest version.
+// The model, its aliases (with who moved them) and, when it has one, its latest version; all
+// read before any is printed, so a failed call prints only the error.
 int ShowModel(const RegistryClient& client, const std::string& name, const std::string& command) {
   v1::GetModelRequest get;
   get.set_name(name);
@@ -62,17 +65,22 @@ int ShowModel(const RegistryClient& client, const std::string& name, const std::
   absl::StatusOr<v1::ListAliasesResponse> aliases =
       client.Call(&RegistryStub::ListAliases, list, "ListAliases " + name);
   if (!aliases.ok()) return Fail(command, aliases.status());
+  std::optional<v1::ModelVersion> latest;
+  if (model->latest_version() != 0) {
+    v1::GetVersionRequest get_latest;
+    get_latest.mutable_ref()->set_model(name);
+    get_latest.mutable_ref()->set_version(model->latest_version());
+    absl::StatusOr<v1::ModelVersion> version =
+        client.Call(&RegistryStub::GetVersion, get_latest, "GetVersion " + name);
+    if (!version.ok()) return Fail(command, version.status());
+    AddAliases(*model, &*version);
+    latest = *std::move(version);
+  }
   PrintModel(*model, {aliases->aliases().begin(), aliases->aliases().end()}, std::cout);
-  if (model->latest_version() == 0) return 0;
-  v1::GetVersionRequest latest;
-  latest.mutable_ref()->set_model(name);
-  latest.mutable_ref()->set_version(model->latest_version());
-  absl::StatusOr<v1::ModelVersion> version =
-      client.Call(&RegistryStub::GetVersion, latest, "GetVersion " + name);
-  if (!version.ok()) return Fail(command, version.status());
-  AddAliases(*model, &*version);
-  std::cout << "\nlatest version:\n";
-  PrintVersion(*version, std::cout);
+  if (latest.has_value()) {
+    std::cout << "\nlatest version:\n";
+    PrintVersion(*latest, std::cout);
+  }
   return 0;
 }
 
@@ -147,16 +155,15 @@ int RunModelsVersions(const std::vector<std::string>& args) {
   if (!client.ok()) return Fail(flags.program(), client.status());
   ModelCache models(&*client);
   absl::Status aliased;
-  bool header = true;
+  // Printed once every page and model has come: a failed call prints only the error.
+  std::ostringstream table;
+  table << absl::StrFormat("%-28s %-9s %-21s %-16s %-18s %s\n", "VERSION", "STATE", "REGISTERED",
+                           "BY", "ALIASES", "METRICS");
   const absl::Status listed = client->CallPages(
       &RegistryStub::ListVersions, request, "ListVersions", [&](v1::ListVersionsResponse page) {
-        if (std::exchange(header, false)) {
-          std::cout << absl::StrFormat("%-28s %-9s %-21s %-16s %-18s %s\n", "VERSION", "STATE",
-                                       "REGISTERED", "BY", "ALIASES", "METRICS");
-        }
         for (v1::ModelVersion& v : *page.mutable_versions()) {
           if (aliased.ok()) aliased = models.AddAliases(&v);
-          std::cout << absl::StrFormat(
+          table << absl::StrFormat(
               "%-28s %-9s %-21s %-16s %-18s %s\n", absl::StrCat(v.model(), ":", v.version()),
               ShortEnumName(v1::VersionState_Name(v.state()), "VERSION_STATE_"),
               FormatTimestamp(v.register_time()), FormatPrincipal(v.registered_by()),
@@ -165,6 +172,7 @@ int RunModelsVersions(const std::vector<std::string>& args) {
       });
   if (!listed.ok()) return Fail(flags.program(), listed);
   if (!aliased.ok()) return Fail(flags.program(), aliased);
+  std::cout << table.str();
   return 0;
 }
 

@@ -2,8 +2,6 @@
 
 #include <cstdlib>
 
-#include "libs/client/health_client.h"
-
 namespace fabrique::cli {
 namespace {
 
@@ -41,7 +39,7 @@ absl::StatusOr<RegistryClient> RegistryClient::Connect(const RegistryFlags& flag
   absl::StatusOr<ServiceTarget> target = ResolveService(flags.target, flags.data_dir, "registry");
   if (!target.ok()) return target.status();
   // The stub first: function arguments are evaluated in no set order, and the target moves.
-  auto stub = v1::ModelRegistry::NewStub(client::MakeChannel(target->address));
+  auto stub = v1::ModelRegistry::NewStub(target->channel);
   return RegistryClient(std::move(stub), *std::move(target), flags.identity, flags.timeout);
 }
 

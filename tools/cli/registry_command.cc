@@ -2,7 +2,7 @@
 // audit trail and its housekeeping.
 
 #include <iostream>
-#include <utility>
+#include <sstream>
 
 #include "absl/strings/str_format.h"
 #include "tools/cli/command_flags.h"
@@ -18,19 +18,19 @@ constexpr char kDescription[] =
     "garbage collection of artifacts no version references. 'fabrique models' works with the\n"
     "models themselves.";
 
-// Prints the chain's verification; false when it is broken.
-absl::StatusOr<bool> VerifyChain(const RegistryClient& client) {
+// Writes the chain's verification to `out`; false when it is broken.
+absl::StatusOr<bool> VerifyChain(const RegistryClient& client, std::ostream& out) {
   absl::StatusOr<v1::VerifyAuditChainResponse> verified = client.Call(
       &RegistryStub::VerifyAuditChain, v1::VerifyAuditChainRequest(), "VerifyAuditChain");
   if (!verified.ok()) return verified.status();
   if (verified->valid()) {
-    std::cout << absl::StrFormat("audit chain valid: %d entries checked, head %s\n",
-                                 verified->entries_checked(), verified->head_hash());
+    out << absl::StrFormat("audit chain valid: %d entries checked, head %s\n",
+                           verified->entries_checked(), verified->head_hash());
     return true;
   }
-  std::cout << absl::StrFormat("audit chain INVALID: entry %d does not match (%s); %d checked\n",
-                               verified->first_bad_sequence(), verified->detail(),
-                               verified->entries_checked());
+  out << absl::StrFormat("audit chain INVALID: entry %d does not match (%s); %d checked\n",
+                         verified->first_bad_sequence(), verified->detail(),
+                         verified->entries_checked());
   return false;
 }
 
@@ -82,26 +82,30 @@ int RunAudit(const std::string& program, const std::vector<std::string>& args) {
   v1::ListAuditEntriesRequest request;
   request.set_model(model);
   request.set_start_sequence(since);
-  bool header = true;
+  // Printed once every page (and the verification) has come: a failed call prints only the
+  // error.
+  std::ostringstream table;
+  table << absl::StrFormat("%-5s %-21s %-16s %-18s %-12s %s\n", "SEQ", "TIME", "WHO", "ACTION",
+                           "HASH", "TARGET");
   const absl::Status listed = client->CallPages(
       &RegistryStub::ListAuditEntries, request, "ListAuditEntries",
       [&](const v1::ListAuditEntriesResponse& page) {
-        if (std::exchange(header, false)) {
-          std::cout << absl::StrFormat("%-5s %-21s %-16s %-18s %-12s %s\n", "SEQ", "TIME", "WHO",
-                                       "ACTION", "HASH", "TARGET");
-        }
         for (const v1::AuditEntry& e : page.entries()) {
-          std::cout << absl::StrFormat("%-5d %-21s %-16s %-18s %-12s %s%s\n", e.sequence(),
-                                       FormatTimestamp(e.time()), FormatPrincipal(e.actor()),
-                                       e.action(), e.hash().substr(0, 12), e.target(),
-                                       e.reason().empty() ? "" : "  (" + e.reason() + ")");
+          table << absl::StrFormat("%-5d %-21s %-16s %-18s %-12s %s%s\n", e.sequence(),
+                                   FormatTimestamp(e.time()), FormatPrincipal(e.actor()),
+                                   e.action(), e.hash().substr(0, 12), e.target(),
+                                   e.reason().empty() ? "" : "  (" + e.reason() + ")");
         }
       });
   if (!listed.ok()) return Fail(flags.program(), listed);
-  if (!verify) return 0;
-  absl::StatusOr<bool> valid = VerifyChain(*client);
-  if (!valid.ok()) return Fail(flags.program(), valid.status());
-  return *valid ? 0 : 1;
+  bool valid = true;
+  if (verify) {
+    absl::StatusOr<bool> verified = VerifyChain(*client, table);
+    if (!verified.ok()) return Fail(flags.program(), verified.status());
+    valid = *verified;
+  }
+  std::cout << table.str();
+  return valid ? 0 : 1;
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ absl::Status RpcError(const grpc::Status& status, absl::string_view call,
                       const ServiceTarget& target) {
   if (status.ok()) return absl::OkStatus();
   const absl::Status s = core::FromGrpcStatus(status);
-  const std::string message = IsUnreachable(status)
+  const std::string message = IsUnreachable(status, target.channel.get())
                                   ? UnreachableMessage(target, status.error_message())
                                   : std::string(s.message());
   return absl::Status(s.code(),

@@ -20,10 +20,10 @@ namespace fabrique::cli {
 // Sets a deadline `timeout` from now on `context`.
 void SetTimeout(grpc::ClientContext* context, absl::Duration timeout);
 
-// Returns the absl::Status for a failed call to `target`, same code, with a message like
-// "GetFeatureGroup cli_orders: NOT_FOUND: feature group 'x' not found", or, when the call never
-// reached a server, "ListFeatureGroups: UNAVAILABLE: cannot reach fabrique-features at
-// 127.0.0.1:7101 (...): is 'fabrique up' running? ...". OK stays OK.
+// Returns the absl::Status for a failed call over `target`'s channel, same code, with a message
+// like "GetFeatureGroup cli_orders: NOT_FOUND: feature group 'x' not found", or, when the call
+// found no server there (IsUnreachable), "ListFeatureGroups: UNAVAILABLE: cannot reach
+// fabrique-features at 127.0.0.1:7101 (...): is 'fabrique up' running? ...". OK stays OK.
 absl::Status RpcError(const grpc::Status& status, absl::string_view call,
                       const ServiceTarget& target);
 

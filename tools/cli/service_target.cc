@@ -1,8 +1,7 @@
 #include "tools/cli/service_target.h"
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/client/health_client.h"
 #include "libs/client/service_catalog.h"
 #include "tools/cli/endpoints_file.h"
 
@@ -10,26 +9,25 @@ namespace fabrique::cli {
 
 absl::StatusOr<ServiceTarget> ResolveService(const std::string& target, const std::string& data_dir,
                                              const std::string& service) {
-  if (data_dir.empty()) return ServiceTarget{service, target, ""};
+  if (data_dir.empty()) return ServiceTarget{service, target, "", client::MakeChannel(target)};
   absl::StatusOr<std::vector<Endpoint>> endpoints = ReadEndpoints(data_dir);
   if (!endpoints.ok()) return endpoints.status();
   for (const Endpoint& e : *endpoints) {
-    if (e.name == service) return ServiceTarget{service, e.grpc_address, data_dir};
+    if (e.name == service) {
+      return ServiceTarget{service, e.grpc_address, data_dir, client::MakeChannel(e.grpc_address)};
+    }
   }
   return absl::NotFoundError(
       absl::StrCat(EndpointsPath(data_dir), " lists no '", service, "' service"));
 }
 
-bool IsUnreachable(const grpc::Status& status) {
-  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return false;
-  // gRPC 1.51 says "failed to connect to all addresses; last error: ... Connection refused" when
-  // nothing listens, and "DNS resolution failed for ..." for an unknown host.
-  const std::string message = absl::AsciiStrToLower(status.error_message());
-  return absl::StrContains(message, "failed to connect") ||
-         absl::StrContains(message, "connection refused") ||
-         absl::StrContains(message, "dns resolution failed") ||
-         absl::StrContains(message, "no route to host") ||
-         absl::StrContains(message, "network is unreachable");
+bool IsUnreachable(const grpc::Status& status, grpc::Channel* channel) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE || channel == nullptr) return false;
+  // READY means a connection is up, so the answer came from the server. Not READY (connecting,
+  // failing to connect, or idle after the server closed the connection) means the call found no
+  // server, or lost it: either way the next step is to check that the service runs. A server
+  // that answers and at once stops may land here too; the end of its message is kept.
+  return channel->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY;
 }
 
 std::string UnreachableMessage(const ServiceTarget& target, absl::string_view detail) {

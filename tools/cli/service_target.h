@@ -7,10 +7,12 @@
 // service, the address and where the address came from, and says what to do instead of showing
 // gRPC's "failed to connect to all addresses".
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 
 namespace fabrique::cli {
@@ -19,18 +21,23 @@ struct ServiceTarget {
   std::string service;   // Catalog name: "features".
   std::string address;   // host:port.
   std::string data_dir;  // The folder whose endpoints.tsv gave `address`; "" for --target.
+  // The channel to `address` that every call to the service goes through: its state after a
+  // failed call tells a server that answered from one never reached (IsUnreachable).
+  std::shared_ptr<grpc::Channel> channel;
 };
 
-// The address of `service`: `target` (host:port), unless `data_dir` is set, in which case the
-// address DATA_DIR/endpoints.tsv lists for it. NOT_FOUND when the file is missing or lists no
-// such service.
+// The address of `service`, and a channel to it (which connects on the first call): `target`
+// (host:port), unless `data_dir` is set, in which case the address DATA_DIR/endpoints.tsv lists
+// for it. NOT_FOUND when the file is missing or lists no such service.
 absl::StatusOr<ServiceTarget> ResolveService(const std::string& target, const std::string& data_dir,
                                              const std::string& service);
 
-// Whether a failed call never reached a server: nothing listens at the address, the host is
-// unknown or cannot be reached. Such calls fail with UNAVAILABLE and one of gRPC's connection
-// messages; an UNAVAILABLE from a server that answered (one shutting down) is not one.
-bool IsUnreachable(const grpc::Status& status);
+// Whether a call that failed with `status` over `channel` found no server: nothing listens at the
+// address, the host is unknown or cannot be reached, or the server went away. Decided by the
+// channel, not the message: a server that answered UNAVAILABLE (one stopping, or one whose own
+// dependency is down, whose message may well say "failed to connect") did so over a connection
+// that is still READY. False for any other code, and when `channel` is null.
+bool IsUnreachable(const grpc::Status& status, grpc::Channel* channel);
 
 // What to do when nothing answers where a command looked: "Is 'fabrique up' running? Start it,
 // or pass --data_dir DIR ... or --target HOST:PORT", or, when the addresses came from

@@ -30,23 +30,29 @@ std::optional<std::string> NearestName(absl::string_view typed,
                                        const std::vector<std::string>& names) {
   const std::string word = absl::AsciiStrToLower(typed);
   if (word.empty()) return std::nullopt;
+  // The very word typed is known but was refused where it stands: echoing it back would only
+  // confuse, so it is never a candidate.
+  std::vector<const std::string*> candidates;
+  for (const std::string& name : names) {
+    if (name != typed) candidates.push_back(&name);
+  }
   // A unique prefix ("feat", "prom") is what the user started to type.
   if (word.size() >= 3) {
     std::vector<const std::string*> prefixed;
-    for (const std::string& name : names) {
-      if (absl::StartsWith(name, word)) prefixed.push_back(&name);
+    for (const std::string* name : candidates) {
+      if (absl::StartsWith(*name, word)) prefixed.push_back(name);
     }
     if (prefixed.size() == 1) return *prefixed.front();
   }
   std::optional<std::string> best;
   int best_distance = 0;
   bool tie = false;
-  for (const std::string& name : names) {
-    const int distance = EditDistance(word, name);
-    const int allowed = std::clamp(static_cast<int>(std::max(word.size(), name.size()) / 3), 1, 2);
+  for (const std::string* name : candidates) {
+    const int distance = EditDistance(word, *name);
+    const int allowed = std::clamp(static_cast<int>(std::max(word.size(), name->size()) / 3), 1, 2);
     if (distance > allowed) continue;
     if (!best.has_value() || distance < best_distance) {
-      best = name;
+      best = *name;
       best_distance = distance;
       tie = false;
     } else if (distance == best_distance) {

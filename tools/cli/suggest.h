@@ -19,7 +19,8 @@ int EditDistance(absl::string_view a, absl::string_view b);
 // The name in `names` nearest to `typed`, compared without case: one that `typed` is a prefix of
 // (at least 3 characters, and only one such name), or else the one at the smallest edit distance
 // if that is at most a third of the longer word (at least 1, at most 2). Nothing when no name is
-// that near, or when two are equally near.
+// that near, or when two are equally near. Never `typed` itself: a known name refused where it
+// was typed gets no suggestion rather than its own echo.
 std::optional<std::string> NearestName(absl::string_view typed,
                                        const std::vector<std::string>& names);
 

@@ -6,13 +6,13 @@
 
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
-#include "libs/client/health_client.h"
 #include "libs/core/ids.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
@@ -63,8 +63,8 @@ struct Trainer {
 absl::StatusOr<Trainer> Connect(const TrainerFlags& flags) {
   absl::StatusOr<ServiceTarget> target = ResolveService(flags.target, flags.data_dir, "trainer");
   if (!target.ok()) return target.status();
-  return Trainer{v1::Trainer::NewStub(client::MakeChannel(target->address)), *std::move(target),
-                 flags.identity, flags.timeout};
+  return Trainer{v1::Trainer::NewStub(target->channel), *std::move(target), flags.identity,
+                 flags.timeout};
 }
 
 std::string State(v1::RunState state) {
@@ -251,8 +251,10 @@ int RunTrainList(const std::vector<std::string>& args) {
   }
   absl::StatusOr<Trainer> trainer = Connect(flags);
   if (!trainer.ok()) return Fail(flag_set.program(), trainer.status());
-  std::cout << absl::StrFormat("%-28s %-20s %-18s %-22s %s\n", "RUN", "MODEL", "STATE", "SUBMITTED",
-                               "REGISTERED");
+  // Printed once every page has come: a failed call prints only the error.
+  std::ostringstream table;
+  table << absl::StrFormat("%-28s %-20s %-18s %-22s %s\n", "RUN", "MODEL", "STATE", "SUBMITTED",
+                           "REGISTERED");
   do {
     v1::ListRunsResponse page;
     if (absl::Status s = RpcError(trainer->stub->ListRuns(trainer->Context().get(), request, &page),
@@ -261,7 +263,7 @@ int RunTrainList(const std::vector<std::string>& args) {
       return Fail(flag_set.program(), s);
     }
     for (const v1::Run& run : page.runs()) {
-      std::cout << absl::StrFormat(
+      table << absl::StrFormat(
           "%-28s %-20s %-18s %-22s %s\n", run.run_id(), run.spec().model_name(), State(run.state()),
           FormatTimestamp(run.create_time()),
           run.has_registered_version() ? absl::StrCat(run.registered_version().model(), ":",
@@ -270,6 +272,7 @@ int RunTrainList(const std::vector<std::string>& args) {
     }
     request.set_page_token(page.next_page_token());
   } while (!request.page_token().empty());
+  std::cout << table.str();
   return 0;
 }
 
