@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "catch2/catch.hpp"
@@ -74,6 +75,13 @@ struct Harness : testing::FakeTrainerParts {
   std::unique_ptr<RunQueue> queue;
 
   explicit Harness(int workers = 1) : FakeTrainerParts("/in-memory/queue") { Start(workers); }
+  // Opens every gate first: a test that failed with one closed still ends.
+  ~Harness() {
+    for (testing::Gate* gate :
+         {&observer.taking, &observer.finishing, &datasets.gate, &models.gate}) {
+      gate->Open();
+    }
+  }
   // Opens the runs as a start of the trainer does, and starts a queue over them.
   void Start(int workers = 1) {
     OpenRuns();
@@ -426,6 +434,7 @@ TEST_CASE("A submission retried while its run is being cancelled does not queue 
   store_clock.Arm();
   auto cancelled = std::async(
       std::launch::async, [&] { return h.queue->Cancel(waiting.run_id(), Harness::Dana(), ""); });
+  const absl::Cleanup release = [&] { store_clock.Release(); };  // Even if a check fails.
   REQUIRE(store_clock.AwaitHeld(kPatience));  // Out of the queue, not yet recorded cancelled.
   CHECK(h.runs->Get(waiting.run_id())->state() == v1::RUN_STATE_QUEUED);
   const v1::Run retried = h.Submit(TrainableSpec(), "req-9");
