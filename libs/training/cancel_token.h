@@ -16,10 +16,15 @@ namespace fabrique::training {
 
 class CancelToken {
  public:
-  // Asks the run to stop; false (and nothing changes) once it is registering.
-  bool Cancel() { return Stop(/*shutdown=*/false); }
+  // Asks the run to stop; false (and nothing changes) once it is registering. True again for a
+  // run already stopped, which stays stopped for its first reason.
+  bool Cancel() { return Stop(Reason::kCancel); }
   // The same, because the trainer is stopping: the run is then failed, saying so, not cancelled.
-  bool Shutdown() { return Stop(/*shutdown=*/true); }
+  bool Shutdown() { return Stop(Reason::kShutdown); }
+  // The same, because the run's deadline passed: the run is then failed, saying so. Only when
+  // this is the first reason: a run its user cancelled before stays cancelled, even when the
+  // worker notices the cancel after the deadline.
+  bool TimeOut() { return Stop(Reason::kDeadline); }
   // Enters the point of no return; false when the run was cancelled first.
   bool BeginCommit() {
     absl::MutexLock lock(&mu_);
@@ -37,16 +42,23 @@ class CancelToken {
     if (interrupt_ && cancelled_) interrupt_();
   }
   bool cancelled() const { return cancelled_.load(); }
+  // Why it was stopped: the trainer stopping, or the run's deadline (neither: its user).
   bool shutting_down() const { return shutdown_.load(); }
+  bool timed_out() const { return timed_out_.load(); }
   // What training polls between batches.
   const std::atomic<bool>* flag() const { return &cancelled_; }
 
  private:
-  bool Stop(bool shutdown) {
+  enum class Reason { kCancel, kShutdown, kDeadline };
+
+  bool Stop(Reason reason) {
     absl::MutexLock lock(&mu_);
     if (committing_) return false;
-    // A run cancelled first (by its user, or its deadline) stays so.
-    if (shutdown && !cancelled_) shutdown_ = true;
+    // The first reason stays: a later one finds the run stopping already.
+    if (!cancelled_) {
+      shutdown_ = reason == Reason::kShutdown;
+      timed_out_ = reason == Reason::kDeadline;
+    }
     cancelled_ = true;
     if (interrupt_) interrupt_();
     return true;
@@ -55,6 +67,7 @@ class CancelToken {
   absl::Mutex mu_;
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> shutdown_{false};
+  std::atomic<bool> timed_out_{false};
   bool committing_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> interrupt_ ABSL_GUARDED_BY(mu_);
 };

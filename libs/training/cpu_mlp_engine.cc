@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "libs/training/cpu_mlp.h"
 
@@ -15,10 +16,11 @@ class CpuMlpEngine : public TrainingEngine {
 
   std::string name() const override { return "cpu-mlp (oneDNN)"; }
 
-  void BeginEpoch(const int64_t* order) override { order_ = order; }
+  void BeginEpoch(const int64_t* order) override { order_.assign(order, order + data_.n_train); }
 
   double Step(int64_t begin, int64_t end) override {
-    return mlp_->Step(data_.x_train.data(), data_.y_train.data(), order_ + begin, end - begin);
+    return mlp_->Step(data_.x_train.data(), data_.y_train.data(), order_.data() + begin,
+                      end - begin);
   }
 
   std::vector<float> ValidationOutputs() override {
@@ -47,7 +49,7 @@ class CpuMlpEngine : public TrainingEngine {
   std::unique_ptr<CpuMlp> mlp_;
   const EncodedData& data_;
   const int outputs_;
-  const int64_t* order_ = nullptr;
+  std::vector<int64_t> order_;  // The epoch's, copied.
 };
 
 MlpActivation ActivationOf(v1::Activation activation) {

@@ -20,7 +20,7 @@ EpochLoop::EpochLoop(const TrainingProblem& problem, const LabeledTable& validat
       engine_(engine),
       progress_(progress),
       cancel_(cancel),
-      watch_(config.clock != nullptr ? config.clock : core::Clock::Real()),
+      watch_(config.clock),
       batches_((problem.data.n_train + config.batch_size - 1) / config.batch_size) {
   report_.epochs_total = config.epochs;
   report_.batches_per_epoch = batches_;

@@ -7,10 +7,14 @@
 // epoch's weights kept, early stopping after `early_stopping_patience` epochs without a better
 // one, and progress after every batch and at each epoch's end.
 //
-// Time is measured over the steps only, on TrainConfig::clock: each epoch's throughput is its
-// own, and neither validation nor the progress callback counts.
+// Time is measured over the steps only: each epoch's throughput is its own, and neither
+// validation nor the progress callback counts. It is measured on a monotonic clock
+// (std::chrono::steady_clock), which a step of the wall clock (NTP) cannot move, or on
+// TrainConfig::clock when one is given (tests).
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -37,18 +41,26 @@ class EpochLoop {
   std::vector<DenseLayer>& best() { return best_; }
 
  private:
-  // The time the steps take, paused while the progress callback runs.
+  // The time the steps take, paused while the progress callback runs: on steady_clock, or on
+  // `clock` when not null. An interval that reads negative (an injected clock set back) counts
+  // as none, so neither a rate nor the total can go negative.
   class Stopwatch {
    public:
-    explicit Stopwatch(core::Clock* clock) : clock_(clock) {}
-    void Start() { started_ = clock_->Now(); }
-    void Stop() { elapsed_ += clock_->Now() - started_; }
+    explicit Stopwatch(const core::Clock* clock) : clock_(clock) {}
+    void Start() { started_ = Read(); }
+    void Stop() { elapsed_ += std::max(absl::ZeroDuration(), Read() - started_); }
     void Reset() { elapsed_ = absl::ZeroDuration(); }
     double seconds() const { return absl::ToDoubleSeconds(elapsed_); }
 
    private:
-    core::Clock* const clock_;
-    absl::Time started_;
+    // The time since the clock's own origin, which only differences make meaningful.
+    absl::Duration Read() const {
+      if (clock_ != nullptr) return clock_->Now() - absl::UnixEpoch();
+      return absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+    }
+
+    const core::Clock* const clock_;
+    absl::Duration started_;
     absl::Duration elapsed_;
   };
 

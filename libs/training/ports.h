@@ -26,7 +26,8 @@ namespace fabrique::training {
 struct RunContext {
   std::string run_id;  // "" for a submission's checks, before the run exists.
   // Calls, their retries and the waits between them end by then (read on the clock the
-  // pipeline was given). InfiniteFuture = no deadline.
+  // pipeline was given). InfiniteFuture = no deadline: so for Register and RecordUsage, made
+  // past the run's point of no return, where only the ports' own retry window bounds them.
   absl::Time deadline = absl::InfiniteFuture();
   // Not owned; may be null. A call the run is blocked in, or a wait between retries, ends at
   // once when it fires.

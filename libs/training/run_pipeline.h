@@ -34,7 +34,7 @@ struct RunPipelineOptions {
   DatasetSource* datasets = nullptr;  // Required; not owned.
   ModelSink* models = nullptr;        // Required; not owned.
   // Reads the time for deadlines, the progress throttle and the ETA. Not owned; nullptr = the
-  // real clock. (Training's own throughput is timed on the real clock: TrainConfig::clock.)
+  // real clock. (Training's own throughput is timed on a monotonic clock: TrainConfig::clock.)
   core::Clock* clock = nullptr;
   // Progress events are appended at most this often (and at every epoch's end). Default 1 s.
   absl::Duration progress_interval = absl::Seconds(1);
@@ -51,7 +51,9 @@ class RunPipeline {
   // batches and states, until the run begins registering. Returns the final record; a run an
   // internal error stops midway (its store failing, say) is failed with that error when it can
   // be. A run still going at its deadline is stopped (within one batch) and failed, saying where
-  // it was; registration, once begun, is let finish.
+  // it was; registration, once begun, is let finish, its calls no longer bounded by the
+  // deadline. A run whose `cancel` says the trainer is stopping before the run began is left
+  // QUEUED (and returned so), for the next start.
   absl::StatusOr<v1::Run> Execute(const std::string& run_id, CancelToken* cancel = nullptr) const;
 
  private:

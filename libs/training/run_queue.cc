@@ -30,10 +30,12 @@ absl::StatusOr<std::unique_ptr<RunQueue>> RunQueue::Create(RunQueueOptions optio
     core::Log(core::LogLevel::kError, "queued_runs_unreadable",
               {{"error", std::string(queued.status().message())}});
   }
-  for (int i = 0; i < options.workers; ++i) {
-    queue->workers_.emplace_back([q = queue.get()] { q->Work(); });
-  }
   return queue;
+}
+
+void RunQueue::Start() {
+  if (!workers_.empty()) return;
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
 }
 
 RunQueue::~RunQueue() {
@@ -45,7 +47,8 @@ void RunQueue::Stop() {
   absl::MutexLock lock(&mu_);
   stopping_ = true;
   // Each run in progress is failed, saying the trainer stopped (the queued ones wait for the
-  // next start). Refused while a version is being registered: then that finishes first.
+  // next start, and so does one taken but not yet begun: its first step sees the token).
+  // Refused while a version is being registered: then that finishes first.
   for (const auto& [run_id, cancel] : running_) cancel->Shutdown();
 }
 
@@ -71,6 +74,7 @@ void RunQueue::Work() {
       running_[run_id] = &cancel;
       ReportLoad();
     }
+    if (options_.observer != nullptr) options_.observer->OnTaken(run_id);
     absl::StatusOr<v1::Run> run = options_.runs->Get(run_id);
     if (run.ok() && !RunStore::IsFinal(run->state())) {
       absl::StatusOr<v1::Run> ended = pipeline_->Execute(run_id, &cancel);
@@ -86,7 +90,7 @@ void RunQueue::Work() {
 
 void RunQueue::Enqueue(const std::string& run_id) {
   absl::MutexLock lock(&mu_);
-  if (!running_.contains(run_id) &&
+  if (!running_.contains(run_id) && !cancelling_.contains(run_id) &&
       std::find(queue_.begin(), queue_.end(), run_id) == queue_.end()) {
     queue_.push_back(run_id);
     ReportLoad();
@@ -131,33 +135,50 @@ absl::StatusOr<v1::Run> RunQueue::Submit(const v1::SubmitRunRequest& request,
 
 absl::StatusOr<v1::Run> RunQueue::Cancel(const std::string& run_id, const v1::Principal& caller,
                                          const std::string& reason) {
-  ASSIGN_OR_RETURN(v1::Run run, options_.runs->Get(run_id));
-  if (RunStore::IsFinal(run.state())) return run;  // Idempotent on ended runs.
+  bool in_progress = false, refused = false;
   {
     absl::MutexLock lock(&mu_);
     if (auto running = running_.find(run_id); running != running_.end()) {
-      // The worker stops within one batch and records CANCELLED, unless it is registering.
-      if (!running->second->Cancel()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("run '", run_id,
-                         "' is registering its version: it can no longer be cancelled; archive "
-                         "the version if it is not wanted"));
+      // Its worker stops within one batch and records CANCELLED, unless it is registering.
+      in_progress = true;
+      refused = !running->second->Cancel();
+    } else {
+      if (auto queued = std::find(queue_.begin(), queue_.end(), run_id); queued != queue_.end()) {
+        queue_.erase(queued);
+        ReportLoad();
       }
-      return run;
+      cancelling_.insert(run_id);
     }
-    queue_.erase(std::remove(queue_.begin(), queue_.end(), run_id), queue_.end());
-    ReportLoad();
   }
+  if (in_progress) return CancelInProgress(run_id, refused);
+  // Not in progress: queued (or ended, or unknown), which the store's transition tells apart.
   absl::StatusOr<v1::Run> cancelled = options_.runs->Transition(
       run_id, v1::RUN_STATE_CANCELLED,
       absl::StrCat("cancelled by ", caller.subject(), reason.empty() ? "" : ": ", reason));
+  {
+    absl::MutexLock lock(&mu_);
+    cancelling_.erase(run_id);
+  }
   if (cancelled.ok()) {
     if (options_.observer != nullptr) options_.observer->OnFinished(*cancelled);
     return cancelled;
   }
-  // It ended meanwhile: say how.
+  // It had ended: say how (idempotent on ended runs). NOT_FOUND for an unknown run.
   if (absl::IsFailedPrecondition(cancelled.status())) return options_.runs->Get(run_id);
   return cancelled.status();
+}
+
+absl::StatusOr<v1::Run> RunQueue::CancelInProgress(const std::string& run_id, bool refused) {
+  // Read after the token answered: a run that ended meanwhile (its worker has not yet let it
+  // go) is answered as it ended, not as it was a moment before.
+  ASSIGN_OR_RETURN(v1::Run run, options_.runs->Get(run_id));
+  if (refused && !RunStore::IsFinal(run.state())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("run '", run_id,
+                     "' is registering its version: it can no longer be cancelled; archive "
+                     "the version if it is not wanted"));
+  }
+  return run;
 }
 
 absl::Status RunQueue::Watch(const std::string& run_id, int64_t after,

@@ -20,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -40,6 +41,9 @@ class RunObserver {
   // How many runs wait and how many are in progress, after each change. Called with the queue's
   // lock held, so the counts arrive in order: must not call the queue.
   virtual void OnLoad(int queued, int running) {}
+  // A worker took `run_id` from the queue and is about to run it (unless the trainer stops
+  // first: then the run stays queued). Called on that worker's thread, no lock held.
+  virtual void OnTaken(const std::string& run_id) {}
   // A run reached a final state: at its worker's hands, or cancelled while it waited. Called on
   // that thread, no lock held.
   virtual void OnFinished(const v1::Run& run) {}
@@ -66,16 +70,22 @@ struct RunQueueOptions {
 class RunQueue {
  public:
   // Queues again the runs the store holds as queued (oldest first; a store that cannot list them
-  // is logged, and those runs wait for a retry of their submission) and starts the workers.
+  // is logged, and those runs wait for a retry of their submission). Runs nothing until Start.
   // INVALID_ARGUMENT for a missing option or fewer than one worker.
   static absl::StatusOr<std::unique_ptr<RunQueue>> Create(RunQueueOptions options);
   // Stops (Stop), then waits for the workers: for the runs registering their version, until
   // they complete.
   ~RunQueue();
 
-  // Begins the stop and returns at once: the runs in progress are failed within one batch,
-  // saying the trainer stopped (those registering their version complete instead), no further
-  // run starts, and the queued ones stay queued in the store for the next start.
+  // Starts the workers, which run the queued runs from then on. Call once the trainer serves:
+  // a trainer that fails to start then leaves every queued run queued, untouched. Once only,
+  // from the thread that made the queue; after Stop it starts nothing.
+  void Start();
+
+  // Begins the stop and returns at once: no further run starts, the runs in progress are failed
+  // within one batch, saying the trainer stopped (those registering their version complete
+  // instead), and the queued ones stay queued in the store for the next start, even one a
+  // worker had taken but not yet begun. Call it as shutdown begins.
   void Stop();
 
   // Checks `request`'s spec (run_spec.h, then the features through the DatasetSource, asked
@@ -87,9 +97,9 @@ class RunQueue {
                                  absl::Duration time_left = absl::InfiniteDuration());
 
   // Cancels a queued run at once (CANCELLED, with `caller` and `reason`), and a running one
-  // within one batch (its record says where it was). An ended run is returned as it is.
-  // FAILED_PRECONDITION when the run is registering its version: it will complete. NOT_FOUND
-  // for an unknown run.
+  // within one batch (its record, read after the cancel, says where it was, or how it ended if
+  // it ended meanwhile). An ended run is returned as it is. FAILED_PRECONDITION when the run is
+  // registering its version: it will complete. NOT_FOUND for an unknown run.
   absl::StatusOr<v1::Run> Cancel(const std::string& run_id, const v1::Principal& caller,
                                  const std::string& reason);
 
@@ -113,8 +123,10 @@ class RunQueue {
 
   // One worker: takes the oldest queued run, runs it, and again, until the queue stops.
   void Work();
-  // Puts a queued run in the queue, unless it is there or in progress already.
+  // Puts a queued run in the queue, unless it is there, in progress or being cancelled.
   void Enqueue(const std::string& run_id);
+  // Cancel's answer for a run in progress, whose token accepted the cancel or `refused` it.
+  absl::StatusOr<v1::Run> CancelInProgress(const std::string& run_id, bool refused);
   void ReportLoad() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const RunQueueOptions options_;
@@ -124,6 +136,9 @@ class RunQueue {
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
   // The runs in progress and their tokens (which live on their workers' stacks).
   absl::flat_hash_map<std::string, CancelToken*> running_ ABSL_GUARDED_BY(mu_);
+  // Queued runs Cancel took out of the queue and has not yet recorded CANCELLED: a retried
+  // submission, which still reads them QUEUED, must not queue them again meanwhile.
+  absl::flat_hash_set<std::string> cancelling_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> interrupted_{false};
   std::vector<std::thread> workers_;

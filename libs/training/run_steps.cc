@@ -16,9 +16,8 @@ using google::protobuf::util::TimeUtil;
 
 bool RunSteps::Cancelled() {
   CancelToken& cancel = *state_.context.cancel;
-  if (!timed_out_ && options_.clock->Now() > state_.context.deadline && cancel.Cancel()) {
-    timed_out_ = true;
-  }
+  // The token keeps the first reason: a cancel noticed only after the deadline stays a cancel.
+  if (!cancel.cancelled() && options_.clock->Now() > state_.context.deadline) cancel.TimeOut();
   return cancel.cancelled();
 }
 
@@ -37,7 +36,7 @@ absl::Status RunSteps::Stop(const absl::Status& status, const std::string& durin
   if (stopped && state_.context.cancel->shutting_down()) {
     return Fail(absl::StrCat("the trainer was stopped while ", during, ": submit the run again"));
   }
-  if (stopped && timed_out_) {
+  if (stopped && state_.context.cancel->timed_out()) {
     return Fail(absl::StrCat("the run's deadline passed while ", during,
                              ": give it a longer deadline, or less to do"));
   }
@@ -70,6 +69,9 @@ absl::Status RunSteps::AddRows(const v1::TrainingSetRows& rows) {
 }
 
 absl::Status RunSteps::BuildDataset() {
+  // The trainer began stopping after the queue handed this run over, before the run began: it
+  // stays queued, untouched, and runs after the next start (failing it would lose it).
+  if (state_.context.cancel->shutting_down()) return End(runs_.Get(state_.run_id));
   RETURN_IF_ERROR(runs_.Transition(state_.run_id, v1::RUN_STATE_BUILDING_DATASET));
   absl::StatusOr<v1::Dataset> dataset = options_.datasets->Build(
       state_.context, state_.spec,
@@ -233,8 +235,13 @@ absl::Status RunSteps::Register() {
     return Stop(absl::CancelledError(""), "evaluating");
   }
   RETURN_IF_ERROR(runs_.Transition(state_.run_id, v1::RUN_STATE_REGISTERING));
+  // Nor can its deadline fail it now: the calls that register the version, and the lineage,
+  // are bounded by the ports' own retry window only. (A deadline that ended them would fail a
+  // run past its point of no return, perhaps with its version already registered.)
+  RunContext committed = state_.context;
+  committed.deadline = absl::InfiniteFuture();
   absl::StatusOr<v1::ModelVersion> registered = options_.models->Register(
-      state_.context, state_.spec, DraftArtifacts(state_), DraftVersion(state_), state_.run_id);
+      committed, state_.spec, DraftArtifacts(state_), DraftVersion(state_), state_.run_id);
   if (!registered.ok()) return Stop(registered.status(), "registering the version");
   v1::ModelVersionRef ref;
   ref.set_model(registered->model());
@@ -242,7 +249,7 @@ absl::Status RunSteps::Register() {
   // The version exists now: a lineage edge that cannot be recorded is a warning on the run, not
   // a failure (the version's own lineage names the dataset either way).
   if (absl::Status usage =
-          options_.datasets->RecordUsage(state_.context, state_.dataset.dataset_id(), ref);
+          options_.datasets->RecordUsage(committed, state_.dataset.dataset_id(), ref);
       !usage.ok()) {
     v1::RunEvent warning;
     warning.mutable_log()->set_severity("WARNING");

@@ -5,7 +5,9 @@
 // Each records its state change and results in the RunStore, then either leaves the run going
 // (OK, ended() empty), ends it (OK, ended() holds the final record: failed or cancelled, or
 // after Register succeeded), or fails on its own bookkeeping (not OK: the store failed, which
-// the pipeline then records). They run in order on one thread.
+// the pipeline then records). They run in order on one thread. One exception: a run the
+// trainer's stop reaches before BuildDataset began is left as it was, and ended() holds it
+// still QUEUED.
 
 #include <optional>
 #include <string>
@@ -24,19 +26,22 @@ class RunSteps {
   RunSteps(const RunPipelineOptions& options, RunState& state)
       : options_(options), state_(state), runs_(*options.runs) {}
 
-  // BUILDING_DATASET: the training set streamed in (progress as rows arrive), then split.
+  // BUILDING_DATASET: the training set streamed in (progress as rows arrive), then split. Not
+  // begun when the trainer is stopping already: the run stays QUEUED.
   absl::Status BuildDataset();
   // TRAINING: each trial in turn, each recorded; the best kept.
   absl::Status Train();
   // EVALUATING: the best trial's metrics, its reference profile and card.
   absl::Status Evaluate();
-  // REGISTERING: past the point of no return, the version registered and the lineage recorded.
+  // REGISTERING: past the point of no return, the version registered and the lineage recorded,
+  // those calls no longer bounded by the run's deadline.
   absl::Status Register();
 
   const std::optional<v1::Run>& ended() const { return ended_; }
 
  private:
-  // Whether the run is to stop: cancelled, or its deadline passed (which cancels it, once).
+  // Whether the run is to stop: cancelled, stopped, or its deadline passed (which stops it,
+  // unless something else did first).
   bool Cancelled();
   // Ends the run with its final record, or returns the store's error.
   absl::Status End(absl::StatusOr<v1::Run> final_run);
@@ -58,7 +63,6 @@ class RunSteps {
   RunState& state_;
   RunStore& runs_;
   std::optional<v1::Run> ended_;
-  bool timed_out_ = false;
   absl::Time last_report_ = absl::InfinitePast();
 };
 

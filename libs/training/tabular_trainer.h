@@ -44,8 +44,8 @@ struct TrainConfig {
   // LibTorch's autograd otherwise (and always on CUDA). kLibTorch: autograd even on the CPU.
   enum class Engine { kAuto, kLibTorch };
   Engine engine = Engine::kAuto;
-  // Times the training steps (samples_per_second, train_seconds). Not owned; nullptr = the real
-  // clock.
+  // Times the training steps (samples_per_second, train_seconds). Not owned; nullptr = a
+  // monotonic clock (steady_clock), which a step of the wall clock cannot move.
   core::Clock* clock = nullptr;
 };
 

@@ -78,8 +78,9 @@ class TorchEngine : public TrainingEngine {
   std::string name() const override { return "libtorch"; }
 
   void BeginEpoch(const int64_t* order) override {
-    // On the CPU this aliases the order, which lives until the next epoch.
-    order_ = torch::from_blob(const_cast<int64_t*>(order), {n_train_}, torch::kInt64).to(device_);
+    // Copied (on the CPU too, where a plain `to` would alias the caller's buffer).
+    order_ = torch::from_blob(const_cast<int64_t*>(order), {n_train_}, torch::kInt64)
+                 .to(device_, torch::kInt64, /*non_blocking=*/false, /*copy=*/true);
   }
 
   double Step(int64_t begin, int64_t end) override {

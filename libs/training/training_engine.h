@@ -49,8 +49,8 @@ class TrainingEngine {
   virtual ~TrainingEngine() = default;
   // "cpu-mlp (oneDNN)" or "libtorch" (TrainResult::engine).
   virtual std::string name() const = 0;
-  // Starts an epoch that visits the training rows in `order`, a permutation of [0, n_train) that
-  // stays valid until the next BeginEpoch.
+  // Starts an epoch that visits the training rows in `order`, a permutation of [0, n_train). The
+  // engine keeps its own copy: `order` need be valid only during the call.
   virtual void BeginEpoch(const int64_t* order) = 0;
   // One optimisation step on positions [begin, end) of the epoch's order; the batch's loss.
   virtual double Step(int64_t begin, int64_t end) = 0;

@@ -54,9 +54,16 @@ absl::Status Run(const server::ServiceFlags& flags) {
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Trainer::service_full_name(),
                    std::string(flags.info->area));
-  host->OnShutdown([&queue] { queue->Interrupt(); });
-  // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
+  // As shutdown begins no further run starts (the queued ones stay queued for the next start),
+  // the run in progress is stopped, and watches end so their clients reconnect after it.
+  host->OnShutdown([&queue] {
+    queue->Stop();
+    queue->Interrupt();
+  });
+  // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it. The
+  // workers start only once it serves: a start that fails (its port taken) runs nothing.
   RETURN_IF_ERROR(host->Start());
+  queue->Start();
   return host->Run();
 }
 

@@ -16,9 +16,8 @@ namespace {
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr size_t kChunkBytes = (4 << 20) - (4 << 10);
 
-// A call's context: its own timeout (gRPC deadlines are real time), and who it is made for.
-std::unique_ptr<grpc::ClientContext> Context(const v1::Principal& caller,
-                                             absl::Duration timeout = kCallTimeout) {
+// A call's context: its timeout (gRPC deadlines are real time), and who it is made for.
+std::unique_ptr<grpc::ClientContext> Context(const v1::Principal& caller, absl::Duration timeout) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   context->AddMetadata("x-fabrique-user",
@@ -26,6 +25,13 @@ std::unique_ptr<grpc::ClientContext> Context(const v1::Principal& caller,
   context->AddMetadata("x-fabrique-roles", "trainer");
   if (!caller.squad().empty()) context->AddMetadata("x-fabrique-squad", caller.squad());
   return context;
+}
+
+// One attempt's timeout: at most `cap`, and never past the context's deadline. The deadline is
+// on the options' clock and gRPC's are real time, so what is left of it is carried over.
+absl::Duration Within(const RemotePortOptions& options, const training::RunContext& context,
+                      absl::Duration cap) {
+  return std::min(cap, context.deadline - options.clock->Now());
 }
 
 bool Retryable(const absl::Status& status) {
@@ -95,7 +101,8 @@ absl::Status RemoteDatasets::CheckFeatures(const training::RunContext& context,
     request.set_name(group);
     v1::FeatureGroup found;
     const absl::Status status = WithRetries(options_, context, "GetFeatureGroup " + group, [&] {
-      return core::FromGrpcStatus(stub_->GetFeatureGroup(Context({}).get(), request, &found));
+      return core::FromGrpcStatus(stub_->GetFeatureGroup(
+          Context({}, Within(options_, context, kCallTimeout)).get(), request, &found));
     });
     if (absl::IsNotFound(status)) {
       for (const std::string& f : features) unknown.push_back(absl::StrCat(group, ":", f));
@@ -135,7 +142,7 @@ absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
     // The stream ends at the run's deadline, and at once when the run is cancelled: the
     // feature store may work a long time before its first answer.
     std::unique_ptr<grpc::ClientContext> context =
-        Context({}, std::min(absl::Hours(6), run.deadline - options_.clock->Now()));
+        Context({}, Within(options_, run, absl::Hours(6)));
     if (run.cancel != nullptr) run.cancel->SetInterrupt([&context] { context->TryCancel(); });
     const absl::Cleanup clear = [&run] {
       if (run.cancel != nullptr) run.cancel->SetInterrupt(nullptr);
@@ -183,7 +190,8 @@ absl::Status RemoteDatasets::RecordUsage(const training::RunContext& context,
   *request.mutable_model_version() = version;
   return WithRetries(options_, context, "RecordDatasetUsage", [&] {
     v1::RecordDatasetUsageResponse response;
-    return core::FromGrpcStatus(stub_->RecordDatasetUsage(Context({}).get(), request, &response));
+    return core::FromGrpcStatus(stub_->RecordDatasetUsage(
+        Context({}, Within(options_, context, kCallTimeout)).get(), request, &response));
   });
 }
 
@@ -197,7 +205,8 @@ absl::StatusOr<v1::Artifact> RemoteModels::Upload(const training::RunContext& co
                                                   const training::ArtifactToUpload& artifact) {
   return WithRetries(
       options_, context, "UploadArtifact " + artifact.name, [&]() -> absl::StatusOr<v1::Artifact> {
-        std::unique_ptr<grpc::ClientContext> call = Context(context.caller, absl::Minutes(30));
+        std::unique_ptr<grpc::ClientContext> call =
+            Context(context.caller, Within(options_, context, absl::Minutes(30)));
         v1::Artifact stored;
         auto writer = stub_->UploadArtifact(call.get(), &stored);
         v1::UploadArtifactRequest message;
@@ -227,7 +236,8 @@ absl::StatusOr<v1::ModelVersion> RemoteModels::Register(
   create.mutable_model()->set_task(spec.task());
   const absl::Status created = WithRetries(options_, context, "CreateModel", [&] {
     v1::Model model;
-    return core::FromGrpcStatus(stub_->CreateModel(Context(context.caller).get(), create, &model));
+    return core::FromGrpcStatus(stub_->CreateModel(
+        Context(context.caller, Within(options_, context, kCallTimeout)).get(), create, &model));
   });
   if (!created.ok() && !absl::IsAlreadyExists(created)) return created;
   for (const training::ArtifactToUpload& artifact : artifacts) {
@@ -244,8 +254,9 @@ absl::StatusOr<v1::ModelVersion> RemoteModels::Register(
   return WithRetries(
       options_, context, "RegisterVersion", [&]() -> absl::StatusOr<v1::ModelVersion> {
         v1::ModelVersion registered;
-        if (absl::Status s = core::FromGrpcStatus(
-                stub_->RegisterVersion(Context(context.caller).get(), request, &registered));
+        if (absl::Status s = core::FromGrpcStatus(stub_->RegisterVersion(
+                Context(context.caller, Within(options_, context, kCallTimeout)).get(), request,
+                &registered));
             !s.ok()) {
           return s;
         }

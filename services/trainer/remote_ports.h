@@ -5,7 +5,9 @@
 // GetFeatureGroup, point-in-time BuildTrainingSet and RecordDatasetUsage, and the registry's
 // CreateModel, UploadArtifact and RegisterVersion. Calls a dependency answers UNAVAILABLE (or
 // does not answer in time) are retried with backoff until `retry_for` has passed or the run's
-// deadline comes; the last error then fails the run. A cancel of the run ends a stream not yet
+// deadline comes; the last error then fails the run. Each attempt's own timeout (30 s; 30 min
+// for an upload, 6 h for a training set) ends no later than that deadline either, so a
+// submission's feature check fits in its caller's time. A cancel of the run ends a stream not yet
 // answered, and the wait between retries, at once. Registry calls carry the submitter's
 // identity, so the registry's audit names who asked; feature-store calls are the trainer's own.
 //

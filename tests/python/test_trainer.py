@@ -2,8 +2,8 @@
 store, a run submitted to the real trainer and watched to the end, and the version it registered
 read back from the real registry, with its artifacts and lineage, and counted in the trainer's
 metrics; and the failures a user meets: unknown features, a missing label, a GPU that is not
-there, an empty training set, a cancel, a deadline. Waits are on the run's events, or polls with a
-deadline."""
+there, an empty training set, a cancel, a deadline; and a stop and a failed start that keep the
+queued runs queued. Waits are on the run's events, or polls with a deadline."""
 
 import time
 import urllib.request
@@ -259,3 +259,71 @@ def test_the_cli_submits_follows_shows_lists_and_cancels(clients, labelled, runn
     missing = fabrique("train", "show", "no-such-run", *target)
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
     assert fabrique("train", "--help").returncode == 0
+
+
+def test_runs_queued_at_a_stop_stay_queued_through_a_failed_start(clients, labelled, running,
+                                                                  tmp_path):
+    """A trainer of its own over the running feature store and registry: stopped (SIGTERM) with a
+    long run in progress and a short one queued, then started on a port already taken (it exits
+    1, having run nothing), then started for real: the short run was kept queued, and runs."""
+    import json
+    import signal
+    import socket
+    import subprocess
+    from conftest import BIN_DIR
+    from fabrique.v1 import trainer_pb2 as t, trainer_pb2_grpc
+    data_dir = tmp_path / "trainer"
+
+    def start(port, log):
+        return subprocess.Popen(
+            [str(BIN_DIR / "fabrique-trainer"), f"--data_dir={data_dir}",
+             "--listen_host=127.0.0.1", f"--port={port}", "--metrics_port=0",
+             f"--features_target={running.endpoints['features']['grpc']}",
+             f"--registry_target={running.endpoints['registry']['grpc']}"],
+            stdout=log, stderr=subprocess.STDOUT)
+
+    def serve(name):
+        """Starts the trainer on a free port; returns the process, a stub and its channel."""
+        log_path = tmp_path / name
+        process = start(0, log_path.open("w"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log_path.read_text()
+            for line in log_path.read_text().splitlines():
+                if '"server_started"' in line:
+                    channel = grpc.insecure_channel(f"127.0.0.1:{json.loads(line)['grpc_port']}")
+                    return process, trainer_pb2_grpc.TrainerStub(channel), channel
+            time.sleep(0.05)
+        raise AssertionError(f"the trainer did not start: {log_path.read_text()}")
+
+    first, trainer, channel = serve("first.log")
+    long = trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec(
+        labelled, epochs=100000, model_name="stopped-by-a-stop")), timeout=30, metadata=WHO)
+    short = trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec(
+        labelled, model_name="kept-queued")), timeout=30, metadata=WHO)
+    await_state(trainer, long.run_id, t.RUN_STATE_TRAINING)
+    channel.close()
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=60) == 0
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        failed_log = tmp_path / "failed.log"
+        failed = start(taken.getsockname()[1], failed_log.open("w"))
+        assert failed.wait(timeout=60) == 1
+    assert "is the port in use?" in failed_log.read_text()
+
+    last, trainer, channel = serve("last.log")
+    try:
+        stopped = trainer.GetRun(t.GetRunRequest(run_id=long.run_id), timeout=5)
+        assert stopped.state == t.RUN_STATE_FAILED
+        assert stopped.failure_reason.startswith("the trainer was stopped while training")
+        final = watch_to_end(trainer, short.run_id)[-1].final_run
+        assert final.state == t.RUN_STATE_SUCCEEDED, final.failure_reason
+        states = [change.to_state for change in final.history]
+        assert states[:2] == [t.RUN_STATE_QUEUED, t.RUN_STATE_BUILDING_DATASET]
+    finally:
+        channel.close()
+        last.send_signal(signal.SIGTERM)
+        assert last.wait(timeout=60) == 0

@@ -24,6 +24,7 @@
 #include "grpcpp/client_context.h"
 #include "libs/client/health_client.h"
 #include "libs/server/service_host.h"
+#include "libs/training/run_pipeline.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 #include "services/trainer/remote_ports.h"
@@ -43,8 +44,13 @@ class SilentFeatureStore final : public v1::FeatureStore::Service {
  public:
   explicit SilentFeatureStore(bool unavailable) : unavailable_(unavailable) {}
 
-  grpc::Status GetFeatureGroup(grpc::ServerContext*, const v1::GetFeatureGroupRequest* request,
+  grpc::Status GetFeatureGroup(grpc::ServerContext* context,
+                               const v1::GetFeatureGroupRequest* request,
                                v1::FeatureGroup* response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      group_deadlines_.push_back(absl::FromChrono(context->deadline()));
+    }
     response->mutable_spec()->set_name(request->name());
     response->mutable_spec()->add_features()->set_name("x");
     return grpc::Status::OK;
@@ -78,6 +84,11 @@ class SilentFeatureStore final : public v1::FeatureStore::Service {
     absl::MutexLock lock(&mu_);
     return calls_;
   }
+  // The deadline each GetFeatureGroup call arrived with.
+  std::vector<absl::Time> group_deadlines() {
+    absl::MutexLock lock(&mu_);
+    return group_deadlines_;
+  }
 
  private:
   void Arrive() {
@@ -88,6 +99,7 @@ class SilentFeatureStore final : public v1::FeatureStore::Service {
   const bool unavailable_;
   absl::Mutex mu_;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<absl::Time> group_deadlines_ ABSL_GUARDED_BY(mu_);
 };
 
 // Serves `service` on a loopback port until destroyed.
@@ -213,6 +225,28 @@ TEST_CASE("Retries stop when the run's deadline leaves no time for the next", "[
   CHECK(features.service.calls() == 3);
 }
 
+TEST_CASE("Each feature check ends within the caller's time", "[trainer]") {
+  FeatureServer features;
+  core::FakeClock clock;  // The caller's deadline is on it; gRPC's, on real time.
+  std::unique_ptr<RemoteDatasets> datasets = features.Datasets(&clock);
+  training::RunContext submission;
+  submission.deadline = clock.Now() + absl::Seconds(2);
+  v1::RunSpec spec = Spec();
+  spec.mutable_label()->mutable_feature()->set_group("labels");  // Two groups: two calls.
+  const absl::Time asked = absl::Now();
+  REQUIRE(datasets->CheckFeatures(submission, spec).ok());
+  const std::vector<absl::Time> deadlines = features.service.group_deadlines();
+  REQUIRE(deadlines.size() == 2);
+  // Each call had the two seconds the caller had left, not a fixed 30.
+  for (const absl::Time deadline : deadlines) {
+    CHECK(deadline > asked);
+    CHECK(deadline <= absl::Now() + absl::Seconds(3));  // gRPC rounds a timeout up a little.
+  }
+  // Without a deadline, each call has its own 30 s.
+  REQUIRE(datasets->CheckFeatures({}, Spec()).ok());
+  CHECK(features.service.group_deadlines().back() > absl::Now() + absl::Seconds(20));
+}
+
 TEST_CASE("Features the feature store does not know are named", "[trainer]") {
   FeatureServer features;
   std::unique_ptr<RemoteDatasets> datasets = features.Datasets();
@@ -223,6 +257,91 @@ TEST_CASE("Features the feature store does not know are named", "[trainer]") {
   const absl::Status unknown = datasets->CheckFeatures({}, spec);
   CHECK(unknown.code() == absl::StatusCode::kInvalidArgument);
   CHECK(absl::StrContains(unknown.message(), "knows no feature g:y"));
+}
+
+// A registry that answers CreateModel UNAVAILABLE once, after moving `clock` past the deadline
+// of the run asking (as a slow restart of the registry would), then registers what it is given.
+class FlakyRegistry final : public v1::ModelRegistry::Service {
+ public:
+  FlakyRegistry(core::FakeClock* clock, absl::Duration delay) : clock_(clock), delay_(delay) {}
+
+  grpc::Status CreateModel(grpc::ServerContext*, const v1::CreateModelRequest* request,
+                           v1::Model* model) override {
+    absl::MutexLock lock(&mu_);
+    if (creates_++ == 0) {
+      clock_->Advance(delay_);
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "restarting");
+    }
+    *model = request->model();
+    return grpc::Status::OK;
+  }
+  grpc::Status UploadArtifact(grpc::ServerContext*,
+                              grpc::ServerReader<v1::UploadArtifactRequest>* reader,
+                              v1::Artifact* artifact) override {
+    v1::UploadArtifactRequest part;
+    int64_t bytes = 0;
+    while (reader->Read(&part)) bytes += static_cast<int64_t>(part.chunk().size());
+    artifact->set_sha256(absl::StrCat("sha-", bytes));
+    artifact->set_size_bytes(bytes);
+    return grpc::Status::OK;
+  }
+  grpc::Status RegisterVersion(grpc::ServerContext*, const v1::RegisterVersionRequest* request,
+                               v1::ModelVersion* version) override {
+    absl::MutexLock lock(&mu_);
+    *version = request->version();
+    version->set_version(++versions_);
+    return grpc::Status::OK;
+  }
+
+  int creates() {
+    absl::MutexLock lock(&mu_);
+    return creates_;
+  }
+  int versions() {
+    absl::MutexLock lock(&mu_);
+    return versions_;
+  }
+
+ private:
+  core::FakeClock* const clock_;
+  const absl::Duration delay_;
+  absl::Mutex mu_;
+  int creates_ ABSL_GUARDED_BY(mu_) = 0;
+  int versions_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST_CASE("Past the point of no return the run's deadline no longer fails its registration",
+          "[trainer]") {
+  core::FakeClock clock;
+  // Down for two seconds, past the run's one-second deadline but well within the retry window.
+  FlakyRegistry registry_service(&clock, absl::Seconds(2));
+  Served registry(&registry_service, v1::ModelRegistry::service_full_name());
+  std::unique_ptr<RemoteModels> models =
+      *RemoteModels::Create({client::MakeChannel(registry.target()), absl::Seconds(60), &clock});
+  training::testing::FakeTrainerParts parts("/in-memory/registration");
+  std::unique_ptr<training::RunPipeline> pipeline =
+      *training::RunPipeline::Create({parts.runs.get(), &parts.datasets, models.get(), &clock});
+  v1::Run queued;
+  *queued.mutable_spec() = training::testing::TrainableSpec();
+  *queued.mutable_deadline_time() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+      absl::ToUnixMicros(clock.Now() + absl::Seconds(1)));
+  const std::string id = parts.runs->Submit(queued)->run_id();
+  auto running = std::async(std::launch::async, [&] { return pipeline->Execute(id); });
+  // The registry's UNAVAILABLE is retried after 200 ms on the clock (the run ends at once
+  // instead if the deadline still bounds the call).
+  const absl::Time give_up = absl::Now() + kPatience;
+  while (!clock.AwaitSleeps(1, absl::Milliseconds(10)) &&
+         running.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
+         absl::Now() < give_up) {
+  }
+  clock.Advance(absl::Milliseconds(200));
+  const absl::StatusOr<v1::Run> run = Get(running);
+  REQUIRE(run.ok());
+  INFO(run->failure_reason());
+  CHECK(run->state() == v1::RUN_STATE_SUCCEEDED);
+  CHECK(run->registered_version().version() == 1);
+  CHECK(registry_service.creates() == 2);
+  CHECK(registry_service.versions() == 1);
 }
 
 std::string Scrape(prometheus::Registry& metrics) {
@@ -252,6 +371,7 @@ struct Trainer {
     registry = std::make_unique<prometheus::Registry>();
     metrics = std::make_unique<TrainerMetrics>(*registry);
     queue = *training::RunQueue::Create({runs.get(), datasets.get(), models.get(), metrics.get()});
+    queue->Start();
   }
   void Stop() {
     queue.reset();
@@ -281,10 +401,13 @@ TEST_CASE("At shutdown the run in progress fails and the queued ones wait for th
   trainer.Stop();
   // The stream the feature store never answered did not hold the shutdown (it would a minute).
   CHECK(absl::Now() - stop_at < absl::Seconds(30));
+  // The failed run was counted before the trainer went, on the metrics it had then.
+  const std::string before_restart = Scrape(*trainer.registry);
+  CHECK(absl::StrContains(before_restart,
+                          "fabrique_trainer_runs_finished_total{state=\"failed\"} 1"));
+  CHECK(absl::StrContains(before_restart, "fabrique_trainer_runs_running 0"));
 
   trainer.Start();
-  CHECK(absl::StrContains(Scrape(*trainer.registry),
-                          "fabrique_trainer_runs_finished_total{state=\"failed\"} 0"));
   const absl::StatusOr<v1::Run> failed = trainer.runs->Get(first);
   CHECK(failed->state() == v1::RUN_STATE_FAILED);
   CHECK(failed->failure_reason() ==
@@ -319,6 +442,7 @@ struct Adapter {
     service = std::make_unique<TrainerService>(queue.get(), runs.get());
     host->AddService(service.get(), v1::Trainer::service_full_name(), "the trainer");
     REQUIRE(host->Start().ok());
+    queue->Start();
     stub = v1::Trainer::NewStub(client::MakeChannel(absl::StrCat("127.0.0.1:", host->port())));
   }
   ~Adapter() {

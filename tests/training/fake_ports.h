@@ -10,6 +10,7 @@
 // memory and the fakes together.
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <random>
 #include <set>
@@ -42,12 +43,17 @@ class Gate {
     closed_ = false;
   }
 
+  // Called on the cancelling thread when a cancel interrupts a call waiting here, before the
+  // call wakes: lets a test change the world just as the cancel lands. Set before the call.
+  std::function<void()> on_interrupt;
+
   // Waits while the gate is closed, unless `cancel` (optional) fires meanwhile, as a call to a
   // real service would be interrupted; returns false then.
   bool Pass(CancelToken* cancel) {
     bool interrupted = false;
     if (cancel != nullptr) {
       cancel->SetInterrupt([this, &interrupted] {
+        if (on_interrupt) on_interrupt();
         absl::MutexLock lock(&mu_);
         interrupted = true;
       });
@@ -64,6 +70,11 @@ class Gate {
     return !interrupted;
   }
 
+  // How many calls have reached the gate in all.
+  int arrivals() {
+    absl::MutexLock lock(&mu_);
+    return arrivals_;
+  }
   // Waits, at most `timeout`, until `count` calls have reached the gate in all.
   bool AwaitArrivals(int count, absl::Duration timeout = absl::Seconds(60)) {
     absl::MutexLock lock(&mu_);
@@ -84,6 +95,9 @@ class FakeDatasets : public DatasetSource {
   int rows = 2000;
   absl::Status fail_with;
   Gate gate;  // Where Build waits, before the header.
+  // What Build returns when a cancel interrupts it at the gate. The real port returns ABORTED
+  // instead once rows have arrived (the stream broke), which the run then reads from its token.
+  absl::Status interrupted_with = absl::CancelledError("the stream was cancelled");
 
   absl::Status CheckFeatures(const RunContext& context, const v1::RunSpec& spec) override {
     Record(context);
@@ -103,7 +117,7 @@ class FakeDatasets : public DatasetSource {
       const std::function<absl::Status(const v1::TrainingSetHeader&)>& header,
       const std::function<absl::Status(const v1::TrainingSetRows&)>& chunk) override {
     Record(context);
-    if (!gate.Pass(context.cancel)) return absl::CancelledError("the stream was cancelled");
+    if (!gate.Pass(context.cancel)) return interrupted_with;
     if (!fail_with.ok()) return fail_with;
     v1::TrainingSetHeader h;
     h.set_dataset_id("ds-" + context.run_id);

@@ -1,14 +1,16 @@
 // A run taken through every state with fake ports for the feature store and the registry: the
 // version registered carries the module, the profile and the card, its signature, metrics and
-// lineage, and every port call carries the run's context; and the failures: an empty training
-// set names its time range, a cancelled run and a failed one register nothing, an unreachable
-// dependency fails the run with the reason, a passed deadline fails it saying where it was. Once
-// the run registers, a cancel, a passed deadline and a stop are all refused: the run completes
-// and keeps its version. Deadlines run on a fake clock, moved once the run is where the test
-// wants it.
+// lineage, and every port call carries the run's context (its deadline up to the point of no
+// return); and the failures: an empty training set names its time range, a cancelled run and a
+// failed one register nothing, an unreachable dependency fails the run with the reason, a passed
+// deadline fails it saying where it was, unless its user cancelled it first; a stop fails a run
+// in progress and leaves one not yet begun queued. Once the run registers, a cancel, a passed
+// deadline and a stop are all refused: the run completes and keeps its version. Deadlines run on a
+// fake clock, moved once the run is where the test wants it.
 
 #include "libs/training/run_pipeline.h"
 
+#include <functional>
 #include <future>
 #include <memory>
 
@@ -106,17 +108,21 @@ TEST_CASE("A run goes from queued to a registered version with everything attach
   CHECK(version.params().at("batch_size") == "256");
   CHECK(h.datasets.usages() == std::vector<std::string>{"ds-" + id + "->fraud:1"});
 
-  // Every port call was made for this run: its id, its deadline, its submitter, a cancel token.
-  std::vector<RunContext> contexts = h.datasets.contexts();
-  for (const RunContext& c : h.models.contexts()) contexts.push_back(c);
-  REQUIRE(contexts.size() == 3);  // Build, Register, RecordUsage.
+  // Every port call was made for this run: its id, its submitter, a cancel token, and its
+  // deadline until the point of no return; the calls after it, which register the version and
+  // its lineage, are not bounded by the deadline (a deadline passing then must not fail them).
+  std::vector<RunContext> contexts = h.datasets.contexts();               // Build, RecordUsage.
+  for (const RunContext& c : h.models.contexts()) contexts.push_back(c);  // Register.
+  REQUIRE(contexts.size() == 3);
   for (const RunContext& c : contexts) {
     CHECK(c.run_id == id);
-    CHECK(c.deadline == deadline);
     CHECK(c.caller.subject() == "dana");
     CHECK(c.caller.squad() == "risk");
     CHECK(c.cancel != nullptr);
   }
+  CHECK(contexts[0].deadline == deadline);
+  CHECK(contexts[1].deadline == absl::InfiniteFuture());
+  CHECK(contexts[2].deadline == absl::InfiniteFuture());
 
   // The module scores raw rows.
   RawTable probe;
@@ -178,15 +184,22 @@ TEST_CASE("A cancelled run stops and registers nothing", "[pipeline]") {
   CHECK(h.models.registered().empty());
 }
 
-TEST_CASE("A cancel interrupts the dataset call a run is blocked in", "[pipeline]") {
-  Harness h;
+// Runs `id` to its dataset call, where it blocks, calls `stop` with its token there, and returns
+// the run as it ended.
+absl::StatusOr<v1::Run> StopWhileBuilding(Harness& h, const std::string& id, CancelToken& cancel,
+                                          const std::function<void()>& stop) {
   h.datasets.gate.Close();
-  CancelToken cancel;
-  const std::string id = h.Submit();
   auto running = h.Start(id, &cancel);
   REQUIRE(h.datasets.gate.AwaitArrivals(1));
-  REQUIRE(cancel.Cancel());
-  absl::StatusOr<v1::Run> run = Finish(running);
+  stop();
+  return Finish(running);
+}
+
+TEST_CASE("A cancel interrupts the dataset call a run is blocked in", "[pipeline]") {
+  Harness h;
+  CancelToken cancel;
+  absl::StatusOr<v1::Run> run =
+      StopWhileBuilding(h, h.Submit(), cancel, [&] { REQUIRE(cancel.Cancel()); });
   REQUIRE(run.ok());
   CHECK(run->state() == v1::RUN_STATE_CANCELLED);
   CHECK(run->history().rbegin()->reason() == "cancelled while building the training set");
@@ -195,14 +208,46 @@ TEST_CASE("A cancel interrupts the dataset call a run is blocked in", "[pipeline
 
 TEST_CASE("A run the trainer's shutdown stops is failed, saying so", "[pipeline]") {
   Harness h;
+  CancelToken cancel;
+  absl::StatusOr<v1::Run> run =
+      StopWhileBuilding(h, h.Submit(), cancel, [&] { REQUIRE(cancel.Shutdown()); });
+  REQUIRE(run.ok());
+  CHECK(run->state() == v1::RUN_STATE_FAILED);
+  CHECK(run->failure_reason() ==
+        "the trainer was stopped while building the training set: submit the run again");
+  CHECK(h.models.registered().empty());
+}
+
+TEST_CASE("A run the trainer's shutdown reaches before it began stays queued", "[pipeline]") {
+  Harness h;
   const std::string id = h.Submit();
   CancelToken cancel;
   REQUIRE(cancel.Shutdown());
   absl::StatusOr<v1::Run> run = h.pipeline->Execute(id, &cancel);
   REQUIRE(run.ok());
-  CHECK(run->state() == v1::RUN_STATE_FAILED);
-  CHECK(absl::StrContains(run->failure_reason(), "the trainer was stopped while"));
-  CHECK(h.models.registered().empty());
+  CHECK(run->state() == v1::RUN_STATE_QUEUED);
+  CHECK(States(*h.runs->Get(id)) == std::vector<v1::RunState>{v1::RUN_STATE_QUEUED});
+  CHECK(h.datasets.contexts().empty());  // Nothing was asked of the feature store.
+  // The next start runs it.
+  run = h.pipeline->Execute(id);
+  REQUIRE(run.ok());
+  CHECK(run->state() == v1::RUN_STATE_SUCCEEDED);
+}
+
+TEST_CASE("A cancel the run notices only after its deadline passed stays a cancel", "[pipeline]") {
+  Harness h;
+  // As the real port answers once rows arrived: the run learns why from its token.
+  h.datasets.interrupted_with = absl::AbortedError("the training-set stream broke: cancelled");
+  CancelToken cancel;
+  const std::string id = h.Submit(TrainableSpec(), h.clock.Now() + absl::Hours(1));
+  absl::StatusOr<v1::Run> run = StopWhileBuilding(h, id, cancel, [&] {
+    h.clock.Advance(absl::Hours(2));  // The deadline passes while the run waits...
+    REQUIRE(cancel.Cancel());         // ...and its user cancels it before it notices.
+  });
+  REQUIRE(run.ok());
+  CHECK(run->state() == v1::RUN_STATE_CANCELLED);
+  CHECK(run->history().rbegin()->reason() == "cancelled while building the training set");
+  CHECK_FALSE(cancel.timed_out());
 }
 
 TEST_CASE("A cancel token interrupts the call a run is blocked in, once", "[pipeline]") {
@@ -219,10 +264,25 @@ TEST_CASE("A cancel token interrupts the call a run is blocked in, once", "[pipe
   CHECK(interrupts == 2);
   CHECK_FALSE(token.BeginCommit());  // Cancelled first: it never commits.
 
+  // The first reason to stop stays.
+  CancelToken cancelled_first;
+  REQUIRE(cancelled_first.Cancel());
+  REQUIRE(cancelled_first.TimeOut());
+  CHECK_FALSE(cancelled_first.timed_out());
+  REQUIRE(cancelled_first.Shutdown());
+  CHECK_FALSE(cancelled_first.shutting_down());
+  CancelToken timed_out_first;
+  REQUIRE(timed_out_first.TimeOut());
+  REQUIRE(timed_out_first.Cancel());
+  REQUIRE(timed_out_first.Shutdown());
+  CHECK(timed_out_first.timed_out());
+  CHECK_FALSE(timed_out_first.shutting_down());
+
   CancelToken committed;
   REQUIRE(committed.BeginCommit());
   CHECK_FALSE(committed.Cancel());  // Past the point of no return.
   CHECK_FALSE(committed.Shutdown());
+  CHECK_FALSE(committed.TimeOut());
   CHECK_FALSE(committed.cancelled());
   CHECK_FALSE(committed.shutting_down());
 }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "catch2/catch.hpp"
@@ -28,9 +29,13 @@ using testing::TrainableSpec;
 
 constexpr absl::Duration kPatience = absl::Seconds(120);  // For waits that take milliseconds.
 
-// Counts what the queue reports.
+// Counts what the queue reports; a worker that took a run, or finished one, waits at `taking` or
+// `finishing` while the test keeps that gate closed.
 class CountingObserver : public RunObserver {
  public:
+  testing::Gate taking, finishing;
+
+  void OnTaken(const std::string&) override { taking.Pass(/*cancel=*/nullptr); }
   void OnLoad(int queued, int running) override {
     absl::MutexLock lock(&mu_);
     queued_ = queued;
@@ -38,8 +43,11 @@ class CountingObserver : public RunObserver {
     most_running_ = std::max(most_running_, running);
   }
   void OnFinished(const v1::Run& run) override {
-    absl::MutexLock lock(&mu_);
-    finished_.push_back(run);
+    {
+      absl::MutexLock lock(&mu_);
+      finished_.push_back(run);
+    }
+    finishing.Pass(/*cancel=*/nullptr);
   }
   std::vector<v1::Run> finished() const {
     absl::MutexLock lock(&mu_);
@@ -67,9 +75,21 @@ struct Harness : testing::FakeTrainerParts {
   std::unique_ptr<RunQueue> queue;
 
   explicit Harness(int workers = 1) : FakeTrainerParts("/in-memory/queue") { Start(workers); }
+  // Opens every gate first: a test that failed with one closed still ends.
+  ~Harness() {
+    for (testing::Gate* gate :
+         {&observer.taking, &observer.finishing, &datasets.gate, &models.gate}) {
+      gate->Open();
+    }
+  }
   // Opens the runs as a start of the trainer does, and starts a queue over them.
   void Start(int workers = 1) {
     OpenRuns();
+    queue = Create(workers);
+    queue->Start();
+  }
+  // A queue over the runs, not started.
+  std::unique_ptr<RunQueue> Create(int workers = 1) {
     RunQueueOptions options;
     options.runs = runs.get();
     options.datasets = &datasets;
@@ -77,7 +97,7 @@ struct Harness : testing::FakeTrainerParts {
     options.observer = &observer;
     options.workers = workers;
     options.clock = &clock;
-    queue = *RunQueue::Create(options);
+    return *RunQueue::Create(options);
   }
   void Stop() {
     queue.reset();
@@ -195,13 +215,23 @@ TEST_CASE("Runs run in order with their own context, and the observer hears of e
   const v1::Run two = *h.runs->Get(second.run_id());
   CHECK(one.state() == v1::RUN_STATE_SUCCEEDED);
   CHECK(two.state() == v1::RUN_STATE_SUCCEEDED);
+  // Each run's Build, then its RecordUsage (a submission's check has no run yet).
+  std::vector<RunContext> built;
+  for (const RunContext& c : h.datasets.contexts()) {
+    if (!c.run_id.empty()) built.push_back(c);
+  }
+  REQUIRE(built.size() == 4);
+  CHECK(built[0].run_id == first->run_id());  // Oldest first.
+  CHECK(built[0].deadline == submitted + absl::Hours(1));
+  CHECK(built[0].caller.subject() == "dana");
+  CHECK(built[1].deadline == absl::InfiniteFuture());  // Past its point of no return.
+  CHECK(built[2].run_id == second.run_id());
+  CHECK(built[2].deadline == absl::InfiniteFuture());
   const std::vector<RunContext> registered = h.models.contexts();
   REQUIRE(registered.size() == 2);
-  CHECK(registered[0].run_id == first->run_id());  // Oldest first.
-  CHECK(registered[0].deadline == submitted + absl::Hours(1));
+  CHECK(registered[0].run_id == first->run_id());
   CHECK(registered[0].caller.subject() == "dana");
   CHECK(registered[1].run_id == second.run_id());
-  CHECK(registered[1].deadline == absl::InfiniteFuture());
   const std::vector<v1::Run> finished = h.observer.finished();
   REQUIRE(finished.size() == 2);
   CHECK(finished[0].run_id() == first->run_id());
@@ -225,7 +255,9 @@ TEST_CASE("A queued run is cancelled at once, a running one within its step", "[
 
   absl::StatusOr<v1::Run> asked = h.queue->Cancel(running.run_id(), Harness::Dana(), "");
   REQUIRE(asked.ok());
-  CHECK(asked->state() == v1::RUN_STATE_BUILDING_DATASET);  // It stops on its own thread.
+  // It stops on its own thread: read after the cancel, it is still building or cancelled already.
+  CHECK((asked->state() == v1::RUN_STATE_BUILDING_DATASET ||
+         asked->state() == v1::RUN_STATE_CANCELLED));
   REQUIRE(h.queue->AwaitIdle(kPatience));
   const v1::Run stopped = *h.runs->Get(running.run_id());
   CHECK(stopped.state() == v1::RUN_STATE_CANCELLED);
@@ -269,6 +301,153 @@ TEST_CASE("A stop fails the run in progress and keeps the queued ones for the ne
   REQUIRE(h.queue->AwaitIdle(kPatience));
   CHECK(h.runs->Get(queued.run_id())->state() == v1::RUN_STATE_SUCCEEDED);
   CHECK(h.models.registered().size() == 1);
+}
+
+TEST_CASE("A stop while a run was taken but not begun keeps it queued", "[queue]") {
+  Harness h;
+  h.observer.taking.Close();
+  const v1::Run run = h.Submit();
+  REQUIRE(h.observer.taking.AwaitArrivals(1));  // Taken from the queue, not begun.
+  h.queue->Stop();
+  h.observer.taking.Open();
+  h.Stop();
+  h.OpenRuns();
+  const v1::Run kept = *h.runs->Get(run.run_id());
+  CHECK(kept.state() == v1::RUN_STATE_QUEUED);
+  CHECK(kept.history_size() == 1);           // Untouched.
+  CHECK(h.datasets.contexts().size() == 1);  // The submission's check; nothing was built.
+  CHECK(h.observer.finished().empty());
+  // It runs after the next start.
+  h.runs.reset();
+  h.Start();
+  REQUIRE(h.queue->AwaitIdle(kPatience));
+  CHECK(h.runs->Get(run.run_id())->state() == v1::RUN_STATE_SUCCEEDED);
+}
+
+TEST_CASE("A queue runs nothing until started: a failed start leaves the queued runs queued",
+          "[queue]") {
+  Harness h;
+  h.Stop();
+  h.OpenRuns();
+  v1::Run queued;
+  *queued.mutable_spec() = TrainableSpec();
+  const std::string id = h.runs->Submit(queued)->run_id();
+  // The trainer makes its queue, then fails to serve (its port taken) and stops: never started.
+  std::unique_ptr<RunQueue> unstarted = h.Create();
+  CHECK(h.observer.load() == std::make_pair(1, 0));
+  v1::SubmitRunRequest request;
+  *request.mutable_spec() = TrainableSpec();
+  const absl::StatusOr<v1::Run> added = unstarted->Submit(request, Harness::Dana());
+  REQUIRE(added.ok());  // Accepted and queued, not run.
+  CHECK(h.observer.load() == std::make_pair(2, 0));
+  unstarted->Stop();
+  unstarted->Start();  // After a stop: starts nothing.
+  unstarted.reset();
+  CHECK(h.runs->Get(id)->state() == v1::RUN_STATE_QUEUED);
+  CHECK(h.runs->Get(added->run_id())->state() == v1::RUN_STATE_QUEUED);
+  CHECK(h.datasets.contexts().size() == 1);  // The submission's check; nothing was built.
+  // The next start runs both, oldest first.
+  h.runs.reset();
+  h.Start();
+  REQUIRE(h.queue->AwaitIdle(kPatience));
+  const std::vector<RunContext> registered = h.models.contexts();
+  REQUIRE(registered.size() == 2);
+  CHECK(registered[0].run_id == id);
+  CHECK(registered[1].run_id == added->run_id());
+}
+
+TEST_CASE("A cancel as a run ends answers how it ended", "[queue]") {
+  Harness h;
+  SECTION("it succeeded, and its worker has not let it go yet") {
+    h.observer.finishing.Close();
+    const v1::Run run = h.Submit();
+    REQUIRE(h.observer.finishing.AwaitArrivals(1));  // Ended; still in progress to the queue.
+    absl::StatusOr<v1::Run> answer = h.queue->Cancel(run.run_id(), Harness::Dana(), "");
+    REQUIRE(answer.ok());  // Not "is registering its version": it has registered.
+    CHECK(answer->state() == v1::RUN_STATE_SUCCEEDED);
+    CHECK(answer->registered_version().version() == 1);
+    h.observer.finishing.Open();
+  }
+  SECTION("it failed just as the cancel landed") {
+    h.datasets.gate.Close();
+    const v1::Run run = h.Submit();
+    REQUIRE(h.datasets.gate.AwaitArrivals(1));
+    // The run's worker fails it between the cancel's arrival and its answer.
+    h.datasets.gate.on_interrupt = [&] {
+      REQUIRE(h.runs->Transition(run.run_id(), v1::RUN_STATE_FAILED, "the store broke").ok());
+    };
+    absl::StatusOr<v1::Run> answer = h.queue->Cancel(run.run_id(), Harness::Dana(), "");
+    REQUIRE(answer.ok());
+    CHECK(answer->state() == v1::RUN_STATE_FAILED);  // Not the record from before it failed.
+    CHECK(answer->failure_reason() == "the store broke");
+    h.datasets.gate.Open();
+  }
+  REQUIRE(h.queue->AwaitIdle(kPatience));
+}
+
+// A clock that holds the next reading, once armed, until released: a store write that reads it
+// is then stopped midway, its record not yet changed.
+class HoldingClock : public core::Clock {
+ public:
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    if (armed_) {
+      armed_ = false;
+      held_ = true;
+      mu_.Await(absl::Condition(
+          +[](bool* held) { return !*held; }, &held_));
+    }
+    return absl::FromUnixSeconds(1'700'000'000);
+  }
+  void Arm() {
+    absl::MutexLock lock(&mu_);
+    armed_ = true;
+  }
+  // Waits, at most `timeout`, until a reading is held.
+  bool AwaitHeld(absl::Duration timeout) const {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&held_), timeout);
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    held_ = false;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  mutable bool armed_ ABSL_GUARDED_BY(mu_) = false;
+  mutable bool held_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+TEST_CASE("A submission retried while its run is being cancelled does not queue it again",
+          "[queue]") {
+  Harness h;
+  h.Stop();
+  HoldingClock store_clock;
+  h.runs = *RunStore::Create({h.kv.get(), "runs", &store_clock});
+  h.datasets.gate.Close();
+  h.queue = h.Create();
+  h.queue->Start();
+  const v1::Run busy = h.Submit();                             // Keeps the worker busy...
+  const v1::Run waiting = h.Submit(TrainableSpec(), "req-9");  // ...while this one waits.
+  REQUIRE(h.datasets.gate.AwaitArrivals(1));
+  store_clock.Arm();
+  auto cancelled = std::async(
+      std::launch::async, [&] { return h.queue->Cancel(waiting.run_id(), Harness::Dana(), ""); });
+  const absl::Cleanup release = [&] { store_clock.Release(); };  // Even if a check fails.
+  REQUIRE(store_clock.AwaitHeld(kPatience));  // Out of the queue, not yet recorded cancelled.
+  CHECK(h.runs->Get(waiting.run_id())->state() == v1::RUN_STATE_QUEUED);
+  const v1::Run retried = h.Submit(TrainableSpec(), "req-9");
+  CHECK(retried.run_id() == waiting.run_id());
+  CHECK(h.observer.load() == std::make_pair(0, 1));  // Not queued again.
+  store_clock.Release();
+  REQUIRE(cancelled.wait_for(std::chrono::seconds(120)) == std::future_status::ready);
+  CHECK(cancelled.get()->state() == v1::RUN_STATE_CANCELLED);
+  REQUIRE(h.queue->Cancel(busy.run_id(), Harness::Dana(), "").ok());
+  h.datasets.gate.Open();
+  REQUIRE(h.queue->AwaitIdle(kPatience));
+  CHECK(h.runs->Get(busy.run_id())->state() == v1::RUN_STATE_CANCELLED);
+  CHECK(h.datasets.contexts().size() == 3);  // Two checks, one build: the cancelled never ran.
 }
 
 TEST_CASE("A stop while a run registers lets it complete with its version", "[queue]") {

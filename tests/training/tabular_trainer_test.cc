@@ -2,8 +2,8 @@
 // that drew the labels; an MLP beats it clearly on a non-linear task; the same seed gives the
 // same metrics; the exported TorchScript module reproduces the training-side predictions from
 // raw values (missing ones and unseen categories included); multi-class and regression work;
-// the throughput reported is each epoch's own; and the failures say what happened (empty split,
-// no GPU, divergence, cancellation).
+// the throughput reported is each epoch's own, and never negative when the clock is set back; and
+// the failures say what happened (empty split, no GPU, divergence, cancellation).
 
 #include "libs/training/tabular_trainer.h"
 
@@ -387,16 +387,19 @@ TEST_CASE("Failures say what happened", "[training]") {
 }
 
 // A clock that each reading moves on: by `first_step` for the first `first_reads` readings (an
-// epoch's one-off costs: oneDNN generating its kernels, threads starting), by 1 ms after them;
-// Advance adds time between readings (a slow progress write).
+// epoch's one-off costs: oneDNN generating its kernels, threads starting), by 1 ms after them,
+// except that reading `jump_at` (if any) moves it by `jump` instead (an NTP correction, which
+// may set it back); Advance adds time between readings (a slow progress write).
 class SteppingClock : public core::Clock {
  public:
-  SteppingClock(int first_reads, absl::Duration first_step)
-      : first_reads_(first_reads), first_step_(first_step) {}
+  SteppingClock(int first_reads, absl::Duration first_step, int jump_at = -1,
+                absl::Duration jump = absl::ZeroDuration())
+      : first_reads_(first_reads), first_step_(first_step), jump_at_(jump_at), jump_(jump) {}
   absl::Time Now() const override {
     absl::MutexLock lock(&mu_);
     const absl::Time now = now_;
-    now_ += reads_++ < first_reads_ ? first_step_ : absl::Milliseconds(1);
+    const int read = reads_++;
+    now_ += read == jump_at_ ? jump_ : read < first_reads_ ? first_step_ : absl::Milliseconds(1);
     return now;
   }
   void Advance(absl::Duration delta) {
@@ -407,6 +410,8 @@ class SteppingClock : public core::Clock {
  private:
   const int first_reads_;
   const absl::Duration first_step_;
+  const int jump_at_;
+  const absl::Duration jump_;
   mutable absl::Mutex mu_;
   mutable absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1'700'000'000);
   mutable int reads_ ABSL_GUARDED_BY(mu_) = 0;
@@ -447,6 +452,32 @@ TEST_CASE("Samples per second is each epoch's own rate, not counting the progres
   CHECK(result->samples_per_second == Approx(4 * 512 / result->train_seconds));
   CHECK(result->samples_per_second > epoch_rates[0]);
   CHECK(result->samples_per_second < epoch_rates[1]);
+}
+
+TEST_CASE("A clock set back during training makes no time or rate negative", "[training]") {
+  const auto label = [](const std::vector<float>& x, std::mt19937&) {
+    return x[0] > 0 ? 1.0 : 0.0;
+  };
+  // 8 batches an epoch, each timed between two readings: the 20th reading is in the second.
+  SteppingClock clock(/*first_reads=*/0, /*first_step=*/absl::ZeroDuration(), /*jump_at=*/20,
+                      /*jump=*/-absl::Hours(1));
+  TrainConfig config = Linear();
+  config.epochs = 3;
+  config.batch_size = 64;
+  config.clock = &clock;
+  std::vector<double> epoch_rates;
+  absl::StatusOr<TrainResult> result = TrainTabular(Draw(512, 2, 3, label), Draw(128, 2, 4, label),
+                                                    config, [&](const TrainProgress& p) {
+                                                      if (p.epoch_end)
+                                                        epoch_rates.push_back(p.samples_per_second);
+                                                    });
+  REQUIRE(result.ok());
+  REQUIRE(epoch_rates.size() == 3);
+  // The interval the clock went back in counts as none; every other one counts.
+  for (const double rate : epoch_rates) CHECK(rate > 0);
+  CHECK(result->train_seconds > 0);
+  CHECK(result->train_seconds < 1);
+  CHECK(result->samples_per_second > 0);
 }
 
 TEST_CASE("Progress is reported per batch and per epoch; early stopping keeps the best epoch",
