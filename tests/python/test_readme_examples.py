@@ -36,7 +36,7 @@ README = REPO / "README.md"
 THIRD_PARTY = ("grpcurl", "grpc_health_probe")
 THIRD_PARTY_MARK = "# Optional third-party tool"
 PROJECT_COMMANDS = re.compile(
-    r"^(tools/(quickstart|test|setup)\b|cmake |ctest |build/bin/tests/|build/bin/\w+_bench\b"
+    r"^(tools/(quickstart|test|setup|sanitize)\b|cmake |ctest |build/bin/tests/|build/bin/\w+_bench\b"
     r"|FABRIQUE_BIN_DIR=\S+ /usr/bin/python3 -m pytest )")
 # What runs in the foreground until stopped: started in the background, waited for.
 UP = re.compile(r"^(\S*/)?fabrique up\b")
