@@ -19,3 +19,7 @@ fabrique_cc_library(NAME auth_methods
   DEPS fabrique::proto_features fabrique::proto_registry fabrique::proto_trainer
        fabrique::proto_inference fabrique::proto_monitor fabrique::proto_tower fabrique::core
        absl::status absl::statusor absl::strings absl::flat_hash_map)
+
+# One call's access decision: method rule, squad, policy and delegation, without gRPC.
+fabrique_cc_library(NAME auth_authorizer SRCS authorizer.cc HDRS authorizer.h
+  DEPS fabrique::auth_methods fabrique::auth_policy absl::status absl::statusor absl::strings)

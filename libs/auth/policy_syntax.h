@@ -17,8 +17,10 @@
 //   roles:
 //     data-scientist:
 //       - {permission: models.read, scope: squad}
+//       - {permission: runs.read, scope: "*"}   (quoted: a bare * starts a YAML alias)
 //   bindings:
 //     - {subject: "group:risk-ds", squad: risk, role: data-scientist}
+//     - {subject: "group:{squad}:{role}", squad: "{squad}", role: "{role}"}
 
 #include <optional>
 #include <string>
