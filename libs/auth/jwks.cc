@@ -13,11 +13,13 @@ namespace {
 
 // Returns whether Fabrique can verify signatures with `jwk`; false for keys that are not RSA or
 // EC P-256, and for keys marked for encryption or for another algorithm.
+// Members are compared, never converted: a member of the wrong type simply does not match, where
+// a conversion would throw.
 bool IsUsable(const nlohmann::json& jwk) {
   const auto kty = jwk.find("kty");
-  if (kty == jwk.end() || !(*kty == "RSA" || (*kty == "EC" && jwk.value("crv", "") == "P-256"))) {
-    return false;
-  }
+  const auto crv = jwk.find("crv");
+  const bool p256 = crv != jwk.end() && *crv == "P-256";
+  if (kty == jwk.end() || !(*kty == "RSA" || (*kty == "EC" && p256))) return false;
   const auto use = jwk.find("use");
   if (use != jwk.end() && *use != "sig") return false;
   const auto alg = jwk.find("alg");
@@ -73,6 +75,8 @@ absl::StatusOr<Jwks> Jwks::ReadFile(const std::string& path) {
 }
 
 const Jwk* Jwks::FindByKid(absl::string_view kid) const {
+  // An empty kid names nothing, not the first key that has no kid.
+  if (kid.empty()) return nullptr;
   for (const Jwk& key : keys_) {
     if (key.kid == kid) return &key;
   }

@@ -31,7 +31,7 @@ class Jwks {
   // Reads and parses the JWKS file at `path`; every error's message names the file.
   static absl::StatusOr<Jwks> ReadFile(const std::string& path);
 
-  // Returns the key with id `kid`, or null.
+  // Returns the key with id `kid`, or null (always for an empty `kid`).
   const Jwk* FindByKid(absl::string_view kid) const;
 
   // Returns the set's only key for `alg`, or null when it has none or several (a token without a

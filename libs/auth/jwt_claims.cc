@@ -1,6 +1,8 @@
 #include "libs/auth/jwt_claims.h"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -34,7 +36,13 @@ absl::StatusOr<absl::Time> NumericDate(const nlohmann::json& value, const char* 
   if (!value.is_number() || !std::isfinite(value.get<double>())) {
     return WrongType(claim, "a number of seconds");
   }
-  if (value.is_number_integer()) return absl::FromUnixSeconds(value.get<int64_t>());
+  // Unsigned values past int64 would wrap to negative times (an nbf in 1969); they take the
+  // floating-point path, which saturates to the infinite future instead.
+  if (value.is_number_integer() &&
+      (!value.is_number_unsigned() ||
+       value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
+    return absl::FromUnixSeconds(value.get<int64_t>());
+  }
   return absl::UnixEpoch() + absl::Seconds(value.get<double>());
 }
 

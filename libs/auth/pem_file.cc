@@ -68,6 +68,15 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
     ::unlink(temp.c_str());
     return Errno("cannot rename into", path, rename_error);
   }
+  // The rename lives in the directory: sync it too, so the new file survives a power loss.
+  // Best effort: some filesystems refuse fsync on a directory, and the file itself is complete.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
   return absl::OkStatus();
 }
 

@@ -103,6 +103,8 @@ TEST_CASE("keys Fabrique cannot verify with are skipped, not fatal") {
       JwksOf({{{"kty", "oct"}, {"k", "c2VjcmV0"}},
               {{"kty", "EC"}, {"crv", "P-384"}, {"x", "AA"}, {"y", "AA"}},
               {{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", "AA"}},
+              {{"kty", "EC"}, {"crv", 256}, {"x", kRfcX}, {"y", kRfcY}},
+              {{"kty", 7}},
               {{"kty", "EC"}, {"crv", "P-256"}, {"use", "enc"}, {"x", kRfcX}, {"y", kRfcY}},
               {{"kty", "EC"}, {"crv", "P-256"}, {"alg", "ES384"}, {"x", kRfcX}, {"y", kRfcY}},
               rfc}));

@@ -1,5 +1,8 @@
 #include "libs/auth/jwt_verifier.h"
 
+#include <cstdint>
+#include <limits>
+
 #include "catch2/catch.hpp"
 #include "libs/auth/jwt_base64url.h"
 #include "libs/auth/token_mint.h"
@@ -164,6 +167,8 @@ TEST_CASE("malformed tokens are refused with what is wrong") {
                "malformed token: header is not a JSON object");
   CheckRefused(f.Check(testing::ReplacePart(good, 0, b64("{\"kid\":\"k\"}"))),
                "malformed token: header has no string 'alg'");
+  CheckRefused(f.Check(ForgeToken({{"alg", "ES256"}, {"kid", ""}}, GoodPayload(kStart), &EsKey())),
+               "unknown key id ''");
   CheckRefused(f.Check(testing::ReplacePart(good, 0, b64("{\"alg\":\"ES256\",\"kid\":7}"))),
                "malformed token: 'kid' is not a string");
   CheckRefused(f.Check(testing::ReplacePart(good, 2, "a+b/")),
@@ -201,6 +206,9 @@ TEST_CASE("claims that are missing or of the wrong type are refused") {
                "malformed token: missing 'aud' claim");
   CheckRefused(with([](nlohmann::json& p) { p["groups"] = "risk"; }),
                "malformed token: 'groups' claim is not an array of strings");
+  // A time past int64 seconds saturates instead of wrapping to the past.
+  CheckRefused(with([](nlohmann::json& p) { p["nbf"] = std::numeric_limits<uint64_t>::max(); }),
+               "token not valid before infinite-future");
   // Groups are optional; fractional times are allowed.
   CHECK(with([](nlohmann::json& p) { p.erase("groups"); }).ok());
   CHECK(with([](nlohmann::json& p) { p["exp"] = 1'700'003'600.5; }).ok());
