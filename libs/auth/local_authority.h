@@ -8,6 +8,7 @@
 //   <dir>/<service>.crt, <service>.key    CN fabrique-<service>, SANs spiffe://fabrique/service/
 //                                         <service>, localhost, fabrique-<service>, 127.0.0.1, ::1
 //   <dir>/signing.key, jwks.json          ES256 token signing key and its public key set
+//   <dir>/.lock                           locked while Open runs, so concurrent opens agree
 //
 // Open creates what is missing and loads what is there, so the first `fabrique up` makes the
 // authority and later ones reuse it. Private keys are mode 0600 and every file is written
