@@ -34,7 +34,7 @@ absl::Status CallError(const grpc::Status& status, absl::string_view call, const
                        grpc::Channel* channel) {
   if (status.ok()) return absl::OkStatus();
   const absl::Status s = core::FromGrpcStatus(status);
-  const std::string message = IsUnreachable(status, channel)
+  const std::string message = target.networked && IsUnreachable(status, channel)
                                   ? UnreachableMessage(target, status.error_message())
                                   : std::string(s.message());
   return absl::Status(s.code(),

@@ -23,6 +23,9 @@ struct CallTarget {
   std::string origin;
   // What to do when nothing answers there, e.g. "Is 'fabrique up' running? ..."; may be "".
   std::string advice;
+  // False for a server's in-process channel, which always reaches its server but never reports
+  // READY, so its UNAVAILABLE is always the server's own. Default true.
+  bool networked = true;
 };
 
 // Whether a call that failed with `status` over `channel` found no server: nothing listens at the
@@ -38,7 +41,8 @@ std::string UnreachableMessage(const CallTarget& target, absl::string_view detai
 
 // The absl::Status for a failed call over `channel` to `target`, same code, with a message like
 // "GetFeatureGroup orders: NOT_FOUND: feature group 'orders' not found", or, when the call found
-// no server (IsUnreachable), "ListFeatureGroups: UNAVAILABLE: <UnreachableMessage>". OK stays OK.
+// no server (IsUnreachable, over a networked target), "ListFeatureGroups: UNAVAILABLE:
+// <UnreachableMessage>". OK stays OK.
 absl::Status CallError(const grpc::Status& status, absl::string_view call, const CallTarget& target,
                        grpc::Channel* channel);
 
