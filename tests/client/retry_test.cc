@@ -43,18 +43,26 @@ class FakeCall {
 
 const absl::Status kUnavailable = absl::UnavailableError("warming up");
 
+// Runs `call` under `retrier` on another thread, and, for each of `waits` in turn, waits until
+// the retrier sleeps and then moves `clock` on by that much; returns the result.
+absl::StatusOr<int> Drive(core::FakeClock& clock, Retrier& retrier, FakeCall& call,
+                          const std::vector<absl::Duration>& waits) {
+  auto result =
+      std::async(std::launch::async, [&] { return WithRetries(retrier, std::ref(call)); });
+  for (size_t i = 0; i < waits.size(); ++i) {
+    REQUIRE(clock.AwaitSleeps(static_cast<int64_t>(i + 1), kPatience));
+    clock.Advance(waits[i]);
+  }
+  return result.get();
+}
+
 TEST_CASE("retryable failures are tried again after doubling waits, then succeed") {
   core::FakeClock clock;
   const absl::Time start = clock.Now();
   FakeCall call(&clock, {kUnavailable, absl::DeadlineExceededError("slow"), absl::OkStatus()});
   Retrier retrier(RetryPolicy{}, &clock);
-  auto result =
-      std::async(std::launch::async, [&] { return WithRetries(retrier, std::ref(call)); });
-  REQUIRE(clock.AwaitSleeps(1, kPatience));
-  clock.Advance(absl::Milliseconds(500));
-  REQUIRE(clock.AwaitSleeps(2, kPatience));
-  clock.Advance(absl::Milliseconds(1000));
-  const absl::StatusOr<int> got = result.get();
+  const absl::StatusOr<int> got =
+      Drive(clock, retrier, call, {absl::Milliseconds(500), absl::Milliseconds(1000)});
   REQUIRE(got.ok());
   CHECK(*got == 3);
   CHECK(retrier.attempts() == 3);
@@ -67,13 +75,8 @@ TEST_CASE("the attempts are bounded, and the last error is returned") {
   core::FakeClock clock;
   FakeCall call(&clock, {kUnavailable});
   Retrier retrier(RetryPolicy{}, &clock);  // 3 tries.
-  auto result =
-      std::async(std::launch::async, [&] { return WithRetries(retrier, std::ref(call)); });
-  REQUIRE(clock.AwaitSleeps(1, kPatience));
-  clock.Advance(absl::Milliseconds(500));
-  REQUIRE(clock.AwaitSleeps(2, kPatience));
-  clock.Advance(absl::Milliseconds(1000));
-  const absl::StatusOr<int> got = result.get();
+  const absl::StatusOr<int> got =
+      Drive(clock, retrier, call, {absl::Milliseconds(500), absl::Milliseconds(1000)});
   CHECK(got.status() == kUnavailable);
   CHECK(call.times().size() == 3);
   CHECK(retrier.attempts() == 3);
@@ -115,13 +118,10 @@ TEST_CASE("waits grow by the multiplier up to the longest backoff") {
   policy.max_backoff = absl::Seconds(4);
   FakeCall call(&clock, {kUnavailable});
   Retrier retrier(policy, &clock);
-  auto result =
-      std::async(std::launch::async, [&] { return WithRetries(retrier, std::ref(call)); });
-  for (int sleep = 1; sleep <= 4; ++sleep) {
-    REQUIRE(clock.AwaitSleeps(sleep, kPatience));
-    clock.Advance(sleep == 1 ? absl::Seconds(1) : sleep == 2 ? absl::Seconds(3) : absl::Seconds(4));
-  }
-  CHECK(absl::IsUnavailable(result.get().status()));
+  CHECK(absl::IsUnavailable(
+      Drive(clock, retrier, call,
+            {absl::Seconds(1), absl::Seconds(3), absl::Seconds(4), absl::Seconds(4)})
+          .status()));
   CHECK(call.times() == std::vector<absl::Time>{start, start + absl::Seconds(1),
                                                 start + absl::Seconds(4), start + absl::Seconds(8),
                                                 start + absl::Seconds(12)});
@@ -134,14 +134,9 @@ TEST_CASE("no try starts whose wait would pass the overall deadline") {
   policy.overall_timeout = absl::Seconds(2);
   FakeCall call(&clock, {kUnavailable});
   Retrier retrier(policy, &clock);
-  auto result =
-      std::async(std::launch::async, [&] { return WithRetries(retrier, std::ref(call)); });
   // Tries at 0, 0.5 s, 1.5 s; the next would wait until 3.5 s, past 2 s.
-  REQUIRE(clock.AwaitSleeps(1, kPatience));
-  clock.Advance(absl::Milliseconds(500));
-  REQUIRE(clock.AwaitSleeps(2, kPatience));
-  clock.Advance(absl::Milliseconds(1000));
-  CHECK(absl::IsUnavailable(result.get().status()));
+  CHECK(absl::IsUnavailable(
+      Drive(clock, retrier, call, {absl::Milliseconds(500), absl::Milliseconds(1000)}).status()));
   CHECK(retrier.attempts() == 3);
   CHECK(retrier.exhausted());
 }
