@@ -107,6 +107,17 @@ TEST_CASE("a client trusting the server's CA connects over TLS") {
   CHECK(service.peer_pem().empty());  // A token caller's channel: no client certificate.
 }
 
+TEST_CASE("the server's certificate must name the host the client dialled") {
+  Pki pki;
+  PeerEcho service;
+  auto host = StartHost(TlsOptions(pki), &service);
+  client::TlsClientFiles tls{pki.ca.cert_path};
+  tls.server_name_override = "localhost";  // Among the certificate's names.
+  CHECK(Echo(host->port(), tls).ok());
+  tls.server_name_override = "fabrique-registry";  // Not among them.
+  CHECK(Echo(host->port(), tls).error_code() == grpc::StatusCode::UNAVAILABLE);
+}
+
 TEST_CASE("a client trusting another CA is refused with UNAVAILABLE") {
   Pki pki;
   PeerEcho service;
