@@ -61,8 +61,4 @@ absl::Status WaitUntilServing(const std::shared_ptr<grpc::Channel>& channel,
       absl::StrCat("not SERVING after ", absl::FormatDuration(timeout), "; last: ", last));
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
-  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
-}
-
 }  // namespace fabrique::client

@@ -27,9 +27,6 @@ absl::StatusOr<Health> CheckHealth(const std::shared_ptr<grpc::Channel>& channel
 absl::Status WaitUntilServing(const std::shared_ptr<grpc::Channel>& channel,
                               const std::string& service, absl::Duration timeout);
 
-// An insecure channel to "host:port" for Fabrique's local and in-cluster use.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
-
 }  // namespace fabrique::client
 
 #endif  // FABRIQUE_LIBS_CLIENT_HEALTH_CLIENT_H_

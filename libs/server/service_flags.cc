@@ -1,14 +1,94 @@
 #include "libs/server/service_flags.h"
 
 #include <iostream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/core/grpc_log.h"
 #include "libs/core/log.h"
 #include "libs/server/signals.h"
 
 namespace fabrique::server {
+namespace {
+
+// Declares the transport and authentication flags on `flag_set`.
+void AddSecurityFlags(core::FlagSet& flag_set, ServiceFlags& flags) {
+  flag_set.Add("tls_cert", &flags.tls.cert_path,
+               "The server's TLS certificate chain (PEM); with --tls_key and --tls_client_ca");
+  flag_set.Add("tls_key", &flags.tls.key_path, "The private key of --tls_cert (PEM)");
+  flag_set.Add("tls_client_ca", &flags.tls.client_ca_path,
+               "CA bundle (PEM) that signs client certificates; one presented is verified "
+               "against it (callers with a bearer token present none)");
+  flag_set.Add("tls_reload_interval", &flags.host.tls_reload_interval,
+               "How often the TLS files are read again, so rotated ones are served without a "
+               "restart");
+  flag_set.Add("insecure", &flags.insecure,
+               "Plaintext and no authentication: every caller may do anything. For debugging "
+               "only; instead of the --tls_* flags");
+  flag_set.Add("jwks", &flags.auth.jwks_path,
+               "JWKS file of the OIDC provider's keys that sign bearer tokens");
+  flag_set.Add("token_issuer", &flags.auth.token_issuer, "The issuer (iss) bearer tokens carry");
+  flag_set.Add("token_audience", &flags.auth.token_audience,
+               "The audience (aud) bearer tokens must be for");
+  flag_set.Add("policy", &flags.auth.policy_path,
+               "RBAC policy file (.csv or .yaml): roles' permissions and who holds them in "
+               "which squad");
+}
+
+}  // namespace
+
+absl::Status ApplyTransportFlags(absl::string_view program, ServiceFlags* flags) {
+  const TlsFiles& tls = flags->tls;
+  std::vector<std::string> given, missing;
+  for (const auto& [flag, path] :
+       {std::pair<const char*, const std::string*>{"--tls_cert", &tls.cert_path},
+        {"--tls_key", &tls.key_path},
+        {"--tls_client_ca", &tls.client_ca_path}}) {
+    (path->empty() ? missing : given).push_back(flag);
+  }
+  if (flags->insecure && !given.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--insecure (plaintext) cannot be combined with ", absl::StrJoin(given, ", "),
+                     " (TLS): pass one or the other"));
+  }
+  if (flags->insecure) {
+    flags->host.plaintext = true;
+    flags->host.tls.reset();
+    return absl::OkStatus();
+  }
+  if (given.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        program,
+        " serves TLS: pass --tls_cert=FILE --tls_key=FILE --tls_client_ca=FILE (its "
+        "certificate, its key, and the CA that signs client certificates), or --insecure for "
+        "plaintext without authentication (debugging only). 'fabrique up' makes these files "
+        "for a laptop."));
+  }
+  if (!missing.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(absl::StrJoin(given, ", "), " given without ",
+                                                   absl::StrJoin(missing, ", "),
+                                                   ": TLS needs all three"));
+  }
+  flags->host.plaintext = false;
+  flags->host.tls = tls;
+  return absl::OkStatus();
+}
+
+client::ChannelOptions ServiceFlags::PeerChannel(const std::string& target) const {
+  client::ChannelOptions options;
+  options.target = target;
+  options.plaintext = insecure;
+  if (!insecure) {
+    options.tls.ca_path = tls.client_ca_path;
+    options.tls.cert_path = tls.cert_path;
+    options.tls.key_path = tls.key_path;
+    options.tls_reload_interval = host.tls_reload_interval;
+  }
+  return options;
+}
 
 int ServiceMain(int argc, char** argv, absl::string_view service_name,
                 const std::function<void(core::FlagSet&)>& add_flags,
@@ -54,12 +134,15 @@ int ServiceMain(int argc, char** argv, absl::string_view service_name,
                "On SIGTERM/SIGINT, how long in-flight calls may finish before being cancelled");
   flag_set.Add("log_level", &flags.log_level,
                "Least severe JSON log lines written to stderr: debug, info, warning or error");
+  AddSecurityFlags(flag_set, flags);
   if (info->stateful) {
     flag_set.Add("data_dir", &flags.data_dir,
                  "Folder holding all of this service's state; created if missing");
   }
   if (add_flags) add_flags(flag_set);
   flag_set.set_epilog(absl::StrCat(
+      "Serves TLS (--tls_cert, --tls_key, --tls_client_ca; 'fabrique up' makes them on a "
+      "laptop), or plaintext with --insecure.\n"
       "Health: grpc.health.v1 on the gRPC port; metrics: http://HOST:METRICS_PORT/metrics.\n"
       "Stops cleanly on SIGTERM or SIGINT (exit 0). Exit codes: 0 clean stop, 1 error, "
       "2 bad flags."));
@@ -85,6 +168,10 @@ int ServiceMain(int argc, char** argv, absl::string_view service_name,
     return 2;
   }
   core::SetMinLogLevel(level);
+  if (absl::Status transport = ApplyTransportFlags(program, &flags); !transport.ok()) {
+    std::cerr << program << ": " << transport.message() << "\n";
+    return 2;
+  }
 
   const absl::Status status = run(flags);
   if (!status.ok()) {

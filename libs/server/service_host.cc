@@ -68,8 +68,18 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(ServiceHostOpti
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("--max_message_bytes must be positive");
   }
+  if (options.tls.has_value() == options.plaintext) {
+    return absl::InvalidArgumentError(
+        options.plaintext ? "a server is either TLS or plaintext, not both"
+                          : "a server needs TLS files (certificate, key, client CA) or plaintext");
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (options.tls.has_value()) {
+    ASSIGN_OR_RETURN(credentials, MakeServerCredentials(*options.tls, options.tls_reload_interval));
+  }
   if (options.version.empty()) options.version = core::kVersion;
   auto host = std::unique_ptr<ServiceHost>(new ServiceHost(std::move(options)));
+  host->credentials_ = std::move(credentials);
   host->rpc_metrics_ = std::make_unique<RpcMetrics>(*host->registry_, host->options_.service_name);
   prometheus::BuildGauge()
       .Name(absl::StrCat("fabrique_", host->options_.service_name, "_build_info"))
@@ -77,6 +87,12 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(ServiceHostOpti
       .Register(*host->registry_)
       .Add({{"version", host->options_.version}})
       .Set(1);
+  prometheus::BuildGauge()
+      .Name(absl::StrCat("fabrique_", host->options_.service_name, "_insecure"))
+      .Help("1 when the server is plaintext and authenticates no one (--insecure), else 0.")
+      .Register(*host->registry_)
+      .Add({})
+      .Set(host->options_.plaintext ? 1 : 0);
   return host;
 }
 
@@ -149,7 +165,7 @@ absl::Status ServiceHost::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(options_.listen_host, ":", options_.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port_);
+  builder.AddListeningPort(address, credentials_, &bound_port_);
   ConfigureBuilder(builder);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || bound_port_ == 0) {
@@ -167,7 +183,16 @@ absl::Status ServiceHost::Start() {
        {"version", options_.version},
        {"grpc_address", absl::StrCat(options_.listen_host, ":", bound_port_)},
        {"grpc_port", bound_port_},
-       {"metrics_port", bound_metrics_port_}});
+       {"metrics_port", bound_metrics_port_},
+       {"transport", options_.plaintext ? "plaintext" : "tls"}});
+  if (options_.plaintext) {
+    Log(LogLevel::kWarning, "insecure_transport",
+        {{"service", options_.service_name},
+         {"grpc_port", bound_port_},
+         {"message", absl::StrCat("gRPC port ", bound_port_,
+                                  " is plaintext: anyone who reaches it is trusted. "
+                                  "For debugging only; serve TLS everywhere else")}});
+  }
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 // port, standard RPC metrics, message-size and keepalive settings, and graceful shutdown.
 //
 //   ServiceHostOptions options;  options.service_name = "features";  options.port = 7101;
+//   options.tls = TlsFiles{"features.crt", "features.key", "ca.crt"};
 //   ASSIGN_OR_RETURN(auto host, ServiceHost::Create(options));
 //   host->AddService(&feature_store, "the feature store");
 //   RETURN_IF_ERROR(host->Start());
@@ -15,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/server/rpc_metrics.h"
+#include "libs/server/server_credentials.h"
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
 
@@ -36,6 +39,15 @@ struct ServiceHostOptions {
   std::string listen_host = "0.0.0.0";
   // gRPC port. 0 picks a free port; port() tells which. Default 0.
   int port = 0;
+  // Transport: TLS with these files (server_credentials.h), or `plaintext`; exactly one is
+  // required, so no server is plaintext by omission. Default: neither.
+  std::optional<TlsFiles> tls;
+  // How often the TLS files are read again, so a rotated certificate, key or client CA is served
+  // without a restart (whole seconds, at least 1). Default 10 s.
+  absl::Duration tls_reload_interval = absl::Seconds(10);
+  // Plaintext, for debugging and in-process tests: logged as a warning at start and exposed as
+  // fabrique_<service>_insecure 1. Default false.
+  bool plaintext = false;
   // Prometheus /metrics HTTP port. 0 picks a free port; -1 disables the exposer. Default 0.
   int metrics_port = 0;
   // Largest request or response message, in bytes. Default 64 MiB.
@@ -59,6 +71,8 @@ struct ServiceHostOptions {
 
 class ServiceHost {
  public:
+  // INVALID_ARGUMENT for bad options (neither or both of `tls` and `plaintext` among them);
+  // FAILED_PRECONDITION naming a TLS file that is missing, unreadable or not PEM.
   static absl::StatusOr<std::unique_ptr<ServiceHost>> Create(ServiceHostOptions options);
   ~ServiceHost();
 
@@ -116,6 +130,7 @@ class ServiceHost {
   ServiceHostOptions options_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<RpcMetrics> rpc_metrics_;
+  std::shared_ptr<grpc::ServerCredentials> credentials_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::vector<grpc::Service*> services_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;

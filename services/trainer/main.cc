@@ -2,9 +2,7 @@
 // Wired in one function, in order: flags -> storage -> cores -> services -> server.
 
 #include "absl/status/status.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "libs/client/health_client.h"
+#include "libs/client/channel.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
 #include "libs/server/service_flags.h"
@@ -34,16 +32,15 @@ absl::Status Run(const server::ServiceFlags& flags) {
   if (interrupted > 0) {
     core::Log(core::LogLevel::kWarning, "runs_interrupted", {{"count", interrupted}});
   }
-  // Training-set chunks of wide rows (a 784-float image is 3 KiB) pass gRPC's default 4 MiB.
-  grpc::ChannelArguments wide;
-  wide.SetMaxReceiveMessageSize(256 << 20);
-  ASSIGN_OR_RETURN(
-      auto datasets,
-      RemoteDatasets::Create(
-          {grpc::CreateCustomChannel(features_target, grpc::InsecureChannelCredentials(), wide),
-           dependency_retry}));
-  ASSIGN_OR_RETURN(auto models,
-                   RemoteModels::Create({client::MakeChannel(registry_target), dependency_retry}));
+  // Peers are reached as this service: TLS with its own certificate, or plaintext under
+  // --insecure. Training-set chunks of wide rows (a 784-float image is 3 KiB) pass gRPC's default
+  // 4 MiB.
+  client::ChannelOptions features_channel = flags.PeerChannel(features_target);
+  features_channel.max_receive_bytes = 256 << 20;
+  ASSIGN_OR_RETURN(auto features, client::MakeChannel(features_channel));
+  ASSIGN_OR_RETURN(auto registry, client::MakeChannel(flags.PeerChannel(registry_target)));
+  ASSIGN_OR_RETURN(auto datasets, RemoteDatasets::Create({features, dependency_retry}));
+  ASSIGN_OR_RETURN(auto models, RemoteModels::Create({registry, dependency_retry}));
   // The host first, for its metrics registry: the core reports to TrainerMetrics from its start.
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
   TrainerMetrics metrics(host->metrics());

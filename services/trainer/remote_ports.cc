@@ -8,7 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "libs/client/call_context.h"
+#include "libs/client/retry.h"
 #include "libs/core/grpc_status.h"
+#include "libs/core/status_macros.h"
 
 namespace fabrique::services {
 namespace {
@@ -16,15 +19,17 @@ namespace {
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr size_t kChunkBytes = (4 << 20) - (4 << 10);
 
-// A call's context: its timeout (gRPC deadlines are real time), and who it is made for.
-std::unique_ptr<grpc::ClientContext> Context(const v1::Principal& caller, absl::Duration timeout) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  context->AddMetadata("x-fabrique-user",
-                       caller.subject().empty() ? "svc:fabrique-trainer" : caller.subject());
-  context->AddMetadata("x-fabrique-roles", "trainer");
-  if (!caller.squad().empty()) context->AddMetadata("x-fabrique-squad", caller.squad());
-  return context;
+// A call's context: its timeout (gRPC deadlines are real time), and who it is made for: the
+// trainer itself, acting for the run's submitter when there is one. Fails only for a subject
+// that cannot travel as metadata.
+absl::StatusOr<std::unique_ptr<grpc::ClientContext>> Context(const v1::Principal& caller,
+                                                             absl::Duration timeout) {
+  client::CallContext call;
+  call.timeout = timeout;
+  call.credentials.on_behalf_of_user = caller.subject();
+  call.credentials.asserted = {caller.subject().empty() ? "svc:fabrique-trainer" : caller.subject(),
+                               "trainer", caller.squad()};
+  return call.NewClientContext();
 }
 
 // One attempt's timeout: at most `cap`, and never past the context's deadline. The deadline is
@@ -34,44 +39,29 @@ absl::Duration Within(const RemotePortOptions& options, const training::RunConte
   return std::min(cap, context.deadline - options.clock->Now());
 }
 
-bool Retryable(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
-}
-
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& result) {
-  return result.status();
-}
-absl::Status StatusOf(const absl::Status& result) { return result; }
-
 // Runs `call` until it succeeds, fails for good, or `retry_for` has passed or the context's
 // deadline comes (backoff 0.2 s, doubling, at most 5 s); the last error names what was tried.
 // The waits are on the options' clock, and a cancel of the run ends them at once.
 template <typename Call>
 auto WithRetries(const RemotePortOptions& options, const training::RunContext& context,
                  const std::string& what, Call call) -> decltype(call()) {
-  core::Clock& clock = *options.clock;
-  const absl::Time give_up = std::min(clock.Now() + options.retry_for, context.deadline);
+  client::RetryPolicy policy;
+  policy.max_attempts = 0;  // The time bounds them.
+  policy.initial_backoff = absl::Milliseconds(200);
+  policy.max_backoff = absl::Seconds(5);
+  policy.overall_timeout = options.retry_for;
   const training::CancelToken* cancel = context.cancel;
-  absl::Duration backoff = absl::Milliseconds(200);
-  for (int attempt = 1;; ++attempt) {
-    auto result = call();
-    const absl::Status status = StatusOf(result);
-    if (status.ok() || !Retryable(status) || clock.Now() + backoff > give_up) {
-      if (!status.ok() && Retryable(status)) {
-        return absl::Status(status.code(),
-                            absl::StrCat(what, " failed ", attempt, " times (retried for up to ",
-                                         absl::FormatDuration(options.retry_for), ", or until the ",
-                                         context.run_id.empty() ? "call's" : "run's",
-                                         " deadline); last: ", status.message()));
-      }
-      return result;
-    }
-    const bool waited = clock.SleepUntil(
-        clock.Now() + backoff, [cancel] { return cancel != nullptr && cancel->cancelled(); });
-    if (!waited) return result;
-    backoff = std::min(backoff * 2, absl::Seconds(5));
-  }
+  client::Retrier retrier(policy, options.clock, context.deadline,
+                          [cancel] { return cancel != nullptr && cancel->cancelled(); });
+  auto result = client::WithRetries(retrier, call);
+  if (!retrier.exhausted()) return result;
+  const absl::Status& status = client::StatusOf(result);
+  return absl::Status(
+      status.code(),
+      absl::StrCat(what, " failed ", retrier.attempts(), " times (retried for up to ",
+                   absl::FormatDuration(options.retry_for), ", or until the ",
+                   context.run_id.empty() ? "call's" : "run's",
+                   " deadline); last: ", status.message()));
 }
 
 absl::Status CheckChannel(const RemotePortOptions& options) {
@@ -101,8 +91,8 @@ absl::Status RemoteDatasets::CheckFeatures(const training::RunContext& context,
     request.set_name(group);
     v1::FeatureGroup found;
     const absl::Status status = WithRetries(options_, context, "GetFeatureGroup " + group, [&] {
-      return core::FromGrpcStatus(stub_->GetFeatureGroup(
-          Context({}, Within(options_, context, kCallTimeout)).get(), request, &found));
+      ASSIGN_OR_RETURN(auto call, Context({}, Within(options_, context, kCallTimeout)));
+      return core::FromGrpcStatus(stub_->GetFeatureGroup(call.get(), request, &found));
     });
     if (absl::IsNotFound(status)) {
       for (const std::string& f : features) unknown.push_back(absl::StrCat(group, ":", f));
@@ -141,8 +131,8 @@ absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
     set.set_trainer_run_id(run.run_id);
     // The stream ends at the run's deadline, and at once when the run is cancelled: the
     // feature store may work a long time before its first answer.
-    std::unique_ptr<grpc::ClientContext> context =
-        Context({}, Within(options_, run, absl::Hours(6)));
+    ASSIGN_OR_RETURN(std::unique_ptr<grpc::ClientContext> context,
+                     Context({}, Within(options_, run, absl::Hours(6))));
     if (run.cancel != nullptr) run.cancel->SetInterrupt([&context] { context->TryCancel(); });
     const absl::Cleanup clear = [&run] {
       if (run.cancel != nullptr) run.cancel->SetInterrupt(nullptr);
@@ -190,8 +180,8 @@ absl::Status RemoteDatasets::RecordUsage(const training::RunContext& context,
   *request.mutable_model_version() = version;
   return WithRetries(options_, context, "RecordDatasetUsage", [&] {
     v1::RecordDatasetUsageResponse response;
-    return core::FromGrpcStatus(stub_->RecordDatasetUsage(
-        Context({}, Within(options_, context, kCallTimeout)).get(), request, &response));
+    ASSIGN_OR_RETURN(auto call, Context({}, Within(options_, context, kCallTimeout)));
+    return core::FromGrpcStatus(stub_->RecordDatasetUsage(call.get(), request, &response));
   });
 }
 
@@ -205,8 +195,8 @@ absl::StatusOr<v1::Artifact> RemoteModels::Upload(const training::RunContext& co
                                                   const training::ArtifactToUpload& artifact) {
   return WithRetries(
       options_, context, "UploadArtifact " + artifact.name, [&]() -> absl::StatusOr<v1::Artifact> {
-        std::unique_ptr<grpc::ClientContext> call =
-            Context(context.caller, Within(options_, context, absl::Minutes(30)));
+        ASSIGN_OR_RETURN(std::unique_ptr<grpc::ClientContext> call,
+                         Context(context.caller, Within(options_, context, absl::Minutes(30))));
         v1::Artifact stored;
         auto writer = stub_->UploadArtifact(call.get(), &stored);
         v1::UploadArtifactRequest message;
@@ -236,8 +226,8 @@ absl::StatusOr<v1::ModelVersion> RemoteModels::Register(
   create.mutable_model()->set_task(spec.task());
   const absl::Status created = WithRetries(options_, context, "CreateModel", [&] {
     v1::Model model;
-    return core::FromGrpcStatus(stub_->CreateModel(
-        Context(context.caller, Within(options_, context, kCallTimeout)).get(), create, &model));
+    ASSIGN_OR_RETURN(auto call, Context(context.caller, Within(options_, context, kCallTimeout)));
+    return core::FromGrpcStatus(stub_->CreateModel(call.get(), create, &model));
   });
   if (!created.ok() && !absl::IsAlreadyExists(created)) return created;
   for (const training::ArtifactToUpload& artifact : artifacts) {
@@ -254,12 +244,10 @@ absl::StatusOr<v1::ModelVersion> RemoteModels::Register(
   return WithRetries(
       options_, context, "RegisterVersion", [&]() -> absl::StatusOr<v1::ModelVersion> {
         v1::ModelVersion registered;
-        if (absl::Status s = core::FromGrpcStatus(stub_->RegisterVersion(
-                Context(context.caller, Within(options_, context, kCallTimeout)).get(), request,
-                &registered));
-            !s.ok()) {
-          return s;
-        }
+        ASSIGN_OR_RETURN(auto call,
+                         Context(context.caller, Within(options_, context, kCallTimeout)));
+        RETURN_IF_ERROR(
+            core::FromGrpcStatus(stub_->RegisterVersion(call.get(), request, &registered)));
         return registered;
       });
 }

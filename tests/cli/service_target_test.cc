@@ -15,6 +15,7 @@
 #include "fabrique/v1/features.grpc.pb.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
 #include "grpcpp/server_builder.h"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "tests/util/test_util.h"
 #include "tools/cli/endpoints_file.h"
@@ -115,7 +116,7 @@ TEST_CASE("an address from endpoints.tsv asks whether that fabrique up still run
 TEST_CASE("only an UNAVAILABLE over a channel that is not connected is unreachable") {
   // A channel that never connected: its state, not the words, makes the call unreachable.
   const std::shared_ptr<grpc::Channel> idle =
-      client::MakeChannel(absl::StrCat("127.0.0.1:", DeadPort()));
+      client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", DeadPort()));
   CHECK(IsUnreachable(
       grpc::Status(grpc::StatusCode::UNAVAILABLE, "DNS resolution failed for nosuch.invalid:7101"),
       idle.get()));

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "catch2/catch.hpp"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "tests/util/test_util.h"
 #include "tools/cli/child_process.h"
@@ -28,7 +29,7 @@ class KillableService {
                   const std::string& log_path, const std::vector<std::string>& extra_flags = {})
       : log_path_(log_path) {
     std::vector<std::string> argv = {absl::StrCat(BinDir(), "/", binary), "--listen_host=127.0.0.1",
-                                     "--port=0", "--metrics_port=0",
+                                     "--port=0", "--metrics_port=0", "--insecure",
                                      absl::StrCat("--data_dir=", data_dir)};
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     auto spawned = cli::ChildProcess::Spawn(argv, log_path);
@@ -46,7 +47,7 @@ class KillableService {
     REQUIRE(started);
     REQUIRE_FALSE(process_->Poll().has_value());
     REQUIRE(grpc_port > 0);
-    channel_ = client::MakeChannel(absl::StrCat("127.0.0.1:", grpc_port));
+    channel_ = client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", grpc_port));
     const absl::Status serving = client::WaitUntilServing(channel_, "", absl::Seconds(30));
     INFO(serving.message());
     REQUIRE(serving.ok());

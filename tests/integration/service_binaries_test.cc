@@ -19,6 +19,7 @@
 #include "fabrique/v1/trainer.grpc.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "inference/grpc_predict_v2.grpc.pb.h"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/client/service_catalog.h"
 #include "tests/util/test_util.h"
@@ -116,7 +117,8 @@ struct RunningService {
                  std::vector<std::string> extra = {})
       : info(service), log_path(absl::StrCat(tmp.path(), "/", service.name, ".log")) {
     std::vector<std::string> argv = {absl::StrCat(testing::BinDir(), "/", service.binary),
-                                     "--listen_host=127.0.0.1", "--port=0", "--metrics_port=0"};
+                                     "--listen_host=127.0.0.1", "--port=0", "--metrics_port=0",
+                                     "--insecure"};
     if (service.stateful) argv.push_back(absl::StrCat("--data_dir=", tmp.path(), "/data"));
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto spawned = cli::ChildProcess::Spawn(argv, log_path);
@@ -131,7 +133,7 @@ struct RunningService {
   }
 
   std::shared_ptr<grpc::Channel> Channel() const {
-    return client::MakeChannel(absl::StrCat("127.0.0.1:", grpc_port));
+    return client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", grpc_port));
   }
 };
 

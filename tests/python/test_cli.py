@@ -174,7 +174,7 @@ def test_a_service_on_a_data_dir_in_use_names_its_holder(running):
     features = running.endpoints["features"]["pid"]
     result = subprocess.run([str(BIN_DIR / "fabrique-features"),
                              f"--data_dir={running.data_dir}/features", "--port=0",
-                             "--metrics_port=-1"], capture_output=True, text=True, timeout=60)
+                             "--metrics_port=-1", "--insecure"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert (f"fabrique-features is already running on {running.data_dir}/features "
             f"(pid {features}): stop it first or pass another --data_dir") in result.stderr

@@ -29,7 +29,7 @@ class Registry:
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
                 [str(BIN_DIR / "fabrique-registry"), f"--data_dir={self.data_dir / 'registry'}",
-                 "--port=0", "--metrics_port=-1", "--listen_host=127.0.0.1"],
+                 "--port=0", "--metrics_port=-1", "--listen_host=127.0.0.1", "--insecure"],
                 stdout=subprocess.DEVNULL, stderr=log)
         self.address = self._wait_for_port(timeout=60)
 

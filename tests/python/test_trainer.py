@@ -277,7 +277,7 @@ def test_runs_queued_at_a_stop_stay_queued_through_a_failed_start(clients, label
     def start(port, log):
         return subprocess.Popen(
             [str(BIN_DIR / "fabrique-trainer"), f"--data_dir={data_dir}",
-             "--listen_host=127.0.0.1", f"--port={port}", "--metrics_port=0",
+             "--listen_host=127.0.0.1", f"--port={port}", "--metrics_port=0", "--insecure",
              f"--features_target={running.endpoints['features']['grpc']}",
              f"--registry_target={running.endpoints['registry']['grpc']}"],
             stdout=log, stderr=subprocess.STDOUT)

@@ -13,6 +13,7 @@
 #include "catch2/catch.hpp"
 #include "fabrique/testing/echo.grpc.pb.h"
 #include "grpc/support/log.h"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "tests/util/test_util.h"
 
@@ -44,6 +45,7 @@ struct Harness {
 
   explicit Harness(absl::Duration grace = absl::Seconds(5)) {
     ServiceHostOptions options;
+    options.plaintext = true;
     options.service_name = "test";
     options.listen_host = "127.0.0.1";
     options.shutdown_grace = grace;
@@ -55,7 +57,7 @@ struct Harness {
   }
 
   std::shared_ptr<grpc::Channel> Channel() const {
-    return client::MakeChannel(absl::StrCat("127.0.0.1:", host->port()));
+    return client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port()));
   }
 
   grpc::Status Call(const std::string& method, const std::string& text, int delay_ms = 0,
@@ -217,6 +219,7 @@ TEST_CASE("shutdown cancels calls that outlast the grace period") {
 TEST_CASE("a port in use is UNAVAILABLE naming the address") {
   Harness first;
   ServiceHostOptions options;
+  options.plaintext = true;
   options.service_name = "second";
   options.listen_host = "127.0.0.1";
   options.port = first.host->port();
@@ -231,6 +234,7 @@ TEST_CASE("a port in use is UNAVAILABLE naming the address") {
 TEST_CASE("a metrics port in use is UNAVAILABLE naming the address") {
   Harness first;
   ServiceHostOptions options;
+  options.plaintext = true;
   options.service_name = "second";
   options.listen_host = "127.0.0.1";
   options.metrics_port = first.host->metrics_port();
@@ -243,6 +247,7 @@ TEST_CASE("a metrics port in use is UNAVAILABLE naming the address") {
 
 TEST_CASE("bad options are INVALID_ARGUMENT") {
   ServiceHostOptions options;
+  options.plaintext = true;
   CHECK(ServiceHost::Create(options).status().code() == absl::StatusCode::kInvalidArgument);
   options.service_name = "x";
   options.port = 70000;
@@ -255,6 +260,7 @@ TEST_CASE("bad options are INVALID_ARGUMENT") {
 TEST_CASE("with a max connection age, clients are moved to new connections without failed calls") {
   EchoService service;
   ServiceHostOptions options;
+  options.plaintext = true;
   options.service_name = "aging";
   options.listen_host = "127.0.0.1";
   options.metrics_port = -1;
@@ -263,7 +269,7 @@ TEST_CASE("with a max connection age, clients are moved to new connections witho
   auto host = *ServiceHost::Create(options);
   host->AddService(&service, kEchoService, kArea);
   REQUIRE(host->Start().ok());
-  auto channel = client::MakeChannel(absl::StrCat("127.0.0.1:", host->port()));
+  auto channel = client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port()));
   auto stub = fabrique::testing::Echo::NewStub(channel);
   // 40 calls of 25 ms span at least three connection ages: each GOAWAY must be invisible to
   // callers.
@@ -298,6 +304,7 @@ std::shared_ptr<grpc::Channel> EagerPinger(int port) {
 
 std::unique_ptr<ServiceHost> EchoHost(EchoService* service, absl::Duration min_ping_interval) {
   ServiceHostOptions options;
+  options.plaintext = true;
   options.service_name = "pings";
   options.listen_host = "127.0.0.1";
   options.metrics_port = -1;
@@ -388,6 +395,7 @@ TEST_CASE("keepalive: an idle client pinging faster than every 10 s is sent away
 TEST_CASE("messages larger than the limit are refused with RESOURCE_EXHAUSTED") {
   EchoService service;
   ServiceHostOptions options;
+  options.plaintext = true;
   options.service_name = "small";
   options.listen_host = "127.0.0.1";
   options.metrics_port = -1;
@@ -396,7 +404,7 @@ TEST_CASE("messages larger than the limit are refused with RESOURCE_EXHAUSTED") 
   host->AddService(&service, kEchoService, kArea);
   REQUIRE(host->Start().ok());
   auto stub = fabrique::testing::Echo::NewStub(
-      client::MakeChannel(absl::StrCat("127.0.0.1:", host->port())));
+      client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
   grpc::ClientContext context;
   EchoRequest request;
   request.set_text(std::string(4096, 'x'));

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "rocksdb/env.h"
 #include "tests/kv/observed_env.h"
@@ -151,7 +152,7 @@ TEST_CASE("health stays SERVING and lookups answer while the history is compacte
     compacting = false;
   });
   const bool held = testing::PollUntil([&] { return env.sst_file_held(); }, absl::Seconds(60));
-  auto channel = client::MakeChannel(absl::StrCat("127.0.0.1:", s.host->port()));
+  auto channel = client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", s.host->port()));
   constexpr int kChecksWhileHeld = 20;
   int checks = 0, serving = 0, lookups_ok = 0;
   const auto check = [&] {

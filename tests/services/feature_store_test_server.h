@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/server/service_host.h"
 #include "services/features/feature_store_service.h"
@@ -49,6 +50,7 @@ struct Server {
     REQUIRE(created.ok());
     store = *std::move(created);
     server::ServiceHostOptions host_options;
+    host_options.plaintext = true;
     host_options.service_name = "features";
     host_options.listen_host = "127.0.0.1";
     host = *server::ServiceHost::Create(host_options);
@@ -56,7 +58,7 @@ struct Server {
     service = std::make_unique<FeatureStoreService>(store.get(), lookups.get(), host->metrics());
     host->AddService(service.get(), v1::FeatureStore::service_full_name(), "the feature store");
     REQUIRE(host->Start().ok());
-    stub = v1::FeatureStore::NewStub(client::MakeChannel(absl::StrCat("127.0.0.1:", host->port())));
+    stub = v1::FeatureStore::NewStub(client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
   }
   ~Server() {
     host->Shutdown();

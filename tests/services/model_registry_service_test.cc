@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/server/service_host.h"
 #include "tests/util/test_util.h"
@@ -45,6 +46,7 @@ struct Server {
     options.artifact_size = [this](const std::string& sha256) { return blobs->Size(sha256); };
     store = *registry::RegistryStore::Create(options);
     server::ServiceHostOptions host_options;
+    host_options.plaintext = true;
     host_options.service_name = "registry";
     host_options.listen_host = "127.0.0.1";
     host_options.shutdown_grace = absl::Seconds(10);  // Watches end at once anyway: below.
@@ -56,7 +58,7 @@ struct Server {
     host->OnShutdown([this] { log->Interrupt(); });
     REQUIRE(host->Start().ok());
     stub =
-        v1::ModelRegistry::NewStub(client::MakeChannel(absl::StrCat("127.0.0.1:", host->port())));
+        v1::ModelRegistry::NewStub(client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
   }
   ~Server() { host->Shutdown(); }
 };

@@ -22,6 +22,7 @@
 #include "catch2/catch.hpp"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/client_context.h"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/server/service_host.h"
 #include "libs/training/run_pipeline.h"
@@ -108,6 +109,7 @@ struct Served {
 
   Served(grpc::Service* service, const std::string& full_name) {
     server::ServiceHostOptions options;
+    options.plaintext = true;
     options.service_name = "test";
     options.listen_host = "127.0.0.1";
     options.metrics_port = -1;
@@ -126,7 +128,7 @@ struct FeatureServer {
       : service(unavailable), served(&service, v1::FeatureStore::service_full_name()) {}
   std::unique_ptr<RemoteDatasets> Datasets(core::Clock* clock = nullptr) {
     return *RemoteDatasets::Create(
-        {client::MakeChannel(served.target()), absl::Seconds(60), clock});
+        {client::MakePlaintextChannel(served.target()), absl::Seconds(60), clock});
   }
 };
 
@@ -317,7 +319,7 @@ TEST_CASE("Past the point of no return the run's deadline no longer fails its re
   FlakyRegistry registry_service(&clock, absl::Seconds(2));
   Served registry(&registry_service, v1::ModelRegistry::service_full_name());
   std::unique_ptr<RemoteModels> models =
-      *RemoteModels::Create({client::MakeChannel(registry.target()), absl::Seconds(60), &clock});
+      *RemoteModels::Create({client::MakePlaintextChannel(registry.target()), absl::Seconds(60), &clock});
   training::testing::FakeTrainerParts parts("/in-memory/registration");
   std::unique_ptr<training::RunPipeline> pipeline =
       *training::RunPipeline::Create({parts.runs.get(), &parts.datasets, models.get(), &clock});
@@ -363,7 +365,7 @@ struct Trainer {
     kv = training::testing::InMemoryKv("/in-memory/trainer");
     datasets = features.Datasets();
     // Never reached: no run gets past its training set here.
-    models = *RemoteModels::Create({client::MakeChannel("127.0.0.1:1"), absl::Seconds(1)});
+    models = *RemoteModels::Create({client::MakePlaintextChannel("127.0.0.1:1"), absl::Seconds(1)});
   }
   // Opens the runs as a start of the trainer does, and starts the core over them.
   void Start() {
@@ -433,6 +435,7 @@ struct Adapter {
     kv = training::testing::InMemoryKv("/in-memory/adapter");
     runs = *training::RunStore::Create({kv.get()});
     server::ServiceHostOptions host_options;
+    host_options.plaintext = true;
     host_options.service_name = "trainer";
     host_options.listen_host = "127.0.0.1";
     host_options.metrics_port = -1;
@@ -443,7 +446,7 @@ struct Adapter {
     host->AddService(service.get(), v1::Trainer::service_full_name(), "the trainer");
     REQUIRE(host->Start().ok());
     queue->Start();
-    stub = v1::Trainer::NewStub(client::MakeChannel(absl::StrCat("127.0.0.1:", host->port())));
+    stub = v1::Trainer::NewStub(client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
   }
   ~Adapter() {
     host->Shutdown();

@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 
 namespace fabrique::bench {
@@ -35,7 +36,7 @@ absl::StatusOr<std::unique_ptr<SpawnedService>> SpawnedService::Start(
   std::filesystem::remove(log, error);
   std::vector<std::string> argv = {absl::StrCat(BinaryDir(), "/", binary),
                                    absl::StrCat("--data_dir=", data_dir), "--listen_host=127.0.0.1",
-                                   "--port=0", "--metrics_port=0"};
+                                   "--port=0", "--metrics_port=0", "--insecure"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   absl::StatusOr<std::unique_ptr<cli::ChildProcess>> process = cli::ChildProcess::Spawn(argv, log);
   if (!process.ok()) return process.status();
@@ -50,7 +51,7 @@ absl::StatusOr<std::unique_ptr<SpawnedService>> SpawnedService::Start(
   }
   const std::string target = absl::StrCat("127.0.0.1:", grpc_port);
   absl::Status healthy =
-      client::WaitUntilServing(client::MakeChannel(target), "", deadline - absl::Now());
+      client::WaitUntilServing(client::MakePlaintextChannel(target), "", deadline - absl::Now());
   if (!healthy.ok()) return healthy;
   return std::unique_ptr<SpawnedService>(new SpawnedService(*std::move(process), target));
 }

@@ -34,6 +34,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "fabrique/v1/features.grpc.pb.h"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/features/storage/storage_keys.h"
 #include "libs/kv/rocksdb_status.h"
@@ -137,7 +138,7 @@ std::vector<v1::IngestRequest> MakeBatches(const Flags& flags, int batch_rows, b
 // values (row i: entity i * 7919 % entities, time kBaseMicros + i, feature f = i + f); exits 1
 // otherwise.
 void VerifyHistory(const Flags& flags, const std::string& target, const std::string& label) {
-  auto stub = v1::FeatureStore::NewStub(client::MakeChannel(target));
+  auto stub = v1::FeatureStore::NewStub(client::MakePlaintextChannel(target));
   v1::ReadHistoryRequest request;
   request.set_group("ingest");
   auto context = Context(absl::Minutes(10));
@@ -184,7 +185,7 @@ double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batc
                   const std::string& label) {
   auto server = SpawnedService::Start("fabrique-features", flags.dir + "/server");
   CheckOk(server.status(), "starting fabrique-features");
-  Define(*v1::FeatureStore::NewStub(client::MakeChannel((*server)->target())));
+  Define(*v1::FeatureStore::NewStub(client::MakePlaintextChannel((*server)->target())));
   std::vector<int64_t> acknowledged(streams, 0);
   std::vector<std::string> errors(streams);
   const auto start = Clock::now();
@@ -192,7 +193,7 @@ double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batc
   for (int s = 0; s < streams; ++s) {
     threads.emplace_back([&, s] {
       // One channel per stream, as independent loaders would have.
-      auto own = v1::FeatureStore::NewStub(client::MakeChannel((*server)->target()));
+      auto own = v1::FeatureStore::NewStub(client::MakePlaintextChannel((*server)->target()));
       auto context = Context(absl::Minutes(10));
       v1::IngestResponse response;
       auto writer = own->Ingest(context.get(), &response);

@@ -51,6 +51,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "fabrique/v1/registry.grpc.pb.h"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/core/flags.h"
 #include "libs/kv/store.h"
@@ -291,7 +292,7 @@ void Transfer(const Flags& flags) {
     run.cp_fsync = TimeCp(source, flags.dir + "/copy.bin", true);
     // A fresh registry each time: the same bytes uploaded twice would be deduplicated.
     std::unique_ptr<SpawnedService> service = StartRegistry(flags, "transfer");
-    auto stub = v1::ModelRegistry::NewStub(client::MakeChannel(service->target()));
+    auto stub = v1::ModelRegistry::NewStub(client::MakePlaintextChannel(service->target()));
     run.upload = TimeUpload(*stub, source, sha256, size, chunk);
     run.download = TimeDownload(*stub, sha256, flags.dir + "/download.bin", size,
                                 static_cast<int>(std::min<size_t>(chunk, (4 << 20) - (4 << 10))));
@@ -332,7 +333,7 @@ struct Latencies {
 
 Latencies MetadataRun(const Flags& flags) {
   std::unique_ptr<SpawnedService> service = StartRegistry(flags, "metadata");
-  auto stub = v1::ModelRegistry::NewStub(client::MakeChannel(service->target()));
+  auto stub = v1::ModelRegistry::NewStub(client::MakePlaintextChannel(service->target()));
   CreateModel(*stub, "bench");
   const std::string sha256 = UploadSmall(*stub, "abc");
   Latencies latencies;
@@ -426,7 +427,7 @@ void Metadata(const Flags& flags) {
 
 void Listing(const Flags& flags) {
   std::unique_ptr<SpawnedService> service = StartRegistry(flags, "listing");
-  auto stub = v1::ModelRegistry::NewStub(client::MakeChannel(service->target()));
+  auto stub = v1::ModelRegistry::NewStub(client::MakePlaintextChannel(service->target()));
   CreateModel(*stub, "bench");
   const std::string sha256 = UploadSmall(*stub, "abc");
   // Four concurrent clients, so the setup's fsyncs are shared (group commit).
@@ -515,7 +516,7 @@ struct WatchRun {
 
 WatchRun WatchOnce(const Flags& flags, int watchers) {
   std::unique_ptr<SpawnedService> service = StartRegistry(flags, "watch");
-  auto channel = client::MakeChannel(service->target());
+  auto channel = client::MakePlaintextChannel(service->target());
   auto stub = v1::ModelRegistry::NewStub(channel);
   CreateModel(*stub, "bench");
   const std::string sha256 = UploadSmall(*stub, "abc");
@@ -533,7 +534,7 @@ WatchRun WatchOnce(const Flags& flags, int watchers) {
     contexts.push_back(Context(absl::Minutes(10)));
     threads.emplace_back([&, w] {
       // Each watcher has its own channel (its own connection), as inference servers would.
-      auto own = v1::ModelRegistry::NewStub(client::MakeChannel(service->target()));
+      auto own = v1::ModelRegistry::NewStub(client::MakePlaintextChannel(service->target()));
       v1::WatchRequest request;
       request.add_models("bench");
       auto reader = own->Watch(contexts[w].get(), request);

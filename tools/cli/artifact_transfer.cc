@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "libs/core/status_macros.h"
 #include "tools/cli/progress_bar.h"
 
 namespace fabrique::cli {
@@ -93,7 +94,8 @@ absl::StatusOr<UploadResult> UploadFile(const RegistryClient& client, const std:
                                         const TransferOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::unique_ptr<grpc::ClientContext> context = client.NewContext(options.timeout);
+  ASSIGN_OR_RETURN(std::unique_ptr<grpc::ClientContext> context,
+                   client.NewContext(options.timeout));
   UploadResult result;
   auto writer = client.stub()->UploadArtifact(context.get(), &result.artifact);
   v1::UploadArtifactRequest message;
@@ -122,8 +124,7 @@ absl::StatusOr<UploadResult> UploadFile(const RegistryClient& client, const std:
     return FileError("read", path);
   }
   if (open) writer->WritesDone();
-  const absl::Status status =
-      RpcError(writer->Finish(), absl::StrCat("UploadArtifact ", path), client.target());
+  const absl::Status status = client.Error(writer->Finish(), absl::StrCat("UploadArtifact ", path));
   if (!status.ok()) return status;
   if (options.progress) bar.Finish(0, sent);
   result.already_held = sent < digest.size_bytes;
@@ -149,7 +150,8 @@ absl::StatusOr<DownloadResult> DownloadFile(const RegistryClient& client, const 
   request.set_sha256(sha256);
   request.set_offset(result.resumed_from);
   request.set_chunk_size(static_cast<int32_t>(kChunkBytes));
-  std::unique_ptr<grpc::ClientContext> context = client.NewContext(options.timeout);
+  ASSIGN_OR_RETURN(std::unique_ptr<grpc::ClientContext> context,
+                   client.NewContext(options.timeout));
   auto reader = client.stub()->DownloadArtifact(context.get(), request);
   v1::DownloadArtifactResponse message;
   int64_t written = result.resumed_from;
@@ -175,7 +177,7 @@ absl::StatusOr<DownloadResult> DownloadFile(const RegistryClient& client, const 
   }
   out.close();
   const absl::Status status =
-      RpcError(reader->Finish(), absl::StrCat("DownloadArtifact ", sha256), client.target());
+      client.Error(reader->Finish(), absl::StrCat("DownloadArtifact ", sha256));
   if (absl::IsOutOfRange(status) && result.resumed_from > 0) {
     // A partial file longer than the artifact is no prefix of it.
     std::remove(partial.c_str());

@@ -1,6 +1,7 @@
 #include "tools/cli/registry_client.h"
 
 #include <cstdlib>
+#include <utility>
 
 namespace fabrique::cli {
 namespace {
@@ -38,18 +39,11 @@ void AddRegistryFlags(core::FlagSet* flags, RegistryFlags* registry, bool mutati
 absl::StatusOr<RegistryClient> RegistryClient::Connect(const RegistryFlags& flags) {
   absl::StatusOr<ServiceTarget> target = ResolveService(flags.target, flags.data_dir, "registry");
   if (!target.ok()) return target.status();
-  // The stub first: function arguments are evaluated in no set order, and the target moves.
-  auto stub = v1::ModelRegistry::NewStub(target->channel);
-  return RegistryClient(std::move(stub), *std::move(target), flags.identity, flags.timeout);
-}
-
-std::unique_ptr<grpc::ClientContext> RegistryClient::NewContext(absl::Duration timeout) const {
-  auto context = std::make_unique<grpc::ClientContext>();
-  SetTimeout(context.get(), timeout == absl::ZeroDuration() ? timeout_ : timeout);
-  if (!identity_.user.empty()) context->AddMetadata("x-fabrique-user", identity_.user);
-  if (!identity_.roles.empty()) context->AddMetadata("x-fabrique-roles", identity_.roles);
-  if (!identity_.squad.empty()) context->AddMetadata("x-fabrique-squad", identity_.squad);
-  return context;
+  client::CallContext call;
+  call.timeout = flags.timeout;
+  call.credentials.asserted = flags.identity;
+  return RegistryClient(
+      client::RegistryClient(target->channel, CallTargetOf(*target), std::move(call)));
 }
 
 }  // namespace fabrique::cli

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "libs/core/grpc_status.h"
+#include "libs/client/call_error.h"
 #include "tools/cli/command_flags.h"
 
 namespace fabrique::cli {
@@ -15,13 +15,7 @@ void SetTimeout(grpc::ClientContext* context, absl::Duration timeout) {
 
 absl::Status RpcError(const grpc::Status& status, absl::string_view call,
                       const ServiceTarget& target) {
-  if (status.ok()) return absl::OkStatus();
-  const absl::Status s = core::FromGrpcStatus(status);
-  const std::string message = IsUnreachable(status, target.channel.get())
-                                  ? UnreachableMessage(target, status.error_message())
-                                  : std::string(s.message());
-  return absl::Status(s.code(),
-                      absl::StrCat(call, ": ", absl::StatusCodeToString(s.code()), ": ", message));
+  return client::CallError(status, call, CallTargetOf(target), target.channel.get());
 }
 
 std::string ErrorLine(absl::string_view command, const absl::Status& status) {

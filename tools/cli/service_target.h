@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
+#include "libs/client/call_error.h"
 
 namespace fabrique::cli {
 
@@ -32,12 +33,11 @@ struct ServiceTarget {
 absl::StatusOr<ServiceTarget> ResolveService(const std::string& target, const std::string& data_dir,
                                              const std::string& service);
 
-// Whether a call that failed with `status` over `channel` found no server: nothing listens at the
-// address, the host is unknown or cannot be reached, or the server went away. Decided by the
-// channel, not the message: a server that answered UNAVAILABLE (one stopping, or one whose own
-// dependency is down, whose message may well say "failed to connect") did so over a connection
-// that is still READY. False for any other code, and when `channel` is null.
-bool IsUnreachable(const grpc::Status& status, grpc::Channel* channel);
+// Whether a failed call found no server (libs/client/call_error.h).
+using client::IsUnreachable;
+
+// `target` as libs/client's errors name it: the endpoints file it came from, and what to do.
+client::CallTarget CallTargetOf(const ServiceTarget& target);
 
 // What to do when nothing answers where a command looked: "Is 'fabrique up' running? Start it,
 // or pass --data_dir DIR ... or --target HOST:PORT", or, when the addresses came from

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/client/service_catalog.h"
 #include "libs/core/flags.h"
@@ -32,7 +33,7 @@ std::string HealthError(const absl::Status& status) {
 std::string ServiceHealth(const std::string& name, const std::string& address,
                           absl::Duration timeout) {
   const client::ServiceInfo* info = client::FindService(name);
-  auto channel = client::MakeChannel(address);
+  auto channel = client::MakePlaintextChannel(address);
   std::vector<std::string> services = {""};
   if (info != nullptr) {
     for (absl::string_view s : info->grpc_services) services.emplace_back(s);
@@ -48,7 +49,7 @@ std::string ServiceHealth(const std::string& name, const std::string& address,
 // The one endpoint at `address`: the catalog service whose gRPC services the server's health
 // service knows (each serves its own), or "?" when it knows none of them or cannot be asked.
 Endpoint IdentifyEndpoint(const std::string& address, absl::Duration timeout) {
-  auto channel = client::MakeChannel(address);
+  auto channel = client::MakePlaintextChannel(address);
   for (const client::ServiceInfo& info : client::Services()) {
     absl::StatusOr<client::Health> health =
         client::CheckHealth(channel, std::string(info.grpc_services.front()), timeout);

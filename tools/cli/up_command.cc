@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/client/service_catalog.h"
 #include "libs/core/flags.h"
@@ -89,7 +90,9 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
       absl::StrCat(bin_dir, "/", info.binary), absl::StrCat("--listen_host=", flags.listen_host),
       absl::StrCat("--port=", PortFor(flags.grpc_base_port, index)),
       absl::StrCat("--metrics_port=", PortFor(flags.metrics_base_port, index)),
-      absl::StrCat("--shutdown_grace=", absl::FormatDuration(flags.shutdown_grace))};
+      absl::StrCat("--shutdown_grace=", absl::FormatDuration(flags.shutdown_grace)),
+      // Plaintext on the laptop's loopback until `fabrique up` makes its own certificates.
+      "--insecure"};
   if (info.stateful) argv.push_back(absl::StrCat("--data_dir=", flags.data_dir, "/", info.name));
   // The trainer reads from the feature store and registers in the registry started before it,
   // wherever their ports landed.
@@ -133,7 +136,7 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
       return StartResult::kInterrupted;
     }
   }
-  auto channel = client::MakeChannel(Address(flags.listen_host, r.grpc_port));
+  auto channel = client::MakePlaintextChannel(Address(flags.listen_host, r.grpc_port));
   for (absl::string_view service : info.grpc_services) {
     absl::Status serving =
         client::WaitUntilServing(channel, std::string(service), deadline - absl::Now());
