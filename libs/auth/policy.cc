@@ -79,6 +79,15 @@ std::vector<Policy::Held> Policy::HeldBy(const Subject& subject) const {
   return held;
 }
 
+std::vector<std::pair<std::string, std::string>> Policy::RolesHeld(
+    const Subject& subject) const {
+  std::vector<std::pair<std::string, std::string>> roles;
+  for (Held& h : HeldBy(subject)) roles.emplace_back(std::move(h.squad), std::move(h.role));
+  std::sort(roles.begin(), roles.end());
+  roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
+  return roles;
+}
+
 const Grant* Policy::GrantOf(absl::string_view role, absl::string_view permission) const {
   auto role_it = data_->grants_by_role.find(role);
   if (role_it == data_->grants_by_role.end()) return nullptr;

@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -56,6 +57,10 @@ class Policy {
 
   // The roles `subject` holds in `squad` (bound there or in every squad), sorted, no repeats.
   std::vector<std::string> RolesIn(const Subject& subject, absl::string_view squad) const;
+
+  // Every role `subject` holds, as (squad, role) pairs sorted by squad then role, no repeats;
+  // squad "*" = every squad. What `fabrique auth whoami` shows.
+  std::vector<std::pair<std::string, std::string>> RolesHeld(const Subject& subject) const;
 
   // The squads in which `subject` holds `permission`, sorted; {"*"} when it holds it in every
   // squad; empty when nowhere. Lists are filtered with it.

@@ -57,6 +57,11 @@ std::string AuditEntryHash(const v1::AuditEntry& entry) {
   out.Int64(entry.revision());
   // Appended only when given, so entries sealed before the field existed keep their hash.
   if (!entry.reason().empty()) out.String(entry.reason());
+  // The service that acted for the user, tagged so it cannot be mistaken for a reason.
+  if (!entry.actor().service().empty()) {
+    out.String("service");
+    out.String(entry.actor().service());
+  }
   return Sha256Hex(out.bytes());
 }
 
