@@ -17,9 +17,9 @@
 #include "grpcpp/server_builder.h"
 #include "libs/client/channel.h"
 #include "libs/client/health_client.h"
+#include "libs/client/typed_clients.h"
 #include "tests/util/test_util.h"
-#include "tools/cli/endpoints_file.h"
-#include "tools/cli/rpc_call.h"
+#include "tools/cli/connection.h"
 
 namespace fabrique::cli {
 namespace {
@@ -37,20 +37,24 @@ int DeadPort() {
   return ntohs(address.sin_port);
 }
 
-TEST_CASE("a call to a port nothing listens on is unreachable, and says what to do") {
-  const absl::StatusOr<ServiceTarget> target =
-      ResolveService(absl::StrCat("127.0.0.1:", DeadPort()), "", "features");
-  REQUIRE(target.ok());
-  auto stub = v1::FeatureStore::NewStub(target->channel);
-  grpc::ClientContext context;
-  SetTimeout(&context, absl::Seconds(10));
-  v1::ListFeatureGroupsResponse response;
-  const grpc::Status status =
-      stub->ListFeatureGroups(&context, v1::ListFeatureGroupsRequest(), &response);
-  REQUIRE(status.error_code() == grpc::StatusCode::UNAVAILABLE);
-  CHECK(IsUnreachable(status, target->channel.get()));
+// Connection flags for a plaintext server at 127.0.0.1:`port`.
+ConnectionFlags Plaintext(int port) {
+  ConnectionFlags flags;
+  flags.target = absl::StrCat("127.0.0.1:", port);
+  flags.insecure = true;
+  flags.timeout = absl::Seconds(10);
+  return flags;
+}
 
-  const absl::Status error = RpcError(status, "ListFeatureGroups", *target);
+TEST_CASE("a call to a port nothing listens on is unreachable, and says what to do") {
+  const absl::StatusOr<Connection> connection = Connect(Plaintext(DeadPort()), "features");
+  REQUIRE(connection.ok());
+  const ServiceTarget* target = &connection->target;
+  const client::FeaturesClient client(target->channel, CallTargetOf(*target), connection->call);
+  const absl::Status error = client
+                                 .Call(&v1::FeatureStore::Stub::ListFeatureGroups,
+                                       v1::ListFeatureGroupsRequest(), "ListFeatureGroups")
+                                 .status();
   CHECK(error.code() == absl::StatusCode::kUnavailable);
   const std::string message(error.message());
   CHECK(absl::StartsWith(message, absl::StrCat("ListFeatureGroups: UNAVAILABLE: cannot reach "
@@ -84,18 +88,19 @@ TEST_CASE("a server that answered UNAVAILABLE about another service keeps its wo
   builder.RegisterService(&trainer);
   const std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   REQUIRE(server != nullptr);
-  const absl::StatusOr<ServiceTarget> target =
-      ResolveService(absl::StrCat("127.0.0.1:", port), "", "trainer");
-  REQUIRE(target.ok());
-  auto stub = v1::Trainer::NewStub(target->channel);
+  const absl::StatusOr<Connection> connection = Connect(Plaintext(port), "trainer");
+  REQUIRE(connection.ok());
+  const ServiceTarget& target = connection->target;
+  auto stub = v1::Trainer::NewStub(target.channel);
   grpc::ClientContext context;
-  SetTimeout(&context, absl::Seconds(10));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::Run run;
   const grpc::Status status = stub->SubmitRun(&context, v1::SubmitRunRequest(), &run);
   REQUIRE(status.error_code() == grpc::StatusCode::UNAVAILABLE);
-  CHECK_FALSE(IsUnreachable(status, target->channel.get()));
+  CHECK_FALSE(IsUnreachable(status, target.channel.get()));
 
-  const absl::Status error = RpcError(status, "SubmitRun", *target);
+  const absl::Status error =
+      client::CallError(status, "SubmitRun", CallTargetOf(target), target.channel.get());
   CHECK(error.code() == absl::StatusCode::kUnavailable);
   CHECK(error.message() == absl::StrCat("SubmitRun: UNAVAILABLE: ", kFeatureStoreDown));
   server->Shutdown();
@@ -129,38 +134,27 @@ TEST_CASE("only an UNAVAILABLE over a channel that is not connected is unreachab
       grpc::Status(grpc::StatusCode::UNAVAILABLE, "failed to connect to all addresses"), nullptr));
 
   const ServiceTarget target{"monitor", "127.0.0.1:7105", "", idle};
-  const absl::Status unimplemented = RpcError(
+  const absl::Status unimplemented = client::CallError(
       grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                    "/fabrique.v1.Monitor/ListAlerts is not built yet: it is part of the monitor, "
                    "whose calls are being built. The API is published so clients can be written "
                    "against it."),
-      "ListAlerts", target);
+      "ListAlerts", CallTargetOf(target), target.channel.get());
   CHECK(unimplemented.code() == absl::StatusCode::kUnimplemented);
   CHECK(unimplemented.message() ==
         "ListAlerts: UNIMPLEMENTED: /fabrique.v1.Monitor/ListAlerts is not built yet: it is part "
         "of the monitor, whose calls are being built. The API is published so clients can be "
         "written against it.");
-  CHECK(RpcError(grpc::Status::OK, "ListAlerts", target).ok());
+  CHECK(client::CallError(grpc::Status::OK, "ListAlerts", CallTargetOf(target), idle.get()).ok());
 }
 
-TEST_CASE("ResolveService: --target as given, or the address endpoints.tsv lists") {
-  auto direct = ResolveService("10.0.0.1:7101", "", "features");
-  REQUIRE(direct.ok());
-  CHECK(direct->address == "10.0.0.1:7101");
-  CHECK(direct->data_dir.empty());
-  CHECK(direct->channel != nullptr);
-
-  fabrique::testing::TempDir tmp;
-  CHECK(ResolveService("x", tmp.path(), "features").status().code() == absl::StatusCode::kNotFound);
-  REQUIRE(WriteEndpoints(tmp.path(), {{"features", "127.0.0.1:40001", -1, 42}}).ok());
-  auto listed = ResolveService("ignored:1", tmp.path(), "features");
-  REQUIRE(listed.ok());
-  CHECK(listed->address == "127.0.0.1:40001");
-  CHECK(listed->data_dir == tmp.path());
-  CHECK(listed->channel != nullptr);
-  auto missing = ResolveService("ignored:1", tmp.path(), "registry");
-  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
-  CHECK(absl::StrContains(missing.status().message(), "lists no 'registry' service"));
+TEST_CASE("Connect: a TLS channel needs a CA file that exists") {
+  ConnectionFlags flags;
+  flags.target = "127.0.0.1:7101";
+  flags.ca = "/no/such/ca.crt";
+  const absl::StatusOr<Connection> connection = Connect(flags, "features");
+  CHECK(connection.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(connection.status().message(), "/no/such/ca.crt"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 errors, exit codes, a service that cannot be reached, and a data dir already in use."""
 
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -10,6 +11,34 @@ import threading
 import pytest
 
 from conftest import BIN_DIR, Fabrique, fabrique
+
+
+def local_user():
+    """The user `fabrique up` makes platform-admin, as the CLI names it."""
+    return os.environ.get("USER") or "root"
+
+
+def token(data_dir, user, *groups, ttl="1h"):
+    """A token for `user` in `groups`, minted with the signing key of the `fabrique up` on
+    `data_dir`, as `fabrique auth token` prints it."""
+    result = fabrique("auth", "token", f"--data_dir={data_dir}", f"--user={user}",
+                      f"--groups={','.join(groups)}", f"--ttl={ttl}")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def secure_channel(running, service, bearer=None):
+    """A channel to `service` of `running` as a squad's own client makes one: TLS trusting the
+    local CA (whose certificates name fabrique-SERVICE), with a bearer token (by default the local
+    user's, platform-admin)."""
+    import grpc
+    ca = (pathlib.Path(running.data_dir) / "auth" / "ca.crt").read_bytes()
+    bearer = bearer or token(running.data_dir, local_user())
+    credentials = grpc.composite_channel_credentials(
+        grpc.ssl_channel_credentials(root_certificates=ca),
+        grpc.access_token_call_credentials(bearer))
+    return grpc.secure_channel(running.endpoints[service]["grpc"], credentials,
+                               options=[("grpc.ssl_target_name_override", f"fabrique-{service}")])
 
 
 def dead_port():
@@ -57,7 +86,7 @@ def test_status_sees_every_service_serving(running):
 
 def test_status_exits_1_when_nothing_listens():
     # Port 1 is privileged and never a Fabrique service.
-    result = fabrique("status", "--grpc_base_port=1", "--timeout=1s")
+    result = fabrique("status", "--grpc_base_port=1", "--timeout=1s", "--insecure")
     assert result.returncode == 1
     assert "UNREACHABLE" in result.stdout
 
@@ -188,7 +217,7 @@ def test_a_service_on_a_data_dir_in_use_names_its_holder(running):
 ])
 def test_a_service_that_cannot_be_reached_says_what_to_do(command, binary):
     address = f"127.0.0.1:{dead_port()}"
-    result = fabrique(*command, f"--target={address}")
+    result = fabrique(*command, f"--target={address}", "--insecure")
     assert result.returncode == 1
     line = result.stderr.strip()
     assert f"cannot reach {binary} at {address}: Connection refused." in line
@@ -277,15 +306,24 @@ def test_the_exit_code_rule_is_documented_and_followed(running, tmp_path):
     # 1: the service refused, or could not be reached.
     refused = fabrique("models", "show", "no-such-model", f"--data_dir={running.data_dir}")
     assert refused.returncode == 1 and "NOT_FOUND" in refused.stderr
-    unreachable = fabrique("models", "show", "m", f"--target=127.0.0.1:{dead_port()}")
+    unreachable = fabrique("models", "show", "m", f"--target=127.0.0.1:{dead_port()}",
+                           "--insecure")
     assert unreachable.returncode == 1
+    # 1: no CA to check a TLS server against; it says where to give one.
+    bare = {k: v for k, v in os.environ.items()
+            if not k.startswith("FABRIQUE_") and k != "XDG_CONFIG_HOME"}
+    no_ca = fabrique("models", "show", "m", "--target=registry.example.com:7102",
+                     env={**bare, "HOME": str(tmp_path)})
+    assert no_ca.returncode == 1
+    assert "no CA to check the server's certificate against: pass --ca FILE" in no_ca.stderr
 
 
 def test_status_checks_one_service_by_its_address(running):
     registry = running.endpoints["registry"]["grpc"]
-    result = fabrique("status", f"--target={registry}")
+    result = fabrique("status", f"--target={registry}", f"--ca={running.data_dir}/auth/ca.crt")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].split() == ["registry", registry, "SERVING"]
-    nothing = fabrique("status", f"--target=127.0.0.1:{dead_port()}", "--timeout=1s")
+    nothing = fabrique("status", f"--target=127.0.0.1:{dead_port()}", "--timeout=1s",
+                       "--insecure")
     assert nothing.returncode == 1
     assert "UNREACHABLE" in nothing.stdout and "Is 'fabrique up' running?" in nothing.stderr

@@ -33,7 +33,8 @@ def first_page_then_unavailable(response_type, field, make_item):
 @pytest.fixture(scope="module")
 def fakes(stubs):
     """A trainer, a model registry and a feature store on one port-0 server, each answering its
-    calls as the tests below need; yields the server's address."""
+    calls as the tests below need, in plaintext as a server run with --insecure; yields the
+    server's address."""
     from fabrique.v1 import common_pb2 as c, features_pb2 as f, features_pb2_grpc
     from fabrique.v1 import registry_pb2 as r, registry_pb2_grpc
     from fabrique.v1 import trainer_pb2 as t, trainer_pb2_grpc
@@ -85,7 +86,7 @@ def fakes(stubs):
 def test_a_server_that_answered_keeps_its_words_even_about_another_service(fakes, tmp_path):
     spec = tmp_path / "spec.json"
     spec.write_text('{"model_name": "m"}')
-    result = fabrique("train", "submit", str(spec), f"--target={fakes}")
+    result = fabrique("train", "submit", str(spec), f"--target={fakes}", "--insecure")
     assert result.returncode == 1
     assert result.stderr == f"fabrique train submit: SubmitRun: UNAVAILABLE: {FEATURE_STORE_DOWN}\n"
     assert result.stdout == ""
@@ -102,7 +103,7 @@ def test_a_server_that_answered_keeps_its_words_even_about_another_service(fakes
     (["models", "audit", "--verify"], "VerifyAuditChain"),
 ])
 def test_a_call_failing_after_others_answered_prints_only_the_error(fakes, command, call):
-    result = fabrique(*command, f"--target={fakes}")
+    result = fabrique(*command, f"--target={fakes}", "--insecure")
     assert result.returncode == 1
     assert result.stderr == f"fabrique {' '.join(command[:2])}: {call}: UNAVAILABLE: {DRAINING}\n"
     assert result.stdout == ""
@@ -114,7 +115,7 @@ def test_a_call_failing_after_others_answered_prints_only_the_error(fakes, comma
     ["models", "alias", "m"], ["registry", "audit"], ["train", "show", "run-1"],
 ])
 def test_a_list_or_show_that_cannot_reach_its_service_prints_only_the_error(command):
-    result = fabrique(*command, f"--target=127.0.0.1:{dead_port()}")
+    result = fabrique(*command, f"--target=127.0.0.1:{dead_port()}", "--insecure")
     assert result.returncode == 1
     assert "cannot reach fabrique-" in result.stderr
     assert result.stdout == ""

@@ -4,10 +4,10 @@ uses them: definitions from a JSON file, rows from a CSV file, values checked on
 import json
 import time
 
-import grpc
 import pytest
 
 from conftest import fabrique
+from test_cli import secure_channel
 
 HOUR = 3_600_000_000  # microseconds
 
@@ -35,7 +35,7 @@ def target(running):
 @pytest.fixture(scope="module")
 def fs(stubs, running):
     from fabrique.v1 import features_pb2_grpc
-    channel = grpc.insecure_channel(running.endpoints["features"]["grpc"])
+    channel = secure_channel(running, "features")
     yield features_pb2_grpc.FeatureStoreStub(channel)
     channel.close()
 

@@ -7,61 +7,37 @@ import json
 import os
 import pathlib
 import re
-import signal
-import subprocess
-import time
-
 import pytest
 
-from conftest import BIN_DIR, fabrique
+from conftest import fabrique
+from test_cli import token
 
 MIB = 1 << 20
-SCIENTIST = ["--user", "dana", "--roles", "data-scientist", "--squad", "risk"]
-REVIEWER = ["--user", "rita", "--roles", "design-authority"]
-
-
-class Registry:
-    """fabrique-registry on a free loopback port, with its own data dir."""
-
-    def __init__(self, data_dir):
-        self.data_dir = pathlib.Path(data_dir)
-        self.log = self.data_dir / "registry.log"
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen(
-                [str(BIN_DIR / "fabrique-registry"), f"--data_dir={self.data_dir / 'registry'}",
-                 "--port=0", "--metrics_port=-1", "--listen_host=127.0.0.1", "--insecure"],
-                stdout=subprocess.DEVNULL, stderr=log)
-        self.address = self._wait_for_port(timeout=60)
-
-    def _wait_for_port(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"fabrique-registry exited {self.process.returncode}:\n"
-                                     f"{self.log.read_text()}")
-            for line in self.log.read_text().splitlines():
-                if '"server_started"' in line:
-                    return json.loads(line)["grpc_address"]
-            time.sleep(0.05)
-        raise AssertionError("fabrique-registry did not report its port in time")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(timeout=60) == 0, self.log.read_text()
+# The people the tests play, as the tokens `fabrique auth token` mints for them: a data scientist
+# of risk, and risk's design authority. Filled in once `fabrique up` has made its signing key.
+SCIENTIST = []
+REVIEWER = []
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    server = Registry(tmp_path_factory.mktemp("registry"))
-    yield server
-    server.stop()
+def registry(running):
+    """The registry of a `fabrique up` (TLS, tokens); with its address and data dir."""
+    class Registry:
+        data_dir = pathlib.Path(running.data_dir)
+        address = running.endpoints["registry"]["grpc"]
+        ca = str(data_dir / "auth" / "ca.crt")
+    SCIENTIST[:] = ["--token", token(running.data_dir, "dana", "risk:data-scientist")]
+    REVIEWER[:] = ["--token", token(running.data_dir, "rita", "risk:design-authority")]
+    return Registry
 
 
 @pytest.fixture(scope="module")
 def models(registry):
-    """Runs `fabrique models ARGS --target ADDRESS`; returns the CompletedProcess."""
+    """Runs `fabrique models ARGS --data_dir DIR`: as the local user (platform-admin) unless ARGS
+    carry a --token; returns the CompletedProcess."""
     def run(*args, env=None, timeout=60):
-        return fabrique("models", *args, "--target", registry.address, env=env, timeout=timeout)
+        return fabrique("models", *args, "--data_dir", str(registry.data_dir), env=env,
+                        timeout=timeout)
     return run
 
 
@@ -90,7 +66,7 @@ def create(models, name):
 def test_create_upload_register_and_read_back(models, tmp_path):
     out = ok(models("create", "cli-fraud", "--squad", "risk", "--use-case", "uc-fraud",
                     "--task", "binary_classification", "--description", "Card fraud",
-                    "--tag", "team=risk", "--user", "dana", "--roles", "data-scientist"))
+                    "--tag", "team=risk", *SCIENTIST))
     assert "created model cli-fraud" in out and "team=risk" in out
 
     model = write_random(tmp_path / "model.pt", 6 * MIB + 123)
@@ -274,23 +250,51 @@ def test_audit_lists_entries_and_verifies_the_chain(models, registry, tmp_path):
     assert re.search(r"audit chain valid: \d+ entries checked", out)
 
     # `fabrique registry audit` is the same command.
-    same = fabrique("registry", "audit", "--model", "cli-audit", "--target", registry.address)
+    same = fabrique("registry", "audit", "--model", "cli-audit", "--data_dir",
+                    str(registry.data_dir))
     assert ok(same).splitlines()[1:] == lines[1:3]
-    everything = ok(fabrique("registry", "audit", "--target", registry.address))
+    everything = ok(fabrique("registry", "audit", "--data_dir", str(registry.data_dir)))
     assert "models/cli-audit" in everything and len(everything.splitlines()) > len(entries) + 1
 
 
-def test_identity_from_the_environment_and_endpoints_file(models, registry, tmp_path):
-    env = dict(os.environ, FABRIQUE_USER="erin", FABRIQUE_ROLES="data-scientist",
-               FABRIQUE_SQUAD="growth")
-    ok(models("create", "cli-env", "--use-case", "uc-growth", "--task", "regression", env=env))
+def test_credentials_from_the_environment_the_file_and_endpoints(models, registry, tmp_path):
+    # $FABRIQUE_TOKEN and $FABRIQUE_CA, with --target: how a script calls a remote registry.
+    erin = token(registry.data_dir, "erin", "growth:data-scientist")
+    env = dict(os.environ, FABRIQUE_TOKEN=erin, FABRIQUE_CA=registry.ca)
+    ok(fabrique("models", "create", "cli-env", "--squad", "growth", "--use-case", "uc-growth",
+                "--task", "regression", "--target", registry.address, env=env))
     out = ok(models("audit", "--model", "cli-env"))
     assert re.search(r"erin \(growth\)\s+model\.create", out)
     assert "task:          regression" in ok(models("show", "cli-env"))
+    # --token wins over $FABRIQUE_TOKEN.
+    refused = fabrique("models", "create", "cli-env-2", "--squad", "growth", "--use-case", "u",
+                       "--target", registry.address, *SCIENTIST, env=env)
+    assert refused.returncode == 1 and "PERMISSION_DENIED" in refused.stderr
+
+    # The credentials file: its current context gives the target, the CA and the token.
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "current-context: local\n"
+        "contexts:\n"
+        "  local:\n"
+        f"    ca: {registry.ca}\n"
+        f"    token: {erin}\n"
+        "    targets:\n"
+        f"      registry: {registry.address}\n"
+        "  elsewhere:\n"
+        "    ca: /nowhere/ca.crt\n")
+    credentials.chmod(0o600)
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("FABRIQUE_")}
+    from_file = fabrique("models", "list", env={**bare, "FABRIQUE_CONFIG": str(credentials)})
+    assert "cli-env" in ok(from_file)
+    other = fabrique("models", "list", env={**bare, "FABRIQUE_CONFIG": str(credentials),
+                                            "FABRIQUE_CONTEXT": "elsewhere"})
+    assert other.returncode == 1 and "/nowhere/ca.crt" in other.stderr
 
     # --data_dir finds the registry in the endpoints file `fabrique up` writes.
     (tmp_path / "endpoints.tsv").write_text(f"registry\t{registry.address}\t-1\t0\n")
-    listed = fabrique("models", "list", "--data_dir", str(tmp_path))
+    listed = fabrique("models", "list", "--data_dir", str(tmp_path), "--ca", registry.ca,
+                      "--token", erin)
     assert "cli-env" in ok(listed)
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "endpoints.tsv").write_text("features\t127.0.0.1:1\t-1\t0\n")

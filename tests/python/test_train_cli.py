@@ -8,6 +8,7 @@ import re
 import pytest
 
 from conftest import fabrique
+from test_cli import token
 
 ROWS = 300
 
@@ -52,13 +53,18 @@ def spec(target, tmp_path_factory):
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def dana(running):
+    """Calls as dana, a data scientist of risk: the only squad she may train in."""
+    return ["--token", token(running.data_dir, "dana", "risk:data-scientist")]
+
+
 def submitted_run(stdout):
     return re.search(r"^submitted run (\S+)$", stdout, re.MULTILINE).group(1)
 
 
-def test_cancelling_a_run_that_succeeded_says_how_it_ended(target, spec):
-    submit = fabrique("train", "submit", spec, *target, "--user", "dana", "--squad", "risk",
-                      timeout=180)
+def test_cancelling_a_run_that_succeeded_says_how_it_ended(target, spec, dana):
+    submit = fabrique("train", "submit", spec, *target, *dana, timeout=180)
     assert submit.returncode == 0, submit.stdout + submit.stderr
     run = submitted_run(submit.stdout)
     assert re.search(r"^registered: +tcli-model:\d+$", submit.stdout, re.MULTILINE)
@@ -72,10 +78,9 @@ def test_cancelling_a_run_that_succeeded_says_how_it_ended(target, spec):
     assert shown.returncode == 0 and re.search(r"^state: +succeeded$", shown.stdout, re.MULTILINE)
 
 
-def test_cancelling_a_run_before_it_ends_exits_0(target, spec):
+def test_cancelling_a_run_before_it_ends_exits_0(target, spec, dana):
     def submit(path):
-        result = fabrique("train", "submit", path, "--nowatch", *target, "--user", "dana",
-                          "--squad", "risk")
+        result = fabrique("train", "submit", path, "--nowatch", *target, *dana)
         assert result.returncode == 0, result.stderr
         return submitted_run(result.stdout)
 

@@ -13,6 +13,8 @@ namespace fabrique::cli {
 int RunUp(const std::string& self_path, const std::vector<std::string>& args);
 int RunStatus(const std::vector<std::string>& args);
 int RunVersion(const std::vector<std::string>& args);
+// `fabrique auth SUBCOMMAND`: tokens, whoami, can-i, permissions.
+int RunAuth(const std::vector<std::string>& args);
 // `fabrique features SUBCOMMAND`, and its subcommands.
 int RunFeatures(const std::vector<std::string>& args);
 int RunFeaturesApply(const std::vector<std::string>& args);

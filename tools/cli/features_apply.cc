@@ -15,6 +15,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/features_client.h"
 #include "tools/cli/input_file.h"
+#include "tools/cli/rpc_call.h"
 
 namespace fabrique::cli {
 namespace {
@@ -72,39 +73,32 @@ absl::StatusOr<Definitions> ReadDefinitions(const std::string& path) {
 
 struct ApplyOptions {
   bool dry_run = false;
-  absl::Duration timeout = absl::Seconds(30);
 };
 
 // Entities have no validate_only, so the outcome is worked out by comparing with what is stored;
 // a dry run stops there.
 absl::StatusOr<std::string> ApplyEntity(const FeatureStoreClient& client, const v1::Entity& entity,
                                         const ApplyOptions& options) {
-  v1::FeatureStore::Stub* stub = client.stub.get();
   v1::GetEntityRequest get;
   get.set_name(entity.name());
-  v1::Entity current;
-  grpc::ClientContext get_context;
-  SetTimeout(&get_context, options.timeout);
-  const grpc::Status got = stub->GetEntity(&get_context, get, &current);
-  if (!got.ok() && got.error_code() != grpc::StatusCode::NOT_FOUND) {
-    return RpcError(got, absl::StrCat("GetEntity ", entity.name()), client.target);
-  }
+  absl::StatusOr<v1::Entity> current =
+      client.Call(&FeatureStoreStub::GetEntity, get, absl::StrCat("GetEntity ", entity.name()));
+  if (!current.ok() && !absl::IsNotFound(current.status())) return current.status();
   std::string outcome = "created";
-  if (got.ok()) {
-    current.clear_create_time();
-    current.clear_update_time();
-    outcome = google::protobuf::util::MessageDifferencer::Equals(current, entity) ? "unchanged"
-                                                                                  : "updated";
+  if (current.ok()) {
+    current->clear_create_time();
+    current->clear_update_time();
+    outcome = google::protobuf::util::MessageDifferencer::Equals(*current, entity) ? "unchanged"
+                                                                                   : "updated";
   }
   if (options.dry_run) return absl::StrCat("would be ", outcome);
   if (outcome == "unchanged") return outcome;
   v1::ApplyEntityRequest request;
   *request.mutable_entity() = entity;
-  v1::Entity applied;
-  grpc::ClientContext context;
-  SetTimeout(&context, options.timeout);
-  RETURN_IF_ERROR(RpcError(stub->ApplyEntity(&context, request, &applied),
-                           absl::StrCat("ApplyEntity ", entity.name()), client.target));
+  RETURN_IF_ERROR(client
+                      .Call(&FeatureStoreStub::ApplyEntity, request,
+                            absl::StrCat("ApplyEntity ", entity.name()))
+                      .status());
   return outcome;
 }
 
@@ -114,25 +108,18 @@ absl::StatusOr<std::string> ApplyEntity(const FeatureStoreClient& client, const 
 absl::StatusOr<std::string> ApplyGroup(const FeatureStoreClient& client,
                                        const v1::FeatureGroupSpec& spec,
                                        const ApplyOptions& options) {
-  v1::FeatureStore::Stub* stub = client.stub.get();
   v1::GetFeatureGroupRequest get;
   get.set_name(spec.name());
-  v1::FeatureGroup before;
-  grpc::ClientContext get_context;
-  SetTimeout(&get_context, options.timeout);
-  const grpc::Status got = stub->GetFeatureGroup(&get_context, get, &before);
-  if (!got.ok() && got.error_code() != grpc::StatusCode::NOT_FOUND) {
-    return RpcError(got, absl::StrCat("GetFeatureGroup ", spec.name()), client.target);
-  }
+  absl::StatusOr<v1::FeatureGroup> before = client.Call(
+      &FeatureStoreStub::GetFeatureGroup, get, absl::StrCat("GetFeatureGroup ", spec.name()));
+  if (!before.ok() && !absl::IsNotFound(before.status())) return before.status();
 
   v1::ApplyFeatureGroupRequest request;
   *request.mutable_spec() = spec;
   request.set_validate_only(options.dry_run);
-  v1::ApplyFeatureGroupResponse response;
-  grpc::ClientContext context;
-  SetTimeout(&context, options.timeout);
-  RETURN_IF_ERROR(RpcError(stub->ApplyFeatureGroup(&context, request, &response),
-                           absl::StrCat("group ", spec.name()), client.target));
+  ASSIGN_OR_RETURN(v1::ApplyFeatureGroupResponse response,
+                   client.Call(&FeatureStoreStub::ApplyFeatureGroup, request,
+                               absl::StrCat("group ", spec.name())));
 
   const std::string prefix = options.dry_run ? "would be " : "";
   const std::string version = absl::StrCat(" (schema v", response.group().schema_version(), ")");
@@ -141,8 +128,8 @@ absl::StatusOr<std::string> ApplyGroup(const FeatureStoreClient& client,
     return absl::StrCat(prefix, "updated, added features ",
                         absl::StrJoin(response.added_features(), ","), version);
   }
-  const bool same = got.ok() && google::protobuf::util::MessageDifferencer::Equals(
-                                    before.spec(), response.group().spec());
+  const bool same = before.ok() && google::protobuf::util::MessageDifferencer::Equals(
+                                       before->spec(), response.group().spec());
   return absl::StrCat(same ? "unchanged" : prefix + "updated", version);
 }
 
@@ -158,7 +145,6 @@ int RunFeaturesApply(const std::vector<std::string>& args) {
   flags.set_usage_args("[flags] FILE");
   AddTargetFlags(&flags, &target);
   flags.Add("dry_run", &options.dry_run, "Validate and report the outcome; store nothing");
-  flags.Add("timeout", &options.timeout, "Deadline of each call");
   flags.set_epilog(
       "Exit codes: 0 all applied, 1 a definition was refused (nothing after it is tried) or\n"
       "the feature store failed or could not be reached, 2 bad usage (a FILE that cannot be\n"
@@ -178,7 +164,7 @@ int RunFeaturesApply(const std::vector<std::string>& args) {
       ++done;
       return true;
     }
-    std::cerr << ErrorLine(kCommand, outcome.status());
+    std::cerr << ErrorLine(kCommand, outcome.status()) << AccessHint(outcome.status());
     std::cerr << kCommand << ": " << done << " of " << total << " definitions "
               << (options.dry_run ? "checked" : "applied")
               << " before this one; the rest were not tried\n";

@@ -1,36 +1,28 @@
 #ifndef FABRIQUE_TOOLS_CLI_FEATURES_CLIENT_H_
 #define FABRIQUE_TOOLS_CLI_FEATURES_CLIENT_H_
 
-// What every `fabrique features` subcommand shares: where the feature store is (--target, or the
-// endpoints `fabrique up --data_dir DIR` wrote, like `fabrique status`) and a stub to it. Deadlines
-// and error messages are rpc_call.h's, shared with the other commands.
-
-#include <memory>
-#include <string>
+// What every `fabrique features` subcommand shares: where the feature store is and how to prove
+// who you are (connection.h's flags), and libs/client's typed client to it, whose calls carry the
+// deadline and the credentials and whose errors name the call and the address.
 
 #include "absl/status/statusor.h"
 #include "fabrique/v1/features.grpc.pb.h"
+#include "libs/client/typed_clients.h"
 #include "libs/core/flags.h"
-#include "tools/cli/rpc_call.h"
+#include "tools/cli/connection.h"
 
 namespace fabrique::cli {
 
-struct FeaturesTarget {
-  std::string target = "127.0.0.1:7101";  // host:port of fabrique-features.
-  std::string data_dir;                   // When set, wins over `target`.
-};
+using FeaturesTarget = ConnectionFlags;
 
-// Declares --target and --data_dir on `flags`, bound to `target`.
+// Declares the connection flags (connection.h) for the feature store on `flags`, bound to
+// `target`; its --timeout is each unary call's deadline.
 void AddTargetFlags(core::FlagSet* flags, FeaturesTarget* target);
 
-// A stub to the feature store, and where it is, for error messages (RpcError).
-struct FeatureStoreClient {
-  std::unique_ptr<v1::FeatureStore::Stub> stub;
-  ServiceTarget target;
-};
+using FeatureStoreClient = client::FeaturesClient;
+using FeatureStoreStub = v1::FeatureStore::Stub;
 
-// Connects to the feature store `target` names; fails if DIR/endpoints.tsv cannot be read or
-// lists no "features" service.
+// Connects to the feature store `target` names; fails as connection.h's Connect does.
 absl::StatusOr<FeatureStoreClient> ConnectFeatureStore(const FeaturesTarget& target);
 
 }  // namespace fabrique::cli

@@ -8,6 +8,7 @@
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/features_client.h"
+#include "tools/cli/rpc_call.h"
 
 namespace fabrique::cli {
 namespace {
@@ -18,14 +19,12 @@ int RunFeaturesList(const std::vector<std::string>& args) {
   FeaturesTarget target;
   std::string entity;
   std::string owner_squad;
-  absl::Duration timeout = absl::Seconds(30);
   core::FlagSet flags("fabrique features list",
                       "Lists feature groups: name, schema version, entity, owner squad and "
                       "feature count.");
   AddTargetFlags(&flags, &target);
   flags.Add("entity", &entity, "Only groups of this entity; empty = any");
   flags.Add("owner_squad", &owner_squad, "Only groups this squad owns; empty = any");
-  flags.Add("timeout", &timeout, "Deadline of each call");
   flags.set_epilog("Exit codes: 0 listed, 1 failure, 2 bad usage.");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 0, 0, "", &parsed)) return *code;
@@ -38,20 +37,16 @@ int RunFeaturesList(const std::vector<std::string>& args) {
   std::ostringstream table;
   table << absl::StrFormat("%-24s %-7s %-16s %-16s %s\n", "GROUP", "SCHEMA", "ENTITY", "OWNER",
                            "FEATURES");
-  do {
-    v1::ListFeatureGroupsResponse response;
-    grpc::ClientContext context;
-    SetTimeout(&context, timeout);
-    const absl::Status status =
-        RpcError(store->stub->ListFeatureGroups(&context, request, &response), "ListFeatureGroups",
-                 store->target);
-    if (!status.ok()) return Fail(flags.program(), status);
-    for (const v1::FeatureGroup& g : response.groups()) {
-      table << absl::StrFormat("%-24s v%-6d %-16s %-16s %d\n", g.spec().name(), g.schema_version(),
+  const absl::Status listed =
+      store->CallPages(&FeatureStoreStub::ListFeatureGroups, request, "ListFeatureGroups",
+                       [&table](const v1::ListFeatureGroupsResponse& page) {
+                         for (const v1::FeatureGroup& g : page.groups()) {
+                           table << absl::StrFormat(
+                               "%-24s v%-6d %-16s %-16s %d\n", g.spec().name(), g.schema_version(),
                                g.spec().entity(), g.spec().owner_squad(), g.spec().features_size());
-    }
-    request.set_page_token(response.next_page_token());
-  } while (!request.page_token().empty());
+                         }
+                       });
+  if (!listed.ok()) return Fail(flags.program(), listed);
   std::cout << table.str();
   return 0;
 }

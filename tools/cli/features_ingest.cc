@@ -26,6 +26,7 @@
 #include "tools/cli/features_client.h"
 #include "tools/cli/input_file.h"
 #include "tools/cli/progress_bar.h"
+#include "tools/cli/rpc_call.h"
 
 namespace fabrique::cli {
 namespace {
@@ -47,7 +48,6 @@ struct IngestFlags {
   bool all_or_nothing = false;
   bool fail_on_rejects = false;
   int show_rejects = 5;
-  absl::Duration timeout = absl::Seconds(30);
   absl::Duration stream_timeout = absl::Hours(1);
 };
 
@@ -92,23 +92,18 @@ std::string ReasonName(v1::RejectReason reason) {
 // Fetches the group and its entity, and maps the header onto them.
 absl::StatusOr<ColumnPlan> PlanColumns(const FeatureStoreClient& client, const IngestFlags& flags,
                                        const std::vector<std::string>& header) {
-  v1::FeatureStore::Stub* stub = client.stub.get();
   v1::GetFeatureGroupRequest get_group;
   get_group.set_name(flags.group);
-  v1::FeatureGroup group;
-  grpc::ClientContext group_context;
-  SetTimeout(&group_context, flags.timeout);
-  RETURN_IF_ERROR(RpcError(stub->GetFeatureGroup(&group_context, get_group, &group),
-                           absl::StrCat("GetFeatureGroup ", flags.group), client.target));
+  ASSIGN_OR_RETURN(v1::FeatureGroup group,
+                   client.Call(&FeatureStoreStub::GetFeatureGroup, get_group,
+                               absl::StrCat("GetFeatureGroup ", flags.group)));
   std::string key_column = flags.key_column;
   if (key_column.empty()) {
     v1::GetEntityRequest get_entity;
     get_entity.set_name(group.spec().entity());
-    v1::Entity entity;
-    grpc::ClientContext entity_context;
-    SetTimeout(&entity_context, flags.timeout);
-    RETURN_IF_ERROR(RpcError(stub->GetEntity(&entity_context, get_entity, &entity),
-                             absl::StrCat("GetEntity ", group.spec().entity()), client.target));
+    ASSIGN_OR_RETURN(v1::Entity entity,
+                     client.Call(&FeatureStoreStub::GetEntity, get_entity,
+                                 absl::StrCat("GetEntity ", group.spec().entity())));
     key_column = entity.join_key();
   }
 
@@ -366,7 +361,8 @@ int Ingest(const IngestFlags& flags, const std::string& path) {
   if (!store.ok()) return Fail(kCommand, store.status());
   absl::StatusOr<ColumnPlan> plan = PlanColumns(*store, flags, *header);
   if (!plan.ok()) {
-    std::cerr << ErrorLine(kCommand, plan.status()) << kCommand << ": nothing was sent\n";
+    std::cerr << ErrorLine(kCommand, plan.status()) << kCommand << ": nothing was sent\n"
+              << AccessHint(plan.status());
     return kExitFailure;
   }
 
@@ -375,11 +371,12 @@ int Ingest(const IngestFlags& flags, const std::string& path) {
   const auto size = std::filesystem::file_size(path, size_error);
   ProgressBar bar({size_error ? 0 : static_cast<int64_t>(size), isatty(STDERR_FILENO) == 1},
                   &std::cerr);
-  grpc::ClientContext context;
-  SetTimeout(&context, flags.stream_timeout);
+  absl::StatusOr<std::unique_ptr<grpc::ClientContext>> context =
+      store->NewContext(flags.stream_timeout);
+  if (!context.ok()) return Fail(kCommand, context.status());
   v1::IngestResponse response;
   std::unique_ptr<grpc::ClientWriter<v1::IngestRequest>> writer =
-      store->stub->Ingest(&context, &response);
+      store->stub()->Ingest(context->get(), &response);
   const std::string prefix = flags.batch_id_prefix.empty()
                                  ? std::filesystem::path(path).filename().string()
                                  : flags.batch_id_prefix;
@@ -389,15 +386,14 @@ int Ingest(const IngestFlags& flags, const std::string& path) {
   if (SendRows(&reader, *plan, flags.all_or_nothing, &sender, &bar, &tally, &interrupted)) {
     writer->WritesDone();
   }
-  if (interrupted) context.TryCancel();
+  if (interrupted) (*context)->TryCancel();
   const grpc::Status status = writer->Finish();
   bar.Finish(sender.rows_sent(), reader.bytes_read());
   if (interrupted || !status.ok()) {
-    std::cerr << kCommand << ": "
-              << (interrupted ? "interrupted"
-                              : std::string(RpcError(status, "Ingest", store->target).message()))
+    const absl::Status error = store->Error(status, "Ingest");
+    std::cerr << kCommand << ": " << (interrupted ? "interrupted" : std::string(error.message()))
               << "\n"
-              << kCommand << ": " << sender.batches_sent()
+              << (interrupted ? "" : AccessHint(error)) << kCommand << ": " << sender.batches_sent()
               << " batches sent; they commit in order, so some first ones may be stored and none "
                  "after them. Running the same command again finishes the load: batches already "
                  "stored are recognised by their ids and written once.\n";
@@ -435,7 +431,6 @@ int RunFeaturesIngest(const std::vector<std::string>& args) {
                "Refuse a whole batch if any of its rows is rejected");
   flag_set.Add("fail_on_rejects", &flags.fail_on_rejects, "Exit 1 if any row was rejected");
   flag_set.Add("show_rejects", &flags.show_rejects, "Rejected rows to detail in the summary");
-  flag_set.Add("timeout", &flags.timeout, "Deadline of each definition lookup");
   flag_set.Add("stream_timeout", &flags.stream_timeout,
                "Deadline of the whole ingest stream (Ctrl-C cancels it sooner)");
   flag_set.set_epilog(

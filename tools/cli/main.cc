@@ -30,12 +30,15 @@ constexpr char kUsage[] =
     "  models    Models, versions, artifacts, aliases and promotion (see 'models --help')\n"
     "  train     Submit, follow, list and cancel training runs (see 'train --help')\n"
     "  registry  The model registry's audit trail and garbage collection\n"
+    "  auth      Tokens, who you are (whoami), what you may do (can-i), the permissions\n"
     "  status    Show the health of every service (exit 1 if any is down)\n"
     "  version   Print the version of fabrique and its libraries\n"
     "  help      Print this help, or 'help COMMAND [SUBCOMMAND]' a command's\n"
     "\n"
     "Commands that call a service take --target HOST:PORT, or --data_dir DIR of a running\n"
-    "'fabrique up' (which writes where each service listens to DIR/endpoints.tsv).\n"
+    "'fabrique up' (which writes where each service listens to DIR/endpoints.tsv). They speak\n"
+    "TLS and prove who you are with a token: --token, $FABRIQUE_TOKEN, the credentials file, or\n"
+    "one minted for you with --data_dir of your own 'fabrique up' (see 'fabrique auth --help').\n"
     "\n"
     "Exit codes, for every command:\n"
     "  0  success\n"
@@ -61,6 +64,7 @@ const std::vector<NamedCommand>& Commands(const std::string& self_path) {
       {"models", fabrique::cli::RunModels},
       {"train", fabrique::cli::RunTrain},
       {"registry", fabrique::cli::RunRegistry},
+      {"auth", fabrique::cli::RunAuth},
       {"status", fabrique::cli::RunStatus},
       {"version", fabrique::cli::RunVersion},
   };

@@ -39,7 +39,7 @@ int RunModelsAlias(const std::vector<std::string>& args) {
                       "points the alias at the version (aliases with promotion gates move through "
                       "'fabrique models promote' instead). NAME ALIAS --delete: removes it.");
   flags.set_usage_args("[flags] NAME [ALIAS [VERSION]]");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/true);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("expect", &expect,
             "Move only if the alias holds this version now (compare-and-set); 0 = any");
   flags.Add("delete", &remove, "Remove the alias");
@@ -109,7 +109,7 @@ int RunModelsArchive(const std::vector<std::string>& args) {
                       "again, and may then be deleted. Archiving an archived version changes "
                       "nothing.");
   flags.set_usage_args("[flags] NAME VERSION");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/true);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("reason", &reason, "Why, recorded in the audit trail");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 2, 2, "NAME VERSION", &parsed)) return *code;

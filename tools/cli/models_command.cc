@@ -17,13 +17,16 @@ namespace {
 constexpr char kDescription[] =
     "Works with the model registry (fabrique-registry): models, versions and their artifacts,\n"
     "aliases, governed promotion and the audit trail. Every subcommand takes --target HOST:PORT\n"
-    "or --data_dir DIR of a running 'fabrique up'; those that change something take --user,\n"
-    "--roles and --squad (defaults: $FABRIQUE_USER or $USER, $FABRIQUE_ROLES, $FABRIQUE_SQUAD).\n"
+    "or --data_dir DIR of a running 'fabrique up', and calls as the token --token, "
+    "$FABRIQUE_TOKEN\n"
+    "or the credentials file gives (with --data_dir, one minted for you when you may read its\n"
+    "signing key): the registry records and authorizes whom the token names ('fabrique auth').\n"
     "Exit codes: 0 success, 1 failure (the gRPC code and the server's message on stderr), 2 bad\n"
     "usage.";
 
 int RunModelsCreate(const std::vector<std::string>& args) {
   RegistryFlags registry;
+  std::string owner_squad;
   std::string use_case;
   std::string task = "binary_classification";
   std::string description;
@@ -32,21 +35,20 @@ int RunModelsCreate(const std::vector<std::string>& args) {
                       "Creates a model: a named line of versions owned by a squad for a use case. "
                       "The name is a lower-case letter, then a-z, 0-9, _ or -.");
   flags.set_usage_args("NAME --squad SQUAD --use_case USE_CASE [flags]");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/true, /*squad_flag=*/false);
-  flags.Add("squad", &registry.identity.squad,
-            "Owner squad of the model, and the squad you act for (env FABRIQUE_SQUAD)");
+  AddRegistryFlags(&flags, &registry);
+  flags.Add("squad", &owner_squad, "Squad that owns the model (you need models.write there)");
   flags.Add("use_case", &use_case, "Control-tower use case the model serves");
   flags.Add("task", &task, "binary_classification, multiclass or regression");
   flags.Add("description", &description, "Free text");
   flags.Add("tag", &tags, "KEY=VALUE, repeatable");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 1, 1, "one NAME", &parsed)) return *code;
-  if (registry.identity.squad.empty()) return BadUsage(flags, "--squad is required");
+  if (owner_squad.empty()) return BadUsage(flags, "--squad is required");
   if (use_case.empty()) return BadUsage(flags, "--use_case is required");
   v1::CreateModelRequest request;
   v1::Model* model = request.mutable_model();
   model->set_name(parsed.positional[0]);
-  model->set_owner_squad(registry.identity.squad);
+  model->set_owner_squad(owner_squad);
   model->set_use_case_id(use_case);
   model->set_description(description);
   absl::StatusOr<v1::Task> parsed_task = ParseTask(task);
@@ -75,7 +77,7 @@ int RunModelsList(const std::vector<std::string>& args) {
   core::FlagSet flags("fabrique models list",
                       "Lists models by name: squad, use case, task, latest version and aliases. "
                       "Follows every page.");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/false);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("squad", &squad, "Only models this squad owns; empty = any");
   flags.Add("use_case", &use_case, "Only models of this use case; empty = any");
   flags.Add("tag", &tags, "KEY or KEY=VALUE the model must carry, repeatable");

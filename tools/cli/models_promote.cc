@@ -29,7 +29,7 @@ int Decide(const std::vector<std::string>& args, bool approve) {
                 "closed and the alias stays. The requester, without such a role, withdraws it "
                 "instead: cancelled.");
   flags.set_usage_args("[flags] REQUEST_ID");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/true);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("comment", &comment, "Why");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 1, 1, "one REQUEST_ID", &parsed)) return *code;
@@ -67,7 +67,7 @@ int RunModelsPromote(const std::vector<std::string>& args) {
       "waits (pending: reviewers run 'fabrique models approve ID'); when an automatic gate fails "
       "it is refused, with the reason for each failed gate.");
   flags.set_usage_args("[flags] NAME VERSION --alias ALIAS");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/true);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("alias", &alias, "Alias to move, e.g. production (required)");
   flags.Add("comment", &comment, "Why, for the reviewers and the audit trail");
   flags.Add("dry_run", &dry_run, "Evaluate the gates; store nothing, move nothing");
@@ -109,7 +109,7 @@ int RunModelsPromotion(const std::vector<std::string>& args) {
   core::FlagSet flags("fabrique models promotion",
                       "Shows a promotion request: state, each gate with why, and the decisions.");
   flags.set_usage_args("[flags] REQUEST_ID");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/false);
+  AddRegistryFlags(&flags, &registry);
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 1, 1, "one REQUEST_ID", &parsed)) return *code;
   absl::StatusOr<RegistryClient> client = RegistryClient::Connect(registry);
@@ -134,7 +134,7 @@ int RunModelsPolicy(const std::vector<std::string>& args) {
       "\"design-authority\", \"requiredApprovals\": 1}]} (model and alias come from the "
       "arguments).");
   flags.set_usage_args("[flags] NAME ALIAS");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/true);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("set", &file, "FILE.json: set the policy to this one (replacing it whole)");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 2, 2, "NAME ALIAS", &parsed)) return *code;

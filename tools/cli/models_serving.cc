@@ -55,7 +55,7 @@ int RunModelsRequests(const std::vector<std::string>& args) {
                       "Lists promotion requests, oldest first: by default the pending ones, the "
                       "review queue of whoever approves. Follows every page.");
   flags.set_usage_args("[flags] [NAME]");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/false);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("alias", &alias, "Only requests to move this alias; empty = any");
   flags.Add("state", &state,
             "pending, completed, refused, rejected, cancelled, superseded, or any");
@@ -105,7 +105,7 @@ int RunModelsTraffic(const std::vector<std::string>& args) {
       "without answering (shadow). Inference servers follow it through the registry's watch. "
       "Flags not given keep their current value.");
   flags.set_usage_args("[flags] NAME");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/true);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("canary", &canary, "Percent of traffic answered by the candidate, 0 to 100");
   flags.Add("shadow", &shadow, "on or off");
   flags.Add("primary", &primary, "Alias that serves by default (default production)");

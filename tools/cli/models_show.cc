@@ -93,7 +93,7 @@ int RunModelsShow(const std::vector<std::string>& args) {
                       "version (NAME:VERSION, NAME@ALIAS): artifacts, signature, metrics, params "
                       "and lineage.");
   flags.set_usage_args("[flags] NAME|NAME:VERSION|NAME@ALIAS");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/false);
+  AddRegistryFlags(&flags, &registry);
   core::ParsedArgs parsed;
   if (auto code =
           ParseCommandArgs(flags, args, 1, 1, "one NAME, NAME:VERSION or NAME@ALIAS", &parsed)) {
@@ -130,7 +130,7 @@ int RunModelsVersions(const std::vector<std::string>& args) {
                       "Lists versions newest first: of the models named, or of every model when "
                       "none is. Archived versions only with --all. Follows every page.");
   flags.set_usage_args("[flags] [NAME...]");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/false);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("all", &all, "Include archived versions");
   flags.Add("metric", &metrics,
             "METRIC OP VALUE the version must meet, e.g. auc>=0.8 (quote it in a shell), "

@@ -142,7 +142,7 @@ int RunModelsUpload(const std::vector<std::string>& args) {
       "sending stops there. With --register MODEL the uploads become the "
       "artifacts of a new version of MODEL.");
   flags.set_usage_args("[flags] FILE|NAME=FILE...");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/true);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("media_type", &media_type,
             "MIME type of the files; empty = from the extension (.pt: application/x-torchscript)");
   AddTransferFlags(&flags, &transfer, "each file's upload");
@@ -245,7 +245,7 @@ int RunModelsDownload(const std::vector<std::string>& args) {
       "PATH.partial, verifies its SHA-256, then renames it to PATH. A failed download keeps "
       "PATH.partial; --resume continues from its size.");
   flags.set_usage_args("[flags] SHA256|NAME:VERSION[/ARTIFACT]|NAME@ALIAS[/ARTIFACT] -o PATH");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/false);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("output", &output, "PATH to write (required)");
   flags.Add("o", &output, "Same as --output");
   flags.Add("resume", &resume, "Continue from PATH.partial, if there is one");

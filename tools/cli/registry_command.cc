@@ -40,7 +40,7 @@ int RunRegistryGc(const std::vector<std::string>& args) {
   core::FlagSet flags("fabrique registry gc",
                       "Removes the artifacts no stored version references (those uploaded within "
                       "the server's --gc_grace are spared, for versions not registered yet).");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/true);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("dry_run", &dry_run, "List what would be removed; remove nothing");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 0, 0, "", &parsed)) return *code;
@@ -68,7 +68,7 @@ int RunAudit(const std::string& program, const std::vector<std::string>& args) {
       "Prints the audit trail, oldest first: sequence, time, who, action, the "
       "entry's hash (first 12 hex digits) and target. Each entry carries the hash of "
       "the one before; --verify recomputes the whole chain.");
-  AddRegistryFlags(&flags, &registry, /*mutating=*/false);
+  AddRegistryFlags(&flags, &registry);
   flags.Add("model", &model, "Only entries about this model; empty = all");
   flags.Add("since", &since, "Start at this sequence number; 0 = the first");
   flags.Add("verify", &verify, "Also verify the hash chain (exit 1 if it is broken)");

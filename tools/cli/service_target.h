@@ -2,10 +2,10 @@
 #define FABRIQUE_TOOLS_CLI_SERVICE_TARGET_H_
 
 // Where a `fabrique` command reaches one service, and what it tells the user when nothing
-// answers there. Every command that calls a service resolves its address here (--target, or the
-// endpoints.tsv of `fabrique up --data_dir DIR`), so a call that cannot connect names the
-// service, the address and where the address came from, and says what to do instead of showing
-// gRPC's "failed to connect to all addresses".
+// answers there. Every command that calls a service connects through connection.h, which fills a
+// ServiceTarget, so a call that cannot connect names the service, the address and where the
+// address came from, and says what to do instead of showing gRPC's "failed to connect to all
+// addresses".
 
 #include <memory>
 #include <string>
@@ -26,12 +26,6 @@ struct ServiceTarget {
   // failed call tells a server that answered from one never reached (IsUnreachable).
   std::shared_ptr<grpc::Channel> channel;
 };
-
-// The address of `service`, and a channel to it (which connects on the first call): `target`
-// (host:port), unless `data_dir` is set, in which case the address DATA_DIR/endpoints.tsv lists
-// for it. NOT_FOUND when the file is missing or lists no such service.
-absl::StatusOr<ServiceTarget> ResolveService(const std::string& target, const std::string& data_dir,
-                                             const std::string& service);
 
 // Whether a failed call found no server (libs/client/call_error.h).
 using client::IsUnreachable;

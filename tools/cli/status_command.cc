@@ -6,12 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/client/service_catalog.h"
 #include "libs/core/flags.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/connection.h"
 #include "tools/cli/endpoints_file.h"
 #include "tools/cli/rpc_call.h"
 #include "tools/cli/service_target.h"
@@ -29,17 +29,31 @@ std::string HealthError(const absl::Status& status) {
              : absl::StrCat("ERROR: ", status.message());
 }
 
+// A channel to `address`, where `name` listens: TLS against the CA --ca, $FABRIQUE_CA, the
+// credentials file or DIR/auth/ca.crt gives (credentials.h), or plaintext with --insecure. Health
+// checks need no token.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> HealthChannel(ConnectionFlags flags,
+                                                             const std::string& name,
+                                                             const std::string& address) {
+  if (flags.data_dir.empty()) flags.target = address;
+  absl::StatusOr<Connection> connection = Connect(flags, name);
+  if (!connection.ok()) return connection.status();
+  return connection->target.channel;
+}
+
 // The worst health among the gRPC services `name` serves, or the reason it cannot be asked.
-std::string ServiceHealth(const std::string& name, const std::string& address,
-                          absl::Duration timeout) {
+std::string ServiceHealth(const ConnectionFlags& flags, const std::string& name,
+                          const std::string& address) {
   const client::ServiceInfo* info = client::FindService(name);
-  auto channel = client::MakePlaintextChannel(address);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = HealthChannel(flags, name, address);
+  if (!channel.ok()) return absl::StrCat("ERROR: ", channel.status().message());
+  const absl::Duration timeout = flags.timeout;
   std::vector<std::string> services = {""};
   if (info != nullptr) {
     for (absl::string_view s : info->grpc_services) services.emplace_back(s);
   }
   for (const std::string& service : services) {
-    absl::StatusOr<client::Health> health = client::CheckHealth(channel, service, timeout);
+    absl::StatusOr<client::Health> health = client::CheckHealth(*channel, service, timeout);
     if (!health.ok()) return HealthError(health.status());
     if (*health != client::Health::kServing) return client::HealthName(*health);
   }
@@ -48,11 +62,12 @@ std::string ServiceHealth(const std::string& name, const std::string& address,
 
 // The one endpoint at `address`: the catalog service whose gRPC services the server's health
 // service knows (each serves its own), or "?" when it knows none of them or cannot be asked.
-Endpoint IdentifyEndpoint(const std::string& address, absl::Duration timeout) {
-  auto channel = client::MakePlaintextChannel(address);
+Endpoint IdentifyEndpoint(const ConnectionFlags& flags, const std::string& address) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = HealthChannel(flags, "?", address);
+  if (!channel.ok()) return {"?", address};
   for (const client::ServiceInfo& info : client::Services()) {
     absl::StatusOr<client::Health> health =
-        client::CheckHealth(channel, std::string(info.grpc_services.front()), timeout);
+        client::CheckHealth(*channel, std::string(info.grpc_services.front()), flags.timeout);
     if (!health.ok()) break;
     if (*health != client::Health::kServiceUnknown) return {std::string(info.name), address};
   }
@@ -64,9 +79,10 @@ Endpoint IdentifyEndpoint(const std::string& address, absl::Duration timeout) {
 int RunStatus(const std::vector<std::string>& args) {
   std::string host = "127.0.0.1";
   int grpc_base_port = 7101;
-  std::string data_dir;
+  ConnectionFlags connection;
+  connection.timeout = absl::Seconds(2);
+  std::string& data_dir = connection.data_dir;
   std::string target;
-  absl::Duration timeout = absl::Seconds(2);
   core::FlagSet flag_set("fabrique status",
                          "Checks the health (grpc.health.v1) of every Fabrique service and prints "
                          "a table.");
@@ -77,14 +93,22 @@ int RunStatus(const std::vector<std::string>& args) {
                "Read the endpoints 'fabrique up --data_dir DIR' wrote (overrides host and ports)");
   flag_set.Add("target", &target,
                "HOST:PORT of one service (one run by hand): check only that one, whichever it is");
-  flag_set.Add("timeout", &timeout, "Deadline of each health check");
+  flag_set.Add("ca", &connection.ca,
+               "CA bundle (PEM) the servers' certificates must chain to (else $FABRIQUE_CA, the "
+               "credentials file, or DIR/auth/ca.crt of --data_dir)");
+  flag_set.Add("insecure", &connection.insecure, "Plaintext, for servers run with --insecure");
+  flag_set.Add("timeout", &connection.timeout, "Deadline of each health check");
   flag_set.set_epilog("Exit codes: 0 all SERVING, 1 any service down, 2 bad usage.");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flag_set, args, 0, 0, "", &parsed)) return *code;
 
+  // Given no address at all, the `fabrique up` running on the default folder is the one meant.
+  if (target.empty() && data_dir.empty() && host == "127.0.0.1" && grpc_base_port == 7101) {
+    data_dir = LocalDataDir(ProcessEnvironment());
+  }
   std::vector<Endpoint> endpoints;
   if (!target.empty()) {
-    endpoints.push_back(IdentifyEndpoint(target, timeout));
+    endpoints.push_back(IdentifyEndpoint(connection, target));
   } else if (!data_dir.empty()) {
     absl::StatusOr<std::vector<Endpoint>> read = ReadEndpoints(data_dir);
     if (!read.ok()) return Fail(flag_set.program(), read.status());
@@ -101,7 +125,7 @@ int RunStatus(const std::vector<std::string>& args) {
   bool any_unreachable = false;
   std::cout << absl::StrFormat("%-10s %-22s %s\n", "SERVICE", "GRPC", "HEALTH");
   for (const Endpoint& e : endpoints) {
-    const std::string health = ServiceHealth(e.name, e.grpc_address, timeout);
+    const std::string health = ServiceHealth(connection, e.name, e.grpc_address);
     all_serving = all_serving && health == "SERVING";
     any_unreachable = any_unreachable || health == kUnreachable;
     std::cout << absl::StrFormat("%-10s %-22s %s\n", e.name, e.grpc_address, health);

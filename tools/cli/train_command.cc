@@ -13,58 +13,32 @@
 #include "absl/strings/str_format.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/client/typed_clients.h"
 #include "libs/core/ids.h"
+#include "libs/core/status_macros.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/connection.h"
 #include "tools/cli/json_file.h"
 #include "tools/cli/registry_args.h"
-#include "tools/cli/registry_client.h"
 #include "tools/cli/registry_print.h"
 #include "tools/cli/rpc_call.h"
-#include "tools/cli/service_target.h"
 
 namespace fabrique::cli {
 namespace {
 
 using google::protobuf::util::TimeUtil;
 
-struct TrainerFlags {
-  std::string target = "127.0.0.1:7103";
-  std::string data_dir;
-  Identity identity = IdentityFromEnvironment();
-  absl::Duration timeout = absl::Seconds(30);
-};
+using TrainerFlags = ConnectionFlags;
+using Trainer = client::TrainerClient;
+using TrainerStub = v1::Trainer::Stub;
 
-void AddTrainerFlags(core::FlagSet* flags, TrainerFlags* trainer, bool mutating) {
-  flags->Add("target", &trainer->target, "host:port of the trainer (fabrique-trainer)");
-  flags->Add("data_dir", &trainer->data_dir,
-             "Read the endpoints 'fabrique up --data_dir DIR' wrote (overrides --target)");
-  flags->Add("timeout", &trainer->timeout, "Deadline of each call (not of a watch)");
-  if (!mutating) return;
-  flags->Add("user", &trainer->identity.user, "Who you are (env FABRIQUE_USER, else $USER)");
-  flags->Add("squad", &trainer->identity.squad,
-             "The squad you act for, owner of a model the run creates (env FABRIQUE_SQUAD)");
+void AddTrainerFlags(core::FlagSet* flags, TrainerFlags* trainer) {
+  AddConnectionFlags(flags, trainer, "the trainer (fabrique-trainer)");
 }
 
-struct Trainer {
-  std::unique_ptr<v1::Trainer::Stub> stub;
-  ServiceTarget target;
-  Identity identity;
-  absl::Duration timeout;
-  std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline = absl::ZeroDuration()) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    SetTimeout(context.get(), deadline == absl::ZeroDuration() ? timeout : deadline);
-    if (!identity.user.empty()) context->AddMetadata("x-fabrique-user", identity.user);
-    if (!identity.squad.empty()) context->AddMetadata("x-fabrique-squad", identity.squad);
-    return context;
-  }
-};
-
 absl::StatusOr<Trainer> Connect(const TrainerFlags& flags) {
-  absl::StatusOr<ServiceTarget> target = ResolveService(flags.target, flags.data_dir, "trainer");
-  if (!target.ok()) return target.status();
-  return Trainer{v1::Trainer::NewStub(target->channel), *std::move(target), flags.identity,
-                 flags.timeout};
+  return ConnectClient<Trainer>(flags, "trainer");
 }
 
 std::string State(v1::RunState state) {
@@ -104,12 +78,13 @@ void PrintRun(const v1::Run& run, std::ostream& out) {
 }
 
 // Follows `run_id` to its end, drawing progress on stderr; returns the final record.
-absl::StatusOr<v1::Run> Follow(Trainer& trainer, const std::string& run_id) {
+absl::StatusOr<v1::Run> Follow(const Trainer& trainer, const std::string& run_id) {
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
   v1::WatchRunRequest request;
   request.set_run_id(run_id);
-  std::unique_ptr<grpc::ClientContext> context = trainer.Context(absl::Hours(24));
-  auto reader = trainer.stub->WatchRun(context.get(), request);
+  ASSIGN_OR_RETURN(std::unique_ptr<grpc::ClientContext> context,
+                   trainer.NewContext(absl::Hours(24)));
+  auto reader = trainer.stub()->WatchRun(context.get(), request);
   v1::RunEvent event;
   v1::Run final;
   while (reader->Read(&event)) {
@@ -138,15 +113,12 @@ absl::StatusOr<v1::Run> Follow(Trainer& trainer, const std::string& run_id) {
       std::cerr << event.log().severity() << ": " << event.log().message() << "\n";
     }
   }
-  if (absl::Status status = RpcError(reader->Finish(), "WatchRun " + run_id, trainer.target);
-      !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(trainer.Error(reader->Finish(), "WatchRun " + run_id));
   return final;
 }
 
 // Follows the run to its end, prints it; exit 0 when it succeeded, 1 otherwise.
-int FollowAndReport(Trainer& trainer, const std::string& run_id, const std::string& program) {
+int FollowAndReport(const Trainer& trainer, const std::string& run_id, const std::string& program) {
   absl::StatusOr<v1::Run> final = Follow(trainer, run_id);
   if (!final.ok()) return Fail(program, final.status());
   PrintRun(*final, std::cout);
@@ -164,7 +136,7 @@ int RunTrainSubmit(const std::vector<std::string>& args) {
       "live progress line. Exit 0 when the run succeeded (its registered version is printed), 1 "
       "when it failed or was cancelled.");
   flag_set.set_usage_args("[flags] SPEC.json");
-  AddTrainerFlags(&flag_set, &flags, /*mutating=*/true);
+  AddTrainerFlags(&flag_set, &flags);
   flag_set.Add("request_id", &request_id,
                "Idempotency key: submitting again with it returns the same run");
   flag_set.Add("watch", &watch, "Follow the run to its end (--nowatch: print its id and return)");
@@ -179,19 +151,15 @@ int RunTrainSubmit(const std::vector<std::string>& args) {
   request.set_validate_only(validate_only);
   absl::StatusOr<Trainer> trainer = Connect(flags);
   if (!trainer.ok()) return Fail(flag_set.program(), trainer.status());
-  v1::Run run;
-  if (absl::Status s = RpcError(trainer->stub->SubmitRun(trainer->Context().get(), request, &run),
-                                "SubmitRun", trainer->target);
-      !s.ok()) {
-    return Fail(flag_set.program(), s);
-  }
+  absl::StatusOr<v1::Run> run = trainer->Call(&TrainerStub::SubmitRun, request, "SubmitRun");
+  if (!run.ok()) return Fail(flag_set.program(), run.status());
   if (validate_only) {
-    std::cout << "the spec is valid: the run would train " << run.spec().model_name() << "\n";
+    std::cout << "the spec is valid: the run would train " << run->spec().model_name() << "\n";
     return 0;
   }
-  std::cout << "submitted run " << run.run_id() << "\n";
+  std::cout << "submitted run " << run->run_id() << "\n";
   if (!watch) return 0;
-  return FollowAndReport(*trainer, run.run_id(), flag_set.program());
+  return FollowAndReport(*trainer, run->run_id(), flag_set.program());
 }
 
 int RunTrainWatch(const std::vector<std::string>& args) {
@@ -200,7 +168,7 @@ int RunTrainWatch(const std::vector<std::string>& args) {
                          "Follows a run to its end with a live progress line, then prints it. "
                          "Exit 0 when it succeeded, 1 otherwise.");
   flag_set.set_usage_args("[flags] RUN_ID");
-  AddTrainerFlags(&flag_set, &flags, /*mutating=*/false);
+  AddTrainerFlags(&flag_set, &flags);
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flag_set, args, 1, 1, "one RUN_ID", &parsed)) return *code;
   absl::StatusOr<Trainer> trainer = Connect(flags);
@@ -214,20 +182,17 @@ int RunTrainShow(const std::vector<std::string>& args) {
                          "Shows a run: state, dataset, metrics beside their baselines, the version "
                          "registered, and the time spent in each state.");
   flag_set.set_usage_args("[flags] RUN_ID");
-  AddTrainerFlags(&flag_set, &flags, /*mutating=*/false);
+  AddTrainerFlags(&flag_set, &flags);
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flag_set, args, 1, 1, "one RUN_ID", &parsed)) return *code;
   absl::StatusOr<Trainer> trainer = Connect(flags);
   if (!trainer.ok()) return Fail(flag_set.program(), trainer.status());
   v1::GetRunRequest request;
   request.set_run_id(parsed.positional[0]);
-  v1::Run run;
-  if (absl::Status s = RpcError(trainer->stub->GetRun(trainer->Context().get(), request, &run),
-                                "GetRun " + request.run_id(), trainer->target);
-      !s.ok()) {
-    return Fail(flag_set.program(), s);
-  }
-  PrintRun(run, std::cout);
+  absl::StatusOr<v1::Run> run =
+      trainer->Call(&TrainerStub::GetRun, request, "GetRun " + request.run_id());
+  if (!run.ok()) return Fail(flag_set.program(), run.status());
+  PrintRun(*run, std::cout);
   return 0;
 }
 
@@ -235,7 +200,7 @@ int RunTrainList(const std::vector<std::string>& args) {
   TrainerFlags flags;
   std::string model, state;
   core::FlagSet flag_set("fabrique train list", "Lists runs, newest first. Follows every page.");
-  AddTrainerFlags(&flag_set, &flags, /*mutating=*/false);
+  AddTrainerFlags(&flag_set, &flags);
   flag_set.Add("model", &model, "Only runs of this model");
   flag_set.Add("state", &state, "Only runs in this state (queued, training, succeeded, ...)");
   core::ParsedArgs parsed;
@@ -255,23 +220,18 @@ int RunTrainList(const std::vector<std::string>& args) {
   std::ostringstream table;
   table << absl::StrFormat("%-28s %-20s %-18s %-22s %s\n", "RUN", "MODEL", "STATE", "SUBMITTED",
                            "REGISTERED");
-  do {
-    v1::ListRunsResponse page;
-    if (absl::Status s = RpcError(trainer->stub->ListRuns(trainer->Context().get(), request, &page),
-                                  "ListRuns", trainer->target);
-        !s.ok()) {
-      return Fail(flag_set.program(), s);
-    }
-    for (const v1::Run& run : page.runs()) {
-      table << absl::StrFormat(
-          "%-28s %-20s %-18s %-22s %s\n", run.run_id(), run.spec().model_name(), State(run.state()),
-          FormatTimestamp(run.create_time()),
-          run.has_registered_version() ? absl::StrCat(run.registered_version().model(), ":",
-                                                      run.registered_version().version())
-                                       : "-");
-    }
-    request.set_page_token(page.next_page_token());
-  } while (!request.page_token().empty());
+  const absl::Status listed = trainer->CallPages(
+      &TrainerStub::ListRuns, request, "ListRuns", [&table](const v1::ListRunsResponse& page) {
+        for (const v1::Run& run : page.runs()) {
+          table << absl::StrFormat(
+              "%-28s %-20s %-18s %-22s %s\n", run.run_id(), run.spec().model_name(),
+              State(run.state()), FormatTimestamp(run.create_time()),
+              run.has_registered_version() ? absl::StrCat(run.registered_version().model(), ":",
+                                                          run.registered_version().version())
+                                           : "-");
+        }
+      });
+  if (!listed.ok()) return Fail(flag_set.program(), listed);
   std::cout << table.str();
   return 0;
 }
@@ -308,7 +268,7 @@ int RunTrainCancel(const std::vector<std::string>& args) {
       "Exit codes: 0 the run is cancelled, stops within one batch, or had already ended (then\n"
       "it says how: 'run R already succeeded: nothing to cancel'), 1 the trainer refused (an\n"
       "unknown run, one registering its version) or could not be reached, 2 bad usage.");
-  AddTrainerFlags(&flag_set, &flags, /*mutating=*/true);
+  AddTrainerFlags(&flag_set, &flags);
   flag_set.Add("reason", &reason, "Why, recorded on the run");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flag_set, args, 1, 1, "one RUN_ID", &parsed)) return *code;
@@ -317,13 +277,10 @@ int RunTrainCancel(const std::vector<std::string>& args) {
   v1::CancelRunRequest request;
   request.set_run_id(parsed.positional[0]);
   request.set_reason(reason);
-  v1::Run run;
-  if (absl::Status s = RpcError(trainer->stub->CancelRun(trainer->Context().get(), request, &run),
-                                "CancelRun " + request.run_id(), trainer->target);
-      !s.ok()) {
-    return Fail(flag_set.program(), s);
-  }
-  return ReportCancel(run);
+  absl::StatusOr<v1::Run> run =
+      trainer->Call(&TrainerStub::CancelRun, request, "CancelRun " + request.run_id());
+  if (!run.ok()) return Fail(flag_set.program(), run.status());
+  return ReportCancel(*run);
 }
 
 }  // namespace
@@ -340,7 +297,8 @@ int RunTrain(const std::vector<std::string>& args) {
   return RunSubcommand("fabrique train",
                        "Trains models on the trainer (fabrique-trainer), from the feature store's "
                        "training sets to registered versions. Every subcommand takes --target "
-                       "HOST:PORT or --data_dir DIR of a running 'fabrique up'.",
+                       "HOST:PORT or --data_dir DIR of a running 'fabrique up', and calls with "
+                       "the credentials 'fabrique auth --help' describes.",
                        kSubcommands, args);
 }
 

@@ -1,6 +1,13 @@
 // `fabrique up`: the embedded default. Starts the six services on this machine with their data
 // under one folder, waits until every health check says SERVING, prints the endpoints, and stays
 // in the foreground; on Ctrl-C or SIGTERM it stops them in reverse order and reports each exit.
+//
+// Like kind and minikube, it is its own identity provider: DATA_DIR/auth holds a CA, a
+// certificate per service, a token signing key and its JWKS (auth::LocalAuthority), and the
+// access policy, written once from the default with the local user as platform-admin. Every
+// service serves TLS with its certificate and verifies tokens against the JWKS; the CLI, run with
+// --data_dir by the same user, mints its own tokens with the signing key (local_token.h).
+// --insecure runs everything in plaintext without authentication, for debugging.
 
 #include <signal.h>
 
@@ -15,6 +22,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "libs/auth/default_policy.h"
+#include "libs/auth/local_authority.h"
+#include "libs/auth/pem_file.h"
 #include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/client/service_catalog.h"
@@ -24,8 +34,11 @@
 #include "tools/cli/child_process.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/credentials.h"
 #include "tools/cli/endpoints_file.h"
+#include "tools/cli/local_token.h"
 #include "tools/cli/rpc_call.h"
+#include "tools/cli/up_layout.h"
 
 namespace fabrique::cli {
 namespace {
@@ -38,6 +51,7 @@ struct UpFlags {
   std::string bin_dir;
   absl::Duration startup_timeout = absl::Seconds(60);
   absl::Duration shutdown_grace = absl::Seconds(10);
+  bool insecure = false;
 };
 
 struct Running {
@@ -80,6 +94,68 @@ void ReportFailure(const Running& r, const std::string& what) {
 
 enum class StartResult { kServing, kFailed, kInterrupted };
 
+// The flags that make service `name` serve TLS with its certificate from DATA_DIR/auth and verify
+// callers against the local authority's keys and policy; --insecure under `up --insecure`.
+std::vector<std::string> SecurityFlags(const UpFlags& flags, absl::string_view name) {
+  if (flags.insecure) return {"--insecure"};
+  const std::string dir = AuthDir(flags.data_dir);
+  return {absl::StrCat("--tls_cert=", dir, "/", name, ".crt"),
+          absl::StrCat("--tls_key=", dir, "/", name, ".key"),
+          absl::StrCat("--tls_client_ca=", CaPath(flags.data_dir)),
+          absl::StrCat("--jwks=", JwksPath(flags.data_dir)),
+          absl::StrCat("--token_issuer=", kLocalIssuer),
+          absl::StrCat("--policy=", PolicyPath(flags.data_dir))};
+}
+
+// The channel `up` checks a service's health over: TLS trusting the local CA, checking the
+// certificate names the service (it does not name 0.0.0.0 or a host's other addresses).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> HealthChannel(const UpFlags& flags,
+                                                             absl::string_view name,
+                                                             const std::string& address) {
+  client::ChannelOptions options;
+  options.target = address;
+  options.plaintext = flags.insecure;
+  if (!flags.insecure) {
+    options.tls.ca_path = CaPath(flags.data_dir);
+    options.tls.server_name_override = LocalServerName(name);
+  }
+  return client::MakeChannel(options);
+}
+
+// Makes (first time) or opens the local authority in DATA_DIR/auth, and writes the default policy
+// with the local user as platform-admin when there is none: an edited policy is kept.
+absl::Status PrepareIdentity(const UpFlags& flags) {
+  auth::LocalAuthorityOptions options;
+  options.dir = AuthDir(flags.data_dir);
+  absl::StatusOr<std::unique_ptr<auth::LocalAuthority>> authority =
+      auth::LocalAuthority::Open(options);
+  if (!authority.ok()) return authority.status();
+  const std::string policy = PolicyPath(flags.data_dir);
+  std::error_code error;
+  if (std::filesystem::exists(policy, error)) return absl::OkStatus();
+  return auth::WriteFileAtomically(policy, auth::DefaultPolicyText(LocalUser(ProcessEnvironment())),
+                                   0600);
+}
+
+// `up --insecure` says so where everybody looks: on the terminal, and in DATA_DIR/insecure, which
+// tells the CLI's --data_dir to speak plaintext to it.
+absl::Status AnnounceSecurity(const UpFlags& flags) {
+  const std::string marker = InsecureMarkerPath(flags.data_dir);
+  std::error_code error;
+  if (!flags.insecure) {
+    std::filesystem::remove(marker, error);
+    return absl::OkStatus();
+  }
+  std::cerr
+      << "\n"
+         "  WARNING: --insecure: every service listens in PLAINTEXT and authenticates NOBODY.\n"
+         "  Anyone who can reach these ports may read and change everything. For debugging\n"
+         "  only; never on a shared machine or network.\n\n";
+  return auth::WriteFileAtomically(
+      marker, "The services of this 'fabrique up' run with --insecure: plaintext, no auth.\n",
+      0644);
+}
+
 // Starts one service and waits for its ports and its health. Whatever happens, the process (if
 // any) joins `running`, so the caller can stop it; failures are reported here.
 StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t index,
@@ -90,9 +166,8 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
       absl::StrCat(bin_dir, "/", info.binary), absl::StrCat("--listen_host=", flags.listen_host),
       absl::StrCat("--port=", PortFor(flags.grpc_base_port, index)),
       absl::StrCat("--metrics_port=", PortFor(flags.metrics_base_port, index)),
-      absl::StrCat("--shutdown_grace=", absl::FormatDuration(flags.shutdown_grace)),
-      // Plaintext on the laptop's loopback until `fabrique up` makes its own certificates.
-      "--insecure"};
+      absl::StrCat("--shutdown_grace=", absl::FormatDuration(flags.shutdown_grace))};
+  for (std::string& flag : SecurityFlags(flags, info.name)) argv.push_back(std::move(flag));
   if (info.stateful) argv.push_back(absl::StrCat("--data_dir=", flags.data_dir, "/", info.name));
   // The trainer reads from the feature store and registers in the registry started before it,
   // wherever their ports landed.
@@ -136,10 +211,12 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
       return StartResult::kInterrupted;
     }
   }
-  auto channel = client::MakePlaintextChannel(Address(flags.listen_host, r.grpc_port));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      HealthChannel(flags, info.name, Address(flags.listen_host, r.grpc_port));
+  if (!channel.ok()) return fail(std::string(channel.status().message()));
   for (absl::string_view service : info.grpc_services) {
     absl::Status serving =
-        client::WaitUntilServing(channel, std::string(service), deadline - absl::Now());
+        client::WaitUntilServing(*channel, std::string(service), deadline - absl::Now());
     if (!serving.ok()) return fail(absl::StrCat(service, " is ", serving.message()));
   }
   std::cout << absl::StrFormat(" SERVING (%.1fs)\n", absl::ToDoubleSeconds(absl::Now() - start));
@@ -158,20 +235,29 @@ void PrintTable(const UpFlags& flags, const std::vector<Running>& running) {
                                  Address(flags.listen_host, r.grpc_port), metrics, "SERVING",
                                  r.process->pid());
   }
-  std::cout << "\nData and logs in " << flags.data_dir << "/. Press Ctrl-C to stop.\n"
-            << std::flush;
+  std::cout << "\nData and logs in " << flags.data_dir << "/.";
+  if (flags.insecure) {
+    std::cout << " INSECURE: plaintext, no authentication.";
+  } else {
+    std::cout << " TLS with the CA " << CaPath(flags.data_dir)
+              << "; commands run with --data_dir by you call as " << LocalUser(ProcessEnvironment())
+              << " (platform-admin).";
+  }
+  std::cout << "\nPress Ctrl-C to stop.\n" << std::flush;
 }
 
 }  // namespace
 
 int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
   UpFlags flags;
+  flags.data_dir = DefaultDataDir(ProcessEnvironment());
   core::FlagSet flag_set("fabrique up",
                          "Starts all six Fabrique services on this machine (the embedded default), "
                          "waits until\nevery health check says SERVING, prints their endpoints and "
                          "stays in the foreground.\nCtrl-C or SIGTERM stops them all cleanly.");
   flag_set.Add("data_dir", &flags.data_dir,
-               "Folder for every service's state (one subfolder each) and logs/");
+               "Folder for every service's state (one subfolder each), logs/ and auth/; "
+               "default $FABRIQUE_DATA_DIR, else fabrique-data");
   flag_set.Add("listen_host", &flags.listen_host, "Address the services listen on");
   flag_set.Add("grpc_base_port", &flags.grpc_base_port,
                "gRPC port of features; the others follow (+1 .. +5). 0 gives each a free port");
@@ -183,9 +269,15 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
                "Longest wait for one service to report SERVING");
   flag_set.Add("shutdown_grace", &flags.shutdown_grace,
                "Time each service has to drain in-flight calls when stopping");
+  flag_set.Add("insecure", &flags.insecure,
+               "Plaintext and no authentication at all, for debugging (loudly warned about)");
   flag_set.set_epilog(
       "Exit codes: 0 stopped cleanly, 1 a service failed to start or stop (or another\n"
       "'fabrique up' runs on DIR), 2 bad usage, 130 interrupted while starting.\n"
+      "Identity: DIR/auth holds the local CA, the services' certificates, the token signing key\n"
+      "(readable by you only) and policy.csv (written once; edit it to grant roles: it reloads).\n"
+      "Commands run with --data_dir DIR by you call as you, platform-admin; give others\n"
+      "tokens with 'fabrique auth token'.\n"
       "Then: 'fabrique status --data_dir DIR' from another terminal.");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flag_set, args, 0, 0, "", &parsed)) return *code;
@@ -204,6 +296,15 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
     return 1;
   }
 
+  if (!flags.insecure) {
+    if (absl::Status prepared = PrepareIdentity(flags); !prepared.ok()) {
+      return Fail(flag_set.program(), prepared);
+    }
+  }
+  if (absl::Status announced = AnnounceSecurity(flags); !announced.ok()) {
+    return Fail(flag_set.program(), announced);
+  }
+
   std::cout << "Starting Fabrique in " << flags.data_dir << "/\n" << std::flush;
   std::vector<Running> running;
   for (size_t i = 0; i < client::Services().size(); ++i) {
@@ -211,6 +312,7 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
     if (result != StartResult::kServing) {
       std::cout << "Stopping the services already started:\n";
       StopAll(running, flags.shutdown_grace);
+      std::filesystem::remove(InsecureMarkerPath(flags.data_dir), error);
       return result == StartResult::kInterrupted ? 130 : 1;
     }
   }
@@ -240,6 +342,7 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
   std::cout << "\nStopping (" << reason << "):\n";
   const bool clean = StopAll(running, flags.shutdown_grace);
   std::filesystem::remove(EndpointsPath(flags.data_dir), error);
+  std::filesystem::remove(InsecureMarkerPath(flags.data_dir), error);
   std::cout << (clean && dead == nullptr ? "All services stopped cleanly.\n"
                                          : "Some services did not stop cleanly.\n");
   return clean && dead == nullptr ? 0 : 1;
