@@ -126,7 +126,8 @@ void AddConnectionFlags(core::FlagSet* flag_set, ConnectionFlags* flags, absl::s
   flag_set->Add(
       "target", &flags->target,
       absl::StrCat("host:port of ", what,
-                   "; empty: the credentials file's, else its default port on 127.0.0.1"));
+                   "; empty: the credentials file's, else the 'fabrique up' running on "
+                   "$FABRIQUE_DATA_DIR or ./fabrique-data, else its default port on 127.0.0.1"));
   flag_set->Add("data_dir", &flags->data_dir,
                 "Reach the 'fabrique up --data_dir DIR' running there: its endpoints, CA and "
                 "(if you may read its signing key) a token for you (overrides --target)");
