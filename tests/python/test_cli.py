@@ -230,11 +230,15 @@ def test_a_service_that_cannot_be_reached_says_what_to_do(command, binary):
 def test_endpoints_of_a_stopped_up_ask_whether_it_still_runs(tmp_path):
     address = f"127.0.0.1:{dead_port()}"
     (tmp_path / "endpoints.tsv").write_text(f"features\t{address}\t-1\t1\n")
-    result = fabrique("features", "list", f"--data_dir={tmp_path}")
+    result = fabrique("features", "list", f"--data_dir={tmp_path}", "--insecure")
     assert result.returncode == 1
     assert (f"cannot reach fabrique-features at {address} (from {tmp_path}/endpoints.tsv)"
             in result.stderr)
     assert f"Is 'fabrique up --data_dir {tmp_path}' still running?" in result.stderr
+    # Without --insecure, a folder with no CA of its own is no TLS `fabrique up`: it says so.
+    no_ca = fabrique("features", "list", f"--data_dir={tmp_path}")
+    assert no_ca.returncode == 1
+    assert f"{tmp_path}/auth/ca.crt does not exist" in no_ca.stderr
 
 
 def test_usage_errors_are_one_line_with_a_suggestion():

@@ -66,11 +66,16 @@ absl::Status ResolveTransport(const ConnectionFlags& flags, const Getenv& getenv
   } else if (!flags.data_dir.empty() && Exists(CaPath(flags.data_dir))) {
     out->ca_path = CaPath(flags.data_dir);
   } else {
+    const std::string where =
+        flags.data_dir.empty()
+            ? "pass --data_dir of a 'fabrique up'"
+            : absl::StrCat("note ", CaPath(flags.data_dir), " does not exist: ", flags.data_dir,
+                           " is not the folder of a 'fabrique up' that makes its own CA");
     return absl::FailedPreconditionError(absl::StrCat(
         "no CA to check the server's certificate against: pass --ca FILE, set FABRIQUE_CA, add "
         "'ca:' to the credentials file (",
         CredentialsFilePath(getenv).empty() ? "$FABRIQUE_CONFIG" : CredentialsFilePath(getenv),
-        "), or pass --data_dir of a 'fabrique up'; --insecure for a server run with --insecure"));
+        "), or ", where, "; --insecure for a server run with --insecure"));
   }
   // A local `fabrique up`'s certificates name the service, not whatever address it listens on.
   if (!flags.data_dir.empty() && out->ca_path == CaPath(flags.data_dir)) {
