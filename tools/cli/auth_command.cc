@@ -62,7 +62,7 @@ absl::StatusOr<AccessClient> ConnectAccess(const ConnectionFlags& flags, const s
 }
 
 void AddAccessFlags(core::FlagSet* flag_set, ConnectionFlags* flags, std::string* service) {
-  AddConnectionFlags(flag_set, flags, "the service to ask (any of the six answers)");
+  AddConnectionFlags(flag_set, flags, "registry", "the service to ask (any of the six answers)");
   flag_set->Add("service", service,
                 "Which service to ask: its address from --data_dir, the credentials file or its "
                 "default port");

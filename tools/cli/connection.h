@@ -7,7 +7,7 @@
 // calls a service connects here and calls through libs/client's typed clients.
 //
 //   ConnectionFlags flags;
-//   AddConnectionFlags(&flag_set, &flags, "the model registry (fabrique-registry)");
+//   AddConnectionFlags(&flag_set, &flags, "registry", "the model registry (fabrique-registry)");
 //   ...
 //   ASSIGN_OR_RETURN(client::RegistryClient registry,
 //                    ConnectClient<client::RegistryClient>(flags, "registry"));

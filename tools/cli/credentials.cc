@@ -127,12 +127,14 @@ std::string LocalDataDir(const Getenv& getenv) {
   return Exists(EndpointsPath(dir)) ? dir : "";
 }
 
-void AddConnectionFlags(core::FlagSet* flag_set, ConnectionFlags* flags, absl::string_view what) {
-  flag_set->Add(
-      "target", &flags->target,
-      absl::StrCat("host:port of ", what,
-                   "; empty: the credentials file's, else the 'fabrique up' running on "
-                   "$FABRIQUE_DATA_DIR or ./fabrique-data, else its default port on 127.0.0.1"));
+void AddConnectionFlags(core::FlagSet* flag_set, ConnectionFlags* flags, absl::string_view service,
+                        absl::string_view what) {
+  const client::ServiceInfo* info = client::FindService(service);
+  flag_set->Add("target", &flags->target,
+                absl::StrCat("host:port of ", what,
+                             "; empty: the credentials file's, else the 'fabrique up' running on "
+                             "$FABRIQUE_DATA_DIR or ./fabrique-data, else 127.0.0.1:",
+                             info == nullptr ? 0 : info->default_port));
   flag_set->Add("data_dir", &flags->data_dir,
                 "Reach the 'fabrique up --data_dir DIR' running there: its endpoints, CA and "
                 "(if you may read its signing key) a token for you (overrides --target)");

@@ -41,9 +41,11 @@ struct ConnectionFlags {
   absl::Duration timeout = absl::Seconds(30);  // Deadline of each unary call.
 };
 
-// Declares --target, --data_dir, --token, --ca, --insecure and --timeout, bound to `flags`.
-// `what` names the service for --target's help, e.g. "the model registry (fabrique-registry)".
-void AddConnectionFlags(core::FlagSet* flag_set, ConnectionFlags* flags, absl::string_view what);
+// Declares --target, --data_dir, --token, --ca, --insecure and --timeout, bound to `flags`, for
+// `service` (catalog name, whose default port --target's help names). `what` names it for people,
+// e.g. "the model registry (fabrique-registry)".
+void AddConnectionFlags(core::FlagSet* flag_set, ConnectionFlags* flags, absl::string_view service,
+                        absl::string_view what);
 
 // The folder a plain `fabrique up` runs on: $FABRIQUE_DATA_DIR, else "fabrique-data".
 std::string DefaultDataDir(const Getenv& getenv);

@@ -3,7 +3,7 @@
 namespace fabrique::cli {
 
 void AddTargetFlags(core::FlagSet* flags, FeaturesTarget* target) {
-  AddConnectionFlags(flags, target, "the feature store (fabrique-features)");
+  AddConnectionFlags(flags, target, "features", "the feature store (fabrique-features)");
 }
 
 absl::StatusOr<FeatureStoreClient> ConnectFeatureStore(const FeaturesTarget& target) {

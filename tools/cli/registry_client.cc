@@ -5,7 +5,7 @@
 namespace fabrique::cli {
 
 void AddRegistryFlags(core::FlagSet* flags, RegistryFlags* registry) {
-  AddConnectionFlags(flags, registry, "the model registry (fabrique-registry)");
+  AddConnectionFlags(flags, registry, "registry", "the model registry (fabrique-registry)");
 }
 
 absl::StatusOr<RegistryClient> RegistryClient::Connect(const RegistryFlags& flags) {

@@ -34,7 +34,7 @@ using Trainer = client::TrainerClient;
 using TrainerStub = v1::Trainer::Stub;
 
 void AddTrainerFlags(core::FlagSet* flags, TrainerFlags* trainer) {
-  AddConnectionFlags(flags, trainer, "the trainer (fabrique-trainer)");
+  AddConnectionFlags(flags, trainer, "trainer", "the trainer (fabrique-trainer)");
 }
 
 absl::StatusOr<Trainer> Connect(const TrainerFlags& flags) {
