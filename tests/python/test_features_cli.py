@@ -12,7 +12,8 @@ from test_cli import secure_channel
 HOUR = 3_600_000_000  # microseconds
 
 DEFINITIONS = {
-    "entities": [{"name": "cli_shop", "joinKey": "shop_id", "description": "A shop"}],
+    "entities": [{"name": "cli_shop", "joinKey": "shop_id", "description": "A shop",
+                  "ownerSquad": "growth"}],
     "feature_groups": [{
         "name": "cli_orders", "entity": "cli_shop", "ownerSquad": "growth", "ttl": "86400s",
         "features": [
@@ -230,8 +231,9 @@ def test_all_or_nothing_refuses_the_batch_of_an_unreadable_row(target, tmp_path)
 
 
 def test_dry_run_with_a_new_entity_stores_nothing(target, tmp_path):
-    fresh = {"entities": [{"name": "cli_dry", "joinKey": "dry_id"}],
-             "feature_groups": [{"name": "cli_dry_group", "entity": "cli_dry", "features": [
+    fresh = {"entities": [{"name": "cli_dry", "joinKey": "dry_id", "ownerSquad": "growth"}],
+             "feature_groups": [{"name": "cli_dry_group", "entity": "cli_dry",
+                                 "ownerSquad": "growth", "features": [
                  {"name": "x", "type": "FEATURE_TYPE_FLOAT"}]}]}
     dry = fabrique("features", "apply", "--dry_run", *target,
                    write_json(tmp_path / "dry.json", fresh))

@@ -174,7 +174,11 @@ def test_alias_policy_promotion_approval_and_rejection(models, tmp_path):
     policy.write_text(json.dumps({
         "metricGates": [{"metric": "auc", "op": "COMPARISON_OP_GREATER_OR_EQUAL", "value": 0.8}],
         "approvalGates": [{"role": "design-authority", "requiredApprovals": 1}]}))
-    out = ok(models("policy", "cli-promo", "production", "--set", str(policy), *SCIENTIST))
+    # Setting gates is the design authority's, not the scientist's.
+    denied = models("policy", "cli-promo", "production", "--set", str(policy), *SCIENTIST)
+    assert denied.returncode == 1 and "PERMISSION_DENIED" in denied.stderr
+    assert "models.policy.write" in denied.stderr
+    out = ok(models("policy", "cli-promo", "production", "--set", str(policy), *REVIEWER))
     assert "metric        auc >= 0.8" in out and "approval      1 from design-authority" in out
     assert "auc >= 0.8" in ok(models("policy", "cli-promo", "production"))
 
@@ -202,7 +206,7 @@ def test_alias_policy_promotion_approval_and_rejection(models, tmp_path):
     # Only a holder of the gate's role approves; theirs moves the alias.
     own = models("approve", request_id, *SCIENTIST)
     assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr
-    assert "design-authority" in own.stderr
+    assert "models.approve" in own.stderr
     assert "state:         pending" in ok(models("promotion", request_id))
     approved = ok(models("approve", request_id, "--comment", "lgtm", *REVIEWER))
     assert "state:         completed" in approved and "approved by rita" in approved
@@ -392,7 +396,7 @@ def test_review_queue_traffic_policy_and_safe_retries(models, tmp_path):
     policy = tmp_path / "serve-policy.json"
     policy.write_text(json.dumps(
         {"approvalGates": [{"role": "design-authority", "requiredApprovals": 1}]}))
-    ok(models("policy", "cli-serve", "candidate", "--set", str(policy), *SCIENTIST))
+    ok(models("policy", "cli-serve", "candidate", "--set", str(policy), *REVIEWER))
     assert "(none)" in ok(models("requests", "cli-serve"))
     pending = ok(models("promote", "cli-serve", "2", "--alias", "candidate",
                         "--request_id", "ship-2", *SCIENTIST))

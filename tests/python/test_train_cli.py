@@ -24,7 +24,7 @@ def spec(target, tmp_path_factory):
     labels an hour after each row (1 when x > 0)."""
     work = tmp_path_factory.mktemp("train-cli")
     (work / "defs.json").write_text(json.dumps({
-        "entities": [{"name": "tcli_customer", "join_key": "customer_id"}],
+        "entities": [{"name": "tcli_customer", "join_key": "customer_id", "owner_squad": "risk"}],
         "feature_groups": [{"name": "tcli_signals", "entity": "tcli_customer",
                             "owner_squad": "risk",
                             "features": [{"name": "x", "type": "FEATURE_TYPE_DOUBLE"}]}]}))
