@@ -736,6 +736,31 @@ def help_flags(binary):
     return set(re.findall(r"^\s*--([a-z_]+)\b", result.stdout, re.MULTILINE))
 
 
+def declared_flags(s):
+    """Flags the source declares for a service: the shared ones of libs/server/service_flags.cc
+    (--data_dir only for stateful services) and its own in services/<name>/."""
+    add = re.compile(r'\.Add\(\s*"([a-z_]+)"')
+    names = set(add.findall((REPO / "libs" / "server" / "service_flags.cc").read_text()))
+    for source in (REPO / "services" / s["name"]).rglob("*.cc"):
+        names |= set(add.findall(source.read_text()))
+    if not s["stateful"]:
+        names.discard("data_dir")
+    return names
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_every_flag_in_the_manifests_is_declared_in_the_source(directory):
+    """What the binaries' --help checks below, without a build."""
+    for s in catalog():
+        workload = find(render(directory), "StatefulSet" if s["stateful"] else "Deployment",
+                        s["binary"])
+        known = declared_flags(s)
+        assert IDENTITY_FLAGS | {"insecure", "port", "metrics_port"} <= known, (
+            f"the source declares {sorted(known)}; has the flag declaration changed shape?")
+        unknown = sorted(set(flags_of(the_container(workload))) - known)
+        assert not unknown, f"{s['binary']} declares no flag {unknown}"
+
+
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS)
 def test_every_flag_in_the_manifests_is_a_flag_of_its_binary(directory):
     if not (BIN_DIR / "fabrique-features").exists():
