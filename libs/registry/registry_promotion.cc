@@ -243,6 +243,22 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::DecidePromotion(const std::s
   }
   const bool requester = caller.subject() == request.requested_by().subject();
   const bool withdrawal = !approve && requester && !reviewer;
+  // The requester's own approval counts only where a gate of a role they hold allows it; an
+  // approval that could never count is refused rather than recorded.
+  if (approve && requester && reviewer) {
+    bool counts = false;
+    for (const v1::ApprovalGate& gate : policy.approval_gates()) {
+      for (const std::string& held : caller.roles()) {
+        counts = counts || (held == gate.role() && gate.allow_self_approval());
+      }
+    }
+    if (!counts) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("'", caller.subject(), "' asked for promotion request '", id,
+                       "' and may not approve it: the policy of alias '", request.alias(),
+                       "' allows no self-approval"));
+    }
+  }
   if (!reviewer && !withdrawal) {
     return absl::PermissionDeniedError(
         absl::StrCat(approve ? "approving" : "rejecting", " promotion request '", id,

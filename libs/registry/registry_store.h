@@ -165,9 +165,10 @@ class RegistryStore {
   // moves once every gate holds, moved by the approver who completed it. A request whose alias
   // moved otherwise, or whose version was archived, meanwhile becomes SUPERSEDED.
   // FAILED_PRECONDITION when the request is not PENDING; PERMISSION_DENIED when the caller holds
-  // none of the roles of the policy's approval gates, except that the requester may withdraw
-  // the request (a rejection by a requester who holds no reviewer role: CANCELLED; one who
-  // holds one rejects it as a reviewer: REJECTED).
+  // none of the roles of the policy's approval gates, or approves their own request where no
+  // gate of theirs allows self-approval, except that the requester may withdraw the request (a
+  // rejection by a requester who holds no reviewer role: CANCELLED; one who holds one rejects it as
+  // a reviewer: REJECTED).
   absl::StatusOr<v1::PromotionRequest> DecidePromotion(const std::string& id, bool approve,
                                                        const std::string& comment,
                                                        const v1::Principal& caller);

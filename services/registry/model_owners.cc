@@ -1,7 +1,7 @@
 #include "services/registry/model_owners.h"
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "libs/core/status_macros.h"
 
 namespace fabrique::services {

@@ -386,10 +386,14 @@ TEST_CASE(
   CheckDenied(lookup, "features.data.read", "fraud");
   CHECK(absl::StrContains(lookup.error_message(), "feature group 'cards'"));
   // Someone reading in both squads gets both.
-  REQUIRE(s.stub
-              ->LookupOnline(As("lou", {"risk:data-scientist", "fraud:data-scientist"}).get(),
-                             LookupOf({"tx:amount", "cards:limit"}), &looked_up)
-              .ok());
+  v1::LookupOnlineRequest both = LookupOf({"tx:amount", "cards:limit"});
+  v1::EntityKeys* cards_keys = both.add_entity_keys();
+  cards_keys->set_entity("card");
+  cards_keys->add_keys("k1");
+  const grpc::Status both_read = s.stub->LookupOnline(
+      As("lou", {"risk:data-scientist", "fraud:data-scientist"}).get(), both, &looked_up);
+  INFO(both_read.error_message());
+  CHECK(both_read.ok());
 
   const grpc::Status build =
       BuildAs(s, As("dana", risk_scientist).get(), {"tx:amount", "cards:limit"});
