@@ -1,7 +1,8 @@
 #ifndef FABRIQUE_TESTS_SERVICES_ACCESS_REFUSALS_H_
 #define FABRIQUE_TESTS_SERVICES_ACCESS_REFUSALS_H_
 
-// The credentials an adapter must refuse with UNAUTHENTICATED, for the services' access tests:
+// The services' access tests' shared pieces: the identity their servers trust, the check of a
+// denial, and the credentials an adapter must refuse with UNAUTHENTICATED:
 // none, an expired token, one signed by another authority, one with alg "none", one for another
 // audience and a malformed authorization header. Each comes with the words its refusal names.
 
@@ -9,14 +10,31 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "catch2/catch.hpp"
 #include "grpcpp/client_context.h"
 #include "libs/auth/jwt_base64url.h"
 #include "libs/auth/token_mint.h"
 #include "tests/util/test_identity.h"
 
 namespace fabrique::testing {
+
+// The identity the services' test servers trust: one local authority per test binary.
+inline TestIdentity& SharedIdentity() {
+  static TestIdentity* const identity = new TestIdentity();
+  return *identity;
+}
+
+// Checks that `status` is PERMISSION_DENIED naming `permission` and `squad`.
+inline void CheckDenied(const grpc::Status& status, const std::string& permission,
+                        const std::string& squad) {
+  INFO(status.error_message());
+  CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(absl::StrContains(status.error_message(), permission));
+  CHECK(absl::StrContains(status.error_message(), squad));
+}
 
 struct BadCredential {
   std::string name;    // What is wrong, for the test's report.

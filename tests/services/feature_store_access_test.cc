@@ -25,6 +25,7 @@ using feature_test::Identity;
 using feature_test::Server;
 
 using Groups = std::vector<std::string>;
+using testing::CheckDenied;
 
 std::unique_ptr<grpc::ClientContext> As(const std::string& user, const Groups& groups) {
   return Identity().Context(user, groups);
@@ -285,15 +286,6 @@ TEST_CASE("feature store: every bad credential is UNAUTHENTICATED, forged header
     CHECK(call(s, testing::ForgedContext(Identity(), "eve", "fraud").get()).error_code() ==
           grpc::StatusCode::PERMISSION_DENIED);
   }
-}
-
-// The refusal names the permission and the squad.
-void CheckDenied(const grpc::Status& status, const std::string& permission,
-                 const std::string& squad) {
-  INFO(status.error_message());
-  CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
-  CHECK(absl::StrContains(status.error_message(), permission));
-  CHECK(absl::StrContains(status.error_message(), squad));
 }
 
 TEST_CASE("feature store: another squad's groups and datasets are neither read nor written") {

@@ -19,17 +19,15 @@
 #include "libs/server/service_host.h"
 #include "services/features/feature_owners.h"
 #include "services/features/feature_store_service.h"
+#include "tests/services/access_refusals.h"
 #include "tests/util/test_identity.h"
 
 namespace fabrique::services::feature_test {
 
 inline constexpr int64_t kHour = 3'600'000'000;  // Microseconds.
 
-// The identity every feature-store test server trusts: one local authority per test binary.
-inline testing::TestIdentity& Identity() {
-  static testing::TestIdentity* const identity = new testing::TestIdentity();
-  return *identity;
-}
+// The identity the servers trust.
+inline testing::TestIdentity& Identity() { return testing::SharedIdentity(); }
 
 // A feature store served on a free loopback port, over a store in `path` ("" = in memory), or
 // in `path` through `env` when given (not owned; it must outlive the Server).

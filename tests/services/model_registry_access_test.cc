@@ -27,15 +27,7 @@ using registry_test::kAbc;
 using registry_test::Server;
 
 using Groups = std::vector<std::string>;
-
-// The refusal names the permission and the squad.
-void CheckDenied(const grpc::Status& status, const std::string& permission,
-                 const std::string& squad) {
-  INFO(status.error_message());
-  CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
-  CHECK(absl::StrContains(status.error_message(), permission));
-  CHECK(absl::StrContains(status.error_message(), squad));
-}
+using testing::CheckDenied;
 
 grpc::Status Upload(v1::ModelRegistry::Stub& stub, grpc::ClientContext* context) {
   v1::Artifact out;

@@ -16,16 +16,14 @@
 #include "libs/server/service_host.h"
 #include "services/registry/model_owners.h"
 #include "services/registry/model_registry_service.h"
+#include "tests/services/access_refusals.h"
 #include "tests/util/test_identity.h"
 #include "tests/util/test_util.h"
 
 namespace fabrique::services::registry_test {
 
-// The identity every registry test server trusts: one local authority per test binary.
-inline testing::TestIdentity& Identity() {
-  static testing::TestIdentity* const identity = new testing::TestIdentity();
-  return *identity;
-}
+// The identity the servers trust.
+inline testing::TestIdentity& Identity() { return testing::SharedIdentity(); }
 
 // SHA-256 of "abc" (FIPS 180-2).
 inline constexpr char kAbc[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
