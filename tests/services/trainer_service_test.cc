@@ -318,8 +318,8 @@ TEST_CASE("Past the point of no return the run's deadline no longer fails its re
   // Down for two seconds, past the run's one-second deadline but well within the retry window.
   FlakyRegistry registry_service(&clock, absl::Seconds(2));
   Served registry(&registry_service, v1::ModelRegistry::service_full_name());
-  std::unique_ptr<RemoteModels> models = *RemoteModels::Create(
-      {client::MakePlaintextChannel(registry.target()), absl::Seconds(60), &clock});
+  std::unique_ptr<RemoteModels> models =
+      *RemoteModels::Create({client::MakePlaintextChannel(registry.target()), absl::Seconds(60), &clock});
   training::testing::FakeTrainerParts parts("/in-memory/registration");
   std::unique_ptr<training::RunPipeline> pipeline =
       *training::RunPipeline::Create({parts.runs.get(), &parts.datasets, models.get(), &clock});
@@ -446,8 +446,7 @@ struct Adapter {
     host->AddService(service.get(), v1::Trainer::service_full_name(), "the trainer");
     REQUIRE(host->Start().ok());
     queue->Start();
-    stub = v1::Trainer::NewStub(
-        client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
+    stub = v1::Trainer::NewStub(client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
   }
   ~Adapter() {
     host->Shutdown();
