@@ -236,7 +236,7 @@ const std::map<std::string, Permitted>& RoleMatrix() {
       {"BuildTrainingSet", {{"risk:data-scientist"}, {"risk:data-engineer"}}},
       {"GetDataset", {{"risk:product-owner"}, {"fraud:data-scientist"}}},
       {"ListDatasets", {{"fraud:data-engineer"}, {}}},
-      {"RecordDatasetUsage", {{"risk:platform-admin"}, {"risk:data-scientist"}}},
+      {"RecordDatasetUsage", {{"risk:data-scientist"}, {"fraud:data-scientist"}}},
       {"GetFeatureGroupLineage", {{"risk:data-engineer"}, {"fraud:data-engineer"}}},
   };
   return *matrix;
