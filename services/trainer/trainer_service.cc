@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libs/auth/method_table.h"
+#include "libs/auth/policy_syntax.h"
 #include "libs/core/grpc_status.h"
 #include "services/trainer/submit_squad.h"
 
@@ -29,7 +30,9 @@ absl::Duration TimeLeft(const grpc::ServerContext& context) {
   return absl::FromChrono(deadline) - absl::Now();
 }
 
-// The owner of a run is the squad it trains for. NOT_FOUND for an unknown run, as GetRun says.
+// The owner of a run is the squad it trains for. A run recorded before runs had squads is the
+// platform's ("*"): only those holding the permission in every squad reach it. NOT_FOUND for an
+// unknown run, as GetRun says.
 auth::OwnerLookup RunOwners(const training::RunStore* runs) {
   return [runs](absl::string_view resource, absl::string_view name) -> absl::StatusOr<std::string> {
     if (resource != auth::kRun) {
@@ -37,6 +40,7 @@ auth::OwnerLookup RunOwners(const training::RunStore* runs) {
     }
     absl::StatusOr<v1::Run> run = runs->Get(std::string(name));
     if (!run.ok()) return run.status();
+    if (run->squad().empty()) return std::string(auth::kAllSquads);
     return run->squad();
   };
 }

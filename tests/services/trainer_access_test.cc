@@ -1,8 +1,8 @@
 // Who may do what on the trainer, through its adapter behind a real access guard: a call without
 // a token is UNAUTHENTICATED; submitting needs runs.submit in the squad the run trains for, which
 // defaults to the submitter's only such squad; another squad's run can be neither read, watched
-// nor cancelled; lists keep to the squads the caller may read; the x-fabrique-* headers of old
-// change nothing.
+// nor cancelled; lists keep to the squads the caller may read; a run recorded before runs had
+// squads is reached only platform-wide; the x-fabrique-* headers of old change nothing.
 
 #include <memory>
 #include <string>
@@ -156,6 +156,28 @@ TEST_CASE("Another squad's run can be neither read, watched nor cancelled", "[tr
   CHECK(answer.state() == v1::RUN_STATE_CANCELLED);
   CHECK(answer.history().rbegin()->reason() == "cancelled by erin");
   a.datasets.gate.Open();
+}
+
+TEST_CASE("A run recorded without a squad is the platform's", "[trainer][access]") {
+  Adapter a;
+  v1::Run legacy;
+  *legacy.mutable_spec() = TrainableSpec();
+  legacy.mutable_submitted_by()->set_subject("dana");
+  const std::string id = a.runs->Submit(legacy)->run_id();
+  v1::Run answer;
+  // Holding runs.read in some squad is not enough: it must hold in every one.
+  CheckRefused(a.stub->GetRun(a.Dana().get(), GetOf(id), &answer),
+               grpc::StatusCode::PERMISSION_DENIED, {"runs.read", "in every squad"});
+  CheckRefused(a.stub->CancelRun(a.Dana().get(), CancelOf(id), &answer),
+               grpc::StatusCode::PERMISSION_DENIED, {"runs.cancel", "in every squad"});
+  v1::ListRunsResponse listed;
+  REQUIRE(a.stub->ListRuns(a.Dana().get(), v1::ListRunsRequest(), &listed).ok());
+  CHECK(listed.runs_size() == 0);
+  // An admin, who holds it everywhere, reaches it.
+  REQUIRE(a.stub->GetRun(a.As("root", {}).get(), GetOf(id), &answer).ok());
+  CHECK(answer.run_id() == id);
+  REQUIRE(a.stub->ListRuns(a.As("root", {}).get(), v1::ListRunsRequest(), &listed).ok());
+  CHECK(listed.runs_size() == 1);
 }
 
 TEST_CASE("Runs list only the squads where the caller reads runs", "[trainer][access]") {
