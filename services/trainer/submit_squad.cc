@@ -28,17 +28,22 @@ absl::StatusOr<std::string> SubmitSquad(const server::Access& guard,
         "the trainer runs with --insecure, so every caller may submit in every squad", kNameIt));
   }
   std::vector<std::string> squads = guard.policy()->SquadsWith(who.subject, kSubmitPermission);
-  // A service acting for the user narrows them to where it may act too; Decide asks both.
-  squads.erase(std::remove_if(squads.begin(), squads.end(),
-                              [&](const std::string& squad) {
-                                return squad != auth::kAllSquads &&
-                                       !guard.Decide(who, kSubmitPermission, squad).allowed;
-                              }),
-               squads.end());
   if (squads.empty()) {
     return absl::PermissionDeniedError(
         absl::StrCat(who.subject.name, " lacks ", kSubmitPermission, " in any squad"));
   }
+  // A service acting for the user narrows them to where it may act too; Decide asks both, and
+  // says why the service may not when it may act nowhere the user may.
+  std::string refused;
+  squads.erase(std::remove_if(squads.begin(), squads.end(),
+                              [&](const std::string& squad) {
+                                if (squad == auth::kAllSquads) return false;
+                                auth::Decision d = guard.Decide(who, kSubmitPermission, squad);
+                                if (!d.allowed && refused.empty()) refused = std::move(d.reason);
+                                return !d.allowed;
+                              }),
+               squads.end());
+  if (squads.empty()) return absl::PermissionDeniedError(refused);
   if (squads.front() == auth::kAllSquads) {
     return absl::InvalidArgumentError(
         absl::StrCat(who.subject.name, " holds ", kSubmitPermission, " in every squad", kNameIt));

@@ -2,7 +2,8 @@
 // a token is UNAUTHENTICATED; submitting needs runs.submit in the squad the run trains for, which
 // defaults to the submitter's only such squad; another squad's run can be neither read, watched
 // nor cancelled; lists keep to the squads the caller may read; a run recorded before runs had
-// squads is reached only platform-wide; the x-fabrique-* headers of old change nothing.
+// squads is reached only platform-wide; a service acting for a user is checked with the user;
+// the x-fabrique-* headers of old change nothing.
 
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"
 #include "grpcpp/client_context.h"
+#include "libs/client/call_context.h"
 #include "libs/server/access.h"
 #include "tests/services/trainer_test_server.h"
 #include "tests/training/fake_ports.h"
@@ -206,6 +208,50 @@ TEST_CASE("Runs list only the squads where the caller reads runs", "[trainer][ac
       a.stub->ListRuns(a.As("ed", {"risk:data-engineer"}).get(), v1::ListRunsRequest(), &response),
       grpc::StatusCode::PERMISSION_DENIED, {"runs.read"});
   a.datasets.gate.Open();
+}
+
+// A call from `stub`'s service for `user` with `groups` ("" = on its own account), for `squad`.
+grpc::Status SubmitFrom(v1::Trainer::Stub& stub, const std::string& user,
+                        const std::vector<std::string>& groups, const std::string& squad,
+                        v1::Run* run) {
+  client::CallContext call;
+  call.timeout = kPatience;
+  call.credentials.on_behalf_of_user = user;
+  call.credentials.on_behalf_of_groups = groups;
+  std::unique_ptr<grpc::ClientContext> context = *call.NewClientContext();
+  v1::SubmitRunRequest request;
+  *request.mutable_spec() = TrainableSpec();
+  request.set_squad(squad);
+  return stub.SubmitRun(context.get(), request, run);
+}
+
+TEST_CASE("A service submits for a user where both may, and the run records both",
+          "[trainer][access]") {
+  Adapter a(nullptr, /*tls=*/true);
+  std::unique_ptr<v1::Trainer::Stub> tower = a.StubAs("tower");
+  v1::Run run;
+  // For dana: her one squad, checked for her and for the tower.
+  REQUIRE(SubmitFrom(*tower, "dana", kDana, "", &run).ok());
+  CHECK(run.squad() == "risk");
+  CHECK(run.submitted_by().subject() == "dana");
+  CHECK(run.submitted_by().service() == "tower");
+  CHECK(run.submitted_by().squad() == "risk");
+  CHECK(std::vector<std::string>(run.submitted_by().groups().begin(),
+                                 run.submitted_by().groups().end()) == kDana);
+  CheckRefused(SubmitFrom(*tower, "dana", kDana, "fraud", &run),
+               grpc::StatusCode::PERMISSION_DENIED, {"user:dana", "runs.submit", "fraud"});
+  // On its own account the tower holds runs.submit in every squad: it names the squad.
+  CheckRefused(SubmitFrom(*tower, "", {}, "", &run), grpc::StatusCode::INVALID_ARGUMENT,
+               {"service:tower", "every squad", "--squad"});
+  REQUIRE(SubmitFrom(*tower, "", {}, "fraud", &run).ok());
+  CHECK(run.submitted_by().subject() == "service:tower");
+  CHECK(run.squad() == "fraud");
+  // A service that may not act for users is refused, the default squad or not, saying why.
+  std::unique_ptr<v1::Trainer::Stub> inference = a.StubAs("inference");
+  CheckRefused(SubmitFrom(*inference, "dana", kDana, "risk", &run),
+               grpc::StatusCode::PERMISSION_DENIED, {"service:inference", "risk"});
+  CheckRefused(SubmitFrom(*inference, "dana", kDana, "", &run), grpc::StatusCode::PERMISSION_DENIED,
+               {"service:inference", "risk"});
 }
 
 TEST_CASE("With --insecure every caller is anonymous, and a submission names its squad",

@@ -14,6 +14,7 @@
 #include "catch2/catch.hpp"
 #include "grpcpp/client_context.h"
 #include "libs/client/channel.h"
+#include "libs/server/server_credentials.h"
 #include "libs/server/service_host.h"
 #include "services/trainer/trainer_metrics.h"
 #include "services/trainer/trainer_service.h"
@@ -50,11 +51,19 @@ struct Adapter {
   std::unique_ptr<TrainerService> service;
   std::unique_ptr<v1::Trainer::Stub> stub;
 
-  // Behind `guard` (not owned) when given, else behind the identity's.
-  explicit Adapter(const server::Access* guard = nullptr) {
+  // Behind `guard` (not owned) when given, else behind the identity's; over TLS with the
+  // trainer's certificate from the identity's authority when `tls`, else plaintext.
+  explicit Adapter(const server::Access* guard = nullptr, bool tls = false) {
     kv = training::testing::InMemoryKv("/in-memory/adapter");
     runs = *training::RunStore::Create({kv.get()});
-    host = *server::ServiceHost::Create(LoopbackHost("trainer"));
+    server::ServiceHostOptions host_options = LoopbackHost("trainer");
+    if (tls) {
+      const auth::LocalAuthority& authority = identity.authority();
+      host_options.plaintext = false;
+      host_options.tls = server::TlsFiles{authority.cert_path("trainer"),
+                                          authority.key_path("trainer"), authority.ca_cert_path()};
+    }
+    host = *server::ServiceHost::Create(host_options);
     metrics = std::make_unique<TrainerMetrics>(host->metrics());
     queue = *training::RunQueue::Create({runs.get(), &datasets, &models, metrics.get()});
     service = std::make_unique<TrainerService>(queue.get(), runs.get(),
@@ -62,12 +71,24 @@ struct Adapter {
     host->AddService(service.get(), v1::Trainer::service_full_name(), "the trainer");
     REQUIRE(host->Start().ok());
     queue->Start();
-    stub = v1::Trainer::NewStub(
-        client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
+    if (!tls) stub = v1::Trainer::NewStub(client::MakePlaintextChannel(target()));
   }
   ~Adapter() {
     host->Shutdown();
     queue.reset();
+  }
+
+  std::string target() const { return absl::StrCat("127.0.0.1:", host->port()); }
+  // A stub calling the TLS adapter as `service`, under its certificate from the authority.
+  std::unique_ptr<v1::Trainer::Stub> StubAs(const std::string& service) const {
+    const auth::LocalAuthority& authority = identity.authority();
+    client::ChannelOptions options;
+    options.target = target();
+    options.tls = {authority.ca_cert_path(), authority.cert_path(service),
+                   authority.key_path(service), ""};
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = client::MakeChannel(options);
+    REQUIRE(channel.ok());
+    return v1::Trainer::NewStub(*channel);
   }
 
   // A context carrying a token for `user` with `groups`, and a deadline runs can be awaited in.
