@@ -149,7 +149,7 @@ absl::StatusOr<v1::Run> RunQueue::Cancel(const std::string& run_id, const v1::Pr
     if (auto running = running_.find(run_id); running != running_.end()) {
       // Its worker stops within one batch and records CANCELLED, unless it is registering.
       in_progress = true;
-      refused = !running->second->Cancel();
+      refused = !running->second->Cancel(caller.subject(), reason);
     } else {
       if (auto queued = std::find(queue_.begin(), queue_.end(), run_id); queued != queue_.end()) {
         queue_.erase(queued);

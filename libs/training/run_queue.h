@@ -98,10 +98,11 @@ class RunQueue {
   absl::StatusOr<v1::Run> Submit(const v1::SubmitRunRequest& request, const v1::Principal& caller,
                                  absl::Duration time_left = absl::InfiniteDuration());
 
-  // Cancels a queued run at once (CANCELLED, with `caller` and `reason`), and a running one
-  // within one batch (its record, read after the cancel, says where it was, or how it ended if
-  // it ended meanwhile). An ended run is returned as it is. FAILED_PRECONDITION when the run is
-  // registering its version: it will complete. NOT_FOUND for an unknown run.
+  // Cancels a queued run at once, and a running one within one batch (its record, read after
+  // the cancel, says where it was, or how it ended if it ended meanwhile); the CANCELLED state
+  // names `caller`'s subject and `reason`. An ended run is returned as it is.
+  // FAILED_PRECONDITION when the run is registering its version: it will complete. NOT_FOUND for
+  // an unknown run.
   absl::StatusOr<v1::Run> Cancel(const std::string& run_id, const v1::Principal& caller,
                                  const std::string& reason);
 

@@ -267,7 +267,7 @@ TEST_CASE("A queued run is cancelled at once, a running one within its step", "[
   CHECK(cancelled->history().rbegin()->reason() == "cancelled by dana: dup");
   CHECK(h.observer.load() == std::make_pair(0, 1));
 
-  absl::StatusOr<v1::Run> asked = h.queue->Cancel(running.run_id(), Harness::Dana(), "");
+  absl::StatusOr<v1::Run> asked = h.queue->Cancel(running.run_id(), Harness::Dana(), "wrong data");
   REQUIRE(asked.ok());
   // It stops on its own thread: read after the cancel, it is still building or cancelled already.
   CHECK((asked->state() == v1::RUN_STATE_BUILDING_DATASET ||
@@ -275,7 +275,9 @@ TEST_CASE("A queued run is cancelled at once, a running one within its step", "[
   REQUIRE(h.queue->AwaitIdle(kPatience));
   const v1::Run stopped = *h.runs->Get(running.run_id());
   CHECK(stopped.state() == v1::RUN_STATE_CANCELLED);
-  CHECK(stopped.history().rbegin()->reason() == "cancelled while building the training set");
+  // The record names who stopped it, and why, as for a queued run.
+  CHECK(stopped.history().rbegin()->reason() ==
+        "cancelled by dana while building the training set: wrong data");
   CHECK(h.models.registered().empty());
   CHECK(h.observer.finished().size() == 2);
   // Cancelling an ended run answers how it ended; an unknown run is NOT_FOUND.
