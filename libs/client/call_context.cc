@@ -54,10 +54,6 @@ absl::Status AddCredentials(const CallCredentials& credentials, grpc::ClientCont
   if (!credentials.on_behalf_of_groups.empty()) {
     context->AddMetadata(kOnBehalfOfGroupsKey, absl::StrJoin(credentials.on_behalf_of_groups, ","));
   }
-  const AssertedIdentity& asserted = credentials.asserted;
-  if (!asserted.user.empty()) context->AddMetadata("x-fabrique-user", asserted.user);
-  if (!asserted.roles.empty()) context->AddMetadata("x-fabrique-roles", asserted.roles);
-  if (!asserted.squad.empty()) context->AddMetadata("x-fabrique-squad", asserted.squad);
   return absl::OkStatus();
 }
 

@@ -30,14 +30,6 @@ inline constexpr char kAuthorizationKey[] = "authorization";
 inline constexpr char kOnBehalfOfUserKey[] = "fabrique-on-behalf-of-user";
 inline constexpr char kOnBehalfOfGroupsKey[] = "fabrique-on-behalf-of-groups";
 
-// The x-fabrique-user/-roles/-squad metadata callers used to assert who they are. Servers that
-// verify tokens ignore it; it lives only here so that removing it is one edit.
-struct AssertedIdentity {
-  std::string user;   // x-fabrique-user.
-  std::string roles;  // x-fabrique-roles: comma-separated.
-  std::string squad;  // x-fabrique-squad.
-};
-
 struct CallCredentials {
   // A JWT sent as `authorization: Bearer <token>`. Default: none (a service calling under its
   // client certificate alone).
@@ -50,8 +42,6 @@ struct CallCredentials {
   std::string on_behalf_of_user;
   // That user's groups, sent comma-separated as fabrique-on-behalf-of-groups.
   std::vector<std::string> on_behalf_of_groups;
-  // Deprecated: sent as x-fabrique-* metadata while servers still read it.
-  AssertedIdentity asserted;
 };
 
 struct CallContext {

@@ -78,9 +78,21 @@ def test_cancelling_a_run_that_succeeded_says_how_it_ended(target, spec, dana):
     assert shown.returncode == 0 and re.search(r"^state: +succeeded$", shown.stdout, re.MULTILINE)
 
 
-def test_cancelling_a_run_before_it_ends_exits_0(target, spec, dana):
+def test_the_squad_a_run_trains_for(target, spec):
+    # The local user is platform-admin in every squad: which one a run is for must be said.
+    unsaid = fabrique("train", "submit", spec, "--nowatch", *target)
+    assert unsaid.returncode == 1
+    assert "INVALID_ARGUMENT" in unsaid.stderr and "--squad" in unsaid.stderr
+    said = fabrique("train", "submit", spec, "--nowatch", "--squad", "risk", *target)
+    assert said.returncode == 0, said.stderr
+    run = submitted_run(said.stdout)
+    watched = fabrique("train", "watch", run, *target, timeout=180)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+
+
+def test_cancelling_a_run_before_it_ends_exits_0(target, spec):
     def submit(path):
-        result = fabrique("train", "submit", path, "--nowatch", *target, *dana)
+        result = fabrique("train", "submit", path, "--nowatch", "--squad", "risk", *target)
         assert result.returncode == 0, result.stderr
         return submitted_run(result.stdout)
 

@@ -128,6 +128,7 @@ int FollowAndReport(const Trainer& trainer, const std::string& run_id, const std
 int RunTrainSubmit(const std::vector<std::string>& args) {
   TrainerFlags flags;
   std::string request_id;
+  std::string squad;
   bool watch = true, validate_only = false;
   core::FlagSet flag_set(
       "fabrique train submit",
@@ -137,6 +138,9 @@ int RunTrainSubmit(const std::vector<std::string>& args) {
       "when it failed or was cancelled.");
   flag_set.set_usage_args("[flags] SPEC.json");
   AddTrainerFlags(&flag_set, &flags);
+  flag_set.Add("squad", &squad,
+               "Squad the run trains for: it owns the run and a model the run creates (you need "
+               "runs.submit there); empty = the one squad where you hold runs.submit");
   flag_set.Add("request_id", &request_id,
                "Idempotency key: submitting again with it returns the same run");
   flag_set.Add("watch", &watch, "Follow the run to its end (--nowatch: print its id and return)");
@@ -149,6 +153,7 @@ int RunTrainSubmit(const std::vector<std::string>& args) {
   }
   request.set_request_id(request_id.empty() ? core::IdGenerator::Default().Next() : request_id);
   request.set_validate_only(validate_only);
+  request.set_squad(squad);
   absl::StatusOr<Trainer> trainer = Connect(flags);
   if (!trainer.ok()) return Fail(flag_set.program(), trainer.status());
   absl::StatusOr<v1::Run> run = trainer->Call(&TrainerStub::SubmitRun, request, "SubmitRun");
