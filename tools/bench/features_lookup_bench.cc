@@ -333,9 +333,7 @@ std::vector<double> TimeNewConnections(const ClientFactory& connect,
 // (alternating which goes first), and prints the medians side by side.
 void CompareSecurity(const Systems& systems, const std::vector<int32_t>& sequence,
                      const Flags& flags) {
-  std::printf("
-Security: the same lookups over TLS + token and over --insecure...
-");
+  std::printf("\nSecurity: the same lookups over TLS + token and over --insecure...\n");
   const Runs runs = MeasureAll(systems, {1}, sequence, flags);
   std::array<std::vector<double>, 2> connect_p50, connect_p99;
   for (int repeat = 0; repeat < flags.repeats; ++repeat) {
