@@ -66,7 +66,7 @@ def test_a_client_trusting_another_ca_refuses_the_server(stubs, running, payment
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     # The same call through the right CA is answered: the server was fine, the trust was not.
     with running.connect("features") as channel:
-        assert get_group(channel, payments).group.spec.owner_squad == "risk"
+        assert get_group(channel, payments).spec.owner_squad == "risk"
 
 
 def test_a_call_without_a_token_is_unauthenticated(stubs, running, payments):
@@ -113,7 +113,7 @@ def test_another_squad_cannot_read_a_feature_group(connect, payments):
     assert "features.schema.read" in error.details() and "risk" in error.details()
     # Their own squad's reader is let through.
     reader = connect("features", user="rita", groups=["risk:data-scientist"])
-    assert get_group(reader, payments).group.spec.name == payments
+    assert get_group(reader, payments).spec.name == payments
 
 
 def test_a_forged_role_header_changes_nothing(connect, payments):

@@ -203,7 +203,9 @@ def script_for(blocks, sandbox):
                     flag = re.search(r"--data_dir[ =](\S+)", text)
                     ready = f"test -f {flag.group(1) if flag else 'fabrique-data'}/endpoints.tsv"
                 else:
-                    ready = f"fabrique status --target 127.0.0.1:{by_hand.group(2)}"
+                    # Over TLS, like the service, unless it was started in plaintext.
+                    insecure = " --insecure" if re.search(r"--insecure\b", text) else ""
+                    ready = f"fabrique status --target 127.0.0.1:{by_hand.group(2)}{insecure}"
                 out.append(f"__wait_for {command.line} $! {shlex.quote(ready)}")
                 continue
             out.append(text)
