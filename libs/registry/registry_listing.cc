@@ -99,7 +99,7 @@ absl::StatusOr<std::vector<v1::Alias>> RegistryStore::ListAliases(const std::str
 }
 
 absl::StatusOr<v1::ListModelsResponse> RegistryStore::ListModels(
-    const v1::ListModelsRequest& request) const {
+    const v1::ListModelsRequest& request, SquadFilter visible) const {
   const int page =
       request.page_size() <= 0 ? kDefaultPage : std::min(request.page_size(), kMaxPage);
   const std::string first = std::max(request.page_token(), request.name_prefix());
@@ -115,7 +115,8 @@ absl::StatusOr<v1::ListModelsResponse> RegistryStore::ListModels(
           return false;
         }
         if (!absl::StartsWith(model.name(), request.name_prefix())) return false;  // Past it.
-        if (!request.owner_squad().empty() && model.owner_squad() != request.owner_squad()) {
+        if ((!request.owner_squad().empty() && model.owner_squad() != request.owner_squad()) ||
+            !visible(model.owner_squad())) {
           return true;
         }
         if (!request.use_case_id().empty() && model.use_case_id() != request.use_case_id()) {
@@ -134,7 +135,7 @@ absl::StatusOr<v1::ListModelsResponse> RegistryStore::ListModels(
 }
 
 absl::StatusOr<v1::ListVersionsResponse> RegistryStore::ListVersions(
-    const v1::ListVersionsRequest& request) const {
+    const v1::ListVersionsRequest& request, SquadFilter visible) const {
   const int page = PageSize(request.page_size());
   std::string start_model;
   int64_t start_number = 0;  // 0 = from the model's latest.
@@ -155,7 +156,7 @@ absl::StatusOr<v1::ListVersionsResponse> RegistryStore::ListVersions(
   models_request.set_page_size(kMaxPage);
   v1::ListVersionsResponse response;
   while (true) {
-    ASSIGN_OR_RETURN(v1::ListModelsResponse models, ListModels(models_request));
+    ASSIGN_OR_RETURN(v1::ListModelsResponse models, ListModels(models_request, visible));
     for (const v1::Model& model : models.models()) {
       if (!wanted.empty() && wanted.count(model.name()) == 0) continue;
       int64_t number = model.name() == start_model && start_number > 0

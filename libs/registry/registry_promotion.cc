@@ -3,6 +3,7 @@
 // decision that completes them.
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -242,6 +243,22 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::DecidePromotion(const std::s
   }
   const bool requester = caller.subject() == request.requested_by().subject();
   const bool withdrawal = !approve && requester && !reviewer;
+  // The requester's own approval counts only where a gate of a role they hold allows it; an
+  // approval that could never count is refused rather than recorded.
+  if (approve && requester && reviewer) {
+    bool counts = false;
+    for (const v1::ApprovalGate& gate : policy.approval_gates()) {
+      for (const std::string& held : caller.roles()) {
+        counts = counts || (held == gate.role() && gate.allow_self_approval());
+      }
+    }
+    if (!counts) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("'", caller.subject(), "' asked for promotion request '", id,
+                       "' and may not approve it: the policy of alias '", request.alias(),
+                       "' allows no self-approval"));
+    }
+  }
   if (!reviewer && !withdrawal) {
     return absl::PermissionDeniedError(
         absl::StrCat(approve ? "approving" : "rejecting", " promotion request '", id,
@@ -289,8 +306,18 @@ absl::StatusOr<std::vector<v1::PromotionPolicy>> RegistryStore::ListPromotionPol
 }
 
 absl::StatusOr<v1::ListPromotionRequestsResponse> RegistryStore::ListPromotionRequests(
-    const v1::ListPromotionRequestsRequest& request) const {
+    const v1::ListPromotionRequestsRequest& request, SquadFilter visible) const {
   if (!request.model().empty()) RETURN_IF_ERROR(GetModel(request.model()).status());
+  // Models' owners, each read once.
+  std::map<std::string, bool> seen_models;
+  const auto model_visible = [&](const std::string& model) {
+    auto it = seen_models.find(model);
+    if (it == seen_models.end()) {
+      absl::StatusOr<v1::Model> found = GetModel(model);
+      it = seen_models.emplace(model, found.ok() && visible(found->owner_squad())).first;
+    }
+    return it->second;
+  };
   const int page = request.page_size() <= 0 ? 100 : std::min(request.page_size(), 1000);
   const kv::KeyRange all = kv::KeyRange::Prefix(kv::KeyBuilder().AddString("r").key());
   v1::ListPromotionRequestsResponse response;
@@ -304,7 +331,8 @@ absl::StatusOr<v1::ListPromotionRequestsResponse> RegistryStore::ListPromotionRe
         if ((!request.model().empty() && found.model() != request.model()) ||
             (!request.alias().empty() && found.alias() != request.alias()) ||
             (request.state() != v1::PROMOTION_STATE_UNSPECIFIED &&
-             found.state() != request.state())) {
+             found.state() != request.state()) ||
+            !model_visible(found.model())) {
           return true;
         }
         if (response.requests_size() == page) {

@@ -27,6 +27,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "fabrique/v1/registry.pb.h"
 #include "libs/core/clock.h"
@@ -34,6 +35,11 @@
 #include "libs/registry/registry_log.h"
 
 namespace fabrique::registry {
+
+// Whether the caller may see what `owner_squad` owns. Lists skip the rest before paging, so a
+// page is full whenever more visible records exist.
+using SquadFilter = absl::FunctionRef<bool(absl::string_view owner_squad)>;
+inline bool AnySquad(absl::string_view) { return true; }
 
 struct RegistryStoreOptions {
   // The store. Not owned; must outlive the registry. Required.
@@ -89,15 +95,18 @@ class RegistryStore {
   // Models by name, filtered by owner squad, use case, tags ("key" or "key=value", all must
   // match) and name prefix; `page_token` is the name to start from (the last page's
   // next_page_token). Page size 100 by default, 1000 at most.
-  absl::StatusOr<v1::ListModelsResponse> ListModels(const v1::ListModelsRequest& request) const;
+  // Only models of squads `visible` accepts are listed.
+  absl::StatusOr<v1::ListModelsResponse> ListModels(const v1::ListModelsRequest& request,
+                                                    SquadFilter visible = AnySquad) const;
 
   // Versions, newest first within each model, models by name: of the models listed (all when
   // none), filtered by the model's squad and use case, the version's tags ("key" or
   // "key=value") and metric thresholds (a version without the metric does not match); archived
   // ones only with include_archived. `page_token` is the last page's next_page_token
   // ("MODEL:NUMBER", where the next page starts). Page size 100 by default, 1000 at most.
-  absl::StatusOr<v1::ListVersionsResponse> ListVersions(
-      const v1::ListVersionsRequest& request) const;
+  // Only versions of models of squads `visible` accepts are listed.
+  absl::StatusOr<v1::ListVersionsResponse> ListVersions(const v1::ListVersionsRequest& request,
+                                                        SquadFilter visible = AnySquad) const;
 
   // Sets the promotion policy of one alias of a model (output fields are set). The alias's
   // PENDING requests become SUPERSEDED in the same commit: they were evaluated under the old
@@ -128,8 +137,9 @@ class RegistryStore {
   // Promotion requests, oldest first, filtered by model, alias and state (empty / UNSPECIFIED =
   // any); `page_token` is the last page's next_page_token. Page size 100 by default, 1000 at
   // most.
+  // Only requests about models of squads `visible` accepts are listed.
   absl::StatusOr<v1::ListPromotionRequestsResponse> ListPromotionRequests(
-      const v1::ListPromotionRequestsRequest& request) const;
+      const v1::ListPromotionRequestsRequest& request, SquadFilter visible = AnySquad) const;
 
   // Sets how inference servers split a model's traffic between its primary and candidate
   // aliases (empty names mean "production" and "candidate"). INVALID_ARGUMENT for a canary
@@ -155,9 +165,10 @@ class RegistryStore {
   // moves once every gate holds, moved by the approver who completed it. A request whose alias
   // moved otherwise, or whose version was archived, meanwhile becomes SUPERSEDED.
   // FAILED_PRECONDITION when the request is not PENDING; PERMISSION_DENIED when the caller holds
-  // none of the roles of the policy's approval gates, except that the requester may withdraw
-  // the request (a rejection by a requester who holds no reviewer role: CANCELLED; one who
-  // holds one rejects it as a reviewer: REJECTED).
+  // none of the roles of the policy's approval gates, or approves their own request where no
+  // gate of theirs allows self-approval, except that the requester may withdraw the request (a
+  // rejection by a requester who holds no reviewer role: CANCELLED; one who holds one rejects it as
+  // a reviewer: REJECTED).
   absl::StatusOr<v1::PromotionRequest> DecidePromotion(const std::string& id, bool approve,
                                                        const std::string& comment,
                                                        const v1::Principal& caller);

@@ -32,7 +32,11 @@ struct RunContext {
   // Not owned; may be null. A call the run is blocked in, or a wait between retries, ends at
   // once when it fires.
   CancelToken* cancel = nullptr;
-  v1::Principal caller;  // Who submitted the run: calls are made on their behalf.
+  // Who submitted the run, as the trainer verified them (subject, groups, squad): the calls
+  // that build its training set and register its version are made on their behalf.
+  v1::Principal caller;
+  // The squad the run trains for (Run.squad): owner of a model the run creates.
+  std::string squad;
 };
 
 class DatasetSource {
@@ -62,7 +66,7 @@ struct ArtifactToUpload {
 class ModelSink {
  public:
   virtual ~ModelSink() = default;
-  // Creates the model when absent (owned by the caller's squad), uploads the artifacts and
+  // Creates the model when absent (owned by the run's squad), uploads the artifacts and
   // registers `version` (its artifacts filled in) with `request_id`, so a retry after a lost
   // answer finds the same version; returns the version registered.
   virtual absl::StatusOr<v1::ModelVersion> Register(const RunContext& context,

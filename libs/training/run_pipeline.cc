@@ -42,6 +42,7 @@ absl::StatusOr<v1::Run> RunPipeline::ExecuteSteps(const std::string& run_id,
   state.context.run_id = run_id;
   state.context.cancel = cancel;
   state.context.caller = run.submitted_by();
+  state.context.squad = run.squad();
   if (run.has_deadline_time()) {
     state.context.deadline =
         absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(run.deadline_time()));

@@ -103,6 +103,12 @@ absl::StatusOr<v1::Run> RunQueue::Submit(const v1::SubmitRunRequest& request,
   if (!request.request_id().empty() && !request.validate_only()) {
     absl::StatusOr<v1::Run> earlier = options_.runs->FindByRequestId(request.request_id());
     if (earlier.ok()) {
+      // A request id is unique across squads; another squad's run is not shown for it.
+      if (earlier->squad() != request.squad()) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("request id '", request.request_id(),
+                         "' was used for a run of another squad: choose another"));
+      }
       // Queued but not in the queue (the queue could not be read at start): queued again.
       if (earlier->state() == v1::RUN_STATE_QUEUED) Enqueue(earlier->run_id());
       return earlier;
@@ -112,12 +118,14 @@ absl::StatusOr<v1::Run> RunQueue::Submit(const v1::SubmitRunRequest& request,
   const absl::Time now = options_.clock->Now();
   RunContext context;
   context.caller = caller;
+  context.squad = request.squad();
   context.deadline =
       time_left == absl::InfiniteDuration() ? absl::InfiniteFuture() : now + time_left;
   RETURN_IF_ERROR(options_.datasets->CheckFeatures(context, request.spec()));
   v1::Run run;
   *run.mutable_spec() = request.spec();
   *run.mutable_submitted_by() = caller;
+  run.set_squad(request.squad());
   run.set_tower_job_id(request.tower_job_id());
   // The deadline counts from the submission: time queued is part of it.
   if (request.has_deadline() && request.deadline().seconds() + request.deadline().nanos() > 0) {
@@ -141,7 +149,7 @@ absl::StatusOr<v1::Run> RunQueue::Cancel(const std::string& run_id, const v1::Pr
     if (auto running = running_.find(run_id); running != running_.end()) {
       // Its worker stops within one batch and records CANCELLED, unless it is registering.
       in_progress = true;
-      refused = !running->second->Cancel();
+      refused = !running->second->Cancel(caller.subject(), reason);
     } else {
       if (auto queued = std::find(queue_.begin(), queue_.end(), run_id); queued != queue_.end()) {
         queue_.erase(queued);

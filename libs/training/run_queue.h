@@ -89,17 +89,20 @@ class RunQueue {
   void Stop();
 
   // Checks `request`'s spec (run_spec.h, then the features through the DatasetSource, asked
-  // within `time_left`, the caller's remaining time), stores the run as QUEUED for `caller` and
-  // queues it. A request_id seen before returns the run it made, at once, unchecked.
-  // validate_only checks and stores nothing. INVALID_ARGUMENT / FAILED_PRECONDITION from the
-  // checks; UNAVAILABLE when the feature store cannot be asked.
+  // within `time_left`, the caller's remaining time, on `caller`'s behalf), stores the run as
+  // QUEUED for `caller` in request.squad (the adapter has checked runs.submit there) and queues
+  // it. A request_id seen before returns the run it made, at once, unchecked (ALREADY_EXISTS
+  // when that run is another squad's). validate_only checks and stores nothing.
+  // INVALID_ARGUMENT / FAILED_PRECONDITION from the checks; UNAVAILABLE when the feature store
+  // cannot be asked.
   absl::StatusOr<v1::Run> Submit(const v1::SubmitRunRequest& request, const v1::Principal& caller,
                                  absl::Duration time_left = absl::InfiniteDuration());
 
-  // Cancels a queued run at once (CANCELLED, with `caller` and `reason`), and a running one
-  // within one batch (its record, read after the cancel, says where it was, or how it ended if
-  // it ended meanwhile). An ended run is returned as it is. FAILED_PRECONDITION when the run is
-  // registering its version: it will complete. NOT_FOUND for an unknown run.
+  // Cancels a queued run at once, and a running one within one batch (its record, read after
+  // the cancel, says where it was, or how it ended if it ended meanwhile); the CANCELLED state
+  // names `caller`'s subject and `reason`. An ended run is returned as it is.
+  // FAILED_PRECONDITION when the run is registering its version: it will complete. NOT_FOUND for
+  // an unknown run.
   absl::StatusOr<v1::Run> Cancel(const std::string& run_id, const v1::Principal& caller,
                                  const std::string& reason);
 

@@ -41,8 +41,12 @@ absl::Status RunSteps::Stop(const absl::Status& status, const std::string& durin
                              ": give it a longer deadline, or less to do"));
   }
   if (stopped) {
+    // As a queued run's cancel reads, with where it was: "cancelled by dana while training: ...".
+    const CancelToken& cancel = *state_.context.cancel;
+    const std::string who = cancel.cancelled_by(), why = cancel.cancel_reason();
     return End(runs_.Transition(state_.run_id, v1::RUN_STATE_CANCELLED,
-                                absl::StrCat("cancelled while ", during)));
+                                absl::StrCat("cancelled", who.empty() ? "" : " by ", who, " while ",
+                                             during, why.empty() ? "" : ": ", why)));
   }
   return Fail(absl::StrCat(during, ": ", status.message()));
 }

@@ -196,7 +196,9 @@ absl::StatusOr<v1::Run> RunStore::Get(const std::string& run_id) const {
   return Parse<v1::Run>(*bytes, "run");
 }
 
-absl::StatusOr<v1::ListRunsResponse> RunStore::List(const v1::ListRunsRequest& request) const {
+absl::StatusOr<v1::ListRunsResponse> RunStore::List(
+    const v1::ListRunsRequest& request,
+    const std::function<bool(const std::string& squad)>& visible) const {
   const int page = request.page_size() <= 0 ? 100 : std::min(request.page_size(), 1000);
   ASSIGN_OR_RETURN(std::unique_ptr<kv::Iterator> it,
                    options_.store->NewIterator(
@@ -214,7 +216,8 @@ absl::StatusOr<v1::ListRunsResponse> RunStore::List(const v1::ListRunsRequest& r
         (!request.use_case_id().empty() && run.spec().use_case_id() != request.use_case_id()) ||
         (request.state() != v1::RUN_STATE_UNSPECIFIED && run.state() != request.state()) ||
         (!request.submitted_by().empty() &&
-         run.submitted_by().subject() != request.submitted_by())) {
+         run.submitted_by().subject() != request.submitted_by()) ||
+        (visible != nullptr && !visible(run.squad()))) {
       continue;
     }
     if (response.runs_size() == page) {

@@ -52,8 +52,12 @@ class RunStore {
   absl::StatusOr<v1::Run> FindByRequestId(const std::string& request_id) const;
   // The ids of the runs waiting to start, oldest first.
   absl::StatusOr<std::vector<std::string>> Queued() const;
-  // Newest first, filtered by model, use case, state and submitter; paged by run id.
-  absl::StatusOr<v1::ListRunsResponse> List(const v1::ListRunsRequest& request) const;
+  // Newest first, filtered by model, use case, state and submitter, and kept to the runs whose
+  // squad `visible` accepts (null = every run); paged by run id. Runs left out do not count
+  // towards a page, so a caller seeing few squads still gets full pages.
+  absl::StatusOr<v1::ListRunsResponse> List(
+      const v1::ListRunsRequest& request,
+      const std::function<bool(const std::string& squad)>& visible = nullptr) const;
 
   // Moves the run to `to`, recording `reason`; FAILED_PRECONDITION when the run has ended
   // already or `to` goes backwards. Final states set end_time; leaving QUEUED sets start_time.

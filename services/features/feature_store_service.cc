@@ -12,7 +12,8 @@
 #include "libs/core/grpc_status.h"
 #include "libs/core/status_macros.h"
 #include "libs/features/store/training_set_build.h"
-#include "libs/server/caller.h"
+#include "services/access_checks.h"
+#include "services/features/feature_owners.h"
 
 namespace fabrique::services {
 namespace {
@@ -27,9 +28,9 @@ grpc::Status Answer(absl::StatusOr<T> value, T* out) {
   return grpc::Status::OK;
 }
 
-grpc::Status Required(const std::string& value, absl::string_view field) {
-  if (!value.empty()) return grpc::Status::OK;
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat(field, " is required"));
+// The permission a method of this service needs, for messages.
+std::string Permission(absl::string_view method) {
+  return PermissionOf(v1::FeatureStore::service_full_name(), method);
 }
 
 }  // namespace
@@ -113,9 +114,11 @@ class LookupMessagePool final
 };
 
 FeatureStoreService::FeatureStoreService(features::FeatureStore* store, core::Executor* lookups,
+                                         server::ServiceAccess access,
                                          prometheus::Registry& metrics)
     : store_(store),
       lookups_(lookups),
+      access_(std::move(access)),
       rows_ingested_(prometheus::BuildCounter()
                          .Name("fabrique_features_ingest_rows_total")
                          .Help("Rows written by ingest (history and online).")
@@ -137,49 +140,118 @@ FeatureStoreService::FeatureStoreService(features::FeatureStore* store, core::Ex
 // Runs once the server has shut down (it drains first), so every holder is back in the pool.
 FeatureStoreService::~FeatureStoreService() = default;
 
+absl::Status FeatureStoreService::CheckListedSquad(const server::Caller& caller,
+                                                   const std::string& squad, const char* method) {
+  if (squad.empty() || caller.Sees(squad)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(caller.principal.subject(), " lacks ",
+                                                  Permission(method), " in squad ", squad,
+                                                  ", so it may not list what that squad owns"));
+}
+
+absl::Status FeatureStoreService::CheckSpecGroups(const server::Caller& caller,
+                                                  const v1::TrainingSetSpec& spec) {
+  const std::shared_ptr<const features::CatalogState> catalog = store_->catalog().Snapshot();
+  std::vector<const v1::FeatureRef*> refs;
+  for (const v1::FeatureRef& ref : spec.features()) refs.push_back(&ref);
+  if (spec.label().has_feature()) refs.push_back(&spec.label().feature());
+  std::set<std::string> checked;
+  for (const v1::FeatureRef* ref : refs) {
+    if (!checked.insert(ref->group()).second) continue;
+    absl::StatusOr<std::string> owner = GroupOwner(*catalog, ref->group());
+    // An unknown group is the build's to name (NOT_FOUND, with the feature).
+    if (!owner.ok() || caller.Sees(*owner)) continue;
+    return NotVisible(caller, absl::StrCat("feature group '", ref->group(), "'"),
+                      Permission("BuildTrainingSet"), *owner);
+  }
+  return absl::OkStatus();
+}
+
 grpc::Status FeatureStoreService::ApplyEntity(grpc::ServerContext* context,
                                               const v1::ApplyEntityRequest* request,
                                               v1::Entity* response) {
-  return Answer(store_->catalog().ApplyEntity(request->entity()), response);
+  return Guarded(access_, *context, "ApplyEntity", *request, [&](const server::Caller&) {
+    // Moving an entity to another squad takes the permission in the squad it leaves as well.
+    absl::StatusOr<v1::Entity> current = store_->catalog().GetEntity(request->entity().name());
+    if (current.ok() && current->owner_squad() != request->entity().owner_squad()) {
+      const absl::Status leaving =
+          AlsoAllowed(access_, *context, Permission("ApplyEntity"), current->owner_squad());
+      if (!leaving.ok()) return ToGrpcStatus(leaving);
+    }
+    return Answer(store_->catalog().ApplyEntity(request->entity()), response);
+  });
 }
 
 grpc::Status FeatureStoreService::GetEntity(grpc::ServerContext* context,
                                             const v1::GetEntityRequest* request,
                                             v1::Entity* response) {
-  if (auto s = Required(request->name(), "name"); !s.ok()) return s;
-  return Answer(store_->catalog().GetEntity(request->name()), response);
+  return Guarded(access_, *context, "GetEntity", *request, [&](const server::Caller&) {
+    return Answer(store_->catalog().GetEntity(request->name()), response);
+  });
 }
 
 grpc::Status FeatureStoreService::ListEntities(grpc::ServerContext* context,
                                                const v1::ListEntitiesRequest* request,
                                                v1::ListEntitiesResponse* response) {
-  return Answer(store_->catalog().ListEntities(*request), response);
+  return Guarded(access_, *context, "ListEntities", *request, [&](const server::Caller& caller) {
+    return Answer(store_->catalog().ListEntities(
+                      *request, [&](absl::string_view squad) { return caller.Sees(squad); }),
+                  response);
+  });
 }
 
 grpc::Status FeatureStoreService::ApplyFeatureGroup(grpc::ServerContext* context,
                                                     const v1::ApplyFeatureGroupRequest* request,
                                                     v1::ApplyFeatureGroupResponse* response) {
-  return Answer(store_->ApplyFeatureGroup(*request, server::CallerOf(*context)), response);
+  return Guarded(access_, *context, "ApplyFeatureGroup", *request,
+                 [&](const server::Caller& caller) {
+                   // Moving a group to another squad takes the permission in both.
+                   absl::StatusOr<std::string> owner =
+                       GroupOwner(*store_->catalog().Snapshot(), request->spec().name());
+                   if (owner.ok() && *owner != request->spec().owner_squad()) {
+                     const absl::Status leaving =
+                         AlsoAllowed(access_, *context, Permission("ApplyFeatureGroup"), *owner);
+                     if (!leaving.ok()) return ToGrpcStatus(leaving);
+                   }
+                   return Answer(store_->ApplyFeatureGroup(*request, caller.principal), response);
+                 });
 }
 
 grpc::Status FeatureStoreService::GetFeatureGroup(grpc::ServerContext* context,
                                                   const v1::GetFeatureGroupRequest* request,
                                                   v1::FeatureGroup* response) {
-  if (auto s = Required(request->name(), "name"); !s.ok()) return s;
-  return Answer(store_->catalog().GetFeatureGroup(request->name(), request->schema_version()),
-                response);
+  return Guarded(access_, *context, "GetFeatureGroup", *request, [&](const server::Caller&) {
+    return Answer(store_->catalog().GetFeatureGroup(request->name(), request->schema_version()),
+                  response);
+  });
 }
 
 grpc::Status FeatureStoreService::ListFeatureGroups(grpc::ServerContext* context,
                                                     const v1::ListFeatureGroupsRequest* request,
                                                     v1::ListFeatureGroupsResponse* response) {
-  return Answer(store_->catalog().ListFeatureGroups(*request), response);
+  return Guarded(
+      access_, *context, "ListFeatureGroups", *request, [&](const server::Caller& caller) {
+        if (absl::Status seen =
+                CheckListedSquad(caller, request->owner_squad(), "ListFeatureGroups");
+            !seen.ok()) {
+          return ToGrpcStatus(seen);
+        }
+        return Answer(store_->catalog().ListFeatureGroups(
+                          *request, [&](absl::string_view squad) { return caller.Sees(squad); }),
+                      response);
+      });
 }
 
 grpc::Status FeatureStoreService::ListFeatures(grpc::ServerContext* context,
                                                const v1::ListFeaturesRequest* request,
                                                v1::ListFeaturesResponse* response) {
-  absl::StatusOr<v1::ListFeaturesResponse> listed = store_->catalog().ListFeatures(*request);
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "ListFeatures", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (absl::Status seen = CheckListedSquad(*caller, request->owner_squad(), "ListFeatures");
+      !seen.ok()) {
+    return ToGrpcStatus(seen);
+  }
+  absl::StatusOr<v1::ListFeaturesResponse> listed = store_->catalog().ListFeatures(
+      *request, [&](absl::string_view squad) { return caller->Sees(squad); });
   if (!listed.ok()) return ToGrpcStatus(listed.status());
   // The catalog knows features; lineage knows which models use them (one query per group).
   std::map<std::string, v1::FeatureGroupLineage> lineages;
@@ -228,15 +300,29 @@ grpc::Status FeatureStoreService::Ingest(grpc::ServerContext* context,
     }
     return status;
   };
-  for (int64_t index = 0; reader->Read(&request); ++index) {
+  // Each batch is checked against its own group: a stream may not start in a group the caller
+  // writes and go on in another squad's. A group allowed once is not checked again.
+  std::set<std::string> allowed_groups;
+  int64_t index = 0;
+  for (; reader->Read(&request); ++index) {
     if (context->IsCancelled()) {
       return durable(grpc::Status(grpc::StatusCode::CANCELLED,
                                   absl::StrCat("ingest cancelled before batch ", index)));
     }
     absl::StatusOr<v1::IngestBatchResult> result =
-        request.group().empty()
-            ? absl::InvalidArgumentError("IngestRequest.group is required")
-            : store_->Ingest(request, features::FeatureStore::IngestSync::kDeferred);
+        absl::InvalidArgumentError("IngestRequest.group is required");
+    if (!request.group().empty()) {
+      if (allowed_groups.count(request.group()) == 0) {
+        absl::StatusOr<server::Caller> caller = access_.Check(*context, "Ingest", request);
+        if (caller.ok())
+          allowed_groups.insert(request.group());
+        else
+          result = caller.status();
+      }
+      if (allowed_groups.count(request.group()) > 0) {
+        result = store_->Ingest(request, features::FeatureStore::IngestSync::kDeferred);
+      }
+    }
     if (!result.ok()) {
       // Batches before this one are committed; this one and any after it are not.
       return durable(ToGrpcStatus(absl::Status(
@@ -254,6 +340,13 @@ grpc::Status FeatureStoreService::Ingest(grpc::ServerContext* context,
     }
     *response->add_batches() = *std::move(result);
   }
+  // A stream without a batch writes nothing, but still only for a known caller.
+  if (index == 0) {
+    if (absl::StatusOr<server::Authentication> who = access_.guard().Authenticate(*context);
+        !who.ok()) {
+      return ToGrpcStatus(who.status());
+    }
+  }
   for (const auto& [reason, count] : reject_totals) {
     v1::RejectCount* total = response->add_reject_counts();
     total->set_reason(reason);
@@ -266,6 +359,11 @@ grpc::ServerUnaryReactor* FeatureStoreService::LookupOnline(grpc::CallbackServer
                                                             const v1::LookupOnlineRequest* request,
                                                             v1::LookupOnlineResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "LookupOnline", *request);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
   if (request->features_size() == 0) {
     reactor->Finish(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -276,18 +374,30 @@ grpc::ServerUnaryReactor* FeatureStoreService::LookupOnline(grpc::CallbackServer
     if (status.ok()) keys_looked_up_.Increment(static_cast<double>(response->row_count()));
     reactor->Finish(ToGrpcStatus(status));
   };
+  // Every group read must be owned by a squad the caller reads in; judged on the definitions
+  // the lookup resolves anyway, so it costs no read of the store.
+  const auto may_read = [](const server::Caller& who) {
+    return [&who](const v1::FeatureGroup& group) -> absl::Status {
+      if (who.Sees(group.spec().owner_squad())) return absl::OkStatus();
+      return NotVisible(who, absl::StrCat("feature group '", group.spec().name(), "'"),
+                        Permission("LookupOnline"), group.spec().owner_squad());
+    };
+  };
   // First from memory, on this thread: a hot set held in the memtables and block cache is
   // answered without a hand-off to another thread (its queueing and wake-up were most of a
   // one-entity lookup's tail). Only a lookup that needs the disk goes to the executor, so no
   // gRPC thread ever waits for a read.
-  const absl::Status in_memory = store_->LookupOnline(*request, response, /*memory_only=*/true);
+  const absl::Status in_memory =
+      store_->LookupOnline(*request, response, /*memory_only=*/true, may_read(*caller));
   if (!kv::IsNotInMemory(in_memory)) {
     finish(in_memory);
     return reactor;
   }
   // The request, response and reactor live until Finish, so the task may use them.
-  const absl::Status scheduled = lookups_->Schedule(
-      [this, request, response, finish] { finish(store_->LookupOnline(*request, response)); });
+  const absl::Status scheduled =
+      lookups_->Schedule([this, request, response, finish, may_read, who = *std::move(caller)] {
+        finish(store_->LookupOnline(*request, response, /*memory_only=*/false, may_read(who)));
+      });
   if (!scheduled.ok()) reactor->Finish(ToGrpcStatus(scheduled));
   return reactor;
 }
@@ -295,22 +405,29 @@ grpc::ServerUnaryReactor* FeatureStoreService::LookupOnline(grpc::CallbackServer
 grpc::Status FeatureStoreService::ReadHistory(grpc::ServerContext* context,
                                               const v1::ReadHistoryRequest* request,
                                               grpc::ServerWriter<v1::ReadHistoryResponse>* writer) {
-  if (auto s = Required(request->group(), "group"); !s.ok()) return s;
-  return ToGrpcStatus(
-      store_->ReadHistory(*request, [&](v1::ReadHistoryResponse* chunk) -> absl::Status {
-        if (context->IsCancelled()) return absl::CancelledError("the client went away");
-        if (!writer->Write(*chunk)) return absl::CancelledError("the client stopped reading");
-        return absl::OkStatus();
-      }));
+  return Guarded(access_, *context, "ReadHistory", *request, [&](const server::Caller&) {
+    return ToGrpcStatus(
+        store_->ReadHistory(*request, [&](v1::ReadHistoryResponse* chunk) -> absl::Status {
+          if (context->IsCancelled()) return absl::CancelledError("the client went away");
+          if (!writer->Write(*chunk)) return absl::CancelledError("the client stopped reading");
+          return absl::OkStatus();
+        }));
+  });
 }
 
 grpc::Status FeatureStoreService::BuildTrainingSet(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::BuildTrainingSetResponse, v1::BuildTrainingSetRequest>* stream) {
   v1::BuildTrainingSetRequest request;
-  if (!stream->Read(&request) || !request.has_spec()) {
+  const bool read = stream->Read(&request);
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "BuildTrainingSet", request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!read || !request.has_spec()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "the first message of BuildTrainingSet must be a TrainingSetSpec");
+  }
+  if (absl::Status seen = CheckSpecGroups(*caller, request.spec()); !seen.ok()) {
+    return ToGrpcStatus(seen);
   }
   auto send = [&](v1::BuildTrainingSetResponse* response) -> absl::Status {
     if (context->IsCancelled()) return absl::CancelledError("the client went away");
@@ -318,7 +435,7 @@ grpc::Status FeatureStoreService::BuildTrainingSet(
     return absl::OkStatus();
   };
   absl::StatusOr<std::unique_ptr<features::TrainingSetBuild>> build =
-      features::TrainingSetBuild::Start(*store_, request.spec(), server::CallerOf(*context), send);
+      features::TrainingSetBuild::Start(*store_, request.spec(), caller->principal, send);
   if (!build.ok()) return ToGrpcStatus(build.status());
   if (request.spec().label().has_events()) {
     if (absl::Status added = (*build)->AddEvents(request.spec().label().events()); !added.ok()) {
@@ -347,34 +464,51 @@ grpc::Status FeatureStoreService::BuildTrainingSet(
 grpc::Status FeatureStoreService::GetDataset(grpc::ServerContext* context,
                                              const v1::GetDatasetRequest* request,
                                              v1::Dataset* response) {
-  if (auto s = Required(request->dataset_id(), "dataset_id"); !s.ok()) return s;
-  return Answer(store_->lineage().GetDataset(request->dataset_id()), response);
+  return Guarded(access_, *context, "GetDataset", *request, [&](const server::Caller&) {
+    return Answer(store_->lineage().GetDataset(request->dataset_id()), response);
+  });
 }
 
 grpc::Status FeatureStoreService::ListDatasets(grpc::ServerContext* context,
                                                const v1::ListDatasetsRequest* request,
                                                v1::ListDatasetsResponse* response) {
-  return Answer(store_->lineage().ListDatasets(*request), response);
+  return Guarded(access_, *context, "ListDatasets", *request, [&](const server::Caller& caller) {
+    const std::shared_ptr<const features::CatalogState> catalog = store_->catalog().Snapshot();
+    // Datasets of one group: refused outright when the caller cannot see its squad.
+    if (!request->group().empty()) {
+      absl::StatusOr<std::string> owner = GroupOwner(*catalog, request->group());
+      if (owner.ok() && !caller.Sees(*owner)) {
+        return ToGrpcStatus(NotVisible(caller,
+                                       absl::StrCat("feature group '", request->group(), "'"),
+                                       Permission("ListDatasets"), *owner));
+      }
+    }
+    return Answer(store_->lineage().ListDatasets(*request,
+                                                 [&](const v1::Dataset& dataset) {
+                                                   absl::StatusOr<std::string> owner =
+                                                       DatasetOwner(*catalog, dataset);
+                                                   return owner.ok() && caller.Sees(*owner);
+                                                 }),
+                  response);
+  });
 }
 
 grpc::Status FeatureStoreService::RecordDatasetUsage(grpc::ServerContext* context,
                                                      const v1::RecordDatasetUsageRequest* request,
                                                      v1::RecordDatasetUsageResponse* response) {
-  if (auto s = Required(request->dataset_id(), "dataset_id"); !s.ok()) return s;
-  return ToGrpcStatus(
-      store_->lineage().RecordUsage(request->dataset_id(), request->model_version()));
+  return Guarded(access_, *context, "RecordDatasetUsage", *request, [&](const server::Caller&) {
+    return ToGrpcStatus(
+        store_->lineage().RecordUsage(request->dataset_id(), request->model_version()));
+  });
 }
 
 grpc::Status FeatureStoreService::GetFeatureGroupLineage(
     grpc::ServerContext* context, const v1::GetFeatureGroupLineageRequest* request,
     v1::FeatureGroupLineage* response) {
-  if (auto s = Required(request->group(), "group"); !s.ok()) return s;
-  // A lineage question about a group that does not exist is a mistake worth naming.
-  if (absl::Status known = store_->catalog().GetFeatureGroup(request->group()).status();
-      !known.ok()) {
-    return ToGrpcStatus(known);
-  }
-  return Answer(store_->lineage().GroupLineage(request->group()), response);
+  // The guard finds the group's owner, so a group that does not exist is already NOT_FOUND.
+  return Guarded(access_, *context, "GetFeatureGroupLineage", *request, [&](const server::Caller&) {
+    return Answer(store_->lineage().GroupLineage(request->group()), response);
+  });
 }
 
 }  // namespace fabrique::services

@@ -2,14 +2,17 @@
 #define FABRIQUE_SERVICES_FEATURES_FEATURE_STORE_SERVICE_H_
 
 // The gRPC adapter of fabrique.v1.FeatureStore over the domain core (features::FeatureStore):
-// each call validates what only the wire can get wrong, calls the core, maps the status and
-// records metrics.
+// each call is first checked by the access guard (streams on their first message), then
+// validates what only the wire can get wrong, calls the core with the verified caller, maps the
+// status and records metrics. Lists keep to the squads the caller sees; calls spanning groups
+// refuse the first group of a squad it does not.
 
 #include <memory>
 
 #include "fabrique/v1/features.grpc.pb.h"
 #include "libs/core/executor.h"
 #include "libs/features/store/feature_store.h"
+#include "libs/server/access.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/registry.h"
@@ -24,9 +27,10 @@ class LookupMessagePool;
 class FeatureStoreService final
     : public v1::FeatureStore::WithCallbackMethod_LookupOnline<v1::FeatureStore::Service> {
  public:
-  // `store` and `lookups` must outlive the service; metrics are registered in `metrics`.
+  // `store` and `lookups` must outlive the service, and `access`'s guard too (its owner lookup
+  // is FeatureOwners(store)); metrics are registered in `metrics`.
   FeatureStoreService(features::FeatureStore* store, core::Executor* lookups,
-                      prometheus::Registry& metrics);
+                      server::ServiceAccess access, prometheus::Registry& metrics);
   ~FeatureStoreService() override;
 
   grpc::Status ApplyEntity(grpc::ServerContext* context, const v1::ApplyEntityRequest* request,
@@ -74,8 +78,15 @@ class FeatureStoreService final
   // Counts an ingested batch's rows and rejects.
   void RecordIngest(const v1::IngestBatchResult& result);
 
+  // Refuses a list filtered on a squad the caller cannot see.
+  static absl::Status CheckListedSquad(const server::Caller& caller, const std::string& squad,
+                                       const char* method);
+  // PERMISSION_DENIED unless the caller sees the owner of every group `spec` reads.
+  absl::Status CheckSpecGroups(const server::Caller& caller, const v1::TrainingSetSpec& spec);
+
   features::FeatureStore* store_;
   core::Executor* lookups_;
+  const server::ServiceAccess access_;
   prometheus::Counter& rows_ingested_;
   prometheus::Family<prometheus::Counter>& rejects_;
   prometheus::Counter& keys_looked_up_;

@@ -5,9 +5,11 @@
 #include "libs/core/executor.h"
 #include "libs/core/status_macros.h"
 #include "libs/features/store/feature_store.h"
+#include "libs/server/access_wiring.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
+#include "services/features/feature_owners.h"
 #include "services/features/feature_store_service.h"
 
 namespace fabrique::services {
@@ -42,7 +44,13 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Services.
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
   host->AddCollectable(state->metrics());
-  FeatureStoreService service(feature_store.get(), lookups.get(), host->metrics());
+  // Identity: every call is checked against --policy in the squad owning what it touches.
+  ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
+  FeatureStoreService service(
+      feature_store.get(), lookups.get(),
+      server::ServiceAccess(access->guard(), v1::FeatureStore::service_full_name(),
+                            FeatureOwners(feature_store.get())),
+      host->metrics());
   host->AddService(&service, v1::FeatureStore::service_full_name(), std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());

@@ -6,9 +6,11 @@
 #include "libs/registry/blob_store.h"
 #include "libs/registry/registry_log.h"
 #include "libs/registry/registry_store.h"
+#include "libs/server/access_wiring.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
+#include "services/registry/model_owners.h"
 #include "services/registry/model_registry_service.h"
 
 namespace fabrique::services {
@@ -32,7 +34,13 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Services.
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
   host->AddCollectable(state->metrics());
-  ModelRegistryService service(store.get(), log.get(), blobs.get(), host->metrics(), gc_grace);
+  // Identity: every call is checked against --policy in the squad owning the model it touches.
+  ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
+  ModelRegistryService service(
+      store.get(), log.get(), blobs.get(),
+      server::ServiceAccess(access->guard(), fabrique::v1::ModelRegistry::service_full_name(),
+                            ModelOwners(store.get())),
+      host->metrics(), gc_grace);
   host->AddService(&service, fabrique::v1::ModelRegistry::service_full_name(),
                    std::string(flags.info->area));
   // Watchers (inference servers) are always connected: end their streams when shutdown begins,

@@ -11,13 +11,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libs/core/grpc_status.h"
-#include "libs/server/caller.h"
+#include "services/access_checks.h"
+#include "services/registry/model_owners.h"
 
 namespace fabrique::services {
 namespace {
 
 using core::ToGrpcStatus;
 
+// Held by the trainer's identity alone: registering a version that claims a trainer run.
+constexpr char kRegisterForRun[] = "models.register_for_run";
 constexpr int kDefaultAuditPage = 100;
 constexpr int kMaxAuditPage = 1000;
 constexpr int kDefaultChunkBytes = 1 << 20;
@@ -38,14 +41,30 @@ grpc::Status Invalid(std::string message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
 }
 
+// The permission a method of this service needs, for messages.
+std::string Permission(absl::string_view method) {
+  return PermissionOf(v1::ModelRegistry::service_full_name(), method);
+}
+
+// Refuses a list filtered on a squad the caller cannot see.
+grpc::Status CheckListedSquad(const server::Caller& caller, const std::string& squad,
+                              absl::string_view method) {
+  if (squad.empty() || caller.Sees(squad)) return grpc::Status::OK;
+  return ToGrpcStatus(absl::PermissionDeniedError(
+      absl::StrCat(caller.principal.subject(), " lacks ", Permission(method), " in squad ", squad,
+                   ", so it may not list what that squad owns")));
+}
+
 }  // namespace
 
 ModelRegistryService::ModelRegistryService(registry::RegistryStore* store,
                                            registry::RegistryLog* log, registry::BlobStore* blobs,
+                                           server::ServiceAccess access,
                                            prometheus::Registry& metrics, absl::Duration gc_grace)
     : store_(store),
       log_(log),
       blobs_(blobs),
+      access_(std::move(access)),
       mutations_(prometheus::BuildCounter()
                      .Name("fabrique_registry_mutations_total")
                      .Help("Committed registry mutations, by kind.")
@@ -71,6 +90,23 @@ ModelRegistryService::ModelRegistryService(registry::RegistryStore* store,
                             .Register(metrics)),
       gc_grace_(gc_grace) {}
 
+absl::Status ModelRegistryService::CheckRunClaim(const grpc::ServerContextBase& context,
+                                                 const std::string& squad) const {
+  absl::StatusOr<server::Authentication> who = access_.guard().Authenticate(context);
+  if (!who.ok()) return who.status();
+  if (!who->delegating_service.empty()) {
+    // The user it acts for holds no such permission: the service's word is what is judged.
+    server::Authentication service;
+    service.subject.name = absl::StrCat("service:", who->delegating_service);
+    service.method = "certificate";
+    *who = std::move(service);
+  }
+  auth::Decision decision = access_.guard().Decide(*who, kRegisterForRun, squad);
+  if (decision.allowed) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat(decision.reason, ": only the trainer registers a version claiming a run"));
+}
+
 void ModelRegistryService::CountTransfer(const char* direction, int64_t bytes, absl::Time start) {
   transfer_bytes_.Add({{"direction", direction}}).Increment(static_cast<double>(bytes));
   transfer_seconds_.Add({{"direction", direction}})
@@ -80,13 +116,17 @@ void ModelRegistryService::CountTransfer(const char* direction, int64_t bytes, a
 grpc::Status ModelRegistryService::CreateModel(grpc::ServerContext* context,
                                                const v1::CreateModelRequest* request,
                                                v1::Model* response) {
-  return Mutated("model.create", store_->CreateModel(request->model(), server::CallerOf(*context)),
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "CreateModel", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return Mutated("model.create", store_->CreateModel(request->model(), caller->principal),
                  response);
 }
 
 grpc::Status ModelRegistryService::GetModel(grpc::ServerContext* context,
                                             const v1::GetModelRequest* request,
                                             v1::Model* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetModel", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->name().empty()) return Invalid("GetModelRequest.name is required");
   return Answer(store_->GetModel(request->name()), response);
 }
@@ -94,18 +134,29 @@ grpc::Status ModelRegistryService::GetModel(grpc::ServerContext* context,
 grpc::Status ModelRegistryService::RegisterVersion(grpc::ServerContext* context,
                                                    const v1::RegisterVersionRequest* request,
                                                    v1::ModelVersion* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "RegisterVersion", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->version().model().empty()) {
     return Invalid("RegisterVersionRequest.version.model is required");
   }
-  return Mutated("version.register",
-                 store_->RegisterVersion(request->version(), server::CallerOf(*context),
-                                         request->request_id()),
-                 response);
+  // A version that claims a trainer run vouches for its lineage: only a service trusted to run
+  // training (models.register_for_run, the trainer's) may say so, whoever it acts for.
+  if (!request->version().lineage().trainer_run_id().empty()) {
+    if (absl::Status vouched = CheckRunClaim(*context, caller->principal.squad()); !vouched.ok()) {
+      return ToGrpcStatus(vouched);
+    }
+  }
+  return Mutated(
+      "version.register",
+      store_->RegisterVersion(request->version(), caller->principal, request->request_id()),
+      response);
 }
 
 grpc::Status ModelRegistryService::GetVersion(grpc::ServerContext* context,
                                               const v1::GetVersionRequest* request,
                                               v1::ModelVersion* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetVersion", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   const v1::ModelRef& ref = request->ref();
   if (ref.model().empty()) return Invalid("GetVersionRequest.ref.model is required");
   int64_t number = ref.version();
@@ -128,32 +179,38 @@ grpc::Status ModelRegistryService::GetVersion(grpc::ServerContext* context,
 grpc::Status ModelRegistryService::ArchiveVersion(grpc::ServerContext* context,
                                                   const v1::ArchiveVersionRequest* request,
                                                   v1::ModelVersion* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "ArchiveVersion", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   const v1::ModelVersionRef& ref = request->version();
   if (ref.model().empty() || ref.version() <= 0) {
     return Invalid("ArchiveVersionRequest.version needs a model and a version number >= 1");
   }
-  return Mutated("version.archive",
-                 store_->ArchiveVersion(ref.model(), ref.version(), server::CallerOf(*context),
-                                        request->reason()),
-                 response);
+  return Mutated(
+      "version.archive",
+      store_->ArchiveVersion(ref.model(), ref.version(), caller->principal, request->reason()),
+      response);
 }
 
 grpc::Status ModelRegistryService::SetAlias(grpc::ServerContext* context,
                                             const v1::SetAliasRequest* request,
                                             v1::Alias* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "SetAlias", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->model().empty() || request->version() <= 0) {
     return Invalid("SetAliasRequest needs a model, an alias and a version number >= 1");
   }
-  return Mutated("alias.set",
-                 store_->SetAlias(request->model(), request->alias(), request->version(),
-                                  server::CallerOf(*context), request->expected_current_version(),
-                                  request->reason()),
-                 response);
+  return Mutated(
+      "alias.set",
+      store_->SetAlias(request->model(), request->alias(), request->version(), caller->principal,
+                       request->expected_current_version(), request->reason()),
+      response);
 }
 
 grpc::Status ModelRegistryService::GetAlias(grpc::ServerContext* context,
                                             const v1::GetAliasRequest* request,
                                             v1::Alias* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetAlias", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->model().empty() || request->alias().empty()) {
     return Invalid("GetAliasRequest needs a model and an alias");
   }
@@ -163,29 +220,50 @@ grpc::Status ModelRegistryService::GetAlias(grpc::ServerContext* context,
 grpc::Status ModelRegistryService::ListModels(grpc::ServerContext* context,
                                               const v1::ListModelsRequest* request,
                                               v1::ListModelsResponse* response) {
-  return Answer(store_->ListModels(*request), response);
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "ListModels", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (grpc::Status seen = CheckListedSquad(*caller, request->owner_squad(), "ListModels");
+      !seen.ok()) {
+    return seen;
+  }
+  return Answer(
+      store_->ListModels(*request, [&](absl::string_view squad) { return caller->Sees(squad); }),
+      response);
 }
 
 grpc::Status ModelRegistryService::UpdateModel(grpc::ServerContext* context,
                                                const v1::UpdateModelRequest* request,
                                                v1::Model* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "UpdateModel", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->model().name().empty()) return Invalid("UpdateModelRequest.model.name is required");
   const std::vector<std::string> paths(request->update_mask().paths().begin(),
                                        request->update_mask().paths().end());
-  return Mutated("model.update",
-                 store_->UpdateModel(request->model(), paths, server::CallerOf(*context)),
+  // Moving a model to another squad takes the permission there too (the guard checked the
+  // squad it leaves). No mask means every mutable field, the owner included.
+  const bool moves_owner =
+      paths.empty() || std::find(paths.begin(), paths.end(), "owner_squad") != paths.end();
+  if (moves_owner && request->model().owner_squad() != caller->principal.squad()) {
+    if (absl::Status arriving = AlsoAllowed(access_, *context, Permission("UpdateModel"),
+                                            request->model().owner_squad());
+        !arriving.ok()) {
+      return ToGrpcStatus(arriving);
+    }
+  }
+  return Mutated("model.update", store_->UpdateModel(request->model(), paths, caller->principal),
                  response);
 }
 
 grpc::Status ModelRegistryService::DeleteVersion(grpc::ServerContext* context,
                                                  const v1::DeleteVersionRequest* request,
                                                  google::protobuf::Empty* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "DeleteVersion", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   const v1::ModelVersionRef& ref = request->version();
   if (ref.model().empty() || ref.version() <= 0) {
     return Invalid("DeleteVersionRequest.version needs a model and a version number >= 1");
   }
-  const absl::Status deleted =
-      store_->DeleteVersion(ref.model(), ref.version(), server::CallerOf(*context));
+  const absl::Status deleted = store_->DeleteVersion(ref.model(), ref.version(), caller->principal);
   if (deleted.ok()) CountMutation("version.delete");
   return ToGrpcStatus(deleted);
 }
@@ -193,12 +271,22 @@ grpc::Status ModelRegistryService::DeleteVersion(grpc::ServerContext* context,
 grpc::Status ModelRegistryService::ListVersions(grpc::ServerContext* context,
                                                 const v1::ListVersionsRequest* request,
                                                 v1::ListVersionsResponse* response) {
-  return Answer(store_->ListVersions(*request), response);
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "ListVersions", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (grpc::Status seen = CheckListedSquad(*caller, request->owner_squad(), "ListVersions");
+      !seen.ok()) {
+    return seen;
+  }
+  return Answer(
+      store_->ListVersions(*request, [&](absl::string_view squad) { return caller->Sees(squad); }),
+      response);
 }
 
 grpc::Status ModelRegistryService::ListAliases(grpc::ServerContext* context,
                                                const v1::ListAliasesRequest* request,
                                                v1::ListAliasesResponse* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "ListAliases", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->model().empty()) return Invalid("ListAliasesRequest.model is required");
   absl::StatusOr<std::vector<v1::Alias>> aliases = store_->ListAliases(request->model());
   if (!aliases.ok()) return ToGrpcStatus(aliases.status());
@@ -209,11 +297,13 @@ grpc::Status ModelRegistryService::ListAliases(grpc::ServerContext* context,
 grpc::Status ModelRegistryService::DeleteAlias(grpc::ServerContext* context,
                                                const v1::DeleteAliasRequest* request,
                                                google::protobuf::Empty* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "DeleteAlias", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->model().empty() || request->alias().empty()) {
     return Invalid("DeleteAliasRequest needs a model and an alias");
   }
-  const absl::Status deleted = store_->DeleteAlias(request->model(), request->alias(),
-                                                   server::CallerOf(*context), request->reason());
+  const absl::Status deleted =
+      store_->DeleteAlias(request->model(), request->alias(), caller->principal, request->reason());
   if (deleted.ok()) CountMutation("alias.delete");
   return ToGrpcStatus(deleted);
 }
@@ -221,17 +311,20 @@ grpc::Status ModelRegistryService::DeleteAlias(grpc::ServerContext* context,
 grpc::Status ModelRegistryService::SetPromotionPolicy(grpc::ServerContext* context,
                                                       const v1::SetPromotionPolicyRequest* request,
                                                       v1::PromotionPolicy* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "SetPromotionPolicy", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->policy().model().empty()) {
     return Invalid("SetPromotionPolicyRequest.policy needs a model and an alias");
   }
-  return Mutated("policy.set",
-                 store_->SetPromotionPolicy(request->policy(), server::CallerOf(*context)),
+  return Mutated("policy.set", store_->SetPromotionPolicy(request->policy(), caller->principal),
                  response);
 }
 
 grpc::Status ModelRegistryService::GetPromotionPolicy(grpc::ServerContext* context,
                                                       const v1::GetPromotionPolicyRequest* request,
                                                       v1::PromotionPolicy* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetPromotionPolicy", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->model().empty() || request->alias().empty()) {
     return Invalid("GetPromotionPolicyRequest needs a model and an alias");
   }
@@ -244,6 +337,9 @@ grpc::Status ModelRegistryService::GetPromotionPolicy(grpc::ServerContext* conte
 grpc::Status ModelRegistryService::ListPromotionPolicies(
     grpc::ServerContext* context, const v1::ListPromotionPoliciesRequest* request,
     v1::ListPromotionPoliciesResponse* response) {
+  absl::StatusOr<server::Caller> caller =
+      access_.Check(*context, "ListPromotionPolicies", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->model().empty()) return Invalid("ListPromotionPoliciesRequest.model is required");
   absl::StatusOr<std::vector<v1::PromotionPolicy>> policies =
       store_->ListPromotionPolicies(request->model());
@@ -255,22 +351,39 @@ grpc::Status ModelRegistryService::ListPromotionPolicies(
 grpc::Status ModelRegistryService::ListPromotionRequests(
     grpc::ServerContext* context, const v1::ListPromotionRequestsRequest* request,
     v1::ListPromotionRequestsResponse* response) {
-  return Answer(store_->ListPromotionRequests(*request), response);
+  absl::StatusOr<server::Caller> caller =
+      access_.Check(*context, "ListPromotionRequests", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!request->model().empty()) {
+    ModelOwnerCache owners(store_);
+    const std::string& owner = owners.OwnerOf(request->model());
+    if (!owner.empty() && !caller->Sees(owner)) {
+      return ToGrpcStatus(NotVisible(*caller, absl::StrCat("model '", request->model(), "'"),
+                                     Permission("ListPromotionRequests"), owner));
+    }
+  }
+  return Answer(store_->ListPromotionRequests(
+                    *request, [&](absl::string_view squad) { return caller->Sees(squad); }),
+                response);
 }
 
 grpc::Status ModelRegistryService::SetTrafficPolicy(grpc::ServerContext* context,
                                                     const v1::SetTrafficPolicyRequest* request,
                                                     v1::TrafficPolicy* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "SetTrafficPolicy", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->policy().model().empty()) {
     return Invalid("SetTrafficPolicyRequest.policy.model is required");
   }
-  return Mutated("traffic.set",
-                 store_->SetTrafficPolicy(request->policy(), server::CallerOf(*context)), response);
+  return Mutated("traffic.set", store_->SetTrafficPolicy(request->policy(), caller->principal),
+                 response);
 }
 
 grpc::Status ModelRegistryService::GetTrafficPolicy(grpc::ServerContext* context,
                                                     const v1::GetTrafficPolicyRequest* request,
                                                     v1::TrafficPolicy* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetTrafficPolicy", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->model().empty()) return Invalid("GetTrafficPolicyRequest.model is required");
   return Answer(store_->GetTrafficPolicy(request->model()), response);
 }
@@ -278,13 +391,15 @@ grpc::Status ModelRegistryService::GetTrafficPolicy(grpc::ServerContext* context
 grpc::Status ModelRegistryService::RequestPromotion(grpc::ServerContext* context,
                                                     const v1::RequestPromotionRequest* request,
                                                     v1::PromotionRequest* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "RequestPromotion", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->model().empty() || request->version() <= 0) {
     return Invalid("RequestPromotionRequest needs a model, an alias and a version number >= 1");
   }
   grpc::Status status =
       Answer(store_->RequestPromotion(request->model(), request->alias(), request->version(),
-                                      request->comment(), server::CallerOf(*context),
-                                      request->dry_run(), request->request_id()),
+                                      request->comment(), caller->principal, request->dry_run(),
+                                      request->request_id()),
              response);
   // A refused request is stored too (REFUSED): a mutation, though the call fails.
   if (!request->dry_run() &&
@@ -297,6 +412,8 @@ grpc::Status ModelRegistryService::RequestPromotion(grpc::ServerContext* context
 grpc::Status ModelRegistryService::GetPromotionRequest(
     grpc::ServerContext* context, const v1::GetPromotionRequestRequest* request,
     v1::PromotionRequest* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetPromotionRequest", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->id().empty()) return Invalid("GetPromotionRequestRequest.id is required");
   return Answer(store_->GetPromotionRequest(request->id()), response);
 }
@@ -304,26 +421,32 @@ grpc::Status ModelRegistryService::GetPromotionRequest(
 grpc::Status ModelRegistryService::ApprovePromotion(grpc::ServerContext* context,
                                                     const v1::ApprovePromotionRequest* request,
                                                     v1::PromotionRequest* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "ApprovePromotion", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->id().empty()) return Invalid("ApprovePromotionRequest.id is required");
   return Mutated("promotion.approve",
                  store_->DecidePromotion(request->id(), /*approve=*/true, request->comment(),
-                                         server::CallerOf(*context)),
+                                         caller->principal),
                  response);
 }
 
 grpc::Status ModelRegistryService::RejectPromotion(grpc::ServerContext* context,
                                                    const v1::RejectPromotionRequest* request,
                                                    v1::PromotionRequest* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "RejectPromotion", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->id().empty()) return Invalid("RejectPromotionRequest.id is required");
   return Mutated("promotion.reject",
                  store_->DecidePromotion(request->id(), /*approve=*/false, request->comment(),
-                                         server::CallerOf(*context)),
+                                         caller->principal),
                  response);
 }
 
 grpc::Status ModelRegistryService::CollectGarbage(grpc::ServerContext* context,
                                                   const v1::CollectGarbageRequest* request,
                                                   v1::CollectGarbageResponse* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "CollectGarbage", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   const absl::Status collected = store_->WithReferencedArtifacts(
       [&](const absl::flat_hash_set<std::string>& referenced) -> absl::Status {
         absl::StatusOr<registry::GarbageCollection> result =
@@ -342,7 +465,10 @@ grpc::Status ModelRegistryService::UploadArtifact(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadArtifactRequest>* reader,
     v1::Artifact* response) {
   v1::UploadArtifactRequest message;
-  if (!reader->Read(&message) || !message.has_header()) {
+  const bool read = reader->Read(&message);
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "UploadArtifact", message);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!read || !message.has_header()) {
     return Invalid("an upload starts with an ArtifactUploadHeader message");
   }
   const absl::Time start = absl::Now();
@@ -389,6 +515,8 @@ grpc::Status ModelRegistryService::UploadArtifact(
 grpc::Status ModelRegistryService::DownloadArtifact(
     grpc::ServerContext* context, const v1::DownloadArtifactRequest* request,
     grpc::ServerWriter<v1::DownloadArtifactResponse>* writer) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "DownloadArtifact", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->chunk_size() < 0 || request->chunk_size() > kMaxChunkBytes) {
     return Invalid(absl::StrCat("DownloadArtifactRequest.chunk_size must be 0 (1 MiB) to ",
                                 kMaxChunkBytes, " bytes (4 MiB less 4 KiB)"));
@@ -423,12 +551,27 @@ grpc::Status ModelRegistryService::DownloadArtifact(
 grpc::Status ModelRegistryService::ListAuditEntries(grpc::ServerContext* context,
                                                     const v1::ListAuditEntriesRequest* request,
                                                     v1::ListAuditEntriesResponse* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "ListAuditEntries", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   int64_t start = request->start_sequence();
   if (!request->page_token().empty() && !absl::SimpleAtoi(request->page_token(), &start)) {
     return Invalid("ListAuditEntriesRequest.page_token is not one this server gave");
   }
   const int page =
       request->page_size() <= 0 ? kDefaultAuditPage : std::min(request->page_size(), kMaxAuditPage);
+  ModelOwnerCache owners(store_);
+  if (!request->model().empty()) {
+    const std::string& owner = owners.OwnerOf(request->model());
+    if (!owner.empty() && !caller->Sees(owner)) {
+      return ToGrpcStatus(NotVisible(*caller, absl::StrCat("model '", request->model(), "'"),
+                                     Permission("ListAuditEntries"), owner));
+    }
+  }
+  // An entry about no model is the platform's: shown to those who read audit everywhere.
+  const auto visible = [&](const v1::AuditEntry& entry) {
+    const std::string model(ModelOfTarget(entry.target()));
+    return model.empty() ? caller->Sees(auth::kAllSquads) : caller->Sees(owners.OwnerOf(model));
+  };
   const std::string target = absl::StrCat("models/", request->model());
   int64_t next = 0;
   const absl::Status listed = log_->AuditEntries(start, 0, [&](const v1::AuditEntry& entry) {
@@ -438,7 +581,7 @@ grpc::Status ModelRegistryService::ListAuditEntries(grpc::ServerContext* context
     }
     const bool wanted = request->model().empty() || entry.target() == target ||
                         absl::StartsWith(entry.target(), target + "/");
-    if (wanted) *response->add_entries() = entry;
+    if (wanted && visible(entry)) *response->add_entries() = entry;
     return true;
   });
   if (!listed.ok()) return ToGrpcStatus(listed);
@@ -449,6 +592,8 @@ grpc::Status ModelRegistryService::ListAuditEntries(grpc::ServerContext* context
 grpc::Status ModelRegistryService::VerifyAuditChain(grpc::ServerContext* context,
                                                     const v1::VerifyAuditChainRequest* request,
                                                     v1::VerifyAuditChainResponse* response) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "VerifyAuditChain", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<registry::AuditChainResult> result =
       log_->VerifyAudit(request->start_sequence(), request->end_sequence());
   if (!result.ok()) return ToGrpcStatus(result.status());
@@ -463,6 +608,8 @@ grpc::Status ModelRegistryService::VerifyAuditChain(grpc::ServerContext* context
 grpc::Status ModelRegistryService::Watch(grpc::ServerContext* context,
                                          const v1::WatchRequest* request,
                                          grpc::ServerWriter<v1::WatchEvent>* writer) {
+  absl::StatusOr<server::Caller> caller = access_.Check(*context, "Watch", *request);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->include_snapshot() && request->after_revision() > 0) {
     return Invalid(
         "WatchRequest: include_snapshot starts from the current state, after_revision resumes "
@@ -475,6 +622,12 @@ grpc::Status ModelRegistryService::Watch(grpc::ServerContext* context,
                                      " is ahead of the registry's ", current));
   }
   const std::set<std::string> models(request->models().begin(), request->models().end());
+  // Events about models of squads the caller cannot see are skipped. A model's owner is read at
+  // each of its events: a model moved to another squad stops (or starts) showing at once.
+  const auto visible = [&](const v1::WatchEvent& event) {
+    absl::StatusOr<v1::Model> model = store_->GetModel(event.model());
+    return model.ok() && caller->Sees(model->owner_squad());
+  };
   int64_t after = request->after_revision() > 0 ? request->after_revision() : current;
   bool open = true;
   if (request->include_snapshot()) {
@@ -482,6 +635,7 @@ grpc::Status ModelRegistryService::Watch(grpc::ServerContext* context,
         store_->SnapshotState({models.begin(), models.end()});
     if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
     for (const v1::WatchEvent& event : snapshot->events) {
+      if (!visible(event)) continue;
       if (!(open = writer->Write(event))) break;
     }
     v1::WatchEvent complete;
@@ -499,7 +653,7 @@ grpc::Status ModelRegistryService::Watch(grpc::ServerContext* context,
     const absl::Status read = log_->EventsAfter(after, 0, [&](const v1::WatchEvent& event) {
       if (event.revision() > advanced) return false;
       after = event.revision();
-      if (!models.empty() && models.count(event.model()) == 0) return true;
+      if ((!models.empty() && models.count(event.model()) == 0) || !visible(event)) return true;
       open = writer->Write(event);
       return open;
     });

@@ -5,13 +5,16 @@
 // (libs/registry), maps the status and records metrics. It serves models,
 // versions, aliases, governed promotion (policies, requests, approvals), traffic policies,
 // artifact upload and download, the audit trail and the resumable watch. Control-path calls, on
-// the sync API.
+// the sync API. Every call is first checked by the access guard (an upload on its first
+// message) and the cores record the verified caller; lists, the audit trail and watches keep to
+// models of the squads the caller sees.
 
 #include "fabrique/v1/registry.grpc.pb.h"
 #include "libs/core/grpc_status.h"
 #include "libs/registry/blob_store.h"
 #include "libs/registry/registry_log.h"
 #include "libs/registry/registry_store.h"
+#include "libs/server/access.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -21,11 +24,12 @@ namespace fabrique::services {
 
 class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
  public:
-  // None is owned; all must outlive the service. `gc_grace`: CollectGarbage spares blobs
-  // younger than this (uploaded for a version not registered yet).
+  // None is owned; all must outlive the service, and `access`'s guard too (its owner lookup is
+  // ModelOwners(store)). `gc_grace`: CollectGarbage spares blobs younger than this (uploaded
+  // for a version not registered yet).
   ModelRegistryService(registry::RegistryStore* store, registry::RegistryLog* log,
-                       registry::BlobStore* blobs, prometheus::Registry& metrics,
-                       absl::Duration gc_grace = absl::Hours(1));
+                       registry::BlobStore* blobs, server::ServiceAccess access,
+                       prometheus::Registry& metrics, absl::Duration gc_grace = absl::Hours(1));
 
   grpc::Status CreateModel(grpc::ServerContext* context, const v1::CreateModelRequest* request,
                            v1::Model* response) override;
@@ -114,9 +118,15 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
     return grpc::Status::OK;
   }
 
+  // PERMISSION_DENIED unless the service making the call (or, without one, the caller) holds
+  // models.register_for_run in `squad`, the model's.
+  absl::Status CheckRunClaim(const grpc::ServerContextBase& context,
+                             const std::string& squad) const;
+
   registry::RegistryStore* const store_;
   registry::RegistryLog* const log_;
   registry::BlobStore* const blobs_;
+  const server::ServiceAccess access_;
   prometheus::Family<prometheus::Counter>& mutations_;
   prometheus::Family<prometheus::Counter>& artifact_bytes_;
   prometheus::Gauge& watchers_;

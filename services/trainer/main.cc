@@ -5,6 +5,7 @@
 #include "libs/client/channel.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
+#include "libs/server/access_wiring.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
@@ -33,8 +34,8 @@ absl::Status Run(const server::ServiceFlags& flags) {
     core::Log(core::LogLevel::kWarning, "runs_interrupted", {{"count", interrupted}});
   }
   // Peers are reached as this service: TLS with its own certificate, or plaintext under
-  // --insecure. Training-set chunks of wide rows (a 784-float image is 3 KiB) pass gRPC's default
-  // 4 MiB.
+  // --insecure; a run's calls also name its submitter (remote_ports.h). Training-set chunks of wide
+  // rows (a 784-float image is 3 KiB) pass gRPC's default 4 MiB.
   client::ChannelOptions features_channel = flags.PeerChannel(features_target);
   features_channel.max_receive_bytes = 256 << 20;
   ASSIGN_OR_RETURN(auto features, client::MakeChannel(features_channel));
@@ -46,8 +47,10 @@ absl::Status Run(const server::ServiceFlags& flags) {
   TrainerMetrics metrics(host->metrics());
   ASSIGN_OR_RETURN(
       auto queue, training::RunQueue::Create({runs.get(), datasets.get(), models.get(), &metrics}));
+  // Identity: the guard every call is checked by, and fabrique.v1.Access (whoami, can-i).
+  ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
   // Services.
-  TrainerService service(queue.get(), runs.get());
+  TrainerService service(queue.get(), runs.get(), access->guard());
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Trainer::service_full_name(),
                    std::string(flags.info->area));

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -19,16 +20,21 @@ namespace {
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr size_t kChunkBytes = (4 << 20) - (4 << 10);
 
-// A call's context: its timeout (gRPC deadlines are real time), and who it is made for: the
-// trainer itself, acting for the run's submitter when there is one. Fails only for a subject
-// that cannot travel as metadata.
-absl::StatusOr<std::unique_ptr<grpc::ClientContext>> Context(const v1::Principal& caller,
+// A call's context: its timeout (gRPC deadlines are real time), and whom it is made for. The
+// channel presents the trainer's own certificate; for a run's submitter, the call also names
+// them as on-behalf-of (user and token groups), so the peer checks what the user may do as
+// well as what the trainer may. A service that submitted on its own behalf ("service:tower")
+// is no user: the trainer then acts as itself. Fails only for a subject or group that cannot
+// travel as metadata.
+absl::StatusOr<std::unique_ptr<grpc::ClientContext>> Context(const v1::Principal& submitter,
                                                              absl::Duration timeout) {
   client::CallContext call;
   call.timeout = timeout;
-  call.credentials.on_behalf_of_user = caller.subject();
-  call.credentials.asserted = {caller.subject().empty() ? "svc:fabrique-trainer" : caller.subject(),
-                               "trainer", caller.squad()};
+  if (!submitter.subject().empty() && !absl::StartsWith(submitter.subject(), "service:")) {
+    call.credentials.on_behalf_of_user = submitter.subject();
+    call.credentials.on_behalf_of_groups.assign(submitter.groups().begin(),
+                                                submitter.groups().end());
+  }
   return call.NewClientContext();
 }
 
@@ -91,7 +97,7 @@ absl::Status RemoteDatasets::CheckFeatures(const training::RunContext& context,
     request.set_name(group);
     v1::FeatureGroup found;
     const absl::Status status = WithRetries(options_, context, "GetFeatureGroup " + group, [&] {
-      ASSIGN_OR_RETURN(auto call, Context({}, Within(options_, context, kCallTimeout)));
+      ASSIGN_OR_RETURN(auto call, Context(context.caller, Within(options_, context, kCallTimeout)));
       return core::FromGrpcStatus(stub_->GetFeatureGroup(call.get(), request, &found));
     });
     if (absl::IsNotFound(status)) {
@@ -132,7 +138,7 @@ absl::StatusOr<v1::Dataset> RemoteDatasets::Build(
     // The stream ends at the run's deadline, and at once when the run is cancelled: the
     // feature store may work a long time before its first answer.
     ASSIGN_OR_RETURN(std::unique_ptr<grpc::ClientContext> context,
-                     Context({}, Within(options_, run, absl::Hours(6))));
+                     Context(run.caller, Within(options_, run, absl::Hours(6))));
     if (run.cancel != nullptr) run.cancel->SetInterrupt([&context] { context->TryCancel(); });
     const absl::Cleanup clear = [&run] {
       if (run.cancel != nullptr) run.cancel->SetInterrupt(nullptr);
@@ -180,7 +186,9 @@ absl::Status RemoteDatasets::RecordUsage(const training::RunContext& context,
   *request.mutable_model_version() = version;
   return WithRetries(options_, context, "RecordDatasetUsage", [&] {
     v1::RecordDatasetUsageResponse response;
-    ASSIGN_OR_RETURN(auto call, Context({}, Within(options_, context, kCallTimeout)));
+    // The trainer's own word: lineage is what it vouches for (datasets.record_usage is its
+    // role's alone), once the version it registered for the user exists.
+    ASSIGN_OR_RETURN(auto call, Context(/*submitter=*/{}, Within(options_, context, kCallTimeout)));
     return core::FromGrpcStatus(stub_->RecordDatasetUsage(call.get(), request, &response));
   });
 }
@@ -218,11 +226,11 @@ absl::StatusOr<v1::ModelVersion> RemoteModels::Register(
     const training::RunContext& context, const v1::RunSpec& spec,
     const std::vector<training::ArtifactToUpload>& artifacts, v1::ModelVersion version,
     const std::string& request_id) {
-  // The model is created on first use, owned by the submitter's squad.
+  // The model is created on first use, owned by the squad the run trains for.
   v1::CreateModelRequest create;
   create.mutable_model()->set_name(spec.model_name());
   create.mutable_model()->set_use_case_id(spec.use_case_id());
-  create.mutable_model()->set_owner_squad(context.caller.squad());
+  create.mutable_model()->set_owner_squad(context.squad);
   create.mutable_model()->set_task(spec.task());
   const absl::Status created = WithRetries(options_, context, "CreateModel", [&] {
     v1::Model model;

@@ -8,8 +8,13 @@
 // deadline comes; the last error then fails the run. Each attempt's own timeout (30 s; 30 min
 // for an upload, 6 h for a training set) ends no later than that deadline either, so a
 // submission's feature check fits in its caller's time. A cancel of the run ends a stream not yet
-// answered, and the wait between retries, at once. Registry calls carry the submitter's
-// identity, so the registry's audit names who asked; feature-store calls are the trainer's own.
+// answered, and the wait between retries, at once.
+//
+// The calls go out under the trainer's own client certificate (the channel's). Those made for a
+// run (the feature check, the training set, the model, its artifacts and version) also carry
+// the submitter as on-behalf-of, user and groups: the peers check both, and the registry's audit
+// names who asked and through which service. Recording a dataset's usage is the trainer's own
+// word on lineage.
 //
 // Everything about a run arrives with each call (RunContext): one port serves any number of runs
 // at once.

@@ -29,7 +29,9 @@ PROMETHEUS = DEPLOY / "prometheus"
 BIN_DIR = pathlib.Path(os.environ.get("FABRIQUE_BIN_DIR", REPO / "build" / "bin"))
 
 # Every kustomization this test renders; an overlay added later belongs here too.
-KUSTOMIZATIONS = ["base", "overlays/dev"]
+KUSTOMIZATIONS = ["base", "overlays/dev", "overlays/dev-insecure"]
+# The ones whose services run --insecure (plaintext, no authentication); their name says so.
+INSECURE_KUSTOMIZATIONS = ["overlays/dev-insecure"]
 
 # gRPC codes that mean the server failed, not the caller (the brief of rules.yaml).
 SERVER_FAULT_CODES = {"UNKNOWN", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "DEADLINE_EXCEEDED"}
@@ -213,12 +215,24 @@ def load_documents(path):
         return [doc for doc in yaml.safe_load_all(stream) if doc is not None]
 
 
+def patch_files():
+    """The files kustomizations name as JSON 6902 patches (lists of operations)."""
+    return {(KUBERNETES / d / p["path"]).resolve() for d in KUSTOMIZATIONS
+            for p in kustomization(d).get("patches", []) if "path" in p}
+
+
 def test_every_yaml_file_parses():
     files = sorted(DEPLOY.rglob("*.yaml")) + sorted(DEPLOY.rglob("*.yml"))
     assert files
+    patches = patch_files()
     for path in files:
         documents = load_documents(path)
         assert documents, f"{path} is empty"
+        if path.resolve() in patches:
+            assert len(documents) == 1 and isinstance(documents[0], list), f"{path}: not a patch"
+            for operation in documents[0]:
+                assert set(operation) <= {"op", "path", "value"} and operation["path"], path
+            continue
         for doc in documents:
             assert isinstance(doc, dict), f"{path}: a document is not a mapping"
             if KUBERNETES in path.parents:
@@ -242,9 +256,10 @@ def test_kustomization_lists_every_file_and_nothing_else(directory):
         if (folder / resource).is_file():
             listed.append(resource)
     listed += [p["path"] for p in k.get("patches", []) if "path" in p]
+    listed = sorted(set(listed))  # one patch file may serve several targets
     present = sorted(p.name for p in folder.iterdir()
                      if p.is_file() and p.name != "kustomization.yaml")
-    assert sorted(listed) == present, f"{directory}: kustomization.yaml lists {sorted(listed)}, " \
+    assert listed == present, f"{directory}: kustomization.yaml lists {sorted(listed)}, " \
         f"the folder holds {present}"
 
 
@@ -307,11 +322,17 @@ def _render(folder):
         assert set(target) <= {"kind", "name"}, f"unsupported patch target {target}"
         operations = (yaml.safe_load(patch["patch"]) if "patch" in patch
                       else load_documents(folder / patch["path"])[0])
-        assert isinstance(operations, list), "only JSON 6902 patches are supported"
         matched = [o for o in objects
                    if all(o.get("kind") == v if f == "kind" else o["metadata"]["name"] == v
                           for f, v in target.items())]
         assert matched, f"{folder}: patch target {target} matches nothing"
+        if isinstance(operations, dict):
+            # The one strategic-merge patch supported: deleting every object the target matches.
+            assert operations.get("$patch") == "delete" and target, (
+                "only JSON 6902 patches and targeted `$patch: delete` are supported")
+            objects = [o for o in objects if all(o is not m for m in matched)]
+            continue
+        assert isinstance(operations, list), "only JSON 6902 patches are supported"
         for obj in matched:
             json_patch(obj, operations)
     for labels in k.get("labels", []):
@@ -424,11 +445,8 @@ def test_service_manifest_matches_the_catalog(directory, name):
         assert svc_ports[port_name]["port"] == number
         assert svc_ports[port_name].get("targetPort", number) in (port_name, number)
 
-    # Native gRPC probes on the gRPC port; readiness asks for one of the service's own names.
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["grpc"]["port"] == s["port"], f"{probe} port"
-    assert container["readinessProbe"]["grpc"].get("service", "") in s["health"] + [""]
-    assert container["livenessProbe"]["grpc"].get("service", "") == ""
+    # Health probes on the gRPC port, in the transport the server speaks (check_probes).
+    check_probes(directory, objects, workload, s)
 
     # Prometheus annotations name the metrics port.
     annotations = workload["spec"]["template"]["metadata"].get("annotations", {})
@@ -468,6 +486,228 @@ def test_service_manifest_matches_the_catalog(directory, name):
                    for m in hpa["spec"]["metrics"])
 
 
+# --- Identity: TLS, tokens, policy -------------------------------------------------------------
+
+HEALTH_PROBE = "/usr/local/bin/grpc_health_probe"
+IDENTITY_FLAGS = {"tls_cert", "tls_key", "tls_client_ca", "jwks", "token_issuer",
+                  "token_audience", "policy"}
+SPIFFE_PREFIX = "spiffe://fabrique/service/"
+
+
+def probe_options(command):
+    """grpc_health_probe's -name=value / -name options of an exec probe, as a dict."""
+    assert command[0] == HEALTH_PROBE, f"probe runs {command[0]}, not {HEALTH_PROBE}"
+    options = {}
+    for argument in command[1:]:
+        match = re.fullmatch(r"-([a-z-]+)(?:=(.*))?", argument)
+        assert match, f"probe argument {argument!r} is not -option[=value]"
+        assert match[1] not in options, f"-{match[1]} given twice"
+        options[match[1]] = match[2]
+    return options
+
+
+def mounted_from(workload, path):
+    """The volume that holds file `path` of the one container, and the file's name in it.
+    Asserts the mount is a whole folder: the kubelet updates a Secret's or ConfigMap's files in
+    place only then (a subPath mount never changes, so nothing would reload)."""
+    container = the_container(workload)
+    folder, _, name = path.rpartition("/")
+    mounts = [m for m in container.get("volumeMounts", []) if m["mountPath"] == folder]
+    assert len(mounts) == 1, f"{key_of(workload)}: nothing mounted at {folder} (for {path})"
+    assert "subPath" not in mounts[0], f"{key_of(workload)}: {folder} is a subPath mount"
+    volumes = {v["name"]: v for v in pod_spec(workload).get("volumes", [])}
+    assert mounts[0]["name"] in volumes, f"{key_of(workload)}: no volume {mounts[0]['name']}"
+    return volumes[mounts[0]["name"]], name
+
+
+def certificate_for_secret(objects, secret_name):
+    found = [o for o in objects if o["kind"] == "Certificate"
+             and o["spec"]["secretName"] == secret_name]
+    assert len(found) == 1, f"expected one Certificate writing Secret {secret_name}, " \
+        f"found {len(found)}"
+    return found[0]
+
+
+def env_value(objects, container, variable):
+    """The value the kubelet substitutes for $(variable): a literal, or a ConfigMap's key."""
+    entries = [e for e in container.get("env", []) if e["name"] == variable]
+    assert len(entries) == 1, f"$({variable}) is used but not set in env"
+    if "value" in entries[0]:
+        return entries[0]["value"]
+    ref = entries[0]["valueFrom"]["configMapKeyRef"]
+    config = find(objects, "ConfigMap", ref["name"])
+    assert ref["key"] in config.get("data", {}), f"ConfigMap {ref['name']} has no {ref['key']}"
+    return config["data"][ref["key"]]
+
+
+def check_probes(directory, objects, workload, s):
+    """Every probe runs grpc_health_probe against the gRPC port (the kubelet's own gRPC probe
+    cannot speak TLS). Over TLS unless the overlay is insecure: the CA file is the one the server
+    trusts for clients (the same Secret's ca.crt) and the server name is one of its certificate's
+    DNS names, so the probe verifies the very certificate the server serves. Readiness asks for
+    one of the service's own names, startup and liveness for the server as a whole."""
+    container = the_container(workload)
+    flags = flags_of(container)
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert set(container[probe]) & {"grpc", "tcpSocket", "httpGet"} == set(), probe
+        options = probe_options(container[probe]["exec"]["command"])
+        where = f"{s['binary']} {probe}"
+        assert options.pop("addr") == f"127.0.0.1:{s['port']}", f"{where}: -addr"
+        assert container[probe].get("timeoutSeconds", 1) >= 2, f"{where}: a process needs time"
+        service_name = options.pop("service", None)
+        if probe == "readinessProbe":
+            assert service_name in s["health"], f"{where}: -service={service_name}"
+        else:
+            assert service_name is None, f"{where} asks for {service_name}, not the server"
+        if directory in INSECURE_KUSTOMIZATIONS:
+            assert options == {}, f"{where}: TLS options against a plaintext server: {options}"
+            continue
+        assert options == {"tls": None, "tls-ca-cert": flags["tls_client_ca"],
+                           "tls-server-name": options.get("tls-server-name")}, where
+        volume, _ = mounted_from(workload, flags["tls_cert"])
+        certificate = certificate_for_secret(objects, volume["secret"]["secretName"])
+        assert options["tls-server-name"] in certificate["spec"]["dnsNames"], where
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_every_service_has_its_identity_or_says_it_is_insecure(directory):
+    objects = render(directory)
+    insecure = directory in INSECURE_KUSTOMIZATIONS
+    assert insecure == ("insecure" in directory), "an insecure overlay says so in its name"
+    for s in catalog():
+        workload = find(objects, "StatefulSet" if s["stateful"] else "Deployment", s["binary"])
+        flags = flags_of(the_container(workload))
+        where = f"{directory}: {s['binary']}"
+        if insecure:
+            assert flags.get("insecure") == "true", f"{where}: no --insecure=true"
+            assert not IDENTITY_FLAGS & set(flags), f"{where}: {IDENTITY_FLAGS & set(flags)}"
+            continue
+        assert "insecure" not in flags, f"{where} runs --insecure outside an insecure overlay"
+        missing = IDENTITY_FLAGS - set(flags)
+        assert not missing, f"{where} lacks --{', --'.join(sorted(missing))} (every pod exits 2)"
+
+        # TLS: the three files come from one Secret, written by this service's Certificate.
+        volumes = {}
+        for flag, file in (("tls_cert", "tls.crt"), ("tls_key", "tls.key"),
+                           ("tls_client_ca", "ca.crt")):
+            volume, name = mounted_from(workload, flags[flag])
+            assert name == file, f"{where}: --{flag} reads {name}, cert-manager writes {file}"
+            volumes[volume["name"]] = volume
+        assert len(volumes) == 1, f"{where}: the TLS files come from several volumes"
+        (volume,) = volumes.values()
+        assert "secret" in volume, f"{where}: the TLS files are not from a Secret"
+        mode = volume["secret"].get("defaultMode", 0o644)
+        if not mode & 0o004:  # not world-readable: the pod's group must own the files
+            assert pod_spec(workload)["securityContext"].get("fsGroup"), \
+                f"{where}: key mode {oct(mode)} without fsGroup, unreadable by the service"
+        certificate = certificate_for_secret(objects, volume["secret"]["secretName"])
+        assert certificate["spec"]["uris"] == [SPIFFE_PREFIX + s["name"]], where
+
+        # Tokens and policy: mounted ConfigMap folders (reloaded on change), and the token
+        # claims from the environment.
+        for flag in ("jwks", "policy"):
+            volume, _ = mounted_from(workload, flags[flag])
+            assert "configMap" in volume, f"{where}: --{flag} is not from a ConfigMap"
+            assert "items" not in volume["configMap"], f"{where}: --{flag}: name the whole map"
+        for flag in ("token_issuer", "token_audience"):
+            match = re.fullmatch(r"\$\(([A-Z_]+)\)", flags[flag])
+            value = (env_value(objects, the_container(workload), match[1]) if match
+                     else flags[flag])
+            assert value, f"{where}: --{flag} is empty"
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_certificates_name_their_service_and_serve_its_dns_names(directory):
+    objects = render(directory)
+    certificates = [o for o in objects if o["kind"] == "Certificate"]
+    if directory in INSECURE_KUSTOMIZATIONS:
+        assert not certificates, "an insecure overlay needs no cert-manager"
+        return
+    services = [c for c in certificates if not c["spec"].get("isCA")]
+    assert sorted(c["metadata"]["name"] for c in services) == sorted(
+        s["binary"] for s in catalog()), "one service Certificate per service"
+    for certificate in services:
+        spec = certificate["spec"]
+        name = certificate["metadata"]["name"]
+        spiffe = [u for u in spec.get("uris", []) if u.startswith("spiffe://")]
+        assert spiffe == [SPIFFE_PREFIX + name.removeprefix("fabrique-")], name
+        namespace = certificate["metadata"]["namespace"]
+        assert set(spec["dnsNames"]) >= {name, f"{name}.{namespace}", f"{name}.{namespace}.svc",
+                                          f"{name}.{namespace}.svc.cluster.local"}, name
+        assert {"server auth", "client auth", "digital signature"} <= set(spec["usages"]), name
+        assert spec["issuerRef"]["name"] and spec["issuerRef"]["kind"] in (
+            "Issuer", "ClusterIssuer"), name
+        assert spec["privateKey"].get("rotationPolicy") == "Always", name
+
+
+def documented_objects():
+    """Names deploy/README.md's "What the cluster must provide" table lists, by kind."""
+    text = (DEPLOY / "README.md").read_text()
+    section = re.search(r"^### What the cluster must provide\n(.*?)(?=^#)", text, re.M | re.S)
+    assert section, "deploy/README.md has no section '### What the cluster must provide'"
+    rows = re.findall(r"^\| (\w+) +\| `([a-z0-9-]+)` +\|", section[1], re.M)
+    assert rows, "the section's table lists nothing"
+    return set(rows)
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_every_referenced_secret_configmap_and_issuer_is_defined_or_documented(directory):
+    objects = render(directory)
+    defined = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    defined |= {("Secret", o["spec"]["secretName"]) for o in objects
+                if o["kind"] == "Certificate"}
+    referenced = set()
+    for obj in objects:
+        if obj["kind"] == "Certificate":
+            ref = obj["spec"]["issuerRef"]
+            referenced.add((ref["kind"], ref["name"], key_of(obj)))
+        if obj["kind"] == "Issuer" and "ca" in obj["spec"]:
+            referenced.add(("Secret", obj["spec"]["ca"]["secretName"], key_of(obj)))
+        spec = pod_spec(obj)
+        if spec is None:
+            continue
+        for volume in spec.get("volumes", []):
+            if "secret" in volume:
+                referenced.add(("Secret", volume["secret"]["secretName"], key_of(obj)))
+            if "configMap" in volume:
+                referenced.add(("ConfigMap", volume["configMap"]["name"], key_of(obj)))
+        for container in spec["containers"]:
+            for env in container.get("env", []):
+                for kind, ref in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
+                    if ref in env.get("valueFrom", {}):
+                        referenced.add((kind, env["valueFrom"][ref]["name"], key_of(obj)))
+            for source in container.get("envFrom", []):
+                for kind, ref in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+                    if ref in source:
+                        referenced.add((kind, source[ref]["name"], key_of(obj)))
+    documented = documented_objects()
+    undefined = sorted(f"{kind} {name} (used by {user})" for kind, name, user in referenced
+                       if (kind, name) not in defined and (kind, name) not in documented)
+    assert not undefined, f"{directory}: neither defined nor in deploy/README.md: {undefined}"
+
+
+def default_policy_text():
+    source = (REPO / "libs" / "auth" / "default_policy.cc").read_text()
+    return re.search(r'kText = R"\((.*?)\)";', source, re.S)[1]
+
+
+def test_the_policy_config_map_is_the_default_policy_with_admins_as_a_group():
+    policy = find(render("base"), "ConfigMap", "fabrique-policy")["data"]["policy.csv"]
+    expected = default_policy_text().replace(
+        "g, user:ADMIN_USER, *:platform-admin", "g, group:fabrique-platform-admins, *:platform-admin")
+    assert "ADMIN_USER" not in expected, "the default policy's admin line changed shape"
+    assert policy == expected, "fabrique-policy drifted from libs/auth/default_policy.cc"
+
+
+def test_the_dev_overlay_accepts_tokens_of_a_laptops_local_authority():
+    objects = render("overlays/dev")
+    config = find(objects, "ConfigMap", "fabrique-oidc")["data"]
+    # `fabrique up` makes DATA_DIR/auth with issuer fabrique-local and audience fabrique.
+    assert (config["issuer"], config["audience"]) == ("fabrique-local", "fabrique")
+    ca_issuer = find(objects, "Issuer", "fabrique-ca")
+    assert find(objects, "Certificate", ca_issuer["spec"]["ca"]["secretName"])["spec"]["isCA"]
+
+
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS)
 def test_pods_are_locked_down_and_sized(directory):
     for workload in (o for o in render(directory) if pod_spec(o) is not None):
@@ -494,6 +734,31 @@ def help_flags(binary):
                             timeout=30)
     assert result.returncode == 0, f"{binary} --help exited {result.returncode}"
     return set(re.findall(r"^\s*--([a-z_]+)\b", result.stdout, re.MULTILINE))
+
+
+def declared_flags(s):
+    """Flags the source declares for a service: the shared ones of libs/server/service_flags.cc
+    (--data_dir only for stateful services) and its own in services/<name>/."""
+    add = re.compile(r'\.Add\(\s*"([a-z_]+)"')
+    names = set(add.findall((REPO / "libs" / "server" / "service_flags.cc").read_text()))
+    for source in (REPO / "services" / s["name"]).rglob("*.cc"):
+        names |= set(add.findall(source.read_text()))
+    if not s["stateful"]:
+        names.discard("data_dir")
+    return names
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_every_flag_in_the_manifests_is_declared_in_the_source(directory):
+    """What the binaries' --help checks below, without a build."""
+    for s in catalog():
+        workload = find(render(directory), "StatefulSet" if s["stateful"] else "Deployment",
+                        s["binary"])
+        known = declared_flags(s)
+        assert IDENTITY_FLAGS | {"insecure", "port", "metrics_port"} <= known, (
+            f"the source declares {sorted(known)}; has the flag declaration changed shape?")
+        unknown = sorted(set(flags_of(the_container(workload))) - known)
+        assert not unknown, f"{s['binary']} declares no flag {unknown}"
 
 
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS)

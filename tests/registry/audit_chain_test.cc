@@ -57,6 +57,29 @@ TEST_CASE("A sealed chain verifies, and its head is the last hash", "[audit]") {
   CHECK(Verify({}).valid);
 }
 
+TEST_CASE(
+    "An entry a service made for a user verifies; changing or dropping its service does "
+    "not",
+    "[audit]") {
+  std::vector<v1::AuditEntry> chain = Chain(3);
+  // The middle entry: the trainer registered a version for dana.
+  chain[1] = Entry(2);
+  chain[1].set_action("version.register");
+  chain[1].mutable_actor()->set_service("trainer");
+  SealAuditEntry(&chain[1], chain[0].hash());
+  SealAuditEntry(&chain[2], chain[1].hash());
+  REQUIRE(Verify(chain).valid);
+
+  for (const std::string& forged : {std::string("tower"), std::string()}) {
+    std::vector<v1::AuditEntry> tampered = chain;
+    tampered[1].mutable_actor()->set_service(forged);
+    const AuditChainResult result = Verify(tampered);
+    INFO("service changed to '" << forged << "': " << result.detail);
+    CHECK_FALSE(result.valid);
+    CHECK(result.first_bad_sequence == 2);
+  }
+}
+
 TEST_CASE("Tampering is caught at the first entry it breaks", "[audit]") {
   std::vector<v1::AuditEntry> chain = Chain(5);
   SECTION("a changed field") {

@@ -2,8 +2,9 @@
 #define FABRIQUE_TESTS_SERVICES_FEATURE_STORE_TEST_SERVER_H_
 
 // The feature store served in-process on a loopback port, for the adapter tests: a server over
-// an in-memory or on-disk store with a fake clock, and helpers for the calls the tests repeat
-// (definitions of group "tx", batches, ingest streams, lookups).
+// an in-memory or on-disk store with a fake clock, guarded by a real local identity (tokens and
+// the default policy), and helpers for the calls the tests repeat (definitions of group "tx",
+// owned by squad risk, batches, ingest streams, lookups).
 
 #include <memory>
 #include <string>
@@ -16,11 +17,17 @@
 #include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/server/service_host.h"
+#include "services/features/feature_owners.h"
 #include "services/features/feature_store_service.h"
+#include "tests/services/access_refusals.h"
+#include "tests/util/test_identity.h"
 
 namespace fabrique::services::feature_test {
 
 inline constexpr int64_t kHour = 3'600'000'000;  // Microseconds.
+
+// The identity the servers trust.
+inline testing::TestIdentity& Identity() { return testing::SharedIdentity(); }
 
 // A feature store served on a free loopback port, over a store in `path` ("" = in memory), or
 // in `path` through `env` when given (not owned; it must outlive the Server).
@@ -55,10 +62,15 @@ struct Server {
     host_options.listen_host = "127.0.0.1";
     host = *server::ServiceHost::Create(host_options);
     lookups = *core::Executor::Create({"lookup", 2});
-    service = std::make_unique<FeatureStoreService>(store.get(), lookups.get(), host->metrics());
+    service = std::make_unique<FeatureStoreService>(
+        store.get(), lookups.get(),
+        server::ServiceAccess(Identity().guard(), v1::FeatureStore::service_full_name(),
+                              FeatureOwners(store.get())),
+        host->metrics());
     host->AddService(service.get(), v1::FeatureStore::service_full_name(), "the feature store");
     REQUIRE(host->Start().ok());
-    stub = v1::FeatureStore::NewStub(client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
+    stub = v1::FeatureStore::NewStub(
+        client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
   }
   ~Server() {
     host->Shutdown();
@@ -66,12 +78,16 @@ struct Server {
   }
 };
 
+// Dana, data engineer, data steward and data scientist of squad risk, which owns "customer" and
+// "tx".
 inline std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  context->AddMetadata("x-fabrique-user", "dana");
-  context->AddMetadata("x-fabrique-roles", "data-engineer, data-steward");
-  return context;
+  return Identity().Context("dana",
+                            {"risk:data-engineer", "risk:data-steward", "risk:data-scientist"});
+}
+
+// The platform admin of the default policy ("root"): everything, everywhere.
+inline std::unique_ptr<grpc::ClientContext> AdminContext() {
+  return Identity().Context("root", {});
 }
 
 // Defines entity "customer" and group "tx" (amount >= 0 float, country string), TTL 24 h.
@@ -79,6 +95,7 @@ inline void Define(Server& s, bool with_expectations = true) {
   v1::ApplyEntityRequest entity;
   entity.mutable_entity()->set_name("customer");
   entity.mutable_entity()->set_join_key("customer_id");
+  entity.mutable_entity()->set_owner_squad("risk");
   v1::Entity stored;
   REQUIRE(s.stub->ApplyEntity(Context().get(), entity, &stored).ok());
 
@@ -86,6 +103,7 @@ inline void Define(Server& s, bool with_expectations = true) {
   v1::FeatureGroupSpec* spec = apply.mutable_spec();
   spec->set_name("tx");
   spec->set_entity("customer");
+  spec->set_owner_squad("risk");
   spec->mutable_ttl()->set_seconds(24 * 3600);
   v1::FeatureSpec* amount = spec->add_features();
   amount->set_name("amount");

@@ -15,61 +15,18 @@
 #include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/server/service_host.h"
+#include "tests/services/model_registry_test_server.h"
 #include "tests/util/test_util.h"
 
 namespace fabrique::services {
 namespace {
 
-// SHA-256 of "abc" (FIPS 180-2).
-constexpr char kAbc[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-
-struct Server {
-  testing::TempDir tmp;
-  std::unique_ptr<kv::Store> kv;
-  std::unique_ptr<registry::BlobStore> blobs;
-  std::unique_ptr<registry::RegistryLog> log;
-  std::unique_ptr<registry::RegistryStore> store;
-  std::unique_ptr<server::ServiceHost> host;
-  std::unique_ptr<ModelRegistryService> service;
-  std::unique_ptr<v1::ModelRegistry::Stub> stub;
-
-  Server() {
-    kv::StoreOptions kv_options;
-    kv_options.path = "/registry";
-    kv_options.in_memory = true;
-    kv = *kv::Store::Open(kv_options);
-    blobs = *registry::BlobStore::Create({tmp.path() + "/blobs"});
-    log = *registry::RegistryLog::Create({kv.get()});
-    registry::RegistryStoreOptions options;
-    options.store = kv.get();
-    options.log = log.get();
-    options.artifact_size = [this](const std::string& sha256) { return blobs->Size(sha256); };
-    store = *registry::RegistryStore::Create(options);
-    server::ServiceHostOptions host_options;
-    host_options.plaintext = true;
-    host_options.service_name = "registry";
-    host_options.listen_host = "127.0.0.1";
-    host_options.shutdown_grace = absl::Seconds(10);  // Watches end at once anyway: below.
-    host = *server::ServiceHost::Create(host_options);
-    // No grace: a test's blobs are all "old enough" to collect.
-    service = std::make_unique<ModelRegistryService>(store.get(), log.get(), blobs.get(),
-                                                     host->metrics(), absl::ZeroDuration());
-    host->AddService(service.get(), v1::ModelRegistry::service_full_name(), "the registry");
-    host->OnShutdown([this] { log->Interrupt(); });
-    REQUIRE(host->Start().ok());
-    stub =
-        v1::ModelRegistry::NewStub(client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
-  }
-  ~Server() { host->Shutdown(); }
-};
-
-std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = absl::Seconds(10)) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  context->AddMetadata("x-fabrique-user", "dana");
-  context->AddMetadata("x-fabrique-roles", "data-scientist");
-  return context;
-}
+using registry_test::AdminContext;
+using registry_test::As;
+using registry_test::Context;
+using registry_test::kAbc;
+using registry_test::Server;
+using registry_test::SignIn;
 
 grpc::Status Upload(Server& s, const std::string& bytes, const std::string& sha256,
                     v1::Artifact* out, int64_t size = 0) {
@@ -105,6 +62,7 @@ std::string Download(Server& s, const std::string& sha256, int64_t offset = 0) {
 void CreateFraud(Server& s) {
   v1::CreateModelRequest request;
   request.mutable_model()->set_name("fraud");
+  request.mutable_model()->set_owner_squad("risk");
   v1::Model model;
   REQUIRE(s.stub->CreateModel(Context().get(), request, &model).ok());
 }
@@ -204,10 +162,10 @@ TEST_CASE("versions need their artifacts; aliases resolve through GetVersion") {
   remove.mutable_version()->set_model("fraud");
   remove.mutable_version()->set_version(2);
   google::protobuf::Empty empty;
-  CHECK(s.stub->DeleteVersion(Context().get(), remove, &empty).error_code() ==
+  CHECK(s.stub->DeleteVersion(AdminContext().get(), remove, &empty).error_code() ==
         grpc::StatusCode::FAILED_PRECONDITION);  // Active.
   remove.mutable_version()->set_version(1);      // Archived above.
-  CHECK(s.stub->DeleteVersion(Context().get(), remove, &empty).ok());
+  CHECK(s.stub->DeleteVersion(AdminContext().get(), remove, &empty).ok());
 
   v1::UpdateModelRequest update;
   update.mutable_model()->set_name("fraud");
@@ -238,19 +196,19 @@ TEST_CASE("the audit trail lists page by page and verifies") {
   list.set_model("fraud");
   list.set_page_size(3);
   v1::ListAuditEntriesResponse page;
-  REQUIRE(s.stub->ListAuditEntries(Context().get(), list, &page).ok());
+  REQUIRE(s.stub->ListAuditEntries(As("sam", {"risk:data-steward"}).get(), list, &page).ok());
   REQUIRE(page.entries_size() == 3);
   CHECK(page.entries(0).action() == "model.create");
   CHECK(page.entries(0).actor().subject() == "dana");
   REQUIRE(!page.next_page_token().empty());
   list.set_page_token(page.next_page_token());
-  REQUIRE(s.stub->ListAuditEntries(Context().get(), list, &page).ok());
+  REQUIRE(s.stub->ListAuditEntries(As("sam", {"risk:data-steward"}).get(), list, &page).ok());
   REQUIRE(page.entries_size() == 1);
   CHECK(page.entries(0).sequence() == 4);
   CHECK(page.next_page_token().empty());
 
   v1::VerifyAuditChainResponse verified;
-  REQUIRE(s.stub->VerifyAuditChain(Context().get(), {}, &verified).ok());
+  REQUIRE(s.stub->VerifyAuditChain(As("ada", {"risk:design-authority"}).get(), {}, &verified).ok());
   CHECK(verified.valid());
   CHECK(verified.entries_checked() == 4);
   CHECK(verified.head_hash() == page.entries(0).hash());
@@ -271,6 +229,7 @@ TEST_CASE("a watch killed mid-stream resumes after its last revision, no gap, no
     request.set_after_revision(2);  // Explicit: "from now" (0) would race the next Register.
     request.add_models("fraud");
     grpc::ClientContext context;
+    SignIn(&context);
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     auto reader = s.stub->Watch(&context, request);
     v1::WatchEvent event;
@@ -293,6 +252,7 @@ TEST_CASE("a watch killed mid-stream resumes after its last revision, no gap, no
   v1::WatchRequest resume;
   resume.set_after_revision(seen.back());
   grpc::ClientContext context;
+  SignIn(&context);
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
   auto reader = s.stub->Watch(&context, resume);
   v1::WatchEvent event;
@@ -311,18 +271,11 @@ TEST_CASE("a watch killed mid-stream resumes after its last revision, no gap, no
   v1::WatchRequest future;
   future.set_after_revision(1000);
   grpc::ClientContext late;
+  SignIn(&late);
   auto refused = s.stub->Watch(&late, future);
   while (refused->Read(&event)) {
   }
   CHECK(refused->Finish().error_code() == grpc::StatusCode::OUT_OF_RANGE);
-}
-
-std::unique_ptr<grpc::ClientContext> As(const std::string& user, const std::string& roles) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  context->AddMetadata("x-fabrique-user", user);
-  context->AddMetadata("x-fabrique-roles", roles);
-  return context;
 }
 
 TEST_CASE("governed promotion: a refused gate is explained, two approvals move the alias") {
@@ -351,7 +304,8 @@ TEST_CASE("governed promotion: a refused gate is explained, two approvals move t
   policy->mutable_approval_gates(0)->set_required_approvals(2);
   v1::PromotionPolicy stored;
   REQUIRE(
-      s.stub->SetPromotionPolicy(As("lea", "design-authority").get(), set_policy, &stored).ok());
+      s.stub->SetPromotionPolicy(As("lea", {"risk:design-authority"}).get(), set_policy, &stored)
+          .ok());
   CHECK(stored.updated_by().subject() == "lea");
 
   v1::RequestPromotionRequest ask;
@@ -368,9 +322,11 @@ TEST_CASE("governed promotion: a refused gate is explained, two approvals move t
   CHECK(answer.state() == v1::PROMOTION_STATE_PENDING);
   v1::ApprovePromotionRequest approve;
   approve.set_id(answer.id());
-  REQUIRE(s.stub->ApprovePromotion(As("ada", "design-authority").get(), approve, &answer).ok());
+  REQUIRE(
+      s.stub->ApprovePromotion(As("ada", {"risk:design-authority"}).get(), approve, &answer).ok());
   CHECK(answer.state() == v1::PROMOTION_STATE_PENDING);
-  REQUIRE(s.stub->ApprovePromotion(As("bob", "design-authority").get(), approve, &answer).ok());
+  REQUIRE(
+      s.stub->ApprovePromotion(As("bob", {"risk:design-authority"}).get(), approve, &answer).ok());
   CHECK(answer.state() == v1::PROMOTION_STATE_COMPLETED);
 
   v1::GetVersionRequest get;
@@ -389,9 +345,8 @@ TEST_CASE("governed promotion: a refused gate is explained, two approvals move t
   CHECK(absl::StrContains(gated.error_message(), "RequestPromotion"));
   v1::RejectPromotionRequest reject;
   reject.set_id(answer.id());
-  CHECK(
-      s.stub->RejectPromotion(As("cyd", "design-authority").get(), reject, &answer).error_code() ==
-      grpc::StatusCode::FAILED_PRECONDITION);  // Already completed.
+  CHECK(s.stub->RejectPromotion(As("cyd", {"risk:design-authority"}).get(), reject, &answer)
+            .error_code() == grpc::StatusCode::FAILED_PRECONDITION);  // Already completed.
 
   const std::string metrics = *testing::HttpGet("127.0.0.1", s.host->metrics_port(), "/metrics");
   CHECK(absl::StrContains(metrics,
@@ -415,13 +370,13 @@ TEST_CASE("garbage collection removes only blobs no version references; dry run 
   v1::CollectGarbageRequest dry;
   dry.set_dry_run(true);
   v1::CollectGarbageResponse report;
-  REQUIRE(s.stub->CollectGarbage(Context().get(), dry, &report).ok());
+  REQUIRE(s.stub->CollectGarbage(AdminContext().get(), dry, &report).ok());
   CHECK(report.blobs_removed() == 1);
   REQUIRE(report.sha256s_size() == 1);
   CHECK(report.sha256s(0) == orphan.sha256());
   CHECK(Download(s, orphan.sha256()) == "orphan bytes");  // Still there.
 
-  REQUIRE(s.stub->CollectGarbage(Context().get(), {}, &report).ok());
+  REQUIRE(s.stub->CollectGarbage(AdminContext().get(), {}, &report).ok());
   CHECK(report.bytes_freed() == 12);
   v1::DownloadArtifactRequest gone;
   gone.set_sha256(orphan.sha256());
@@ -471,6 +426,7 @@ TEST_CASE("a snapshot watch sends the current state, then SNAPSHOT_COMPLETE, the
   request.set_include_snapshot(true);
   request.add_models("fraud");
   grpc::ClientContext context;
+  SignIn(&context);
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
   auto reader = s.stub->Watch(&context, request);
   std::vector<v1::WatchEvent> events;
@@ -502,6 +458,7 @@ TEST_CASE("a snapshot watch sends the current state, then SNAPSHOT_COMPLETE, the
   both.set_include_snapshot(true);
   both.set_after_revision(1);
   grpc::ClientContext refused_context;
+  SignIn(&refused_context);
   auto refused = s.stub->Watch(&refused_context, both);
   while (refused->Read(&event)) {
   }
@@ -530,7 +487,10 @@ TEST_CASE("request ids make registration and promotion retries safe; lists of bo
   policy->add_approval_gates()->set_role("design-authority");
   policy->mutable_approval_gates(0)->set_required_approvals(1);
   v1::PromotionPolicy stored;
-  REQUIRE(s.stub->SetPromotionPolicy(Context().get(), policy_request, &stored).ok());
+  REQUIRE(
+      s.stub
+          ->SetPromotionPolicy(As("lea", {"risk:design-authority"}).get(), policy_request, &stored)
+          .ok());
   v1::ListPromotionPoliciesRequest list_policies;
   list_policies.set_model("fraud");
   v1::ListPromotionPoliciesResponse policies;
@@ -570,6 +530,7 @@ TEST_CASE("an idle watch gets a bookmark with the current revision every second"
   Server s;
   CreateFraud(s);  // Revision 1.
   grpc::ClientContext context;
+  SignIn(&context);
   const absl::Time start = absl::Now();
   auto reader = WatchAll(s, &context, absl::Seconds(60));
   v1::WatchEvent event;
@@ -589,6 +550,7 @@ TEST_CASE("an idle watch gets a bookmark with the current revision every second"
   // A change goes out at once; the bookmarks after it carry its revision.
   v1::CreateModelRequest churn;
   churn.mutable_model()->set_name("churn");
+  churn.mutable_model()->set_owner_squad("risk");
   v1::Model model;
   REQUIRE(s.stub->CreateModel(Context().get(), churn, &model).ok());
   do {
@@ -630,6 +592,7 @@ TEST_CASE("registry_watchers counts the watch streams open") {
     watches.push_back(std::make_unique<Watch>());
     Watch& watch = *watches.back();
     watch.context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    SignIn(&watch.context);
     v1::WatchRequest request;
     request.set_include_snapshot(i == 3);  // A snapshot watch counts once it is following.
     watch.reader = s.stub->Watch(&watch.context, request);
@@ -652,6 +615,7 @@ TEST_CASE("a shutdown ends watch streams at once, saying where to resume") {
   Server s;
   CreateFraud(s);  // Revision 1.
   grpc::ClientContext context;
+  SignIn(&context);
   auto reader = WatchAll(s, &context, absl::Seconds(20));
   v1::WatchEvent event;
   REQUIRE(reader->Read(&event));  // The first bookmark: the stream is open.

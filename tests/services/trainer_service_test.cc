@@ -3,9 +3,11 @@
 // by the run's deadline, the waits between retries of an unavailable store run on the injected
 // clock and end at a cancel or at the run's deadline, and unknown features are named. The trainer
 // over them: at shutdown the run in progress fails saying the trainer stopped, while the queued
-// runs stay queued and run after the next start, keeping their deadlines. The adapter over fake
-// ports: calls answer with the core's codes, the caller is recorded, and the metrics count runs
-// queued, running and finished, the time per state and the samples trained.
+// runs stay queued and run after the next start, keeping their deadlines. The ports name the
+// run's submitter as on-behalf-of to the feature store and the registry, and never assert an
+// identity with x-fabrique-* headers. The adapter over fake ports: calls answer with the core's
+// codes, the verified caller is recorded, and the metrics count runs queued, running and
+// finished, the time per state and the samples trained. Who may do what: trainer_access_test.cc.
 //
 // Nothing sleeps to wait: the fakes say when a call is waiting, runs are awaited on their
 // events, and the deadlines are generous.
@@ -13,6 +15,7 @@
 #include "services/trainer/trainer_service.h"
 
 #include <future>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -24,20 +27,30 @@
 #include "grpcpp/client_context.h"
 #include "libs/client/channel.h"
 #include "libs/client/health_client.h"
+#include "libs/server/access.h"
 #include "libs/server/service_host.h"
 #include "libs/training/run_pipeline.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 #include "services/trainer/remote_ports.h"
 #include "services/trainer/trainer_metrics.h"
+#include "tests/services/trainer_test_server.h"
 #include "tests/training/fake_ports.h"
 
 namespace fabrique::services {
 namespace {
 
+using trainer_test::Adapter;
+using trainer_test::kDana;
+using trainer_test::kPatience;
 using training::testing::AwaitState;
 
-constexpr absl::Duration kPatience = absl::Seconds(120);  // For waits that take milliseconds.
+// The fake feature stores know every group the trainer asks for, each with the one feature "x".
+grpc::Status KnownGroup(const v1::GetFeatureGroupRequest& request, v1::FeatureGroup* group) {
+  group->mutable_spec()->set_name(request.name());
+  group->mutable_spec()->add_features()->set_name("x");
+  return grpc::Status::OK;
+}
 
 // A feature store whose BuildTrainingSet never answers (it waits for the caller to go away), or
 // answers UNAVAILABLE; it knows every group, each with the one feature "x".
@@ -52,9 +65,7 @@ class SilentFeatureStore final : public v1::FeatureStore::Service {
       absl::MutexLock lock(&mu_);
       group_deadlines_.push_back(absl::FromChrono(context->deadline()));
     }
-    response->mutable_spec()->set_name(request->name());
-    response->mutable_spec()->add_features()->set_name("x");
-    return grpc::Status::OK;
+    return KnownGroup(*request, response);
   }
 
   grpc::Status BuildTrainingSet(
@@ -108,12 +119,7 @@ struct Served {
   std::unique_ptr<server::ServiceHost> host;
 
   Served(grpc::Service* service, const std::string& full_name) {
-    server::ServiceHostOptions options;
-    options.plaintext = true;
-    options.service_name = "test";
-    options.listen_host = "127.0.0.1";
-    options.metrics_port = -1;
-    host = *server::ServiceHost::Create(options);
+    host = *server::ServiceHost::Create(trainer_test::LoopbackHost("test"));
     host->AddService(service, full_name, "a test double");
     REQUIRE(host->Start().ok());
   }
@@ -261,6 +267,176 @@ TEST_CASE("Features the feature store does not know are named", "[trainer]") {
   CHECK(absl::StrContains(unknown.message(), "knows no feature g:y"));
 }
 
+// The metadata of each call a fake received, by method: who the trainer said it called for.
+class MetadataLog {
+ public:
+  using Metadata = std::multimap<std::string, std::string>;
+  void Record(const std::string& method, const grpc::ServerContext& context) {
+    Metadata metadata;
+    for (const auto& [key, value] : context.client_metadata()) {
+      metadata.emplace(std::string(key.data(), key.size()),
+                       std::string(value.data(), value.size()));
+    }
+    absl::MutexLock lock(&mu_);
+    calls_.emplace_back(method, std::move(metadata));
+  }
+  std::vector<std::pair<std::string, Metadata>> calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::pair<std::string, Metadata>> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+// A feature store and a registry that answer every call the trainer's ports make, and log it.
+class RecordingFeatureStore final : public v1::FeatureStore::Service {
+ public:
+  MetadataLog log;
+  grpc::Status GetFeatureGroup(grpc::ServerContext* context,
+                               const v1::GetFeatureGroupRequest* request,
+                               v1::FeatureGroup* response) override {
+    log.Record("GetFeatureGroup", *context);
+    return KnownGroup(*request, response);
+  }
+  grpc::Status BuildTrainingSet(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::BuildTrainingSetResponse, v1::BuildTrainingSetRequest>* stream)
+      override {
+    log.Record("BuildTrainingSet", *context);
+    v1::BuildTrainingSetRequest request;
+    stream->Read(&request);
+    v1::BuildTrainingSetResponse summary;
+    summary.mutable_summary()->set_dataset_id("ds-1");
+    stream->Write(summary);
+    return grpc::Status::OK;
+  }
+  grpc::Status RecordDatasetUsage(grpc::ServerContext* context,
+                                  const v1::RecordDatasetUsageRequest*,
+                                  v1::RecordDatasetUsageResponse*) override {
+    log.Record("RecordDatasetUsage", *context);
+    return grpc::Status::OK;
+  }
+};
+
+class RecordingRegistry final : public v1::ModelRegistry::Service {
+ public:
+  MetadataLog log;
+  grpc::Status CreateModel(grpc::ServerContext* context, const v1::CreateModelRequest* request,
+                           v1::Model* model) override {
+    log.Record("CreateModel", *context);
+    absl::MutexLock lock(&mu_);
+    created_ = request->model();
+    *model = request->model();
+    return grpc::Status::OK;
+  }
+  grpc::Status UploadArtifact(grpc::ServerContext* context,
+                              grpc::ServerReader<v1::UploadArtifactRequest>* reader,
+                              v1::Artifact* artifact) override {
+    log.Record("UploadArtifact", *context);
+    v1::UploadArtifactRequest part;
+    while (reader->Read(&part)) {
+    }
+    artifact->set_sha256("sha");
+    return grpc::Status::OK;
+  }
+  grpc::Status RegisterVersion(grpc::ServerContext* context,
+                               const v1::RegisterVersionRequest* request,
+                               v1::ModelVersion* version) override {
+    log.Record("RegisterVersion", *context);
+    *version = request->version();
+    version->set_version(1);
+    return grpc::Status::OK;
+  }
+  v1::Model created() {
+    absl::MutexLock lock(&mu_);
+    return created_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  v1::Model created_ ABSL_GUARDED_BY(mu_);
+};
+
+// Whether `metadata` names `user` with `groups` as the one the call is made for, and nothing
+// of the x-fabrique-* headers callers once asserted themselves with.
+bool ForUser(const MetadataLog::Metadata& metadata, const std::string& user,
+             const std::string& groups) {
+  for (const auto& [key, value] : metadata) {
+    if (absl::StartsWith(key, "x-fabrique-")) return false;
+  }
+  const auto named = metadata.find(server::kOnBehalfOfUser);
+  const auto grouped = metadata.find(server::kOnBehalfOfGroups);
+  return named != metadata.end() && named->second == user && grouped != metadata.end() &&
+         grouped->second == groups;
+}
+
+// Whether the call names no one: the trainer acting as itself.
+bool ForItself(const MetadataLog::Metadata& metadata) {
+  for (const auto& [key, value] : metadata) {
+    if (absl::StartsWith(key, "x-fabrique-") || absl::StartsWith(key, "fabrique-on-behalf-of")) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST_CASE("A run's calls carry its submitter as on-behalf-of, and no asserted identity",
+          "[trainer]") {
+  RecordingFeatureStore features_service;
+  Served features(&features_service, v1::FeatureStore::service_full_name());
+  RecordingRegistry registry_service;
+  Served registry(&registry_service, v1::ModelRegistry::service_full_name());
+  std::unique_ptr<RemoteDatasets> datasets =
+      *RemoteDatasets::Create({client::MakePlaintextChannel(features.target())});
+  std::unique_ptr<RemoteModels> models =
+      *RemoteModels::Create({client::MakePlaintextChannel(registry.target())});
+
+  training::RunContext run = RunOne();
+  run.caller.set_subject("dana");
+  run.caller.set_squad("risk");
+  run.caller.add_roles("data-scientist");
+  run.caller.add_groups("risk:data-scientist");
+  run.caller.add_groups("payments:product-owner");
+  run.squad = "risk";
+  REQUIRE(datasets->CheckFeatures(run, Spec()).ok());
+  REQUIRE(Build(*datasets, run).ok());
+  v1::ModelVersionRef ref;
+  ref.set_model("m");
+  ref.set_version(1);
+  REQUIRE(datasets->RecordUsage(run, "ds-1", ref).ok());
+  training::ArtifactToUpload card{"card", v1::ARTIFACT_KIND_MODEL_CARD, "text/markdown", "# m"};
+  REQUIRE(models->Register(run, Spec(), {card}, v1::ModelVersion(), "run-1").ok());
+
+  const std::string groups = "risk:data-scientist,payments:product-owner";
+  const auto feature_calls = features_service.log.calls();
+  REQUIRE(feature_calls.size() == 3);
+  CHECK(feature_calls[0].first == "GetFeatureGroup");
+  CHECK(ForUser(feature_calls[0].second, "dana", groups));
+  CHECK(feature_calls[1].first == "BuildTrainingSet");
+  CHECK(ForUser(feature_calls[1].second, "dana", groups));
+  // Lineage is the trainer's own word: the user holds no datasets.record_usage.
+  CHECK(feature_calls[2].first == "RecordDatasetUsage");
+  CHECK(ForItself(feature_calls[2].second));
+  const auto registry_calls = registry_service.log.calls();
+  REQUIRE(registry_calls.size() == 3);
+  for (const auto& [method, metadata] : registry_calls) {
+    INFO(method);
+    CHECK(ForUser(metadata, "dana", groups));
+  }
+  // The model the run creates belongs to the squad it trains for.
+  CHECK(registry_service.created().owner_squad() == "risk");
+
+  // A run a service submitted on its own account is made by the trainer as itself: a service is
+  // no user to act for.
+  training::RunContext by_tower = RunOne();
+  by_tower.caller.set_subject("service:tower");
+  by_tower.squad = "risk";
+  REQUIRE(datasets->CheckFeatures(by_tower, Spec()).ok());
+  CHECK(ForItself(features_service.log.calls().back().second));
+}
+
 // A registry that answers CreateModel UNAVAILABLE once, after moving `clock` past the deadline
 // of the run asking (as a slow restart of the registry would), then registers what it is given.
 class FlakyRegistry final : public v1::ModelRegistry::Service {
@@ -318,8 +494,8 @@ TEST_CASE("Past the point of no return the run's deadline no longer fails its re
   // Down for two seconds, past the run's one-second deadline but well within the retry window.
   FlakyRegistry registry_service(&clock, absl::Seconds(2));
   Served registry(&registry_service, v1::ModelRegistry::service_full_name());
-  std::unique_ptr<RemoteModels> models =
-      *RemoteModels::Create({client::MakePlaintextChannel(registry.target()), absl::Seconds(60), &clock});
+  std::unique_ptr<RemoteModels> models = *RemoteModels::Create(
+      {client::MakePlaintextChannel(registry.target()), absl::Seconds(60), &clock});
   training::testing::FakeTrainerParts parts("/in-memory/registration");
   std::unique_ptr<training::RunPipeline> pipeline =
       *training::RunPipeline::Create({parts.runs.get(), &parts.datasets, models.get(), &clock});
@@ -419,54 +595,6 @@ TEST_CASE("At shutdown the run in progress fails and the queued ones wait for th
   trainer.Stop();
 }
 
-// The adapter served over the core with fake ports, as `fabrique-trainer` wires it.
-struct Adapter {
-  training::testing::FakeDatasets datasets;
-  training::testing::FakeModels models;
-  std::unique_ptr<kv::Store> kv;
-  std::unique_ptr<training::RunStore> runs;
-  std::unique_ptr<server::ServiceHost> host;
-  std::unique_ptr<TrainerMetrics> metrics;
-  std::unique_ptr<training::RunQueue> queue;
-  std::unique_ptr<TrainerService> service;
-  std::unique_ptr<v1::Trainer::Stub> stub;
-
-  Adapter() {
-    kv = training::testing::InMemoryKv("/in-memory/adapter");
-    runs = *training::RunStore::Create({kv.get()});
-    server::ServiceHostOptions host_options;
-    host_options.plaintext = true;
-    host_options.service_name = "trainer";
-    host_options.listen_host = "127.0.0.1";
-    host_options.metrics_port = -1;
-    host = *server::ServiceHost::Create(host_options);
-    metrics = std::make_unique<TrainerMetrics>(host->metrics());
-    queue = *training::RunQueue::Create({runs.get(), &datasets, &models, metrics.get()});
-    service = std::make_unique<TrainerService>(queue.get(), runs.get());
-    host->AddService(service.get(), v1::Trainer::service_full_name(), "the trainer");
-    REQUIRE(host->Start().ok());
-    queue->Start();
-    stub = v1::Trainer::NewStub(client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
-  }
-  ~Adapter() {
-    host->Shutdown();
-    queue.reset();
-  }
-  // A context from dana of the risk squad, with a deadline.
-  static std::unique_ptr<grpc::ClientContext> Dana() {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(absl::ToChronoTime(absl::Now() + kPatience));
-    context->AddMetadata("x-fabrique-user", "dana");
-    context->AddMetadata("x-fabrique-squad", "risk");
-    return context;
-  }
-  grpc::Status Submit(v1::RunSpec spec, v1::Run* run) {
-    v1::SubmitRunRequest request;
-    *request.mutable_spec() = std::move(spec);
-    return stub->SubmitRun(Dana().get(), request, run);
-  }
-};
-
 TEST_CASE("The adapter answers with the core's codes and the metrics count every run",
           "[trainer]") {
   Adapter a;
@@ -475,20 +603,29 @@ TEST_CASE("The adapter answers with the core's codes and the metrics count every
   unnamed.clear_model_name();
   CHECK(a.Submit(unnamed, &run).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   v1::GetRunRequest get;
-  CHECK(a.stub->GetRun(Adapter::Dana().get(), get, &run).error_code() ==
+  CHECK(a.stub->GetRun(a.Dana().get(), get, &run).error_code() ==
         grpc::StatusCode::INVALID_ARGUMENT);
   get.set_run_id("no-such-run");
-  CHECK(a.stub->GetRun(Adapter::Dana().get(), get, &run).error_code() ==
-        grpc::StatusCode::NOT_FOUND);
+  CHECK(a.stub->GetRun(a.Dana().get(), get, &run).error_code() == grpc::StatusCode::NOT_FOUND);
 
-  // A run to its end, watched; the caller and the call's remaining time reached the core.
+  // A run to its end, watched; the verified caller and the call's remaining time reached the
+  // core.
   REQUIRE(a.Submit(training::testing::TrainableSpec(), &run).ok());
   CHECK(run.state() == v1::RUN_STATE_QUEUED);
+  CHECK(run.squad() == "risk");
   CHECK(run.submitted_by().subject() == "dana");
+  CHECK(run.submitted_by().squad() == "risk");
+  CHECK(std::vector<std::string>(run.submitted_by().roles().begin(),
+                                 run.submitted_by().roles().end()) ==
+        std::vector<std::string>{"data-scientist"});
+  CHECK(std::vector<std::string>(run.submitted_by().groups().begin(),
+                                 run.submitted_by().groups().end()) == kDana);
+  CHECK(run.submitted_by().service().empty());
   CHECK(a.datasets.contexts().front().deadline < absl::InfiniteFuture());
+  CHECK(a.datasets.contexts().front().caller.subject() == "dana");
   v1::WatchRunRequest watch;
   watch.set_run_id(run.run_id());
-  std::unique_ptr<grpc::ClientContext> watching = Adapter::Dana();
+  std::unique_ptr<grpc::ClientContext> watching = a.Dana();
   auto reader = a.stub->WatchRun(watching.get(), watch);
   v1::RunEvent event, last;
   while (reader->Read(&event)) last = event;
@@ -504,14 +641,14 @@ TEST_CASE("The adapter answers with the core's codes and the metrics count every
   v1::CancelRunRequest cancel;
   cancel.set_run_id(registering.run_id());
   v1::Run answer;
-  const grpc::Status refused = a.stub->CancelRun(Adapter::Dana().get(), cancel, &answer);
+  const grpc::Status refused = a.stub->CancelRun(a.Dana().get(), cancel, &answer);
   CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(absl::StrContains(refused.error_message(), "registering its version"));
   a.models.gate.Open();
   REQUIRE(a.queue->AwaitIdle(kPatience));
   v1::ListRunsRequest list;
   v1::ListRunsResponse listed;
-  REQUIRE(a.stub->ListRuns(Adapter::Dana().get(), list, &listed).ok());
+  REQUIRE(a.stub->ListRuns(a.Dana().get(), list, &listed).ok());
   REQUIRE(listed.runs_size() == 2);
   for (const v1::Run& r : listed.runs()) CHECK(r.state() == v1::RUN_STATE_SUCCEEDED);
 
@@ -537,7 +674,7 @@ TEST_CASE("A cancelled queued run is counted with the time it waited", "[trainer
   cancel.set_run_id(waiting.run_id());
   cancel.set_reason("duplicate");
   v1::Run answer;
-  REQUIRE(a.stub->CancelRun(Adapter::Dana().get(), cancel, &answer).ok());
+  REQUIRE(a.stub->CancelRun(a.Dana().get(), cancel, &answer).ok());
   CHECK(answer.state() == v1::RUN_STATE_CANCELLED);
   CHECK(answer.history().rbegin()->reason() == "cancelled by dana: duplicate");
   const std::string metrics = Scrape(a.host->metrics());

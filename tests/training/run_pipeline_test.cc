@@ -33,14 +33,15 @@ struct Harness : testing::FakeTrainerParts {
   Harness() : FakeTrainerParts("/in-memory/pipeline") {
     pipeline = *RunPipeline::Create({runs.get(), &datasets, &models, &clock});
   }
-  // Stores a queued run of `spec`, submitted by dana of the risk squad, with `deadline` (on the
-  // fake clock) when one is given.
+  // Stores a queued run of `spec` for the risk squad, submitted by dana of that squad, with
+  // `deadline` (on the fake clock) when one is given.
   std::string Submit(v1::RunSpec spec = TrainableSpec(),
                      absl::Time deadline = absl::InfiniteFuture()) {
     v1::Run run;
     *run.mutable_spec() = std::move(spec);
     run.mutable_submitted_by()->set_subject("dana");
     run.mutable_submitted_by()->set_squad("risk");
+    run.set_squad("risk");
     if (deadline != absl::InfiniteFuture()) {
       *run.mutable_deadline_time() =
           TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(deadline));
@@ -118,6 +119,7 @@ TEST_CASE("A run goes from queued to a registered version with everything attach
     CHECK(c.run_id == id);
     CHECK(c.caller.subject() == "dana");
     CHECK(c.caller.squad() == "risk");
+    CHECK(c.squad == "risk");
     CHECK(c.cancel != nullptr);
   }
   CHECK(contexts[0].deadline == deadline);

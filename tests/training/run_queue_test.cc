@@ -103,10 +103,12 @@ struct Harness : testing::FakeTrainerParts {
     queue.reset();
     runs.reset();
   }
-  v1::Run Submit(v1::RunSpec spec = TrainableSpec(), const std::string& request_id = "") {
+  v1::Run Submit(v1::RunSpec spec = TrainableSpec(), const std::string& request_id = "",
+                 const std::string& squad = "risk") {
     v1::SubmitRunRequest request;
     *request.mutable_spec() = std::move(spec);
     request.set_request_id(request_id);
+    request.set_squad(squad);
     absl::StatusOr<v1::Run> run = queue->Submit(request, Dana());
     REQUIRE(run.ok());
     return *run;
@@ -188,6 +190,14 @@ TEST_CASE("A request id makes a submission idempotent", "[queue]") {
   changed.mutable_features(0)->set_feature("gone");
   const v1::Run again = h.Submit(changed, "req-1");
   CHECK(again.run_id() == first.run_id());
+  // The same id from another squad is not answered with this squad's run.
+  v1::SubmitRunRequest other;
+  *other.mutable_spec() = TrainableSpec();
+  other.set_request_id("req-1");
+  other.set_squad("fraud");
+  const absl::Status taken = h.queue->Submit(other, Harness::Dana()).status();
+  CHECK(taken.code() == absl::StatusCode::kAlreadyExists);
+  CHECK(absl::StrContains(taken.message(), "another squad"));
   h.datasets.gate.Open();
   REQUIRE(h.queue->AwaitIdle(kPatience));
   CHECK(h.runs->Get(first.run_id())->state() == v1::RUN_STATE_SUCCEEDED);
@@ -200,11 +210,13 @@ TEST_CASE("Runs run in order with their own context, and the observer hears of e
   *request.mutable_spec() = TrainableSpec();
   *request.mutable_deadline() = TimeUtil::SecondsToDuration(3600);
   request.set_tower_job_id("job-7");
+  request.set_squad("risk");
   const absl::Time submitted = h.clock.Now();
   absl::StatusOr<v1::Run> first = h.queue->Submit(request, Harness::Dana());
   REQUIRE(first.ok());
   CHECK(first->submitted_by().subject() == "dana");
   CHECK(first->tower_job_id() == "job-7");
+  CHECK(first->squad() == "risk");
   // The deadline counts from the submission, on the queue's clock.
   CHECK(TimeUtil::TimestampToMicroseconds(first->deadline_time()) ==
         absl::ToUnixMicros(submitted + absl::Hours(1)));
@@ -224,6 +236,7 @@ TEST_CASE("Runs run in order with their own context, and the observer hears of e
   CHECK(built[0].run_id == first->run_id());  // Oldest first.
   CHECK(built[0].deadline == submitted + absl::Hours(1));
   CHECK(built[0].caller.subject() == "dana");
+  CHECK(built[0].squad == "risk");
   CHECK(built[1].deadline == absl::InfiniteFuture());  // Past its point of no return.
   CHECK(built[2].run_id == second.run_id());
   CHECK(built[2].deadline == absl::InfiniteFuture());
@@ -231,6 +244,7 @@ TEST_CASE("Runs run in order with their own context, and the observer hears of e
   REQUIRE(registered.size() == 2);
   CHECK(registered[0].run_id == first->run_id());
   CHECK(registered[0].caller.subject() == "dana");
+  CHECK(registered[0].squad == "risk");  // Owner of the model the run creates.
   CHECK(registered[1].run_id == second.run_id());
   const std::vector<v1::Run> finished = h.observer.finished();
   REQUIRE(finished.size() == 2);
@@ -253,7 +267,7 @@ TEST_CASE("A queued run is cancelled at once, a running one within its step", "[
   CHECK(cancelled->history().rbegin()->reason() == "cancelled by dana: dup");
   CHECK(h.observer.load() == std::make_pair(0, 1));
 
-  absl::StatusOr<v1::Run> asked = h.queue->Cancel(running.run_id(), Harness::Dana(), "");
+  absl::StatusOr<v1::Run> asked = h.queue->Cancel(running.run_id(), Harness::Dana(), "wrong data");
   REQUIRE(asked.ok());
   // It stops on its own thread: read after the cancel, it is still building or cancelled already.
   CHECK((asked->state() == v1::RUN_STATE_BUILDING_DATASET ||
@@ -261,7 +275,9 @@ TEST_CASE("A queued run is cancelled at once, a running one within its step", "[
   REQUIRE(h.queue->AwaitIdle(kPatience));
   const v1::Run stopped = *h.runs->Get(running.run_id());
   CHECK(stopped.state() == v1::RUN_STATE_CANCELLED);
-  CHECK(stopped.history().rbegin()->reason() == "cancelled while building the training set");
+  // The record names who stopped it, and why, as for a queued run.
+  CHECK(stopped.history().rbegin()->reason() ==
+        "cancelled by dana while building the training set: wrong data");
   CHECK(h.models.registered().empty());
   CHECK(h.observer.finished().size() == 2);
   // Cancelling an ended run answers how it ended; an unknown run is NOT_FOUND.

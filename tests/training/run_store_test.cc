@@ -117,6 +117,37 @@ TEST_CASE("Runs list newest first, filtered and paged", "[runs]") {
   CHECK(r.store->List(by_ada)->runs_size() == 2);
 }
 
+TEST_CASE("Runs list only the squads the caller sees, in full pages", "[runs]") {
+  Runs r;
+  std::vector<std::string> risk;
+  for (int i = 0; i < 6; ++i) {
+    v1::Run run = Spec("fraud");
+    run.set_squad(i % 2 ? "payments" : "risk");
+    const std::string id = r.store->Submit(run)->run_id();
+    if (i % 2 == 0) risk.push_back(id);
+  }
+  const auto sees_risk = [](const std::string& squad) { return squad == "risk"; };
+  v1::ListRunsRequest request;
+  request.set_page_size(2);
+  absl::StatusOr<v1::ListRunsResponse> first = r.store->List(request, sees_risk);
+  REQUIRE(first.ok());
+  // Two of risk's runs, though a payments run lies between them.
+  REQUIRE(first->runs_size() == 2);
+  CHECK(first->runs(0).run_id() == risk[2]);
+  CHECK(first->runs(1).run_id() == risk[1]);
+  request.set_page_token(first->next_page_token());
+  absl::StatusOr<v1::ListRunsResponse> second = r.store->List(request, sees_risk);
+  REQUIRE(second.ok());
+  REQUIRE(second->runs_size() == 1);
+  CHECK(second->runs(0).run_id() == risk[0]);
+  CHECK(second->next_page_token().empty());
+  // No filter: everyone's.
+  request.clear_page_token();
+  request.set_page_size(0);
+  CHECK(r.store->List(request)->runs_size() == 6);
+  CHECK(r.store->List(request, [](const std::string&) { return false; })->runs_size() == 0);
+}
+
 TEST_CASE("A restart fails the runs it interrupted, saying where they were", "[runs]") {
   Runs r;
   const std::string waiting = r.store->Submit(Spec("churn"))->run_id();

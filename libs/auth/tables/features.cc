@@ -12,7 +12,8 @@ namespace fabrique::auth {
 const MethodTable& FeatureStoreMethods() {
   using namespace tables;  // NOLINT(build/namespaces): the table reads as a list.
   static const auto* const table = new MethodTable{
-      // Creating names the owner; the store refuses moving an existing entity to another squad.
+      // Creating names the owner; moving an existing entity or group to another squad needs the
+      // permission in the squad it leaves too (the adapter checks it).
       {"ApplyEntity", InSquadOf("features.schema.write", "entity.owner_squad")},
       {"GetEntity", OwnerOf("features.schema.read", kEntity, "name")},
       {"ListEntities", InAnySquad("features.schema.read")},

@@ -153,8 +153,8 @@ absl::StatusOr<v1::Entity> Catalog::GetEntity(absl::string_view name) const {
 }
 
 absl::StatusOr<v1::ListEntitiesResponse> Catalog::ListEntities(
-    const v1::ListEntitiesRequest& request) const {
-  return ListEntitiesIn(*Snapshot(), request);
+    const v1::ListEntitiesRequest& request, SquadFilter visible) const {
+  return ListEntitiesIn(*Snapshot(), request, visible);
 }
 
 absl::StatusOr<v1::ApplyFeatureGroupResponse> Catalog::ApplyFeatureGroup(
@@ -215,13 +215,13 @@ absl::StatusOr<v1::FeatureGroup> Catalog::GetFeatureGroup(absl::string_view name
 }
 
 absl::StatusOr<v1::ListFeatureGroupsResponse> Catalog::ListFeatureGroups(
-    const v1::ListFeatureGroupsRequest& request) const {
-  return ListFeatureGroupsIn(*Snapshot(), request);
+    const v1::ListFeatureGroupsRequest& request, SquadFilter visible) const {
+  return ListFeatureGroupsIn(*Snapshot(), request, visible);
 }
 
 absl::StatusOr<v1::ListFeaturesResponse> Catalog::ListFeatures(
-    const v1::ListFeaturesRequest& request) const {
-  return ListFeaturesIn(*Snapshot(), request);
+    const v1::ListFeaturesRequest& request, SquadFilter visible) const {
+  return ListFeaturesIn(*Snapshot(), request, visible);
 }
 
 absl::StatusOr<std::shared_ptr<const ValidationPlan>> Catalog::PlanFor(

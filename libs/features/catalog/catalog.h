@@ -40,6 +40,7 @@
 #include "absl/synchronization/mutex.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/core/clock.h"
+#include "libs/features/catalog/catalog_listing.h"
 #include "libs/features/catalog/catalog_state.h"
 #include "libs/features/catalog/row_validator.h"
 #include "libs/kv/store.h"
@@ -71,8 +72,9 @@ class Catalog {
   absl::StatusOr<v1::Entity> ApplyEntity(const v1::Entity& entity);
   // The entity named `name`, or NOT_FOUND naming it.
   absl::StatusOr<v1::Entity> GetEntity(absl::string_view name) const;
-  absl::StatusOr<v1::ListEntitiesResponse> ListEntities(
-      const v1::ListEntitiesRequest& request) const;
+  // Lists keep to what `visible` lets the caller see (catalog_listing.h).
+  absl::StatusOr<v1::ListEntitiesResponse> ListEntities(const v1::ListEntitiesRequest& request,
+                                                        SquadFilter visible = AnySquad) const;
 
   // Creates or updates a feature group; `caller` is recorded as updated_by. Errors, in the order
   // they are checked: INVALID_ARGUMENT (spec_validation.h), NOT_FOUND naming a missing entity,
@@ -86,10 +88,10 @@ class Catalog {
   absl::StatusOr<v1::FeatureGroup> GetFeatureGroup(absl::string_view name,
                                                    int32_t schema_version = 0) const;
   absl::StatusOr<v1::ListFeatureGroupsResponse> ListFeatureGroups(
-      const v1::ListFeatureGroupsRequest& request) const;
+      const v1::ListFeatureGroupsRequest& request, SquadFilter visible = AnySquad) const;
   // Catalog search (see catalog_listing.h).
-  absl::StatusOr<v1::ListFeaturesResponse> ListFeatures(
-      const v1::ListFeaturesRequest& request) const;
+  absl::StatusOr<v1::ListFeaturesResponse> ListFeatures(const v1::ListFeaturesRequest& request,
+                                                        SquadFilter visible = AnySquad) const;
 
   // For ingest: the validation plan of the group's current definition, which also carries that
   // definition (plan->group()). Cheap: no copy, no lock held after it returns. NOT_FOUND naming

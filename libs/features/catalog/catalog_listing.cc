@@ -101,19 +101,21 @@ void AddEntry(const v1::FeatureGroup& group, const v1::FeatureSpec& feature,
 }  // namespace
 
 absl::StatusOr<v1::ListEntitiesResponse> ListEntitiesIn(const CatalogState& state,
-                                                        const v1::ListEntitiesRequest& request) {
+                                                        const v1::ListEntitiesRequest& request,
+                                                        SquadFilter visible) {
   v1::ListEntitiesResponse response;
   using Entry = std::shared_ptr<const v1::Entity>;
-  ASSIGN_OR_RETURN(*response.mutable_next_page_token(),
-                   PageByName(
-                       state.entities, PageKind::kEntities, request.page_size(),
-                       request.page_token(), [](const Entry&) { return true; },
-                       [&response](const Entry& entity) { *response.add_entities() = *entity; }));
+  ASSIGN_OR_RETURN(
+      *response.mutable_next_page_token(),
+      PageByName(
+          state.entities, PageKind::kEntities, request.page_size(), request.page_token(),
+          [&](const Entry& entity) { return visible(entity->owner_squad()); },
+          [&response](const Entry& entity) { *response.add_entities() = *entity; }));
   return response;
 }
 
 absl::StatusOr<v1::ListFeatureGroupsResponse> ListFeatureGroupsIn(
-    const CatalogState& state, const v1::ListFeatureGroupsRequest& request) {
+    const CatalogState& state, const v1::ListFeatureGroupsRequest& request, SquadFilter visible) {
   ASSIGN_OR_RETURN(const TagFilter tags, TagFilter::Parse(request.tags()));
   v1::ListFeatureGroupsResponse response;
   using Entry = std::shared_ptr<const GroupEntry>;
@@ -121,7 +123,7 @@ absl::StatusOr<v1::ListFeatureGroupsResponse> ListFeatureGroupsIn(
     const v1::FeatureGroupSpec& spec = entry->latest().spec();
     return (request.entity().empty() || spec.entity() == request.entity()) &&
            (request.owner_squad().empty() || spec.owner_squad() == request.owner_squad()) &&
-           tags.Matches(spec.tags());
+           tags.Matches(spec.tags()) && visible(spec.owner_squad());
   };
   ASSIGN_OR_RETURN(*response.mutable_next_page_token(),
                    PageByName(state.groups, PageKind::kFeatureGroups, request.page_size(),
@@ -132,7 +134,8 @@ absl::StatusOr<v1::ListFeatureGroupsResponse> ListFeatureGroupsIn(
 }
 
 absl::StatusOr<v1::ListFeaturesResponse> ListFeaturesIn(const CatalogState& state,
-                                                        const v1::ListFeaturesRequest& request) {
+                                                        const v1::ListFeaturesRequest& request,
+                                                        SquadFilter visible) {
   ASSIGN_OR_RETURN(const int32_t page_size, ResolvePageSize(request.page_size()));
   ASSIGN_OR_RETURN(const FeatureCursor start, DecodeFeatureCursor(request.page_token()));
   ASSIGN_OR_RETURN(const TagFilter tags, TagFilter::Parse(request.tags()));
@@ -141,7 +144,7 @@ absl::StatusOr<v1::ListFeaturesResponse> ListFeaturesIn(const CatalogState& stat
   uint32_t last_index = 0;  // Of the last entry added, in its group.
   for (auto it = state.groups.lower_bound(start.group); it != state.groups.end(); ++it) {
     const v1::FeatureGroup& group = it->second->latest();
-    if (!GroupMatches(request, group.spec())) continue;
+    if (!GroupMatches(request, group.spec()) || !visible(group.spec().owner_squad())) continue;
     const int first = it->first == start.group ? static_cast<int>(start.index) : 0;
     for (int i = first; i < group.spec().features_size(); ++i) {
       if (!FeatureMatches(request, tags, query, group, group.spec().features(i))) continue;

@@ -163,7 +163,8 @@ absl::StatusOr<v1::Dataset> LineageStore::GetDataset(absl::string_view dataset_i
 }
 
 absl::StatusOr<v1::ListDatasetsResponse> LineageStore::ListDatasets(
-    const v1::ListDatasetsRequest& request) const {
+    const v1::ListDatasetsRequest& request,
+    absl::FunctionRef<bool(const v1::Dataset&)> keep) const {
   const int page_size = PageSize(request.page_size());
   // Both the dataset records and a group's index end with the dataset id, so one reverse walk
   // over either prefix lists ids newest first.
@@ -183,7 +184,8 @@ absl::StatusOr<v1::ListDatasetsResponse> LineageStore::ListDatasets(
   for (; it->Valid() && response.datasets_size() < page_size; it->Prev()) {
     kv::KeyReader reader(it->key().substr(prefix.size()));
     ASSIGN_OR_RETURN(last_id, reader.ReadString());
-    ASSIGN_OR_RETURN(*response.add_datasets(), GetDataset(last_id));
+    ASSIGN_OR_RETURN(v1::Dataset dataset, GetDataset(last_id));
+    if (keep(dataset)) *response.add_datasets() = std::move(dataset);
   }
   RETURN_IF_ERROR(it->status());
   if (it->Valid()) response.set_next_page_token(last_id);

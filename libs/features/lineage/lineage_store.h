@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -65,8 +66,11 @@ class LineageStore {
 
   // Datasets newest first, optionally only those reading `request.group()`. Page size: default
   // 100, at most 1000; the page token is the last id of the previous page.
+  // Only datasets `keep` accepts are listed (and counted in a page): a caller's view.
   absl::StatusOr<v1::ListDatasetsResponse> ListDatasets(
-      const v1::ListDatasetsRequest& request) const;
+      const v1::ListDatasetsRequest& request,
+      absl::FunctionRef<bool(const v1::Dataset&)> keep = KeepAll) const;
+  static bool KeepAll(const v1::Dataset&) { return true; }
 
   // Records that `model_version` was trained on `dataset_id`. Idempotent. NOT_FOUND for an
   // unknown dataset; INVALID_ARGUMENT for an empty model name or a version < 1.

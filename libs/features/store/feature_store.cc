@@ -143,8 +143,8 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
 }
 
 absl::Status FeatureStore::LookupOnline(const v1::LookupOnlineRequest& request,
-                                        v1::LookupOnlineResponse* response,
-                                        bool memory_only) const {
+                                        v1::LookupOnlineResponse* response, bool memory_only,
+                                        GroupAccess may_read) const {
   // One catalog snapshot for the whole call: every group read under one consistent definition.
   const std::shared_ptr<const CatalogState> state = catalog_->Snapshot();
   std::vector<const v1::FeatureGroup*> groups;
@@ -157,6 +157,7 @@ absl::Status FeatureStore::LookupOnline(const v1::LookupOnlineRequest& request,
                                               "' does not exist (feature '", ref.group(), ":",
                                               ref.feature(), "')"));
     }
+    RETURN_IF_ERROR(may_read(it->second->latest()));
     groups.push_back(&it->second->latest());
   }
   return online_->Lookup(request, groups, response, memory_only);

@@ -16,6 +16,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "fabrique/v1/features.pb.h"
@@ -86,10 +87,18 @@ class FeatureStore {
   // Makes every batch Ingest has returned so far durable.
   absl::Status SyncIngested() { return writer_->Sync(); }
 
+  // Whether the caller may read a group, judged on its current definition: OK, or the refusal
+  // a lookup returns as is.
+  using GroupAccess = absl::FunctionRef<absl::Status(const v1::FeatureGroup& group)>;
+  static absl::Status AnyGroup(const v1::FeatureGroup&) { return absl::OkStatus(); }
+
   // Online lookup across groups; TTL enforced at read time. See OnlineReader::Lookup (and its
-  // `memory_only`, which fails with kv::IsNotInMemory rather than read the disk).
+  // `memory_only`, which fails with kv::IsNotInMemory rather than read the disk). Every group
+  // named is first passed to `may_read`, from the catalog snapshot the lookup resolves them in,
+  // so access to the groups costs no read of the store.
   absl::Status LookupOnline(const v1::LookupOnlineRequest& request,
-                            v1::LookupOnlineResponse* response, bool memory_only = false) const;
+                            v1::LookupOnlineResponse* response, bool memory_only = false,
+                            GroupAccess may_read = AnyGroup) const;
 
   // Streams a group's history in chunks. See HistoryReader::Read.
   absl::Status ReadHistory(

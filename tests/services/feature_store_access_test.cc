@@ -1,0 +1,454 @@
+// The feature store's access through its real adapter and a real local identity: every method
+// refused to a role without its permission and allowed to one with it, squads kept apart (reads,
+// writes, moves, lookups and training sets spanning groups, ingest streams changing group), lists
+// kept to the squads the caller sees, and every bad credential UNAUTHENTICATED.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "catch2/catch.hpp"
+#include "libs/auth/method_table.h"
+#include "tests/services/access_refusals.h"
+#include "tests/services/feature_store_test_server.h"
+
+namespace fabrique::services {
+namespace {
+
+using feature_test::AdminContext;
+using feature_test::Batch;
+using feature_test::Define;
+using feature_test::Identity;
+using feature_test::Server;
+
+using Groups = std::vector<std::string>;
+using testing::CheckDenied;
+
+std::unique_ptr<grpc::ClientContext> As(const std::string& user, const Groups& groups) {
+  return Identity().Context(user, groups);
+}
+
+// Adds entity "card" and group "cards" (limit float), both owned by squad fraud, as the admin.
+void DefineFraud(Server& s) {
+  v1::ApplyEntityRequest entity;
+  entity.mutable_entity()->set_name("card");
+  entity.mutable_entity()->set_join_key("card_id");
+  entity.mutable_entity()->set_owner_squad("fraud");
+  v1::Entity stored;
+  REQUIRE(s.stub->ApplyEntity(AdminContext().get(), entity, &stored).ok());
+  v1::ApplyFeatureGroupRequest apply;
+  apply.mutable_spec()->set_name("cards");
+  apply.mutable_spec()->set_entity("card");
+  apply.mutable_spec()->set_owner_squad("fraud");
+  v1::FeatureSpec* limit = apply.mutable_spec()->add_features();
+  limit->set_name("limit");
+  limit->set_type(v1::FEATURE_TYPE_FLOAT);
+  v1::ApplyFeatureGroupResponse applied;
+  REQUIRE(s.stub->ApplyFeatureGroup(AdminContext().get(), apply, &applied).ok());
+}
+
+// A dataset read from tx (so owned by risk), recorded directly in lineage.
+std::string RiskDataset(Server& s) {
+  v1::Dataset dataset;
+  v1::VersionedFeatureRef* feature = dataset.add_features();
+  feature->mutable_ref()->set_group("tx");
+  feature->mutable_ref()->set_feature("amount");
+  feature->set_schema_version(1);
+  absl::StatusOr<v1::Dataset> recorded = s.store->lineage().RecordDataset(dataset);
+  REQUIRE(recorded.ok());
+  return recorded->dataset_id();
+}
+
+grpc::Status IngestAs(Server& s, grpc::ClientContext* context,
+                      const std::vector<v1::IngestRequest>& batches, v1::IngestResponse* response) {
+  auto writer = s.stub->Ingest(context, response);
+  for (const v1::IngestRequest& batch : batches) {
+    if (!writer->Write(batch)) break;
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+v1::LookupOnlineRequest LookupOf(const Groups& refs) {
+  v1::LookupOnlineRequest request;
+  for (const std::string& ref : refs) {
+    const size_t colon = ref.find(':');
+    v1::FeatureRef* feature = request.add_features();
+    feature->set_group(ref.substr(0, colon));
+    feature->set_feature(ref.substr(colon + 1));
+  }
+  v1::EntityKeys* keys = request.add_entity_keys();
+  keys->set_entity("customer");
+  keys->add_keys("c1");
+  return request;
+}
+
+// A summary-only training set of `feature` ("group:feature") joined to one inline label event.
+grpc::Status BuildAs(Server& s, grpc::ClientContext* context, const Groups& features,
+                     v1::Dataset* out = nullptr) {
+  v1::BuildTrainingSetRequest first;
+  v1::TrainingSetSpec* spec = first.mutable_spec();
+  *spec->mutable_features() = LookupOf(features).features();
+  spec->set_summary_only(true);
+  v1::LabelEventBatch* events = spec->mutable_label()->mutable_events();
+  events->add_entity_keys()->set_entity("customer");
+  events->mutable_entity_keys(0)->add_keys("c1");
+  events->add_event_time_unix_micros(absl::ToUnixMicros(s.clock.Now()));
+  events->mutable_labels()->mutable_bool_values()->add_values(true);
+  auto stream = s.stub->BuildTrainingSet(context);
+  stream->Write(first);
+  stream->WritesDone();
+  v1::BuildTrainingSetResponse response;
+  while (stream->Read(&response)) {
+    if (out != nullptr && response.has_summary()) *out = response.summary();
+  }
+  return stream->Finish();
+}
+
+// One method called as some caller.
+using Call = std::function<grpc::Status(Server&, grpc::ClientContext*)>;
+
+// Every method of the service, as a caller of each kind would call it on risk's resources.
+std::vector<std::pair<std::string, Call>> Methods(const std::string& dataset_id) {
+  return {
+      {"ApplyEntity",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::ApplyEntityRequest request;
+         request.mutable_entity()->set_name("customer");
+         request.mutable_entity()->set_join_key("customer_id");
+         request.mutable_entity()->set_owner_squad("risk");
+         v1::Entity out;
+         return s.stub->ApplyEntity(c, request, &out);
+       }},
+      {"GetEntity",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::GetEntityRequest request;
+         request.set_name("customer");
+         v1::Entity out;
+         return s.stub->GetEntity(c, request, &out);
+       }},
+      {"ListEntities",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::ListEntitiesResponse out;
+         return s.stub->ListEntities(c, {}, &out);
+       }},
+      {"ApplyFeatureGroup",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::GetFeatureGroupRequest get;
+         get.set_name("tx");
+         v1::FeatureGroup group;
+         REQUIRE(s.stub->GetFeatureGroup(AdminContext().get(), get, &group).ok());
+         v1::ApplyFeatureGroupRequest request;
+         *request.mutable_spec() = group.spec();
+         v1::ApplyFeatureGroupResponse out;
+         return s.stub->ApplyFeatureGroup(c, request, &out);
+       }},
+      {"GetFeatureGroup",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::GetFeatureGroupRequest request;
+         request.set_name("tx");
+         v1::FeatureGroup out;
+         return s.stub->GetFeatureGroup(c, request, &out);
+       }},
+      {"ListFeatureGroups",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::ListFeatureGroupsResponse out;
+         return s.stub->ListFeatureGroups(c, {}, &out);
+       }},
+      {"ListFeatures",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::ListFeaturesResponse out;
+         return s.stub->ListFeatures(c, {}, &out);
+       }},
+      {"Ingest",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::IngestResponse out;
+         return IngestAs(s, c, {Batch(s, {{"c1", 1, 1.f, "FR"}})}, &out);
+       }},
+      {"LookupOnline",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::LookupOnlineResponse out;
+         return s.stub->LookupOnline(c, LookupOf({"tx:amount"}), &out);
+       }},
+      {"ReadHistory",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::ReadHistoryRequest request;
+         request.set_group("tx");
+         auto reader = s.stub->ReadHistory(c, request);
+         v1::ReadHistoryResponse chunk;
+         while (reader->Read(&chunk)) {
+         }
+         return reader->Finish();
+       }},
+      {"BuildTrainingSet",
+       [](Server& s, grpc::ClientContext* c) { return BuildAs(s, c, {"tx:amount"}); }},
+      {"GetDataset",
+       [dataset_id](Server& s, grpc::ClientContext* c) {
+         v1::GetDatasetRequest request;
+         request.set_dataset_id(dataset_id);
+         v1::Dataset out;
+         return s.stub->GetDataset(c, request, &out);
+       }},
+      {"ListDatasets",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::ListDatasetsResponse out;
+         return s.stub->ListDatasets(c, {}, &out);
+       }},
+      {"RecordDatasetUsage",
+       [dataset_id](Server& s, grpc::ClientContext* c) {
+         v1::RecordDatasetUsageRequest request;
+         request.set_dataset_id(dataset_id);
+         request.mutable_model_version()->set_model("churn");
+         request.mutable_model_version()->set_version(1);
+         v1::RecordDatasetUsageResponse out;
+         return s.stub->RecordDatasetUsage(c, request, &out);
+       }},
+      {"GetFeatureGroupLineage",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::GetFeatureGroupLineageRequest request;
+         request.set_group("tx");
+         v1::FeatureGroupLineage out;
+         return s.stub->GetFeatureGroupLineage(c, request, &out);
+       }},
+  };
+}
+
+// Per method: groups that may call it on risk's resources, and groups that may not.
+struct Permitted {
+  Groups may;
+  Groups may_not;
+};
+const std::map<std::string, Permitted>& RoleMatrix() {
+  static const auto* const matrix = new std::map<std::string, Permitted>{
+      {"ApplyEntity", {{"risk:data-engineer"}, {"risk:data-scientist"}}},
+      {"GetEntity", {{"risk:data-scientist"}, {"fraud:data-scientist"}}},
+      {"ListEntities", {{"fraud:data-scientist"}, {}}},
+      {"ApplyFeatureGroup", {{"risk:data-engineer"}, {"risk:data-steward"}}},
+      {"GetFeatureGroup", {{"risk:product-owner"}, {"fraud:data-engineer"}}},
+      {"ListFeatureGroups", {{"fraud:product-owner"}, {}}},
+      {"ListFeatures", {{"risk:sre"}, {}}},
+      {"Ingest", {{"risk:data-engineer"}, {"risk:data-scientist"}}},
+      {"LookupOnline", {{"risk:data-scientist"}, {"risk:product-owner"}}},
+      {"ReadHistory", {{"risk:data-steward"}, {"fraud:data-steward"}}},
+      {"BuildTrainingSet", {{"risk:data-scientist"}, {"risk:data-engineer"}}},
+      {"GetDataset", {{"risk:product-owner"}, {"fraud:data-scientist"}}},
+      {"ListDatasets", {{"fraud:data-engineer"}, {}}},
+      {"RecordDatasetUsage", {{"risk:data-scientist"}, {"fraud:data-scientist"}}},
+      {"GetFeatureGroupLineage", {{"risk:data-engineer"}, {"fraud:data-engineer"}}},
+  };
+  return *matrix;
+}
+
+TEST_CASE(
+    "feature store: each method allowed to a role holding its permission, refused to one "
+    "without") {
+  Server s;
+  Define(s);
+  const std::string dataset_id = RiskDataset(s);
+  const auto methods = Methods(dataset_id);
+  REQUIRE(methods.size() == RoleMatrix().size());
+  for (const auto& [name, rule] : auth::FeatureStoreMethods()) {
+    INFO(name << " has a row in the matrix");
+    CHECK(RoleMatrix().count(name) == 1);
+  }
+  for (const auto& [method, call] : methods) {
+    const Permitted& permitted = RoleMatrix().at(method);
+    INFO(method << " as " << absl::StrJoin(permitted.may, ","));
+    const grpc::Status allowed = call(s, As("mia", permitted.may).get());
+    INFO(allowed.error_message());
+    CHECK(allowed.ok());
+    INFO(method << " as " << absl::StrJoin(permitted.may_not, ",") << " (refused)");
+    const grpc::Status refused = call(s, As("nils", permitted.may_not).get());
+    INFO(refused.error_message());
+    CHECK(refused.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  }
+}
+
+TEST_CASE("feature store: every bad credential is UNAUTHENTICATED, forged headers change nothing") {
+  Server s;
+  Define(s);
+  const auto methods = Methods(RiskDataset(s));
+  for (const testing::BadCredential& bad : testing::BadCredentials(Identity())) {
+    for (const auto& [method, call] : methods) {
+      INFO(method << " with " << bad.name);
+      const grpc::Status status = call(s, testing::ContextWith(bad).get());
+      INFO(status.error_message());
+      CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+    }
+  }
+  // A data scientist of fraud claiming to be root through the old headers is still only that.
+  for (const auto& [method, call] : methods) {
+    if (absl::StartsWith(method, "List")) continue;  // Lists are allowed, and filtered.
+    INFO(method << " with forged x-fabrique-* headers");
+    CHECK(call(s, testing::ForgedContext(Identity(), "eve", "fraud").get()).error_code() ==
+          grpc::StatusCode::PERMISSION_DENIED);
+  }
+}
+
+TEST_CASE("feature store: another squad's groups and datasets are neither read nor written") {
+  Server s;
+  Define(s);
+  const std::string dataset_id = RiskDataset(s);
+  const Groups fraud_engineer = {"fraud:data-engineer", "fraud:data-scientist"};
+
+  v1::GetFeatureGroupRequest get;
+  get.set_name("tx");
+  v1::FeatureGroup group;
+  CheckDenied(s.stub->GetFeatureGroup(As("eve", fraud_engineer).get(), get, &group),
+              "features.schema.read", "risk");
+  REQUIRE(s.stub->GetFeatureGroup(AdminContext().get(), get, &group).ok());
+
+  v1::ApplyFeatureGroupRequest apply;
+  *apply.mutable_spec() = group.spec();
+  apply.mutable_spec()->set_description("taken over");
+  v1::ApplyFeatureGroupResponse applied;
+  CheckDenied(s.stub->ApplyFeatureGroup(As("eve", fraud_engineer).get(), apply, &applied),
+              "features.schema.write", "risk");
+  v1::IngestResponse ingested;
+  CheckDenied(
+      IngestAs(s, As("eve", fraud_engineer).get(), {Batch(s, {{"c1", 1, 1.f, "FR"}})}, &ingested),
+      "features.data.write", "risk");
+
+  v1::GetDatasetRequest get_dataset;
+  get_dataset.set_dataset_id(dataset_id);
+  v1::Dataset dataset;
+  CheckDenied(s.stub->GetDataset(As("eve", fraud_engineer).get(), get_dataset, &dataset),
+              "datasets.read", "risk");
+  v1::RecordDatasetUsageRequest usage;
+  usage.set_dataset_id(dataset_id);
+  usage.mutable_model_version()->set_model("churn");
+  usage.mutable_model_version()->set_version(1);
+  v1::RecordDatasetUsageResponse recorded;
+  CheckDenied(
+      s.stub->RecordDatasetUsage(As("eve", {"fraud:platform-admin"}).get(), usage, &recorded),
+      "datasets.record_usage", "risk");
+  // A training set over risk's group, asked by fraud's data scientist.
+  const grpc::Status build = BuildAs(s, As("eve", fraud_engineer).get(), {"tx:amount"});
+  CheckDenied(build, "datasets.build", "risk");
+  CHECK(absl::StrContains(build.error_message(), "feature group 'tx'"));
+}
+
+TEST_CASE("feature store: moving an entity or a group to another squad needs both squads") {
+  Server s;
+  Define(s);
+  v1::GetFeatureGroupRequest get;
+  get.set_name("tx");
+  v1::FeatureGroup group;
+  REQUIRE(s.stub->GetFeatureGroup(AdminContext().get(), get, &group).ok());
+  v1::ApplyFeatureGroupRequest apply;
+  *apply.mutable_spec() = group.spec();
+  apply.mutable_spec()->set_owner_squad("fraud");
+  v1::ApplyFeatureGroupResponse applied;
+  // Risk's engineer may not give it to fraud; fraud's may not take it from risk.
+  CheckDenied(s.stub->ApplyFeatureGroup(As("dana", {"risk:data-engineer"}).get(), apply, &applied),
+              "features.schema.write", "fraud");
+  CheckDenied(s.stub->ApplyFeatureGroup(As("eve", {"fraud:data-engineer"}).get(), apply, &applied),
+              "features.schema.write", "risk");
+  v1::ApplyEntityRequest entity;
+  entity.mutable_entity()->set_name("customer");
+  entity.mutable_entity()->set_join_key("customer_id");
+  entity.mutable_entity()->set_owner_squad("fraud");
+  v1::Entity stored;
+  CheckDenied(s.stub->ApplyEntity(As("eve", {"fraud:data-engineer"}).get(), entity, &stored),
+              "features.schema.write", "risk");
+  // An engineer of both squads may.
+  const Groups both = {"risk:data-engineer", "fraud:data-engineer"};
+  REQUIRE(s.stub->ApplyEntity(As("lou", both).get(), entity, &stored).ok());
+  REQUIRE(s.stub->ApplyFeatureGroup(As("lou", both).get(), apply, &applied).ok());
+  REQUIRE(s.stub->GetFeatureGroup(AdminContext().get(), get, &group).ok());
+  CHECK(group.spec().owner_squad() == "fraud");
+}
+
+TEST_CASE(
+    "feature store: lookups, training sets and ingest streams spanning squads are refused "
+    "at the first group the caller cannot see") {
+  Server s;
+  Define(s);
+  DefineFraud(s);
+  const Groups risk_scientist = {"risk:data-scientist"};
+  v1::LookupOnlineResponse looked_up;
+  REQUIRE(
+      s.stub->LookupOnline(As("dana", risk_scientist).get(), LookupOf({"tx:amount"}), &looked_up)
+          .ok());
+  const grpc::Status lookup = s.stub->LookupOnline(
+      As("dana", risk_scientist).get(), LookupOf({"tx:amount", "cards:limit"}), &looked_up);
+  CheckDenied(lookup, "features.data.read", "fraud");
+  CHECK(absl::StrContains(lookup.error_message(), "feature group 'cards'"));
+  // Someone reading in both squads gets both.
+  v1::LookupOnlineRequest both = LookupOf({"tx:amount", "cards:limit"});
+  v1::EntityKeys* cards_keys = both.add_entity_keys();
+  cards_keys->set_entity("card");
+  cards_keys->add_keys("k1");
+  const grpc::Status both_read = s.stub->LookupOnline(
+      As("lou", {"risk:data-scientist", "fraud:data-scientist"}).get(), both, &looked_up);
+  INFO(both_read.error_message());
+  CHECK(both_read.ok());
+
+  const grpc::Status build =
+      BuildAs(s, As("dana", risk_scientist).get(), {"tx:amount", "cards:limit"});
+  CheckDenied(build, "datasets.build", "fraud");
+  CHECK(absl::StrContains(build.error_message(), "feature group 'cards'"));
+
+  // An ingest stream that goes on into another squad's group is refused at that batch; the
+  // batches before it stay committed.
+  v1::IngestRequest cards;
+  cards.set_group("cards");
+  cards.mutable_rows()->add_entity_keys("k1");
+  cards.mutable_rows()->add_event_time_unix_micros(absl::ToUnixMicros(s.clock.Now()));
+  v1::FeatureColumn* limit = cards.mutable_rows()->add_columns();
+  limit->mutable_feature()->set_feature("limit");
+  limit->mutable_values()->mutable_float_values()->add_values(100.f);
+  v1::IngestResponse ingested;
+  const grpc::Status ingest = IngestAs(s, As("dana", {"risk:data-engineer"}).get(),
+                                       {Batch(s, {{"c1", 1, 5.f, "FR"}}), cards}, &ingested);
+  CheckDenied(ingest, "features.data.write", "fraud");
+  CHECK(absl::StrContains(ingest.error_message(), "batch 1"));
+  CHECK(feature_test::Lookup(s, {"c1"}).columns(0).statuses(0) == v1::VALUE_STATUS_PRESENT);
+}
+
+TEST_CASE("feature store: lists keep to the squads the caller sees") {
+  Server s;
+  Define(s);
+  DefineFraud(s);
+  RiskDataset(s);
+  const auto risk = [] { return As("dana", {"risk:data-scientist"}); };
+  v1::ListEntitiesResponse entities;
+  REQUIRE(s.stub->ListEntities(risk().get(), {}, &entities).ok());
+  REQUIRE(entities.entities_size() == 1);
+  CHECK(entities.entities(0).name() == "customer");
+  v1::ListFeatureGroupsResponse groups;
+  REQUIRE(s.stub->ListFeatureGroups(risk().get(), {}, &groups).ok());
+  REQUIRE(groups.groups_size() == 1);
+  CHECK(groups.groups(0).spec().name() == "tx");
+  v1::ListFeaturesResponse features;
+  REQUIRE(s.stub->ListFeatures(risk().get(), {}, &features).ok());
+  CHECK(features.entries_size() == 2);  // tx's amount and country, not cards' limit.
+  for (const v1::CatalogEntry& entry : features.entries()) CHECK(entry.owner_squad() == "risk");
+  v1::ListDatasetsResponse datasets;
+  REQUIRE(s.stub->ListDatasets(risk().get(), {}, &datasets).ok());
+  CHECK(datasets.datasets_size() == 1);
+  REQUIRE(s.stub->ListDatasets(As("eve", {"fraud:data-scientist"}).get(), {}, &datasets).ok());
+  CHECK(datasets.datasets_size() == 0);
+  // A design authority reads every squad's schemas.
+  REQUIRE(s.stub->ListFeatureGroups(As("ada", {"risk:design-authority"}).get(), {}, &groups).ok());
+  CHECK(groups.groups_size() == 2);
+  // Asking for a squad one cannot see is refused, not answered empty.
+  v1::ListFeatureGroupsRequest fraud_groups;
+  fraud_groups.set_owner_squad("fraud");
+  CheckDenied(s.stub->ListFeatureGroups(risk().get(), fraud_groups, &groups),
+              "features.schema.read", "fraud");
+  v1::ListFeaturesRequest fraud_features;
+  fraud_features.set_owner_squad("fraud");
+  CheckDenied(s.stub->ListFeatures(risk().get(), fraud_features, &features), "features.schema.read",
+              "fraud");
+  v1::ListDatasetsRequest cards_datasets;
+  cards_datasets.set_group("cards");
+  CheckDenied(s.stub->ListDatasets(risk().get(), cards_datasets, &datasets), "datasets.read",
+              "fraud");
+}
+
+}  // namespace
+}  // namespace fabrique::services
