@@ -50,12 +50,10 @@ constexpr int kMinKills = 10;
 constexpr size_t kMinAckedPerRound = 20;
 constexpr absl::Duration kKillLoopBudget = absl::Seconds(60);
 
+// A data engineer of the squad that owns the test's entity and group.
 std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = absl::Seconds(10)) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  context->AddMetadata("x-fabrique-user", "crash-test");
-  context->AddMetadata("x-fabrique-roles", "data-engineer");
-  return context;
+  return testing::TokenContext(testing::LocalIdentity(), "crash-test", {"crash:data-engineer"},
+                               timeout);
 }
 
 std::string EntityOfRow(int64_t row) { return absl::StrCat("c", row % kEntities); }
@@ -76,6 +74,7 @@ void Define(v1::FeatureStore::Stub& stub) {
   v1::ApplyEntityRequest entity;
   entity.mutable_entity()->set_name("customer");
   entity.mutable_entity()->set_join_key("customer_id");
+  entity.mutable_entity()->set_owner_squad("crash");
   v1::Entity stored;
   const grpc::Status applied_entity = stub.ApplyEntity(Context().get(), entity, &stored);
   INFO(applied_entity.error_message());
@@ -86,6 +85,7 @@ void Define(v1::FeatureStore::Stub& stub) {
   v1::FeatureGroupSpec* spec = apply.mutable_spec();
   spec->set_name(kGroup);
   spec->set_entity("customer");
+  spec->set_owner_squad("crash");
   for (const auto& [name, type] :
        std::vector<std::pair<std::string, v1::FeatureType>>{{"seq", v1::FEATURE_TYPE_INT64},
                                                             {"batch", v1::FEATURE_TYPE_INT64},

@@ -1,5 +1,7 @@
-"""Shared fixtures: the built binaries, Python stubs generated at test time, and a running
-`fabrique up` on free loopback ports."""
+"""Shared fixtures: the built binaries, Python stubs generated at test time, a running
+`fabrique up` on free loopback ports, and calls to it as a squad's client makes them: over TLS
+that verifies the server against `fabrique up`'s CA, with a bearer token minted for the user and
+groups a test plays (through the Python client package, clients/python/fabrique)."""
 
 import os
 import pathlib
@@ -12,6 +14,9 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN_DIR = pathlib.Path(os.environ.get("FABRIQUE_BIN_DIR", REPO / "build" / "bin"))
+sys.path.insert(0, str(REPO / "clients" / "python"))
+
+import fabrique as client  # noqa: E402  (the Python client package, found on the path above)
 
 
 def fabrique(*args, timeout=30, **kwargs):
@@ -33,18 +38,22 @@ def stubs(tmp_path_factory):
                       f"--python_out={out}", f"--grpc_python_out={out}", *protos])
     assert rc == 0, f"grpc_tools.protoc failed on {protos}"
     sys.path.insert(0, str(out))
-    # grpc.health.v1 lives under the installed `grpc` package's name; let that package find the
-    # generated health modules too (Debian ships no grpcio-health-checking).
+    # grpc.health.v1 lives under the installed `grpc` package's name, and fabrique.v1 under the
+    # client package's: let each find the generated modules too (Debian ships no
+    # grpcio-health-checking).
     import grpc
     grpc.__path__.append(str(out / "grpc"))
+    client.__path__.append(str(out / "fabrique"))
     return out
 
 
 class Fabrique:
-    """`fabrique up` in the background, with the endpoints it wrote."""
+    """`fabrique up` in the background, with the endpoints it wrote and its local authority
+    (DATA_DIR/auth: the CA, the services' certificates, the token signing key, the policy)."""
 
     def __init__(self, data_dir):
         self.data_dir = data_dir
+        self.auth_dir = pathlib.Path(data_dir) / "auth"
         self.process = subprocess.Popen(
             [str(BIN_DIR / "fabrique"), "up", f"--data_dir={data_dir}", "--grpc_base_port=0",
              "--metrics_base_port=0", "--startup_timeout=60s"],
@@ -65,6 +74,18 @@ class Fabrique:
             time.sleep(0.05)
         raise AssertionError("fabrique up wrote no endpoints in time")
 
+    def token(self, user=None, groups=(), ttl=3600, issued_at=None):
+        """A token from this authority for `user` (default the local user, platform-admin in the
+        default policy) in `groups`, e.g. ["risk:data-scientist"]."""
+        return client.mint_token(self.data_dir, user=user, groups=groups, ttl=ttl,
+                                 issued_at=issued_at)
+
+    def connect(self, service, user=None, groups=(), token=None):
+        """A TLS channel to `service` whose calls carry a token for `user` in `groups` (or
+        `token`)."""
+        return client.connect(service, data_dir=self.data_dir,
+                              token=token or self.token(user, groups))
+
     def stop(self, sig=signal.SIGINT):
         """Stops `fabrique up` with `sig`; returns (exit code, everything it printed)."""
         self.process.send_signal(sig)
@@ -79,3 +100,19 @@ def running(tmp_path_factory):
     yield up
     if up.process.poll() is None:
         up.stop()
+
+
+@pytest.fixture(scope="module")
+def connect(stubs, running):
+    """connect(service, user=None, groups=()) -> a channel to the running `service` as `user`
+    in `groups` (default the local user, who administers the platform); closed after the
+    module."""
+    channels = []
+
+    def open_channel(service, user=None, groups=(), token=None):
+        channels.append(running.connect(service, user=user, groups=groups, token=token))
+        return channels[-1]
+
+    yield open_channel
+    for channel in channels:
+        channel.close()

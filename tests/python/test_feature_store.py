@@ -1,6 +1,6 @@
 """The feature store from Python, as a data engineer and a data scientist use it: define, ingest,
-look up online, build a point-in-time training set, and find it in the lineage. The README's
-worked example is this file's flow."""
+look up online, build a point-in-time training set, and find it in the lineage, each over TLS with
+a token for the role that does it. The README's worked example is this file's flow."""
 
 import time
 
@@ -10,28 +10,35 @@ import pytest
 HOUR = 3_600_000_000  # microseconds
 
 
-@pytest.fixture(scope="module")
-def fs(stubs, running):
+def store(connect, user=None, groups=()):
     from fabrique.v1 import features_pb2_grpc
-    channel = grpc.insecure_channel(running.endpoints["features"]["grpc"])
-    yield features_pb2_grpc.FeatureStoreStub(channel)
-    channel.close()
+    return features_pb2_grpc.FeatureStoreStub(connect("features", user=user, groups=groups))
 
 
-def test_define_ingest_lookup_and_train(fs):
+@pytest.fixture(scope="module")
+def fs(connect):
+    """The feature store as dana, a data engineer of the risk squad."""
+    return store(connect, "dana", ["risk:data-engineer"])
+
+
+@pytest.fixture(scope="module")
+def scientist(connect):
+    """The feature store as sam, a data scientist of the risk squad."""
+    return store(connect, "sam", ["risk:data-scientist"])
+
+
+def test_define_ingest_lookup_and_train(fs, scientist, connect):
     from fabrique.v1 import common_pb2 as c, features_pb2 as f
-    who = [("x-fabrique-user", "dana"), ("x-fabrique-roles", "data-engineer")]
 
     # 1. Definitions: an entity and a feature group with a TTL and an expectation.
-    fs.ApplyEntity(f.ApplyEntityRequest(entity=f.Entity(name="customer", join_key="customer_id")),
-                   timeout=5, metadata=who)
+    fs.ApplyEntity(f.ApplyEntityRequest(entity=f.Entity(name="customer", join_key="customer_id",
+                                                        owner_squad="risk")), timeout=5)
     spec = f.FeatureGroupSpec(name="payments", entity="customer", owner_squad="risk")
     spec.ttl.FromSeconds(7 * 24 * 3600)
     amount = spec.features.add(name="amount", type=c.FEATURE_TYPE_DOUBLE)
     amount.expectations.min_value.value = 0
     spec.features.add(name="country", type=c.FEATURE_TYPE_STRING)
-    applied = fs.ApplyFeatureGroup(f.ApplyFeatureGroupRequest(spec=spec), timeout=5,
-                                   metadata=who)
+    applied = fs.ApplyFeatureGroup(f.ApplyFeatureGroupRequest(spec=spec), timeout=5)
     assert applied.group.schema_version == 1
 
     # 2. Ingest: a client stream of columnar batches; bad rows come back with index and reason.
@@ -55,14 +62,15 @@ def test_define_ingest_lookup_and_train(fs):
     assert column.values.double_values.values[0] == 12.5
     assert list(column.statuses) == [c.VALUE_STATUS_PRESENT, c.VALUE_STATUS_MISSING]
 
-    # 4. A point-in-time training set: each label sees only what was known at its time.
+    # 4. A point-in-time training set, built by a data scientist: each label sees only what was
+    # known at its time.
     labels = c.LabelEventBatch(entity_keys=[c.EntityKeys(entity="customer", keys=["c1", "c1"])],
                                event_time_unix_micros=[now - 150 * 60 * 10**6, now],
                                labels=c.ValueColumn(bool_values=c.BoolList(values=[False, True])))
     spec = f.TrainingSetSpec(features=[c.FeatureRef(group="payments", feature="amount")],
                              label=c.LabelSource(events=labels), dataset_name="demo")
-    parts = list(fs.BuildTrainingSet(iter([f.BuildTrainingSetRequest(spec=spec)]), timeout=10,
-                                     metadata=who))
+    parts = list(scientist.BuildTrainingSet(iter([f.BuildTrainingSetRequest(spec=spec)]),
+                                            timeout=10))
     assert parts[0].HasField("header") and parts[-1].HasField("summary")
     values = [v for p in parts if p.HasField("rows")
               for v in p.rows.features[0].values.double_values.values]
@@ -70,11 +78,12 @@ def test_define_ingest_lookup_and_train(fs):
     dataset = parts[-1].summary
     assert dataset.row_count == 2 and len(dataset.content_sha256) == 64
 
-    # 5. Lineage: record that a model was trained on it, then ask who depends on the group.
-    fs.RecordDatasetUsage(f.RecordDatasetUsageRequest(
+    # 5. Lineage: record that a model was trained on it (the trainer's part; the platform admin
+    # stands in for it), then ask who depends on the group.
+    store(connect).RecordDatasetUsage(f.RecordDatasetUsageRequest(
         dataset_id=dataset.dataset_id, model_version=c.ModelVersionRef(model="fraud", version=1)),
         timeout=5)
-    lineage = fs.GetFeatureGroupLineage(f.GetFeatureGroupLineageRequest(group="payments"),
+    lineage = scientist.GetFeatureGroupLineage(f.GetFeatureGroupLineageRequest(group="payments"),
                                         timeout=5)
     assert [m.model_version.model for m in lineage.models] == ["fraud"]
 
@@ -84,7 +93,7 @@ def test_errors_name_what_to_fix(fs):
     with pytest.raises(grpc.RpcError) as error:
         fs.GetFeatureGroup(f.GetFeatureGroupRequest(name="nope"), timeout=5)
     assert error.value.code() == grpc.StatusCode.NOT_FOUND and "nope" in error.value.details()
-    spec = f.FeatureGroupSpec(name="Bad-Name", entity="customer")
+    spec = f.FeatureGroupSpec(name="Bad-Name", entity="customer", owner_squad="risk")
     with pytest.raises(grpc.RpcError) as error:
         fs.ApplyFeatureGroup(f.ApplyFeatureGroupRequest(spec=spec), timeout=5)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT

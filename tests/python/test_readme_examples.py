@@ -1,7 +1,7 @@
 """Every example in README.md runs as written, in the order a newcomer follows them.
 
 The README's shell and Python blocks are turned into one bash script, run in a fresh folder
-(with `build/bin` and `protos` linked in, as in a checkout): each command must exit 0, or the
+(with `build/bin`, `protos` and `clients` linked in, as in a checkout): each command must exit 0, or the
 code its comment announces (`# exit 1: ...`). What a newcomer runs in another terminal and
 leaves running (`fabrique up`, a service started by hand) is started in the background and
 waited for, then stopped at the end, and must stop cleanly. The README uses the default ports
@@ -203,7 +203,9 @@ def script_for(blocks, sandbox):
                     flag = re.search(r"--data_dir[ =](\S+)", text)
                     ready = f"test -f {flag.group(1) if flag else 'fabrique-data'}/endpoints.tsv"
                 else:
-                    ready = f"fabrique status --target 127.0.0.1:{by_hand.group(2)}"
+                    # Over TLS, like the service, unless it was started in plaintext.
+                    insecure = " --insecure" if re.search(r"--insecure\b", text) else ""
+                    ready = f"fabrique status --target 127.0.0.1:{by_hand.group(2)}{insecure}"
                 out.append(f"__wait_for {command.line} $! {shlex.quote(ready)}")
                 continue
             out.append(text)
@@ -247,6 +249,7 @@ def test_readme_examples_run_as_written(tmp_path):
     (sandbox / "build").mkdir(parents=True)
     (sandbox / "build" / "bin").symlink_to(BIN_DIR)
     (sandbox / "protos").symlink_to(REPO / "protos")
+    (sandbox / "clients").symlink_to(REPO / "clients")
     script, skipped = script_for(runnable_blocks(), sandbox)
     (sandbox / "readme.sh").write_text(script)
     # A warning, so that what is not run shows in every pytest summary, -q included.

@@ -3,7 +3,8 @@ store, a run submitted to the real trainer and watched to the end, and the versi
 read back from the real registry, with its artifacts and lineage, and counted in the trainer's
 metrics; and the failures a user meets: unknown features, a missing label, a GPU that is not
 there, an empty training set, a cancel, a deadline; and a stop and a failed start that keep the
-queued runs queued. Waits are on the run's events, or polls with a deadline."""
+queued runs queued. Every call is dana's, a data scientist and data engineer of the risk squad,
+over TLS with her token. Waits are on the run's events, or polls with a deadline."""
 
 import time
 import urllib.request
@@ -15,20 +16,16 @@ SECOND = 1_000_000  # microseconds
 ROWS = 600
 
 
+# The groups of dana's token: the default policy reads SQUAD:ROLE as ROLE in SQUAD.
+GROUPS = ["risk:data-scientist", "risk:data-engineer"]
+
+
 @pytest.fixture(scope="module")
-def clients(stubs, running):
+def clients(connect):
     from fabrique.v1 import features_pb2_grpc, registry_pb2_grpc, trainer_pb2_grpc
-    channels = {name: grpc.insecure_channel(running.endpoints[name]["grpc"])
-                for name in ("features", "registry", "trainer")}
-    yield (features_pb2_grpc.FeatureStoreStub(channels["features"]),
-           registry_pb2_grpc.ModelRegistryStub(channels["registry"]),
-           trainer_pb2_grpc.TrainerStub(channels["trainer"]))
-    for channel in channels.values():
-        channel.close()
-
-
-WHO = [("x-fabrique-user", "dana"), ("x-fabrique-roles", "data-scientist"),
-       ("x-fabrique-squad", "risk")]
+    return (features_pb2_grpc.FeatureStoreStub(connect("features", "dana", GROUPS)),
+            registry_pb2_grpc.ModelRegistryStub(connect("registry", "dana", GROUPS)),
+            trainer_pb2_grpc.TrainerStub(connect("trainer", "dana", GROUPS)))
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +34,12 @@ def labelled(clients):
     import random
     from fabrique.v1 import common_pb2 as c, features_pb2 as f
     fs = clients[0]
-    fs.ApplyEntity(f.ApplyEntityRequest(entity=f.Entity(name="client", join_key="client_id")),
-                   timeout=5, metadata=WHO)
+    fs.ApplyEntity(f.ApplyEntityRequest(entity=f.Entity(name="client", join_key="client_id",
+                                                        owner_squad="risk")), timeout=5)
     spec = f.FeatureGroupSpec(name="signals", entity="client", owner_squad="risk")
     spec.features.add(name="x0", type=c.FEATURE_TYPE_DOUBLE)
     spec.features.add(name="x1", type=c.FEATURE_TYPE_DOUBLE)
-    fs.ApplyFeatureGroup(f.ApplyFeatureGroupRequest(spec=spec), timeout=5, metadata=WHO)
+    fs.ApplyFeatureGroup(f.ApplyFeatureGroupRequest(spec=spec), timeout=5)
     rng = random.Random(4)
     base = int(time.time() * 1e6) - 3 * 3600 * SECOND
     keys = [f"k{i}" for i in range(ROWS)]
@@ -115,10 +112,10 @@ def test_a_run_goes_from_features_to_a_registered_version(clients, labelled, run
     _, registry, trainer = clients
     samples_before = samples_trained(running)
     run = trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec(labelled), request_id="e2e-1"),
-                            timeout=30, metadata=WHO)
+                            timeout=30)
     assert run.state == t.RUN_STATE_QUEUED and run.submitted_by.subject == "dana"
     again = trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec(labelled), request_id="e2e-1"),
-                              timeout=30, metadata=WHO)
+                              timeout=30)
     assert again.run_id == run.run_id  # The same request id: the same run.
 
     events = watch_to_end(trainer, run.run_id)
@@ -193,17 +190,16 @@ def test_an_empty_training_set_fails_the_run_and_a_cancel_registers_nothing(clie
     _, base = labelled
     empty = run_spec(labelled)
     empty.time_range.end_time.FromMicroseconds(base - 3600 * SECOND)  # Before every label.
-    run = trainer.SubmitRun(t.SubmitRunRequest(spec=empty), timeout=30, metadata=WHO)
+    run = trainer.SubmitRun(t.SubmitRunRequest(spec=empty), timeout=30)
     final = watch_to_end(trainer, run.run_id)[-1].final_run
     assert final.state == t.RUN_STATE_FAILED
     assert "training set is empty" in final.failure_reason
     assert "time range" in final.failure_reason
 
     long = run_spec(labelled, epochs=100000, model_name="never-registered")
-    run = trainer.SubmitRun(t.SubmitRunRequest(spec=long), timeout=30, metadata=WHO)
+    run = trainer.SubmitRun(t.SubmitRunRequest(spec=long), timeout=30)
     await_state(trainer, run.run_id, t.RUN_STATE_TRAINING)
-    trainer.CancelRun(t.CancelRunRequest(run_id=run.run_id, reason="test"), timeout=5,
-                      metadata=WHO)
+    trainer.CancelRun(t.CancelRunRequest(run_id=run.run_id, reason="test"), timeout=5)
     final = watch_to_end(trainer, run.run_id)[-1].final_run
     assert final.state == t.RUN_STATE_CANCELLED
     assert not final.HasField("registered_version")
@@ -217,7 +213,7 @@ def test_an_empty_training_set_fails_the_run_and_a_cancel_registers_nothing(clie
     bounded = run_spec(labelled, epochs=100000, model_name="never-registered")
     request = t.SubmitRunRequest(spec=bounded)
     request.deadline.FromSeconds(2)
-    run_late = trainer.SubmitRun(request, timeout=30, metadata=WHO)
+    run_late = trainer.SubmitRun(request, timeout=30)
     late = watch_to_end(trainer, run_late.run_id)[-1].final_run
     assert late.state == t.RUN_STATE_FAILED
     assert "the run's deadline passed while " in late.failure_reason
@@ -232,11 +228,11 @@ def test_the_cli_submits_follows_shows_lists_and_cancels(clients, labelled, runn
     import re
     from google.protobuf import json_format
     from conftest import fabrique
-    target = ["--target", running.endpoints["trainer"]["grpc"]]
+    target = ["--target", running.endpoints["trainer"]["grpc"], "--ca",
+              str(running.auth_dir / "ca.crt"), "--token", running.token("dana", GROUPS)]
     spec = tmp_path / "spec.json"
     spec.write_text(json_format.MessageToJson(run_spec(labelled, model_name="cli-trained")))
-    submitted = fabrique("train", "submit", str(spec), *target, "--user", "dana", "--squad",
-                         "risk", timeout=120)
+    submitted = fabrique("train", "submit", str(spec), *target, timeout=120)
     assert submitted.returncode == 0, submitted.stderr + submitted.stdout
     assert "registered:     cli-trained:1" in submitted.stdout
     assert "auc" in submitted.stdout and "baseline" in submitted.stdout
@@ -263,7 +259,8 @@ def test_the_cli_submits_follows_shows_lists_and_cancels(clients, labelled, runn
 
 def test_runs_queued_at_a_stop_stay_queued_through_a_failed_start(clients, labelled, running,
                                                                   tmp_path):
-    """A trainer of its own over the running feature store and registry: stopped (SIGTERM) with a
+    """A trainer of its own (with the local authority's trainer certificate, so the feature store
+    and registry know it) over the running feature store and registry: stopped (SIGTERM) with a
     long run in progress and a short one queued, then started on a port already taken (it exits
     1, having run nothing), then started for real: the short run was kept queued, and runs."""
     import json
@@ -271,13 +268,18 @@ def test_runs_queued_at_a_stop_stay_queued_through_a_failed_start(clients, label
     import socket
     import subprocess
     from conftest import BIN_DIR
+    import fabrique as client
     from fabrique.v1 import trainer_pb2 as t, trainer_pb2_grpc
     data_dir = tmp_path / "trainer"
+    auth = running.auth_dir
 
     def start(port, log):
         return subprocess.Popen(
             [str(BIN_DIR / "fabrique-trainer"), f"--data_dir={data_dir}",
-             "--listen_host=127.0.0.1", f"--port={port}", "--metrics_port=0", "--insecure",
+             "--listen_host=127.0.0.1", f"--port={port}", "--metrics_port=0",
+             f"--tls_cert={auth / 'trainer.crt'}", f"--tls_key={auth / 'trainer.key'}",
+             f"--tls_client_ca={auth / 'ca.crt'}", f"--jwks={auth / 'jwks.json'}",
+             "--token_issuer=fabrique-local", f"--policy={auth / 'policy.csv'}",
              f"--features_target={running.endpoints['features']['grpc']}",
              f"--registry_target={running.endpoints['registry']['grpc']}"],
             stdout=log, stderr=subprocess.STDOUT)
@@ -291,16 +293,18 @@ def test_runs_queued_at_a_stop_stay_queued_through_a_failed_start(clients, label
             assert process.poll() is None, log_path.read_text()
             for line in log_path.read_text().splitlines():
                 if '"server_started"' in line:
-                    channel = grpc.insecure_channel(f"127.0.0.1:{json.loads(line)['grpc_port']}")
+                    channel = client.connect(
+                        "trainer", target=f"127.0.0.1:{json.loads(line)['grpc_port']}",
+                        ca=auth / "ca.crt", token=running.token("dana", GROUPS))
                     return process, trainer_pb2_grpc.TrainerStub(channel), channel
             time.sleep(0.05)
         raise AssertionError(f"the trainer did not start: {log_path.read_text()}")
 
     first, trainer, channel = serve("first.log")
     long = trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec(
-        labelled, epochs=100000, model_name="stopped-by-a-stop")), timeout=30, metadata=WHO)
+        labelled, epochs=100000, model_name="stopped-by-a-stop")), timeout=30)
     short = trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec(
-        labelled, model_name="kept-queued")), timeout=30, metadata=WHO)
+        labelled, model_name="kept-queued")), timeout=30)
     await_state(trainer, long.run_id, t.RUN_STATE_TRAINING)
     channel.close()
     first.send_signal(signal.SIGTERM)

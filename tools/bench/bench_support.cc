@@ -15,10 +15,59 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "libs/client/channel.h"
+#include "libs/auth/default_policy.h"
+#include "libs/auth/local_authority.h"
 #include "libs/client/health_client.h"
 
 namespace fabrique::bench {
+
+absl::StatusOr<Security> Security::Local(const std::string& dir) {
+  auth::LocalAuthorityOptions options;
+  options.dir = dir;
+  absl::StatusOr<std::unique_ptr<auth::LocalAuthority>> authority =
+      auth::LocalAuthority::Open(options);
+  if (!authority.ok()) return authority.status();
+  constexpr char kAdmin[] = "bench";
+  std::ofstream(dir + "/policy.csv") << auth::DefaultPolicyText(kAdmin);
+  absl::StatusOr<std::string> token = (*authority)->MintToken(kAdmin, {}, absl::Hours(24));
+  if (!token.ok()) return token.status();
+  Security security;
+  security.insecure_ = false;
+  security.dir_ = dir;
+  security.token_ = absl::StrCat("Bearer ", *token);
+  return security;
+}
+
+const char* Security::Name() const { return insecure_ ? "plaintext (--insecure)" : "TLS + token"; }
+
+std::vector<std::string> Security::ServerFlags(const std::string& service) const {
+  if (insecure_) return {"--insecure"};
+  return {absl::StrCat("--tls_cert=", dir_, "/", service, ".crt"),
+          absl::StrCat("--tls_key=", dir_, "/", service, ".key"),
+          absl::StrCat("--tls_client_ca=", dir_, "/ca.crt"),
+          absl::StrCat("--jwks=", dir_, "/jwks.json"),
+          "--token_issuer=fabrique-local",
+          absl::StrCat("--policy=", dir_, "/policy.csv")};
+}
+
+std::shared_ptr<grpc::Channel> Security::Channel(const std::string& target,
+                                                 bool share_connections) const {
+  client::ChannelOptions options;
+  options.target = target;
+  options.plaintext = insecure_;
+  if (!insecure_) options.tls.ca_path = dir_ + "/ca.crt";
+  options.share_connections = share_connections;
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = client::MakeChannel(options);
+  CheckOk(channel.status(), "making a channel");
+  return *std::move(channel);
+}
+
+std::unique_ptr<grpc::ClientContext> Security::Context(absl::Duration timeout) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  if (!token_.empty()) context->AddMetadata("authorization", token_);
+  return context;
+}
 
 std::string BinaryDir() {
   std::error_code error;
@@ -27,7 +76,7 @@ std::string BinaryDir() {
 }
 
 absl::StatusOr<std::unique_ptr<SpawnedService>> SpawnedService::Start(
-    const std::string& binary, const std::string& data_dir,
+    const std::string& binary, const std::string& data_dir, const Security& security,
     const std::vector<std::string>& extra_flags, absl::Duration timeout) {
   std::error_code error;
   std::filesystem::remove_all(data_dir, error);
@@ -36,7 +85,10 @@ absl::StatusOr<std::unique_ptr<SpawnedService>> SpawnedService::Start(
   std::filesystem::remove(log, error);
   std::vector<std::string> argv = {absl::StrCat(BinaryDir(), "/", binary),
                                    absl::StrCat("--data_dir=", data_dir), "--listen_host=127.0.0.1",
-                                   "--port=0", "--metrics_port=0", "--insecure"};
+                                   "--port=0", "--metrics_port=0"};
+  const std::vector<std::string> security_flags =
+      security.ServerFlags(binary.substr(binary.find('-') + 1));
+  argv.insert(argv.end(), security_flags.begin(), security_flags.end());
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   absl::StatusOr<std::unique_ptr<cli::ChildProcess>> process = cli::ChildProcess::Spawn(argv, log);
   if (!process.ok()) return process.status();
@@ -51,9 +103,10 @@ absl::StatusOr<std::unique_ptr<SpawnedService>> SpawnedService::Start(
   }
   const std::string target = absl::StrCat("127.0.0.1:", grpc_port);
   absl::Status healthy =
-      client::WaitUntilServing(client::MakePlaintextChannel(target), "", deadline - absl::Now());
+      client::WaitUntilServing(security.Channel(target), "", deadline - absl::Now());
   if (!healthy.ok()) return healthy;
-  return std::unique_ptr<SpawnedService>(new SpawnedService(*std::move(process), target));
+  return std::unique_ptr<SpawnedService>(
+      new SpawnedService(*std::move(process), target, metrics_port));
 }
 
 SpawnedService::~SpawnedService() { Stop(); }

@@ -3,9 +3,9 @@
 //   ceiling   a plain rocksdb::DB::Put loop on the same machine (one 94-byte row per Put, the
 //             write-ahead log on, no fsync): what RocksDB alone does row by row;
 //   stream    durable streaming ingest through the real fabrique-features binary over gRPC on
-//             loopback: client-streaming Ingest calls of --batch_rows-row batches of 20 float
-//             features, over 1, 2 and 4 concurrent streams; a call's rows count once its OK
-//             response arrived (acknowledged = durable);
+//             loopback (TLS, with a token, as a deployment serves it): client-streaming Ingest
+//             calls of --batch_rows-row batches of 20 float features, over 1, 2 and 4 concurrent
+//             streams; a call's rows count once its OK response arrived (acknowledged = durable);
 //   bulk      the same rows as backfill batches (IngestRequest.bulk: external SST ingestion).
 //
 // Each figure is the median of --repeats runs, each on a fresh data dir. The client's batches
@@ -68,13 +68,6 @@ double Seconds(Clock::time_point start) {
 
 std::string Entity(int64_t e) { return absl::StrCat("cust", e); }
 
-std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  context->AddMetadata("x-fabrique-user", "bench");
-  return context;
-}
-
 void CheckGrpc(const grpc::Status& status, const char* what) {
   if (status.ok()) return;
   std::fprintf(stderr, "%s: %s\n", what, status.error_message().c_str());
@@ -82,12 +75,14 @@ void CheckGrpc(const grpc::Status& status, const char* what) {
 }
 
 // Defines entity "customer" and group "ingest" of kFeatures floats f0..f19.
-void Define(v1::FeatureStore::Stub& stub) {
+void Define(v1::FeatureStore::Stub& stub, const Security& security) {
   v1::ApplyEntityRequest entity;
   entity.mutable_entity()->set_name("customer");
   entity.mutable_entity()->set_join_key("customer_id");
+  entity.mutable_entity()->set_owner_squad("bench");
   v1::Entity stored;
-  CheckGrpc(stub.ApplyEntity(Context(absl::Seconds(10)).get(), entity, &stored), "ApplyEntity");
+  CheckGrpc(stub.ApplyEntity(security.Context(absl::Seconds(10)).get(), entity, &stored),
+            "ApplyEntity");
   v1::ApplyFeatureGroupRequest apply;
   apply.mutable_spec()->set_name("ingest");
   apply.mutable_spec()->set_entity("customer");
@@ -98,7 +93,7 @@ void Define(v1::FeatureStore::Stub& stub) {
     feature->set_type(v1::FEATURE_TYPE_FLOAT);
   }
   v1::ApplyFeatureGroupResponse applied;
-  CheckGrpc(stub.ApplyFeatureGroup(Context(absl::Seconds(10)).get(), apply, &applied),
+  CheckGrpc(stub.ApplyFeatureGroup(security.Context(absl::Seconds(10)).get(), apply, &applied),
             "ApplyFeatureGroup");
 }
 
@@ -137,11 +132,12 @@ std::vector<v1::IngestRequest> MakeBatches(const Flags& flags, int batch_rows, b
 // Reads the whole history back and checks that it holds each row sent exactly once, with its
 // values (row i: entity i * 7919 % entities, time kBaseMicros + i, feature f = i + f); exits 1
 // otherwise.
-void VerifyHistory(const Flags& flags, const std::string& target, const std::string& label) {
-  auto stub = v1::FeatureStore::NewStub(client::MakePlaintextChannel(target));
+void VerifyHistory(const Flags& flags, const Security& security, const std::string& target,
+                   const std::string& label) {
+  auto stub = v1::FeatureStore::NewStub(security.Channel(target));
   v1::ReadHistoryRequest request;
   request.set_group("ingest");
-  auto context = Context(absl::Minutes(10));
+  auto context = security.Context(absl::Minutes(10));
   auto reader = stub->ReadHistory(context.get(), request);
   std::vector<bool> seen(static_cast<size_t>(flags.rows), false);
   int64_t found = 0;
@@ -183,9 +179,11 @@ void VerifyHistory(const Flags& flags, const std::string& target, const std::str
 // fresh server; returns acknowledged rows per second.
 double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batches, int streams,
                   const std::string& label) {
-  auto server = SpawnedService::Start("fabrique-features", flags.dir + "/server");
+  const absl::StatusOr<Security> security = Security::Local(flags.dir + "/auth");
+  CheckOk(security.status(), "making a local authority");
+  auto server = SpawnedService::Start("fabrique-features", flags.dir + "/server", *security);
   CheckOk(server.status(), "starting fabrique-features");
-  Define(*v1::FeatureStore::NewStub(client::MakePlaintextChannel((*server)->target())));
+  Define(*v1::FeatureStore::NewStub(security->Channel((*server)->target())), *security);
   std::vector<int64_t> acknowledged(streams, 0);
   std::vector<std::string> errors(streams);
   const auto start = Clock::now();
@@ -193,8 +191,8 @@ double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batc
   for (int s = 0; s < streams; ++s) {
     threads.emplace_back([&, s] {
       // One channel per stream, as independent loaders would have.
-      auto own = v1::FeatureStore::NewStub(client::MakePlaintextChannel((*server)->target()));
-      auto context = Context(absl::Minutes(10));
+      auto own = v1::FeatureStore::NewStub(security->Channel((*server)->target(), false));
+      auto context = security->Context(absl::Minutes(10));
       v1::IngestResponse response;
       auto writer = own->Ingest(context.get(), &response);
       for (size_t b = s; b < batches.size(); b += streams) {
@@ -221,7 +219,7 @@ double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batc
                  static_cast<long long>(rows), static_cast<long long>(flags.rows));
     std::exit(1);
   }
-  if (flags.verify) VerifyHistory(flags, (*server)->target(), label);
+  if (flags.verify) VerifyHistory(flags, *security, (*server)->target(), label);
   const long peak = (*server)->PeakRssMib();
   if ((*server)->Stop() != 0) {
     std::fprintf(stderr, "%s: fabrique-features did not stop cleanly\n", label.c_str());

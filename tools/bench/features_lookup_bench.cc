@@ -3,7 +3,15 @@
 // --features float features of one group; both are asked for the same random entities, 1 and 100
 // per lookup, by one sequential client (p50, p99) and by --threads concurrent clients
 // (lookups/s). Every figure is the median of --repeats runs, printed beside Redis's with the
-// ratio and the target.
+// ratio and the target. Fabrique is served and called as a deployment does: mutual-TLS-capable
+// TLS from a local authority, and a bearer token (JWT) on every call, checked against the policy.
+//
+// In the same run, the cost of that security: a second fabrique-features started with
+// --insecure (plaintext, no authentication) holds the same data, and both are measured alike at
+// 1 entity per lookup (p50, p99, lookups/s), plus the time a new connection takes to its first
+// answer (a fresh channel with connections of its own: TCP, TLS handshake, token check, lookup)
+// over --handshakes new connections per repeat; printed side by side with the goal (at most 10%
+// slower).
 //
 //   features_lookup_bench [--entities=1000000] [--repeats=3] [--threads=4] [--perf_dir=DIR]
 //                         [--small]
@@ -70,6 +78,7 @@ struct Flags {
   // frame; DWARF unwinding costs bigger files but attributes malloc and gRPC to their callers.
   std::string perf_call_graph = "dwarf,16384";
   int verify_every = 25;  // Sequential lookups per checked one; concurrent: 40 times as many.
+  int handshakes = 200;   // New connections timed per repeat and mode (security comparison).
   bool small = false;
 };
 
@@ -82,6 +91,7 @@ void MakeSmall(Flags* flags) {
   flags->duration = absl::Milliseconds(500);
   flags->repeats = 1;
   flags->verify_every = 1;
+  flags->handshakes = 20;
 }
 
 // One run's figures for one lookup size and one system.
@@ -220,10 +230,12 @@ double MedianOf(const std::vector<Figures>& runs, double Figures::*field) {
 }
 
 // What a row of the table is held to.
-enum class Goal { kNone, kBelowMs, kAtLeastRatio };
+enum class Goal { kNone, kBelowMs, kAtLeastRatio, kAtMostRatio };
 
+// One row: the measured value, its baseline's, their ratio, and the goal, which a ratio goal
+// states against `baseline`.
 void PrintRow(const std::string& label, double fabrique, double redis, Goal goal = Goal::kNone,
-              double target = 0) {
+              double target = 0, const char* baseline = "Redis") {
   const double ratio = redis > 0 ? fabrique / redis : 0;
   std::string goal_text = "-";
   std::string met = "-";
@@ -231,19 +243,23 @@ void PrintRow(const std::string& label, double fabrique, double redis, Goal goal
     goal_text = absl::StrCat("< ", target, " ms");
     met = fabrique < target ? "yes" : "NO";
   } else if (goal == Goal::kAtLeastRatio) {
-    goal_text = absl::StrCat(">= ", target, "x Redis");
+    goal_text = absl::StrCat(">= ", target, "x ", baseline);
     met = ratio >= target ? "yes" : "NO";
+  } else if (goal == Goal::kAtMostRatio) {
+    goal_text = absl::StrCat("<= ", target, "x ", baseline);
+    met = ratio <= target ? "yes" : "NO";
   }
   std::printf("%-36s %12.4g %12.4g %8.2fx   %-16s %s\n", label.c_str(), fabrique, redis, ratio,
               goal_text.c_str(), met.c_str());
 }
 
-// The two systems under test as the measurements see them; index 0 is Fabrique, 1 Redis.
+// The two systems under test as the measurements see them: Fabrique and Redis, or Fabrique over
+// TLS with tokens and Fabrique --insecure.
 struct Systems {
   std::array<ClientFactory, 2> connect;
   std::array<pid_t, 2> server;
+  std::array<const char*, 2> names;
 };
-constexpr std::array<const char*, 2> kSystemNames = {"Fabrique", "Redis"};
 // runs[size][system]: one Figures per repeat.
 using Runs = std::vector<std::array<std::vector<Figures>, 2>>;
 
@@ -267,9 +283,9 @@ Runs MeasureAll(const Systems& systems, const std::vector<int>& sizes,
       for (int system = 0; system < 2; ++system) {
         const Figures& f = runs[s][system][repeat];
         std::printf(
-            "  repeat %d, %3d entities, %-8s p50 %.3f ms  p99 %.3f ms  %8.0f lookups/s"
+            "  repeat %d, %3d entities, %-22s p50 %.3f ms  p99 %.3f ms  %8.0f lookups/s"
             "  server CPU %.1f us/lookup\n",
-            repeat + 1, sizes[s], kSystemNames[system], f.p50_ms, f.p99_ms, f.lookups_per_s,
+            repeat + 1, sizes[s], systems.names[system], f.p50_ms, f.p99_ms, f.lookups_per_s,
             f.server_cpu_us);
       }
     }
@@ -293,6 +309,68 @@ void PrintTable(const std::vector<int>& sizes, const Runs& runs) {
     PrintRow(label + " server CPU/lookup (us)", MedianOf(fabrique, &Figures::server_cpu_us),
              MedianOf(redis, &Figures::server_cpu_us));
   }
+}
+
+// Milliseconds from making a fresh channel (connections of its own) to the first answer of a
+// 1-entity lookup over it, for each of `count` new connections: connect, handshake, the token's
+// first check, the lookup.
+std::vector<double> TimeNewConnections(const ClientFactory& connect,
+                                       const std::vector<int32_t>& sequence, int count) {
+  std::vector<double> millis;
+  for (int i = 0; i < count; ++i) {
+    const absl::Span<const int32_t> entity(&sequence[i % sequence.size()], 1);
+    const SteadyClock::time_point start = SteadyClock::now();
+    std::unique_ptr<LookupClient> client = connect();
+    CheckOk(client->Lookup(entity), "a new connection's first lookup");
+    millis.push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count());
+    CheckOk(client->Verify(entity), "checking a new connection's first lookup");
+  }
+  return millis;
+}
+
+// The security comparison: `systems` are Fabrique over TLS with tokens (0) and --insecure (1).
+// Measures both alike at 1 entity per lookup and the new-connection time, --repeats times
+// (alternating which goes first), and prints the medians side by side.
+void CompareSecurity(const Systems& systems, const std::vector<int32_t>& sequence,
+                     const Flags& flags) {
+  std::printf("\nSecurity: the same lookups over TLS + token and over --insecure...\n");
+  const Runs runs = MeasureAll(systems, {1}, sequence, flags);
+  std::array<std::vector<double>, 2> connect_p50, connect_p99;
+  for (int repeat = 0; repeat < flags.repeats; ++repeat) {
+    for (int k = 0; k < 2; ++k) {
+      const int system = (repeat + k) % 2;
+      const std::vector<double> millis =
+          TimeNewConnections(systems.connect[system], sequence, flags.handshakes);
+      connect_p50[system].push_back(Percentile(millis, 50));
+      connect_p99[system].push_back(Percentile(millis, 99));
+      std::printf("  repeat %d, %-22s %d new connections: p50 %.3f ms  p99 %.3f ms\n", repeat + 1,
+                  systems.names[system], flags.handshakes, connect_p50[system].back(),
+                  connect_p99[system].back());
+    }
+  }
+  const auto& secure = runs[0][0];
+  const auto& plain = runs[0][1];
+  std::printf(
+      "\nThe cost of security, 1 entity per lookup (medians of %d repeats): fabrique-features "
+      "with TLS\n(a local authority's certificate) and a bearer JWT checked on every call against "
+      "the policy, against\nthe same binary and data with --insecure (plaintext, no "
+      "authentication).\n\n",
+      flags.repeats);
+  std::printf("%-36s %12s %12s %9s   %-16s %s\n", "", "TLS+token", "insecure", "ratio", "goal",
+              "met?");
+  constexpr char kPlain[] = "insecure";
+  PrintRow("1 entity p50 (ms)", MedianOf(secure, &Figures::p50_ms),
+           MedianOf(plain, &Figures::p50_ms), Goal::kAtMostRatio, 1.1, kPlain);
+  PrintRow("1 entity p99 (ms)", MedianOf(secure, &Figures::p99_ms),
+           MedianOf(plain, &Figures::p99_ms), Goal::kAtMostRatio, 1.1, kPlain);
+  PrintRow("1 entity lookups/s", MedianOf(secure, &Figures::lookups_per_s),
+           MedianOf(plain, &Figures::lookups_per_s), Goal::kAtLeastRatio, 0.9, kPlain);
+  PrintRow("1 entity server CPU/lookup (us)", MedianOf(secure, &Figures::server_cpu_us),
+           MedianOf(plain, &Figures::server_cpu_us));
+  PrintRow("new connection to 1st answer p50 (ms)", Median(connect_p50[0]),
+           Median(connect_p50[1]));
+  PrintRow("new connection to 1st answer p99 (ms)", Median(connect_p99[0]),
+           Median(connect_p99[1]));
 }
 
 // Starts `perf record` with call graphs on `pid` for --perf_seconds, into DIR/NAME.data.
@@ -349,6 +427,8 @@ int Main(int argc, char** argv) {
   set.Add("perf_dir", &flags.perf_dir, "If set, perf profiles of server and client go there");
   set.Add("perf_seconds", &flags.perf_seconds, "Length of the profiled run");
   set.Add("perf_call_graph", &flags.perf_call_graph, "perf record --call-graph mode");
+  set.Add("handshakes", &flags.handshakes,
+          "New connections timed per repeat, over TLS and plaintext (security comparison)");
   set.Add("small", &flags.small,
           "10,000 entities, 200 lookups, 0.5 s runs, every answer checked (overrides the sizes)");
   absl::StatusOr<core::ParsedArgs> parsed = set.Parse(argc, argv);
@@ -364,9 +444,17 @@ int Main(int argc, char** argv) {
   CheckOk(redis_version.status(), "redis-server --version");
 
   std::filesystem::create_directories(flags.data_dir + "/redis");
-  auto features = SpawnedService::Start("fabrique-features", flags.data_dir + "/features",
-                                        {absl::StrCat("--lookup_threads=", flags.lookup_threads)});
+  const absl::StatusOr<Security> secure = Security::Local(flags.data_dir + "/auth");
+  CheckOk(secure.status(), "making a local authority");
+  const Security plain = Security::Insecure();
+  const std::vector<std::string> server_flags = {
+      absl::StrCat("--lookup_threads=", flags.lookup_threads)};
+  auto features = SpawnedService::Start("fabrique-features", flags.data_dir + "/features", *secure,
+                                        server_flags);
   CheckOk(features.status(), "starting fabrique-features");
+  auto insecure = SpawnedService::Start("fabrique-features", flags.data_dir + "/features-insecure",
+                                        plain, server_flags);
+  CheckOk(insecure.status(), "starting fabrique-features --insecure");
   auto redis = RedisServer::Start(flags.redis_server, flags.data_dir + "/redis",
                                   absl::StrSplit(flags.redis_flags, ' ', absl::SkipEmpty()));
   CheckOk(redis.status(), "starting redis-server");
@@ -376,18 +464,17 @@ int Main(int argc, char** argv) {
   std::printf("Loading %lld entities x %d float features into both...\n",
               static_cast<long long>(flags.entities), flags.features);
   SteadyClock::time_point start = SteadyClock::now();
-  CheckOk(LoadFabrique(target, data, flags.batch_rows), "loading fabrique");
+  CheckOk(LoadFabrique(target, *secure, data, flags.batch_rows), "loading fabrique");
   const double fabrique_load = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  CheckOk(LoadFabrique((*insecure)->target(), plain, data, flags.batch_rows),
+          "loading fabrique --insecure");
   start = SteadyClock::now();
   CheckOk(LoadRedis(port, data, flags.batch_rows), "loading redis");
   const double redis_load = std::chrono::duration<double>(SteadyClock::now() - start).count();
   std::printf("  load: Fabrique %.1f s (gRPC Ingest, durable), Redis %.1f s (pipelined HSET)\n",
               fabrique_load, redis_load);
-  int grpc_port = 0, metrics_port = 0;
-  if (!cli::ReadServerStartedPorts(flags.data_dir + "/features.log", 0, &grpc_port,
-                                   &metrics_port)) {
-    CheckOk(absl::NotFoundError("no server_started line in the service's log"), "metrics port");
-  }
+  const int metrics_port = (*features)->metrics_port();
+  WaitUntilSettled((*insecure)->metrics_port(), (*insecure)->pid());
   WaitUntilSettled(metrics_port, (*features)->pid());
   const std::map<std::string, double> cache_before = ScrapeMetrics(metrics_port);
 
@@ -397,16 +484,18 @@ int Main(int argc, char** argv) {
   std::vector<int32_t> sequence(static_cast<size_t>(flags.warmup + flags.lookups) * 100);
   for (int32_t& entity : sequence) entity = pick(random);
 
-  const Systems systems = {
-      {[&] { return ConnectFabrique(target, data); }, [&] { return ConnectRedis(port, data); }},
-      {(*features)->pid(), (*redis)->pid()}};
+  const Systems systems = {{[&] { return ConnectFabrique(target, *secure, data); },
+                            [&] { return ConnectRedis(port, data); }},
+                           {(*features)->pid(), (*redis)->pid()},
+                           {"Fabrique", "Redis"}};
   const std::vector<int> sizes = {1, 100};
   const Runs runs = MeasureAll(systems, sizes, sequence, flags);
 
   std::printf(
       "\nOnline lookup, %lld entities x %d float features stored; each lookup reads n entities x "
       "%d features.\nSequential: %d timed lookups after %d warm-up; throughput: %d clients x %s. "
-      "Medians of %d repeats.\nFabrique: LookupOnline over gRPC (one channel per client). Redis "
+      "Medians of %d repeats.\nFabrique: LookupOnline over gRPC, TLS + token (one channel per "
+      "client). Redis "
       "%s%s: n pipelined HMGET, one hash per entity.\n\n",
       static_cast<long long>(flags.entities), flags.features, flags.features, flags.lookups,
       flags.warmup, flags.threads, absl::FormatDuration(flags.duration).c_str(), flags.repeats,
@@ -425,9 +514,16 @@ int Main(int argc, char** argv) {
   std::printf("\nMemory: fabrique-features peak %ld MiB, redis-server peak %ld MiB.\n",
               (*features)->PeakRssMib(), PeakRssMib((*redis)->pid()));
 
+  const Systems security = {{[&] { return ConnectFabrique(target, *secure, data); },
+                             [&] { return ConnectFabrique((*insecure)->target(), plain, data); }},
+                            {(*features)->pid(), (*insecure)->pid()},
+                            {"TLS + token", "--insecure"}};
+  CompareSecurity(security, sequence, flags);
+
   if (!flags.perf_dir.empty()) Profile(systems, sizes, sequence, flags);
   // Both servers stop before their data goes: a 1M-entity run leaves about 1 GiB behind.
   features->reset();
+  insecure->reset();
   redis->reset();
   std::filesystem::remove_all(flags.data_dir);
   return 0;

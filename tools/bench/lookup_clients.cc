@@ -14,41 +14,33 @@ namespace {
 
 constexpr char kEntity[] = "customer";
 
-std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  context->AddMetadata("x-fabrique-user", "features-lookup-bench");
-  context->AddMetadata("x-fabrique-roles", "data-engineer");
-  return context;
-}
-
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       absl::StrCat(what, ": ", status.error_message()));
 }
 
-// A channel of its own: without a local subchannel pool, channels to one target share one TCP
+// A channel of its own: channels to one target that share connections share one TCP
 // connection, and concurrent clients would then measure one connection, not several.
-std::unique_ptr<v1::FeatureStore::Stub> NewStub(const std::string& target) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return v1::FeatureStore::NewStub(
-      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+std::unique_ptr<v1::FeatureStore::Stub> NewStub(const std::string& target,
+                                                const Security& security) {
+  return v1::FeatureStore::NewStub(security.Channel(target, /*share_connections=*/false));
 }
 
-absl::Status Define(v1::FeatureStore::Stub& stub, const BenchData& data) {
+absl::Status Define(v1::FeatureStore::Stub& stub, const Security& security, const BenchData& data) {
   v1::ApplyEntityRequest entity;
   entity.mutable_entity()->set_name(kEntity);
   entity.mutable_entity()->set_join_key("customer_id");
+  entity.mutable_entity()->set_owner_squad("bench");
   v1::Entity stored;
-  absl::Status s =
-      FromGrpc(stub.ApplyEntity(Context(absl::Seconds(10)).get(), entity, &stored), "ApplyEntity");
+  absl::Status s = FromGrpc(
+      stub.ApplyEntity(security.Context(absl::Seconds(10)).get(), entity, &stored), "ApplyEntity");
   if (!s.ok()) return s;
   v1::ApplyFeatureGroupRequest apply;
   v1::FeatureGroupSpec* spec = apply.mutable_spec();
   spec->set_name(data.group);
   spec->set_entity(kEntity);
+  spec->set_owner_squad("bench");
   spec->mutable_ttl()->set_seconds(7 * 24 * 3600);  // A TTL, so every lookup checks it.
   for (const std::string& name : data.feature_names) {
     v1::FeatureSpec* feature = spec->add_features();
@@ -56,14 +48,15 @@ absl::Status Define(v1::FeatureStore::Stub& stub, const BenchData& data) {
     feature->set_type(v1::FEATURE_TYPE_FLOAT);
   }
   v1::ApplyFeatureGroupResponse applied;
-  return FromGrpc(stub.ApplyFeatureGroup(Context(absl::Seconds(10)).get(), apply, &applied),
-                  "ApplyFeatureGroup");
+  return FromGrpc(
+      stub.ApplyFeatureGroup(security.Context(absl::Seconds(10)).get(), apply, &applied),
+      "ApplyFeatureGroup");
 }
 
 class FabriqueClient : public LookupClient {
  public:
-  FabriqueClient(const std::string& target, const BenchData& data)
-      : data_(data), stub_(NewStub(target)) {
+  FabriqueClient(const std::string& target, const Security& security, const BenchData& data)
+      : data_(data), security_(security), stub_(NewStub(target, security)) {
     for (const std::string& name : data.feature_names) {
       v1::FeatureRef* ref = request_.add_features();
       ref->set_group(data.group);
@@ -76,8 +69,9 @@ class FabriqueClient : public LookupClient {
     auto* keys = request_.mutable_entity_keys(0)->mutable_keys();
     keys->Clear();
     for (int32_t e : entities) keys->Add()->assign(data_.keys[e]);
-    return FromGrpc(stub_->LookupOnline(Context(absl::Seconds(5)).get(), request_, &response_),
-                    "LookupOnline");
+    return FromGrpc(
+        stub_->LookupOnline(security_.Context(absl::Seconds(5)).get(), request_, &response_),
+        "LookupOnline");
   }
 
   absl::Status Verify(absl::Span<const int32_t> entities) const override {
@@ -107,6 +101,7 @@ class FabriqueClient : public LookupClient {
 
  private:
   const BenchData& data_;
+  const Security security_;
   std::unique_ptr<v1::FeatureStore::Stub> stub_;
   // Reused across calls, as a serving client would: their buffers keep their capacity.
   v1::LookupOnlineRequest request_;
@@ -163,10 +158,11 @@ BenchData BenchData::Make(std::string group, int features, int64_t entities,
   return data;
 }
 
-absl::Status LoadFabrique(const std::string& target, const BenchData& data, int batch_rows) {
-  std::unique_ptr<v1::FeatureStore::Stub> stub = NewStub(target);
-  if (absl::Status s = Define(*stub, data); !s.ok()) return s;
-  auto context = Context(absl::Minutes(30));
+absl::Status LoadFabrique(const std::string& target, const Security& security,
+                          const BenchData& data, int batch_rows) {
+  std::unique_ptr<v1::FeatureStore::Stub> stub = NewStub(target, security);
+  if (absl::Status s = Define(*stub, security, data); !s.ok()) return s;
+  auto context = security.Context(absl::Minutes(30));
   v1::IngestResponse response;
   std::unique_ptr<grpc::ClientWriter<v1::IngestRequest>> writer =
       stub->Ingest(context.get(), &response);
@@ -219,8 +215,9 @@ absl::Status LoadRedis(int port, const BenchData& data, int batch_rows) {
   return absl::OkStatus();
 }
 
-std::unique_ptr<LookupClient> ConnectFabrique(const std::string& target, const BenchData& data) {
-  return std::make_unique<FabriqueClient>(target, data);
+std::unique_ptr<LookupClient> ConnectFabrique(const std::string& target, const Security& security,
+                                              const BenchData& data) {
+  return std::make_unique<FabriqueClient>(target, security, data);
 }
 
 std::unique_ptr<LookupClient> ConnectRedis(int port, const BenchData& data) {

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "tools/bench/bench_support.h"
 
 namespace fabrique::bench {
 
@@ -47,15 +48,18 @@ class LookupClient {
 };
 using ClientFactory = std::function<std::unique_ptr<LookupClient>()>;
 
-// Defines entity and group in fabrique-features at `target` and ingests every row over one
-// client-streaming Ingest call, `batch_rows` rows per RowBatch.
-absl::Status LoadFabrique(const std::string& target, const BenchData& data, int batch_rows);
+// Defines entity and group in fabrique-features at `target`, reached as `security` says, and
+// ingests every row over one client-streaming Ingest call, `batch_rows` rows per RowBatch.
+absl::Status LoadFabrique(const std::string& target, const Security& security,
+                          const BenchData& data, int batch_rows);
 // Stores every row in Redis on `port` with pipelined HSET.
 absl::Status LoadRedis(int port, const BenchData& data, int batch_rows);
 
-// A Fabrique client with its own channel (and TCP connection), calling LookupOnline through the
-// sync stub with a deadline. `data` must outlive it. Exits on a connection failure.
-std::unique_ptr<LookupClient> ConnectFabrique(const std::string& target, const BenchData& data);
+// A Fabrique client with its own channel (and TCP connection, and TLS handshake unless
+// `security` is insecure), calling LookupOnline through the sync stub with a deadline and
+// `security`'s token. `data` must outlive it. Exits on a connection failure.
+std::unique_ptr<LookupClient> ConnectFabrique(const std::string& target, const Security& security,
+                                              const BenchData& data);
 // A Redis client with its own connection, reading with n pipelined HMGET.
 std::unique_ptr<LookupClient> ConnectRedis(int port, const BenchData& data);
 

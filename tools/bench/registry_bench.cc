@@ -1,5 +1,6 @@
 // The model registry's figures, each beside its baseline from the same run, through
-// the real fabrique-registry binary over loopback gRPC:
+// the real fabrique-registry binary over loopback gRPC, served and called as a deployment does
+// (TLS from a local authority, a bearer token on every call):
 //
 //   transfer  a --transfer_mib artifact (random bytes) uploaded and downloaded in --chunk_kib
 //             chunks, against `cp` of the same file on the same disk, and `cp` then fsync (the
@@ -39,6 +40,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -94,11 +96,11 @@ double Millis(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
+// How every registry here is served and called (TLS + token); Main makes it before any starts.
+std::optional<Security> security;
+
 std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = absl::Seconds(60)) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  context->AddMetadata("x-fabrique-user", "bench");
-  return context;
+  return security->Context(timeout);
 }
 
 void CheckGrpc(const grpc::Status& status, const char* what) {
@@ -138,7 +140,7 @@ void WriteRandomFile(const std::string& path, int64_t bytes) {
 
 std::unique_ptr<SpawnedService> StartRegistry(const Flags& flags, const std::string& name) {
   absl::StatusOr<std::unique_ptr<SpawnedService>> service =
-      SpawnedService::Start("fabrique-registry", absl::StrCat(flags.dir, "/", name));
+      SpawnedService::Start("fabrique-registry", absl::StrCat(flags.dir, "/", name), *security);
   CheckOk(service.status(), "starting fabrique-registry");
   return *std::move(service);
 }
@@ -292,7 +294,7 @@ void Transfer(const Flags& flags) {
     run.cp_fsync = TimeCp(source, flags.dir + "/copy.bin", true);
     // A fresh registry each time: the same bytes uploaded twice would be deduplicated.
     std::unique_ptr<SpawnedService> service = StartRegistry(flags, "transfer");
-    auto stub = v1::ModelRegistry::NewStub(client::MakePlaintextChannel(service->target()));
+    auto stub = v1::ModelRegistry::NewStub(security->Channel(service->target()));
     run.upload = TimeUpload(*stub, source, sha256, size, chunk);
     run.download = TimeDownload(*stub, sha256, flags.dir + "/download.bin", size,
                                 static_cast<int>(std::min<size_t>(chunk, (4 << 20) - (4 << 10))));
@@ -333,7 +335,7 @@ struct Latencies {
 
 Latencies MetadataRun(const Flags& flags) {
   std::unique_ptr<SpawnedService> service = StartRegistry(flags, "metadata");
-  auto stub = v1::ModelRegistry::NewStub(client::MakePlaintextChannel(service->target()));
+  auto stub = v1::ModelRegistry::NewStub(security->Channel(service->target()));
   CreateModel(*stub, "bench");
   const std::string sha256 = UploadSmall(*stub, "abc");
   Latencies latencies;
@@ -427,7 +429,7 @@ void Metadata(const Flags& flags) {
 
 void Listing(const Flags& flags) {
   std::unique_ptr<SpawnedService> service = StartRegistry(flags, "listing");
-  auto stub = v1::ModelRegistry::NewStub(client::MakePlaintextChannel(service->target()));
+  auto stub = v1::ModelRegistry::NewStub(security->Channel(service->target()));
   CreateModel(*stub, "bench");
   const std::string sha256 = UploadSmall(*stub, "abc");
   // Four concurrent clients, so the setup's fsyncs are shared (group commit).
@@ -516,7 +518,7 @@ struct WatchRun {
 
 WatchRun WatchOnce(const Flags& flags, int watchers) {
   std::unique_ptr<SpawnedService> service = StartRegistry(flags, "watch");
-  auto channel = client::MakePlaintextChannel(service->target());
+  auto channel = security->Channel(service->target());
   auto stub = v1::ModelRegistry::NewStub(channel);
   CreateModel(*stub, "bench");
   const std::string sha256 = UploadSmall(*stub, "abc");
@@ -534,7 +536,7 @@ WatchRun WatchOnce(const Flags& flags, int watchers) {
     contexts.push_back(Context(absl::Minutes(10)));
     threads.emplace_back([&, w] {
       // Each watcher has its own channel (its own connection), as inference servers would.
-      auto own = v1::ModelRegistry::NewStub(client::MakePlaintextChannel(service->target()));
+      auto own = v1::ModelRegistry::NewStub(security->Channel(service->target(), false));
       v1::WatchRequest request;
       request.add_models("bench");
       auto reader = own->Watch(contexts[w].get(), request);
@@ -646,6 +648,9 @@ Flags ParseFlags(int argc, char** argv) {
 int Main(int argc, char** argv) {
   const Flags flags = ParseFlags(argc, argv);
   std::filesystem::create_directories(flags.dir);
+  absl::StatusOr<Security> local = Security::Local(flags.dir + "/auth");
+  CheckOk(local.status(), "making a local authority");
+  security = *std::move(local);
   const auto wanted = [&flags](absl::string_view phase) {
     return absl::StrContains(flags.phases, phase);
   };

@@ -13,7 +13,9 @@ succeeded, and (with --small) the registered module scores well above chance. --
 (chance is 0.1): the checks alone, in seconds (tools/bench/run_small).
 
 Needs Debian's dataset-fashion-mnist and python3-torch (to score the module). Starts its own
-`fabrique up` on free loopback ports in a temporary directory, and stops it.
+`fabrique up` on free loopback ports in a temporary directory, and stops it; calls it as a squad
+would, through the Python client (clients/python): TLS, and a token minted from the local
+authority for a data scientist and data engineer of the "vision" squad.
 """
 import argparse
 import gzip
@@ -26,7 +28,6 @@ import sys
 import tempfile
 import time
 
-import grpc
 import numpy as np
 import torch
 
@@ -48,6 +49,7 @@ def stubs(out):
     assert protoc.main(["protoc", f"-I{REPO / 'protos'}", f"-I{include}", f"--python_out={out}",
                         f"--grpc_python_out={out}", *protos]) == 0
     sys.path.insert(0, str(out))
+    sys.path.insert(0, str(REPO / "clients" / "python"))
 
 
 def main():
@@ -62,6 +64,7 @@ def main():
         args.epochs = 2
     work = tempfile.mkdtemp(prefix="fabrique-e2e-")
     stubs(pathlib.Path(work) / "stubs")
+    import fabrique
     from fabrique.v1 import common_pb2 as c, features_pb2 as f, features_pb2_grpc
     from fabrique.v1 import registry_pb2 as r, registry_pb2_grpc
     from fabrique.v1 import trainer_pb2 as t, trainer_pb2_grpc
@@ -76,23 +79,26 @@ def main():
             if up.poll() is not None or time.monotonic() > deadline:
                 sys.exit(f"fabrique up did not start (exit code {up.poll()})")
             time.sleep(0.1)
-        addr = {row.split("\t")[0]: row.split("\t")[1]
-                for row in endpoints.read_text().splitlines()}
-        fs = features_pb2_grpc.FeatureStoreStub(grpc.insecure_channel(
-            addr["features"], options=[("grpc.max_send_message_length", 64 << 20)]))
-        registry = registry_pb2_grpc.ModelRegistryStub(grpc.insecure_channel(
-            addr["registry"], options=[("grpc.max_receive_message_length", 64 << 20)]))
-        trainer = trainer_pb2_grpc.TrainerStub(grpc.insecure_channel(addr["trainer"]))
-        who = [("x-fabrique-user", "bench"), ("x-fabrique-squad", "vision")]
+        data_dir = f"{work}/data"
+        token = fabrique.mint_token(data_dir, user="bench",
+                                    groups=["vision:data-scientist", "vision:data-engineer"])
+        fs = features_pb2_grpc.FeatureStoreStub(fabrique.connect(
+            "features", data_dir=data_dir, token=token,
+            options=[("grpc.max_send_message_length", 64 << 20)]))
+        registry = registry_pb2_grpc.ModelRegistryStub(fabrique.connect(
+            "registry", data_dir=data_dir, token=token,
+            options=[("grpc.max_receive_message_length", 64 << 20)]))
+        trainer = trainer_pb2_grpc.TrainerStub(
+            fabrique.connect("trainer", data_dir=data_dir, token=token))
 
         images = read_idx("train-images-idx3-ubyte.gz", 4).reshape(-1, 784)[:train_images]
         labels = read_idx("train-labels-idx1-ubyte.gz", 2)[:train_images]
         n = len(labels)
-        fs.ApplyEntity(f.ApplyEntityRequest(entity=f.Entity(name="image", join_key="image_id")),
-                       timeout=10, metadata=who)
+        fs.ApplyEntity(f.ApplyEntityRequest(entity=f.Entity(
+            name="image", join_key="image_id", owner_squad="vision")), timeout=10)
         spec = f.FeatureGroupSpec(name="fashion", entity="image", owner_squad="vision")
         spec.features.add(name="pixels", type=c.FEATURE_TYPE_FLOAT_VECTOR)
-        fs.ApplyFeatureGroup(f.ApplyFeatureGroupRequest(spec=spec), timeout=10, metadata=who)
+        fs.ApplyFeatureGroup(f.ApplyFeatureGroupRequest(spec=spec), timeout=10)
         t0 = 1_790_000_000_000_000
         keys = [f"img{i}" for i in range(n)]
         start = time.perf_counter()
@@ -107,7 +113,7 @@ def main():
                     vectors.values.add().values.extend((image / 255.0).tolist())
                 yield f.IngestRequest(group="fashion", batch_id=f"fashion-{b}", rows=rows)
 
-        reply = fs.Ingest(batches(), timeout=600, metadata=who)
+        reply = fs.Ingest(batches(), timeout=600)
         assert reply.rows_written == n, reply
         print(f"ingested {n} images as 784-float vectors in {time.perf_counter() - start:.1f} s")
 
@@ -125,7 +131,7 @@ def main():
         run_spec.optimizer.learning_rate = 1e-3
         run_spec.split.random.validation_fraction = 0.1
         run_spec.split.random.seed = 3
-        run = trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec), timeout=60, metadata=who)
+        run = trainer.SubmitRun(t.SubmitRunRequest(spec=run_spec), timeout=60)
         final = None
         for event in trainer.WatchRun(t.WatchRunRequest(run_id=run.run_id), timeout=3600):
             if event.HasField("progress") and event.epoch_end:
