@@ -123,9 +123,11 @@ p, platform-admin, *, squad
 # --- Services. Each is identified by its client certificate and bound below in every squad;
 # their rules say "squad" so that the role reaches no further than where it is bound.
 # The trainer builds training sets, registers what a run produced, and acts for the user who
-# submitted the run (who is checked as well).
+# submitted the run (who is checked as well: personal features are read only for a user who
+# may read them).
 p, trainer, features.schema.read, squad
 p, trainer, features.data.read, squad
+p, trainer, features.personal.read, squad
 p, trainer, datasets.build, squad
 p, trainer, datasets.record_usage, squad
 p, trainer, models.read, squad

@@ -1,9 +1,10 @@
 #ifndef FABRIQUE_LIBS_REGISTRY_AUDIT_CHAIN_H_
 #define FABRIQUE_LIBS_REGISTRY_AUDIT_CHAIN_H_
 
-// The audit trail's tamper evidence: each AuditEntry carries the SHA-256 of the entry before it
-// (prev_hash) and its own hash over every other field, so changing, removing, inserting or
-// reordering any entry breaks the chain at that entry, and a verifier names the first bad one.
+// The audit trail's tamper evidence (libs/core/hash_chain.h): each AuditEntry carries the SHA-256
+// of the entry before it (prev_hash) and its own hash over every other field, so changing,
+// removing, inserting or reordering any entry breaks the chain at that entry, and a verifier names
+// the first bad one.
 //
 //   SealAuditEntry(&entry, head_hash);         // before storing a new entry
 //   AuditChainVerifier verifier;               // walking stored entries in sequence order
@@ -17,9 +18,11 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 #include "fabrique/v1/common.pb.h"
+#include "libs/core/hash_chain.h"
 
 namespace fabrique::registry {
 
@@ -31,34 +34,24 @@ std::string AuditEntryHash(const v1::AuditEntry& entry);
 void SealAuditEntry(v1::AuditEntry* entry, absl::string_view prev_hash);
 
 // What a verification found (the fields of VerifyAuditChainResponse).
-struct AuditChainResult {
-  bool valid = true;
-  int64_t entries_checked = 0;
-  int64_t first_bad_sequence = 0;  // 0 = none.
-  std::string detail;              // Why the first bad entry is bad.
-  std::string head_hash;           // Hash of the last good entry checked.
-};
+using AuditChainResult = core::HashChainResult;
 
-// Checks entries fed in sequence order: consecutive sequences, each prev_hash equal to the hash
-// of the entry before, each hash equal to the entry's own. Stops at the first bad entry.
+// Checks entries fed in sequence order (core::HashChainVerifier over AuditEntryHash).
 class AuditChainVerifier {
  public:
   // Starting mid-chain: the hash of the entry before the first one fed, and its sequence
   // ("" and 0 from the start of the chain).
   explicit AuditChainVerifier(std::string prev_hash = "", int64_t prev_sequence = 0)
-      : prev_sequence_(prev_sequence) {
-    result_.head_hash = std::move(prev_hash);
-  }
+      : chain_(std::move(prev_hash), prev_sequence) {}
 
   // Checks the next entry; false once an entry is bad (later calls are ignored).
-  bool Add(const v1::AuditEntry& entry);
-  const AuditChainResult& result() const { return result_; }
+  bool Add(const v1::AuditEntry& entry) {
+    return chain_.Add(entry.sequence(), entry.prev_hash(), entry.hash(), AuditEntryHash(entry));
+  }
+  const AuditChainResult& result() const { return chain_.result(); }
 
  private:
-  bool Fail(const v1::AuditEntry& entry, std::string detail);
-
-  int64_t prev_sequence_;
-  AuditChainResult result_;
+  core::HashChainVerifier chain_;
 };
 
 }  // namespace fabrique::registry

@@ -11,6 +11,7 @@
 #include "grpcpp/support/message_allocator.h"
 #include "libs/core/grpc_status.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/store/personal_lineage.h"
 #include "libs/features/store/training_set_build.h"
 #include "services/access_checks.h"
 #include "services/features/feature_owners.h"
@@ -119,6 +120,7 @@ FeatureStoreService::FeatureStoreService(features::FeatureStore* store, core::Ex
     : store_(store),
       lookups_(lookups),
       access_(std::move(access)),
+      personal_(&access_, &store->access_log(), metrics),
       rows_ingested_(prometheus::BuildCounter()
                          .Name("fabrique_features_ingest_rows_total")
                          .Help("Rows written by ingest (history and online).")
@@ -370,33 +372,53 @@ grpc::ServerUnaryReactor* FeatureStoreService::LookupOnline(grpc::CallbackServer
                      "LookupOnlineRequest.features is empty: name at least one group:feature"));
     return reactor;
   }
-  const auto finish = [this, response, reactor](const absl::Status& status) {
+  using Reads = std::vector<PersonalDataReads::Read>;
+  // A lookup that read personal data is answered only once it is counted and logged.
+  const auto finish = [this, response, reactor](const server::Caller& who, const Reads& reads,
+                                                absl::Status status) {
+    if (status.ok()) {
+      status = personal_.Record(who, "LookupOnline", reads, response->row_count(), "");
+    }
     if (status.ok()) keys_looked_up_.Increment(static_cast<double>(response->row_count()));
     reactor->Finish(ToGrpcStatus(status));
   };
-  // Every group read must be owned by a squad the caller reads in; judged on the definitions
-  // the lookup resolves anyway, so it costs no read of the store.
-  const auto may_read = [](const server::Caller& who) {
-    return [&who](const v1::FeatureGroup& group) -> absl::Status {
-      if (who.Sees(group.spec().owner_squad())) return absl::OkStatus();
-      return NotVisible(who, absl::StrCat("feature group '", group.spec().name(), "'"),
-                        Permission("LookupOnline"), group.spec().owner_squad());
+  // Every group read must be owned by a squad the caller reads in, and its personal features
+  // need features.personal.read there too; judged on the definitions the lookup resolves
+  // anyway, so it costs no read of the store (and a group without personal features costs one
+  // emptiness test more than before).
+  const auto may_read = [this, context](const server::Caller& who, Reads* reads) {
+    return [this, context, &who, reads](const v1::FeatureGroup& group,
+                                        absl::Span<const std::string> personal) -> absl::Status {
+      if (!who.Sees(group.spec().owner_squad())) {
+        return NotVisible(who, absl::StrCat("feature group '", group.spec().name(), "'"),
+                          Permission("LookupOnline"), group.spec().owner_squad());
+      }
+      if (personal.empty()) return absl::OkStatus();
+      if (absl::Status allowed = personal_.Check(*context, who, group, personal); !allowed.ok()) {
+        return allowed;
+      }
+      reads->push_back({group.spec().name(), {personal.begin(), personal.end()}});
+      return absl::OkStatus();
     };
   };
   // First from memory, on this thread: a hot set held in the memtables and block cache is
   // answered without a hand-off to another thread (its queueing and wake-up were most of a
   // one-entity lookup's tail). Only a lookup that needs the disk goes to the executor, so no
   // gRPC thread ever waits for a read.
+  Reads reads;
   const absl::Status in_memory =
-      store_->LookupOnline(*request, response, /*memory_only=*/true, may_read(*caller));
+      store_->LookupOnline(*request, response, /*memory_only=*/true, may_read(*caller, &reads));
   if (!kv::IsNotInMemory(in_memory)) {
-    finish(in_memory);
+    finish(*caller, reads, in_memory);
     return reactor;
   }
-  // The request, response and reactor live until Finish, so the task may use them.
+  // The request, response, context and reactor live until Finish, so the task may use them.
   const absl::Status scheduled =
       lookups_->Schedule([this, request, response, finish, may_read, who = *std::move(caller)] {
-        finish(store_->LookupOnline(*request, response, /*memory_only=*/false, may_read(who)));
+        Reads reads;
+        const absl::Status read =
+            store_->LookupOnline(*request, response, /*memory_only=*/false, may_read(who, &reads));
+        finish(who, reads, read);
       });
   if (!scheduled.ok()) reactor->Finish(ToGrpcStatus(scheduled));
   return reactor;
@@ -405,13 +427,24 @@ grpc::ServerUnaryReactor* FeatureStoreService::LookupOnline(grpc::CallbackServer
 grpc::Status FeatureStoreService::ReadHistory(grpc::ServerContext* context,
                                               const v1::ReadHistoryRequest* request,
                                               grpc::ServerWriter<v1::ReadHistoryResponse>* writer) {
-  return Guarded(access_, *context, "ReadHistory", *request, [&](const server::Caller&) {
-    return ToGrpcStatus(
-        store_->ReadHistory(*request, [&](v1::ReadHistoryResponse* chunk) -> absl::Status {
+  return Guarded(access_, *context, "ReadHistory", *request, [&](const server::Caller& caller) {
+    // Personal features are checked, counted and logged before any row leaves.
+    const auto may_read = [&](const v1::FeatureGroup& group,
+                              absl::Span<const std::string> personal) -> absl::Status {
+      if (personal.empty()) return absl::OkStatus();
+      RETURN_IF_ERROR(personal_.Check(*context, caller, group, personal));
+      return personal_.Record(caller, "ReadHistory",
+                              {{group.spec().name(), {personal.begin(), personal.end()}}},
+                              request->entity_keys_size(), "");
+    };
+    return ToGrpcStatus(store_->ReadHistory(
+        *request,
+        [&](v1::ReadHistoryResponse* chunk) -> absl::Status {
           if (context->IsCancelled()) return absl::CancelledError("the client went away");
           if (!writer->Write(*chunk)) return absl::CancelledError("the client stopped reading");
           return absl::OkStatus();
-        }));
+        },
+        may_read));
   });
 }
 
@@ -434,9 +467,23 @@ grpc::Status FeatureStoreService::BuildTrainingSet(
     if (!stream->Write(*response)) return absl::CancelledError("the client stopped reading");
     return absl::OkStatus();
   };
+  std::vector<PersonalDataReads::Read> reads;
+  const auto may_read = [&](const v1::FeatureGroup& group,
+                            absl::Span<const std::string> personal) -> absl::Status {
+    if (personal.empty()) return absl::OkStatus();
+    RETURN_IF_ERROR(personal_.Check(*context, *caller, group, personal));
+    reads.push_back({group.spec().name(), {personal.begin(), personal.end()}});
+    return absl::OkStatus();
+  };
   absl::StatusOr<std::unique_ptr<features::TrainingSetBuild>> build =
-      features::TrainingSetBuild::Start(*store_, request.spec(), caller->principal, send);
+      features::TrainingSetBuild::Start(*store_, request.spec(), caller->principal, send, may_read);
   if (!build.ok()) return ToGrpcStatus(build.status());
+  // Logged, with the dataset's id, before any row is joined and sent.
+  if (absl::Status logged =
+          personal_.Record(*caller, "BuildTrainingSet", reads, 0, (*build)->dataset_id());
+      !logged.ok()) {
+    return ToGrpcStatus(logged);
+  }
   if (request.spec().label().has_events()) {
     if (absl::Status added = (*build)->AddEvents(request.spec().label().events()); !added.ok()) {
       return ToGrpcStatus(added);
@@ -509,6 +556,58 @@ grpc::Status FeatureStoreService::GetFeatureGroupLineage(
   return Guarded(access_, *context, "GetFeatureGroupLineage", *request, [&](const server::Caller&) {
     return Answer(store_->lineage().GroupLineage(request->group()), response);
   });
+}
+
+grpc::Status FeatureStoreService::ClassifyFeatures(grpc::ServerContext* context,
+                                                   const v1::ClassifyFeaturesRequest* request,
+                                                   v1::FeatureGroup* response) {
+  // The guard finds the group's owner, so a group that does not exist is already NOT_FOUND.
+  return Guarded(
+      access_, *context, "ClassifyFeatures", *request, [&](const server::Caller& caller) {
+        return Answer(store_->catalog().ClassifyFeatures(*request, caller.principal), response);
+      });
+}
+
+grpc::Status FeatureStoreService::GetPersonalDataLineage(
+    grpc::ServerContext* context, const v1::GetPersonalDataLineageRequest* request,
+    v1::PersonalDataLineage* response) {
+  return Guarded(access_, *context, "GetPersonalDataLineage", *request, [&](const server::Caller&) {
+    return Answer(
+        features::PersonalDataLineageOf(*store_->catalog().Snapshot(), store_->lineage(), *request),
+        response);
+  });
+}
+
+grpc::Status FeatureStoreService::ListPersonalDataReads(
+    grpc::ServerContext* context, const v1::ListPersonalDataReadsRequest* request,
+    v1::ListPersonalDataReadsResponse* response) {
+  return Guarded(access_, *context, "ListPersonalDataReads", *request, [&](const server::Caller&) {
+    // Reads answered before this call are listed, even those the writer has not written yet.
+    if (absl::Status flushed = store_->access_log().Flush(); !flushed.ok()) {
+      return ToGrpcStatus(flushed);
+    }
+    return Answer(store_->access_log().List(*request), response);
+  });
+}
+
+grpc::Status FeatureStoreService::VerifyPersonalDataReads(
+    grpc::ServerContext* context, const v1::VerifyPersonalDataReadsRequest* request,
+    v1::VerifyPersonalDataReadsResponse* response) {
+  return Guarded(
+      access_, *context, "VerifyPersonalDataReads", *request, [&](const server::Caller&) {
+        if (absl::Status flushed = store_->access_log().Flush(); !flushed.ok()) {
+          return ToGrpcStatus(flushed);
+        }
+        absl::StatusOr<core::HashChainResult> result =
+            store_->access_log().Verify(request->start_sequence(), request->end_sequence());
+        if (!result.ok()) return ToGrpcStatus(result.status());
+        response->set_valid(result->valid);
+        response->set_entries_checked(result->entries_checked);
+        response->set_first_bad_sequence(result->first_bad_sequence);
+        response->set_detail(result->detail);
+        response->set_head_hash(result->head_hash);
+        return grpc::Status::OK;
+      });
 }
 
 }  // namespace fabrique::services

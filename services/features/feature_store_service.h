@@ -16,6 +16,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/registry.h"
+#include "services/features/personal_data.h"
 
 namespace fabrique::services {
 
@@ -73,6 +74,18 @@ class FeatureStoreService final
   grpc::Status GetFeatureGroupLineage(grpc::ServerContext* context,
                                       const v1::GetFeatureGroupLineageRequest* request,
                                       v1::FeatureGroupLineage* response) override;
+  grpc::Status ClassifyFeatures(grpc::ServerContext* context,
+                                const v1::ClassifyFeaturesRequest* request,
+                                v1::FeatureGroup* response) override;
+  grpc::Status GetPersonalDataLineage(grpc::ServerContext* context,
+                                      const v1::GetPersonalDataLineageRequest* request,
+                                      v1::PersonalDataLineage* response) override;
+  grpc::Status ListPersonalDataReads(grpc::ServerContext* context,
+                                     const v1::ListPersonalDataReadsRequest* request,
+                                     v1::ListPersonalDataReadsResponse* response) override;
+  grpc::Status VerifyPersonalDataReads(grpc::ServerContext* context,
+                                       const v1::VerifyPersonalDataReadsRequest* request,
+                                       v1::VerifyPersonalDataReadsResponse* response) override;
 
  private:
   // Counts an ingested batch's rows and rejects.
@@ -87,6 +100,8 @@ class FeatureStoreService final
   features::FeatureStore* store_;
   core::Executor* lookups_;
   const server::ServiceAccess access_;
+  // Checks, counts and logs reads of personal data; uses access_, declared before it.
+  PersonalDataReads personal_;
   prometheus::Counter& rows_ingested_;
   prometheus::Family<prometheus::Counter>& rejects_;
   prometheus::Counter& keys_looked_up_;

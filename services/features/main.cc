@@ -54,7 +54,11 @@ absl::Status Run(const server::ServiceFlags& flags) {
   host->AddService(&service, v1::FeatureStore::service_full_name(), std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
-  return host->Run();
+  const absl::Status served = host->Run();
+  // Every personal-data read the server answered is written to the access log before storage
+  // closes.
+  const absl::Status logged = feature_store->access_log().Close();
+  return served.ok() ? logged : served;
 }
 
 }  // namespace

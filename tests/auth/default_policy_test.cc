@@ -141,9 +141,9 @@ Strings ServiceHolds(const std::string& service) {
 
 TEST_CASE("default: each service holds what its calls need, in every squad") {
   CHECK(ServiceHolds("trainer") == Strings{"features.schema.read", "features.data.read",
-                                           "datasets.build", "datasets.record_usage", "models.read",
-                                           "models.write", "models.register_for_run",
-                                           "auth.delegate"});
+                                           "features.personal.read", "datasets.build",
+                                           "datasets.record_usage", "models.read", "models.write",
+                                           "models.register_for_run", "auth.delegate"});
   CHECK(ServiceHolds("inference") == Strings{"features.schema.read", "features.data.read",
                                              "features.personal.read", "models.read",
                                              "predictions.log", "usage.record"});

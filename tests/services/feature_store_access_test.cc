@@ -19,17 +19,15 @@ namespace fabrique::services {
 namespace {
 
 using feature_test::AdminContext;
+using feature_test::As;
 using feature_test::Batch;
+using feature_test::BuildAs;
 using feature_test::Define;
+using feature_test::Groups;
 using feature_test::Identity;
+using feature_test::LookupOf;
 using feature_test::Server;
-
-using Groups = std::vector<std::string>;
 using testing::CheckDenied;
-
-std::unique_ptr<grpc::ClientContext> As(const std::string& user, const Groups& groups) {
-  return Identity().Context(user, groups);
-}
 
 // Adds entity "card" and group "cards" (limit float), both owned by squad fraud, as the admin.
 void DefineFraud(Server& s) {
@@ -70,42 +68,6 @@ grpc::Status IngestAs(Server& s, grpc::ClientContext* context,
   }
   writer->WritesDone();
   return writer->Finish();
-}
-
-v1::LookupOnlineRequest LookupOf(const Groups& refs) {
-  v1::LookupOnlineRequest request;
-  for (const std::string& ref : refs) {
-    const size_t colon = ref.find(':');
-    v1::FeatureRef* feature = request.add_features();
-    feature->set_group(ref.substr(0, colon));
-    feature->set_feature(ref.substr(colon + 1));
-  }
-  v1::EntityKeys* keys = request.add_entity_keys();
-  keys->set_entity("customer");
-  keys->add_keys("c1");
-  return request;
-}
-
-// A summary-only training set of `feature` ("group:feature") joined to one inline label event.
-grpc::Status BuildAs(Server& s, grpc::ClientContext* context, const Groups& features,
-                     v1::Dataset* out = nullptr) {
-  v1::BuildTrainingSetRequest first;
-  v1::TrainingSetSpec* spec = first.mutable_spec();
-  *spec->mutable_features() = LookupOf(features).features();
-  spec->set_summary_only(true);
-  v1::LabelEventBatch* events = spec->mutable_label()->mutable_events();
-  events->add_entity_keys()->set_entity("customer");
-  events->mutable_entity_keys(0)->add_keys("c1");
-  events->add_event_time_unix_micros(absl::ToUnixMicros(s.clock.Now()));
-  events->mutable_labels()->mutable_bool_values()->add_values(true);
-  auto stream = s.stub->BuildTrainingSet(context);
-  stream->Write(first);
-  stream->WritesDone();
-  v1::BuildTrainingSetResponse response;
-  while (stream->Read(&response)) {
-    if (out != nullptr && response.has_summary()) *out = response.summary();
-  }
-  return stream->Finish();
 }
 
 // One method called as some caller.
@@ -213,6 +175,35 @@ std::vector<std::pair<std::string, Call>> Methods(const std::string& dataset_id)
          v1::FeatureGroupLineage out;
          return s.stub->GetFeatureGroupLineage(c, request, &out);
        }},
+      {"ClassifyFeatures",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::ClassifyFeaturesRequest request;
+         request.set_group("tx");
+         request.set_feature("amount");
+         request.set_sensitivity(v1::SENSITIVITY_CONFIDENTIAL);
+         request.set_reason("amounts are commercially sensitive");
+         v1::FeatureGroup out;
+         return s.stub->ClassifyFeatures(c, request, &out);
+       }},
+      {"GetPersonalDataLineage",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::GetPersonalDataLineageRequest request;
+         request.set_owner_squad("risk");
+         v1::PersonalDataLineage out;
+         return s.stub->GetPersonalDataLineage(c, request, &out);
+       }},
+      {"ListPersonalDataReads",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::ListPersonalDataReadsRequest request;
+         request.set_group("tx");
+         v1::ListPersonalDataReadsResponse out;
+         return s.stub->ListPersonalDataReads(c, request, &out);
+       }},
+      {"VerifyPersonalDataReads",
+       [](Server& s, grpc::ClientContext* c) {
+         v1::VerifyPersonalDataReadsResponse out;
+         return s.stub->VerifyPersonalDataReads(c, {}, &out);
+       }},
   };
 }
 
@@ -238,6 +229,10 @@ const std::map<std::string, Permitted>& RoleMatrix() {
       {"ListDatasets", {{"fraud:data-engineer"}, {}}},
       {"RecordDatasetUsage", {{"risk:data-scientist"}, {"fraud:data-scientist"}}},
       {"GetFeatureGroupLineage", {{"risk:data-engineer"}, {"fraud:data-engineer"}}},
+      {"ClassifyFeatures", {{"risk:data-steward"}, {"risk:data-scientist"}}},
+      {"GetPersonalDataLineage", {{"risk:data-steward"}, {"risk:data-scientist"}}},
+      {"ListPersonalDataReads", {{"risk:design-authority"}, {"fraud:data-steward"}}},
+      {"VerifyPersonalDataReads", {{"risk:sre"}, {"risk:data-steward"}}},
   };
   return *matrix;
 }

@@ -150,6 +150,51 @@ inline grpc::Status Ingest(Server& s, const std::vector<v1::IngestRequest>& batc
   return writer->Finish();
 }
 
+using Groups = std::vector<std::string>;
+
+// A context for `user` holding the token groups `groups` (e.g. "risk:data-scientist").
+inline std::unique_ptr<grpc::ClientContext> As(const std::string& user, const Groups& groups) {
+  return Identity().Context(user, groups);
+}
+
+// A lookup of `refs` ("group:feature") for customer c1.
+inline v1::LookupOnlineRequest LookupOf(const Groups& refs) {
+  v1::LookupOnlineRequest request;
+  for (const std::string& ref : refs) {
+    const size_t colon = ref.find(':');
+    v1::FeatureRef* feature = request.add_features();
+    feature->set_group(ref.substr(0, colon));
+    feature->set_feature(ref.substr(colon + 1));
+  }
+  v1::EntityKeys* keys = request.add_entity_keys();
+  keys->set_entity("customer");
+  keys->add_keys("c1");
+  return request;
+}
+
+// A summary-only training set of `features` ("group:feature") joined to one inline label event
+// of customer c1 at the clock's time; the dataset recorded in `out` when given.
+inline grpc::Status BuildAs(Server& s, grpc::ClientContext* context, const Groups& features,
+                            v1::Dataset* out = nullptr) {
+  v1::BuildTrainingSetRequest first;
+  v1::TrainingSetSpec* spec = first.mutable_spec();
+  *spec->mutable_features() = LookupOf(features).features();
+  spec->set_summary_only(true);
+  v1::LabelEventBatch* events = spec->mutable_label()->mutable_events();
+  events->add_entity_keys()->set_entity("customer");
+  events->mutable_entity_keys(0)->add_keys("c1");
+  events->add_event_time_unix_micros(absl::ToUnixMicros(s.clock.Now()));
+  events->mutable_labels()->mutable_bool_values()->add_values(true);
+  auto stream = s.stub->BuildTrainingSet(context);
+  stream->Write(first);
+  stream->WritesDone();
+  v1::BuildTrainingSetResponse response;
+  while (stream->Read(&response)) {
+    if (out != nullptr && response.has_summary()) *out = response.summary();
+  }
+  return stream->Finish();
+}
+
 inline v1::LookupOnlineResponse Lookup(Server& s, std::vector<std::string> keys) {
   v1::LookupOnlineRequest request;
   for (const char* name : {"amount", "country"}) {

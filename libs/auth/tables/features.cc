@@ -1,8 +1,9 @@
 // fabrique.v1.FeatureStore. Entities and groups carry owner_squad; calls that name a group or
 // a dataset are checked in its owner's squad. Calls whose features span groups (LookupOnline,
 // BuildTrainingSet) need the permission in some squad, and the store keeps them to groups of
-// the squads where it is held. Personal features need features.personal.read on top, which the
-// store checks per feature.
+// the squads where it is held. Features classified PERSONAL_DATA need features.personal.read
+// in their group's squad on top (LookupOnline, ReadHistory, BuildTrainingSet), which the adapter
+// checks per group, from the definitions the read resolves.
 
 #include "libs/auth/method_table.h"
 #include "libs/auth/tables/rules.h"
@@ -30,6 +31,12 @@ const MethodTable& FeatureStoreMethods() {
       {"ListDatasets", InAnySquad("datasets.read")},
       {"RecordDatasetUsage", OwnerOf("datasets.record_usage", kDataset, "dataset_id")},
       {"GetFeatureGroupLineage", OwnerOf("features.schema.read", kFeatureGroup, "group")},
+      // Data classification is the data steward's; who used and who read personal data are
+      // audit questions, answered per squad (or per group), the chain's proof platform-wide.
+      {"ClassifyFeatures", OwnerOf("features.classify", kFeatureGroup, "group")},
+      {"GetPersonalDataLineage", InSquadOf("audit.read", "owner_squad")},
+      {"ListPersonalDataReads", OwnerOf("audit.read", kFeatureGroup, "group")},
+      {"VerifyPersonalDataReads", Platform("audit.read")},
   };
   return *table;
 }

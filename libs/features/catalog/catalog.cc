@@ -7,6 +7,7 @@
 #include "libs/core/status_macros.h"
 #include "libs/features/catalog/catalog_listing.h"
 #include "libs/features/catalog/catalog_persistence.h"
+#include "libs/features/catalog/classification.h"
 #include "libs/features/catalog/schema_evolution.h"
 #include "libs/features/catalog/spec_validation.h"
 #include "libs/kv/write_batch.h"
@@ -81,6 +82,7 @@ std::shared_ptr<const GroupEntry> NextEntry(const GroupEntry* current,
     entry->versions.back() = std::move(group);
   }
   entry->plan = std::move(plan);
+  entry->personal = PersonalFeatures(entry->latest().spec());
   return entry;
 }
 
@@ -174,7 +176,8 @@ absl::StatusOr<v1::ApplyFeatureGroupResponse> Catalog::ApplyFeatureGroup(
   const v1::FeatureGroup* current = entry == nullptr ? nullptr : &entry->latest();
   RETURN_IF_ERROR(CheckExpectedVersion(spec.name(), request.expected_schema_version(),
                                        current == nullptr ? 0 : current->schema_version()));
-  ASSIGN_OR_RETURN(SchemaChange change, PlanSchemaChange(current, spec));
+  ASSIGN_OR_RETURN(const v1::FeatureGroupSpec classified, KeepClassification(current, spec));
+  ASSIGN_OR_RETURN(SchemaChange change, PlanSchemaChange(current, classified));
 
   v1::ApplyFeatureGroupResponse response;
   response.set_created(current == nullptr);
@@ -195,6 +198,30 @@ absl::StatusOr<v1::ApplyFeatureGroupResponse> Catalog::ApplyFeatureGroup(
   RETURN_IF_ERROR(CommitAndPublish(GroupVersionKey(spec.name(), group->schema_version()), *group,
                                    std::move(next)));
   return response;
+}
+
+absl::StatusOr<v1::FeatureGroup> Catalog::ClassifyFeatures(
+    const v1::ClassifyFeaturesRequest& request, const v1::Principal& caller) {
+  absl::MutexLock apply(&apply_mu_);
+  const std::shared_ptr<const CatalogState> state = Snapshot();
+  ASSIGN_OR_RETURN(const GroupEntry* entry, FindGroup(*state, request.group()));
+  const v1::FeatureGroup& current = entry->latest();
+  ASSIGN_OR_RETURN(v1::FeatureGroupSpec spec, Classified(current.spec(), request));
+  if (MessageDifferencer::Equals(spec, current.spec())) return current;
+  // Metadata: the latest version is replaced in place, as an apply changing a description is.
+  SchemaChange change;
+  change.spec = std::move(spec);
+  change.schema_version = current.schema_version();
+  change.metadata_changed = true;
+  auto group = std::make_shared<const v1::FeatureGroup>(
+      NextDefinition(&current, change, ToTimestamp(options_.clock->Now()), caller));
+  ASSIGN_OR_RETURN(std::shared_ptr<const ValidationPlan> plan,
+                   ValidationPlan::Build(group, options_.clock));
+  auto next = std::make_shared<CatalogState>(*state);
+  next->groups[request.group()] = NextEntry(entry, group, std::move(plan), change);
+  RETURN_IF_ERROR(CommitAndPublish(GroupVersionKey(request.group(), group->schema_version()),
+                                   *group, std::move(next)));
+  return *group;
 }
 
 absl::StatusOr<v1::FeatureGroup> Catalog::GetFeatureGroup(absl::string_view name,

@@ -28,6 +28,8 @@
 // tags, owner, TTL, retention, expectations) is metadata, updated in place under the same schema
 // version. Expectation changes apply to batches validated after the apply, never to rows already
 // stored. Re-applying an identical definition writes nothing and changes no timestamp.
+// Sensitivity is metadata too, but only ClassifyFeatures changes it; an apply keeps it
+// (classification.h).
 //
 // Thread-safety: every method may be called from any thread at once.
 
@@ -85,6 +87,12 @@ class Catalog {
       const v1::ApplyFeatureGroupRequest& request, const v1::Principal& caller = {});
   // The group at `schema_version` (0 = latest). NOT_FOUND naming the group, or the version and
   // the latest one; INVALID_ARGUMENT for a negative version.
+  // Sets the sensitivity of a group or of one of its features (classification.h); `caller` is
+  // recorded as updated_by. The latest version changes in place, durably, and reads see it at
+  // once. NOT_FOUND naming the group or feature; INVALID_ARGUMENT (no reason, a bad value).
+  // Classifying as already classified writes nothing.
+  absl::StatusOr<v1::FeatureGroup> ClassifyFeatures(const v1::ClassifyFeaturesRequest& request,
+                                                    const v1::Principal& caller = {});
   absl::StatusOr<v1::FeatureGroup> GetFeatureGroup(absl::string_view name,
                                                    int32_t schema_version = 0) const;
   absl::StatusOr<v1::ListFeatureGroupsResponse> ListFeatureGroups(

@@ -6,6 +6,7 @@
 #include "libs/core/status_macros.h"
 #include "libs/features/catalog/catalog_filters.h"
 #include "libs/features/catalog/catalog_pagination.h"
+#include "libs/features/catalog/classification.h"
 #include "libs/kv/key_codec.h"
 
 namespace fabrique::features {
@@ -96,6 +97,7 @@ void AddEntry(const v1::FeatureGroup& group, const v1::FeatureSpec& feature,
   entry->set_owner_squad(group.spec().owner_squad());
   entry->set_schema_version(group.schema_version());
   entry->set_group_description(group.spec().description());
+  entry->set_sensitivity(EffectiveSensitivity(group.spec(), feature));
 }
 
 }  // namespace

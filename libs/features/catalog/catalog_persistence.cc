@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/catalog/classification.h"
 #include "libs/kv/key_codec.h"
 
 namespace fabrique::features {
@@ -99,6 +100,7 @@ absl::StatusOr<std::shared_ptr<const CatalogState>> LoadCatalogState(const kv::S
                                               "\" is not usable: ", plan.status().message()));
     }
     entry.plan = *std::move(plan);
+    entry.personal = PersonalFeatures(entry.latest().spec());
     state->groups.emplace(name, std::make_shared<const GroupEntry>(std::move(entry)));
   }
   return std::shared_ptr<const CatalogState>(std::move(state));

@@ -24,6 +24,9 @@ struct GroupEntry {
   std::vector<std::shared_ptr<const v1::FeatureGroup>> versions;
   // Compiled from versions.back().
   std::shared_ptr<const ValidationPlan> plan;
+  // Names of the latest definition's PERSONAL_DATA features, sorted (classification.h): reads
+  // check them without walking the spec, and a group with none costs one emptiness test.
+  std::vector<std::string> personal;
 
   const v1::FeatureGroup& latest() const { return *versions.back(); }
 };

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/catalog/classification.h"
 #include "libs/features/catalog/row_validator.h"
 #include "libs/features/storage/family_tuning.h"
 #include "libs/features/storage/online_merge.h"
@@ -37,7 +38,7 @@ void AddRejectCounts(const ValidationResult& validation, v1::IngestBatchResult* 
 
 const std::vector<std::string>& FeatureStore::ColumnFamilies() {
   static const auto* const families =
-      new std::vector<std::string>{"catalog", "history", "online", "lineage"};
+      new std::vector<std::string>{"catalog", "history", "online", "lineage", "access_log"};
   return *families;
 }
 
@@ -65,6 +66,11 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Create(Options optio
   const FeatureStoreOptions& o = store->options_;
   ASSIGN_OR_RETURN(store->catalog_, Catalog::Create({o.store, o.clock, "catalog"}));
   ASSIGN_OR_RETURN(store->lineage_, LineageStore::Create({o.store, o.clock, nullptr, "lineage"}));
+  AccessLogOptions access;
+  access.store = o.store;
+  access.clock = o.clock;
+  access.max_queued = o.max_queued_access_entries;
+  ASSIGN_OR_RETURN(store->access_log_, AccessLog::Create(access));
   FeatureWriterOptions writer;
   writer.store = o.store;
   writer.durability = o.durability;
@@ -157,16 +163,41 @@ absl::Status FeatureStore::LookupOnline(const v1::LookupOnlineRequest& request,
                                               "' does not exist (feature '", ref.group(), ":",
                                               ref.feature(), "')"));
     }
-    RETURN_IF_ERROR(may_read(it->second->latest()));
-    groups.push_back(&it->second->latest());
+    const GroupEntry& entry = *it->second;
+    if (entry.personal.empty()) {
+      RETURN_IF_ERROR(may_read(entry.latest(), {}));
+    } else {
+      std::vector<std::string> personal;
+      for (const v1::FeatureRef& asked : request.features()) {
+        if (asked.group() == ref.group()) AddIfPersonal(entry.personal, asked.feature(), &personal);
+      }
+      RETURN_IF_ERROR(may_read(entry.latest(), personal));
+    }
+    groups.push_back(&entry.latest());
   }
   return online_->Lookup(request, groups, response, memory_only);
 }
 
 absl::Status FeatureStore::ReadHistory(
     const v1::ReadHistoryRequest& request,
-    absl::FunctionRef<absl::Status(v1::ReadHistoryResponse*)> on_chunk) const {
-  ASSIGN_OR_RETURN(v1::FeatureGroup group, catalog_->GetFeatureGroup(request.group()));
+    absl::FunctionRef<absl::Status(v1::ReadHistoryResponse*)> on_chunk,
+    GroupAccess may_read) const {
+  const std::shared_ptr<const CatalogState> state = catalog_->Snapshot();
+  auto it = state->groups.find(request.group());
+  if (it == state->groups.end()) {
+    return absl::NotFoundError(absl::StrCat("feature group \"", request.group(), "\" not found"));
+  }
+  const GroupEntry& entry = *it->second;
+  const v1::FeatureGroup& group = entry.latest();
+  if (request.features().empty()) {
+    RETURN_IF_ERROR(may_read(group, entry.personal));
+  } else {
+    std::vector<std::string> personal;
+    for (const std::string& feature : request.features()) {
+      AddIfPersonal(entry.personal, feature, &personal);
+    }
+    RETURN_IF_ERROR(may_read(group, personal));
+  }
   HistoryQuery query;
   query.features.assign(request.features().begin(), request.features().end());
   query.entity_keys.assign(request.entity_keys().begin(), request.entity_keys().end());

@@ -19,8 +19,10 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/core/clock.h"
+#include "libs/features/access/access_log.h"
 #include "libs/features/catalog/catalog.h"
 #include "libs/features/lineage/lineage_store.h"
 #include "libs/features/storage/bulk_loader.h"
@@ -47,6 +49,9 @@ struct FeatureStoreOptions {
   int remembered_batches = 10000;
   // Rejects described per batch (the rest are counted). Default: 1000.
   int max_reject_details = 1000;
+  // Reads of personal data waiting to be written to the access log before a read is refused
+  // (AccessLogOptions::max_queued). Default: 65536.
+  int max_queued_access_entries = 65536;
 };
 
 class FeatureStore {
@@ -63,6 +68,8 @@ class FeatureStore {
 
   Catalog& catalog() { return *catalog_; }
   LineageStore& lineage() { return *lineage_; }
+  // The access log of personal data; reads append to it once they are allowed.
+  AccessLog& access_log() { return *access_log_; }
 
   // Applies a feature group and updates its retention policy. See Catalog::ApplyFeatureGroup.
   absl::StatusOr<v1::ApplyFeatureGroupResponse> ApplyFeatureGroup(
@@ -88,22 +95,29 @@ class FeatureStore {
   absl::Status SyncIngested() { return writer_->Sync(); }
 
   // Whether the caller may read a group, judged on its current definition: OK, or the refusal
-  // a lookup returns as is.
-  using GroupAccess = absl::FunctionRef<absl::Status(const v1::FeatureGroup& group)>;
-  static absl::Status AnyGroup(const v1::FeatureGroup&) { return absl::OkStatus(); }
+  // the read returns as is. `personal` names the group's features classified PERSONAL_DATA that
+  // the call reads (sorted, each once; empty when none), which need more than the group's read
+  // permission.
+  using GroupAccess = absl::FunctionRef<absl::Status(const v1::FeatureGroup& group,
+                                                     absl::Span<const std::string> personal)>;
+  static absl::Status AnyGroup(const v1::FeatureGroup&, absl::Span<const std::string>) {
+    return absl::OkStatus();
+  }
 
   // Online lookup across groups; TTL enforced at read time. See OnlineReader::Lookup (and its
   // `memory_only`, which fails with kv::IsNotInMemory rather than read the disk). Every group
-  // named is first passed to `may_read`, from the catalog snapshot the lookup resolves them in,
-  // so access to the groups costs no read of the store.
+  // named is first passed to `may_read`, with the personal features asked of it, from the
+  // catalog snapshot the lookup resolves them in, so access to the groups and to personal data
+  // costs no read of the store.
   absl::Status LookupOnline(const v1::LookupOnlineRequest& request,
                             v1::LookupOnlineResponse* response, bool memory_only = false,
                             GroupAccess may_read = AnyGroup) const;
 
-  // Streams a group's history in chunks. See HistoryReader::Read.
-  absl::Status ReadHistory(
-      const v1::ReadHistoryRequest& request,
-      absl::FunctionRef<absl::Status(v1::ReadHistoryResponse*)> on_chunk) const;
+  // Streams a group's history in chunks. See HistoryReader::Read. The group is first passed to
+  // `may_read` with the personal features the request reads (all of them when it names none).
+  absl::Status ReadHistory(const v1::ReadHistoryRequest& request,
+                           absl::FunctionRef<absl::Status(v1::ReadHistoryResponse*)> on_chunk,
+                           GroupAccess may_read = AnyGroup) const;
 
   kv::Store& store() { return *options_.store; }
   core::Clock& clock() { return *options_.clock; }
@@ -118,6 +132,7 @@ class FeatureStore {
   Options options_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<LineageStore> lineage_;
+  std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<FeatureWriter> writer_;
   std::unique_ptr<BulkLoader> bulk_;
   std::unique_ptr<OnlineReader> online_;

@@ -9,6 +9,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/catalog/classification.h"
 #include "libs/features/storage/content_hash.h"
 #include "libs/features/storage/value_columns.h"
 
@@ -42,7 +43,7 @@ std::string RangeText(const v1::TimeRange& range) {
 
 absl::StatusOr<std::unique_ptr<TrainingSetBuild>> TrainingSetBuild::Start(
     FeatureStore& store, const v1::TrainingSetSpec& spec, const v1::Principal& caller,
-    Output on_output) {
+    Output on_output, FeatureStore::GroupAccess may_read) {
   if (spec.features_size() == 0) {
     return absl::InvalidArgumentError(
         "TrainingSetSpec.features is empty: name at least one group:feature to join");
@@ -54,11 +55,32 @@ absl::StatusOr<std::unique_ptr<TrainingSetBuild>> TrainingSetBuild::Start(
   }
   auto build = std::unique_ptr<TrainingSetBuild>(
       new TrainingSetBuild(store, spec, caller, std::move(on_output)));
-  RETURN_IF_ERROR(build->Init());
+  RETURN_IF_ERROR(build->Init(may_read));
   return build;
 }
 
-absl::Status TrainingSetBuild::Init() {
+absl::Status TrainingSetBuild::CheckGroups(const CatalogState& catalog,
+                                           FeatureStore::GroupAccess may_read) const {
+  std::vector<const v1::FeatureRef*> refs;
+  for (const v1::FeatureRef& ref : spec_.features()) refs.push_back(&ref);
+  if (spec_.label().has_feature()) refs.push_back(&spec_.label().feature());
+  std::set<std::string> checked;
+  for (const v1::FeatureRef* ref : refs) {
+    if (!checked.insert(ref->group()).second) continue;
+    auto it = catalog.groups.find(ref->group());
+    if (it == catalog.groups.end()) continue;  // The join or the label read names it.
+    std::vector<std::string> personal;
+    for (const v1::FeatureRef* other : refs) {
+      if (other->group() == ref->group()) {
+        AddIfPersonal(it->second->personal, other->feature(), &personal);
+      }
+    }
+    RETURN_IF_ERROR(may_read(it->second->latest(), personal));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TrainingSetBuild::Init(FeatureStore::GroupAccess may_read) {
   start_micros_ = spec_.time_range().has_start_time()
                       ? TimeUtil::TimestampToMicroseconds(spec_.time_range().start_time())
                       : std::numeric_limits<int64_t>::min();
@@ -83,6 +105,7 @@ absl::Status TrainingSetBuild::Init() {
     }
     options.groups.push_back(it->second->latest());
   }
+  RETURN_IF_ERROR(CheckGroups(*catalog, may_read));
   options.on_chunk = [this](v1::TrainingSetRows* rows) { return OnChunk(rows); };
   ASSIGN_OR_RETURN(join_, PointInTimeJoin::Create(std::move(options)));
   // A retried build (the same request_id, the same spec) is the same dataset.

@@ -28,11 +28,15 @@ class TrainingSetBuild {
 
   // Validates the spec (at least one feature; labels inline or from a group's feature; every
   // group and feature known: NOT_FOUND naming it) and reads one catalog snapshot for the whole
-  // build. `store` must outlive the build.
-  static absl::StatusOr<std::unique_ptr<TrainingSetBuild>> Start(FeatureStore& store,
-                                                                 const v1::TrainingSetSpec& spec,
-                                                                 const v1::Principal& caller,
-                                                                 Output on_output);
+  // build, in which every group read (the label's too) is passed to `may_read` with the
+  // personal features the spec reads of it; its refusal is returned as is. `store` must outlive
+  // the build.
+  static absl::StatusOr<std::unique_ptr<TrainingSetBuild>> Start(
+      FeatureStore& store, const v1::TrainingSetSpec& spec, const v1::Principal& caller,
+      Output on_output, FeatureStore::GroupAccess may_read = FeatureStore::AnyGroup);
+
+  // The id of the dataset being built (announced in the header, recorded by Finish).
+  const std::string& dataset_id() const { return dataset_id_; }
 
   // Joins inline label events; those outside the spec's time range are skipped.
   // FAILED_PRECONDITION when the spec takes its labels from a group.
@@ -50,7 +54,9 @@ class TrainingSetBuild {
         caller_(std::move(caller)),
         on_output_(std::move(on_output)) {}
 
-  absl::Status Init();
+  absl::Status Init(FeatureStore::GroupAccess may_read);
+  // Passes every group the spec reads to `may_read`, with its personal features.
+  absl::Status CheckGroups(const CatalogState& catalog, FeatureStore::GroupAccess may_read) const;
   // Sends the header if it has not gone yet.
   absl::Status SendHeader();
   absl::Status OnChunk(v1::TrainingSetRows* rows);
