@@ -100,6 +100,10 @@ const std::set<std::string> kImplemented = {
     "/fabrique.v1.FeatureStore/ListDatasets",
     "/fabrique.v1.FeatureStore/RecordDatasetUsage",
     "/fabrique.v1.FeatureStore/GetFeatureGroupLineage",
+    "/fabrique.v1.FeatureStore/ClassifyFeatures",
+    "/fabrique.v1.FeatureStore/GetPersonalDataLineage",
+    "/fabrique.v1.FeatureStore/ListPersonalDataReads",
+    "/fabrique.v1.FeatureStore/VerifyPersonalDataReads",
 };
 
 std::string ReadFile(const std::string& path) {

@@ -66,7 +66,8 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    "ApplyEntity", "GetEntity", "ListEntities", "ApplyFeatureGroup",
                    "GetFeatureGroup", "ListFeatureGroups", "ListFeatures", "Ingest",
                    "LookupOnline", "ReadHistory", "BuildTrainingSet", "GetDataset", "ListDatasets",
-                   "RecordDatasetUsage", "GetFeatureGroupLineage",
+                   "RecordDatasetUsage", "GetFeatureGroupLineage", "ClassifyFeatures",
+                   "GetPersonalDataLineage", "ListPersonalDataReads", "VerifyPersonalDataReads",
                    # The model registry: all of it.
                    "CreateModel", "GetModel", "RegisterVersion", "GetVersion", "ArchiveVersion",
                    "SetAlias", "GetAlias", "UploadArtifact", "DownloadArtifact",
