@@ -23,7 +23,6 @@ p, data-scientist, features.schema.read, squad
 p, data-scientist, features.data.read, squad
 p, data-scientist, datasets.build, squad
 p, data-scientist, datasets.read, squad
-p, data-scientist, datasets.record_usage, squad
 p, data-scientist, runs.submit, squad
 p, data-scientist, runs.read, squad
 p, data-scientist, runs.cancel, squad

@@ -16,6 +16,7 @@ namespace fabrique::server {
 namespace {
 
 constexpr char kAnonymous[] = "anonymous";
+constexpr absl::string_view kServicePrefix = "service:";
 
 // The value of metadata `key`, or "" when absent. A key sent twice is not a way around a check:
 // only the first value counts, as gRPC's own auth filters read it.
@@ -120,7 +121,13 @@ absl::StatusOr<Authentication> Access::Authenticate(const grpc::ServerContextBas
   absl::StatusOr<std::string> service = PeerService(context);
   if (!service.ok()) return Refuse(service.status());
   const absl::string_view on_behalf_of = Metadata(context, kOnBehalfOfUser);
-  if (!on_behalf_of.empty()) return Delegated(context, *std::move(service), on_behalf_of);
+  if (!on_behalf_of.empty()) {
+    if (absl::StartsWith(on_behalf_of, kServicePrefix)) {
+      return Refuse(absl::UnauthenticatedError(
+          absl::StrCat("a service cannot act on behalf of '", on_behalf_of, "': users only")));
+    }
+    return Delegated(context, *std::move(service), on_behalf_of);
+  }
 
   const absl::string_view header = Metadata(context, "authorization");
   if (!header.empty()) {
@@ -136,6 +143,13 @@ absl::StatusOr<Authentication> Access::Authenticate(const grpc::ServerContextBas
     absl::StatusOr<auth::VerifiedToken> verified = options_.tokens->Verify(token);
     if (!verified.ok()) return Refuse(verified.status());
     Authentication who;
+    // "service:<name>" names a verified service everywhere else (audit, delegation); a token
+    // cannot claim it, whatever its issuer put in `sub`.
+    if (absl::StartsWith(verified->subject, kServicePrefix)) {
+      return Refuse(absl::UnauthenticatedError(absl::StrCat(
+          "token subject '", verified->subject,
+          "' is reserved: 'service:' names services, which authenticate by certificate")));
+    }
     who.subject.name = absl::StrCat("user:", verified->subject);
     who.subject.groups = std::move(verified->groups);
     who.method = "token";

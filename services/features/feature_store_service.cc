@@ -305,6 +305,11 @@ grpc::Status FeatureStoreService::Ingest(grpc::ServerContext* context,
   // Each batch is checked against its own group: a stream may not start in a group the caller
   // writes and go on in another squad's. A group allowed once is not checked again.
   std::set<std::string> allowed_groups;
+  // Who calls is known before the first batch is read, so a stranger's upload is never parsed.
+  if (absl::StatusOr<server::Authentication> who = access_.guard().Authenticate(*context);
+      !who.ok()) {
+    return ToGrpcStatus(who.status());
+  }
   int64_t index = 0;
   for (; reader->Read(&request); ++index) {
     if (context->IsCancelled()) {
@@ -452,6 +457,11 @@ grpc::Status FeatureStoreService::BuildTrainingSet(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::BuildTrainingSetResponse, v1::BuildTrainingSetRequest>* stream) {
   v1::BuildTrainingSetRequest request;
+  // Who calls is known before the spec is read, so a stranger's labels are never parsed.
+  if (absl::StatusOr<server::Authentication> who = access_.guard().Authenticate(*context);
+      !who.ok()) {
+    return ToGrpcStatus(who.status());
+  }
   const bool read = stream->Read(&request);
   absl::StatusOr<server::Caller> caller = access_.Check(*context, "BuildTrainingSet", request);
   if (!caller.ok()) return ToGrpcStatus(caller.status());

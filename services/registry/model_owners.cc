@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "libs/auth/policy_syntax.h"
 #include "libs/core/status_macros.h"
 
 namespace fabrique::services {
@@ -16,6 +17,9 @@ auth::OwnerLookup ModelOwners(const registry::RegistryStore* store) {
       return absl::InternalError(absl::StrCat("the registry owns no ", kind));
     }
     ASSIGN_OR_RETURN(v1::Model found, store->GetModel(model));
+    // A model made before squads owned models belongs to the platform: only a caller holding the
+    // permission in every squad reaches it, and may give it an owner.
+    if (found.owner_squad().empty()) return std::string(auth::kAllSquads);
     return found.owner_squad();
   };
 }

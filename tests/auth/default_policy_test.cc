@@ -51,7 +51,6 @@ TEST_CASE("default: a data scientist explores, trains, registers and asks for pr
                                                     "features.data.read",
                                                     "datasets.build",
                                                     "datasets.read",
-                                                    "datasets.record_usage",
                                                     "models.read",
                                                     "models.write",
                                                     "models.promote",

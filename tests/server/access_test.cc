@@ -263,3 +263,32 @@ TEST_CASE("refusals are counted by reason", "[access]") {
 
 }  // namespace
 }  // namespace fabrique
+
+namespace fabrique {
+namespace {
+
+TEST_CASE("no token or delegation can claim to be a service", "[access]") {
+  testing::TestIdentity identity;
+  AccessServer server(identity);
+  SECTION("a token whose subject says service:") {
+    auto stub = server.Stub(identity);
+    v1::WhoAmIResponse who;
+    const grpc::Status status =
+        WhoAmI(*stub, "Bearer " + identity.Token("service:trainer", {}), &who);
+    CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+    CHECK(status.error_message().find("reserved") != std::string::npos);
+  }
+  SECTION("a service acting on behalf of another service") {
+    auto stub = server.Stub(identity, "trainer");
+    grpc::ClientContext context;
+    WithDeadline(&context);
+    context.AddMetadata(server::kOnBehalfOfUser, "service:tower");
+    v1::WhoAmIResponse who;
+    const grpc::Status status = stub->WhoAmI(&context, v1::WhoAmIRequest(), &who);
+    CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+    CHECK(status.error_message().find("users only") != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace fabrique

@@ -227,7 +227,7 @@ const std::map<std::string, Permitted>& RoleMatrix() {
       {"BuildTrainingSet", {{"risk:data-scientist"}, {"risk:data-engineer"}}},
       {"GetDataset", {{"risk:product-owner"}, {"fraud:data-scientist"}}},
       {"ListDatasets", {{"fraud:data-engineer"}, {}}},
-      {"RecordDatasetUsage", {{"risk:data-scientist"}, {"fraud:data-scientist"}}},
+      {"RecordDatasetUsage", {{"risk:platform-admin"}, {"risk:data-scientist"}}},
       {"GetFeatureGroupLineage", {{"risk:data-engineer"}, {"fraud:data-engineer"}}},
       {"ClassifyFeatures", {{"risk:data-steward"}, {"risk:data-scientist"}}},
       {"GetPersonalDataLineage", {{"risk:data-steward"}, {"risk:data-scientist"}}},
