@@ -161,7 +161,14 @@ g, service:tower, *:tower
 
 # --- People. A group named SQUAD:ROLE grants ROLE in SQUAD, so the identity provider's groups
 # (or `fabrique auth token --groups risk:data-scientist`) say who is what where.
+# A pattern never grants a service role (trainer, inference, monitor, tower: a group such as
+# risk:trainer grants nothing), and its {role} never stands for a role with a "*" grant, which
+# reads across squads: the two lines after it name design-authority and sre to grant them by
+# group. Where people can make their own groups at the identity provider, remove those two and
+# bind the readers across squads by name (g, user:dana, *:design-authority).
 g, group:{squad}:{role}, {squad}:{role}
+g, group:{squad}:design-authority, {squad}:design-authority
+g, group:{squad}:sre, {squad}:sre
 
 # Bind people or groups below, e.g.:
 #   g, group:risk-ds, risk:data-scientist

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/core/status_macros.h"
@@ -10,6 +11,7 @@ namespace fabrique::auth {
 namespace {
 
 constexpr absl::string_view kGroupPrefix = "group:";
+constexpr absl::string_view kServicePrefix = "service:";
 
 void SortUnique(std::vector<std::string>* names) {
   std::sort(names->begin(), names->end());
@@ -34,6 +36,7 @@ Policy Policy::FromRules(std::vector<Grant> grants, std::vector<Binding> binding
   data->bindings = std::move(bindings);
   for (size_t i = 0; i < data->grants.size(); ++i) {
     const Grant& grant = data->grants[i];
+    if (grant.scope == Scope::kAllSquads) data->everywhere_roles.insert(grant.role);
     auto [it, inserted] = data->grants_by_role[grant.role].try_emplace(grant.permission, i);
     // Keep the broader grant, so a decision reports the rule that matters.
     if (!inserted && grant.scope == Scope::kAllSquads &&
@@ -47,6 +50,9 @@ Policy Policy::FromRules(std::vector<Grant> grants, std::vector<Binding> binding
       data->pattern_bindings.push_back(i);
     } else {
       data->bindings_by_subject[binding.subject].push_back(i);
+      if (absl::StartsWith(binding.subject, kServicePrefix)) {
+        data->service_roles.insert(binding.role);
+      }
     }
   }
   return Policy(std::move(data));
@@ -64,7 +70,8 @@ std::vector<Policy::Held> Policy::HeldBy(const Subject& subject) const {
     }
     for (size_t index : data_->pattern_bindings) {
       const Binding& binding = data_->bindings[index];
-      if (std::optional<PatternMatch> match = MatchPattern(binding, name)) {
+      std::optional<PatternMatch> match = MatchPattern(binding, name);
+      if (match && PatternGrants(binding, match->role)) {
         held.push_back(Held{std::move(match->role), std::move(match->squad), &binding});
       }
     }
@@ -79,13 +86,21 @@ std::vector<Policy::Held> Policy::HeldBy(const Subject& subject) const {
   return held;
 }
 
-std::vector<std::pair<std::string, std::string>> Policy::RolesHeld(
-    const Subject& subject) const {
+std::vector<std::pair<std::string, std::string>> Policy::RolesHeld(const Subject& subject) const {
   std::vector<std::pair<std::string, std::string>> roles;
   for (Held& h : HeldBy(subject)) roles.emplace_back(std::move(h.squad), std::move(h.role));
   std::sort(roles.begin(), roles.end());
   roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
   return roles;
+}
+
+bool Policy::PatternGrants(const Binding& binding, absl::string_view role) const {
+  // A group is a name anyone able to make groups can choose: were "x:trainer" to grant the
+  // trainer's role, a user could vouch for runs; were "x:sre" to grant sre, read every squad.
+  if (data_->service_roles.contains(role)) return false;
+  // A pattern naming its role was written for that role; {role} stands only for what is safe
+  // to hand out by group name.
+  return binding.role != kRolePlaceholder || !data_->everywhere_roles.contains(role);
 }
 
 const Grant* Policy::GrantOf(absl::string_view role, absl::string_view permission) const {

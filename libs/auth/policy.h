@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "libs/auth/policy_syntax.h"
@@ -83,6 +84,10 @@ class Policy {
     // Subject ("user:alice", "group:risk-ds") -> indexes of its plain bindings.
     absl::flat_hash_map<std::string, std::vector<size_t>> bindings_by_subject;
     std::vector<size_t> pattern_bindings;
+    // Roles no pattern binding grants: those bound to a service: subject (by a plain binding).
+    absl::flat_hash_set<std::string> service_roles;
+    // Roles a pattern's {role} never stands for: those with a "*"-scoped grant.
+    absl::flat_hash_set<std::string> everywhere_roles;
     // Role -> permission -> index of the grant (the "*"-scoped one when both exist).
     absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, size_t>> grants_by_role;
   };
@@ -91,6 +96,9 @@ class Policy {
   // Every role the subject holds, through its name, its groups and the pattern bindings.
   std::vector<Held> HeldBy(const Subject& subject) const;
   const Grant* GrantOf(absl::string_view role, absl::string_view permission) const;
+  // Whether pattern `binding`, having matched `role`, may grant it (policy_syntax.h says which
+  // roles a pattern never grants).
+  bool PatternGrants(const Binding& binding, absl::string_view role) const;
 
   // Shared, so copying a Policy (e.g. out of a StatusOr) is cheap and the indexes' pointers into
   // `grants` and `bindings` stay valid.

@@ -9,9 +9,6 @@
 namespace fabrique::auth {
 namespace {
 
-constexpr absl::string_view kSquadPlaceholder = "{squad}";
-constexpr absl::string_view kRolePlaceholder = "{role}";
-
 bool IsNameChar(char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.'; }
 
 // A role or squad name. '*', ':' and braces are excluded so that names never collide with the

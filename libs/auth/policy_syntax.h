@@ -13,6 +13,14 @@
 //                                  a pattern binding: a group named like the subject grants the
 //                                  role it names in the squad it names. Only {squad} and {role}
 //                                  exist; what they match is a plain name (never "*").
+//                                  Groups may be made by the people they bind, so a pattern
+//                                  grants no privileged role: never a service role (one the
+//                                  policy binds to any service: subject), and its {role} never
+//                                  stands for a role with a "*"-scoped grant (one that reads
+//                                  across squads). A group "x:trainer" or "x:sre" grants nothing
+//                                  through {role}. To grant a "*"-scoped role through groups,
+//                                  name it in the pattern (g, group:{squad}:sre, {squad}:sre);
+//                                  a service role only a plain binding grants.
 // YAML (`.yaml`, `.yml`):
 //   roles:
 //     data-scientist:
@@ -34,6 +42,9 @@ namespace fabrique::auth {
 
 // The squad that stands for every squad, in bindings, scopes and Decide.
 inline constexpr absl::string_view kAllSquads = "*";
+// The placeholders of pattern bindings.
+inline constexpr absl::string_view kSquadPlaceholder = "{squad}";
+inline constexpr absl::string_view kRolePlaceholder = "{role}";
 
 enum class PolicyFormat { kCsv, kYaml };
 

@@ -238,10 +238,8 @@ absl::Status RegistryStore::DeleteVersion(const std::string& model, int64_t numb
   return Commit(std::move(batch), std::move(mutation));
 }
 
-absl::Status RegistryStore::WithReferencedArtifacts(
-    absl::FunctionRef<absl::Status(const absl::flat_hash_set<std::string>&)> use) {
-  absl::MutexLock lock(&writer_);
-  absl::flat_hash_set<std::string> referenced;
+absl::Status RegistryStore::ForEachVersion(
+    absl::FunctionRef<void(const v1::ModelVersion&)> visit) const {
   absl::Status parsed;
   RETURN_IF_ERROR(options_.store->Scan(
       family_, kv::KeyRange::Prefix(kv::KeyBuilder().AddString("v").key()),
@@ -251,13 +249,43 @@ absl::Status RegistryStore::WithReferencedArtifacts(
           parsed = absl::DataLossError("a stored version is corrupt");
           return false;
         }
-        for (const v1::VersionArtifact& artifact : version.artifacts()) {
-          referenced.insert(absl::AsciiStrToLower(artifact.artifact().sha256()));
-        }
+        visit(version);
         return true;
       }));
-  RETURN_IF_ERROR(parsed);
+  return parsed;
+}
+
+absl::Status RegistryStore::WithReferencedArtifacts(
+    absl::FunctionRef<absl::Status(const absl::flat_hash_set<std::string>&)> use) {
+  absl::MutexLock lock(&writer_);
+  absl::flat_hash_set<std::string> referenced;
+  RETURN_IF_ERROR(ForEachVersion([&](const v1::ModelVersion& version) {
+    for (const v1::VersionArtifact& artifact : version.artifacts()) {
+      referenced.insert(absl::AsciiStrToLower(artifact.artifact().sha256()));
+    }
+  }));
   return use(referenced);
+}
+
+absl::StatusOr<bool> RegistryStore::ArtifactReferenced(absl::string_view sha256,
+                                                       SquadFilter visible) const {
+  const std::string digest = absl::AsciiStrToLower(sha256);
+  std::set<std::string> models;  // Those with a version referencing it.
+  RETURN_IF_ERROR(ForEachVersion([&](const v1::ModelVersion& version) {
+    for (const v1::VersionArtifact& artifact : version.artifacts()) {
+      if (absl::AsciiStrToLower(artifact.artifact().sha256()) == digest) {
+        models.insert(version.model());
+        return;
+      }
+    }
+  }));
+  for (const std::string& name : models) {
+    absl::StatusOr<v1::Model> model = GetModel(name);
+    if (absl::IsNotFound(model.status())) continue;
+    RETURN_IF_ERROR(model.status());
+    if (visible(model->owner_squad())) return true;
+  }
+  return false;
 }
 
 }  // namespace fabrique::registry

@@ -188,6 +188,11 @@ class RegistryStore {
   absl::Status WithReferencedArtifacts(
       absl::FunctionRef<absl::Status(const absl::flat_hash_set<std::string>&)> use);
 
+  // Whether a stored version of a model owned by a squad `visible` accepts references the artifact
+  // `sha256` (hex, any case). Artifacts are shared across squads by digest: this is what lets a
+  // caller read one without reading every squad's. Scans every version.
+  absl::StatusOr<bool> ArtifactReferenced(absl::string_view sha256, SquadFilter visible) const;
+
   // Archives a version and removes it from every alias that holds it; archiving an archived
   // version changes nothing. `reason` is recorded in the audit entry.
   absl::StatusOr<v1::ModelVersion> ArchiveVersion(const std::string& model, int64_t number,
@@ -221,6 +226,8 @@ class RegistryStore {
   absl::Status Commit(kv::WriteBatch batch, Mutation mutation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
   google::protobuf::Timestamp Now() const;
+  // Calls `visit` with every stored version, as stored (no output-only aliases).
+  absl::Status ForEachVersion(absl::FunctionRef<void(const v1::ModelVersion&)> visit) const;
   // The version as stored (no output-only aliases), for mutations to change and write back.
   absl::StatusOr<v1::ModelVersion> ReadVersion(const std::string& model, int64_t number) const;
 

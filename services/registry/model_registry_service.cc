@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "libs/core/grpc_status.h"
 #include "services/access_checks.h"
@@ -21,6 +22,7 @@ using core::ToGrpcStatus;
 
 // Held by the trainer's identity alone: registering a version that claims a trainer run.
 constexpr char kRegisterForRun[] = "models.register_for_run";
+constexpr char kServicePrefix[] = "service:";
 constexpr int kDefaultAuditPage = 100;
 constexpr int kMaxAuditPage = 1000;
 constexpr int kDefaultChunkBytes = 1 << 20;
@@ -94,17 +96,34 @@ absl::Status ModelRegistryService::CheckRunClaim(const grpc::ServerContextBase& 
                                                  const std::string& squad) const {
   absl::StatusOr<server::Authentication> who = access_.guard().Authenticate(context);
   if (!who.ok()) return who.status();
-  if (!who->delegating_service.empty()) {
-    // The user it acts for holds no such permission: the service's word is what is judged.
-    server::Authentication service;
-    service.subject.name = absl::StrCat("service:", who->delegating_service);
-    service.method = "certificate";
-    *who = std::move(service);
+  if (access_.guard().insecure()) return absl::OkStatus();  // No identity to judge.
+  // Only a service's certificate vouches for a run: the trainer's word is what is judged, never
+  // a user's, whatever role a binding gives them (the user it acts for holds no such
+  // permission).
+  std::string service = who->delegating_service;
+  if (service.empty() && absl::StartsWith(who->subject.name, kServicePrefix)) {
+    service = who->subject.name.substr(sizeof(kServicePrefix) - 1);
   }
-  auth::Decision decision = access_.guard().Decide(*who, kRegisterForRun, squad);
+  if (service.empty()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(who->subject.name, " may not claim a trainer run for a version in squad ",
+                     squad, ": only the trainer registers versions for runs (", kRegisterForRun,
+                     " counts only for a service's certificate)"));
+  }
+  server::Authentication caller;
+  caller.subject.name = absl::StrCat(kServicePrefix, service);
+  caller.method = "certificate";
+  auth::Decision decision = access_.guard().Decide(caller, kRegisterForRun, squad);
   if (decision.allowed) return absl::OkStatus();
   return absl::PermissionDeniedError(
-      absl::StrCat(decision.reason, ": only the trainer registers a version claiming a run"));
+      absl::StrCat(decision.reason, ": only the trainer registers versions for runs"));
+}
+
+absl::StatusOr<bool> ModelRegistryService::SeesArtifact(const server::Caller& caller,
+                                                        const std::string& sha256) const {
+  if (caller.Sees(auth::kAllSquads)) return true;
+  return store_->ArtifactReferenced(sha256,
+                                    [&](absl::string_view squad) { return caller.Sees(squad); });
 }
 
 void ModelRegistryService::CountTransfer(const char* direction, int64_t bytes, absl::Time start) {
@@ -464,6 +483,11 @@ grpc::Status ModelRegistryService::CollectGarbage(grpc::ServerContext* context,
 grpc::Status ModelRegistryService::UploadArtifact(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadArtifactRequest>* reader,
     v1::Artifact* response) {
+  // Who is sending is known before anything they send is parsed.
+  if (absl::StatusOr<server::Authentication> who = access_.guard().Authenticate(*context);
+      !who.ok()) {
+    return ToGrpcStatus(who.status());
+  }
   v1::UploadArtifactRequest message;
   const bool read = reader->Read(&message);
   absl::StatusOr<server::Caller> caller = access_.Check(*context, "UploadArtifact", message);
@@ -474,8 +498,13 @@ grpc::Status ModelRegistryService::UploadArtifact(
   const absl::Time start = absl::Now();
   const v1::ArtifactUploadHeader header = message.header();
   response->set_media_type(header.media_type());
-  // Already held: answer at once, without reading the content (the client may stop sending).
-  if (!header.sha256().empty()) {
+  // Already held and readable by the caller: answer at once, without reading the content (the
+  // client may stop sending). Held for others only: the content is read and checked, as if new,
+  // so that the answer tells nothing the caller did not send.
+  absl::StatusOr<bool> seen =
+      header.sha256().empty() ? false : SeesArtifact(*caller, header.sha256());
+  if (!seen.ok()) return ToGrpcStatus(seen.status());
+  if (*seen) {
     absl::StatusOr<int64_t> held = blobs_->Size(header.sha256());
     if (held.ok()) {
       response->set_sha256(absl::AsciiStrToLower(header.sha256()));
@@ -520,6 +549,15 @@ grpc::Status ModelRegistryService::DownloadArtifact(
   if (request->chunk_size() < 0 || request->chunk_size() > kMaxChunkBytes) {
     return Invalid(absl::StrCat("DownloadArtifactRequest.chunk_size must be 0 (1 MiB) to ",
                                 kMaxChunkBytes, " bytes (4 MiB less 4 KiB)"));
+  }
+  absl::StatusOr<bool> seen = SeesArtifact(*caller, request->sha256());
+  if (!seen.ok()) return ToGrpcStatus(seen.status());
+  if (!*seen) {
+    // The same answer whether or not the registry holds it: a digest probes nothing.
+    return ToGrpcStatus(absl::NotFoundError(
+        absl::StrCat("no artifact ", request->sha256(), " that a version of a model of squad ",
+                     absl::StrJoin(caller->squads, ", "), " references (where ",
+                     caller->principal.subject(), " holds ", Permission("DownloadArtifact"), ")")));
   }
   absl::StatusOr<std::unique_ptr<registry::BlobStore::Reader>> reader =
       blobs_->Open(request->sha256());

@@ -5,9 +5,9 @@
 // (libs/registry), maps the status and records metrics. It serves models,
 // versions, aliases, governed promotion (policies, requests, approvals), traffic policies,
 // artifact upload and download, the audit trail and the resumable watch. Control-path calls, on
-// the sync API. Every call is first checked by the access guard (an upload on its first
-// message) and the cores record the verified caller; lists, the audit trail and watches keep to
-// models of the squads the caller sees.
+// the sync API. Every call is first checked by the access guard (an upload authenticated before
+// its first message is read, then authorised on it) and the cores record the verified caller;
+// lists, the audit trail, watches and artifacts keep to models of the squads the caller sees.
 
 #include "fabrique/v1/registry.grpc.pb.h"
 #include "libs/core/grpc_status.h"
@@ -118,10 +118,16 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
     return grpc::Status::OK;
   }
 
-  // PERMISSION_DENIED unless the service making the call (or, without one, the caller) holds
-  // models.register_for_run in `squad`, the model's.
+  // PERMISSION_DENIED unless a service makes the call (with its certificate, alone or acting for
+  // a user) and holds models.register_for_run in `squad`, the model's: a user is refused
+  // whatever they hold. Allowed without authentication (--insecure).
   absl::Status CheckRunClaim(const grpc::ServerContextBase& context,
                              const std::string& squad) const;
+
+  // Whether `caller` may read artifact `sha256` or learn that it is held: anyone who sees every
+  // squad; others only when a version of a model of a squad they see references it (artifacts
+  // are shared by digest, and a digest must not reveal another squad's models).
+  absl::StatusOr<bool> SeesArtifact(const server::Caller& caller, const std::string& sha256) const;
 
   registry::RegistryStore* const store_;
   registry::RegistryLog* const log_;

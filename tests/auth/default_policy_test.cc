@@ -161,5 +161,23 @@ TEST_CASE("default: only the trainer and the inference servers hold their exclus
   }
 }
 
+TEST_CASE("default: a group named after a service's role grants nothing") {
+  for (const char* service : {"trainer", "inference", "monitor", "tower"}) {
+    const Subject member{"user:mallory",
+                         {std::string("risk:") + service, std::string("*:") + service}};
+    INFO(service);
+    CHECK(Default().RolesHeld(member).empty());
+    CHECK(HeldIn(service, "risk").empty());
+  }
+}
+
+TEST_CASE("default: the readers across squads are granted by group only as the policy names them") {
+  CHECK(Default().RolesHeld({"user:rita", {"risk:design-authority"}}) ==
+        std::vector<std::pair<std::string, std::string>>{{"risk", "design-authority"}});
+  CHECK(absl::StrContains(DefaultPolicyText("admin"),
+                          "\ng, group:{squad}:design-authority, {squad}:design-authority\n"
+                          "g, group:{squad}:sre, {squad}:sre\n"));
+}
+
 }  // namespace
 }  // namespace fabrique::auth

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "catch2/catch.hpp"
 #include "libs/auth/policy.h"
 
@@ -128,6 +129,46 @@ TEST_CASE("a pattern matches plain names only, never * or text with a colon") {
   // A group a pattern binds in one squad only reaches that squad, even for platform-admin.
   CHECK(policy.Decide({"user:pat", {"risk:platform-admin"}}, "models.admin", "risk").allowed);
   CHECK_FALSE(policy.Decide({"user:pat", {"risk:platform-admin"}}, "models.admin", "*").allowed);
+}
+
+TEST_CASE("a pattern grants no service role, and its {role} no role reaching every squad") {
+  const Policy policy = TestPolicy();
+  // Anyone able to make a group could otherwise vouch for runs as the trainer...
+  const Subject trainer{"user:mallory", {"risk:trainer"}};
+  CHECK(policy.RolesHeld(trainer).empty());
+  CHECK_FALSE(policy.Decide(trainer, "models.register_for_run", "risk").allowed);
+  // ... or read every squad as a design authority (whose approvals in risk go too).
+  const Subject authority{"user:mallory", {"risk:design-authority"}};
+  CHECK(policy.RolesHeld(authority).empty());
+  CHECK_FALSE(policy.Decide(authority, "models.read", "fraud").allowed);
+  CHECK_FALSE(policy.Decide(authority, "models.approve", "risk").allowed);
+  CHECK(policy.Decide(authority, "models.read", "risk").reason ==
+        "user:mallory lacks models.read in squad risk (holds: no role)");
+  // Roles of one squad still come by group, and explicit bindings still grant the others.
+  CHECK(policy.Decide({"user:erin", {"risk:data-scientist"}}, "models.read", "risk").allowed);
+  CHECK(policy.Decide({"user:pat", {"risk:platform-admin"}}, "models.admin", "risk").allowed);
+  CHECK(policy.Decide({"user:dana", {}}, "models.read", "fraud").allowed);
+  CHECK(policy.Decide({"service:trainer", {}}, "models.register_for_run", "risk").allowed);
+}
+
+TEST_CASE("a pattern naming a cross-squad role grants it; no pattern grants a service role") {
+  absl::StatusOr<Policy> policy = Policy::Parse(
+      "p, design-authority, models.read, *\n"                          // line 1
+      "p, trainer, models.register_for_run, squad\n"                   // line 2
+      "g, group:{squad}:{role}, {squad}:{role}\n"                      // line 3
+      "g, group:{squad}:design-authority, {squad}:design-authority\n"  // line 4
+      "g, group:{squad}-bots, {squad}:trainer\n"                       // line 5
+      "g, service:trainer, *:trainer\n",                               // line 6
+      PolicyFormat::kCsv);
+  REQUIRE(policy.ok());
+  const Decision read =
+      policy->Decide({"user:ada", {"risk:design-authority"}}, "models.read", "fraud");
+  CHECK(read.allowed);
+  CHECK(absl::StrContains(read.reason, "line 4: g, group:{squad}:design-authority"));
+  // Bound to a service after the patterns, the trainer's role is still out of their reach.
+  CHECK(policy->RolesHeld({"user:mallory", {"risk-bots", "risk:trainer"}}).empty());
+  CHECK_FALSE(
+      policy->Decide({"user:mallory", {"risk-bots"}}, "models.register_for_run", "risk").allowed);
 }
 
 TEST_CASE("a decision without a squad is denied") {

@@ -1,8 +1,9 @@
 // The model registry's access through its real adapter and a real local identity: every method
 // refused to a role without its permission and allowed to one with it, squads kept apart (reads,
 // writes, moving a model), lists, the audit trail and watches kept to the squads the caller sees,
-// every bad credential UNAUTHENTICATED, a version claiming a trainer run registered only by the
-// trainer (and audited with it), and promotion with real tokens.
+// every bad credential UNAUTHENTICATED (an upload's before it is read), a version claiming a
+// trainer run registered only by the trainer (and audited with it), artifacts kept to the squads
+// whose versions reference them, and promotion with real tokens.
 
 #include <functional>
 #include <map>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "catch2/catch.hpp"
 #include "libs/auth/method_table.h"
 #include "tests/services/access_refusals.h"
@@ -509,6 +511,18 @@ TEST_CASE(
   REQUIRE(registered.ok());
   CHECK(version.registered_by().subject() == "dana");
   CHECK(version.registered_by().service() == "trainer");
+  // A user holding models.register_for_run through a binding (the admin holds every permission
+  // everywhere) does not vouch for a run either: only a service's certificate does.
+  const grpc::Status by_admin =
+      s.stub->RegisterVersion(AdminContext().get(), VersionOf("scoring", "run-9"), &version);
+  CheckDenied(by_admin, "models.register_for_run", "risk");
+  CHECK(
+      absl::StrContains(by_admin.error_message(), "only the trainer registers versions for runs"));
+  // The trainer alone, with its certificate.
+  grpc::ClientContext alone;
+  alone.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  REQUIRE(trainer->RegisterVersion(&alone, VersionOf("scoring", "run-10"), &version).ok());
+  CHECK(version.registered_by().subject() == "service:trainer");
   // Another service may not vouch for a run.
   auto tower = s.ServiceStub("tower");
   grpc::ClientContext tower_context;
@@ -520,7 +534,7 @@ TEST_CASE(
   list.set_model("scoring");
   v1::ListAuditEntriesResponse audit;
   REQUIRE(s.stub->ListAuditEntries(AdminContext().get(), list, &audit).ok());
-  REQUIRE(audit.entries_size() == 3);  // Created, then two versions.
+  REQUIRE(audit.entries_size() == 4);  // Created, then three versions.
   CHECK(audit.entries(2).actor().subject() == "dana");
   CHECK(audit.entries(2).actor().service() == "trainer");
   v1::VerifyAuditChainResponse verified;
@@ -528,8 +542,8 @@ TEST_CASE(
   CHECK(verified.valid());
 }
 
-TEST_CASE("registry: promotion with real tokens; approvals judged on the verified caller") {
-  Server s;
+// Model "scoring" of squad risk, with version 1 (artifact kAbc) registered by dana.
+void ScoringVersionOne(Server& s) {
   CreateModel(s, "scoring");
   REQUIRE(Upload(*s.stub, AdminContext().get()).ok());
   v1::ModelVersion version;
@@ -537,6 +551,79 @@ TEST_CASE("registry: promotion with real tokens; approvals judged on the verifie
               ->RegisterVersion(As("dana", {"risk:data-scientist"}).get(), VersionOf("scoring"),
                                 &version)
               .ok());
+}
+
+grpc::Status DownloadAs(Server& s, std::unique_ptr<grpc::ClientContext> context,
+                        const std::string& sha256, std::string* bytes) {
+  v1::DownloadArtifactRequest request;
+  request.set_sha256(sha256);
+  auto reader = s.stub->DownloadArtifact(context.get(), request);
+  v1::DownloadArtifactResponse part;
+  while (reader->Read(&part)) *bytes += part.chunk();
+  return reader->Finish();
+}
+
+// An upload of kAbc that sends its header only: answered only if the registry says it holds it.
+grpc::Status HeaderOnly(Server& s, std::unique_ptr<grpc::ClientContext> context,
+                        v1::Artifact* out) {
+  auto writer = s.stub->UploadArtifact(context.get(), out);
+  v1::UploadArtifactRequest header;
+  header.mutable_header()->set_sha256(kAbc);
+  writer->Write(header);
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+TEST_CASE("registry: another squad's artifact is neither downloaded nor probed by its digest") {
+  Server s;
+  ScoringVersionOne(s);
+  CreateModel(s, "basket", "retail");
+  const Groups retail = {"retail:data-scientist"};
+  std::string bytes;
+  const grpc::Status held = DownloadAs(s, As("eve", retail), kAbc, &bytes);
+  const std::string unknown_sha(64, 'e');
+  const grpc::Status unknown = DownloadAs(s, As("eve", retail), unknown_sha, &bytes);
+  CHECK(bytes.empty());
+  // Refused as if it did not exist: the answer for one held is the one for one nobody holds.
+  CHECK(held.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(unknown.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(absl::StrReplaceAll(held.error_message(), {{kAbc, unknown_sha}}) ==
+        unknown.error_message());
+  CHECK(absl::StrContains(held.error_message(), "models.read"));
+  REQUIRE(DownloadAs(s, As("dana", {"risk:data-scientist"}), kAbc, &bytes).ok());
+  CHECK(bytes == "abc");
+  bytes.clear();
+  REQUIRE(DownloadAs(s, As("sol", {"retail:sre"}), kAbc, &bytes).ok());  // Reads every squad.
+  CHECK(bytes == "abc");
+
+  // "Already held" is said to those who may read it; others must send the content.
+  v1::Artifact artifact;
+  REQUIRE(HeaderOnly(s, As("dana", {"risk:data-scientist"}), &artifact).ok());
+  CHECK(artifact.size_bytes() == 3);
+  artifact.Clear();
+  const grpc::Status probed = HeaderOnly(s, As("eve", retail), &artifact);
+  INFO(probed.error_message());
+  CHECK(probed.error_code() == grpc::StatusCode::DATA_LOSS);
+  CHECK(artifact.size_bytes() == 0);
+  // With the content sent, the upload is hers to make.
+  REQUIRE(Upload(*s.stub, As("eve", retail).get()).ok());
+}
+
+TEST_CASE("registry: an upload without credentials is refused before its first message") {
+  Server s;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::Artifact out;
+  // Nothing is sent and the stream stays open: only a refusal that reads nothing ends it.
+  auto writer = s.stub->UploadArtifact(&context, &out);
+  const grpc::Status status = writer->Finish();
+  INFO(status.error_message());
+  CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_CASE("registry: promotion with real tokens; approvals judged on the verified caller") {
+  Server s;
+  ScoringVersionOne(s);
   v1::SetPromotionPolicyRequest policy = GatedPolicy("scoring", "production");
   v1::PromotionPolicy stored;
   CheckDenied(

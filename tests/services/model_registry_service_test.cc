@@ -45,12 +45,13 @@ grpc::Status Upload(Server& s, const std::string& bytes, const std::string& sha2
   return writer->Finish();
 }
 
-std::string Download(Server& s, const std::string& sha256, int64_t offset = 0) {
+// Downloads as dana, or as the caller of `context`.
+std::string Download(Server& s, const std::string& sha256, int64_t offset = 0,
+                     std::unique_ptr<grpc::ClientContext> context = Context()) {
   v1::DownloadArtifactRequest request;
   request.set_sha256(sha256);
   request.set_offset(offset);
   request.set_chunk_size(2);
-  auto context = Context();
   auto reader = s.stub->DownloadArtifact(context.get(), request);
   std::string bytes;
   v1::DownloadArtifactResponse part;
@@ -82,6 +83,10 @@ TEST_CASE("artifacts: verified on upload, stored once, downloaded from any offse
   REQUIRE(Upload(s, "abc", kAbc, &artifact).ok());
   CHECK(artifact.sha256() == kAbc);
   CHECK(artifact.size_bytes() == 3);
+  // Read back by dana once a version of her squad references it.
+  CreateFraud(s);
+  v1::ModelVersion version;
+  REQUIRE(Register(s, kAbc, &version).ok());
   CHECK(Download(s, kAbc) == "abc");
   CHECK(Download(s, kAbc, 1) == "bc");
   REQUIRE(Upload(s, "abc", kAbc, &artifact).ok());  // Already held: answered after the header.
@@ -374,7 +379,8 @@ TEST_CASE("garbage collection removes only blobs no version references; dry run 
   CHECK(report.blobs_removed() == 1);
   REQUIRE(report.sha256s_size() == 1);
   CHECK(report.sha256s(0) == orphan.sha256());
-  CHECK(Download(s, orphan.sha256()) == "orphan bytes");  // Still there.
+  // Still there (read by the admin: no version references it).
+  CHECK(Download(s, orphan.sha256(), 0, AdminContext()) == "orphan bytes");
 
   REQUIRE(s.stub->CollectGarbage(AdminContext().get(), {}, &report).ok());
   CHECK(report.bytes_freed() == 12);
