@@ -7,14 +7,18 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <system_error>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "libs/auth/pem.h"
 #include "libs/auth/pem_file.h"
 #include "libs/auth/token_mint.h"
+#include "libs/auth/x509_builder.h"
 #include "libs/auth/x509_identity.h"
+#include "libs/core/log.h"
 #include "libs/core/status_macros.h"
 
 namespace fabrique::auth {
@@ -73,6 +77,11 @@ absl::Status ValidateOptions(const LocalAuthorityOptions& options) {
   if (options.audience.empty()) return absl::InvalidArgumentError("audience is required");
   if (options.cert_validity <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("cert_validity must be positive");
+  }
+  if (options.renew_before < absl::ZeroDuration() ||
+      options.renew_before >= options.cert_validity) {
+    return absl::InvalidArgumentError(
+        "renew_before must be zero or more and less than cert_validity");
   }
   absl::flat_hash_set<std::string> seen;
   for (const std::string& service : options.services) {
@@ -134,6 +143,82 @@ absl::StatusOr<SigningKey> OpenSigningKey(const std::string& path, bool* created
   return key;
 }
 
+// When `cert` stops being valid.
+absl::StatusOr<absl::Time> Expiry(const X509* cert) {
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument, "reading a certificate's expiry");
+  }
+  return absl::FromTimeT(::timegm(&tm));
+}
+
+// Why a certificate that expires at `expiry` is renewed now: "expired", "expiring" (within
+// renew_before), or "" when it is not due.
+std::string RenewalReason(absl::Time expiry, const LocalAuthorityOptions& options) {
+  const absl::Time now = options.clock->Now();
+  if (expiry <= now) return "expired";
+  if (expiry - now <= options.renew_before) return "expiring";
+  return "";
+}
+
+// The CA certificate re-signed with the CA's own key under the same name, valid from now for
+// cert_validity, written to `cert_path`.
+absl::StatusOr<CertificateAuthority> RenewCa(const CertificateAuthority& ca,
+                                             const std::string& cert_path,
+                                             const LocalAuthorityOptions& options) {
+  char common_name[256] = {};
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(ca.cert()), NID_commonName, common_name,
+                                sizeof(common_name)) < 0) {
+    return absl::FailedPreconditionError(absl::StrCat(cert_path, ": the CA has no common name"));
+  }
+  const absl::Time now = options.clock->Now();
+  CertificateSpec spec;
+  spec.common_name = common_name;
+  spec.is_ca = true;
+  spec.not_before = now - kCertificateBackdate;
+  spec.not_after = now + options.cert_validity;
+  ASSIGN_OR_RETURN(X509Ptr cert, BuildCertificate(spec, ca.key(), nullptr, ca.key()));
+  ASSIGN_OR_RETURN(const std::string cert_pem, CertificateToPem(cert.get()));
+  ASSIGN_OR_RETURN(const std::string key_pem, ca.KeyPem());
+  RETURN_IF_ERROR(WriteFileAtomically(cert_path, cert_pem, kPublicMode));
+  return CertificateAuthority::FromPem(cert_pem, key_pem);
+}
+
+// Whether the service certificate in `cert_path` is due: its renewal with a reason, or with none
+// when it is kept. A certificate that does not parse is due ("unreadable"): the authority made
+// it, and a new one serves better than a refusal to start.
+absl::StatusOr<CertificateRenewal> ServiceCertificateDue(const std::string& cert_path,
+                                                         bool ca_renewed,
+                                                         const LocalAuthorityOptions& options) {
+  CertificateRenewal due;
+  due.path = cert_path;
+  ASSIGN_OR_RETURN(const std::string pem, ReadSmallFile(cert_path));
+  absl::StatusOr<X509Ptr> cert = CertificateFromPem(pem);
+  absl::StatusOr<absl::Time> expiry =
+      cert.ok() ? Expiry(cert->get()) : absl::StatusOr<absl::Time>(cert.status());
+  if (!expiry.ok()) {
+    due.reason = "unreadable";
+    return due;
+  }
+  due.old_expiry = *expiry;
+  due.reason = RenewalReason(*expiry, options);
+  // Re-issued with the CA so that no service certificate outlives the CA certificate it chains to.
+  if (due.reason.empty() && ca_renewed) due.reason = "ca renewed";
+  return due;
+}
+
+void LogRenewal(const CertificateRenewal& renewal) {
+  // As the log's own "ts" reads, to the second.
+  const auto format = [](absl::Time t) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+  };
+  core::Log(core::LogLevel::kInfo, "certificate_renewed",
+            {{"path", renewal.path},
+             {"reason", renewal.reason},
+             {"old_expiry", format(renewal.old_expiry)},
+             {"new_expiry", format(renewal.new_expiry)}});
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalAuthority>> LocalAuthority::Open(
@@ -143,9 +228,26 @@ absl::StatusOr<std::unique_ptr<LocalAuthority>> LocalAuthority::Open(
   RETURN_IF_ERROR(MakeDirectory(options.dir));
   ASSIGN_OR_RETURN(const DirectoryLock lock, DirectoryLock::Acquire(options.dir));
   const std::string dir = options.dir;
+  // Certificates are issued to expire this long from now, to the second, as X.509 dates them.
+  const absl::Time new_expiry =
+      absl::FromTimeT(absl::ToTimeT(options.clock->Now() + options.cert_validity));
   bool new_ca = false;
   ASSIGN_OR_RETURN(CertificateAuthority ca,
                    OpenCa(dir + "/ca.crt", dir + "/ca.key", options, &new_ca));
+  std::vector<CertificateRenewal> renewals;
+  if (!new_ca) {
+    CertificateRenewal renewal;
+    renewal.path = dir + "/ca.crt";
+    ASSIGN_OR_RETURN(renewal.old_expiry, Expiry(ca.cert()));
+    renewal.reason = RenewalReason(renewal.old_expiry, options);
+    if (!renewal.reason.empty()) {
+      ASSIGN_OR_RETURN(ca, RenewCa(ca, renewal.path, options));
+      renewal.new_expiry = new_expiry;
+      LogRenewal(renewal);
+      renewals.push_back(std::move(renewal));
+    }
+  }
+  const bool ca_renewed = !renewals.empty();
   bool new_signing_key = false;
   ASSIGN_OR_RETURN(SigningKey signing_key, OpenSigningKey(dir + "/signing.key", &new_signing_key));
   std::unique_ptr<LocalAuthority> authority(
@@ -154,11 +256,22 @@ absl::StatusOr<std::unique_ptr<LocalAuthority>> LocalAuthority::Open(
     const std::string cert = authority->cert_path(service);
     const std::string key = authority->key_path(service);
     // Certificates of an older CA would not verify against the new one.
-    if (new_ca || !Exists(cert) || !Exists(key)) {
+    const bool create = new_ca || !Exists(cert) || !Exists(key);
+    CertificateRenewal renewal;
+    if (!create) {
+      ASSIGN_OR_RETURN(renewal, ServiceCertificateDue(cert, ca_renewed, authority->options_));
+    }
+    if (create || !renewal.reason.empty()) {
       RETURN_IF_ERROR(authority->IssueServiceCertificate(service, cert, key,
                                                          authority->options_.cert_validity));
     }
+    if (!renewal.reason.empty()) {
+      renewal.new_expiry = new_expiry;
+      LogRenewal(renewal);
+      renewals.push_back(std::move(renewal));
+    }
   }
+  authority->renewals_ = std::move(renewals);
   const std::string jwks = authority->jwks_path();
   // An existing jwks.json is kept with a kept key: it may also publish keys being rotated in.
   if (new_signing_key || !Exists(jwks)) {

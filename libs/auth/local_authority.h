@@ -13,6 +13,14 @@
 // Open creates what is missing and loads what is there, so the first `fabrique up` makes the
 // authority and later ones reuse it. Private keys are mode 0600 and every file is written
 // atomically, so a crash never leaves half a key. A new CA re-issues every service certificate.
+//
+// Open also renews what has expired or is about to (within `renew_before`), so a laptop's
+// `fabrique up` keeps working past the first year: a service certificate is re-issued; the CA
+// certificate is re-signed with the CA's own key, and then every service certificate is
+// re-issued. Keeping the key means certificates and trust stores of the old CA certificate still
+// verify against the new one (same name, same key) while they live, and the renewal writes one
+// file, ca.crt, so a crash cannot leave a certificate without its key. Each renewal is logged
+// ("certificate_renewed") and listed by renewals().
 
 #include <memory>
 #include <string>
@@ -40,13 +48,30 @@ struct LocalAuthorityOptions {
   std::string audience = "fabrique";
   // How long the CA and the certificates it issues at Open are valid. Default 365 days.
   absl::Duration cert_validity = absl::Hours(24 * 365);
+  // A certificate that expires within this long of Open (or has expired) is renewed by it. Zero
+  // or more, and less than `cert_validity`, or every Open would renew. Default 30 days.
+  absl::Duration renew_before = absl::Hours(24 * 30);
   // The clock certificates and tokens are dated by. Not owned; default the real clock.
   const core::Clock* clock = nullptr;
 };
 
+// A certificate Open replaced because it had expired or was about to.
+struct CertificateRenewal {
+  // The certificate file, e.g. <dir>/ca.crt or <dir>/trainer.crt.
+  std::string path;
+  // Why: "expired", "expiring" (within renew_before), "unreadable" (its file did not parse), or
+  // "ca renewed" (a service certificate re-issued with the CA).
+  std::string reason;
+  // When the replaced certificate expired or would have; InfinitePast when it did not parse.
+  absl::Time old_expiry = absl::InfinitePast();
+  // When the new one expires.
+  absl::Time new_expiry;
+};
+
 class LocalAuthority {
  public:
-  // Opens the authority in `options.dir`, creating what is missing. INVALID_ARGUMENT for a bad
+  // Opens the authority in `options.dir`, creating what is missing and renewing what is due
+  // (see the top of this file). INVALID_ARGUMENT for a bad
   // option or service name; FAILED_PRECONDITION, naming the file, when a file cannot be read or
   // written, or when only one of ca.crt and ca.key exists (remove both to start a new authority).
   static absl::StatusOr<std::unique_ptr<LocalAuthority>> Open(LocalAuthorityOptions options);
@@ -63,6 +88,8 @@ class LocalAuthority {
   const std::vector<std::string>& services() const { return options_.services; }
   const CertificateAuthority& ca() const { return ca_; }
   const SigningKey& signing_key() const { return signing_key_; }
+  // What the Open that made this object renewed, the CA first; empty when nothing was due.
+  const std::vector<CertificateRenewal>& renewals() const { return renewals_; }
 
   // Returns a token for `subject` in `groups`, valid from now for `ttl`, from this authority's
   // issuer to its audience. INVALID_ARGUMENT for an empty subject or a ttl that is not positive.
@@ -83,6 +110,7 @@ class LocalAuthority {
   const LocalAuthorityOptions options_;
   const CertificateAuthority ca_;
   const SigningKey signing_key_;
+  std::vector<CertificateRenewal> renewals_;
 };
 
 }  // namespace fabrique::auth

@@ -3,6 +3,7 @@
 
 #include "absl/status/status.h"
 #include "libs/core/status_macros.h"
+#include "libs/server/access_wiring.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
@@ -15,9 +16,12 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Storage: everything under --data_dir.
   ASSIGN_OR_RETURN(auto state,
                    server::ServiceState::Open({flags.data_dir, std::string(flags.info->name)}));
+  ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
+  // Identity: the guard the calls will be checked by, and fabrique.v1.Access (whoami, can-i). It
+  // refuses to start without --jwks and --policy unless --insecure, as every service does.
+  ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
   // Services.
   TowerService service;
-  ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Tower::service_full_name(),
                    std::string(flags.info->area));

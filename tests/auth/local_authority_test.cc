@@ -1,7 +1,9 @@
 #include "libs/auth/local_authority.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -274,6 +276,191 @@ TEST_CASE("IssueServiceCertificate writes a fresh certificate where it is told")
         absl::StatusCode::kInvalidArgument);
 }
 
+// When the certificate in `pem` expires.
+absl::Time Expiry(const std::string& pem) {
+  X509Ptr cert = *CertificateFromPem(pem);
+  struct tm tm {};
+  REQUIRE(ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm) == 1);
+  return absl::FromTimeT(::timegm(&tm));
+}
+
+// What the renewals name: "<file> <reason>", in order.
+std::vector<std::string> Renewed(const LocalAuthority& authority) {
+  std::vector<std::string> out;
+  for (const CertificateRenewal& renewal : authority.renewals()) {
+    out.push_back(std::filesystem::path(renewal.path).filename().string() + " " + renewal.reason);
+  }
+  return out;
+}
+
+// Everything written to stderr (where core::Log writes) while it lives.
+class StderrCapture {
+ public:
+  explicit StderrCapture(std::string path) : path_(std::move(path)) {
+    std::fflush(stderr);
+    saved_ = ::dup(STDERR_FILENO);
+    std::FILE* file = std::fopen(path_.c_str(), "w");
+    REQUIRE(file != nullptr);
+    ::dup2(::fileno(file), STDERR_FILENO);
+    std::fclose(file);
+  }
+  ~StderrCapture() { Restore(); }
+  // Stops capturing and returns what was written.
+  std::string Text() {
+    Restore();
+    return *ReadSmallFile(path_);
+  }
+
+ private:
+  void Restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  std::string path_;
+  int saved_ = -1;
+};
+
+const absl::Duration kDay = absl::Hours(24);
+
+TEST_CASE("a service certificate within 30 days of expiry, or expired, is re-issued at open") {
+  Fixture f;
+  std::unique_ptr<LocalAuthority> first = f.MustOpen();
+  CHECK(first->renewals().empty());
+  // features lasts 40 days, trainer 1 day; the others the full year.
+  REQUIRE(first
+              ->IssueServiceCertificate("features", first->cert_path("features"),
+                                        first->key_path("features"), 40 * kDay)
+              .ok());
+  REQUIRE(first
+              ->IssueServiceCertificate("trainer", first->cert_path("trainer"),
+                                        first->key_path("trainer"), kDay)
+              .ok());
+  const std::string ca = f.Read("ca.crt");
+  const std::string registry_crt = f.Read("registry.crt");
+  const std::string features_crt = f.Read("features.crt");
+
+  // 30 days and a second left: features is not due yet; trainer has expired.
+  f.clock.Advance(10 * kDay - absl::Seconds(1));
+  std::unique_ptr<LocalAuthority> second = f.MustOpen();
+  CHECK(Renewed(*second) == std::vector<std::string>{"trainer.crt expired"});
+  CHECK(f.Read("features.crt") == features_crt);
+  CHECK(Expiry(f.Read("trainer.crt")) == f.clock.Now() + 365 * kDay);
+
+  // 30 days left: features is due, and nothing else.
+  f.clock.Advance(absl::Seconds(1));
+  const std::string trainer_crt = f.Read("trainer.crt");
+  StderrCapture log(f.temp.Sub("stderr"));
+  std::unique_ptr<LocalAuthority> third = f.MustOpen();
+  const std::string logged = log.Text();
+  REQUIRE(third->renewals().size() == 1);
+  const CertificateRenewal& renewal = third->renewals()[0];
+  CHECK(renewal.path == f.dir + "/features.crt");
+  CHECK(renewal.reason == "expiring");
+  CHECK(renewal.old_expiry == kNow + 40 * kDay);
+  CHECK(renewal.new_expiry == f.clock.Now() + 365 * kDay);
+  CHECK(
+      logged.find("\"event\":\"certificate_renewed\",\"path\":\"" + f.dir +
+                  "/features.crt\",\"reason\":\"expiring\",\"old_expiry\":\"2023-12-24T22:13:20Z\","
+                  "\"new_expiry\":\"2024-11-23T22:13:20Z\"") != std::string::npos);
+  CHECK(Expiry(f.Read("features.crt")) == f.clock.Now() + 365 * kDay);
+  CHECK(f.Read("trainer.crt") == trainer_crt);
+  CHECK(f.Read("registry.crt") == registry_crt);
+  CHECK(f.Read("ca.crt") == ca);
+  CHECK(Mode(f.dir + "/features.key") == 0600);
+  // The new key is the new certificate's, and it chains to the CA as a server and a client.
+  X509Ptr cert = *CertificateFromPem(f.Read("features.crt"));
+  EvpPkeyPtr key = *PrivateKeyFromPem(f.Read("features.key"));
+  CHECK(X509_check_private_key(cert.get(), key.get()) == 1);
+  CHECK(VerifyChain(ca, f.Read("features.crt"), f.clock.Now(), X509_PURPOSE_SSL_SERVER) ==
+        X509_V_OK);
+  CHECK(VerifyChain(ca, f.Read("features.crt"), f.clock.Now(), X509_PURPOSE_SSL_CLIENT) ==
+        X509_V_OK);
+}
+
+TEST_CASE("a CA within 30 days of expiry is re-signed with its key, then every certificate") {
+  Fixture f;
+  std::unique_ptr<LocalAuthority> first = f.MustOpen();
+  const std::string old_ca = f.Read("ca.crt");
+  const std::string ca_key = f.Read("ca.key");
+  const std::string old_trainer = f.Read("trainer.crt");
+  const std::string signing_key = f.Read("signing.key");
+  const std::string jwks = f.Read("jwks.json");
+  f.clock.Advance(335 * kDay - absl::Seconds(1));
+  CHECK(f.MustOpen()->renewals().empty());
+  // 30 days left on the CA; tower got a fresh certificate the day before.
+  f.clock.Advance(absl::Seconds(1) - kDay);
+  REQUIRE(first
+              ->IssueServiceCertificate("tower", first->cert_path("tower"),
+                                        first->key_path("tower"), 365 * kDay)
+              .ok());
+  f.clock.Advance(kDay);
+  std::unique_ptr<LocalAuthority> renewed = f.MustOpen();
+  CHECK(Renewed(*renewed) ==
+        std::vector<std::string>{"ca.crt expiring", "features.crt expiring",
+                                 "registry.crt expiring", "trainer.crt expiring",
+                                 "inference.crt expiring", "monitor.crt expiring",
+                                 "tower.crt ca renewed"});
+  CHECK(renewed->renewals()[0].old_expiry == kNow + 365 * kDay);
+  const absl::Time now = f.clock.Now();
+  const std::string new_ca = f.Read("ca.crt");
+  CHECK(new_ca != old_ca);
+  CHECK(Expiry(new_ca) == now + 365 * kDay);
+  CHECK(X509_cmp(renewed->ca().cert(), CertificateFromPem(new_ca)->get()) == 0);
+  // The same key and name: the key file is untouched, and tokens' keys are not the CA's.
+  CHECK(f.Read("ca.key") == ca_key);
+  CHECK(f.Read("signing.key") == signing_key);
+  CHECK(f.Read("jwks.json") == jwks);
+  for (const std::string& service : kSix) {
+    INFO(service);
+    const std::string cert = f.Read(service + ".crt");
+    CHECK(Expiry(cert) == now + 365 * kDay);
+    CHECK(VerifyChain(new_ca, cert, now, X509_PURPOSE_SSL_SERVER) == X509_V_OK);
+    // A client still trusting the old CA certificate accepts the new certificates until the old
+    // one expires, and the new CA certificate accepts the old ones.
+    CHECK(VerifyChain(old_ca, cert, now, X509_PURPOSE_SSL_SERVER) == X509_V_OK);
+  }
+  CHECK(VerifyChain(new_ca, old_trainer, now, X509_PURPOSE_SSL_CLIENT) == X509_V_OK);
+  // Past the old CA's expiry, the renewed authority still verifies.
+  CHECK(VerifyChain(new_ca, f.Read("trainer.crt"), now + 100 * kDay, X509_PURPOSE_SSL_CLIENT) ==
+        X509_V_OK);
+  // Renewed once: the next open keeps everything.
+  CHECK(f.MustOpen()->renewals().empty());
+  CHECK(f.Read("ca.crt") == new_ca);
+}
+
+TEST_CASE("an authority left for two years renews its expired CA and every certificate") {
+  Fixture f;
+  f.MustOpen();
+  f.clock.Advance(2 * 365 * kDay);
+  std::unique_ptr<LocalAuthority> authority = f.MustOpen();
+  REQUIRE(authority->renewals().size() == 7);
+  for (const CertificateRenewal& renewal : authority->renewals()) {
+    INFO(renewal.path);
+    CHECK(renewal.reason == "expired");
+  }
+  const std::string ca = f.Read("ca.crt");
+  for (const std::string& service : kSix) {
+    INFO(service);
+    CHECK(VerifyChain(ca, f.Read(service + ".crt"), f.clock.Now(), X509_PURPOSE_SSL_SERVER) ==
+          X509_V_OK);
+  }
+}
+
+TEST_CASE("a service certificate that does not parse is re-issued") {
+  Fixture f;
+  f.MustOpen();
+  REQUIRE(WriteFileAtomically(f.dir + "/monitor.crt", "garbage", 0644).ok());
+  std::unique_ptr<LocalAuthority> authority = f.MustOpen();
+  REQUIRE(authority->renewals().size() == 1);
+  CHECK(authority->renewals()[0].path == f.dir + "/monitor.crt");
+  CHECK(authority->renewals()[0].reason == "unreadable");
+  CHECK(authority->renewals()[0].old_expiry == absl::InfinitePast());
+  CHECK(*CertificateIdentity(f.Read("monitor.crt")) == "monitor");
+}
+
 TEST_CASE("options are checked before anything is written") {
   Fixture f;
   LocalAuthorityOptions options;
@@ -284,6 +471,13 @@ TEST_CASE("options are checked before anything is written") {
   CHECK(LocalAuthority::Open(options).status().code() == absl::StatusCode::kInvalidArgument);
   options.services = {"trainer"};
   options.cert_validity = absl::ZeroDuration();
+  CHECK(LocalAuthority::Open(options).status().code() == absl::StatusCode::kInvalidArgument);
+  // A renewal window as long as a certificate lives would renew at every open.
+  options.cert_validity = absl::Hours(24);
+  options.renew_before = absl::Hours(24);
+  CHECK(LocalAuthority::Open(options).status().message() ==
+        "renew_before must be zero or more and less than cert_validity");
+  options.renew_before = -absl::Hours(1);
   CHECK(LocalAuthority::Open(options).status().code() == absl::StatusCode::kInvalidArgument);
   CHECK_FALSE(std::filesystem::exists(f.dir));
 }
