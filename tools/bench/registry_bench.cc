@@ -183,7 +183,8 @@ v1::RegisterVersionRequest VersionRequest(const std::string& model, const std::s
   (*version->mutable_params())["learning_rate"] = "0.01";
   (*version->mutable_tags())["run"] = absl::StrCat("run-", i);
   version->mutable_lineage()->add_dataset_ids("ds-01");
-  version->mutable_lineage()->set_trainer_run_id(absl::StrCat("run-", i));
+  // No trainer_run_id: the bench registers as a person, and only the trainer's certificate may
+  // claim a run.
   return request;
 }
 
