@@ -29,15 +29,17 @@
 #include "libs/auth/method_table.h"
 #include "libs/auth/policy.h"
 #include "libs/auth/policy_store.h"
+#include "libs/client/call_context.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/registry.h"
 
 namespace fabrique::server {
 
-// Metadata a service sends when it acts for a user.
-inline constexpr char kOnBehalfOfUser[] = "fabrique-on-behalf-of-user";
-inline constexpr char kOnBehalfOfGroups[] = "fabrique-on-behalf-of-groups";
+// Metadata a service sends when it acts for a user: the client layer's names, so the two ends
+// cannot drift apart.
+inline constexpr const char* kOnBehalfOfUser = client::kOnBehalfOfUserKey;
+inline constexpr const char* kOnBehalfOfGroups = client::kOnBehalfOfGroupsKey;
 
 // The verified caller of one call.
 struct Authentication {
