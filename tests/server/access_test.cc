@@ -62,6 +62,15 @@ grpc::ClientContext* WithDeadline(grpc::ClientContext* context) {
   return context;
 }
 
+// WhoAmI from a service (the stub's certificate) saying it acts for `user`.
+grpc::Status WhoAmIOnBehalfOf(v1::Access::Stub& stub, const std::string& user,
+                              v1::WhoAmIResponse* response) {
+  grpc::ClientContext context;
+  WithDeadline(&context);
+  context.AddMetadata(server::kOnBehalfOfUser, user);
+  return stub.WhoAmI(&context, v1::WhoAmIRequest(), response);
+}
+
 grpc::Status WhoAmI(v1::Access::Stub& stub, const std::string& authorization,
                     v1::WhoAmIResponse* response) {
   grpc::ClientContext context;
@@ -134,11 +143,8 @@ TEST_CASE("a service acts for a user only when the policy lets it delegate", "[a
   }
   SECTION("whoami reports the delegation") {
     auto stub = server.Stub(identity, "trainer");
-    grpc::ClientContext context;
-    WithDeadline(&context);
-    context.AddMetadata(server::kOnBehalfOfUser, "dana");
     v1::WhoAmIResponse who;
-    REQUIRE(stub->WhoAmI(&context, v1::WhoAmIRequest(), &who).ok());
+    REQUIRE(WhoAmIOnBehalfOf(*stub, "dana", &who).ok());
     CHECK(who.caller().subject() == "dana");
     CHECK(who.caller().service() == "trainer");
     CHECK(who.authenticated_by() == "certificate+on-behalf-of");
@@ -261,14 +267,8 @@ TEST_CASE("refusals are counted by reason", "[access]") {
         std::string::npos);
 }
 
-}  // namespace
-}  // namespace fabrique
-
-namespace fabrique {
-namespace {
-
 TEST_CASE("no token or delegation can claim to be a service", "[access]") {
-  testing::TestIdentity identity;
+  TestIdentity identity;
   AccessServer server(identity);
   SECTION("a token whose subject says service:") {
     auto stub = server.Stub(identity);
@@ -280,11 +280,8 @@ TEST_CASE("no token or delegation can claim to be a service", "[access]") {
   }
   SECTION("a service acting on behalf of another service") {
     auto stub = server.Stub(identity, "trainer");
-    grpc::ClientContext context;
-    WithDeadline(&context);
-    context.AddMetadata(server::kOnBehalfOfUser, "service:tower");
     v1::WhoAmIResponse who;
-    const grpc::Status status = stub->WhoAmI(&context, v1::WhoAmIRequest(), &who);
+    const grpc::Status status = WhoAmIOnBehalfOf(*stub, "service:tower", &who);
     CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
     CHECK(status.error_message().find("users only") != std::string::npos);
   }

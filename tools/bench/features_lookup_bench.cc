@@ -367,10 +367,8 @@ void CompareSecurity(const Systems& systems, const std::vector<int32_t>& sequenc
            MedianOf(plain, &Figures::lookups_per_s), Goal::kAtLeastRatio, 0.9, kPlain);
   PrintRow("1 entity server CPU/lookup (us)", MedianOf(secure, &Figures::server_cpu_us),
            MedianOf(plain, &Figures::server_cpu_us));
-  PrintRow("new connection to 1st answer p50 (ms)", Median(connect_p50[0]),
-           Median(connect_p50[1]));
-  PrintRow("new connection to 1st answer p99 (ms)", Median(connect_p99[0]),
-           Median(connect_p99[1]));
+  PrintRow("new connection to 1st answer p50 (ms)", Median(connect_p50[0]), Median(connect_p50[1]));
+  PrintRow("new connection to 1st answer p99 (ms)", Median(connect_p99[0]), Median(connect_p99[1]));
 }
 
 // Starts `perf record` with call graphs on `pid` for --perf_seconds, into DIR/NAME.data.
