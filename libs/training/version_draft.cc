@@ -34,6 +34,8 @@ v1::ModelSignature Signature(const v1::TrainingSetHeader& header, const LabeledT
     input->set_datatype(column.categorical ? "BYTES" : "FP32");
     input->add_shape(-1);
     input->add_shape(column.width);
+    // The module imputes missing values itself: NaN is how a caller says "missing".
+    input->set_nan_allowed(!column.categorical);
     *input->mutable_feature() = header.features(f);
   }
   v1::TensorSpec* output = signature.add_outputs();
