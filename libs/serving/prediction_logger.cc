@@ -218,7 +218,7 @@ void PredictionLogger::CountAnswer(const v1::LogPredictionsResponse& response, i
   {
     absl::MutexLock lock(&mu_);
     ++counters_.batches;
-    counters_.stored += records - rejected;
+    counters_.sent += records - rejected;
     counters_.rejected += rejected;
     if (rejected > 0) {
       counters_.last_error = absl::StrCat("the monitor rejected ", rejected, " of ", records,

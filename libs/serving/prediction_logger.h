@@ -49,13 +49,14 @@ enum class DropReason {
 absl::string_view DropReasonName(DropReason reason);
 
 // Hooks for metrics (e.g. Prometheus counters). Each must be cheap and must not block: OnDropped
-// for kQueueFull runs on the thread that called Log; the others on the sender thread.
+// for a record Log refuses (kQueueFull, or kStopped after Stop began) runs on the thread that
+// called Log, on a request's path; the others run on the sender thread.
 class PredictionLogObserver {
  public:
   virtual ~PredictionLogObserver() = default;
-  // A batch was answered by the monitor after `attempts` tries: `stored` records accepted (or
+  // A batch was answered by the monitor after `attempts` tries: `sent` records accepted (or
   // already stored), `rejected` refused by the monitor.
-  virtual void OnBatchSent(int64_t stored, int64_t rejected, int attempts) {}
+  virtual void OnBatchSent(int64_t sent, int64_t rejected, int attempts) {}
   // One try of a batch failed with `status` (retried or not).
   virtual void OnSendError(const absl::Status& status) {}
   // `records` records were dropped for `reason`.
@@ -66,7 +67,7 @@ class PredictionLogObserver {
 struct PredictionLogCounters {
   int64_t queued = 0;    // Records waiting now (a gauge).
   int64_t logged = 0;    // Records Log took into the queue.
-  int64_t stored = 0;    // Records the monitor accepted (or had already stored).
+  int64_t sent = 0;      // Records the monitor took: accepted, or already stored (a resend).
   int64_t rejected = 0;  // Records the monitor refused (unknown model, bad shape).
   int64_t dropped_queue_full = 0;
   int64_t dropped_send_failed = 0;

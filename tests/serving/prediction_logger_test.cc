@@ -117,9 +117,9 @@ class FakeMonitor : public MonitorPort {
 // Counts what the logger reports through its hooks.
 class CountingObserver : public PredictionLogObserver {
  public:
-  void OnBatchSent(int64_t stored, int64_t rejected, int attempts) override {
+  void OnBatchSent(int64_t sent, int64_t rejected, int attempts) override {
     absl::MutexLock lock(&mu_);
-    stored_ += stored;
+    sent_ += sent;
     rejected_ += rejected;
     attempts_.push_back(attempts);
   }
@@ -131,9 +131,9 @@ class CountingObserver : public PredictionLogObserver {
     absl::MutexLock lock(&mu_);
     dropped_[std::string(DropReasonName(reason))] += records;
   }
-  int64_t stored() const {
+  int64_t sent() const {
     absl::MutexLock lock(&mu_);
-    return stored_;
+    return sent_;
   }
   std::vector<int> attempts() const {
     absl::MutexLock lock(&mu_);
@@ -150,7 +150,7 @@ class CountingObserver : public PredictionLogObserver {
 
  private:
   mutable absl::Mutex mu_;
-  int64_t stored_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t sent_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int> attempts_ ABSL_GUARDED_BY(mu_);
   std::vector<absl::StatusCode> errors_ ABSL_GUARDED_BY(mu_);
@@ -236,7 +236,7 @@ TEST_CASE("a full batch is sent at once, without waiting for the flush interval"
   for (int i = 0; i < 10; ++i) logger->Log(Record(i));
 
   REQUIRE(h.monitor.AwaitRequests(2));
-  REQUIRE(AwaitCounters(*logger, [](const auto& c) { return c.stored == 8; }));
+  REQUIRE(AwaitCounters(*logger, [](const auto& c) { return c.sent == 8; }));
   CHECK(logger->Counters().queued == 2);
   auto requests = h.monitor.requests();
   REQUIRE(requests.size() == 2);
@@ -250,11 +250,11 @@ TEST_CASE("a full batch is sent at once, without waiting for the flush interval"
   CHECK(h.monitor.SentIds() == Ids(0, 10));
   const PredictionLogCounters counters = logger->Counters();
   CHECK(counters.logged == 10);
-  CHECK(counters.stored == 10);
+  CHECK(counters.sent == 10);
   CHECK(counters.batches == 3);
   CHECK(counters.queued == 0);
   CHECK(counters.dropped_queue_full + counters.dropped_send_failed + counters.dropped_stopped == 0);
-  CHECK(h.observer.stored() == 10);
+  CHECK(h.observer.sent() == 10);
 }
 
 TEST_CASE("a partial batch is sent once its oldest record is flush_interval old") {
@@ -307,7 +307,7 @@ TEST_CASE("a slow monitor never blocks Log: past the queue's bound, records are 
   logger->Stop(h.clock.Now() + absl::Seconds(1));
   CHECK(h.monitor.SentIds() == Ids(0, 10));  // The first ten, in order; the rest were dropped.
   counters = logger->Counters();
-  CHECK(counters.stored == 10);
+  CHECK(counters.sent == 10);
   CHECK(counters.dropped_queue_full == 5);
 }
 
@@ -338,7 +338,7 @@ TEST_CASE("a failed batch is retried with the same batch id, then dropped and co
   CHECK(requests[2].batch_id() == requests[0].batch_id());
   PredictionLogCounters counters = logger->Counters();
   CHECK(counters.send_errors == 3);
-  CHECK(counters.stored == 0);
+  CHECK(counters.sent == 0);
   CHECK_THAT(counters.last_error, Catch::Contains("monitor is down"));
   CHECK(h.observer.errors().size() == 3);
   CHECK(h.observer.dropped().at("send_failed") == 1);
@@ -347,7 +347,7 @@ TEST_CASE("a failed batch is retried with the same batch id, then dropped and co
   h.monitor.Recover();
   logger->Log(Record(1));
   REQUIRE(h.monitor.AwaitRequests(4));
-  REQUIRE(AwaitCounters(*logger, [](const auto& c) { return c.stored == 1; }));
+  REQUIRE(AwaitCounters(*logger, [](const auto& c) { return c.sent == 1; }));
   CHECK(h.monitor.requests()[3].batch_id() != requests[0].batch_id());
   CHECK(logger->Counters().dropped_send_failed == 1);
 }
@@ -355,16 +355,15 @@ TEST_CASE("a failed batch is retried with the same batch id, then dropped and co
 TEST_CASE("a batch that fails once and then goes through is stored once") {
   Harness h;
   auto options = h.Options();
-  options.batch_records = 2;
+  options.batch_records = 1;  // Sent as soon as logged: the one sleep below is the backoff.
   auto logger = h.Make(options);
   h.monitor.FailNext(absl::DeadlineExceededError("monitor did not answer in time"));
   logger->Log(Record(0));
-  logger->Log(Record(1));
 
   REQUIRE(h.monitor.AwaitRequests(1));
   REQUIRE(h.clock.AwaitSleeps(1, kWait));
   h.clock.Advance(options.initial_backoff);
-  REQUIRE(AwaitCounters(*logger, [](const auto& c) { return c.stored == 2; }));
+  REQUIRE(AwaitCounters(*logger, [](const auto& c) { return c.sent == 1; }));
   const PredictionLogCounters counters = logger->Counters();
   CHECK(counters.batches == 1);
   CHECK(counters.send_errors == 1);
@@ -397,7 +396,7 @@ TEST_CASE("records the monitor rejects are counted apart, with its first reason"
 
   REQUIRE(AwaitCounters(*logger, [](const auto& c) { return c.batches == 1; }));
   const PredictionLogCounters counters = logger->Counters();
-  CHECK(counters.stored == 3);
+  CHECK(counters.sent == 3);
   CHECK(counters.rejected == 2);
   CHECK(counters.dropped_send_failed == 0);
   CHECK_THAT(counters.last_error, Catch::Contains("rejected 2 of 5"));
@@ -416,7 +415,7 @@ TEST_CASE("Stop flushes what is queued, then drops records logged after it") {
   logger->Log(Record(5));
   logger->Stop(h.clock.Now() + absl::Seconds(1));  // Idempotent.
   const PredictionLogCounters counters = logger->Counters();
-  CHECK(counters.stored == 5);
+  CHECK(counters.sent == 5);
   CHECK(counters.dropped_stopped == 1);
   CHECK(h.monitor.requests().size() == 1);
 }
@@ -533,7 +532,7 @@ TEST_CASE("many threads log at once on the real clock; every record is stored on
   for (auto& thread : threads) thread.join();
   logger->Stop(absl::Now() + kWait);
 
-  CHECK(logger->Counters().stored == kThreads * kPerThread);
+  CHECK(logger->Counters().sent == kThreads * kPerThread);
   std::vector<std::string> sent = monitor.SentIds();
   const std::set<std::string> unique(sent.begin(), sent.end());
   CHECK(unique.size() == sent.size());
