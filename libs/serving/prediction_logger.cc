@@ -190,9 +190,9 @@ void PredictionLogger::SendBatch(std::vector<v1::PredictionRecord> records) {
   }
 }
 
-bool PredictionLogger::WaitBackoff(absl::Duration backoff) {
-  return options_.clock->SleepUntil(options_.clock->Now() + backoff,
-                                    [this] { return PastStopDeadline(); });
+void PredictionLogger::WaitBackoff(absl::Duration backoff) {
+  options_.clock->SleepUntil(options_.clock->Now() + backoff,
+                             [this] { return PastStopDeadline(); });
 }
 
 bool PredictionLogger::PastStopDeadline() const {

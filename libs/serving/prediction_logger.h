@@ -142,8 +142,8 @@ class PredictionLogger {
   std::vector<v1::PredictionRecord> NextBatch();
   // Sends one batch, retrying with the same batch id, then counts how it ended.
   void SendBatch(std::vector<v1::PredictionRecord> records);
-  // Waits `backoff` before another try; false when Stop's deadline came first.
-  bool WaitBackoff(absl::Duration backoff);
+  // Waits `backoff` before another try, or less when Stop's deadline comes first.
+  void WaitBackoff(absl::Duration backoff);
   // Whether Stop began and its deadline has come.
   bool PastStopDeadline() const;
   absl::Time SendDeadline() const;
