@@ -35,7 +35,7 @@ void WriteMessage(const google::protobuf::MessageLite& message, CodedOutputStrea
 class Reader {
  public:
   explicit Reader(absl::string_view body)
-      : array_(body.data(), static_cast<int>(body.size())), in_(&array_) {}
+      : size_(static_cast<int>(body.size())), array_(body.data(), size_), in_(&array_) {}
 
   bool Number(int64_t* value) {
     uint64_t raw = 0;
@@ -49,9 +49,10 @@ class Reader {
     return Number(&size) && size >= 0 && in_.ReadString(&bytes, static_cast<int>(size)) &&
            message->ParseFromString(bytes);
   }
-  bool AtEnd() { return in_.ExpectAtEnd(); }
+  bool AtEnd() const { return in_.CurrentPosition() == size_; }
 
  private:
+  const int size_;
   ArrayInputStream array_;
   CodedInputStream in_;
 };

@@ -158,10 +158,11 @@ absl::Status RegistryFollower::OnEvent(const v1::WatchEvent& event) {
   if (stopping_.load()) return absl::CancelledError("the registry follower is stopping");
   switch (event.type()) {
     case v1::WATCH_EVENT_TYPE_SNAPSHOT_COMPLETE:
+      // Synced only once its plan is out: a snapshot that could not be published is taken again.
       models_ = std::move(staging_);
       staging_.clear();
-      synced_ = true;
       RETURN_IF_ERROR(Publish(event.revision(), /*always=*/true));
+      synced_ = true;
       snapshot_applied_ = true;
       return absl::OkStatus();
     case v1::WATCH_EVENT_TYPE_BOOKMARK:
@@ -249,7 +250,9 @@ absl::Status RegistryFollower::Publish(int64_t revision, bool always) {
     }
     last_plan_ = std::move(plan);
   }
-  revision_ = std::max(revision_.load(), revision);
+  // Set, not raised: a snapshot of a registry restored from backup may be older than the plan
+  // stored before, and resuming must start from the registry's own revision.
+  revision_ = revision;
   return absl::OkStatus();
 }
 
