@@ -144,6 +144,35 @@ TEST_CASE("RegistryFollower adds the candidate for a canary share or shadow") {
   }
 }
 
+TEST_CASE("RegistryFollower reads the record of a model it sees a change of first") {
+  Harness h;
+  v1::Model late;
+  late.set_name("late");
+  late.set_owner_squad("retention");
+  (*late.mutable_aliases())["production"] = 2;
+  h.registry.PutModel(late);
+  v1::TrafficPolicy policy;
+  policy.set_model("late");
+  policy.set_shadow(true);
+  h.registry.PutPolicy(policy);
+  h.AddVersion("late", 2);
+  h.SendSnapshot(kRegistry, 10);
+  h.Start({.squad = "retention"});
+  h.AwaitPlan(1);
+
+  // Its creation was not visible to this server; its alias change is.
+  h.registry.Send(AliasEvent(v1::WATCH_EVENT_TYPE_ALIAS_SET, "late", "candidate", 2, 11));
+  const ServingPlan plan = h.AwaitPlan(2);
+  REQUIRE(Names(plan) == std::vector<std::string>{"churn", "late"});
+  CHECK(plan.models[1].primary_version == 2);
+  CHECK(plan.models[1].candidate_version == 2);  // Shadow, from the policy read.
+
+  // A change of a model the registry no longer has is skipped.
+  h.registry.Send(AliasEvent(v1::WATCH_EVENT_TYPE_ALIAS_SET, "gone", "production", 1, 12));
+  REQUIRE(PollUntil([&] { return h.follower().revision() == 12; }, kWait));
+  CHECK(h.plan_count() == 2);
+}
+
 TEST_CASE("RegistryFollower drops a served version when it is archived") {
   Harness h;
   h.SendSnapshot(kRegistry, 10);
