@@ -108,9 +108,11 @@ TEST_CASE("PlanStore reports a damaged plan as DATA_LOSS naming the file") {
   fabrique::testing::TempDir dir;
   std::unique_ptr<PlanStore> store = MakeStore(dir.path());
   std::string bytes = PlanStore::Encode(SamplePlan());
-  SECTION("a flipped byte") { bytes[20] = static_cast<char>(bytes[20] ^ 0x40); }
-  SECTION("cut short") { bytes.resize(bytes.size() - 10); }
-  SECTION("another format") { bytes = "{\"revision\": 42}"; }
+  const std::string damage = GENERATE("a flipped byte", "cut short", "another format");
+  INFO(damage);
+  if (damage == "a flipped byte") bytes[20] = static_cast<char>(bytes[20] ^ 0x40);
+  if (damage == "cut short") bytes.resize(bytes.size() - 10);
+  if (damage == "another format") bytes = "{\"revision\": 42}";
   WriteFile(store->path(), bytes);
   absl::StatusOr<std::optional<ServingPlan>> loaded = store->Load();
   CHECK(loaded.status().code() == absl::StatusCode::kDataLoss);
