@@ -103,6 +103,20 @@ std::string ArtifactWhat(const v1::Artifact& artifact) {
   return absl::StrCat("artifact ", artifact.sha256(), " (", artifact.size_bytes(), " bytes)");
 }
 
+// Whether a complete download is the artifact: its size, then its hash.
+absl::Status CheckDownloaded(const v1::Artifact& artifact, int64_t written, Sha256Stream* hash) {
+  if (written != artifact.size_bytes()) {
+    return absl::DataLossError(absl::StrCat("downloaded ", written, " bytes of ",
+                                            ArtifactWhat(artifact), ": the stream ended early"));
+  }
+  const std::string got = hash->FinishHex();
+  if (got != artifact.sha256()) {
+    return absl::DataLossError(absl::StrCat("the bytes downloaded for ", ArtifactWhat(artifact),
+                                            " hash to ", got, ": not stored"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ArtifactCache>> ArtifactCache::Create(Options options) {
@@ -223,17 +237,7 @@ absl::Status ArtifactCache::Download(const v1::Artifact& artifact) {
     core::Log(core::LogLevel::kInfo, "artifact_download_resumed",
               {{"sha256", artifact.sha256()}, {"offset", written}, {"attempt", attempt + 1}});
   }
-  if (status.ok() && written != artifact.size_bytes()) {
-    status = absl::DataLossError(absl::StrCat("downloaded ", written, " bytes of ",
-                                              ArtifactWhat(artifact), ": the stream ended early"));
-  }
-  if (status.ok()) {
-    const std::string got = hash.FinishHex();
-    if (got != artifact.sha256()) {
-      status = absl::DataLossError(absl::StrCat("the bytes downloaded for ", ArtifactWhat(artifact),
-                                                " hash to ", got, ": not stored"));
-    }
-  }
+  if (status.ok()) status = CheckDownloaded(artifact, written, &hash);
   if (status.ok() && ::fsync(fd) != 0) status = FileError("cannot fsync", temp, errno);
   if (::close(fd) != 0 && status.ok()) status = FileError("cannot close", temp, errno);
   if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {

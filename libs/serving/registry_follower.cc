@@ -106,11 +106,11 @@ void RegistryFollower::Run() {
   absl::Duration backoff = options_.backoff.initial;
   while (!stopping_.load()) {
     const bool resuming = synced_;
-    bool received = false;
-    const absl::Status status = WatchOnce(&received);
+    bool progressed = false;
+    const absl::Status status = WatchOnce(&progressed);
     connected_ = false;
     if (stopping_.load()) break;
-    if (received) backoff = options_.backoff.initial;
+    if (progressed) backoff = options_.backoff.initial;
     if (absl::IsOutOfRange(status) && resuming) {
       // The registry no longer keeps the changes after our revision: start over from its state.
       core::Log(core::LogLevel::kWarning, "registry_watch_resync",
@@ -136,7 +136,7 @@ absl::Duration RegistryFollower::NextBackoff(absl::Duration* current) {
   return wait;
 }
 
-absl::Status RegistryFollower::WatchOnce(bool* received) {
+absl::Status RegistryFollower::WatchOnce(bool* progressed) {
   v1::WatchRequest request;
   for (const std::string& name : options_.selector.models) request.add_models(name);
   // Revision 0 would mean "from now", not "from the start": with nothing applied yet, resync.
@@ -148,9 +148,11 @@ absl::Status RegistryFollower::WatchOnce(bool* received) {
     staging_.clear();
   }
   return options_.registry->Watch(request, [&](const v1::WatchEvent& event) {
-    *received = true;
     connected_ = true;
-    return OnEvent(event);
+    absl::Status applied = OnEvent(event);
+    // Only progress resets the backoff: a change that keeps failing to apply is retried slowly.
+    if (applied.ok()) *progressed = true;
+    return applied;
   });
 }
 

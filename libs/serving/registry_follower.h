@@ -103,8 +103,8 @@ class RegistryFollower {
 
   explicit RegistryFollower(Options options);
   void Run();
-  // One watch stream, from open to end; returns how it ended.
-  absl::Status WatchOnce(bool* received);
+  // One watch stream, from open to end; returns how it ended. `progressed`: an event applied.
+  absl::Status WatchOnce(bool* progressed);
   absl::Status OnEvent(const v1::WatchEvent& event);
   // Applies one change (or snapshot record) to `models`.
   absl::Status Apply(const v1::WatchEvent& event, Models* models);
