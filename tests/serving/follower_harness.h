@@ -100,7 +100,7 @@ class Harness {
     registry.PutArtifact(core::Sha256Hex(bytes), bytes);
   }
 
-  void Start(ModelSelector selector = {}) {
+  void Start(ModelSelector selector = {}, FollowerBackoff backoff = {}) {
     auto follower = RegistryFollower::Create({
         .registry = &registry,
         .selector = std::move(selector),
@@ -111,6 +111,7 @@ class Harness {
               absl::MutexLock lock(&mu_);
               plans_.push_back(plan);
             },
+        .backoff = backoff,
         .clock = &clock,
     });
     REQUIRE(follower.ok());

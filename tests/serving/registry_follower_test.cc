@@ -205,6 +205,29 @@ TEST_CASE("RegistryFollower resumes after the last revision when the stream brea
   CHECK(h.follower().connected());
 }
 
+TEST_CASE("RegistryFollower waits longer after each failed reconnect, up to the maximum") {
+  Harness h;
+  for (int i = 0; i < 5; ++i) h.registry.End(absl::UnavailableError("registry unreachable"));
+  h.Start({}, {.initial = absl::Milliseconds(100), .max = absl::Milliseconds(400), .jitter = 0.2});
+  // The longest each wait may be: doubling from 100 ms, capped at 400 ms, plus 20% jitter.
+  const std::vector<absl::Duration> longest = {absl::Milliseconds(120), absl::Milliseconds(240),
+                                               absl::Milliseconds(480), absl::Milliseconds(480)};
+  for (size_t i = 0; i < longest.size(); ++i) {
+    REQUIRE(h.clock.AwaitSleeps(static_cast<int64_t>(i) + 1, kWait));
+    h.clock.Advance(longest[i]);
+    REQUIRE(PollUntil([&] { return h.registry.watch_requests().size() == i + 2; }, kWait));
+  }
+  // A snapshot that applies resets the wait to the initial one.
+  REQUIRE(h.clock.AwaitSleeps(5, kWait));
+  h.SendSnapshot(kRegistry, 10);
+  h.clock.Advance(absl::Milliseconds(480));
+  h.AwaitPlan(1);
+  h.registry.End(absl::UnavailableError("connection reset"));
+  REQUIRE(h.clock.AwaitSleeps(6, kWait));
+  h.clock.Advance(absl::Milliseconds(120));
+  REQUIRE(PollUntil([&] { return h.registry.watch_requests().size() == 7; }, kWait));
+}
+
 TEST_CASE("RegistryFollower takes a fresh snapshot when its revision is no longer kept") {
   Harness h;
   h.SendSnapshot(kRegistry, 10);
