@@ -4,6 +4,8 @@
 // The typed clients of the services that other services and the CLI call.
 
 #include "fabrique/v1/features.grpc.pb.h"
+#include "fabrique/v1/inference.grpc.pb.h"
+#include "fabrique/v1/monitor.grpc.pb.h"
 #include "fabrique/v1/registry.grpc.pb.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
 #include "libs/client/service_client.h"
@@ -13,6 +15,9 @@ namespace fabrique::client {
 using FeaturesClient = ServiceClient<v1::FeatureStore>;
 using RegistryClient = ServiceClient<v1::ModelRegistry>;
 using TrainerClient = ServiceClient<v1::Trainer>;
+using MonitorClient = ServiceClient<v1::Monitor>;
+using EntityInferenceClient = ServiceClient<v1::EntityInference>;
+using OpenInferenceClient = ServiceClient<inference::GRPCInferenceService>;
 
 }  // namespace fabrique::client
 
