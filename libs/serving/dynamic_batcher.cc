@@ -133,7 +133,8 @@ void DynamicBatcher::Core::Submit(TensorBatch inputs, absl::Time deadline, Batch
       return;
     }
   }
-  done(std::move(refusal), BatchStats());  // Outside the lock: `done` may submit again.
+  // Outside the lock: `done` may submit again. An empty `done` has no one to answer.
+  if (done) done(std::move(refusal), BatchStats());
 }
 
 void DynamicBatcher::Core::Work() {

@@ -36,7 +36,7 @@ struct BatcherOptions {
   // How long the oldest queued request waits for more rows, at most (>= 0). Default 200 µs.
   absl::Duration max_queue_delay = absl::Microseconds(200);
   // Batch sizes dispatched at once when the queue reaches one; each in [1, max_batch_size],
-  // sorted. Default none (only max_batch_size).
+  // sorted (any order is accepted). Default none (only max_batch_size).
   std::vector<int> preferred_batch_sizes;
   int instances = 1;  // Compute threads calling the function at once (>= 1). Default 1.
   // Rows waiting, at most (>= max_batch_size); beyond: RESOURCE_EXHAUSTED. Default 4096.

@@ -1,7 +1,9 @@
 #include "libs/serving/batch_queue.h"
 
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "catch2/catch.hpp"
 #include "tests/serving/batch_test_util.h"
@@ -27,10 +29,18 @@ QueuedRequest Request(int64_t rows, absl::Time enqueued = kStart,
   return QueuedRequest{CountingRows(rows), enqueued, deadline, nullptr};
 }
 
+// "2 requests, 8 rows" (or "1 request, ...") for a batch to send now; "wait" otherwise. Compared as
+// text so a failure shows the whole decision.
+std::string Sent(const BatchDecision& decision) {
+  if (!decision.dispatch) return "wait";
+  return absl::StrCat(decision.requests, decision.requests == 1 ? " request, " : " requests, ",
+                      decision.rows, " rows");
+}
+
 TEST_CASE("An empty queue forms no batch and needs no wake-up") {
   BatchQueue queue(Limits(8));
   const BatchDecision decision = queue.Decide(kStart, /*draining=*/false);
-  CHECK_FALSE(decision.dispatch);
+  CHECK(Sent(decision) == "wait");
   CHECK(decision.wake_at == absl::InfiniteFuture());
   CHECK_FALSE(queue.Decide(kStart, /*draining=*/true).dispatch);
 }
@@ -44,10 +54,7 @@ TEST_CASE("A partial batch waits for the oldest request's delay, then leaves") {
   CHECK_FALSE(early.dispatch);
   CHECK(early.wake_at == kStart + kDelay);  // Timed from the oldest, not the newest.
 
-  const BatchDecision due = queue.Decide(kStart + kDelay, false);
-  CHECK(due.dispatch);
-  CHECK(due.requests == 2);
-  CHECK(due.rows == 5);
+  CHECK(Sent(queue.Decide(kStart + kDelay, false)) == "2 requests, 5 rows");
 }
 
 TEST_CASE("Rows reaching max_batch_size leave at once") {
@@ -55,10 +62,7 @@ TEST_CASE("Rows reaching max_batch_size leave at once") {
   queue.Push(Request(4));
   queue.Push(Request(4));
   queue.Push(Request(1));
-  const BatchDecision decision = queue.Decide(kStart, false);
-  CHECK(decision.dispatch);
-  CHECK(decision.requests == 2);
-  CHECK(decision.rows == 8);
+  CHECK(Sent(queue.Decide(kStart, false)) == "2 requests, 8 rows");
 }
 
 TEST_CASE("A head the next request cannot join leaves at once, never over the maximum") {
@@ -66,10 +70,7 @@ TEST_CASE("A head the next request cannot join leaves at once, never over the ma
   queue.Push(Request(3));
   queue.Push(Request(3));
   queue.Push(Request(3));  // 9 rows would pass the maximum; requests are never split.
-  const BatchDecision decision = queue.Decide(kStart, false);
-  CHECK(decision.dispatch);
-  CHECK(decision.requests == 2);
-  CHECK(decision.rows == 6);
+  CHECK(Sent(queue.Decide(kStart, false)) == "2 requests, 6 rows");
 }
 
 TEST_CASE("Preferred sizes leave at once when no larger one can be filled from the queue") {
@@ -77,32 +78,24 @@ TEST_CASE("Preferred sizes leave at once when no larger one can be filled from t
   SECTION("the head adds up to the smaller preferred size") {
     queue.Push(Request(2));
     queue.Push(Request(2));
-    const BatchDecision decision = queue.Decide(kStart, false);
-    CHECK(decision.dispatch);
-    CHECK(decision.rows == 4);
+    CHECK(Sent(queue.Decide(kStart, false)) == "2 requests, 4 rows");
   }
   SECTION("the larger preferred size is reached exactly: it wins over the smaller") {
     queue.Push(Request(4));
     queue.Push(Request(4));
     queue.Push(Request(2));
-    const BatchDecision decision = queue.Decide(kStart, false);
-    CHECK(decision.dispatch);
-    CHECK(decision.requests == 2);
-    CHECK(decision.rows == 8);
+    CHECK(Sent(queue.Decide(kStart, false)) == "2 requests, 8 rows");
   }
   SECTION("rows past a preferred size but short of the next leave at the preferred size") {
     queue.Push(Request(4));
     queue.Push(Request(3));
-    const BatchDecision decision = queue.Decide(kStart, false);
-    CHECK(decision.dispatch);
-    CHECK(decision.requests == 1);
-    CHECK(decision.rows == 4);
+    CHECK(Sent(queue.Decide(kStart, false)) == "1 request, 4 rows");
   }
   SECTION("no prefix adds up to a preferred size: the head waits for its delay") {
     queue.Push(Request(2));
     queue.Push(Request(3));
     const BatchDecision decision = queue.Decide(kStart, false);
-    CHECK_FALSE(decision.dispatch);
+    CHECK(Sent(decision) == "wait");
     CHECK(decision.wake_at == kStart + kDelay);
   }
 }
@@ -111,9 +104,7 @@ TEST_CASE("Draining sends the head without waiting for its delay") {
   BatchQueue queue(Limits(8));
   queue.Push(Request(3));
   CHECK_FALSE(queue.Decide(kStart, /*draining=*/false).dispatch);
-  const BatchDecision decision = queue.Decide(kStart, /*draining=*/true);
-  CHECK(decision.dispatch);
-  CHECK(decision.rows == 3);
+  CHECK(Sent(queue.Decide(kStart, /*draining=*/true)) == "1 request, 3 rows");
 }
 
 TEST_CASE("Expired requests add no rows but leave with the batch to be answered") {
@@ -123,10 +114,7 @@ TEST_CASE("Expired requests add no rows but leave with the batch to be answered"
     queue.Push(Request(4));
     queue.Push(Request(4, kStart, /*deadline=*/now));
     queue.Push(Request(4));
-    const BatchDecision decision = queue.Decide(now, false);
-    CHECK(decision.dispatch);
-    CHECK(decision.requests == 3);
-    CHECK(decision.rows == 8);
+    CHECK(Sent(queue.Decide(now, false)) == "3 requests, 8 rows");
   }
   SECTION("an expired request at the head is taken once the head's delay runs out") {
     queue.Push(Request(5, kStart, /*deadline=*/now));
@@ -134,10 +122,7 @@ TEST_CASE("Expired requests add no rows but leave with the batch to be answered"
     const BatchDecision waiting = queue.Decide(now, false);
     CHECK_FALSE(waiting.dispatch);
     CHECK(waiting.rows == 3);
-    const BatchDecision due = queue.Decide(kStart + kDelay, false);
-    CHECK(due.dispatch);
-    CHECK(due.requests == 2);
-    CHECK(due.rows == 3);
+    CHECK(Sent(queue.Decide(kStart + kDelay, false)) == "2 requests, 3 rows");
   }
 }
 
