@@ -9,25 +9,29 @@
 namespace fabrique::serving {
 namespace {
 
-// Answers every request whose deadline has passed and collects the others' inputs into `live`.
-// An answered request is marked by its emptied `done`.
+// Whether `request` is answered DEADLINE_EXCEEDED instead of computed in a batch formed then.
+bool Expired(const QueuedRequest& request, absl::Time formed_at) {
+  return formed_at >= request.deadline;
+}
+
+// Answers every expired request and collects the others' inputs into `live`.
 void AnswerExpired(std::vector<QueuedRequest>* requests, absl::Time formed_at,
                    std::vector<const TensorBatch*>* live) {
   for (QueuedRequest& request : *requests) {
-    if (formed_at < request.deadline) {
+    if (!Expired(request, formed_at)) {
       live->push_back(&request.inputs);
       continue;
     }
+    if (!request.done) continue;
     const absl::Duration waited = formed_at - request.enqueued;
     BatchStats stats;
     stats.queue_time = waited;
-    BatchDone done = std::move(request.done);
-    request.done = nullptr;
-    done(absl::DeadlineExceededError(absl::StrCat(
-             "the request's deadline passed after ", absl::FormatDuration(waited),
-             " in the batch queue, before its batch started; it was not computed (allow a longer "
-             "deadline, or send less while the model is saturated)")),
-         stats);
+    request.done(
+        absl::DeadlineExceededError(absl::StrCat(
+            "the request's deadline passed after ", absl::FormatDuration(waited),
+            " in the batch queue, before its batch started; it was not computed (allow a longer "
+            "deadline, or send less while the model is saturated)")),
+        stats);
   }
 }
 
@@ -51,15 +55,18 @@ absl::StatusOr<TensorBatch> JoinRows(const std::vector<const TensorBatch*>& live
                                    " requests into one batch: ", joined.status().message()));
 }
 
-// Answers the requests not yet answered, in order, from the batch's `outputs` (or its error).
-void AnswerComputed(std::vector<QueuedRequest>* requests, absl::StatusOr<TensorBatch> outputs,
-                    BatchStats stats, absl::Time start, bool alone) {
+// Answers the unexpired requests, in order, from the batch's `outputs` (or its error).
+void AnswerComputed(std::vector<QueuedRequest>* requests, absl::Time formed_at,
+                    absl::StatusOr<TensorBatch> outputs, BatchStats stats, absl::Time start,
+                    bool alone) {
   int64_t offset = 0;
   for (QueuedRequest& request : *requests) {
-    if (!request.done) continue;
+    if (Expired(request, formed_at)) continue;
     stats.queue_time = start - request.enqueued;
     const int64_t own = request.inputs.rows;
-    if (!outputs.ok()) {
+    if (!request.done) {
+      // Computed with the others, answered to no one.
+    } else if (!outputs.ok()) {
       request.done(outputs.status(), stats);
     } else if (alone) {
       request.done(std::move(outputs), stats);
@@ -71,7 +78,7 @@ void AnswerComputed(std::vector<QueuedRequest>* requests, absl::StatusOr<TensorB
 }
 
 // Computes the unexpired requests, whose inputs are `live`, as one batch and answers them.
-void ComputeAndAnswer(std::vector<QueuedRequest>* requests,
+void ComputeAndAnswer(std::vector<QueuedRequest>* requests, absl::Time formed_at,
                       const std::vector<const TensorBatch*>& live, const BatchCompute& compute,
                       const core::Clock& clock) {
   // One request is computed from its own inputs: nothing to join, nothing to slice.
@@ -79,7 +86,7 @@ void ComputeAndAnswer(std::vector<QueuedRequest>* requests,
   absl::StatusOr<TensorBatch> joined = TensorBatch();
   if (!alone) joined = JoinRows(live);
   if (!joined.ok()) {
-    AnswerComputed(requests, joined.status(), BatchStats(), clock.Now(), alone);
+    AnswerComputed(requests, formed_at, joined.status(), BatchStats(), clock.Now(), alone);
     return;
   }
   const TensorBatch& inputs = alone ? *live.front() : *joined;
@@ -94,7 +101,7 @@ void ComputeAndAnswer(std::vector<QueuedRequest>* requests,
       outputs = checked;
     }
   }
-  AnswerComputed(requests, std::move(outputs), stats, start, alone);
+  AnswerComputed(requests, formed_at, std::move(outputs), stats, start, alone);
 }
 
 }  // namespace
@@ -121,7 +128,7 @@ void ExecuteBatch(std::vector<QueuedRequest>* requests, absl::Time formed_at,
                   std::vector<const TensorBatch*>* scratch) {
   scratch->clear();
   AnswerExpired(requests, formed_at, scratch);
-  if (!scratch->empty()) ComputeAndAnswer(requests, *scratch, compute, clock);
+  if (!scratch->empty()) ComputeAndAnswer(requests, formed_at, *scratch, compute, clock);
   requests->clear();
   scratch->clear();
 }

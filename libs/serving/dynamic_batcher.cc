@@ -120,6 +120,7 @@ absl::Status DynamicBatcher::Core::Admit(int64_t rows, absl::Time now, absl::Tim
 }
 
 void DynamicBatcher::Core::Submit(TensorBatch inputs, absl::Time deadline, BatchDone done) {
+  if (!done) return;  // No one to answer: computing it would be wasted.
   absl::Status refusal;
   {
     absl::MutexLock lock(&mu_);
@@ -133,8 +134,7 @@ void DynamicBatcher::Core::Submit(TensorBatch inputs, absl::Time deadline, Batch
       return;
     }
   }
-  // Outside the lock: `done` may submit again. An empty `done` has no one to answer.
-  if (done) done(std::move(refusal), BatchStats());
+  done(std::move(refusal), BatchStats());  // Outside the lock: `done` may submit again.
 }
 
 void DynamicBatcher::Core::Work() {

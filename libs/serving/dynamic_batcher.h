@@ -61,7 +61,7 @@ class DynamicBatcher {
   // DEADLINE_EXCEEDED (deadline passed before its batch started: never computed; at once when
   // already passed), INVALID_ARGUMENT (no rows, or inputs.rows > max_batch_size), UNAVAILABLE
   // (stopped), or the compute error (INTERNAL when the outputs lack one row per input row).
-  // Takes one lock; never waits for a batch.
+  // An empty `done` is dropped: no one would read the answer. Takes one lock; never waits.
   void Submit(TensorBatch inputs, absl::Time deadline, BatchDone done);
 
   // Stops taking requests (later Submits: UNAVAILABLE), computes everything queued, returns when

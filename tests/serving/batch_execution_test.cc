@@ -81,6 +81,19 @@ TEST_CASE_METHOD(Fixture, "A batch's outputs are split back to each request in o
   }
 }
 
+TEST_CASE_METHOD(Fixture,
+                 "A request without a done is computed but leaves the others' rows right") {
+  std::vector<QueuedRequest> requests = Requests({{1, 2}, {3}, {4}}, enqueued, &answers);
+  requests[0].done = nullptr;
+  ExecuteBatch(&requests, clock.Now(), Counting(Doubled), clock, &scratch);
+  CHECK(computed_rows == std::vector<int64_t>{4});
+  CHECK(answers[0].calls == 0);
+  REQUIRE(answers[1].outputs.ok());
+  CHECK(answers[1].outputs->tensors.at(0).fp32 == std::vector<float>{6});
+  REQUIRE(answers[2].outputs.ok());
+  CHECK(answers[2].outputs->tensors.at(0).fp32 == std::vector<float>{8});
+}
+
 TEST_CASE_METHOD(Fixture, "A request alone in its batch gets the outputs whole") {
   std::vector<QueuedRequest> requests = Requests({{7, 8}}, enqueued, &answers);
   ExecuteBatch(&requests, clock.Now(), Counting(Doubled), clock, &scratch);

@@ -285,6 +285,14 @@ TEST_CASE_METHOD(Fixture, "A request with no rows or over max_batch_size is INVA
   CHECK(model.batches().empty());
 }
 
+TEST_CASE_METHOD(Fixture, "A request without a done is dropped, not computed") {
+  auto batcher = Make(Options(1, kForever));
+  batcher->Submit(Rows({1}), Later(), nullptr);
+  CHECK(batcher->queued_rows() == 0);
+  batcher->Stop();
+  CHECK(model.batches().empty());
+}
+
 TEST_CASE_METHOD(Fixture, "Stats report queue time, compute time and batch rows") {
   auto batcher = Make(Options(2, kForever), [this](const TensorBatch& inputs) {
     clock.Advance(absl::Milliseconds(3));
