@@ -350,6 +350,19 @@ TEST_CASE_METHOD(Fixture, "A batcher destroyed from its own done finishes withou
   CHECK(destroyed.WaitForNotificationWithTimeout(kPatience));
 }
 
+TEST_CASE_METHOD(Fixture, "Stop called from a done stops taking requests without waiting") {
+  auto batcher = Make(Options(1, kForever));
+  absl::Notification stopped;
+  batcher->Submit(Rows({1}), Later(), [&](absl::StatusOr<TensorBatch>, const BatchStats&) {
+    batcher->Stop();  // Would wait for itself if it joined its own thread.
+    batcher->Submit(Rows({2}), Later(), answers.For(0));
+    stopped.Notify();
+  });
+  REQUIRE(stopped.WaitForNotificationWithTimeout(kPatience));
+  CHECK(answers.Get(0).outputs.status().code() == absl::StatusCode::kUnavailable);
+  batcher->Stop();  // From here it joins the thread.
+}
+
 TEST_CASE("Concurrent submitters each get exactly their own rows back") {
   constexpr int kThreads = 4;
   constexpr int kPerThread = 300;
