@@ -232,8 +232,11 @@ absl::Status ModelSet::LoadModule(ServedVersion& version) const {
   const BatcherOptions& batching = BatchingFor(version.model());
   LoadOptions load = options_.load;
   if (load.warmup_batch_sizes.empty()) {
-    load.warmup_batch_sizes = batching.preferred_batch_sizes;
-    load.warmup_batch_sizes.push_back(batching.max_batch_size);
+    std::vector<int>& sizes = load.warmup_batch_sizes;
+    sizes = batching.preferred_batch_sizes;
+    if (sizes.empty() || sizes.back() != batching.max_batch_size) {
+      sizes.push_back(batching.max_batch_size);
+    }
   }
   absl::StatusOr<std::unique_ptr<LoadedModule>> module =
       options_.loader->Load(*path, version.record().signature(), load);

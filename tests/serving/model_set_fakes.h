@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "fabrique/v1/registry.pb.h"
+#include "libs/core/clock.h"
 #include "libs/serving/loaded_module.h"
 #include "libs/serving/model_set.h"
 
@@ -251,6 +252,47 @@ class RecordingObserver : public ModelSetObserver {
   int canary_routes_ ABSL_GUARDED_BY(mu_) = 0;
   int shadow_routes_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// A model set over the fake loader and observer, with a fake clock for load times and swap
+// durations; the model "churn" is the one most tests route to.
+struct ModelSetFixture {
+  explicit ModelSetFixture(int loader_threads = 2) {
+    ModelSetOptions options;
+    options.loader = &loader;
+    options.fetch_module = FetchPath;
+    options.observer = &observer;
+    options.clock = &clock;
+    options.loader_threads = loader_threads;
+    options.routing_seed = 1;
+    options.batching.preferred_batch_sizes = {4, 8};
+    options.batching.max_batch_size = 16;
+    set = *ModelSet::Create(std::move(options));
+  }
+  absl::StatusOr<Route> Policy(const std::string& key = "") const {
+    return set->Resolve("churn", 0, "", key);
+  }
+  // The version the policy routes churn to now (0 when it routes nowhere).
+  int64_t PolicyVersion() const {
+    auto route = Policy();
+    return route.ok() ? route->version->version() : 0;
+  }
+  // Applies a plan of `model` alone; returns once the set is Ready and `version` READY.
+  bool ApplyAndWait(const ServedModelPlan& model, int64_t version) {
+    set->Apply(Plan(++revision, {model}));
+    return Eventually(
+        [&] { return set->Ready() && HasState(*set, model.model, version, VersionState::kReady); });
+  }
+
+  int64_t revision = 0;
+  core::FakeClock clock;
+  FakeLoader loader;
+  RecordingObserver observer;
+  std::unique_ptr<ModelSet> set;  // Last: stopped before the fakes it uses go.
+};
+
+inline bool Mentions(const absl::Status& status, absl::string_view text) {
+  return status.message().find(text) != absl::string_view::npos;
+}
 
 }  // namespace fabrique::serving::testing
 

@@ -22,38 +22,12 @@ using testing::Plan;
 using testing::RecordingObserver;
 using testing::Score;
 
-bool Mentions(const absl::Status& status, absl::string_view text) {
-  return status.message().find(text) != absl::string_view::npos;
-}
-
-struct Fixture {
-  explicit Fixture(int loader_threads = 2) {
-    ModelSetOptions options;
-    options.loader = &loader;
-    options.fetch_module = testing::FetchPath;
-    options.observer = &observer;
-    options.clock = &clock;
-    options.loader_threads = loader_threads;
-    options.routing_seed = 1;
-    set = *ModelSet::Create(std::move(options));
-  }
-  // Applies `plan` and waits until `version` of churn is READY.
-  void ApplyAndWait(const ServedModelPlan& plan, int64_t version) {
-    set->Apply(Plan(++revision, {plan}));
-    REQUIRE(Eventually(
-        [&] { return set->Ready() && HasState(*set, "churn", version, VersionState::kReady); }));
-  }
-
-  int64_t revision = 0;
-  core::FakeClock clock;
-  FakeLoader loader;
-  RecordingObserver observer;
-  std::unique_ptr<ModelSet> set;
-};
+using Fixture = testing::ModelSetFixture;
+using testing::Mentions;
 
 TEST_CASE("the canary share sends the hashed entities to the candidate, the same ones each time") {
   Fixture f;
-  f.ApplyAndWait(ModelPlan("churn", 1, 2, 50.21), 2);
+  REQUIRE(f.ApplyAndWait(ModelPlan("churn", 1, 2, 50.21), 2));
   REQUIRE(Eventually([&] { return f.set->Status()[0].candidate_version == 2; }));
   // Bucket of ("churn", "customer:42") is 5020 (canary_router_test.cc): in at 50.21 %.
   for (int i = 0; i < 3; ++i) {
@@ -80,13 +54,13 @@ TEST_CASE("the canary share sends the hashed entities to the candidate, the same
 
 TEST_CASE("a share of 0 keeps every row on the primary, 100 sends every row to the candidate") {
   Fixture f;
-  f.ApplyAndWait(ModelPlan("churn", 1, 2, 0), 2);
+  REQUIRE(f.ApplyAndWait(ModelPlan("churn", 1, 2, 0), 2));
   for (int i = 0; i < 200; ++i) {
     auto route = f.set->Resolve("churn", 0, "", absl::StrCat("e", i));
     CHECK(route->version->version() == 1);
     CHECK_FALSE(route->canary);
   }
-  f.ApplyAndWait(ModelPlan("churn", 1, 2, 100), 2);
+  REQUIRE(f.ApplyAndWait(ModelPlan("churn", 1, 2, 100), 2));
   for (int i = 0; i < 200; ++i) {
     auto route = f.set->Resolve("churn", 0, "", i % 2 == 0 ? absl::StrCat("e", i) : "");
     CHECK(route->version->version() == 2);
@@ -98,7 +72,7 @@ TEST_CASE("random routing, or a row without an entity key, draws the share at ra
   Fixture f;
   ServedModelPlan plan = ModelPlan("churn", 1, 2, 25);
   plan.policy.set_canary_routing(v1::CANARY_ROUTING_RANDOM);
-  f.ApplyAndWait(plan, 2);
+  REQUIRE(f.ApplyAndWait(plan, 2));
   REQUIRE(Eventually([&] { return f.set->Status()[0].candidate_version == 2; }));
   int canary = 0;
   for (int i = 0; i < 10000; ++i) {
@@ -107,7 +81,7 @@ TEST_CASE("random routing, or a row without an entity key, draws the share at ra
   }
   CHECK(canary > 2300);
   CHECK(canary < 2700);
-  f.ApplyAndWait(ModelPlan("churn", 1, 2, 25), 2);  // Entity hash, but no key given.
+  REQUIRE(f.ApplyAndWait(ModelPlan("churn", 1, 2, 25), 2));  // Entity hash, but no key given.
   canary = 0;
   for (int i = 0; i < 10000; ++i) canary += f.set->Resolve("churn", 0, "", "")->canary ? 1 : 0;
   CHECK(canary > 2300);
@@ -116,7 +90,7 @@ TEST_CASE("random routing, or a row without an entity key, draws the share at ra
 
 TEST_CASE("shadow: the primary answers and the READY candidate also scores the row") {
   Fixture f;
-  f.ApplyAndWait(ModelPlan("churn", 1, 2, 0, /*shadow=*/true), 2);
+  REQUIRE(f.ApplyAndWait(ModelPlan("churn", 1, 2, 0, /*shadow=*/true), 2));
   REQUIRE(Eventually([&] { return f.set->Status()[0].candidate_version == 2; }));
   auto route = f.set->Resolve("churn", 0, "", "customer:1");
   REQUIRE(route.ok());
@@ -133,7 +107,7 @@ TEST_CASE("shadow: the primary answers and the READY candidate also scores the r
 
 TEST_CASE("until the candidate is READY, canary and shadow rows all go to the primary") {
   Fixture f;
-  f.ApplyAndWait(ModelPlan("churn", 1), 1);
+  REQUIRE(f.ApplyAndWait(ModelPlan("churn", 1), 1));
   f.loader.Block(2);
   f.set->Apply(Plan(9, {ModelPlan("churn", 1, 2, 100, /*shadow=*/true)}));
   for (int i = 0; i < 100; ++i) {
@@ -151,7 +125,7 @@ TEST_CASE("until the candidate is READY, canary and shadow rows all go to the pr
 
 TEST_CASE("LoadExtra loads a version beside production, never routed, freed when let go") {
   Fixture f;
-  f.ApplyAndWait(ModelPlan("churn", 1), 1);
+  REQUIRE(f.ApplyAndWait(ModelPlan("churn", 1), 1));
   auto extra = f.set->LoadExtra(testing::Record("churn", 5), absl::InfiniteFuture());
   REQUIRE(extra.ok());
   CHECK((*extra)->state() == VersionState::kReady);
@@ -182,7 +156,7 @@ TEST_CASE("LoadExtra returns the load's error, or DEADLINE_EXCEEDED when the loa
 
 TEST_CASE("Stop fails queued loads, drains every batcher and refuses later work; twice is fine") {
   Fixture f(/*loader_threads=*/1);
-  f.ApplyAndWait(ModelPlan("churn", 1), 1);
+  REQUIRE(f.ApplyAndWait(ModelPlan("churn", 1), 1));
   auto held = f.set->Resolve("churn", 0, "", "");
   REQUIRE(held.ok());
   f.loader.Block(2);
@@ -206,6 +180,29 @@ TEST_CASE("Stop fails queued loads, drains every batcher and refuses later work;
   CHECK_FALSE(f.set->Ready());
   CHECK(f.set->LoadExtra(testing::Record("churn", 8), absl::InfiniteFuture()).status().code() ==
         absl::StatusCode::kUnavailable);
+}
+
+TEST_CASE("a model's own batching options override the defaults, warm-up included") {
+  testing::FakeLoader loader;
+  ModelSetOptions options;
+  options.loader = &loader;
+  options.fetch_module = testing::FetchPath;
+  options.batching.max_batch_size = 32;
+  options.batching.preferred_batch_sizes = {8, 32};
+  options.batching_by_model["fraud"].max_batch_size = 2;
+  std::unique_ptr<ModelSet> set = *ModelSet::Create(std::move(options));
+  set->Apply(testing::Plan(1, {testing::ModelPlan("churn", 1)}));
+  REQUIRE(testing::Eventually([&] { return set->Ready(); }));
+  CHECK(loader.warmup() == std::vector<int>{8, 32});  // The maximum is not warmed twice.
+  CHECK(*testing::Score(*set->Resolve("churn", 0, "", "")->version, 3) == 1);
+
+  set->Apply(testing::Plan(2, {testing::ModelPlan("fraud", 4)}));
+  REQUIRE(testing::Eventually([&] { return set->Ready(); }));
+  CHECK(loader.warmup() == std::vector<int>{2});
+  auto route = set->Resolve("fraud", 0, "", "");
+  REQUIRE(route.ok());
+  CHECK(testing::Score(*route->version, 3).status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(*testing::Score(*route->version, 2) == 4);
 }
 
 }  // namespace

@@ -20,38 +20,8 @@ using testing::Plan;
 using testing::RecordingObserver;
 using testing::Score;
 
-bool Mentions(const absl::Status& status, absl::string_view text) {
-  return status.message().find(text) != absl::string_view::npos;
-}
-
-// A model set over the fake loader, with a fake clock for load times and swap durations.
-struct Fixture {
-  explicit Fixture(int loader_threads = 2) {
-    ModelSetOptions options;
-    options.loader = &loader;
-    options.fetch_module = testing::FetchPath;
-    options.observer = &observer;
-    options.clock = &clock;
-    options.loader_threads = loader_threads;
-    options.routing_seed = 1;
-    options.batching.preferred_batch_sizes = {4, 8};
-    options.batching.max_batch_size = 16;
-    set = *ModelSet::Create(std::move(options));
-  }
-  absl::StatusOr<Route> Policy(const std::string& key = "") const {
-    return set->Resolve("churn", 0, "", key);
-  }
-  // The version the policy routes to now (0 when it routes nowhere).
-  int64_t PolicyVersion() const {
-    auto route = Policy();
-    return route.ok() ? route->version->version() : 0;
-  }
-
-  core::FakeClock clock;
-  FakeLoader loader;
-  RecordingObserver observer;
-  std::unique_ptr<ModelSet> set;  // Last: stopped before the fakes it uses go.
-};
+using Fixture = testing::ModelSetFixture;
+using testing::Mentions;
 
 TEST_CASE("a model set needs a loader, a fetch function and at least one loader thread") {
   FakeLoader loader;
