@@ -68,7 +68,7 @@ int64_t ModelSet::revision() const {
 }
 
 void ModelSet::Apply(const ServingPlan& plan) {
-  Effects effects(options_.observer);
+  Effects effects(this);
   absl::MutexLock lock(&mu_);
   if (stopping_) return;
   const absl::Time now = options_.clock->Now();
@@ -259,7 +259,7 @@ void ModelSet::LoadVersion(const std::shared_ptr<ServedVersion>& version, bool e
       stopping ? absl::UnavailableError(
                      absl::StrCat("the model set stopped before loading ", VersionName(*version)))
                : LoadModule(*version);
-  Effects effects(options_.observer);
+  Effects effects(this);
   absl::MutexLock lock(&mu_);
   ModelEntry* entry = nullptr;
   if (!extra) {
@@ -286,7 +286,7 @@ absl::StatusOr<std::shared_ptr<ServedVersion>> ModelSet::LoadExtra(const v1::Mod
                                                                    absl::Time deadline) {
   std::shared_ptr<ServedVersion> version = ServedVersion::Create(record);
   {
-    Effects effects(options_.observer);
+    Effects effects(this);
     absl::MutexLock lock(&mu_);
     if (stopping_) {
       return absl::UnavailableError(
@@ -308,6 +308,26 @@ absl::StatusOr<std::shared_ptr<ServedVersion>> ModelSet::LoadExtra(const v1::Mod
       return absl::DeadlineExceededError(absl::StrCat(
           VersionName(*version), " was still LOADING at the deadline; give it more time"));
   }
+}
+
+void ModelSet::DeliverEvents() {
+  // An observer that calls back into the set from a hook must not wait for itself: the outer
+  // delivery on this thread picks up what the inner step queued.
+  thread_local const ModelSet* delivering = nullptr;
+  if (delivering == this || options_.observer == nullptr) return;
+  absl::MutexLock deliver(&deliver_mu_);
+  const ModelSet* const outer = delivering;
+  delivering = this;
+  while (true) {
+    std::vector<std::function<void(ModelSetObserver&)>> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      batch.swap(events_);
+    }
+    if (batch.empty()) break;
+    for (const auto& call : batch) call(*options_.observer);
+  }
+  delivering = outer;
 }
 
 void ModelSet::Stop() {

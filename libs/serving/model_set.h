@@ -144,6 +144,8 @@ class ModelSet {
   void LoadVersion(const std::shared_ptr<ServedVersion>& version, bool extra);
   absl::Status LoadModule(ServedVersion& version) const;
   const BatcherOptions& BatchingFor(const std::string& model) const;
+  // Calls the observer with the queued events, in order; one thread at a time.
+  void DeliverEvents() ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::StatusOr<Route> ResolvePolicy(const ModelEntry& entry, const std::string& routing_key) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -166,6 +168,9 @@ class ModelSet {
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, std::unique_ptr<ModelEntry>> models_ ABSL_GUARDED_BY(mu_);
   std::vector<std::weak_ptr<ServedVersion>> extras_ ABSL_GUARDED_BY(mu_);
+  // Observer calls waiting for delivery, in the order their steps happened.
+  std::vector<std::function<void(ModelSetObserver&)>> events_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex deliver_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // Held while delivering.
   // Loader threads; reset (joined) by Stop. Its tasks take mu_, so it is never reset under it.
   std::unique_ptr<core::Executor> loaders_;
 };

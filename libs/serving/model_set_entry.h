@@ -46,38 +46,41 @@ struct ModelSet::ModelEntry {
 // What a step under the set's lock leaves to do once the lock is released: observer calls
 // (an observer may call back into the set) and the release of versions (which stops their
 // batchers and frees their modules: slow, and it may call back into the set through `done`s).
-// Declare it before taking the lock: its destructor does both.
+// Observer calls are queued on the set under its lock, so they are delivered in the order the
+// steps happened even when another thread finishes its step first (a load that ends before the
+// Apply that asked for it has delivered LOADING). Construct it before taking the lock: its
+// destructor delivers and releases.
 class ModelSet::Effects {
  public:
-  explicit Effects(ModelSetObserver* observer) : observer_(observer) {}
-  ~Effects() {
-    for (const auto& call : calls_) call();
-  }
+  explicit Effects(ModelSet* set) : set_(set) {}
+  ~Effects() { set_->DeliverEvents(); }  // Then `released_` goes.
   Effects(const Effects&) = delete;
   Effects& operator=(const Effects&) = delete;
 
+  // The recorders below are called with the set's lock held.
   void State(const ServedVersion& version, VersionState state) {
-    if (observer_ == nullptr) return;
-    calls_.push_back([o = observer_, m = version.model(), v = version.version(), state] {
-      o->OnVersionState(m, v, state);
+    Queue([m = version.model(), v = version.version(), state](ModelSetObserver& o) {
+      o.OnVersionState(m, v, state);
     });
   }
   void Swap(const std::string& model, ServingRole role, int64_t from, int64_t to,
             absl::Duration took) {
-    if (observer_ == nullptr) return;
-    calls_.push_back([=, o = observer_] { o->OnSwap(model, role, from, to, took); });
+    Queue([=](ModelSetObserver& o) { o.OnSwap(model, role, from, to, took); });
   }
   void LoadFailed(const ServedVersion& version, std::string reason) {
-    if (observer_ == nullptr) return;
-    calls_.push_back([o = observer_, m = version.model(), v = version.version(),
-                      r = std::move(reason)] { o->OnLoadFailed(m, v, r); });
+    Queue([m = version.model(), v = version.version(), r = std::move(reason)](ModelSetObserver& o) {
+      o.OnLoadFailed(m, v, r);
+    });
   }
   void Release(std::shared_ptr<ServedVersion> version) { released_.push_back(std::move(version)); }
 
  private:
-  ModelSetObserver* const observer_;
-  std::vector<std::function<void()>> calls_;
-  // Destroyed after the calls, outside the lock.
+  void Queue(std::function<void(ModelSetObserver&)> call) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    if (set_->options_.observer != nullptr) set_->events_.push_back(std::move(call));
+  }
+
+  ModelSet* const set_;
+  // Released after the lock, by the destructor.
   std::vector<std::shared_ptr<ServedVersion>> released_;
 };
 

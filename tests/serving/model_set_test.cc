@@ -238,12 +238,11 @@ TEST_CASE("an alias moved back to a version still draining answers at once, with
 
 TEST_CASE("a plan with the same versions changes nothing") {
   Fixture f;
-  f.set->Apply(Plan(1, {ModelPlan("churn", 1, 2, 10)}));
-  REQUIRE(Eventually([&] { return HasState(*f.set, "churn", 2, VersionState::kReady); }));
+  REQUIRE(f.ApplyAndWait(ModelPlan("churn", 1, 2, 10), 2));  // Both READY.
   const size_t states = f.observer.states().size();
   const size_t swaps = f.observer.swaps().size();
-  f.set->Apply(Plan(2, {ModelPlan("churn", 1, 2, 10)}));
-  CHECK(f.set->revision() == 2);
+  f.set->Apply(Plan(8, {ModelPlan("churn", 1, 2, 10)}));
+  CHECK(f.set->revision() == 8);
   CHECK(f.loader.loads(1) == 1);
   CHECK(f.loader.loads(2) == 1);
   CHECK(f.observer.states().size() == states);
@@ -293,8 +292,7 @@ TEST_CASE("a registry alias other than the policy's reaches the version whose re
   ServedModelPlan plan = ModelPlan("churn", 1);
   plan.versions[3] = testing::Record("churn", 3);
   plan.versions[3].add_aliases("staging");
-  f.set->Apply(Plan(1, {plan}));
-  REQUIRE(Eventually([&] { return HasState(*f.set, "churn", 3, VersionState::kReady); }));
+  REQUIRE(f.ApplyAndWait(plan, 3));
   auto route = f.set->Resolve("churn", 0, "staging", "");
   REQUIRE(route.ok());
   CHECK(route->version->version() == 3);
@@ -320,6 +318,33 @@ TEST_CASE("Ready waits for every model's primary") {
   CHECK_FALSE(f.set->Ready());
   f.loader.Unblock(4);
   REQUIRE(Eventually([&] { return f.set->Ready(); }));
+}
+
+// Reads the set back from inside its hooks, as a metrics exporter might.
+class ReadingObserver : public ModelSetObserver {
+ public:
+  void OnSwap(const std::string& model, ServingRole, int64_t, int64_t to, absl::Duration) override {
+    auto route = set->Resolve(model, 0, "", "");
+    if (route.ok() && route->version->version() == to) seen.fetch_add(1);
+    if (!set->Status().empty()) seen.fetch_add(1);
+  }
+  ModelSet* set = nullptr;
+  std::atomic<int> seen{0};
+};
+
+TEST_CASE("observer hooks run outside the set's lock: they may read the set") {
+  testing::FakeLoader loader;
+  ReadingObserver observer;
+  ModelSetOptions options;
+  options.loader = &loader;
+  options.fetch_module = testing::FetchPath;
+  options.observer = &observer;
+  std::unique_ptr<ModelSet> set = *ModelSet::Create(std::move(options));
+  observer.set = set.get();
+  set->Apply(Plan(1, {ModelPlan("churn", 1)}));
+  REQUIRE(Eventually([&] { return observer.seen.load() == 2; }));
+  set->Apply(Plan(2, {ModelPlan("churn", 2)}));
+  REQUIRE(Eventually([&] { return observer.seen.load() == 4; }));
 }
 
 }  // namespace
