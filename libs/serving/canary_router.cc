@@ -32,8 +32,9 @@ CanaryRouter::CanaryRouter(uint64_t seed) : seed_(seed != 0 ? seed : RandomSeed(
 int64_t CanaryRouter::Bucket(absl::string_view model, absl::string_view entity_key) {
   const std::string hex = core::Sha256Hex(absl::StrCat(model, "\n", entity_key));
   uint64_t first8 = 0;
-  // 16 hex digits are the first 8 bytes, most significant first: the big-endian reading.
-  absl::SimpleHexAtoi(absl::string_view(hex).substr(0, 16), &first8);
+  // 16 hex digits are the first 8 bytes, most significant first: the big-endian reading. A
+  // digest's hex always parses.
+  if (!absl::SimpleHexAtoi(absl::string_view(hex).substr(0, 16), &first8)) first8 = 0;
   return static_cast<int64_t>(first8 % static_cast<uint64_t>(kBuckets));
 }
 
