@@ -1,8 +1,8 @@
 #ifndef FABRIQUE_TESTS_SERVING_MODEL_SET_FAKES_H_
 #define FABRIQUE_TESTS_SERVING_MODEL_SET_FAKES_H_
 
-// Fakes and helpers for the model set's tests: a module loader whose modules answer with their
-// version number (so every answer says who computed it), count their destruction, and whose
+// Fakes and shared test code for the model set's tests: a module loader whose modules answer with
+// their version number (so every answer says who computed it), count their destruction, and whose
 // loads can be made to fail or to wait until released.
 
 #include <atomic>
