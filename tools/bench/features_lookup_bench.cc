@@ -22,7 +22,8 @@
 // checks alone, in seconds (tools/bench/run_small).
 //
 // --perf_dir records `perf record` (with call graphs) of the server and of this client during one
-// more throughput run per size, for the profile that explains a missed goal.
+// more throughput run per size, and of the --insecure server at 1 entity, for the profiles that
+// explain a missed goal.
 
 #include <time.h>
 #include <unistd.h>
@@ -383,24 +384,27 @@ std::unique_ptr<cli::ChildProcess> StartPerf(pid_t pid, const std::string& name,
   return *std::move(perf);
 }
 
-// Records perf profiles of the server and of this client during one more Fabrique throughput
-// run per size.
-void Profile(const Systems& systems, const std::vector<int>& sizes,
-             const std::vector<int32_t>& sequence, const Flags& flags) {
+// Records perf profiles of system `system`'s server and of this client during one more
+// throughput run per size, into DIR/<label>-server-N.data and DIR/<label>-client-N.data.
+void Profile(const Systems& systems, int system, const std::string& label,
+             const std::vector<int>& sizes, const std::vector<int32_t>& sequence,
+             const Flags& flags) {
   std::filesystem::create_directories(flags.perf_dir);
   for (const int n : sizes) {
     const std::string name = absl::StrCat("-", n);
-    std::printf("Profiling a %d-entity throughput run into %s ...\n", n, flags.perf_dir.c_str());
-    auto server_perf = StartPerf(systems.server[0], "server" + name, flags);
-    auto client_perf = StartPerf(getpid(), "client" + name, flags);
+    std::printf("Profiling %s, a %d-entity throughput run, into %s ...\n", systems.names[system],
+                n, flags.perf_dir.c_str());
+    auto server_perf = StartPerf(systems.server[system], label + "-server" + name, flags);
+    auto client_perf = StartPerf(getpid(), label + "-client" + name, flags);
     Flags profiled = flags;
     profiled.duration = absl::Seconds(flags.perf_seconds + 1);
     Figures figures;
-    MeasureThroughput(systems.connect[0], systems.server[0], sequence, n, profiled, &figures);
+    MeasureThroughput(systems.connect[system], systems.server[system], sequence, n, profiled,
+                      &figures);
     server_perf->Wait(absl::Seconds(60));
     client_perf->Wait(absl::Seconds(60));
-    std::printf("  profiled run: %.0f lookups/s; perf report -i %s/server%s.data\n",
-                figures.lookups_per_s, flags.perf_dir.c_str(), name.c_str());
+    std::printf("  profiled run: %.0f lookups/s; perf report -i %s/%s-server%s.data\n",
+                figures.lookups_per_s, flags.perf_dir.c_str(), label.c_str(), name.c_str());
   }
 }
 
@@ -518,7 +522,11 @@ int Main(int argc, char** argv) {
                             {"TLS + token", "--insecure"}};
   CompareSecurity(security, sequence, flags);
 
-  if (!flags.perf_dir.empty()) Profile(systems, sizes, sequence, flags);
+  if (!flags.perf_dir.empty()) {
+    Profile(systems, 0, "tls", sizes, sequence, flags);
+    // The plaintext server alike, for the profile that explains the cost of security.
+    Profile(security, 1, "insecure", {1}, sequence, flags);
+  }
   // Both servers stop before their data goes: a 1M-entity run leaves about 1 GiB behind.
   features->reset();
   insecure->reset();
