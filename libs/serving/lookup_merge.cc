@@ -1,13 +1,10 @@
 #include "libs/serving/lookup_merge.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/serving/feature_values.h"
 
 namespace fabrique::serving {
 namespace {
-
-std::string RefText(const v1::FeatureRef& ref) {
-  return absl::StrCat(ref.group(), ":", ref.feature());
-}
 
 template <typename T>
 void CopyRange(const google::protobuf::RepeatedField<T>& from, int64_t begin, int64_t count,
@@ -22,27 +19,6 @@ void CopyRange(const google::protobuf::RepeatedPtrField<T>& from, int64_t begin,
                google::protobuf::RepeatedPtrField<T>* to) {
   to->Reserve(static_cast<int>(count));
   for (int64_t i = begin; i < begin + count; ++i) *to->Add() = from.Get(static_cast<int>(i));
-}
-
-// The number of values `column` holds, whatever its type.
-int64_t ValueCount(const v1::ValueColumn& column) {
-  switch (column.values_case()) {
-    case v1::ValueColumn::kFloatValues:
-      return column.float_values().values_size();
-    case v1::ValueColumn::kDoubleValues:
-      return column.double_values().values_size();
-    case v1::ValueColumn::kInt64Values:
-      return column.int64_values().values_size();
-    case v1::ValueColumn::kBoolValues:
-      return column.bool_values().values_size();
-    case v1::ValueColumn::kStringValues:
-      return column.string_values().values_size();
-    case v1::ValueColumn::kFloatVectorValues:
-      return column.float_vector_values().values_size();
-    case v1::ValueColumn::VALUES_NOT_SET:
-      return 0;
-  }
-  return 0;
 }
 
 v1::ValueColumn SliceValues(const v1::ValueColumn& from, int64_t begin, int64_t count) {
@@ -143,10 +119,10 @@ absl::Status CheckLookupAnswer(const v1::LookupOnlineRequest& request,
   }
   for (int f = 0; f < response.columns_size(); ++f) {
     const v1::OnlineFeatureColumn& column = response.columns(f);
-    const std::string asked = RefText(request.features(f));
-    if (RefText(column.feature()) != asked) {
+    const std::string asked = FeatureRefText(request.features(f));
+    if (FeatureRefText(column.feature()) != asked) {
       return absl::InternalError(absl::StrCat("the feature store answered feature ",
-                                              RefText(column.feature()), " where ", asked,
+                                              FeatureRefText(column.feature()), " where ", asked,
                                               " was asked"));
     }
     const v1::ValueColumn& values = column.values();
