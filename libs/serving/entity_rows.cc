@@ -13,11 +13,11 @@
 namespace fabrique::serving {
 namespace {
 
-// Rows of the request: every entity named once, all columns of one length > 0, no empty key.
-absl::StatusOr<int64_t> CheckEntityKeys(const EntityKeyColumns& entity_keys) {
-  v1::LookupOnlineRequest probe;
-  *probe.mutable_entity_keys() = entity_keys;
-  ASSIGN_OR_RETURN(const int64_t rows, LookupRows(probe));
+// Rows of `lookup`'s entity keys: every entity named once, all columns of one length > 0, no
+// empty key.
+absl::StatusOr<int64_t> CheckEntityKeys(const v1::LookupOnlineRequest& lookup) {
+  const EntityKeyColumns& entity_keys = lookup.entity_keys();
+  ASSIGN_OR_RETURN(const int64_t rows, LookupRows(lookup));
   std::set<std::string> names;
   for (const v1::EntityKeys& column : entity_keys) {
     if (column.entity().empty() && entity_keys.size() > 1) {
@@ -36,6 +36,11 @@ absl::StatusOr<int64_t> CheckEntityKeys(const EntityKeyColumns& entity_keys) {
     }
   }
   return rows;
+}
+
+// The tensor type of an input InputWidth accepted.
+DataType InputType(const v1::TensorSpec& input) {
+  return input.datatype() == "FP32" ? DataType::kFp32 : DataType::kBytes;
 }
 
 // Elements a row of `input`, which must be FP32 or BYTES with fixed non-batch dimensions.
@@ -166,13 +171,26 @@ absl::Status FillInput(const v1::TensorSpec& input, const ColumnToFill& from, in
   return absl::OkStatus();
 }
 
+// INVALID_ARGUMENT when `column`'s values cannot feed `input`.
+absl::Status CheckSuppliedType(const v1::TensorSpec& input, const v1::FeatureColumn& column,
+                               int64_t width) {
+  const DataType type = InputType(input);
+  const v1::FeatureType given = TypeOfValues(column.values());
+  if (FeedsInput(given, type, width)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("supplied feature '", FeatureRefText(column.feature()), "' holds ",
+                   FeatureTypeText(given), " values, which input '", input.name(), "' (",
+                   input.datatype(), ", ", width, " a row) cannot take"));
+}
+
 }  // namespace
 
 absl::StatusOr<EntityRowsPlan> PlanEntityRows(const v1::ModelSignature& signature,
                                               const EntityKeyColumns& entity_keys,
                                               const SuppliedFeatures& supplied) {
   EntityRowsPlan plan;
-  ASSIGN_OR_RETURN(plan.rows, CheckEntityKeys(entity_keys));
+  *plan.lookup.mutable_entity_keys() = entity_keys;
+  ASSIGN_OR_RETURN(plan.rows, CheckEntityKeys(plan.lookup));
   std::vector<int> supplied_for;
   RETURN_IF_ERROR(MatchSupplied(signature, supplied, plan.rows, &supplied_for));
   absl::flat_hash_map<std::string, int> column_of_feature;
@@ -180,16 +198,8 @@ absl::StatusOr<EntityRowsPlan> PlanEntityRows(const v1::ModelSignature& signatur
     const v1::TensorSpec& input = signature.inputs(i);
     InputSource source;
     ASSIGN_OR_RETURN(source.width, InputWidth(input));
-    const DataType type = input.datatype() == "FP32" ? DataType::kFp32 : DataType::kBytes;
     if (supplied_for[i] >= 0) {
-      const v1::FeatureColumn& column = supplied[supplied_for[i]];
-      const v1::FeatureType given = TypeOfValues(column.values());
-      if (!FeedsInput(given, type, source.width)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("supplied feature '", FeatureRefText(column.feature()), "' holds ",
-                         FeatureTypeText(given), " values, which input '", input.name(), "' (",
-                         input.datatype(), ", ", source.width, " a row) cannot take"));
-      }
+      RETURN_IF_ERROR(CheckSuppliedType(input, supplied[supplied_for[i]], source.width));
       source.supplied = true;
       source.index = supplied_for[i];
     } else if (!input.has_feature()) {
@@ -207,7 +217,7 @@ absl::StatusOr<EntityRowsPlan> PlanEntityRows(const v1::ModelSignature& signatur
     }
     plan.sources.push_back(source);
   }
-  if (plan.lookup.features_size() > 0) *plan.lookup.mutable_entity_keys() = entity_keys;
+  if (plan.lookup.features().empty()) plan.lookup.clear_entity_keys();
   return plan;
 }
 
@@ -226,7 +236,7 @@ absl::StatusOr<EntityRows> AssembleEntityRows(const v1::ModelSignature& signatur
     const InputSource& source = plan.sources[i];
     Tensor& tensor = out.inputs.tensors.emplace_back();
     tensor.name = input.name();
-    tensor.type = input.datatype() == "FP32" ? DataType::kFp32 : DataType::kBytes;
+    tensor.type = InputType(input);
     tensor.shape.assign(input.shape().begin(), input.shape().end());
     if (tensor.shape.empty()) tensor.shape.push_back(-1);
     tensor.shape[0] = plan.rows;

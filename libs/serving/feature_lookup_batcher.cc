@@ -92,7 +92,6 @@ void FeatureLookupBatcher::Lookup(v1::LookupOnlineRequest request, absl::Time de
       refusal = absl::ResourceExhaustedError(
           absl::StrCat(waiting_, " requests already wait for a feature lookup (the limit is ",
                        options_.max_waiting_requests, "): slow down"));
-      if (state.in_flight == 0 && state.queue.empty()) keys_.erase(key);
     } else {
       state.queue.push_back(Waiter{std::move(request), *rows, deadline, std::move(done)});
       ++waiting_;

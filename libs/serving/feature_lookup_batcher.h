@@ -74,7 +74,8 @@ class FeatureLookupBatcher {
   void Lookup(v1::LookupOnlineRequest request, absl::Time deadline, LookupDone done);
 
   // Stops taking requests (later Lookups: UNAVAILABLE), looks up everything waiting, returns when
-  // every `done` has been called. Idempotent.
+  // every `done` has been called. Idempotent. Never call it from a `done` (it would wait for
+  // itself).
   void Stop();
 
   FeatureLookupCounters Counters() const;
