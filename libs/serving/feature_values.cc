@@ -1,5 +1,6 @@
 #include "libs/serving/feature_values.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -116,6 +117,32 @@ void AppendMissing(int64_t width, Tensor* tensor) {
   } else {
     tensor->fp32.insert(tensor->fp32.end(), width, std::nanf(""));
   }
+}
+
+std::vector<v1::Value> FedValues(const TensorBatch& inputs, int64_t row) {
+  std::vector<v1::Value> values;
+  for (const Tensor& tensor : inputs.tensors) {
+    v1::Value& value = values.emplace_back();
+    const int64_t width = tensor.ElementsPerRow();
+    const int64_t begin = row * width;
+    if (tensor.type == DataType::kBytes) {
+      if (begin < static_cast<int64_t>(tensor.bytes.size()))
+        value.set_string_value(tensor.bytes[begin]);
+      continue;
+    }
+    if (tensor.type != DataType::kFp32 ||
+        begin + width > static_cast<int64_t>(tensor.fp32.size())) {
+      continue;
+    }
+    const auto first = tensor.fp32.begin() + begin;
+    if (std::all_of(first, first + width, [](float x) { return std::isnan(x); })) continue;
+    if (width == 1) {
+      value.set_float_value(*first);
+    } else {
+      value.mutable_float_vector_value()->mutable_values()->Add(first, first + width);
+    }
+  }
+  return values;
 }
 
 }  // namespace fabrique::serving

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "fabrique/v1/common.pb.h"
@@ -41,6 +42,11 @@ absl::Status AppendValue(const v1::ValueColumn& values, int row, int64_t width, 
 
 // Appends a missing value to `tensor`: `width` NaNs, or "".
 void AppendMissing(int64_t width, Tensor* tensor);
+
+// The values row `row` of `inputs` fed the model, one per input in order (EntityPrediction's
+// `features`, for return_features): FP32 of width 1 as a float, wider as a float vector, BYTES as
+// a string; a missing number (NaN, or a vector of NaNs) as a null Value.
+std::vector<v1::Value> FedValues(const TensorBatch& inputs, int64_t row);
 
 }  // namespace fabrique::serving
 

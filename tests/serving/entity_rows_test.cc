@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "libs/serving/feature_values.h"
 
 namespace fabrique::serving {
 namespace {
@@ -387,6 +388,28 @@ TEST_CASE("An answer that does not match the lookup is INTERNAL") {
   auto rows = AssembleEntityRows(signature, *plan, answer, supplied);
   CHECK(rows.status().code() == absl::StatusCode::kInternal);
   CHECK_THAT(std::string(rows.status().message()), Contains("customers:vip"));
+}
+
+TEST_CASE("The values fed to the model read back per row, missing ones as null") {
+  const v1::ModelSignature signature = Signature();
+  const SuppliedFeatures supplied = Channel(3);
+  auto plan = PlanEntityRows(signature, Keys({"c1", "c2", "c3"}), supplied);
+  REQUIRE(plan.ok());
+  auto rows = AssembleEntityRows(signature, *plan, Answer(), supplied);
+  REQUIRE(rows.ok());
+  const std::vector<v1::Value> first = FedValues(rows->inputs, 0);
+  REQUIRE(first.size() == 7);
+  CHECK(first[0].float_value() == 31.0f);
+  CHECK(first[3].float_value() == 1.0f);
+  REQUIRE(first[4].has_float_vector_value());
+  CHECK(first[4].float_vector_value().values_size() == 2);
+  CHECK(first[5].string_value().empty());
+  CHECK(first[6].string_value() == "web");
+  const std::vector<v1::Value> second = FedValues(rows->inputs, 1);
+  CHECK(second[0].kind_case() == v1::Value::KIND_NOT_SET);
+  CHECK(second[5].string_value() == "Lyon");
+  const std::vector<v1::Value> third = FedValues(rows->inputs, 2);
+  CHECK(third[4].kind_case() == v1::Value::KIND_NOT_SET);
 }
 
 }  // namespace
