@@ -78,8 +78,7 @@ void FeatureLookupBatcher::Lookup(v1::LookupOnlineRequest request, absl::Time de
     absl::MutexLock lock(&mu_);
     if (stopping_) {
       refusal = absl::UnavailableError(
-          "the feature lookups are stopping: the server is shutting "
-          "down, retry on another replica");
+          "the feature lookups are stopping (the server is shutting down): retry elsewhere");
     } else if (KeyState& state = keys_[key];
                state.in_flight < options_.max_in_flight && state.queue.empty()) {
       ++state.in_flight;
