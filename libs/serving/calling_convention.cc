@@ -237,10 +237,10 @@ absl::StatusOr<CallingConvention> CallingConvention::Decide(const c10::FunctionS
       tabular ? CheckTabular(inputs, outputs.size()) : CheckPositionalArguments(args, inputs);
   if (fits.ok() && !tabular) fits = CheckReturns(forward, outputs.size());
   if (!fits.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the module does not fit its signature: ", fits.message(), "; it takes ",
-                     DescribeForward(args, forward), " and the signature offers ",
-                     DescribeSpecs(inputs, "input"), " and ", DescribeSpecs(outputs, "output")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the module does not fit its signature: ", fits.message(), ". The module has ",
+        DescribeForward(args, forward), "; the signature offers ", DescribeSpecs(inputs, "input"),
+        " and asks for ", DescribeSpecs(outputs, "output")));
   }
   return CallingConvention(tabular ? Kind::kTabular : Kind::kPositional, std::move(inputs),
                            std::move(outputs));

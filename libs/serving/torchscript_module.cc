@@ -2,52 +2,71 @@
 
 #include <torch/csrc/jit/runtime/jit_exception.h>
 
-#include <algorithm>
-#include <cctype>
 #include <new>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "libs/core/status_macros.h"
 
 namespace fabrique::serving {
 namespace {
 
-// Messages that end in the interpreter's TorchScript traceback can run to pages: the head (what
-// failed, where) is what a caller needs.
-constexpr size_t kMaxMessage = 2000;
+constexpr size_t kMaxMessage = 1000;
 
-std::string Shorten(absl::string_view message) {
-  if (message.size() <= kMaxMessage) return std::string(message);
-  return absl::StrCat(message.substr(0, kMaxMessage), " [...]");
+// What failed and where, from a message of the TorchScript interpreter: it rethrows an operator's
+// error (or the module's own raise) as its traceback, the module's code marked "<--- HERE", then
+// the error ("RuntimeError: mat1 and mat2 shapes cannot be multiplied (1x3 and 2x1)"). The code
+// is left out: it runs to pages, and its words would mislead Classify below.
+std::string Summary(absl::string_view message) {
+  constexpr absl::string_view kMarker = "<--- HERE";
+  const size_t marker = message.rfind(kMarker);
+  std::string summary(message);
+  if (marker != absl::string_view::npos) {
+    // After the marked line: more lines of code (indented), then the error.
+    absl::string_view rest = message.substr(marker);
+    while (!rest.empty() && (rest[0] == ' ' || rest[0] == '\n' || rest[0] == '<')) {
+      const size_t next = rest.find('\n');
+      rest = next == absl::string_view::npos ? absl::string_view() : rest.substr(next + 1);
+    }
+    summary = std::string(absl::StripAsciiWhitespace(rest.empty() ? message : rest));
+    absl::StrReplaceAll({{"builtins.", ""}}, &summary);
+    const size_t file = message.rfind("File \"", marker);
+    if (file != absl::string_view::npos) {
+      const absl::string_view where = message.substr(file, message.find('\n', file) - file);
+      absl::StrAppend(&summary, " (", where, ")");
+    }
+  }
+  if (summary.size() > kMaxMessage)
+    summary = absl::StrCat(summary.substr(0, kMaxMessage), " [...]");
+  return summary;
 }
 
-// The interpreter rethrows an operator's c10::Error as a std::runtime_error holding its message,
-// so what the failure was about is read from the words operators use for bad input shapes and
-// indices.
-bool AboutTheInputs(absl::string_view message) {
-  std::string lower(message);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (absl::string_view word : {"shape", "size", "dimension", "index", "out of bounds",
-                                 "out of range", "valueerror", "indexerror", "typeerror"}) {
+// Whether an operator's error is about the values it was given: the interpreter rethrows
+// c10::Errors as std::runtime_errors, so the kind is read from the words operators use for bad
+// shapes and indices, and from Python's exception classes a module raises.
+bool AboutTheInputs(absl::string_view summary) {
+  const std::string lower = absl::AsciiStrToLower(summary);
+  for (absl::string_view word :
+       {"shape", "size", "dimension", "index", "out of bounds", "out of range", "valueerror",
+        "indexerror", "typeerror", "assertionerror"}) {
     if (absl::StrContains(lower, word)) return true;
   }
   return false;
 }
 
 absl::Status Classify(absl::string_view message) {
-  if (absl::StrContains(message, "out of memory")) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the device ran out of memory: ", Shorten(message)));
+  const std::string summary = Summary(message);
+  if (absl::StrContains(summary, "out of memory")) {
+    return absl::ResourceExhaustedError(absl::StrCat("the device ran out of memory: ", summary));
   }
-  if (AboutTheInputs(message)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the module refused the inputs: ", Shorten(message)));
+  if (AboutTheInputs(summary)) {
+    return absl::InvalidArgumentError(absl::StrCat("the module refused the inputs: ", summary));
   }
-  return absl::InternalError(absl::StrCat("the module failed: ", Shorten(message)));
+  return absl::InternalError(absl::StrCat("the module failed: ", summary));
 }
 
 }  // namespace
@@ -58,10 +77,10 @@ absl::Status ForwardFailure(const std::exception_ptr& error) {
   } catch (const torch::jit::JITException& raised) {
     // The module's own code raised, or one of its asserts failed: it refuses these values.
     return absl::InvalidArgumentError(
-        absl::StrCat("the module refused the inputs: ", Shorten(raised.what())));
+        absl::StrCat("the module refused the inputs: ", Summary(raised.what())));
   } catch (const c10::OutOfMemoryError& oom) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("the device ran out of memory: ", Shorten(oom.what_without_backtrace())));
+        absl::StrCat("the device ran out of memory: ", Summary(oom.what_without_backtrace())));
   } catch (const c10::Error& failure) {
     return Classify(failure.what_without_backtrace());
   } catch (const std::bad_alloc&) {
