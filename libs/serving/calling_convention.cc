@@ -103,8 +103,9 @@ absl::Status CheckPositionalArguments(const SchemaArguments& args,
   while (required < args.size() && !args[required].default_value().has_value()) ++required;
   if (inputs.size() < required || inputs.size() > args.size()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("forward takes ", required == args.size() ? "" : "at least ", required,
-                     " argument", required == 1 ? "" : "s"));
+        absl::StrCat("forward takes ", required,
+                     required == args.size() ? "" : absl::StrCat(" to ", args.size()),
+                     args.size() == 1 ? " argument" : " arguments"));
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     const bool bytes = inputs[i].type == DataType::kBytes;

@@ -188,6 +188,29 @@ def forward(self, x: Tensor) -> Tensor:
   REQUIRE(rows.tensors[0].fp32 == std::vector<float>{0, 1, 2, 3, 4, 5});
 }
 
+TEST_CASE("Trailing arguments with defaults are left to them", "[serving]") {
+  testing::TempDir dir;
+  const std::string path = SaveScript(dir, "defaults.pt", R"(
+def forward(self, x: Tensor, scale: float = 3.0) -> Tensor:
+    return x * scale
+)");
+  v1::ModelSignature signature;
+  AddSpec(signature.mutable_inputs(), "x", "FP32", {-1, 1});
+  AddSpec(signature.mutable_outputs(), "y", "FP32", {-1, 1});
+  absl::StatusOr<std::unique_ptr<LoadedModule>> loaded =
+      MakeLoader()->Load(path, signature, LoadOptions());
+  REQUIRE(loaded.ok());
+  absl::StatusOr<TensorBatch> outputs = (*loaded)->Forward(Batch({Fp32("x", {2, 1}, {1, -2})}));
+  REQUIRE(outputs.ok());
+  REQUIRE(outputs->tensors[0].fp32 == std::vector<float>{3, -6});
+  // Three inputs are more than forward takes.
+  AddSpec(signature.mutable_inputs(), "s", "FP32", {-1, 1});
+  AddSpec(signature.mutable_inputs(), "t", "FP32", {-1, 1});
+  loaded = MakeLoader()->Load(path, signature, LoadOptions());
+  REQUIRE(loaded.status().code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(absl::StrContains(loaded.status().message(), "forward takes 1 to 2 arguments"));
+}
+
 TEST_CASE("Two typed inputs give a tuple of two outputs, converted to the signature's types",
           "[serving]") {
   testing::TempDir dir;
