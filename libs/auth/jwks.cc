@@ -5,7 +5,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "libs/auth/jwks_key.h"
-#include "libs/auth/pem_file.h"
+#include "libs/core/file_io.h"
 #include "libs/core/status_macros.h"
 
 namespace fabrique::auth {
@@ -68,7 +68,7 @@ absl::StatusOr<Jwks> Jwks::Parse(absl::string_view json) {
 }
 
 absl::StatusOr<Jwks> Jwks::ReadFile(const std::string& path) {
-  ASSIGN_OR_RETURN(const std::string json, ReadSmallFile(path));
+  ASSIGN_OR_RETURN(const std::string json, core::ReadSmallFile(path));
   absl::StatusOr<Jwks> jwks = Parse(json);
   if (!jwks.ok()) return core::WithContext(jwks.status(), absl::StrCat("JWKS file ", path));
   return jwks;

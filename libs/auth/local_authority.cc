@@ -14,10 +14,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "libs/auth/pem.h"
-#include "libs/auth/pem_file.h"
 #include "libs/auth/token_mint.h"
 #include "libs/auth/x509_builder.h"
 #include "libs/auth/x509_identity.h"
+#include "libs/core/file_io.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
 
@@ -111,9 +111,9 @@ absl::StatusOr<CertificateAuthority> OpenCa(const std::string& cert_path,
                                                   options.cert_validity));
     // The key first: a certificate without its key would be a CA nobody can use.
     ASSIGN_OR_RETURN(const std::string key_pem, ca.KeyPem());
-    RETURN_IF_ERROR(WriteFileAtomically(key_path, key_pem, kPrivateMode));
+    RETURN_IF_ERROR(core::WriteFileAtomically(key_path, key_pem, kPrivateMode));
     ASSIGN_OR_RETURN(const std::string cert_pem, ca.CertPem());
-    RETURN_IF_ERROR(WriteFileAtomically(cert_path, cert_pem, kPublicMode));
+    RETURN_IF_ERROR(core::WriteFileAtomically(cert_path, cert_pem, kPublicMode));
     return ca;
   }
   if (!has_cert || !has_key) {
@@ -121,8 +121,8 @@ absl::StatusOr<CertificateAuthority> OpenCa(const std::string& cert_path,
         has_cert ? key_path : cert_path, " is missing but ", has_cert ? cert_path : key_path,
         " exists; restore it, or remove both to make a new authority"));
   }
-  ASSIGN_OR_RETURN(const std::string cert_pem, ReadSmallFile(cert_path));
-  ASSIGN_OR_RETURN(const std::string key_pem, ReadSmallFile(key_path));
+  ASSIGN_OR_RETURN(const std::string cert_pem, core::ReadSmallFile(cert_path));
+  ASSIGN_OR_RETURN(const std::string key_pem, core::ReadSmallFile(key_path));
   absl::StatusOr<CertificateAuthority> ca = CertificateAuthority::FromPem(cert_pem, key_pem);
   if (!ca.ok()) return InFile(ca.status(), cert_path);
   return ca;
@@ -134,10 +134,10 @@ absl::StatusOr<SigningKey> OpenSigningKey(const std::string& path, bool* created
   if (*created) {
     ASSIGN_OR_RETURN(SigningKey key, SigningKey::GenerateEs256());
     ASSIGN_OR_RETURN(const std::string pem, key.PrivateKeyPem());
-    RETURN_IF_ERROR(WriteFileAtomically(path, pem, kPrivateMode));
+    RETURN_IF_ERROR(core::WriteFileAtomically(path, pem, kPrivateMode));
     return key;
   }
-  ASSIGN_OR_RETURN(const std::string pem, ReadSmallFile(path));
+  ASSIGN_OR_RETURN(const std::string pem, core::ReadSmallFile(path));
   absl::StatusOr<SigningKey> key = SigningKey::FromPem(pem);
   if (!key.ok()) return InFile(key.status(), path);
   return key;
@@ -180,7 +180,7 @@ absl::StatusOr<CertificateAuthority> RenewCa(const CertificateAuthority& ca,
   ASSIGN_OR_RETURN(X509Ptr cert, BuildCertificate(spec, ca.key(), nullptr, ca.key()));
   ASSIGN_OR_RETURN(const std::string cert_pem, CertificateToPem(cert.get()));
   ASSIGN_OR_RETURN(const std::string key_pem, ca.KeyPem());
-  RETURN_IF_ERROR(WriteFileAtomically(cert_path, cert_pem, kPublicMode));
+  RETURN_IF_ERROR(core::WriteFileAtomically(cert_path, cert_pem, kPublicMode));
   return CertificateAuthority::FromPem(cert_pem, key_pem);
 }
 
@@ -192,7 +192,7 @@ absl::StatusOr<CertificateRenewal> ServiceCertificateDue(const std::string& cert
                                                          const LocalAuthorityOptions& options) {
   CertificateRenewal due;
   due.path = cert_path;
-  ASSIGN_OR_RETURN(const std::string pem, ReadSmallFile(cert_path));
+  ASSIGN_OR_RETURN(const std::string pem, core::ReadSmallFile(cert_path));
   absl::StatusOr<X509Ptr> cert = CertificateFromPem(pem);
   absl::StatusOr<absl::Time> expiry =
       cert.ok() ? Expiry(cert->get()) : absl::StatusOr<absl::Time>(cert.status());
@@ -276,7 +276,7 @@ absl::StatusOr<std::unique_ptr<LocalAuthority>> LocalAuthority::Open(
   // An existing jwks.json is kept with a kept key: it may also publish keys being rotated in.
   if (new_signing_key || !Exists(jwks)) {
     ASSIGN_OR_RETURN(const std::string json, authority->signing_key_.JwksJson());
-    RETURN_IF_ERROR(WriteFileAtomically(jwks, json, kPublicMode));
+    RETURN_IF_ERROR(core::WriteFileAtomically(jwks, json, kPublicMode));
   }
   return authority;
 }
@@ -314,8 +314,8 @@ absl::Status LocalAuthority::IssueServiceCertificate(absl::string_view name,
                                                      absl::Duration validity) const {
   ASSIGN_OR_RETURN(const IssuedCertificate issued,
                    IssueCertificate(ca_, name, options_.clock->Now(), validity));
-  RETURN_IF_ERROR(WriteFileAtomically(key_path, issued.key_pem, kPrivateMode));
-  return WriteFileAtomically(cert_path, issued.cert_pem, kPublicMode);
+  RETURN_IF_ERROR(core::WriteFileAtomically(key_path, issued.key_pem, kPrivateMode));
+  return core::WriteFileAtomically(cert_path, issued.cert_pem, kPublicMode);
 }
 
 }  // namespace fabrique::auth

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "libs/core/sha256.h"  // Sha256Hex, which entry hashes use.
 
 namespace fabrique::core {
 
@@ -44,9 +45,6 @@ class CanonicalBytes {
   }
   std::string bytes_;
 };
-
-// Lowercase hex SHA-256 of `bytes`.
-std::string Sha256Hex(absl::string_view bytes);
 
 // What a verification found.
 struct HashChainResult {

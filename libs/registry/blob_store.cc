@@ -10,10 +10,8 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "openssl/evp.h"
 
 namespace fabrique::registry {
 namespace {
@@ -48,18 +46,6 @@ absl::Status SyncDirectory(const std::string& dir) {
 }
 
 }  // namespace
-
-struct BlobStore::Upload::Hash {
-  Hash() : context(EVP_MD_CTX_new()) { EVP_DigestInit_ex(context, EVP_sha256(), nullptr); }
-  ~Hash() { EVP_MD_CTX_free(context); }
-  std::string HexDigest() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(context, digest, &length);
-    return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), length));
-  }
-  EVP_MD_CTX* context;
-};
 
 absl::StatusOr<std::unique_ptr<BlobStore>> BlobStore::Create(Options options) {
   if (options.root.empty()) return absl::InvalidArgumentError("BlobStoreOptions.root is required");
@@ -105,10 +91,7 @@ absl::StatusOr<std::unique_ptr<BlobStore::Upload>> BlobStore::StartUpload() {
 
 BlobStore::Upload::Upload(BlobStore* store, std::string temp_path,
                           std::unique_ptr<BlobWriter> writer)
-    : store_(store),
-      temp_path_(std::move(temp_path)),
-      writer_(std::move(writer)),
-      hash_(std::make_unique<Hash>()) {}
+    : store_(store), temp_path_(std::move(temp_path)), writer_(std::move(writer)) {}
 
 BlobStore::Upload::~Upload() {
   if (!done_) Discard();
@@ -126,7 +109,7 @@ absl::Status BlobStore::Upload::Append(absl::string_view chunk) {
   if (done_) return absl::FailedPreconditionError("the upload is already committed or discarded");
   if (!failed_.ok()) return failed_;
   // Hashed here while the writer's thread writes the chunks before it.
-  EVP_DigestUpdate(hash_->context, chunk.data(), chunk.size());
+  hash_.Update(chunk);
   if (absl::Status appended = writer_->Append(chunk); !appended.ok()) return failed_ = appended;
   size_ += static_cast<int64_t>(chunk.size());
   return absl::OkStatus();
@@ -145,7 +128,7 @@ absl::StatusOr<BlobInfo> BlobStore::Upload::Commit(absl::string_view expected_sh
     return failed_;
   }
   BlobInfo info;
-  info.sha256 = hash_->HexDigest();
+  info.sha256 = hash_.HexDigest();
   info.size_bytes = size_;
   if (!expected_sha256.empty() && absl::AsciiStrToLower(expected_sha256) != info.sha256) {
     Discard();

@@ -31,6 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/core/sha256.h"
 #include "libs/registry/blob_writer.h"
 
 namespace fabrique::registry {
@@ -78,14 +79,13 @@ class BlobStore {
 
    private:
     friend class BlobStore;
-    struct Hash;
     Upload(BlobStore* store, std::string temp_path, std::unique_ptr<BlobWriter> writer);
     void Discard();
 
     BlobStore* const store_;
     const std::string temp_path_;
     std::unique_ptr<BlobWriter> writer_;  // Null once finished or discarded.
-    std::unique_ptr<Hash> hash_;
+    core::Sha256Stream hash_;             // Of the bytes appended so far.
     int64_t size_ = 0;
     bool done_ = false;
     absl::Status failed_;

@@ -1,7 +1,6 @@
 #include "libs/serving/artifact_cache.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,36 +11,16 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
+#include "libs/core/sha256.h"
 #include "libs/core/status_macros.h"
 
 namespace fabrique::serving {
 namespace {
 
 constexpr char kPartialSuffix[] = ".partial";
-
-// SHA-256 over bytes fed piece by piece, so a download is hashed as it arrives (and a resumed
-// one continues where it stopped) instead of being read back.
-class Sha256Stream {
- public:
-  Sha256Stream() : md_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(md_, EVP_sha256(), nullptr); }
-  ~Sha256Stream() { EVP_MD_CTX_free(md_); }
-  Sha256Stream(const Sha256Stream&) = delete;
-  Sha256Stream& operator=(const Sha256Stream&) = delete;
-  void Update(absl::string_view bytes) { EVP_DigestUpdate(md_, bytes.data(), bytes.size()); }
-  std::string FinishHex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(md_, digest, &length);
-    return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
-  }
-
- private:
-  EVP_MD_CTX* md_;
-};
 
 absl::Status FileError(absl::string_view what, const std::string& path, int error) {
   const std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(error));
@@ -61,7 +40,7 @@ bool IsSha256Hex(absl::string_view text) {
 absl::StatusOr<std::string> HashFile(const std::string& path, int64_t* size) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return FileError("cannot open", path, errno);
-  Sha256Stream hash;
+  core::Sha256Stream hash;
   std::string buffer(1 << 20, '\0');
   *size = 0;
   while (true) {
@@ -77,7 +56,7 @@ absl::StatusOr<std::string> HashFile(const std::string& path, int64_t* size) {
     *size += got;
   }
   ::close(fd);
-  return hash.FinishHex();
+  return hash.HexDigest();
 }
 
 absl::Status WriteAll(int fd, absl::string_view bytes, const std::string& path) {
@@ -104,12 +83,13 @@ std::string ArtifactWhat(const v1::Artifact& artifact) {
 }
 
 // Whether a complete download is the artifact: its size, then its hash.
-absl::Status CheckDownloaded(const v1::Artifact& artifact, int64_t written, Sha256Stream* hash) {
+absl::Status CheckDownloaded(const v1::Artifact& artifact, int64_t written,
+                             core::Sha256Stream* hash) {
   if (written != artifact.size_bytes()) {
     return absl::DataLossError(absl::StrCat("downloaded ", written, " bytes of ",
                                             ArtifactWhat(artifact), ": the stream ended early"));
   }
-  const std::string got = hash->FinishHex();
+  const std::string got = hash->HexDigest();
   if (got != artifact.sha256()) {
     return absl::DataLossError(absl::StrCat("the bytes downloaded for ", ArtifactWhat(artifact),
                                             " hash to ", got, ": not stored"));
@@ -218,7 +198,8 @@ absl::Status ArtifactCache::Download(const v1::Artifact& artifact) {
   const std::string temp = absl::StrCat(path, ".", ::getpid(), ".", sequence++, kPartialSuffix);
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return FileError("cannot create", temp, errno);
-  Sha256Stream hash;
+  // Hashed as it arrives (and a resumed download continues where it stopped), never read back.
+  core::Sha256Stream hash;
   int64_t written = 0;
   const auto write = [&](absl::string_view chunk) -> absl::Status {
     if (written + static_cast<int64_t>(chunk.size()) > artifact.size_bytes()) {

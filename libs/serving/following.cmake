@@ -5,6 +5,5 @@ fabrique_cc_library(
   NAME serving_following
   SRCS artifact_cache.cc plan_store.cc registry_follower.cc
   HDRS artifact_cache.h plan_store.h registry_follower.h
-  DEPS fabrique::serving_ports fabrique::core fabrique::core_hash_chain fabrique::auth_tokens
-       OpenSSL::Crypto protobuf::libprotobuf absl::status absl::statusor absl::strings
-       absl::synchronization absl::time)
+  DEPS fabrique::serving_ports fabrique::core fabrique::core_sha256 protobuf::libprotobuf
+       absl::status absl::statusor absl::strings absl::synchronization absl::time)

@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "libs/auth/pem_file.h"
-#include "libs/core/hash_chain.h"
+#include "libs/core/file_io.h"
+#include "libs/core/sha256.h"
 #include "libs/core/status_macros.h"
 
 namespace fabrique::serving {
@@ -143,11 +143,11 @@ absl::StatusOr<ServingPlan> PlanStore::Decode(const std::string& bytes) {
 }
 
 absl::Status PlanStore::Save(const ServingPlan& plan) const {
-  return auth::WriteFileAtomically(path_, Encode(plan), 0644);
+  return core::WriteFileAtomically(path_, Encode(plan), 0644);
 }
 
 absl::StatusOr<std::optional<ServingPlan>> PlanStore::Load() const {
-  absl::StatusOr<std::string> bytes = auth::ReadSmallFile(path_);
+  absl::StatusOr<std::string> bytes = core::ReadSmallFile(path_);
   if (absl::IsNotFound(bytes.status())) return std::nullopt;
   if (!bytes.ok()) return bytes.status();
   absl::StatusOr<ServingPlan> plan = Decode(*bytes);

@@ -4,7 +4,7 @@
 
 #include "catch2/catch.hpp"
 #include "libs/auth/jwt_verifier.h"
-#include "libs/auth/pem_file.h"
+#include "libs/core/file_io.h"
 #include "tests/auth/jwt_verifier_fixture.h"
 
 namespace fabrique::auth {
@@ -32,13 +32,14 @@ TEST_CASE("Create names a JWKS file that is missing or unusable") {
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
   CHECK(missing.status().message() == path + " does not exist");
 
-  REQUIRE(WriteFileAtomically(path, "{\"keys\": [", 0644).ok());
+  REQUIRE(core::WriteFileAtomically(path, "{\"keys\": [", 0644).ok());
   absl::StatusOr<std::unique_ptr<JwtVerifier>> bad = JwtVerifier::Create(OptionsFor(path));
   CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(bad.status().message() == "JWKS file " + path + ": JWKS is not valid JSON");
 
-  REQUIRE(WriteFileAtomically(path, "{\"keys\": [{\"kty\": \"oct\", \"k\": \"c2VjcmV0\"}]}", 0644)
-              .ok());
+  REQUIRE(
+      core::WriteFileAtomically(path, "{\"keys\": [{\"kty\": \"oct\", \"k\": \"c2VjcmV0\"}]}", 0644)
+          .ok());
   CHECK(JwtVerifier::Create(OptionsFor(path)).status().message() ==
         "JWKS file " + path + ": JWKS has no RS256 or ES256 key");
 }
@@ -90,7 +91,7 @@ TEST_CASE("a bad or missing JWKS file on reload keeps the old keys and is counte
   const auto fresh_token = [&](const char* user) {
     return f.Token(EsKey(), [&](nlohmann::json& p) { p["sub"] = user; });
   };
-  REQUIRE(WriteFileAtomically(f.jwks_path(), "not json", 0644).ok());
+  REQUIRE(core::WriteFileAtomically(f.jwks_path(), "not json", 0644).ok());
   f.clock.Advance(absl::Seconds(5));
   // A token never seen before, so the cache cannot be what accepts it.
   CHECK(f.Check(fresh_token("bob")).ok());

@@ -12,8 +12,8 @@
 #include "libs/auth/jwks.h"
 #include "libs/auth/jwt_verifier.h"
 #include "libs/auth/pem.h"
-#include "libs/auth/pem_file.h"
 #include "libs/auth/x509_identity.h"
+#include "libs/core/file_io.h"
 #include "tests/util/test_util.h"
 
 namespace fabrique::auth {
@@ -40,7 +40,7 @@ struct Fixture {
     return *std::move(authority);
   }
   std::string Read(const std::string& name) const {
-    absl::StatusOr<std::string> text = ReadSmallFile(dir + "/" + name);
+    absl::StatusOr<std::string> text = core::ReadSmallFile(dir + "/" + name);
     REQUIRE(text.ok());
     return *text;
   }
@@ -231,7 +231,7 @@ TEST_CASE("a new CA re-issues every service certificate; half a CA is refused") 
 TEST_CASE("a corrupt key file is reported by name") {
   Fixture f;
   f.MustOpen();
-  REQUIRE(WriteFileAtomically(f.dir + "/signing.key", "garbage", 0600).ok());
+  REQUIRE(core::WriteFileAtomically(f.dir + "/signing.key", "garbage", 0600).ok());
   absl::StatusOr<std::unique_ptr<LocalAuthority>> authority = f.Open();
   CHECK(authority.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(authority.status().message().find(f.dir + "/signing.key: ") == 0);
@@ -266,7 +266,7 @@ TEST_CASE("IssueServiceCertificate writes a fresh certificate where it is told")
   const std::string key = f.temp.Sub("cli.key");
   REQUIRE(authority->IssueServiceCertificate("cli", cert, key, absl::Hours(2)).ok());
   CHECK(Mode(key) == 0600);
-  const std::string pem = *ReadSmallFile(cert);
+  const std::string pem = *core::ReadSmallFile(cert);
   CHECK(*CertificateIdentity(pem) == "cli");
   CHECK(VerifyChain(f.Read("ca.crt"), pem, kNow + absl::Hours(1), X509_PURPOSE_SSL_CLIENT) ==
         X509_V_OK);
@@ -308,7 +308,7 @@ class StderrCapture {
   // Stops capturing and returns what was written.
   std::string Text() {
     Restore();
-    return *ReadSmallFile(path_);
+    return *core::ReadSmallFile(path_);
   }
 
  private:
@@ -452,7 +452,7 @@ TEST_CASE("an authority left for two years renews its expired CA and every certi
 TEST_CASE("a service certificate that does not parse is re-issued") {
   Fixture f;
   f.MustOpen();
-  REQUIRE(WriteFileAtomically(f.dir + "/monitor.crt", "garbage", 0644).ok());
+  REQUIRE(core::WriteFileAtomically(f.dir + "/monitor.crt", "garbage", 0644).ok());
   std::unique_ptr<LocalAuthority> authority = f.MustOpen();
   REQUIRE(authority->renewals().size() == 1);
   CHECK(authority->renewals()[0].path == f.dir + "/monitor.crt");

@@ -9,7 +9,7 @@
 #include "libs/auth/jwks_key.h"
 #include "libs/auth/jwt_base64url.h"
 #include "libs/auth/jwt_signature.h"
-#include "libs/auth/pem_file.h"
+#include "libs/core/file_io.h"
 
 namespace fabrique::auth::testing {
 
@@ -56,7 +56,7 @@ void WriteJwks(const std::string& path, std::initializer_list<const SigningKey*>
     if (!jwk.ok()) throw std::runtime_error(std::string(jwk.status().message()));
     document["keys"].push_back(*jwk);
   }
-  const absl::Status written = WriteFileAtomically(path, document.dump(), 0644);
+  const absl::Status written = core::WriteFileAtomically(path, document.dump(), 0644);
   if (!written.ok()) throw std::runtime_error(std::string(written.message()));
 }
 

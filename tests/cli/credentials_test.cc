@@ -10,7 +10,7 @@
 #include "catch2/catch.hpp"
 #include "libs/auth/jwt_verifier.h"
 #include "libs/auth/local_authority.h"
-#include "libs/auth/pem_file.h"
+#include "libs/core/file_io.h"
 #include "tests/util/test_util.h"
 #include "tools/cli/connection.h"
 #include "tools/cli/credentials_file.h"
@@ -30,7 +30,7 @@ Getenv Env(std::map<std::string, std::string> vars) {
 }
 
 void Write(const std::string& path, const std::string& text) {
-  REQUIRE(auth::WriteFileAtomically(path, text, 0600).ok());
+  REQUIRE(core::WriteFileAtomically(path, text, 0600).ok());
 }
 
 constexpr char kTwoContexts[] = R"(# Two installations.

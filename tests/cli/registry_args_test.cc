@@ -6,7 +6,6 @@
 #include <string>
 
 #include "catch2/catch.hpp"
-#include "tools/cli/artifact_transfer.h"
 
 namespace fabrique::cli {
 namespace {
@@ -108,17 +107,6 @@ TEST_CASE("tasks and artifact kinds by their short names") {
   CHECK(ParseArtifactKind("weights").status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(MediaTypeForPath("dir/model.PT") == "application/x-torchscript");
   CHECK(MediaTypeForPath("blob") == "application/octet-stream");
-}
-
-TEST_CASE("SHA-256 in pieces equals SHA-256 at once") {
-  Sha256 whole;
-  whole.Update("abc");
-  CHECK(whole.HexDigest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  Sha256 pieces;
-  pieces.Update("a");
-  pieces.Update("");
-  pieces.Update("bc");
-  CHECK(pieces.HexDigest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 }  // namespace

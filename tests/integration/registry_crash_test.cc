@@ -20,8 +20,6 @@
 // content id (N, or an earlier op's id for the ops that re-upload identical bytes), and its
 // version carries the tag op=N.
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -38,7 +36,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -46,6 +43,7 @@
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
 #include "fabrique/v1/registry.grpc.pb.h"
+#include "libs/core/sha256.h"
 #include "libs/registry/blob_writer.h"
 #include "tests/integration/killable_service.h"
 #include "tests/util/test_util.h"
@@ -73,13 +71,6 @@ static_assert(kHeldSentBytes > registry::BlobWriter::kBufferBytes);
 // The platform admin: the test also collects garbage, which is platform-wide.
 std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = absl::Seconds(10)) {
   return testing::TokenContext(testing::LocalIdentity(), "root", {}, timeout);
-}
-
-std::string Sha256Hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 // The bytes op `op` uploads: every seventh op re-uploads the bytes of the op seven before it,
@@ -198,7 +189,7 @@ void WriteUntilFailure(v1::ModelRegistry::Stub& stub, Ledger& ledger, std::atomi
   while (!stop.load()) {
     const int64_t op = ledger.Next();
     const std::string bytes = Content(op);
-    const std::string sha256 = Sha256Hex(bytes);
+    const std::string sha256 = core::Sha256Hex(bytes);
     if (!Upload(stub, bytes, sha256).ok()) return;
     ledger.Uploaded(op, sha256);
     if (!Registers(op)) continue;
@@ -257,7 +248,8 @@ std::map<std::string, bool> BlobsOnDisk(const std::string& blobs_dir,
     std::ifstream file(entry.path(), std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(file)),
                             std::istreambuf_iterator<char>());
-    blobs[entry.path().filename().string()] = Sha256Hex(bytes) == entry.path().filename().string();
+    blobs[entry.path().filename().string()] =
+        core::Sha256Hex(bytes) == entry.path().filename().string();
   }
   for (const auto& entry : fs::directory_iterator(fs::path(blobs_dir) / "incoming")) {
     problems.push_back(absl::StrCat("an upload is left in incoming/ after restart: ",
@@ -405,7 +397,7 @@ TEST_CASE("SIGKILL during uploads and registrations: no partial version, none lo
     }
     // The held upload: sends part of its bytes, then waits, unanswered, for the kill.
     const std::string held_bytes = Content(1'000'000 + kills) + std::string(kHeldBytes, 'h');
-    const std::string held_sha256 = Sha256Hex(held_bytes);
+    const std::string held_sha256 = core::Sha256Hex(held_bytes);
     std::atomic<bool> held_sent{false};
     absl::Notification killed;
     grpc::Status held_status;

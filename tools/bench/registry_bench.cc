@@ -31,7 +31,6 @@
 // watchers, one repeat: the checks alone, in seconds (tools/bench/run_small).
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -46,7 +45,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -56,6 +54,7 @@
 #include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/core/flags.h"
+#include "libs/core/sha256.h"
 #include "libs/kv/store.h"
 #include "libs/kv/write_batch.h"
 #include "tools/bench/bench_support.h"
@@ -109,22 +108,17 @@ void CheckGrpc(const grpc::Status& status, const char* what) {
   std::exit(1);
 }
 
-// Digests a file with OpenSSL (SHA-NI where the CPU has it), 4 MiB at a time.
+// Digests a file (OpenSSL: SHA-NI where the CPU has it), 4 MiB at a time.
 std::string FileSha256(const std::string& path) {
-  EVP_MD_CTX* context = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+  core::Sha256Stream hash;
   const int fd = ::open(path.c_str(), O_RDONLY);
   std::string buffer(4 << 20, '\0');
   ssize_t n;
   while ((n = ::read(fd, buffer.data(), buffer.size())) > 0) {
-    EVP_DigestUpdate(context, buffer.data(), static_cast<size_t>(n));
+    hash.Update(absl::string_view(buffer.data(), static_cast<size_t>(n)));
   }
   ::close(fd);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context, digest, &length);
-  EVP_MD_CTX_free(context);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), length));
+  return hash.HexDigest();
 }
 
 void WriteRandomFile(const std::string& path, int64_t bytes) {

@@ -1,7 +1,5 @@
 #include "tools/cli/artifact_transfer.h"
 
-#include <openssl/evp.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,8 +8,8 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "libs/core/sha256.h"
 #include "libs/core/status_macros.h"
 #include "tools/cli/progress_bar.h"
 
@@ -36,7 +34,8 @@ ProgressBar::Options BarOptions(int64_t total, const TransferOptions& options, s
 }
 
 // Feeds `path`'s bytes to `hash` in chunks; returns how many there were.
-absl::StatusOr<int64_t> HashInto(const std::string& path, Sha256* hash, ProgressBar* bar) {
+absl::StatusOr<int64_t> HashInto(const std::string& path, core::Sha256Stream* hash,
+                                 ProgressBar* bar) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   std::vector<char> buffer(kChunkBytes);
@@ -54,35 +53,13 @@ absl::StatusOr<int64_t> HashInto(const std::string& path, Sha256* hash, Progress
 
 }  // namespace
 
-struct Sha256::Context {
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
-};
-
-Sha256::Sha256() : context_(new Context) { EVP_DigestInit_ex(context_->md, EVP_sha256(), nullptr); }
-
-Sha256::~Sha256() {
-  EVP_MD_CTX_free(context_->md);
-  delete context_;
-}
-
-void Sha256::Update(absl::string_view bytes) {
-  EVP_DigestUpdate(context_->md, bytes.data(), bytes.size());
-}
-
-std::string Sha256::HexDigest() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context_->md, digest, &length);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), length));
-}
-
 absl::StatusOr<FileDigest> HashFile(const std::string& path, const TransferOptions& options) {
   std::error_code error;
   const auto size = std::filesystem::file_size(path, error);
   if (error) return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", error.message()));
   ProgressBar bar(BarOptions(static_cast<int64_t>(size), options, absl::StrCat("hashing ", path)),
                   &std::cerr);
-  Sha256 hash;
+  core::Sha256Stream hash;
   absl::StatusOr<int64_t> total = HashInto(path, &hash, options.progress ? &bar : nullptr);
   if (!total.ok()) return total.status();
   if (options.progress) bar.Finish(0, *total);
@@ -135,7 +112,7 @@ absl::StatusOr<DownloadResult> DownloadFile(const RegistryClient& client, const 
                                             const std::string& path, bool resume,
                                             const TransferOptions& options) {
   const std::string partial = absl::StrCat(path, ".partial");
-  Sha256 hash;
+  core::Sha256Stream hash;
   DownloadResult result;
   if (resume && std::filesystem::exists(partial)) {
     absl::StatusOr<int64_t> held = HashInto(partial, &hash, nullptr);

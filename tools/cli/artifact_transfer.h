@@ -18,23 +18,6 @@
 
 namespace fabrique::cli {
 
-// The SHA-256 of a stream of bytes, fed in pieces.
-class Sha256 {
- public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-
-  void Update(absl::string_view bytes);
-  // Lower-case hex of the digest of everything fed so far. Call once.
-  std::string HexDigest();
-
- private:
-  struct Context;
-  Context* context_;
-};
-
 struct FileDigest {
   std::string sha256;  // Lower-case hex.
   int64_t size_bytes = 0;

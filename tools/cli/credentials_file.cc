@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "libs/auth/pem_file.h"
+#include "libs/core/file_io.h"
 #include "yaml-cpp/yaml.h"
 
 namespace fabrique::cli {
@@ -129,7 +129,7 @@ absl::StatusOr<CredentialsContext> ParseCredentials(absl::string_view text, cons
 absl::StatusOr<std::optional<CredentialsContext>> LoadCredentials(const Getenv& getenv) {
   const std::string path = CredentialsFilePath(getenv);
   if (path.empty()) return std::nullopt;
-  absl::StatusOr<std::string> text = auth::ReadSmallFile(path);
+  absl::StatusOr<std::string> text = core::ReadSmallFile(path);
   // A file named on purpose must be there; the default one is optional.
   if (absl::IsNotFound(text.status()) && getenv("FABRIQUE_CONFIG").empty()) return std::nullopt;
   if (!text.ok()) return text.status();

@@ -4,9 +4,9 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "libs/auth/pem_file.h"
 #include "libs/auth/token_mint.h"
 #include "libs/auth/token_signing_key.h"
+#include "libs/core/file_io.h"
 
 namespace fabrique::cli {
 
@@ -20,7 +20,7 @@ absl::StatusOr<std::string> MintWithKeyFile(const MintRequest& request, const co
     return absl::InvalidArgumentError(absl::StrCat(
         "a token must be valid for some time; got a ttl of ", absl::FormatDuration(request.ttl)));
   }
-  absl::StatusOr<std::string> pem = auth::ReadSmallFile(request.signing_key_path);
+  absl::StatusOr<std::string> pem = core::ReadSmallFile(request.signing_key_path);
   if (!pem.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot mint a token: ", pem.status().message(),

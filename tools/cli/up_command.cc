@@ -24,10 +24,10 @@
 #include "absl/time/clock.h"
 #include "libs/auth/default_policy.h"
 #include "libs/auth/local_authority.h"
-#include "libs/auth/pem_file.h"
 #include "libs/client/channel.h"
 #include "libs/client/health_client.h"
 #include "libs/client/service_catalog.h"
+#include "libs/core/file_io.h"
 #include "libs/core/flags.h"
 #include "libs/server/data_dir_lock.h"
 #include "libs/server/signals.h"
@@ -133,7 +133,7 @@ absl::Status PrepareIdentity(const UpFlags& flags) {
   const std::string policy = PolicyPath(flags.data_dir);
   std::error_code error;
   if (std::filesystem::exists(policy, error)) return absl::OkStatus();
-  return auth::WriteFileAtomically(policy, auth::DefaultPolicyText(LocalUser(ProcessEnvironment())),
+  return core::WriteFileAtomically(policy, auth::DefaultPolicyText(LocalUser(ProcessEnvironment())),
                                    0600);
 }
 
@@ -151,7 +151,7 @@ absl::Status AnnounceSecurity(const UpFlags& flags) {
          "  WARNING: --insecure: every service listens in PLAINTEXT and authenticates NOBODY.\n"
          "  Anyone who can reach these ports may read and change everything. For debugging\n"
          "  only; never on a shared machine or network.\n\n";
-  return auth::WriteFileAtomically(
+  return core::WriteFileAtomically(
       marker, "The services of this 'fabrique up' run with --insecure: plaintext, no auth.\n",
       0644);
 }

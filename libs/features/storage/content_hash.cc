@@ -1,24 +1,13 @@
 #include "libs/features/storage/content_hash.h"
 
-#include "absl/strings/escaping.h"
 #include "libs/features/storage/value_columns.h"
-#include "openssl/evp.h"
 
 namespace fabrique::features {
 
-struct ContentHasher::Context {
-  EVP_MD_CTX* md = nullptr;
-};
-
-ContentHasher::ContentHasher() : context_(new Context), buffer_(new char[kSpillBytes + kSlack]) {
-  context_->md = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(context_->md, EVP_sha256(), nullptr);
-}
-
-ContentHasher::~ContentHasher() { EVP_MD_CTX_free(context_->md); }
+ContentHasher::ContentHasher() : buffer_(new char[kSpillBytes + kSlack]) {}
 
 void ContentHasher::Spill() {
-  EVP_DigestUpdate(context_->md, buffer_.get(), used_);
+  hash_.Update(absl::string_view(buffer_.get(), used_));
   used_ = 0;
 }
 
@@ -27,7 +16,7 @@ void ContentHasher::Append(const void* bytes, size_t size) {
   if (used_ + size > kSpillBytes) {
     Spill();
     if (size > kSpillBytes) {
-      EVP_DigestUpdate(context_->md, bytes, size);
+      hash_.Update(absl::string_view(static_cast<const char*>(bytes), size));
       return;
     }
   }
@@ -97,10 +86,7 @@ void ContentHasher::AddValue(const v1::ValueColumn& column, int index, v1::Featu
 
 std::string ContentHasher::HexDigest() {
   Spill();
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context_->md, digest, &length);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
+  return hash_.HexDigest();
 }
 
 }  // namespace fabrique::features

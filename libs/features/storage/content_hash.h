@@ -25,6 +25,7 @@
 
 #include "absl/strings/string_view.h"
 #include "fabrique/v1/features.pb.h"
+#include "libs/core/sha256.h"
 #include "libs/features/storage/row_codec.h"
 
 namespace fabrique::features {
@@ -32,7 +33,6 @@ namespace fabrique::features {
 class ContentHasher {
  public:
   ContentHasher();
-  ~ContentHasher();
   ContentHasher(const ContentHasher&) = delete;
   ContentHasher& operator=(const ContentHasher&) = delete;
 
@@ -80,8 +80,7 @@ class ContentHasher {
   }
   void Spill();
 
-  struct Context;
-  std::unique_ptr<Context> context_;
+  core::Sha256Stream hash_;
   std::unique_ptr<char[]> buffer_;
   size_t used_ = 0;
 };

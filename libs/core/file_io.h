@@ -1,9 +1,9 @@
-#ifndef FABRIQUE_LIBS_AUTH_PEM_FILE_H_
-#define FABRIQUE_LIBS_AUTH_PEM_FILE_H_
+#ifndef FABRIQUE_LIBS_CORE_FILE_IO_H_
+#define FABRIQUE_LIBS_CORE_FILE_IO_H_
 
-// Reading and writing the small files keys, certificates and key sets live in. Writes are atomic
-// (a temporary file in the same directory, fsync, rename), so a crash or a concurrent reader never
-// sees half a key, and a watcher of the file sees one change.
+// Reading and writing small files whole: keys, certificates, key sets, policies, credentials, the
+// serving plan. Writes are atomic (a temporary file in the same directory, fsync, rename), so a
+// crash or a concurrent reader never sees half a file, and a watcher of the file sees one change.
 
 #include <sys/types.h>
 
@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace fabrique::auth {
+namespace fabrique::core {
 
 // Returns the whole content of `path`. NOT_FOUND when it does not exist, otherwise
 // FAILED_PRECONDITION; the message names the file.
@@ -22,6 +22,6 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path);
 // key) whatever the umask. FAILED_PRECONDITION, naming the file, when it cannot.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& contents, mode_t mode);
 
-}  // namespace fabrique::auth
+}  // namespace fabrique::core
 
-#endif  // FABRIQUE_LIBS_AUTH_PEM_FILE_H_
+#endif  // FABRIQUE_LIBS_CORE_FILE_IO_H_

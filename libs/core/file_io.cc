@@ -1,4 +1,4 @@
-#include "libs/auth/pem_file.h"
+#include "libs/core/file_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace fabrique::auth {
+namespace fabrique::core {
 namespace {
 
 absl::Status Errno(absl::string_view what, const std::string& path, int error) {
@@ -80,4 +80,4 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
   return absl::OkStatus();
 }
 
-}  // namespace fabrique::auth
+}  // namespace fabrique::core
