@@ -191,13 +191,13 @@ absl::StatusOr<v1::Model> RegistryStore::UpdateModel(const v1::Model& update,
                                                      const std::vector<std::string>& paths,
                                                      const v1::Principal& caller) {
   static const std::set<std::string> kMutable = {"description", "tags", "owner_squad",
-                                                 "use_case_id"};
+                                                 "use_case_id", "entity"};
   for (const std::string& path : paths) {
     if (kMutable.count(path) == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("field '", path,
                        "' of a model cannot be updated; updatable fields are "
-                       "description, tags, owner_squad and use_case_id"));
+                       "description, tags, owner_squad, use_case_id and entity"));
     }
   }
   const std::set<std::string> chosen =
@@ -209,6 +209,10 @@ absl::StatusOr<v1::Model> RegistryStore::UpdateModel(const v1::Model& update,
   if (chosen.count("tags")) *model.mutable_tags() = update.tags();
   if (chosen.count("owner_squad")) model.set_owner_squad(update.owner_squad());
   if (chosen.count("use_case_id")) model.set_use_case_id(update.use_case_id());
+  if (chosen.count("entity")) {
+    if (!update.entity().empty()) RETURN_IF_ERROR(records::CheckName(update.entity(), "entity"));
+    model.set_entity(update.entity());
+  }
   *model.mutable_update_time() = Now();
   kv::WriteBatch batch;
   batch.Put(family_, records::ModelKey(model.name()), model.SerializeAsString());
