@@ -200,8 +200,11 @@ absl::StatusOr<v1::Model> RegistryStore::UpdateModel(const v1::Model& update,
                        "description, tags, owner_squad, use_case_id and entity"));
     }
   }
+  // No mask means the four fields older clients know: the entity, which decides the standards a
+  // model answers to, changes only when named.
   const std::set<std::string> chosen =
-      paths.empty() ? kMutable : std::set<std::string>(paths.begin(), paths.end());
+      paths.empty() ? std::set<std::string>{"description", "tags", "owner_squad", "use_case_id"}
+                    : std::set<std::string>(paths.begin(), paths.end());
   absl::MutexLock lock(&writer_);
   ASSIGN_OR_RETURN(v1::Model model, GetModel(update.name()));
   const std::string before = records::Json(model);

@@ -175,7 +175,8 @@ class RegistryStore {
                                                        const v1::Principal& caller);
 
   // Updates the fields of `update` named by `paths` (description, tags, owner_squad,
-  // use_case_id; empty = all four); INVALID_ARGUMENT naming any other path.
+  // use_case_id, entity; empty = the first four: the entity changes only when named);
+  // INVALID_ARGUMENT naming any other path.
   absl::StatusOr<v1::Model> UpdateModel(const v1::Model& update,
                                         const std::vector<std::string>& paths,
                                         const v1::Principal& caller);

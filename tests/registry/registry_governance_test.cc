@@ -337,6 +337,9 @@ TEST_CASE("Model entity: set at creation and update, checked", "[registry][stand
   CHECK(r.store->GetModel("fraud")->entity() == "customer");
   v1::Model cleared;
   cleared.set_name("fraud");
+  // Unnamed, the entity stays: an update without a mask does not drop the model's standards.
+  REQUIRE(r.store->UpdateModel(cleared, {}, Dana()).ok());
+  CHECK(r.store->GetModel("fraud")->entity() == "customer");
   REQUIRE(r.store->UpdateModel(cleared, {"entity"}, Dana()).ok());
   CHECK(r.store->GetModel("fraud")->entity().empty());
 }
