@@ -14,10 +14,13 @@ import pytest
 from conftest import fabrique
 from test_cli import token
 
+# TorchScript compiles from source: the module is a file, not `python -c`.
 SCRIPT = """
-import sys, torch
+import sys
+from typing import List
+import torch
 class Scorer(torch.nn.Module):
-    def forward(self, amount: torch.Tensor, country: list[str]) -> torch.Tensor:
+    def forward(self, amount: torch.Tensor, country: List[str]) -> torch.Tensor:
         return torch.sigmoid(amount * 0.01)
 torch.jit.save(torch.jit.script(Scorer()), sys.argv[1])
 """
@@ -53,7 +56,9 @@ def ok(result):
 
 def scripted_module(path):
     """A module torch.jit.script'ed by Debian's Python, as a squad's notebook would save it."""
-    subprocess.run(["/usr/bin/python3", "-c", SCRIPT, str(path)], check=True, timeout=120)
+    script = path.with_suffix(".py")
+    script.write_text(SCRIPT)
+    subprocess.run(["/usr/bin/python3", str(script), str(path)], check=True, timeout=120)
     return path
 
 
