@@ -29,6 +29,7 @@ p, data-scientist, runs.cancel, squad
 p, data-scientist, models.read, squad
 p, data-scientist, models.write, squad
 p, data-scientist, models.promote, squad
+p, data-scientist, models.evaluate, squad
 p, data-scientist, models.reject, squad
 p, data-scientist, inference.predict, squad
 p, data-scientist, inference.read, squad
@@ -77,6 +78,10 @@ p, design-authority, approvals.read, *
 p, design-authority, models.approve, squad
 p, design-authority, models.reject, squad
 p, design-authority, models.policy.write, squad
+p, design-authority, models.evaluate, squad
+# Standards span squads: the registry asks for standards.write in every squad, which only a
+# design authority bound in every squad (*:design-authority) holds.
+p, design-authority, standards.write, squad
 p, design-authority, approvals.decide, squad
 
 # --- SRE: reads everything everywhere, and runs operations: alerts, stuck runs and jobs.
@@ -134,11 +139,13 @@ p, trainer, models.write, squad
 p, trainer, models.register_for_run, squad
 p, trainer, auth.delegate, squad
 # Inference servers read the registry and the features of the models they serve (personal ones
-# included: a served model needs all its inputs), and log predictions and serving cost.
+# included: a served model needs all its inputs), log predictions and serving cost, and append
+# the capacity evaluations they measure to the versions they serve.
 p, inference, features.schema.read, squad
 p, inference, features.data.read, squad
 p, inference, features.personal.read, squad
 p, inference, models.read, squad
+p, inference, models.evaluate, squad
 p, inference, predictions.log, squad
 p, inference, usage.record, squad
 # The monitor reads models and their reference profiles, and asks the tower for retraining.

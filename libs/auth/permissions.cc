@@ -26,6 +26,10 @@ constexpr Permission kPermissions[] = {
     {"models.approve", "Approve promotion requests (a promotion gate's sign-off)"},
     {"models.reject", "Reject a promotion request, or withdraw one's own"},
     {"models.policy.write", "Set the promotion policy of a model's aliases"},
+    {"models.evaluate",
+     "Append evaluations (e.g. a capacity test's latency) to a model's registered versions"},
+    {"standards.write",
+     "Set and delete the design authority's standards (held in every squad: they span squads)"},
     {"models.admin", "Delete archived versions and collect unreferenced artifacts"},
     {"audit.read", "Read and verify the audit trail"},
     // Trainer.

@@ -21,27 +21,11 @@ v1::GateEvaluation Gate(v1::GateKind kind, std::string description, v1::GateStat
 
 v1::GateState Passes(bool holds) { return holds ? v1::GATE_STATE_PASSED : v1::GATE_STATE_FAILED; }
 
-const char* OpText(v1::ComparisonOp op) {
-  switch (op) {
-    case v1::COMPARISON_OP_GREATER:
-      return ">";
-    case v1::COMPARISON_OP_GREATER_OR_EQUAL:
-      return ">=";
-    case v1::COMPARISON_OP_LESS:
-      return "<";
-    case v1::COMPARISON_OP_LESS_OR_EQUAL:
-      return "<=";
-    case v1::COMPARISON_OP_EQUAL:
-      return "==";
-    default:
-      return "?";
-  }
-}
-
-// The version's metric `name`: the validation split's when several splits report it.
-const v1::Metric* FindMetric(const v1::ModelVersion& version, const std::string& name) {
+// The metric `name` of one list: the validation split's when several splits report it.
+const v1::Metric* FindIn(const google::protobuf::RepeatedPtrField<v1::Metric>& metrics,
+                         const std::string& name) {
   const v1::Metric* found = nullptr;
-  for (const v1::Metric& metric : version.metrics()) {
+  for (const v1::Metric& metric : metrics) {
     if (metric.name() != name) continue;
     if (metric.split() == "validation") return &metric;
     if (found == nullptr) found = &metric;
@@ -71,9 +55,9 @@ void RoleGate(const PromotionCase& p, std::vector<v1::GateEvaluation>* gates) {
 
 void MetricGates(const PromotionCase& p, std::vector<v1::GateEvaluation>* gates) {
   for (const v1::MetricThreshold& threshold : p.policy->metric_gates()) {
-    const std::string description =
-        absl::StrCat(threshold.metric(), " ", OpText(threshold.op()), " ", threshold.value());
-    const v1::Metric* metric = FindMetric(*p.candidate, threshold.metric());
+    const std::string description = absl::StrCat(
+        threshold.metric(), " ", ComparisonText(threshold.op()), " ", threshold.value());
+    const v1::Metric* metric = LatestMetric(*p.candidate, threshold.metric());
     if (metric == nullptr) {
       gates->push_back(Gate(
           v1::GATE_KIND_METRIC, description, v1::GATE_STATE_FAILED,
@@ -84,7 +68,7 @@ void MetricGates(const PromotionCase& p, std::vector<v1::GateEvaluation>* gates)
     gates->push_back(
         Gate(v1::GATE_KIND_METRIC, description, Passes(holds),
              absl::StrCat(threshold.metric(), " ", metric->value(), holds ? "" : " not", " ",
-                          OpText(threshold.op()), " ", threshold.value())));
+                          ComparisonText(threshold.op()), " ", threshold.value())));
   }
 }
 
@@ -98,8 +82,8 @@ void NoRegressionGates(const PromotionCase& p, std::vector<v1::GateEvaluation>* 
                             "the alias holds no version yet"));
       continue;
     }
-    const v1::Metric* candidate = FindMetric(*p.candidate, gate.metric());
-    const v1::Metric* holder = FindMetric(*p.holder, gate.metric());
+    const v1::Metric* candidate = LatestMetric(*p.candidate, gate.metric());
+    const v1::Metric* holder = LatestMetric(*p.holder, gate.metric());
     if (candidate == nullptr || holder == nullptr) {
       gates->push_back(
           Gate(v1::GATE_KIND_NO_REGRESSION, description, v1::GATE_STATE_FAILED,
@@ -187,6 +171,31 @@ bool Covers(const google::protobuf::RepeatedPtrField<v1::TensorSpec>& offered,
 }
 
 }  // namespace
+
+const char* ComparisonText(v1::ComparisonOp op) {
+  switch (op) {
+    case v1::COMPARISON_OP_GREATER:
+      return ">";
+    case v1::COMPARISON_OP_GREATER_OR_EQUAL:
+      return ">=";
+    case v1::COMPARISON_OP_LESS:
+      return "<";
+    case v1::COMPARISON_OP_LESS_OR_EQUAL:
+      return "<=";
+    case v1::COMPARISON_OP_EQUAL:
+      return "==";
+    default:
+      return "?";
+  }
+}
+
+const v1::Metric* LatestMetric(const v1::ModelVersion& version, const std::string& name) {
+  // Appended evaluations are newer than the version's own metrics, and later ones newer still.
+  for (int i = version.evaluations_size() - 1; i >= 0; --i) {
+    if (const v1::Metric* found = FindIn(version.evaluations(i).metrics(), name)) return found;
+  }
+  return FindIn(version.metrics(), name);
+}
 
 bool MetricHolds(double value, v1::ComparisonOp op, double threshold) {
   switch (op) {

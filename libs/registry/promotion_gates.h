@@ -16,6 +16,7 @@
 // RefusalError into the FAILED_PRECONDITION a refused move answers. Pure functions: the registry
 // stores requests and moves aliases; this file only decides.
 
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,6 +48,14 @@ v1::PromotionState StateOf(absl::Span<const v1::GateEvaluation> gates,
 
 // FAILED_PRECONDITION listing each failed gate with its explanation; OK when none failed.
 absl::Status RefusalError(absl::Span<const v1::GateEvaluation> gates);
+
+// The version's metric `name` as gates read it: the latest appended evaluation reporting it wins,
+// else the version's own metrics; within one list the validation split's when several splits
+// report it. Null when none does.
+const v1::Metric* LatestMetric(const v1::ModelVersion& version, const std::string& name);
+
+// The comparison as people write it: ">=", "<", ...; "?" when unspecified.
+const char* ComparisonText(v1::ComparisonOp op);
 
 // Whether `value op threshold` holds (e.g. 0.83 >= 0.8); an unspecified op never holds.
 bool MetricHolds(double value, v1::ComparisonOp op, double threshold);

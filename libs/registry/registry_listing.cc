@@ -191,17 +191,20 @@ absl::StatusOr<v1::Model> RegistryStore::UpdateModel(const v1::Model& update,
                                                      const std::vector<std::string>& paths,
                                                      const v1::Principal& caller) {
   static const std::set<std::string> kMutable = {"description", "tags", "owner_squad",
-                                                 "use_case_id"};
+                                                 "use_case_id", "entity"};
   for (const std::string& path : paths) {
     if (kMutable.count(path) == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("field '", path,
                        "' of a model cannot be updated; updatable fields are "
-                       "description, tags, owner_squad and use_case_id"));
+                       "description, tags, owner_squad, use_case_id and entity"));
     }
   }
+  // No mask means the four fields older clients know: the entity, which decides the standards a
+  // model answers to, changes only when named.
   const std::set<std::string> chosen =
-      paths.empty() ? kMutable : std::set<std::string>(paths.begin(), paths.end());
+      paths.empty() ? std::set<std::string>{"description", "tags", "owner_squad", "use_case_id"}
+                    : std::set<std::string>(paths.begin(), paths.end());
   absl::MutexLock lock(&writer_);
   ASSIGN_OR_RETURN(v1::Model model, GetModel(update.name()));
   const std::string before = records::Json(model);
@@ -209,6 +212,10 @@ absl::StatusOr<v1::Model> RegistryStore::UpdateModel(const v1::Model& update,
   if (chosen.count("tags")) *model.mutable_tags() = update.tags();
   if (chosen.count("owner_squad")) model.set_owner_squad(update.owner_squad());
   if (chosen.count("use_case_id")) model.set_use_case_id(update.use_case_id());
+  if (chosen.count("entity")) {
+    if (!update.entity().empty()) RETURN_IF_ERROR(records::CheckName(update.entity(), "entity"));
+    model.set_entity(update.entity());
+  }
   *model.mutable_update_time() = Now();
   kv::WriteBatch batch;
   batch.Put(family_, records::ModelKey(model.name()), model.SerializeAsString());

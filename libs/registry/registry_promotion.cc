@@ -14,6 +14,7 @@
 #include "libs/registry/promotion_gates.h"
 #include "libs/registry/registry_records.h"
 #include "libs/registry/registry_store.h"
+#include "libs/registry/standards.h"
 
 namespace fabrique::registry {
 namespace {
@@ -135,8 +136,19 @@ absl::Status RegistryStore::StageEvaluation(v1::PromotionRequest* request, kv::W
     // Protobuf's repeated messages are not contiguous: the gates read copies.
     const std::vector<v1::PromotionDecision> decisions(request->decisions().begin(),
                                                        request->decisions().end());
-    const std::vector<v1::GateEvaluation> gates = EvaluateGates(
+    std::vector<v1::GateEvaluation> gates = EvaluateGates(
         {&policy, &candidate, holder ? &*holder : nullptr, &request->requested_by(), decisions});
+    // The design authority's standards hold besides the model's policy: both are checked, so the
+    // stricter rule decides. Their gates come before the approvals, with the automatic ones.
+    ASSIGN_OR_RETURN(const std::vector<v1::Standard> standards,
+                     StandardsFor(model, request->alias()));
+    auto approvals = std::find_if(gates.begin(), gates.end(), [](const v1::GateEvaluation& g) {
+      return g.kind() == v1::GATE_KIND_APPROVAL;
+    });
+    for (const v1::Standard& standard : standards) {
+      const std::vector<v1::GateEvaluation> rules = EvaluateStandard(standard, candidate);
+      approvals = gates.insert(approvals, rules.begin(), rules.end()) + rules.size();
+    }
     request->mutable_gates()->Assign(gates.begin(), gates.end());
     request->set_state(StateOf(gates, decisions));
   }

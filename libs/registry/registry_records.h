@@ -91,6 +91,9 @@ inline std::string PolicyKey(absl::string_view model, absl::string_view alias) {
 inline std::string RequestKey(absl::string_view id) {
   return kv::KeyBuilder().AddString("r").AddString(id).key();
 }
+inline std::string StandardKey(absl::string_view name) {
+  return kv::KeyBuilder().AddString("s").AddString(name).key();
+}
 inline std::string TrafficKey(absl::string_view model) {
   return kv::KeyBuilder().AddString("t").AddString(model).key();
 }

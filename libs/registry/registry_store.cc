@@ -8,6 +8,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
 #include "libs/registry/registry_records.h"
+#include "libs/registry/standards.h"
 
 namespace fabrique::registry {
 
@@ -49,6 +50,7 @@ absl::Status RegistryStore::Commit(kv::WriteBatch batch, Mutation mutation) {
 
 absl::StatusOr<v1::Model> RegistryStore::CreateModel(v1::Model model, const v1::Principal& caller) {
   RETURN_IF_ERROR(CheckName(model.name(), "model"));
+  if (!model.entity().empty()) RETURN_IF_ERROR(CheckName(model.entity(), "entity"));
   absl::MutexLock lock(&writer_);
   absl::StatusOr<v1::Model> existing = GetModel(model.name());
   if (existing.ok()) {
@@ -126,6 +128,7 @@ absl::StatusOr<v1::ModelVersion> RegistryStore::RegisterVersion(v1::ModelVersion
   ASSIGN_OR_RETURN(v1::Model model, GetModel(version.model()));
   version.set_version(model.latest_version() + 1);
   version.set_state(v1::VERSION_STATE_ACTIVE);
+  version.clear_evaluations();  // Appended later, each with its author (AppendEvaluation).
   *version.mutable_registered_by() = caller;
   *version.mutable_register_time() = Now();
   model.set_latest_version(version.version());
@@ -180,6 +183,14 @@ absl::StatusOr<v1::Alias> RegistryStore::SetAlias(const std::string& model,
     return absl::FailedPreconditionError(
         absl::StrCat("alias '", alias, "' of ", ModelWhat(model),
                      " has a promotion policy with gates: move it with RequestPromotion"));
+  }
+  // A standard's rules are gates too: only a promotion checks them.
+  ASSIGN_OR_RETURN(const std::vector<v1::Standard> standards, StandardsFor(found, alias));
+  if (!standards.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("alias '", alias, "' of ", ModelWhat(model), " is governed by standard '",
+                     standards.front().name(), "' (", ScopeText(standards.front()),
+                     "): move it with RequestPromotion"));
   }
   RETURN_IF_ERROR(CheckAllowedRoles(*policy, caller));
   const auto held = found.aliases().find(alias);

@@ -14,7 +14,8 @@
 //
 // Keys in its family: ("m", model) -> Model (with latest_version and its aliases),
 // ("v", model, number) -> ModelVersion, ("l", model, alias) -> Alias, ("p", model, alias) ->
-// PromotionPolicy, ("r", id) -> PromotionRequest, ("t", model) -> TrafficPolicy, ("i", kind,
+// PromotionPolicy, ("r", id) -> PromotionRequest, ("t", model) -> TrafficPolicy, ("s", name) ->
+// Standard, ("i", kind,
 // request_id) -> what an idempotent call made (registry_records.h). The promotion workflow is
 // in registry_promotion.cc; traffic policies and state snapshots in registry_serving.cc.
 
@@ -174,7 +175,8 @@ class RegistryStore {
                                                        const v1::Principal& caller);
 
   // Updates the fields of `update` named by `paths` (description, tags, owner_squad,
-  // use_case_id; empty = all four); INVALID_ARGUMENT naming any other path.
+  // use_case_id, entity; empty = the first four: the entity changes only when named);
+  // INVALID_ARGUMENT naming any other path.
   absl::StatusOr<v1::Model> UpdateModel(const v1::Model& update,
                                         const std::vector<std::string>& paths,
                                         const v1::Principal& caller);
@@ -192,6 +194,35 @@ class RegistryStore {
   // `sha256` (hex, any case). Artifacts are shared across squads by digest: this is what lets a
   // caller read one without reading every squad's. Scans every version.
   absl::StatusOr<bool> ArtifactReferenced(absl::string_view sha256, SquadFilter visible) const;
+
+  // Appends `evaluation` to version `number` of `model`, dated and signed by `caller`, audited,
+  // with a VERSION_EVALUATED watch event; the version's registered fields do not change. Returns
+  // the version with every evaluation so far. INVALID_ARGUMENT for a malformed kind or an unnamed
+  // metric; RESOURCE_EXHAUSTED past 1000 evaluations of one version.
+  absl::StatusOr<v1::ModelVersion> AppendEvaluation(const std::string& model, int64_t number,
+                                                    v1::VersionEvaluation evaluation,
+                                                    const v1::Principal& caller);
+
+  // Sets (creates or replaces, by name) a design-authority standard (standards.h), output fields
+  // set, audited. INVALID_ARGUMENT naming the field for a malformed one. Pending promotion
+  // requests keep their evaluation; a new request or decision evaluates the standards in force.
+  absl::StatusOr<v1::Standard> SetStandard(v1::Standard standard, const v1::Principal& caller);
+  // NOT_FOUND naming the standard when none has that name.
+  absl::StatusOr<v1::Standard> GetStandard(const std::string& name) const;
+  // Standards by name; `entity` "" = any scope, "*" = factory-wide only, else that entity's;
+  // `alias` "" = any.
+  absl::StatusOr<std::vector<v1::Standard>> ListStandards(const std::string& entity,
+                                                          const std::string& alias) const;
+  // NOT_FOUND when none has that name. `reason` is recorded in the audit entry.
+  absl::Status DeleteStandard(const std::string& name, const v1::Principal& caller,
+                              const std::string& reason = "");
+  // The standards that govern moving `alias` of `model`, by name.
+  absl::StatusOr<std::vector<v1::Standard>> StandardsFor(const v1::Model& model,
+                                                         const std::string& alias) const;
+  // The alias's policy (as GetPromotionPolicy) with standard_notes: which of its gates a standard
+  // overrides or which it tightens.
+  absl::StatusOr<v1::PromotionPolicy> DescribePromotionPolicy(const std::string& model,
+                                                              const std::string& alias) const;
 
   // Archives a version and removes it from every alias that holds it; archiving an archived
   // version changes nothing. `reason` is recorded in the audit entry.

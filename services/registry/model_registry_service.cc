@@ -350,7 +350,8 @@ grpc::Status ModelRegistryService::GetPromotionPolicy(grpc::ServerContext* conte
   if (absl::Status model = store_->GetModel(request->model()).status(); !model.ok()) {
     return ToGrpcStatus(model);
   }
-  return Answer(store_->GetPromotionPolicy(request->model(), request->alias()), response);
+  // With notes on the standards that override or are tightened by its gates.
+  return Answer(store_->DescribePromotionPolicy(request->model(), request->alias()), response);
 }
 
 grpc::Status ModelRegistryService::ListPromotionPolicies(

@@ -3,7 +3,8 @@
 
 // The gRPC adapter of `fabrique::v1::ModelRegistry`: validates, calls the registry's cores
 // (libs/registry), maps the status and records metrics. It serves models,
-// versions, aliases, governed promotion (policies, requests, approvals), traffic policies,
+// versions, aliases, governed promotion (policies, requests, approvals, the design authority's
+// standards), evaluations appended to versions, traffic policies,
 // artifact upload and download, the audit trail and the resumable watch. Control-path calls, on
 // the sync API. Every call is first checked by the access guard (an upload authenticated before
 // its first message is read, then authorised on it) and the cores record the verified caller;
@@ -77,6 +78,19 @@ class ModelRegistryService final : public fabrique::v1::ModelRegistry::Service {
   grpc::Status GetTrafficPolicy(grpc::ServerContext* context,
                                 const v1::GetTrafficPolicyRequest* request,
                                 v1::TrafficPolicy* response) override;
+  // Governance (registry_governance.cc): appended evaluations and design-authority standards.
+  grpc::Status AppendEvaluation(grpc::ServerContext* context,
+                                const v1::AppendEvaluationRequest* request,
+                                v1::ModelVersion* response) override;
+  grpc::Status SetStandard(grpc::ServerContext* context, const v1::SetStandardRequest* request,
+                           v1::Standard* response) override;
+  grpc::Status GetStandard(grpc::ServerContext* context, const v1::GetStandardRequest* request,
+                           v1::Standard* response) override;
+  grpc::Status ListStandards(grpc::ServerContext* context, const v1::ListStandardsRequest* request,
+                             v1::ListStandardsResponse* response) override;
+  grpc::Status DeleteStandard(grpc::ServerContext* context,
+                              const v1::DeleteStandardRequest* request,
+                              google::protobuf::Empty* response) override;
   grpc::Status RequestPromotion(grpc::ServerContext* context,
                                 const v1::RequestPromotionRequest* request,
                                 v1::PromotionRequest* response) override;

@@ -99,6 +99,13 @@ Scoring SetUpScoring(Server& s) {
     (std::string(name) == "production" ? scoring.production_request : scoring.canary_request) =
         pending.id();
   }
+  // A standard for an entity none of these models scores: there to be read and deleted.
+  v1::SetStandardRequest standard;
+  standard.mutable_standard()->set_name("card");
+  standard.mutable_standard()->set_entity("nobody");
+  standard.mutable_standard()->add_required_artifacts(v1::ARTIFACT_KIND_MODEL_CARD);
+  v1::Standard set;
+  REQUIRE(s.stub->SetStandard(AdminContext().get(), standard, &set).ok());
   return scoring;
 }
 
@@ -176,6 +183,18 @@ std::map<std::string, Row> Matrix(const Scoring& scoring) {
   collect.set_dry_run(true);
   v1::DownloadArtifactRequest download;
   download.set_sha256(kAbc);
+  v1::AppendEvaluationRequest evaluate;
+  evaluate.mutable_version()->set_model("scoring");
+  evaluate.mutable_version()->set_version(1);
+  evaluate.mutable_evaluation()->set_kind("capacity");
+  v1::SetStandardRequest set_standard;
+  set_standard.mutable_standard()->set_name("lift");
+  set_standard.mutable_standard()->set_entity("nobody");
+  set_standard.mutable_standard()->add_required_evaluations("capacity");
+  v1::GetStandardRequest get_standard;
+  get_standard.set_name("card");
+  v1::DeleteStandardRequest delete_standard;
+  delete_standard.set_name("card");
   const Groups none;
   return {
       {"CreateModel",
@@ -297,6 +316,24 @@ std::map<std::string, Row> Matrix(const Scoring& scoring) {
        {Unary<v1::TrafficPolicy>(&S::GetTrafficPolicy, get_traffic),
         {"risk:product-owner"},
         {"retail:data-scientist"}}},
+      {"AppendEvaluation",
+       {Unary<v1::ModelVersion>(&S::AppendEvaluation, evaluate),
+        {"risk:data-scientist"},
+        {"risk:product-owner"}}},
+      // Standards span squads: a design authority of one squad may not change them.
+      {"SetStandard",
+       {Unary<v1::Standard>(&S::SetStandard, set_standard), {}, {"risk:design-authority"}, "root"}},
+      {"GetStandard",
+       {Unary<v1::Standard>(&S::GetStandard, get_standard), {"retail:data-scientist"}, none}},
+      {"ListStandards",
+       {Unary<v1::ListStandardsResponse>(&S::ListStandards, v1::ListStandardsRequest()),
+        {"retail:data-scientist"},
+        none}},
+      {"DeleteStandard",
+       {Unary<google::protobuf::Empty>(&S::DeleteStandard, delete_standard),
+        {},
+        {"risk:design-authority"},
+        "root"}},
       {"ListAuditEntries",
        {Unary<v1::ListAuditEntriesResponse>(&S::ListAuditEntries, audit),
         {"risk:data-steward"},
@@ -339,6 +376,8 @@ const std::vector<std::string>& Order() {
                                                                 "GetPromotionRequest",
                                                                 "ListPromotionRequests",
                                                                 "GetTrafficPolicy",
+                                                                "GetStandard",
+                                                                "ListStandards",
                                                                 "ListAuditEntries",
                                                                 "VerifyAuditChain",
                                                                 "Watch",
@@ -348,6 +387,9 @@ const std::vector<std::string>& Order() {
                                                                 "SetAlias",
                                                                 "DeleteAlias",
                                                                 "SetTrafficPolicy",
+                                                                "AppendEvaluation",
+                                                                "SetStandard",
+                                                                "DeleteStandard",
                                                                 "RequestPromotion",
                                                                 "SetPromotionPolicy",
                                                                 "ArchiveVersion",

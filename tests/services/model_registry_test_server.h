@@ -37,10 +37,13 @@ struct Server {
   std::unique_ptr<server::ServiceHost> host;
   std::unique_ptr<ModelRegistryService> service;
   std::unique_ptr<v1::ModelRegistry::Stub> stub;
+  testing::TestIdentity* const identity_;
 
   // `tls`: served with the local authority's registry certificate, so that services may call
-  // with their own (TrainerStub); plaintext otherwise.
-  explicit Server(bool tls = false) {
+  // with their own (TrainerStub); plaintext otherwise. `identity`: whose guard checks callers (a
+  // test with its own policy lines passes its own). Not owned.
+  explicit Server(bool tls = false, testing::TestIdentity* identity = &Identity())
+      : identity_(identity) {
     kv::StoreOptions kv_options;
     kv_options.path = "/registry";
     kv_options.in_memory = true;
@@ -55,7 +58,7 @@ struct Server {
     server::ServiceHostOptions host_options;
     host_options.plaintext = !tls;
     if (tls) {
-      const auth::LocalAuthority& authority = Identity().authority();
+      const auth::LocalAuthority& authority = identity_->authority();
       host_options.tls = server::TlsFiles{authority.cert_path("registry"),
                                           authority.key_path("registry"), authority.ca_cert_path()};
     }
@@ -66,7 +69,7 @@ struct Server {
     // No grace: a test's blobs are all "old enough" to collect.
     service = std::make_unique<ModelRegistryService>(
         store.get(), log.get(), blobs.get(),
-        server::ServiceAccess(Identity().guard(), v1::ModelRegistry::service_full_name(),
+        server::ServiceAccess(identity_->guard(), v1::ModelRegistry::service_full_name(),
                               ModelOwners(store.get())),
         host->metrics(), absl::ZeroDuration());
     host->AddService(service.get(), v1::ModelRegistry::service_full_name(), "the registry");
@@ -84,7 +87,7 @@ struct Server {
   // A stub calling over TLS with service `name`'s certificate (one of the authority's six, or
   // "cli", which presents none).
   std::unique_ptr<v1::ModelRegistry::Stub> ServiceStub(const std::string& name) const {
-    const auth::LocalAuthority& authority = Identity().authority();
+    const auth::LocalAuthority& authority = identity_->authority();
     client::ChannelOptions options;
     options.target = absl::StrCat("127.0.0.1:", host->port());
     options.tls.ca_path = authority.ca_cert_path();

@@ -14,6 +14,7 @@
 #include "libs/server/signals.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/governance_commands.h"
 #include "tools/cli/suggest.h"
 
 namespace {
@@ -28,6 +29,7 @@ constexpr char kUsage[] =
     "  up        Start all six services on this machine and stay in the foreground\n"
     "  features  Apply feature definitions, ingest CSV, list groups (see 'features --help')\n"
     "  models    Models, versions, artifacts, aliases and promotion (see 'models --help')\n"
+    "  standards The design authority's standards for promotions (see 'standards --help')\n"
     "  train     Submit, follow, list and cancel training runs (see 'train --help')\n"
     "  registry  The model registry's audit trail and garbage collection\n"
     "  auth      Tokens, who you are (whoami), what you may do (can-i), the permissions\n"
@@ -62,6 +64,7 @@ const std::vector<NamedCommand>& Commands(const std::string& self_path) {
       {"up", [self_path](const auto& args) { return fabrique::cli::RunUp(self_path, args); }},
       {"features", fabrique::cli::RunFeatures},
       {"models", fabrique::cli::RunModels},
+      {"standards", fabrique::cli::RunStandards},
       {"train", fabrique::cli::RunTrain},
       {"registry", fabrique::cli::RunRegistry},
       {"auth", fabrique::cli::RunAuth},

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/governance_commands.h"
 #include "tools/cli/registry_args.h"
 #include "tools/cli/registry_client.h"
 #include "tools/cli/registry_print.h"
@@ -119,6 +120,11 @@ int RunModels(const std::vector<std::string>& args) {
        RunModelsVersions},
       {"upload", "upload FILE... [--register NAME]",
        "Upload files as artifacts; register a new version", RunModelsUpload},
+      {"register", "register NAME --torchscript FILE --signature SIG.json",
+       "Register a TorchScript module as a new version (creates NAME with --squad)",
+       RunModelsRegister},
+      {"evaluate", "evaluate NAME VERSION --kind K --metric N=V",
+       "Append an evaluation (e.g. capacity) to a version", RunModelsEvaluate},
       {"download", "download REF -o PATH", "Download an artifact, verified (--resume continues)",
        RunModelsDownload},
       {"promote", "promote NAME VERSION --alias A",
@@ -129,7 +135,7 @@ int RunModels(const std::vector<std::string>& args) {
        RunModelsPromotion},
       {"requests", "requests [NAME]",
        "List promotion requests: the pending ones, or --state, --alias", RunModelsRequests},
-      {"traffic", "traffic NAME [--canary P] [--shadow on|off]",
+      {"traffic", "traffic NAME [--canary P] [--routing entity|random] [--shadow]",
        "Show or set the canary share and shadow of the candidate alias", RunModelsTraffic},
       {"policy", "policy NAME ALIAS [--set FILE.json]",
        "Show or set the promotion policy of an alias", RunModelsPolicy},

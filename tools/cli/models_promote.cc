@@ -159,9 +159,20 @@ int RunModelsPolicy(const std::vector<std::string>& args) {
     set.mutable_policy()->set_model(model);
     set.mutable_policy()->set_alias(alias);
     policy = client->Call(&RegistryStub::SetPromotionPolicy, set, "SetPromotionPolicy " + what);
+    if (policy.ok()) {
+      // Read back: the answer to a read says how the design authority's standards combine
+      // with the policy just set (a gate weaker than a standard's has no effect).
+      v1::GetPromotionPolicyRequest get;
+      get.set_model(model);
+      get.set_alias(alias);
+      policy = client->Call(&RegistryStub::GetPromotionPolicy, get, "GetPromotionPolicy " + what);
+    }
   }
   if (!policy.ok()) return Fail(flags.program(), policy.status());
   PrintPolicy(*policy, std::cout);
+  for (const std::string& note : policy->standard_notes()) {
+    std::cout << "standard note: " << note << "\n";
+  }
   return 0;
 }
 

@@ -45,6 +45,19 @@ void PrintTraffic(const v1::TrafficPolicy& policy, std::ostream& out) {
   }
 }
 
+// `--shadow` alone turns shadow on and `--noshadow` off, as boolean flags do; `--shadow on|off`
+// keeps working.
+std::vector<std::string> ShadowSwitch(const std::vector<std::string>& args) {
+  std::vector<std::string> out = args;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == "--") break;
+    const bool valued = i + 1 < out.size() && (out[i + 1] == "on" || out[i + 1] == "off");
+    if (out[i] == "--shadow" && !valued) out[i] = "--shadow=on";
+    if (out[i] == "--noshadow") out[i] = "--shadow=off";
+  }
+  return out;
+}
+
 }  // namespace
 
 int RunModelsRequests(const std::vector<std::string>& args) {
@@ -107,13 +120,18 @@ int RunModelsTraffic(const std::vector<std::string>& args) {
   flags.set_usage_args("[flags] NAME");
   AddRegistryFlags(&flags, &registry);
   flags.Add("canary", &canary, "Percent of traffic answered by the candidate, 0 to 100");
-  flags.Add("shadow", &shadow, "on or off");
+  flags.Add("shadow", &shadow,
+            "Shadow the candidate (it also scores every request, never answering): --shadow or "
+            "--shadow on; --noshadow or --shadow off");
   flags.Add("primary", &primary, "Alias that serves by default (default production)");
   flags.Add("candidate", &candidate, "Alias of the canary and the shadow (default candidate)");
   flags.Add("routing", &routing,
-            "entity_hash (an entity always sees the same version) or random (per request)");
+            "entity (by a hash of the entity key: an entity always sees the same version; also "
+            "entity_hash) or random (per request)");
   core::ParsedArgs parsed;
-  if (auto code = ParseCommandArgs(flags, args, 1, 1, "one NAME", &parsed)) return *code;
+  if (auto code = ParseCommandArgs(flags, ShadowSwitch(args), 1, 1, "one NAME", &parsed)) {
+    return *code;
+  }
   absl::StatusOr<RegistryClient> client = RegistryClient::Connect(registry);
   if (!client.ok()) return Fail(flags.program(), client.status());
   v1::GetTrafficPolicyRequest get;
@@ -138,13 +156,12 @@ int RunModelsTraffic(const std::vector<std::string>& args) {
     }
     if (!primary.empty()) policy->set_primary_alias(primary);
     if (!candidate.empty()) policy->set_candidate_alias(candidate);
-    if (routing == "entity_hash") {
+    if (routing == "entity" || routing == "entity_hash") {
       policy->set_canary_routing(v1::CANARY_ROUTING_ENTITY_HASH);
     } else if (routing == "random") {
       policy->set_canary_routing(v1::CANARY_ROUTING_RANDOM);
     } else if (!routing.empty()) {
-      return BadUsage(flags,
-                      absl::StrCat("--routing '", routing, "' is not entity_hash or random"));
+      return BadUsage(flags, absl::StrCat("--routing '", routing, "' is not entity or random"));
     }
     v1::SetTrafficPolicyRequest set;
     *set.mutable_policy() = *policy;

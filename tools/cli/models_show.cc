@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/governance_commands.h"
 #include "tools/cli/registry_args.h"
 #include "tools/cli/registry_client.h"
 #include "tools/cli/registry_print.h"
@@ -116,6 +117,7 @@ int RunModelsShow(const std::vector<std::string>& args) {
     return Fail(flags.program(), added);
   }
   PrintVersion(*version, std::cout);
+  PrintEvaluations(*version, std::cout);
   return 0;
 }
 

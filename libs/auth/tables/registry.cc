@@ -42,6 +42,13 @@ const MethodTable& ModelRegistryMethods() {
       {"RejectPromotion", OwnerOf("models.reject", kPromotionRequest, "id")},
       {"SetTrafficPolicy", OwnerOf("models.promote", kModel, "policy.model")},
       {"GetTrafficPolicy", OwnerOf("models.read", kModel, "model")},
+      {"AppendEvaluation", OwnerOf("models.evaluate", kModel, "version.model")},
+      // Standards govern models of every squad (factory-wide or by entity): changing one takes
+      // standards.write in every squad; any reader of models may see them.
+      {"SetStandard", Platform("standards.write")},
+      {"DeleteStandard", Platform("standards.write")},
+      {"GetStandard", InAnySquad("models.read")},
+      {"ListStandards", InAnySquad("models.read")},
       // Entries are kept to models of the squads where audit.read is held.
       {"ListAuditEntries", InAnySquad("audit.read")},
       // The chain spans every model: verifying it is platform-wide.
