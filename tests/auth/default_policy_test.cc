@@ -55,6 +55,7 @@ TEST_CASE("default: a data scientist explores, trains, registers and asks for pr
                                                     "models.write",
                                                     "models.promote",
                                                     "models.reject",
+                                                    "models.evaluate",
                                                     "runs.submit",
                                                     "runs.read",
                                                     "runs.cancel",
@@ -95,9 +96,9 @@ TEST_CASE("default: the design authority reads across squads and approves where 
   CHECK(HeldIn("design-authority", "*") == reads);
   CHECK(HeldIn("design-authority", "risk") ==
         Strings{"features.schema.read", "datasets.read", "models.read", "models.approve",
-                "models.reject", "models.policy.write", "audit.read", "runs.read", "inference.read",
-                "monitoring.read", "squads.read", "usecases.read", "approvals.read",
-                "approvals.decide"});
+                "models.reject", "models.policy.write", "models.evaluate", "standards.write",
+                "audit.read", "runs.read", "inference.read", "monitoring.read", "squads.read",
+                "usecases.read", "approvals.read", "approvals.decide"});
 }
 
 TEST_CASE("default: an SRE reads everywhere and runs operations") {
@@ -145,7 +146,7 @@ TEST_CASE("default: each service holds what its calls need, in every squad") {
                                            "models.register_for_run", "auth.delegate"});
   CHECK(ServiceHolds("inference") == Strings{"features.schema.read", "features.data.read",
                                              "features.personal.read", "models.read",
-                                             "predictions.log", "usage.record"});
+                                             "models.evaluate", "predictions.log", "usage.record"});
   CHECK(ServiceHolds("monitor") == Strings{"models.read", "usecases.read", "jobs.submit"});
   CHECK(ServiceHolds("tower") == Strings{"models.read", "models.promote", "runs.submit",
                                          "runs.read", "runs.cancel", "auth.delegate"});

@@ -424,6 +424,13 @@ Pending SeedScoring(v1::ModelRegistry::Stub* stub) {
     REQUIRE(request.state() == v1::PROMOTION_STATE_PENDING);
     (std::string(name) == "production" ? pending.production : pending.canary) = request.id();
   }
+  // A standard for an entity none of these models scores: there to be read and deleted.
+  v1::SetStandardRequest standard;
+  standard.mutable_standard()->set_name("card");
+  standard.mutable_standard()->set_entity("nobody");
+  standard.mutable_standard()->add_required_artifacts(v1::ARTIFACT_KIND_MODEL_CARD);
+  v1::Standard set;
+  REQUIRE(stub->SetStandard(Admin().get(), standard, &set).ok());
   return pending;
 }
 
@@ -486,6 +493,19 @@ std::vector<Case> RegistryCases(v1::ModelRegistry::Stub* stub, const Pending& pe
   download.set_sha256(kAbc);
   v1::WatchRequest watch;
   watch.set_include_snapshot(true);
+  v1::AppendEvaluationRequest evaluate;
+  evaluate.mutable_version()->set_model("scoring");
+  evaluate.mutable_version()->set_version(1);
+  evaluate.mutable_evaluation()->set_kind("capacity");
+  v1::SetStandardRequest set_standard;
+  set_standard.mutable_standard()->set_name("lift");
+  set_standard.mutable_standard()->set_entity("nobody");
+  set_standard.mutable_standard()->add_required_evaluations("capacity");
+  v1::GetStandardRequest get_standard;
+  get_standard.set_name("card");
+  v1::DeleteStandardRequest delete_standard;
+  delete_standard.set_name("card");
+  const Groups none;
   // models.read is held by every role but the data engineer.
   const Groups engineer = {"risk:data-engineer"};
   // Reads before the writes that change what they read; approving and rejecting last.
@@ -588,6 +608,26 @@ std::vector<Case> RegistryCases(v1::ModelRegistry::Stub* stub, const Pending& pe
        Unary(stub, &S::SetTrafficPolicy, traffic),
        {"risk:data-scientist"},
        {"risk:product-owner"}},
+      {"AppendEvaluation",
+       Unary(stub, &S::AppendEvaluation, evaluate),
+       {"risk:data-scientist"},
+       {"risk:product-owner"}},
+      {"GetStandard", Unary(stub, &S::GetStandard, get_standard), {"retail:data-scientist"}, none},
+      {"ListStandards",
+       Unary(stub, &S::ListStandards, v1::ListStandardsRequest()),
+       {"retail:data-scientist"},
+       none},
+      // Standards span squads: a design authority of one squad may not change them.
+      {"SetStandard",
+       Unary(stub, &S::SetStandard, set_standard),
+       {},
+       {"risk:design-authority"},
+       "root"},
+      {"DeleteStandard",
+       Unary(stub, &S::DeleteStandard, delete_standard),
+       {},
+       {"risk:design-authority"},
+       "root"},
       {"RequestPromotion",
        Unary(stub, &S::RequestPromotion, ask),
        {"risk:data-scientist"},

@@ -75,6 +75,11 @@ const std::set<std::string> kImplemented = {
     "/fabrique.v1.ModelRegistry/ListPromotionPolicies",
     "/fabrique.v1.ModelRegistry/ListPromotionRequests",
     "/fabrique.v1.ModelRegistry/SetTrafficPolicy",
+    "/fabrique.v1.ModelRegistry/AppendEvaluation",
+    "/fabrique.v1.ModelRegistry/SetStandard",
+    "/fabrique.v1.ModelRegistry/GetStandard",
+    "/fabrique.v1.ModelRegistry/ListStandards",
+    "/fabrique.v1.ModelRegistry/DeleteStandard",
     "/fabrique.v1.ModelRegistry/GetTrafficPolicy",
     // The trainer.
     "/fabrique.v1.Trainer/SubmitRun",

@@ -76,7 +76,8 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    "ApprovePromotion", "RejectPromotion", "ListModels", "ListAliases",
                    "DeleteAlias", "ListVersions", "UpdateModel", "DeleteVersion",
                    "CollectGarbage", "ListPromotionPolicies", "ListPromotionRequests",
-                   "SetTrafficPolicy", "GetTrafficPolicy",
+                   "SetTrafficPolicy", "GetTrafficPolicy", "AppendEvaluation",
+                   "SetStandard", "GetStandard", "ListStandards", "DeleteStandard",
                    # The trainer.
                    "SubmitRun", "GetRun", "ListRuns", "CancelRun", "WatchRun"}
     with running.connect(name) as channel:
