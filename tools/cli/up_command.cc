@@ -170,8 +170,14 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
   for (std::string& flag : SecurityFlags(flags, info.name)) argv.push_back(std::move(flag));
   if (info.stateful) argv.push_back(absl::StrCat("--data_dir=", flags.data_dir, "/", info.name));
   // The trainer reads from the feature store and registers in the registry started before it,
-  // wherever their ports landed.
-  if (info.name == "trainer") {
+  // and the inference server follows that registry and looks features up in that store, wherever
+  // their ports landed. The inference server keeps its verified model cache under DATA_DIR, so a
+  // restart serves at once; it logs predictions nowhere until the monitor takes them.
+  if (info.name == "inference") {
+    argv.push_back(absl::StrCat("--data_dir=", flags.data_dir, "/", info.name));
+    argv.push_back("--monitor_target=");
+  }
+  if (info.name == "trainer" || info.name == "inference") {
     for (const Running& started : running) {
       if (started.info->name == "features" || started.info->name == "registry") {
         argv.push_back(absl::StrCat("--", started.info->name,
