@@ -8,6 +8,7 @@
 #include "fabrique/v1/monitor.grpc.pb.h"
 #include "fabrique/v1/registry.grpc.pb.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
+#include "inference/grpc_predict_v2.grpc.pb.h"
 #include "libs/client/service_client.h"
 
 namespace fabrique::client {

@@ -9,8 +9,6 @@
 #include <string>
 
 #include "grpcpp/channel.h"
-// typed_clients.h names the Open Inference Protocol's service without including its header.
-#include "inference/grpc_predict_v2.grpc.pb.h"
 #include "libs/client/typed_clients.h"
 #include "libs/serving/monitor_port.h"
 

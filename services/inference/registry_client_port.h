@@ -14,8 +14,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
-// typed_clients.h names the Open Inference Protocol's service without including its header.
-#include "inference/grpc_predict_v2.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "libs/client/typed_clients.h"
 #include "libs/serving/registry_port.h"
