@@ -13,13 +13,11 @@ using prometheus::Histogram;
 // Latencies from 100 us (a small batch on a CPU) to 10 s (a deadline's order).
 Histogram::BucketBoundaries LatencyBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 // Batch sizes: powers of two up to 1024 rows.
-Histogram::BucketBoundaries RowBuckets() {
-  return {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
-}
+Histogram::BucketBoundaries RowBuckets() { return {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}; }
 
 // Loads take from milliseconds (a cached small module) to minutes (a download and warm-up).
 Histogram::BucketBoundaries SwapBuckets() { return {0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300}; }
@@ -44,19 +42,16 @@ InferenceMetrics::InferenceMetrics(prometheus::Registry& registry)
                      "Rows scored, by model and version.", registry)),
       queue_seconds_(Register(prometheus::BuildHistogram(), "fabrique_inference_queue_seconds",
                               "Seconds a request waited in its version's batcher.", registry)),
-      compute_seconds_(Register(prometheus::BuildHistogram(),
-                                "fabrique_inference_compute_seconds",
+      compute_seconds_(Register(prometheus::BuildHistogram(), "fabrique_inference_compute_seconds",
                                 "Seconds the batch a request was scored in took to compute.",
                                 registry)),
-      request_seconds_(Register(prometheus::BuildHistogram(),
-                                "fabrique_inference_request_seconds",
+      request_seconds_(Register(prometheus::BuildHistogram(), "fabrique_inference_request_seconds",
                                 "Seconds from a request's arrival to its answer.", registry)),
       batch_rows_(Register(prometheus::BuildHistogram(), "fabrique_inference_batch_rows",
                            "Rows of the batch each request was scored in.", registry)),
-      feature_lookup_seconds_(Register(prometheus::BuildHistogram(),
-                                       "fabrique_inference_feature_lookup_seconds",
-                                       "Seconds an entity request spent reading online features.",
-                                       registry)),
+      feature_lookup_seconds_(
+          Register(prometheus::BuildHistogram(), "fabrique_inference_feature_lookup_seconds",
+                   "Seconds an entity request spent reading online features.", registry)),
       queued_rows_(Register(prometheus::BuildGauge(), "fabrique_inference_queued_rows",
                             "Rows waiting in a version's batcher now.", registry)),
       versions_(Register(prometheus::BuildGauge(), "fabrique_inference_versions",
@@ -79,10 +74,9 @@ InferenceMetrics::InferenceMetrics(prometheus::Registry& registry)
                             "Requests the traffic policy sent to the candidate (route=canary) or "
                             "also scored on it (route=shadow).",
                             registry)),
-      shadow_failures_(Register(prometheus::BuildCounter(),
-                                "fabrique_inference_shadow_failures_total",
-                                "Shadow scorings that failed (the answer was unaffected).",
-                                registry)),
+      shadow_failures_(
+          Register(prometheus::BuildCounter(), "fabrique_inference_shadow_failures_total",
+                   "Shadow scorings that failed (the answer was unaffected).", registry)),
       log_sent_(Register(prometheus::BuildCounter(), "fabrique_inference_log_records_sent_total",
                          "Prediction records the monitor took.", registry)
                     .Add({})),
@@ -115,9 +109,9 @@ InferenceMetrics::InferenceMetrics(prometheus::Registry& registry)
                       "1 while the server reports ready (plan applied, every primary READY).",
                       registry)
                  .Add({})) {
-  for (serving::DropReason reason : {serving::DropReason::kQueueFull,
-                                     serving::DropReason::kSendFailed,
-                                     serving::DropReason::kStopped}) {
+  for (serving::DropReason reason :
+       {serving::DropReason::kQueueFull, serving::DropReason::kSendFailed,
+        serving::DropReason::kStopped}) {
     log_dropped_.Add({{"reason", std::string(serving::DropReasonName(reason))}});
   }
 }
@@ -132,8 +126,7 @@ void InferenceMetrics::OnRequest(const std::string& model, int64_t version, absl
   if (!computed) return;
   rows_.Add(labels).Increment(static_cast<double>(rows));
   queue_seconds_.Add(labels, LatencyBuckets()).Observe(absl::ToDoubleSeconds(stats.queue_time));
-  compute_seconds_.Add(labels, LatencyBuckets())
-      .Observe(absl::ToDoubleSeconds(stats.compute_time));
+  compute_seconds_.Add(labels, LatencyBuckets()).Observe(absl::ToDoubleSeconds(stats.compute_time));
   batch_rows_.Add(labels, RowBuckets()).Observe(static_cast<double>(stats.batch_rows));
 }
 

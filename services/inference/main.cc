@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -69,7 +70,9 @@ absl::StatusOr<serving::BatcherOptions> Batching(const InferenceFlags& f) {
 
 serving::ModelSelector Selector(const InferenceFlags& f) {
   serving::ModelSelector selector;
-  selector.models = absl::StrSplit(f.models, ',', absl::SkipWhitespace());
+  for (absl::string_view model : absl::StrSplit(f.models, ',', absl::SkipWhitespace())) {
+    selector.models.emplace_back(absl::StripAsciiWhitespace(model));
+  }
   selector.squad = f.squad;
   return selector;
 }
@@ -86,7 +89,8 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Ports: the registry (plans, modules) and the monitor (the prediction log), as this server.
   ASSIGN_OR_RETURN(auto registry_channel,
                    client::MakeChannel(flags.PeerChannel(f.registry_target)));
-  ASSIGN_OR_RETURN(auto registry, RegistryClientPort::Create({registry_channel, f.registry_target}));
+  ASSIGN_OR_RETURN(auto registry,
+                   RegistryClientPort::Create({registry_channel, f.registry_target}));
   std::unique_ptr<MonitorClientPort> monitor;
   if (!f.monitor_target.empty()) {
     ASSIGN_OR_RETURN(auto monitor_channel,
@@ -146,12 +150,13 @@ absl::Status Run(const server::ServiceFlags& flags) {
   host->OnShutdown([&readiness] {
     if (readiness != nullptr) readiness->Stop();  // Health goes NOT_SERVING with the host.
   });
-  readiness = std::make_unique<ReadinessWatch>(ReadinessOptions{
-      &view,
-      [&host, &served](bool ready) {
-        for (const std::string& name : served) host->SetServing(name, ready);
-      },
-      &metrics});
+  readiness =
+      std::make_unique<ReadinessWatch>(ReadinessOptions{&view,
+                                                        [&host, &served](bool ready) {
+                                                          for (const std::string& name : served)
+                                                            host->SetServing(name, ready);
+                                                        },
+                                                        &metrics});
   follower->Start();
   // Serves until SIGTERM/SIGINT: health NOT_SERVING, calls in flight answered, then the cores
   // stop in turn; the follower last, since its Stop shuts the registry port downloads use.

@@ -68,13 +68,12 @@ grpc::ServerUnaryReactor* OpenInferenceService::ModelInfer(
   absl::StatusOr<int64_t> number = ParseModelVersion(request->model_version(), "model_version");
   if (!number.ok()) return refuse(number.status());
   // No entity in the protocol: the canary share is drawn at random.
-  absl::StatusOr<serving::Route> route =
-      options_.serving->models().Resolve(model, *number, "", "");
+  absl::StatusOr<serving::Route> route = options_.serving->models().Resolve(model, *number, "", "");
   if (!route.ok()) return refuse(route.status());
   call->route = *std::move(route);
   const v1::ModelSignature& signature = call->route.version->record().signature();
-  absl::StatusOr<serving::DecodedRequest> decoded = serving::DecodeInferRequest(
-      *request, signature, {options_.serving->MaxBatchSize(model)});
+  absl::StatusOr<serving::DecodedRequest> decoded =
+      serving::DecodeInferRequest(*request, signature, {options_.serving->MaxBatchSize(model)});
   if (!decoded.ok()) return refuse(decoded.status());
   call->decoded = *std::move(decoded);
 
@@ -111,9 +110,9 @@ void OpenInferenceService::Answered(InferCall& call, absl::StatusOr<serving::Ten
   if (status.ok()) {
     SetParameters(call.route, call.response);
     if (logging) {
-      RecordContext context{version.model(), version.version(), call.route.alias,
-                            call.route.canary, false, call.request_id, options_.clock->Now(),
-                            took};
+      RecordContext context{
+          version.model(), version.version(), call.route.alias,      call.route.canary,
+          false,           call.request_id,   options_.clock->Now(), took};
       for (v1::PredictionRecord& record :
            RowRecords(context, call.logged_inputs, *outputs, call.prediction_ids, {})) {
         options_.logger->Log(std::move(record));
@@ -128,33 +127,35 @@ void OpenInferenceService::Answered(InferCall& call, absl::StatusOr<serving::Ten
   call.reactor->Finish(core::ToGrpcStatus(status));
 }
 
-void OpenInferenceService::SubmitShadow(const std::shared_ptr<InferCall>& call,
-                                        absl::Time deadline, bool logging) {
+void OpenInferenceService::SubmitShadow(const std::shared_ptr<InferCall>& call, absl::Time deadline,
+                                        bool logging) {
   std::shared_ptr<serving::ServedVersion> shadow = call->route.shadow;
   // The shadow's record needs the rows and the primary's ids, not the call (answered by then).
   auto inputs = std::make_shared<serving::TensorBatch>(call->logged_inputs);
   std::vector<std::string> primary_ids = call->prediction_ids;
   const std::string request_id = call->request_id;
   const absl::Time start = call->start;
-  shadow->Submit(
-      call->logged_inputs, deadline,
-      [this, shadow, inputs, primary_ids, request_id, start, logging](
-          absl::StatusOr<serving::TensorBatch> outputs, const serving::BatchStats&) {
-        if (!outputs.ok()) {
-          if (options_.metrics != nullptr) options_.metrics->OnShadowFailed(shadow->model());
-          return;
-        }
-        if (!logging) return;
-        const absl::Time now = options_.clock->Now();
-        RecordContext context{shadow->model(), shadow->version(), "", false, true, request_id,
-                              now, now - start};
-        std::vector<std::string> ids;
-        for (size_t i = 0; i < primary_ids.size(); ++i) ids.push_back(serving::NewPredictionId());
-        for (v1::PredictionRecord& record :
-             RowRecords(context, *inputs, *outputs, ids, primary_ids)) {
-          options_.logger->Log(std::move(record));
-        }
-      });
+  shadow->Submit(call->logged_inputs, deadline,
+                 [this, shadow, inputs, primary_ids, request_id, start, logging](
+                     absl::StatusOr<serving::TensorBatch> outputs, const serving::BatchStats&) {
+                   if (!outputs.ok()) {
+                     if (options_.metrics != nullptr)
+                       options_.metrics->OnShadowFailed(shadow->model());
+                     return;
+                   }
+                   if (!logging) return;
+                   const absl::Time now = options_.clock->Now();
+                   RecordContext context{
+                       shadow->model(), shadow->version(), "", false, true, request_id, now,
+                       now - start};
+                   std::vector<std::string> ids;
+                   for (size_t i = 0; i < primary_ids.size(); ++i)
+                     ids.push_back(serving::NewPredictionId());
+                   for (v1::PredictionRecord& record :
+                        RowRecords(context, *inputs, *outputs, ids, primary_ids)) {
+                     options_.logger->Log(std::move(record));
+                   }
+                 });
 }
 
 }  // namespace fabrique::services

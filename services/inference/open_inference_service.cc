@@ -34,35 +34,35 @@ OpenInferenceService::OpenInferenceService(OpenInferenceOptions options)
 grpc::ServerUnaryReactor* OpenInferenceService::ServerLive(
     grpc::CallbackServerContext* context, const inference::ServerLiveRequest* request,
     inference::ServerLiveResponse* response) {
-  return Answer(context, Guarded(access_, *context, "ServerLive", *request,
-                                 [&](const server::Caller&) {
-                                   // Answering at all proves the process is live.
-                                   response->set_live(true);
-                                   return grpc::Status::OK;
-                                 }));
+  return Answer(context,
+                Guarded(access_, *context, "ServerLive", *request, [&](const server::Caller&) {
+                  // Answering at all proves the process is live.
+                  response->set_live(true);
+                  return grpc::Status::OK;
+                }));
 }
 
 grpc::ServerUnaryReactor* OpenInferenceService::ServerReady(
     grpc::CallbackServerContext* context, const inference::ServerReadyRequest* request,
     inference::ServerReadyResponse* response) {
-  return Answer(context, Guarded(access_, *context, "ServerReady", *request,
-                                 [&](const server::Caller&) {
-                                   // The same truth as grpc.health.v1 reports.
-                                   response->set_ready(options_.serving->Ready());
-                                   return grpc::Status::OK;
-                                 }));
+  return Answer(context,
+                Guarded(access_, *context, "ServerReady", *request, [&](const server::Caller&) {
+                  // The same truth as grpc.health.v1 reports.
+                  response->set_ready(options_.serving->Ready());
+                  return grpc::Status::OK;
+                }));
 }
 
 grpc::ServerUnaryReactor* OpenInferenceService::ServerMetadata(
     grpc::CallbackServerContext* context, const inference::ServerMetadataRequest* request,
     inference::ServerMetadataResponse* response) {
-  return Answer(context, Guarded(access_, *context, "ServerMetadata", *request,
-                                 [&](const server::Caller&) {
-                                   response->set_name("fabrique-inference");
-                                   response->set_version(options_.version);
-                                   // No protocol extensions (model repository, statistics).
-                                   return grpc::Status::OK;
-                                 }));
+  return Answer(context,
+                Guarded(access_, *context, "ServerMetadata", *request, [&](const server::Caller&) {
+                  response->set_name("fabrique-inference");
+                  response->set_version(options_.version);
+                  // No protocol extensions (model repository, statistics).
+                  return grpc::Status::OK;
+                }));
 }
 
 grpc::ServerUnaryReactor* OpenInferenceService::ModelReady(

@@ -25,9 +25,9 @@ namespace fabrique::services {
 struct InferCall;  // One ModelInfer in flight (model_infer.cc).
 
 struct OpenInferenceOptions {
-  std::string version;                  // Of this server, for ServerMetadata.
-  const server::Access* guard = nullptr;  // Checks every call. Required; not owned.
-  const ServingView* serving = nullptr;   // Required; not owned.
+  std::string version;                          // Of this server, for ServerMetadata.
+  const server::Access* guard = nullptr;        // Checks every call. Required; not owned.
+  const ServingView* serving = nullptr;         // Required; not owned.
   serving::PredictionLogger* logger = nullptr;  // Every scored row is logged here; may be null.
   InferenceMetrics* metrics = nullptr;          // May be null.
   core::Clock* clock = core::Clock::Real();     // Latencies and record times.

@@ -20,12 +20,24 @@ v1::Value InputValue(const Tensor& tensor, int64_t row) {
   }
   if (width != 1) return value;  // Wider non-float rows are not kept.
   switch (tensor.type) {
-    case DataType::kFp32: value.set_float_value(tensor.fp32[at]); break;
-    case DataType::kFp64: value.set_double_value(tensor.fp64[at]); break;
-    case DataType::kInt64: value.set_int64_value(tensor.int64[at]); break;
-    case DataType::kInt32: value.set_int64_value(tensor.int32[at]); break;
-    case DataType::kBool: value.set_bool_value(tensor.boolean[at] != 0); break;
-    case DataType::kBytes: value.set_string_value(tensor.bytes[at]); break;
+    case DataType::kFp32:
+      value.set_float_value(tensor.fp32[at]);
+      break;
+    case DataType::kFp64:
+      value.set_double_value(tensor.fp64[at]);
+      break;
+    case DataType::kInt64:
+      value.set_int64_value(tensor.int64[at]);
+      break;
+    case DataType::kInt32:
+      value.set_int64_value(tensor.int32[at]);
+      break;
+    case DataType::kBool:
+      value.set_bool_value(tensor.boolean[at] != 0);
+      break;
+    case DataType::kBytes:
+      value.set_string_value(tensor.bytes[at]);
+      break;
   }
   return value;
 }
@@ -37,12 +49,23 @@ v1::ModelOutput OutputValues(const Tensor& tensor, int64_t row) {
   const int64_t width = tensor.ElementsPerRow();
   for (int64_t i = row * width; i < (row + 1) * width; ++i) {
     switch (tensor.type) {
-      case DataType::kFp32: output.add_values(tensor.fp32[i]); break;
-      case DataType::kFp64: output.add_values(static_cast<float>(tensor.fp64[i])); break;
-      case DataType::kInt64: output.add_values(static_cast<float>(tensor.int64[i])); break;
-      case DataType::kInt32: output.add_values(static_cast<float>(tensor.int32[i])); break;
-      case DataType::kBool: output.add_values(tensor.boolean[i] != 0 ? 1.0f : 0.0f); break;
-      case DataType::kBytes: break;
+      case DataType::kFp32:
+        output.add_values(tensor.fp32[i]);
+        break;
+      case DataType::kFp64:
+        output.add_values(static_cast<float>(tensor.fp64[i]));
+        break;
+      case DataType::kInt64:
+        output.add_values(static_cast<float>(tensor.int64[i]));
+        break;
+      case DataType::kInt32:
+        output.add_values(static_cast<float>(tensor.int32[i]));
+        break;
+      case DataType::kBool:
+        output.add_values(tensor.boolean[i] != 0 ? 1.0f : 0.0f);
+        break;
+      case DataType::kBytes:
+        break;
     }
   }
   return output;
@@ -57,8 +80,8 @@ std::vector<v1::PredictionRecord> RowRecords(const RecordContext& context,
                                              const std::vector<std::string>& primary_ids) {
   std::vector<v1::PredictionRecord> records;
   records.reserve(inputs.rows);
-  const auto time = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-      absl::ToUnixMicros(context.time));
+  const auto time =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(context.time));
   for (int64_t row = 0; row < inputs.rows && row < static_cast<int64_t>(ids.size()); ++row) {
     v1::PredictionRecord& record = records.emplace_back();
     record.set_prediction_id(ids[row]);

@@ -31,8 +31,7 @@ bool ReadinessWatch::Poll() {
     last_ = ready ? 1 : 0;
     options_.set_serving(ready);
     core::Log(core::LogLevel::kInfo, ready ? "serving_ready" : "serving_not_ready",
-              {{"from_cache", from_cache},
-               {"registry_revision", serving.RegistryRevision()}});
+              {{"from_cache", from_cache}, {"registry_revision", serving.RegistryRevision()}});
   }
   return ready;
 }

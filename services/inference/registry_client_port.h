@@ -21,8 +21,8 @@
 namespace fabrique::services {
 
 struct RegistryClientPortOptions {
-  std::shared_ptr<grpc::Channel> channel;  // Required: to the registry.
-  std::string target;                      // host:port, for error messages.
+  std::shared_ptr<grpc::Channel> channel;           // Required: to the registry.
+  std::string target;                               // host:port, for error messages.
   absl::Duration call_timeout = absl::Seconds(10);  // Of each unary call. Default 10 s.
   // Of one artifact download stream; a broken one is resumed by the cache. Default 10 min.
   absl::Duration download_timeout = absl::Minutes(10);

@@ -13,10 +13,14 @@ namespace {
 
 v1::ServedVersionState StateProto(serving::VersionState state) {
   switch (state) {
-    case serving::VersionState::kLoading: return v1::SERVED_VERSION_STATE_LOADING;
-    case serving::VersionState::kReady: return v1::SERVED_VERSION_STATE_READY;
-    case serving::VersionState::kFailed: return v1::SERVED_VERSION_STATE_FAILED;
-    case serving::VersionState::kUnloading: return v1::SERVED_VERSION_STATE_UNLOADING;
+    case serving::VersionState::kLoading:
+      return v1::SERVED_VERSION_STATE_LOADING;
+    case serving::VersionState::kReady:
+      return v1::SERVED_VERSION_STATE_READY;
+    case serving::VersionState::kFailed:
+      return v1::SERVED_VERSION_STATE_FAILED;
+    case serving::VersionState::kUnloading:
+      return v1::SERVED_VERSION_STATE_UNLOADING;
   }
   return v1::SERVED_VERSION_STATE_UNSPECIFIED;
 }
@@ -61,9 +65,9 @@ absl::StatusOr<const serving::ServedModelStatus*> FindServedModel(
     if (status.model == model) return &status;
     names.push_back(status.model);
   }
-  return absl::NotFoundError(absl::StrCat("model '", model, "' is not served here (served: ",
-                                          names.empty() ? "none" : absl::StrJoin(names, ", "),
-                                          ")"));
+  return absl::NotFoundError(absl::StrCat(
+      "model '", model,
+      "' is not served here (served: ", names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
 }
 
 std::vector<std::string> ReadyVersions(const serving::ServedModelStatus& model) {
@@ -88,7 +92,8 @@ v1::ServedModel ServedModelProto(const ServingView& serving,
   proto.set_candidate_version(model.candidate_version);
   const int64_t describing = DescribingVersion(model);
   if (describing > 0) {
-    absl::StatusOr<serving::Route> route = serving.models().Resolve(model.model, describing, "", "");
+    absl::StatusOr<serving::Route> route =
+        serving.models().Resolve(model.model, describing, "", "");
     if (route.ok()) {
       *proto.mutable_metadata() = serving::ModelMetadataFromSignature(
           model.model, ReadyVersions(model), route->version->record().signature());
@@ -110,8 +115,7 @@ v1::ListServedModelsResponse ListServedModels(const ServingView& serving,
   return response;
 }
 
-absl::StatusOr<v1::ServedModel> GetServedModel(const ServingView& serving,
-                                               absl::string_view name) {
+absl::StatusOr<v1::ServedModel> GetServedModel(const ServingView& serving, absl::string_view name) {
   const std::vector<serving::ServedModelStatus> models = serving.models().Status();
   absl::StatusOr<const serving::ServedModelStatus*> model = FindServedModel(models, name);
   if (!model.ok()) return model.status();

@@ -38,8 +38,7 @@ v1::ServedModel ServedModelProto(const ServingView& serving,
 v1::ListServedModelsResponse ListServedModels(const ServingView& serving,
                                               const server::Caller& caller);
 // GetServedModel: NOT_FOUND naming the model when it is not served.
-absl::StatusOr<v1::ServedModel> GetServedModel(const ServingView& serving,
-                                               absl::string_view name);
+absl::StatusOr<v1::ServedModel> GetServedModel(const ServingView& serving, absl::string_view name);
 
 }  // namespace fabrique::services
 

@@ -55,8 +55,7 @@ absl::StatusOr<std::string> ServingView::OwnerOf(absl::string_view model) const 
 }
 
 auth::OwnerLookup ServingView::Owners() const {
-  return [this](absl::string_view resource,
-                absl::string_view name) -> absl::StatusOr<std::string> {
+  return [this](absl::string_view resource, absl::string_view name) -> absl::StatusOr<std::string> {
     if (resource != auth::kModel) {
       return absl::InternalError(
           absl::StrCat("the inference server looks up models only, not ", resource));

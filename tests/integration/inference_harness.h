@@ -105,8 +105,8 @@ inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& 
   module->set_name("model.pt");
   module->set_kind(v1::ARTIFACT_KIND_TORCHSCRIPT_MODULE);
   *module->mutable_artifact() = artifact;
-  for (auto* spec : {version->mutable_signature()->add_inputs(),
-                     version->mutable_signature()->add_outputs()}) {
+  for (auto* spec :
+       {version->mutable_signature()->add_inputs(), version->mutable_signature()->add_outputs()}) {
     spec->set_datatype("FP32");
     spec->add_shape(-1);
     spec->add_shape(1);
@@ -151,12 +151,18 @@ class InferenceServer {
   InferenceServer(const std::string& data_dir, const std::string& registry_target,
                   const std::string& log_path)
       : log_path_(log_path) {
-    std::vector<std::string> argv = {
-        absl::StrCat(BinDir(), "/fabrique-inference"), "--listen_host=127.0.0.1", "--port=0",
-        "--metrics_port=0", absl::StrCat("--data_dir=", data_dir),
-        absl::StrCat("--registry_target=", registry_target), "--monitor_target=",
-        absl::StrCat("--models=", kModel), "--device=cpu", "--intra_op_threads=1",
-        "--max_batch_size=8", "--max_queue_delay_us=500"};
+    std::vector<std::string> argv = {absl::StrCat(BinDir(), "/fabrique-inference"),
+                                     "--listen_host=127.0.0.1",
+                                     "--port=0",
+                                     "--metrics_port=0",
+                                     absl::StrCat("--data_dir=", data_dir),
+                                     absl::StrCat("--registry_target=", registry_target),
+                                     "--monitor_target=",
+                                     absl::StrCat("--models=", kModel),
+                                     "--device=cpu",
+                                     "--intra_op_threads=1",
+                                     "--max_batch_size=8",
+                                     "--max_queue_delay_us=500"};
     for (std::string& flag : SecureServerFlags(LocalIdentity(), "inference")) {
       argv.push_back(std::move(flag));
     }

@@ -153,8 +153,8 @@ TEST_CASE("The alias moves 20 times under steady load, once to a broken module: 
     const int64_t target = order[move % 5];
     SetProduction(*deployment.models, target);
     if (target == 3) {  // Broken: it fails to load and the previous version keeps answering.
-      REQUIRE(PollUntil(
-          [&] { return StateOf(*server, 3) == v1::SERVED_VERSION_STATE_FAILED; }, kPatience));
+      REQUIRE(PollUntil([&] { return StateOf(*server, 3) == v1::SERVED_VERSION_STATE_FAILED; },
+                        kPatience));
       CHECK(Answering(*server) == serving);
       continue;
     }
@@ -188,8 +188,7 @@ TEST_CASE("Restarted with the registry down, the server serves its cached plan a
   v1::ListServedModelsResponse list;
   REQUIRE(second->served().ListServedModels(Root().get(), {}, &list).ok());
   CHECK_FALSE(list.registry_connected());
-  absl::StatusOr<std::string> metrics =
-      HttpGet("127.0.0.1", second->metrics_port(), "/metrics");
+  absl::StatusOr<std::string> metrics = HttpGet("127.0.0.1", second->metrics_port(), "/metrics");
   REQUIRE(metrics.ok());
   CHECK(absl::StrContains(*metrics, "fabrique_inference_serving_from_cache 1"));
   CHECK(absl::StrContains(cli::TailFile(second->log_path(), 200), "\"from_cache\":true"));

@@ -2,7 +2,10 @@
 // that answer with their version number: readiness, scoring (typed and raw), the refusals with
 // their codes, metadata, the prediction log, the shadow, and the access guard.
 
+#include <cstring>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"

@@ -107,7 +107,8 @@ struct InferenceAdapter {
     log_options.flush_interval = absl::Milliseconds(1);
     log_options.observer = metrics.get();
     logger = *serving::PredictionLogger::Create(log_options);
-    view = std::make_unique<ServingView>(ServingViewOptions{models.get(), set_options.batching, {}});
+    view =
+        std::make_unique<ServingView>(ServingViewOptions{models.get(), set_options.batching, {}});
     open = std::make_unique<OpenInferenceService>(
         OpenInferenceOptions{"1.2.3", identity.guard(), view.get(), logger.get(), metrics.get()});
     entity = std::make_unique<EntityInferenceService>(identity.guard(), view.get());
