@@ -49,10 +49,11 @@ def test_open_inference_protocol_from_python(stubs, running):
         assert stub.ServerReady(pb.ServerReadyRequest(), timeout=5).ready
         assert stub.ServerMetadata(pb.ServerMetadataRequest(), timeout=5).name == \
             "fabrique-inference"
+        # Nothing is served on a fresh registry: a model is asked for by name, and not found.
         with pytest.raises(grpc.RpcError) as error:
             stub.ModelInfer(pb.ModelInferRequest(model_name="churn"), timeout=5)
-        assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
-        assert "not built yet" in error.value.details()
+        assert error.value.code() == grpc.StatusCode.NOT_FOUND
+        assert "churn" in error.value.details()
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -62,6 +63,9 @@ def test_unbuilt_calls_say_so(stubs, running, name):
     policy lets call everything, so what answers is the call itself."""
     import importlib
     implemented = {"ServerLive", "ServerReady", "ServerMetadata",
+                   # The inference server.
+                   "ModelReady", "ModelMetadata", "ModelInfer", "Predict", "ListServedModels",
+                   "GetServedModel",
                    # The feature store.
                    "ApplyEntity", "GetEntity", "ListEntities", "ApplyFeatureGroup",
                    "GetFeatureGroup", "ListFeatureGroups", "ListFeatures", "Ingest",
