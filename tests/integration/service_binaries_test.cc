@@ -249,7 +249,16 @@ TEST_CASE("every service binary serves health, reflection, metrics and stops cle
   for (const client::ServiceInfo& info : client::Services()) {
     INFO("service " << info.name);
     TempDir tmp;
-    RunningService s(info, tmp);
+    // The inference server is ready once it has applied the registry's state: it follows one.
+    std::unique_ptr<RunningService> registry;
+    std::vector<std::string> extra;
+    if (info.name == "inference") {
+      registry = std::make_unique<RunningService>(*client::FindService("registry"), tmp);
+      REQUIRE(registry->WaitStarted());
+      extra = {absl::StrCat("--registry_target=127.0.0.1:", registry->grpc_port),
+               absl::StrCat("--data_dir=", tmp.path(), "/inference"), "--monitor_target="};
+    }
+    RunningService s(info, tmp, extra);
     INFO(ReadFile(s.log_path));
     REQUIRE(s.WaitStarted());
     CHECK(s.grpc_port > 0);
@@ -291,7 +300,9 @@ TEST_CASE("--help documents every flag with its default, and exits 0") {
     CHECK(absl::StrContains(help, absl::StrCat("--port (int; default: ", info.default_port, ")")));
     CHECK(absl::StrContains(
         help, absl::StrCat("--metrics_port (int; default: ", info.default_metrics_port, ")")));
-    CHECK(absl::StrContains(help, "--data_dir (string; default:") == info.stateful);
+    // Stateful services keep their state there; the inference server, its model cache.
+    CHECK(absl::StrContains(help, "--data_dir (string; default:") ==
+          (info.stateful || info.name == "inference"));
     for (absl::string_view line : absl::StrSplit(help, '\n')) {
       if (absl::StartsWith(line, "  --") && line != "  --help") {
         INFO(line);
