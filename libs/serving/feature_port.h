@@ -1,0 +1,29 @@
+#ifndef FABRIQUE_LIBS_SERVING_FEATURE_PORT_H_
+#define FABRIQUE_LIBS_SERVING_FEATURE_PORT_H_
+
+// How serving reads entity features from the feature store online, keeping gRPC out of this
+// library: the inference binary implements it with libs/client, tests with an in-memory fake.
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "fabrique/v1/features.pb.h"
+
+namespace fabrique::serving {
+
+class FeaturePort {
+ public:
+  virtual ~FeaturePort() = default;
+
+  // Reads the latest values (FeatureStore.LookupOnline), one attempt, answering by `deadline`.
+  // Blocking: the FeatureLookupBatcher calls it from its own threads, never from a gRPC reactor.
+  // Errors: UNAVAILABLE when the store cannot be reached, with a message that starts "the feature
+  // store is unavailable: " (callers pass it on as it is); DEADLINE_EXCEEDED; the store's own
+  // verdicts (INVALID_ARGUMENT for entity keys that do not cover a group's entity, NOT_FOUND for
+  // an unknown feature, PERMISSION_DENIED).
+  virtual absl::StatusOr<v1::LookupOnlineResponse> LookupOnline(
+      const v1::LookupOnlineRequest& request, absl::Time deadline) = 0;
+};
+
+}  // namespace fabrique::serving
+
+#endif  // FABRIQUE_LIBS_SERVING_FEATURE_PORT_H_
