@@ -8,6 +8,7 @@
 #include "fabrique/v1/monitor.grpc.pb.h"
 #include "fabrique/v1/registry.grpc.pb.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
+#include "inference/grpc_predict_v2.grpc.pb.h"
 #include "libs/client/service_client.h"
 
 namespace fabrique::client {
@@ -17,7 +18,7 @@ using RegistryClient = ServiceClient<v1::ModelRegistry>;
 using TrainerClient = ServiceClient<v1::Trainer>;
 using MonitorClient = ServiceClient<v1::Monitor>;
 using EntityInferenceClient = ServiceClient<v1::EntityInference>;
-using OpenInferenceClient = ServiceClient<inference::GRPCInferenceService>;
+using OpenInferenceClient = ServiceClient<::inference::GRPCInferenceService>;
 
 }  // namespace fabrique::client
 
