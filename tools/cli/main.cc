@@ -29,6 +29,8 @@ constexpr char kUsage[] =
     "  features  Apply feature definitions, ingest CSV, list groups (see 'features --help')\n"
     "  models    Models, versions, artifacts, aliases and promotion (see 'models --help')\n"
     "  train     Submit, follow, list and cancel training runs (see 'train --help')\n"
+    "  predict   Score entities with a served model through an inference server\n"
+    "  serving   List what an inference server serves: versions, states, traffic\n"
     "  registry  The model registry's audit trail and garbage collection\n"
     "  auth      Tokens, who you are (whoami), what you may do (can-i), the permissions\n"
     "  status    Show the health of every service (exit 1 if any is down)\n"
@@ -63,6 +65,8 @@ const std::vector<NamedCommand>& Commands(const std::string& self_path) {
       {"features", fabrique::cli::RunFeatures},
       {"models", fabrique::cli::RunModels},
       {"train", fabrique::cli::RunTrain},
+      {"predict", fabrique::cli::RunPredict},
+      {"serving", fabrique::cli::RunServing},
       {"registry", fabrique::cli::RunRegistry},
       {"auth", fabrique::cli::RunAuth},
       {"status", fabrique::cli::RunStatus},
