@@ -18,6 +18,7 @@
 #include "libs/serving/feature_lookup_batcher.h"
 #include "prometheus/registry.h"
 #include "services/inference/entity_predict_rows.h"
+#include "services/inference/feature_client_port.h"
 #include "tests/services/inference_test_server.h"
 #include "tests/serving/fake_feature_port.h"
 
@@ -440,6 +441,18 @@ TEST_CASE("The outputs asked for are found by name; an unknown one is refused na
   CHECK(unknown.code() == absl::StatusCode::kInvalidArgument);
   CHECK(absl::StrContains(unknown.message(), "'score'"));
   CHECK(absl::StrContains(unknown.message(), "probability, embedding"));
+}
+
+TEST_CASE("The feature store port says the store is unavailable when nothing answers") {
+  // A port nothing listens on: connection refused at once.
+  FeatureClientPort port(client::MakePlaintextChannel("127.0.0.1:1"), "127.0.0.1:1");
+  v1::LookupOnlineRequest request;
+  request.add_features()->set_feature("city");
+  request.add_entity_keys()->add_keys("c1");
+  const absl::Status status = port.LookupOnline(request, absl::Now() + absl::Seconds(10)).status();
+  CHECK(status.code() == absl::StatusCode::kUnavailable);
+  CHECK(absl::StartsWith(status.message(), "the feature store is unavailable: "));
+  CHECK(absl::StrContains(status.message(), "127.0.0.1:1"));
 }
 
 }  // namespace
