@@ -87,6 +87,41 @@ absl::Status PlanFeeds(PredictCall& call) {
   return absl::OkStatus();
 }
 
+// Row `index` of `part`'s answer as the prediction of its request row.
+absl::Status FillPrediction(const PredictCall& call, const PredictPart& part, int64_t index,
+                            v1::EntityPrediction& prediction) {
+  const serving::ServedVersion& version = *part.route.version;
+  const serving::TensorBatch& outputs = *part.answer;
+  const int64_t row = part.rows[index];
+  prediction.set_prediction_id(call.prediction_ids[row]);
+  prediction.mutable_served_by()->set_model(version.model());
+  prediction.mutable_served_by()->set_version(version.version());
+  prediction.set_served_alias(part.route.alias);
+  prediction.set_canary(part.route.canary);
+  for (int output : part.outputs) {
+    if (output >= static_cast<int>(outputs.tensors.size())) {
+      return absl::InternalError(absl::StrCat("model '", version.model(), "' version ",
+                                              version.version(), " answered ",
+                                              outputs.tensors.size(), " outputs"));
+    }
+    *prediction.add_outputs() = RowOutput(outputs.tensors[output], index);
+  }
+  absl::StatusOr<std::string> label =
+      serving::PredictedLabel(version.record().signature(), outputs, index);
+  if (!label.ok()) return label.status();
+  prediction.set_predicted_label(*std::move(label));
+  const PredictFeed& feed = call.feeds[part.feed];
+  for (const v1::FeatureIssue& issue : feed.rows.issues[row]) {
+    *prediction.add_feature_issues() = issue;
+  }
+  if (call.request->return_features()) {
+    for (v1::Value& value : serving::FedValues(feed.rows.inputs, row)) {
+      *prediction.add_features() = std::move(value);
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status PlanPredictCall(const serving::ModelSet& models, int max_rows, PredictCall& call) {
@@ -101,37 +136,11 @@ absl::Status BuildPredictions(PredictCall& call) {
   auto* predictions = call.response->mutable_predictions();
   for (int64_t row = 0; row < rows; ++row) predictions->Add()->set_row(row);
   for (const PredictPart& part : call.parts) {
-    const serving::ServedVersion& version = *part.route.version;
-    const serving::TensorBatch& outputs = *part.answer;
-    const PredictFeed& feed = call.feeds[part.feed];
     for (size_t i = 0; i < part.rows.size(); ++i) {
       const int64_t row = part.rows[i];
-      v1::EntityPrediction& prediction = (*predictions)[static_cast<int>(row)];
-      prediction.set_prediction_id(call.prediction_ids[row]);
-      prediction.mutable_served_by()->set_model(version.model());
-      prediction.mutable_served_by()->set_version(version.version());
-      prediction.set_served_alias(part.route.alias);
-      prediction.set_canary(part.route.canary);
-      for (int output : part.outputs) {
-        if (output >= static_cast<int>(outputs.tensors.size())) {
-          return absl::InternalError(absl::StrCat("model '", version.model(), "' version ",
-                                                  version.version(), " answered ",
-                                                  outputs.tensors.size(), " outputs"));
-        }
-        *prediction.add_outputs() = RowOutput(outputs.tensors[output], static_cast<int64_t>(i));
-      }
-      absl::StatusOr<std::string> label =
-          serving::PredictedLabel(version.record().signature(), outputs, static_cast<int64_t>(i));
-      if (!label.ok()) return label.status();
-      prediction.set_predicted_label(*std::move(label));
-      for (const v1::FeatureIssue& issue : feed.rows.issues[row]) {
-        *prediction.add_feature_issues() = issue;
-      }
-      if (call.request->return_features()) {
-        for (v1::Value& value : serving::FedValues(feed.rows.inputs, row)) {
-          *prediction.add_features() = std::move(value);
-        }
-      }
+      absl::Status filled = FillPrediction(call, part, static_cast<int64_t>(i),
+                                           (*predictions)[static_cast<int>(row)]);
+      if (!filled.ok()) return filled;
     }
   }
   return absl::OkStatus();
