@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -254,6 +256,67 @@ TEST_CASE("A group whose schema moved after training is refused as skew, naming 
   INFO(status.error_message());
   CHECK(status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(absl::StrContains(status.error_message(), "profile:tenure"));
+}
+
+TEST_CASE("With a 50% canary by entity hash, an entity always meets the same version") {
+  TempDir tmp;
+  KillableService features("fabrique-features", tmp.Sub("features"), tmp.Sub("features.log"));
+  KillableService registry("fabrique-registry", tmp.Sub("registry"), tmp.Sub("registry.log"));
+  auto store = v1::FeatureStore::NewStub(features.channel());
+  auto models = v1::ModelRegistry::NewStub(registry.channel());
+  ApplyProfile(*store);
+  IngestProfiles(*store);
+  WriteTabularModule(tmp.Sub("tabular.pt"));
+  CreateModel(*models);
+  SetProduction(*models, RegisterTabular(*models, tmp.Sub("tabular.pt")));
+  const int64_t candidate = RegisterTabular(*models, tmp.Sub("tabular.pt"));
+  v1::SetAliasRequest alias;
+  alias.set_model(kModel);
+  alias.set_alias("candidate");
+  alias.set_version(candidate);
+  v1::Alias moved;
+  REQUIRE(models->SetAlias(Root().get(), alias, &moved).ok());
+  v1::SetTrafficPolicyRequest policy;
+  policy.mutable_policy()->set_model(kModel);
+  policy.mutable_policy()->set_canary_percent(50);
+  policy.mutable_policy()->set_canary_routing(v1::CANARY_ROUTING_ENTITY_HASH);
+  v1::TrafficPolicy set;
+  const grpc::Status policed = models->SetTrafficPolicy(Root().get(), policy, &set);
+  INFO(policed.error_message());
+  REQUIRE(policed.ok());
+  KillableService inference("fabrique-inference", tmp.Sub("inference"), tmp.Sub("inference.log"),
+                            {absl::StrCat("--registry_target=", registry.target()),
+                             absl::StrCat("--features_target=", features.target()),
+                             "--monitor_target=", absl::StrCat("--models=", kModel), "--device=cpu",
+                             "--intra_op_threads=1"});
+  auto entity = v1::EntityInference::NewStub(inference.channel());
+  // The candidate may still be loading when the primary makes the server ready.
+  REQUIRE(PollUntil(
+      [&] {
+        v1::ListServedModelsResponse served;
+        if (!entity->ListServedModels(Root().get(), {}, &served).ok()) return false;
+        return served.models_size() == 1 && served.models(0).candidate_version() == candidate;
+      },
+      kPatience));
+  std::vector<std::string> keys;
+  for (int i = 0; i < 8; ++i) keys.push_back(absl::StrCat("customer-", i));
+  std::map<std::string, int64_t> met;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    v1::PredictResponse response;
+    const grpc::Status status = entity->Predict(Root().get(), Predict(keys), &response);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    for (const v1::EntityPrediction& prediction : response.predictions()) {
+      const std::string& key = keys[prediction.row()];
+      const int64_t version = prediction.served_by().version();
+      CHECK(prediction.canary() == (version == candidate));
+      if (attempt == 0) met[key] = version;
+      CHECK(met[key] == version);
+    }
+  }
+  std::set<int64_t> versions;
+  for (const auto& [key, version] : met) versions.insert(version);
+  CHECK(versions.size() == 2);  // These keys meet both versions.
 }
 
 }  // namespace
