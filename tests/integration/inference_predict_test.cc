@@ -156,30 +156,43 @@ v1::PredictRequest Predict(const std::vector<std::string>& keys) {
 
 float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
-TEST_CASE("Predict by entity through features, registry and inference") {
+// The feature store with the profiles ingested, and the registry with kModel created.
+struct Deployment {
   TempDir tmp;
-  KillableService features("fabrique-features", tmp.Sub("features"), tmp.Sub("features.log"));
-  KillableService registry("fabrique-registry", tmp.Sub("registry"), tmp.Sub("registry.log"));
-  auto store = v1::FeatureStore::NewStub(features.channel());
-  auto models = v1::ModelRegistry::NewStub(registry.channel());
-  ApplyProfile(*store);
-  IngestProfiles(*store);
-  WriteTabularModule(tmp.Sub("tabular.pt"));
-  CreateModel(*models);
-  const int64_t version = RegisterTabular(*models, tmp.Sub("tabular.pt"));
-  SetProduction(*models, version);
-  // Ready (health SERVING) once the production version is loaded.
-  KillableService inference("fabrique-inference", tmp.Sub("inference"), tmp.Sub("inference.log"),
-                            {absl::StrCat("--registry_target=", registry.target()),
-                             absl::StrCat("--features_target=", features.target()),
-                             "--monitor_target=", absl::StrCat("--models=", kModel), "--device=cpu",
-                             "--intra_op_threads=1"});
-  auto entity = v1::EntityInference::NewStub(inference.channel());
-  auto oip = ::inference::GRPCInferenceService::NewStub(inference.channel());
+  KillableService features{"fabrique-features", tmp.Sub("features"), tmp.Sub("features.log")};
+  KillableService registry{"fabrique-registry", tmp.Sub("registry"), tmp.Sub("registry.log")};
+  std::unique_ptr<v1::FeatureStore::Stub> store = v1::FeatureStore::NewStub(features.channel());
+  std::unique_ptr<v1::ModelRegistry::Stub> models = v1::ModelRegistry::NewStub(registry.channel());
+
+  Deployment() {
+    ApplyProfile(*store);
+    IngestProfiles(*store);
+    WriteTabularModule(tmp.Sub("tabular.pt"));
+    CreateModel(*models);
+  }
+  int64_t Register() { return RegisterTabular(*models, tmp.Sub("tabular.pt")); }
+  // fabrique-inference serving kModel, once ready (its production version loaded).
+  std::unique_ptr<KillableService> StartInference() {
+    return std::make_unique<KillableService>(
+        "fabrique-inference", tmp.Sub("inference"), tmp.Sub("inference.log"),
+        std::vector<std::string>{absl::StrCat("--registry_target=", registry.target()),
+                                 absl::StrCat("--features_target=", features.target()),
+                                 "--monitor_target=", absl::StrCat("--models=", kModel),
+                                 "--device=cpu", "--intra_op_threads=1"});
+  }
+};
+
+TEST_CASE("Predict by entity through features, registry and inference") {
+  Deployment d;
+  const int64_t version = d.Register();
+  SetProduction(*d.models, version);
+  std::unique_ptr<KillableService> inference = d.StartInference();
+  auto entity = v1::EntityInference::NewStub(inference->channel());
+  auto oip = ::inference::GRPCInferenceService::NewStub(inference->channel());
 
   v1::PredictResponse response;
   grpc::Status status = entity->Predict(Root().get(), Predict({"c1", "c2", "c9"}), &response);
-  INFO(status.error_message() << "\n" << cli::TailFile(inference.log_path(), 20));
+  INFO(status.error_message() << "\n" << cli::TailFile(inference->log_path(), 20));
   REQUIRE(status.ok());
   REQUIRE(response.predictions_size() == 3);
   const float expected[3] = {Sigmoid(2.0f), Sigmoid(-1.0f), 0.5f};
@@ -208,7 +221,7 @@ TEST_CASE("Predict by entity through features, registry and inference") {
   CHECK(std::abs(response.predictions(0).outputs(0).values(0) - 0.5f) < 1e-6f);
 
   // The feature store down: Predict says so; the Open Inference Protocol still answers.
-  features.Kill();
+  d.features.Kill();
   status = entity->Predict(Root().get(), Predict({"c1"}), &response);
   CHECK(status.error_code() == grpc::StatusCode::UNAVAILABLE);
   CHECK(absl::StrContains(status.error_message(), "the feature store is unavailable"));
@@ -234,23 +247,11 @@ TEST_CASE("Predict by entity through features, registry and inference") {
 }
 
 TEST_CASE("A group whose schema moved after training is refused as skew, naming the feature") {
-  TempDir tmp;
-  KillableService features("fabrique-features", tmp.Sub("features"), tmp.Sub("features.log"));
-  KillableService registry("fabrique-registry", tmp.Sub("registry"), tmp.Sub("registry.log"));
-  auto store = v1::FeatureStore::NewStub(features.channel());
-  auto models = v1::ModelRegistry::NewStub(registry.channel());
-  ApplyProfile(*store);
-  IngestProfiles(*store);
-  ApplyProfile(*store, {"visits"});  // Schema version 2.
-  WriteTabularModule(tmp.Sub("tabular.pt"));
-  CreateModel(*models);
-  SetProduction(*models, RegisterTabular(*models, tmp.Sub("tabular.pt")));
-  KillableService inference("fabrique-inference", tmp.Sub("inference"), tmp.Sub("inference.log"),
-                            {absl::StrCat("--registry_target=", registry.target()),
-                             absl::StrCat("--features_target=", features.target()),
-                             "--monitor_target=", absl::StrCat("--models=", kModel), "--device=cpu",
-                             "--intra_op_threads=1"});
-  auto entity = v1::EntityInference::NewStub(inference.channel());
+  Deployment d;
+  ApplyProfile(*d.store, {"visits"});  // Schema version 2.
+  SetProduction(*d.models, d.Register());
+  std::unique_ptr<KillableService> inference = d.StartInference();
+  auto entity = v1::EntityInference::NewStub(inference->channel());
   v1::PredictResponse response;
   const grpc::Status status = entity->Predict(Root().get(), Predict({"c1"}), &response);
   INFO(status.error_message());
@@ -259,37 +260,25 @@ TEST_CASE("A group whose schema moved after training is refused as skew, naming 
 }
 
 TEST_CASE("With a 50% canary by entity hash, an entity always meets the same version") {
-  TempDir tmp;
-  KillableService features("fabrique-features", tmp.Sub("features"), tmp.Sub("features.log"));
-  KillableService registry("fabrique-registry", tmp.Sub("registry"), tmp.Sub("registry.log"));
-  auto store = v1::FeatureStore::NewStub(features.channel());
-  auto models = v1::ModelRegistry::NewStub(registry.channel());
-  ApplyProfile(*store);
-  IngestProfiles(*store);
-  WriteTabularModule(tmp.Sub("tabular.pt"));
-  CreateModel(*models);
-  SetProduction(*models, RegisterTabular(*models, tmp.Sub("tabular.pt")));
-  const int64_t candidate = RegisterTabular(*models, tmp.Sub("tabular.pt"));
+  Deployment d;
+  SetProduction(*d.models, d.Register());
+  const int64_t candidate = d.Register();
   v1::SetAliasRequest alias;
   alias.set_model(kModel);
   alias.set_alias("candidate");
   alias.set_version(candidate);
   v1::Alias moved;
-  REQUIRE(models->SetAlias(Root().get(), alias, &moved).ok());
+  REQUIRE(d.models->SetAlias(Root().get(), alias, &moved).ok());
   v1::SetTrafficPolicyRequest policy;
   policy.mutable_policy()->set_model(kModel);
   policy.mutable_policy()->set_canary_percent(50);
   policy.mutable_policy()->set_canary_routing(v1::CANARY_ROUTING_ENTITY_HASH);
   v1::TrafficPolicy set;
-  const grpc::Status policed = models->SetTrafficPolicy(Root().get(), policy, &set);
+  const grpc::Status policed = d.models->SetTrafficPolicy(Root().get(), policy, &set);
   INFO(policed.error_message());
   REQUIRE(policed.ok());
-  KillableService inference("fabrique-inference", tmp.Sub("inference"), tmp.Sub("inference.log"),
-                            {absl::StrCat("--registry_target=", registry.target()),
-                             absl::StrCat("--features_target=", features.target()),
-                             "--monitor_target=", absl::StrCat("--models=", kModel), "--device=cpu",
-                             "--intra_op_threads=1"});
-  auto entity = v1::EntityInference::NewStub(inference.channel());
+  std::unique_ptr<KillableService> inference = d.StartInference();
+  auto entity = v1::EntityInference::NewStub(inference->channel());
   // The candidate may still be loading when the primary makes the server ready.
   REQUIRE(PollUntil(
       [&] {
