@@ -19,6 +19,7 @@
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/serving/artifact_cache.h"
+#include "libs/serving/feature_lookup_batcher.h"
 #include "libs/serving/model_set.h"
 #include "libs/serving/plan_store.h"
 #include "libs/serving/prediction_logger.h"
@@ -26,6 +27,7 @@
 #include "libs/serving/torchscript_loader.h"
 #include "services/inference/batching_config.h"
 #include "services/inference/entity_inference_service.h"
+#include "services/inference/feature_client_port.h"
 #include "services/inference/inference_metrics.h"
 #include "services/inference/monitor_client_port.h"
 #include "services/inference/open_inference_service.h"
@@ -97,6 +99,11 @@ absl::Status Run(const server::ServiceFlags& flags) {
                      client::MakeChannel(flags.PeerChannel(f.monitor_target)));
     monitor = std::make_unique<MonitorClientPort>(monitor_channel, f.monitor_target);
   }
+  // The feature store, read online for entity requests; concurrent lookups batched together.
+  ASSIGN_OR_RETURN(auto features_channel,
+                   client::MakeChannel(flags.PeerChannel(f.features_target)));
+  FeatureClientPort features(features_channel, f.features_target);
+  ASSIGN_OR_RETURN(auto feature_lookups, serving::FeatureLookupBatcher::Create({&features}));
   ASSIGN_OR_RETURN(auto cache, serving::ArtifactCache::Create({cache_dir, registry.get()}));
   ASSIGN_OR_RETURN(auto plans, serving::PlanStore::Create({cache_dir}));
   // The host first, for its metrics registry: the cores report to InferenceMetrics from the start.
@@ -139,7 +146,8 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Services.
   OpenInferenceService open_inference(
       {core::kVersion, access->guard(), &view, logger.get(), &metrics});
-  EntityInferenceService entity_inference(access->guard(), &view);
+  EntityInferenceService entity_inference(access->guard(), &view,
+                                          {feature_lookups.get(), logger.get(), &metrics});
   const std::vector<std::string> served = {inference::GRPCInferenceService::service_full_name(),
                                            fabrique::v1::EntityInference::service_full_name(), ""};
   host->AddService(&open_inference, served[0], std::string(flags.info->area));
@@ -162,6 +170,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // stop in turn; the follower last, since its Stop shuts the registry port downloads use.
   const absl::Status served_status = host->Run();
   readiness->Stop();
+  feature_lookups->Stop();
   models->Stop();
   logger->Stop(absl::Now() + absl::Seconds(5));
   follower->Stop();

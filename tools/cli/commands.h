@@ -40,6 +40,10 @@ int RunModelsAudit(const std::vector<std::string>& args);
 // `fabrique registry SUBCOMMAND` (audit, gc); `fabrique models audit` is the same audit.
 int RunRegistry(const std::vector<std::string>& args);
 int RunRegistryAudit(const std::vector<std::string>& args);
+// `fabrique predict MODEL`: scores entities through an inference server.
+int RunPredict(const std::vector<std::string>& args);
+// `fabrique serving`: what an inference server serves.
+int RunServing(const std::vector<std::string>& args);
 
 }  // namespace fabrique::cli
 

@@ -31,6 +31,8 @@ constexpr char kUsage[] =
     "  models    Models, versions, artifacts, aliases and promotion (see 'models --help')\n"
     "  standards The design authority's standards for promotions (see 'standards --help')\n"
     "  train     Submit, follow, list and cancel training runs (see 'train --help')\n"
+    "  predict   Score entities with a served model through an inference server\n"
+    "  serving   List what an inference server serves: versions, states, traffic\n"
     "  registry  The model registry's audit trail and garbage collection\n"
     "  auth      Tokens, who you are (whoami), what you may do (can-i), the permissions\n"
     "  status    Show the health of every service (exit 1 if any is down)\n"
@@ -66,6 +68,8 @@ const std::vector<NamedCommand>& Commands(const std::string& self_path) {
       {"models", fabrique::cli::RunModels},
       {"standards", fabrique::cli::RunStandards},
       {"train", fabrique::cli::RunTrain},
+      {"predict", fabrique::cli::RunPredict},
+      {"serving", fabrique::cli::RunServing},
       {"registry", fabrique::cli::RunRegistry},
       {"auth", fabrique::cli::RunAuth},
       {"status", fabrique::cli::RunStatus},
