@@ -57,7 +57,10 @@ def register_module(running, tmp_path):
     """Uploads the module and registers it as version 1 of MODEL in production."""
     from fabrique.v1 import common_pb2 as c, registry_pb2 as r, registry_pb2_grpc
     path = tmp_path / "module.pt"
-    subprocess.run(["/usr/bin/python3", "-c", MODULE_SCRIPT, str(path)], check=True)
+    # TorchScript compiles from source files: the script is written to one, not passed with -c.
+    script = tmp_path / "make_module.py"
+    script.write_text(MODULE_SCRIPT)
+    subprocess.run(["/usr/bin/python3", str(script), str(path)], check=True)
     data = path.read_bytes()
     channel = secure_channel(running, "registry")
     registry = registry_pb2_grpc.ModelRegistryStub(channel)
@@ -97,17 +100,17 @@ def test_predict_by_entity_and_the_serving_view(running, stubs, tmp_path):
     ok(fabrique("features", "ingest", "--group", "pc_profile", *target, str(csv)))
     version = register_module(running, tmp_path)
 
-    # The inference server follows the registry: wait until it says the version is READY.
+    # The inference server follows the registry: wait until it says the version is ready.
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         served = fabrique("serving", *target)
-        if served.returncode == 0 and "READY" in served.stdout and MODEL in served.stdout:
+        if served.returncode == 0 and " ready " in served.stdout and MODEL in served.stdout:
             break
         time.sleep(0.5)
     assert f"model {MODEL}" in served.stdout, served.stdout + served.stderr
-    assert "production -> 1" in served.stdout and "READY" in served.stdout
+    assert "production -> 1" in served.stdout and " ready " in served.stdout
 
-    table = ok(fabrique("predict", MODEL, "--entity", "c1,c2,c9", "--entity-name",
+    table = ok(fabrique("predict", MODEL, "--entity", "c1,c2,c9", "--entity_name",
                         "pc_customer", *target))
     rows = table.splitlines()
     assert rows[0].split()[:6] == ["ROW", "ENTITY", "VERSION", "ALIAS", "CANARY", "LABEL"]
@@ -115,7 +118,7 @@ def test_predict_by_entity_and_the_serving_view(running, stubs, tmp_path):
     assert rows[2].split()[5] == "stay"
     assert "pc_profile:tenure MISSING" in rows[3] and "pc_profile:plan MISSING" in rows[3]
 
-    answer = json.loads(ok(fabrique("predict", MODEL, "--entity", "c1,c2,c9", "--entity-name",
+    answer = json.loads(ok(fabrique("predict", MODEL, "--entity", "c1,c2,c9", "--entity_name",
                                     "pc_customer", "--json", *target)))
     predictions = answer["predictions"]
     assert [p["served_by"]["version"] for p in predictions] == [str(version)] * 3

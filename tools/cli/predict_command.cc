@@ -108,7 +108,7 @@ int RunPredict(const std::vector<std::string>& args) {
   flags.set_usage_args("[flags] MODEL");
   AddConnectionFlags(&flags, &connection, "inference", "the inference server (fabrique-inference)");
   flags.Add("entity", &entity, "Comma list of entity keys, one row each (required)");
-  flags.Add("entity-name", &entity_name,
+  flags.Add("entity_name", &entity_name,
             "The entity the keys are of, e.g. customer; \"\" when the model uses one entity");
   flags.Add("feature", &features,
             "GROUP:FEATURE=VALUE overriding a store feature, or NAME=VALUE for a request-time "
