@@ -392,8 +392,8 @@ void Profile(const Systems& systems, int system, const std::string& label,
   std::filesystem::create_directories(flags.perf_dir);
   for (const int n : sizes) {
     const std::string name = absl::StrCat("-", n);
-    std::printf("Profiling %s, a %d-entity throughput run, into %s ...\n", systems.names[system],
-                n, flags.perf_dir.c_str());
+    std::printf("Profiling %s, a %d-entity throughput run, into %s ...\n", systems.names[system], n,
+                flags.perf_dir.c_str());
     auto server_perf = StartPerf(systems.server[system], label + "-server" + name, flags);
     auto client_perf = StartPerf(getpid(), label + "-client" + name, flags);
     Flags profiled = flags;
