@@ -1,7 +1,8 @@
 #ifndef FABRIQUE_SERVICES_INFERENCE_ENTITY_PREDICT_SHADOW_H_
 #define FABRIQUE_SERVICES_INFERENCE_ENTITY_PREDICT_SHADOW_H_
 
-// Shadow scoring: the candidate scores a copy of rows the primary answers, off the request path;
+// Shadow scoring, for ModelInfer and Predict alike: the candidate scores a copy of rows the
+// primary answers, off the request path;
 // its answers are only logged, each record naming the primary's prediction of the same row, so
 // the monitor can compare the two on live traffic. A failure is counted, never seen by callers.
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/grpc_status.h"
 #include "libs/serving/oip_codec.h"
+#include "services/inference/entity_predict_shadow.h"
 #include "services/inference/open_inference_service.h"
 #include "services/inference/prediction_records.h"
 #include "services/inference/served_models.h"
@@ -129,33 +130,9 @@ void OpenInferenceService::Answered(InferCall& call, absl::StatusOr<serving::Ten
 
 void OpenInferenceService::SubmitShadow(const std::shared_ptr<InferCall>& call, absl::Time deadline,
                                         bool logging) {
-  std::shared_ptr<serving::ServedVersion> shadow = call->route.shadow;
-  // The shadow's record needs the rows and the primary's ids, not the call (answered by then).
-  auto inputs = std::make_shared<serving::TensorBatch>(call->logged_inputs);
-  std::vector<std::string> primary_ids = call->prediction_ids;
-  const std::string request_id = call->request_id;
-  const absl::Time start = call->start;
-  shadow->Submit(call->logged_inputs, deadline,
-                 [this, shadow, inputs, primary_ids, request_id, start, logging](
-                     absl::StatusOr<serving::TensorBatch> outputs, const serving::BatchStats&) {
-                   if (!outputs.ok()) {
-                     if (options_.metrics != nullptr)
-                       options_.metrics->OnShadowFailed(shadow->model());
-                     return;
-                   }
-                   if (!logging) return;
-                   const absl::Time now = options_.clock->Now();
-                   RecordContext context{
-                       shadow->model(), shadow->version(), "", false, true, request_id, now,
-                       now - start};
-                   std::vector<std::string> ids;
-                   for (size_t i = 0; i < primary_ids.size(); ++i)
-                     ids.push_back(serving::NewPredictionId());
-                   for (v1::PredictionRecord& record :
-                        RowRecords(context, *inputs, *outputs, ids, primary_ids)) {
-                     options_.logger->Log(std::move(record));
-                   }
-                 });
+  ScoreShadow({call->route.shadow, call->logged_inputs, call->prediction_ids, call->request_id,
+               call->start, deadline, logging},
+              options_.logger, options_.metrics, options_.clock);
 }
 
 }  // namespace fabrique::services
