@@ -22,7 +22,6 @@ namespace {
 
 using core::ToGrpcStatus;
 using registry_replies::Answer;
-using registry_replies::CheckListedSquad;
 using registry_replies::Invalid;
 using registry_replies::Permission;
 
