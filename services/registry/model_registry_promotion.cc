@@ -21,7 +21,6 @@ namespace fabrique::services {
 namespace {
 
 using core::ToGrpcStatus;
-using registry_replies::Answer;
 using registry_replies::Invalid;
 using registry_replies::Permission;
 

@@ -2,8 +2,8 @@
 #define FABRIQUE_SERVICES_REGISTRY_REGISTRY_REPLIES_H_
 
 // How the registry's adapter answers, shared by the files that implement its methods (models and
-// versions, promotion, transfers, audit and watch): a domain result into a reply, a bad argument,
-// and the permission a method needs, named in refusals.
+// versions, promotion, transfers, audit and watch): a bad argument, and the permission a method
+// needs, named in refusals (a domain result becomes a reply through services/answer.h).
 
 #include <string>
 #include <utility>
@@ -14,16 +14,10 @@
 #include "grpcpp/support/status.h"
 #include "libs/core/grpc_status.h"
 #include "services/access_checks.h"
+#include "services/answer.h"
 #include "services/registry/model_registry_service.h"
 
 namespace fabrique::services::registry_replies {
-
-template <typename T>
-grpc::Status Answer(absl::StatusOr<T> value, T* out) {
-  if (!value.ok()) return core::ToGrpcStatus(value.status());
-  *out = *std::move(value);
-  return grpc::Status::OK;
-}
 
 inline grpc::Status Invalid(std::string message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));

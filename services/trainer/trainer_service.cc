@@ -8,20 +8,13 @@
 #include "libs/auth/method_table.h"
 #include "libs/auth/policy_syntax.h"
 #include "libs/core/grpc_status.h"
+#include "services/answer.h"
 #include "services/trainer/submit_squad.h"
 
 namespace fabrique::services {
 namespace {
 
 using core::ToGrpcStatus;
-
-// Copies `value` into `*out` and returns OK, or returns the error, mapped.
-template <typename T>
-grpc::Status Answer(absl::StatusOr<T> value, T* out) {
-  if (!value.ok()) return ToGrpcStatus(value.status());
-  *out = *std::move(value);
-  return grpc::Status::OK;
-}
 
 // What is left of the caller's deadline; infinite when it set none.
 absl::Duration TimeLeft(const grpc::ServerContext& context) {
