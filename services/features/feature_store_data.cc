@@ -19,11 +19,6 @@ namespace {
 
 using core::ToGrpcStatus;
 
-// The permission a method of this service needs, for messages.
-std::string Permission(absl::string_view method) {
-  return PermissionOf(v1::FeatureStore::service_full_name(), method);
-}
-
 }  // namespace
 
 void FeatureStoreService::RecordIngest(const v1::IngestBatchResult& result) {

@@ -23,11 +23,6 @@ namespace {
 
 using core::ToGrpcStatus;
 
-// The permission a method of this service needs, for messages.
-std::string Permission(absl::string_view method) {
-  return PermissionOf(v1::FeatureStore::service_full_name(), method);
-}
-
 }  // namespace
 
 FeatureStoreService::FeatureStoreService(features::FeatureStore* store, core::Executor* lookups,
@@ -57,6 +52,10 @@ FeatureStoreService::FeatureStoreService(features::FeatureStore* store, core::Ex
 
 // Runs once the server has shut down (it drains first), so every holder is back in the pool.
 FeatureStoreService::~FeatureStoreService() = default;
+
+std::string FeatureStoreService::Permission(absl::string_view method) {
+  return PermissionOf(v1::FeatureStore::service_full_name(), method);
+}
 
 absl::Status FeatureStoreService::CheckListedSquad(const server::Caller& caller,
                                                    const std::string& squad, const char* method) {

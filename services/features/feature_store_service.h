@@ -8,7 +8,9 @@
 // refuse the first group of a squad it does not.
 
 #include <memory>
+#include <string>
 
+#include "absl/strings/string_view.h"
 #include "fabrique/v1/features.grpc.pb.h"
 #include "libs/core/executor.h"
 #include "libs/features/store/feature_store.h"
@@ -91,6 +93,8 @@ class FeatureStoreService final
   // Counts an ingested batch's rows and rejects.
   void RecordIngest(const v1::IngestBatchResult& result);
 
+  // The permission a method of this service needs, for messages.
+  static std::string Permission(absl::string_view method);
   // Refuses a list filtered on a squad the caller cannot see.
   static absl::Status CheckListedSquad(const server::Caller& caller, const std::string& squad,
                                        const char* method);
