@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -46,35 +47,38 @@ StubCall<Stub> Unary(grpc::Status (Stub::*method)(grpc::ClientContext*, const Re
   };
 }
 
-// A server stream of `method` read to its end.
+// A server stream of `method`, read to its end, or with `first_only` until its first message,
+// which answers the call, after which the call is cancelled (a stream that may stay open).
 template <typename Stub, typename Request, typename Response>
-StubCall<Stub> ReadAll(std::unique_ptr<grpc::ClientReader<Response>> (Stub::*method)(
-                           grpc::ClientContext*, const Request&),
-                       Request request) {
-  return [method, request](Stub& stub, grpc::ClientContext* context) {
+StubCall<Stub> ServerStream(std::unique_ptr<grpc::ClientReader<Response>> (Stub::*method)(
+                                grpc::ClientContext*, const Request&),
+                            Request request, bool first_only) {
+  return [method, request, first_only](Stub& stub, grpc::ClientContext* context) {
     auto reader = (stub.*method)(context, request);
     Response part;
     while (reader->Read(&part)) {
-    }
-    return reader->Finish();
-  };
-}
-
-// A server stream of `method` that may stay open: its first message is the answer, after which
-// the call is cancelled; with none, the stream's status is.
-template <typename Stub, typename Request, typename Response>
-StubCall<Stub> FirstMessage(std::unique_ptr<grpc::ClientReader<Response>> (Stub::*method)(
-                                grpc::ClientContext*, const Request&),
-                            Request request) {
-  return [method, request](Stub& stub, grpc::ClientContext* context) {
-    auto reader = (stub.*method)(context, request);
-    Response first;
-    if (reader->Read(&first)) {
+      if (!first_only) continue;
       context->TryCancel();
       return grpc::Status::OK;
     }
     return reader->Finish();
   };
+}
+
+// A server stream read to its end.
+template <typename Stub, typename Request, typename Response>
+StubCall<Stub> ReadAll(std::unique_ptr<grpc::ClientReader<Response>> (Stub::*method)(
+                           grpc::ClientContext*, const Request&),
+                       Request request) {
+  return ServerStream(method, std::move(request), /*first_only=*/false);
+}
+
+// A server stream that may stay open, answered by its first message.
+template <typename Stub, typename Request, typename Response>
+StubCall<Stub> FirstMessage(std::unique_ptr<grpc::ClientReader<Response>> (Stub::*method)(
+                                grpc::ClientContext*, const Request&),
+                            Request request) {
+  return ServerStream(method, std::move(request), /*first_only=*/true);
 }
 
 // One method of `Stub`'s service: its call on squad risk's resources, a caller that may make it
