@@ -87,6 +87,20 @@ inline std::unique_ptr<grpc::ClientContext> ContextWith(const BadCredential& bad
   return context;
 }
 
+// Checks that every case (a testing::AccessCase, tests/util/access_requests.h) called through
+// `stub` with each of `identity`'s bad credentials is UNAUTHENTICATED.
+template <typename Stub, typename Case>
+void CheckBadCredentials(Stub& stub, const std::vector<Case>& cases, const TestIdentity& identity) {
+  for (const BadCredential& bad : BadCredentials(identity)) {
+    for (const Case& c : cases) {
+      INFO(c.method << " with " << bad.name);
+      const grpc::Status status = c.call(stub, ContextWith(bad).get());
+      INFO(status.error_message());
+      CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+    }
+  }
+}
+
 // A context whose token makes `user` a data scientist of `squad`, and which also forges the old
 // asserted-identity headers claiming platform admin: those must change nothing.
 inline std::unique_ptr<grpc::ClientContext> ForgedContext(const TestIdentity& identity,

@@ -3,17 +3,15 @@
 // writes, moves, lookups and training sets spanning groups, ingest streams changing group), lists
 // kept to the squads the caller sees, and every bad credential UNAUTHENTICATED.
 
-#include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_join.h"
 #include "catch2/catch.hpp"
 #include "libs/auth/method_table.h"
 #include "tests/services/access_refusals.h"
 #include "tests/services/feature_store_test_server.h"
+#include "tests/util/access_requests.h"
 
 namespace fabrique::services {
 namespace {
@@ -70,171 +68,21 @@ grpc::Status IngestAs(Server& s, grpc::ClientContext* context,
   return writer->Finish();
 }
 
-// One method called as some caller.
-using Call = std::function<grpc::Status(Server&, grpc::ClientContext*)>;
+using Case = testing::AccessCase<v1::FeatureStore::Stub>;
 
-// Every method of the service, as a caller of each kind would call it on risk's resources.
-std::vector<std::pair<std::string, Call>> Methods(const std::string& dataset_id) {
-  return {
-      {"ApplyEntity",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::ApplyEntityRequest request;
-         request.mutable_entity()->set_name("customer");
-         request.mutable_entity()->set_join_key("customer_id");
-         request.mutable_entity()->set_owner_squad("risk");
-         v1::Entity out;
-         return s.stub->ApplyEntity(c, request, &out);
-       }},
-      {"GetEntity",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::GetEntityRequest request;
-         request.set_name("customer");
-         v1::Entity out;
-         return s.stub->GetEntity(c, request, &out);
-       }},
-      {"ListEntities",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::ListEntitiesResponse out;
-         return s.stub->ListEntities(c, {}, &out);
-       }},
-      {"ApplyFeatureGroup",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::GetFeatureGroupRequest get;
-         get.set_name("tx");
-         v1::FeatureGroup group;
-         REQUIRE(s.stub->GetFeatureGroup(AdminContext().get(), get, &group).ok());
-         v1::ApplyFeatureGroupRequest request;
-         *request.mutable_spec() = group.spec();
-         v1::ApplyFeatureGroupResponse out;
-         return s.stub->ApplyFeatureGroup(c, request, &out);
-       }},
-      {"GetFeatureGroup",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::GetFeatureGroupRequest request;
-         request.set_name("tx");
-         v1::FeatureGroup out;
-         return s.stub->GetFeatureGroup(c, request, &out);
-       }},
-      {"ListFeatureGroups",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::ListFeatureGroupsResponse out;
-         return s.stub->ListFeatureGroups(c, {}, &out);
-       }},
-      {"ListFeatures",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::ListFeaturesResponse out;
-         return s.stub->ListFeatures(c, {}, &out);
-       }},
-      {"Ingest",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::IngestResponse out;
-         return IngestAs(s, c, {Batch(s, {{"c1", 1, 1.f, "FR"}})}, &out);
-       }},
-      {"LookupOnline",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::LookupOnlineResponse out;
-         return s.stub->LookupOnline(c, LookupOf({"tx:amount"}), &out);
-       }},
-      {"ReadHistory",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::ReadHistoryRequest request;
-         request.set_group("tx");
-         auto reader = s.stub->ReadHistory(c, request);
-         v1::ReadHistoryResponse chunk;
-         while (reader->Read(&chunk)) {
-         }
-         return reader->Finish();
-       }},
-      {"BuildTrainingSet",
-       [](Server& s, grpc::ClientContext* c) { return BuildAs(s, c, {"tx:amount"}); }},
-      {"GetDataset",
-       [dataset_id](Server& s, grpc::ClientContext* c) {
-         v1::GetDatasetRequest request;
-         request.set_dataset_id(dataset_id);
-         v1::Dataset out;
-         return s.stub->GetDataset(c, request, &out);
-       }},
-      {"ListDatasets",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::ListDatasetsResponse out;
-         return s.stub->ListDatasets(c, {}, &out);
-       }},
-      {"RecordDatasetUsage",
-       [dataset_id](Server& s, grpc::ClientContext* c) {
-         v1::RecordDatasetUsageRequest request;
-         request.set_dataset_id(dataset_id);
-         request.mutable_model_version()->set_model("churn");
-         request.mutable_model_version()->set_version(1);
-         v1::RecordDatasetUsageResponse out;
-         return s.stub->RecordDatasetUsage(c, request, &out);
-       }},
-      {"GetFeatureGroupLineage",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::GetFeatureGroupLineageRequest request;
-         request.set_group("tx");
-         v1::FeatureGroupLineage out;
-         return s.stub->GetFeatureGroupLineage(c, request, &out);
-       }},
-      {"ClassifyFeatures",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::ClassifyFeaturesRequest request;
-         request.set_group("tx");
-         request.set_feature("amount");
-         request.set_sensitivity(v1::SENSITIVITY_CONFIDENTIAL);
-         request.set_reason("amounts are commercially sensitive");
-         v1::FeatureGroup out;
-         return s.stub->ClassifyFeatures(c, request, &out);
-       }},
-      {"GetPersonalDataLineage",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::GetPersonalDataLineageRequest request;
-         request.set_owner_squad("risk");
-         v1::PersonalDataLineage out;
-         return s.stub->GetPersonalDataLineage(c, request, &out);
-       }},
-      {"ListPersonalDataReads",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::ListPersonalDataReadsRequest request;
-         request.set_group("tx");
-         v1::ListPersonalDataReadsResponse out;
-         return s.stub->ListPersonalDataReads(c, request, &out);
-       }},
-      {"VerifyPersonalDataReads",
-       [](Server& s, grpc::ClientContext* c) {
-         v1::VerifyPersonalDataReadsResponse out;
-         return s.stub->VerifyPersonalDataReads(c, {}, &out);
-       }},
-  };
-}
-
-// Per method: groups that may call it on risk's resources, and groups that may not.
-struct Permitted {
-  Groups may;
-  Groups may_not;
-};
-const std::map<std::string, Permitted>& RoleMatrix() {
-  static const auto* const matrix = new std::map<std::string, Permitted>{
-      {"ApplyEntity", {{"risk:data-engineer"}, {"risk:data-scientist"}}},
-      {"GetEntity", {{"risk:data-scientist"}, {"fraud:data-scientist"}}},
-      {"ListEntities", {{"fraud:data-scientist"}, {}}},
-      {"ApplyFeatureGroup", {{"risk:data-engineer"}, {"risk:data-steward"}}},
-      {"GetFeatureGroup", {{"risk:product-owner"}, {"fraud:data-engineer"}}},
-      {"ListFeatureGroups", {{"fraud:product-owner"}, {}}},
-      {"ListFeatures", {{"risk:sre"}, {}}},
-      {"Ingest", {{"risk:data-engineer"}, {"risk:data-scientist"}}},
-      {"LookupOnline", {{"risk:data-scientist"}, {"risk:product-owner"}}},
-      {"ReadHistory", {{"risk:data-steward"}, {"fraud:data-steward"}}},
-      {"BuildTrainingSet", {{"risk:data-scientist"}, {"risk:data-engineer"}}},
-      {"GetDataset", {{"risk:product-owner"}, {"fraud:data-scientist"}}},
-      {"ListDatasets", {{"fraud:data-engineer"}, {}}},
-      {"RecordDatasetUsage", {{"risk:platform-admin"}, {"risk:data-scientist"}}},
-      {"GetFeatureGroupLineage", {{"risk:data-engineer"}, {"fraud:data-engineer"}}},
-      {"ClassifyFeatures", {{"risk:data-steward"}, {"risk:data-scientist"}}},
-      {"GetPersonalDataLineage", {{"risk:data-steward"}, {"risk:data-scientist"}}},
-      {"ListPersonalDataReads", {{"risk:design-authority"}, {"fraud:data-steward"}}},
-      {"VerifyPersonalDataReads", {{"risk:sre"}, {"risk:data-steward"}}},
-  };
-  return *matrix;
+// Every method's case (tests/util/access_requests.h) on risk's definitions, with a dataset read
+// from tx, rows and a label in the server's time.
+std::vector<Case> RiskCases(Server& s) {
+  testing::FeatureStoreAccess access;
+  access.dataset_id = RiskDataset(s);
+  v1::GetFeatureGroupRequest get;
+  get.set_name("tx");
+  v1::FeatureGroup tx;
+  REQUIRE(s.stub->GetFeatureGroup(AdminContext().get(), get, &tx).ok());
+  access.tx = tx.spec();
+  access.ingest = Batch(s, {{"c1", 1, 1.f, "FR"}});
+  access.label_time = s.clock.Now();
+  return testing::FeatureStoreAccessCases(access);
 }
 
 TEST_CASE(
@@ -242,43 +90,19 @@ TEST_CASE(
     "without") {
   Server s;
   Define(s);
-  const std::string dataset_id = RiskDataset(s);
-  const auto methods = Methods(dataset_id);
-  REQUIRE(methods.size() == RoleMatrix().size());
-  for (const auto& [name, rule] : auth::FeatureStoreMethods()) {
-    INFO(name << " has a row in the matrix");
-    CHECK(RoleMatrix().count(name) == 1);
-  }
-  for (const auto& [method, call] : methods) {
-    const Permitted& permitted = RoleMatrix().at(method);
-    INFO(method << " as " << absl::StrJoin(permitted.may, ","));
-    const grpc::Status allowed = call(s, As("mia", permitted.may).get());
-    INFO(allowed.error_message());
-    CHECK(allowed.ok());
-    INFO(method << " as " << absl::StrJoin(permitted.may_not, ",") << " (refused)");
-    const grpc::Status refused = call(s, As("nils", permitted.may_not).get());
-    INFO(refused.error_message());
-    CHECK(refused.error_code() == grpc::StatusCode::PERMISSION_DENIED);
-  }
+  testing::CheckAccessCases(*s.stub, RiskCases(s), auth::FeatureStoreMethods(), As);
 }
 
 TEST_CASE("feature store: every bad credential is UNAUTHENTICATED, forged headers change nothing") {
   Server s;
   Define(s);
-  const auto methods = Methods(RiskDataset(s));
-  for (const testing::BadCredential& bad : testing::BadCredentials(Identity())) {
-    for (const auto& [method, call] : methods) {
-      INFO(method << " with " << bad.name);
-      const grpc::Status status = call(s, testing::ContextWith(bad).get());
-      INFO(status.error_message());
-      CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
-    }
-  }
+  const std::vector<Case> cases = RiskCases(s);
+  testing::CheckBadCredentials(*s.stub, cases, Identity());
   // A data scientist of fraud claiming to be root through the old headers is still only that.
-  for (const auto& [method, call] : methods) {
-    if (absl::StartsWith(method, "List")) continue;  // Lists are allowed, and filtered.
-    INFO(method << " with forged x-fabrique-* headers");
-    CHECK(call(s, testing::ForgedContext(Identity(), "eve", "fraud").get()).error_code() ==
+  for (const Case& c : cases) {
+    if (absl::StartsWith(c.method, "List")) continue;  // Lists are allowed, and filtered.
+    INFO(c.method << " with forged x-fabrique-* headers");
+    CHECK(c.call(*s.stub, testing::ForgedContext(Identity(), "eve", "fraud").get()).error_code() ==
           grpc::StatusCode::PERMISSION_DENIED);
   }
 }
@@ -342,9 +166,7 @@ TEST_CASE("feature store: moving an entity or a group to another squad needs bot
               "features.schema.write", "fraud");
   CheckDenied(s.stub->ApplyFeatureGroup(As("eve", {"fraud:data-engineer"}).get(), apply, &applied),
               "features.schema.write", "risk");
-  v1::ApplyEntityRequest entity;
-  entity.mutable_entity()->set_name("customer");
-  entity.mutable_entity()->set_join_key("customer_id");
+  v1::ApplyEntityRequest entity = testing::RiskCustomer();
   entity.mutable_entity()->set_owner_squad("fraud");
   v1::Entity stored;
   CheckDenied(s.stub->ApplyEntity(As("eve", {"fraud:data-engineer"}).get(), entity, &stored),

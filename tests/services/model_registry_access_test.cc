@@ -5,18 +5,17 @@
 // trainer run registered only by the trainer (and audited with it), artifacts kept to the squads
 // whose versions reference them, and promotion with real tokens.
 
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "catch2/catch.hpp"
 #include "libs/auth/method_table.h"
 #include "tests/services/access_refusals.h"
 #include "tests/services/model_registry_test_server.h"
+#include "tests/util/access_requests.h"
 
 namespace fabrique::services {
 namespace {
@@ -30,417 +29,40 @@ using registry_test::Server;
 
 using Groups = std::vector<std::string>;
 using testing::CheckDenied;
+using testing::GatedPolicy;
+using testing::VersionOf;
 
-grpc::Status Upload(v1::ModelRegistry::Stub& stub, grpc::ClientContext* context) {
-  v1::Artifact out;
-  auto writer = stub.UploadArtifact(context, &out);
-  v1::UploadArtifactRequest header;
-  header.mutable_header()->set_sha256(kAbc);
-  writer->Write(header);
-  v1::UploadArtifactRequest chunk;
-  chunk.set_chunk("abc");
-  writer->Write(chunk);
-  writer->WritesDone();
-  return writer->Finish();
-}
+// Model "scoring" of squad risk, seeded for the access cases (tests/util/access_requests.h).
+testing::PendingPromotions SetUpScoring(Server& s) { return testing::SeedScoring(*s.stub, As); }
 
-v1::RegisterVersionRequest VersionOf(const std::string& model, const std::string& run = "") {
-  v1::RegisterVersionRequest request;
-  request.mutable_version()->set_model(model);
-  request.mutable_version()->add_artifacts()->mutable_artifact()->set_sha256(kAbc);
-  request.mutable_version()->mutable_lineage()->set_trainer_run_id(run);
-  return request;
-}
+using Case = testing::AccessCase<v1::ModelRegistry::Stub>;
 
-v1::SetPromotionPolicyRequest GatedPolicy(const std::string& model, const std::string& alias) {
-  v1::SetPromotionPolicyRequest request;
-  request.mutable_policy()->set_model(model);
-  request.mutable_policy()->set_alias(alias);
-  v1::ApprovalGate* gate = request.mutable_policy()->add_approval_gates();
-  gate->set_role("design-authority");
-  gate->set_required_approvals(1);
-  return request;
-}
-
-// Model "scoring" of squad risk: versions 1 to 3 (1 in production and old), production and
-// canary gated by a design authority's approval, a pending request for each.
-struct Scoring {
-  std::string production_request;
-  std::string canary_request;
-};
-Scoring SetUpScoring(Server& s) {
-  CreateModel(s, "scoring");
-  REQUIRE(Upload(*s.stub, AdminContext().get()).ok());
-  v1::ModelVersion version;
-  for (int i = 0; i < 3; ++i) {
-    REQUIRE(s.stub->RegisterVersion(AdminContext().get(), VersionOf("scoring"), &version).ok());
-  }
-  v1::Alias alias;
-  for (const char* name : {"production", "old"}) {
-    v1::SetAliasRequest set;
-    set.set_model("scoring");
-    set.set_alias(name);
-    set.set_version(1);
-    REQUIRE(s.stub->SetAlias(AdminContext().get(), set, &alias).ok());
-  }
-  Scoring scoring;
-  for (const char* name : {"production", "canary"}) {
-    v1::PromotionPolicy policy;
-    REQUIRE(s.stub->SetPromotionPolicy(AdminContext().get(), GatedPolicy("scoring", name), &policy)
-                .ok());
-    v1::RequestPromotionRequest ask;
-    ask.set_model("scoring");
-    ask.set_alias(name);
-    ask.set_version(3);
-    v1::PromotionRequest pending;
-    REQUIRE(
-        s.stub->RequestPromotion(As("dana", {"risk:data-scientist"}).get(), ask, &pending).ok());
-    REQUIRE(pending.state() == v1::PROMOTION_STATE_PENDING);
-    (std::string(name) == "production" ? scoring.production_request : scoring.canary_request) =
-        pending.id();
-  }
-  // A standard for an entity none of these models scores: there to be read and deleted.
-  v1::SetStandardRequest standard;
-  standard.mutable_standard()->set_name("card");
-  standard.mutable_standard()->set_entity("nobody");
-  standard.mutable_standard()->add_required_artifacts(v1::ARTIFACT_KIND_MODEL_CARD);
-  v1::Standard set;
-  REQUIRE(s.stub->SetStandard(AdminContext().get(), standard, &set).ok());
-  return scoring;
-}
-
-using Call = std::function<grpc::Status(Server&, grpc::ClientContext*)>;
-
-// A unary call of `Method` with `request`, its response dropped.
-template <typename Response, typename Request, typename Method>
-Call Unary(Method method, Request request) {
-  return [method, request](Server& s, grpc::ClientContext* c) {
-    Response out;
-    return ((*s.stub).*method)(c, request, &out);
-  };
-}
-
-// Per method: the call on scoring's records, who may make it and who may not. A row is
-// {user, groups}; the refused one is tried first, so the allowed one finds the state unchanged.
-struct Row {
-  Call call;
-  Groups may;
-  Groups may_not;
-  std::string may_user = "mia";
-};
-
-std::map<std::string, Row> Matrix(const Scoring& scoring) {
-  using S = v1::ModelRegistry::Stub;
-  v1::GetModelRequest get_model;
-  get_model.set_name("scoring");
-  v1::UpdateModelRequest update;
-  update.mutable_model()->set_name("scoring");
-  update.mutable_model()->set_description("scores");
-  update.mutable_update_mask()->add_paths("description");
-  v1::GetVersionRequest get_version;
-  get_version.mutable_ref()->set_model("scoring");
-  get_version.mutable_ref()->set_version(1);
-  v1::ArchiveVersionRequest archive;
-  archive.mutable_version()->set_model("scoring");
-  archive.mutable_version()->set_version(2);
-  v1::DeleteVersionRequest remove;
-  *remove.mutable_version() = archive.version();
-  v1::SetAliasRequest set_alias;
-  set_alias.set_model("scoring");
-  set_alias.set_alias("staging");
-  set_alias.set_version(1);
-  v1::GetAliasRequest get_alias;
-  get_alias.set_model("scoring");
-  get_alias.set_alias("production");
-  v1::ListAliasesRequest list_aliases;
-  list_aliases.set_model("scoring");
-  v1::DeleteAliasRequest delete_alias;
-  delete_alias.set_model("scoring");
-  delete_alias.set_alias("old");
-  v1::GetPromotionPolicyRequest get_policy;
-  get_policy.set_model("scoring");
-  get_policy.set_alias("production");
-  v1::ListPromotionPoliciesRequest list_policies;
-  list_policies.set_model("scoring");
-  v1::RequestPromotionRequest ask;
-  ask.set_model("scoring");
-  ask.set_alias("production");
-  ask.set_version(3);
-  ask.set_dry_run(true);
-  v1::GetPromotionRequestRequest get_request;
-  get_request.set_id(scoring.production_request);
-  v1::ApprovePromotionRequest approve;
-  approve.set_id(scoring.production_request);
-  v1::RejectPromotionRequest reject;
-  reject.set_id(scoring.canary_request);
-  v1::SetTrafficPolicyRequest traffic;
-  traffic.mutable_policy()->set_model("scoring");
-  v1::GetTrafficPolicyRequest get_traffic;
-  get_traffic.set_model("scoring");
-  v1::ListAuditEntriesRequest audit;
-  audit.set_model("scoring");
-  v1::CollectGarbageRequest collect;
-  collect.set_dry_run(true);
-  v1::DownloadArtifactRequest download;
-  download.set_sha256(kAbc);
-  v1::AppendEvaluationRequest evaluate;
-  evaluate.mutable_version()->set_model("scoring");
-  evaluate.mutable_version()->set_version(1);
-  evaluate.mutable_evaluation()->set_kind("capacity");
-  v1::SetStandardRequest set_standard;
-  set_standard.mutable_standard()->set_name("lift");
-  set_standard.mutable_standard()->set_entity("nobody");
-  set_standard.mutable_standard()->add_required_evaluations("capacity");
-  v1::GetStandardRequest get_standard;
-  get_standard.set_name("card");
-  v1::DeleteStandardRequest delete_standard;
-  delete_standard.set_name("card");
-  const Groups none;
-  return {
-      {"CreateModel",
-       {[](Server& s, grpc::ClientContext* c) {
-          static int n = 0;
-          v1::CreateModelRequest request;
-          request.mutable_model()->set_name(absl::StrCat("model_", ++n));
-          request.mutable_model()->set_owner_squad("risk");
-          v1::Model out;
-          return s.stub->CreateModel(c, request, &out);
-        },
-        {"risk:data-scientist"},
-        {"risk:product-owner"}}},
-      {"GetModel",
-       {Unary<v1::Model>(&S::GetModel, get_model),
-        {"risk:product-owner"},
-        {"retail:data-scientist"}}},
-      {"UpdateModel",
-       {Unary<v1::Model>(&S::UpdateModel, update),
-        {"risk:data-scientist"},
-        {"retail:data-scientist"}}},
-      {"ListModels",
-       {Unary<v1::ListModelsResponse>(&S::ListModels, v1::ListModelsRequest()),
-        {"retail:data-scientist"},
-        none}},
-      {"RegisterVersion",
-       {Unary<v1::ModelVersion>(&S::RegisterVersion, VersionOf("scoring")),
-        {"risk:data-scientist"},
-        {"risk:product-owner"}}},
-      {"GetVersion",
-       {Unary<v1::ModelVersion>(&S::GetVersion, get_version),
-        {"risk:product-owner"},
-        {"retail:data-scientist"}}},
-      {"ListVersions",
-       {Unary<v1::ListVersionsResponse>(&S::ListVersions, v1::ListVersionsRequest()),
-        {"risk:data-scientist"},
-        none}},
-      {"ArchiveVersion",
-       {Unary<v1::ModelVersion>(&S::ArchiveVersion, archive),
-        {"risk:data-scientist"},
-        {"retail:data-scientist"}}},
-      {"DeleteVersion",
-       {Unary<google::protobuf::Empty>(&S::DeleteVersion, remove),
-        {"risk:platform-admin"},
-        {"risk:data-scientist"}}},
-      {"UploadArtifact",
-       {[](Server& s, grpc::ClientContext* c) { return Upload(*s.stub, c); },
-        {"retail:data-scientist"},
-        {"risk:product-owner"}}},
-      {"DownloadArtifact",
-       {[download](Server& s, grpc::ClientContext* c) {
-          auto reader = s.stub->DownloadArtifact(c, download);
-          v1::DownloadArtifactResponse part;
-          while (reader->Read(&part)) {
-          }
-          return reader->Finish();
-        },
-        {"risk:product-owner"},
-        none}},
-      {"CollectGarbage",
-       {Unary<v1::CollectGarbageResponse>(&S::CollectGarbage, collect),
-        {},
-        {"risk:platform-admin"},
-        "root"}},
-      {"SetAlias",
-       {Unary<v1::Alias>(&S::SetAlias, set_alias),
-        {"risk:data-scientist"},
-        {"risk:product-owner"}}},
-      {"GetAlias",
-       {Unary<v1::Alias>(&S::GetAlias, get_alias),
-        {"risk:product-owner"},
-        {"retail:data-scientist"}}},
-      {"ListAliases",
-       {Unary<v1::ListAliasesResponse>(&S::ListAliases, list_aliases),
-        {"risk:product-owner"},
-        {"retail:data-scientist"}}},
-      {"DeleteAlias",
-       {Unary<google::protobuf::Empty>(&S::DeleteAlias, delete_alias),
-        {"risk:data-scientist"},
-        {"retail:data-scientist"}}},
-      {"SetPromotionPolicy",
-       {Unary<v1::PromotionPolicy>(&S::SetPromotionPolicy, GatedPolicy("scoring", "qa")),
-        {"risk:design-authority"},
-        {"risk:data-scientist"}}},
-      {"GetPromotionPolicy",
-       {Unary<v1::PromotionPolicy>(&S::GetPromotionPolicy, get_policy),
-        {"risk:product-owner"},
-        {"retail:data-scientist"}}},
-      {"ListPromotionPolicies",
-       {Unary<v1::ListPromotionPoliciesResponse>(&S::ListPromotionPolicies, list_policies),
-        {"risk:data-scientist"},
-        {"retail:data-scientist"}}},
-      {"RequestPromotion",
-       {Unary<v1::PromotionRequest>(&S::RequestPromotion, ask),
-        {"risk:data-scientist"},
-        {"risk:product-owner"}}},
-      {"GetPromotionRequest",
-       {Unary<v1::PromotionRequest>(&S::GetPromotionRequest, get_request),
-        {"risk:product-owner"},
-        {"retail:data-scientist"}}},
-      {"ListPromotionRequests",
-       {Unary<v1::ListPromotionRequestsResponse>(&S::ListPromotionRequests,
-                                                 v1::ListPromotionRequestsRequest()),
-        {"retail:data-scientist"},
-        none}},
-      {"ApprovePromotion",
-       {Unary<v1::PromotionRequest>(&S::ApprovePromotion, approve),
-        {"risk:design-authority"},
-        {"risk:data-scientist"}}},
-      {"RejectPromotion",
-       {Unary<v1::PromotionRequest>(&S::RejectPromotion, reject),
-        {"risk:design-authority"},
-        {"retail:design-authority"}}},
-      {"SetTrafficPolicy",
-       {Unary<v1::TrafficPolicy>(&S::SetTrafficPolicy, traffic),
-        {"risk:data-scientist"},
-        {"risk:product-owner"}}},
-      {"GetTrafficPolicy",
-       {Unary<v1::TrafficPolicy>(&S::GetTrafficPolicy, get_traffic),
-        {"risk:product-owner"},
-        {"retail:data-scientist"}}},
-      {"AppendEvaluation",
-       {Unary<v1::ModelVersion>(&S::AppendEvaluation, evaluate),
-        {"risk:data-scientist"},
-        {"risk:product-owner"}}},
-      // Standards span squads: a design authority of one squad may not change them.
-      {"SetStandard",
-       {Unary<v1::Standard>(&S::SetStandard, set_standard), {}, {"risk:design-authority"}, "root"}},
-      {"GetStandard",
-       {Unary<v1::Standard>(&S::GetStandard, get_standard), {"retail:data-scientist"}, none}},
-      {"ListStandards",
-       {Unary<v1::ListStandardsResponse>(&S::ListStandards, v1::ListStandardsRequest()),
-        {"retail:data-scientist"},
-        none}},
-      {"DeleteStandard",
-       {Unary<google::protobuf::Empty>(&S::DeleteStandard, delete_standard),
-        {},
-        {"risk:design-authority"},
-        "root"}},
-      {"ListAuditEntries",
-       {Unary<v1::ListAuditEntriesResponse>(&S::ListAuditEntries, audit),
-        {"risk:data-steward"},
-        {"risk:data-scientist"}}},
-      {"VerifyAuditChain",
-       {Unary<v1::VerifyAuditChainResponse>(&S::VerifyAuditChain, v1::VerifyAuditChainRequest()),
-        {"risk:sre"},
-        {"risk:data-steward"}}},
-      {"Watch",
-       {[](Server& s, grpc::ClientContext* c) {
-          v1::WatchRequest request;
-          request.set_include_snapshot(true);
-          auto reader = s.stub->Watch(c, request);
-          v1::WatchEvent event;
-          if (reader->Read(&event)) {
-            c->TryCancel();
-            return grpc::Status::OK;
-          }
-          return reader->Finish();
-        },
-        {"retail:data-scientist"},
-        none}},
-  };
-}
-
-// The methods in the order the matrix runs them: reads before the writes that change what they
-// read (archiving before deleting, approving and rejecting last).
-const std::vector<std::string>& Order() {
-  static const auto* const order = new std::vector<std::string>{"GetModel",
-                                                                "ListModels",
-                                                                "GetVersion",
-                                                                "ListVersions",
-                                                                "UploadArtifact",
-                                                                "DownloadArtifact",
-                                                                "CollectGarbage",
-                                                                "GetAlias",
-                                                                "ListAliases",
-                                                                "GetPromotionPolicy",
-                                                                "ListPromotionPolicies",
-                                                                "GetPromotionRequest",
-                                                                "ListPromotionRequests",
-                                                                "GetTrafficPolicy",
-                                                                "GetStandard",
-                                                                "ListStandards",
-                                                                "ListAuditEntries",
-                                                                "VerifyAuditChain",
-                                                                "Watch",
-                                                                "CreateModel",
-                                                                "UpdateModel",
-                                                                "RegisterVersion",
-                                                                "SetAlias",
-                                                                "DeleteAlias",
-                                                                "SetTrafficPolicy",
-                                                                "AppendEvaluation",
-                                                                "SetStandard",
-                                                                "DeleteStandard",
-                                                                "RequestPromotion",
-                                                                "SetPromotionPolicy",
-                                                                "ArchiveVersion",
-                                                                "DeleteVersion",
-                                                                "ApprovePromotion",
-                                                                "RejectPromotion"};
-  return *order;
+// The registry's access cases by method.
+std::map<std::string, Case> ByMethod(const std::vector<Case>& cases) {
+  std::map<std::string, Case> by_method;
+  for (const Case& c : cases) by_method.emplace(c.method, c);
+  return by_method;
 }
 
 TEST_CASE(
     "registry: each method allowed to a role holding its permission, refused to one "
     "without") {
   Server s;
-  const std::map<std::string, Row> matrix = Matrix(SetUpScoring(s));
-  REQUIRE(Order().size() == matrix.size());
-  for (const auto& [name, rule] : auth::ModelRegistryMethods()) {
-    INFO(name << " has a row in the matrix");
-    CHECK(matrix.count(name) == 1);
-  }
-  for (const std::string& method : Order()) {
-    const Row& row = matrix.at(method);
-    {
-      INFO(method << " as " << absl::StrJoin(row.may_not, ",") << " (refused)");
-      const grpc::Status refused = row.call(s, As("nils", row.may_not).get());
-      INFO(refused.error_message());
-      CHECK(refused.error_code() == grpc::StatusCode::PERMISSION_DENIED);
-    }
-    INFO(method << " as " << row.may_user << " " << absl::StrJoin(row.may, ","));
-    const grpc::Status allowed = row.call(s, As(row.may_user, row.may).get());
-    INFO(allowed.error_message());
-    CHECK(allowed.ok());
-  }
+  testing::CheckAccessCases(*s.stub, testing::RegistryAccessCases(SetUpScoring(s)),
+                            auth::ModelRegistryMethods(), As);
 }
 
 TEST_CASE("registry: every bad credential is UNAUTHENTICATED, forged headers change nothing") {
   Server s;
-  const std::map<std::string, Row> matrix = Matrix(SetUpScoring(s));
-  for (const testing::BadCredential& bad : testing::BadCredentials(Identity())) {
-    for (const auto& [method, row] : matrix) {
-      INFO(method << " with " << bad.name);
-      const grpc::Status status = row.call(s, testing::ContextWith(bad).get());
-      INFO(status.error_message());
-      CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
-    }
-  }
+  const std::vector<Case> cases = testing::RegistryAccessCases(SetUpScoring(s));
+  testing::CheckBadCredentials(*s.stub, cases, Identity());
   // A data scientist of retail claiming to be root through the old headers is still only that.
   for (const char* method : {"GetModel", "UpdateModel", "RegisterVersion", "SetPromotionPolicy",
                              "ApprovePromotion", "DeleteVersion", "CollectGarbage"}) {
     INFO(method << " with forged x-fabrique-* headers");
-    CHECK(matrix.at(method)
-              .call(s, testing::ForgedContext(Identity(), "eve", "retail").get())
+    CHECK(ByMethod(cases)
+              .at(method)
+              .call(*s.stub, testing::ForgedContext(Identity(), "eve", "retail").get())
               .error_code() == grpc::StatusCode::PERMISSION_DENIED);
   }
 }
@@ -531,7 +153,7 @@ TEST_CASE(
     "its audit entry names the trainer") {
   Server s(/*tls=*/true);
   CreateModel(s, "scoring");
-  REQUIRE(Upload(*s.stub, AdminContext().get()).ok());
+  REQUIRE(testing::UploadAbc(*s.stub, AdminContext().get()).ok());
   v1::ModelVersion version;
   CheckDenied(s.stub->RegisterVersion(As("dana", {"risk:data-scientist"}).get(),
                                       VersionOf("scoring", "run-7"), &version),
@@ -587,7 +209,7 @@ TEST_CASE(
 // Model "scoring" of squad risk, with version 1 (artifact kAbc) registered by dana.
 void ScoringVersionOne(Server& s) {
   CreateModel(s, "scoring");
-  REQUIRE(Upload(*s.stub, AdminContext().get()).ok());
+  REQUIRE(testing::UploadAbc(*s.stub, AdminContext().get()).ok());
   v1::ModelVersion version;
   REQUIRE(s.stub
               ->RegisterVersion(As("dana", {"risk:data-scientist"}).get(), VersionOf("scoring"),
@@ -648,7 +270,7 @@ TEST_CASE("registry: another squad's artifact is neither downloaded nor probed b
   CHECK(probed.error_code() == grpc::StatusCode::DATA_LOSS);
   CHECK(artifact.size_bytes() == 0);
   // With the content sent, the upload is hers to make.
-  REQUIRE(Upload(*s.stub, As("eve", retail).get()).ok());
+  REQUIRE(testing::UploadAbc(*s.stub, As("eve", retail).get()).ok());
 }
 
 TEST_CASE("registry: an upload without credentials is refused before its first message") {

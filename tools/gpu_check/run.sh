@@ -1,6 +1,18 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repo root: unpack the carried Debian packages (Abseil, Protobuf),
-# build gpu_check against PyTorch's LibTorch, run it. Prepared here with prepare.sh.
+# build gpu_check against PyTorch's LibTorch, run it: the trainer's CUDA path, then serving's
+# (libs/serving's loader on cpu, cuda and auto). Prepared here with prepare.sh. Arguments go to
+# gpu_check ([--cpu_only] [ROWS]).
+#
+# On a machine without a GPU, the same program checks its CPU halves against Debian's LibTorch
+# and the system's Abseil and Protobuf (DEPS=/), with the protobuf code of a main build (GEN):
+#
+#   cmake -S tools/gpu_check -B /tmp/gpu_check -G Ninja -DCMAKE_BUILD_TYPE=Release \
+#     -DDEPS=/ -DGEN=$PWD/build/gen
+#   cmake --build /tmp/gpu_check -j2
+#   /tmp/gpu_check/gpu_check --cpu_only 50000   # ends "CPU CHECK PASSED (CUDA not checked)"
+#
+# (50000 rows: fewer leave the 2048-row batches short of the AUC floor.)
 set -euo pipefail
 deps=/tmp/fabrique-deps
 mkdir -p "$deps"
