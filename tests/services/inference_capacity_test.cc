@@ -163,6 +163,31 @@ TEST_CASE("a second validation while one runs is RESOURCE_EXHAUSTED") {
   CHECK(adapter.Validate(dry, &messages).ok());
 }
 
+TEST_CASE("a client that cancels stops the load and frees the server for the next validation") {
+  CapacityAdapter adapter;
+  auto context = adapter.As(kDana);
+  auto call = adapter.stub->ValidateCapacity(context.get(), Request(3, 50, 2, /*seconds=*/300));
+  v1::CapacityProgress progress;
+  while (call->Read(&progress) && progress.phase() != "load") {
+  }
+  REQUIRE(progress.phase() == "load");
+  const absl::Time cancelled = absl::Now();
+  context->TryCancel();
+  while (call->Read(&progress)) {
+  }
+  CHECK(call->Finish().error_code() == grpc::StatusCode::CANCELLED);
+  // The server stops within a poll or so, far before the 300 s asked for.
+  v1::ValidateCapacityRequest dry = Request(2);
+  dry.set_dry_run(true);
+  std::vector<v1::CapacityProgress> messages;
+  CHECK(Eventually([&] {
+    messages.clear();
+    return adapter.Validate(dry, &messages).error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED;
+  }));
+  CHECK(absl::Now() - cancelled < absl::Seconds(30));
+  CHECK(adapter.registry.evaluations().empty());
+}
+
 TEST_CASE("a validation streams its phases and records the three metrics in the registry") {
   CapacityAdapter adapter;
   std::vector<v1::CapacityProgress> messages;

@@ -125,7 +125,7 @@ int RunModels(const std::vector<std::string>& args) {
        RunModelsRegister},
       {"evaluate", "evaluate NAME VERSION --kind K --metric N=V",
        "Append an evaluation (e.g. capacity) to a version", RunModelsEvaluate},
-      {"validate-capacity", "validate-capacity NAME VERSION --qps Q --batch B --duration D",
+      {"validate-capacity", "validate-capacity NAME VERSION --qps Q",
        "Measure a version's latency and max qps on an inference server; record them",
        RunModelsValidateCapacity},
       {"download", "download REF -o PATH", "Download an artifact, verified (--resume continues)",

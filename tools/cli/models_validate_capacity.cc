@@ -83,7 +83,9 @@ int RunModelsValidateCapacity(const std::vector<std::string>& args) {
       "max_batch_size, instances and who asked), so a promotion policy can gate on them, e.g. "
       "serving_p99_ms <= 20, and a standard can require a capacity evaluation. Progress goes "
       "to stderr once a second, the figures to stdout. One validation runs at a time per "
-      "server. Needs models.evaluate in the model's squad. Exit codes: 0 measured (and "
+      "server, and MODEL must be one the server serves (VERSION may be any of its "
+      "versions). Needs models.evaluate in the model's squad. The call's deadline is the "
+      "larger of --timeout and twice --duration plus 10 minutes. Exit codes: 0 measured (and "
       "recorded), 1 failure (the gRPC code and the server's message on stderr), 2 bad usage.");
   flags.set_usage_args("MODEL VERSION --qps Q [--batch B] [--duration D] [flags]");
   AddConnectionFlags(&flags, &connection, "inference", "the inference server (fabrique-inference)");
@@ -95,7 +97,9 @@ int RunModelsValidateCapacity(const std::vector<std::string>& args) {
   flags.set_epilog(
       "Example:\n"
       "  fabrique models validate-capacity churn 4 --qps 200 --batch 8 --duration 1m\n"
-      "  fabrique models policy churn production --set gate.json   # serving_p99_ms <= 20");
+      "  # gate.json: {\"metricGates\": [{\"metric\": \"serving_p99_ms\",\n"
+      "  #   \"op\": \"COMPARISON_OP_LESS_OR_EQUAL\", \"value\": 20}]}\n"
+      "  fabrique models policy churn production --set gate.json");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 2, 2, "MODEL VERSION", &parsed)) return *code;
   absl::StatusOr<int64_t> number = ParseVersionNumber(parsed.positional[1]);
