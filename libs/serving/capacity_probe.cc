@@ -241,7 +241,8 @@ absl::Status Prober::Saturate(CapacityFigures& figures) {
       absl::MutexLock lock(&tally->mu);
       tally->mu.AwaitWithTimeout(absl::Condition(&room), kSaturationPoll);
     }
-    if (clock->Now() >= next_progress) {
+    const absl::Time now = clock->Now();
+    if (now >= next_progress && now < end) {  // The phase's end reports once, after the drain.
       Report(tally, "saturation", start);
       next_progress += kProgressEvery;
     }

@@ -1,6 +1,7 @@
 #include "libs/serving/capacity_probe.h"
 
 #include <atomic>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <thread>
@@ -45,32 +46,21 @@ class TimedModule : public LoadedModule {
   const absl::Duration compute_;
 };
 
+void Spec(v1::TensorSpec* spec, const std::string& name, const std::string& datatype,
+          std::initializer_list<int64_t> shape) {
+  spec->set_name(name);
+  spec->set_datatype(datatype);
+  for (int64_t dim : shape) spec->add_shape(dim);
+}
+
+// Inputs of every kind the probe synthesises, with fixed and variable dimensions.
 v1::ModelSignature Signature() {
   v1::ModelSignature signature;
-  v1::TensorSpec* x = signature.add_inputs();
-  x->set_name("x");
-  x->set_datatype("FP32");
-  x->add_shape(-1);
-  x->add_shape(3);
-  v1::TensorSpec* country = signature.add_inputs();
-  country->set_name("country");
-  country->set_datatype("BYTES");
-  country->add_shape(-1);
-  country->add_shape(-1);
-  v1::TensorSpec* count = signature.add_inputs();
-  count->set_name("count");
-  count->set_datatype("INT64");
-  count->add_shape(-1);
-  v1::TensorSpec* flag = signature.add_inputs();
-  flag->set_name("flag");
-  flag->set_datatype("BOOL");
-  flag->add_shape(-1);
-  flag->add_shape(1);
-  v1::TensorSpec* out = signature.add_outputs();
-  out->set_name("score");
-  out->set_datatype("FP32");
-  out->add_shape(-1);
-  out->add_shape(1);
+  Spec(signature.add_inputs(), "x", "FP32", {-1, 3});
+  Spec(signature.add_inputs(), "country", "BYTES", {-1, -1});
+  Spec(signature.add_inputs(), "count", "INT64", {-1});
+  Spec(signature.add_inputs(), "flag", "BOOL", {-1, 1});
+  Spec(signature.add_outputs(), "score", "FP32", {-1, 1});
   return signature;
 }
 
