@@ -35,6 +35,12 @@ class RegistryPort {
   // The traffic policy of a model (the default policy when none was set). UNAVAILABLE.
   virtual absl::StatusOr<v1::TrafficPolicy> GetTrafficPolicy(const std::string& model) = 0;
 
+  // Appends `evaluation` to the version `ref` as this server (e.g. the figures of a capacity
+  // validation) and returns the version with every evaluation so far. NOT_FOUND,
+  // PERMISSION_DENIED, INVALID_ARGUMENT (a metric without a name), UNAVAILABLE.
+  virtual absl::StatusOr<v1::ModelVersion> AppendEvaluation(
+      const v1::ModelVersionRef& ref, const v1::VersionEvaluation& evaluation) = 0;
+
   // Streams the artifact `sha256` from byte `offset` to `write`, chunk by chunk, in order.
   // NOT_FOUND, UNAVAILABLE (the caller resumes from what it has), or `write`'s error.
   virtual absl::Status Download(const std::string& sha256, int64_t offset,

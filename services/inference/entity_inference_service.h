@@ -3,10 +3,11 @@
 
 // The adapter of Fabrique's own entity-keyed prediction API, where the server fetches the
 // online features itself. ListServedModels and GetServedModel report what this server serves
-// (served_models_service_part.cc). Predict (entity_predict.cc) is on gRPC's callback API, the
-// other two stay synchronous: Predict looks features up on the FeatureLookupBatcher's threads and
-// scores on the versions' batchers, and answers from their callbacks, so no gRPC thread waits
-// for the feature store or a model.
+// (served_models_service_part.cc); ValidateCapacity measures a version's latency and throughput
+// on this server and records them in the registry (capacity_service_part.cc). Predict
+// (entity_predict.cc) is on gRPC's callback API, the others stay synchronous: Predict looks
+// features up on the FeatureLookupBatcher's threads and scores on the versions' batchers, and
+// answers from their callbacks, so no gRPC thread waits for the feature store or a model.
 
 #include <memory>
 
@@ -21,7 +22,8 @@
 
 namespace fabrique::services {
 
-struct PredictCall;  // One Predict in flight (entity_predict_call.h).
+struct PredictCall;        // One Predict in flight (entity_predict_call.h).
+class CapacityValidation;  // ValidateCapacity's core (capacity_validation.h).
 
 // What Predict needs besides the guard and the served models.
 struct EntityPredictOptions {
@@ -31,6 +33,8 @@ struct EntityPredictOptions {
   serving::PredictionLogger* logger = nullptr;  // Every scored row is logged here; may be null.
   InferenceMetrics* metrics = nullptr;          // May be null.
   core::Clock* clock = core::Clock::Real();     // Latencies and record times. Not owned.
+  // ValidateCapacity's core. Not owned; may be null: then ValidateCapacity is UNIMPLEMENTED.
+  CapacityValidation* capacity = nullptr;
 };
 
 class EntityInferenceService final
@@ -50,6 +54,12 @@ class EntityInferenceService final
   grpc::Status GetServedModel(grpc::ServerContext* context,
                               const fabrique::v1::GetServedModelRequest* request,
                               fabrique::v1::ServedModel* response) override;
+
+  // Checks the caller (models.evaluate in the model's squad), then runs a capacity validation,
+  // streaming its progress and, last, its report (capacity_service_part.cc).
+  grpc::Status ValidateCapacity(
+      grpc::ServerContext* context, const fabrique::v1::ValidateCapacityRequest* request,
+      grpc::ServerWriter<fabrique::v1::CapacityProgress>* writer) override;
 
   // Checks the caller (inference.predict in the model's squad), routes every row (a version or
   // alias asks exactly that; none, the traffic policy with the canary share by entity hash, so

@@ -26,6 +26,7 @@
 #include "libs/serving/registry_follower.h"
 #include "libs/serving/torchscript_loader.h"
 #include "services/inference/batching_config.h"
+#include "services/inference/capacity_validation.h"
 #include "services/inference/entity_inference_service.h"
 #include "services/inference/feature_client_port.h"
 #include "services/inference/inference_metrics.h"
@@ -143,11 +144,22 @@ absl::Status Run(const server::ServiceFlags& flags) {
   view.SetFollower(follower.get());
   // Identity: the guard every call is checked by, and fabrique.v1.Access (whoami, can-i).
   ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
+  // Capacity validation: a version loaded beside the served ones, measured, recorded.
+  CapacityValidationOptions capacity_options;
+  capacity_options.registry = registry.get();
+  capacity_options.models = models.get();
+  capacity_options.batching = batching;
+  capacity_options.batching_by_model = by_model;
+  CapacityValidation capacity(std::move(capacity_options));
   // Services.
   OpenInferenceService open_inference(
       {core::kVersion, access->guard(), &view, logger.get(), &metrics});
-  EntityInferenceService entity_inference(access->guard(), &view,
-                                          {feature_lookups.get(), logger.get(), &metrics});
+  EntityPredictOptions predict;
+  predict.features = feature_lookups.get();
+  predict.logger = logger.get();
+  predict.metrics = &metrics;
+  predict.capacity = &capacity;
+  EntityInferenceService entity_inference(access->guard(), &view, predict);
   const std::vector<std::string> served = {inference::GRPCInferenceService::service_full_name(),
                                            fabrique::v1::EntityInference::service_full_name(), ""};
   host->AddService(&open_inference, served[0], std::string(flags.info->area));

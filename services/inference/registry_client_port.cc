@@ -77,6 +77,15 @@ absl::StatusOr<v1::TrafficPolicy> RegistryClientPort::GetTrafficPolicy(const std
                       absl::StrCat("GetTrafficPolicy ", model));
 }
 
+absl::StatusOr<v1::ModelVersion> RegistryClientPort::AppendEvaluation(
+    const v1::ModelVersionRef& ref, const v1::VersionEvaluation& evaluation) {
+  v1::AppendEvaluationRequest request;
+  *request.mutable_version() = ref;
+  *request.mutable_evaluation() = evaluation;
+  return client_.Call(&client::RegistryClient::Stub::AppendEvaluation, request,
+                      absl::StrCat("AppendEvaluation ", ref.model(), ":", ref.version()));
+}
+
 absl::Status RegistryClientPort::Download(
     const std::string& sha256, int64_t offset,
     const std::function<absl::Status(absl::string_view)>& write) {

@@ -39,6 +39,8 @@ class RegistryClientPort final : public serving::RegistryPort {
   absl::StatusOr<v1::Model> GetModel(const std::string& name) override;
   absl::StatusOr<v1::ModelVersion> GetVersion(const v1::ModelVersionRef& ref) override;
   absl::StatusOr<v1::TrafficPolicy> GetTrafficPolicy(const std::string& model) override;
+  absl::StatusOr<v1::ModelVersion> AppendEvaluation(
+      const v1::ModelVersionRef& ref, const v1::VersionEvaluation& evaluation) override;
   absl::Status Download(const std::string& sha256, int64_t offset,
                         const std::function<absl::Status(absl::string_view)>& write) override;
   void Shutdown() override;

@@ -96,6 +96,7 @@ const std::set<std::string> kImplemented = {
     "/fabrique.v1.EntityInference/Predict",
     "/fabrique.v1.EntityInference/ListServedModels",
     "/fabrique.v1.EntityInference/GetServedModel",
+    "/fabrique.v1.EntityInference/ValidateCapacity",
     "/fabrique.v1.FeatureStore/ApplyEntity",
     "/fabrique.v1.FeatureStore/GetEntity",
     "/fabrique.v1.FeatureStore/ListEntities",

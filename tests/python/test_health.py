@@ -65,7 +65,7 @@ def test_unbuilt_calls_say_so(stubs, running, name):
     implemented = {"ServerLive", "ServerReady", "ServerMetadata",
                    # The inference server.
                    "ModelReady", "ModelMetadata", "ModelInfer", "Predict", "ListServedModels",
-                   "GetServedModel",
+                   "GetServedModel", "ValidateCapacity",
                    # The feature store.
                    "ApplyEntity", "GetEntity", "ListEntities", "ApplyFeatureGroup",
                    "GetFeatureGroup", "ListFeatureGroups", "ListFeatures", "Ingest",

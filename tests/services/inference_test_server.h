@@ -73,6 +73,16 @@ inline inference::ModelInferRequest InferRequest(int rows, const std::string& ve
   return request;
 }
 
+// A plaintext service host on a free loopback port, without metrics, not started.
+inline std::unique_ptr<server::ServiceHost> LoopbackHost() {
+  server::ServiceHostOptions host_options;
+  host_options.plaintext = true;
+  host_options.service_name = "inference";
+  host_options.listen_host = "127.0.0.1";
+  host_options.metrics_port = -1;
+  return *server::ServiceHost::Create(host_options);
+}
+
 struct InferenceAdapter {
   fabrique::testing::TestIdentity identity;
   serving::testing::FakeLoader loader;
@@ -88,12 +98,7 @@ struct InferenceAdapter {
   std::unique_ptr<v1::EntityInference::Stub> served;
 
   InferenceAdapter() {
-    server::ServiceHostOptions host_options;
-    host_options.plaintext = true;
-    host_options.service_name = "inference";
-    host_options.listen_host = "127.0.0.1";
-    host_options.metrics_port = -1;
-    host = *server::ServiceHost::Create(host_options);
+    host = LoopbackHost();
     metrics = std::make_unique<InferenceMetrics>(host->metrics());
     serving::ModelSetOptions set_options;
     set_options.loader = &loader;

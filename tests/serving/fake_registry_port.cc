@@ -133,6 +133,26 @@ absl::StatusOr<v1::ModelVersion> FakeRegistryPort::GetVersion(const v1::ModelVer
   return it->second;
 }
 
+std::vector<std::pair<v1::ModelVersionRef, v1::VersionEvaluation>> FakeRegistryPort::evaluations()
+    const {
+  absl::MutexLock lock(&mu_);
+  return evaluations_;
+}
+
+absl::StatusOr<v1::ModelVersion> FakeRegistryPort::AppendEvaluation(
+    const v1::ModelVersionRef& ref, const v1::VersionEvaluation& evaluation) {
+  absl::MutexLock lock(&mu_);
+  if (shutdown_) return absl::CancelledError("the registry port was shut down");
+  const auto it = versions_.find({ref.model(), ref.version()});
+  if (it == versions_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("model ", ref.model(), " version ", ref.version(), " not found"));
+  }
+  *it->second.add_evaluations() = evaluation;
+  evaluations_.emplace_back(ref, evaluation);
+  return it->second;
+}
+
 absl::StatusOr<v1::TrafficPolicy> FakeRegistryPort::GetTrafficPolicy(const std::string& model) {
   absl::MutexLock lock(&mu_);
   if (shutdown_) return absl::CancelledError("the registry port was shut down");

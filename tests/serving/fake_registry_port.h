@@ -38,6 +38,8 @@ class FakeRegistryPort : public RegistryPort {
   // The next `count` GetVersion calls fail with `status`.
   void FailGetVersion(const absl::Status& status, int count);
   int64_t get_version_calls() const;
+  // Every evaluation AppendEvaluation was given, in order, with the version it was for.
+  std::vector<std::pair<v1::ModelVersionRef, v1::VersionEvaluation>> evaluations() const;
 
   // ---- Artifacts ----
   void PutArtifact(const std::string& sha256, std::string bytes);
@@ -57,6 +59,9 @@ class FakeRegistryPort : public RegistryPort {
   absl::StatusOr<v1::Model> GetModel(const std::string& name) override;
   absl::StatusOr<v1::ModelVersion> GetVersion(const v1::ModelVersionRef& ref) override;
   absl::StatusOr<v1::TrafficPolicy> GetTrafficPolicy(const std::string& model) override;
+  // Appends to the stored version (NOT_FOUND when none) and keeps the evaluation for the test.
+  absl::StatusOr<v1::ModelVersion> AppendEvaluation(
+      const v1::ModelVersionRef& ref, const v1::VersionEvaluation& evaluation) override;
   absl::Status Download(const std::string& sha256, int64_t offset,
                         const std::function<absl::Status(absl::string_view)>& write) override;
   void Shutdown() override;
@@ -78,6 +83,8 @@ class FakeRegistryPort : public RegistryPort {
   absl::Status get_version_failure_ ABSL_GUARDED_BY(mu_);
   int get_version_failures_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t get_version_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::pair<v1::ModelVersionRef, v1::VersionEvaluation>> evaluations_
+      ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> artifacts_ ABSL_GUARDED_BY(mu_);
   std::deque<int64_t> breaks_ ABSL_GUARDED_BY(mu_);
   bool hold_ ABSL_GUARDED_BY(mu_) = false;

@@ -16,6 +16,8 @@ namespace fabrique::cli {
 
 int RunModelsRegister(const std::vector<std::string>& args);
 int RunModelsEvaluate(const std::vector<std::string>& args);
+// `fabrique models validate-capacity`: measured by an inference server, recorded as an evaluation.
+int RunModelsValidateCapacity(const std::vector<std::string>& args);
 int RunStandards(const std::vector<std::string>& args);
 
 // The version's appended evaluations, one per line with who made them and when; nothing when it

@@ -13,6 +13,8 @@ const MethodTable& EntityInferenceMethods() {
       {"Predict", OwnerOf("inference.predict", kModel, "model.model")},
       {"ListServedModels", InAnySquad("inference.read")},
       {"GetServedModel", OwnerOf("inference.read", kModel, "name")},
+      // The server appends the figures as itself; the caller must be allowed to evaluate.
+      {"ValidateCapacity", OwnerOf("models.evaluate", kModel, "version.model")},
   };
   return *table;
 }
