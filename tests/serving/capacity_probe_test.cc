@@ -199,8 +199,9 @@ TEST_CASE("a slow module shows in the latency and the saturation throughput") {
   REQUIRE(figures.ok());
   CHECK(figures->p50_ms >= 20);
   // One batch of one request per 20 ms: about 50 requests per second, at most.
+  // No lower bound beyond "some": on a loaded machine a 20 ms sleep may take far longer.
   CHECK(figures->max_qps <= 55);
-  CHECK(figures->max_qps >= 20);
+  CHECK(figures->saturation_answered > 0);
 }
 
 TEST_CASE("failed requests are counted and the answered ones still measured") {
