@@ -3,9 +3,10 @@
 
 // Which drift test a column gets, and when its result means drift.
 //
-// AUTO follows Evidently's documented defaults (evidently, src/evidently/legacy/calculations/
-// stattests/registry.py, _get_default_stattest; docs: "Data drift algorithm"), counting rows
-// and distinct values after missing values are dropped, as Evidently does before choosing:
+// AUTO follows Evidently's documented defaults ("Data drift algorithm",
+// https://docs-old.evidentlyai.com/reference/data-drift-algorithm; in its source,
+// src/evidently/legacy/calculations/stattests/registry.py, _get_default_stattest), counting
+// rows and distinct values after missing values are dropped, as Evidently does before choosing:
 //
 //   reference rows <= 1000: numeric with > 5 distinct values -> Kolmogorov–Smirnov;
 //                           otherwise > 2 distinct values -> chi-square, else -> Z-test;
@@ -15,7 +16,8 @@
 // Distinct values are counted over both windows together, as Evidently counts them.
 // Default thresholds are Evidently's: a p-value below 0.05 is drift (KS, chi-square, Z); a
 // distance of at least 0.1 is drift (Wasserstein normalised by the reference's standard
-// deviation, Jensen–Shannon, PSI).
+// deviation, Jensen–Shannon, PSI). Evidently's KS alone flags a p-value equal to its threshold
+// too; a p-value exactly 0.05 is too rare to keep a second direction for.
 
 #include <cstdint>
 

@@ -177,3 +177,23 @@ def test_categorical_statistics_equal_scipy(tmp_path, scenario, n_ref, n_cur):
     assert got["categories"] == keys
     check_count_statistics(got, ref_counts, cur_counts)
     check_categorical_tests(got, ref_counts, cur_counts)
+
+
+@pytest.mark.parametrize("current_value", [3.0, 4.5])
+def test_constant_columns_equal_scipy(tmp_path, current_value):
+    reference, current = np.full(40, 3.0), np.full(35, current_value)
+    got = probe(tmp_path, "numeric", reference, current)
+    ks = stats.ks_2samp(reference, current)
+    assert got["ks"]["statistic"] == pytest.approx(ks.statistic, **STATISTIC)
+    assert got["ks"]["p_value"] == pytest.approx(ks.pvalue, **P_VALUE)
+    w = stats.wasserstein_distance(reference, current)
+    assert got["wasserstein"]["distance"] == pytest.approx(w, **STATISTIC)
+    assert got["wasserstein"]["normalised"] == pytest.approx(w / 0.001, **STATISTIC)
+
+
+def test_a_window_of_missing_values_only_is_refused(tmp_path):
+    path = tmp_path / "windows.txt"
+    path.write_text("numeric\nreference 1.0 2.0\ncurrent nan inf\n")
+    run = subprocess.run([str(PROBE), str(path)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert "finite value" in json.loads(run.stdout)["error"]
