@@ -4,10 +4,13 @@
 #include "libs/monitoring/intake/intake_store.h"
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch2/catch.hpp"
 #include "intake_test_util.h"
+#include "libs/kv/env.h"
+#include "tests/kv/observed_env.h"
 
 namespace fabrique::monitoring {
 namespace {
@@ -127,6 +130,35 @@ TEST_CASE("Predictions, outcomes and batch ids survive a reopen", "[intake]") {
   // The pending outcome waited through the reopen.
   CHECK(AppendPredictions(*intake, "b2", {Prediction("p2", "price", 1, kStart)}).outcomes_joined ==
         1);
+}
+
+TEST_CASE("Every append fsyncs the write-ahead log before it answers", "[intake]") {
+  std::unique_ptr<rocksdb::Env> memory = kv::NewInMemoryEnv();
+  fabrique::testing::ObservedEnv env(memory.get());
+  TestIntake intake([&](IntakeOptions& options) { options.env = &env; });
+  const int64_t before = env.wal_syncs();
+  AppendPredictions(*intake, "b1", {Prediction("p1", "price", 1, kStart)});
+  const int64_t after_predictions = env.wal_syncs();
+  CHECK(after_predictions > before);
+  AppendOutcomes(*intake, "o1", {OutcomeById("p1", Double(1), kStart)});
+  CHECK(env.wal_syncs() > after_predictions);
+}
+
+TEST_CASE("The same batch sent at once from several threads is stored once", "[intake]") {
+  TestIntake intake;
+  const std::vector<v1::PredictionRecord> records = {Prediction("p1", "price", 1, kStart),
+                                                     Prediction("p2", "price", 1, kStart)};
+  std::vector<PredictionIntakeResult> results(4);
+  std::vector<std::thread> senders;
+  for (PredictionIntakeResult& result : results) {
+    senders.emplace_back([&] { result = *intake->AppendPredictions("b1", records); });
+  }
+  for (std::thread& sender : senders) sender.join();
+  for (const PredictionIntakeResult& result : results) {
+    CHECK(result.accepted == 2);
+    CHECK(result.duplicates == 0);
+  }
+  CHECK(ScannedIds(*intake, "price", 1) == Ids{"p1", "p2"});
 }
 
 TEST_CASE("A scan reads one version's records in [from, to), in time order", "[intake]") {
