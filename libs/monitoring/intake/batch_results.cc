@@ -40,7 +40,8 @@ absl::Status Corrupt() { return absl::DataLossError("a stored batch result is co
 }  // namespace
 
 std::string EncodeResult(const PredictionIntakeResult& r) {
-  return Encode({r.accepted, r.duplicates, r.rejected, r.unknown_version, r.outcomes_joined},
+  return Encode({r.accepted, r.duplicates, r.rejected, r.unknown_version, r.outcomes_joined,
+                 r.outcomes_refused},
                 r.errors);
 }
 
@@ -51,7 +52,8 @@ std::string EncodeResult(const OutcomeIntakeResult& r) {
 absl::StatusOr<PredictionIntakeResult> DecodePredictionResult(absl::string_view bytes) {
   PredictionIntakeResult r;
   if (!Decode(bytes,
-              {&r.accepted, &r.duplicates, &r.rejected, &r.unknown_version, &r.outcomes_joined},
+              {&r.accepted, &r.duplicates, &r.rejected, &r.unknown_version, &r.outcomes_joined,
+               &r.outcomes_refused},
               &r.errors)) {
     return Corrupt();
   }

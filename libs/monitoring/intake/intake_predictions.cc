@@ -9,8 +9,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "libs/core/status_macros.h"
+#include "libs/core/stored_proto.h"
 #include "libs/monitoring/intake/batch_results.h"
 #include "libs/monitoring/intake/intake_store.h"
+#include "libs/monitoring/intake/label_check.h"
 
 namespace fabrique::monitoring {
 
@@ -50,7 +52,8 @@ std::vector<std::pair<std::string, std::string>> IndexedEntities(
 }  // namespace
 
 absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
-    absl::string_view batch_id, absl::Span<const v1::PredictionRecord> records) {
+    absl::string_view batch_id, absl::Span<const v1::PredictionRecord> records,
+    LabelTypeOf label_type_of) {
   if (batch_id.empty()) return absl::InvalidArgumentError("a batch of predictions needs an id");
   absl::MutexLock lock(&write_mutex_);
   ASSIGN_OR_RETURN(std::optional<std::string> earlier,
@@ -85,7 +88,7 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
     if (unknown) ++result.unknown_version;
     arrived.push_back(std::move(prediction));
   }
-  RETURN_IF_ERROR(JoinPending(arrived, now, batch, result.outcomes_joined));
+  RETURN_IF_ERROR(JoinPending(arrived, label_type_of, now, batch, result));
   batch.Put(batches_, BatchKey(BatchKind::kPredictions, batch_id),
             WithTime(TimeMicros(now), EncodeResult(result)));
   RETURN_IF_ERROR(store_->Write(batch, kv::SyncMode::kSync));
@@ -107,18 +110,22 @@ void IntakeStore::PutPrediction(const v1::PredictionRecord& record,
   }
 }
 
-absl::Status IntakeStore::JoinPending(absl::Span<const ArrivedPrediction> arrived, absl::Time now,
-                                      kv::WriteBatch& batch, int64_t& joined) {
+absl::Status IntakeStore::JoinPending(absl::Span<const ArrivedPrediction> arrived,
+                                      LabelTypeOf label_type_of, absl::Time now,
+                                      kv::WriteBatch& batch, PredictionIntakeResult& result) {
   absl::flat_hash_set<std::string> answered;
-  RETURN_IF_ERROR(JoinPendingById(arrived, now, batch, answered));
+  RETURN_IF_ERROR(
+      JoinPendingById(arrived, label_type_of, now, batch, answered, result.outcomes_refused));
   RETURN_IF_ERROR(JoinPendingByEntity(arrived, now, batch, answered));
-  joined = static_cast<int64_t>(answered.size());
+  result.outcomes_joined = static_cast<int64_t>(answered.size());
   return absl::OkStatus();
 }
 
 absl::Status IntakeStore::JoinPendingById(absl::Span<const ArrivedPrediction> arrived,
-                                          absl::Time now, kv::WriteBatch& batch,
-                                          absl::flat_hash_set<std::string>& answered) const {
+                                          LabelTypeOf label_type_of, absl::Time now,
+                                          kv::WriteBatch& batch,
+                                          absl::flat_hash_set<std::string>& answered,
+                                          int64_t& refused) const {
   for (const ArrivedPrediction& prediction : arrived) {
     const std::string pending_key = PendingByIdKey(prediction.prediction_id);
     absl::StatusOr<std::string> value = store_->Get(pending_, pending_key);
@@ -127,6 +134,12 @@ absl::Status IntakeStore::JoinPendingById(absl::Span<const ArrivedPrediction> ar
     ASSIGN_OR_RETURN(TimedValue timed, SplitTime(*value));
     batch.Delete(pending_, pending_key);
     if (!StillPending(timed.time_micros, now)) continue;  // Expired: gone now, not at compaction.
+    ASSIGN_OR_RETURN(v1::Outcome outcome,
+                     core::ParseStored<v1::Outcome>(timed.body, "pending outcome"));
+    if (!CheckLabel(label_type_of(prediction.model), outcome.label()).ok()) {
+      ++refused;
+      continue;
+    }
     batch.Put(joined_, prediction.key, WithTime(prediction.time_micros, timed.body));
     answered.insert(prediction.key);
   }

@@ -36,6 +36,9 @@ struct PredictionIntakeResult {
   int64_t unknown_version = 0;
   // Outcomes that were waiting for these predictions and are now joined to them.
   int64_t outcomes_joined = 0;
+  // Outcomes that waited by prediction id with a label that does not fit the model's task, which
+  // only the prediction revealed: dropped, and counted here rather than silently.
+  int64_t outcomes_refused = 0;
   std::vector<RowError> errors;
 };
 

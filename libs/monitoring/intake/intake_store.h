@@ -56,6 +56,8 @@ class IntakeStore {
   // The task (and so the label type) of a model; TASK_UNSPECIFIED when unknown, which accepts
   // any single-valued label.
   using LabelTypeOf = absl::FunctionRef<v1::Task(absl::string_view model)>;
+  // Knows no model: checks labels for shape only.
+  static v1::Task AnyLabelType(absl::string_view) { return v1::TASK_UNSPECIFIED; }
 
   // Opens (or creates) the intake database in options.dir. Errors: INVALID_ARGUMENT for an empty
   // dir or a negative period; otherwise those of kv::Store::Open (UNAVAILABLE when another
@@ -68,15 +70,19 @@ class IntakeStore {
 
   // Stores a batch of prediction records, and joins the outcomes that were waiting for them.
   // Rows without a prediction id, model, version or time are refused with their index and
-  // reason; the rest of the batch is stored. INVALID_ARGUMENT for an empty batch id;
-  // UNAVAILABLE (retry the call: it is idempotent) or DATA_LOSS from storage.
+  // reason; the rest of the batch is stored. An outcome that waited by prediction id had its
+  // label checked only for shape: it is checked against label_type_of(model) now, and one that
+  // does not fit is dropped and counted as outcomes_refused. INVALID_ARGUMENT for an empty
+  // batch id; UNAVAILABLE (retry the call: it is idempotent) or DATA_LOSS from storage.
   absl::StatusOr<PredictionIntakeResult> AppendPredictions(
-      absl::string_view batch_id, absl::Span<const v1::PredictionRecord> records);
+      absl::string_view batch_id, absl::Span<const v1::PredictionRecord> records,
+      LabelTypeOf label_type_of = AnyLabelType);
 
   // Stores a batch of outcomes: each is joined to its prediction now, kept pending until it
   // comes, or refused with its index and reason (no join key, a label that does not fit
   // label_type_of(model), too late to be joined). For an outcome by prediction id whose
-  // prediction has not arrived, the model is not known yet: only the label's shape is checked.
+  // prediction has not arrived, the model is not known yet: only the label's shape is checked
+  // here, its type when the prediction arrives.
   // Errors as AppendPredictions.
   absl::StatusOr<OutcomeIntakeResult> AppendOutcomes(absl::string_view batch_id,
                                                      absl::Span<const v1::Outcome> outcomes,
@@ -130,11 +136,11 @@ class IntakeStore {
   // Joins the pending outcomes that the batch's predictions answer, adding to `batch`: those
   // by prediction id, then those by entity. `answered` holds the prediction keys given an
   // outcome so far (one outcome per prediction).
-  absl::Status JoinPending(absl::Span<const ArrivedPrediction> arrived, absl::Time now,
-                           kv::WriteBatch& batch, int64_t& joined);
-  absl::Status JoinPendingById(absl::Span<const ArrivedPrediction> arrived, absl::Time now,
-                               kv::WriteBatch& batch,
-                               absl::flat_hash_set<std::string>& answered) const;
+  absl::Status JoinPending(absl::Span<const ArrivedPrediction> arrived, LabelTypeOf label_type_of,
+                           absl::Time now, kv::WriteBatch& batch, PredictionIntakeResult& result);
+  absl::Status JoinPendingById(absl::Span<const ArrivedPrediction> arrived,
+                               LabelTypeOf label_type_of, absl::Time now, kv::WriteBatch& batch,
+                               absl::flat_hash_set<std::string>& answered, int64_t& refused) const;
   absl::Status JoinPendingByEntity(absl::Span<const ArrivedPrediction> arrived, absl::Time now,
                                    kv::WriteBatch& batch,
                                    absl::flat_hash_set<std::string>& answered) const;

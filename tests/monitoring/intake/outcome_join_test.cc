@@ -190,5 +190,24 @@ TEST_CASE("Outcomes with a label of the wrong type are refused with their row an
   CHECK(JoinedLabels(*intake, "price", 1) == Joined{{"r2", "double_value: 2.5"}});
 }
 
+TEST_CASE("A waiting outcome whose label does not fit the model is refused when it arrives",
+          "[intake][outcomes]") {
+  TestIntake intake;
+  CHECK(AppendOutcomes(
+            *intake, "o1",
+            {OutcomeById("r1", String("high"), kStart), OutcomeById("r2", Double(2.5), kStart)},
+            TaskOf)
+            .pending == 2);
+  const std::vector<v1::PredictionRecord> records = {Prediction("r1", "price", 1, kStart),
+                                                     Prediction("r2", "price", 1, kStart)};
+  const PredictionIntakeResult arrived = *intake->AppendPredictions("b1", records, TaskOf);
+  CHECK(arrived.outcomes_joined == 1);
+  CHECK(arrived.outcomes_refused == 1);
+  CHECK(JoinedLabels(*intake, "price", 1) == Joined{{"r2", "double_value: 2.5"}});
+  CHECK(PendingCount(*intake) == 0);
+  // The replay answers the same counts.
+  CHECK(AppendPredictions(*intake, "b1", {}).outcomes_refused == 1);
+}
+
 }  // namespace
 }  // namespace fabrique::monitoring
