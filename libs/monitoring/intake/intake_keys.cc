@@ -1,0 +1,126 @@
+#include "libs/monitoring/intake/intake_keys.h"
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "libs/kv/key_codec.h"
+
+namespace fabrique::monitoring {
+namespace {
+
+// The two kinds of pending key: the first byte keeps them apart in one family.
+constexpr uint8_t kPendingById = 1;
+constexpr uint8_t kPendingByEntity = 2;
+
+kv::KeyBuilder EntityPrefixBuilder(absl::string_view model, absl::string_view entity,
+                                   absl::string_view entity_key) {
+  kv::KeyBuilder builder;
+  builder.AddString(model).AddString(entity).AddString(entity_key);
+  return builder;
+}
+
+kv::KeyBuilder PendingEntityPrefixBuilder(absl::string_view model, absl::string_view entity,
+                                          absl::string_view entity_key) {
+  kv::KeyBuilder builder;
+  builder.AddUint8(kPendingByEntity).AddString(model).AddString(entity).AddString(entity_key);
+  return builder;
+}
+
+}  // namespace
+
+int64_t TimestampMicros(const google::protobuf::Timestamp& timestamp) {
+  return timestamp.seconds() * 1'000'000 + timestamp.nanos() / 1'000;
+}
+
+int64_t TimeMicros(absl::Time time) {
+  if (time == absl::InfinitePast()) return std::numeric_limits<int64_t>::min();
+  if (time == absl::InfiniteFuture()) return std::numeric_limits<int64_t>::max();
+  return absl::ToUnixMicros(time);
+}
+
+std::string PredictionKey(absl::string_view model, int64_t version, int64_t time_micros,
+                          absl::string_view prediction_id) {
+  return kv::KeyBuilder()
+      .AddString(model)
+      .AddInt64(version)
+      .AddInt64(time_micros)
+      .AddString(prediction_id)
+      .key();
+}
+
+kv::KeyRange PredictionRange(absl::string_view model, int64_t version, int64_t from_micros,
+                             int64_t to_micros) {
+  kv::KeyBuilder version_prefix;
+  version_prefix.AddString(model).AddInt64(version);
+  std::string begin = kv::KeyBuilder(version_prefix.key()).AddInt64(from_micros).key();
+  std::string end = kv::KeyBuilder(version_prefix.key()).AddInt64(to_micros).key();
+  return kv::KeyRange::Between(begin, end);
+}
+
+absl::StatusOr<PredictionKeyParts> DecodePredictionKey(absl::string_view key) {
+  kv::KeyReader reader(key);
+  PredictionKeyParts parts;
+  auto model = reader.ReadString();
+  auto version = reader.ReadInt64();
+  auto time = reader.ReadInt64();
+  auto id = reader.ReadString();
+  if (!model.ok() || !version.ok() || !time.ok() || !id.ok() || !reader.done()) {
+    return absl::DataLossError(
+        absl::StrCat("a stored prediction key is malformed (", key.size(), " bytes)"));
+  }
+  parts.model = *std::move(model);
+  parts.version = *version;
+  parts.time_micros = *time;
+  parts.prediction_id = *std::move(id);
+  return parts;
+}
+
+std::string PredictionIdKey(absl::string_view prediction_id) {
+  return kv::KeyBuilder().AddString(prediction_id).key();
+}
+
+std::string EntityIndexPrefix(absl::string_view model, absl::string_view entity,
+                              absl::string_view entity_key) {
+  return EntityPrefixBuilder(model, entity, entity_key).key();
+}
+
+std::string EntityIndexKey(absl::string_view model, absl::string_view entity,
+                           absl::string_view entity_key, int64_t time_micros,
+                           absl::string_view prediction_id) {
+  return EntityPrefixBuilder(model, entity, entity_key)
+      .AddDescendingInt64(time_micros)
+      .AddString(prediction_id)
+      .key();
+}
+
+std::string EntityIndexSeekKey(absl::string_view model, absl::string_view entity,
+                               absl::string_view entity_key, int64_t time_micros) {
+  return EntityPrefixBuilder(model, entity, entity_key).AddDescendingInt64(time_micros).key();
+}
+
+std::string PendingByIdKey(absl::string_view prediction_id) {
+  return kv::KeyBuilder().AddUint8(kPendingById).AddString(prediction_id).key();
+}
+
+std::string PendingByEntityKey(absl::string_view model, absl::string_view entity,
+                               absl::string_view entity_key, int64_t event_time_micros,
+                               absl::string_view batch_id, uint32_t row) {
+  return PendingEntityPrefixBuilder(model, entity, entity_key)
+      .AddInt64(event_time_micros)
+      .AddString(batch_id)
+      .AddUint32(row)
+      .key();
+}
+
+kv::KeyRange PendingByEntityRange(absl::string_view model, absl::string_view entity,
+                                  absl::string_view entity_key, int64_t from_micros) {
+  const std::string prefix = PendingEntityPrefixBuilder(model, entity, entity_key).key();
+  return kv::KeyRange::Between(kv::KeyBuilder(prefix).AddInt64(from_micros).key(),
+                               kv::PrefixSuccessor(prefix));
+}
+
+std::string BatchKey(BatchKind kind, absl::string_view batch_id) {
+  return kv::KeyBuilder().AddUint8(static_cast<uint8_t>(kind)).AddString(batch_id).key();
+}
+
+}  // namespace fabrique::monitoring

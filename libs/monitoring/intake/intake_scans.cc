@@ -1,0 +1,78 @@
+// IntakeStore's reads for the monitor's windows: predictions and joined outcomes of one version
+// over a time range, and the count of outcomes still waiting.
+
+#include "libs/core/status_macros.h"
+#include "libs/core/stored_proto.h"
+#include "libs/kv/iterator.h"
+#include "libs/monitoring/intake/intake_store.h"
+
+namespace fabrique::monitoring {
+
+absl::Status IntakeStore::ScanPredictions(
+    absl::string_view model, int64_t version, absl::Time from, absl::Time to,
+    absl::FunctionRef<bool(const StoredPrediction&)> visit) const {
+  const kv::KeyRange range = PredictionRange(model, version, TimeMicros(from), TimeMicros(to));
+  absl::Status decode_status;
+  RETURN_IF_ERROR(
+      store_->Scan(predictions_, range, [&](absl::string_view, absl::string_view value) {
+        absl::StatusOr<StoredPrediction> prediction = DecodePrediction(value);
+        if (!prediction.ok()) {
+          decode_status = prediction.status();
+          return false;
+        }
+        return visit(*prediction);
+      }));
+  return decode_status;
+}
+
+absl::Status IntakeStore::ScanJoined(absl::string_view model, int64_t version, absl::Time from,
+                                     absl::Time to,
+                                     absl::FunctionRef<bool(const JoinedPrediction&)> visit) const {
+  const kv::KeyRange range = PredictionRange(model, version, TimeMicros(from), TimeMicros(to));
+  // One snapshot for both families, so an outcome is never read without its prediction because
+  // of a write in between.
+  kv::Snapshot snapshot = store_->TakeSnapshot();
+  kv::ReadOptions read;
+  read.snapshot = &snapshot;
+  absl::Status inner;
+  RETURN_IF_ERROR(store_->Scan(
+      joined_, range,
+      [&](absl::string_view key, absl::string_view value) {
+        absl::StatusOr<std::string> prediction_value = store_->Get(predictions_, key, read);
+        // Retention compacts the two families apart: an outcome may briefly outlive its
+        // prediction. It is past the retention period either way, so it is skipped.
+        if (absl::IsNotFound(prediction_value.status())) return true;
+        JoinedPrediction joined;
+        inner = [&]() -> absl::Status {
+          RETURN_IF_ERROR(prediction_value.status());
+          ASSIGN_OR_RETURN(joined.prediction, DecodePrediction(*prediction_value));
+          ASSIGN_OR_RETURN(TimedValue timed, SplitTime(value));
+          ASSIGN_OR_RETURN(joined.outcome,
+                           core::ParseStored<v1::Outcome>(timed.body, "joined outcome"));
+          return absl::OkStatus();
+        }();
+        return inner.ok() && visit(joined);
+      },
+      read));
+  return inner;
+}
+
+absl::StatusOr<int64_t> IntakeStore::PendingOutcomeCount() const {
+  const absl::Time now = clock_->Now();
+  int64_t count = 0;
+  absl::Status inner;
+  RETURN_IF_ERROR(
+      store_->Scan(pending_, kv::KeyRange::All(), [&](absl::string_view, absl::string_view value) {
+        absl::StatusOr<TimedValue> timed = SplitTime(value);
+        if (!timed.ok()) {
+          inner = timed.status();
+          return false;
+        }
+        if (StillPending(timed->time_micros, now)) ++count;
+        return true;
+      }));
+  RETURN_IF_ERROR(inner);
+  return count;
+}
+
+}  // namespace fabrique::monitoring

@@ -1,0 +1,103 @@
+#include "libs/monitoring/intake/intake_store.h"
+
+#include <utility>
+
+#include "libs/core/status_macros.h"
+#include "libs/kv/iterator.h"
+#include "libs/monitoring/intake/intake_families.h"
+#include "libs/monitoring/intake/intake_retention.h"
+
+namespace fabrique::monitoring {
+
+absl::StatusOr<std::unique_ptr<IntakeStore>> IntakeStore::Open(IntakeOptions options) {
+  if (options.dir.empty()) return absl::InvalidArgumentError("the intake needs a directory");
+  if (options.retention < absl::ZeroDuration() || options.max_label_delay < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("retention and max_label_delay may not be negative");
+  }
+  if (options.clock == nullptr) options.clock = core::Clock::Real();
+  kv::StoreOptions store_options;
+  store_options.path = options.dir;
+  store_options.column_families.assign(std::begin(kIntakeFamilies), std::end(kIntakeFamilies));
+  // Every append is fsynced: the product promises durability when the call answers.
+  store_options.sync_writes = true;
+  store_options.env = options.env;
+  InstallIntakeRetention(&store_options, {options.retention, options.max_label_delay},
+                         options.clock);
+  ASSIGN_OR_RETURN(std::unique_ptr<kv::Store> store, kv::Store::Open(std::move(store_options)));
+  std::unique_ptr<IntakeStore> intake(new IntakeStore(std::move(options), std::move(store)));
+  RETURN_IF_ERROR(intake->ResolveFamilies());
+  return intake;
+}
+
+IntakeStore::IntakeStore(IntakeOptions options, std::unique_ptr<kv::Store> store)
+    : options_(std::move(options)), clock_(options_.clock), store_(std::move(store)) {}
+
+IntakeStore::~IntakeStore() = default;
+
+absl::Status IntakeStore::ResolveFamilies() {
+  ASSIGN_OR_RETURN(predictions_, store_->Family(kPredictionsFamily));
+  ASSIGN_OR_RETURN(prediction_ids_, store_->Family(kPredictionIdsFamily));
+  ASSIGN_OR_RETURN(entity_index_, store_->Family(kEntityIndexFamily));
+  ASSIGN_OR_RETURN(joined_, store_->Family(kJoinedFamily));
+  ASSIGN_OR_RETURN(pending_, store_->Family(kPendingFamily));
+  ASSIGN_OR_RETURN(batches_, store_->Family(kBatchesFamily));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> IntakeStore::StoredBatch(
+    BatchKind kind, absl::string_view batch_id) const {
+  absl::StatusOr<std::string> value = store_->Get(batches_, BatchKey(kind, batch_id));
+  if (absl::IsNotFound(value.status())) return std::nullopt;
+  if (!value.ok()) return value.status();
+  ASSIGN_OR_RETURN(TimedValue timed, SplitTime(*value));
+  return std::string(timed.body);
+}
+
+absl::StatusOr<std::optional<std::string>> IntakeStore::FindById(
+    absl::string_view prediction_id) const {
+  absl::StatusOr<std::string> value = store_->Get(prediction_ids_, PredictionIdKey(prediction_id));
+  if (absl::IsNotFound(value.status())) return std::nullopt;
+  if (!value.ok()) return value.status();
+  ASSIGN_OR_RETURN(TimedValue timed, SplitTime(*value));
+  return std::string(timed.body);
+}
+
+absl::StatusOr<std::optional<std::string>> IntakeStore::FindLatestForEntity(
+    const v1::EntityEventKey& key) const {
+  const std::string prefix = EntityIndexPrefix(key.model(), key.entity(), key.entity_key());
+  ASSIGN_OR_RETURN(std::unique_ptr<kv::Iterator> it,
+                   store_->NewIterator(entity_index_, kv::KeyRange::Prefix(prefix)));
+  it->Seek(EntityIndexSeekKey(key.model(), key.entity(), key.entity_key(),
+                              TimestampMicros(key.event_time())));
+  if (!it->Valid()) {
+    RETURN_IF_ERROR(it->status());
+    return std::nullopt;
+  }
+  ASSIGN_OR_RETURN(TimedValue timed, SplitTime(it->value()));
+  return std::string(timed.body);
+}
+
+absl::StatusOr<bool> IntakeStore::HasOutcome(const std::string& prediction_key) const {
+  absl::StatusOr<std::string> value = store_->Get(joined_, prediction_key);
+  if (absl::IsNotFound(value.status())) return false;
+  if (!value.ok()) return value.status();
+  return true;
+}
+
+bool IntakeStore::StillPending(int64_t time_micros, absl::Time now) const {
+  if (options_.max_label_delay == absl::ZeroDuration() ||
+      options_.max_label_delay == absl::InfiniteDuration()) {
+    return true;
+  }
+  return time_micros >= TimeMicros(now - options_.max_label_delay);
+}
+
+absl::Status IntakeStore::Compact() {
+  for (kv::ColumnFamily family :
+       {predictions_, prediction_ids_, entity_index_, joined_, pending_, batches_}) {
+    RETURN_IF_ERROR(store_->Compact(family));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace fabrique::monitoring

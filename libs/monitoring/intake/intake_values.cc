@@ -1,0 +1,47 @@
+#include "libs/monitoring/intake/intake_values.h"
+
+#include "libs/core/status_macros.h"
+#include "libs/core/stored_proto.h"
+#include "libs/kv/key_codec.h"
+
+namespace fabrique::monitoring {
+namespace {
+
+// Flag bits of the byte that precedes a stored prediction record; room for more.
+constexpr uint8_t kUnknownVersion = 1;
+
+}  // namespace
+
+std::string WithTime(int64_t time_micros, absl::string_view body) {
+  std::string value;
+  value.reserve(kTimeHeaderBytes + body.size());
+  kv::AppendInt64(&value, time_micros);
+  value.append(body.data(), body.size());
+  return value;
+}
+
+absl::StatusOr<TimedValue> SplitTime(absl::string_view value) {
+  kv::KeyReader reader(value);
+  absl::StatusOr<int64_t> time = reader.ReadInt64();
+  if (!time.ok()) return absl::DataLossError("a stored intake value has no time header");
+  return TimedValue{*time, reader.remaining()};
+}
+
+std::string EncodePrediction(int64_t time_micros, const v1::PredictionRecord& record,
+                             bool unknown_version) {
+  std::string body(1, static_cast<char>(unknown_version ? kUnknownVersion : 0));
+  record.AppendToString(&body);
+  return WithTime(time_micros, body);
+}
+
+absl::StatusOr<StoredPrediction> DecodePrediction(absl::string_view value) {
+  ASSIGN_OR_RETURN(TimedValue timed, SplitTime(value));
+  if (timed.body.empty()) return absl::DataLossError("a stored prediction has no flags");
+  StoredPrediction stored;
+  stored.unknown_version = (static_cast<uint8_t>(timed.body[0]) & kUnknownVersion) != 0;
+  ASSIGN_OR_RETURN(stored.record, core::ParseStored<v1::PredictionRecord>(timed.body.substr(1),
+                                                                          "prediction record"));
+  return stored;
+}
+
+}  // namespace fabrique::monitoring

@@ -1,0 +1,43 @@
+#ifndef FABRIQUE_LIBS_MONITORING_INTAKE_INTAKE_VALUES_H_
+#define FABRIQUE_LIBS_MONITORING_INTAKE_INTAKE_VALUES_H_
+
+// The values of the intake's column families. Every value begins with the instant its age counts
+// from (8 bytes, kv's Int64 encoding, microseconds since the epoch): the prediction's time for
+// predictions and what indexes or joins them, the observe or event time for a pending outcome,
+// the arrival time for a batch. The retention filter reads only those 8 bytes, so it drops
+// entries of every family without knowing their keys or decoding a message.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "fabrique/v1/monitor.pb.h"
+
+namespace fabrique::monitoring {
+
+inline constexpr size_t kTimeHeaderBytes = 8;
+
+// `body` behind the time header.
+std::string WithTime(int64_t time_micros, absl::string_view body);
+
+struct TimedValue {
+  int64_t time_micros = 0;
+  absl::string_view body;  // Points into the value it was split from.
+};
+// Splits a stored value; DATA_LOSS when it is shorter than the header.
+absl::StatusOr<TimedValue> SplitTime(absl::string_view value);
+
+// A stored prediction: the record, and whether the model version was unknown when it came.
+struct StoredPrediction {
+  v1::PredictionRecord record;
+  bool unknown_version = false;
+};
+
+std::string EncodePrediction(int64_t time_micros, const v1::PredictionRecord& record,
+                             bool unknown_version);
+absl::StatusOr<StoredPrediction> DecodePrediction(absl::string_view value);
+
+}  // namespace fabrique::monitoring
+
+#endif  // FABRIQUE_LIBS_MONITORING_INTAKE_INTAKE_VALUES_H_
