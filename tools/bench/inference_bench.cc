@@ -14,12 +14,16 @@
 //             fabrique_inference_batch_rows histogram: rows of the batch each request rode in).
 //             Baseline: LibTorch's forward in this process on the same module (libs/serving's
 //             loader, as the server calls it) at that batch size, from --instances threads of
-//             --intra_op_threads each, as the server runs. Goal: >= 0.9x.
+//             --intra_op_threads each, as the server runs. Goal: >= 0.9x. Each repeat also
+//             prints the cores the server and the clients used: on a small machine they share
+//             them, and the baseline has them all.
 //   latency   open loop at half of batching's rows/s: p50 and p99 per model, each request timed
 //             from when it was due. Goal: tabular50 p99 < 2 ms.
 //   python    tools/bench/oip_python_server.py (grpcio, torch.jit.load, TLS when the stack has
-//             it) under the same clients and load: rows/s (goal: Fabrique >= 5x) and p99 at the
-//             latency phase's offered load (goal: Fabrique's at most Python's).
+//             it, no token check; torch threads = --instances x --intra_op_threads) under the
+//             same clients and load: rows/s (goal: Fabrique >= 5x) and p99 at the latency
+//             phase's offered load (goal: Fabrique's at most Python's). Both sides are measured
+//             in each repeat, Fabrique first.
 //   entity    a group of 50 float features in the real feature store, --entities entities; a
 //             tabular50 version whose inputs name those features (tabular50_keyed); sequential
 //             Predict by entity key for 1 and 100 entities against the client's own two calls

@@ -1,6 +1,8 @@
 #include "tools/bench/inference_bench_stack.h"
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -190,32 +192,44 @@ double InferenceStack::InferenceRssMib() const {
   return -1;
 }
 
-std::map<std::string, double> InferenceStack::ScrapeInferenceMetrics() const {
+double InferenceStack::InferenceCpuSeconds() const {
+  // /proc/PID/stat: the command name in parentheses (it may hold spaces), then fields 3.. of
+  // which utime and stime are the 14th and 15th.
+  std::ifstream stat(absl::StrCat("/proc/", inference_->pid(), "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  const std::vector<std::string> fields = absl::StrSplit(text.substr(close + 2), ' ');
+  double user = 0, system = 0;
+  if (fields.size() < 13 || !absl::SimpleAtod(fields[11], &user) ||
+      !absl::SimpleAtod(fields[12], &system)) {
+    return 0;
+  }
+  return (user + system) / sysconf(_SC_CLK_TCK);
+}
+
+double OwnCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+std::string InferenceStack::ScrapeInferenceMetrics() const {
   absl::StatusOr<std::string> text =
       RunAndCapture({"curl", "-s", "--max-time", "5",
                      absl::StrCat("http://127.0.0.1:", inference_->metrics_port(), "/metrics")});
   CheckOk(text.status(), "scraping the inference server's metrics");
-  std::map<std::string, double> metrics;
-  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t space = line.rfind(' ');
-    double value = 0;
-    if (space == absl::string_view::npos || !absl::SimpleAtod(line.substr(space + 1), &value)) {
-      continue;
-    }
-    metrics[std::string(line.substr(0, space))] = value;
-  }
-  return metrics;
+  return *std::move(text);
 }
 
-double SumSeries(const std::map<std::string, double>& metrics, const std::string& name,
-                 const std::string& label) {
+double SumSeries(absl::string_view metrics, absl::string_view name, absl::string_view label) {
+  const std::string prefix = absl::StrCat(name, "{");
   double sum = 0;
-  for (const auto& [series, value] : metrics) {
-    if (series.size() > name.size() && absl::StartsWith(series, name) &&
-        series[name.size()] == '{' && absl::StrContains(series, label)) {
-      sum += value;
-    }
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    if (!absl::StartsWith(line, prefix) || !absl::StrContains(line, label)) continue;
+    double value = 0;
+    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) sum += value;
   }
   return sum;
 }

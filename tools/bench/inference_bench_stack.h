@@ -11,11 +11,11 @@
 
 #include <sys/types.h>
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "fabrique/v1/common.pb.h"
 #include "tools/bench/bench_support.h"
 #include "tools/cli/child_process.h"
@@ -52,11 +52,13 @@ class InferenceStack {
   void StartInference(const std::vector<std::string>& models,
                       const std::vector<std::string>& flags);
 
+  // CPU time (user + system) the inference server has used so far, in seconds; 0 if unreadable.
+  double InferenceCpuSeconds() const;
   // Resident memory of the inference server now (VmRSS), in MiB; -1 if unreadable.
   double InferenceRssMib() const;
 
-  // The inference server's metrics now: every series (name with labels) and its value.
-  std::map<std::string, double> ScrapeInferenceMetrics() const;
+  // The inference server's Prometheus metrics now, as text.
+  std::string ScrapeInferenceMetrics() const;
 
  private:
   InferenceStack(std::string dir, Security security) : dir_(std::move(dir)), security_(security) {}
@@ -96,13 +98,15 @@ class PythonServer {
   std::string target_;
 };
 
+// CPU time (user + system) this process has used so far, in seconds.
+double OwnCpuSeconds();
+
 // The authority directory InferenceStack uses under `dir`.
 std::string AuthorityDir(const std::string& dir);
 
-// The sum over every series of `metrics` named `name` whose labels include `label` (e.g.
-// model="fmnist").
-double SumSeries(const std::map<std::string, double>& metrics, const std::string& name,
-                 const std::string& label);
+// The sum over every series of `metrics` (Prometheus text) named `name` whose labels include
+// `label` (e.g. model="fmnist").
+double SumSeries(absl::string_view metrics, absl::string_view name, absl::string_view label);
 
 }  // namespace fabrique::bench
 

@@ -43,7 +43,11 @@ void RunBatching(Bench& bench) {
     for (int r = 0; r < flags.repeats; ++r) {
       const std::string label = absl::StrCat("model=\"", name, "\"");
       const auto before = bench.stack->ScrapeInferenceMetrics();
+      const double server_cpu = bench.stack->InferenceCpuSeconds(), own_cpu = OwnCpuSeconds();
       const LoadRun run = ClosedLoop(target, flags.clients, flags.duration);
+      // Cores used by the server and by the clients: on a small machine they share them.
+      const double server_cores = (bench.stack->InferenceCpuSeconds() - server_cpu) / run.seconds;
+      const double client_cores = (OwnCpuSeconds() - own_cpu) / run.seconds;
       const auto after = bench.stack->ScrapeInferenceMetrics();
       CheckRun(bench, run, absl::StrCat("batching ", name));
       const double rows = SumSeries(after, "fabrique_inference_batch_rows_sum", label) -
@@ -63,10 +67,10 @@ void RunBatching(Bench& bench) {
       local.push_back(in_process);
       batches.push_back(mean_batch);
       std::printf(
-          "  repeat %d, %-9s %9.0f rows/s served, mean batch %5.2f rows; LibTorch in process at "
-          "batch %d: %9.0f rows/s (%.2fx)\n",
-          r + 1, name.c_str(), run.RowsPerSecond(), mean_batch, batch, in_process,
-          run.RowsPerSecond() / in_process);
+          "  repeat %d, %-9s %9.0f rows/s served, mean batch %5.2f rows, server %.2f cores, "
+          "clients %.2f cores; LibTorch in process at batch %d: %9.0f rows/s (%.2fx)\n",
+          r + 1, name.c_str(), run.RowsPerSecond(), mean_batch, server_cores, client_cores, batch,
+          in_process, run.RowsPerSecond() / in_process);
       std::fflush(stdout);
     }
     const double a = Median(served), b = Median(local);
