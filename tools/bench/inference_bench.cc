@@ -133,9 +133,6 @@ std::string CompareOutputs(const ::inference::ModelInferResponse& response, cons
 
 namespace {
 
-constexpr char kKeyedModel[] = "tabular50_keyed";
-constexpr char kGroup[] = "bench_profile";
-
 BenchFlags ParseFlags(int argc, char** argv) {
   BenchFlags flags;
   flags.source_dir = FABRIQUE_SOURCE_DIR;
@@ -345,6 +342,13 @@ int Main(int argc, char** argv) {
       absl::FormatDuration(flags.duration).c_str(), flags.repeats,
       flags.small ? " (--small: checks only, the figures mean little)" : "");
   std::fflush(stdout);
+  for (const auto& [name, model] : bench.models) {
+    std::printf("  %-9s %d numeric inputs -> MLP %s ReLU -> %s\n", name.c_str(), model.shape.width,
+                absl::StrJoin(model.shape.hidden, "-").c_str(),
+                model.shape.classes == 2
+                    ? "sigmoid (binary)"
+                    : absl::StrCat(model.shape.classes, "-class softmax").c_str());
+  }
   if (Runs(flags, "batching")) RunBatching(bench);
   if (Runs(flags, "latency")) RunLatency(bench);
   if (Runs(flags, "python")) RunPython(bench);

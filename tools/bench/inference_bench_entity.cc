@@ -18,9 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr char kEntity[] = "bench_customer";
-constexpr char kGroup[] = "bench_profile";
-constexpr char kKeyedModel[] = "tabular50_keyed";
 constexpr int kWidth = 50;
 
 double MillisSince(Clock::time_point start) {

@@ -20,6 +20,11 @@
 
 namespace fabrique::bench {
 
+// The entity phase's feature group and entity, and the tabular50 version fed from them.
+inline constexpr char kKeyedModel[] = "tabular50_keyed";
+inline constexpr char kGroup[] = "bench_profile";
+inline constexpr char kEntity[] = "bench_customer";
+
 struct BenchFlags {
   std::string phases = "batching,latency,python,entity,swap";
   std::string models = "fmnist,tabular50";
