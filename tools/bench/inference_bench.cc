@@ -169,6 +169,14 @@ BenchFlags ParseFlags(int argc, char** argv) {
     flags.entity_calls = std::min(flags.entity_calls, 30);
     flags.swaps = std::min(flags.swaps, 3);
   }
+  for (absl::string_view phase : absl::StrSplit(flags.phases, ',', absl::SkipEmpty())) {
+    if (phase != "batching" && phase != "latency" && phase != "python" && phase != "entity" &&
+        phase != "swap") {
+      std::fprintf(stderr, "--phases: '%s' is none of batching, latency, python, entity, swap\n",
+                   std::string(phase).c_str());
+      std::exit(2);
+    }
+  }
   if (flags.clients < 1 || flags.connections < 1 || flags.repeats < 1 || flags.instances < 1 ||
       flags.intra_op_threads < 1 || flags.entities < 100 || flags.swaps < 1 ||
       flags.entity_calls < 1) {
@@ -330,6 +338,8 @@ void PrintSummary(const Bench& bench) {
 }
 
 int Main(int argc, char** argv) {
+  // Line by line even into a file, so a run's log shows how far it got.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   Bench bench;
   bench.flags = ParseFlags(argc, argv);
   const BenchFlags& flags = bench.flags;
