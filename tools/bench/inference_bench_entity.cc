@@ -111,6 +111,42 @@ class EntityCalls {
   std::vector<float> expected_;
 };
 
+// One repeat at `n` entities per call: milliseconds of each timed Predict and of each
+// LookupOnline + ModelInfer, on the same random entities, after a few untimed calls. Every answer
+// is checked in --small, every 25th otherwise, by a second call outside the timed ones.
+struct Timings {
+  std::vector<double> predict_ms;
+  std::vector<double> two_calls_ms;
+};
+
+Timings TimeBothSides(Bench& bench, EntityCalls& calls, int n, std::mt19937& rng) {
+  const BenchFlags& flags = bench.flags;
+  std::uniform_int_distribution<size_t> first(0, flags.entities - n);
+  const int warmup = flags.small ? 5 : 50;
+  Timings timings;
+  for (int i = 0; i < warmup + flags.entity_calls; ++i) {
+    const size_t at = first(rng);
+    const bool check = flags.small || i % 25 == 0;
+    auto start = Clock::now();
+    std::string problem = calls.Predict(at, n, false);
+    const double predict = MillisSince(start);
+    if (problem.empty() && check) problem = calls.Predict(at, n, true);
+    start = Clock::now();
+    std::string other = calls.LookupThenInfer(at, n, false);
+    const double two_calls = MillisSince(start);
+    if (other.empty() && check) other = calls.LookupThenInfer(at, n, true);
+    if (!problem.empty() || !other.empty()) {
+      bench.Require(false, absl::StrCat("entity phase, ", n, " entities: ", problem, " ", other));
+      break;
+    }
+    if (i >= warmup) {
+      timings.predict_ms.push_back(predict);
+      timings.two_calls_ms.push_back(two_calls);
+    }
+  }
+  return timings;
+}
+
 }  // namespace
 
 void RunEntity(Bench& bench) {
@@ -129,40 +165,17 @@ void RunEntity(Bench& bench) {
   EntityCalls calls(*bench.stack, keys, expected->tensors[0].fp32);
   std::mt19937 rng(9);
   for (int n : {1, 100}) {
-    std::uniform_int_distribution<size_t> first(0, flags.entities - n);
     std::vector<double> predict_p50, predict_p99, two_p50, two_p99;
     for (int r = 0; r < flags.repeats; ++r) {
-      std::vector<double> predict, two;
-      const int warmup = flags.small ? 5 : 50;
-      for (int i = 0; i < warmup + flags.entity_calls; ++i) {
-        const size_t at = first(rng);
-        // Every answer checked in --small; every 25th otherwise, outside the timed calls.
-        const bool check = flags.small || i % 25 == 0;
-        auto start = Clock::now();
-        std::string problem = calls.Predict(at, n, false);
-        const double a = MillisSince(start);
-        if (problem.empty() && check) problem = calls.Predict(at, n, true);
-        start = Clock::now();
-        std::string other = calls.LookupThenInfer(at, n, false);
-        const double b = MillisSince(start);
-        if (other.empty() && check) other = calls.LookupThenInfer(at, n, true);
-        bench.Require(problem.empty() && other.empty(),
-                      absl::StrCat("entity phase, ", n, " entities: ", problem, " ", other));
-        if (!problem.empty() || !other.empty()) break;
-        if (i >= warmup) {
-          predict.push_back(a);
-          two.push_back(b);
-        }
-      }
-      predict_p50.push_back(Percentile(predict, 50));
-      predict_p99.push_back(Percentile(predict, 99));
-      two_p50.push_back(Percentile(two, 50));
-      two_p99.push_back(Percentile(two, 99));
+      const Timings t = TimeBothSides(bench, calls, n, rng);
+      predict_p50.push_back(Percentile(t.predict_ms, 50));
+      predict_p99.push_back(Percentile(t.predict_ms, 99));
+      two_p50.push_back(Percentile(t.two_calls_ms, 50));
+      two_p99.push_back(Percentile(t.two_calls_ms, 99));
       std::printf(
           "  repeat %d, %3d entities: Predict p50 %.3f ms p99 %.3f ms; LookupOnline + "
           "ModelInfer p50 %.3f ms p99 %.3f ms\n",
           r + 1, n, predict_p50.back(), predict_p99.back(), two_p50.back(), two_p99.back());
-      std::fflush(stdout);
     }
     const std::string label =
         n == 1 ? "entity: Predict, 1 entity" : absl::StrCat("entity: Predict, ", n, " entities");
