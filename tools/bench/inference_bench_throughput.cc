@@ -127,8 +127,9 @@ void RunPython(Bench& bench) {
         PythonServer::Start(options, bench.stack->security(), AuthorityDir(flags.data_dir));
     LoadTarget theirs = bench.Target(model, python->target());
     LoadTarget ours = bench.Target(model, bench.stack->inference().target());
-    // A server that cannot keep up is charged the queue it builds, not a deadline.
-    theirs.timeout = ours.timeout = absl::Minutes(2);
+    // A server that cannot keep up is charged the queue it builds, not a deadline: at a tenth
+    // of the offered load it drains a run's queue in ten runs' time.
+    theirs.timeout = ours.timeout = std::max(absl::Minutes(2), 10 * flags.duration);
     WarmUp(theirs, flags);
     const double rate = bench.HalfLoad(name);
     std::vector<double> our_rate, their_rate, our_p99, their_p99;
