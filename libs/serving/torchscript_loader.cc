@@ -164,8 +164,8 @@ absl::StatusOr<std::unique_ptr<LoadedModule>> TorchScriptLoader::Load(
     return absl::InvalidArgumentError(
         absl::StrCat("module '", path, "': ", convention.status().message()));
   }
-  auto loaded =
-      std::make_unique<TorchScriptModule>(std::move(module), *std::move(convention), device);
+  auto loaded = std::make_unique<TorchScriptModule>(std::move(module), *std::move(convention),
+                                                    device, options_.intra_op_threads);
   RETURN_IF_ERROR(WarmUp(*loaded, options.warmup_batch_sizes, options_.warmup_runs));
   return loaded;
 }

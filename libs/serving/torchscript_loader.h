@@ -22,8 +22,9 @@
 namespace fabrique::serving {
 
 struct TorchScriptLoaderOptions {
-  // Threads one forward call uses for its operators (LibTorch's intra-op pool, which is
-  // process-wide: set once, here). 0 = LibTorch's default (the machine's cores). Default 0.
+  // Threads one forward call uses for its operators (LibTorch's intra-op threads, set on each
+  // thread that calls forward, since OpenMP keeps the setting per thread). 0 = LibTorch's
+  // default (the machine's cores). Default 0.
   int intra_op_threads = 0;
   // Forward calls per warm-up batch size before Load returns; at least 1. Default 3: the
   // profiling executor records shapes on its first call, compiles the optimised plan on the

@@ -1,5 +1,6 @@
 #include "libs/serving/torchscript_module.h"
 
+#include <ATen/Parallel.h>
 #include <torch/csrc/jit/runtime/jit_exception.h>
 
 #include <new>
@@ -93,6 +94,15 @@ absl::Status ForwardFailure(const std::exception_ptr& error) {
 }
 
 absl::StatusOr<TensorBatch> TorchScriptModule::Forward(const TensorBatch& inputs) const {
+  // LibTorch's intra-op threads (OpenMP here) are a per-thread setting: a thread that never set
+  // it uses every core, and so does OpenBLAS under it, whose idle workers then spin in
+  // sched_yield. Each batcher instance calling with all cores at once took twice the CPU per
+  // request (tools/bench/inference_bench, perf). So the calling thread is set once.
+  thread_local int thread_intra_op_threads = 0;
+  if (intra_op_threads_ > 0 && thread_intra_op_threads != intra_op_threads_) {
+    at::set_num_threads(intra_op_threads_);
+    thread_intra_op_threads = intra_op_threads_;
+  }
   try {
     c10::InferenceMode inference;
     ASSIGN_OR_RETURN(std::vector<c10::IValue> args, convention_.Arguments(inputs, device_));

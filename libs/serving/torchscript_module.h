@@ -19,9 +19,14 @@ namespace fabrique::serving {
 
 class TorchScriptModule : public LoadedModule {
  public:
-  // `module` is already on `device` and in eval mode.
-  TorchScriptModule(torch::jit::Module module, CallingConvention convention, c10::Device device)
-      : module_(std::move(module)), convention_(std::move(convention)), device_(device) {}
+  // `module` is already on `device` and in eval mode. `intra_op_threads`: threads each forward
+  // call's operators use, set on the calling thread (0 = leave the thread's setting alone).
+  TorchScriptModule(torch::jit::Module module, CallingConvention convention, c10::Device device,
+                    int intra_op_threads = 0)
+      : module_(std::move(module)),
+        convention_(std::move(convention)),
+        device_(device),
+        intra_op_threads_(intra_op_threads) {}
 
   // Runs forward under InferenceMode (no autograd records). Safe from several threads at once:
   // TorchScript's executor locks where it compiles, and calls share nothing else.
@@ -35,6 +40,7 @@ class TorchScriptModule : public LoadedModule {
   mutable torch::jit::Module module_;
   CallingConvention convention_;
   c10::Device device_;
+  int intra_op_threads_;
 };
 
 // The status of what a forward call threw. INVALID_ARGUMENT when the module refused the values:

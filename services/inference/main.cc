@@ -3,6 +3,7 @@
 // last serving plan, so a restart while the registry is down serves what it served before.
 // Wired in one function, in order: flags -> storage -> ports -> cores -> services -> server.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "libs/client/channel.h"
+#include "libs/core/cpus.h"
 #include "libs/core/status_macros.h"
 #include "libs/core/version.h"
 #include "libs/server/access_wiring.h"
@@ -118,7 +120,11 @@ absl::Status Run(const server::ServiceFlags& flags) {
     ASSIGN_OR_RETURN(by_model, ReadBatchingFile(f.batching_file, batching));
   }
   serving::TorchScriptLoaderOptions loader_options;
-  loader_options.intra_op_threads = f.intra_op_threads;
+  // By default the cores are shared among the instances, so that they do not all run on every
+  // core at once.
+  loader_options.intra_op_threads =
+      f.intra_op_threads > 0 ? f.intra_op_threads
+                             : std::max(1, core::UsableCpus() / std::max(1, f.instances));
   ASSIGN_OR_RETURN(auto loader, serving::TorchScriptLoader::Create(loader_options));
   serving::ModelSetOptions set_options;
   set_options.loader = loader.get();
@@ -213,7 +219,8 @@ void AddFlags(core::FlagSet& flags) {
             "Comma list of batch sizes (rows) dispatched at once when reached; \"\" = none");
   flags.Add("instances", &f.instances, "Model calls running at once per version (threads)");
   flags.Add("intra_op_threads", &f.intra_op_threads,
-            "Threads one model call uses for its operators; 0 = LibTorch's default");
+            "Threads one model call uses for its operators; 0 = the usable cores divided by "
+            "--instances (at least 1)");
   flags.Add("max_queue_rows", &f.max_queue_rows,
             "Rows waiting per version, at most; beyond, requests get RESOURCE_EXHAUSTED");
   flags.Add("batching_file", &f.batching_file,
