@@ -19,24 +19,21 @@ constexpr double kRounding = 1e-9;
 
 // One version's rows in the period, resolved and evaluated.
 struct Side {
-  std::vector<LabelledRow> rows;
   ResolvedRows resolved;
   WindowPerformance performance;
 };
 
 absl::StatusOr<Side> Evaluate(v1::Task task, absl::Span<const LabelledRow> rows,
                               const CanaryOptions& options) {
-  Side side;
+  std::vector<LabelledRow> in_period;
   for (const LabelledRow& row : rows) {
-    if (row.time >= options.from && row.time < options.to) side.rows.push_back(row);
+    if (row.time >= options.from && row.time < options.to) in_period.push_back(row);
   }
-  ASSIGN_OR_RETURN(side.resolved, ResolveRows(task, side.rows, options.class_labels));
-  PerformanceOptions performance_options;
-  performance_options.min_labelled = options.min_labelled;
-  performance_options.class_labels = options.class_labels;
-  ASSIGN_OR_RETURN(side.performance,
-                   ComputePerformance(task, side.rows, static_cast<int64_t>(side.rows.size()), {},
-                                      performance_options));
+  Side side;
+  ASSIGN_OR_RETURN(side.resolved, ResolveRows(task, in_period, options.class_labels));
+  const int64_t joined = static_cast<int64_t>(in_period.size());
+  side.performance =
+      PerformanceOfResolved(task, side.resolved, joined, joined, {}, options.min_labelled);
   return side;
 }
 

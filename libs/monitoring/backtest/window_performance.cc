@@ -80,22 +80,31 @@ absl::StatusOr<WindowPerformance> ComputePerformance(v1::Task task,
         absl::StrCat(joined, " joined outcomes for only ", predicted_count, " predictions"));
   }
   ASSIGN_OR_RETURN(ResolvedRows resolved, ResolveRows(task, rows, options.class_labels));
+  return PerformanceOfResolved(task, resolved, joined, predicted_count, training_metrics,
+                               options.min_labelled);
+}
+
+WindowPerformance PerformanceOfResolved(v1::Task task, const ResolvedRows& rows,
+                                        int64_t joined_count, int64_t predicted_count,
+                                        absl::Span<const v1::Metric> training_metrics,
+                                        int64_t min_labelled) {
   WindowPerformance performance;
   performance.predicted_count = predicted_count;
-  performance.joined_count = joined;
-  performance.labelled_count = resolved.size();
-  performance.skipped_count = resolved.skipped;
-  performance.skipped_reason = resolved.skip_reason;
+  performance.joined_count = joined_count;
+  performance.labelled_count = rows.size();
+  performance.skipped_count = rows.skipped;
+  performance.skipped_reason = rows.skip_reason;
   performance.label_coverage =
-      predicted_count > 0 ? static_cast<double>(joined) / static_cast<double>(predicted_count) : 0;
-  performance.enough_data = performance.labelled_count >= options.min_labelled;
+      predicted_count > 0 ? static_cast<double>(joined_count) / static_cast<double>(predicted_count)
+                          : 0;
+  performance.enough_data = performance.labelled_count >= min_labelled;
   if (!performance.enough_data) {
     performance.reason = absl::StrCat("not enough data: ", performance.labelled_count,
-                                      " labelled predictions, ", options.min_labelled, " needed");
+                                      " labelled predictions, ", min_labelled, " needed");
     return performance;
   }
-  for (const v1::Metric& metric : EvaluationMetrics(task, resolved)) {
-    if (!resolved.all_scored && MetricNeedsScores(metric.name())) continue;
+  for (const v1::Metric& metric : EvaluationMetrics(task, rows)) {
+    if (!rows.all_scored && MetricNeedsScores(metric.name())) continue;
     MetricComparison comparison;
     comparison.name = metric.name();
     comparison.live = metric.value();

@@ -23,6 +23,7 @@
 #include "absl/types/span.h"
 #include "fabrique/v1/common.pb.h"
 #include "libs/monitoring/backtest/labelled_rows.h"
+#include "libs/monitoring/backtest/row_resolution.h"
 
 namespace fabrique::monitoring {
 
@@ -72,6 +73,13 @@ absl::StatusOr<WindowPerformance> ComputePerformance(v1::Task task,
                                                      int64_t predicted_count,
                                                      absl::Span<const v1::Metric> training_metrics,
                                                      const PerformanceOptions& options = {});
+
+// The same over rows already read by ResolveRows (`joined_count` rows were given to it), for a
+// caller that also needs the resolved rows; the arguments are taken as valid.
+WindowPerformance PerformanceOfResolved(v1::Task task, const ResolvedRows& rows,
+                                        int64_t joined_count, int64_t predicted_count,
+                                        absl::Span<const v1::Metric> training_metrics,
+                                        int64_t min_labelled);
 
 // The metrics as the monitor reports them (PerformanceReport.metrics): split "live", the
 // training figure as the baseline.
