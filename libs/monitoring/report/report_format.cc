@@ -45,9 +45,10 @@ std::string FormatSince(absl::Time time, absl::Time now) {
 std::string PeriodInWords(absl::Duration duration) {
   const double minutes = absl::ToDoubleMinutes(duration);
   if (minutes < 120) return absl::StrCat(std::llround(minutes), " min");
-  const double hours = minutes / 60;
-  if (hours < 72) return absl::StrCat(std::llround(hours), " h");
-  return absl::StrCat(std::llround(hours / 24), " days");
+  // Tenths of hours and days: "3.5 h" is what a 3 h 30 min period is, not "4 h".
+  const double hours = std::round(minutes / 6) / 10;
+  if (hours < 72) return absl::StrCat(FormatNumber(hours), " h");
+  return absl::StrCat(FormatNumber(std::round(hours / 2.4) / 10), " days");
 }
 
 std::string TestDisplayName(absl::string_view test) {

@@ -108,6 +108,11 @@ TEST_CASE("The summary says the health in plain words, per state") {
     CHECK(SummaryHeadline(model) == "Healthy: no feature drifted in the last 24 h");
     CHECK(RenderHtmlReport(model).find("class=\"summary healthy\"") != std::string::npos);
   }
+  SECTION("the samples the render test draws") {
+    CHECK(SummaryHeadline(HealthySampleReport()) == "Healthy: no feature drifted in the last 24 h");
+    CHECK(SummaryHeadline(EmptySampleReport()) ==
+          "Not enough data in the last 3.5 h: nothing to compare yet");
+  }
   SECTION("drifting names the count, the worst feature and its evidence") {
     const ReportModel model = SampleReport();
     CHECK(SummaryHeadline(model) ==

@@ -36,6 +36,8 @@ TEST_CASE("Numbers have three significant digits, times are UTC") {
   CHECK(PeriodInWords(absl::Minutes(90)) == "90 min");
   CHECK(PeriodInWords(absl::Hours(24)) == "24 h");
   CHECK(PeriodInWords(absl::Hours(24 * 7)) == "7 days");
+  CHECK(PeriodInWords(absl::Minutes(210)) == "3.5 h");
+  CHECK(PeriodInWords(absl::Hours(24 * 30)) == "30 days");
 }
 
 FeatureReport Feature(std::string test, double statistic, std::optional<double> p, double threshold,

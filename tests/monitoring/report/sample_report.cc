@@ -120,4 +120,38 @@ ReportModel SampleReport() {
   return model;
 }
 
+ReportModel HealthySampleReport() {
+  ReportModel model = SampleReport();
+  model.health = Health::kHealthy;
+  model.health_reason = "Every feature is within its threshold and accuracy holds at 0.87.";
+  model.health_since.reset();
+  for (FeatureReport& f : model.features) {
+    f.drifted = false;
+    f.enough_data = true;
+    f.current_missing_rate = f.reference_missing_rate;
+    if (f.distribution.bin_edges.empty()) {
+      f.distribution.current_shares = f.distribution.reference_shares;
+    } else {
+      f.distribution.current_shares = Bell(20, 0.02, 1);
+    }
+    f.statistic = f.p_value.has_value() ? 0.04 : 0.02;
+    if (f.p_value.has_value()) f.p_value = 0.62;
+  }
+  model.performance = {Series("accuracy", 0.87, 0.868, 0.868), Series("auc", 0.91, 0.909, 0.909)};
+  model.alerts.clear();
+  return model;
+}
+
+ReportModel EmptySampleReport() {
+  ReportModel model;
+  model.model = "churn-v2";
+  model.versions = {"1"};
+  model.period_from = At(3, 20);
+  model.period_to = At(3, 23, 30);
+  model.generated_at = At(3, 23, 30);
+  model.health = Health::kNotEnoughData;
+  model.health_reason = "The model was deployed at 20:00 and has served 12 predictions so far.";
+  return model;
+}
+
 }  // namespace fabrique::monitoring::report

@@ -10,6 +10,12 @@ namespace fabrique::monitoring::report {
 // so its page is the same on every run.
 ReportModel SampleReport();
 
+// The same model a day earlier, healthy: no feature drifted, performance at its training level.
+ReportModel HealthySampleReport();
+
+// A model just deployed: no feature checked yet, no outcome, no alert.
+ReportModel EmptySampleReport();
+
 }  // namespace fabrique::monitoring::report
 
 #endif  // FABRIQUE_TESTS_MONITORING_REPORT_SAMPLE_REPORT_H_
