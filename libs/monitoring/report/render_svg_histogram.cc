@@ -58,17 +58,17 @@ std::string NumericBars(const FeatureReport& feature, const ChartFrame& frame,
   const size_t bins = d.bin_edges.size() - 1;
   LinearScale x{d.bin_edges.front(), d.bin_edges.back(), frame.left, frame.width - frame.right};
   std::string svg;
-  for (const char* which : {"reference", "current"}) {
-    const bool reference = which[0] == 'r';
+  // All reference bars first, then all current bars over them.
+  for (const std::vector<double>* shares : {&d.reference_shares, &d.current_shares}) {
+    const absl::string_view css_class = shares == &d.reference_shares ? "reference" : "current";
     for (size_t i = 0; i < bins; ++i) {
-      const double share = Share(reference ? d.reference_shares : d.current_shares, i);
       const std::string title =
           absl::StrCat("[", FormatNumber(d.bin_edges[i]), ", ", FormatNumber(d.bin_edges[i + 1]),
                        "): reference ", FormatPercent(Share(d.reference_shares, i)), ", current ",
                        FormatPercent(Share(d.current_shares, i)));
       const double left = x(d.bin_edges[i]);
-      absl::StrAppend(&svg, Bar(which, left + 0.5, x(d.bin_edges[i + 1]) - left - 1, y(share),
-                                frame.Bottom(), title));
+      absl::StrAppend(&svg, Bar(css_class, left + 0.5, x(d.bin_edges[i + 1]) - left - 1,
+                                y(Share(*shares, i)), frame.Bottom(), title));
     }
   }
   // The value axis: round ticks inside the bins' range.
