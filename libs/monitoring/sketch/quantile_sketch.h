@@ -1,0 +1,120 @@
+#ifndef FABRIQUE_LIBS_MONITORING_SKETCH_QUANTILE_SKETCH_H_
+#define FABRIQUE_LIBS_MONITORING_SKETCH_QUANTILE_SKETCH_H_
+
+// A mergeable quantile sketch over doubles (KLL: Karnin, Lang and Liberty, "Optimal Quantile
+// Approximation in Streams", 2016), so that reference profiles and windows of live data can be
+// compared with KS or Wasserstein distances in memory that does not grow with the traffic.
+//
+// How it works: values enter level 0; a level h item stands for 2^h values. When the levels
+// together hold more than their capacity, the lowest full level is sorted and compacted: every
+// other item, starting at a random offset, moves up a level with twice the weight, the rest are
+// dropped. Capacities shrink by 2/3 per level below the top (never under 8), so the sketch keeps
+// about 3k values plus 8 per level: O(k log(n/k)) memory.
+//
+// Error bound: with k = 400 (the default), for EVERY x at once, |Rank(x) - exact rank| <= 1% of
+// the count with 99% confidence (Apache DataSketches' KLL tables give 2.446 / k^0.9433 = 0.86%
+// for the "all ranks" error at k = 400, and 2.296 / k^0.9723 = 0.68% for a single query; k = 200
+// would give 1.65% single-sided, too coarse). tests/monitoring/sketch measures it on 1M-value
+// draws over several seeds and distributions, merged or not. `NormalizedRankError(k)` states it.
+//
+// Exact mode: while the count is at most `exact_limit` (default 4,096) every value is kept, so
+// small training sets have exact ranks and quantiles (and `rank_error()` is 0).
+//
+// NaN is never added (Update ignores it): the caller counts missing values. The sketch is
+// deterministic given its seed: the same values in the same order give the same bytes.
+// Not thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace fabrique::monitoring {
+
+class QuantileSketch {
+ public:
+  struct Options {
+    // Accuracy parameter: capacity of the top level, in values. Default 400 (<= 1% rank error
+    // over all ranks, 99% confidence). At least 8, at most 65,535.
+    int k = 400;
+    // Counts up to which every value is kept (exact mode), in values. Default 4,096; at most
+    // 1,000,000.
+    int64_t exact_limit = 4096;
+    // Seed of the compaction offsets. Same seed, same values in the same order: same sketch.
+    uint64_t seed = 0;
+  };
+
+  // An empty sketch. Options out of range are clamped into it.
+  explicit QuantileSketch(Options options);
+  QuantileSketch() : QuantileSketch(Options{}) {}
+
+  // The stated normalised rank error of a sketch of parameter k, over all ranks at once.
+  static double NormalizedRankError(int k);
+
+  // Adds one value; NaN is ignored (the caller counts it as missing).
+  void Update(double value);
+
+  // Adds every value of `other` to this sketch. Both keep their own k; the result has the
+  // larger error of the two. Merging is associative up to the sketch's error.
+  void Merge(const QuantileSketch& other);
+
+  // Share of the values <= x (the empirical CDF), in [0, 1]; 0 when empty.
+  double Rank(double x) const;
+  double Cdf(double x) const { return Rank(x); }
+
+  // The smallest retained value v with Rank(v) >= q (q clamped to [0, 1]); q = 0 gives the
+  // minimum, q = 1 the maximum. In exact mode, the ceil(q * n)-th smallest value. NaN when empty.
+  double Quantile(double q) const;
+
+  int64_t count() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  double min() const { return min_; }  // NaN when empty.
+  double max() const { return max_; }  // NaN when empty.
+  int k() const { return k_; }
+  // True while every value is kept.
+  bool exact() const { return levels_.size() <= 1; }
+  // The error this sketch states: 0 in exact mode, else NormalizedRankError(k).
+  double rank_error() const { return exact() ? 0.0 : NormalizedRankError(k_); }
+  // Values kept, for memory checks.
+  int64_t retained() const;
+  int num_levels() const { return static_cast<int>(levels_.size()); }
+
+  // The retained values with their weights, in increasing order (what KS and Wasserstein
+  // distances integrate over). Weights sum to count().
+  struct WeightedValue {
+    double value;
+    int64_t weight;
+  };
+  std::vector<WeightedValue> SortedView() const;
+
+  // Versioned little-endian bytes. Parse returns INVALID_ARGUMENT for bytes that are not a
+  // sketch of a known version or are inconsistent (weights not summing to the count, NaN,
+  // values outside [min, max], trailing bytes).
+  std::string Serialize() const;
+  static absl::StatusOr<QuantileSketch> Parse(absl::string_view bytes);
+
+ private:
+  // Capacity of `level` when there are `levels` levels.
+  int LevelCapacity(int level, int levels) const;
+  int64_t TotalCapacity() const;
+  // Compacts the lowest level at or over its capacity while the sketch holds more than its
+  // capacity (never in exact mode).
+  void Compress();
+  void CompactLevel(int level);
+  uint64_t NextRandom();
+
+  int k_;
+  int64_t exact_limit_;
+  uint64_t rng_state_;
+  int64_t count_ = 0;
+  double min_;
+  double max_;
+  // levels_[h] holds items of weight 2^h; levels above 0 are kept sorted.
+  std::vector<std::vector<double>> levels_;
+};
+
+}  // namespace fabrique::monitoring
+
+#endif  // FABRIQUE_LIBS_MONITORING_SKETCH_QUANTILE_SKETCH_H_
