@@ -35,7 +35,9 @@ QuantileSketch::QuantileSketch(Options options)
       rng_state_(options.seed),
       min_(kNaN),
       max_(kNaN),
-      levels_(1) {}
+      levels_(1) {
+  Recount();
+}
 
 double QuantileSketch::NormalizedRankError(int k) {
   // Apache DataSketches' empirical fit for its KLL sketch, error over all ranks at once at 99%
@@ -59,10 +61,10 @@ int64_t QuantileSketch::TotalCapacity() const {
   return total;
 }
 
-int64_t QuantileSketch::retained() const {
-  int64_t total = 0;
-  for (const std::vector<double>& level : levels_) total += static_cast<int64_t>(level.size());
-  return total;
+void QuantileSketch::Recount() {
+  retained_ = 0;
+  for (const std::vector<double>& level : levels_) retained_ += static_cast<int64_t>(level.size());
+  capacity_ = TotalCapacity();
 }
 
 uint64_t QuantileSketch::NextRandom() {
@@ -79,12 +81,13 @@ void QuantileSketch::Update(double value) {
   if (count_ == 0 || value > max_) max_ = value;
   ++count_;
   levels_[0].push_back(value);
+  ++retained_;
   Compress();
 }
 
 void QuantileSketch::Compress() {
   if (count_ <= exact_limit_) return;
-  while (retained() > TotalCapacity()) {
+  while (retained_ > capacity_) {
     const int levels = static_cast<int>(levels_.size());
     int level = 0;
     while (level < levels - 1 &&
@@ -100,6 +103,7 @@ void QuantileSketch::CompactLevel(int level) {
   if (level + 1 >= static_cast<int>(levels_.size())) {
     if (static_cast<int>(levels_.size()) >= kMaxLevels) return;
     levels_.emplace_back();
+    capacity_ = TotalCapacity();
   }
   std::vector<double>& items = levels_[level];
   if (level == 0) std::sort(items.begin(), items.end());
@@ -115,6 +119,7 @@ void QuantileSketch::CompactLevel(int level) {
   const size_t before = up.size();
   for (size_t i = offset; i < items.size(); i += 2) up.push_back(items[i]);
   std::inplace_merge(up.begin(), up.begin() + static_cast<std::ptrdiff_t>(before), up.end());
+  retained_ -= static_cast<int64_t>(items.size() - (up.size() - before));
   items.clear();
   if (odd) items.push_back(kept);
 }
@@ -135,6 +140,7 @@ void QuantileSketch::Merge(const QuantileSketch& other) {
                          mine.end());
     }
   }
+  Recount();
   Compress();
 }
 
@@ -241,6 +247,7 @@ absl::StatusOr<QuantileSketch> QuantileSketch::Parse(absl::string_view bytes) {
   }
   if (weight != count) return Corrupt("weights do not sum to the count");
   if (in.left() != 0) return Corrupt("trailing bytes");
+  sketch.Recount();
   return sketch;
 }
 

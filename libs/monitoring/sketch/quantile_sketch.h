@@ -78,7 +78,7 @@ class QuantileSketch {
   // The error this sketch states: 0 in exact mode, else NormalizedRankError(k).
   double rank_error() const { return exact() ? 0.0 : NormalizedRankError(k_); }
   // Values kept, for memory checks.
-  int64_t retained() const;
+  int64_t retained() const { return retained_; }
   int num_levels() const { return static_cast<int>(levels_.size()); }
 
   // The retained values with their weights, in increasing order (what KS and Wasserstein
@@ -99,6 +99,8 @@ class QuantileSketch {
   // Capacity of `level` when there are `levels` levels.
   int LevelCapacity(int level, int levels) const;
   int64_t TotalCapacity() const;
+  // Recomputes retained_ and capacity_ from the levels.
+  void Recount();
   // Compacts the lowest level at or over its capacity while the sketch holds more than its
   // capacity (never in exact mode).
   void Compress();
@@ -113,6 +115,9 @@ class QuantileSketch {
   double max_;
   // levels_[h] holds items of weight 2^h; levels above 0 are kept sorted.
   std::vector<std::vector<double>> levels_;
+  // Items in levels_ and their total capacity, kept up to date: checked at every update.
+  int64_t retained_ = 0;
+  int64_t capacity_ = 0;
 };
 
 }  // namespace fabrique::monitoring
