@@ -274,6 +274,23 @@ TEST_CASE("Corrupt bytes are refused with INVALID_ARGUMENT", "[sketch]") {
     INFO("byte " << i);
     if (checked) CHECK(parsed.status().code() == absl::StatusCode::kInvalidArgument);
   }
+  // Random damage: refused, or a sketch whose answers stay within its bounds.
+  std::mt19937_64 g(9);
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string damaged = good;
+    const int flips = 1 + static_cast<int>(g() % 4);
+    for (int f = 0; f < flips; ++f) damaged[g() % damaged.size()] = static_cast<char>(g());
+    if (trial % 3 == 0) damaged.resize(g() % damaged.size());
+    const absl::StatusOr<QuantileSketch> parsed = QuantileSketch::Parse(damaged);
+    if (!parsed.ok()) {
+      CHECK(parsed.status().code() == absl::StatusCode::kInvalidArgument);
+      continue;
+    }
+    const double median = parsed->Quantile(0.5);
+    CHECK((parsed->empty() || (median >= parsed->min() && median <= parsed->max())));
+    CHECK(parsed->Rank(median) >= 0);
+    CHECK(parsed->Rank(median) <= 1);
+  }
 }
 
 }  // namespace
