@@ -94,14 +94,14 @@ void QuantileSketch::Compress() {
            static_cast<int64_t>(levels_[level].size()) < LevelCapacity(level, levels)) {
       ++level;
     }
-    if (levels_[level].size() < 2) return;  // Nothing left to halve (cannot happen at k >= 8).
-    CompactLevel(level);
+    // Nothing left to halve, or no level above (2^61 values): keep the items.
+    if (levels_[level].size() < 2 || !CompactLevel(level)) return;
   }
 }
 
-void QuantileSketch::CompactLevel(int level) {
+bool QuantileSketch::CompactLevel(int level) {
   if (level + 1 >= static_cast<int>(levels_.size())) {
-    if (static_cast<int>(levels_.size()) >= kMaxLevels) return;
+    if (static_cast<int>(levels_.size()) >= kMaxLevels) return false;
     levels_.emplace_back();
     capacity_ = TotalCapacity();
   }
@@ -122,6 +122,7 @@ void QuantileSketch::CompactLevel(int level) {
   retained_ -= static_cast<int64_t>(items.size() - (up.size() - before));
   items.clear();
   if (odd) items.push_back(kept);
+  return true;
 }
 
 void QuantileSketch::Merge(const QuantileSketch& other) {

@@ -108,7 +108,8 @@ class QuantileSketch {
   // Compacts the lowest level at or over its capacity while the sketch holds more than its
   // capacity (never in exact mode).
   void Compress();
-  void CompactLevel(int level);
+  // Halves `level` into the one above; false when there can be no level above.
+  bool CompactLevel(int level);
   uint64_t NextRandom();
 
   int k_;

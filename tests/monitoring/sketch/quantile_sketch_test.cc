@@ -160,6 +160,23 @@ TEST_CASE("A merge of 100 sketches keeps the bound", "[sketch]") {
   }
 }
 
+TEST_CASE("Sketches of different k merge into the coarser one's error", "[sketch]") {
+  const std::vector<double> values = DrawValues(Distributions()[1], 5, 200000);
+  QuantileSketch fine(Options(1));
+  QuantileSketch coarse(Options(2, 64));
+  for (size_t i = 0; i < values.size(); ++i) (i % 2 ? fine : coarse).Update(values[i]);
+  fine.Merge(coarse);
+  CHECK(fine.k() == 64);
+  CHECK(fine.rank_error() == QuantileSketch::NormalizedRankError(64));
+  CHECK(fine.count() == 200000);
+  const Errors errors = MeasureErrors(fine, values);
+  CHECK(errors.rank <= fine.rank_error());
+  CHECK(errors.share <= fine.rank_error());
+  // k is kept within [8, 65535].
+  CHECK(QuantileSketch(Options(0, 1)).k() == 8);
+  CHECK(QuantileSketch(Options(0, 1 << 20)).k() == 65535);
+}
+
 TEST_CASE("Exact mode: every value kept while the count is small", "[sketch]") {
   std::mt19937_64 g(7);
   std::vector<double> values;
