@@ -25,6 +25,10 @@ void CategoryCounts::Add(absl::string_view value, int64_t times) {
 }
 
 void CategoryCounts::Merge(const CategoryCounts& other) {
+  if (&other == this) {  // Counts would be read while they are added to.
+    const CategoryCounts copy = other;
+    return Merge(copy);
+  }
   // The other's categories in its order of frequency, so that the most frequent get the slots
   // left under the cap.
   for (const auto& [value, count] : other.Sorted()) Add(value, count);

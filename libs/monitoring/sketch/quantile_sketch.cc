@@ -127,6 +127,10 @@ bool QuantileSketch::CompactLevel(int level) {
 
 void QuantileSketch::Merge(const QuantileSketch& other) {
   if (other.count_ == 0) return;
+  if (&other == this) {  // Levels would be appended to themselves.
+    const QuantileSketch copy = other;
+    return Merge(copy);
+  }
   if (count_ == 0 || other.min_ < min_) min_ = other.min_;
   if (count_ == 0 || other.max_ > max_) max_ = other.max_;
   count_ += other.count_;

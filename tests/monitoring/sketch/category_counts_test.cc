@@ -60,6 +60,10 @@ TEST_CASE("Past the cap, new categories are counted in other", "[categories]") {
   counts.Merge(capped_other);
   CHECK(counts.other_count() == 16);
   CHECK(counts.total() == 22);
+  counts.Merge(counts);  // Itself: every count doubles.
+  CHECK(counts.other_count() == 32);
+  CHECK(counts.total() == 44);
+  CHECK(counts.Count("a") == 8);
 }
 
 TEST_CASE("Summaries: all categories or the top ones, counts exact; old ones read",

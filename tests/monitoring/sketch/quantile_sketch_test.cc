@@ -209,6 +209,10 @@ TEST_CASE("Exact mode: every value kept while the count is small", "[sketch]") {
   a.Merge(b);
   CHECK(a.exact());
   CHECK(a.Quantile(0.5) == sorted[1499]);
+  QuantileSketch twice = a;
+  twice.Merge(twice);  // Itself: every value twice.
+  CHECK(twice.count() == 6000);
+  CHECK(twice.Rank(sorted[1499]) == Approx(0.5).margin(twice.rank_error()));
   a.Update(0.5);
   CHECK_FALSE(a.exact());
   CHECK(a.retained() < 3000);
