@@ -59,7 +59,7 @@ v1::CategoricalSummary CategoryCounts::ToProto(int max_listed) const {
     v1::CategoryFrequency* category = summary.add_categories();
     category->set_value(sorted[i].first);
     category->set_count(sorted[i].second);
-    category->set_fraction(static_cast<double>(sorted[i].second) / static_cast<double>(total_));
+    category->set_fraction(total_ > 0 ? static_cast<double>(sorted[i].second) / total_ : 0);
     other -= sorted[i].second;
   }
   summary.set_other_count(other);
