@@ -3,12 +3,25 @@
 #include <algorithm>
 #include <cmath>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "libs/monitoring/sketch/category_counts.h"
+#include "libs/monitoring/sketch/quantile_sketch.h"
 
 namespace fabrique::training {
 
-v1::NumericSummary SummarizeNumeric(absl::Span<const float> values, int bins) {
+namespace {
+
+// Names tracked by the training set's category counts; beyond them values are still counted
+// exactly, in other_count. High enough that only identifier-like features reach it.
+constexpr int kTrackedCategories = 100000;
+
+}  // namespace
+
+v1::NumericSummary SummarizeNumeric(absl::Span<const float> values, int bins,
+                                    uint64_t sketch_seed) {
+  monitoring::QuantileSketch::Options sketch_options;
+  sketch_options.seed = sketch_seed;
+  monitoring::QuantileSketch sketch(sketch_options);
   std::vector<float> present;
   present.reserve(values.size());
   double sum = 0, sum_sq = 0;
@@ -18,6 +31,7 @@ v1::NumericSummary SummarizeNumeric(absl::Span<const float> values, int bins) {
     if (present.empty() || v < low) low = v;
     if (present.empty() || v > high) high = v;
     present.push_back(v);
+    sketch.Update(v);
     sum += v;
     sum_sq += static_cast<double>(v) * v;
   }
@@ -29,6 +43,8 @@ v1::NumericSummary SummarizeNumeric(absl::Span<const float> values, int bins) {
   summary.set_stddev(std::sqrt(std::max(0.0, sum_sq / n - summary.mean() * summary.mean())));
   summary.set_min_value(low);
   summary.set_max_value(high);
+  summary.set_quantile_sketch(sketch.Serialize());
+  summary.set_rank_error(sketch.rank_error());
   // Equal-frequency edges: the k/bins quantiles, with repeated edges (ties) merged. Each is
   // selected in the part after the previous one, not by sorting: a 784-pixel image feature of
   // 54,000 rows has 42 million values.
@@ -56,29 +72,14 @@ v1::NumericSummary SummarizeNumeric(absl::Span<const float> values, int bins) {
 
 v1::CategoricalSummary SummarizeCategorical(const std::vector<std::string>& values,
                                             const std::vector<uint8_t>& missing, int top) {
-  absl::flat_hash_map<std::string, int64_t> counts;
-  int64_t present = 0;
+  monitoring::CategoryCounts::Options options;
+  options.max_categories = kTrackedCategories;
+  monitoring::CategoryCounts counts(options);
   for (size_t i = 0; i < values.size(); ++i) {
     if ((!missing.empty() && missing[i]) || values[i].empty()) continue;
-    ++counts[values[i]];
-    ++present;
+    counts.Add(values[i]);
   }
-  std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first < b.first;
-  });
-  v1::CategoricalSummary summary;
-  summary.set_distinct_count(static_cast<int64_t>(sorted.size()));
-  int64_t listed = 0;
-  for (size_t i = 0; i < sorted.size() && static_cast<int>(i) < top; ++i) {
-    v1::CategoryFrequency* category = summary.add_categories();
-    category->set_value(sorted[i].first);
-    category->set_count(sorted[i].second);
-    category->set_fraction(present > 0 ? static_cast<double>(sorted[i].second) / present : 0);
-    listed += sorted[i].second;
-  }
-  summary.set_other_fraction(present > 0 ? static_cast<double>(present - listed) / present : 0);
-  return summary;
+  return counts.ToProto(std::max(0, top));
 }
 
 v1::ReferenceProfile BuildReferenceProfile(const ProfileInput& input) {
@@ -86,6 +87,8 @@ v1::ReferenceProfile BuildReferenceProfile(const ProfileInput& input) {
   profile.set_dataset_id(input.dataset_id);
   profile.set_row_count(input.train->rows);
   const int64_t rows = input.train->rows;
+  // Each sketch its own seed, in the profile's order.
+  uint64_t next_seed = input.sketch_seed;
   for (const RawColumn& column : input.train->columns) {
     v1::DistributionProfile* feature = profile.add_features();
     feature->set_name(column.name);
@@ -104,7 +107,7 @@ v1::ReferenceProfile BuildReferenceProfile(const ProfileInput& input) {
           missing |= std::isnan(column.numeric[i * column.width + k]);
         missing_rows += missing;
       }
-      *feature->mutable_numeric() = SummarizeNumeric(column.numeric);
+      *feature->mutable_numeric() = SummarizeNumeric(column.numeric, 10, next_seed++);
     }
     feature->set_missing_rate(rows > 0 ? static_cast<double>(missing_rows) / rows : 0);
   }
@@ -114,7 +117,7 @@ v1::ReferenceProfile BuildReferenceProfile(const ProfileInput& input) {
   label->set_count(static_cast<int64_t>(input.labels->size()));
   if (input.task == v1::TASK_REGRESSION) {
     std::vector<float> values(input.labels->begin(), input.labels->end());
-    *label->mutable_numeric() = SummarizeNumeric(values);
+    *label->mutable_numeric() = SummarizeNumeric(values, 10, next_seed++);
   } else {
     std::vector<std::string> classes;
     for (double y : *input.labels) classes.push_back(absl::StrCat(static_cast<int64_t>(y)));
@@ -126,7 +129,7 @@ v1::ReferenceProfile BuildReferenceProfile(const ProfileInput& input) {
     v1::DistributionProfile* out = profile.add_predictions();
     out->set_name(name);
     out->set_count(static_cast<int64_t>(values.size()));
-    *out->mutable_numeric() = SummarizeNumeric(values);
+    *out->mutable_numeric() = SummarizeNumeric(values, 10, next_seed++);
   };
   if (input.task == v1::TASK_MULTICLASS_CLASSIFICATION && input.num_classes > 0) {
     const size_t n = p.size() / input.num_classes;
