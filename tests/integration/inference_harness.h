@@ -77,9 +77,8 @@ inline void CreateModel(v1::ModelRegistry::Stub& stub) {
   REQUIRE(status.ok());
 }
 
-// Uploads `path` and registers it as the next version of kModel: one FP32 input "x" [-1, 1],
-// one FP32 output "y" [-1, 1]. Returns the version number.
-inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& path) {
+// Uploads the file at `path` to the registry behind `stub`; the artifact it stored.
+inline v1::Artifact UploadFile(v1::ModelRegistry::Stub& stub, const std::string& path) {
   const std::string bytes = ReadFile(path);
   const std::string sha256 = core::Sha256Hex(bytes);
   auto context = Root();
@@ -97,7 +96,13 @@ inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& 
   grpc::Status uploaded = writer->Finish();
   INFO(uploaded.error_message());
   REQUIRE(uploaded.ok());
+  return artifact;
+}
 
+// Uploads `path` and registers it as the next version of kModel: one FP32 input "x" [-1, 1],
+// one FP32 output "y" [-1, 1]. Returns the version number.
+inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& path) {
+  const v1::Artifact artifact = UploadFile(stub, path);
   v1::RegisterVersionRequest request;
   v1::ModelVersion* version = request.mutable_version();
   version->set_model(kModel);
@@ -131,13 +136,14 @@ inline void SetProduction(v1::ModelRegistry::Stub& stub, int64_t version) {
   REQUIRE(status.ok());
 }
 
-// `rows` rows of "x" for kModel, asked of `version` ("" = the traffic policy).
-inline ::inference::ModelInferRequest InferRequest(int rows, const std::string& version = "") {
+// `rows` rows of `input` for kModel, asked of `version` ("" = the traffic policy).
+inline ::inference::ModelInferRequest InferRequest(int rows, const std::string& version = "",
+                                                   const std::string& input_name = "x") {
   ::inference::ModelInferRequest request;
   request.set_model_name(kModel);
   request.set_model_version(version);
   auto* input = request.add_inputs();
-  input->set_name("x");
+  input->set_name(input_name);
   input->set_datatype("FP32");
   input->add_shape(rows);
   input->add_shape(1);

@@ -67,18 +67,7 @@ int64_t RegisterScoring(v1::ModelRegistry::Stub& stub, const std::string& path) 
   create.mutable_model()->set_task(v1::TASK_BINARY_CLASSIFICATION);
   v1::Model model;
   REQUIRE(stub.CreateModel(Root().get(), create, &model).ok());
-  const std::string bytes = ReadFile(path);
-  auto context = Root();
-  v1::Artifact artifact;
-  auto writer = stub.UploadArtifact(context.get(), &artifact);
-  v1::UploadArtifactRequest message;
-  message.mutable_header()->set_sha256(core::Sha256Hex(bytes));
-  message.mutable_header()->set_size_bytes(static_cast<int64_t>(bytes.size()));
-  REQUIRE(writer->Write(message));
-  message.set_chunk(bytes);
-  writer->Write(message);
-  writer->WritesDone();
-  REQUIRE(writer->Finish().ok());
+  const v1::Artifact artifact = UploadFile(stub, path);
   v1::RegisterVersionRequest request;
   v1::ModelVersion* version = request.mutable_version();
   version->set_model(kModel);
@@ -129,15 +118,8 @@ v1::PredictRequest PredictTenure(const std::vector<std::string>& keys, const std
 }
 
 ::inference::ModelInferRequest InferTenure(int rows, const std::string& id) {
-  ::inference::ModelInferRequest request;
-  request.set_model_name(kModel);
+  ::inference::ModelInferRequest request = InferRequest(rows, "", "tenure");
   request.set_id(id);
-  auto* input = request.add_inputs();
-  input->set_name("tenure");
-  input->set_datatype("FP32");
-  input->add_shape(rows);
-  input->add_shape(1);
-  for (int i = 0; i < rows; ++i) input->mutable_contents()->add_fp32_contents(1.0f * i);
   return request;
 }
 
