@@ -59,7 +59,7 @@ struct UpFlags {
 
 struct Running {
   const client::ServiceInfo* info;  // Services()[index].
-  size_t index;
+  size_t index = 0;
   std::unique_ptr<ChildProcess> process;
   std::string log_path;
   int grpc_port = 0;
