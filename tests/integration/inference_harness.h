@@ -61,6 +61,21 @@ inline void WriteModules(const std::string& dir, const std::vector<int>& version
   for (int n : broken) std::ofstream(absl::StrCat(dir, "/v", n, ".pt")) << "not a module";
 }
 
+// Writes a tabular module to `path`, in the trainer's calling convention (numeric, categorical):
+// P(churn) = sigmoid(the numeric inputs), a missing value (NaN) imputed as 0; strings are ignored.
+inline void WriteTabularModule(const std::string& path) {
+  const std::string script_path = path + ".py";
+  std::ofstream(script_path) << "import sys, torch\n"
+                                "from typing import List\n"
+                                "class M(torch.nn.Module):\n"
+                                "    def forward(self, numeric: torch.Tensor,\n"
+                                "                categorical: List[List[str]]) -> torch.Tensor:\n"
+                                "        return torch.sigmoid(torch.nan_to_num(numeric, 0.0))\n"
+                                "torch.jit.script(M()).save(sys.argv[1])\n";
+  const std::string command = absl::StrCat("/usr/bin/python3 ", script_path, " ", path);
+  REQUIRE(std::system(command.c_str()) == 0);
+}
+
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});

@@ -24,19 +24,6 @@
 namespace fabrique::testing::inference {
 namespace {
 
-// P(churn) = sigmoid(tenure), in the trainer's calling convention (numeric, categorical).
-void WriteScoringModule(const std::string& path) {
-  const std::string script_path = path + ".py";
-  std::ofstream(script_path) << "import sys, torch\n"
-                                "from typing import List\n"
-                                "class M(torch.nn.Module):\n"
-                                "    def forward(self, numeric: torch.Tensor,\n"
-                                "                categorical: List[List[str]]) -> torch.Tensor:\n"
-                                "        return torch.sigmoid(numeric)\n"
-                                "torch.jit.script(M()).save(sys.argv[1])\n";
-  REQUIRE(std::system(absl::StrCat("/usr/bin/python3 ", script_path, " ", path).c_str()) == 0);
-}
-
 // Entity customer and group profile (tenure DOUBLE), risk's: what the model's input names.
 void ApplyTenure(v1::FeatureStore::Stub& store) {
   v1::ApplyEntityRequest entity;
@@ -151,7 +138,7 @@ struct Deployment {
   Deployment() {
     auto store = v1::FeatureStore::NewStub(features.channel());
     ApplyTenure(*store);
-    WriteScoringModule(tmp.Sub("scoring.pt"));
+    WriteTabularModule(tmp.Sub("scoring.pt"));
     version = RegisterScoring(*models, tmp.Sub("scoring.pt"));
     inference = std::make_unique<KillableService>(
         "fabrique-inference", tmp.Sub("inference"), tmp.Sub("inference.log"),
