@@ -1,27 +1,78 @@
-// fabrique-monitor: the monitor service binary (see --help).
-// Wired in one function, in order: flags -> storage -> cores -> services -> server.
+// fabrique-monitor: the monitor service binary (see --help). Takes the prediction log from
+// inference servers and outcomes from squads' systems into its intake store, joined for
+// back-testing; its other calls are not built yet.
+// Wired in one function, in order: flags -> storage -> ports -> cores -> services -> server.
+
+#include <memory>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "libs/client/channel.h"
+#include "libs/client/typed_clients.h"
 #include "libs/core/status_macros.h"
+#include "libs/monitoring/intake/intake_store.h"
 #include "libs/server/access_wiring.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
+#include "services/monitor/model_directory.h"
+#include "services/monitor/monitor_intake.h"
+#include "services/monitor/monitor_metrics.h"
 #include "services/monitor/monitor_service.h"
+#include "services/monitor/registry_model_lookup.h"
 
 namespace fabrique::services {
 namespace {
 
+// Set by the flags below.
+struct MonitorFlags {
+  absl::Duration retention = absl::Hours(24 * 90);
+  absl::Duration max_label_delay = absl::Hours(24 * 30);
+  std::string registry_target = "127.0.0.1:7102";
+  absl::Duration registry_cache_ttl = absl::Seconds(30);
+};
+MonitorFlags monitor_flags;
+
 absl::Status Run(const server::ServiceFlags& flags) {
-  // Storage: everything under --data_dir.
+  const MonitorFlags& f = monitor_flags;
+  // Storage: everything under --data_dir; the prediction log and outcomes in DATA_DIR/intake.
   ASSIGN_OR_RETURN(auto state,
                    server::ServiceState::Open({flags.data_dir, std::string(flags.info->name)}));
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
-  // Identity: the guard the calls will be checked by, and fabrique.v1.Access (whoami, can-i). It
+  MonitorMetrics metrics(host->metrics());
+  // Ports: the registry, asked which models and versions exist, their tasks and owners, as this
+  // service; a short deadline, since records must not wait on it.
+  client::CallContext registry_call;
+  registry_call.timeout = absl::Seconds(2);
+  ASSIGN_OR_RETURN(client::RegistryClient registry,
+                   client::RegistryClient::Connect(flags.PeerChannel(f.registry_target),
+                                                   {"registry", f.registry_target}, registry_call));
+  ModelDirectoryOptions directory_options;
+  directory_options.lookup = RegistryModelLookup(std::move(registry));
+  directory_options.ttl = f.registry_cache_ttl;
+  directory_options.on_unavailable = [&metrics] { metrics.RegistryLookupFailed(); };
+  ModelDirectory directory(std::move(directory_options));
+  // Cores.
+  monitoring::IntakeOptions intake_options;
+  intake_options.dir = absl::StrCat(flags.data_dir, "/intake");
+  intake_options.retention = f.retention;
+  intake_options.max_label_delay = f.max_label_delay;
+  intake_options.known = MonitorIntake::KnownFrom(&directory);
+  ASSIGN_OR_RETURN(auto store, monitoring::IntakeStore::Open(std::move(intake_options)));
+  MonitorIntake intake(store.get(), &directory);
+  if (absl::StatusOr<int64_t> pending = intake.PendingOutcomes(); pending.ok()) {
+    metrics.SetPendingOutcomes(*pending);
+  }
+  // Identity: the guard the calls are checked by, and fabrique.v1.Access (whoami, can-i). It
   // refuses to start without --jwks and --policy unless --insecure, as every service does.
   ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
   // Services.
-  MonitorService service;
+  MonitorService service(
+      &intake,
+      server::ServiceAccess(access->guard(), fabrique::v1::Monitor::service_full_name(),
+                            MonitoredModelOwners(&directory)),
+      &metrics);
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Monitor::service_full_name(),
                    std::string(flags.info->area));
@@ -30,9 +81,28 @@ absl::Status Run(const server::ServiceFlags& flags) {
   return host->Run();
 }
 
+void AddFlags(core::FlagSet& flags) {
+  MonitorFlags& f = monitor_flags;
+  flags.Add("retention", &f.retention,
+            "How long prediction records and outcomes are kept, counted from the prediction's "
+            "time; older ones are dropped as the store compacts. 2160h = 90 days; 0 = forever");
+  flags.Add("max_label_delay", &f.max_label_delay,
+            "How long an outcome waits for its prediction (from its event or observe time) "
+            "before it is dropped; one arriving later with nothing to join is refused. "
+            "720h = 30 days; 0 = as long as --retention keeps it");
+  flags.Add("registry_target", &f.registry_target,
+            "host:port of the model registry, asked which model versions exist, their task (the "
+            "type of their labels) and owner squad (who may log their outcomes). While it is "
+            "down, records are still taken: their versions count as known, labels are checked "
+            "by shape only");
+  flags.Add("registry_cache_ttl", &f.registry_cache_ttl,
+            "How long what the registry said of a model is trusted before it is asked again");
+}
+
 }  // namespace
 }  // namespace fabrique::services
 
 int main(int argc, char** argv) {
-  return fabrique::server::ServiceMain(argc, argv, "monitor", nullptr, fabrique::services::Run);
+  return fabrique::server::ServiceMain(argc, argv, "monitor", fabrique::services::AddFlags,
+                                       fabrique::services::Run);
 }

@@ -1,18 +1,50 @@
 #ifndef FABRIQUE_SERVICES_MONITOR_MONITOR_SERVICE_H_
 #define FABRIQUE_SERVICES_MONITOR_MONITOR_SERVICE_H_
 
-// The gRPC adapter of `fabrique::v1::Monitor`. It will validate, call the domain core, map the
-// status and record metrics, as every adapter does; the monitor's calls are not built yet. Until
-// they are, every call answers UNIMPLEMENTED with a message naming the monitor (see
-// libs/server/not_built_interceptor.h), never a fake success. Each call, once built,
-// first asks the access guard main.cc builds (libs/server/access.h) under its rule in
-// libs/auth/tables/monitor.cc.
+// The gRPC adapter of `fabrique::v1::Monitor`: each call asks the access guard under its rule in
+// libs/auth/tables/monitor.cc, calls the intake (monitor_intake.h), maps the status and records
+// metrics (monitor_metrics.h).
+//
+// Built: LogPredictions and LogOutcomes, client streams of batches. Each message is one batch,
+// stored (and fsynced) as it arrives and idempotent by its batch_id; the response sums the
+// batches, and names refused rows "batch B: row N: reason" (at most 100; the counts are exact).
+// A batch that fails the call (no batch_id, storage) leaves the batches before it stored.
+//
+// Not built yet: every other call answers UNIMPLEMENTED with a message naming the monitor (see
+// libs/server/not_built_interceptor.h), never a fake success.
+
+#include <string>
 
 #include "fabrique/v1/monitor.grpc.pb.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/sync_stream.h"
+#include "libs/server/access.h"
+#include "services/monitor/monitor_intake.h"
+#include "services/monitor/monitor_metrics.h"
 
 namespace fabrique::services {
 
-class MonitorService final : public fabrique::v1::Monitor::Service {};
+class MonitorService final : public fabrique::v1::Monitor::Service {
+ public:
+  // `intake` and `metrics` are not owned and must outlive this.
+  MonitorService(MonitorIntake* intake, server::ServiceAccess access, MonitorMetrics* metrics)
+      : intake_(intake), access_(std::move(access)), metrics_(metrics) {}
+
+  grpc::Status LogPredictions(grpc::ServerContext* context,
+                              grpc::ServerReader<v1::LogPredictionsRequest>* reader,
+                              v1::LogPredictionsResponse* response) override;
+  grpc::Status LogOutcomes(grpc::ServerContext* context,
+                           grpc::ServerReader<v1::LogOutcomesRequest>* reader,
+                           v1::LogOutcomesResponse* response) override;
+
+ private:
+  // Reads the pending outcomes into the gauge; a failure leaves the gauge as it was.
+  void UpdatePending();
+
+  MonitorIntake* const intake_;
+  const server::ServiceAccess access_;
+  MonitorMetrics* const metrics_;
+};
 
 }  // namespace fabrique::services
 

@@ -61,6 +61,21 @@ inline void WriteModules(const std::string& dir, const std::vector<int>& version
   for (int n : broken) std::ofstream(absl::StrCat(dir, "/v", n, ".pt")) << "not a module";
 }
 
+// Writes a tabular module to `path`, in the trainer's calling convention (numeric, categorical):
+// P(churn) = sigmoid(the numeric inputs), a missing value (NaN) imputed as 0; strings are ignored.
+inline void WriteTabularModule(const std::string& path) {
+  const std::string script_path = path + ".py";
+  std::ofstream(script_path) << "import sys, torch\n"
+                                "from typing import List\n"
+                                "class M(torch.nn.Module):\n"
+                                "    def forward(self, numeric: torch.Tensor,\n"
+                                "                categorical: List[List[str]]) -> torch.Tensor:\n"
+                                "        return torch.sigmoid(torch.nan_to_num(numeric, 0.0))\n"
+                                "torch.jit.script(M()).save(sys.argv[1])\n";
+  const std::string command = absl::StrCat("/usr/bin/python3 ", script_path, " ", path);
+  REQUIRE(std::system(command.c_str()) == 0);
+}
+
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -77,9 +92,8 @@ inline void CreateModel(v1::ModelRegistry::Stub& stub) {
   REQUIRE(status.ok());
 }
 
-// Uploads `path` and registers it as the next version of kModel: one FP32 input "x" [-1, 1],
-// one FP32 output "y" [-1, 1]. Returns the version number.
-inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& path) {
+// Uploads the file at `path` to the registry behind `stub`; the artifact it stored.
+inline v1::Artifact UploadFile(v1::ModelRegistry::Stub& stub, const std::string& path) {
   const std::string bytes = ReadFile(path);
   const std::string sha256 = core::Sha256Hex(bytes);
   auto context = Root();
@@ -97,7 +111,13 @@ inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& 
   grpc::Status uploaded = writer->Finish();
   INFO(uploaded.error_message());
   REQUIRE(uploaded.ok());
+  return artifact;
+}
 
+// Uploads `path` and registers it as the next version of kModel: one FP32 input "x" [-1, 1],
+// one FP32 output "y" [-1, 1]. Returns the version number.
+inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& path) {
+  const v1::Artifact artifact = UploadFile(stub, path);
   v1::RegisterVersionRequest request;
   v1::ModelVersion* version = request.mutable_version();
   version->set_model(kModel);
@@ -131,13 +151,14 @@ inline void SetProduction(v1::ModelRegistry::Stub& stub, int64_t version) {
   REQUIRE(status.ok());
 }
 
-// `rows` rows of "x" for kModel, asked of `version` ("" = the traffic policy).
-inline ::inference::ModelInferRequest InferRequest(int rows, const std::string& version = "") {
+// `rows` rows of `input` for kModel, asked of `version` ("" = the traffic policy).
+inline ::inference::ModelInferRequest InferRequest(int rows, const std::string& version = "",
+                                                   const std::string& input_name = "x") {
   ::inference::ModelInferRequest request;
   request.set_model_name(kModel);
   request.set_model_version(version);
   auto* input = request.add_inputs();
-  input->set_name("x");
+  input->set_name(input_name);
   input->set_datatype("FP32");
   input->add_shape(rows);
   input->add_shape(1);

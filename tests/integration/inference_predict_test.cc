@@ -21,20 +21,6 @@
 namespace fabrique::testing::inference {
 namespace {
 
-// P(churn) = sigmoid(tenure), a missing tenure (NaN) imputed as 0; plan is read and ignored.
-void WriteTabularModule(const std::string& path) {
-  const std::string script_path = path + ".py";
-  std::ofstream(script_path) << "import sys, torch\n"
-                                "from typing import List\n"
-                                "class M(torch.nn.Module):\n"
-                                "    def forward(self, numeric: torch.Tensor,\n"
-                                "                categorical: List[List[str]]) -> torch.Tensor:\n"
-                                "        return torch.sigmoid(torch.nan_to_num(numeric, 0.0))\n"
-                                "torch.jit.script(M()).save(sys.argv[1])\n";
-  const std::string command = absl::StrCat("/usr/bin/python3 ", script_path, " ", path);
-  REQUIRE(std::system(command.c_str()) == 0);
-}
-
 // Entity customer and group profile (tenure DOUBLE, plan STRING, and `extra` features), risk's.
 void ApplyProfile(v1::FeatureStore::Stub& store, const std::vector<std::string>& extra = {}) {
   v1::ApplyEntityRequest entity;

@@ -87,6 +87,8 @@ const std::set<std::string> kImplemented = {
     "/fabrique.v1.Trainer/ListRuns",
     "/fabrique.v1.Trainer/CancelRun",
     "/fabrique.v1.Trainer/WatchRun",
+    "/fabrique.v1.Monitor/LogPredictions",
+    "/fabrique.v1.Monitor/LogOutcomes",
     "/inference.GRPCInferenceService/ServerLive",
     "/inference.GRPCInferenceService/ServerReady",
     "/inference.GRPCInferenceService/ServerMetadata",

@@ -83,7 +83,9 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    "SetTrafficPolicy", "GetTrafficPolicy", "AppendEvaluation",
                    "SetStandard", "GetStandard", "ListStandards", "DeleteStandard",
                    # The trainer.
-                   "SubmitRun", "GetRun", "ListRuns", "CancelRun", "WatchRun"}
+                   "SubmitRun", "GetRun", "ListRuns", "CancelRun", "WatchRun",
+                   # The monitor.
+                   "LogPredictions", "LogOutcomes"}
     with running.connect(name) as channel:
         for full_name in SERVICES[name]:
             package, service = full_name.rsplit(".", 1)

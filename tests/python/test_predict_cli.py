@@ -8,6 +8,7 @@ import json
 import math
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -89,6 +90,16 @@ def register_module(running, tmp_path):
     return registered.version
 
 
+def monitor_accepted(running):
+    """fabrique_monitor_predictions_total{outcome="accepted"}, scraped from the monitor's /metrics."""
+    port = running.endpoints["monitor"]["metrics_port"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith('fabrique_monitor_predictions_total{outcome="accepted"}'):
+                return float(line.split()[-1])
+    raise AssertionError("the monitor's /metrics has no fabrique_monitor_predictions_total")
+
+
 def test_predict_by_entity_and_the_serving_view(running, stubs, tmp_path):
     target = ["--data_dir", str(running.data_dir)]
     defs = tmp_path / "defs.json"
@@ -110,6 +121,7 @@ def test_predict_by_entity_and_the_serving_view(running, stubs, tmp_path):
     assert f"model {MODEL}" in served.stdout, served.stdout + served.stderr
     assert "production -> 1" in served.stdout and " ready " in served.stdout
 
+    logged_before = monitor_accepted(running)
     table = ok(fabrique("predict", MODEL, "--entity", "c1,c2,c9", "--entity_name",
                         "pc_customer", *target))
     rows = table.splitlines()
@@ -134,3 +146,10 @@ def test_predict_by_entity_and_the_serving_view(running, stubs, tmp_path):
 
     unknown = fabrique("predict", "pc_nothing", "--entity", "c1", *target)
     assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr
+
+    # `fabrique up` points the inference server at the monitor: the 7 rows scored above are
+    # logged, and accepted (the registry knows their version).
+    deadline = time.monotonic() + 60
+    while monitor_accepted(running) < logged_before + 7 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert monitor_accepted(running) >= logged_before + 7

@@ -11,12 +11,15 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -55,7 +58,8 @@ struct UpFlags {
 };
 
 struct Running {
-  const client::ServiceInfo* info;
+  const client::ServiceInfo* info;  // Services()[index].
+  size_t index = 0;
   std::unique_ptr<ChildProcess> process;
   std::string log_path;
   int grpc_port = 0;
@@ -156,12 +160,39 @@ absl::Status AnnounceSecurity(const UpFlags& flags) {
       0644);
 }
 
+// The services `name` calls, by catalog name; each gets --<peer>_target. The trainer reads the
+// feature store and registers in the registry; the inference server follows the registry, looks
+// features up and logs predictions to the monitor; the monitor asks the registry about models.
+std::vector<absl::string_view> PeersOf(absl::string_view name) {
+  if (name == "trainer") return {"features", "registry"};
+  if (name == "inference") return {"features", "registry", "monitor"};
+  if (name == "monitor") return {"registry"};
+  return {};
+}
+
+// Catalog indexes in the order the services start: the catalog's, except that the monitor comes
+// before the inference server, which logs to it from its first prediction (and stops before it,
+// flushing its log, as services stop in reverse).
+std::vector<size_t> StartOrder() {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < client::Services().size(); ++i) order.push_back(i);
+  const auto named = [](absl::string_view name) {
+    return [name](size_t i) { return client::Services()[i].name == name; };
+  };
+  auto monitor = std::find_if(order.begin(), order.end(), named("monitor"));
+  auto inference = std::find_if(order.begin(), order.end(), named("inference"));
+  if (monitor != order.end() && inference != order.end() && inference < monitor) {
+    std::rotate(inference, monitor, monitor + 1);
+  }
+  return order;
+}
+
 // Starts one service and waits for its ports and its health. Whatever happens, the process (if
 // any) joins `running`, so the caller can stop it; failures are reported here.
 StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t index,
                      std::vector<Running>& running) {
   const client::ServiceInfo& info = client::Services()[index];
-  Running r{&info, nullptr, absl::StrCat(flags.data_dir, "/logs/", info.name, ".log")};
+  Running r{&info, index, nullptr, absl::StrCat(flags.data_dir, "/logs/", info.name, ".log")};
   std::vector<std::string> argv = {
       absl::StrCat(bin_dir, "/", info.binary), absl::StrCat("--listen_host=", flags.listen_host),
       absl::StrCat("--port=", PortFor(flags.grpc_base_port, index)),
@@ -169,20 +200,17 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
       absl::StrCat("--shutdown_grace=", absl::FormatDuration(flags.shutdown_grace))};
   for (std::string& flag : SecurityFlags(flags, info.name)) argv.push_back(std::move(flag));
   if (info.stateful) argv.push_back(absl::StrCat("--data_dir=", flags.data_dir, "/", info.name));
-  // The trainer reads from the feature store and registers in the registry started before it,
-  // and the inference server follows that registry and looks features up in that store, wherever
-  // their ports landed. The inference server keeps its verified model cache under DATA_DIR, so a
-  // restart serves at once; it logs predictions nowhere until the monitor takes them.
+  // Each service is told where the peers it calls, started before it, listen (see PeersOf),
+  // wherever their ports landed. The inference server keeps its verified model cache under
+  // DATA_DIR, so a restart serves at once.
   if (info.name == "inference") {
     argv.push_back(absl::StrCat("--data_dir=", flags.data_dir, "/", info.name));
-    argv.push_back("--monitor_target=");
   }
-  if (info.name == "trainer" || info.name == "inference") {
-    for (const Running& started : running) {
-      if (started.info->name == "features" || started.info->name == "registry") {
-        argv.push_back(absl::StrCat("--", started.info->name,
-                                    "_target=", Address(flags.listen_host, started.grpc_port)));
-      }
+  const std::vector<absl::string_view> peers = PeersOf(info.name);
+  for (const Running& started : running) {
+    if (std::find(peers.begin(), peers.end(), started.info->name) != peers.end()) {
+      argv.push_back(absl::StrCat("--", started.info->name,
+                                  "_target=", Address(flags.listen_host, started.grpc_port)));
     }
   }
   std::error_code ignored;
@@ -230,10 +258,20 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
   return StartResult::kServing;
 }
 
+// The running services in catalog order, for listings (they start in StartOrder).
+std::vector<const Running*> InCatalogOrder(const std::vector<Running>& running) {
+  std::vector<const Running*> sorted;
+  for (const Running& r : running) sorted.push_back(&r);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Running* a, const Running* b) { return a->index < b->index; });
+  return sorted;
+}
+
 void PrintTable(const UpFlags& flags, const std::vector<Running>& running) {
   std::cout << absl::StrFormat("\n%-10s %-22s %-38s %-8s %s\n", "SERVICE", "GRPC", "METRICS",
                                "HEALTH", "PID");
-  for (const Running& r : running) {
+  for (const Running* listed : InCatalogOrder(running)) {
+    const Running& r = *listed;
     const std::string metrics = r.metrics_port < 0 ? "off"
                                                    : absl::StrCat("http://", flags.listen_host, ":",
                                                                   r.metrics_port, "/metrics");
@@ -313,7 +351,7 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
 
   std::cout << "Starting Fabrique in " << flags.data_dir << "/\n" << std::flush;
   std::vector<Running> running;
-  for (size_t i = 0; i < client::Services().size(); ++i) {
+  for (size_t i : StartOrder()) {
     const StartResult result = StartOne(flags, bin_dir, i, running);
     if (result != StartResult::kServing) {
       std::cout << "Stopping the services already started:\n";
@@ -323,9 +361,9 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
     }
   }
   std::vector<Endpoint> endpoints;
-  for (const Running& r : running) {
-    endpoints.push_back({std::string(r.info->name), Address(flags.listen_host, r.grpc_port),
-                         r.metrics_port, static_cast<int>(r.process->pid())});
+  for (const Running* r : InCatalogOrder(running)) {
+    endpoints.push_back({std::string(r->info->name), Address(flags.listen_host, r->grpc_port),
+                         r->metrics_port, static_cast<int>(r->process->pid())});
   }
   if (absl::Status written = WriteEndpoints(flags.data_dir, endpoints); !written.ok()) {
     std::cerr << "fabrique up: " << written.message() << "\n";

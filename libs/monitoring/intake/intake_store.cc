@@ -62,6 +62,14 @@ absl::StatusOr<std::optional<std::string>> IntakeStore::FindById(
   return std::string(timed.body);
 }
 
+absl::StatusOr<std::optional<std::string>> IntakeStore::ModelOfPrediction(
+    absl::string_view prediction_id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> key, FindById(prediction_id));
+  if (!key) return std::nullopt;
+  ASSIGN_OR_RETURN(PredictionKeyParts parts, DecodePredictionKey(*key));
+  return std::move(parts.model);
+}
+
 absl::StatusOr<std::optional<std::string>> IntakeStore::FindLatestForEntity(
     const v1::EntityEventKey& key) const {
   const std::string prefix = EntityIndexPrefix(key.model(), key.entity(), key.entity_key());

@@ -97,6 +97,11 @@ class IntakeStore {
   absl::Status ScanJoined(absl::string_view model, int64_t version, absl::Time from, absl::Time to,
                           absl::FunctionRef<bool(const JoinedPrediction&)> visit) const;
 
+  // The model of the stored prediction with this id, or nullopt when none is stored: lets the
+  // monitor find the squad an outcome by prediction id concerns before it is appended.
+  absl::StatusOr<std::optional<std::string>> ModelOfPrediction(
+      absl::string_view prediction_id) const;
+
   // Outcomes waiting for their prediction and still within the maximum label delay (a gauge
   // for the monitor's metrics). Reads the whole pending family.
   absl::StatusOr<int64_t> PendingOutcomeCount() const;
