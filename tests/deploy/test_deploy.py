@@ -486,6 +486,32 @@ def test_service_manifest_matches_the_catalog(directory, name):
                    for m in hpa["spec"]["metrics"])
 
 
+# The services each one calls, as `fabrique up` wires them (tools/cli/up_command.cc, PeersOf).
+PEERS = {"trainer": ["features", "registry"], "inference": ["features", "registry", "monitor"],
+         "monitor": ["registry"]}
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_each_service_is_given_the_services_it_calls(directory, name):
+    """Without --<peer>_target a service dials its default, 127.0.0.1, which in a pod is itself:
+    each target names the peer's Service and port, a name its certificate is issued for."""
+    s = service(name)
+    objects = render(directory)
+    workload = find(objects, "StatefulSet" if s["stateful"] else "Deployment", s["binary"])
+    flags = flags_of(the_container(workload))
+    targets = {f[:-len("_target")] for f in flags if f.endswith("_target")}
+    assert targets == set(PEERS.get(name, [])), f"{name} is given targets {sorted(targets)}"
+    for peer in targets:
+        host, _, port = flags[f"{peer}_target"].rpartition(":")
+        assert port == str(service(peer)["port"]), f"--{peer}_target port is not {peer}'s"
+        assert host == service(peer)["binary"], f"--{peer}_target does not name {peer}'s Service"
+        certificates = [o for o in objects if o["kind"] == "Certificate"
+                        and host in o["spec"].get("dnsNames", [])]
+        if directory not in INSECURE_KUSTOMIZATIONS:
+            assert certificates, f"no certificate is issued for {host}"
+
+
 # --- Identity: TLS, tokens, policy -------------------------------------------------------------
 
 HEALTH_PROBE = "/usr/local/bin/grpc_health_probe"
