@@ -114,17 +114,25 @@ inline v1::Artifact UploadFile(v1::ModelRegistry::Stub& stub, const std::string&
   return artifact;
 }
 
-// Uploads `path` and registers it as the next version of kModel: one FP32 input "x" [-1, 1],
-// one FP32 output "y" [-1, 1]. Returns the version number.
-inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& path) {
-  const v1::Artifact artifact = UploadFile(stub, path);
+// Uploads the module at `path` and returns a request registering it as the next version of
+// kModel, its signature left to the caller.
+inline v1::RegisterVersionRequest ModuleVersionRequest(v1::ModelRegistry::Stub& stub,
+                                                       const std::string& path) {
   v1::RegisterVersionRequest request;
   v1::ModelVersion* version = request.mutable_version();
   version->set_model(kModel);
   v1::VersionArtifact* module = version->add_artifacts();
   module->set_name("model.pt");
   module->set_kind(v1::ARTIFACT_KIND_TORCHSCRIPT_MODULE);
-  *module->mutable_artifact() = artifact;
+  *module->mutable_artifact() = UploadFile(stub, path);
+  return request;
+}
+
+// Uploads `path` and registers it as the next version of kModel: one FP32 input "x" [-1, 1],
+// one FP32 output "y" [-1, 1]. Returns the version number.
+inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& path) {
+  v1::RegisterVersionRequest request = ModuleVersionRequest(stub, path);
+  v1::ModelVersion* version = request.mutable_version();
   for (auto* spec :
        {version->mutable_signature()->add_inputs(), version->mutable_signature()->add_outputs()}) {
     spec->set_datatype("FP32");

@@ -83,26 +83,8 @@ void IngestProfiles(v1::FeatureStore::Stub& store) {
 // Uploads the module at `path` and registers it as the next version of kModel, reading
 // profile:tenure (FP32) and profile:plan (BYTES) under schema version 1.
 int64_t RegisterTabular(v1::ModelRegistry::Stub& stub, const std::string& path) {
-  const std::string bytes = ReadFile(path);
-  auto context = Root();
-  v1::Artifact artifact;
-  auto writer = stub.UploadArtifact(context.get(), &artifact);
-  v1::UploadArtifactRequest message;
-  message.mutable_header()->set_sha256(core::Sha256Hex(bytes));
-  message.mutable_header()->set_size_bytes(static_cast<int64_t>(bytes.size()));
-  message.mutable_header()->set_media_type("application/octet-stream");
-  REQUIRE(writer->Write(message));
-  message.set_chunk(bytes);
-  writer->Write(message);
-  writer->WritesDone();
-  REQUIRE(writer->Finish().ok());
-  v1::RegisterVersionRequest request;
+  v1::RegisterVersionRequest request = ModuleVersionRequest(stub, path);
   v1::ModelVersion* version = request.mutable_version();
-  version->set_model(kModel);
-  v1::VersionArtifact* module = version->add_artifacts();
-  module->set_name("model.pt");
-  module->set_kind(v1::ARTIFACT_KIND_TORCHSCRIPT_MODULE);
-  *module->mutable_artifact() = artifact;
   v1::ModelSignature* signature = version->mutable_signature();
   signature->add_class_labels("stay");
   signature->add_class_labels("churn");

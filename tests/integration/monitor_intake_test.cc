@@ -55,14 +55,8 @@ int64_t RegisterScoring(v1::ModelRegistry::Stub& stub, const std::string& path) 
   create.mutable_model()->set_task(v1::TASK_BINARY_CLASSIFICATION);
   v1::Model model;
   REQUIRE(stub.CreateModel(Root().get(), create, &model).ok());
-  const v1::Artifact artifact = UploadFile(stub, path);
-  v1::RegisterVersionRequest request;
+  v1::RegisterVersionRequest request = ModuleVersionRequest(stub, path);
   v1::ModelVersion* version = request.mutable_version();
-  version->set_model(kModel);
-  v1::VersionArtifact* module = version->add_artifacts();
-  module->set_name("model.pt");
-  module->set_kind(v1::ARTIFACT_KIND_TORCHSCRIPT_MODULE);
-  *module->mutable_artifact() = artifact;
   v1::ModelSignature* signature = version->mutable_signature();
   signature->add_class_labels("stay");
   signature->add_class_labels("churn");
