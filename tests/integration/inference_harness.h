@@ -128,6 +128,24 @@ inline v1::RegisterVersionRequest ModuleVersionRequest(v1::ModelRegistry::Stub& 
   return request;
 }
 
+// Registers `request`'s version and returns its number.
+inline int64_t Register(v1::ModelRegistry::Stub& stub, const v1::RegisterVersionRequest& request) {
+  v1::ModelVersion registered;
+  const grpc::Status status = stub.RegisterVersion(Root().get(), request, &registered);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return registered.version();
+}
+
+// Adds a binary classifier's output: "probability", FP32 [-1, 1].
+inline void AddProbabilityOutput(v1::ModelSignature& signature) {
+  v1::TensorSpec* output = signature.add_outputs();
+  output->set_name("probability");
+  output->set_datatype("FP32");
+  output->add_shape(-1);
+  output->add_shape(1);
+}
+
 // Uploads `path` and registers it as the next version of kModel: one FP32 input "x" [-1, 1],
 // one FP32 output "y" [-1, 1]. Returns the version number.
 inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& path) {
@@ -141,11 +159,7 @@ inline int64_t RegisterModule(v1::ModelRegistry::Stub& stub, const std::string& 
   }
   version->mutable_signature()->mutable_inputs(0)->set_name("x");
   version->mutable_signature()->mutable_outputs(0)->set_name("y");
-  v1::ModelVersion registered;
-  grpc::Status status = stub.RegisterVersion(Root().get(), request, &registered);
-  INFO(status.error_message());
-  REQUIRE(status.ok());
-  return registered.version();
+  return Register(stub, request);
 }
 
 inline void SetProduction(v1::ModelRegistry::Stub& stub, int64_t version) {

@@ -101,16 +101,8 @@ int64_t RegisterTabular(v1::ModelRegistry::Stub& stub, const std::string& path) 
     input->mutable_feature()->set_schema_version(1);
     input->mutable_feature()->set_type(type);
   }
-  v1::TensorSpec* output = signature->add_outputs();
-  output->set_name("probability");
-  output->set_datatype("FP32");
-  output->add_shape(-1);
-  output->add_shape(1);
-  v1::ModelVersion registered;
-  const grpc::Status status = stub.RegisterVersion(Root().get(), request, &registered);
-  INFO(status.error_message());
-  REQUIRE(status.ok());
-  return registered.version();
+  AddProbabilityOutput(*signature);
+  return Register(stub, request);
 }
 
 v1::PredictRequest Predict(const std::vector<std::string>& keys) {

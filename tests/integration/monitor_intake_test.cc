@@ -69,17 +69,10 @@ int64_t RegisterScoring(v1::ModelRegistry::Stub& stub, const std::string& path) 
   input->mutable_feature()->mutable_ref()->set_feature("tenure");
   input->mutable_feature()->set_schema_version(1);
   input->mutable_feature()->set_type(v1::FEATURE_TYPE_DOUBLE);
-  v1::TensorSpec* output = signature->add_outputs();
-  output->set_name("probability");
-  output->set_datatype("FP32");
-  output->add_shape(-1);
-  output->add_shape(1);
-  v1::ModelVersion registered;
-  const grpc::Status status = stub.RegisterVersion(Root().get(), request, &registered);
-  INFO(status.error_message());
-  REQUIRE(status.ok());
-  SetProduction(stub, registered.version());
-  return registered.version();
+  AddProbabilityOutput(*signature);
+  const int64_t number = Register(stub, request);
+  SetProduction(stub, number);
+  return number;
 }
 
 // Predict for customers `keys`, their tenure supplied.
