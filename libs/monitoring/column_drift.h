@@ -46,6 +46,9 @@ struct DriftResult {
   int64_t current_missing = 0;
   bool enough_data = false;
   bool drifted = false;  // false whenever enough_data is false
+  // Bound on |statistic - the statistic on exact data| when computed from sketches
+  // (summary_drift.h); 0 on exact data.
+  double error_bound = 0;
 };
 
 // Evaluates drift of a numeric column. NaN and ±inf are missing. A numeric column with at most

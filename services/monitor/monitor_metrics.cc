@@ -56,4 +56,9 @@ void MonitorMetrics::RecordOutcomes(const monitoring::OutcomeIntakeResult& resul
   outcomes_rejected_.Increment(static_cast<double>(result.rejected));
 }
 
+// Not published yet: the report and alert gauges are filled by the report core.
+void MonitorMetrics::PublishDrift(const v1::DriftReport&) {}
+void MonitorMetrics::PublishPerformance(const v1::PerformanceReport&) {}
+void MonitorMetrics::SetAlertsFiring(absl::string_view, v1::Severity, int64_t) {}
+
 }  // namespace fabrique::services

@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "absl/strings/string_view.h"
+#include "fabrique/v1/monitor.pb.h"
 #include "libs/monitoring/intake/intake_results.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -29,6 +31,14 @@ class MonitorMetrics {
   void RecordOutcomes(const monitoring::OutcomeIntakeResult& result);
   void SetPendingOutcomes(int64_t count) { pending_.Set(static_cast<double>(count)); }
   void RegistryLookupFailed() { registry_failures_.Increment(); }
+
+  // Gauges of the latest report of a model version, labelled model, version and feature (or
+  // metric): drift statistic, drifted flag, p-value; performance by metric, label coverage,
+  // prediction volume. A newer report replaces the older one's values.
+  void PublishDrift(const v1::DriftReport& report);
+  void PublishPerformance(const v1::PerformanceReport& report);
+  // Alerts firing now for `model` at `severity`.
+  void SetAlertsFiring(absl::string_view model, v1::Severity severity, int64_t count);
 
  private:
   prometheus::Family<prometheus::Counter>& predictions_;

@@ -45,6 +45,13 @@ int RunPredict(const std::vector<std::string>& args);
 // `fabrique serving`: what an inference server serves.
 int RunServing(const std::vector<std::string>& args);
 
+int RunMonitor(const std::vector<std::string>& args);
+int RunMonitorDrift(const std::vector<std::string>& args);
+int RunMonitorPerformance(const std::vector<std::string>& args);
+int RunMonitorAlerts(const std::vector<std::string>& args);
+int RunMonitorPolicy(const std::vector<std::string>& args);
+int RunMonitorReport(const std::vector<std::string>& args);
+
 }  // namespace fabrique::cli
 
 #endif  // FABRIQUE_TOOLS_CLI_COMMANDS_H_

@@ -18,6 +18,8 @@ const MethodTable& MonitorMethods() {
       {"GetDriftReport", OwnerOf("monitoring.read", kModel, "model.model")},
       {"ListDriftReports", OwnerOf("monitoring.read", kModel, "model")},
       {"GetPerformanceReport", OwnerOf("monitoring.read", kModel, "model.model")},
+      {"ListPerformanceReports", OwnerOf("monitoring.read", kModel, "model")},
+      {"CompareCanary", OwnerOf("monitoring.read", kModel, "model")},
       {"ListAlerts", InAnySquad("monitoring.read")},
       {"GetAlert", OwnerOf("monitoring.read", kAlert, "id")},
       {"AcknowledgeAlert", OwnerOf("alerts.acknowledge", kAlert, "id")},
