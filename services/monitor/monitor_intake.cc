@@ -18,19 +18,21 @@ std::function<bool(absl::string_view, int64_t)> MonitorIntake::KnownFrom(
 }
 
 absl::StatusOr<monitoring::PredictionIntakeResult> MonitorIntake::LogPredictions(
-    absl::string_view batch_id, absl::Span<const v1::PredictionRecord> records) {
+    absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
+    kv::SyncMode durability) {
   // The newest version each model is logged with, so a version registered a moment ago is
   // looked up again rather than flagged unknown from a stale cache.
   absl::flat_hash_map<std::string, int64_t> newest;
-  for (const v1::PredictionRecord& record : records) {
-    const v1::ModelVersionRef& ref = record.model_version();
+  for (const v1::PredictionRecord* record : records) {
+    const v1::ModelVersionRef& ref = record->model_version();
     if (ref.model().empty()) continue;
     int64_t& version = newest[ref.model()];
     version = std::max(version, ref.version());
   }
   for (const auto& [model, version] : newest) directory_->Refresh(model, version);
   return store_->AppendPredictions(
-      batch_id, records, [this](absl::string_view model) { return directory_->TaskOf(model); });
+      batch_id, records, [this](absl::string_view model) { return directory_->TaskOf(model); },
+      durability);
 }
 
 absl::StatusOr<std::string> MonitorIntake::ModelOf(const v1::Outcome& outcome) const {

@@ -44,8 +44,13 @@ class MonitorIntake {
   // Stores one batch of prediction records (idempotent by batch id): the registry is asked
   // about their models first, so that the store's checks read only the cache. Errors as
   // IntakeStore::AppendPredictions.
+  // With `durability` kNoSync the batch is not fsynced yet: call SyncLog() before answering.
   absl::StatusOr<monitoring::PredictionIntakeResult> LogPredictions(
-      absl::string_view batch_id, absl::Span<const v1::PredictionRecord> records);
+      absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
+      kv::SyncMode durability = kv::SyncMode::kSync);
+
+  // Fsyncs every batch stored so far (see IntakeStore::SyncLog).
+  absl::Status SyncLog() { return store_->SyncLog(); }
 
   // Stores one batch of outcomes (idempotent by batch id), refusing with its row each one whose
   // model belongs to a squad the caller may not log outcomes of, or is not in the registry

@@ -58,15 +58,24 @@ grpc::Status MonitorService::LogPredictions(grpc::ServerContext* context,
       !caller.ok()) {
     return core::ToGrpcStatus(caller.status());
   }
+  // The stream answers once: its batches are fsynced together before the answer (or the
+  // error that says the ones before it are stored), not one by one.
+  const auto synced = [this](grpc::Status answer) {
+    if (absl::Status sync = intake_->SyncLog(); !sync.ok()) return core::ToGrpcStatus(sync);
+    return answer;
+  };
   v1::LogPredictionsRequest request;
+  std::vector<const v1::PredictionRecord*> rows;
   bool joined = false;
   for (int64_t index = 0; reader->Read(&request); ++index) {
     if (absl::Status valid = NeedsBatchId(request); !valid.ok()) {
-      return BatchFailed(index, request.batch_id(), valid);
+      return synced(BatchFailed(index, request.batch_id(), valid));
     }
+    // The rows stay in the request, whose memory the next read reuses.
+    rows.assign(request.predictions().pointer_begin(), request.predictions().pointer_end());
     absl::StatusOr<monitoring::PredictionIntakeResult> result =
-        intake_->LogPredictions(request.batch_id(), Rows(*request.mutable_predictions()));
-    if (!result.ok()) return BatchFailed(index, request.batch_id(), result.status());
+        intake_->LogPredictions(request.batch_id(), rows, kv::SyncMode::kNoSync);
+    if (!result.ok()) return synced(BatchFailed(index, request.batch_id(), result.status()));
     metrics_->RecordPredictions(*result);
     joined = joined || result->outcomes_joined > 0;
     response->set_accepted(response->accepted() + result->accepted);
@@ -78,7 +87,7 @@ grpc::Status MonitorService::LogPredictions(grpc::ServerContext* context,
   }
   // Reading the pending family costs a scan: only when this call joined some of it.
   if (joined) UpdatePending();
-  return grpc::Status::OK;
+  return synced(grpc::Status::OK);
 }
 
 grpc::Status MonitorService::LogOutcomes(grpc::ServerContext* context,

@@ -119,6 +119,14 @@ kv::KeyRange PendingByEntityRange(absl::string_view model, absl::string_view ent
                                kv::PrefixSuccessor(prefix));
 }
 
+kv::KeyRange PendingByIdAll() {
+  return kv::KeyRange::Prefix(kv::KeyBuilder().AddUint8(kPendingById).key());
+}
+
+kv::KeyRange PendingByEntityAll() {
+  return kv::KeyRange::Prefix(kv::KeyBuilder().AddUint8(kPendingByEntity).key());
+}
+
 std::string BatchKey(BatchKind kind, absl::string_view batch_id) {
   return kv::KeyBuilder().AddUint8(static_cast<uint8_t>(kind)).AddString(batch_id).key();
 }

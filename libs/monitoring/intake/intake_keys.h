@@ -67,6 +67,9 @@ std::string PendingByEntityKey(absl::string_view model, absl::string_view entity
 // prediction made at `from_micros` may answer.
 kv::KeyRange PendingByEntityRange(absl::string_view model, absl::string_view entity,
                                   absl::string_view entity_key, int64_t from_micros);
+// Every pending outcome by prediction id; every one by entity.
+kv::KeyRange PendingByIdAll();
+kv::KeyRange PendingByEntityAll();
 enum class BatchKind : uint8_t { kPredictions = 1, kOutcomes = 2 };
 std::string BatchKey(BatchKind kind, absl::string_view batch_id);
 

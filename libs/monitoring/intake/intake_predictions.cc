@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "libs/core/status_macros.h"
 #include "libs/core/stored_proto.h"
+#include "libs/kv/iterator.h"
 #include "libs/monitoring/intake/batch_results.h"
 #include "libs/monitoring/intake/intake_store.h"
 #include "libs/monitoring/intake/label_check.h"
@@ -54,9 +55,40 @@ std::vector<std::pair<std::string, std::string>> IndexedEntities(
 
 absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
     absl::string_view batch_id, absl::Span<const v1::PredictionRecord> records,
-    LabelTypeOf label_type_of) {
+    LabelTypeOf label_type_of, kv::SyncMode durability) {
+  std::vector<const v1::PredictionRecord*> pointers;
+  pointers.reserve(records.size());
+  for (const v1::PredictionRecord& record : records) pointers.push_back(&record);
+  return AppendPredictions(batch_id, pointers, label_type_of, durability);
+}
+
+absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
+    absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
+    LabelTypeOf label_type_of, kv::SyncMode durability) {
   if (batch_id.empty()) return absl::InvalidArgumentError("a batch of predictions needs an id");
-  absl::MutexLock lock(&write_mutex_);
+  absl::StatusOr<PredictionIntakeResult> result;
+  {
+    absl::MutexLock lock(&write_mutex_);
+    result = AppendPredictionsLocked(batch_id, records, label_type_of);
+  }
+  // Also for a replayed batch: its first append may not be fsynced yet.
+  if (result.ok() && durability != kv::SyncMode::kNoSync) RETURN_IF_ERROR(SyncLog());
+  return result;
+}
+
+absl::Status IntakeStore::SyncLog() { return store_->SyncWal(); }
+
+absl::StatusOr<bool> IntakeStore::AnyPending(const kv::KeyRange& range) const {
+  ASSIGN_OR_RETURN(std::unique_ptr<kv::Iterator> it, store_->NewIterator(pending_, range));
+  it->SeekToFirst();
+  if (it->Valid()) return true;
+  RETURN_IF_ERROR(it->status());
+  return false;
+}
+
+absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictionsLocked(
+    absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
+    LabelTypeOf label_type_of) {
   ASSIGN_OR_RETURN(std::optional<std::string> earlier,
                    StoredBatch(BatchKind::kPredictions, batch_id));
   if (earlier) return DecodePredictionResult(*earlier);
@@ -65,17 +97,25 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
   PredictionIntakeResult result;
   kv::WriteBatch batch;
   std::vector<ArrivedPrediction> arrived;
-  absl::flat_hash_set<std::string> ids_in_batch;
+  absl::flat_hash_set<absl::string_view> ids_in_batch;
+  // Which ids are stored already: one MultiGet for the batch rather than a Get per record.
+  std::vector<std::string> id_keys;
+  id_keys.reserve(records.size());
+  for (const v1::PredictionRecord* record : records) {
+    id_keys.push_back(PredictionIdKey(record->prediction_id()));
+  }
+  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> stored_ids,
+                   store_->MultiGet(prediction_ids_, id_keys));
+  arrived.reserve(records.size());
   for (size_t row = 0; row < records.size(); ++row) {
-    const v1::PredictionRecord& record = records[row];
+    const v1::PredictionRecord& record = *records[row];
     if (std::string problem = RecordProblem(record); !problem.empty()) {
       ++result.rejected;
       AddRowError(result.errors, static_cast<int64_t>(row), std::move(problem));
       continue;
     }
     const std::string& id = record.prediction_id();
-    ASSIGN_OR_RETURN(std::optional<std::string> stored, FindById(id));
-    if (stored || !ids_in_batch.insert(id).second) {
+    if (stored_ids[row] || !ids_in_batch.insert(id).second) {
       ++result.duplicates;
       continue;
     }
@@ -100,11 +140,11 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
   if (observer_ != nullptr) {
     accepted.reserve(arrived.size());
     for (const ArrivedPrediction& prediction : arrived) {
-      accepted.push_back({&records[prediction.row], prediction.key});
+      accepted.push_back({records[prediction.row], prediction.key});
     }
     observer_->Staged(accepted, batch);
   }
-  RETURN_IF_ERROR(store_->Write(batch, kv::SyncMode::kSync));
+  RETURN_IF_ERROR(store_->Write(batch, kv::SyncMode::kNoSync));
   if (observer_ != nullptr) observer_->Committed(accepted);
   return result;
 }
@@ -140,12 +180,23 @@ absl::Status IntakeStore::JoinPendingById(absl::Span<const ArrivedPrediction> ar
                                           kv::WriteBatch& batch,
                                           absl::flat_hash_set<std::string>& answered,
                                           int64_t& refused) const {
+  // Outcomes come after their predictions far more often than before: most batches find no
+  // outcome waiting, and one seek says so.
+  if (arrived.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(bool any, AnyPending(PendingByIdAll()));
+  if (!any) return absl::OkStatus();
+  std::vector<std::string> pending_keys;
+  pending_keys.reserve(arrived.size());
   for (const ArrivedPrediction& prediction : arrived) {
-    const std::string pending_key = PendingByIdKey(prediction.prediction_id);
-    absl::StatusOr<std::string> value = store_->Get(pending_, pending_key);
-    if (absl::IsNotFound(value.status())) continue;
-    RETURN_IF_ERROR(value.status());
-    ASSIGN_OR_RETURN(TimedValue timed, SplitTime(*value));
+    pending_keys.push_back(PendingByIdKey(prediction.prediction_id));
+  }
+  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values,
+                   store_->MultiGet(pending_, pending_keys));
+  for (size_t i = 0; i < arrived.size(); ++i) {
+    const ArrivedPrediction& prediction = arrived[i];
+    const std::string& pending_key = pending_keys[i];
+    if (!values[i]) continue;
+    ASSIGN_OR_RETURN(TimedValue timed, SplitTime(*values[i]));
     batch.Delete(pending_, pending_key);
     if (!StillPending(timed.time_micros, now)) continue;  // Expired: gone now, not at compaction.
     ASSIGN_OR_RETURN(v1::Outcome outcome,
@@ -165,6 +216,12 @@ absl::Status IntakeStore::JoinPendingByEntity(absl::Span<const ArrivedPrediction
                                               absl::flat_hash_set<std::string>& answered) const {
   // An outcome by entity goes to the latest prediction at or before its event time. Predictions
   // stored earlier cannot be it: such an outcome would have been joined when it came.
+  if (arrived.empty()) return absl::OkStatus();
+  // One iterator for the batch: none at all when no outcome by entity waits.
+  ASSIGN_OR_RETURN(std::unique_ptr<kv::Iterator> it,
+                   store_->NewIterator(pending_, PendingByEntityAll()));
+  it->SeekToFirst();
+  if (!it->Valid()) return it->status();
   using EntityOf = std::tuple<std::string, std::string, std::string>;
   absl::flat_hash_map<EntityOf, std::vector<const ArrivedPrediction*>> by_entity;
   for (const ArrivedPrediction& prediction : arrived) {
@@ -177,12 +234,12 @@ absl::Status IntakeStore::JoinPendingByEntity(absl::Span<const ArrivedPrediction
     std::stable_sort(predictions.begin(), predictions.end(),
                      [](const auto* a, const auto* b) { return a->time_micros < b->time_micros; });
     std::vector<std::pair<std::string, std::string>> waiting;
-    RETURN_IF_ERROR(store_->Scan(
-        pending_, PendingByEntityRange(model, entity, entity_key, predictions.front()->time_micros),
-        [&](absl::string_view key, absl::string_view value) {
-          waiting.emplace_back(key, value);
-          return true;
-        }));
+    const kv::KeyRange range =
+        PendingByEntityRange(model, entity, entity_key, predictions.front()->time_micros);
+    for (it->Seek(range.begin); it->Valid() && range.Contains(it->key()); it->Next()) {
+      waiting.emplace_back(it->key(), it->value());
+    }
+    RETURN_IF_ERROR(it->status());
     for (const auto& [pending_key, value] : waiting) {
       ASSIGN_OR_RETURN(TimedValue timed, SplitTime(value));  // Its time is the event time.
       if (!StillPending(timed.time_micros, now)) {

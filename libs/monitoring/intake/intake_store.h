@@ -75,9 +75,23 @@ class IntakeStore {
   // label checked only for shape: it is checked against label_type_of(model) now, and one that
   // does not fit is dropped and counted as outcomes_refused. INVALID_ARGUMENT for an empty
   // batch id; UNAVAILABLE (retry the call: it is idempotent) or DATA_LOSS from storage.
+  //
+  // Durability: the batch is written under the store's write lock and fsynced after it, so that
+  // concurrent appends share one fsync (RocksDB groups concurrent synced writes) instead of
+  // queueing one per batch behind the lock. With `durability` kNoSync the fsync is left to the
+  // caller, who must call SyncLog() before telling anyone the batch is stored: a stream of
+  // batches answered once pays one fsync. Either way a crash before the fsync loses the batch
+  // and what it added to the windows together, and its id is forgotten, so a retry stores it.
   absl::StatusOr<PredictionIntakeResult> AppendPredictions(
       absl::string_view batch_id, absl::Span<const v1::PredictionRecord> records,
-      LabelTypeOf label_type_of = AnyLabelType);
+      LabelTypeOf label_type_of = AnyLabelType, kv::SyncMode durability = kv::SyncMode::kSync);
+  // The same for records held by pointer (a parsed request's, which its next read reuses).
+  absl::StatusOr<PredictionIntakeResult> AppendPredictions(
+      absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
+      LabelTypeOf label_type_of = AnyLabelType, kv::SyncMode durability = kv::SyncMode::kSync);
+
+  // Fsyncs every append made so far. UNAVAILABLE or DATA_LOSS from storage.
+  absl::Status SyncLog();
 
   // Stores a batch of outcomes: each is joined to its prediction now, kept pending until it
   // comes, or refused with its index and reason (no join key, a label that does not fit
@@ -169,6 +183,13 @@ class IntakeStore {
   kv::ColumnFamily joined_;
   kv::ColumnFamily pending_;
   kv::ColumnFamily batches_;
+  // Appends of predictions under the write lock; the fsync is outside it.
+  absl::StatusOr<PredictionIntakeResult> AppendPredictionsLocked(
+      absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
+      LabelTypeOf label_type_of);
+  // Whether the pending family holds any key in `range` (most batches find none to join).
+  absl::StatusOr<bool> AnyPending(const kv::KeyRange& range) const;
+
   // Serialises appends: each reads the store (duplicates, joins) before it writes.
   absl::Mutex write_mutex_;
   PredictionObserver* observer_ ABSL_GUARDED_BY(write_mutex_) = nullptr;

@@ -29,7 +29,9 @@ class PredictionObserver {
   // adds to `batch` what must be durable with them. Calls are in write order.
   virtual void Staged(absl::Span<const AcceptedPrediction> accepted, kv::WriteBatch& batch) = 0;
 
-  // Called under the intake's write lock once that write is durable; not called when it failed.
+  // Called under the intake's write lock once that write is applied (readable); not called
+  // when it failed. Its fsync may come after: a crash before it loses the records and what
+  // Staged added together.
   virtual void Committed(absl::Span<const AcceptedPrediction> accepted) = 0;
 };
 
