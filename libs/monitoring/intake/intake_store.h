@@ -158,9 +158,11 @@ class IntakeStore {
   absl::Status AppendOutcome(int64_t row, const v1::Outcome& outcome, LabelTypeOf label_type_of,
                              OutcomeBatch& state);
   absl::Status AppendPendingOutcome(int64_t row, const v1::Outcome& outcome, OutcomeBatch& state);
-  // Adds a prediction and its index entries (by id, by each entity) to `batch`.
+  // A batch's entries of the predictions family and its indexes, put in key order.
+  struct PredictionWrites;
+  // Adds a prediction and its index entries (by id, by each entity) to `writes`.
   void PutPrediction(const v1::PredictionRecord& record, const ArrivedPrediction& prediction,
-                     bool unknown_version, kv::WriteBatch& batch) const;
+                     bool unknown_version, PredictionWrites& writes) const;
   // Joins the pending outcomes that the batch's predictions answer, adding to `batch`: those
   // by prediction id, then those by entity. `answered` holds the prediction keys given an
   // outcome so far (one outcome per prediction).

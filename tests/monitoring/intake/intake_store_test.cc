@@ -144,6 +144,22 @@ TEST_CASE("Every append fsyncs the write-ahead log before it answers", "[intake]
   CHECK(env.wal_syncs() > after_predictions);
 }
 
+TEST_CASE("An append that leaves the fsync to its caller is fsynced by SyncLog", "[intake]") {
+  std::unique_ptr<rocksdb::Env> memory = kv::NewInMemoryEnv();
+  fabrique::testing::ObservedEnv env(memory.get());
+  TestIntake intake([&](IntakeOptions& options) { options.env = &env; });
+  const int64_t before = env.wal_syncs();
+  const std::vector<v1::PredictionRecord> records = {Prediction("p1", "price", 1, kStart)};
+  absl::StatusOr<PredictionIntakeResult> result =
+      intake->AppendPredictions("b1", records, IntakeStore::AnyLabelType, kv::SyncMode::kNoSync);
+  INTAKE_REQUIRE_OK(result);
+  CHECK(result->accepted == 1);
+  CHECK(env.wal_syncs() == before);
+  INTAKE_REQUIRE_OK(intake->SyncLog());
+  CHECK(env.wal_syncs() > before);
+  CHECK(ScannedIds(*intake, "price", 1) == Ids{"p1"});
+}
+
 TEST_CASE("The same batch sent at once from several threads is stored once", "[intake]") {
   TestIntake intake;
   const std::vector<v1::PredictionRecord> records = {Prediction("p1", "price", 1, kStart),
