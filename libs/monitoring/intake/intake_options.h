@@ -38,9 +38,9 @@ struct IntakeOptions {
   const core::Clock* clock = nullptr;
 
   // Whether the registry knows `model` `version`. Records of unknown versions are still stored,
-  // flagged, and counted as unknown_version. Called under the store's write lock, so it must be
-  // quick (a cached view of the registry) and must not call the store. Default: every version
-  // is known.
+  // flagged, and counted as unknown_version. Called as each batch is prepared, from the
+  // appending threads at once, so it must be thread-safe and quick (a cached view of the
+  // registry), and must not call the store. Default: every version is known.
   std::function<bool(absl::string_view model, int64_t version)> known;
 
   // The rocksdb::Env the database is read and written through (kv's seam for in-memory and

@@ -2,6 +2,7 @@
 // joins the outcomes that arrived before them.
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -27,17 +28,33 @@ struct IntakeStore::ArrivedPrediction {
   std::vector<std::pair<std::string, std::string>> entities;
 };
 
-// Each family's entries in key order: RocksDB's memtable inserts a key next to the one before
-// it far faster than anywhere else, and a batch's entity keys come in no order at all.
-struct IntakeStore::PredictionWrites {
-  using Entries = std::vector<std::pair<std::string, std::string>>;
-  Entries predictions;
-  Entries ids;
-  Entries entities;
+// What each row of a batch would add, prepared before the write lock: keys and encoded values
+// need nothing from the store, so concurrent streams prepare their batches on several cores and
+// the lock covers only the reads and the write. Each family's entries are in key order, since
+// RocksDB's memtable inserts a key next to the one before it far faster than anywhere else (a
+// batch's entity keys come in no order at all).
+struct IntakeStore::PreparedBatch {
+  struct Entry {
+    std::string key;
+    std::string value;
+    size_t row = 0;
+  };
+  // Per row: why it cannot be stored ("" when it can), and the key of its id.
+  std::vector<std::string> problems;
+  std::vector<std::string> id_keys;
+  // Per row that can be stored: what it adds, and whether its version is unknown.
+  std::vector<std::optional<ArrivedPrediction>> arrived;
+  std::vector<bool> unknown;
+  std::vector<Entry> records;
+  std::vector<Entry> ids;
+  std::vector<Entry> entities;
 
-  void AddTo(kv::ColumnFamily family, Entries& entries, kv::WriteBatch& batch) {
-    std::sort(entries.begin(), entries.end());
-    for (const auto& [key, value] : entries) batch.Put(family, key, value);
+  // Puts the entries of the rows in `accepted`, in key order.
+  static void Put(kv::ColumnFamily family, const std::vector<Entry>& entries,
+                  const std::vector<bool>& accepted, kv::WriteBatch& batch) {
+    for (const Entry& entry : entries) {
+      if (accepted[entry.row]) batch.Put(family, entry.key, entry.value);
+    }
   }
 };
 
@@ -80,10 +97,11 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
     absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
     LabelTypeOf label_type_of, kv::SyncMode durability) {
   if (batch_id.empty()) return absl::InvalidArgumentError("a batch of predictions needs an id");
+  PreparedBatch prepared = Prepare(records);
   absl::StatusOr<PredictionIntakeResult> result;
   {
     absl::MutexLock lock(&write_mutex_);
-    result = AppendPredictionsLocked(batch_id, records, label_type_of);
+    result = AppendPredictionsLocked(batch_id, records, prepared, label_type_of);
   }
   // Also for a replayed batch: its first append may not be fsynced yet.
   if (result.ok() && durability != kv::SyncMode::kNoSync) RETURN_IF_ERROR(SyncLog());
@@ -100,9 +118,47 @@ absl::StatusOr<bool> IntakeStore::AnyPending(const kv::KeyRange& range) const {
   return false;
 }
 
+IntakeStore::PreparedBatch IntakeStore::Prepare(
+    absl::Span<const v1::PredictionRecord* const> records) const {
+  PreparedBatch prepared;
+  prepared.problems.resize(records.size());
+  prepared.id_keys.reserve(records.size());
+  prepared.arrived.resize(records.size());
+  prepared.unknown.resize(records.size());
+  for (size_t row = 0; row < records.size(); ++row) {
+    const v1::PredictionRecord& record = *records[row];
+    prepared.id_keys.push_back(PredictionIdKey(record.prediction_id()));
+    prepared.problems[row] = RecordProblem(record);
+    if (!prepared.problems[row].empty()) continue;
+    const v1::ModelVersionRef& ref = record.model_version();
+    const int64_t time_micros = TimestampMicros(record.time());
+    ArrivedPrediction& prediction = prepared.arrived[row].emplace(ArrivedPrediction{
+        row, PredictionKey(ref.model(), ref.version(), time_micros, record.prediction_id()),
+        record.prediction_id(), ref.model(), time_micros, IndexedEntities(record)});
+    const bool unknown = options_.known && !options_.known(ref.model(), ref.version());
+    prepared.unknown[row] = unknown;
+    prepared.records.push_back(
+        {prediction.key, EncodePrediction(time_micros, record, unknown), row});
+    const std::string index_value = WithTime(time_micros, prediction.key);
+    prepared.ids.push_back({prepared.id_keys.back(), index_value, row});
+    for (const auto& [entity, entity_key] : prediction.entities) {
+      prepared.entities.push_back({EntityIndexKey(prediction.model, entity, entity_key, time_micros,
+                                                  prediction.prediction_id),
+                                   index_value, row});
+    }
+  }
+  const auto by_key = [](const PreparedBatch::Entry& a, const PreparedBatch::Entry& b) {
+    return a.key < b.key;
+  };
+  std::sort(prepared.records.begin(), prepared.records.end(), by_key);
+  std::sort(prepared.ids.begin(), prepared.ids.end(), by_key);
+  std::sort(prepared.entities.begin(), prepared.entities.end(), by_key);
+  return prepared;
+}
+
 absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictionsLocked(
     absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
-    LabelTypeOf label_type_of) {
+    PreparedBatch& prepared, LabelTypeOf label_type_of) {
   ASSIGN_OR_RETURN(std::optional<std::string> earlier,
                    StoredBatch(BatchKind::kPredictions, batch_id));
   if (earlier) return DecodePredictionResult(*earlier);
@@ -110,47 +166,31 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictionsLocked(
   const absl::Time now = clock_->Now();
   PredictionIntakeResult result;
   kv::WriteBatch batch;
-  PredictionWrites writes;
-  std::vector<ArrivedPrediction> arrived;
-  absl::flat_hash_set<absl::string_view> ids_in_batch;
   // Which ids are stored already: one MultiGet for the batch rather than a Get per record.
-  std::vector<std::string> id_keys;
-  id_keys.reserve(records.size());
-  for (const v1::PredictionRecord* record : records) {
-    id_keys.push_back(PredictionIdKey(record->prediction_id()));
-  }
   ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> stored_ids,
-                   store_->MultiGet(prediction_ids_, id_keys));
+                   store_->MultiGet(prediction_ids_, prepared.id_keys));
+  std::vector<ArrivedPrediction> arrived;
   arrived.reserve(records.size());
+  std::vector<bool> accepted_rows(records.size(), false);
+  absl::flat_hash_set<absl::string_view> ids_in_batch;
   for (size_t row = 0; row < records.size(); ++row) {
-    const v1::PredictionRecord& record = *records[row];
-    if (std::string problem = RecordProblem(record); !problem.empty()) {
+    if (!prepared.problems[row].empty()) {
       ++result.rejected;
-      AddRowError(result.errors, static_cast<int64_t>(row), std::move(problem));
+      AddRowError(result.errors, static_cast<int64_t>(row), std::move(prepared.problems[row]));
       continue;
     }
-    const std::string& id = record.prediction_id();
-    if (stored_ids[row] || !ids_in_batch.insert(id).second) {
+    if (stored_ids[row] || !ids_in_batch.insert(records[row]->prediction_id()).second) {
       ++result.duplicates;
       continue;
     }
-    const v1::ModelVersionRef& ref = record.model_version();
-    const bool unknown = options_.known && !options_.known(ref.model(), ref.version());
-    ArrivedPrediction prediction{
-        row,
-        PredictionKey(ref.model(), ref.version(), TimestampMicros(record.time()), id),
-        id,
-        ref.model(),
-        TimestampMicros(record.time()),
-        IndexedEntities(record)};
-    PutPrediction(record, prediction, unknown, writes);
+    accepted_rows[row] = true;
     ++result.accepted;
-    if (unknown) ++result.unknown_version;
-    arrived.push_back(std::move(prediction));
+    if (prepared.unknown[row]) ++result.unknown_version;
+    arrived.push_back(*std::move(prepared.arrived[row]));
   }
-  writes.AddTo(predictions_, writes.predictions, batch);
-  writes.AddTo(prediction_ids_, writes.ids, batch);
-  writes.AddTo(entity_index_, writes.entities, batch);
+  PreparedBatch::Put(predictions_, prepared.records, accepted_rows, batch);
+  PreparedBatch::Put(prediction_ids_, prepared.ids, accepted_rows, batch);
+  PreparedBatch::Put(entity_index_, prepared.entities, accepted_rows, batch);
   RETURN_IF_ERROR(JoinPending(arrived, label_type_of, now, batch, result));
   batch.Put(batches_, BatchKey(BatchKind::kPredictions, batch_id),
             WithTime(TimeMicros(now), EncodeResult(result)));
@@ -165,20 +205,6 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictionsLocked(
   RETURN_IF_ERROR(store_->Write(batch, kv::SyncMode::kNoSync));
   if (observer_ != nullptr) observer_->Committed(accepted);
   return result;
-}
-
-void IntakeStore::PutPrediction(const v1::PredictionRecord& record,
-                                const ArrivedPrediction& prediction, bool unknown_version,
-                                PredictionWrites& writes) const {
-  writes.predictions.emplace_back(
-      prediction.key, EncodePrediction(prediction.time_micros, record, unknown_version));
-  const std::string index_value = WithTime(prediction.time_micros, prediction.key);
-  writes.ids.emplace_back(PredictionIdKey(prediction.prediction_id), index_value);
-  for (const auto& [entity, entity_key] : prediction.entities) {
-    writes.entities.emplace_back(EntityIndexKey(prediction.model, entity, entity_key,
-                                                prediction.time_micros, prediction.prediction_id),
-                                 index_value);
-  }
 }
 
 absl::Status IntakeStore::JoinPending(absl::Span<const ArrivedPrediction> arrived,

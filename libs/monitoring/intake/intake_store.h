@@ -158,11 +158,10 @@ class IntakeStore {
   absl::Status AppendOutcome(int64_t row, const v1::Outcome& outcome, LabelTypeOf label_type_of,
                              OutcomeBatch& state);
   absl::Status AppendPendingOutcome(int64_t row, const v1::Outcome& outcome, OutcomeBatch& state);
-  // A batch's entries of the predictions family and its indexes, put in key order.
-  struct PredictionWrites;
-  // Adds a prediction and its index entries (by id, by each entity) to `writes`.
-  void PutPrediction(const v1::PredictionRecord& record, const ArrivedPrediction& prediction,
-                     bool unknown_version, PredictionWrites& writes) const;
+  // What a batch's rows add to the predictions family and its indexes (by id, by each entity),
+  // prepared without the write lock.
+  struct PreparedBatch;
+  PreparedBatch Prepare(absl::Span<const v1::PredictionRecord* const> records) const;
   // Joins the pending outcomes that the batch's predictions answer, adding to `batch`: those
   // by prediction id, then those by entity. `answered` holds the prediction keys given an
   // outcome so far (one outcome per prediction).
@@ -188,7 +187,7 @@ class IntakeStore {
   // Appends of predictions under the write lock; the fsync is outside it.
   absl::StatusOr<PredictionIntakeResult> AppendPredictionsLocked(
       absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
-      LabelTypeOf label_type_of);
+      PreparedBatch& prepared, LabelTypeOf label_type_of);
   // Whether the pending family holds any key in `range` (most batches find none to join).
   absl::StatusOr<bool> AnyPending(const kv::KeyRange& range) const;
 
