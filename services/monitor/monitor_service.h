@@ -6,9 +6,11 @@
 // metrics (monitor_metrics.h).
 //
 // Built: LogPredictions and LogOutcomes, client streams of batches. Each message is one batch,
-// stored (and fsynced) as it arrives and idempotent by its batch_id; the response sums the
-// batches, and names refused rows "batch B: row N: reason" (at most 100; the counts are exact).
-// A batch that fails the call (no batch_id, storage) leaves the batches before it stored.
+// stored as it arrives (a batch of predictions also in the live windows) and idempotent by its
+// batch_id; everything is fsynced before the call answers (LogPredictions fsyncs a stream's
+// batches once, at its end). The response sums the batches, and names refused rows "batch B:
+// row N: reason" (at most 100; the counts are exact). A batch that fails the call (no batch_id,
+// storage) leaves the batches before it stored.
 //
 // Not built yet: every other call answers UNIMPLEMENTED with a message naming the monitor (see
 // libs/server/not_built_interceptor.h), never a fake success.
