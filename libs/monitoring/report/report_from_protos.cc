@@ -25,16 +25,20 @@ FeatureKind KindOf(const v1::FeatureDrift& feature) {
              : FeatureKind::kCategorical;
 }
 
-// Whether larger values of the metric named `name` are better; `stated` for names not known.
-bool HigherIsBetter(absl::string_view name, bool stated) {
+}  // namespace
+
+bool MetricHigherIsBetter(const v1::Metric& metric) {
+  const absl::string_view name = metric.name();
   static const auto* const kLower = new std::vector<absl::string_view>{
       "rmse", "mae", "mse", "log_loss", "logloss", "ece", "brier", "mape"};
   static const auto* const kHigher = new std::vector<absl::string_view>{
       "auc", "accuracy", "f1", "macro_f1", "precision", "recall", "r2", "average_precision"};
   if (std::find(kLower->begin(), kLower->end(), name) != kLower->end()) return false;
   if (std::find(kHigher->begin(), kHigher->end(), name) != kHigher->end()) return true;
-  return stated;
+  return metric.higher_is_better();
 }
+
+namespace {
 
 // How much worse `live` is than `trained`, as a share of the training figure (> 0: worse).
 double Shortfall(double live, double trained, bool higher_is_better) {
@@ -49,7 +53,7 @@ std::vector<MetricSeries> SeriesOf(const v1::PerformanceReport& report) {
   for (const v1::Metric& metric : report.metrics()) {
     MetricSeries series;
     series.metric = metric.name();
-    series.higher_is_better = HigherIsBetter(metric.name(), metric.higher_is_better());
+    series.higher_is_better = MetricHigherIsBetter(metric);
     if (auto it = training.find(metric.name()); it != training.end()) {
       series.training_value = it->second;
     } else if (metric.has_baseline()) {

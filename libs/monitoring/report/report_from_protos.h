@@ -57,6 +57,10 @@ FeatureReport FeatureFromDrift(const v1::FeatureDrift& feature, size_t max_categ
 // "jensenshannon", "chisquare", "wasserstein", "z", "out_of_range"; "auto" and "unknown".
 absl::string_view DriftMetricName(v1::DriftMetric metric);
 
+// Whether larger values of `metric` are better: known names decide ("auc", "accuracy", ... up;
+// "rmse", "mae", "log_loss", ... down), else the message's higher_is_better.
+bool MetricHigherIsBetter(const v1::Metric& metric);
+
 // "critical", "warning", "info", "ok" or "unknown".
 absl::string_view SeverityName(v1::Severity severity);
 
