@@ -86,6 +86,11 @@ class Access {
   // act for a user without being allowed to delegate.
   absl::StatusOr<Authentication> Authenticate(const grpc::ServerContextBase& context) const;
 
+  // Who presents `header`, an Authorization header's value ("" when none): a bearer token,
+  // verified as Authenticate verifies a call's, for pages served over HTTP (http_pages.h).
+  // UNAUTHENTICATED as Authenticate; anonymous with every permission under `insecure`.
+  absl::StatusOr<Authentication> AuthenticateBearer(absl::string_view header) const;
+
   // Whether `who` holds `permission` in `squad` ("*" = platform-wide). When a service acts for a
   // user, both must hold it.
   auth::Decision Decide(const Authentication& who, absl::string_view permission,
@@ -99,6 +104,13 @@ class Access {
                                absl::string_view service_full_name, absl::string_view method,
                                const google::protobuf::Message& request,
                                const auth::OwnerLookup& owner_of) const;
+
+  // Check's authorisation, for a caller authenticated already (AuthenticateBearer): an HTTP page
+  // showing what `method` returns asks under that method's rule.
+  absl::StatusOr<Caller> Authorize(const Authentication& who, absl::string_view service_full_name,
+                                   absl::string_view method,
+                                   const google::protobuf::Message& request,
+                                   const auth::OwnerLookup& owner_of) const;
 
   // The policy in force; null with `insecure`.
   std::shared_ptr<const auth::Policy> policy() const;
