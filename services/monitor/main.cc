@@ -21,6 +21,7 @@
 #include "services/monitor/monitor_metrics.h"
 #include "services/monitor/monitor_service.h"
 #include "services/monitor/registry_model_lookup.h"
+#include "services/monitor/report_page.h"
 
 namespace fabrique::services {
 namespace {
@@ -73,6 +74,19 @@ absl::Status Run(const server::ServiceFlags& flags) {
       server::ServiceAccess(access->guard(), fabrique::v1::Monitor::service_full_name(),
                             MonitoredModelOwners(&directory)),
       &metrics);
+  // The report page, GET /reports/MODEL on the metrics port (report_page.h), for the holders of
+  // monitoring.read in the model's squad. `reports` is the report core and `firing_alerts` the
+  // alert store; while they are null the page answers 503 and shows no alerts.
+  if (flags.host.metrics_port >= 0) {
+    monitoring::ReportSource* reports = nullptr;
+    ReportPageOptions page;
+    page.reports = reports;
+    page.firing_alerts = nullptr;
+    page.directory = &directory;
+    page.access = access->guard();
+    page.owners = MonitoredModelOwners(&directory);
+    host->AddHttpPage(kReportPagePrefix, ReportPage(std::move(page)));
+  }
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Monitor::service_full_name(),
                    std::string(flags.info->area));
