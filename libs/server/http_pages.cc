@@ -44,7 +44,8 @@ std::string DecodeQueryComponent(absl::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '+') {
       out.push_back(' ');
-    } else if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
+    } else if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
+               HexValue(text[i + 2]) >= 0) {
       out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
       i += 2;
     } else {
@@ -94,7 +95,9 @@ bool HttpPages::Serve(const HttpRequest& request, HttpResponse* response) const 
   }
   if (handler == nullptr) return false;
   if (request.method != "GET" && request.method != "HEAD") {
-    *response = {405, "text/plain; charset=utf-8", "only GET and HEAD are served here\n",
+    *response = {405,
+                 "text/plain; charset=utf-8",
+                 "only GET and HEAD are served here\n",
                  {{"Allow", "GET, HEAD"}}};
     return true;
   }

@@ -177,9 +177,9 @@ void MonitorMetrics::PublishPerformance(const v1::PerformanceReport& report) {
     Set(performance_, named, metric.value(), &series);
     // The training figure: training_metrics, else the metric's baseline, which a performance
     // report sets to it.
-    const auto trained = std::find_if(
-        report.training_metrics().begin(), report.training_metrics().end(),
-        [&](const v1::Metric& m) { return m.name() == metric.name(); });
+    const auto trained =
+        std::find_if(report.training_metrics().begin(), report.training_metrics().end(),
+                     [&](const v1::Metric& m) { return m.name() == metric.name(); });
     if (trained != report.training_metrics().end()) {
       Set(training_performance_, named, trained->value(), &series);
     } else if (metric.has_baseline()) {

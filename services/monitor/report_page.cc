@@ -38,8 +38,8 @@ absl::StatusOr<PageQuery> ParseQuery(const server::HttpRequest& request, absl::T
   PageQuery query;
   query.model = request.path.substr(std::string(kReportPagePrefix).size());
   if (query.model.empty() || absl::StrContains(query.model, '/')) {
-    return absl::NotFoundError(absl::StrCat("no page at ", request.path,
-                                            ": the report of a model is at /reports/MODEL"));
+    return absl::NotFoundError(
+        absl::StrCat("no page at ", request.path, ": the report of a model is at /reports/MODEL"));
   }
   ASSIGN_OR_RETURN(query.to, ParseTimeParam(request, "to", now));
   ASSIGN_OR_RETURN(query.from, ParseTimeParam(request, "from", query.to - default_period));
@@ -106,8 +106,8 @@ class Page {
     v1::GetDriftReportRequest asked;
     asked.mutable_model()->set_model(query.model);
     RETURN_IF_ERROR(options_.access
-                        ->Authorize(who, v1::Monitor::service_full_name(), "GetDriftReport",
-                                    asked, options_.owners)
+                        ->Authorize(who, v1::Monitor::service_full_name(), "GetDriftReport", asked,
+                                    options_.owners)
                         .status());
     ASSIGN_OR_RETURN(const int64_t version, VersionOf(options_.directory, query));
     if (options_.reports == nullptr) {

@@ -2,6 +2,8 @@
 // one replaces them (a feature it no longer reports disappears), other versions keep theirs, and
 // the exposition passes `promtool check metrics`.
 
+#include "services/monitor/monitor_metrics.h"
+
 #include <cmath>
 #include <map>
 #include <string>
@@ -9,7 +11,6 @@
 #include "catch2/catch.hpp"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
-#include "services/monitor/monitor_metrics.h"
 #include "tests/util/test_util.h"
 
 namespace fabrique::services {
@@ -61,8 +62,7 @@ v1::DriftReport Drift(int64_t version) {
   psi->set_value(0.4);
   psi->set_enough_data(true);
   *r.add_features() = amount;
-  *r.add_features() =
-      Column("country", v1::DRIFT_METRIC_JS, 0.05, v1::DRIFT_STATUS_NO_DRIFT);
+  *r.add_features() = Column("country", v1::DRIFT_METRIC_JS, 0.05, v1::DRIFT_STATUS_NO_DRIFT);
   *r.add_features() =
       Column("age", v1::DRIFT_METRIC_WASSERSTEIN, NAN, v1::DRIFT_STATUS_NOT_ENOUGH_DATA);
   *r.add_predictions() = Column("score", v1::DRIFT_METRIC_PSI, 0.02, v1::DRIFT_STATUS_NO_DRIFT);
@@ -77,8 +77,8 @@ TEST_CASE("A drift report sets each column's statistic, p-value and verdict, and
   prometheus::Registry registry;
   MonitorMetrics metrics(registry);
   metrics.PublishDrift(Drift(3));
-  const Labels amount = {{"model", "fraud"}, {"version", "3"}, {"feature", "amount"},
-                         {"kind", "input"}};
+  const Labels amount = {
+      {"model", "fraud"}, {"version", "3"}, {"feature", "amount"}, {"kind", "input"}};
   Labels ks = amount;
   ks["test"] = "ks";
   Labels psi = amount;
@@ -130,12 +130,17 @@ TEST_CASE("A newer drift report replaces its version's series; other versions ke
   newer.set_prediction_count(7);
   metrics.PublishDrift(newer);
   CHECK(Count(registry, "fabrique_monitor_drift_detected") == 7);
-  CHECK(std::isnan(Value(
-      registry, "fabrique_monitor_drift_statistic",
-      {{"model", "fraud"}, {"version", "3"}, {"feature", "amount"}, {"kind", "input"},
-       {"test", "ks"}})));
+  CHECK(std::isnan(Value(registry, "fabrique_monitor_drift_statistic",
+                         {{"model", "fraud"},
+                          {"version", "3"},
+                          {"feature", "amount"},
+                          {"kind", "input"},
+                          {"test", "ks"}})));
   CHECK(Value(registry, "fabrique_monitor_drift_statistic",
-              {{"model", "fraud"}, {"version", "4"}, {"feature", "amount"}, {"kind", "input"},
+              {{"model", "fraud"},
+               {"version", "4"},
+               {"feature", "amount"},
+               {"kind", "input"},
                {"test", "ks"}}) == 0.3);
   CHECK(Value(registry, "fabrique_monitor_window_predictions",
               {{"model", "fraud"}, {"version", "3"}}) == 7);
@@ -167,10 +172,10 @@ TEST_CASE("A performance report sets live and training metrics, coverage and lab
   trained.set_split("validation");
   *report.add_training_metrics() = trained;
   metrics.PublishPerformance(report);
-  const Labels auc = {{"model", "fraud"}, {"version", "3"}, {"metric", "auc"},
-                      {"better", "higher"}};
-  const Labels loss = {{"model", "fraud"}, {"version", "3"}, {"metric", "log_loss"},
-                       {"better", "lower"}};
+  const Labels auc = {
+      {"model", "fraud"}, {"version", "3"}, {"metric", "auc"}, {"better", "higher"}};
+  const Labels loss = {
+      {"model", "fraud"}, {"version", "3"}, {"metric", "log_loss"}, {"better", "lower"}};
   CHECK(Value(registry, "fabrique_monitor_performance", auc) == 0.81);
   CHECK(Value(registry, "fabrique_monitor_training_performance", auc) == 0.86);
   CHECK(Value(registry, "fabrique_monitor_performance", loss) == 0.42);

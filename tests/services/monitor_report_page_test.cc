@@ -100,9 +100,11 @@ class FakeReports : public monitoring::ReportSource {
     s->set_drifted(true);
     return r;
   }
-  absl::StatusOr<v1::PerformanceReport> ComputePerformanceReport(
-      absl::string_view model, int64_t version, absl::Time, absl::Time,
-      const v1::MonitoringPolicy&, absl::Duration bucket) override {
+  absl::StatusOr<v1::PerformanceReport> ComputePerformanceReport(absl::string_view model,
+                                                                 int64_t version, absl::Time,
+                                                                 absl::Time,
+                                                                 const v1::MonitoringPolicy&,
+                                                                 absl::Duration bucket) override {
     asked_bucket = bucket;
     v1::PerformanceReport p;
     p.mutable_model_version()->set_model(std::string(model));
@@ -188,13 +190,15 @@ TEST_CASE("The report page of a model shows its reports to its squad") {
 
 TEST_CASE("The report page takes its period and version from the query") {
   PageServer server;
-  const Reply reply =
-      server.Get("/reports/fraud?from=2026-05-01T00:00:00Z&to=2026-05-08T00:00:00%2B00:00&version=2");
+  const Reply reply = server.Get(
+      "/reports/fraud?from=2026-05-01T00:00:00Z&to=2026-05-08T00:00:00%2B00:00&version=2");
   INFO(reply.body);
   REQUIRE(reply.status == 200);
   CHECK(server.reports.asked_version == 2);
-  CHECK(server.reports.asked_from == absl::FromCivil(absl::CivilSecond(2026, 5, 1), absl::UTCTimeZone()));
-  CHECK(server.reports.asked_to == absl::FromCivil(absl::CivilSecond(2026, 5, 8), absl::UTCTimeZone()));
+  CHECK(server.reports.asked_from ==
+        absl::FromCivil(absl::CivilSecond(2026, 5, 1), absl::UTCTimeZone()));
+  CHECK(server.reports.asked_to ==
+        absl::FromCivil(absl::CivilSecond(2026, 5, 8), absl::UTCTimeZone()));
   CHECK(server.reports.asked_bucket == absl::Hours(6));
 }
 

@@ -213,9 +213,10 @@ int main(int argc, char** argv) {
   const report::ReportProtos baseline_inputs = report::MakeInputs(baseline_features, days);
   const report::Timing full = report::Measure(inputs, repeats);
   const report::Timing baseline = report::Measure(baseline_inputs, repeats);
-  std::printf("report_bench: page of %d features (3 numeric in 5, live side from KLL sketches), "
-              "%d days of hourly performance (%d buckets x 3 metrics), 5 alerts; median of %d\n",
-              features, days, 24 * days, repeats);
+  std::printf(
+      "report_bench: page of %d features (3 numeric in 5, live side from KLL sketches), "
+      "%d days of hourly performance (%d buckets x 3 metrics), 5 alerts; median of %d\n",
+      features, days, 24 * days, repeats);
   std::printf("  %-34s %9.4f s  page %7.1f KiB\n",
               absl::StrCat("report, ", features, " features").c_str(), full.median_seconds,
               full.page_bytes / 1024.0);
@@ -224,13 +225,14 @@ int main(int argc, char** argv) {
               baseline.median_seconds, baseline.page_bytes / 1024.0);
   // What each feature past the baseline's adds; the rest is the performance charts and summary.
   if (features > baseline_features) {
-    std::printf("  %-34s %9.3f ms\n", "each further feature",
-                1000 * (full.median_seconds - baseline.median_seconds) /
-                    (features - baseline_features));
+    std::printf(
+        "  %-34s %9.3f ms\n", "each further feature",
+        1000 * (full.median_seconds - baseline.median_seconds) / (features - baseline_features));
   }
   const std::vector<std::string> failures = report::Check(full.page, inputs);
   for (const std::string& failure : failures) std::printf("CHECK FAILED: %s\n", failure.c_str());
   if (!failures.empty()) return 1;
-  std::printf("  checks: every feature named, one chart per feature and metric, no script or URL\n");
+  std::printf(
+      "  checks: every feature named, one chart per feature and metric, no script or URL\n");
   return 0;
 }

@@ -15,8 +15,8 @@
 #include "absl/time/clock.h"
 #include "libs/client/typed_clients.h"
 #include "libs/monitoring/report/html_report.h"
-#include "libs/monitoring/report/report_from_protos.h"
 #include "libs/monitoring/report/report_format.h"
+#include "libs/monitoring/report/report_from_protos.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/connection.h"
@@ -140,8 +140,8 @@ int RunMonitorReport(const std::vector<std::string>& args) {
   SetTimestamp(*from, drift_request.mutable_window()->mutable_start_time());
   SetTimestamp(*to, drift_request.mutable_window()->mutable_end_time());
   drift_request.set_include_live_profiles(true);
-  absl::StatusOr<v1::DriftReport> drift = monitor->Call(
-      &MonitorStub::GetDriftReport, drift_request, "GetDriftReport " + parsed.positional[0]);
+  absl::StatusOr<v1::DriftReport> drift = monitor->Call(&MonitorStub::GetDriftReport, drift_request,
+                                                        "GetDriftReport " + parsed.positional[0]);
   if (!drift.ok()) return Fail(flags.program(), drift.status());
   v1::GetPerformanceReportRequest performance_request;
   *performance_request.mutable_model() = spec->ref;
@@ -168,8 +168,8 @@ int RunMonitorReport(const std::vector<std::string>& args) {
     return Fail(flags.program(), written);
   }
   std::cout << absl::StrFormat("%s: %s. %s\nwrote %s (%d bytes)\n", model,
-                               monitoring::report::HealthLabel(report.health),
-                               report.health_reason, html_path, page.size());
+                               monitoring::report::HealthLabel(report.health), report.health_reason,
+                               html_path, page.size());
   return 0;
 }
 

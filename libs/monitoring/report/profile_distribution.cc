@@ -129,14 +129,13 @@ void FillCategorical(const v1::CategoricalSummary& reference, const v1::Categori
 }  // namespace
 
 Distribution DistributionFromProfiles(const v1::DistributionProfile& reference,
-                                      const v1::DistributionProfile& live,
-                                      size_t max_categories) {
+                                      const v1::DistributionProfile& live, size_t max_categories) {
   Distribution d;
   if (reference.has_numeric()) {
     FillNumeric(reference.numeric(), live.has_numeric() ? &live.numeric() : nullptr, &d);
   } else if (reference.has_categorical()) {
-    FillCategorical(reference.categorical(),
-                    live.has_categorical() ? &live.categorical() : nullptr, max_categories, &d);
+    FillCategorical(reference.categorical(), live.has_categorical() ? &live.categorical() : nullptr,
+                    max_categories, &d);
   }
   return d;
 }

@@ -93,8 +93,7 @@ std::vector<const v1::Metric*> DegradedMetrics(const v1::PerformanceReport& repo
 }
 
 // The start of the last run of buckets whose metric fell below training beyond the tolerance.
-std::optional<absl::Time> DegradedSince(const std::vector<MetricSeries>& series,
-                                        double tolerance) {
+std::optional<absl::Time> DegradedSince(const std::vector<MetricSeries>& series, double tolerance) {
   std::optional<absl::Time> since;
   for (const MetricSeries& s : series) {
     if (!s.training_value.has_value()) continue;
@@ -125,16 +124,15 @@ std::optional<absl::Time> OldestAlert(const std::vector<v1::Alert>& alerts,
 }
 
 std::string Names(const std::vector<std::string>& names, size_t at_most) {
-  std::vector<std::string> shown(names.begin(),
-                                 names.begin() + static_cast<long>(std::min(at_most, names.size())));
+  std::vector<std::string> shown(
+      names.begin(), names.begin() + static_cast<long>(std::min(at_most, names.size())));
   std::string text = absl::StrJoin(shown, ", ");
   if (names.size() > at_most) absl::StrAppend(&text, " and ", names.size() - at_most, " more");
   return text;
 }
 
 // Sets health, reason and since from the features and performance already filled.
-void Judge(const ReportProtos& protos, const ReportFromProtosOptions& options,
-           ReportModel* model) {
+void Judge(const ReportProtos& protos, const ReportFromProtosOptions& options, ReportModel* model) {
   std::vector<std::string> drifted;
   int with_enough_data = 0;
   for (const FeatureReport& f : model->features) {
@@ -156,10 +154,10 @@ void Judge(const ReportProtos& protos, const ReportFromProtosOptions& options,
     for (const v1::Metric* m : degraded) words.push_back(m->name());
     model->health_reason =
         degraded.empty()
-            ? absl::StrCat("The live metrics breach the monitoring policy's thresholds on ",
-                           labels, " labelled predictions.")
-            : absl::StrCat("Below the training figure on ", labels, " labelled predictions: ",
-                           Names(words, 4), ".");
+            ? absl::StrCat("The live metrics breach the monitoring policy's thresholds on ", labels,
+                           " labelled predictions.")
+            : absl::StrCat("Below the training figure on ", labels,
+                           " labelled predictions: ", Names(words, 4), ".");
     model->health_since = OldestAlert(protos.alerts, {v1::ALERT_KIND_PERFORMANCE});
     if (!model->health_since.has_value()) {
       model->health_since = DegradedSince(model->performance, options.degradation_tolerance);
@@ -169,8 +167,8 @@ void Judge(const ReportProtos& protos, const ReportFromProtosOptions& options,
     model->health_reason =
         absl::StrCat("Drifted from training: ", Names(drifted, 6), ".",
                      labelled ? " Performance on the labelled predictions still holds." : "");
-    model->health_since = OldestAlert(
-        protos.alerts, {v1::ALERT_KIND_FEATURE_DRIFT, v1::ALERT_KIND_PREDICTION_DRIFT});
+    model->health_since =
+        OldestAlert(protos.alerts, {v1::ALERT_KIND_FEATURE_DRIFT, v1::ALERT_KIND_PREDICTION_DRIFT});
   } else if (with_enough_data == 0 && !labelled) {
     model->health = Health::kNotEnoughData;
     const int64_t predictions = protos.drift.has_value() ? protos.drift->prediction_count() : 0;
@@ -230,8 +228,8 @@ absl::string_view SeverityName(v1::Severity severity) {
 
 absl::Duration PerformanceBucketFor(absl::Time from, absl::Time to) {
   const absl::Duration span = to - from;
-  for (absl::Duration width : {absl::Minutes(5), absl::Minutes(15), absl::Hours(1), absl::Hours(6),
-                               absl::Hours(24)}) {
+  for (absl::Duration width :
+       {absl::Minutes(5), absl::Minutes(15), absl::Hours(1), absl::Hours(6), absl::Hours(24)}) {
     if (span <= width * 60) return width;
   }
   return absl::Hours(24 * 7);

@@ -47,7 +47,8 @@ struct ReportFromProtosOptions {
   size_t max_categories = 12;
 };
 
-ReportModel ReportFromProtos(const ReportProtos& protos, const ReportFromProtosOptions& options = {});
+ReportModel ReportFromProtos(const ReportProtos& protos,
+                             const ReportFromProtosOptions& options = {});
 
 // One feature (or output) of a drift report, verdict from its first score (the one its status is
 // of), distributions from its `reference` and `live` profiles.

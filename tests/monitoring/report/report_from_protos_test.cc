@@ -2,13 +2,14 @@
 // distributions, performance over time beside training, the alerts firing, and the health with
 // its reason and "since", each read from handmade reports.
 
+#include "libs/monitoring/report/report_from_protos.h"
+
 #include <cmath>
 #include <string>
 
 #include "catch2/catch.hpp"
 #include "libs/monitoring/report/html_report.h"
 #include "libs/monitoring/report/profile_distribution.h"
-#include "libs/monitoring/report/report_from_protos.h"
 #include "libs/monitoring/sketch/quantile_sketch.h"
 
 namespace fabrique::monitoring::report {
@@ -27,8 +28,8 @@ v1::DistributionProfile NumericProfile(std::vector<double> edges, std::vector<do
   return p;
 }
 
-v1::DistributionProfile CategoricalProfile(
-    std::vector<std::pair<std::string, double>> categories, double other = 0) {
+v1::DistributionProfile CategoricalProfile(std::vector<std::pair<std::string, double>> categories,
+                                           double other = 0) {
   v1::DistributionProfile p;
   for (const auto& [value, share] : categories) {
     v1::CategoryFrequency* c = p.mutable_categorical()->add_categories();
@@ -150,8 +151,8 @@ TEST_CASE("A live side known only by its sketch is read at the reference's bin e
   for (int i = 0; i < 100; ++i) sketch.Update(i < 50 ? 5 : 25);  // half in [0,10), half in [20,30]
   v1::DistributionProfile live;
   live.mutable_numeric()->set_quantile_sketch(sketch.Serialize());
-  const Distribution d = DistributionFromProfiles(NumericProfile({0, 10, 20, 30}, {0.3, 0.4, 0.3}),
-                                                  live);
+  const Distribution d =
+      DistributionFromProfiles(NumericProfile({0, 10, 20, 30}, {0.3, 0.4, 0.3}), live);
   REQUIRE(d.current_shares.size() == 3);
   CHECK(d.current_shares[0] == Approx(0.5));
   CHECK(d.current_shares[1] == Approx(0));
@@ -171,9 +172,9 @@ TEST_CASE("A live side known only by its sketch is read at the reference's bin e
 }
 
 TEST_CASE("Categories past the cap fold into (other) on both sides") {
-  const Distribution d = DistributionFromProfiles(
-      CategoricalProfile({{"a", 0.4}, {"b", 0.3}, {"c", 0.2}}, 0.1),
-      CategoricalProfile({{"a", 0.5}, {"d", 0.5}}), 3);
+  const Distribution d =
+      DistributionFromProfiles(CategoricalProfile({{"a", 0.4}, {"b", 0.3}, {"c", 0.2}}, 0.1),
+                               CategoricalProfile({{"a", 0.5}, {"d", 0.5}}), 3);
   CHECK(d.categories == std::vector<std::string>{"a", "b", kOtherCategory});
   CHECK(d.reference_shares[2] == Approx(0.3));  // c and the reference's own other
   CHECK(d.current_shares[2] == Approx(0.5));    // d, new in the live window
