@@ -213,16 +213,23 @@ auth::Decision Access::Decide(const Authentication& who, absl::string_view permi
   return user;
 }
 
-absl::StatusOr<Caller> Access::Check(const grpc::ServerContextBase& context,
-                                     absl::string_view service_full_name, absl::string_view method,
-                                     const google::protobuf::Message& request,
-                                     const auth::OwnerLookup& owner_of) const {
-  const std::string path = absl::StrCat("/", service_full_name, "/", method);
-  const auth::MethodRule* rule = auth::FindRuleForPath(path);
+absl::StatusOr<const auth::MethodRule*> Access::RuleOf(absl::string_view service_full_name,
+                                                       absl::string_view method) const {
+  const auth::MethodRule* rule =
+      auth::FindRuleForPath(absl::StrCat("/", service_full_name, "/", method));
   if (rule == nullptr) {
     return Refuse(absl::PermissionDeniedError(
         absl::StrCat(service_full_name, "/", method, " has no access rule, so it is refused")));
   }
+  return rule;
+}
+
+absl::StatusOr<Caller> Access::Check(const grpc::ServerContextBase& context,
+                                     absl::string_view service_full_name, absl::string_view method,
+                                     const google::protobuf::Message& request,
+                                     const auth::OwnerLookup& owner_of) const {
+  // A method without a rule is refused before anyone is asked who they are.
+  RETURN_IF_ERROR(RuleOf(service_full_name, method).status());
   ASSIGN_OR_RETURN(Authentication who, Authenticate(context));
   return Authorize(who, service_full_name, method, request, owner_of);
 }
@@ -233,11 +240,7 @@ absl::StatusOr<Caller> Access::Authorize(const Authentication& who,
                                          const google::protobuf::Message& request,
                                          const auth::OwnerLookup& owner_of) const {
   const std::string path = absl::StrCat("/", service_full_name, "/", method);
-  const auth::MethodRule* rule = auth::FindRuleForPath(path);
-  if (rule == nullptr) {
-    return Refuse(absl::PermissionDeniedError(
-        absl::StrCat(service_full_name, "/", method, " has no access rule, so it is refused")));
-  }
+  ASSIGN_OR_RETURN(const auth::MethodRule* rule, RuleOf(service_full_name, method));
   Caller caller;
   caller.principal.set_subject(RecordedSubject(who.subject));
   caller.principal.set_service(who.delegating_service);

@@ -122,6 +122,9 @@ class Access {
   absl::StatusOr<std::string> PeerService(const grpc::ServerContextBase& context) const;
   absl::StatusOr<Authentication> Delegated(const grpc::ServerContextBase& context,
                                            std::string service, absl::string_view user) const;
+  // The rule of `method`; PERMISSION_DENIED (counted) when it has none.
+  absl::StatusOr<const auth::MethodRule*> RuleOf(absl::string_view service_full_name,
+                                                 absl::string_view method) const;
   // Counts a refusal and returns it.
   absl::Status Refuse(absl::Status status) const;
 

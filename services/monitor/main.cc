@@ -75,12 +75,14 @@ absl::Status Run(const server::ServiceFlags& flags) {
                             MonitoredModelOwners(&directory)),
       &metrics);
   // The report page, GET /reports/MODEL on the metrics port (report_page.h), for the holders of
-  // monitoring.read in the model's squad. `reports` is the report core and `firing_alerts` the
-  // alert store; while they are null the page answers 503 and shows no alerts.
+  // monitoring.read in the model's squad. `reports` is the report core (drift_with_profiles its
+  // drift with live and reference profiles) and `firing_alerts` the alert store; while they are
+  // null the page answers 503 and shows no alerts.
   if (flags.host.metrics_port >= 0) {
     monitoring::ReportSource* reports = nullptr;
     ReportPageOptions page;
     page.reports = reports;
+    page.drift_with_profiles = nullptr;
     page.firing_alerts = nullptr;
     page.directory = &directory;
     page.access = access->guard();

@@ -122,8 +122,11 @@ class Page {
     protos.from = query.from;
     protos.to = query.to;
     protos.generated_at = now;
-    ASSIGN_OR_RETURN(protos.drift, options_.reports->ComputeDriftReport(
-                                       query.model, version, query.from, query.to, policy));
+    ASSIGN_OR_RETURN(protos.drift, options_.drift_with_profiles
+                                       ? options_.drift_with_profiles(query.model, version,
+                                                                      query.from, query.to, policy)
+                                       : options_.reports->ComputeDriftReport(
+                                             query.model, version, query.from, query.to, policy));
     ASSIGN_OR_RETURN(protos.performance,
                      options_.reports->ComputePerformanceReport(
                          query.model, version, query.from, query.to, policy,

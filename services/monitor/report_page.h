@@ -34,6 +34,13 @@ struct ReportPageOptions {
   // Computes the reports. Not owned; nullptr: every page answers 503 saying reports are not
   // built into this monitor.
   monitoring::ReportSource* reports = nullptr;
+  // The drift report with its live and reference profiles (FeatureDrift.live and .reference),
+  // which the page draws. Default: reports->ComputeDriftReport, whose columns then show no
+  // distributions.
+  std::function<absl::StatusOr<v1::DriftReport>(const std::string& model, int64_t version,
+                                                absl::Time from, absl::Time to,
+                                                const v1::MonitoringPolicy& policy)>
+      drift_with_profiles;
   // The alerts firing now for a model. Default: none shown.
   std::function<absl::StatusOr<std::vector<v1::Alert>>(const std::string& model)> firing_alerts;
   // The policy a model is evaluated under. Default: the default policy (Evidently's tests).

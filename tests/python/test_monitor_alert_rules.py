@@ -1,36 +1,15 @@
-"""The monitor's Prometheus rules (deploy/prometheus/monitor_rules.yaml) pass promtool's checks
-and their unit tests, the local Prometheus config loads them, and every fabrique_monitor_* metric
-they read is one the monitor exports (services/monitor), with the labels it exports."""
+"""The monitor's Prometheus rules (deploy/prometheus/monitor_rules.yaml) have the alerts the
+monitor needs, and every fabrique_monitor_* metric they read is one the monitor exports
+(services/monitor), with the labels it exports. promtool checks and tests them in
+test_inference_alert_rules.py."""
 
 import pathlib
 import re
-import shutil
-import subprocess
 
-import pytest
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "prometheus" / "monitor_rules.yaml"
-
-
-@pytest.fixture(scope="module")
-def promtool():
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail("promtool not found: install Debian's prometheus package (tools/setup does)")
-    return path
-
-
-@pytest.mark.parametrize("args", [
-    ["check", "rules", "deploy/prometheus/monitor_rules.yaml"],
-    ["test", "rules", "deploy/prometheus/monitor_rules_test.yaml"],
-    ["check", "config", "deploy/prometheus/prometheus.yaml"],
-])
-def test_promtool(promtool, args):
-    result = subprocess.run([promtool, *args], cwd=REPO, capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 0, f"promtool {' '.join(args)}:\n{result.stdout}{result.stderr}"
 
 
 def rules():

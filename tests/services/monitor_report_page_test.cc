@@ -127,7 +127,9 @@ struct PageServer {
   std::unique_ptr<ModelDirectory> directory;
   std::unique_ptr<server::ServiceHost> host;
 
-  explicit PageServer(bool with_reports = true) {
+  int drift_with_profiles_calls = 0;
+
+  explicit PageServer(bool with_reports = true, bool with_profiles = false) {
     registry.Add("fraud", "fraud", v1::TASK_BINARY_CLASSIFICATION, 3);
     registry.Add("credit", "risk", v1::TASK_BINARY_CLASSIFICATION, 1);
     registry.Add("draft", "fraud", v1::TASK_BINARY_CLASSIFICATION, 0);
@@ -154,6 +156,25 @@ struct PageServer {
       alert.set_summary(absl::StrCat("Wasserstein 0.31 on amount of ", model));
       return std::vector<v1::Alert>{alert};
     };
+    if (with_profiles) {
+      // The drift report as the report core fills it when asked for profiles.
+      page.drift_with_profiles = [this](const std::string& model, int64_t version, absl::Time from,
+                                        absl::Time to, const v1::MonitoringPolicy& policy) {
+        ++drift_with_profiles_calls;
+        absl::StatusOr<v1::DriftReport> r =
+            reports.ComputeDriftReport(model, version, from, to, policy, nullptr);
+        v1::NumericSummary* reference =
+            r->mutable_features(0)->mutable_reference()->mutable_numeric();
+        v1::NumericSummary* live = r->mutable_features(0)->mutable_live()->mutable_numeric();
+        for (double edge : {0.0, 50.0, 100.0, 150.0}) {
+          reference->add_bin_edges(edge);
+          live->add_bin_edges(edge);
+        }
+        for (double share : {0.3, 0.4, 0.3}) reference->add_bin_fractions(share);
+        for (double share : {0.1, 0.2, 0.7}) live->add_bin_fractions(share);
+        return r;
+      };
+    }
     host->AddHttpPage(kReportPagePrefix, ReportPage(std::move(page)));
     REQUIRE(host->Start().ok());
   }
@@ -186,6 +207,24 @@ TEST_CASE("The report page of a model shows its reports to its squad") {
   const Reply metrics = Fetch(server.host->metrics_port(), "/metrics");
   CHECK(metrics.status == 200);
   CHECK(absl::StrContains(metrics.body, "fabrique_monitor_"));
+}
+
+TEST_CASE("The report page draws the distributions of the drift report with profiles") {
+  PageServer plain;
+  PageServer drawn(/*with_reports=*/true, /*with_profiles=*/true);
+  const Reply without = plain.Get("/reports/fraud");
+  const Reply with = drawn.Get("/reports/fraud");
+  REQUIRE(with.status == 200);
+  CHECK(drawn.drift_with_profiles_calls == 1);
+  // One more chart: the feature's two distributions.
+  auto charts = [](const std::string& body) {
+    int n = 0;
+    for (size_t at = body.find("<svg "); at != std::string::npos; at = body.find("<svg ", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  CHECK(charts(with.body) == charts(without.body) + 1);
 }
 
 TEST_CASE("The report page takes its period and version from the query") {
