@@ -115,8 +115,10 @@ class Page {
           "drift and performance reports are not built into this monitor, so there is no page "
           "to show");
     }
-    const v1::MonitoringPolicy policy =
-        options_.policy_of ? options_.policy_of(query.model) : v1::MonitoringPolicy();
+    v1::MonitoringPolicy policy;
+    if (options_.policy_of) {
+      ASSIGN_OR_RETURN(policy, options_.policy_of(query.model));
+    }
     monitoring::report::ReportProtos protos;
     protos.model = query.model;
     protos.from = query.from;

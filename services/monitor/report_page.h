@@ -44,7 +44,7 @@ struct ReportPageOptions {
   // The alerts firing now for a model. Default: none shown.
   std::function<absl::StatusOr<std::vector<v1::Alert>>(const std::string& model)> firing_alerts;
   // The policy a model is evaluated under. Default: the default policy (Evidently's tests).
-  std::function<v1::MonitoringPolicy(const std::string& model)> policy_of;
+  std::function<absl::StatusOr<v1::MonitoringPolicy>(const std::string& model)> policy_of;
   // Which models exist and their latest version (the version shown when the page names none).
   // Not owned; required.
   ModelDirectory* directory = nullptr;
