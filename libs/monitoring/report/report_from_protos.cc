@@ -131,45 +131,57 @@ std::string Names(const std::vector<std::string>& names, size_t at_most) {
   return text;
 }
 
+// What the verdict is read from.
+struct Facts {
+  std::vector<std::string> drifted;         // Columns that drifted.
+  int with_enough_data = 0;                 // Columns with a verdict.
+  std::vector<const v1::Metric*> degraded;  // Live metrics below training.
+  bool labelled = false;                    // Enough labels for the metrics to count.
+  bool severe = false;                      // The performance report's severity, on enough labels.
+  int64_t labels = 0;
+};
+
+Facts Gather(const ReportProtos& protos, const ReportFromProtosOptions& options,
+             const ReportModel& model) {
+  Facts facts;
+  for (const FeatureReport& f : model.features) {
+    if (f.enough_data) ++facts.with_enough_data;
+    if (f.enough_data && f.drifted) facts.drifted.push_back(f.name);
+  }
+  if (!protos.performance.has_value()) return facts;
+  const v1::PerformanceReport& performance = *protos.performance;
+  facts.labelled = performance.sufficient_labels();
+  facts.degraded = DegradedMetrics(performance, model.performance, options.degradation_tolerance);
+  facts.severe = facts.labelled && performance.severity() >= v1::SEVERITY_WARNING;
+  facts.labels = performance.labelled_count();
+  return facts;
+}
+
 // Sets health, reason and since from the features and performance already filled.
 void Judge(const ReportProtos& protos, const ReportFromProtosOptions& options, ReportModel* model) {
-  std::vector<std::string> drifted;
-  int with_enough_data = 0;
-  for (const FeatureReport& f : model->features) {
-    if (f.enough_data) ++with_enough_data;
-    if (f.enough_data && f.drifted) drifted.push_back(f.name);
-  }
-  std::vector<const v1::Metric*> degraded;
-  const bool labelled = protos.performance.has_value() && protos.performance->sufficient_labels();
-  if (protos.performance.has_value()) {
-    degraded =
-        DegradedMetrics(*protos.performance, model->performance, options.degradation_tolerance);
-  }
-  const bool severe = protos.performance.has_value() && labelled &&
-                      protos.performance->severity() >= v1::SEVERITY_WARNING;
-  const int64_t labels = protos.performance.has_value() ? protos.performance->labelled_count() : 0;
-  if (!degraded.empty() || severe) {
+  const Facts facts = Gather(protos, options, *model);
+  if (!facts.degraded.empty() || facts.severe) {
     model->health = Health::kDegraded;
     std::vector<std::string> words;
-    for (const v1::Metric* m : degraded) words.push_back(m->name());
+    for (const v1::Metric* m : facts.degraded) words.push_back(m->name());
     model->health_reason =
-        degraded.empty()
-            ? absl::StrCat("The live metrics breach the monitoring policy's thresholds on ", labels,
-                           " labelled predictions.")
-            : absl::StrCat("Below the training figure on ", labels,
+        facts.degraded.empty()
+            ? absl::StrCat("The live metrics breach the monitoring policy's thresholds on ",
+                           facts.labels, " labelled predictions.")
+            : absl::StrCat("Below the training figure on ", facts.labels,
                            " labelled predictions: ", Names(words, 4), ".");
     model->health_since = OldestAlert(protos.alerts, {v1::ALERT_KIND_PERFORMANCE});
     if (!model->health_since.has_value()) {
       model->health_since = DegradedSince(model->performance, options.degradation_tolerance);
     }
-  } else if (!drifted.empty()) {
+  } else if (!facts.drifted.empty()) {
     model->health = Health::kDrifting;
     model->health_reason =
-        absl::StrCat("Drifted from training: ", Names(drifted, 6), ".",
-                     labelled ? " Performance on the labelled predictions still holds." : "");
+        absl::StrCat("Drifted from training: ", Names(facts.drifted, 6), ".",
+                     facts.labelled ? " Performance on the labelled predictions still holds." : "");
     model->health_since =
         OldestAlert(protos.alerts, {v1::ALERT_KIND_FEATURE_DRIFT, v1::ALERT_KIND_PREDICTION_DRIFT});
-  } else if (with_enough_data == 0 && !labelled) {
+  } else if (facts.with_enough_data == 0 && !facts.labelled) {
     model->health = Health::kNotEnoughData;
     const int64_t predictions = protos.drift.has_value() ? protos.drift->prediction_count() : 0;
     model->health_reason =
@@ -179,10 +191,11 @@ void Judge(const ReportProtos& protos, const ReportFromProtosOptions& options, R
   } else {
     model->health = Health::kHealthy;
     model->health_reason =
-        labelled ? absl::StrCat("Every feature is within its threshold and performance holds on ",
-                                labels, " labelled predictions.")
-                 : "Every feature is within its threshold; too few outcomes yet to judge "
-                   "performance.";
+        facts.labelled
+            ? absl::StrCat("Every feature is within its threshold and performance holds on ",
+                           facts.labels, " labelled predictions.")
+            : "Every feature is within its threshold; too few outcomes yet to judge "
+              "performance.";
   }
 }
 
