@@ -118,6 +118,16 @@ TEST_CASE("A drift report sets each column's statistic, p-value and verdict, and
   CHECK(promtool.ok());
 }
 
+TEST_CASE("Before any report the exposition has no report series and passes promtool") {
+  prometheus::Registry registry;
+  MonitorMetrics metrics(registry);
+  CHECK(Count(registry, "fabrique_monitor_drift_statistic") == 0);
+  const std::string exposition = prometheus::TextSerializer().Serialize(registry.Collect());
+  absl::StatusOr<std::string> promtool = testing::PromtoolCheckMetrics(exposition);
+  INFO(promtool.status().message());
+  CHECK(promtool.ok());
+}
+
 TEST_CASE("A newer drift report replaces its version's series; other versions keep theirs") {
   prometheus::Registry registry;
   MonitorMetrics metrics(registry);
