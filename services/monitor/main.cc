@@ -83,6 +83,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
     ReportPageOptions page;
     page.reports = reports;
     page.drift_with_profiles = nullptr;
+    page.primary_version = nullptr;  // The production alias's version; null: the latest.
     page.firing_alerts = nullptr;
     page.directory = &directory;
     page.access = access->guard();

@@ -54,8 +54,10 @@ absl::StatusOr<PageQuery> ParseQuery(const server::HttpRequest& request, absl::T
   return query;
 }
 
-// The version shown: the one asked for, else the model's latest; NOT_FOUND for an unknown model.
-absl::StatusOr<int64_t> VersionOf(ModelDirectory* directory, const PageQuery& query) {
+// The version shown: the one asked for, else the primary alias's, else the model's latest;
+// NOT_FOUND for an unknown model.
+absl::StatusOr<int64_t> VersionOf(const ReportPageOptions& options, const PageQuery& query) {
+  ModelDirectory* const directory = options.directory;
   directory->Refresh(query.model, query.version);
   const ModelDirectory::Facts facts = directory->Get(query.model);
   switch (facts.state) {
@@ -68,7 +70,16 @@ absl::StatusOr<int64_t> VersionOf(ModelDirectory* directory, const PageQuery& qu
     case ModelDirectory::State::kFound:
       break;
   }
-  const int64_t version = query.version > 0 ? query.version : facts.latest_version;
+  int64_t version = query.version;
+  if (version == 0 && options.primary_version) {
+    absl::StatusOr<int64_t> primary = options.primary_version(query.model);
+    if (primary.ok()) {
+      version = *primary;
+    } else if (!absl::IsNotFound(primary.status())) {
+      return primary.status();
+    }
+  }
+  if (version == 0) version = facts.latest_version;
   if (version == 0) {
     return absl::NotFoundError(absl::StrCat("model '", query.model, "' has no version yet"));
   }
@@ -109,7 +120,7 @@ class Page {
                         ->Authorize(who, v1::Monitor::service_full_name(), "GetDriftReport", asked,
                                     options_.owners)
                         .status());
-    ASSIGN_OR_RETURN(const int64_t version, VersionOf(options_.directory, query));
+    ASSIGN_OR_RETURN(const int64_t version, VersionOf(options_, query));
     if (options_.reports == nullptr) {
       return absl::UnavailableError(
           "drift and performance reports are not built into this monitor, so there is no page "

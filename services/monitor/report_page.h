@@ -2,9 +2,10 @@
 #define FABRIQUE_SERVICES_MONITOR_REPORT_PAGE_H_
 
 // The monitor's report page on its metrics port: GET /reports/MODEL[?from=T&to=T&version=N]
-// computes the model's drift and performance reports over the period (the last 24 hours by
-// default; T in RFC 3339), adds the alerts firing, and answers the self-contained HTML page of
-// libs/monitoring/report (the same page `fabrique monitor report` writes).
+// computes the drift and performance reports of the version (by default the primary alias's,
+// else the latest) over the period (the last 24 hours by default; T in RFC 3339), adds the alerts
+// firing, and answers the self-contained HTML page of libs/monitoring/report (the same page
+// `fabrique monitor report` writes).
 //
 // The page shows a squad's data, so it asks the same as GetDriftReport: a bearer token
 // (Authorization: Bearer <JWT>) whose holder has monitoring.read in the squad owning the model,
@@ -48,6 +49,9 @@ struct ReportPageOptions {
   // Which models exist and their latest version (the version shown when the page names none).
   // Not owned; required.
   ModelDirectory* directory = nullptr;
+  // The version behind the model's primary alias, shown when the page names none; NOT_FOUND
+  // when the model has none. Default (or NOT_FOUND): the model's latest version.
+  std::function<absl::StatusOr<int64_t>(const std::string& model)> primary_version;
   // Who may see a model's page. Not owned; required.
   const server::Access* access = nullptr;
   // The squad owning a model, as the gRPC calls find it (MonitoredModelOwners). Required.

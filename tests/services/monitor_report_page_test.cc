@@ -128,6 +128,7 @@ struct PageServer {
   std::unique_ptr<server::ServiceHost> host;
 
   int drift_with_profiles_calls = 0;
+  absl::StatusOr<int64_t> primary = absl::NotFoundError("no production alias");
 
   explicit PageServer(bool with_reports = true, bool with_profiles = false) {
     registry.Add("fraud", "fraud", v1::TASK_BINARY_CLASSIFICATION, 3);
@@ -148,6 +149,7 @@ struct PageServer {
     page.access = identity.guard();
     page.owners = MonitoredModelOwners(directory.get());
     page.clock = &clock;
+    page.primary_version = [this](const std::string&) { return primary; };
     page.firing_alerts = [](const std::string& model) {
       v1::Alert alert;
       alert.set_id("alert-7");
@@ -239,6 +241,17 @@ TEST_CASE("The report page takes its period and version from the query") {
   CHECK(server.reports.asked_to ==
         absl::FromCivil(absl::CivilSecond(2026, 5, 8), absl::UTCTimeZone()));
   CHECK(server.reports.asked_bucket == absl::Hours(6));
+}
+
+TEST_CASE("Without a version the page shows the primary alias's, else the latest") {
+  PageServer server;
+  REQUIRE(server.Get("/reports/fraud").status == 200);
+  CHECK(server.reports.asked_version == 3);  // no alias: the latest
+  server.primary = 2;
+  REQUIRE(server.Get("/reports/fraud").status == 200);
+  CHECK(server.reports.asked_version == 2);
+  server.primary = absl::UnavailableError("registry down");
+  CHECK(server.Get("/reports/fraud").status == 503);
 }
 
 TEST_CASE("The report page refuses bad queries with 400") {
