@@ -54,7 +54,7 @@ class HttpPages {
   void Add(std::string prefix, HttpHandler handler);
   bool empty() const;
 
-  // Answers `request` with the handler of its path; nullopt-like 0 status when none matches.
+  // Answers `request` into `response` with the handler of its path; false when no page matches.
   bool Serve(const HttpRequest& request, HttpResponse* response) const;
 
   // Routes requests that arrive on `port` to these pages until Detach(port). CivetWeb's hook
