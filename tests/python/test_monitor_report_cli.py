@@ -226,7 +226,11 @@ def test_the_monitor_serves_the_same_page_over_http(monitored, running, tmp_path
     page = tmp_path / "served.html"
     page.write_text(body, encoding="utf-8")
     check_chromium_draws(page, tmp_path)
+    # Without a version: the production alias's, else (as here) the latest.
+    status, _, latest = http_get(running, f"/reports/{MODEL}", running.token())
+    assert status == 200 and f"version {monitored}" in latest, latest[:2000]
     # risk's models are not fraud's to see.
+
     status, _, _ = http_get(running, f"/reports/{MODEL}?version={monitored}",
                             running.token("erin", ["fraud:data-scientist"]))
     assert status == 403
