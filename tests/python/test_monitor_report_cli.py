@@ -230,7 +230,6 @@ def test_the_monitor_serves_the_same_page_over_http(monitored, running, tmp_path
     status, _, latest = http_get(running, f"/reports/{MODEL}", running.token())
     assert status == 200 and f"version {monitored}" in latest, latest[:2000]
     # risk's models are not fraud's to see.
-
     status, _, _ = http_get(running, f"/reports/{MODEL}?version={monitored}",
                             running.token("erin", ["fraud:data-scientist"]))
     assert status == 403
