@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   std::string kind, line;
   std::getline(in, kind);
   std::vector<double> values[2];
-  fm::CategoryCounts counts[2];
+  fm::CategoryCountMap counts[2];
   for (int side = 0; side < 2 && std::getline(in, line); ++side) {
     std::istringstream words(line);
     std::string word;
