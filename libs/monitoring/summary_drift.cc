@@ -26,6 +26,9 @@
 // - Categories: counted exactly, so the result is column_drift.h's on the counts; but a
 //   summary whose categories overflowed its cap counts the rest in one bucket whose categories
 //   are unknown: that bucket is one more category, and error_bound is +inf.
+// - Missing values: NaN is counted exactly. ±inf is missing too (as on exact data), but the
+//   summary's sketch holds it as a value: once the sketch compacts, its count of them (and so
+//   the finite count) is within the sketch's rank error.
 // - Distinct values: exact while both sketches hold every value; otherwise those the sketches
 //   kept, a lower bound (a compacted sketch keeping more than 5 is numeric for sure). A profile
 //   made before sketches keeps only bins: its column is numeric.

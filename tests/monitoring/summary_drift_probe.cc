@@ -1,0 +1,121 @@
+// Prints the drift results of two windows computed from their summaries (summary_drift.h), for
+// every test, as JSON with 17 significant digits, so that tests/python/test_summary_drift.py can
+// compare them with scipy's on the raw values.
+//
+// Usage: summary_drift_probe FILE, where FILE is drift_statistics_probe's format, except that
+// the first line may read "numeric bins": the reference is then a profile of the older format,
+// its 10 equal-frequency bins without the sketch.
+// Exits 0 with the results (a test that refuses the data gives {"error": ...}), or 1 with
+// {"error": ...} when the file cannot be read.
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "libs/monitoring/summary_drift.h"
+
+namespace fm = fabrique::monitoring;
+
+namespace {
+
+std::string Number(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
+  return absl::StrFormat("%.17g", x);
+}
+
+std::string Quoted(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
+
+std::string KindName(fm::ColumnKind kind) {
+  switch (kind) {
+    case fm::ColumnKind::kNumeric:
+      return "numeric";
+    case fm::ColumnKind::kCategorical:
+      return "categorical";
+    case fm::ColumnKind::kBinary:
+      return "binary";
+  }
+  return "unknown";
+}
+
+std::string Result(const absl::StatusOr<fm::DriftResult>& result) {
+  if (!result.ok()) return absl::StrCat("{\"error\": ", Quoted(result.status().message()), "}");
+  return absl::StrCat("{\"test\": ", Quoted(fm::DriftTestName(result->test)),
+                      ", \"kind\": ", Quoted(KindName(result->column_kind)),
+                      ", \"statistic\": ", Number(result->statistic),
+                      ", \"p_value\": ", result->p_value ? Number(*result->p_value) : "null",
+                      ", \"error_bound\": ", Number(result->error_bound),
+                      ", \"enough_data\": ", result->enough_data ? "true" : "false",
+                      ", \"drifted\": ", result->drifted ? "true" : "false",
+                      ", \"reference_rows\": ", result->reference_rows,
+                      ", \"current_rows\": ", result->current_rows,
+                      ", \"reference_missing\": ", result->reference_missing,
+                      ", \"current_missing\": ", result->current_missing, "}");
+}
+
+int Fail(const std::string& message) {
+  std::printf("{\"error\": %s}\n", Quoted(message).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) return Fail("usage: summary_drift_probe FILE");
+  std::ifstream in(argv[1]);
+  std::string header, line;
+  std::getline(in, header);
+  std::istringstream header_words(header);
+  std::string kind, form;
+  header_words >> kind >> form;
+  if (kind != "numeric" && kind != "categorical") {
+    return Fail(absl::StrCat("the first line must be numeric or categorical, not ", header));
+  }
+  fm::ColumnSummary::Options options;
+  options.kind =
+      kind == "numeric" ? fm::ColumnSummary::Kind::kNumeric : fm::ColumnSummary::Kind::kCategorical;
+  std::vector<fm::ColumnSummary> summaries(2, fm::ColumnSummary(options));
+  for (int side = 0; side < 2 && std::getline(in, line); ++side) {
+    std::istringstream words(line);
+    std::string word;
+    words >> word;  // "reference" or "current"
+    while (words >> word) {
+      if (kind == "numeric") {
+        summaries[side].AddNumber(std::strtod(word.c_str(), nullptr));
+        continue;
+      }
+      const size_t equals = word.rfind('=');
+      int64_t count = 0;
+      if (equals == std::string::npos || !absl::SimpleAtoi(word.substr(equals + 1), &count)) {
+        return Fail(absl::StrCat("not a category=count pair: ", word));
+      }
+      for (int64_t i = 0; i < count; ++i) summaries[side].AddCategory(word.substr(0, equals));
+    }
+  }
+  fabrique::v1::DistributionProfile reference = summaries[0].ToProto("column");
+  if (form == "bins") reference.mutable_numeric()->clear_quantile_sketch();
+  std::vector<std::string> fields = {
+      absl::StrCat("\"reference_exact\": ",
+                   summaries[0].sketch() && summaries[0].sketch()->exact() ? "true" : "false"),
+      absl::StrCat("\"current_exact\": ",
+                   summaries[1].sketch() && summaries[1].sketch()->exact() ? "true" : "false")};
+  for (fm::DriftTestKind test :
+       {fm::DriftTestKind::kAuto, fm::DriftTestKind::kKs, fm::DriftTestKind::kWasserstein,
+        fm::DriftTestKind::kPsi, fm::DriftTestKind::kJensenShannon, fm::DriftTestKind::kChiSquare,
+        fm::DriftTestKind::kZTest}) {
+    fm::DriftOptions drift;
+    drift.test = test;
+    fields.push_back(absl::StrCat(Quoted(fm::DriftTestName(test)), ": ",
+                                  Result(fm::EvaluateSummaries(reference, summaries[1], drift))));
+  }
+  std::printf("{%s}\n", absl::StrJoin(fields, ", ").c_str());
+  return 0;
+}
