@@ -8,31 +8,20 @@
 // Exits 0 with the results (a test that refuses the data gives {"error": ...}), or 1 with
 // {"error": ...} when the file cannot be read.
 
-#include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "libs/monitoring/summary_drift.h"
+#include "tests/monitoring/probe_windows.h"
 
 namespace fm = fabrique::monitoring;
 
 namespace {
-
-std::string Number(double x) {
-  if (std::isnan(x)) return "NaN";
-  if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
-  return absl::StrFormat("%.17g", x);
-}
-
-std::string Quoted(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
 
 std::string KindName(fm::ColumnKind kind) {
   switch (kind) {
@@ -47,12 +36,13 @@ std::string KindName(fm::ColumnKind kind) {
 }
 
 std::string Result(const absl::StatusOr<fm::DriftResult>& result) {
-  if (!result.ok()) return absl::StrCat("{\"error\": ", Quoted(result.status().message()), "}");
-  return absl::StrCat("{\"test\": ", Quoted(fm::DriftTestName(result->test)),
-                      ", \"kind\": ", Quoted(KindName(result->column_kind)),
-                      ", \"statistic\": ", Number(result->statistic),
-                      ", \"p_value\": ", result->p_value ? Number(*result->p_value) : "null",
-                      ", \"error_bound\": ", Number(result->error_bound),
+  if (!result.ok())
+    return absl::StrCat("{\"error\": ", fm::JsonString(result.status().message()), "}");
+  return absl::StrCat("{\"test\": ", fm::JsonString(fm::DriftTestName(result->test)),
+                      ", \"kind\": ", fm::JsonString(KindName(result->column_kind)),
+                      ", \"statistic\": ", fm::JsonNumber(result->statistic), ", \"p_value\": ",
+                      result->p_value ? fm::JsonNumber(*result->p_value) : "null",
+                      ", \"error_bound\": ", fm::JsonNumber(result->error_bound),
                       ", \"enough_data\": ", result->enough_data ? "true" : "false",
                       ", \"drifted\": ", result->drifted ? "true" : "false",
                       ", \"reference_rows\": ", result->reference_rows,
@@ -61,47 +51,24 @@ std::string Result(const absl::StatusOr<fm::DriftResult>& result) {
                       ", \"current_missing\": ", result->current_missing, "}");
 }
 
-int Fail(const std::string& message) {
-  std::printf("{\"error\": %s}\n", Quoted(message).c_str());
-  return 1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) return Fail("usage: summary_drift_probe FILE");
-  std::ifstream in(argv[1]);
-  std::string header, line;
-  std::getline(in, header);
-  std::istringstream header_words(header);
-  std::string kind, form;
-  header_words >> kind >> form;
-  if (kind != "numeric" && kind != "categorical") {
-    return Fail(absl::StrCat("the first line must be numeric or categorical, not ", header));
-  }
+  if (argc != 2) return fm::ProbeFailure("usage: summary_drift_probe FILE");
+  absl::StatusOr<fm::ProbeWindows> windows = fm::ReadProbeWindows(argv[1]);
+  if (!windows.ok()) return fm::ProbeFailure(std::string(windows.status().message()));
   fm::ColumnSummary::Options options;
-  options.kind =
-      kind == "numeric" ? fm::ColumnSummary::Kind::kNumeric : fm::ColumnSummary::Kind::kCategorical;
+  options.kind = windows->kind == "numeric" ? fm::ColumnSummary::Kind::kNumeric
+                                            : fm::ColumnSummary::Kind::kCategorical;
   std::vector<fm::ColumnSummary> summaries(2, fm::ColumnSummary(options));
-  for (int side = 0; side < 2 && std::getline(in, line); ++side) {
-    std::istringstream words(line);
-    std::string word;
-    words >> word;  // "reference" or "current"
-    while (words >> word) {
-      if (kind == "numeric") {
-        summaries[side].AddNumber(std::strtod(word.c_str(), nullptr));
-        continue;
-      }
-      const size_t equals = word.rfind('=');
-      int64_t count = 0;
-      if (equals == std::string::npos || !absl::SimpleAtoi(word.substr(equals + 1), &count)) {
-        return Fail(absl::StrCat("not a category=count pair: ", word));
-      }
-      for (int64_t i = 0; i < count; ++i) summaries[side].AddCategory(word.substr(0, equals));
+  for (int side = 0; side < 2; ++side) {
+    for (double value : windows->values[side]) summaries[side].AddNumber(value);
+    for (const auto& [category, count] : windows->counts[side]) {
+      for (int64_t i = 0; i < count; ++i) summaries[side].AddCategory(category);
     }
   }
   fabrique::v1::DistributionProfile reference = summaries[0].ToProto("column");
-  if (form == "bins") reference.mutable_numeric()->clear_quantile_sketch();
+  if (windows->form == "bins") reference.mutable_numeric()->clear_quantile_sketch();
   std::vector<std::string> fields = {
       absl::StrCat("\"reference_exact\": ",
                    summaries[0].sketch() && summaries[0].sketch()->exact() ? "true" : "false"),
@@ -113,7 +80,7 @@ int main(int argc, char** argv) {
         fm::DriftTestKind::kZTest}) {
     fm::DriftOptions drift;
     drift.test = test;
-    fields.push_back(absl::StrCat(Quoted(fm::DriftTestName(test)), ": ",
+    fields.push_back(absl::StrCat(fm::JsonString(fm::DriftTestName(test)), ": ",
                                   Result(fm::EvaluateSummaries(reference, summaries[1], drift))));
   }
   std::printf("{%s}\n", absl::StrJoin(fields, ", ").c_str());
