@@ -38,6 +38,16 @@ struct KsResult {
 absl::StatusOr<KsResult> Ks2Samp(absl::Span<const double> reference,
                                  absl::Span<const double> current);
 
+// One column's two windows, for KS tests of many columns at once.
+struct ColumnPair {
+  absl::Span<const double> reference;
+  absl::Span<const double> current;
+};
+// Ks2Samp of every pair (the same results), the pairs shared among `threads` threads (<= 0: one
+// per hardware thread); the result of columns[i] at index i.
+std::vector<absl::StatusOr<KsResult>> Ks2SampColumns(absl::Span<const ColumnPair> columns,
+                                                     int threads = 0);
+
 // The p-value of a two-sample KS statistic `statistic` on samples of n1 and n2 values, as
 // Ks2Samp computes it (exact path count with the statistic rounded to its lattice when both
 // sizes are at most 10,000, else the Kolmogorov distribution), for statistics computed
