@@ -151,6 +151,7 @@ int Usage(const std::string& arg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as soon as it is known
   Flags flags;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
