@@ -7,8 +7,10 @@
 //
 // - KS: D is the largest |F_ref - F_cur| over every point either summary keeps (the CDFs are
 //   linear between them). Each estimated CDF is within its rank error e of the exact one at
-//   every x, so |D - D_exact| <= e_ref + e_cur. The p-value is KsPValue's for D and the two
-//   counts (the asymptotic distribution with n = round(n1·n2 / (n1 + n2)) above 10,000 values).
+//   every x, so |D - D_exact| <= e_ref + e_cur (plus half a lattice step when both counts are
+//   at most 10,000, where D is rounded to the exact p-value's lattice, as scipy does). The
+//   p-value is KsPValue's for D and the two counts (the asymptotic distribution with
+//   n = round(n1·n2 / (n1 + n2)) above 10,000 values).
 // - Wasserstein: ∫ |F_ref - F_cur| dx between the kept points. Outside [min, max] of a summary
 //   its CDF is exact (0 or 1: min and max are kept exactly), so |W - W_exact| <= e_ref·(max_ref
 //   - min_ref) + e_cur·(max_cur - min_cur), and less where the CDFs are near 0 or 1
@@ -28,7 +30,7 @@
 //   are unknown: that bucket is one more category, and error_bound is +inf.
 // - Missing values: NaN is counted exactly. ±inf is missing too (as on exact data), but the
 //   summary's sketch holds it as a value: once the sketch compacts, its count of them (and so
-//   the finite count) is within the sketch's rank error.
+//   the finite count) is within the sketch's rank error, and the bounds above assume none.
 // - Distinct values: exact while both sketches hold every value; otherwise those the sketches
 //   kept, a lower bound (a compacted sketch keeping more than 5 is numeric for sure). A profile
 //   made before sketches keeps only bins: its column is numeric.
