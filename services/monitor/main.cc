@@ -12,6 +12,7 @@
 #include "libs/client/typed_clients.h"
 #include "libs/core/status_macros.h"
 #include "libs/monitoring/intake/intake_store.h"
+#include "libs/monitoring/windows/window_store.h"
 #include "libs/server/access_wiring.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
@@ -31,6 +32,7 @@ struct MonitorFlags {
   absl::Duration max_label_delay = absl::Hours(24 * 30);
   std::string registry_target = "127.0.0.1:7102";
   absl::Duration registry_cache_ttl = absl::Seconds(30);
+  absl::Duration window = absl::Hours(1);
 };
 MonitorFlags monitor_flags;
 
@@ -60,6 +62,12 @@ absl::Status Run(const server::ServiceFlags& flags) {
   intake_options.max_label_delay = f.max_label_delay;
   intake_options.known = MonitorIntake::KnownFrom(&directory);
   ASSIGN_OR_RETURN(auto store, monitoring::IntakeStore::Open(std::move(intake_options)));
+  // Live windows: column sketches per model version and window, filled as the intake stores
+  // records, kept in the intake database. Reports read live data through `windows`.
+  monitoring::WindowOptions window_options;
+  window_options.window = f.window;
+  ASSIGN_OR_RETURN(auto window_store, monitoring::WindowStore::Open(store.get(), window_options));
+  [[maybe_unused]] monitoring::WindowSource* const windows = window_store.get();
   MonitorIntake intake(store.get(), &directory);
   if (absl::StatusOr<int64_t> pending = intake.PendingOutcomes(); pending.ok()) {
     metrics.SetPendingOutcomes(*pending);
@@ -78,7 +86,9 @@ absl::Status Run(const server::ServiceFlags& flags) {
                    std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
-  return host->Run();
+  RETURN_IF_ERROR(host->Run());
+  // Drained: the windows in memory are persisted, so the next start replays nothing.
+  return window_store->Persist();
 }
 
 void AddFlags(core::FlagSet& flags) {
@@ -97,6 +107,8 @@ void AddFlags(core::FlagSet& flags) {
             "by shape only");
   flags.Add("registry_cache_ttl", &f.registry_cache_ttl,
             "How long what the registry said of a model is trusted before it is asked again");
+  flags.Add("window", &f.window,
+            "Width of the tumbling windows live data is summarised in, default 1h");
 }
 
 }  // namespace

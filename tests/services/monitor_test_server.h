@@ -20,6 +20,7 @@
 #include "libs/client/channel.h"
 #include "libs/core/clock.h"
 #include "libs/monitoring/intake/intake_store.h"
+#include "libs/monitoring/windows/window_store.h"
 #include "libs/server/service_host.h"
 #include "services/monitor/model_directory.h"
 #include "services/monitor/monitor_intake.h"
@@ -74,6 +75,8 @@ struct MonitorAdapter {
   std::unique_ptr<MonitorMetrics> metrics;
   std::unique_ptr<ModelDirectory> directory;
   std::unique_ptr<monitoring::IntakeStore> store;
+  // The live windows the intake fills, as fabrique-monitor opens them (--window 1h).
+  std::unique_ptr<monitoring::WindowStore> windows;
   std::unique_ptr<MonitorIntake> intake;
   std::unique_ptr<MonitorService> service;
   std::unique_ptr<v1::Monitor::Stub> stub;
@@ -99,6 +102,12 @@ struct MonitorAdapter {
         monitoring::IntakeStore::Open(std::move(intake_options));
     REQUIRE(opened.ok());
     store = *std::move(opened);
+    monitoring::WindowOptions window_options;
+    window_options.clock = &clock;
+    absl::StatusOr<std::unique_ptr<monitoring::WindowStore>> windows_opened =
+        monitoring::WindowStore::Open(store.get(), window_options);
+    REQUIRE(windows_opened.ok());
+    windows = *std::move(windows_opened);
     intake = std::make_unique<MonitorIntake>(store.get(), directory.get());
     service = std::make_unique<MonitorService>(
         intake.get(),
