@@ -12,6 +12,10 @@
 #include "libs/client/typed_clients.h"
 #include "libs/core/status_macros.h"
 #include "libs/monitoring/intake/intake_store.h"
+#include "libs/monitoring/reference/reference_profiles.h"
+#include "libs/monitoring/reference/reference_store.h"
+#include "libs/monitoring/reports/report_engine.h"
+#include "libs/monitoring/reports/report_store.h"
 #include "libs/monitoring/windows/window_store.h"
 #include "libs/server/access_wiring.h"
 #include "libs/server/service_flags.h"
@@ -20,8 +24,10 @@
 #include "services/monitor/model_directory.h"
 #include "services/monitor/monitor_intake.h"
 #include "services/monitor/monitor_metrics.h"
+#include "services/monitor/monitor_reports.h"
 #include "services/monitor/monitor_service.h"
 #include "services/monitor/registry_model_lookup.h"
+#include "services/monitor/registry_versions.h"
 
 namespace fabrique::services {
 namespace {
@@ -67,8 +73,46 @@ absl::Status Run(const server::ServiceFlags& flags) {
   monitoring::WindowOptions window_options;
   window_options.window = f.window;
   ASSIGN_OR_RETURN(auto window_store, monitoring::WindowStore::Open(store.get(), window_options));
-  [[maybe_unused]] monitoring::WindowSource* const windows = window_store.get();
+  monitoring::WindowSource* const windows = window_store.get();
   MonitorIntake intake(store.get(), &directory);
+  // Reports: reference profiles in DATA_DIR/reference (put, or read once from the registry with a
+  // longer deadline, since a profile is downloaded), reports by id in DATA_DIR/reports, kept as
+  // long as --retention. The policy is the default one until policies are stored.
+  client::CallContext versions_call;
+  versions_call.timeout = absl::Seconds(10);
+  ASSIGN_OR_RETURN(client::RegistryClient versions_client,
+                   client::RegistryClient::Connect(flags.PeerChannel(f.registry_target),
+                                                   {"registry", f.registry_target}, versions_call));
+  RegistryVersions versions(std::move(versions_client));
+  ASSIGN_OR_RETURN(auto reference_store,
+                   monitoring::ReferenceStore::Open({absl::StrCat(flags.data_dir, "/reference")}));
+  monitoring::ReferenceProfiles references(reference_store.get(), &versions);
+  monitoring::ReportStoreOptions report_options;
+  report_options.dir = absl::StrCat(flags.data_dir, "/reports");
+  report_options.retention = f.retention;
+  ASSIGN_OR_RETURN(auto report_store, monitoring::ReportStore::Open(std::move(report_options)));
+  monitoring::ReportEngineOptions engine_options;
+  engine_options.windows = windows;
+  engine_options.intake = store.get();
+  engine_options.references = &references;
+  engine_options.reports = report_store.get();
+  engine_options.task_of = [&directory](absl::string_view model) {
+    directory.Refresh(std::string(model));
+    return directory.TaskOf(model);
+  };
+  engine_options.known = [&directory](absl::string_view model, int64_t version) {
+    directory.Refresh(std::string(model), version);
+    return directory.Known(model, version);
+  };
+  monitoring::ReportEngine engine(std::move(engine_options));
+  MonitorReports reports;
+  reports.engine = &engine;
+  reports.store = report_store.get();
+  reports.references = &references;
+  reports.alias_version = [&versions](const std::string& model, const std::string& alias) {
+    return versions.AliasVersion(model, alias);
+  };
+  reports.policy = [](absl::string_view) { return v1::MonitoringPolicy(); };
   if (absl::StatusOr<int64_t> pending = intake.PendingOutcomes(); pending.ok()) {
     metrics.SetPendingOutcomes(*pending);
   }
@@ -80,7 +124,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
       &intake,
       server::ServiceAccess(access->guard(), fabrique::v1::Monitor::service_full_name(),
                             MonitoredModelOwners(&directory)),
-      &metrics);
+      &metrics, std::move(reports));
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Monitor::service_full_name(),
                    std::string(flags.info->area));
@@ -95,7 +139,9 @@ void AddFlags(core::FlagSet& flags) {
   MonitorFlags& f = monitor_flags;
   flags.Add("retention", &f.retention,
             "How long prediction records and outcomes are kept, counted from the prediction's "
-            "time; older ones are dropped as the store compacts. 2160h = 90 days; 0 = forever");
+            "time; older ones are dropped as the store compacts. Drift and performance reports "
+            "are kept as long, counted from when they were computed. 2160h = 90 days; "
+            "0 = forever");
   flags.Add("max_label_delay", &f.max_label_delay,
             "How long an outcome waits for its prediction (from its event or observe time) "
             "before it is dropped; one arriving later with nothing to join is refused. "
