@@ -20,12 +20,24 @@ grpc::Status NotServed(absl::string_view method) {
                                    "without its report store"));
 }
 
-absl::Time Now(const MonitorReports& reports) {
-  return (reports.clock != nullptr ? reports.clock : core::Clock::Real())->Now();
-}
-
 absl::Duration DurationOf(const google::protobuf::Duration& duration) {
   return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+}
+
+// A stored report, fetched by id (NOT_FOUND first), then checked against the squad owning its
+// model under the rule of `method`, as a request naming that model would be.
+template <typename Request, typename Report>
+grpc::Status StoredReport(const server::ServiceAccess& access, const grpc::ServerContext& context,
+                          absl::string_view method, absl::StatusOr<Report> stored,
+                          Report* response) {
+  if (!stored.ok()) return core::ToGrpcStatus(stored.status());
+  Request named;
+  named.mutable_model()->set_model(stored->model_version().model());
+  if (absl::StatusOr<server::Caller> caller = access.Check(context, method, named); !caller.ok()) {
+    return core::ToGrpcStatus(caller.status());
+  }
+  *response = *std::move(stored);
+  return grpc::Status::OK;
 }
 
 }  // namespace
@@ -64,44 +76,17 @@ grpc::Status MonitorService::GetDriftReport(grpc::ServerContext* context,
                                             v1::DriftReport* response) {
   if (reports_.engine == nullptr) return NotServed("GetDriftReport");
   if (!request->report_id().empty()) {
-    // A stored report: found first, then checked against the squad of its model.
-    absl::StatusOr<v1::DriftReport> stored = reports_.store->GetDrift(request->report_id());
-    if (!stored.ok()) return core::ToGrpcStatus(stored.status());
-    v1::GetDriftReportRequest named;
-    named.mutable_model()->set_model(stored->model_version().model());
-    if (absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetDriftReport", named);
-        !caller.ok()) {
-      return core::ToGrpcStatus(caller.status());
-    }
-    *response = *std::move(stored);
-    return grpc::Status::OK;
+    return StoredReport<v1::GetDriftReportRequest>(access_, *context, "GetDriftReport",
+                                                   reports_.store->GetDrift(request->report_id()),
+                                                   response);
   }
   absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetDriftReport", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  const std::string& model = request->model().model();
-  const v1::MonitoringPolicy policy = reports_.policy(model);
-  absl::StatusOr<int64_t> version = ResolveVersion(request->model(), reports_);
-  if (!version.ok()) return core::ToGrpcStatus(version.status());
-  absl::StatusOr<ReportWindow> window = WindowOf(request->window(), policy, Now(reports_));
-  if (!window.ok()) return core::ToGrpcStatus(window.status());
-  monitoring::DriftQuery query;
-  query.model = model;
-  query.version = *version;
-  query.from = window->from;
-  query.to = window->to;
-  for (int metric : request->metrics()) query.metrics.push_back(v1::DriftMetric(metric));
-  query.include_live_profiles = request->include_live_profiles();
-  if (request->has_baseline_window()) {
-    const v1::TimeRange& baseline = request->baseline_window();
-    if (!baseline.has_start_time() || !baseline.has_end_time()) {
-      return core::ToGrpcStatus(
-          absl::InvalidArgumentError("baseline_window needs its start_time and its end_time"));
-    }
-    query.has_baseline = true;
-    query.baseline_from = TimeOf(baseline.start_time());
-    query.baseline_to = TimeOf(baseline.end_time());
-  }
-  absl::StatusOr<v1::DriftReport> report = reports_.engine->ComputeDrift(query, policy);
+  absl::StatusOr<ReportTarget> target = TargetOf(request->model(), request->window(), reports_);
+  if (!target.ok()) return core::ToGrpcStatus(target.status());
+  absl::StatusOr<monitoring::DriftQuery> query = DriftQueryOf(*request, *target);
+  if (!query.ok()) return core::ToGrpcStatus(query.status());
+  absl::StatusOr<v1::DriftReport> report = reports_.engine->ComputeDrift(*query, target->policy);
   if (!report.ok()) return core::ToGrpcStatus(report.status());
   metrics_->PublishDrift(*report);
   *response = *std::move(report);
@@ -128,33 +113,21 @@ grpc::Status MonitorService::GetPerformanceReport(grpc::ServerContext* context,
                                                   v1::PerformanceReport* response) {
   if (reports_.engine == nullptr) return NotServed("GetPerformanceReport");
   if (!request->report_id().empty()) {
-    absl::StatusOr<v1::PerformanceReport> stored =
-        reports_.store->GetPerformance(request->report_id());
-    if (!stored.ok()) return core::ToGrpcStatus(stored.status());
-    v1::GetPerformanceReportRequest named;
-    named.mutable_model()->set_model(stored->model_version().model());
-    if (absl::StatusOr<server::Caller> caller =
-            access_.Check(*context, "GetPerformanceReport", named);
-        !caller.ok()) {
-      return core::ToGrpcStatus(caller.status());
-    }
-    *response = *std::move(stored);
-    return grpc::Status::OK;
+    return StoredReport<v1::GetPerformanceReportRequest>(
+        access_, *context, "GetPerformanceReport",
+        reports_.store->GetPerformance(request->report_id()), response);
   }
   absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetPerformanceReport", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  const std::string& model = request->model().model();
-  const v1::MonitoringPolicy policy = reports_.policy(model);
-  absl::StatusOr<int64_t> version = ResolveVersion(request->model(), reports_);
-  if (!version.ok()) return core::ToGrpcStatus(version.status());
-  absl::StatusOr<ReportWindow> window = WindowOf(request->window(), policy, Now(reports_));
-  if (!window.ok()) return core::ToGrpcStatus(window.status());
+  absl::StatusOr<ReportTarget> target = TargetOf(request->model(), request->window(), reports_);
+  if (!target.ok()) return core::ToGrpcStatus(target.status());
   const absl::Duration bucket = DurationOf(request->bucket());
   if (bucket < absl::ZeroDuration()) {
     return core::ToGrpcStatus(absl::InvalidArgumentError("bucket cannot be negative"));
   }
   absl::StatusOr<v1::PerformanceReport> report = reports_.engine->ComputePerformanceReport(
-      model, *version, window->from, window->to, policy, bucket);
+      request->model().model(), target->version, target->window.from, target->window.to,
+      target->policy, bucket);
   if (!report.ok()) return core::ToGrpcStatus(report.status());
   metrics_->PublishPerformance(*report);
   *response = *std::move(report);

@@ -4,10 +4,6 @@
 
 namespace fabrique::services {
 
-absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
-}
-
 absl::StatusOr<int64_t> ResolveVersion(const v1::ModelRef& ref, const MonitorReports& reports) {
   if (ref.selector_case() == v1::ModelRef::kVersion) {
     if (ref.version() < 1) {
@@ -49,6 +45,41 @@ absl::StatusOr<ReportWindow> WindowOf(const v1::TimeRange& range,
                      " >= ", absl::FormatTime(window.to)));
   }
   return window;
+}
+
+absl::StatusOr<ReportTarget> TargetOf(const v1::ModelRef& ref, const v1::TimeRange& range,
+                                      const MonitorReports& reports) {
+  ReportTarget target;
+  target.policy = reports.policy(ref.model());
+  absl::StatusOr<int64_t> version = ResolveVersion(ref, reports);
+  if (!version.ok()) return version.status();
+  target.version = *version;
+  const core::Clock* clock = reports.clock != nullptr ? reports.clock : core::Clock::Real();
+  absl::StatusOr<ReportWindow> window = WindowOf(range, target.policy, clock->Now());
+  if (!window.ok()) return window.status();
+  target.window = *window;
+  return target;
+}
+
+absl::StatusOr<monitoring::DriftQuery> DriftQueryOf(const v1::GetDriftReportRequest& request,
+                                                    const ReportTarget& target) {
+  monitoring::DriftQuery query;
+  query.model = request.model().model();
+  query.version = target.version;
+  query.from = target.window.from;
+  query.to = target.window.to;
+  for (int metric : request.metrics()) query.metrics.push_back(v1::DriftMetric(metric));
+  query.include_live_profiles = request.include_live_profiles();
+  if (request.has_baseline_window()) {
+    const v1::TimeRange& baseline = request.baseline_window();
+    if (!baseline.has_start_time() || !baseline.has_end_time()) {
+      return absl::InvalidArgumentError("baseline_window needs its start_time and its end_time");
+    }
+    query.has_baseline = true;
+    query.baseline_from = TimeOf(baseline.start_time());
+    query.baseline_to = TimeOf(baseline.end_time());
+  }
+  return query;
 }
 
 monitoring::ReportFilter FilterOf(const std::string& model, int64_t version,

@@ -11,7 +11,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "fabrique/v1/monitor.pb.h"
+#include "libs/monitoring/reports/drift_report.h"
 #include "libs/monitoring/reports/report_store.h"
+#include "libs/monitoring/reports/report_times.h"
 #include "services/monitor/monitor_reports.h"
 
 namespace fabrique::services {
@@ -35,12 +37,29 @@ struct ReportWindow {
 absl::StatusOr<ReportWindow> WindowOf(const v1::TimeRange& range,
                                       const v1::MonitoringPolicy& policy, absl::Time now);
 
+// What a report request is about once read: the model's policy, the version, the window.
+struct ReportTarget {
+  v1::MonitoringPolicy policy;
+  int64_t version = 0;
+  ReportWindow window;
+};
+
+// The target of a request for `ref` over `range`, now by `reports.clock`. Errors as
+// ResolveVersion and WindowOf.
+absl::StatusOr<ReportTarget> TargetOf(const v1::ModelRef& ref, const v1::TimeRange& range,
+                                      const MonitorReports& reports);
+
+// The drift query of `request` on `target`. INVALID_ARGUMENT for a baseline window missing a
+// bound.
+absl::StatusOr<monitoring::DriftQuery> DriftQueryOf(const v1::GetDriftReportRequest& request,
+                                                    const ReportTarget& target);
+
 // A list filter from a list request's fields.
 monitoring::ReportFilter FilterOf(const std::string& model, int64_t version,
                                   const v1::TimeRange& range,
                                   v1::Severity min_severity = v1::SEVERITY_UNSPECIFIED);
 
-absl::Time TimeOf(const google::protobuf::Timestamp& timestamp);
+using monitoring::TimeOf;
 
 }  // namespace fabrique::services
 

@@ -3,16 +3,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "tools/cli/command_flags.h"
+#include "tools/cli/registry_args.h"
 
 namespace fabrique::cli {
 namespace {
 
 google::protobuf::Timestamp ToProto(absl::Time time) {
-  google::protobuf::Timestamp timestamp;
-  const int64_t micros = absl::ToUnixMicros(time);
-  timestamp.set_seconds(micros / 1'000'000);
-  timestamp.set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1'000);
-  return timestamp;
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
 }
 
 }  // namespace
@@ -44,6 +43,19 @@ absl::Status SetRange(absl::string_view from_flag, const std::string& from,
     *range->mutable_end_time() = ToProto(*end);
   }
   return absl::OkStatus();
+}
+
+std::optional<int> ReadReportTarget(const core::FlagSet& flags, const core::ParsedArgs& parsed,
+                                    const std::string& from, const std::string& to,
+                                    v1::ModelRef* model, v1::TimeRange* window) {
+  if (parsed.positional.size() != 1) return BadUsage(flags, "name MODEL[:VERSION|@ALIAS]");
+  absl::StatusOr<VersionSpec> spec = ParseVersionSpec(parsed.positional[0], false);
+  if (!spec.ok()) return BadUsage(flags, spec.status().message());
+  *model = spec->ref;
+  if (absl::Status set = SetRange("from", from, "to", to, absl::Now(), window); !set.ok()) {
+    return BadUsage(flags, set.message());
+  }
+  return std::nullopt;
 }
 
 std::string MonitorJson(const google::protobuf::Message& message) {

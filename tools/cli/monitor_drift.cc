@@ -158,7 +158,6 @@ int RunMonitorDrift(const std::vector<std::string>& args) {
   flags.Add("id", &id, "Fetch the stored report with this id instead");
   flags.Add("json", &json, "Print the report as JSON");
   core::ParsedArgs parsed;
-  const size_t needed = 1;
   if (auto code = ParseCommandArgs(flags, args, 0, 1, "MODEL[:VERSION|@ALIAS]", &parsed)) {
     return *code;
   }
@@ -166,15 +165,11 @@ int RunMonitorDrift(const std::vector<std::string>& args) {
   if (!id.empty()) {
     request.set_report_id(id);
   } else {
-    if (parsed.positional.size() != needed) return BadUsage(flags, "name MODEL[:VERSION|@ALIAS]");
-    absl::StatusOr<VersionSpec> spec = ParseVersionSpec(parsed.positional[0], false);
-    if (!spec.ok()) return BadUsage(flags, spec.status().message());
-    *request.mutable_model() = spec->ref;
-    const absl::Time now = absl::Now();
-    if (absl::Status set = SetRange("from", from, "to", to, now, request.mutable_window());
-        !set.ok()) {
-      return BadUsage(flags, set.message());
+    if (auto code = ReadReportTarget(flags, parsed, from, to, request.mutable_model(),
+                                     request.mutable_window())) {
+      return *code;
     }
+    const absl::Time now = absl::Now();
     if (baseline_from.empty() != baseline_to.empty()) {
       return BadUsage(flags, "give both --baseline_from and --baseline_to, or neither");
     }
@@ -192,19 +187,9 @@ int RunMonitorDrift(const std::vector<std::string>& args) {
     }
     request.set_include_live_profiles(profiles);
   }
-  absl::StatusOr<client::MonitorClient> monitor =
-      ConnectClient<client::MonitorClient>(connection, "monitor");
-  if (!monitor.ok()) return Fail(flags.program(), monitor.status());
-  absl::StatusOr<v1::DriftReport> report =
-      monitor->Call(&client::MonitorClient::Stub::GetDriftReport, request,
-                    absl::StrCat("GetDriftReport ", id.empty() ? parsed.positional[0] : id));
-  if (!report.ok()) return Fail(flags.program(), report.status());
-  if (json) {
-    std::cout << MonitorJson(*report) << "\n";
-  } else {
-    PrintReport(*report);
-  }
-  return 0;
+  return ShowReport(flags, connection, &client::MonitorClient::Stub::GetDriftReport, request,
+                    absl::StrCat("GetDriftReport ", id.empty() ? parsed.positional[0] : id), json,
+                    &PrintReport);
 }
 
 }  // namespace fabrique::cli

@@ -95,32 +95,18 @@ int RunMonitorPerformance(const std::vector<std::string>& args) {
   if (!id.empty()) {
     request.set_report_id(id);
   } else {
-    if (parsed.positional.size() != 1) return BadUsage(flags, "name MODEL[:VERSION|@ALIAS]");
-    absl::StatusOr<VersionSpec> spec = ParseVersionSpec(parsed.positional[0], false);
-    if (!spec.ok()) return BadUsage(flags, spec.status().message());
-    *request.mutable_model() = spec->ref;
-    if (absl::Status set = SetRange("from", from, "to", to, absl::Now(), request.mutable_window());
-        !set.ok()) {
-      return BadUsage(flags, set.message());
+    if (auto code = ReadReportTarget(flags, parsed, from, to, request.mutable_model(),
+                                     request.mutable_window())) {
+      return *code;
     }
     if (bucket < absl::ZeroDuration()) return BadUsage(flags, "--bucket cannot be negative");
     const int64_t nanos = absl::ToInt64Nanoseconds(bucket);
     request.mutable_bucket()->set_seconds(nanos / 1'000'000'000);
     request.mutable_bucket()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
   }
-  absl::StatusOr<client::MonitorClient> monitor =
-      ConnectClient<client::MonitorClient>(connection, "monitor");
-  if (!monitor.ok()) return Fail(flags.program(), monitor.status());
-  absl::StatusOr<v1::PerformanceReport> report =
-      monitor->Call(&client::MonitorClient::Stub::GetPerformanceReport, request,
-                    absl::StrCat("GetPerformanceReport ", id.empty() ? parsed.positional[0] : id));
-  if (!report.ok()) return Fail(flags.program(), report.status());
-  if (json) {
-    std::cout << MonitorJson(*report) << "\n";
-  } else {
-    PrintReport(*report);
-  }
-  return 0;
+  return ShowReport(flags, connection, &client::MonitorClient::Stub::GetPerformanceReport, request,
+                    absl::StrCat("GetPerformanceReport ", id.empty() ? parsed.positional[0] : id),
+                    json, &PrintReport);
 }
 
 }  // namespace fabrique::cli

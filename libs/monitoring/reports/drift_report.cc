@@ -9,22 +9,10 @@
 #include "libs/core/status_macros.h"
 #include "libs/monitoring/column_drift.h"
 #include "libs/monitoring/reports/drift_scoring.h"
+#include "libs/monitoring/reports/report_times.h"
 
 namespace fabrique::monitoring {
 namespace {
-
-google::protobuf::Timestamp ToProto(absl::Time time) {
-  google::protobuf::Timestamp timestamp;
-  const int64_t micros = absl::ToUnixMicros(time);
-  timestamp.set_seconds(micros / 1'000'000);
-  timestamp.set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1'000);
-  return timestamp;
-}
-
-void SetRange(absl::Time from, absl::Time to, v1::TimeRange* range) {
-  *range->mutable_start_time() = ToProto(from);
-  *range->mutable_end_time() = ToProto(to);
-}
 
 const LiveColumn* OutputNamed(const LiveSummaries& summaries, const std::string& name) {
   for (const LiveColumn& column : summaries.outputs) {

@@ -6,22 +6,10 @@
 #include "libs/core/status_macros.h"
 #include "libs/monitoring/backtest/performance_windows.h"
 #include "libs/monitoring/backtest/window_performance.h"
+#include "libs/monitoring/reports/report_times.h"
 
 namespace fabrique::monitoring {
 namespace {
-
-google::protobuf::Timestamp ToProto(absl::Time time) {
-  google::protobuf::Timestamp timestamp;
-  const int64_t micros = absl::ToUnixMicros(time);
-  timestamp.set_seconds(micros / 1'000'000);
-  timestamp.set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1'000);
-  return timestamp;
-}
-
-void SetRange(absl::Time from, absl::Time to, v1::TimeRange* range) {
-  *range->mutable_start_time() = ToProto(from);
-  *range->mutable_end_time() = ToProto(to);
-}
 
 // Metrics are shown however few the labels are: the report says how far to trust them.
 PerformanceOptions AnyLabels(const PerformanceData& data) {

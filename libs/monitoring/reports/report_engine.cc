@@ -9,21 +9,10 @@
 #include "libs/core/status_macros.h"
 #include "libs/monitoring/backtest/labelled_rows.h"
 #include "libs/monitoring/reports/performance_report.h"
+#include "libs/monitoring/reports/report_times.h"
 
 namespace fabrique::monitoring {
 namespace {
-
-absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
-}
-
-google::protobuf::Timestamp ToProto(absl::Time time) {
-  google::protobuf::Timestamp timestamp;
-  const int64_t micros = absl::ToUnixMicros(time);
-  timestamp.set_seconds(micros / 1'000'000);
-  timestamp.set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1'000);
-  return timestamp;
-}
 
 absl::Status CheckRange(absl::Time from, absl::Time to, absl::string_view what) {
   if (from >= to) {

@@ -13,15 +13,12 @@
 #include "libs/core/stored_proto.h"
 #include "libs/kv/key_codec.h"
 #include "libs/kv/write_batch.h"
+#include "libs/monitoring/reports/report_times.h"
 
 namespace fabrique::monitoring {
 namespace {
 
 int64_t Micros(absl::Time time) { return absl::ToUnixMicros(time); }
-
-absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
-}
 
 std::string ModelPrefix(absl::string_view model) { return kv::KeyBuilder().AddString(model).key(); }
 
