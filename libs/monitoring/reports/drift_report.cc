@@ -120,9 +120,12 @@ class ReportAssembler {
     ColumnReference reference;
     reference.profile = query_.has_baseline ? nullptr : profile_column;
     reference.baseline = query_.has_baseline ? baseline_column : nullptr;
+    // A column without traffic, or with only missing values (whose type the live windows could
+    // not tell), is read as the reference's type.
     std::optional<ColumnSummary> empty;
-    if (live == nullptr) {
+    if (live == nullptr || live->count() == live->missing_count()) {
       empty.emplace(EmptyLike(reference.profile, reference.baseline));
+      if (live != nullptr && live->missing_count() > 0) empty->AddMissing(live->missing_count());
       live = &*empty;
     }
     return ScoreColumn(name, reference, *live, SpecsFor(name, output, policy_, query_.metrics),

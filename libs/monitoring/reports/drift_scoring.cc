@@ -209,8 +209,18 @@ absl::StatusOr<ScoredColumn> ScoreColumn(const std::string& name, const ColumnRe
       reference.profile != nullptr ? *reference.profile : reference.baseline->ToProto(name);
   if (reference.profile != nullptr) *drift.mutable_feature() = reference.profile->feature();
   drift.set_reference_missing_rate(reference_column.missing_rate());
-  drift.set_out_of_range_count(OutOfRangeCount(reference_column, current));
   if (include_profiles) *drift.mutable_reference() = reference_column;
+  if (reference_column.has_numeric() != (current.kind() == ColumnSummary::Kind::kNumeric)) {
+    // Live values of another type than the reference's (categories where it had numbers): no
+    // test compares them, and none of them fits the reference.
+    drift.set_status(v1::DRIFT_STATUS_NO_REFERENCE);
+    drift.set_severity(v1::SEVERITY_WARNING);
+    drift.set_column_type(current.kind() == ColumnSummary::Kind::kNumeric ? "numeric"
+                                                                          : "categorical");
+    drift.set_out_of_range_count(current.count() - current.missing_count());
+    return scored;
+  }
+  drift.set_out_of_range_count(OutOfRangeCount(reference_column, current));
 
   const auto evaluate = [&](const ScoreSpec& spec) -> absl::StatusOr<DriftResult> {
     if (spec.metric == v1::DRIFT_METRIC_OUT_OF_RANGE) {

@@ -13,6 +13,8 @@
 // rather than failing the report; a column that no named metric fits gets AUTO, flagged
 // auto_selected. Severity: a score that drifts is WARNING, CRITICAL past the critical threshold
 // (p-value tests below it, the others at or above it); a score without enough data is INFO.
+// Live values of another type than the reference's (strings where it had numbers) cannot be
+// tested: the column is NO_REFERENCE at WARNING, every live value counted out of range.
 
 #include <cstdint>
 #include <optional>

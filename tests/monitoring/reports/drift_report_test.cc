@@ -243,3 +243,26 @@ TEST_CASE("A baseline range is compared instead of the profile, with live profil
 
 }  // namespace
 }  // namespace fabrique::monitoring
+
+namespace fabrique::monitoring {
+namespace {
+
+TEST_CASE("Live values of another type than the reference's are flagged, not a failed report") {
+  const v1::ReferenceProfile profile = FraudProfile();
+  ColumnSummary missing_only = testing::Numbers({});
+  missing_only.AddMissing(40);
+  const v1::DriftReport report =
+      Build(Live(40, {Categories(Cycle({"a", "b"}, 40)), std::move(missing_only)}), &profile);
+  const v1::FeatureDrift& amount = report.features(0);
+  CHECK(amount.status() == v1::DRIFT_STATUS_NO_REFERENCE);
+  CHECK(amount.severity() == v1::SEVERITY_WARNING);
+  CHECK(amount.column_type() == "categorical");
+  CHECK(amount.out_of_range_count() == 40);
+  // A column with only missing values is read as the reference's type.
+  const v1::FeatureDrift& country = report.features(1);
+  CHECK(country.status() == v1::DRIFT_STATUS_NOT_ENOUGH_DATA);
+  CHECK(country.missing_rate() == Approx(1.0));
+}
+
+}  // namespace
+}  // namespace fabrique::monitoring
