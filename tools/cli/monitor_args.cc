@@ -45,6 +45,17 @@ absl::Status SetRange(absl::string_view from_flag, const std::string& from,
   return absl::OkStatus();
 }
 
+void AddReportFlags(core::FlagSet* flags, ReportFlags* report) {
+  flags->set_usage_args("[flags] MODEL[:VERSION|@ALIAS]");
+  AddConnectionFlags(flags, &report->connection, "monitor", "the monitor (fabrique-monitor)");
+  flags->Add("from", &report->from,
+             "Window start: RFC 3339, 'now' or a duration ago (-2h); "
+             "default: the window's end less the policy's window");
+  flags->Add("to", &report->to, "Window end, as --from; default now");
+  flags->Add("id", &report->id, "Fetch the stored report with this id instead");
+  flags->Add("json", &report->json, "Print the report as JSON");
+}
+
 std::optional<int> ReadReportTarget(const core::FlagSet& flags, const core::ParsedArgs& parsed,
                                     const std::string& from, const std::string& to,
                                     v1::ModelRef* model, v1::TimeRange* window) {

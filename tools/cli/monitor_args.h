@@ -30,6 +30,17 @@ absl::Status SetRange(absl::string_view from_flag, const std::string& from,
                       absl::string_view to_flag, const std::string& to, absl::Time now,
                       v1::TimeRange* range);
 
+// The flags both report commands take: where the monitor is, the window, a stored report's id,
+// and JSON output.
+struct ReportFlags {
+  ConnectionFlags connection;
+  std::string from;
+  std::string to;
+  std::string id;
+  bool json = false;
+};
+void AddReportFlags(core::FlagSet* flags, ReportFlags* report);
+
 // Reads MODEL[:VERSION|@ALIAS] (the one positional argument) into `model` and --from/--to into
 // `window`. Returns the exit code of bad usage (2, after saying why), or nullopt.
 std::optional<int> ReadReportTarget(const core::FlagSet& flags, const core::ParsedArgs& parsed,

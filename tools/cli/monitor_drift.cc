@@ -128,44 +128,33 @@ void PrintReport(const v1::DriftReport& report) {
 }  // namespace
 
 int RunMonitorDrift(const std::vector<std::string>& args) {
-  ConnectionFlags connection;
-  std::string from;
-  std::string to;
+  ReportFlags common;
   std::string baseline_from;
   std::string baseline_to;
-  std::string id;
   std::vector<std::string> tests;
   bool profiles = false;
-  bool json = false;
   core::FlagSet flags(
       "fabrique monitor drift",
       "Computes a drift report now: each input and output of the version over the window, "
       "against its reference profile (or an earlier window with --baseline_from/--baseline_to), "
       "with the policy's tests or Evidently's default (AUTO). MODEL alone means its production "
       "alias. Exit 0 when the report was made, whatever it says.");
-  flags.set_usage_args("[flags] MODEL[:VERSION|@ALIAS]");
-  AddConnectionFlags(&flags, &connection, "monitor", "the monitor (fabrique-monitor)");
-  flags.Add("from", &from,
-            "Window start: RFC 3339, 'now' or a duration ago (-2h); "
-            "default: the window's end less the policy's window");
-  flags.Add("to", &to, "Window end, as --from; default now");
+  AddReportFlags(&flags, &common);
   flags.Add("baseline_from", &baseline_from, "Compare with live data from this time instead");
   flags.Add("baseline_to", &baseline_to, "End of the baseline range");
   flags.Add("test", &tests,
             "Test to run, repeatable: auto, ks, wasserstein, psi, js, chisquare, z, "
             "out_of_range; default the policy's");
   flags.Add("profiles", &profiles, "Include the live and reference distributions (with --json)");
-  flags.Add("id", &id, "Fetch the stored report with this id instead");
-  flags.Add("json", &json, "Print the report as JSON");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 0, 1, "MODEL[:VERSION|@ALIAS]", &parsed)) {
     return *code;
   }
   v1::GetDriftReportRequest request;
-  if (!id.empty()) {
-    request.set_report_id(id);
+  if (!common.id.empty()) {
+    request.set_report_id(common.id);
   } else {
-    if (auto code = ReadReportTarget(flags, parsed, from, to, request.mutable_model(),
+    if (auto code = ReadReportTarget(flags, parsed, common.from, common.to, request.mutable_model(),
                                      request.mutable_window())) {
       return *code;
     }
@@ -187,9 +176,10 @@ int RunMonitorDrift(const std::vector<std::string>& args) {
     }
     request.set_include_live_profiles(profiles);
   }
-  return ShowReport(flags, connection, &client::MonitorClient::Stub::GetDriftReport, request,
-                    absl::StrCat("GetDriftReport ", id.empty() ? parsed.positional[0] : id), json,
-                    &PrintReport);
+  return ShowReport(
+      flags, common.connection, &client::MonitorClient::Stub::GetDriftReport, request,
+      absl::StrCat("GetDriftReport ", common.id.empty() ? parsed.positional[0] : common.id),
+      common.json, &PrintReport);
 }
 
 }  // namespace fabrique::cli

@@ -66,36 +66,25 @@ void PrintReport(const v1::PerformanceReport& report) {
 }  // namespace
 
 int RunMonitorPerformance(const std::vector<std::string>& args) {
-  ConnectionFlags connection;
-  std::string from;
-  std::string to;
-  std::string id;
+  ReportFlags common;
   absl::Duration bucket = absl::ZeroDuration();
-  bool json = false;
   core::FlagSet flags(
       "fabrique monitor performance",
       "Computes live performance now: the version's predictions over the window joined to the "
       "outcomes that arrived (AUC, log loss, accuracy, precision, recall; macro-F1; RMSE, MAE, "
       "R2 by task), each beside its training figure, and the label coverage. MODEL alone means "
       "its production alias.");
-  flags.set_usage_args("[flags] MODEL[:VERSION|@ALIAS]");
-  AddConnectionFlags(&flags, &connection, "monitor", "the monitor (fabrique-monitor)");
-  flags.Add("from", &from,
-            "Window start: RFC 3339, 'now' or a duration ago (-2h); "
-            "default: the window's end less the policy's window");
-  flags.Add("to", &to, "Window end, as --from; default now");
+  AddReportFlags(&flags, &common);
   flags.Add("bucket", &bucket, "Also a series in buckets this wide (e.g. 1h); 0 = none");
-  flags.Add("id", &id, "Fetch the stored report with this id instead");
-  flags.Add("json", &json, "Print the report as JSON");
   core::ParsedArgs parsed;
   if (auto code = ParseCommandArgs(flags, args, 0, 1, "MODEL[:VERSION|@ALIAS]", &parsed)) {
     return *code;
   }
   v1::GetPerformanceReportRequest request;
-  if (!id.empty()) {
-    request.set_report_id(id);
+  if (!common.id.empty()) {
+    request.set_report_id(common.id);
   } else {
-    if (auto code = ReadReportTarget(flags, parsed, from, to, request.mutable_model(),
+    if (auto code = ReadReportTarget(flags, parsed, common.from, common.to, request.mutable_model(),
                                      request.mutable_window())) {
       return *code;
     }
@@ -104,9 +93,10 @@ int RunMonitorPerformance(const std::vector<std::string>& args) {
     request.mutable_bucket()->set_seconds(nanos / 1'000'000'000);
     request.mutable_bucket()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
   }
-  return ShowReport(flags, connection, &client::MonitorClient::Stub::GetPerformanceReport, request,
-                    absl::StrCat("GetPerformanceReport ", id.empty() ? parsed.positional[0] : id),
-                    json, &PrintReport);
+  return ShowReport(
+      flags, common.connection, &client::MonitorClient::Stub::GetPerformanceReport, request,
+      absl::StrCat("GetPerformanceReport ", common.id.empty() ? parsed.positional[0] : common.id),
+      common.json, &PrintReport);
 }
 
 }  // namespace fabrique::cli
