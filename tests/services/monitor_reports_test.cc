@@ -351,3 +351,25 @@ TEST_CASE("GetPerformanceReport back-tests joined outcomes beside the training f
 
 }  // namespace
 }  // namespace fabrique::services::monitor_test
+
+namespace fabrique::services::monitor_test {
+namespace {
+
+TEST_CASE("A request without a window reads the policy's window ending now") {
+  Fixture f;
+  f.monitor.policy.mutable_window()->set_seconds(1800);
+  v1::GetDriftReportRequest request = DriftOf(3);
+  request.clear_window();
+  v1::DriftReport report;
+  REQUIRE(f.Drift(request, &report).ok());
+  CHECK(report.window().end_time().seconds() == absl::ToUnixSeconds(f.monitor.clock.Now()));
+  CHECK(report.window().end_time().seconds() - report.window().start_time().seconds() == 1800);
+  // Only an end: the policy's window before it.
+  *request.mutable_window()->mutable_end_time() = ToProto(kStart - absl::Hours(5));
+  REQUIRE(f.Drift(request, &report).ok());
+  CHECK(report.window().start_time().seconds() ==
+        absl::ToUnixSeconds(kStart - absl::Hours(5) - absl::Minutes(30)));
+}
+
+}  // namespace
+}  // namespace fabrique::services::monitor_test
