@@ -12,6 +12,11 @@
 #include "libs/client/typed_clients.h"
 #include "libs/core/status_macros.h"
 #include "libs/monitoring/intake/intake_store.h"
+#include "libs/monitoring/reference/reference_profiles.h"
+#include "libs/monitoring/reference/reference_store.h"
+#include "libs/monitoring/reports/report_engine.h"
+#include "libs/monitoring/reports/report_store.h"
+#include "libs/monitoring/windows/window_store.h"
 #include "libs/server/access_wiring.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
@@ -19,8 +24,10 @@
 #include "services/monitor/model_directory.h"
 #include "services/monitor/monitor_intake.h"
 #include "services/monitor/monitor_metrics.h"
+#include "services/monitor/monitor_reports.h"
 #include "services/monitor/monitor_service.h"
 #include "services/monitor/registry_model_lookup.h"
+#include "services/monitor/registry_versions.h"
 #include "services/monitor/report_page.h"
 
 namespace fabrique::services {
@@ -32,6 +39,7 @@ struct MonitorFlags {
   absl::Duration max_label_delay = absl::Hours(24 * 30);
   std::string registry_target = "127.0.0.1:7102";
   absl::Duration registry_cache_ttl = absl::Seconds(30);
+  absl::Duration window = absl::Hours(1);
 };
 MonitorFlags monitor_flags;
 
@@ -61,7 +69,51 @@ absl::Status Run(const server::ServiceFlags& flags) {
   intake_options.max_label_delay = f.max_label_delay;
   intake_options.known = MonitorIntake::KnownFrom(&directory);
   ASSIGN_OR_RETURN(auto store, monitoring::IntakeStore::Open(std::move(intake_options)));
+  // Live windows: column sketches per model version and window, filled as the intake stores
+  // records, kept in the intake database. Reports read live data through `windows`.
+  monitoring::WindowOptions window_options;
+  window_options.window = f.window;
+  ASSIGN_OR_RETURN(auto window_store, monitoring::WindowStore::Open(store.get(), window_options));
+  monitoring::WindowSource* const windows = window_store.get();
   MonitorIntake intake(store.get(), &directory);
+  // Reports: reference profiles in DATA_DIR/reference (put, or read once from the registry with a
+  // longer deadline, since a profile is downloaded), reports by id in DATA_DIR/reports, kept as
+  // long as --retention. The policy is the default one until policies are stored.
+  client::CallContext versions_call;
+  versions_call.timeout = absl::Seconds(10);
+  ASSIGN_OR_RETURN(client::RegistryClient versions_client,
+                   client::RegistryClient::Connect(flags.PeerChannel(f.registry_target),
+                                                   {"registry", f.registry_target}, versions_call));
+  RegistryVersions versions(std::move(versions_client));
+  ASSIGN_OR_RETURN(auto reference_store,
+                   monitoring::ReferenceStore::Open({absl::StrCat(flags.data_dir, "/reference")}));
+  monitoring::ReferenceProfiles references(reference_store.get(), &versions);
+  monitoring::ReportStoreOptions report_options;
+  report_options.dir = absl::StrCat(flags.data_dir, "/reports");
+  report_options.retention = f.retention;
+  ASSIGN_OR_RETURN(auto report_store, monitoring::ReportStore::Open(std::move(report_options)));
+  monitoring::ReportEngineOptions engine_options;
+  engine_options.windows = windows;
+  engine_options.intake = store.get();
+  engine_options.references = &references;
+  engine_options.reports = report_store.get();
+  engine_options.task_of = [&directory](absl::string_view model) {
+    directory.Refresh(std::string(model));
+    return directory.TaskOf(model);
+  };
+  engine_options.known = [&directory](absl::string_view model, int64_t version) {
+    directory.Refresh(std::string(model), version);
+    return directory.Known(model, version);
+  };
+  monitoring::ReportEngine engine(std::move(engine_options));
+  MonitorReports reports;
+  reports.engine = &engine;
+  reports.store = report_store.get();
+  reports.references = &references;
+  reports.alias_version = [&versions](const std::string& model, const std::string& alias) {
+    return versions.AliasVersion(model, alias);
+  };
+  reports.policy = [](absl::string_view) { return v1::MonitoringPolicy(); };
   if (absl::StatusOr<int64_t> pending = intake.PendingOutcomes(); pending.ok()) {
     metrics.SetPendingOutcomes(*pending);
   }
@@ -73,17 +125,27 @@ absl::Status Run(const server::ServiceFlags& flags) {
       &intake,
       server::ServiceAccess(access->guard(), fabrique::v1::Monitor::service_full_name(),
                             MonitoredModelOwners(&directory)),
-      &metrics);
+      &metrics, std::move(reports));
   // The report page, GET /reports/MODEL on the metrics port (report_page.h), for the holders of
-  // monitoring.read in the model's squad. `reports` is the report core (drift_with_profiles its
-  // drift with live and reference profiles) and `firing_alerts` the alert store; while they are
-  // null the page answers 503 and shows no alerts.
+  // monitoring.read in the model's squad: drift with its live and reference profiles (which the
+  // page draws) and performance from the report core, for the production alias's version.
   if (flags.host.metrics_port >= 0) {
-    monitoring::ReportSource* reports = nullptr;
     ReportPageOptions page;
-    page.reports = reports;
-    page.drift_with_profiles = nullptr;
-    page.primary_version = nullptr;  // The production alias's version; null: the latest.
+    page.reports = &engine;
+    page.drift_with_profiles = [&engine](const std::string& model, int64_t version,
+                                         absl::Time from, absl::Time to,
+                                         const v1::MonitoringPolicy& policy) {
+      monitoring::DriftQuery query;
+      query.model = model;
+      query.version = version;
+      query.from = from;
+      query.to = to;
+      query.include_live_profiles = true;
+      return engine.ComputeDrift(query, policy);
+    };
+    page.primary_version = [&versions](const std::string& model) {
+      return versions.AliasVersion(model, "production");
+    };
     page.firing_alerts = nullptr;
     page.directory = &directory;
     page.access = access->guard();
@@ -95,14 +157,18 @@ absl::Status Run(const server::ServiceFlags& flags) {
                    std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
-  return host->Run();
+  RETURN_IF_ERROR(host->Run());
+  // Drained: the windows in memory are persisted, so the next start replays nothing.
+  return window_store->Persist();
 }
 
 void AddFlags(core::FlagSet& flags) {
   MonitorFlags& f = monitor_flags;
   flags.Add("retention", &f.retention,
             "How long prediction records and outcomes are kept, counted from the prediction's "
-            "time; older ones are dropped as the store compacts. 2160h = 90 days; 0 = forever");
+            "time; older ones are dropped as the store compacts. Drift and performance reports "
+            "are kept as long, counted from when they were computed. 2160h = 90 days; "
+            "0 = forever");
   flags.Add("max_label_delay", &f.max_label_delay,
             "How long an outcome waits for its prediction (from its event or observe time) "
             "before it is dropped; one arriving later with nothing to join is refused. "
@@ -114,6 +180,8 @@ void AddFlags(core::FlagSet& flags) {
             "by shape only");
   flags.Add("registry_cache_ttl", &f.registry_cache_ttl,
             "How long what the registry said of a model is trusted before it is asked again");
+  flags.Add("window", &f.window,
+            "Width of the tumbling windows live data is summarised in, default 1h");
 }
 
 }  // namespace

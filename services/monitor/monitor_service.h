@@ -10,6 +10,9 @@
 // batches, and names refused rows "batch B: row N: reason" (at most 100; the counts are exact).
 // A batch that fails the call (no batch_id, storage) leaves the batches before it stored.
 //
+// Built: reference profiles and drift and performance reports, computed now or fetched by id
+// (monitor_reports.h says how a call picks its version, window and tests).
+//
 // Not built yet: every other call answers UNIMPLEMENTED with a message naming the monitor (see
 // libs/server/not_built_interceptor.h), never a fake success.
 
@@ -21,14 +24,20 @@
 #include "libs/server/access.h"
 #include "services/monitor/monitor_intake.h"
 #include "services/monitor/monitor_metrics.h"
+#include "services/monitor/monitor_reports.h"
 
 namespace fabrique::services {
 
 class MonitorService final : public fabrique::v1::Monitor::Service {
  public:
-  // `intake` and `metrics` are not owned and must outlive this.
-  MonitorService(MonitorIntake* intake, server::ServiceAccess access, MonitorMetrics* metrics)
-      : intake_(intake), access_(std::move(access)), metrics_(metrics) {}
+  // `intake` and `metrics` are not owned and must outlive this. `reports` serves the report and
+  // reference profile calls (monitor_reports.h).
+  MonitorService(MonitorIntake* intake, server::ServiceAccess access, MonitorMetrics* metrics,
+                 MonitorReports reports = {})
+      : intake_(intake),
+        access_(std::move(access)),
+        metrics_(metrics),
+        reports_(std::move(reports)) {}
 
   grpc::Status LogPredictions(grpc::ServerContext* context,
                               grpc::ServerReader<v1::LogPredictionsRequest>* reader,
@@ -37,6 +46,26 @@ class MonitorService final : public fabrique::v1::Monitor::Service {
                            grpc::ServerReader<v1::LogOutcomesRequest>* reader,
                            v1::LogOutcomesResponse* response) override;
 
+  // Reference profiles and reports (monitor_reports_service.cc).
+  grpc::Status PutReferenceProfile(grpc::ServerContext* context,
+                                   const v1::PutReferenceProfileRequest* request,
+                                   v1::ReferenceProfile* response) override;
+  grpc::Status GetReferenceProfile(grpc::ServerContext* context,
+                                   const v1::GetReferenceProfileRequest* request,
+                                   v1::ReferenceProfile* response) override;
+  grpc::Status GetDriftReport(grpc::ServerContext* context,
+                              const v1::GetDriftReportRequest* request,
+                              v1::DriftReport* response) override;
+  grpc::Status ListDriftReports(grpc::ServerContext* context,
+                                const v1::ListDriftReportsRequest* request,
+                                v1::ListDriftReportsResponse* response) override;
+  grpc::Status GetPerformanceReport(grpc::ServerContext* context,
+                                    const v1::GetPerformanceReportRequest* request,
+                                    v1::PerformanceReport* response) override;
+  grpc::Status ListPerformanceReports(grpc::ServerContext* context,
+                                      const v1::ListPerformanceReportsRequest* request,
+                                      v1::ListPerformanceReportsResponse* response) override;
+
  private:
   // Reads the pending outcomes into the gauge; a failure leaves the gauge as it was.
   void UpdatePending();
@@ -44,6 +73,7 @@ class MonitorService final : public fabrique::v1::Monitor::Service {
   MonitorIntake* const intake_;
   const server::ServiceAccess access_;
   MonitorMetrics* const metrics_;
+  const MonitorReports reports_;
 };
 
 }  // namespace fabrique::services

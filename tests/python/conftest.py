@@ -5,6 +5,7 @@ groups a test plays (through the Python client package, clients/python/fabrique)
 
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,8 +35,16 @@ def stubs(tmp_path_factory):
     protos = sorted(str(p.relative_to(REPO / "protos"))
                     for p in (REPO / "protos").rglob("*.proto"))
     include = pathlib.Path(protoc.__file__).parent / "_proto"
-    rc = protoc.main(["grpc_tools.protoc", f"-I{REPO / 'protos'}", f"-I{include}",
-                      f"--python_out={out}", f"--grpc_python_out={out}", *protos])
+    system_protoc, plugin = shutil.which("protoc"), shutil.which("grpc_python_plugin")
+    if system_protoc and plugin:
+        # Debian's grpc_tools bundles protoc 3.5, older than proto3's `optional` fields (3.12);
+        # the system's protoc and gRPC plugin, when installed, read every proto.
+        rc = subprocess.run([system_protoc, f"-I{REPO / 'protos'}", f"-I{include}",
+                             f"--plugin=protoc-gen-grpc_python={plugin}", f"--python_out={out}",
+                             f"--grpc_python_out={out}", *protos]).returncode
+    else:
+        rc = protoc.main(["grpc_tools.protoc", f"-I{REPO / 'protos'}", f"-I{include}",
+                          f"--python_out={out}", f"--grpc_python_out={out}", *protos])
     assert rc == 0, f"grpc_tools.protoc failed on {protos}"
     sys.path.insert(0, str(out))
     # grpc.health.v1 lives under the installed `grpc` package's name, and fabrique.v1 under the

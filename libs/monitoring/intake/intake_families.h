@@ -13,10 +13,16 @@ inline constexpr char kEntityIndexFamily[] = "entity_index";
 inline constexpr char kJoinedFamily[] = "joined";
 inline constexpr char kPendingFamily[] = "pending";
 inline constexpr char kBatchesFamily[] = "batches";
+// The live windows (libs/monitoring/windows) live in the intake database, so that what a batch
+// adds to them is journalled in the same write batch as its records.
+inline constexpr char kWindowsFamily[] = "windows";
+inline constexpr char kWindowIndexFamily[] = "window_index";
+inline constexpr char kWindowJournalFamily[] = "window_journal";
 
 inline constexpr const char* kIntakeFamilies[] = {
     kPredictionsFamily, kPredictionIdsFamily, kEntityIndexFamily,
     kJoinedFamily,      kPendingFamily,       kBatchesFamily,
+    kWindowsFamily,     kWindowIndexFamily,   kWindowJournalFamily,
 };
 
 }  // namespace fabrique::monitoring

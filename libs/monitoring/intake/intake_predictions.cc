@@ -17,6 +17,7 @@
 namespace fabrique::monitoring {
 
 struct IntakeStore::ArrivedPrediction {
+  size_t row = 0;   // Its index in the batch.
   std::string key;  // Its key in the predictions family.
   std::string prediction_id;
   std::string model;
@@ -81,8 +82,12 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
     const v1::ModelVersionRef& ref = record.model_version();
     const bool unknown = options_.known && !options_.known(ref.model(), ref.version());
     ArrivedPrediction prediction{
-        PredictionKey(ref.model(), ref.version(), TimestampMicros(record.time()), id), id,
-        ref.model(), TimestampMicros(record.time()), IndexedEntities(record)};
+        row,
+        PredictionKey(ref.model(), ref.version(), TimestampMicros(record.time()), id),
+        id,
+        ref.model(),
+        TimestampMicros(record.time()),
+        IndexedEntities(record)};
     PutPrediction(record, prediction, unknown, batch);
     ++result.accepted;
     if (unknown) ++result.unknown_version;
@@ -91,7 +96,16 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
   RETURN_IF_ERROR(JoinPending(arrived, label_type_of, now, batch, result));
   batch.Put(batches_, BatchKey(BatchKind::kPredictions, batch_id),
             WithTime(TimeMicros(now), EncodeResult(result)));
+  std::vector<AcceptedPrediction> accepted;
+  if (observer_ != nullptr) {
+    accepted.reserve(arrived.size());
+    for (const ArrivedPrediction& prediction : arrived) {
+      accepted.push_back({&records[prediction.row], prediction.key});
+    }
+    observer_->Staged(accepted, batch);
+  }
   RETURN_IF_ERROR(store_->Write(batch, kv::SyncMode::kSync));
+  if (observer_ != nullptr) observer_->Committed(accepted);
   return result;
 }
 

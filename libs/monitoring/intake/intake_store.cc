@@ -100,9 +100,14 @@ bool IntakeStore::StillPending(int64_t time_micros, absl::Time now) const {
   return time_micros >= TimeMicros(now - options_.max_label_delay);
 }
 
+void IntakeStore::SetObserver(PredictionObserver* observer) {
+  absl::MutexLock lock(&write_mutex_);
+  observer_ = observer;
+}
+
 absl::Status IntakeStore::Compact() {
-  for (kv::ColumnFamily family :
-       {predictions_, prediction_ids_, entity_index_, joined_, pending_, batches_}) {
+  for (const char* name : kIntakeFamilies) {
+    ASSIGN_OR_RETURN(kv::ColumnFamily family, store_->Family(name));
     RETURN_IF_ERROR(store_->Compact(family));
   }
   return absl::OkStatus();

@@ -42,6 +42,7 @@
 #include "libs/monitoring/intake/intake_options.h"
 #include "libs/monitoring/intake/intake_results.h"
 #include "libs/monitoring/intake/intake_values.h"
+#include "libs/monitoring/intake/prediction_observer.h"
 
 namespace fabrique::monitoring {
 
@@ -106,6 +107,14 @@ class IntakeStore {
   // for the monitor's metrics). Reads the whole pending family.
   absl::StatusOr<int64_t> PendingOutcomeCount() const;
 
+  // Tells `observer` (not owned; nullptr for none) of the records each later append stores,
+  // within its write (prediction_observer.h). It must be set back to nullptr before it dies.
+  void SetObserver(PredictionObserver* observer);
+
+  // The intake database, for the parts of the monitor kept beside the records (the live
+  // windows, in their own families: intake_families.h).
+  kv::Store& database() { return *store_; }
+
   // Compacts every intake family now, so that retention drops what it expires. Slow on a large
   // database; meant for maintenance and tests, since RocksDB compacts on its own as data grows.
   absl::Status Compact();
@@ -162,6 +171,7 @@ class IntakeStore {
   kv::ColumnFamily batches_;
   // Serialises appends: each reads the store (duplicates, joins) before it writes.
   absl::Mutex write_mutex_;
+  PredictionObserver* observer_ ABSL_GUARDED_BY(write_mutex_) = nullptr;
 };
 
 }  // namespace fabrique::monitoring
