@@ -11,6 +11,7 @@
 #include "libs/client/channel.h"
 #include "libs/client/typed_clients.h"
 #include "libs/core/status_macros.h"
+#include "libs/monitoring/canary/canary_comparer.h"
 #include "libs/monitoring/intake/intake_store.h"
 #include "libs/server/access_wiring.h"
 #include "libs/server/service_flags.h"
@@ -20,6 +21,7 @@
 #include "services/monitor/monitor_intake.h"
 #include "services/monitor/monitor_metrics.h"
 #include "services/monitor/monitor_service.h"
+#include "services/monitor/registry_class_labels.h"
 #include "services/monitor/registry_model_lookup.h"
 
 namespace fabrique::services {
@@ -31,6 +33,7 @@ struct MonitorFlags {
   absl::Duration max_label_delay = absl::Hours(24 * 30);
   std::string registry_target = "127.0.0.1:7102";
   absl::Duration registry_cache_ttl = absl::Seconds(30);
+  absl::Duration canary_window = absl::Hours(1);
 };
 MonitorFlags monitor_flags;
 
@@ -49,7 +52,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
                    client::RegistryClient::Connect(flags.PeerChannel(f.registry_target),
                                                    {"registry", f.registry_target}, registry_call));
   ModelDirectoryOptions directory_options;
-  directory_options.lookup = RegistryModelLookup(std::move(registry));
+  directory_options.lookup = RegistryModelLookup(registry);
   directory_options.ttl = f.registry_cache_ttl;
   directory_options.on_unavailable = [&metrics] { metrics.RegistryLookupFailed(); };
   ModelDirectory directory(std::move(directory_options));
@@ -64,6 +67,14 @@ absl::Status Run(const server::ServiceFlags& flags) {
   if (absl::StatusOr<int64_t> pending = intake.PendingOutcomes(); pending.ok()) {
     metrics.SetPendingOutcomes(*pending);
   }
+  // Canary against primary: the aliases are read from the registry at each comparison (they
+  // move), the class labels from the candidate's signature.
+  monitoring::CanaryComparerOptions canary_options;
+  canary_options.intake = store.get();
+  canary_options.models = RegistryModelLookup(registry);
+  canary_options.class_labels = RegistryClassLabels(registry);
+  canary_options.defaults.window = f.canary_window;
+  ASSIGN_OR_RETURN(auto canary, monitoring::CanaryComparer::Create(std::move(canary_options)));
   // Identity: the guard the calls are checked by, and fabrique.v1.Access (whoami, can-i). It
   // refuses to start without --jwks and --policy unless --insecure, as every service does.
   ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
@@ -72,7 +83,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
       &intake,
       server::ServiceAccess(access->guard(), fabrique::v1::Monitor::service_full_name(),
                             MonitoredModelOwners(&directory)),
-      &metrics);
+      &metrics, canary.get());
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Monitor::service_full_name(),
                    std::string(flags.info->area));
@@ -97,6 +108,9 @@ void AddFlags(core::FlagSet& flags) {
             "by shape only");
   flags.Add("registry_cache_ttl", &f.registry_cache_ttl,
             "How long what the registry said of a model is trusted before it is asked again");
+  flags.Add("canary_window", &f.canary_window,
+            "The period CompareCanary compares a candidate with its primary over when the "
+            "request gives none, ending now");
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "fabrique/v1/monitor.grpc.pb.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/sync_stream.h"
+#include "libs/monitoring/canary/canary_comparer.h"
 #include "libs/server/access.h"
 #include "services/monitor/monitor_intake.h"
 #include "services/monitor/monitor_metrics.h"
@@ -26,9 +27,11 @@ namespace fabrique::services {
 
 class MonitorService final : public fabrique::v1::Monitor::Service {
  public:
-  // `intake` and `metrics` are not owned and must outlive this.
-  MonitorService(MonitorIntake* intake, server::ServiceAccess access, MonitorMetrics* metrics)
-      : intake_(intake), access_(std::move(access)), metrics_(metrics) {}
+  // `intake`, `metrics` and `canary` are not owned and must outlive this. Without `canary`,
+  // CompareCanary answers UNIMPLEMENTED.
+  MonitorService(MonitorIntake* intake, server::ServiceAccess access, MonitorMetrics* metrics,
+                 const monitoring::CanaryComparer* canary = nullptr)
+      : intake_(intake), access_(std::move(access)), metrics_(metrics), canary_(canary) {}
 
   grpc::Status LogPredictions(grpc::ServerContext* context,
                               grpc::ServerReader<v1::LogPredictionsRequest>* reader,
@@ -36,6 +39,9 @@ class MonitorService final : public fabrique::v1::Monitor::Service {
   grpc::Status LogOutcomes(grpc::ServerContext* context,
                            grpc::ServerReader<v1::LogOutcomesRequest>* reader,
                            v1::LogOutcomesResponse* response) override;
+  // The candidate against the primary (monitor_canary_service.cc).
+  grpc::Status CompareCanary(grpc::ServerContext* context, const v1::CompareCanaryRequest* request,
+                             v1::CanaryComparison* response) override;
 
  private:
   // Reads the pending outcomes into the gauge; a failure leaves the gauge as it was.
@@ -44,6 +50,7 @@ class MonitorService final : public fabrique::v1::Monitor::Service {
   MonitorIntake* const intake_;
   const server::ServiceAccess access_;
   MonitorMetrics* const metrics_;
+  const monitoring::CanaryComparer* const canary_;
 };
 
 }  // namespace fabrique::services
