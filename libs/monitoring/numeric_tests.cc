@@ -117,9 +117,16 @@ absl::StatusOr<KsResult> Ks2Samp(absl::Span<const double> reference,
                                  absl::Span<const double> current) {
   const std::vector<double> a = SortedFinite(reference), b = SortedFinite(current);
   if (absl::Status status = CheckNotEmpty(a, b); !status.ok()) return status;
-  const int64_t n1 = static_cast<int64_t>(a.size()), n2 = static_cast<int64_t>(b.size());
+  return KsPValue(static_cast<int64_t>(a.size()), static_cast<int64_t>(b.size()),
+                  KsStatistic(a, b));
+}
+
+absl::StatusOr<KsResult> KsPValue(int64_t n1, int64_t n2, double statistic) {
+  if (n1 < 1 || n2 < 1) {
+    return absl::InvalidArgumentError("a KS p-value needs at least one value a side");
+  }
   KsResult result;
-  result.statistic = KsStatistic(a, b);
+  result.statistic = std::clamp(statistic, 0.0, 1.0);
   result.exact = std::max(n1, n2) <= kMaxExactKsSize;
   if (result.exact) {
     const int64_t g = std::gcd(n1, n2);
