@@ -9,6 +9,7 @@
 #include "libs/monitoring/backtest/canary_comparison.h"
 #include "libs/monitoring/backtest/labelled_rows.h"
 #include "libs/monitoring/backtest/window_performance.h"
+#include "libs/monitoring/canary/prediction_drift.h"
 
 namespace fabrique::monitoring {
 namespace {
@@ -121,6 +122,17 @@ absl::StatusOr<v1::CanaryComparison> CanaryComparer::Compare(
                    DescribeSide(plan, plan.candidate_version, candidate, class_labels));
   ASSIGN_OR_RETURN(*comparison.mutable_primary(),
                    DescribeSide(plan, plan.primary_version, primary, class_labels));
+  if (options_.windows != nullptr) {
+    ASSIGN_OR_RETURN(
+        const LiveSummaries candidate_outputs,
+        options_.windows->Summaries(plan.model, plan.candidate_version, plan.from, plan.to));
+    ASSIGN_OR_RETURN(
+        const LiveSummaries primary_outputs,
+        options_.windows->Summaries(plan.model, plan.primary_version, plan.from, plan.to));
+    ASSIGN_OR_RETURN(std::vector<v1::FeatureDrift> drifts,
+                     PredictionDrift(primary_outputs, candidate_outputs));
+    for (v1::FeatureDrift& drift : drifts) *comparison.add_prediction_drift() = std::move(drift);
+  }
   *comparison.mutable_window()->mutable_start_time() = ToTimestamp(plan.from);
   *comparison.mutable_window()->mutable_end_time() = ToTimestamp(plan.to);
   comparison.set_metric(decided.metric);
