@@ -269,10 +269,10 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::DecidePromotion(const std::s
                                                                     bool approve,
                                                                     const std::string& comment,
                                                                     const v1::Principal& caller) {
-  // An approval may complete the request: the monitor is asked first, outside the lock.
+  // A decision evaluates the gates again: the monitor is asked first, outside the lock.
   MonitorAnswers monitor;
   if (absl::StatusOr<v1::PromotionRequest> asked = GetPromotionRequest(id);
-      approve && asked.ok() && asked->state() == v1::PROMOTION_STATE_PENDING) {
+      asked.ok() && asked->state() == v1::PROMOTION_STATE_PENDING) {
     monitor = AskMonitor(asked->model(), asked->alias(), asked->version());
   }
   absl::MutexLock lock(&writer_);
