@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "catch2/catch.hpp"
 #include "fabrique/v1/monitor.grpc.pb.h"
 #include "libs/client/channel.h"
@@ -16,6 +17,7 @@
 #include "libs/registry/registry_store.h"
 #include "libs/server/service_host.h"
 #include "services/registry/monitor_client_port.h"
+#include "services/registry/monitor_gate_recheck.h"
 
 namespace fabrique::services {
 namespace {
@@ -223,6 +225,30 @@ TEST_CASE("A promotion is decided by the monitor over gRPC, and waits while it i
   }
   CHECK(said);
   CHECK(unreachable.store->GetAlias("fraud", "production")->version() == 1);
+}
+
+TEST_CASE("A request waiting on the monitor completes on a later recheck, without a new request") {
+  MonitorServer server;
+  core::FakeClock clock(kNow);
+  const MonitorClientPort port = PortTo(server.address(), &clock);
+  GatedRegistry registry(&port);
+  server.monitor.Answer(Comparison(false, false, "NOT_ENOUGH_DATA: 3 and 400"));
+  absl::StatusOr<v1::PromotionRequest> waiting = registry.Promote();
+  REQUIRE(waiting.ok());
+  REQUIRE(waiting->state() == v1::PROMOTION_STATE_PENDING);
+
+  MonitorGateRecheck recheck(registry.store.get(), absl::Minutes(1), &clock);
+  REQUIRE(clock.AwaitSleeps(1, absl::Seconds(10)));
+  server.monitor.Answer(Comparison(true, true, "NOT_WORSE: candidate auc 0.85 vs primary 0.84"));
+  clock.Advance(absl::Minutes(1));
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (registry.store->GetAlias("fraud", "production")->version() != 2 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  CHECK(registry.store->GetAlias("fraud", "production")->version() == 2);
+  const v1::PromotionRequest completed = *registry.store->GetPromotionRequest(waiting->id());
+  CHECK(completed.state() == v1::PROMOTION_STATE_COMPLETED);
 }
 
 }  // namespace
