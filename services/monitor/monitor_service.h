@@ -9,6 +9,8 @@
 // stored (and fsynced) as it arrives and idempotent by its batch_id; the response sums the
 // batches, and names refused rows "batch B: row N: reason" (at most 100; the counts are exact).
 // A batch that fails the call (no batch_id, storage) leaves the batches before it stored.
+// CompareCanary (monitor_canary_service.cc): a model's candidate against its primary, from the
+// canary comparer (libs/monitoring/canary).
 //
 // Not built yet: every other call answers UNIMPLEMENTED with a message naming the monitor (see
 // libs/server/not_built_interceptor.h), never a fake success.
