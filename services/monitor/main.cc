@@ -11,6 +11,7 @@
 #include "libs/client/channel.h"
 #include "libs/client/typed_clients.h"
 #include "libs/core/status_macros.h"
+#include "libs/monitoring/canary/canary_comparer.h"
 #include "libs/monitoring/intake/intake_store.h"
 #include "libs/monitoring/reference/reference_profiles.h"
 #include "libs/monitoring/reference/reference_store.h"
@@ -26,6 +27,7 @@
 #include "services/monitor/monitor_metrics.h"
 #include "services/monitor/monitor_reports.h"
 #include "services/monitor/monitor_service.h"
+#include "services/monitor/registry_class_labels.h"
 #include "services/monitor/registry_model_lookup.h"
 #include "services/monitor/registry_versions.h"
 #include "services/monitor/report_page.h"
@@ -40,6 +42,7 @@ struct MonitorFlags {
   std::string registry_target = "127.0.0.1:7102";
   absl::Duration registry_cache_ttl = absl::Seconds(30);
   absl::Duration window = absl::Hours(1);
+  absl::Duration canary_window = absl::Hours(1);
 };
 MonitorFlags monitor_flags;
 
@@ -58,7 +61,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
                    client::RegistryClient::Connect(flags.PeerChannel(f.registry_target),
                                                    {"registry", f.registry_target}, registry_call));
   ModelDirectoryOptions directory_options;
-  directory_options.lookup = RegistryModelLookup(std::move(registry));
+  directory_options.lookup = RegistryModelLookup(registry);
   directory_options.ttl = f.registry_cache_ttl;
   directory_options.on_unavailable = [&metrics] { metrics.RegistryLookupFailed(); };
   ModelDirectory directory(std::move(directory_options));
@@ -117,6 +120,15 @@ absl::Status Run(const server::ServiceFlags& flags) {
   if (absl::StatusOr<int64_t> pending = intake.PendingOutcomes(); pending.ok()) {
     metrics.SetPendingOutcomes(*pending);
   }
+  // Canary against primary: the aliases are read from the registry at each comparison (they
+  // move), the class labels from the candidate's signature.
+  monitoring::CanaryComparerOptions canary_options;
+  canary_options.intake = store.get();
+  canary_options.models = RegistryModelLookup(registry);
+  canary_options.class_labels = RegistryClassLabels(registry);
+  canary_options.defaults.window = f.canary_window;
+  canary_options.windows = windows;
+  ASSIGN_OR_RETURN(auto canary, monitoring::CanaryComparer::Create(std::move(canary_options)));
   // Identity: the guard the calls are checked by, and fabrique.v1.Access (whoami, can-i). It
   // refuses to start without --jwks and --policy unless --insecure, as every service does.
   ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
@@ -125,7 +137,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
       &intake,
       server::ServiceAccess(access->guard(), fabrique::v1::Monitor::service_full_name(),
                             MonitoredModelOwners(&directory)),
-      &metrics, std::move(reports));
+      &metrics, std::move(reports), canary.get());
   // The report page, GET /reports/MODEL on the metrics port (report_page.h), for the holders of
   // monitoring.read in the model's squad: drift with its live and reference profiles (which the
   // page draws) and performance from the report core, for the production alias's version.
@@ -182,6 +194,9 @@ void AddFlags(core::FlagSet& flags) {
             "How long what the registry said of a model is trusted before it is asked again");
   flags.Add("window", &f.window,
             "Width of the tumbling windows live data is summarised in, default 1h");
+  flags.Add("canary_window", &f.canary_window,
+            "The period CompareCanary compares a candidate with its primary over when the "
+            "request gives none, ending now");
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 // stored (and fsynced) as it arrives and idempotent by its batch_id; the response sums the
 // batches, and names refused rows "batch B: row N: reason" (at most 100; the counts are exact).
 // A batch that fails the call (no batch_id, storage) leaves the batches before it stored.
+// CompareCanary (monitor_canary_service.cc): a model's candidate against its primary, from the
+// canary comparer (libs/monitoring/canary).
 //
 // Built: reference profiles and drift and performance reports, computed now or fetched by id
 // (monitor_reports.h says how a call picks its version, window and tests).
@@ -21,6 +23,7 @@
 #include "fabrique/v1/monitor.grpc.pb.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/sync_stream.h"
+#include "libs/monitoring/canary/canary_comparer.h"
 #include "libs/server/access.h"
 #include "services/monitor/monitor_intake.h"
 #include "services/monitor/monitor_metrics.h"
@@ -30,14 +33,16 @@ namespace fabrique::services {
 
 class MonitorService final : public fabrique::v1::Monitor::Service {
  public:
-  // `intake` and `metrics` are not owned and must outlive this. `reports` serves the report and
-  // reference profile calls (monitor_reports.h).
+  // `intake`, `metrics` and `canary` are not owned and must outlive this. `reports` serves the
+  // report and reference profile calls (monitor_reports.h); without `canary`, CompareCanary
+  // answers UNIMPLEMENTED.
   MonitorService(MonitorIntake* intake, server::ServiceAccess access, MonitorMetrics* metrics,
-                 MonitorReports reports = {})
+                 MonitorReports reports = {}, const monitoring::CanaryComparer* canary = nullptr)
       : intake_(intake),
         access_(std::move(access)),
         metrics_(metrics),
-        reports_(std::move(reports)) {}
+        reports_(std::move(reports)),
+        canary_(canary) {}
 
   grpc::Status LogPredictions(grpc::ServerContext* context,
                               grpc::ServerReader<v1::LogPredictionsRequest>* reader,
@@ -45,6 +50,9 @@ class MonitorService final : public fabrique::v1::Monitor::Service {
   grpc::Status LogOutcomes(grpc::ServerContext* context,
                            grpc::ServerReader<v1::LogOutcomesRequest>* reader,
                            v1::LogOutcomesResponse* response) override;
+  // The candidate against the primary (monitor_canary_service.cc).
+  grpc::Status CompareCanary(grpc::ServerContext* context, const v1::CompareCanaryRequest* request,
+                             v1::CanaryComparison* response) override;
 
   // Reference profiles and reports (monitor_reports_service.cc).
   grpc::Status PutReferenceProfile(grpc::ServerContext* context,
@@ -74,6 +82,7 @@ class MonitorService final : public fabrique::v1::Monitor::Service {
   const server::ServiceAccess access_;
   MonitorMetrics* const metrics_;
   const MonitorReports reports_;
+  const monitoring::CanaryComparer* const canary_;
 };
 
 }  // namespace fabrique::services

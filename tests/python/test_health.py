@@ -87,7 +87,7 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    # The monitor.
                    "LogPredictions", "LogOutcomes", "PutReferenceProfile",
                    "GetReferenceProfile", "GetDriftReport", "ListDriftReports",
-                   "GetPerformanceReport", "ListPerformanceReports"}
+                   "GetPerformanceReport", "ListPerformanceReports", "CompareCanary"}
     with running.connect(name) as channel:
         for full_name in SERVICES[name]:
             package, service = full_name.rsplit(".", 1)

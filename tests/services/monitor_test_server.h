@@ -19,6 +19,7 @@
 #include "fabrique/v1/monitor.grpc.pb.h"
 #include "libs/client/channel.h"
 #include "libs/core/clock.h"
+#include "libs/monitoring/canary/canary_comparer.h"
 #include "libs/monitoring/intake/intake_store.h"
 #include "libs/monitoring/reference/reference_profiles.h"
 #include "libs/monitoring/reference/reference_store.h"
@@ -51,6 +52,11 @@ class FakeRegistry {
     model.set_owner_squad(squad);
     model.set_task(task);
     model.set_latest_version(latest);
+  }
+  // Points `alias` of model `name` (added before) at `version`.
+  void SetAlias(const std::string& name, const std::string& alias, int64_t version) {
+    absl::MutexLock lock(&mu_);
+    (*models_[name].mutable_aliases())[alias] = version;
   }
   void SetDown(bool down) { down_ = down; }
   int lookups() const { return lookups_; }
@@ -92,6 +98,7 @@ struct MonitorAdapter {
   std::unique_ptr<monitoring::ReferenceProfiles> references;
   std::unique_ptr<monitoring::ReportStore> report_store;
   std::unique_ptr<monitoring::ReportEngine> engine;
+  std::unique_ptr<monitoring::CanaryComparer> canary;
   std::unique_ptr<MonitorService> service;
   std::unique_ptr<v1::Monitor::Stub> stub;
 
@@ -123,11 +130,16 @@ struct MonitorAdapter {
     REQUIRE(windows_opened.ok());
     windows = *std::move(windows_opened);
     intake = std::make_unique<MonitorIntake>(store.get(), directory.get());
+    monitoring::CanaryComparerOptions canary_options;
+    canary_options.intake = store.get();
+    canary_options.models = [this](const std::string& name) { return registry.Lookup(name); };
+    canary_options.clock = &clock;
+    canary = *monitoring::CanaryComparer::Create(std::move(canary_options));
     service = std::make_unique<MonitorService>(
         intake.get(),
         server::ServiceAccess(identity.guard(), v1::Monitor::service_full_name(),
                               MonitoredModelOwners(directory.get())),
-        metrics.get(), Reports());
+        metrics.get(), Reports(), canary.get());
     host->AddService(service.get(), v1::Monitor::service_full_name(), "the monitor");
     REQUIRE(host->Start().ok());
     stub = v1::Monitor::NewStub(
