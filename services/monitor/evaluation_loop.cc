@@ -12,8 +12,7 @@ void PublishFiring(MonitorMetrics* metrics, const monitoring::AlertStore& alerts
   if (metrics == nullptr) return;
   absl::StatusOr<std::vector<int64_t>> counts = alerts.FiringBySeverity(model, now);
   if (!counts.ok()) return;
-  for (v1::Severity severity :
-       {v1::SEVERITY_INFO, v1::SEVERITY_WARNING, v1::SEVERITY_CRITICAL}) {
+  for (v1::Severity severity : {v1::SEVERITY_INFO, v1::SEVERITY_WARNING, v1::SEVERITY_CRITICAL}) {
     metrics->SetAlertsFiring(model, severity, (*counts)[severity]);
   }
 }

@@ -9,9 +9,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "libs/auth/method_table.h"
 #include "libs/client/channel.h"
 #include "libs/client/typed_clients.h"
-#include "libs/auth/method_table.h"
 #include "libs/core/status_macros.h"
 #include "libs/monitoring/alerts/alert_engine.h"
 #include "libs/monitoring/alerts/alert_storage.h"
@@ -96,10 +96,10 @@ absl::Status Run(const server::ServiceFlags& flags) {
                    client::TowerClient::Connect(flags.PeerChannel(f.tower_target),
                                                 {"tower", f.tower_target}, peer_call));
   TowerJobPort tower(std::move(tower_client));
-  ASSIGN_OR_RETURN(client::RegistryClient origin_registry,
-                   client::RegistryClient::Connect(flags.PeerChannel(f.registry_target),
-                                                   {"registry", f.registry_target}, peer_call,
-                                                   one_retry));
+  ASSIGN_OR_RETURN(
+      client::RegistryClient origin_registry,
+      client::RegistryClient::Connect(flags.PeerChannel(f.registry_target),
+                                      {"registry", f.registry_target}, peer_call, one_retry));
   std::optional<client::TrainerClient> trainer;
   if (!f.trainer_target.empty()) {
     ASSIGN_OR_RETURN(trainer, client::TrainerClient::Connect(flags.PeerChannel(f.trainer_target),

@@ -130,9 +130,9 @@ grpc::Status MonitorService::AcknowledgeAlert(grpc::ServerContext* context,
   absl::StatusOr<server::Caller> caller = access_.Check(*context, "AcknowledgeAlert", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
   if (alert_parts_.alerts == nullptr) return core::ToGrpcStatus(NotServed("alerts"));
-  absl::StatusOr<v1::Alert> alert = alert_parts_.alerts->Acknowledge(
-      request->id(), caller->principal, request->comment(),
-      monitoring::FromProtoDuration(request->silence_for()));
+  absl::StatusOr<v1::Alert> alert =
+      alert_parts_.alerts->Acknowledge(request->id(), caller->principal, request->comment(),
+                                       monitoring::FromProtoDuration(request->silence_for()));
   if (!alert.ok()) return core::ToGrpcStatus(alert.status());
   core::Clock* clock = alert_parts_.clock != nullptr ? alert_parts_.clock : core::Clock::Real();
   PublishFiring(metrics_, *alert_parts_.alerts, alert->model_version().model(), clock->Now());

@@ -16,9 +16,8 @@ absl::StatusOr<monitoring::TrainingOrigin> RunSpecOrigins::Origin(absl::string_v
   const std::string name(model);
   v1::GetModelRequest model_request;
   model_request.set_name(name);
-  absl::StatusOr<v1::Model> found =
-      registry_.CallIdempotent(&client::RegistryClient::Stub::GetModel, model_request,
-                               absl::StrCat("GetModel ", name));
+  absl::StatusOr<v1::Model> found = registry_.CallIdempotent(
+      &client::RegistryClient::Stub::GetModel, model_request, absl::StrCat("GetModel ", name));
   if (!found.ok()) return found.status();
   monitoring::TrainingOrigin origin;
   origin.squad = found->owner_squad();
@@ -34,8 +33,8 @@ absl::StatusOr<monitoring::TrainingOrigin> RunSpecOrigins::Origin(absl::string_v
   if (run_id.empty() || !trainer_.has_value()) return origin;
   v1::GetRunRequest run_request;
   run_request.set_run_id(run_id);
-  absl::StatusOr<v1::Run> run = trainer_->CallIdempotent(&client::TrainerClient::Stub::GetRun,
-                                                         run_request, absl::StrCat("GetRun ", run_id));
+  absl::StatusOr<v1::Run> run = trainer_->CallIdempotent(
+      &client::TrainerClient::Stub::GetRun, run_request, absl::StrCat("GetRun ", run_id));
   if (!run.ok()) return run.status();
   origin.spec = run->spec();
   origin.has_spec = true;

@@ -73,9 +73,9 @@ struct AlertsAdapter {
     parts.clock = &h.clock;
     service = std::make_unique<MonitorService>(
         intake.get(),
-        server::ServiceAccess(identity.guard(), v1::Monitor::service_full_name(),
-                              WithAlertOwners(MonitoredModelOwners(directory.get()),
-                                              h.alerts.get())),
+        server::ServiceAccess(
+            identity.guard(), v1::Monitor::service_full_name(),
+            WithAlertOwners(MonitoredModelOwners(directory.get()), h.alerts.get())),
         metrics.get(), std::move(parts));
     host->AddService(service.get(), v1::Monitor::service_full_name(), "the monitor");
     REQUIRE(host->Start().ok());
@@ -119,7 +119,8 @@ TEST_CASE("Policies are set, read, listed and deleted with their codes", "[monit
     CHECK(status.error_message().find("policy.drift[0].critical_threshold") != std::string::npos);
   }
   SECTION("another squad's model is PERMISSION_DENIED; an unknown model NOT_FOUND") {
-    status = a.stub->SetMonitoringPolicy(a.As("dana", kDana).get(), PolicyRequest("fraud"), &policy);
+    status =
+        a.stub->SetMonitoringPolicy(a.As("dana", kDana).get(), PolicyRequest("fraud"), &policy);
     CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
     v1::GetMonitoringPolicyRequest get;
     get.set_model("fraud");

@@ -83,8 +83,9 @@ int RunMonitorAlerts(const std::vector<std::string>& args) {
   flags.set_usage_args("[flags] [MODEL]");
   AddConnectionFlags(&flags, &connection, "monitor", "the monitor (fabrique-monitor)");
   flags.Add("state", &state, "Only alerts in this state: firing, acknowledged or resolved");
-  flags.Add("min_severity", &min_severity, "Only alerts at least this severe: info, warning, "
-                                           "critical");
+  flags.Add("min_severity", &min_severity,
+            "Only alerts at least this severe: info, warning, "
+            "critical");
   flags.Add("kind", &kind,
             "Only this kind: feature_drift, prediction_drift, performance, data_quality, "
             "no_traffic");
@@ -109,12 +110,13 @@ int RunMonitorAlerts(const std::vector<std::string>& args) {
     return BadUsage(flags, absl::StrCat("--state ", state, ": firing, acknowledged or resolved"));
   }
   if (!ParseEnum(min_severity, "SEVERITY_", v1::Severity_Parse, &severity_value)) {
-    return BadUsage(flags, absl::StrCat("--min_severity ", min_severity,
-                                        ": info, warning or critical"));
+    return BadUsage(flags,
+                    absl::StrCat("--min_severity ", min_severity, ": info, warning or critical"));
   }
   if (!ParseEnum(kind, "ALERT_KIND_", v1::AlertKind_Parse, &kind_value)) {
-    return BadUsage(flags, absl::StrCat("--kind ", kind, ": feature_drift, prediction_drift, "
-                                                         "performance, data_quality, no_traffic"));
+    return BadUsage(flags, absl::StrCat("--kind ", kind,
+                                        ": feature_drift, prediction_drift, "
+                                        "performance, data_quality, no_traffic"));
   }
   request.set_state(state_value);
   request.set_min_severity(severity_value);

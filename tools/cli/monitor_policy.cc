@@ -50,8 +50,9 @@ int RunMonitorPolicy(const std::vector<std::string>& args) {
   flags.set_usage_args("[flags] set MODEL FILE.json | show MODEL | list | delete MODEL");
   AddConnectionFlags(&flags, &connection, "monitor", "the monitor (fabrique-monitor)");
   core::ParsedArgs parsed;
-  if (auto code = ParseCommandArgs(flags, args, 1, 3, "set MODEL FILE | show MODEL | list | "
-                                                      "delete MODEL",
+  if (auto code = ParseCommandArgs(flags, args, 1, 3,
+                                   "set MODEL FILE | show MODEL | list | "
+                                   "delete MODEL",
                                    &parsed)) {
     return *code;
   }
@@ -59,8 +60,8 @@ int RunMonitorPolicy(const std::vector<std::string>& args) {
   const std::string& action = p[0];
   const size_t wanted = action == "set" ? 3 : action == "list" ? 1 : 2;
   if (action != "set" && action != "show" && action != "list" && action != "delete") {
-    return BadUsage(flags, absl::StrCat("unknown action '", action,
-                                        "': set, show, list or delete"));
+    return BadUsage(flags,
+                    absl::StrCat("unknown action '", action, "': set, show, list or delete"));
   }
   if (p.size() != wanted) {
     return BadUsage(flags, absl::StrCat(action, " takes ",

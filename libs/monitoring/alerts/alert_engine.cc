@@ -71,8 +71,7 @@ VersionEvaluation AlertEngine::EvaluateVersion(const ActiveVersion& version,
     Note(drift.status(), &out.error);
   }
   absl::StatusOr<v1::PerformanceReport> performance =
-      options_.reports->ComputePerformanceReport(version.model, version.version, from, now,
-                                                 policy);
+      options_.reports->ComputePerformanceReport(version.model, version.version, from, now, policy);
   if (performance.ok()) {
     out.performance = *std::move(performance);
   } else {
@@ -153,7 +152,8 @@ absl::StatusOr<EvaluationRound> AlertEngine::RunRound(bool force) {
     VersionEvaluation evaluated = EvaluateVersion(version, *policy);
     if (!evaluated.error.ok()) {
       core::Log(core::LogLevel::kWarning, "evaluation_failed",
-                {{"model", version.model}, {"version", version.version},
+                {{"model", version.model},
+                 {"version", version.version},
                  {"error", std::string(evaluated.error.message())}});
     }
     if (std::find(round.models.begin(), round.models.end(), version.model) == round.models.end()) {

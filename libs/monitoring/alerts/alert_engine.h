@@ -55,7 +55,7 @@ struct VersionEvaluation {
   int64_t version = 0;
   std::optional<v1::DriftReport> drift;
   std::optional<v1::PerformanceReport> performance;
-  std::vector<v1::Alert> raised;    // Raised or updated.
+  std::vector<v1::Alert> raised;  // Raised or updated.
   std::vector<v1::Alert> resolved;
   RetrainOutcome retrain;
   // Reports that could not be computed, or a retrain that failed; OK otherwise.

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/ascii.h"
 #include "libs/monitoring/alerts/proto_time.h"
 
 namespace fabrique::monitoring {
@@ -33,8 +33,8 @@ std::string ThresholdText(const v1::DriftScore& score) {
   } else if (score.severity() >= v1::SEVERITY_WARNING && score.warning_threshold() != 0) {
     threshold = score.warning_threshold();
   }
-  return absl::StrFormat("%s %s %g", SeverityName(score.severity()), p_value ? "<" : ">=",
-                         threshold);
+  return absl::StrFormat("%s %s %g", SeverityName(score.severity()),
+                         p_value ? "<" : ">=", threshold);
 }
 
 // "KS p=0.0012 on amount (critical < 0.01)" or "PSI 0.31 on amount (warning >= 0.2)".
@@ -46,9 +46,8 @@ std::string DriftSummary(const v1::FeatureDrift& feature) {
   if (worst == nullptr) {
     return absl::StrCat("drift on ", feature.name(), " (", SeverityName(feature.severity()), ")");
   }
-  const std::string value = worst->has_p_value()
-                                ? absl::StrFormat("p=%.4g", worst->p_value())
-                                : absl::StrFormat("%.4g", worst->value());
+  const std::string value = worst->has_p_value() ? absl::StrFormat("p=%.4g", worst->p_value())
+                                                 : absl::StrFormat("%.4g", worst->value());
   return absl::StrCat(MetricName(worst->metric()), " ", value, " on ", feature.name(), " (",
                       ThresholdText(*worst), ")");
 }
@@ -73,7 +72,8 @@ v1::Severity RetrainSeverity(const v1::MonitoringPolicy& policy) {
   return std::max(policy.retrain().min_severity(), v1::SEVERITY_WARNING);
 }
 
-void JudgeDrift(const EvaluationInput& in, const google::protobuf::RepeatedPtrField<v1::FeatureDrift>& columns,
+void JudgeDrift(const EvaluationInput& in,
+                const google::protobuf::RepeatedPtrField<v1::FeatureDrift>& columns,
                 v1::AlertKind kind, Evaluation* out) {
   const bool output = kind == v1::ALERT_KIND_PREDICTION_DRIFT;
   for (const v1::FeatureDrift& column : columns) {
@@ -150,7 +150,8 @@ std::string OpText(v1::ComparisonOp op) {
 void JudgePerformance(const EvaluationInput& in, Evaluation* out) {
   if (in.policy.performance().empty()) return;
   const v1::PerformanceReport& report = *in.performance;
-  const bool enough = report.sufficient_labels() && report.labelled_count() >= in.policy.min_labelled();
+  const bool enough =
+      report.sufficient_labels() && report.labelled_count() >= in.policy.min_labelled();
   if (enough) out->judged.push_back(v1::ALERT_KIND_PERFORMANCE);
   for (const v1::MetricThreshold& floor : in.policy.performance()) {
     AlertCondition condition{in.model, in.version, v1::ALERT_KIND_PERFORMANCE, floor.metric()};
@@ -185,8 +186,9 @@ void JudgeTraffic(const EvaluationInput& in, Evaluation* out) {
   AlertFinding finding;
   finding.condition = {in.model, in.version, v1::ALERT_KIND_NO_TRAFFIC, ""};
   finding.severity = v1::SEVERITY_WARNING;
-  finding.summary = absl::StrCat("no prediction for ", absl::FormatDuration(absl::Trunc(quiet, absl::Seconds(1))),
-                                 " (allowed ", absl::FormatDuration(after), ")");
+  finding.summary =
+      absl::StrCat("no prediction for ", absl::FormatDuration(absl::Trunc(quiet, absl::Seconds(1))),
+                   " (allowed ", absl::FormatDuration(after), ")");
   out->raised.push_back(std::move(finding));
 }
 

@@ -132,17 +132,17 @@ absl::StatusOr<std::vector<std::pair<AlertCondition, v1::Alert>>> AlertStore::Op
     absl::string_view model, int64_t version) const {
   std::vector<std::pair<AlertCondition, std::string>> ids;
   absl::Status failure;
-  absl::Status scanned = store_->Scan(
-      open_, kv::KeyRange::Prefix(VersionPrefix(model, version)),
-      [&](absl::string_view key, absl::string_view id) {
-        absl::StatusOr<AlertCondition> condition = ParseConditionKey(key);
-        if (!condition.ok()) {
-          failure = condition.status();
-          return false;
-        }
-        ids.emplace_back(*std::move(condition), std::string(id));
-        return true;
-      });
+  absl::Status scanned = store_->Scan(open_, kv::KeyRange::Prefix(VersionPrefix(model, version)),
+                                      [&](absl::string_view key, absl::string_view id) {
+                                        absl::StatusOr<AlertCondition> condition =
+                                            ParseConditionKey(key);
+                                        if (!condition.ok()) {
+                                          failure = condition.status();
+                                          return false;
+                                        }
+                                        ids.emplace_back(*std::move(condition), std::string(id));
+                                        return true;
+                                      });
   if (!scanned.ok()) return scanned;
   if (!failure.ok()) return failure;
   std::vector<std::pair<AlertCondition, v1::Alert>> open;
@@ -182,8 +182,7 @@ absl::StatusOr<v1::Alert> AlertStore::Acknowledge(absl::string_view id, const v1
   } else {
     alert->clear_silenced_until();
   }
-  if (absl::Status put = store_->Put(alerts_, alert->id(), alert->SerializeAsString());
-      !put.ok()) {
+  if (absl::Status put = store_->Put(alerts_, alert->id(), alert->SerializeAsString()); !put.ok()) {
     return put;
   }
   return alert;
@@ -233,11 +232,12 @@ absl::StatusOr<std::vector<int64_t>> AlertStore::FiringBySeverity(absl::string_v
   std::vector<int64_t> counts(v1::Severity_ARRAYSIZE, 0);
   absl::Status failure;
   std::vector<std::string> ids;
-  absl::Status scanned = store_->Scan(open_, kv::KeyRange::Prefix(absl::StrCat(model, std::string(1, kSep))),
-                                      [&](absl::string_view, absl::string_view id) {
-                                        ids.emplace_back(id);
-                                        return true;
-                                      });
+  absl::Status scanned =
+      store_->Scan(open_, kv::KeyRange::Prefix(absl::StrCat(model, std::string(1, kSep))),
+                   [&](absl::string_view, absl::string_view id) {
+                     ids.emplace_back(id);
+                     return true;
+                   });
   if (!scanned.ok()) return scanned;
   for (const std::string& id : ids) {
     absl::StatusOr<v1::Alert> alert = Load(id);

@@ -105,8 +105,7 @@ class AlertStore {
                                                         absl::Time now) const;
 
  private:
-  AlertStore(kv::Store* store, kv::ColumnFamily alerts, kv::ColumnFamily open,
-             core::Clock* clock)
+  AlertStore(kv::Store* store, kv::ColumnFamily alerts, kv::ColumnFamily open, core::Clock* clock)
       : store_(store), alerts_(alerts), open_(open), clock_(clock), ids_(clock) {}
 
   absl::StatusOr<v1::Alert> Load(absl::string_view id) const;

@@ -17,7 +17,8 @@ std::string PolicyKey(absl::string_view model) { return absl::StrCat("p", model)
 
 absl::Status NoPolicy(absl::string_view model) {
   if (model.empty()) return absl::NotFoundError("no default monitoring policy is set");
-  return absl::NotFoundError(absl::StrCat("model '", model, "' has no monitoring policy of its own"));
+  return absl::NotFoundError(
+      absl::StrCat("model '", model, "' has no monitoring policy of its own"));
 }
 
 }  // namespace
@@ -68,24 +69,25 @@ absl::StatusOr<PolicyPage> PolicyStore::List(int32_t page_size,
   std::string last_key;
   absl::Status parse_error;
   // Keys after the token's: the token's key with a 0 byte appended is the next possible key.
-  const std::string begin = after->empty() ? std::string() : absl::StrCat(*after, std::string(1, '\0'));
-  absl::Status scanned = store_->Scan(
-      family_, kv::KeyRange::Between(begin, ""),
-      [&](absl::string_view key, absl::string_view value) {
-        if (static_cast<int32_t>(page.policies.size()) == *size) {
-          page.next_page_token = EncodePageToken(last_key);
-          return false;
-        }
-        absl::StatusOr<v1::MonitoringPolicy> policy =
-            core::ParseStored<v1::MonitoringPolicy>(value, "monitoring policy");
-        if (!policy.ok()) {
-          parse_error = policy.status();
-          return false;
-        }
-        page.policies.push_back(*std::move(policy));
-        last_key = std::string(key);
-        return true;
-      });
+  const std::string begin =
+      after->empty() ? std::string() : absl::StrCat(*after, std::string(1, '\0'));
+  absl::Status scanned =
+      store_->Scan(family_, kv::KeyRange::Between(begin, ""),
+                   [&](absl::string_view key, absl::string_view value) {
+                     if (static_cast<int32_t>(page.policies.size()) == *size) {
+                       page.next_page_token = EncodePageToken(last_key);
+                       return false;
+                     }
+                     absl::StatusOr<v1::MonitoringPolicy> policy =
+                         core::ParseStored<v1::MonitoringPolicy>(value, "monitoring policy");
+                     if (!policy.ok()) {
+                       parse_error = policy.status();
+                       return false;
+                     }
+                     page.policies.push_back(*std::move(policy));
+                     last_key = std::string(key);
+                     return true;
+                   });
   if (!scanned.ok()) return scanned;
   if (!parse_error.ok()) return parse_error;
   return page;

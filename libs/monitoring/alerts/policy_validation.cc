@@ -19,8 +19,9 @@ absl::Status Invalid(const std::string& field, absl::string_view why) {
 
 absl::Status NotNegative(const std::string& field, const google::protobuf::Duration& value) {
   if (FromProtoDuration(value) >= absl::ZeroDuration()) return absl::OkStatus();
-  return Invalid(field, absl::StrCat("is negative (", absl::FormatDuration(FromProtoDuration(value)),
-                                     "); durations are >= 0, 0 = the default"));
+  return Invalid(field,
+                 absl::StrCat("is negative (", absl::FormatDuration(FromProtoDuration(value)),
+                              "); durations are >= 0, 0 = the default"));
 }
 
 absl::Status NotNegative(const std::string& field, int64_t value) {
@@ -30,9 +31,9 @@ absl::Status NotNegative(const std::string& field, int64_t value) {
 
 // Thresholds of p-value tests: each in (0, 1), and critical the stricter (smaller) one.
 absl::Status CheckPValueThresholds(const std::string& at, const v1::DriftThreshold& drift) {
-  for (const auto& [name, value] : {std::pair<const char*, double>{"warning_threshold",
-                                                                   drift.warning_threshold()},
-                                    {"critical_threshold", drift.critical_threshold()}}) {
+  for (const auto& [name, value] :
+       {std::pair<const char*, double>{"warning_threshold", drift.warning_threshold()},
+        {"critical_threshold", drift.critical_threshold()}}) {
     if (value == 0) continue;  // Off.
     if (!(value > 0 && value < 1)) {
       return Invalid(absl::StrCat(at, ".", name),
@@ -57,21 +58,21 @@ absl::Status CheckDistanceThresholds(const std::string& at, const v1::DriftThres
   double max = HUGE_VAL;
   if (drift.metric() == v1::DRIFT_METRIC_JS) max = kMaxJensenShannon;
   if (drift.metric() == v1::DRIFT_METRIC_OUT_OF_RANGE) max = 1;
-  for (const auto& [name, value] : {std::pair<const char*, double>{"warning_threshold",
-                                                                   drift.warning_threshold()},
-                                    {"critical_threshold", drift.critical_threshold()}}) {
+  for (const auto& [name, value] :
+       {std::pair<const char*, double>{"warning_threshold", drift.warning_threshold()},
+        {"critical_threshold", drift.critical_threshold()}}) {
     if (!(value >= 0) || value > max) {
-      return Invalid(absl::StrCat(at, ".", name),
-                     absl::StrCat(value, " is outside the range of ",
-                                  v1::DriftMetric_Name(drift.metric()), " [0, ", max,
-                                  "] (0 = off)"));
+      return Invalid(absl::StrCat(at, ".", name), absl::StrCat(value, " is outside the range of ",
+                                                               v1::DriftMetric_Name(drift.metric()),
+                                                               " [0, ", max, "] (0 = off)"));
     }
   }
   if (drift.warning_threshold() != 0 && drift.critical_threshold() != 0 &&
       drift.critical_threshold() < drift.warning_threshold()) {
-    return Invalid(absl::StrCat(at, ".critical_threshold"),
-                   absl::StrCat(drift.critical_threshold(), " must be at least warning_threshold ",
-                                drift.warning_threshold(), ": a larger distance is the worse drift"));
+    return Invalid(
+        absl::StrCat(at, ".critical_threshold"),
+        absl::StrCat(drift.critical_threshold(), " must be at least warning_threshold ",
+                     drift.warning_threshold(), ": a larger distance is the worse drift"));
   }
   return absl::OkStatus();
 }
@@ -100,10 +101,12 @@ struct MetricRange {
 };
 const absl::flat_hash_map<std::string, MetricRange>& MetricRanges() {
   static const auto* const ranges = new absl::flat_hash_map<std::string, MetricRange>{
-      {"auc", {0, 1}},         {"accuracy", {0, 1}}, {"precision", {0, 1}},
-      {"recall", {0, 1}},      {"f1", {0, 1}},       {"macro_f1", {0, 1}},
-      {"ece", {0, 1}},         {"log_loss", {0, HUGE_VAL}}, {"rmse", {0, HUGE_VAL}},
-      {"mae", {0, HUGE_VAL}},  {"r2", {-HUGE_VAL, 1}}, {"label_coverage", {0, 1}},
+      {"auc", {0, 1}},         {"accuracy", {0, 1}},
+      {"precision", {0, 1}},   {"recall", {0, 1}},
+      {"f1", {0, 1}},          {"macro_f1", {0, 1}},
+      {"ece", {0, 1}},         {"log_loss", {0, HUGE_VAL}},
+      {"rmse", {0, HUGE_VAL}}, {"mae", {0, HUGE_VAL}},
+      {"r2", {-HUGE_VAL, 1}},  {"label_coverage", {0, 1}},
   };
   return *ranges;
 }

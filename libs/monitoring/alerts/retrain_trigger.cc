@@ -78,7 +78,8 @@ absl::StatusOr<std::optional<RetrainTrigger::Kept>> RetrainTrigger::LoadKept(
   if (parts.size() != 6 || !absl::SimpleAtoi(parts[0], &kept.version) ||
       !absl::SimpleAtoi(parts[2], &kept.failures) || !absl::SimpleAtoi(parts[3], &next_us) ||
       !kept.request.ParseFromArray(parts[5].data(), static_cast<int>(parts[5].size()))) {
-    return absl::DataLossError(absl::StrCat("the kept retrain request of '", model, "' is corrupt"));
+    return absl::DataLossError(
+        absl::StrCat("the kept retrain request of '", model, "' is corrupt"));
   }
   kept.alert_id = std::string(parts[1]);
   kept.next_attempt = absl::FromUnixMicros(next_us);
@@ -138,8 +139,7 @@ absl::StatusOr<RetrainOutcome> RetrainTrigger::Observe(const v1::MonitoringPolic
     if (!last.ok() && !absl::IsNotFound(last.status())) return last.status();
     int64_t last_us = 0;
     const bool cooling = last.ok() && absl::SimpleAtoi(*last, &last_us) &&
-                         now - absl::FromUnixMicros(last_us) <
-                             FromProtoDuration(rule.cooldown());
+                         now - absl::FromUnixMicros(last_us) < FromProtoDuration(rule.cooldown());
     if (kept->has_value()) {
       outcome.skipped = "a retrain request is already waiting for the tower";
     } else if (cooling) {
@@ -228,21 +228,24 @@ absl::StatusOr<std::optional<v1::Job>> RetrainTrigger::TrySubmit(const std::stri
         absl::Status linked = options_.alerts->SetRetrainJob(kept.alert_id, job->id());
         if (!linked.ok()) {
           core::Log(core::LogLevel::kWarning, "retrain_job_not_linked",
-                    {{"alert", kept.alert_id}, {"job", job->id()},
+                    {{"alert", kept.alert_id},
+                     {"job", job->id()},
                      {"error", std::string(linked.message())}});
         }
       }
       core::Log(core::LogLevel::kInfo, "retrain_submitted",
-                {{"model", model}, {"version", kept.version}, {"job", job->id()},
+                {{"model", model},
+                 {"version", kept.version},
+                 {"job", job->id()},
                  {"attempts", kept.failures + 1}});
       return std::optional<v1::Job>(*std::move(job));
     }
     status = job.status();
   }
   if (!Retryable(status)) {
-    core::Log(core::LogLevel::kError, "retrain_given_up",
-              {{"model", model}, {"version", kept.version},
-               {"error", std::string(status.message())}});
+    core::Log(
+        core::LogLevel::kError, "retrain_given_up",
+        {{"model", model}, {"version", kept.version}, {"error", std::string(status.message())}});
     if (absl::Status dropped = DropKept(model); !dropped.ok()) return dropped;
     return status;
   }
@@ -252,7 +255,8 @@ absl::StatusOr<std::optional<v1::Job>> RetrainTrigger::TrySubmit(const std::stri
   const absl::Duration wait = std::min(options_.initial_backoff * factor, options_.max_backoff);
   kept.next_attempt = now + wait;
   core::Log(core::LogLevel::kWarning, "retrain_deferred",
-            {{"model", model}, {"failures", kept.failures},
+            {{"model", model},
+             {"failures", kept.failures},
              {"retry_in_s", absl::ToDoubleSeconds(wait)},
              {"error", std::string(status.message())}});
   if (absl::Status saved = SaveKept(model, kept); !saved.ok()) return saved;
@@ -264,11 +268,11 @@ absl::StatusOr<std::vector<v1::Job>> RetrainTrigger::RetryPending() {
   std::vector<std::string> due;
   const absl::Time now = options_.clock->Now();
   const std::string prefix = KeptKey("");
-  absl::Status scanned = options_.store->Scan(
-      family_, kv::KeyRange::Prefix(prefix), [&](absl::string_view key, absl::string_view) {
-        due.emplace_back(key.substr(prefix.size()));
-        return true;
-      });
+  absl::Status scanned = options_.store->Scan(family_, kv::KeyRange::Prefix(prefix),
+                                              [&](absl::string_view key, absl::string_view) {
+                                                due.emplace_back(key.substr(prefix.size()));
+                                                return true;
+                                              });
   if (!scanned.ok()) return scanned;
   std::vector<v1::Job> accepted;
   for (const std::string& model : due) {

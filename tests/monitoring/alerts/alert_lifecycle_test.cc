@@ -104,7 +104,8 @@ TEST_CASE("Performance floors, missing rates and silence raise their kinds",
   EvaluationRound round = *h.engine->RunRound(true);
   std::vector<v1::AlertKind> kinds;
   for (const v1::Alert& alert : round.versions[0].raised) kinds.push_back(alert.kind());
-  CHECK(kinds == std::vector<v1::AlertKind>{v1::ALERT_KIND_DATA_QUALITY, v1::ALERT_KIND_NO_TRAFFIC});
+  CHECK(kinds ==
+        std::vector<v1::AlertKind>{v1::ALERT_KIND_DATA_QUALITY, v1::ALERT_KIND_NO_TRAFFIC});
 
   h.reports.SetPerformance(PerformanceWith(0.6, 500, true));
   round = *h.engine->RunRound(true);

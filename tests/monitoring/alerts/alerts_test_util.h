@@ -38,8 +38,7 @@ class FakeWindows : public WindowSource {
     summaries.from = summaries.to = from;
     return summaries;
   }
-  absl::StatusOr<std::vector<ActiveVersion>> ActiveVersions(absl::Time,
-                                                            absl::Time) const override {
+  absl::StatusOr<std::vector<ActiveVersion>> ActiveVersions(absl::Time, absl::Time) const override {
     absl::MutexLock lock(&mu_);
     return active_;
   }

@@ -131,8 +131,9 @@ TEST_CASE("Distance thresholds must be >= 0, in range, with critical the larger"
           p.mutable_drift(1)->set_metric(v1::DRIFT_METRIC_WASSERSTEIN);
           p.mutable_drift(1)->set_critical_threshold(3);
         }).ok());
-  RequireInvalid(Edited([](auto& p) { p.mutable_drift(1)->set_metric(v1::DRIFT_METRIC_UNSPECIFIED); }),
-                 "drift[1].metric");
+  RequireInvalid(
+      Edited([](auto& p) { p.mutable_drift(1)->set_metric(v1::DRIFT_METRIC_UNSPECIFIED); }),
+      "drift[1].metric");
   RequireInvalid(Edited([](auto& p) { p.mutable_drift(1)->add_features(""); }),
                  "drift[1].features[1]");
 }
@@ -153,8 +154,9 @@ TEST_CASE("Performance floors name known metrics within their range", "[alerts][
                    p.mutable_performance(0)->set_value(-2);
                  }),
                  "performance[0].value");
-  RequireInvalid(Edited([](auto& p) { p.mutable_performance(0)->set_op(v1::COMPARISON_OP_UNSPECIFIED); }),
-                 "performance[0].op");
+  RequireInvalid(
+      Edited([](auto& p) { p.mutable_performance(0)->set_op(v1::COMPARISON_OP_UNSPECIFIED); }),
+      "performance[0].op");
   CHECK(Edited([](auto& p) {
           p.mutable_performance(0)->set_metric("rmse");
           p.mutable_performance(0)->set_op(v1::COMPARISON_OP_LESS_OR_EQUAL);

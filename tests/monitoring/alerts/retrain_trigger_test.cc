@@ -166,8 +166,7 @@ TEST_CASE("Drifted-window counts survive a restart", "[alerts][retrain]") {
   CHECK(Round(h).retrain.requested);
 }
 
-TEST_CASE("The registry away keeps the request until it answers",
-          "[alerts][retrain]") {
+TEST_CASE("The registry away keeps the request until it answers", "[alerts][retrain]") {
   AlertsHarness h;
   SetRetrainPolicy(h, 1, absl::ZeroDuration());
   h.windows.Set({Active("fraud", 7, kStart)});
