@@ -11,11 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
-#include "google/protobuf/util/json_util.h"
 #include "libs/client/typed_clients.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/connection.h"
+#include "tools/cli/json_file.h"
 #include "tools/cli/registry_print.h"
 #include "tools/cli/rpc_call.h"
 
@@ -52,15 +52,6 @@ void PrintAlerts(const std::vector<v1::Alert>& alerts) {
         Short(v1::Severity_Name(alert.severity()), "SEVERITY_"), state,
         FormatTimestamp(alert.fire_time()), summary);
   }
-}
-
-void PrintJson(const google::protobuf::Message& message) {
-  std::string text;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &text, options);
-  std::cout << text;
 }
 
 }  // namespace

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
 #include "libs/client/typed_clients.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
@@ -23,16 +22,6 @@ using MonitorStub = client::MonitorClient::Stub;
 
 std::string PolicyName(const std::string& model) {
   return model.empty() ? std::string("the default policy") : model;
-}
-
-void PrintJson(const google::protobuf::Message& message) {
-  std::string text;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &text, options);
-  std::cout << text;
-  if (text.empty() || text.back() != '\n') std::cout << "\n";
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "libs/monitoring/alerts/proto_time.h"
+#include "libs/registry/promotion_gates.h"
 
 namespace fabrique::monitoring {
 namespace {
@@ -115,23 +116,6 @@ void JudgeMissingRates(const EvaluationInput& in, Evaluation* out) {
   }
 }
 
-bool Holds(double value, v1::ComparisonOp op, double bound) {
-  switch (op) {
-    case v1::COMPARISON_OP_GREATER:
-      return value > bound;
-    case v1::COMPARISON_OP_GREATER_OR_EQUAL:
-      return value >= bound;
-    case v1::COMPARISON_OP_LESS:
-      return value < bound;
-    case v1::COMPARISON_OP_LESS_OR_EQUAL:
-      return value <= bound;
-    case v1::COMPARISON_OP_EQUAL:
-      return value == bound;
-    default:
-      return true;
-  }
-}
-
 std::string OpText(v1::ComparisonOp op) {
   switch (op) {
     case v1::COMPARISON_OP_GREATER:
@@ -164,7 +148,7 @@ void JudgePerformance(const EvaluationInput& in, Evaluation* out) {
       out->unknown.push_back(std::move(condition));
       continue;
     }
-    if (Holds(*value, floor.op(), floor.value())) continue;
+    if (registry::MetricHolds(*value, floor.op(), floor.value())) continue;
     AlertFinding finding;
     finding.condition = std::move(condition);
     finding.severity = v1::SEVERITY_CRITICAL;
