@@ -116,21 +116,6 @@ void JudgeMissingRates(const EvaluationInput& in, Evaluation* out) {
   }
 }
 
-std::string OpText(v1::ComparisonOp op) {
-  switch (op) {
-    case v1::COMPARISON_OP_GREATER:
-      return ">";
-    case v1::COMPARISON_OP_GREATER_OR_EQUAL:
-      return ">=";
-    case v1::COMPARISON_OP_LESS:
-      return "<";
-    case v1::COMPARISON_OP_LESS_OR_EQUAL:
-      return "<=";
-    default:
-      return "==";
-  }
-}
-
 void JudgePerformance(const EvaluationInput& in, Evaluation* out) {
   if (in.policy.performance().empty()) return;
   const v1::PerformanceReport& report = *in.performance;
@@ -152,9 +137,10 @@ void JudgePerformance(const EvaluationInput& in, Evaluation* out) {
     AlertFinding finding;
     finding.condition = std::move(condition);
     finding.severity = v1::SEVERITY_CRITICAL;
-    finding.summary = absl::StrFormat("%s %.4g on %d labelled predictions (floor %s %s %g)",
-                                      floor.metric(), *value, report.labelled_count(),
-                                      floor.metric(), OpText(floor.op()), floor.value());
+    finding.summary =
+        absl::StrFormat("%s %.4g on %d labelled predictions (floor %s %s %g)", floor.metric(),
+                        *value, report.labelled_count(), floor.metric(),
+                        registry::ComparisonText(floor.op()), floor.value());
     finding.report_id = report.report_id();
     out->performance_breached = true;
     out->raised.push_back(std::move(finding));
