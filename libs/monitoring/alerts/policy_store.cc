@@ -49,14 +49,14 @@ absl::StatusOr<v1::MonitoringPolicy> PolicyStore::GetOwn(absl::string_view model
 }
 
 absl::StatusOr<v1::MonitoringPolicy> PolicyStore::Get(absl::string_view model) const {
+  // Found, or a storage error: either is the answer.
   absl::StatusOr<v1::MonitoringPolicy> own = GetOwn(model);
-  if (own.ok() || !absl::IsNotFound(own.status()) || model.empty()) {
-    if (model.empty() && absl::IsNotFound(own.status())) return BuiltInPolicy();
-    return own;
+  if (!absl::IsNotFound(own.status())) return own;
+  if (!model.empty()) {
+    absl::StatusOr<v1::MonitoringPolicy> fallback = GetOwn("");
+    if (!absl::IsNotFound(fallback.status())) return fallback;
   }
-  absl::StatusOr<v1::MonitoringPolicy> fallback = GetOwn("");
-  if (absl::IsNotFound(fallback.status())) return BuiltInPolicy();
-  return fallback;
+  return BuiltInPolicy();
 }
 
 absl::StatusOr<PolicyPage> PolicyStore::List(int32_t page_size,
