@@ -85,7 +85,9 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    # The trainer.
                    "SubmitRun", "GetRun", "ListRuns", "CancelRun", "WatchRun",
                    # The monitor.
-                   "LogPredictions", "LogOutcomes"}
+                   "LogPredictions", "LogOutcomes", "SetMonitoringPolicy", "GetMonitoringPolicy",
+                   "ListMonitoringPolicies", "DeleteMonitoringPolicy", "ListAlerts", "GetAlert",
+                   "AcknowledgeAlert"}
     with running.connect(name) as channel:
         for full_name in SERVICES[name]:
             package, service = full_name.rsplit(".", 1)
