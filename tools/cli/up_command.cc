@@ -165,12 +165,14 @@ absl::Status AnnounceSecurity(const UpFlags& flags) {
 
 // The services `name` calls, by catalog name; each gets --<peer>_target. The trainer reads the
 // feature store and registers in the registry; the inference server follows the registry, looks
-// features up and logs predictions to the monitor; the monitor asks the registry about models.
-// The registry also asks the monitor (promotion gates), which starts after it: see MonitorPort.
+// features up and logs predictions to the monitor; the monitor asks the registry about models
+// and the trainer for the spec of the run a retrain repeats (the tower, which takes retrains,
+// starts after it: the monitor's default --tower_target is the tower's default port). The
+// registry also asks the monitor (promotion gates), which starts after it: see MonitorPort.
 std::vector<absl::string_view> PeersOf(absl::string_view name) {
   if (name == "trainer") return {"features", "registry"};
   if (name == "inference") return {"features", "registry", "monitor"};
-  if (name == "monitor") return {"registry"};
+  if (name == "monitor") return {"registry", "trainer"};
   return {};
 }
 
