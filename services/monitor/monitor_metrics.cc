@@ -142,7 +142,7 @@ void MonitorMetrics::AddColumn(const v1::FeatureDrift& column,
     prometheus::Labels test = labels;
     test["test"] = std::string(monitoring::report::DriftMetricName(score.metric()));
     Set(drift_statistic_, test, score.value(), series);
-    if (score.has_p_value()) Set(drift_p_value_, test, score.p_value(), series);
+    if (score.has_p_value()) Set(drift_p_value_, test, score.p_value().value(), series);
   }
 }
 

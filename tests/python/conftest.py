@@ -5,7 +5,6 @@ groups a test plays (through the Python client package, clients/python/fabrique)
 
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,22 +29,14 @@ def fabrique(*args, timeout=30, **kwargs):
 def stubs(tmp_path_factory):
     """Generates Python stubs for every Fabrique proto with grpc_tools.protoc, as a squad would,
     and puts them on sys.path."""
+    from grpc_tools import protoc
     out = tmp_path_factory.mktemp("stubs")
     protos = sorted(str(p.relative_to(REPO / "protos"))
                     for p in (REPO / "protos").rglob("*.proto"))
-    # Debian's grpc_tools bundles a protoc too old for proto3 `optional` fields (monitor.proto
-    # has some): the system's protoc with gRPC's Python plugin is used when both are installed.
-    system_protoc, plugin = shutil.which("protoc"), shutil.which("grpc_python_plugin")
-    if system_protoc and plugin:
-        rc = subprocess.run([system_protoc, f"-I{REPO / 'protos'}", f"--python_out={out}",
-                             f"--grpc_python_out={out}",
-                             f"--plugin=protoc-gen-grpc_python={plugin}", *protos]).returncode
-    else:
-        from grpc_tools import protoc
-        include = pathlib.Path(protoc.__file__).parent / "_proto"
-        rc = protoc.main(["grpc_tools.protoc", f"-I{REPO / 'protos'}", f"-I{include}",
-                          f"--python_out={out}", f"--grpc_python_out={out}", *protos])
-    assert rc == 0, f"protoc failed on {protos}"
+    include = pathlib.Path(protoc.__file__).parent / "_proto"
+    rc = protoc.main(["grpc_tools.protoc", f"-I{REPO / 'protos'}", f"-I{include}",
+                      f"--python_out={out}", f"--grpc_python_out={out}", *protos])
+    assert rc == 0, f"grpc_tools.protoc failed on {protos}"
     sys.path.insert(0, str(out))
     # grpc.health.v1 lives under the installed `grpc` package's name, and fabrique.v1 under the
     # client package's: let each find the generated modules too (Debian ships no

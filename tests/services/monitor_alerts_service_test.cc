@@ -76,7 +76,7 @@ struct AlertsAdapter {
         server::ServiceAccess(
             identity.guard(), v1::Monitor::service_full_name(),
             WithAlertOwners(MonitoredModelOwners(directory.get()), h.alerts.get())),
-        metrics.get(), std::move(parts));
+        metrics.get(), MonitorReports(), nullptr, std::move(parts));
     host->AddService(service.get(), v1::Monitor::service_full_name(), "the monitor");
     REQUIRE(host->Start().ok());
     stub = v1::Monitor::NewStub(

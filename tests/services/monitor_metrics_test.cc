@@ -56,7 +56,7 @@ v1::DriftReport Drift(int64_t version) {
   r.mutable_model_version()->set_version(version);
   r.set_prediction_count(1200);
   v1::FeatureDrift amount = Column("amount", v1::DRIFT_METRIC_KS, 0.3, v1::DRIFT_STATUS_DRIFTED);
-  amount.mutable_scores(0)->set_p_value(0.001);
+  amount.mutable_scores(0)->mutable_p_value()->set_value(0.001);
   v1::DriftScore* psi = amount.add_scores();
   psi->set_metric(v1::DRIFT_METRIC_PSI);
   psi->set_value(0.4);

@@ -83,11 +83,11 @@ v1::FeatureDrift CategoricalFeature(int i) {
   v1::DriftScore* score = f.add_scores();
   score->set_metric(v1::DRIFT_METRIC_CHI_SQUARED);
   score->set_value(3.1 + i);
-  score->set_p_value(i % 9 == 0 ? 0.001 : 0.4);
+  score->mutable_p_value()->set_value(i % 9 == 0 ? 0.001 : 0.4);
   score->set_threshold(0.05);
   score->set_drift_when(v1::DRIFT_WHEN_P_VALUE_BELOW);
   score->set_enough_data(true);
-  score->set_drifted(score->p_value() < 0.05);
+  score->set_drifted(score->p_value().value() < 0.05);
   f.set_status(score->drifted() ? v1::DRIFT_STATUS_DRIFTED : v1::DRIFT_STATUS_NO_DRIFT);
   return f;
 }

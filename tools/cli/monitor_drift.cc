@@ -88,7 +88,7 @@ void PrintColumns(const std::string& title,
       std::cout << absl::StrFormat(
           "%-20s %-12s %-13s %-10s %-10s %-12s %-18s %8d %8d %7.1f%% %8d\n",
           first ? column.name() : "", first ? column.column_type() : "", test,
-          Number(score.value()), score.has_p_value() ? Number(score.p_value()) : "-", threshold,
+          Number(score.value()), score.has_p_value() ? Number(score.p_value().value()) : "-", threshold,
           first ? Verdict(column) : (score.drifted() ? "(drifted)" : ""), score.reference_count(),
           score.current_count(), 100 * column.missing_rate(), column.out_of_range_count());
       first = false;

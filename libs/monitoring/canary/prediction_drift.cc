@@ -59,7 +59,7 @@ v1::FeatureDrift Describe(const std::string& name, const ColumnSummary& primary,
   v1::DriftScore* score = drift.add_scores();
   score->set_metric(MetricOf(result.test));
   score->set_value(result.statistic);
-  if (result.p_value) score->set_p_value(*result.p_value);
+  if (result.p_value) score->mutable_p_value()->set_value(*result.p_value);
   score->set_threshold(result.threshold.value);
   score->set_drift_when(result.threshold.drift_when == DriftWhen::kPValueBelow
                             ? v1::DRIFT_WHEN_P_VALUE_BELOW

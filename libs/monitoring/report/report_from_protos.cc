@@ -262,7 +262,7 @@ FeatureReport FeatureFromDrift(const v1::FeatureDrift& feature, size_t max_categ
   const v1::DriftScore& score = feature.scores(0);
   f.test = std::string(DriftMetricName(score.metric()));
   f.statistic = score.value();
-  if (score.has_p_value()) f.p_value = score.p_value();
+  if (score.has_p_value()) f.p_value = score.p_value().value();
   f.threshold = score.threshold();
   const bool by_p_value = score.drift_when() == v1::DRIFT_WHEN_P_VALUE_BELOW ||
                           (score.drift_when() == v1::DRIFT_WHEN_UNSPECIFIED && score.has_p_value());

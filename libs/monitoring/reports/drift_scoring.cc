@@ -78,7 +78,7 @@ v1::DriftScore ScoreOf(const DriftResult& result, const ScoreSpec& spec) {
   v1::DriftScore score;
   score.set_metric(MetricOf(result.test));
   score.set_value(result.statistic);
-  if (result.p_value.has_value()) score.set_p_value(*result.p_value);
+  if (result.p_value.has_value()) score.mutable_p_value()->set_value(*result.p_value);
   score.set_warning_threshold(spec.warning_threshold);
   score.set_critical_threshold(spec.critical_threshold);
   score.set_threshold(result.threshold.value);

@@ -53,7 +53,7 @@ TEST_CASE("p-value tests read 'p below'; columns without a verdict decide nothin
   v1::DriftScore* ks = report.mutable_features(0)->mutable_scores(0);
   ks->set_metric(v1::DRIFT_METRIC_KS);
   ks->set_value(0.21);
-  ks->set_p_value(0.0012);
+  ks->mutable_p_value()->set_value(0.0012);
   ks->set_warning_threshold(0.05);
   ks->set_critical_threshold(0.01);
   ks->set_drift_when(v1::DRIFT_WHEN_P_VALUE_BELOW);

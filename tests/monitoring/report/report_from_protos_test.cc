@@ -77,7 +77,7 @@ v1::DriftReport DriftingReport() {
   r.set_prediction_count(5000);
   v1::FeatureDrift amount =
       Feature("amount", v1::DRIFT_METRIC_KS, 0.21, 0.05, v1::DRIFT_STATUS_DRIFTED);
-  amount.mutable_scores(0)->set_p_value(0.0004);
+  amount.mutable_scores(0)->mutable_p_value()->set_value(0.0004);
   amount.set_column_type("numeric");
   amount.set_missing_rate(0.02);
   amount.set_reference_missing_rate(0.01);
@@ -86,7 +86,7 @@ v1::DriftReport DriftingReport() {
   *r.add_features() = amount;
   v1::FeatureDrift channel =
       Feature("channel", v1::DRIFT_METRIC_CHI_SQUARED, 1.2, 0.05, v1::DRIFT_STATUS_NO_DRIFT);
-  channel.mutable_scores(0)->set_p_value(0.54);
+  channel.mutable_scores(0)->mutable_p_value()->set_value(0.54);
   channel.set_column_type("categorical");
   *channel.mutable_reference() = CategoricalProfile({{"web", 0.6}, {"branch", 0.4}});
   *channel.mutable_live() = CategoricalProfile({{"web", 0.5}, {"mobile", 0.3}, {"branch", 0.2}});

@@ -62,7 +62,7 @@ TEST_CASE("A numeric input that moved drifts by AUTO's KS, with every score fiel
   CHECK(score.metric() == v1::DRIFT_METRIC_KS);
   CHECK(score.auto_selected());
   CHECK(score.has_p_value());
-  CHECK(score.p_value() < 0.05);
+  CHECK(score.p_value().value() < 0.05);
   CHECK(score.value() == Approx(0.5).margin(0.01));
   CHECK(score.threshold() == Approx(0.05));
   CHECK(score.drift_when() == v1::DRIFT_WHEN_P_VALUE_BELOW);
