@@ -160,11 +160,15 @@ p, tower, runs.cancel, squad
 p, tower, models.read, squad
 p, tower, models.promote, squad
 p, tower, auth.delegate, squad
+# The registry asks the monitor how a candidate does against an alias's holder on live
+# traffic, for promotion policies' monitor comparison gates.
+p, registry, monitoring.read, squad
 
 g, service:trainer, *:trainer
 g, service:inference, *:inference
 g, service:monitor, *:monitor
 g, service:tower, *:tower
+g, service:registry, *:registry
 
 # --- People. A group named SQUAD:ROLE grants ROLE in SQUAD, so the identity provider's groups
 # (or `fabrique auth token --groups risk:data-scientist`) say who is what where.

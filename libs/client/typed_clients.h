@@ -7,6 +7,7 @@
 #include "fabrique/v1/inference.grpc.pb.h"
 #include "fabrique/v1/monitor.grpc.pb.h"
 #include "fabrique/v1/registry.grpc.pb.h"
+#include "fabrique/v1/tower.grpc.pb.h"
 #include "fabrique/v1/trainer.grpc.pb.h"
 #include "inference/grpc_predict_v2.grpc.pb.h"
 #include "libs/client/service_client.h"
@@ -17,6 +18,7 @@ using FeaturesClient = ServiceClient<v1::FeatureStore>;
 using RegistryClient = ServiceClient<v1::ModelRegistry>;
 using TrainerClient = ServiceClient<v1::Trainer>;
 using MonitorClient = ServiceClient<v1::Monitor>;
+using TowerClient = ServiceClient<v1::Tower>;
 using EntityInferenceClient = ServiceClient<v1::EntityInference>;
 using OpenInferenceClient = ServiceClient<::inference::GRPCInferenceService>;
 

@@ -32,7 +32,7 @@ double CountInBin(const std::vector<double>& sorted, double lo, double hi, bool 
 
 }  // namespace
 
-AlignedCounts AlignCategories(const CategoryCounts& reference, const CategoryCounts& current) {
+AlignedCounts AlignCategories(const CategoryCountMap& reference, const CategoryCountMap& current) {
   absl::btree_map<std::string, std::pair<double, double>> both;
   for (const auto& [category, count] : reference) both[category].first += count;
   for (const auto& [category, count] : current) both[category].second += count;
@@ -62,6 +62,18 @@ AlignedCounts AlignValues(absl::Span<const double> reference, absl::Span<const d
   return aligned;
 }
 
+std::vector<double> SturgesBinEdges(double first, double last, int64_t count) {
+  // numpy.histogram_bin_edges(pooled, bins="sturges"), step for step.
+  const double range = last - first;
+  const double width = range / (std::log2(static_cast<double>(count)) + 1.0);
+  const int64_t bins = static_cast<int64_t>(std::ceil(range / width));
+  std::vector<double> edges(bins + 1);
+  const double step = range / static_cast<double>(bins);
+  for (int64_t k = 0; k < bins; ++k) edges[k] = static_cast<double>(k) * step + first;
+  edges[bins] = last;
+  return edges;
+}
+
 AlignedCounts BinForDistance(absl::Span<const double> reference, absl::Span<const double> current) {
   const std::vector<double> a = SortedFinite(reference), b = SortedFinite(current);
   std::vector<double> distinct_reference;
@@ -69,15 +81,11 @@ AlignedCounts BinForDistance(absl::Span<const double> reference, absl::Span<cons
   if (distinct_reference.size() <= kMaxDistinctValuesAsCategories || b.empty()) {
     return AlignValues(a, b);
   }
-  // numpy.histogram_bin_edges(pooled, bins="sturges"), step for step.
-  double first = std::min(a.front(), b.front()), last = std::max(a.back(), b.back());
-  const double range = last - first;  // > 0: the reference has more than 20 distinct values
-  const double width = range / (std::log2(static_cast<double>(a.size() + b.size())) + 1.0);
-  const int64_t bins = static_cast<int64_t>(std::ceil(range / width));
-  std::vector<double> edges(bins + 1);
-  const double step = range / static_cast<double>(bins);
-  for (int64_t k = 0; k < bins; ++k) edges[k] = static_cast<double>(k) * step + first;
-  edges[bins] = last;
+  // first < last: the reference has more than 20 distinct values.
+  const std::vector<double> edges =
+      SturgesBinEdges(std::min(a.front(), b.front()), std::max(a.back(), b.back()),
+                      static_cast<int64_t>(a.size() + b.size()));
+  const int64_t bins = static_cast<int64_t>(edges.size()) - 1;
   AlignedCounts aligned;
   for (int64_t k = 0; k < bins; ++k) {
     const bool last_bin = k + 1 == bins;

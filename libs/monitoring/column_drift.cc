@@ -9,28 +9,6 @@
 namespace fabrique::monitoring {
 namespace {
 
-// The parts of a result known before any statistic: sizes, the test, its threshold, and
-// whether there is enough data for a verdict.
-absl::StatusOr<DriftResult> Prepare(int64_t reference_rows, int64_t current_rows,
-                                    int64_t distinct_values, bool numeric,
-                                    const DriftOptions& options) {
-  if (options.min_rows < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("min_rows must be at least 1, not ", options.min_rows));
-  }
-  DriftResult result;
-  result.reference_rows = reference_rows;
-  result.current_rows = current_rows;
-  result.column_kind = InferColumnKind(numeric, distinct_values);
-  result.test = options.test == DriftTestKind::kAuto
-                    ? SelectTest(result.column_kind, reference_rows)
-                    : options.test;
-  result.threshold = DefaultThreshold(result.test);
-  if (options.threshold.has_value()) result.threshold.value = *options.threshold;
-  result.enough_data = reference_rows >= options.min_rows && current_rows >= options.min_rows;
-  return result;
-}
-
 void SetVerdict(double statistic, std::optional<double> p_value, DriftResult& result) {
   result.statistic = statistic;
   result.p_value = p_value;
@@ -86,9 +64,9 @@ absl::StatusOr<DriftResult> EvaluateColumn(absl::Span<const double> reference,
                                            absl::Span<const double> current,
                                            const DriftOptions& options) {
   const NumericSample ref = DropMissing(reference), cur = DropMissing(current);
-  absl::StatusOr<DriftResult> result =
-      Prepare(static_cast<int64_t>(ref.values.size()), static_cast<int64_t>(cur.values.size()),
-              CountDistinct(ref.values, cur.values), /*numeric=*/true, options);
+  absl::StatusOr<DriftResult> result = PrepareDriftResult(
+      static_cast<int64_t>(ref.values.size()), static_cast<int64_t>(cur.values.size()),
+      CountDistinct(ref.values, cur.values), /*numeric=*/true, options);
   if (!result.ok()) return result.status();
   result->reference_missing = ref.missing;
   result->current_missing = cur.missing;
@@ -127,9 +105,9 @@ absl::StatusOr<DriftResult> EvaluateColumn(const CategoricalColumn& reference,
     }
   }
   const AlignedCounts categories = AlignCategories(reference.counts, current.counts);
-  absl::StatusOr<DriftResult> result =
-      Prepare(reference_rows, current_rows, static_cast<int64_t>(categories.categories.size()),
-              /*numeric=*/false, options);
+  absl::StatusOr<DriftResult> result = PrepareDriftResult(
+      reference_rows, current_rows, static_cast<int64_t>(categories.categories.size()),
+      /*numeric=*/false, options);
   if (!result.ok()) return result.status();
   result->reference_missing = reference.missing;
   result->current_missing = current.missing;
@@ -141,6 +119,26 @@ absl::StatusOr<DriftResult> EvaluateColumn(const CategoricalColumn& reference,
   if (absl::Status status = RunCountTest(categories, categories, *result); !status.ok()) {
     return status;
   }
+  return result;
+}
+
+absl::StatusOr<DriftResult> PrepareDriftResult(int64_t reference_rows, int64_t current_rows,
+                                               int64_t distinct_values, bool numeric,
+                                               const DriftOptions& options) {
+  if (options.min_rows < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_rows must be at least 1, not ", options.min_rows));
+  }
+  DriftResult result;
+  result.reference_rows = reference_rows;
+  result.current_rows = current_rows;
+  result.column_kind = InferColumnKind(numeric, distinct_values);
+  result.test = options.test == DriftTestKind::kAuto
+                    ? SelectTest(result.column_kind, reference_rows)
+                    : options.test;
+  result.threshold = DefaultThreshold(result.test);
+  if (options.threshold.has_value()) result.threshold.value = *options.threshold;
+  result.enough_data = reference_rows >= options.min_rows && current_rows >= options.min_rows;
   return result;
 }
 

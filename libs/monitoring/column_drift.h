@@ -28,7 +28,7 @@ struct DriftOptions {
 
 // One window of a categorical column: its category counts and how many values were missing.
 struct CategoricalColumn {
-  CategoryCounts counts;
+  CategoryCountMap counts;
   int64_t missing = 0;
 };
 
@@ -63,6 +63,14 @@ absl::StatusOr<DriftResult> EvaluateColumn(absl::Span<const double> reference,
 absl::StatusOr<DriftResult> EvaluateColumn(const CategoricalColumn& reference,
                                            const CategoricalColumn& current,
                                            const DriftOptions& options = {});
+
+// The parts of a result known before any statistic, as both EvaluateColumn and the drift of
+// summaries (summary_drift.h) set them: sizes, the test (options.test, or AUTO's choice for
+// this kind of column and reference size), its threshold, and whether both windows have
+// min_rows values. Returns INVALID_ARGUMENT for min_rows < 1.
+absl::StatusOr<DriftResult> PrepareDriftResult(int64_t reference_rows, int64_t current_rows,
+                                               int64_t distinct_values, bool numeric,
+                                               const DriftOptions& options);
 
 struct DatasetDriftResult {
   int64_t columns = 0;

@@ -38,6 +38,23 @@ struct KsResult {
 absl::StatusOr<KsResult> Ks2Samp(absl::Span<const double> reference,
                                  absl::Span<const double> current);
 
+// One column's two windows, for KS tests of many columns at once.
+struct ColumnPair {
+  absl::Span<const double> reference;
+  absl::Span<const double> current;
+};
+// Ks2Samp of every pair (the same results), the pairs shared among `threads` threads (<= 0: one
+// per hardware thread); the result of columns[i] at index i.
+std::vector<absl::StatusOr<KsResult>> Ks2SampColumns(absl::Span<const ColumnPair> columns,
+                                                     int threads = 0);
+
+// The p-value of a two-sample KS statistic `statistic` on samples of n1 and n2 values, as
+// Ks2Samp computes it (exact path count with the statistic rounded to its lattice when both
+// sizes are at most 10,000, else the Kolmogorov distribution), for statistics computed
+// elsewhere (from sketches). `statistic` is clamped to [0, 1]. Returns INVALID_ARGUMENT when
+// n1 or n2 is below 1.
+absl::StatusOr<KsResult> KsPValue(int64_t n1, int64_t n2, double statistic);
+
 // First Wasserstein (earth mover's) distance between the two empirical distributions, as
 // scipy.stats.wasserstein_distance, and that distance divided by the reference's population
 // standard deviation (floored at 0.001, as Evidently does, so a constant reference still gives
@@ -51,8 +68,9 @@ struct WassersteinResult {
 absl::StatusOr<WassersteinResult> Wasserstein(absl::Span<const double> reference,
                                               absl::Span<const double> current);
 
-// How many times each category occurs in one window of a categorical column.
-using CategoryCounts = absl::btree_map<std::string, int64_t>;
+// How many times each category occurs in one window of a categorical column. (The sketch's
+// bounded, mergeable counter is sketch/category_counts.h's CategoryCounts.)
+using CategoryCountMap = absl::btree_map<std::string, int64_t>;
 
 // The two windows' counts over the union of their categories (or bins), in one order: sorted
 // category names, ascending values, or bins left to right.
@@ -61,7 +79,7 @@ struct AlignedCounts {
   std::vector<double> reference;
   std::vector<double> current;
 };
-AlignedCounts AlignCategories(const CategoryCounts& reference, const CategoryCounts& current);
+AlignedCounts AlignCategories(const CategoryCountMap& reference, const CategoryCountMap& current);
 // Each distinct finite value is a category (Evidently's treatment of a numeric column with few
 // values); -0 and +0 are one value.
 AlignedCounts AlignValues(absl::Span<const double> reference, absl::Span<const double> current);
@@ -70,6 +88,11 @@ AlignedCounts AlignValues(absl::Span<const double> reference, absl::Span<const d
 // (ceil(log2(n) + 1) equal-width bins from min to max, the last one closed); otherwise each
 // value is its own category.
 AlignedCounts BinForDistance(absl::Span<const double> reference, absl::Span<const double> current);
+
+// The edges of numpy's "sturges" bins (numpy.histogram_bin_edges(x, bins="sturges")) for
+// `count` values from `first` to `last` (first < last): ceil(log2(count) + 1) equal-width bins,
+// the last edge exactly `last`. BinForDistance's bins.
+std::vector<double> SturgesBinEdges(double first, double last, int64_t count);
 
 // Population stability index, Σ (r - c)·ln(r / c) over the shares r and c of each category or
 // bin. A share of zero becomes Evidently's epsilon: the window's smallest non-zero share / 10^6

@@ -18,6 +18,14 @@ const double kScaleDown = std::ldexp(1.0, -kScaleExponent);
 
 double ClipProbability(double p) { return std::clamp(p, 0.0, 1.0); }
 
+// Smirnov's sum is summed term by term up to this many terms, or when its peak is this narrow.
+constexpr int64_t kMaxDirectSmirnovTerms = 20000;
+// Points of the grid that finds the peak of its terms, and of the trapezoid rule over a wide one.
+constexpr int kSmirnovGridPoints = 512;
+constexpr int kSmirnovTrapezoidPoints = 8192;
+// Terms smaller than the largest by this factor's logarithm are left out.
+constexpr long double kNegligibleLogTerm = 50;
+
 // A dense square matrix, row-major.
 struct Matrix {
   explicit Matrix(int size) : m(size), cells(static_cast<size_t>(size) * size, 0.0) {}
@@ -238,15 +246,49 @@ double SmirnovSurvival(int64_t n, double x) {
   const long double nl = n, xl = x;
   const int64_t last = static_cast<int64_t>(std::floor(nl * (1 - xl)));
   const long double log_n_factorial = std::lgamma(nl + 1);
-  long double sum = 0;
-  for (int64_t j = 0; j <= last; ++j) {
+  // The logarithm of the Birnbaum–Tingey sum's term j (a smooth function of j), -inf where the
+  // term is 0.
+  const auto log_term = [&](long double j) -> long double {
     const long double below = (nl - j - nl * xl) / nl;  // 1 - x - j/n
-    if (below <= 0) continue;
-    const long double log_term = log_n_factorial - std::lgamma(j + 1.0L) - std::lgamma(nl - j + 1) +
-                                 (nl - j) * std::log(below) + (j - 1) * std::log(xl + j / nl);
-    sum += std::exp(log_term);
+    if (below <= 0) return -INFINITY;
+    return log_n_factorial - std::lgamma(j + 1.0L) - std::lgamma(nl - j + 1) +
+           (nl - j) * std::log(below) + (j - 1) * std::log(xl + j / nl);
+  };
+  const auto sum_terms = [&](int64_t from, int64_t to) {
+    long double sum = 0;
+    for (int64_t j = from; j <= to; ++j) sum += std::exp(log_term(static_cast<long double>(j)));
+    return sum;
+  };
+  if (last < kMaxDirectSmirnovTerms)
+    return ClipProbability(static_cast<double>(xl * sum_terms(0, last)));
+  // Large n: the terms form one smooth peak. Only those within e^-kNegligibleLogTerm of the
+  // largest count (the rest add less than n·e^-50 of it), found on a coarse grid of j.
+  const long double step = static_cast<long double>(last) / kSmirnovGridPoints;
+  long double peak = -INFINITY;
+  std::vector<long double> grid(kSmirnovGridPoints + 1);
+  for (int g = 0; g <= kSmirnovGridPoints; ++g) {
+    grid[g] = log_term(std::round(g * step));
+    peak = std::max(peak, grid[g]);
   }
-  return ClipProbability(static_cast<double>(xl * sum));
+  int first = 0, final = kSmirnovGridPoints;
+  while (grid[first] < peak - kNegligibleLogTerm) ++first;
+  while (grid[final] < peak - kNegligibleLogTerm) --final;
+  const int64_t from = static_cast<int64_t>(std::round(std::max(0, first - 1) * step));
+  const int64_t to =
+      static_cast<int64_t>(std::round(std::min(kSmirnovGridPoints, final + 1) * step));
+  // A peak cut by either end of the sum, or narrow: the terms themselves.
+  if (to - from < kMaxDirectSmirnovTerms || first == 0 || final == kSmirnovGridPoints) {
+    return ClipProbability(static_cast<double>(xl * sum_terms(from, to)));
+  }
+  // A wide peak inside: the sum over integers equals the integral of the smooth terms (Poisson
+  // summation; the difference falls as exp(-2π² width²)), and so does the trapezoid rule on a
+  // grid much finer than the peak's width, its ends negligible.
+  const long double h = static_cast<long double>(to - from) / kSmirnovTrapezoidPoints;
+  long double sum = 0;
+  for (int k = 0; k <= kSmirnovTrapezoidPoints; ++k) {
+    sum += std::exp(log_term(from + k * h) - peak);
+  }
+  return ClipProbability(static_cast<double>(xl * h * sum * std::exp(peak)));
 }
 
 double KolmogorovSurvival(int64_t n, double x) {

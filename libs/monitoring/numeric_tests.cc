@@ -7,6 +7,8 @@
 
 #include "absl/status/status.h"
 #include "libs/monitoring/drift_statistics.h"
+#include "libs/monitoring/ks_statistic.h"
+#include "libs/monitoring/sorted_finite.h"
 #include "libs/monitoring/special_functions.h"
 
 namespace fabrique::monitoring {
@@ -14,12 +16,9 @@ namespace {
 
 // scipy's ks_2samp(method='auto') counts lattice paths exactly up to this many values a side.
 constexpr int64_t kMaxExactKsSize = 10000;
-
-std::vector<double> SortedFinite(absl::Span<const double> column) {
-  std::vector<double> values = DropMissing(column).values;
-  std::sort(values.begin(), values.end());
-  return values;
-}
+// From this many values in both windows together, D is computed without sorting them
+// (ks_statistic.h); below, sorting is as fast.
+constexpr size_t kMinUnsortedKsSize = 1 << 15;
 
 absl::Status CheckNotEmpty(const std::vector<double>& reference,
                            const std::vector<double>& current) {
@@ -81,23 +80,6 @@ double ExactPValueLatticePaths(int64_t n1, int64_t n2, int64_t g, int64_t h) {
   return std::clamp(1.0 - inside, 0.0, 1.0);
 }
 
-// sup |F1 - F2| over the pooled values, each ECDF difference computed as scipy does
-// (searchsorted(side='right') / n), so the two statistics agree to the last bit.
-double KsStatistic(const std::vector<double>& a, const std::vector<double>& b) {
-  const double n1 = static_cast<double>(a.size()), n2 = static_cast<double>(b.size());
-  double largest = 0.0, smallest = 0.0;
-  size_t i = 0, j = 0;
-  while (i < a.size() || j < b.size()) {
-    const double x = (j == b.size() || (i < a.size() && a[i] <= b[j])) ? a[i] : b[j];
-    while (i < a.size() && a[i] <= x) ++i;
-    while (j < b.size() && b[j] <= x) ++j;
-    const double difference = static_cast<double>(i) / n1 - static_cast<double>(j) / n2;
-    largest = std::max(largest, difference);
-    smallest = std::min(smallest, difference);
-  }
-  return std::max(largest, std::clamp(-smallest, 0.0, 1.0));
-}
-
 }  // namespace
 
 NumericSample DropMissing(absl::Span<const double> column) {
@@ -115,11 +97,23 @@ NumericSample DropMissing(absl::Span<const double> column) {
 
 absl::StatusOr<KsResult> Ks2Samp(absl::Span<const double> reference,
                                  absl::Span<const double> current) {
-  const std::vector<double> a = SortedFinite(reference), b = SortedFinite(current);
+  if (reference.size() + current.size() >= kMinUnsortedKsSize) {
+    const UnsortedKs ks = KsStatisticUnsorted(reference, current);
+    if (ks.reference_count == 0 || ks.current_count == 0) return CheckNotEmpty({}, {});
+    return KsPValue(ks.reference_count, ks.current_count, ks.statistic);
+  }
+  const std::vector<double> a = SortedFiniteValues(reference), b = SortedFiniteValues(current);
   if (absl::Status status = CheckNotEmpty(a, b); !status.ok()) return status;
-  const int64_t n1 = static_cast<int64_t>(a.size()), n2 = static_cast<int64_t>(b.size());
+  return KsPValue(static_cast<int64_t>(a.size()), static_cast<int64_t>(b.size()),
+                  KsStatisticSorted(a, b));
+}
+
+absl::StatusOr<KsResult> KsPValue(int64_t n1, int64_t n2, double statistic) {
+  if (n1 < 1 || n2 < 1) {
+    return absl::InvalidArgumentError("a KS p-value needs at least one value a side");
+  }
   KsResult result;
-  result.statistic = KsStatistic(a, b);
+  result.statistic = std::clamp(statistic, 0.0, 1.0);
   result.exact = std::max(n1, n2) <= kMaxExactKsSize;
   if (result.exact) {
     const int64_t g = std::gcd(n1, n2);
@@ -144,7 +138,7 @@ absl::StatusOr<KsResult> Ks2Samp(absl::Span<const double> reference,
 
 absl::StatusOr<WassersteinResult> Wasserstein(absl::Span<const double> reference,
                                               absl::Span<const double> current) {
-  const std::vector<double> u = SortedFinite(reference), v = SortedFinite(current);
+  const std::vector<double> u = SortedFiniteValues(reference), v = SortedFiniteValues(current);
   if (absl::Status status = CheckNotEmpty(u, v); !status.ok()) return status;
   std::vector<double> pooled(u.size() + v.size());
   std::merge(u.begin(), u.end(), v.begin(), v.end(), pooled.begin());

@@ -118,6 +118,61 @@ void SignatureGate(const PromotionCase& p, std::vector<v1::GateEvaluation>* gate
             : why));
 }
 
+std::string MonitorGateDescription(const v1::MonitorComparisonGate& gate) {
+  return absl::StrCat(
+      gate.metric().empty() ? "the primary metric" : gate.metric(),
+      " on live traffic no worse than the current holder's",
+      gate.max_degradation() > 0 ? absl::StrCat(" by more than ", gate.max_degradation()) : "",
+      gate.min_labelled() > 0
+          ? absl::StrCat(", with ", gate.min_labelled(), " labelled predictions each")
+          : "");
+}
+
+// The gate's state and why, from the monitor's answer.
+v1::GateEvaluation MonitorGate(std::string description,
+                               const absl::StatusOr<MonitorComparisonAnswer>& answer) {
+  if (!answer.ok()) {
+    if (absl::IsUnavailable(answer.status()) || absl::IsDeadlineExceeded(answer.status())) {
+      return Gate(v1::GATE_KIND_MONITOR_COMPARISON, std::move(description), v1::GATE_STATE_PENDING,
+                  absl::StrCat("the monitor is unreachable (", answer.status().message(),
+                               "): evaluated again once it answers"));
+    }
+    return Gate(v1::GATE_KIND_MONITOR_COMPARISON, std::move(description), v1::GATE_STATE_FAILED,
+                absl::StrCat("the monitor refused the comparison: ", answer.status().message()));
+  }
+  const std::string why = answer->report_id.empty() ? answer->verdict
+                                                    : absl::StrCat(answer->verdict, " (comparison ",
+                                                                   answer->report_id, ")");
+  if (!answer->enough_data) {
+    return Gate(v1::GATE_KIND_MONITOR_COMPARISON, std::move(description), v1::GATE_STATE_PENDING,
+                absl::StrCat("waiting for labelled predictions: ", why));
+  }
+  return Gate(v1::GATE_KIND_MONITOR_COMPARISON, std::move(description),
+              Passes(answer->candidate_not_worse), why);
+}
+
+void MonitorComparisonGates(const PromotionCase& p, std::vector<v1::GateEvaluation>* gates) {
+  const auto& policy_gates = p.policy->monitor_comparison_gates();
+  for (int i = 0; i < policy_gates.size(); ++i) {
+    std::string description = MonitorGateDescription(policy_gates[i]);
+    if (p.holder == nullptr) {
+      gates->push_back(Gate(v1::GATE_KIND_MONITOR_COMPARISON, std::move(description),
+                            v1::GATE_STATE_PASSED,
+                            "the alias holds no version yet: there is no primary to compare with"));
+    } else if (p.monitor_answers == nullptr) {
+      gates->push_back(Gate(v1::GATE_KIND_MONITOR_COMPARISON, std::move(description),
+                            v1::GATE_STATE_FAILED,
+                            "no monitor to ask: the registry runs without --monitor_target"));
+    } else if (i >= static_cast<int>(p.monitor_answers->size())) {
+      gates->push_back(Gate(v1::GATE_KIND_MONITOR_COMPARISON, std::move(description),
+                            v1::GATE_STATE_PENDING,
+                            "not asked of the monitor yet: evaluated again shortly"));
+    } else {
+      gates->push_back(MonitorGate(std::move(description), (*p.monitor_answers)[i]));
+    }
+  }
+}
+
 void ApprovalGates(const PromotionCase& p, std::vector<v1::GateEvaluation>* gates) {
   for (const v1::ApprovalGate& gate : p.policy->approval_gates()) {
     std::set<std::string> approvers;
@@ -226,6 +281,7 @@ std::vector<v1::GateEvaluation> EvaluateGates(const PromotionCase& promotion) {
   MetricGates(promotion, &gates);
   NoRegressionGates(promotion, &gates);
   SignatureGate(promotion, &gates);
+  MonitorComparisonGates(promotion, &gates);
   ApprovalGates(promotion, &gates);
   return gates;
 }

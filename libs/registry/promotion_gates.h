@@ -9,19 +9,24 @@
 //   METRIC         each metric gate on the candidate, e.g. "auc >= 0.8"
 //   NO_REGRESSION  the candidate is not worse than the holder beyond a tolerance
 //   SIGNATURE      the candidate takes the holder's inputs and gives its outputs
+//   MONITOR_COMPARISON  the monitor found the candidate not worse than the holder on live
+//                  traffic (answers asked beforehand through the MonitorPort, monitor_port.h)
 //   APPROVAL       N distinct approvers holding a role (the requester only if allowed)
 //
-// Automatic gates (all but APPROVAL) pass or fail at once; approval gates are PENDING until
-// enough approvals arrive. StateOf turns the evaluation into the request's state, and
-// RefusalError into the FAILED_PRECONDITION a refused move answers. Pure functions: the registry
-// stores requests and moves aliases; this file only decides.
+// Automatic gates pass or fail at once; approval gates are PENDING until enough approvals
+// arrive, and monitor comparison gates while either version has too few labelled predictions
+// or the monitor cannot be reached (never passed for want of an answer). StateOf turns the
+// evaluation into the request's state, and RefusalError into the FAILED_PRECONDITION a refused move
+// answers. Pure functions: the registry stores requests and moves aliases; this file only decides.
 
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "fabrique/v1/registry.pb.h"
+#include "libs/registry/monitor_port.h"
 
 namespace fabrique::registry {
 
@@ -36,6 +41,10 @@ struct PromotionCase {
   const v1::Principal* requester = nullptr;
   // Approvals and rejections recorded so far, in order.
   absl::Span<const v1::PromotionDecision> decisions;
+  // The monitor's answers to the policy's monitor comparison gates, in their order, for this
+  // candidate against this holder; a gate past the end was not asked (PENDING). Null when the
+  // registry has no monitor to ask: those gates fail.
+  const std::vector<absl::StatusOr<MonitorComparisonAnswer>>* monitor_answers = nullptr;
 };
 
 // Every gate of the policy, evaluated, in the order above.

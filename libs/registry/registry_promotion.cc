@@ -3,6 +3,7 @@
 // decision that completes them.
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <vector>
@@ -27,6 +28,26 @@ absl::StatusOr<v1::PromotionRequest> RefusedOr(v1::PromotionRequest request, boo
                                                         : absl::StrCat("request ", request.id()));
 }
 
+// INVALID_ARGUMENT for a monitor comparison gate the monitor would refuse to answer.
+absl::Status CheckMonitorGates(const v1::PromotionPolicy& policy) {
+  for (const v1::MonitorComparisonGate& gate : policy.monitor_comparison_gates()) {
+    if (!std::isfinite(gate.max_degradation()) || gate.max_degradation() < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a monitor comparison gate's max_degradation must be a finite number >= 0, "
+                       "not ",
+                       gate.max_degradation()));
+    }
+    if (gate.min_labelled() < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a monitor comparison gate's min_labelled must be >= 0, not ", gate.min_labelled()));
+    }
+    if (gate.window().seconds() < 0 || gate.window().nanos() < 0) {
+      return absl::InvalidArgumentError("a monitor comparison gate's window must not be negative");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 using records::CheckName;
@@ -41,7 +62,8 @@ using records::VersionWhat;
 
 bool RegistryStore::HasGates(const v1::PromotionPolicy& policy) {
   return policy.metric_gates_size() > 0 || policy.no_regression_gates_size() > 0 ||
-         policy.require_compatible_signature() || policy.approval_gates_size() > 0;
+         policy.require_compatible_signature() || policy.approval_gates_size() > 0 ||
+         policy.monitor_comparison_gates_size() > 0;
 }
 
 absl::Status RegistryStore::CheckAllowedRoles(const v1::PromotionPolicy& policy,
@@ -67,6 +89,7 @@ absl::StatusOr<v1::PromotionPolicy> RegistryStore::SetPromotionPolicy(v1::Promot
           "each approval gate needs a role and required_approvals >= 1");
     }
   }
+  RETURN_IF_ERROR(CheckMonitorGates(policy));
   absl::MutexLock lock(&writer_);
   RETURN_IF_ERROR(GetModel(policy.model()).status());
   absl::StatusOr<v1::PromotionPolicy> before = GetPromotionPolicy(policy.model(), policy.alias());
@@ -114,7 +137,8 @@ absl::StatusOr<v1::PromotionPolicy> RegistryStore::GetPromotionPolicy(
   return empty;
 }
 
-absl::Status RegistryStore::StageEvaluation(v1::PromotionRequest* request, kv::WriteBatch* batch,
+absl::Status RegistryStore::StageEvaluation(v1::PromotionRequest* request,
+                                            const MonitorAnswers& monitor, kv::WriteBatch* batch,
                                             Mutation* mutation) {
   ASSIGN_OR_RETURN(v1::Model model, GetModel(request->model()));
   ASSIGN_OR_RETURN(v1::ModelVersion candidate, GetVersion(request->model(), request->version()));
@@ -136,8 +160,15 @@ absl::Status RegistryStore::StageEvaluation(v1::PromotionRequest* request, kv::W
     // Protobuf's repeated messages are not contiguous: the gates read copies.
     const std::vector<v1::PromotionDecision> decisions(request->decisions().begin(),
                                                        request->decisions().end());
-    std::vector<v1::GateEvaluation> gates = EvaluateGates(
-        {&policy, &candidate, holder ? &*holder : nullptr, &request->requested_by(), decisions});
+    // Answers about another holder than the one the alias holds now are not used: the gates
+    // they stand for wait to be asked again.
+    static const std::vector<absl::StatusOr<MonitorComparisonAnswer>> kNotAsked;
+    const auto* answers = options_.monitor == nullptr       ? nullptr
+                          : monitor.holder == holder_number ? &monitor.answers
+                                                            : &kNotAsked;
+    std::vector<v1::GateEvaluation> gates =
+        EvaluateGates({&policy, &candidate, holder ? &*holder : nullptr, &request->requested_by(),
+                       decisions, answers});
     // The design authority's standards hold besides the model's policy: both are checked, so the
     // stricter rule decides. Their gates come before the approvals, with the automatic ones.
     ASSIGN_OR_RETURN(const std::vector<v1::Standard> standards,
@@ -171,6 +202,7 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::RequestPromotion(
     const std::string& model, const std::string& alias, int64_t number, const std::string& comment,
     const v1::Principal& caller, bool dry_run, const std::string& request_id) {
   RETURN_IF_ERROR(CheckName(alias, "alias"));
+  const MonitorAnswers monitor = AskMonitor(model, alias, number);
   absl::MutexLock lock(&writer_);
   if (!request_id.empty() && !dry_run) {
     absl::StatusOr<std::string> earlier = Retried("r", request_id);
@@ -202,7 +234,7 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::RequestPromotion(
   kv::WriteBatch batch;
   Mutation mutation{caller, "promotion.request",
                     absl::StrCat("models/", model, "/aliases/", alias)};
-  RETURN_IF_ERROR(StageEvaluation(&request, &batch, &mutation));
+  RETURN_IF_ERROR(StageEvaluation(&request, monitor, &batch, &mutation));
   if (!request_id.empty()) batch.Put(family_, IdempotencyKey("r", request_id), request.id());
   if (dry_run) {
     request.clear_id();  // Nothing was stored: no id to look up later.
@@ -237,6 +269,12 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::DecidePromotion(const std::s
                                                                     bool approve,
                                                                     const std::string& comment,
                                                                     const v1::Principal& caller) {
+  // A decision evaluates the gates again: the monitor is asked first, outside the lock.
+  MonitorAnswers monitor;
+  if (absl::StatusOr<v1::PromotionRequest> asked = GetPromotionRequest(id);
+      asked.ok() && asked->state() == v1::PROMOTION_STATE_PENDING) {
+    monitor = AskMonitor(asked->model(), asked->alias(), asked->version());
+  }
   absl::MutexLock lock(&writer_);
   ASSIGN_OR_RETURN(v1::PromotionRequest request, GetPromotionRequest(id));
   if (request.state() != v1::PROMOTION_STATE_PENDING) {
@@ -297,7 +335,7 @@ absl::StatusOr<v1::PromotionRequest> RegistryStore::DecidePromotion(const std::s
          .mutable_promotion_request() = request;
     mutation.after_json = Json(request);
   } else {
-    RETURN_IF_ERROR(StageEvaluation(&request, &batch, &mutation));
+    RETURN_IF_ERROR(StageEvaluation(&request, monitor, &batch, &mutation));
   }
   RETURN_IF_ERROR(Commit(std::move(batch), std::move(mutation)));
   return request;

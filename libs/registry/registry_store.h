@@ -33,6 +33,7 @@
 #include "fabrique/v1/registry.pb.h"
 #include "libs/core/clock.h"
 #include "libs/kv/store.h"
+#include "libs/registry/monitor_port.h"
 #include "libs/registry/registry_log.h"
 
 namespace fabrique::registry {
@@ -55,6 +56,9 @@ struct RegistryStoreOptions {
   // A version naming an artifact it does not find is refused; the sizes versions record come
   // from here, not from the client. Default: every artifact exists, with the size it is given.
   std::function<absl::StatusOr<int64_t>(const std::string& sha256)> artifact_size;
+  // Asked for the promotion policies' monitor comparison gates, never while a write is held.
+  // Not owned. Default nullptr: those gates fail, saying there is no monitor to ask.
+  const MonitorPort* monitor = nullptr;
 };
 
 class RegistryStore {
@@ -173,6 +177,13 @@ class RegistryStore {
   absl::StatusOr<v1::PromotionRequest> DecidePromotion(const std::string& id, bool approve,
                                                        const std::string& comment,
                                                        const v1::Principal& caller);
+  // Evaluates again every PENDING request that waits on the monitor (a monitor comparison gate
+  // PENDING: too few labelled predictions, or the monitor unreachable), asking the monitor anew:
+  // a request whose gates all hold now completes and moves its alias, moved by `actor`; one whose
+  // comparison found the candidate worse is REFUSED. A request whose gates keep their states is
+  // left as it is (nothing is written). Returns how many requests changed. Meant to be called
+  // periodically (fabrique-registry's --monitor_recheck_interval).
+  absl::StatusOr<int> ReevaluateMonitorGates(const v1::Principal& actor);
 
   // Updates the fields of `update` named by `paths` (description, tags, owner_squad,
   // use_case_id, entity; empty = the first four: the entity changes only when named);
@@ -240,10 +251,21 @@ class RegistryStore {
                                            const std::string& promotion_request_id,
                                            kv::WriteBatch* batch, Mutation* mutation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
-  // Evaluates `request` again with its decisions, and stages its new state (moving the alias
-  // when it completes) into `batch` and `mutation`.
-  absl::Status StageEvaluation(v1::PromotionRequest* request, kv::WriteBatch* batch,
-                               Mutation* mutation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
+  // The monitor's answers to the monitor comparison gates of the policy of `alias` of `model`
+  // for candidate `number` against the alias's holder as it is now. Asked without the writer
+  // lock (each is a remote call); the evaluation uses them only if the holder is still the one
+  // they were asked about.
+  struct MonitorAnswers {
+    int64_t holder = 0;
+    std::vector<absl::StatusOr<MonitorComparisonAnswer>> answers;
+  };
+  MonitorAnswers AskMonitor(const std::string& model, const std::string& alias,
+                            int64_t number) const;
+  // Evaluates `request` again with its decisions and `monitor`'s answers (asked beforehand), and
+  // stages its new state (moving the alias when it completes) into `batch` and `mutation`.
+  absl::Status StageEvaluation(v1::PromotionRequest* request, const MonitorAnswers& monitor,
+                               kv::WriteBatch* batch, Mutation* mutation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_);
   // The answer to a RequestPromotion retried with `request_id`: the promotion request `id` the
   // first call stored, as it stands now.
   absl::StatusOr<v1::PromotionRequest> AnswerRetry(const std::string& id, const std::string& model,

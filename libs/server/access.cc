@@ -130,32 +130,7 @@ absl::StatusOr<Authentication> Access::Authenticate(const grpc::ServerContextBas
   }
 
   const absl::string_view header = Metadata(context, "authorization");
-  if (!header.empty()) {
-    const size_t space = header.find(' ');
-    absl::string_view token =
-        space == absl::string_view::npos ? "" : absl::StripAsciiWhitespace(header.substr(space));
-    if (space == absl::string_view::npos ||
-        !absl::EqualsIgnoreCase(header.substr(0, space), "bearer") || token.empty() ||
-        absl::StrContains(token, ' ')) {
-      return Refuse(
-          absl::UnauthenticatedError("malformed authorization header: expected 'Bearer <token>'"));
-    }
-    absl::StatusOr<auth::VerifiedToken> verified = options_.tokens->Verify(token);
-    if (!verified.ok()) return Refuse(verified.status());
-    Authentication who;
-    // "service:<name>" names a verified service everywhere else (audit, delegation); a token
-    // cannot claim it, whatever its issuer put in `sub`.
-    if (absl::StartsWith(verified->subject, kServicePrefix)) {
-      return Refuse(absl::UnauthenticatedError(absl::StrCat(
-          "token subject '", verified->subject,
-          "' is reserved: 'service:' names services, which authenticate by certificate")));
-    }
-    who.subject.name = absl::StrCat("user:", verified->subject);
-    who.subject.groups = std::move(verified->groups);
-    who.method = "token";
-    who.expires = verified->expires;
-    return who;
-  }
+  if (!header.empty()) return AuthenticateBearer(header);
   if (!service->empty()) {
     Authentication who;
     who.subject.name = absl::StrCat("service:", *service);
@@ -165,6 +140,43 @@ absl::StatusOr<Authentication> Access::Authenticate(const grpc::ServerContextBas
   return Refuse(absl::UnauthenticatedError(
       "no credentials: present a bearer token (authorization: Bearer <JWT>) or a client "
       "certificate"));
+}
+
+absl::StatusOr<Authentication> Access::AuthenticateBearer(absl::string_view header) const {
+  if (options_.insecure) {
+    Authentication who;
+    who.subject.name = kAnonymous;
+    who.method = "insecure";
+    return who;
+  }
+  if (header.empty()) {
+    return Refuse(absl::UnauthenticatedError(
+        "no credentials: present a bearer token (Authorization: Bearer <JWT>)"));
+  }
+  const size_t space = header.find(' ');
+  absl::string_view token =
+      space == absl::string_view::npos ? "" : absl::StripAsciiWhitespace(header.substr(space));
+  if (space == absl::string_view::npos ||
+      !absl::EqualsIgnoreCase(header.substr(0, space), "bearer") || token.empty() ||
+      absl::StrContains(token, ' ')) {
+    return Refuse(
+        absl::UnauthenticatedError("malformed authorization header: expected 'Bearer <token>'"));
+  }
+  absl::StatusOr<auth::VerifiedToken> verified = options_.tokens->Verify(token);
+  if (!verified.ok()) return Refuse(verified.status());
+  Authentication who;
+  // "service:<name>" names a verified service everywhere else (audit, delegation); a token
+  // cannot claim it, whatever its issuer put in `sub`.
+  if (absl::StartsWith(verified->subject, kServicePrefix)) {
+    return Refuse(absl::UnauthenticatedError(absl::StrCat(
+        "token subject '", verified->subject,
+        "' is reserved: 'service:' names services, which authenticate by certificate")));
+  }
+  who.subject.name = absl::StrCat("user:", verified->subject);
+  who.subject.groups = std::move(verified->groups);
+  who.method = "token";
+  who.expires = verified->expires;
+  return who;
 }
 
 absl::StatusOr<Authentication> Access::Delegated(const grpc::ServerContextBase& context,
@@ -201,17 +213,34 @@ auth::Decision Access::Decide(const Authentication& who, absl::string_view permi
   return user;
 }
 
-absl::StatusOr<Caller> Access::Check(const grpc::ServerContextBase& context,
-                                     absl::string_view service_full_name, absl::string_view method,
-                                     const google::protobuf::Message& request,
-                                     const auth::OwnerLookup& owner_of) const {
-  const std::string path = absl::StrCat("/", service_full_name, "/", method);
-  const auth::MethodRule* rule = auth::FindRuleForPath(path);
+absl::StatusOr<const auth::MethodRule*> Access::RuleOf(absl::string_view service_full_name,
+                                                       absl::string_view method) const {
+  const auth::MethodRule* rule =
+      auth::FindRuleForPath(absl::StrCat("/", service_full_name, "/", method));
   if (rule == nullptr) {
     return Refuse(absl::PermissionDeniedError(
         absl::StrCat(service_full_name, "/", method, " has no access rule, so it is refused")));
   }
+  return rule;
+}
+
+absl::StatusOr<Caller> Access::Check(const grpc::ServerContextBase& context,
+                                     absl::string_view service_full_name, absl::string_view method,
+                                     const google::protobuf::Message& request,
+                                     const auth::OwnerLookup& owner_of) const {
+  // A method without a rule is refused before anyone is asked who they are.
+  RETURN_IF_ERROR(RuleOf(service_full_name, method).status());
   ASSIGN_OR_RETURN(Authentication who, Authenticate(context));
+  return Authorize(who, service_full_name, method, request, owner_of);
+}
+
+absl::StatusOr<Caller> Access::Authorize(const Authentication& who,
+                                         absl::string_view service_full_name,
+                                         absl::string_view method,
+                                         const google::protobuf::Message& request,
+                                         const auth::OwnerLookup& owner_of) const {
+  const std::string path = absl::StrCat("/", service_full_name, "/", method);
+  ASSIGN_OR_RETURN(const auth::MethodRule* rule, RuleOf(service_full_name, method));
   Caller caller;
   caller.principal.set_subject(RecordedSubject(who.subject));
   caller.principal.set_service(who.delegating_service);

@@ -86,6 +86,11 @@ class Access {
   // act for a user without being allowed to delegate.
   absl::StatusOr<Authentication> Authenticate(const grpc::ServerContextBase& context) const;
 
+  // Who presents `header`, an Authorization header's value ("" when none): a bearer token,
+  // verified as Authenticate verifies a call's, for pages served over HTTP (http_pages.h).
+  // UNAUTHENTICATED as Authenticate; anonymous with every permission under `insecure`.
+  absl::StatusOr<Authentication> AuthenticateBearer(absl::string_view header) const;
+
   // Whether `who` holds `permission` in `squad` ("*" = platform-wide). When a service acts for a
   // user, both must hold it.
   auth::Decision Decide(const Authentication& who, absl::string_view permission,
@@ -100,6 +105,13 @@ class Access {
                                const google::protobuf::Message& request,
                                const auth::OwnerLookup& owner_of) const;
 
+  // Check's authorisation, for a caller authenticated already (AuthenticateBearer): an HTTP page
+  // showing what `method` returns asks under that method's rule.
+  absl::StatusOr<Caller> Authorize(const Authentication& who, absl::string_view service_full_name,
+                                   absl::string_view method,
+                                   const google::protobuf::Message& request,
+                                   const auth::OwnerLookup& owner_of) const;
+
   // The policy in force; null with `insecure`.
   std::shared_ptr<const auth::Policy> policy() const;
   bool insecure() const { return options_.insecure; }
@@ -110,6 +122,9 @@ class Access {
   absl::StatusOr<std::string> PeerService(const grpc::ServerContextBase& context) const;
   absl::StatusOr<Authentication> Delegated(const grpc::ServerContextBase& context,
                                            std::string service, absl::string_view user) const;
+  // The rule of `method`; PERMISSION_DENIED (counted) when it has none.
+  absl::StatusOr<const auth::MethodRule*> RuleOf(absl::string_view service_full_name,
+                                                 absl::string_view method) const;
   // Counts a refusal and returns it.
   absl::Status Refuse(absl::Status status) const;
 

@@ -9,6 +9,7 @@
 #include <exception>
 #include <future>
 
+#include "CivetServer.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -48,7 +49,10 @@ void WakeListener(const std::string& host, int port) {
 ServiceHost::ServiceHost(ServiceHostOptions options)
     : options_(std::move(options)), registry_(std::make_shared<prometheus::Registry>()) {}
 
-ServiceHost::~ServiceHost() { Shutdown(); }
+ServiceHost::~ServiceHost() {
+  Shutdown();
+  StopExposer();  // When Start failed after the exposer started.
+}
 
 absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(ServiceHostOptions options) {
   if (options.service_name.empty()) {
@@ -111,7 +115,10 @@ absl::Status ServiceHost::StartMetrics() {
     const std::string metrics_address =
         absl::StrCat(options_.listen_host, ":", options_.metrics_port);
     try {
-      exposer_ = std::make_unique<prometheus::Exposer>(metrics_address, 2);
+      // Pages beside /metrics answer through CivetWeb's begin_request hook (http_pages.h).
+      CivetCallbacks callbacks;
+      if (!http_pages_.empty()) callbacks.begin_request = &HttpPages::BeginRequest;
+      exposer_ = std::make_unique<prometheus::Exposer>(metrics_address, 2, &callbacks);
     } catch (const std::exception& e) {
       // CivetWeb throws when it cannot bind; this is the only exception that crosses here.
       return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", metrics_address,
@@ -121,6 +128,7 @@ absl::Status ServiceHost::StartMetrics() {
     for (const auto& collectable : collectables_) exposer_->RegisterCollectable(collectable);
     const std::vector<int> ports = exposer_->GetListeningPorts();
     bound_metrics_port_ = ports.empty() ? options_.metrics_port : ports.front();
+    if (!http_pages_.empty()) http_pages_.Attach(bound_metrics_port_);
   } else {
     bound_metrics_port_ = -1;
   }
@@ -247,6 +255,7 @@ void ServiceHost::StopExposer() {
     WakeListener(host, bound_metrics_port_);
   }
   stopped.get();
+  HttpPages::Detach(bound_metrics_port_);
 }
 
 std::shared_ptr<grpc::Channel> ServiceHost::InProcessChannel() {

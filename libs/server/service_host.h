@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/server/http_pages.h"
 #include "libs/server/rpc_metrics.h"
 #include "libs/server/server_credentials.h"
 #include "prometheus/exposer.h"
@@ -112,6 +113,13 @@ class ServiceHost {
     collectables_.push_back(std::move(collectable));
   }
 
+  // Serves every path under `prefix` (e.g. "/reports/") on the metrics port with `handler`
+  // (http_pages.h), beside /metrics. Needs the metrics port (metrics_port >= 0). Call before
+  // Start().
+  void AddHttpPage(std::string prefix, HttpHandler handler) {
+    http_pages_.Add(std::move(prefix), std::move(handler));
+  }
+
   // Registry for the service's own metrics; exposed on /metrics with the standard ones.
   prometheus::Registry& metrics() { return *registry_; }
 
@@ -131,6 +139,7 @@ class ServiceHost {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::shared_ptr<grpc::ServerCredentials> credentials_;
+  HttpPages http_pages_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::vector<grpc::Service*> services_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;

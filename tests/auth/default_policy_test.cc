@@ -150,6 +150,7 @@ TEST_CASE("default: each service holds what its calls need, in every squad") {
   CHECK(ServiceHolds("monitor") == Strings{"models.read", "usecases.read", "jobs.submit"});
   CHECK(ServiceHolds("tower") == Strings{"models.read", "models.promote", "runs.submit",
                                          "runs.read", "runs.cancel", "auth.delegate"});
+  CHECK(ServiceHolds("registry") == Strings{"monitoring.read"});
   CHECK(ServiceHolds("features").empty());
 }
 

@@ -486,9 +486,10 @@ def test_service_manifest_matches_the_catalog(directory, name):
                    for m in hpa["spec"]["metrics"])
 
 
-# The services each one calls, as `fabrique up` wires them (tools/cli/up_command.cc, PeersOf).
+# The services each one calls, as `fabrique up` wires them (tools/cli/up_command.cc, PeersOf;
+# the registry's monitor from MonitorPort).
 PEERS = {"trainer": ["features", "registry"], "inference": ["features", "registry", "monitor"],
-         "monitor": ["registry"]}
+         "monitor": ["registry"], "registry": ["monitor"]}
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)

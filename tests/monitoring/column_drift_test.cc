@@ -8,23 +8,10 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "tests/monitoring/drift_samples.h"
 
 namespace fabrique::monitoring {
 namespace {
-
-std::vector<double> Normal(int n, double mean, uint64_t seed) {
-  std::mt19937_64 engine(seed);
-  std::normal_distribution<double> normal(mean, 1.0);
-  std::vector<double> values(n);
-  for (double& value : values) value = normal(engine);
-  return values;
-}
-
-std::vector<double> Repeat(std::vector<double> pattern, int n) {
-  std::vector<double> values;
-  for (int i = 0; i < n; ++i) values.push_back(pattern[i % pattern.size()]);
-  return values;
-}
 
 TEST_CASE("AUTO on numeric columns: KS, Wasserstein, chi-square and Z by rows and values") {
   absl::StatusOr<DriftResult> result = EvaluateColumn(Normal(500, 0, 1), Normal(400, 1, 2));

@@ -13,17 +13,15 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "libs/monitoring/drift_statistics.h"
+#include "tests/monitoring/probe_windows.h"
 
 namespace fm = fabrique::monitoring;
 
@@ -31,26 +29,18 @@ namespace {
 
 constexpr size_t kMaxValuesAsCategories = 20;
 
-// A double as JSON that Python's json module reads back exactly (it accepts NaN and Infinity).
-std::string Number(double x) {
-  if (std::isnan(x)) return "NaN";
-  if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
-  return absl::StrFormat("%.17g", x);
-}
-
 std::string Numbers(const std::vector<double>& xs) {
   return absl::StrCat(
-      "[", absl::StrJoin(xs, ", ", [](std::string* out, double x) { out->append(Number(x)); }),
+      "[",
+      absl::StrJoin(xs, ", ", [](std::string* out, double x) { out->append(fm::JsonNumber(x)); }),
       "]");
 }
-
-std::string Quoted(const std::string& s) { return absl::StrCat("\"", s, "\""); }
 
 std::string Strings(const std::vector<std::string>& xs) {
   return absl::StrCat(
       "[",
       absl::StrJoin(xs, ", ",
-                    [](std::string* out, const std::string& x) { out->append(Quoted(x)); }),
+                    [](std::string* out, const std::string& x) { out->append(fm::JsonString(x)); }),
       "]");
 }
 
@@ -60,75 +50,53 @@ void AddCountStatistics(const fm::AlignedCounts& binned, const fm::AlignedCounts
   fields.push_back(absl::StrCat("\"bins\": {\"reference\": ", Numbers(binned.reference),
                                 ", \"current\": ", Numbers(binned.current), "}"));
   if (absl::StatusOr<double> psi = fm::Psi(binned); psi.ok()) {
-    fields.push_back(absl::StrCat("\"psi\": ", Number(*psi)));
+    fields.push_back(absl::StrCat("\"psi\": ", fm::JsonNumber(*psi)));
   }
   if (absl::StatusOr<double> js = fm::JensenShannon(binned); js.ok()) {
-    fields.push_back(absl::StrCat("\"jensenshannon\": ", Number(*js)));
+    fields.push_back(absl::StrCat("\"jensenshannon\": ", fm::JsonNumber(*js)));
   }
   if (absl::StatusOr<double> js2 = fm::JensenShannon(binned, 2.0); js2.ok()) {
-    fields.push_back(absl::StrCat("\"jensenshannon_base2\": ", Number(*js2)));
+    fields.push_back(absl::StrCat("\"jensenshannon_base2\": ", fm::JsonNumber(*js2)));
   }
   fields.push_back(absl::StrCat("\"categories\": ", Strings(categories.categories),
                                 ", \"reference_counts\": ", Numbers(categories.reference),
                                 ", \"current_counts\": ", Numbers(categories.current)));
   if (absl::StatusOr<fm::ChiSquareResult> chi = fm::ChiSquare(categories); chi.ok()) {
-    fields.push_back(absl::StrCat("\"chisquare\": {\"statistic\": ", Number(chi->statistic),
-                                  ", \"p_value\": ", Number(chi->p_value),
+    fields.push_back(absl::StrCat("\"chisquare\": {\"statistic\": ", fm::JsonNumber(chi->statistic),
+                                  ", \"p_value\": ", fm::JsonNumber(chi->p_value),
                                   ", \"degrees_of_freedom\": ", chi->degrees_of_freedom,
                                   ", \"expected\": ", Numbers(chi->expected), "}"));
   }
   if (absl::StatusOr<fm::ZTestResult> z = fm::ZTestProportions(categories); z.ok()) {
-    fields.push_back(absl::StrCat("\"ztest\": {\"statistic\": ", Number(z->statistic),
-                                  ", \"p_value\": ", Number(z->p_value), "}"));
+    fields.push_back(absl::StrCat("\"ztest\": {\"statistic\": ", fm::JsonNumber(z->statistic),
+                                  ", \"p_value\": ", fm::JsonNumber(z->p_value), "}"));
   }
-}
-
-int Fail(const std::string& message) {
-  std::printf("{\"error\": %s}\n", Quoted(message).c_str());
-  return 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) return Fail("usage: drift_statistics_probe FILE");
-  std::ifstream in(argv[1]);
-  std::string kind, line;
-  std::getline(in, kind);
-  std::vector<double> values[2];
-  fm::CategoryCounts counts[2];
-  for (int side = 0; side < 2 && std::getline(in, line); ++side) {
-    std::istringstream words(line);
-    std::string word;
-    words >> word;  // "reference" or "current"
-    while (words >> word) {
-      if (kind == "numeric") {
-        values[side].push_back(std::strtod(word.c_str(), nullptr));
-        continue;
-      }
-      const size_t equals = word.rfind('=');
-      int64_t count = 0;
-      if (equals == std::string::npos || !absl::SimpleAtoi(word.substr(equals + 1), &count)) {
-        return Fail(absl::StrCat("not a category=count pair: ", word));
-      }
-      counts[side][word.substr(0, equals)] += count;
-    }
-  }
+  if (argc != 2) return fm::ProbeFailure("usage: drift_statistics_probe FILE");
+  absl::StatusOr<fm::ProbeWindows> windows = fm::ReadProbeWindows(argv[1]);
+  if (!windows.ok()) return fm::ProbeFailure(std::string(windows.status().message()));
+  const std::string& kind = windows->kind;
+  const std::vector<double>* values = windows->values;
+  const fm::CategoryCountMap* counts = windows->counts;
   std::vector<std::string> fields;
   if (kind == "numeric") {
     const fm::NumericSample ref = fm::DropMissing(values[0]), cur = fm::DropMissing(values[1]);
     fields.push_back(absl::StrCat("\"reference_missing\": ", ref.missing,
                                   ", \"current_missing\": ", cur.missing));
     absl::StatusOr<fm::KsResult> ks = fm::Ks2Samp(values[0], values[1]);
-    if (!ks.ok()) return Fail(std::string(ks.status().message()));
-    fields.push_back(absl::StrCat("\"ks\": {\"statistic\": ", Number(ks->statistic),
-                                  ", \"p_value\": ", Number(ks->p_value),
+    if (!ks.ok()) return fm::ProbeFailure(std::string(ks.status().message()));
+    fields.push_back(absl::StrCat("\"ks\": {\"statistic\": ", fm::JsonNumber(ks->statistic),
+                                  ", \"p_value\": ", fm::JsonNumber(ks->p_value),
                                   ", \"exact\": ", ks->exact ? "true" : "false", "}"));
     absl::StatusOr<fm::WassersteinResult> w = fm::Wasserstein(values[0], values[1]);
-    if (!w.ok()) return Fail(std::string(w.status().message()));
-    fields.push_back(absl::StrCat("\"wasserstein\": {\"distance\": ", Number(w->distance),
-                                  ", \"normalised\": ", Number(w->normalised),
-                                  ", \"reference_std\": ", Number(w->reference_std), "}"));
+    if (!w.ok()) return fm::ProbeFailure(std::string(w.status().message()));
+    fields.push_back(absl::StrCat("\"wasserstein\": {\"distance\": ", fm::JsonNumber(w->distance),
+                                  ", \"normalised\": ", fm::JsonNumber(w->normalised),
+                                  ", \"reference_std\": ", fm::JsonNumber(w->reference_std), "}"));
     // Values as categories only when there are few of them, as a column would be tested.
     fm::AlignedCounts as_values = fm::AlignValues(values[0], values[1]);
     if (as_values.categories.size() > kMaxValuesAsCategories) as_values = {};
@@ -137,7 +105,8 @@ int main(int argc, char** argv) {
     const fm::AlignedCounts aligned = fm::AlignCategories(counts[0], counts[1]);
     AddCountStatistics(aligned, aligned, fields);
   } else {
-    return Fail(absl::StrCat("the first line must be numeric or categorical, not ", kind));
+    return fm::ProbeFailure(
+        absl::StrCat("the first line must be numeric or categorical, not ", kind));
   }
   std::printf("{%s}\n", absl::StrJoin(fields, ", ").c_str());
   return 0;

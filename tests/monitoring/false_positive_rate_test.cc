@@ -27,10 +27,10 @@ std::vector<double> Normal(std::mt19937_64& engine, int n) {
   return values;
 }
 
-CategoryCounts Categories(std::mt19937_64& engine, int n, const std::vector<double>& weights) {
+CategoryCountMap Categories(std::mt19937_64& engine, int n, const std::vector<double>& weights) {
   std::discrete_distribution<int> pick(weights.begin(), weights.end());
   const char* names[] = {"card", "cash", "transfer", "cheque"};
-  CategoryCounts counts;
+  CategoryCountMap counts;
   for (int i = 0; i < n; ++i) ++counts[names[pick(engine)]];
   return counts;
 }

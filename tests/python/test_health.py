@@ -85,7 +85,11 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    # The trainer.
                    "SubmitRun", "GetRun", "ListRuns", "CancelRun", "WatchRun",
                    # The monitor.
-                   "LogPredictions", "LogOutcomes"}
+                   "LogPredictions", "LogOutcomes", "PutReferenceProfile",
+                   "GetReferenceProfile", "GetDriftReport", "ListDriftReports",
+                   "GetPerformanceReport", "ListPerformanceReports", "CompareCanary",
+                   "SetMonitoringPolicy", "GetMonitoringPolicy", "ListMonitoringPolicies",
+                   "DeleteMonitoringPolicy", "ListAlerts", "GetAlert", "AcknowledgeAlert"}
     with running.connect(name) as channel:
         for full_name in SERVICES[name]:
             package, service = full_name.rsplit(".", 1)

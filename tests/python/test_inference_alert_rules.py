@@ -1,5 +1,6 @@
-"""The inference server's Prometheus alerts (deploy/prometheus/inference_rules.yaml) pass
-promtool's checks and their unit tests, and the local Prometheus config loads them."""
+"""The inference server's and the monitor's Prometheus rules (deploy/prometheus/
+inference_rules.yaml, monitor_rules.yaml) pass promtool's checks and their unit tests, and the
+local Prometheus config loads them."""
 
 import pathlib
 import shutil
@@ -21,6 +22,8 @@ def promtool():
 @pytest.mark.parametrize("args", [
     ["check", "rules", "deploy/prometheus/inference_rules.yaml"],
     ["test", "rules", "deploy/prometheus/inference_rules_test.yaml"],
+    ["check", "rules", "deploy/prometheus/monitor_rules.yaml"],
+    ["test", "rules", "deploy/prometheus/monitor_rules_test.yaml"],
     ["check", "config", "deploy/prometheus/prometheus.yaml"],
 ])
 def test_promtool(promtool, args):
@@ -28,4 +31,4 @@ def test_promtool(promtool, args):
                             timeout=60)
     assert result.returncode == 0, f"promtool {' '.join(args)}:\n{result.stdout}{result.stderr}"
     if args[0] == "check" and args[1] == "config":
-        assert "2 rule files found" in result.stdout
+        assert "3 rule files found" in result.stdout

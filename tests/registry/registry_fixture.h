@@ -19,6 +19,8 @@ struct Registry {
   std::unique_ptr<RegistryLog> log;
   std::unique_ptr<RegistryStore> store;
   std::set<std::string> uploaded = {"aa"};
+  // Asked for monitor comparison gates; set before Reopen. Not owned.
+  const MonitorPort* monitor = nullptr;
 
   Registry() {
     kv::StoreOptions options;
@@ -34,6 +36,7 @@ struct Registry {
     RegistryStoreOptions options;
     options.store = kv.get();
     options.log = log.get();
+    options.monitor = monitor;
     options.artifact_size = [this](const std::string& digest) -> absl::StatusOr<int64_t> {
       if (uploaded.count(digest) == 0) return absl::NotFoundError(digest);
       return 3;  // Every test artifact is 3 bytes.

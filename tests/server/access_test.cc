@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
 #include "fabrique/v1/access.grpc.pb.h"
+#include "fabrique/v1/monitor.pb.h"
 #include "libs/auth/token_mint.h"
 #include "libs/auth/token_signing_key.h"
 #include "libs/client/channel.h"
@@ -285,6 +286,57 @@ TEST_CASE("no token or delegation can claim to be a service", "[access]") {
     CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
     CHECK(status.error_message().find("users only") != std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace fabrique
+
+namespace fabrique {
+namespace {
+
+// What an HTTP page beside /metrics asks of the guard: the Authorization header's token, then
+// the rule of the gRPC method whose data it shows.
+TEST_CASE("an HTTP page's bearer token is verified and authorised like a call's", "[access]") {
+  TestIdentity identity;
+  const server::Access& guard = *identity.guard();
+  const absl::StatusOr<server::Authentication> dana = guard.AuthenticateBearer(
+      absl::StrCat("Bearer ", identity.Token("dana", {"risk:data-scientist"})));
+  REQUIRE(dana.ok());
+  CHECK(dana->subject.name == "user:dana");
+  CHECK(dana->method == "token");
+  CHECK(guard.AuthenticateBearer("").status().code() == absl::StatusCode::kUnauthenticated);
+  CHECK(guard.AuthenticateBearer("Basic abc").status().code() ==
+        absl::StatusCode::kUnauthenticated);
+  CHECK(guard.AuthenticateBearer("Bearer not-a-jwt").status().code() ==
+        absl::StatusCode::kUnauthenticated);
+
+  // GetDriftReport's rule: monitoring.read in the squad owning the model.
+  const auth::OwnerLookup owners = [](absl::string_view,
+                                      absl::string_view model) -> absl::StatusOr<std::string> {
+    if (model == "credit") return std::string("risk");
+    return absl::NotFoundError(absl::StrCat("model ", model));
+  };
+  auto asking = [](const std::string& model) {
+    fabrique::v1::GetDriftReportRequest request;
+    request.mutable_model()->set_model(model);
+    return request;
+  };
+  const absl::StatusOr<server::Caller> allowed =
+      guard.Authorize(*dana, "fabrique.v1.Monitor", "GetDriftReport", asking("credit"), owners);
+  REQUIRE(allowed.ok());
+  CHECK(allowed->principal.squad() == "risk");
+  const absl::StatusOr<server::Authentication> erin = guard.AuthenticateBearer(
+      absl::StrCat("Bearer ", identity.Token("erin", {"fraud:data-scientist"})));
+  REQUIRE(erin.ok());
+  CHECK(guard.Authorize(*erin, "fabrique.v1.Monitor", "GetDriftReport", asking("credit"), owners)
+            .status()
+            .code() == absl::StatusCode::kPermissionDenied);
+  CHECK(guard.Authorize(*dana, "fabrique.v1.Monitor", "GetDriftReport", asking("nope"), owners)
+            .status()
+            .code() == absl::StatusCode::kNotFound);
+  CHECK(guard.Authorize(*dana, "fabrique.v1.Monitor", "NoSuchMethod", asking("credit"), owners)
+            .status()
+            .code() == absl::StatusCode::kPermissionDenied);
 }
 
 }  // namespace

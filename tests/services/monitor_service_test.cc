@@ -287,9 +287,9 @@ TEST_CASE("Callers without the permission are refused with PERMISSION_DENIED") {
 TEST_CASE("The monitor's calls not built yet answer UNIMPLEMENTED naming the monitor") {
   MonitorAdapter monitor;
   auto context = monitor.identity.Context("root", kRoot);
-  v1::DriftReport report;
+  v1::ListAlertsResponse alerts;
   const grpc::Status status =
-      monitor.stub->GetDriftReport(context.get(), v1::GetDriftReportRequest(), &report);
+      monitor.stub->ListAlerts(context.get(), v1::ListAlertsRequest(), &alerts);
   CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
   CHECK(Mentions(status, "monitor"));
 }

@@ -19,7 +19,12 @@
 #include "fabrique/v1/monitor.grpc.pb.h"
 #include "libs/client/channel.h"
 #include "libs/core/clock.h"
+#include "libs/monitoring/canary/canary_comparer.h"
 #include "libs/monitoring/intake/intake_store.h"
+#include "libs/monitoring/reference/reference_profiles.h"
+#include "libs/monitoring/reference/reference_store.h"
+#include "libs/monitoring/reports/report_engine.h"
+#include "libs/monitoring/reports/report_store.h"
 #include "libs/monitoring/windows/window_store.h"
 #include "libs/server/service_host.h"
 #include "services/monitor/model_directory.h"
@@ -27,6 +32,7 @@
 #include "services/monitor/monitor_metrics.h"
 #include "services/monitor/monitor_service.h"
 #include "tests/monitoring/intake/intake_test_util.h"
+#include "tests/monitoring/reports/reports_test_util.h"
 #include "tests/util/test_identity.h"
 #include "tests/util/test_util.h"
 
@@ -46,6 +52,11 @@ class FakeRegistry {
     model.set_owner_squad(squad);
     model.set_task(task);
     model.set_latest_version(latest);
+  }
+  // Points `alias` of model `name` (added before) at `version`.
+  void SetAlias(const std::string& name, const std::string& alias, int64_t version) {
+    absl::MutexLock lock(&mu_);
+    (*models_[name].mutable_aliases())[alias] = version;
   }
   void SetDown(bool down) { down_ = down; }
   int lookups() const { return lookups_; }
@@ -78,6 +89,16 @@ struct MonitorAdapter {
   // The live windows the intake fills, as fabrique-monitor opens them (--window 1h).
   std::unique_ptr<monitoring::WindowStore> windows;
   std::unique_ptr<MonitorIntake> intake;
+  // Reports: versions and profile artifacts in `versions`, aliases in `aliases` (both unreachable
+  // while `registry` is down), stores in the temp dir, `policy` for every model.
+  monitoring::testing::FakeVersionRegistry versions;
+  std::map<std::string, int64_t> aliases;  // "model@alias" -> version.
+  v1::MonitoringPolicy policy;
+  std::unique_ptr<monitoring::ReferenceStore> reference_store;
+  std::unique_ptr<monitoring::ReferenceProfiles> references;
+  std::unique_ptr<monitoring::ReportStore> report_store;
+  std::unique_ptr<monitoring::ReportEngine> engine;
+  std::unique_ptr<monitoring::CanaryComparer> canary;
   std::unique_ptr<MonitorService> service;
   std::unique_ptr<v1::Monitor::Stub> stub;
 
@@ -109,17 +130,69 @@ struct MonitorAdapter {
     REQUIRE(windows_opened.ok());
     windows = *std::move(windows_opened);
     intake = std::make_unique<MonitorIntake>(store.get(), directory.get());
+    monitoring::CanaryComparerOptions canary_options;
+    canary_options.intake = store.get();
+    canary_options.models = [this](const std::string& name) { return registry.Lookup(name); };
+    canary_options.clock = &clock;
+    canary = *monitoring::CanaryComparer::Create(std::move(canary_options));
     service = std::make_unique<MonitorService>(
         intake.get(),
         server::ServiceAccess(identity.guard(), v1::Monitor::service_full_name(),
                               MonitoredModelOwners(directory.get())),
-        metrics.get());
+        metrics.get(), Reports(), canary.get());
     host->AddService(service.get(), v1::Monitor::service_full_name(), "the monitor");
     REQUIRE(host->Start().ok());
     stub = v1::Monitor::NewStub(
         client::MakePlaintextChannel(absl::StrCat("127.0.0.1:", host->port())));
   }
   ~MonitorAdapter() { host->Shutdown(); }
+
+  // The report calls' dependencies, as fabrique-monitor wires them.
+  MonitorReports Reports() {
+    reference_store = *monitoring::ReferenceStore::Open({dir.Sub("reference")});
+    references = std::make_unique<monitoring::ReferenceProfiles>(reference_store.get(), &versions);
+    monitoring::ReportStoreOptions report_options;
+    report_options.dir = dir.Sub("reports");
+    report_options.clock = &clock;
+    report_store = *monitoring::ReportStore::Open(report_options);
+    monitoring::ReportEngineOptions engine_options;
+    engine_options.windows = windows.get();
+    engine_options.intake = store.get();
+    engine_options.references = references.get();
+    engine_options.reports = report_store.get();
+    engine_options.task_of = [this](absl::string_view model) {
+      directory->Refresh(std::string(model));
+      return directory->TaskOf(model);
+    };
+    engine_options.known = [this](absl::string_view model, int64_t version) {
+      directory->Refresh(std::string(model), version);
+      return directory->Known(model, version);
+    };
+    engine_options.clock = &clock;
+    engine = std::make_unique<monitoring::ReportEngine>(std::move(engine_options));
+    MonitorReports reports;
+    reports.engine = engine.get();
+    reports.store = report_store.get();
+    reports.references = references.get();
+    reports.alias_version = [this](const std::string& model,
+                                   const std::string& alias) -> absl::StatusOr<int64_t> {
+      if (registry_down) return absl::UnavailableError("GetAlias: the registry is down");
+      auto it = aliases.find(absl::StrCat(model, "@", alias));
+      if (it == aliases.end()) return absl::NotFoundError("no such alias");
+      return it->second;
+    };
+    reports.policy = [this](absl::string_view) { return policy; };
+    reports.clock = &clock;
+    return reports;
+  }
+
+  // Takes the whole registry down (or up): the directory's lookups, versions and aliases.
+  void SetRegistryDown(bool down) {
+    registry_down = down;
+    registry.SetDown(down);
+    versions.SetDown(down);
+  }
+  bool registry_down = false;
 
   // Streams `batches` to LogPredictions as `user`.
   grpc::Status LogPredictions(const std::vector<v1::LogPredictionsRequest>& batches,

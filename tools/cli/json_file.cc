@@ -1,5 +1,7 @@
 #include "tools/cli/json_file.h"
 
+#include <iostream>
+
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/core/status_macros.h"
@@ -14,6 +16,16 @@ absl::Status ReadJsonFile(const std::string& path, google::protobuf::Message* me
   return absl::InvalidArgumentError(
       absl::StrCat(path, ": not a ", message->GetDescriptor()->full_name(),
                    " in protobuf JSON: ", std::string(parsed.message())));
+}
+
+void PrintJson(const google::protobuf::Message& message) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &text, options);
+  std::cout << text;
+  if (text.empty() || text.back() != '\n') std::cout << "\n";
 }
 
 }  // namespace fabrique::cli

@@ -17,6 +17,10 @@ namespace fabrique::cli {
 // words: either is a usage error (exit 2).
 absl::Status ReadJsonFile(const std::string& path, google::protobuf::Message* message);
 
+// Prints `message` to stdout in the same mapping (indented, proto field names), so that what a
+// command prints can be edited and read back with ReadJsonFile.
+void PrintJson(const google::protobuf::Message& message);
+
 }  // namespace fabrique::cli
 
 #endif  // FABRIQUE_TOOLS_CLI_JSON_FILE_H_

@@ -203,7 +203,8 @@ void PrintPromotion(const v1::PromotionRequest& request, std::ostream& out) {
 void PrintPolicy(const v1::PromotionPolicy& policy, std::ostream& out) {
   Field(out, "policy", absl::StrCat(policy.model(), "@", policy.alias()));
   const bool gated = !policy.metric_gates().empty() || !policy.no_regression_gates().empty() ||
-                     policy.require_compatible_signature() || !policy.approval_gates().empty();
+                     policy.require_compatible_signature() || !policy.approval_gates().empty() ||
+                     !policy.monitor_comparison_gates().empty();
   if (!gated && policy.allowed_roles().empty()) {
     out << "no gates: SetAlias moves it directly ('fabrique models alias')\n";
     return;
@@ -223,6 +224,15 @@ void PrintPolicy(const v1::PromotionPolicy& policy, std::ostream& out) {
   }
   if (policy.require_compatible_signature()) {
     out << "  signature     compatible with the current holder's\n";
+  }
+  for (const v1::MonitorComparisonGate& g : policy.monitor_comparison_gates()) {
+    out << "  monitor       " << (g.metric().empty() ? "primary metric" : g.metric())
+        << " on live traffic no worse than the holder's by more than " << g.max_degradation()
+        << ", " << (g.min_labelled() > 0 ? absl::StrCat(g.min_labelled()) : "default")
+        << " labelled each, over "
+        << (g.has_window() ? absl::FormatDuration(absl::Seconds(g.window().seconds()))
+                           : "the monitor's window")
+        << "\n";
   }
   for (const v1::ApprovalGate& g : policy.approval_gates()) {
     out << "  approval      " << g.required_approvals() << " from " << g.role()

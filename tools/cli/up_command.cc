@@ -9,7 +9,10 @@
 // --data_dir by the same user, mints its own tokens with the signing key (local_token.h).
 // --insecure runs everything in plaintext without authentication, for debugging.
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -162,11 +165,14 @@ absl::Status AnnounceSecurity(const UpFlags& flags) {
 
 // The services `name` calls, by catalog name; each gets --<peer>_target. The trainer reads the
 // feature store and registers in the registry; the inference server follows the registry, looks
-// features up and logs predictions to the monitor; the monitor asks the registry about models.
+// features up and logs predictions to the monitor; the monitor asks the registry about models
+// and the trainer for the spec of the run a retrain repeats (the tower, which takes retrains,
+// starts after it: the monitor's default --tower_target is the tower's default port). The
+// registry also asks the monitor (promotion gates), which starts after it: see MonitorPort.
 std::vector<absl::string_view> PeersOf(absl::string_view name) {
   if (name == "trainer") return {"features", "registry"};
   if (name == "inference") return {"features", "registry", "monitor"};
-  if (name == "monitor") return {"registry"};
+  if (name == "monitor") return {"registry", "trainer"};
   return {};
 }
 
@@ -187,15 +193,47 @@ std::vector<size_t> StartOrder() {
   return order;
 }
 
+// A port free now on every interface, from the kernel; 0 when none could be had.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_ANY);
+  address.sin_port = 0;
+  socklen_t length = sizeof(address);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+// The monitor's gRPC port, fixed before anything starts: the registry, which starts first (the
+// monitor asks it about models), is told where the monitor will listen, for its promotion gates.
+// With free ports (--grpc_base_port=0) one is reserved here and given to the monitor; should
+// another process take it meanwhile, the monitor fails to start and `up` says so.
+int MonitorPort(const UpFlags& flags) {
+  for (size_t i = 0; i < client::Services().size(); ++i) {
+    if (client::Services()[i].name != "monitor") continue;
+    const int planned = PortFor(flags.grpc_base_port, i);
+    return planned > 0 ? planned : FreePort();
+  }
+  return 0;
+}
+
 // Starts one service and waits for its ports and its health. Whatever happens, the process (if
 // any) joins `running`, so the caller can stop it; failures are reported here.
 StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t index,
-                     std::vector<Running>& running) {
+                     int monitor_port, std::vector<Running>& running) {
   const client::ServiceInfo& info = client::Services()[index];
   Running r{&info, index, nullptr, absl::StrCat(flags.data_dir, "/logs/", info.name, ".log")};
+  const bool monitor = info.name == "monitor" && monitor_port > 0;
   std::vector<std::string> argv = {
       absl::StrCat(bin_dir, "/", info.binary), absl::StrCat("--listen_host=", flags.listen_host),
-      absl::StrCat("--port=", PortFor(flags.grpc_base_port, index)),
+      absl::StrCat("--port=", monitor ? monitor_port : PortFor(flags.grpc_base_port, index)),
       absl::StrCat("--metrics_port=", PortFor(flags.metrics_base_port, index)),
       absl::StrCat("--shutdown_grace=", absl::FormatDuration(flags.shutdown_grace))};
   for (std::string& flag : SecurityFlags(flags, info.name)) argv.push_back(std::move(flag));
@@ -205,6 +243,9 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
   // DATA_DIR, so a restart serves at once.
   if (info.name == "inference") {
     argv.push_back(absl::StrCat("--data_dir=", flags.data_dir, "/", info.name));
+  }
+  if (info.name == "registry" && monitor_port > 0) {
+    argv.push_back(absl::StrCat("--monitor_target=", Address(flags.listen_host, monitor_port)));
   }
   const std::vector<absl::string_view> peers = PeersOf(info.name);
   for (const Running& started : running) {
@@ -351,8 +392,9 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
 
   std::cout << "Starting Fabrique in " << flags.data_dir << "/\n" << std::flush;
   std::vector<Running> running;
+  const int monitor_port = MonitorPort(flags);
   for (size_t i : StartOrder()) {
-    const StartResult result = StartOne(flags, bin_dir, i, running);
+    const StartResult result = StartOne(flags, bin_dir, i, monitor_port, running);
     if (result != StartResult::kServing) {
       std::cout << "Stopping the services already started:\n";
       StopAll(running, flags.shutdown_grace);

@@ -65,8 +65,8 @@ PredictionSummary Summarise(v1::Task task, const ResolvedRows& rows) {
 }
 
 // Predicted classes as counts by name, for the chi-square test.
-CategoryCounts PredictedCounts(const ResolvedRows& rows) {
-  CategoryCounts counts;
+CategoryCountMap PredictedCounts(const ResolvedRows& rows) {
+  CategoryCountMap counts;
   for (const int64_t predicted : rows.predicted) ++counts[absl::StrCat(predicted)];
   return counts;
 }

@@ -29,6 +29,7 @@ std::string StatusPill(const FeatureReport& f) {
 
 // The rule that means drift, as the reader applies it: "p < 0.05" or "≥ 0.1".
 std::string ThresholdRule(const FeatureReport& f) {
+  if (f.test.empty()) return "\xE2\x80\x94";  // No test ran (no reference): no rule.
   if (f.drift_when == DriftWhen::kPValueBelow) {
     return absl::StrCat("p < ", FormatNumber(f.threshold));
   }

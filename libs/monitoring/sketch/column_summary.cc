@@ -36,7 +36,7 @@ ColumnSummary::ColumnSummary(Options options)
 }
 
 void ColumnSummary::AddNumber(double value) {
-  if (std::isnan(value)) return AddMissing();
+  if (!std::isfinite(value)) return AddMissing();  // as the drift statistics treat them
   if (kind_ == Kind::kCategorical) return AddCategory(absl::StrCat(value));
   ++count_;
   ++numbers_;

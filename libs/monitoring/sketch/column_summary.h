@@ -8,7 +8,7 @@
 // the profile's DistributionProfile.
 //
 //   ColumnSummary live(ColumnSummary::AgainstReference(reference));
-//   for (double v : values) live.AddNumber(v);   // NaN counts as missing.
+//   for (double v : values) live.AddNumber(v);   // NaN and ±inf count as missing.
 //   v1::DistributionProfile window = live.ToProto("amount");
 
 #include <cstdint>
@@ -48,8 +48,8 @@ class ColumnSummary {
 
   explicit ColumnSummary(Options options);
 
-  // Counts a number; NaN counts as missing. A categorical column counts it as its decimal text
-  // (class labels).
+  // Counts a number; NaN and ±inf count as missing (as the drift statistics treat them). A
+  // categorical column counts it as its decimal text (class labels).
   void AddNumber(double value);
   // Counts a category; a numeric column counts it as missing.
   void AddCategory(absl::string_view value);
