@@ -88,9 +88,10 @@ void PrintColumns(const std::string& title,
       std::cout << absl::StrFormat(
           "%-20s %-12s %-13s %-10s %-10s %-12s %-18s %8d %8d %7.1f%% %8d\n",
           first ? column.name() : "", first ? column.column_type() : "", test,
-          Number(score.value()), score.has_p_value() ? Number(score.p_value().value()) : "-", threshold,
-          first ? Verdict(column) : (score.drifted() ? "(drifted)" : ""), score.reference_count(),
-          score.current_count(), 100 * column.missing_rate(), column.out_of_range_count());
+          Number(score.value()), score.has_p_value() ? Number(score.p_value().value()) : "-",
+          threshold, first ? Verdict(column) : (score.drifted() ? "(drifted)" : ""),
+          score.reference_count(), score.current_count(), 100 * column.missing_rate(),
+          column.out_of_range_count());
       first = false;
     }
   }
@@ -120,7 +121,10 @@ void PrintReport(const v1::DriftReport& report) {
   std::cout << absl::StrFormat(
       "\ndataset drift: %d of %d evaluated inputs drifted (%.0f%%, threshold %.0f%%): %s\n",
       dataset.drifted_columns(), dataset.evaluated_columns(), 100 * dataset.drifted_share(),
-      100 * dataset.share_threshold(), dataset.drifted() ? "DRIFTED" : "no drift");
+      100 * dataset.share_threshold(),
+      dataset.evaluated_columns() == 0 ? "not enough data"
+      : dataset.drifted()              ? "DRIFTED"
+                                       : "no drift");
   std::cout << "severity " << ShortEnumName(v1::Severity_Name(report.severity()), "SEVERITY_")
             << ", report " << report.report_id() << "  (* = the test AUTO chose)\n";
 }
