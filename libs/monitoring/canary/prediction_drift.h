@@ -18,7 +18,8 @@ namespace fabrique::monitoring {
 
 // One FeatureDrift per output present on both sides, in the candidate's order; an output of one
 // side only is left out. `min_rows` is the values each side needs for a verdict (fewer: status
-// NOT_ENOUGH_DATA). INVALID_ARGUMENT when an output's kinds differ between the sides.
+// NOT_ENOUGH_DATA). An output whose kinds differ between the sides cannot be tested: it is
+// NO_REFERENCE, as in drift reports.
 absl::StatusOr<std::vector<v1::FeatureDrift>> PredictionDrift(const LiveSummaries& primary,
                                                               const LiveSummaries& candidate,
                                                               int64_t min_rows = 30);
