@@ -216,6 +216,10 @@ def test_drift_alert_fires_is_acknowledged_and_shows_on_metrics(stack, tmp_path)
     assert acknowledged[0]["acknowledge_comment"] == "amounts doubled"
     assert "silenced_until" in acknowledged[0]
     assert not [a for a in firing_drift(flags) if a["id"] == alert["id"]]
+    # Acknowledged is no longer firing: the gauge falls back once the alert left that state.
+    wait_until(lambda: f'fabrique_monitor_alerts_firing{{model="{MODEL}",severity="critical"}} 0'
+               in metric_lines(metrics_text(metrics_port), "fabrique_monitor_alerts_firing"),
+               "the alerts gauge back at 0")
 
 
 def test_retrain_trigger_submits_the_spec_template_to_the_tower(stack, tmp_path):
