@@ -101,7 +101,7 @@ bool IntakeStore::StillPending(int64_t time_micros, absl::Time now) const {
 }
 
 void IntakeStore::SetObserver(PredictionObserver* observer) {
-  absl::MutexLock lock(&write_mutex_);
+  absl::MutexLock lock(&append_mutex_);
   observer_ = observer;
 }
 
