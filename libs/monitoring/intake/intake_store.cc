@@ -20,6 +20,9 @@ absl::StatusOr<std::unique_ptr<IntakeStore>> IntakeStore::Open(IntakeOptions opt
   store_options.column_families.assign(std::begin(kIntakeFamilies), std::end(kIntakeFamilies));
   // Every append is fsynced: the product promises durability when the call answers.
   store_options.sync_writes = true;
+  // Streams append concurrently: one group of writes inserts into the memtables while the next
+  // writes the log.
+  store_options.pipelined_writes = true;
   store_options.env = options.env;
   InstallIntakeRetention(&store_options, {options.retention, options.max_label_delay},
                          options.clock);
