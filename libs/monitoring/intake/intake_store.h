@@ -74,7 +74,10 @@ class IntakeStore {
   // Rows without a prediction id, model, version or time are refused with their index and
   // reason; the rest of the batch is stored. An outcome that waited by prediction id had its
   // label checked only for shape: it is checked against label_type_of(model) now, and one that
-  // does not fit is dropped and counted as outcomes_refused. INVALID_ARGUMENT for an empty
+  // does not fit is dropped and counted as outcomes_refused. A row whose prediction id is stored,
+  // or held by a concurrent append, counts as a duplicate (should that append fail, its caller's
+  // retry stores the id); a replay of a batch id still in flight waits for it, then answers its
+  // result. INVALID_ARGUMENT for an empty
   // batch id; UNAVAILABLE (retry the call: it is idempotent) or DATA_LOSS from storage.
   //
   // Durability: concurrent batches are written side by side and fsynced after, so that they
