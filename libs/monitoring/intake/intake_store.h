@@ -77,8 +77,8 @@ class IntakeStore {
   // does not fit is dropped and counted as outcomes_refused. A row whose prediction id is stored,
   // or held by a concurrent append, counts as a duplicate (should that append fail, its caller's
   // retry stores the id); a replay of a batch id still in flight waits for it, then answers its
-  // result. INVALID_ARGUMENT for an empty
-  // batch id; UNAVAILABLE (retry the call: it is idempotent) or DATA_LOSS from storage.
+  // result. INVALID_ARGUMENT for an empty batch id; UNAVAILABLE (retry the call: it is
+  // idempotent) or DATA_LOSS from storage.
   //
   // Durability: concurrent batches are written side by side and fsynced after, so that they
   // share one fsync (RocksDB groups concurrent writes and syncs). With `durability` kNoSync the
