@@ -71,6 +71,11 @@ struct StoreOptions {
   // not support it, such as the append-only vector memtable. Default: true.
   bool concurrent_memtable_writes = true;
 
+  // Lets a group of concurrent writers insert into the memtables while the next group writes the
+  // log (RocksDB's enable_pipelined_write): more writes a second from many threads, a little
+  // more latency for one. Default: false.
+  bool pipelined_writes = false;
+
   // Keeps the database in memory (rocksdb::NewMemEnv, owned by the Store): nothing is written to
   // disk and everything is lost when the Store closes. For tests. Cannot be combined with `env`.
   // Default: false.

@@ -31,7 +31,7 @@ struct IntakeStore::OutcomeBatch {
 absl::StatusOr<OutcomeIntakeResult> IntakeStore::AppendOutcomes(
     absl::string_view batch_id, absl::Span<const v1::Outcome> outcomes, LabelTypeOf label_type_of) {
   if (batch_id.empty()) return absl::InvalidArgumentError("a batch of outcomes needs an id");
-  absl::MutexLock lock(&write_mutex_);
+  absl::MutexLock lock(&append_mutex_);
   ASSIGN_OR_RETURN(std::optional<std::string> earlier, StoredBatch(BatchKind::kOutcomes, batch_id));
   if (earlier) return DecodeOutcomeResult(*earlier);
 

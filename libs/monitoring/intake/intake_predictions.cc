@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "libs/core/status_macros.h"
@@ -100,8 +101,8 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
   PreparedBatch prepared = Prepare(records);
   absl::StatusOr<PredictionIntakeResult> result;
   {
-    absl::MutexLock lock(&write_mutex_);
-    result = AppendPredictionsLocked(batch_id, records, prepared, label_type_of);
+    absl::ReaderMutexLock lock(&append_mutex_);
+    result = AppendPredictionsShared(batch_id, records, prepared, label_type_of);
   }
   // Also for a replayed batch: its first append may not be fsynced yet.
   if (result.ok() && durability != kv::SyncMode::kNoSync) RETURN_IF_ERROR(SyncLog());
@@ -156,30 +157,71 @@ IntakeStore::PreparedBatch IntakeStore::Prepare(
   return prepared;
 }
 
-absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictionsLocked(
+void IntakeStore::ClaimBatch(absl::string_view batch_id) {
+  // A replay of a batch in flight waits for it, then finds its stored result.
+  const auto free = [this, batch_id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(claims_mutex_) {
+    return !batches_in_flight_.contains(batch_id);
+  };
+  absl::MutexLock lock(&claims_mutex_, absl::Condition(&free));
+  batches_in_flight_.emplace(batch_id);
+}
+
+void IntakeStore::ReleaseClaims(absl::string_view batch_id,
+                                absl::Span<const absl::string_view> prediction_ids) {
+  absl::MutexLock lock(&claims_mutex_);
+  for (absl::string_view id : prediction_ids) ids_in_flight_.erase(id);
+  batches_in_flight_.erase(batch_id);
+}
+
+absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictionsShared(
     absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
     PreparedBatch& prepared, LabelTypeOf label_type_of) {
+  // The batch id and the ids of its rows are claimed in memory, then read from the store, then
+  // written, then released: a concurrent append cannot accept an id (or a batch) between this
+  // one's read and its write, and once released the write is readable.
+  ClaimBatch(batch_id);
+  std::vector<absl::string_view> claimed_ids;
+  claimed_ids.reserve(records.size());
+  const absl::Cleanup release = [&] { ReleaseClaims(batch_id, claimed_ids); };
   ASSIGN_OR_RETURN(std::optional<std::string> earlier,
                    StoredBatch(BatchKind::kPredictions, batch_id));
   if (earlier) return DecodePredictionResult(*earlier);
 
   const absl::Time now = clock_->Now();
   PredictionIntakeResult result;
-  kv::WriteBatch batch;
-  // Which ids are stored already: one MultiGet for the batch rather than a Get per record.
+  // A row whose id another append holds (or an earlier row of this batch) is a duplicate: that
+  // append stores it. Should its write fail, its caller's retry stores the id.
+  std::vector<bool> claimed(records.size(), false);
+  {
+    absl::MutexLock lock(&claims_mutex_);
+    for (size_t row = 0; row < records.size(); ++row) {
+      if (!prepared.problems[row].empty()) continue;
+      const std::string& id = records[row]->prediction_id();
+      if (ids_in_flight_.insert(id).second) {
+        claimed[row] = true;
+        claimed_ids.push_back(id);
+      }
+    }
+  }
+  // Which claimed ids are stored already: one MultiGet for the batch rather than a Get per record.
+  std::vector<std::string> id_keys;
+  id_keys.reserve(claimed_ids.size());
+  for (size_t row = 0; row < records.size(); ++row) {
+    if (claimed[row]) id_keys.push_back(std::move(prepared.id_keys[row]));
+  }
   ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> stored_ids,
-                   store_->MultiGet(prediction_ids_, prepared.id_keys));
+                   store_->MultiGet(prediction_ids_, id_keys));
   std::vector<ArrivedPrediction> arrived;
   arrived.reserve(records.size());
   std::vector<bool> accepted_rows(records.size(), false);
-  absl::flat_hash_set<absl::string_view> ids_in_batch;
+  size_t claim = 0;
   for (size_t row = 0; row < records.size(); ++row) {
     if (!prepared.problems[row].empty()) {
       ++result.rejected;
       AddRowError(result.errors, static_cast<int64_t>(row), std::move(prepared.problems[row]));
       continue;
     }
-    if (stored_ids[row] || !ids_in_batch.insert(records[row]->prediction_id()).second) {
+    if (!claimed[row] || stored_ids[claim++]) {
       ++result.duplicates;
       continue;
     }
@@ -188,22 +230,37 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictionsLocked(
     if (prepared.unknown[row]) ++result.unknown_version;
     arrived.push_back(*std::move(prepared.arrived[row]));
   }
+  kv::WriteBatch batch;
   PreparedBatch::Put(predictions_, prepared.records, accepted_rows, batch);
   PreparedBatch::Put(prediction_ids_, prepared.ids, accepted_rows, batch);
   PreparedBatch::Put(entity_index_, prepared.entities, accepted_rows, batch);
-  RETURN_IF_ERROR(JoinPending(arrived, label_type_of, now, batch, result));
+  // Outcome appends exclude this one, so the pending family only shrinks while it runs. Two
+  // appends could answer the same outcome by entity: those that find outcomes waiting take
+  // turns from their reads to their write. Most find none, and write side by side.
+  std::optional<absl::MutexLock> joining;
+  if (!arrived.empty()) {
+    ASSIGN_OR_RETURN(bool waiting, AnyPending(kv::KeyRange::All()));
+    if (waiting) {
+      joining.emplace(&join_mutex_);
+      RETURN_IF_ERROR(JoinPending(arrived, label_type_of, now, batch, result));
+    }
+  }
   batch.Put(batches_, BatchKey(BatchKind::kPredictions, batch_id),
             WithTime(TimeMicros(now), EncodeResult(result)));
   std::vector<AcceptedPrediction> accepted;
+  uint64_t token = 0;
   if (observer_ != nullptr) {
     accepted.reserve(arrived.size());
     for (const ArrivedPrediction& prediction : arrived) {
       accepted.push_back({records[prediction.row], prediction.key});
     }
-    observer_->Staged(accepted, batch);
+    token = observer_->Staged(accepted, batch);
   }
-  RETURN_IF_ERROR(store_->Write(batch, kv::SyncMode::kNoSync));
-  if (observer_ != nullptr) observer_->Committed(accepted);
+  if (absl::Status written = store_->Write(batch, kv::SyncMode::kNoSync); !written.ok()) {
+    if (observer_ != nullptr) observer_->Abandoned(token);
+    return written;
+  }
+  if (observer_ != nullptr) observer_->Committed(token, accepted);
   return result;
 }
 

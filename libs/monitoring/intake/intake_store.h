@@ -19,8 +19,9 @@
 // arrived waits ("pending") for at most max_label_delay and is joined when the prediction comes.
 // Everything older than the retention period is dropped by compaction (intake_retention.h).
 //
-// Thread-safety: every method may be called from any thread. Appends are serialised (they read
-// what they are about to write); scans run beside them and see whole batches or none.
+// Thread-safety: every method may be called from any thread. Appends of predictions run
+// concurrently (their batch ids and prediction ids are claimed in memory while in flight);
+// appends of outcomes run alone; scans run beside them and see whole batches or none.
 
 #include <cstdint>
 #include <memory>
@@ -73,15 +74,17 @@ class IntakeStore {
   // Rows without a prediction id, model, version or time are refused with their index and
   // reason; the rest of the batch is stored. An outcome that waited by prediction id had its
   // label checked only for shape: it is checked against label_type_of(model) now, and one that
-  // does not fit is dropped and counted as outcomes_refused. INVALID_ARGUMENT for an empty
-  // batch id; UNAVAILABLE (retry the call: it is idempotent) or DATA_LOSS from storage.
+  // does not fit is dropped and counted as outcomes_refused. A row whose prediction id is stored,
+  // or held by a concurrent append, counts as a duplicate (should that append fail, its caller's
+  // retry stores the id); a replay of a batch id still in flight waits for it, then answers its
+  // result. INVALID_ARGUMENT for an empty batch id; UNAVAILABLE (retry the call: it is
+  // idempotent) or DATA_LOSS from storage.
   //
-  // Durability: the batch is written under the store's write lock and fsynced after it, so that
-  // concurrent appends share one fsync (RocksDB groups concurrent synced writes) instead of
-  // queueing one per batch behind the lock. With `durability` kNoSync the fsync is left to the
-  // caller, who must call SyncLog() before telling anyone the batch is stored: a stream of
-  // batches answered once pays one fsync. Either way a crash before the fsync loses the batch
-  // and what it added to the windows together, and its id is forgotten, so a retry stores it.
+  // Durability: concurrent batches are written side by side and fsynced after, so that they
+  // share one fsync (RocksDB groups concurrent writes and syncs). With `durability` kNoSync the
+  // fsync is left to the caller, who must call SyncLog() before telling anyone the batch is stored:
+  // a stream of batches answered once pays one fsync. Either way a crash before the fsync loses the
+  // batch and what it added to the windows together, and its id is forgotten, so a retry stores it.
   absl::StatusOr<PredictionIntakeResult> AppendPredictions(
       absl::string_view batch_id, absl::Span<const v1::PredictionRecord> records,
       LabelTypeOf label_type_of = AnyLabelType, kv::SyncMode durability = kv::SyncMode::kSync);
@@ -184,16 +187,32 @@ class IntakeStore {
   kv::ColumnFamily joined_;
   kv::ColumnFamily pending_;
   kv::ColumnFamily batches_;
-  // Appends of predictions under the write lock; the fsync is outside it.
-  absl::StatusOr<PredictionIntakeResult> AppendPredictionsLocked(
+  // Appends a batch of predictions: claims, reads, writes; the fsync is the caller's.
+  absl::StatusOr<PredictionIntakeResult> AppendPredictionsShared(
       absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
-      PreparedBatch& prepared, LabelTypeOf label_type_of);
+      PreparedBatch& prepared, LabelTypeOf label_type_of) ABSL_SHARED_LOCKS_REQUIRED(append_mutex_);
+  // Marks a batch id in flight, waiting while another append holds it.
+  void ClaimBatch(absl::string_view batch_id);
+  // Ends what an append claimed, once its write is readable (or failed).
+  void ReleaseClaims(absl::string_view batch_id,
+                     absl::Span<const absl::string_view> prediction_ids);
   // Whether the pending family holds any key in `range` (most batches find none to join).
   absl::StatusOr<bool> AnyPending(const kv::KeyRange& range) const;
 
-  // Serialises appends: each reads the store (duplicates, joins) before it writes.
-  absl::Mutex write_mutex_;
-  PredictionObserver* observer_ ABSL_GUARDED_BY(write_mutex_) = nullptr;
+  // Prediction appends hold it shared, from their reads to their write, so that several write
+  // at once; outcome appends hold it alone, since they read whether a prediction is stored and
+  // what waits, which an append in flight is changing.
+  absl::Mutex append_mutex_;
+  PredictionObserver* observer_ ABSL_GUARDED_BY(append_mutex_) = nullptr;
+  // The batch ids and prediction ids of the prediction appends in flight, so that two of them
+  // never both accept one: each is claimed before the store is read for it, and released once
+  // the write is readable.
+  absl::Mutex claims_mutex_;
+  absl::flat_hash_set<std::string> batches_in_flight_ ABSL_GUARDED_BY(claims_mutex_);
+  absl::flat_hash_set<std::string> ids_in_flight_ ABSL_GUARDED_BY(claims_mutex_);
+  // Taken by the prediction appends that join waiting outcomes, from their reads to their
+  // write, so that one outcome is never joined by two of them.
+  absl::Mutex join_mutex_;
 };
 
 }  // namespace fabrique::monitoring

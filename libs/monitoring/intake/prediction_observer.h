@@ -25,14 +25,18 @@ class PredictionObserver {
  public:
   virtual ~PredictionObserver() = default;
 
-  // Called under the intake's write lock with every record a write will store, before the write:
-  // adds to `batch` what must be durable with them. Calls are in write order.
-  virtual void Staged(absl::Span<const AcceptedPrediction> accepted, kv::WriteBatch& batch) = 0;
+  // Called with every record a write will store, before the write: adds to `batch` what must be
+  // durable with them, and returns a token for the Committed or Abandoned call that follows (0
+  // when it added nothing). Writes of several batches run at once, so calls of different writes
+  // may interleave, and commits may come in another order than stagings.
+  virtual uint64_t Staged(absl::Span<const AcceptedPrediction> accepted, kv::WriteBatch& batch) = 0;
 
-  // Called under the intake's write lock once that write is applied (readable); not called
-  // when it failed. Its fsync may come after: a crash before it loses the records and what
-  // Staged added together.
-  virtual void Committed(absl::Span<const AcceptedPrediction> accepted) = 0;
+  // Called once the write that Staged returned `token` for is applied (readable). Its fsync may
+  // come after: a crash before it loses the records and what Staged added together.
+  virtual void Committed(uint64_t token, absl::Span<const AcceptedPrediction> accepted) = 0;
+
+  // Called instead of Committed when that write failed: nothing Staged added was stored.
+  virtual void Abandoned(uint64_t token) = 0;
 };
 
 }  // namespace fabrique::monitoring

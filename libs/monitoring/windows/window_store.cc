@@ -89,30 +89,32 @@ absl::Status WindowStore::Replay() {
       AddLocked(decoded.record);
       ++unpersisted_records_;
     }
-    merged_sequence_ = sequence;
+    merged_sequences_.push_back(sequence);
     next_sequence_ = sequence + 1;
   }
   return absl::OkStatus();
 }
 
-void WindowStore::Staged(absl::Span<const AcceptedPrediction> accepted, kv::WriteBatch& batch) {
-  absl::MutexLock lock(&mutex_);
-  staged_sequence_ = 0;
-  if (accepted.empty()) return;
+uint64_t WindowStore::Staged(absl::Span<const AcceptedPrediction> accepted, kv::WriteBatch& batch) {
+  if (accepted.empty()) return 0;
   std::vector<absl::string_view> keys;
   keys.reserve(accepted.size());
   for (const AcceptedPrediction& prediction : accepted) keys.push_back(prediction.key);
-  staged_sequence_ = next_sequence_++;
-  batch.Put(journal_, JournalKey(staged_sequence_),
-            WithTime(TimeMicros(options_.clock->Now()), EncodeJournalKeys(keys)));
+  const std::string value = WithTime(TimeMicros(options_.clock->Now()), EncodeJournalKeys(keys));
+  uint64_t sequence = 0;
+  {
+    absl::MutexLock lock(&mutex_);
+    sequence = next_sequence_++;
+  }
+  batch.Put(journal_, JournalKey(sequence), value);
+  return sequence;
 }
 
-void WindowStore::Committed(absl::Span<const AcceptedPrediction> accepted) {
+void WindowStore::Committed(uint64_t token, absl::Span<const AcceptedPrediction> accepted) {
+  if (token == 0) return;
   absl::MutexLock lock(&mutex_);
-  if (staged_sequence_ == 0) return;
   for (const AcceptedPrediction& prediction : accepted) AddLocked(*prediction.record);
-  merged_sequence_ = staged_sequence_;
-  staged_sequence_ = 0;
+  merged_sequences_.push_back(token);
   unpersisted_records_ += static_cast<int64_t>(accepted.size());
   if (unpersisted_records_ >= options_.persist_after_records ||
       options_.clock->Now() - last_persist_ >= options_.persist_interval) {
@@ -120,6 +122,9 @@ void WindowStore::Committed(absl::Span<const AcceptedPrediction> accepted) {
     PersistLocked().IgnoreError();
   }
 }
+
+// Its journal entry was never stored: there is nothing to delete.
+void WindowStore::Abandoned(uint64_t) {}
 
 void WindowStore::AddLocked(const v1::PredictionRecord& record) {
   const v1::ModelVersionRef& ref = record.model_version();
@@ -140,7 +145,7 @@ absl::Status WindowStore::Persist() {
 
 absl::Status WindowStore::PersistLocked() {
   const absl::Time now = options_.clock->Now();
-  if (deltas_.empty() && merged_sequence_ == persisted_sequence_) {
+  if (deltas_.empty() && merged_sequences_.empty()) {
     last_persist_ = now;
     return absl::OkStatus();
   }
@@ -164,14 +169,12 @@ absl::Status WindowStore::PersistLocked() {
     kv::AppendInt64(&last, TimeMicros(summary.last_prediction_time()));
     batch.Put(index_, WindowIndexKey(id), WithTime(end, last));
   }
-  if (merged_sequence_ > persisted_sequence_) {
-    batch.DeleteRange(journal_, JournalKey(0), JournalKey(merged_sequence_ + 1));
-  }
+  for (uint64_t sequence : merged_sequences_) batch.Delete(journal_, JournalKey(sequence));
   RETURN_IF_ERROR(db_.Write(batch, kv::SyncMode::kSync));
   deltas_.clear();
   last_id_ = nullptr;
   last_delta_ = nullptr;
-  persisted_sequence_ = merged_sequence_;
+  merged_sequences_.clear();
   unpersisted_records_ = 0;
   last_persist_ = now;
   return absl::OkStatus();

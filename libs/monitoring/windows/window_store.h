@@ -105,8 +105,9 @@ class WindowStore final : public WindowSource, private PredictionObserver {
   // Re-adds the records of every journal entry (after a crash or an unclean stop).
   absl::Status Replay();
 
-  void Staged(absl::Span<const AcceptedPrediction> accepted, kv::WriteBatch& batch) override;
-  void Committed(absl::Span<const AcceptedPrediction> accepted) override;
+  uint64_t Staged(absl::Span<const AcceptedPrediction> accepted, kv::WriteBatch& batch) override;
+  void Committed(uint64_t token, absl::Span<const AcceptedPrediction> accepted) override;
+  void Abandoned(uint64_t token) override;
 
   // Counts one record in its window's delta.
   void AddLocked(const v1::PredictionRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -128,12 +129,12 @@ class WindowStore final : public WindowSource, private PredictionObserver {
   // The delta the last record went to: records of a batch mostly share one.
   const WindowId* last_id_ ABSL_GUARDED_BY(mutex_) = nullptr;
   WindowSummary* last_delta_ ABSL_GUARDED_BY(mutex_) = nullptr;
-  // Journal sequences: the next to give, the last whose records are in deltas_, the last whose
-  // records are persisted (every entry up to it is deleted).
+  // Journal sequences: the next to give, and those whose records are in deltas_ (their entries
+  // are deleted when the deltas are persisted). Batches commit concurrently and in any order,
+  // so a persist deletes exactly the entries it merged, never a range: an entry staged earlier
+  // may still be on its way to the store, or applied and not merged yet.
   uint64_t next_sequence_ ABSL_GUARDED_BY(mutex_) = 1;
-  uint64_t staged_sequence_ ABSL_GUARDED_BY(mutex_) = 0;
-  uint64_t merged_sequence_ ABSL_GUARDED_BY(mutex_) = 0;
-  uint64_t persisted_sequence_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::vector<uint64_t> merged_sequences_ ABSL_GUARDED_BY(mutex_);
   int64_t unpersisted_records_ ABSL_GUARDED_BY(mutex_) = 0;
   absl::Time last_persist_ ABSL_GUARDED_BY(mutex_);
 };

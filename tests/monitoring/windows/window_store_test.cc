@@ -3,8 +3,10 @@
 
 #include "libs/monitoring/windows/window_store.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch2/catch.hpp"
@@ -167,6 +169,59 @@ TEST_CASE("After a crash the windows hold every accepted record exactly once", "
   AppendPredictions(windows.intake(), "b0", {records[0]});  // A replayed batch after the restart.
   RequireSameSummaries(windows.Summaries("churn", 1, absl::InfinitePast(), absl::InfiniteFuture()),
                        OneSummaryOf(records, after.from, after.to));
+}
+
+TEST_CASE("Concurrent appends store and count each id once, also after a crash", "[windows]") {
+  WindowOptions options;
+  options.persist_after_records = 700;  // Persists while other appends are in flight.
+  TestWindows windows(options);
+  const absl::Time hour = windows->WindowStart(kStart);
+  const std::vector<v1::PredictionRecord> records = Records("p", 2000, hour, absl::Seconds(1));
+  // Four writers, each sending every batch of 100 (so each id and each batch id four times at
+  // once), and half of them each batch's rows again under other batch ids.
+  constexpr int kWriters = 4;
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int b = 0; b < 20; ++b) {
+        const std::vector<v1::PredictionRecord> batch(records.begin() + 100 * b,
+                                                      records.begin() + 100 * (b + 1));
+        // Catch's assertions are not thread-safe: failures are counted and checked after.
+        if (!windows.intake().AppendPredictions(absl::StrCat("b", b), batch).ok()) ++failures;
+        if (w % 2 == 1 &&
+            !windows.intake().AppendPredictions(absl::StrCat("w", w, "-b", b), batch).ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  REQUIRE(failures == 0);
+  // A replayed batch id answers its first call's result, so "b<i>" counts its accepted rows
+  // once per writer; the writers' own batch ids found every row stored or in flight.
+  int64_t stored_by_batches = 0;
+  for (int b = 0; b < 20; ++b) {
+    absl::StatusOr<PredictionIntakeResult> replay = windows.intake().AppendPredictions(
+        absl::StrCat("b", b), std::vector<v1::PredictionRecord>{records[0]});
+    REQUIRE(replay.ok());
+    stored_by_batches += replay->accepted;
+  }
+  int64_t stored_by_writers = 0;
+  for (int w = 1; w < kWriters; w += 2) {
+    for (int b = 0; b < 20; ++b) {
+      absl::StatusOr<PredictionIntakeResult> replay = windows.intake().AppendPredictions(
+          absl::StrCat("w", w, "-b", b), std::vector<v1::PredictionRecord>{records[0]});
+      REQUIRE(replay.ok());
+      stored_by_writers += replay->accepted;
+    }
+  }
+  CHECK(stored_by_batches + stored_by_writers == 2000);
+  CHECK(testing::ScannedIds(windows.intake(), "churn", 1).size() == 2000);
+  const LiveSummaries all = OneSummaryOf(records, hour, hour + absl::Hours(1));
+  RequireSameSummaries(windows.Summaries("churn", 1, hour, hour + absl::Hours(1)), all);
+  windows.Crash();
+  RequireSameSummaries(windows.Summaries("churn", 1, hour, hour + absl::Hours(1)), all);
 }
 
 TEST_CASE("Evicting windows to disk keeps every result identical", "[windows]") {
