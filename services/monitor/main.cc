@@ -217,9 +217,8 @@ absl::Status Run(const server::ServiceFlags& flags) {
   if (flags.host.metrics_port >= 0) {
     ReportPageOptions page;
     page.reports = &engine;
-    page.drift_with_profiles = [&engine](const std::string& model, int64_t version,
-                                         absl::Time from, absl::Time to,
-                                         const v1::MonitoringPolicy& policy) {
+    page.drift_with_profiles = [&engine](const std::string& model, int64_t version, absl::Time from,
+                                         absl::Time to, const v1::MonitoringPolicy& policy) {
       monitoring::DriftQuery query;
       query.model = model;
       query.version = version;
@@ -231,8 +230,8 @@ absl::Status Run(const server::ServiceFlags& flags) {
     page.primary_version = [&versions](const std::string& model) {
       return versions.AliasVersion(model, "production");
     };
-    page.firing_alerts = [&alerts](const std::string& model)
-        -> absl::StatusOr<std::vector<v1::Alert>> {
+    page.firing_alerts =
+        [&alerts](const std::string& model) -> absl::StatusOr<std::vector<v1::Alert>> {
       monitoring::AlertFilter filter;
       filter.model = model;
       filter.state = v1::ALERT_STATE_FIRING;

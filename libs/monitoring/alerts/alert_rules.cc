@@ -47,8 +47,9 @@ std::string DriftSummary(const v1::FeatureDrift& feature) {
   if (worst == nullptr) {
     return absl::StrCat("drift on ", feature.name(), " (", SeverityName(feature.severity()), ")");
   }
-  const std::string value = worst->has_p_value() ? absl::StrFormat("p=%.4g", worst->p_value().value())
-                                                 : absl::StrFormat("%.4g", worst->value());
+  const std::string value = worst->has_p_value()
+                                ? absl::StrFormat("p=%.4g", worst->p_value().value())
+                                : absl::StrFormat("%.4g", worst->value());
   return absl::StrCat(MetricName(worst->metric()), " ", value, " on ", feature.name(), " (",
                       ThresholdText(*worst), ")");
 }
