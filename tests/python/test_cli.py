@@ -84,6 +84,17 @@ def test_status_sees_every_service_serving(running):
     assert all(row[2] == "SERVING" for row in rows)
 
 
+def test_up_tells_each_service_where_the_later_ones_it_calls_listen(running):
+    # The registry starts before the monitor and the monitor before the tower, yet each calls
+    # the later one (promotion gates; retraining jobs): with free ports, `up` fixes theirs first.
+    def args(service):
+        pid = running.endpoints[service]["pid"]
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+
+    assert f"--monitor_target={running.endpoints['monitor']['grpc']}" in args("registry")
+    assert f"--tower_target={running.endpoints['tower']['grpc']}" in args("monitor")
+
+
 def test_status_exits_1_when_nothing_listens():
     # Port 1 is privileged and never a Fabrique service.
     result = fabrique("status", "--grpc_base_port=1", "--timeout=1s", "--insecure")

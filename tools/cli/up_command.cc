@@ -166,9 +166,9 @@ absl::Status AnnounceSecurity(const UpFlags& flags) {
 // The services `name` calls, by catalog name; each gets --<peer>_target. The trainer reads the
 // feature store and registers in the registry; the inference server follows the registry, looks
 // features up and logs predictions to the monitor; the monitor asks the registry about models
-// and the trainer for the spec of the run a retrain repeats (the tower, which takes retrains,
-// starts after it: the monitor's default --tower_target is the tower's default port). The
-// registry also asks the monitor (promotion gates), which starts after it: see MonitorPort.
+// and the trainer for the spec of the run a retrain repeats. Two calls go to services started
+// later, whose ports are fixed first (see FixForwardPorts): the registry asks the monitor
+// (promotion gates), the monitor sends retrains to the tower.
 std::vector<absl::string_view> PeersOf(absl::string_view name) {
   if (name == "trainer") return {"features", "registry"};
   if (name == "inference") return {"features", "registry", "monitor"};
@@ -211,29 +211,39 @@ int FreePort() {
   return port;
 }
 
-// The monitor's gRPC port, fixed before anything starts: the registry, which starts first (the
-// monitor asks it about models), is told where the monitor will listen, for its promotion gates.
-// With free ports (--grpc_base_port=0) one is reserved here and given to the monitor; should
-// another process take it meanwhile, the monitor fails to start and `up` says so.
-int MonitorPort(const UpFlags& flags) {
+// The gRPC ports of the services called by one started before them, fixed before anything
+// starts: the registry (which the monitor asks about models, so it starts first) calls the
+// monitor for its promotion gates, and the monitor calls the tower with retraining jobs. With
+// free ports (--grpc_base_port=0) one is reserved here for each; should another process take it
+// meanwhile, that service fails to start and `up` says so.
+struct ForwardPorts {
+  int monitor = 0;
+  int tower = 0;
+};
+
+ForwardPorts FixForwardPorts(const UpFlags& flags) {
+  ForwardPorts ports;
   for (size_t i = 0; i < client::Services().size(); ++i) {
-    if (client::Services()[i].name != "monitor") continue;
+    const absl::string_view name = client::Services()[i].name;
+    if (name != "monitor" && name != "tower") continue;
     const int planned = PortFor(flags.grpc_base_port, i);
-    return planned > 0 ? planned : FreePort();
+    (name == "monitor" ? ports.monitor : ports.tower) = planned > 0 ? planned : FreePort();
   }
-  return 0;
+  return ports;
 }
 
 // Starts one service and waits for its ports and its health. Whatever happens, the process (if
 // any) joins `running`, so the caller can stop it; failures are reported here.
 StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t index,
-                     int monitor_port, std::vector<Running>& running) {
+                     const ForwardPorts& forward, std::vector<Running>& running) {
   const client::ServiceInfo& info = client::Services()[index];
   Running r{&info, index, nullptr, absl::StrCat(flags.data_dir, "/logs/", info.name, ".log")};
-  const bool monitor = info.name == "monitor" && monitor_port > 0;
+  const int fixed_port = info.name == "monitor" ? forward.monitor
+                         : info.name == "tower" ? forward.tower
+                                                : 0;
   std::vector<std::string> argv = {
       absl::StrCat(bin_dir, "/", info.binary), absl::StrCat("--listen_host=", flags.listen_host),
-      absl::StrCat("--port=", monitor ? monitor_port : PortFor(flags.grpc_base_port, index)),
+      absl::StrCat("--port=", fixed_port > 0 ? fixed_port : PortFor(flags.grpc_base_port, index)),
       absl::StrCat("--metrics_port=", PortFor(flags.metrics_base_port, index)),
       absl::StrCat("--shutdown_grace=", absl::FormatDuration(flags.shutdown_grace))};
   for (std::string& flag : SecurityFlags(flags, info.name)) argv.push_back(std::move(flag));
@@ -244,8 +254,11 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
   if (info.name == "inference") {
     argv.push_back(absl::StrCat("--data_dir=", flags.data_dir, "/", info.name));
   }
-  if (info.name == "registry" && monitor_port > 0) {
-    argv.push_back(absl::StrCat("--monitor_target=", Address(flags.listen_host, monitor_port)));
+  if (info.name == "registry" && forward.monitor > 0) {
+    argv.push_back(absl::StrCat("--monitor_target=", Address(flags.listen_host, forward.monitor)));
+  }
+  if (info.name == "monitor" && forward.tower > 0) {
+    argv.push_back(absl::StrCat("--tower_target=", Address(flags.listen_host, forward.tower)));
   }
   const std::vector<absl::string_view> peers = PeersOf(info.name);
   for (const Running& started : running) {
@@ -392,9 +405,9 @@ int RunUp(const std::string& self_path, const std::vector<std::string>& args) {
 
   std::cout << "Starting Fabrique in " << flags.data_dir << "/\n" << std::flush;
   std::vector<Running> running;
-  const int monitor_port = MonitorPort(flags);
+  const ForwardPorts forward = FixForwardPorts(flags);
   for (size_t i : StartOrder()) {
-    const StartResult result = StartOne(flags, bin_dir, i, monitor_port, running);
+    const StartResult result = StartOne(flags, bin_dir, i, forward, running);
     if (result != StartResult::kServing) {
       std::cout << "Stopping the services already started:\n";
       StopAll(running, flags.shutdown_grace);
