@@ -83,6 +83,11 @@ p, design-authority, models.evaluate, squad
 # design authority bound in every squad (*:design-authority) holds.
 p, design-authority, standards.write, squad
 p, design-authority, approvals.decide, squad
+# Templates, capacity and the approval rules span squads too: bind *:design-authority to set them.
+p, design-authority, templates.write, squad
+p, design-authority, capacity.write, squad
+p, design-authority, jobs.read, *
+p, design-authority, budget.read, *
 
 # --- SRE: reads everything everywhere, and runs operations: alerts, stuck runs and jobs.
 p, sre, features.schema.read, *
@@ -118,6 +123,7 @@ p, product-owner, approvals.request, squad
 p, product-owner, approvals.read, squad
 p, product-owner, approvals.decide, squad
 p, product-owner, models.approve, squad
+p, product-owner, squads.members.write, squad
 p, product-owner, models.reject, squad
 
 # --- Platform admin: everything, in the squads where it is held; bound in every squad (*) below,

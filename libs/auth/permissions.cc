@@ -48,7 +48,12 @@ constexpr Permission kPermissions[] = {
     // Tower.
     {"squads.read", "See squads, their members and quotas"},
     {"squads.write", "Create and change squads"},
+    {"squads.members.write", "Add, change and remove a squad's members (their role bindings)"},
+    {"entities.write", "Onboard entities (subsidiaries, business units)"},
+    {"bindings.read", "Follow the role bindings of squads' members (services only)"},
     {"quotas.write", "Set a squad's compute quota"},
+    {"capacity.write", "Declare the cluster's capacity and its oversubscription factor"},
+    {"templates.write", "Publish the design authority's templates for new use cases"},
     {"usecases.read", "See use cases and the portfolio"},
     {"usecases.write", "Propose and update use cases"},
     {"jobs.submit", "Queue jobs on the tower"},
@@ -57,8 +62,10 @@ constexpr Permission kPermissions[] = {
     {"approvals.request", "Ask for an approval"},
     {"approvals.read", "See approvals"},
     {"approvals.decide", "Approve or reject an approval (the tower also checks its role)"},
+    {"approvals.rules.write", "Set who decides each kind of approval, how many, for how long"},
     {"usage.record", "Record usage and cost incurred outside the job queue"},
     {"budget.read", "See budget reports"},
+    {"budget.write", "Set the rate card and monthly budgets"},
     // Identity.
     {"auth.delegate", "Act on behalf of a user (services only): the user is checked as well"},
 };

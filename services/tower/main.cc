@@ -1,30 +1,99 @@
 // fabrique-tower: the control tower binary (see --help).
 // Wired in one function, in order: flags -> storage -> cores -> services -> server.
 
+#include <string>
+#include <vector>
+
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "libs/auth/method_table.h"
+#include "libs/core/flags.h"
 #include "libs/core/status_macros.h"
 #include "libs/server/access_wiring.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
 #include "services/tower/tower_service.h"
+// ---- Organisation includes ----
+// ---- Portfolio includes ----
+// ---- Jobs includes ----
+// ---- Approvals includes ----
+// ---- Budget includes ----
 
 namespace fabrique::services {
 namespace {
 
+// ---- Organisation flags ----
+
+// ---- Portfolio flags ----
+
+// ---- Jobs flags ----
+
+// ---- Approvals flags ----
+
+// ---- Budget flags ----
+
+// Declares the tower's own flags, one section per core.
+void AddFlags(core::FlagSet& flags) {
+  // ---- Organisation flag declarations ----
+  // ---- Portfolio flag declarations ----
+  // ---- Jobs flag declarations ----
+  // ---- Approvals flag declarations ----
+  // ---- Budget flag declarations ----
+}
+
+// The store's column families, one set per core.
+std::vector<std::string> ColumnFamilies() {
+  std::vector<std::string> families;
+  // ---- Organisation families ----
+  // ---- Portfolio families ----
+  // ---- Jobs families ----
+  // ---- Approvals families ----
+  // ---- Budget families ----
+  return families;
+}
+
 absl::Status Run(const server::ServiceFlags& flags) {
-  // Storage: everything under --data_dir.
-  ASSIGN_OR_RETURN(auto state,
-                   server::ServiceState::Open({flags.data_dir, std::string(flags.info->name)}));
+  // Storage: everything under --data_dir, one RocksDB store with a family set per core.
+  server::ServiceStateOptions state_options;
+  state_options.data_dir = flags.data_dir;
+  state_options.service_name = std::string(flags.info->name);
+  state_options.column_families = ColumnFamilies();
+  ASSIGN_OR_RETURN(auto state, server::ServiceState::Open(std::move(state_options)));
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
-  // Identity: the guard the calls will be checked by, and fabrique.v1.Access (whoami, can-i). It
+  // Identity: the guard the calls are checked by, and fabrique.v1.Access (whoami, can-i). It
   // refuses to start without --jwks and --policy unless --insecure, as every service does.
   ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
+
+  // Cores.
+  TowerParts parts;
+  // ---- Approvals cores ----
+
+  // ---- Organisation cores ----
+
+  // ---- Portfolio cores ----
+
+  // ---- Budget cores ----
+
+  // ---- Jobs cores ----
+
+  // The squad owning a use case, job or approval, for the calls checked in their owner's squad.
+  auth::OwnerLookup owner_of = [&parts](absl::string_view kind,
+                                        absl::string_view name) -> absl::StatusOr<std::string> {
+    // ---- Owner lookups ----
+    return absl::NotFoundError(absl::StrCat("no ", kind, " named '", name, "'"));
+  };
+
   // Services.
-  TowerService service;
+  TowerService service(
+      server::ServiceAccess(access->guard(), fabrique::v1::Tower::service_full_name(), owner_of),
+      parts);
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Tower::service_full_name(),
                    std::string(flags.info->area));
+  // ---- Background work (started after the service is built) ----
+
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());
   return host->Run();
@@ -34,5 +103,6 @@ absl::Status Run(const server::ServiceFlags& flags) {
 }  // namespace fabrique::services
 
 int main(int argc, char** argv) {
-  return fabrique::server::ServiceMain(argc, argv, "tower", nullptr, fabrique::services::Run);
+  return fabrique::server::ServiceMain(argc, argv, "tower", fabrique::services::AddFlags,
+                                       fabrique::services::Run);
 }

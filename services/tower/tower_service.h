@@ -1,18 +1,75 @@
 #ifndef FABRIQUE_SERVICES_TOWER_TOWER_SERVICE_H_
 #define FABRIQUE_SERVICES_TOWER_TOWER_SERVICE_H_
 
-// The gRPC adapter of `fabrique::v1::Tower`. It will validate, call the domain core, map the
-// status and record metrics, as every adapter does; the control tower's calls are not built
-// yet. Until they are, every call answers UNIMPLEMENTED with a message naming the tower (see
-// libs/server/not_built_interceptor.h), never a fake success. Each call, once built,
-// first asks the access guard main.cc builds (libs/server/access.h) under its rule in
-// libs/auth/tables/tower.cc.
+// The gRPC adapter of `fabrique::v1::Tower`. Each call asks the access guard under its rule in
+// libs/auth/tables/tower.cc, calls its core (libs/tower, libs/scheduling), maps the status and
+// records metrics. The calls are split by area, one file each:
+// - organisation: tower_org_service.cc over libs/tower/org;
+// - portfolio and templates: tower_portfolio_service.cc over libs/tower/portfolio;
+// - quotas, capacity and jobs: tower_jobs_service.cc over libs/tower/jobs;
+// - approvals: tower_approvals_service.cc over libs/tower/approvals;
+// - budget: tower_budget_service.cc over libs/tower/budget.
+// A call whose core is not wired answers UNIMPLEMENTED (libs/server/not_built_interceptor.h).
+
+#include <utility>
 
 #include "fabrique/v1/tower.grpc.pb.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/sync_stream.h"
+#include "libs/server/access.h"
+
+namespace fabrique::tower {
+// ---- Organisation cores ----
+class Organisation;
+// ---- Portfolio cores ----
+class Portfolio;
+// ---- Jobs cores ----
+class JobQueue;
+// ---- Approvals cores ----
+class Approvals;
+// ---- Budget cores ----
+class Budget;
+}  // namespace fabrique::tower
 
 namespace fabrique::services {
 
-class TowerService final : public fabrique::v1::Tower::Service {};
+// The cores the calls serve from. Not owned; each must outlive the service.
+struct TowerParts {
+  // ---- Organisation parts ----
+  tower::Organisation* organisation = nullptr;
+
+  // ---- Portfolio parts ----
+  tower::Portfolio* portfolio = nullptr;
+
+  // ---- Jobs parts ----
+  tower::JobQueue* jobs = nullptr;
+
+  // ---- Approvals parts ----
+  tower::Approvals* approvals = nullptr;
+
+  // ---- Budget parts ----
+  tower::Budget* budget = nullptr;
+};
+
+class TowerService final : public fabrique::v1::Tower::Service {
+ public:
+  TowerService(server::ServiceAccess access, TowerParts parts)
+      : access_(std::move(access)), parts_(std::move(parts)) {}
+
+  // ---- Organisation calls (tower_org_service.cc) ----
+
+  // ---- Portfolio calls (tower_portfolio_service.cc) ----
+
+  // ---- Jobs calls (tower_jobs_service.cc) ----
+
+  // ---- Approvals calls (tower_approvals_service.cc) ----
+
+  // ---- Budget calls (tower_budget_service.cc) ----
+
+ private:
+  server::ServiceAccess access_;
+  TowerParts parts_;
+};
 
 }  // namespace fabrique::services
 
