@@ -44,6 +44,8 @@ int RunRegistryAudit(const std::vector<std::string>& args);
 int RunPredict(const std::vector<std::string>& args);
 // `fabrique serving`: what an inference server serves.
 int RunServing(const std::vector<std::string>& args);
+// `fabrique traffic MODEL`: plays entities against a served model and logs their outcomes.
+int RunTraffic(const std::vector<std::string>& args);
 
 int RunMonitor(const std::vector<std::string>& args);
 int RunMonitorDrift(const std::vector<std::string>& args);

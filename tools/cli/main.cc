@@ -33,6 +33,7 @@ constexpr char kUsage[] =
     "  train     Submit, follow, list and cancel training runs (see 'train --help')\n"
     "  predict   Score entities with a served model through an inference server\n"
     "  serving   List what an inference server serves: versions, states, traffic\n"
+    "  traffic   Play a CSV of entities against a served model, sending their labels as outcomes\n"
     "  monitor   Drift, live performance, alerts, policies and reports of served models\n"
     "  registry  The model registry's audit trail and garbage collection\n"
     "  auth      Tokens, who you are (whoami), what you may do (can-i), the permissions\n"
@@ -71,6 +72,7 @@ const std::vector<NamedCommand>& Commands(const std::string& self_path) {
       {"train", fabrique::cli::RunTrain},
       {"predict", fabrique::cli::RunPredict},
       {"serving", fabrique::cli::RunServing},
+      {"traffic", fabrique::cli::RunTraffic},
       {"monitor", fabrique::cli::RunMonitor},
       {"registry", fabrique::cli::RunRegistry},
       {"auth", fabrique::cli::RunAuth},

@@ -166,13 +166,15 @@ absl::Status AnnounceSecurity(const UpFlags& flags) {
 // The services `name` calls, by catalog name; each gets --<peer>_target. The trainer reads the
 // feature store and registers in the registry; the inference server follows the registry, looks
 // features up and logs predictions to the monitor; the monitor asks the registry about models
-// and the trainer for the spec of the run a retrain repeats. Two calls go to services started
+// and the trainer for the spec of the run a retrain repeats; the tower runs jobs on the trainer
+// and moves a retrained model's candidate alias and canary share in the registry. Two calls go to services started
 // later, whose ports are fixed first (see FixForwardPorts): the registry asks the monitor
 // (promotion gates), the monitor sends retrains to the tower.
 std::vector<absl::string_view> PeersOf(absl::string_view name) {
   if (name == "trainer") return {"features", "registry"};
   if (name == "inference") return {"features", "registry", "monitor"};
   if (name == "monitor") return {"registry", "trainer"};
+  if (name == "tower") return {"registry", "trainer"};
   return {};
 }
 
@@ -256,6 +258,9 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
   }
   if (info.name == "registry" && forward.monitor > 0) {
     argv.push_back(absl::StrCat("--monitor_target=", Address(flags.listen_host, forward.monitor)));
+    // On one machine a candidate's canary comparison is asked again every few seconds, so a
+    // promotion waiting for live evidence completes soon after the evidence is there.
+    argv.push_back("--monitor_recheck_interval=5s");
   }
   if (info.name == "monitor" && forward.tower > 0) {
     argv.push_back(absl::StrCat("--tower_target=", Address(flags.listen_host, forward.tower)));
