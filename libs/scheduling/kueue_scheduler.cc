@@ -325,8 +325,11 @@ bool KueueScheduler::TryHead(CycleResult& result) {
       return false;
     }
   }
-  bool fits = ledger_.Fits(queue, head->requests);
-  if (!fits) {
+  // A queue over its (lowered) quota admits nothing, even what it has room for in another
+  // resource, until its running workloads bring it back under; and it preempts nothing.
+  const bool over_quota = ledger_.OverQuota(queue);
+  bool fits = !over_quota && ledger_.Fits(queue, head->requests);
+  if (!fits && !over_quota) {
     std::vector<Victim> victims = ChooseVictims(ledger_, queues_, *head, admitted_before_cycle_);
     for (const Victim& victim : victims) Evict(victim, *head, result);
     fits = !victims.empty();

@@ -166,9 +166,20 @@ TEST_CASE("a quota lowered below usage keeps running workloads and admits nothin
         "squad risk is over its quota in cpu (default): 6000m used, at most 2000m; nothing new is "
         "admitted until running jobs finish");
 
+  // Not even what another resource has room for.
+  Workload gpu_only;
+  gpu_only.id = "gpu-only";
+  gpu_only.squad = "risk";
+  gpu_only.requests = {{testing::Gpu(), 1}};
+  REQUIRE(
+      scheduler->SetQueue(Queue("risk", "", {CpuQuota(2000), {testing::Gpu(), 1, {}, {}}})).ok());
+  REQUIRE(scheduler->Enqueue(gpu_only).ok());
+  CHECK(scheduler->RunCycle().admitted.empty());
+
   scheduler->Remove("j3");
   scheduler->Remove("j2");
   CHECK(scheduler->OverQuota("risk").empty());
+  CHECK(AdmittedIds(scheduler->RunCycle()) == Ids{"gpu-only"});
   CHECK(scheduler->RunCycle().admitted.empty());  // Back at nominal: still no room.
   scheduler->Remove("j1");
   CHECK(AdmittedIds(scheduler->RunCycle()) == Ids{"j4"});
