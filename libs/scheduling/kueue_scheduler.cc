@@ -60,7 +60,7 @@ absl::Status KueueScheduler::SetQueue(const QueueConfig& config) {
   std::vector<int> touched;
   if (existing >= 0) touched = ledger_.CohortMembers(existing);
   const int queue = ledger_.SetQueue(config);
-  if (queue >= static_cast<int>(queues_.size())) queues_.resize(queue + 1);
+  while (queue >= static_cast<int>(queues_.size())) queues_.emplace_back();
   queues_[queue].config = config;
   for (int member : ledger_.CohortMembers(queue)) touched.push_back(member);
   // Quotas and lendable amounts changed: shares and what fits change for the whole cohort.

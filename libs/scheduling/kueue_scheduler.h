@@ -16,6 +16,7 @@
 // whole queue behind its head instead.
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,7 +68,9 @@ class KueueScheduler final : public Scheduler {
 
   Options options_;
   QuotaLedger ledger_;
-  std::vector<QueueWorkloads> queues_;  // By the ledger's queue index.
+  // By the ledger's queue index. A deque, so that a queue never moves: ready keys point at its
+  // squad name.
+  std::deque<QueueWorkloads> queues_;
   absl::flat_hash_map<std::string, std::unique_ptr<WorkloadEntry>> entries_;
   absl::btree_set<ReadyKey> ready_;
   std::vector<WorkloadEntry*> preempted_in_cycle_;

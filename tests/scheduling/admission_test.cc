@@ -97,6 +97,18 @@ TEST_CASE("a head that does not fit holds back only its own queue for the cycle"
   CHECK(AdmittedIds(scheduler->RunCycle()) == Ids{"big"});
 }
 
+TEST_CASE("queues added while others wait keep the order of the waiting ones") {
+  auto scheduler = Scheduler::Create({});
+  REQUIRE(scheduler->SetQueue(Queue("a", "shared", {CpuQuota(1000)})).ok());
+  REQUIRE(scheduler->SetQueue(Queue("b", "shared", {CpuQuota(1000)})).ok());
+  REQUIRE(scheduler->Enqueue(Job("a1", "a", 1000)).ok());
+  REQUIRE(scheduler->Enqueue(Job("b1", "b", 1000)).ok());
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE(scheduler->SetQueue(Queue("q" + std::to_string(i), "other", {CpuQuota(1000)})).ok());
+  }
+  CHECK(testing::Sorted(AdmittedIds(scheduler->RunCycle())) == Ids{"a1", "b1"});
+}
+
 TEST_CASE("max_admissions_per_cycle bounds one cycle") {
   auto scheduler = Scheduler::Create({.max_admissions_per_cycle = 2});
   REQUIRE(scheduler->SetQueue(Queue("risk", "", {CpuQuota(10000)})).ok());
