@@ -70,6 +70,9 @@ TEST_CASE("within a queue, higher priority goes first, then arrival order") {
   CHECK(scheduler->PositionInQueue("low-first") == 2);
   CHECK(scheduler->PositionInQueue("low-second") == 3);
   CHECK(scheduler->PositionInQueue("unknown") == 0);
+  CHECK(scheduler->PendingReason("high") == "fits; waiting for the next admission cycle");
+  CHECK(scheduler->PendingReason("low-second") == "waiting behind 2 jobs of squad risk");
+  CHECK(scheduler->PendingReason("unknown").empty());
 
   CHECK(AdmittedIds(scheduler->RunCycle()) == Ids{"high", "low-first"});
   CHECK(scheduler->PositionInQueue("high") == 0);
