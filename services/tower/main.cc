@@ -21,7 +21,12 @@
 // ---- Portfolio includes ----
 // ---- Jobs includes ----
 // ---- Approvals includes ----
+#include "libs/core/log.h"
+#include "libs/tower/approvals/approvals.h"
+#include "services/tower/tower_ledger_metrics.h"
+#include "services/tower/tower_ledger_tick.h"
 // ---- Budget includes ----
+#include "libs/tower/budget/budget.h"
 
 namespace fabrique::services {
 namespace {
@@ -55,7 +60,17 @@ std::vector<std::string> ColumnFamilies() {
   // ---- Portfolio families ----
   // ---- Jobs families ----
   // ---- Approvals families ----
+  for (const char* family : {tower::kApprovalsFamily, tower::kApprovalRequestsFamily,
+                             tower::kApprovalRulesFamily, tower::kApprovalsToApplyFamily}) {
+    families.push_back(family);
+  }
   // ---- Budget families ----
+  for (const char* family :
+       {tower::kBudgetRatesFamily, tower::kBudgetsFamily, tower::kBudgetSpendFamily,
+        tower::kBudgetParentsFamily, tower::kBudgetLiftsFamily, tower::kBudgetUsageFamily,
+        tower::kBudgetJobsFamily}) {
+    families.push_back(family);
+  }
   return families;
 }
 
@@ -74,6 +89,11 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Cores.
   TowerParts parts;
   // ---- Approvals cores ----
+  // First, so that every core below can open approvals and register its kind's handler.
+  tower::Approvals::Options approvals_options;
+  approvals_options.store = &state->store();
+  ASSIGN_OR_RETURN(auto approvals, tower::Approvals::Create(approvals_options));
+  parts.approvals = approvals.get();
 
   // ---- Organisation cores ----
   // An approved onboarding sets the new squads' quotas and the entity's budget through these,
@@ -99,6 +119,22 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // ---- Portfolio cores ----
 
   // ---- Budget cores ----
+  tower::Budget::Options budget_options;
+  budget_options.store = &state->store();
+  budget_options.org = parts.organisation;
+  budget_options.use_cases = parts.approval_use_cases;
+  ASSIGN_OR_RETURN(auto budget, tower::Budget::Create(budget_options));
+  parts.budget = budget.get();
+  approvals->RegisterHandler(v1::APPROVAL_KIND_BUDGET_OVERRUN, budget->overrun_handler());
+  // An onboarded entity's budget, set when its onboarding is approved (idempotent: the same
+  // budget again).
+  onboard_budget = [&budget](const v1::OnboardEntityRequest& request) -> absl::Status {
+    if (!request.has_budget()) return absl::OkStatus();
+    v1::Budget entity_budget = request.budget();
+    entity_budget.set_scope(v1::BUDGET_SCOPE_ENTITY);
+    entity_budget.set_id(request.entity().id());
+    return budget->SetBudget(std::move(entity_budget)).status();
+  };
 
   // ---- Jobs cores ----
 
@@ -106,6 +142,11 @@ absl::Status Run(const server::ServiceFlags& flags) {
   auth::OwnerLookup owner_of = [&parts](absl::string_view kind,
                                         absl::string_view name) -> absl::StatusOr<std::string> {
     // ---- Owner lookups ----
+    if (kind == auth::kApproval && parts.approvals != nullptr) {
+      absl::StatusOr<v1::Approval> approval = parts.approvals->Get(name);
+      if (!approval.ok()) return approval.status();
+      return approval->squad();  // "" = platform-wide.
+    }
     return absl::NotFoundError(absl::StrCat("no ", kind, " named '", name, "'"));
   };
 
@@ -117,6 +158,19 @@ absl::Status Run(const server::ServiceFlags& flags) {
   host->AddService(&service, fabrique::v1::Tower::service_full_name(),
                    std::string(flags.info->area));
   // ---- Background work (started after the service is built) ----
+  // Approvals a crash left approved but not applied are applied now that every kind's handler
+  // is registered; then the expiry tick and the budget and approvals gauges.
+  if (int applied = approvals->ApplyPending(); applied > 0) {
+    core::Log(core::LogLevel::kInfo, "approvals_applied_at_start", {{"count", applied}});
+  }
+  TowerLedgerMetrics ledger_metrics(host->metrics());
+  TowerLedgerTick::Options tick_options;
+  tick_options.approvals = approvals.get();
+  tick_options.budget = budget.get();
+  tick_options.metrics = &ledger_metrics;
+  TowerLedgerTick ledger_tick(tick_options);
+  ledger_tick.Start();
+  host->OnShutdown([&ledger_tick] { ledger_tick.Stop(); });
   // Services follow the role bindings through a stream that never ends by itself: end them
   // when shutdown begins, so the server drains in time.
   host->OnShutdown([&organisation] { organisation->Interrupt(); });
