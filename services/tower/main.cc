@@ -19,6 +19,7 @@
 #include "libs/tower/approvals/approvals.h"
 #include "libs/tower/org/organisation.h"
 // ---- Portfolio includes ----
+#include "libs/tower/portfolio/portfolio.h"
 // ---- Jobs includes ----
 // ---- Approvals includes ----
 #include "libs/core/log.h"
@@ -58,6 +59,7 @@ std::vector<std::string> ColumnFamilies() {
     families.push_back(std::move(family));
   }
   // ---- Portfolio families ----
+  for (std::string& family : tower::PortfolioFamilies()) families.push_back(std::move(family));
   // ---- Jobs families ----
   // ---- Approvals families ----
   for (const char* family : {tower::kApprovalsFamily, tower::kApprovalRequestsFamily,
@@ -94,6 +96,14 @@ absl::Status Run(const server::ServiceFlags& flags) {
   approvals_options.store = &state->store();
   ASSIGN_OR_RETURN(auto approvals, tower::Approvals::Create(approvals_options));
   parts.approvals = approvals.get();
+  // The budget too, so that the cores below take it as their BudgetGate (the portfolio's spend,
+  // the jobs' admission and metering); it gets the organisation and the use cases in the budget
+  // section, once they exist.
+  tower::Budget::Options budget_options;
+  budget_options.store = &state->store();
+  ASSIGN_OR_RETURN(auto budget, tower::Budget::Create(budget_options));
+  parts.budget = budget.get();
+  approvals->RegisterHandler(v1::APPROVAL_KIND_BUDGET_OVERRUN, budget->overrun_handler());
 
   // ---- Organisation cores ----
   // An approved onboarding sets the new squads' quotas and the entity's budget through these,
@@ -117,15 +127,19 @@ absl::Status Run(const server::ServiceFlags& flags) {
   }
 
   // ---- Portfolio cores ----
+  // Use cases, templates and the ranked portfolio. It reaches the squads, approvals, spend and
+  // models through the ports of the cores wired before it; the USE_CASE approvals are its own.
+  tower::PortfolioOptions portfolio_options;
+  portfolio_options.store = &state->store();
+  ASSIGN_OR_RETURN(std::unique_ptr<tower::Portfolio> portfolio,
+                   tower::Portfolio::Create(portfolio_options));
+  parts.portfolio = portfolio.get();
 
   // ---- Budget cores ----
-  tower::Budget::Options budget_options;
-  budget_options.store = &state->store();
-  budget_options.org = parts.organisation;
-  budget_options.use_cases = parts.approval_use_cases;
-  ASSIGN_OR_RETURN(auto budget, tower::Budget::Create(budget_options));
-  parts.budget = budget.get();
-  approvals->RegisterHandler(v1::APPROVAL_KIND_BUDGET_OVERRUN, budget->overrun_handler());
+  // Usage is attributed to a use case's squad and the squad's entity; budgets are set only for
+  // ones that exist. A use case's approvals are decided in its squad.
+  budget->set_directories(parts.organisation, parts.portfolio);
+  parts.approval_use_cases = parts.portfolio;
   // An onboarded entity's budget, set when its onboarding is approved (idempotent: the same
   // budget again).
   onboard_budget = [&budget](const v1::OnboardEntityRequest& request) -> absl::Status {
@@ -146,6 +160,10 @@ absl::Status Run(const server::ServiceFlags& flags) {
       absl::StatusOr<v1::Approval> approval = parts.approvals->Get(name);
       if (!approval.ok()) return approval.status();
       return approval->squad();  // "" = platform-wide.
+    }
+    if (kind == auth::kUseCase && parts.portfolio != nullptr) {
+      ASSIGN_OR_RETURN(v1::UseCase use_case, parts.portfolio->GetUseCase(name));
+      return use_case.squad();
     }
     return absl::NotFoundError(absl::StrCat("no ", kind, " named '", name, "'"));
   };
