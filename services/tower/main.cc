@@ -94,6 +94,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // First, so that every core below can open approvals and register its kind's handler.
   tower::Approvals::Options approvals_options;
   approvals_options.store = &state->store();
+  approvals_options.without_identity = flags.insecure;
   ASSIGN_OR_RETURN(auto approvals, tower::Approvals::Create(approvals_options));
   parts.approvals = approvals.get();
   // The budget too, so that the cores below take it as their BudgetGate (the portfolio's spend,
