@@ -27,6 +27,7 @@ class Portfolio;
 class JobQueue;
 // ---- Approvals cores ----
 class Approvals;
+class UseCaseDirectory;
 // ---- Budget cores ----
 class Budget;
 }  // namespace fabrique::tower
@@ -46,6 +47,9 @@ struct TowerParts {
 
   // ---- Approvals parts ----
   tower::Approvals* approvals = nullptr;
+  // Finds a use case's squad, in which its approvals (use case, overrun of its budget) are
+  // decided; null = such approvals are platform-wide.
+  tower::UseCaseDirectory* approval_use_cases = nullptr;
 
   // ---- Budget parts ----
   tower::Budget* budget = nullptr;
@@ -57,14 +61,89 @@ class TowerService final : public fabrique::v1::Tower::Service {
       : access_(std::move(access)), parts_(std::move(parts)) {}
 
   // ---- Organisation calls (tower_org_service.cc) ----
+  grpc::Status OnboardEntity(grpc::ServerContext* context, const v1::OnboardEntityRequest* request,
+                             v1::Approval* response) override;
+  grpc::Status GetEntity(grpc::ServerContext* context, const v1::GetOrgEntityRequest* request,
+                         v1::OrgEntity* response) override;
+  grpc::Status ListEntities(grpc::ServerContext* context, const v1::ListOrgEntitiesRequest* request,
+                            v1::ListOrgEntitiesResponse* response) override;
+  grpc::Status CreateSquad(grpc::ServerContext* context, const v1::CreateSquadRequest* request,
+                           v1::Squad* response) override;
+  grpc::Status GetSquad(grpc::ServerContext* context, const v1::GetSquadRequest* request,
+                        v1::Squad* response) override;
+  grpc::Status UpdateSquad(grpc::ServerContext* context, const v1::UpdateSquadRequest* request,
+                           v1::Squad* response) override;
+  grpc::Status ListSquads(grpc::ServerContext* context, const v1::ListSquadsRequest* request,
+                          v1::ListSquadsResponse* response) override;
+  grpc::Status AddSquadMember(grpc::ServerContext* context,
+                              const v1::AddSquadMemberRequest* request,
+                              v1::Squad* response) override;
+  grpc::Status UpdateSquadMember(grpc::ServerContext* context,
+                                 const v1::UpdateSquadMemberRequest* request,
+                                 v1::Squad* response) override;
+  grpc::Status RemoveSquadMember(grpc::ServerContext* context,
+                                 const v1::RemoveSquadMemberRequest* request,
+                                 v1::Squad* response) override;
+  grpc::Status WatchRoleBindings(grpc::ServerContext* context,
+                                 const v1::WatchRoleBindingsRequest* request,
+                                 grpc::ServerWriter<v1::RoleBindings>* writer) override;
 
   // ---- Portfolio calls (tower_portfolio_service.cc) ----
+  grpc::Status CreateUseCase(grpc::ServerContext* context, const v1::CreateUseCaseRequest* request,
+                             v1::UseCase* response) override;
+  grpc::Status UpdateUseCase(grpc::ServerContext* context, const v1::UpdateUseCaseRequest* request,
+                             v1::UseCase* response) override;
+  grpc::Status GetUseCase(grpc::ServerContext* context, const v1::GetUseCaseRequest* request,
+                          v1::UseCase* response) override;
+  grpc::Status ListUseCases(grpc::ServerContext* context, const v1::ListUseCasesRequest* request,
+                            v1::ListUseCasesResponse* response) override;
+  grpc::Status GetPortfolio(grpc::ServerContext* context, const v1::GetPortfolioRequest* request,
+                            v1::Portfolio* response) override;
+  grpc::Status GetCapacityGaps(grpc::ServerContext* context,
+                               const v1::GetCapacityGapsRequest* request,
+                               v1::CapacityGaps* response) override;
+  grpc::Status PutTemplate(grpc::ServerContext* context, const v1::PutTemplateRequest* request,
+                           v1::Template* response) override;
+  grpc::Status GetTemplate(grpc::ServerContext* context, const v1::GetTemplateRequest* request,
+                           v1::Template* response) override;
+  grpc::Status ListTemplates(grpc::ServerContext* context, const v1::ListTemplatesRequest* request,
+                             v1::ListTemplatesResponse* response) override;
 
   // ---- Jobs calls (tower_jobs_service.cc) ----
 
   // ---- Approvals calls (tower_approvals_service.cc) ----
+  grpc::Status RequestApproval(grpc::ServerContext* context,
+                               const v1::RequestApprovalRequest* request,
+                               v1::Approval* response) override;
+  grpc::Status GetApproval(grpc::ServerContext* context, const v1::GetApprovalRequest* request,
+                           v1::Approval* response) override;
+  grpc::Status ListApprovals(grpc::ServerContext* context, const v1::ListApprovalsRequest* request,
+                             v1::ListApprovalsResponse* response) override;
+  grpc::Status DecideApproval(grpc::ServerContext* context,
+                              const v1::DecideApprovalRequest* request,
+                              v1::Approval* response) override;
+  grpc::Status WithdrawApproval(grpc::ServerContext* context,
+                                const v1::WithdrawApprovalRequest* request,
+                                v1::Approval* response) override;
+  grpc::Status SetApprovalRule(grpc::ServerContext* context,
+                               const v1::SetApprovalRuleRequest* request,
+                               v1::ApprovalRule* response) override;
+  grpc::Status ListApprovalRules(grpc::ServerContext* context,
+                                 const v1::ListApprovalRulesRequest* request,
+                                 v1::ListApprovalRulesResponse* response) override;
 
   // ---- Budget calls (tower_budget_service.cc) ----
+  grpc::Status RecordUsage(grpc::ServerContext* context, const v1::RecordUsageRequest* request,
+                           v1::RecordUsageResponse* response) override;
+  grpc::Status SetRateCard(grpc::ServerContext* context, const v1::SetRateCardRequest* request,
+                           v1::RateCard* response) override;
+  grpc::Status GetRateCard(grpc::ServerContext* context, const v1::GetRateCardRequest* request,
+                           v1::RateCard* response) override;
+  grpc::Status SetBudget(grpc::ServerContext* context, const v1::SetBudgetRequest* request,
+                         v1::Budget* response) override;
+  grpc::Status GetBudgetReport(grpc::ServerContext* context,
+                               const v1::GetBudgetReportRequest* request,
+                               v1::BudgetReport* response) override;
 
  private:
   server::ServiceAccess access_;
