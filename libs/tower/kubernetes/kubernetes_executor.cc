@@ -54,7 +54,9 @@ absl::Status KubernetesExecutor::Start(const v1::Job& job, ExecutionSink* sink) 
   const std::string name = KubernetesJobName(job);
   const std::string what = absl::StrCat("Job ", *ns, "/", name);
 
-  absl::StatusOr<ApiAnswer> created = api_->Call("POST", JobsPath(*ns), what, manifest->dump());
+  // Strict: a field the API does not know is refused (400) rather than dropped in silence.
+  absl::StatusOr<ApiAnswer> created = api_->Call(
+      "POST", absl::StrCat(JobsPath(*ns), "?fieldValidation=Strict"), what, manifest->dump());
   if (absl::IsAlreadyExists(created.status())) {
     // Started before a restart: read it back for its uid (the ConfigMap's owner).
     created = api_->Call("GET", absl::StrCat(JobsPath(*ns), "/", name), what);
@@ -65,9 +67,9 @@ absl::Status KubernetesExecutor::Start(const v1::Job& job, ExecutionSink* sink) 
 
   absl::StatusOr<nlohmann::json> config_map = BuildRunSpecConfigMap(job, *ns, name, uid);
   if (!config_map.ok()) return config_map.status();
-  absl::StatusOr<ApiAnswer> spec =
-      api_->Call("POST", absl::StrCat("/api/v1/namespaces/", *ns, "/configmaps"),
-                 absl::StrCat("ConfigMap ", *ns, "/", name), config_map->dump());
+  absl::StatusOr<ApiAnswer> spec = api_->Call(
+      "POST", absl::StrCat("/api/v1/namespaces/", *ns, "/configmaps?fieldValidation=Strict"),
+      absl::StrCat("ConfigMap ", *ns, "/", name), config_map->dump());
   if (!spec.ok() && !absl::IsAlreadyExists(spec.status())) return Count(spec.status());
   return Track(job, *ns, name, sink);
 }
@@ -122,12 +124,20 @@ absl::Status KubernetesExecutor::Stop(const v1::Job& job, absl::string_view reas
     ns = *squad_ns;
   }
   if (name.empty()) name = KubernetesJobName(job);
+  if (followed != nullptr) {
+    absl::MutexLock job_lock(&followed->mu);
+    followed->stopping = true;
+  }
   absl::StatusOr<ApiAnswer> deleted =
       api_->Call("DELETE", absl::StrCat(JobsPath(ns), "/", name, "?propagationPolicy=Background"),
                  absl::StrCat("Job ", ns, "/", name));
   if (!deleted.ok() && !absl::IsNotFound(deleted.status())) {
     // Not stopped: keep following it, so its end is still reported.
     if (followed != nullptr) {
+      {
+        absl::MutexLock job_lock(&followed->mu);
+        followed->stopping = false;
+      }
       absl::MutexLock lock(&mu_);
       followed_.try_emplace(job.id(), followed);
     }
@@ -179,7 +189,7 @@ void KubernetesExecutor::PollLoop() {
 
 void KubernetesExecutor::Poll(Followed& followed) {
   absl::MutexLock job_lock(&followed.mu);
-  if (followed.done) return;
+  if (followed.done || followed.stopping) return;
   const std::string what = absl::StrCat("Job ", followed.ns, "/", followed.name);
   absl::StatusOr<ApiAnswer> read =
       api_->Call("GET", absl::StrCat(JobsPath(followed.ns), "/", followed.name), what);
@@ -201,10 +211,16 @@ void KubernetesExecutor::Poll(Followed& followed) {
     const nlohmann::json status = object.value("status", nlohmann::json::object());
     followed.start_time = ParseApiTime(status.value("startTime", nlohmann::json()));
   }
-  if (update.state == v1::JOB_STATE_UNSPECIFIED || update.state == followed.last_state) return;
+  if (update.state == v1::JOB_STATE_UNSPECIFIED) return;
+  const absl::Time now = options_.clock->Now();
+  if (update.state == followed.last_state) {
+    const absl::Duration every = options_.running_report_interval;
+    if (every <= absl::ZeroDuration() || now - followed.last_report < every) return;
+  }
   const bool ended = update.state != v1::JOB_STATE_RUNNING;
   if (ended) ReadResult(followed, &update);
   followed.last_state = update.state;
+  followed.last_report = now;
   followed.done = ended;
   followed.sink->OnUpdate(update);
 }

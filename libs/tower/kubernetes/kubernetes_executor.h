@@ -10,8 +10,9 @@
 // Kueue decides when it runs.
 //
 // One thread polls every followed Job (GET, every poll_interval) and reports changes to the
-// job's sink, in order: RUNNING once pods are active, then SUCCEEDED or FAILED with the Job's
-// condition and the usage from its start and completion times. The registered model version and
+// job's sink, in order: RUNNING once pods are active (again every running_report_interval with
+// the usage so far), then SUCCEEDED or FAILED with the Job's condition and the usage from its
+// start and completion times. The registered model version and
 // the last epoch checkpointed come from the trainer's termination message, read from the Job's
 // pod. A Job deleted by someone else is reported FAILED.
 //
@@ -42,6 +43,9 @@ class KubernetesExecutor : public JobExecutor {
     JobManifestOptions manifest;
     // How often each followed Job is read.
     absl::Duration poll_interval = absl::Seconds(5);
+    // How often a running job's usage so far is reported again, for the budget's metering;
+    // zero = only when its state changes.
+    absl::Duration running_report_interval = absl::Minutes(1);
     core::Clock* clock = core::Clock::Real();  // Not owned.
   };
 
@@ -64,6 +68,8 @@ class KubernetesExecutor : public JobExecutor {
     std::string name;
     v1::JobState last_state = v1::JOB_STATE_UNSPECIFIED;
     absl::Time start_time = absl::InfinitePast();
+    absl::Time last_report = absl::InfinitePast();
+    bool stopping = false;  // Stop is deleting it: its 404 is not news, Stop reports.
     bool done = false;
   };
 

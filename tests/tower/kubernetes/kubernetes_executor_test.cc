@@ -71,7 +71,8 @@ v1::Job TrainingJob(const std::string& id) {
 
 // A fake server, a token file it accepts, and an executor pointed at both.
 struct Cluster {
-  explicit Cluster(const std::string& kueue_queue = "") {
+  explicit Cluster(const std::string& kueue_queue = "",
+                   absl::Duration running_report_interval = absl::ZeroDuration()) {
     std::ofstream(dir.Sub("token")) << kToken << "\n";
     auto started = FakeApiServer::Start(dir.path(), kToken);
     REQUIRE(started.ok());
@@ -87,6 +88,7 @@ struct Cluster {
     options.manifest.owner =
         OwnerReference{"v1", "Namespace", "fabrique", "6f1d6c1e-0000-4000-8000-000000000001"};
     options.poll_interval = absl::Milliseconds(20);
+    options.running_report_interval = running_report_interval;
     auto made = KubernetesExecutor::Create(options);
     REQUIRE(made.ok());
     executor = *std::move(made);
@@ -96,6 +98,17 @@ struct Cluster {
     absl::Status valid = testing::ValidateWithKubernetesSchemas(server->bodies_dir());
     INFO(valid.ToString());
     REQUIRE(valid.ok());
+  }
+  // Starts `job` with `sink` as its sink; the start must succeed.
+  v1::Job Started(v1::Job job) {
+    REQUIRE(executor->Start(job, &sink).ok());
+    return job;
+  }
+  // How many objects the fake cluster holds now.
+  size_t ObjectCount() {
+    auto objects = server->Objects();
+    REQUIRE(objects.ok());
+    return objects->size();
   }
   nlohmann::json RequestsOf(const std::string& method, const std::string& path_part) {
     auto requests = server->Requests();
@@ -112,6 +125,7 @@ struct Cluster {
 
   TempDir dir;
   std::unique_ptr<FakeApiServer> server;
+  RecordingSink sink;  // Outlives the executor, whose thread reports to it.
   std::unique_ptr<KubernetesExecutor> executor;
 };
 
@@ -119,13 +133,13 @@ TEST_CASE("a started job becomes a batch/v1 Job with its spec, resources and lab
   Cluster cluster;
   v1::Job job = TrainingJob("j-42");
   job.set_checkpoint_epoch(3);
-  RecordingSink sink;
-  REQUIRE(cluster.executor->Start(job, &sink).ok());
+  REQUIRE(cluster.executor->Start(job, &cluster.sink).ok());
 
   nlohmann::json posts = cluster.RequestsOf("POST", "/apis/batch/v1/namespaces/fabrique-risk/jobs");
   REQUIRE(posts.size() == 1);
   CHECK(posts[0]["authorization"] == std::string("Bearer ") + kToken);
   CHECK(posts[0]["content_type"] == "application/json");
+  CHECK(posts[0]["query"] == "fieldValidation=Strict");
   const nlohmann::json& k8s = posts[0]["body"];
   CHECK(k8s["metadata"]["name"] == "fabrique-j-42-a0");
   CHECK(k8s["metadata"]["namespace"] == kNamespace);
@@ -167,9 +181,7 @@ TEST_CASE("a started job becomes a batch/v1 Job with its spec, resources and lab
 
 TEST_CASE("a Job followed from pending to active to succeeded reports its usage and version") {
   Cluster cluster;
-  v1::Job job = TrainingJob("j-ok");
-  RecordingSink sink;
-  REQUIRE(cluster.executor->Start(job, &sink).ok());
+  v1::Job job = cluster.Started(TrainingJob("j-ok"));
   const std::string name = "fabrique-j-ok-a0";
 
   // Pending: nothing to report yet.
@@ -179,7 +191,7 @@ TEST_CASE("a Job followed from pending to active to succeeded reports its usage 
               ->SetJobStatus(kNamespace, name,
                              {{"startTime", "2026-12-03T10:00:00Z"}, {"active", 1}, {"ready", 1}})
               .ok());
-  ExecutionUpdate running = sink.AwaitState(v1::JOB_STATE_RUNNING);
+  ExecutionUpdate running = cluster.sink.AwaitState(v1::JOB_STATE_RUNNING);
   REQUIRE(running.state == v1::JOB_STATE_RUNNING);
   CHECK(running.kubernetes_job_name == name);
   CHECK(running.kubernetes_namespace == kNamespace);
@@ -198,7 +210,7 @@ TEST_CASE("a Job followed from pending to active to succeeded reports its usage 
                                  {"status", "True"},
                                  {"lastTransitionTime", "2026-12-03T10:01:40Z"}}}}})
               .ok());
-  ExecutionUpdate done = sink.AwaitState(v1::JOB_STATE_SUCCEEDED);
+  ExecutionUpdate done = cluster.sink.AwaitState(v1::JOB_STATE_SUCCEEDED);
   REQUIRE(done.state == v1::JOB_STATE_SUCCEEDED);
   // 100 s of 2 cores, 1 GPU and 4 GiB.
   CHECK(done.usage.cpu_seconds() == Approx(200));
@@ -208,16 +220,31 @@ TEST_CASE("a Job followed from pending to active to succeeded reports its usage 
   CHECK(done.result_version.version() == 8);
   CHECK(done.checkpoint_epoch == 5);
   // In order, once each: RUNNING then SUCCEEDED.
-  std::vector<ExecutionUpdate> updates = sink.updates();
+  std::vector<ExecutionUpdate> updates = cluster.sink.updates();
   REQUIRE(updates.size() == 2);
   CHECK(updates[0].state == v1::JOB_STATE_RUNNING);
   cluster.RequireValidObjects();
 }
 
+TEST_CASE("a running job's usage so far is reported again at the running report interval") {
+  Cluster cluster("", absl::Milliseconds(50));
+  cluster.Started(TrainingJob("j-long"));
+  REQUIRE(cluster.server
+              ->SetJobStatus(kNamespace, "fabrique-j-long-a0",
+                             {{"startTime", "2026-12-03T10:00:00Z"}, {"active", 1}})
+              .ok());
+  REQUIRE(PollUntil([&] { return cluster.sink.updates().size() >= 3; }, absl::Seconds(10)));
+  std::vector<ExecutionUpdate> updates = cluster.sink.updates();
+  for (size_t i = 1; i < updates.size(); ++i) {
+    CHECK(updates[i].state == v1::JOB_STATE_RUNNING);
+    CHECK(updates[i].usage.cpu_seconds() >= updates[i - 1].usage.cpu_seconds());
+  }
+  CHECK(updates.back().usage.cpu_seconds() > 0);
+}
+
 TEST_CASE("a failed Job reports its condition's reason and message") {
   Cluster cluster;
-  RecordingSink sink;
-  REQUIRE(cluster.executor->Start(TrainingJob("j-bad"), &sink).ok());
+  cluster.Started(TrainingJob("j-bad"));
   REQUIRE(cluster.server
               ->SetJobStatus(kNamespace, "fabrique-j-bad-a0",
                              {{"startTime", "2026-12-03T10:00:00Z"},
@@ -229,7 +256,7 @@ TEST_CASE("a failed Job reports its condition's reason and message") {
                                  {"message", "Job was active longer than specified deadline"},
                                  {"lastTransitionTime", "2026-12-03T10:00:10Z"}}}}})
               .ok());
-  ExecutionUpdate failed = sink.AwaitState(v1::JOB_STATE_FAILED);
+  ExecutionUpdate failed = cluster.sink.AwaitState(v1::JOB_STATE_FAILED);
   REQUIRE(failed.state == v1::JOB_STATE_FAILED);
   CHECK_THAT(failed.reason, Catch::Contains("DeadlineExceeded: Job was active longer than "
                                             "specified deadline"));
@@ -240,18 +267,14 @@ TEST_CASE("a failed Job reports its condition's reason and message") {
 
 TEST_CASE("stop deletes the Job with background propagation and reports it cancelled") {
   Cluster cluster;
-  RecordingSink sink;
-  v1::Job job = TrainingJob("j-stop");
-  REQUIRE(cluster.executor->Start(job, &sink).ok());
+  v1::Job job = cluster.Started(TrainingJob("j-stop"));
   REQUIRE(cluster.executor->Stop(job, "preempted by j-urgent").ok());
 
   nlohmann::json deletes = cluster.RequestsOf("DELETE", "/jobs/fabrique-j-stop-a0");
   REQUIRE(deletes.size() == 1);
   CHECK(deletes[0]["query"] == "propagationPolicy=Background");
-  auto objects = cluster.server->Objects();
-  REQUIRE(objects.ok());
-  CHECK(objects->empty());  // The ConfigMap went with its owner.
-  std::vector<ExecutionUpdate> updates = sink.updates();
+  CHECK(cluster.ObjectCount() == 0);  // The ConfigMap went with its owner.
+  std::vector<ExecutionUpdate> updates = cluster.sink.updates();
   REQUIRE(updates.size() == 1);
   CHECK(updates[0].state == v1::JOB_STATE_CANCELLED);
   CHECK(updates[0].reason == "preempted by j-urgent");
@@ -262,28 +285,21 @@ TEST_CASE("stop deletes the Job with background propagation and reports it cance
 
 TEST_CASE("a repeated start answered 409 AlreadyExists is the same start") {
   Cluster cluster;
-  RecordingSink sink;
-  v1::Job job = TrainingJob("j-twice");
-  REQUIRE(cluster.executor->Start(job, &sink).ok());
-  REQUIRE(cluster.executor->Start(job, &sink).ok());
+  v1::Job job = cluster.Started(TrainingJob("j-twice"));
+  REQUIRE(cluster.executor->Start(job, &cluster.sink).ok());
   CHECK(cluster.RequestsOf("POST", "/jobs").size() == 2);
-  auto objects = cluster.server->Objects();
-  REQUIRE(objects.ok());
-  CHECK(objects->size() == 2);  // One Job, one ConfigMap.
+  CHECK(cluster.ObjectCount() == 2);  // One Job, one ConfigMap.
 
   // A preempted job's next attempt is a new Job.
   job.set_preemptions(1);
-  REQUIRE(cluster.executor->Start(job, &sink).ok());
-  objects = cluster.server->Objects();
-  REQUIRE(objects.ok());
-  CHECK(objects->size() == 4);
+  REQUIRE(cluster.executor->Start(job, &cluster.sink).ok());
+  CHECK(cluster.ObjectCount() == 4);
   cluster.RequireValidObjects();
 }
 
 TEST_CASE("with a Kueue queue the Job is created suspended with the queue label") {
   Cluster cluster("risk-queue");
-  RecordingSink sink;
-  REQUIRE(cluster.executor->Start(TrainingJob("j-kueue"), &sink).ok());
+  cluster.Started(TrainingJob("j-kueue"));
   nlohmann::json posts = cluster.RequestsOf("POST", "/jobs");
   REQUIRE(posts.size() == 1);
   CHECK(posts[0]["body"]["spec"]["suspend"] == true);
@@ -294,15 +310,14 @@ TEST_CASE("with a Kueue queue the Job is created suspended with the queue label"
               ->SetJobStatus(kNamespace, "fabrique-j-kueue-a0",
                              {{"startTime", "2026-12-03T10:00:00Z"}, {"active", 1}})
               .ok());
-  CHECK(sink.AwaitState(v1::JOB_STATE_RUNNING).state == v1::JOB_STATE_RUNNING);
+  CHECK(cluster.sink.AwaitState(v1::JOB_STATE_RUNNING).state == v1::JOB_STATE_RUNNING);
   cluster.RequireValidObjects();
 }
 
 TEST_CASE("a refused token is PERMISSION_DENIED naming the RBAC manifest") {
   Cluster cluster;
   REQUIRE(cluster.server->SetToken("another-token").ok());
-  RecordingSink sink;
-  absl::Status started = cluster.executor->Start(TrainingJob("j-401"), &sink);
+  absl::Status started = cluster.executor->Start(TrainingJob("j-401"), &cluster.sink);
   CHECK(absl::IsPermissionDenied(started));
   CHECK_THAT(std::string(started.message()), Catch::Contains("tower-rbac.yaml"));
   CHECK(cluster.executor->ApiErrors() == 1);
@@ -310,18 +325,17 @@ TEST_CASE("a refused token is PERMISSION_DENIED naming the RBAC manifest") {
   // The token file is read again when it changes (the kubelet rotates it).
   std::ofstream(cluster.dir.Sub("token"), std::ios::trunc) << "another-token-longer\n";
   REQUIRE(cluster.server->SetToken("another-token-longer").ok());
-  CHECK(cluster.executor->Start(TrainingJob("j-401"), &sink).ok());
+  CHECK(cluster.executor->Start(TrainingJob("j-401"), &cluster.sink).ok());
 }
 
 TEST_CASE("refusals and outages of the API map to codes that say what to do") {
   Cluster cluster;
-  RecordingSink sink;
   REQUIRE(cluster.server
               ->Fail("POST", "/jobs", 403, "Forbidden",
                      "jobs.batch is forbidden: User \"system:serviceaccount:fabrique:"
                      "fabrique-tower\" cannot create resource \"jobs\"")
               .ok());
-  absl::Status forbidden = cluster.executor->Start(TrainingJob("j-e"), &sink);
+  absl::Status forbidden = cluster.executor->Start(TrainingJob("j-e"), &cluster.sink);
   CHECK(absl::IsPermissionDenied(forbidden));
   CHECK_THAT(std::string(forbidden.message()), Catch::Contains("cannot create resource"));
   CHECK_THAT(std::string(forbidden.message()), Catch::Contains("tower-rbac.yaml"));
@@ -331,31 +345,29 @@ TEST_CASE("refusals and outages of the API map to codes that say what to do") {
                      "Job.batch \"x\" is invalid: spec.template.spec.containers[0].image: "
                      "Required value")
               .ok());
-  absl::Status invalid = cluster.executor->Start(TrainingJob("j-e"), &sink);
+  absl::Status invalid = cluster.executor->Start(TrainingJob("j-e"), &cluster.sink);
   CHECK(absl::IsInvalidArgument(invalid));
   CHECK_THAT(std::string(invalid.message()), Catch::Contains("containers[0].image: Required"));
 
   REQUIRE(cluster.server->Fail("POST", "/jobs", 503, "ServiceUnavailable", "etcd down").ok());
-  CHECK(absl::IsUnavailable(cluster.executor->Start(TrainingJob("j-e"), &sink)));
+  CHECK(absl::IsUnavailable(cluster.executor->Start(TrainingJob("j-e"), &cluster.sink)));
 
   // The ConfigMap failing after the Job was created: a retry completes the start.
   REQUIRE(cluster.server->Fail("POST", "/configmaps", 500, "InternalError", "boom").ok());
-  CHECK(absl::IsUnavailable(cluster.executor->Start(TrainingJob("j-e"), &sink)));
-  CHECK(cluster.executor->Start(TrainingJob("j-e"), &sink).ok());
+  CHECK(absl::IsUnavailable(cluster.executor->Start(TrainingJob("j-e"), &cluster.sink)));
+  CHECK(cluster.executor->Start(TrainingJob("j-e"), &cluster.sink).ok());
   CHECK(cluster.executor->ApiErrors() == 4);
 
   // A job with a squad that cannot be a namespace is refused before any call.
   v1::Job bad_squad = TrainingJob("j-e2");
   bad_squad.set_squad("Risk_Team");
-  CHECK(absl::IsInvalidArgument(cluster.executor->Start(bad_squad, &sink)));
+  CHECK(absl::IsInvalidArgument(cluster.executor->Start(bad_squad, &cluster.sink)));
   cluster.RequireValidObjects();
 }
 
 TEST_CASE("a Job deleted outside the tower is reported failed") {
   Cluster cluster;
-  RecordingSink sink;
-  v1::Job job = TrainingJob("j-gone");
-  REQUIRE(cluster.executor->Start(job, &sink).ok());
+  v1::Job job = cluster.Started(TrainingJob("j-gone"));
   // Someone runs kubectl delete job: the executor's own client stands in for them.
   KubernetesApiClient::Options options;
   options.server = cluster.server->url();
@@ -367,18 +379,17 @@ TEST_CASE("a Job deleted outside the tower is reported failed") {
       (*kubectl)
           ->Call("DELETE", "/apis/batch/v1/namespaces/fabrique-risk/jobs/fabrique-j-gone-a0", "job")
           .ok());
-  ExecutionUpdate failed = sink.AwaitState(v1::JOB_STATE_FAILED);
+  ExecutionUpdate failed = cluster.sink.AwaitState(v1::JOB_STATE_FAILED);
   REQUIRE(failed.state == v1::JOB_STATE_FAILED);
   CHECK_THAT(failed.reason, Catch::Contains("deleted outside the tower"));
 }
 
 TEST_CASE("a job started before a restart is followed to its end") {
   Cluster cluster;
-  RecordingSink first;
-  v1::Job job = TrainingJob("j-restart");
-  REQUIRE(cluster.executor->Start(job, &first).ok());
+  v1::Job job = cluster.Started(TrainingJob("j-restart"));
   cluster.executor.reset();  // The tower stops.
 
+  RecordingSink sink;  // The restarted tower's.
   KubernetesExecutor::Options options;
   options.api.server = cluster.server->url();
   options.api.ca_file = cluster.server->ca_file();
@@ -386,7 +397,6 @@ TEST_CASE("a job started before a restart is followed to its end") {
   options.poll_interval = absl::Milliseconds(20);
   auto restarted = KubernetesExecutor::Create(options);
   REQUIRE(restarted.ok());
-  RecordingSink sink;
   job.set_kubernetes_job_name("fabrique-j-restart-a0");
   job.set_kubernetes_namespace(kNamespace);
   REQUIRE((*restarted)->Follow(job, &sink).ok());
@@ -403,14 +413,13 @@ TEST_CASE("a job started before a restart is followed to its end") {
 }
 
 TEST_CASE("an unreachable API server is UNAVAILABLE") {
-  TempDir dir;
+  RecordingSink sink;
   KubernetesExecutor::Options options;
   options.api.server = "https://127.0.0.1:1";
   options.api.token_file = "";
   options.api.connect_timeout = absl::Seconds(1);
   auto executor = KubernetesExecutor::Create(options);
   REQUIRE(executor.ok());
-  RecordingSink sink;
   CHECK(absl::IsUnavailable((*executor)->Start(TrainingJob("j-1"), &sink)));
 
   options.api.server = "ftp://example";
