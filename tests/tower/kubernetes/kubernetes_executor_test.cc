@@ -412,7 +412,7 @@ TEST_CASE("a job started before a restart is followed to its end") {
   CHECK(done.result_version.version() == 0);  // No termination message: no version.
 }
 
-TEST_CASE("an unreachable API server is UNAVAILABLE") {
+TEST_CASE("an unreachable API server is UNAVAILABLE, a missing token FAILED_PRECONDITION") {
   RecordingSink sink;
   KubernetesExecutor::Options options;
   options.api.server = "https://127.0.0.1:1";
@@ -421,6 +421,14 @@ TEST_CASE("an unreachable API server is UNAVAILABLE") {
   auto executor = KubernetesExecutor::Create(options);
   REQUIRE(executor.ok());
   CHECK(absl::IsUnavailable((*executor)->Start(TrainingJob("j-1"), &sink)));
+
+  // No token file mounted: the message says what to mount.
+  options.api.token_file = "/nonexistent/token";
+  auto no_token = KubernetesExecutor::Create(options);
+  REQUIRE(no_token.ok());
+  absl::Status unmounted = (*no_token)->Start(TrainingJob("j-1"), &sink);
+  CHECK(absl::IsFailedPrecondition(unmounted));
+  CHECK_THAT(std::string(unmounted.message()), Catch::Contains("tower-rbac.yaml"));
 
   options.api.server = "ftp://example";
   CHECK(absl::IsInvalidArgument(KubernetesExecutor::Create(options).status()));
