@@ -26,6 +26,9 @@ namespace fabrique::server {
 class AccessRuntime {
  public:
   const Access* guard() const { return access_.get(); }
+  // The policy in force, for a binary that feeds it bindings itself (the tower, from its own
+  // squads); null with --insecure.
+  auth::PolicyStore* policy_store() const { return policy_.get(); }
 
  private:
   friend absl::StatusOr<std::unique_ptr<AccessRuntime>> ServeAccess(const ServiceFlags&,

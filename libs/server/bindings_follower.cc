@@ -14,9 +14,6 @@
 #include "libs/core/log.h"
 
 namespace fabrique::server {
-namespace {
-
-// The tower's bindings as policy bindings; those the policy's syntax refuses are skipped.
 std::vector<auth::Binding> ToPolicyBindings(const v1::RoleBindings& bindings) {
   std::vector<auth::Binding> out;
   out.reserve(bindings.bindings_size());
@@ -36,8 +33,6 @@ std::vector<auth::Binding> ToPolicyBindings(const v1::RoleBindings& bindings) {
   }
   return out;
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<BindingsFollower>> BindingsFollower::Start(
     BindingsFollowerOptions options, prometheus::Registry* metrics) {

@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -38,6 +39,10 @@
 #include "prometheus/registry.h"
 
 namespace fabrique::server {
+
+// The tower's bindings as policy bindings; those the policy's syntax refuses are logged and
+// skipped.
+std::vector<auth::Binding> ToPolicyBindings(const v1::RoleBindings& bindings);
 
 struct BindingsFollowerOptions {
   // Short service name, for metric names and logs: "registry". Required.
