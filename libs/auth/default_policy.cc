@@ -169,12 +169,20 @@ p, tower, auth.delegate, squad
 # The registry asks the monitor how a candidate does against an alias's holder on live
 # traffic, for promotion policies' monitor comparison gates.
 p, registry, monitoring.read, squad
+# Every service but the tower follows the tower's squad members as role bindings
+# (--bindings_target), under its own certificate.
+p, features, bindings.read, squad
+p, trainer, bindings.read, squad
+p, inference, bindings.read, squad
+p, monitor, bindings.read, squad
+p, registry, bindings.read, squad
 
 g, service:trainer, *:trainer
 g, service:inference, *:inference
 g, service:monitor, *:monitor
 g, service:tower, *:tower
 g, service:registry, *:registry
+g, service:features, *:features
 
 # --- People. A group named SQUAD:ROLE grants ROLE in SQUAD, so the identity provider's groups
 # (or `fabrique auth token --groups risk:data-scientist`) say who is what where.

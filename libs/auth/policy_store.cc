@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
@@ -62,7 +64,8 @@ PolicyStore::PolicyStore(Options options, std::shared_ptr<const Policy> policy, 
       clock_(options_.clock != nullptr ? options_.clock : core::Clock::Real()),
       next_check_ns_(absl::ToUnixNanos(clock_->Now() + options_.reload_check_interval)),
       seen_(version),
-      policy_(std::move(policy)) {}
+      policy_(policy),
+      file_policy_(std::move(policy)) {}
 
 std::shared_ptr<const Policy> PolicyStore::Current() {
   const int64_t now_ns = absl::ToUnixNanos(clock_->Now());
@@ -102,10 +105,47 @@ void PolicyStore::CheckFile() {
   auto fresh = std::make_shared<const Policy>(*std::move(policy));
   {
     absl::WriterMutexLock lock(&mu_);
-    policy_ = std::move(fresh);
+    file_policy_ = std::move(fresh);
+    Rebuild();
   }
   reloads_.fetch_add(1, std::memory_order_relaxed);
   core::Log(core::LogLevel::kInfo, "policy_reloaded", {{"path", options_.path}});
+}
+
+int PolicyStore::SetFollowedBindings(std::vector<Binding> bindings) {
+  absl::WriterMutexLock lock(&mu_);
+  followed_ = std::move(bindings);
+  return Rebuild();
+}
+
+int PolicyStore::Rebuild() {
+  if (followed_.empty()) {
+    policy_ = file_policy_;
+    return 0;
+  }
+  // The roles a followed binding may not grant, as for pattern bindings: the services' roles
+  // and those that read across squads.
+  absl::flat_hash_set<std::string> privileged;
+  for (const Binding& binding : file_policy_->bindings()) {
+    if (!binding.pattern && absl::StartsWith(binding.subject, "service:")) {
+      privileged.insert(binding.role);
+    }
+  }
+  for (const Grant& grant : file_policy_->grants()) {
+    if (grant.scope == Scope::kAllSquads) privileged.insert(grant.role);
+  }
+  std::vector<Binding> all = file_policy_->bindings();
+  int dropped = 0;
+  for (const Binding& binding : followed_) {
+    if (binding.pattern || binding.squad == kAllSquads || privileged.contains(binding.role)) {
+      ++dropped;
+      continue;
+    }
+    all.push_back(binding);
+  }
+  policy_ =
+      std::make_shared<const Policy>(Policy::FromRules(file_policy_->grants(), std::move(all)));
+  return dropped;
 }
 
 }  // namespace fabrique::auth

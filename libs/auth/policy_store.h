@@ -12,11 +12,18 @@
 // A change is noticed by the file's size, modification time and inode (a ConfigMap update swaps
 // a symlink, an editor may rename over the file). A file that fails to parse is logged and
 // counted once, and the policy before it stays in force: a typo never opens or closes the door.
+//
+// Bindings from elsewhere (the tower's squad members) are added with SetFollowedBindings: the
+// policy in force is then the file's grants with the file's bindings and those, rebuilt when
+// either changes. The file stays the bootstrap: nothing followed removes what it grants. A
+// followed binding grants no privileged role, as a pattern binding does not (policy_syntax.h):
+// never a service role, never a role with a "*"-scoped grant; those are dropped.
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -47,6 +54,10 @@ class PolicyStore {
   // reloads it when it changed; other threads meanwhile get the policy in force without waiting.
   std::shared_ptr<const Policy> Current();
 
+  // Replaces the followed bindings (plain bindings: subject, squad, role) and rebuilds the
+  // policy in force. Returns how many were dropped as privileged.
+  int SetFollowedBindings(std::vector<Binding> bindings);
+
   // Successful reloads since Create, and changed files that failed to load (each counted once).
   int64_t reloads() const { return reloads_.load(std::memory_order_relaxed); }
   int64_t reload_failures() const { return reload_failures_.load(std::memory_order_relaxed); }
@@ -67,6 +78,9 @@ class PolicyStore {
   PolicyStore(Options options, std::shared_ptr<const Policy> policy, FileVersion version);
   // Reloads the file if it changed since the version last seen.
   void CheckFile() ABSL_EXCLUSIVE_LOCKS_REQUIRED(check_mu_);
+  // The policy in force from the file's and the followed bindings; returns how many followed
+  // bindings were dropped as privileged.
+  int Rebuild() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   core::Clock* const clock_;
@@ -81,6 +95,9 @@ class PolicyStore {
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const Policy> policy_ ABSL_GUARDED_BY(mu_);
+  // The file's policy alone, and the bindings followed from elsewhere.
+  std::shared_ptr<const Policy> file_policy_ ABSL_GUARDED_BY(mu_);
+  std::vector<Binding> followed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fabrique::auth

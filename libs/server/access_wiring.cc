@@ -81,6 +81,16 @@ absl::StatusOr<std::unique_ptr<AccessRuntime>> ServeAccess(const ServiceFlags& f
     runtime->reload_metrics_ = std::make_shared<ReloadMetrics>(
         options.service_name, runtime->policy_.get(), runtime->tokens_.get());
     host->AddCollectable(runtime->reload_metrics_);
+    if (!flags.bindings_target.empty()) {
+      BindingsFollowerOptions follow;
+      follow.service_name = options.service_name;
+      follow.policy = runtime->policy_.get();
+      if (!flags.data_dir.empty()) follow.cache_path = flags.data_dir + "/auth/tower_bindings.pb";
+      ASSIGN_OR_RETURN(follow.channel,
+                       client::MakeChannel(flags.PeerChannel(flags.bindings_target)));
+      ASSIGN_OR_RETURN(runtime->bindings_,
+                       BindingsFollower::Start(std::move(follow), &host->metrics()));
+    }
   }
   ASSIGN_OR_RETURN(runtime->access_, Access::Create(std::move(options)));
   runtime->service_ = std::make_unique<AccessService>(runtime->access_.get());

@@ -16,6 +16,7 @@
 #include "libs/auth/policy_store.h"
 #include "libs/server/access.h"
 #include "libs/server/access_service.h"
+#include "libs/server/bindings_follower.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 
@@ -25,6 +26,9 @@ namespace fabrique::server {
 class AccessRuntime {
  public:
   const Access* guard() const { return access_.get(); }
+  // The policy in force, for a binary that feeds it bindings itself (the tower, from its own
+  // squads); null with --insecure.
+  auth::PolicyStore* policy_store() const { return policy_.get(); }
 
  private:
   friend absl::StatusOr<std::unique_ptr<AccessRuntime>> ServeAccess(const ServiceFlags&,
@@ -34,11 +38,14 @@ class AccessRuntime {
   std::unique_ptr<Access> access_;
   std::unique_ptr<AccessService> service_;
   std::shared_ptr<prometheus::Collectable> reload_metrics_;
+  // Follows the tower's role bindings into `policy_` (--bindings_target); stopped first.
+  std::unique_ptr<BindingsFollower> bindings_;
 };
 
 // Builds the guard from `flags` and registers fabrique.v1.Access on `host` (before Start). Without
 // --insecure, --jwks and --policy are required: INVALID_ARGUMENT says so; a file that cannot be
-// read or parsed is an error naming it (a policy's syntax error names the line).
+// read or parsed is an error naming it (a policy's syntax error names the line). With
+// --bindings_target, the policy also follows the tower's role bindings (bindings_follower.h).
 absl::StatusOr<std::unique_ptr<AccessRuntime>> ServeAccess(const ServiceFlags& flags,
                                                            ServiceHost* host);
 

@@ -36,6 +36,9 @@ void AddSecurityFlags(core::FlagSet& flag_set, ServiceFlags& flags) {
   flag_set.Add("policy", &flags.auth.policy_path,
                "RBAC policy file (.csv or .yaml): roles' permissions and who holds them in "
                "which squad");
+  flag_set.Add("bindings_target", &flags.bindings_target,
+               "HOST:PORT of the tower whose squads' role bindings are followed and added to "
+               "--policy's (kept under DATA_DIR/auth while the tower is down); empty = off");
 }
 
 }  // namespace

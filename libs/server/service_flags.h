@@ -46,6 +46,8 @@ struct ServiceFlags {
   // --insecure: plaintext and no authentication; ServiceMain sets host.plaintext.
   bool insecure = false;
   AuthFlags auth;
+  // The tower whose role bindings the access policy follows (--bindings_target); "" = none.
+  std::string bindings_target;
 
   // Options of a channel from this service to a peer at `target`: plaintext under --insecure;
   // otherwise TLS trusting the CA of --tls_client_ca (one CA signs every service's certificate)

@@ -16,6 +16,9 @@
 #include "libs/server/service_state.h"
 #include "services/tower/tower_service.h"
 // ---- Organisation includes ----
+#include <thread>
+
+#include "libs/server/bindings_follower.h"
 #include "libs/tower/approvals/approvals.h"
 #include "libs/tower/org/organisation.h"
 // ---- Portfolio includes ----
@@ -193,6 +196,30 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Services follow the role bindings through a stream that never ends by itself: end them
   // when shutdown begins, so the server drains in time.
   host->OnShutdown([&organisation] { organisation->Interrupt(); });
+  // The tower's own guard follows its squads' members too, in process, as the other services
+  // do through WatchRoleBindings; the thread ends when the stream-ending interrupt comes.
+  std::thread own_bindings;
+  if (auth::PolicyStore* policy = access->policy_store(); policy != nullptr) {
+    own_bindings = std::thread([policy, org = organisation.get()] {
+      int64_t applied = -1;
+      while (!org->interrupted()) {
+        if (org->bindings_revision() > applied) {
+          const v1::RoleBindings bindings = org->Bindings();
+          policy->SetFollowedBindings(server::ToPolicyBindings(bindings));
+          applied = bindings.revision();
+        }
+        org->WaitForBindingsAfter(applied, absl::Seconds(1));
+      }
+    });
+  }
+  struct JoinAtExit {
+    tower::Organisation* org;
+    std::thread* thread;
+    ~JoinAtExit() {
+      org->Interrupt();
+      if (thread->joinable()) thread->join();
+    }
+  } join_own_bindings{organisation.get(), &own_bindings};
 
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());

@@ -140,18 +140,21 @@ Strings ServiceHolds(const std::string& service) {
 }
 
 TEST_CASE("default: each service holds what its calls need, in every squad") {
-  CHECK(ServiceHolds("trainer") == Strings{"features.schema.read", "features.data.read",
-                                           "features.personal.read", "datasets.build",
-                                           "datasets.record_usage", "models.read", "models.write",
-                                           "models.register_for_run", "auth.delegate"});
+  CHECK(ServiceHolds("trainer") ==
+        Strings{"features.schema.read", "features.data.read", "features.personal.read",
+                "datasets.build", "datasets.record_usage", "models.read", "models.write",
+                "models.register_for_run", "bindings.read", "auth.delegate"});
   CHECK(ServiceHolds("inference") == Strings{"features.schema.read", "features.data.read",
                                              "features.personal.read", "models.read",
-                                             "models.evaluate", "predictions.log", "usage.record"});
-  CHECK(ServiceHolds("monitor") == Strings{"models.read", "usecases.read", "jobs.submit"});
+                                             "models.evaluate", "predictions.log", "bindings.read",
+                                             "usage.record"});
+  CHECK(ServiceHolds("monitor") ==
+        Strings{"models.read", "bindings.read", "usecases.read", "jobs.submit"});
   CHECK(ServiceHolds("tower") == Strings{"models.read", "models.promote", "runs.submit",
                                          "runs.read", "runs.cancel", "auth.delegate"});
-  CHECK(ServiceHolds("registry") == Strings{"monitoring.read"});
-  CHECK(ServiceHolds("features").empty());
+  CHECK(ServiceHolds("registry") == Strings{"monitoring.read", "bindings.read"});
+  // The feature store calls no one; it follows the tower's bindings.
+  CHECK(ServiceHolds("features") == Strings{"bindings.read"});
 }
 
 TEST_CASE("default: only the trainer and the inference servers hold their exclusive permissions") {

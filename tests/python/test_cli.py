@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -84,15 +85,40 @@ def test_status_sees_every_service_serving(running):
     assert all(row[2] == "SERVING" for row in rows)
 
 
+def service_args(running, service):
+    """The command line `up` started `service` with."""
+    pid = running.endpoints[service]["pid"]
+    return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+
+
 def test_up_tells_each_service_where_the_later_ones_it_calls_listen(running):
     # The registry starts before the monitor and the monitor before the tower, yet each calls
     # the later one (promotion gates; retraining jobs): with free ports, `up` fixes theirs first.
     def args(service):
-        pid = running.endpoints[service]["pid"]
-        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        return service_args(running, service)
 
     assert f"--monitor_target={running.endpoints['monitor']['grpc']}" in args("registry")
     assert f"--tower_target={running.endpoints['tower']['grpc']}" in args("monitor")
+
+
+def test_up_has_every_service_but_the_tower_follow_its_role_bindings(running):
+    # Each follows the tower's squads' members under its own certificate (bindings.read in the
+    # default policy): the tower's set arrives and is put in force.
+    followers = ("features", "registry", "trainer", "inference", "monitor")
+    target = f"--bindings_target={running.endpoints['tower']['grpc']}"
+    for service in followers:
+        assert target in service_args(running, service), service
+    assert not any(a.startswith("--bindings_target") for a in service_args(running, "tower"))
+    logs = pathlib.Path(running.data_dir) / "logs"
+
+    def applied(service):
+        return any('"tower_bindings_applied"' in line and '"source":"tower"' in line
+                   for line in (logs / f"{service}.log").read_text().splitlines())
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(applied(s) for s in followers):
+        time.sleep(0.2)
+    assert [s for s in followers if not applied(s)] == []
 
 
 def test_status_exits_1_when_nothing_listens():

@@ -265,6 +265,11 @@ StartResult StartOne(const UpFlags& flags, const std::string& bin_dir, size_t in
   if (info.name == "monitor" && forward.tower > 0) {
     argv.push_back(absl::StrCat("--tower_target=", Address(flags.listen_host, forward.tower)));
   }
+  // Every service but the tower follows the squads' role bindings the tower holds; the tower's
+  // port is fixed before anything starts, so services started before it find it when it comes.
+  if (info.name != "tower" && forward.tower > 0) {
+    argv.push_back(absl::StrCat("--bindings_target=", Address(flags.listen_host, forward.tower)));
+  }
   const std::vector<absl::string_view> peers = PeersOf(info.name);
   for (const Running& started : running) {
     if (std::find(peers.begin(), peers.end(), started.info->name) != peers.end()) {

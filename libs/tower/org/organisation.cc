@@ -1,6 +1,7 @@
 #include "libs/tower/org/organisation.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -137,6 +138,44 @@ absl::Status StaleEtag(absl::string_view id, absl::string_view etag, absl::strin
                                          current, "); read it again and retry"));
 }
 
+absl::StatusOr<bool> Exists(const kv::Store& store, kv::ColumnFamily family, absl::string_view id) {
+  absl::StatusOr<std::string> stored = store.Get(family, id);
+  if (stored.ok()) return true;
+  if (absl::IsNotFound(stored.status())) return false;
+  return stored.status();
+}
+
+// One page of the records of `family` (entities or squads, keyed by id) after `page_token`,
+// those `keep` accepts.
+template <typename Record>
+absl::StatusOr<OrgPage<Record>> ReadPage(const kv::Store& store, kv::ColumnFamily family,
+                                         absl::string_view what, int32_t page_size,
+                                         absl::string_view page_token,
+                                         const std::function<bool(const Record&)>& keep) {
+  ASSIGN_OR_RETURN(int32_t size, PageSizeOf(page_size));
+  ASSIGN_OR_RETURN(std::string after, ResumeAfter(page_token));
+  OrgPage<Record> page;
+  absl::Status parse;
+  bool more = false;
+  RETURN_IF_ERROR(store.Scan(family, After(after), [&](absl::string_view, absl::string_view value) {
+    absl::StatusOr<Record> record = core::ParseStored<Record>(value, what);
+    if (!record.ok()) {
+      parse = record.status();
+      return false;
+    }
+    if (keep && !keep(*record)) return true;
+    if (static_cast<int32_t>(page.items.size()) == size) {
+      more = true;
+      return false;
+    }
+    page.items.push_back(*std::move(record));
+    return true;
+  }));
+  RETURN_IF_ERROR(parse);
+  if (more) page.next_page_token = TokenAfter(page.items.back().id());
+  return page;
+}
+
 }  // namespace
 
 // Applies ENTITY_ONBOARDING approvals: the entity and its squads in one write, then the quotas
@@ -270,24 +309,10 @@ bool Organisation::interrupted() const {
 
 // ---- Entities ----
 
-absl::StatusOr<bool> Organisation::EntityExists(absl::string_view id) const {
-  absl::StatusOr<std::string> stored = options_.store->Get(entities_, id);
-  if (stored.ok()) return true;
-  if (absl::IsNotFound(stored.status())) return false;
-  return stored.status();
-}
-
-absl::StatusOr<bool> Organisation::SquadExists(absl::string_view id) const {
-  absl::StatusOr<std::string> stored = options_.store->Get(squads_, id);
-  if (stored.ok()) return true;
-  if (absl::IsNotFound(stored.status())) return false;
-  return stored.status();
-}
-
 absl::Status Organisation::ValidateOnboarding(const v1::OnboardEntityRequest& request) const {
   const v1::OrgEntity& entity = request.entity();
   RETURN_IF_ERROR(CheckId("entity", entity.id()));
-  ASSIGN_OR_RETURN(bool entity_taken, EntityExists(entity.id()));
+  ASSIGN_OR_RETURN(bool entity_taken, Exists(*options_.store, entities_, entity.id()));
   if (entity_taken) {
     return absl::AlreadyExistsError(
         absl::StrCat("entity ", entity.id(), " exists; choose another id"));
@@ -303,7 +328,7 @@ absl::Status Organisation::ValidateOnboarding(const v1::OnboardEntityRequest& re
     if (!ids.insert(squad.id()).second) {
       return absl::InvalidArgumentError(absl::StrCat("squad ", squad.id(), " is named twice"));
     }
-    ASSIGN_OR_RETURN(bool squad_taken, SquadExists(squad.id()));
+    ASSIGN_OR_RETURN(bool squad_taken, Exists(*options_.store, squads_, squad.id()));
     if (squad_taken) {
       return absl::AlreadyExistsError(
           absl::StrCat("squad ", squad.id(), " exists; choose another id"));
@@ -363,7 +388,7 @@ absl::Status Organisation::ApplyOnboarding(const v1::Approval& approval) {
       kv::WriteBatch batch;
       bool members = false;
       for (v1::Squad squad : request.squads()) {
-        ASSIGN_OR_RETURN(bool taken, SquadExists(squad.id()));
+        ASSIGN_OR_RETURN(bool taken, Exists(*options_.store, squads_, squad.id()));
         if (taken) {
           return absl::AlreadyExistsError(absl::StrCat(
               "squad ", squad.id(), " was created meanwhile; onboard again without it"));
@@ -400,28 +425,8 @@ absl::StatusOr<v1::OrgEntity> Organisation::GetEntity(absl::string_view id) {
 
 absl::StatusOr<OrgPage<v1::OrgEntity>> Organisation::ListEntities(int32_t page_size,
                                                                   absl::string_view page_token) {
-  ASSIGN_OR_RETURN(int32_t size, PageSizeOf(page_size));
-  ASSIGN_OR_RETURN(std::string after, ResumeAfter(page_token));
-  OrgPage<v1::OrgEntity> page;
-  absl::Status parse;
-  bool more = false;
-  RETURN_IF_ERROR(options_.store->Scan(
-      entities_, After(after), [&](absl::string_view, absl::string_view value) {
-        if (static_cast<int32_t>(page.items.size()) == size) {
-          more = true;
-          return false;
-        }
-        absl::StatusOr<v1::OrgEntity> entity = core::ParseStored<v1::OrgEntity>(value, "entity");
-        if (!entity.ok()) {
-          parse = entity.status();
-          return false;
-        }
-        page.items.push_back(*std::move(entity));
-        return true;
-      }));
-  RETURN_IF_ERROR(parse);
-  if (more) page.next_page_token = TokenAfter(page.items.back().id());
-  return page;
+  return ReadPage<v1::OrgEntity>(*options_.store, entities_, "entity", page_size, page_token,
+                                 nullptr);
 }
 
 // ---- Squads ----
@@ -444,7 +449,7 @@ absl::StatusOr<v1::Squad> Organisation::CreateSquad(v1::Squad squad) {
   }
   absl::MutexLock lock(&write_mu_);
   ASSIGN_OR_RETURN(v1::OrgEntity entity, GetEntity(squad.entity()));
-  ASSIGN_OR_RETURN(bool taken, SquadExists(squad.id()));
+  ASSIGN_OR_RETURN(bool taken, Exists(*options_.store, squads_, squad.id()));
   if (taken) {
     return absl::AlreadyExistsError(
         absl::StrCat("squad ", squad.id(), " exists; choose another id"));
@@ -505,30 +510,11 @@ absl::StatusOr<v1::Squad> Organisation::UpdateSquad(const v1::Squad& update,
 }
 
 absl::StatusOr<OrgPage<v1::Squad>> Organisation::ListSquads(const SquadFilter& filter) {
-  ASSIGN_OR_RETURN(int32_t size, PageSizeOf(filter.page_size));
-  ASSIGN_OR_RETURN(std::string after, ResumeAfter(filter.page_token));
-  OrgPage<v1::Squad> page;
-  absl::Status parse;
-  bool more = false;
-  RETURN_IF_ERROR(
-      options_.store->Scan(squads_, After(after), [&](absl::string_view, absl::string_view value) {
-        absl::StatusOr<v1::Squad> squad = core::ParseStored<v1::Squad>(value, "squad");
-        if (!squad.ok()) {
-          parse = squad.status();
-          return false;
-        }
-        if (!filter.entity.empty() && squad->entity() != filter.entity) return true;
-        if (!filter.member.empty() && !HasMember(*squad, filter.member)) return true;
-        if (static_cast<int32_t>(page.items.size()) == size) {
-          more = true;
-          return false;
-        }
-        page.items.push_back(*std::move(squad));
-        return true;
-      }));
-  RETURN_IF_ERROR(parse);
-  if (more) page.next_page_token = TokenAfter(page.items.back().id());
-  return page;
+  return ReadPage<v1::Squad>(*options_.store, squads_, "squad", filter.page_size, filter.page_token,
+                             [&filter](const v1::Squad& squad) {
+                               return (filter.entity.empty() || squad.entity() == filter.entity) &&
+                                      (filter.member.empty() || HasMember(squad, filter.member));
+                             });
 }
 
 absl::StatusOr<std::vector<v1::Squad>> Organisation::ListSquads(absl::string_view entity) {

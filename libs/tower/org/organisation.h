@@ -135,8 +135,6 @@ class Organisation : public OrgDirectory {
                kv::ColumnFamily meta);
   absl::Status LoadBindings();
   absl::StatusOr<v1::Squad> ReadSquad(absl::string_view id) const;
-  absl::StatusOr<bool> EntityExists(absl::string_view id) const;
-  absl::StatusOr<bool> SquadExists(absl::string_view id) const;
   // Checks an onboarding request against the store: ids well formed and free.
   absl::Status ValidateOnboarding(const v1::OnboardEntityRequest& request) const;
   // Writes an entity and its squads for an approved onboarding; does nothing when already done.
