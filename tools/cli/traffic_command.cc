@@ -28,6 +28,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/connection.h"
 #include "tools/cli/csv_reader.h"
+#include "tools/cli/rpc_call.h"
 
 namespace fabrique::cli {
 namespace {
