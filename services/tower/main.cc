@@ -135,9 +135,13 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // models through the ports of the cores wired before it; the USE_CASE approvals are its own.
   tower::PortfolioOptions portfolio_options;
   portfolio_options.store = &state->store();
+  portfolio_options.org = parts.organisation;
+  portfolio_options.approvals = parts.approvals;
+  portfolio_options.budget = parts.budget;
   ASSIGN_OR_RETURN(std::unique_ptr<tower::Portfolio> portfolio,
                    tower::Portfolio::Create(portfolio_options));
   parts.portfolio = portfolio.get();
+  parts.approvals->RegisterHandler(v1::APPROVAL_KIND_USE_CASE, portfolio.get());
 
   // ---- Budget cores ----
   // Usage is attributed to a use case's squad and the squad's entity; budgets are set only for

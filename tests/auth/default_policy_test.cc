@@ -91,14 +91,30 @@ TEST_CASE("default: a data steward classifies and reads personal data") {
 TEST_CASE("default: the design authority reads across squads and approves where bound") {
   const Strings reads{
       "features.schema.read", "datasets.read",   "models.read", "audit.read",    "runs.read",
-      "inference.read",       "monitoring.read", "squads.read", "usecases.read", "approvals.read"};
+      "inference.read",       "monitoring.read", "squads.read", "usecases.read", "jobs.read",
+      "approvals.read",       "budget.read"};
   CHECK(HeldIn("design-authority", "fraud") == reads);
   CHECK(HeldIn("design-authority", "*") == reads);
-  CHECK(HeldIn("design-authority", "risk") ==
-        Strings{"features.schema.read", "datasets.read", "models.read", "models.approve",
-                "models.reject", "models.policy.write", "models.evaluate", "standards.write",
-                "audit.read", "runs.read", "inference.read", "monitoring.read", "squads.read",
-                "usecases.read", "approvals.read", "approvals.decide"});
+  CHECK(HeldIn("design-authority", "risk") == Strings{"features.schema.read",
+                                                      "datasets.read",
+                                                      "models.read",
+                                                      "models.approve",
+                                                      "models.reject",
+                                                      "models.policy.write",
+                                                      "models.evaluate",
+                                                      "standards.write",
+                                                      "audit.read",
+                                                      "runs.read",
+                                                      "inference.read",
+                                                      "monitoring.read",
+                                                      "squads.read",
+                                                      "capacity.write",
+                                                      "templates.write",
+                                                      "usecases.read",
+                                                      "jobs.read",
+                                                      "approvals.read",
+                                                      "approvals.decide",
+                                                      "budget.read"});
 }
 
 TEST_CASE("default: an SRE reads everywhere and runs operations") {
@@ -115,8 +131,8 @@ TEST_CASE("default: a product owner reads, owns use cases and signs off") {
   CHECK(HeldIn("product-owner", "risk") ==
         Strings{"features.schema.read", "datasets.read", "models.read", "models.approve",
                 "models.reject", "runs.read", "inference.read", "monitoring.read", "squads.read",
-                "usecases.read", "usecases.write", "jobs.read", "approvals.request",
-                "approvals.read", "approvals.decide", "budget.read"});
+                "squads.members.write", "usecases.read", "usecases.write", "jobs.read",
+                "approvals.request", "approvals.read", "approvals.decide", "budget.read"});
   CHECK(HeldIn("product-owner", "fraud").empty());
 }
 
