@@ -16,6 +16,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/governance_commands.h"
 #include "tools/cli/suggest.h"
+#include "tools/cli/tower_commands.h"
 
 namespace {
 
@@ -34,6 +35,7 @@ constexpr char kUsage[] =
     "  predict   Score entities with a served model through an inference server\n"
     "  serving   List what an inference server serves: versions, states, traffic\n"
     "  monitor   Drift, live performance, alerts, policies and reports of served models\n"
+    "  tower     Entities, squads, portfolio, quotas, jobs, approvals and budget\n"
     "  registry  The model registry's audit trail and garbage collection\n"
     "  auth      Tokens, who you are (whoami), what you may do (can-i), the permissions\n"
     "  status    Show the health of every service (exit 1 if any is down)\n"
@@ -72,6 +74,7 @@ const std::vector<NamedCommand>& Commands(const std::string& self_path) {
       {"predict", fabrique::cli::RunPredict},
       {"serving", fabrique::cli::RunServing},
       {"monitor", fabrique::cli::RunMonitor},
+      {"tower", fabrique::cli::RunTower},
       {"registry", fabrique::cli::RunRegistry},
       {"auth", fabrique::cli::RunAuth},
       {"status", fabrique::cli::RunStatus},
