@@ -1,8 +1,9 @@
 """`fabrique tower` against a real fabrique-tower, run alone with --insecure on a port it picks
 (every caller is then "anonymous", holding every permission): each area's commands through the
-binary, the tower's refusals as exit 1 with its words (NOT_FOUND, ALREADY_EXISTS, ABORTED,
-PERMISSION_DENIED for a requester deciding their own approval), bad usage as exit 2 before any
-call, and --help with an example everywhere.
+binary, the tower's refusals as exit 1 with its words (NOT_FOUND), bad usage as exit 2 before any
+call, and --help with an example everywhere. Then, through `fabrique up` with real identities:
+an onboarding refused to its requester (PERMISSION_DENIED) and approved by a second platform
+admin, members changed with etags (ABORTED when stale), a use case, the portfolio and a budget.
 
 A call the running tower does not serve yet answers UNIMPLEMENTED; the tests of that area are
 skipped, saying so, rather than passing."""
@@ -131,13 +132,19 @@ def test_a_typo_suggests_the_area():
 # ---- Against the tower ----
 
 def test_unknown_records_are_not_found_with_the_towers_words(tower):
+    answered = 0
     for args in (["entities", "show", "atlantis"], ["squads", "show", "ghosts"],
                  ["usecases", "show", "perpetual-motion"], ["jobs", "show", "job-none"],
-                 ["approvals", "show", "apr-none"]):
-        result = served(tower_cli(tower, *args))
+                 ["approvals", "show", "apr-none"], ["quota", "show", "ghosts"]):
+        result = tower_cli(tower, *args)
+        if "UNIMPLEMENTED" in result.stderr:
+            continue
+        answered += 1
         assert result.returncode == 1, result
         assert "NOT_FOUND" in result.stderr, result.stderr
         assert result.stderr.startswith(f"fabrique tower {args[0]} {args[1]}: ")
+    if answered == 0:
+        pytest.skip("this tower serves none of the reads yet")
 
 
 def test_onboarding_prints_the_approval_and_creates_nothing_until_decided(tower, tmp_path):
@@ -164,11 +171,8 @@ def test_onboarding_prints_the_approval_and_creates_nothing_until_decided(tower,
         assert record["entity_onboarding"]["entity"]["id"] == "retail"
         squads = [s["id"] for s in record["entity_onboarding"]["squads"]]
         assert squads == ["risk", "churn"]
-        # Everyone is "anonymous" here, so deciding one's own approval is refused.
-        own = tower_cli(tower, "approvals", "approve", approval[0])
-        assert own.returncode == 1
-        assert "PERMISSION_DENIED" in own.stderr
-        assert "hint:" in own.stderr
+        pending = ok(tower_cli(tower, "approvals", "list", "--state", "pending"))
+        assert approval[0] in pending.stdout and "entity-onboarding" in pending.stdout
 
 
 def test_a_squad_in_an_unknown_entity_is_not_found(tower):
@@ -248,3 +252,65 @@ def test_approval_rules(tower):
     rules = ok(tower_cli(tower, "approvals", "rules", "list"))
     row = [line for line in rules.stdout.splitlines() if line.startswith("quota-increase")]
     assert row and "design-authority" in row[0] and " 2 " in row[0], rules.stdout
+
+
+# ---- Through `fabrique up`: real identities, so that approvals are decided by someone else ----
+
+def test_onboarding_approved_by_another_admin_then_squads_members_use_cases_budget(running):
+    data = ["--data_dir", running.data_dir]
+    onboard = ok(fabrique("tower", "entities", "onboard", "--id", "retail", "--name",
+                          "Retail banking", "--budget", "50000 EUR", "--squad",
+                          "risk=Credit risk", "--cpu", "8", "--memory", "32Gi", *data))
+    approval = [line.split(": ", 1)[1] for line in onboard.stdout.splitlines()
+                if line.startswith("approval: ")][0]
+    # The requester (the local user, platform-admin) may not decide their own.
+    own = fabrique("tower", "approvals", "approve", approval, *data)
+    assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr, own.stderr
+
+    # A second platform admin, bound in the policy the services reload.
+    policy = running.auth_dir / "policy.csv"
+    policy.write_text(policy.read_text() + "g, user:ops, *:platform-admin\n")
+    ops = running.token("ops")
+    deadline = time.monotonic() + 60
+    while True:
+        decided = fabrique("tower", "approvals", "approve", approval, "--comment", "fits the plan",
+                           *data, "--token", ops)
+        if decided.returncode == 0 or time.monotonic() > deadline:
+            break
+        assert "PERMISSION_DENIED" in decided.stderr, decided.stderr
+        time.sleep(0.5)
+    assert decided.returncode == 0, decided.stderr
+    assert "state:          approved" in decided.stdout
+
+    entities = ok(fabrique("tower", "entities", "list", *data))
+    assert "retail" in entities.stdout and "risk" in entities.stdout
+    squad = json.loads(ok(fabrique("tower", "squads", "show", "risk", "--json", *data)).stdout)
+    assert squad["entity"] == "retail"
+
+    added = ok(fabrique("tower", "squads", "members", "add", "risk", "--user", "alice",
+                        "--roles", "data-scientist,product-owner", "--skills",
+                        "data-science,domain", "--allocation", "60", "--etag", squad["etag"],
+                        *data))
+    assert "alice" in added.stdout and "60%" in added.stdout
+    stale = fabrique("tower", "squads", "members", "add", "risk", "--user", "bob", "--roles",
+                     "data-engineer", "--etag", squad["etag"], *data)
+    assert stale.returncode == 1 and "ABORTED" in stale.stderr, stale.stderr
+    ok(fabrique("tower", "squads", "members", "remove", "risk", "--user", "alice", *data))
+    gone = fabrique("tower", "squads", "members", "remove", "risk", "--user", "alice", *data)
+    assert gone.returncode == 1 and "NOT_FOUND" in gone.stderr, gone.stderr
+
+    created = json.loads(ok(fabrique(
+        "tower", "usecases", "create", "fraud-scoring", "--squad", "risk", "--name",
+        "Card fraud", "--value", "1200000 EUR", "--cost", "300000 EUR", "--business_value", "8",
+        "--criticality", "8", "--risk", "6", "--size", "3", "--skill", "data-science=1.5",
+        *data)).stdout)
+    assert created["status"] == "USE_CASE_STATUS_IDEA"
+    assert abs(created["wsjf"] - 22 / 3) < 1e-6
+    moved = ok(fabrique("tower", "usecases", "move", "fraud-scoring", "qualified", *data))
+    assert "is now qualified" in moved.stdout
+    portfolio = ok(fabrique("tower", "portfolio", "--squad", "risk", *data))
+    assert "fraud-scoring" in portfolio.stdout
+
+    ok(fabrique("tower", "budget", "set", "squad", "risk", "--monthly", "5000 EUR", *data))
+    report = ok(fabrique("tower", "budget", "report", "--squad", "risk", *data))
+    assert "5000 EUR" in report.stdout

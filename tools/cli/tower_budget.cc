@@ -157,12 +157,8 @@ int RatesSet(const std::vector<std::string>& args) {
   }
   absl::StatusOr<v1::RateCard> set = tower->Call(&TowerStub::SetRateCard, request, "SetRateCard");
   if (!set.ok()) return Fail(flags.program(), set.status());
-  if (json) {
-    PrintJson(*set);
-  } else {
-    PrintRateCard(*set, std::cout);
-  }
-  return 0;
+  return ShowAnswer<v1::RateCard>(*set, json,
+                                  [](const v1::RateCard& card) { PrintRateCard(card, std::cout); });
 }
 
 int RatesShow(const std::vector<std::string>& args) {

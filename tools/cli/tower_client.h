@@ -35,6 +35,17 @@ inline absl::StatusOr<client::TowerClient> ConnectTower(const ConnectionFlags& c
   return ConnectClient<client::TowerClient>(connection, "tower");
 }
 
+// Prints `answer` as JSON when `json` or when `print` is empty, else with `print`; returns 0.
+template <typename Response>
+int ShowAnswer(const Response& answer, bool json, const PrintAnswer<Response>& print) {
+  if (json || !print) {
+    PrintJson(answer);
+  } else {
+    print(answer);
+  }
+  return 0;
+}
+
 // Makes one call to the tower and prints its answer: as JSON when `json` or when `print` is
 // empty, else with `print`. Reads (`idempotent`) are retried as the client's policy says.
 // Returns the exit code: 0, or 1 after printing why the call failed.
@@ -48,12 +59,7 @@ int CallTower(const std::string& program, const ConnectionFlags& connection,
   absl::StatusOr<Response> response = idempotent ? tower->CallIdempotent(method, request, call)
                                                  : tower->Call(method, request, call);
   if (!response.ok()) return Fail(program, response.status());
-  if (json || !print) {
-    PrintJson(*response);
-  } else {
-    print(*response);
-  }
-  return 0;
+  return ShowAnswer(*response, json, print);
 }
 
 // Like CallTower for a paged list: follows every page, and prints them as one answer.
@@ -68,12 +74,7 @@ int ListTower(const std::string& program, const ConnectionFlags& connection,
       method, request, call, [&all](const Response& page) { all.MergeFrom(page); });
   if (!listed.ok()) return Fail(program, listed);
   all.clear_next_page_token();
-  if (json) {
-    PrintJson(all);
-  } else {
-    print(all);
-  }
-  return 0;
+  return ShowAnswer(all, json, print);
 }
 
 }  // namespace fabrique::cli

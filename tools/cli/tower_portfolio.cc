@@ -168,12 +168,7 @@ int RunTowerPortfolio(const std::vector<std::string>& args) {
       });
   if (!listed.ok()) return Fail(flags.program(), listed);
   all.clear_next_page_token();
-  if (json) {
-    PrintJson(all);
-  } else {
-    print(all);
-  }
-  return 0;
+  return ShowAnswer<v1::Portfolio>(all, json, print);
 }
 
 int RunTowerTemplates(const std::vector<std::string>& args) {

@@ -117,7 +117,7 @@ void PrintUseCases(const v1::ListUseCasesResponse& use_cases, std::ostream& out)
 }
 
 void PrintPortfolio(const v1::Portfolio& portfolio, std::ostream& out) {
-  out << absl::StrFormat("%-4s %-20s %-14s %-14s %6s %7s %-28s %-8s %s\n", "RANK", "USE CASE",
+  out << absl::StrFormat("%-4s %-20s %-14s %-14s %6s %7s %-34s %-8s %s\n", "RANK", "USE CASE",
                          "SQUAD", "STATUS", "WSJF", "ROI", "SPENT / ESTIMATE", "SKILLS",
                          "MODELS IN PRODUCTION");
   for (const v1::PortfolioEntry& entry : portfolio.entries()) {
@@ -135,7 +135,7 @@ void PrintPortfolio(const v1::Portfolio& portfolio, std::ostream& out) {
     if (estimate > 0) {
       absl::StrAppendFormat(&spend, " %.0f%%", 100 * MoneyValue(entry.compute_spent()) / estimate);
     }
-    out << absl::StrFormat("%-4d %-20s %-14s %-14s %6.2f %7.2f %-28s %-8s %s\n", entry.rank(),
+    out << absl::StrFormat("%-4d %-20s %-14s %-14s %6.2f %7.2f %-34s %-8s %s\n", entry.rank(),
                            use_case.id(), use_case.squad(),
                            EnumText(v1::UseCaseStatus_descriptor(), use_case.status()),
                            use_case.wsjf(), use_case.roi(), spend, skills,
@@ -305,7 +305,7 @@ void PrintApproval(const v1::Approval& a, std::ostream& out) {
   Line(out, "subject", a.subject_id());
   Line(out, "summary", a.summary());
   Line(out, "squad", a.squad());
-  Line(out, "decided by",
+  Line(out, "needs",
        absl::StrCat(a.required_approvals() == 0 ? 1 : a.required_approvals(), " of role ",
                     Or(a.required_role())));
   Line(out, "requested",

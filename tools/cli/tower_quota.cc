@@ -197,12 +197,8 @@ int CapacitySet(const std::vector<std::string>& args) {
   }
   absl::StatusOr<v1::Capacity> set = tower->Call(&TowerStub::SetCapacity, request, "SetCapacity");
   if (!set.ok()) return Fail(flags.program(), set.status());
-  if (json) {
-    PrintJson(*set);
-  } else {
-    PrintCapacity(*set, std::cout);
-  }
-  return 0;
+  return ShowAnswer<v1::Capacity>(
+      *set, json, [](const v1::Capacity& capacity) { PrintCapacity(capacity, std::cout); });
 }
 
 int CapacityShow(const std::vector<std::string>& args) {
