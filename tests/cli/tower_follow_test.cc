@@ -54,6 +54,7 @@ class FakeTower final : public v1::Tower::Service {
         break_after_ = -1;
         return {grpc::StatusCode::UNAVAILABLE, "the tower is restarting"};
       }
+      std::this_thread::sleep_for(pause_);
       writer->Write(event);
       ++sent;
     }
@@ -76,13 +77,39 @@ class FakeTower final : public v1::Tower::Service {
   std::vector<v1::JobEvent> events_;
   int break_after_ = -1;
   bool hold_open_ = false;
+  std::chrono::milliseconds pause_{0};  // Before each event.
   std::mutex mu_;
   int gets_ = 0;
   std::vector<v1::WatchJobsRequest> watch_requests_;
 };
 
+// Streams two progress events of any run, then holds the stream open until the client goes away.
+class FakeTrainer final : public v1::Trainer::Service {
+ public:
+  grpc::Status WatchRun(grpc::ServerContext* context, const v1::WatchRunRequest* request,
+                        grpc::ServerWriter<v1::RunEvent>* writer) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      run_ids_.push_back(request->run_id());
+    }
+    for (int epoch = 1; epoch <= 2; ++epoch) {
+      v1::RunEvent event;
+      event.set_run_id(request->run_id());
+      event.mutable_progress()->set_epoch(epoch);
+      event.mutable_progress()->set_epochs_total(2);
+      event.set_epoch_end(true);
+      writer->Write(event);
+    }
+    while (!context->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return grpc::Status::OK;
+  }
+
+  std::mutex mu_;
+  std::vector<std::string> run_ids_;
+};
+
 struct Served {
-  explicit Served(FakeTower* tower) {
+  explicit Served(grpc::Service* tower) {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -154,6 +181,29 @@ TEST_CASE("an end the stream never carries is caught by reading the job") {
   auto ended = FollowJobs(*served.client, {"j-1"}, Fast());
   REQUIRE(ended.ok());
   CHECK(ended->at("j-1").state() == v1::JOB_STATE_SUCCEEDED);
+}
+
+TEST_CASE("a running training's progress is followed on the trainer until the job ends") {
+  FakeTower tower;
+  v1::Job running = MakeJob(v1::JOB_STATE_RUNNING);
+  running.set_trainer_run_id("r-1");
+  tower.AddEvent(1, running);
+  v1::Job succeeded = MakeJob(v1::JOB_STATE_SUCCEEDED);
+  succeeded.set_trainer_run_id("r-1");
+  tower.AddEvent(2, succeeded);
+  tower.pause_ = std::chrono::milliseconds(200);
+  tower.hold_open_ = true;
+  FakeTrainer trainer;
+  Served served_tower(&tower);
+  Served served_trainer(&trainer);
+  FollowOptions options = Fast();
+  options.trainer.emplace(served_trainer.client->channel(), client::CallTarget{"trainer", "fake"},
+                          client::CallContext());
+  auto ended = FollowJobs(*served_tower.client, {"j-1"}, options);
+  REQUIRE(ended.ok());
+  CHECK(ended->at("j-1").state() == v1::JOB_STATE_SUCCEEDED);
+  std::lock_guard<std::mutex> lock(trainer.mu_);
+  CHECK(trainer.run_ids_ == std::vector<std::string>{"r-1"});
 }
 
 TEST_CASE("an unknown job is the tower's NOT_FOUND") {
