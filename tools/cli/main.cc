@@ -16,6 +16,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/governance_commands.h"
 #include "tools/cli/suggest.h"
+#include "tools/cli/tower_commands.h"
 
 namespace {
 
@@ -35,6 +36,7 @@ constexpr char kUsage[] =
     "  serving   List what an inference server serves: versions, states, traffic\n"
     "  traffic   Play a CSV of entities against a served model, sending their labels as outcomes\n"
     "  monitor   Drift, live performance, alerts, policies and reports of served models\n"
+    "  tower     Entities, squads, portfolio, quotas, jobs, approvals and budget\n"
     "  registry  The model registry's audit trail and garbage collection\n"
     "  auth      Tokens, who you are (whoami), what you may do (can-i), the permissions\n"
     "  status    Show the health of every service (exit 1 if any is down)\n"
@@ -74,6 +76,7 @@ const std::vector<NamedCommand>& Commands(const std::string& self_path) {
       {"serving", fabrique::cli::RunServing},
       {"traffic", fabrique::cli::RunTraffic},
       {"monitor", fabrique::cli::RunMonitor},
+      {"tower", fabrique::cli::RunTower},
       {"registry", fabrique::cli::RunRegistry},
       {"auth", fabrique::cli::RunAuth},
       {"status", fabrique::cli::RunStatus},
