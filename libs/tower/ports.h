@@ -76,7 +76,7 @@ class OrgDirectory {
   virtual ~OrgDirectory() = default;
   // NOT_FOUND for an unknown squad or entity.
   virtual absl::StatusOr<v1::Squad> GetSquad(absl::string_view id) = 0;
-  virtual absl::StatusOr<v1::Entity> GetEntity(absl::string_view id) = 0;
+  virtual absl::StatusOr<v1::OrgEntity> GetEntity(absl::string_view id) = 0;
   // Every squad, or those of one entity ("" = all).
   virtual absl::StatusOr<std::vector<v1::Squad>> ListSquads(absl::string_view entity) = 0;
 };
