@@ -266,11 +266,13 @@ class KueueScheduler final : public Scheduler {
   std::vector<int> done_in_cycle_;
   AdmissionFilter filter_;
   int64_t admissions_ = 0;
+  int64_t admitted_before_cycle_ = 0;  // `admissions_` when the running cycle began.
   size_t admitted_ = 0;
 };
 
 CycleResult KueueScheduler::RunCycle() {
   CycleResult result;
+  admitted_before_cycle_ = admissions_;
   // The filter's answers (budgets) change outside the scheduler: held workloads get a new look.
   for (int queue = 0; queue < static_cast<int>(queues_.size()); ++queue) {
     QueueWorkloads& q = queues_[queue];
@@ -325,7 +327,7 @@ bool KueueScheduler::TryHead(CycleResult& result) {
   }
   bool fits = ledger_.Fits(queue, head->requests);
   if (!fits) {
-    std::vector<Victim> victims = ChooseVictims(ledger_, queues_, *head);
+    std::vector<Victim> victims = ChooseVictims(ledger_, queues_, *head, admitted_before_cycle_);
     for (const Victim& victim : victims) Evict(victim, *head, result);
     fits = !victims.empty();
   }

@@ -28,7 +28,7 @@ bool StillBorrows(const QuotaLedger& ledger, const WorkloadEntry& entry,
 }  // namespace
 
 std::vector<Victim> ChooseVictims(QuotaLedger& ledger, const std::vector<QueueWorkloads>& queues,
-                                  const WorkloadEntry& head) {
+                                  const WorkloadEntry& head, int64_t admitted_before) {
   const int queue = head.queue;
   std::vector<int> missing;
   bool within_nominal = true;
@@ -44,6 +44,7 @@ std::vector<Victim> ChooseVictims(QuotaLedger& ledger, const std::vector<QueueWo
     for (int member : ledger.CohortMembers(queue)) {
       if (member == queue) continue;
       for (WorkloadEntry* entry : queues[member].admitted) {
+        if (entry->admission > admitted_before) continue;
         const int fr = UsesMissing(*entry, missing);
         if (fr >= 0 && StillBorrows(ledger, *entry, missing)) {
           candidates.push_back({entry, Preemption::Kind::kReclaimWithinCohort, fr});
@@ -53,6 +54,7 @@ std::vector<Victim> ChooseVictims(QuotaLedger& ledger, const std::vector<QueueWo
   }
   if (queues[queue].config.preempt_within_queue) {
     for (WorkloadEntry* entry : queues[queue].admitted) {
+      if (entry->admission > admitted_before) continue;
       const int fr = UsesMissing(*entry, missing);
       if (fr >= 0 && entry->workload.priority < head.workload.priority) {
         candidates.push_back({entry, Preemption::Kind::kLowerPriorityInQueue, fr});

@@ -11,8 +11,10 @@
 // are removed one by one (skipping another queue's workload once its queue no longer borrows what
 // is missing) until the preemptor fits; then, newest removal excepted, each is put back if the
 // preemptor still fits without it, so no more is evicted than needed. If the preemptor does not
-// fit with every candidate gone, nothing is evicted.
+// fit with every candidate gone, nothing is evicted. Workloads admitted in the running cycle are
+// never candidates: starting a job only to stop it at once helps nobody.
 
+#include <cstdint>
 #include <vector>
 
 #include "libs/scheduling/quota_ledger.h"
@@ -28,9 +30,10 @@ struct Victim {
 };
 
 // Returns the victims, already uncharged from `ledger`; returns none, with `ledger` as it was,
-// when no eviction lets `head` fit.
+// when no eviction lets `head` fit. Only workloads with `admission` <= `admitted_before` are
+// candidates.
 std::vector<Victim> ChooseVictims(QuotaLedger& ledger, const std::vector<QueueWorkloads>& queues,
-                                  const WorkloadEntry& head);
+                                  const WorkloadEntry& head, int64_t admitted_before);
 
 }  // namespace fabrique::scheduling
 
