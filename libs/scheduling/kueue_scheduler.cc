@@ -75,7 +75,17 @@ class KueueScheduler final : public Scheduler {
     std::vector<int> touched;
     if (existing >= 0) touched = ledger_.CohortMembers(existing);
     const int queue = ledger_.SetQueue(config);
-    if (queue >= static_cast<int>(queues_.size())) queues_.resize(queue + 1);
+    if (queue >= static_cast<int>(queues_.size())) {
+      // Growing the vector moves every queue, and ready keys point at their queue's squad name:
+      // rebuild them rather than compare through stale pointers.
+      ready_.clear();
+      queues_.resize(queue + 1);
+      for (int i = 0; i < static_cast<int>(queues_.size()); ++i) {
+        if (!queues_[i].ready) continue;
+        queues_[i].ready = false;
+        Refresh(i);
+      }
+    }
     queues_[queue].config = config;
     for (int member : ledger_.CohortMembers(queue)) touched.push_back(member);
     // Quotas and lendable amounts changed: shares and what fits change for the whole cohort.

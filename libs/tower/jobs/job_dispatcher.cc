@@ -321,7 +321,7 @@ void JobQueue::Report() {
   {
     absl::MutexLock lock(&mu_);
     counts = counts_seen_;
-    for (const std::string& squad : queues_) {
+    for (const auto& [squad, signature] : queues_) {
       absl::StatusOr<v1::Quota> quota = QuotaInForce(squad);
       if (quota.ok()) quotas.push_back(WithUsage(*std::move(quota)));
     }

@@ -211,8 +211,8 @@ class JobQueue : public ExecutionSink {
   std::set<std::string> stopping_ ABSL_GUARDED_BY(mu_);
   // Succeeded retraining jobs whose loop is still to close.
   std::set<std::string> loops_due_ ABSL_GUARDED_BY(mu_);
-  // Squads whose queue the scheduler has.
-  std::set<std::string> queues_ ABSL_GUARDED_BY(mu_);
+  // Squads whose queue the scheduler has, with what it was last told (to tell it only changes).
+  std::map<std::string, std::string> queues_ ABSL_GUARDED_BY(mu_);
   // Budget answers of the current cycle, by squad and use case.
   std::map<std::pair<std::string, std::string>, std::string> budget_cache_ ABSL_GUARDED_BY(mu_);
   // Every (squad, state) reported, so a state emptied reports 0.

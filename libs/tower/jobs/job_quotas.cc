@@ -39,8 +39,17 @@ absl::Status JobQueue::EnsureQueue(const std::string& squad) {
     absl::StatusOr<v1::Squad> found = options_.org->GetSquad(squad);
     if (found.ok() && found->share_weight() > 0) weight = found->share_weight();
   }
-  RETURN_IF_ERROR(options_.scheduler->SetQueue(QueueConfigOf(quota, weight)));
-  queues_.insert(squad);
+  // Told only when it changed: a submission should not make the scheduler rebuild the queue.
+  quota.set_etag(absl::StrCat(quota.etag(), "/", weight));
+  std::string signature = quota.SerializeAsString();
+  auto [known, inserted] = queues_.try_emplace(squad, signature);
+  if (!inserted && known->second == signature) return absl::OkStatus();
+  absl::Status set = options_.scheduler->SetQueue(QueueConfigOf(quota, weight));
+  if (!set.ok()) {
+    queues_.erase(squad);
+    return set;
+  }
+  known->second = std::move(signature);
   return absl::OkStatus();
 }
 
@@ -151,7 +160,8 @@ absl::StatusOr<v1::Quota> JobQueue::GetQuota(absl::string_view squad) {
 
 absl::StatusOr<std::vector<v1::Quota>> JobQueue::ListQuotas(absl::string_view cohort) {
   absl::MutexLock lock(&mu_);
-  std::set<std::string> squads = queues_;
+  std::set<std::string> squads;
+  for (const auto& [squad, signature] : queues_) squads.insert(squad);
   for (const auto& [squad, quota] : quotas_->all()) squads.insert(squad);
   std::vector<v1::Quota> quotas;
   for (const std::string& squad : squads) {
