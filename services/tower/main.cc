@@ -16,6 +16,8 @@
 #include "libs/server/service_state.h"
 #include "services/tower/tower_service.h"
 // ---- Organisation includes ----
+#include "libs/tower/approvals/approvals.h"
+#include "libs/tower/org/organisation.h"
 // ---- Portfolio includes ----
 // ---- Jobs includes ----
 // ---- Approvals includes ----
@@ -47,6 +49,9 @@ void AddFlags(core::FlagSet& flags) {
 std::vector<std::string> ColumnFamilies() {
   std::vector<std::string> families;
   // ---- Organisation families ----
+  for (std::string& family : tower::Organisation::ColumnFamilies()) {
+    families.push_back(std::move(family));
+  }
   // ---- Portfolio families ----
   // ---- Jobs families ----
   // ---- Approvals families ----
@@ -71,6 +76,25 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // ---- Approvals cores ----
 
   // ---- Organisation cores ----
+  // An approved onboarding sets the new squads' quotas and the entity's budget through these,
+  // which the jobs and budget sections below set (each idempotent); unset, the step is skipped.
+  tower::Organisation::OnboardingStep onboard_quotas;
+  tower::Organisation::OnboardingStep onboard_budget;
+  tower::Organisation::Options org_options;
+  org_options.store = &state->store();
+  org_options.approvals = parts.approvals;
+  org_options.apply_quotas = [&onboard_quotas](const v1::OnboardEntityRequest& request) {
+    return onboard_quotas ? onboard_quotas(request) : absl::OkStatus();
+  };
+  org_options.apply_budget = [&onboard_budget](const v1::OnboardEntityRequest& request) {
+    return onboard_budget ? onboard_budget(request) : absl::OkStatus();
+  };
+  ASSIGN_OR_RETURN(auto organisation, tower::Organisation::Create(std::move(org_options)));
+  parts.organisation = organisation.get();
+  if (parts.approvals != nullptr) {
+    parts.approvals->RegisterHandler(v1::APPROVAL_KIND_ENTITY_ONBOARDING,
+                                     organisation->onboarding_handler());
+  }
 
   // ---- Portfolio cores ----
 
@@ -93,6 +117,9 @@ absl::Status Run(const server::ServiceFlags& flags) {
   host->AddService(&service, fabrique::v1::Tower::service_full_name(),
                    std::string(flags.info->area));
   // ---- Background work (started after the service is built) ----
+  // Services follow the role bindings through a stream that never ends by itself: end them
+  // when shutdown begins, so the server drains in time.
+  host->OnShutdown([&organisation] { organisation->Interrupt(); });
 
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.
   RETURN_IF_ERROR(host->Start());

@@ -57,6 +57,32 @@ class TowerService final : public fabrique::v1::Tower::Service {
       : access_(std::move(access)), parts_(std::move(parts)) {}
 
   // ---- Organisation calls (tower_org_service.cc) ----
+  grpc::Status OnboardEntity(grpc::ServerContext* context, const v1::OnboardEntityRequest* request,
+                             v1::Approval* response) override;
+  grpc::Status GetEntity(grpc::ServerContext* context, const v1::GetOrgEntityRequest* request,
+                         v1::OrgEntity* response) override;
+  grpc::Status ListEntities(grpc::ServerContext* context, const v1::ListOrgEntitiesRequest* request,
+                            v1::ListOrgEntitiesResponse* response) override;
+  grpc::Status CreateSquad(grpc::ServerContext* context, const v1::CreateSquadRequest* request,
+                           v1::Squad* response) override;
+  grpc::Status GetSquad(grpc::ServerContext* context, const v1::GetSquadRequest* request,
+                        v1::Squad* response) override;
+  grpc::Status UpdateSquad(grpc::ServerContext* context, const v1::UpdateSquadRequest* request,
+                           v1::Squad* response) override;
+  grpc::Status ListSquads(grpc::ServerContext* context, const v1::ListSquadsRequest* request,
+                          v1::ListSquadsResponse* response) override;
+  grpc::Status AddSquadMember(grpc::ServerContext* context,
+                              const v1::AddSquadMemberRequest* request,
+                              v1::Squad* response) override;
+  grpc::Status UpdateSquadMember(grpc::ServerContext* context,
+                                 const v1::UpdateSquadMemberRequest* request,
+                                 v1::Squad* response) override;
+  grpc::Status RemoveSquadMember(grpc::ServerContext* context,
+                                 const v1::RemoveSquadMemberRequest* request,
+                                 v1::Squad* response) override;
+  grpc::Status WatchRoleBindings(grpc::ServerContext* context,
+                                 const v1::WatchRoleBindingsRequest* request,
+                                 grpc::ServerWriter<v1::RoleBindings>* writer) override;
 
   // ---- Portfolio calls (tower_portfolio_service.cc) ----
 
