@@ -19,6 +19,7 @@
 #include "libs/tower/approvals/approvals.h"
 #include "libs/tower/org/organisation.h"
 // ---- Portfolio includes ----
+#include "libs/tower/portfolio/portfolio.h"
 // ---- Jobs includes ----
 // ---- Approvals includes ----
 // ---- Budget includes ----
@@ -53,6 +54,7 @@ std::vector<std::string> ColumnFamilies() {
     families.push_back(std::move(family));
   }
   // ---- Portfolio families ----
+  for (std::string& family : tower::PortfolioFamilies()) families.push_back(std::move(family));
   // ---- Jobs families ----
   // ---- Approvals families ----
   // ---- Budget families ----
@@ -97,6 +99,13 @@ absl::Status Run(const server::ServiceFlags& flags) {
   }
 
   // ---- Portfolio cores ----
+  // Use cases, templates and the ranked portfolio. It reaches the squads, approvals, spend and
+  // models through the ports of the cores wired before it; the USE_CASE approvals are its own.
+  tower::PortfolioOptions portfolio_options;
+  portfolio_options.store = &state->store();
+  ASSIGN_OR_RETURN(std::unique_ptr<tower::Portfolio> portfolio,
+                   tower::Portfolio::Create(portfolio_options));
+  parts.portfolio = portfolio.get();
 
   // ---- Budget cores ----
 
@@ -106,6 +115,10 @@ absl::Status Run(const server::ServiceFlags& flags) {
   auth::OwnerLookup owner_of = [&parts](absl::string_view kind,
                                         absl::string_view name) -> absl::StatusOr<std::string> {
     // ---- Owner lookups ----
+    if (kind == auth::kUseCase && parts.portfolio != nullptr) {
+      ASSIGN_OR_RETURN(v1::UseCase use_case, parts.portfolio->GetUseCase(name));
+      return use_case.squad();
+    }
     return absl::NotFoundError(absl::StrCat("no ", kind, " named '", name, "'"));
   };
 

@@ -85,6 +85,25 @@ class TowerService final : public fabrique::v1::Tower::Service {
                                  grpc::ServerWriter<v1::RoleBindings>* writer) override;
 
   // ---- Portfolio calls (tower_portfolio_service.cc) ----
+  grpc::Status CreateUseCase(grpc::ServerContext* context, const v1::CreateUseCaseRequest* request,
+                             v1::UseCase* response) override;
+  grpc::Status UpdateUseCase(grpc::ServerContext* context, const v1::UpdateUseCaseRequest* request,
+                             v1::UseCase* response) override;
+  grpc::Status GetUseCase(grpc::ServerContext* context, const v1::GetUseCaseRequest* request,
+                          v1::UseCase* response) override;
+  grpc::Status ListUseCases(grpc::ServerContext* context, const v1::ListUseCasesRequest* request,
+                            v1::ListUseCasesResponse* response) override;
+  grpc::Status GetPortfolio(grpc::ServerContext* context, const v1::GetPortfolioRequest* request,
+                            v1::Portfolio* response) override;
+  grpc::Status GetCapacityGaps(grpc::ServerContext* context,
+                               const v1::GetCapacityGapsRequest* request,
+                               v1::CapacityGaps* response) override;
+  grpc::Status PutTemplate(grpc::ServerContext* context, const v1::PutTemplateRequest* request,
+                           v1::Template* response) override;
+  grpc::Status GetTemplate(grpc::ServerContext* context, const v1::GetTemplateRequest* request,
+                           v1::Template* response) override;
+  grpc::Status ListTemplates(grpc::ServerContext* context, const v1::ListTemplatesRequest* request,
+                             v1::ListTemplatesResponse* response) override;
 
   // ---- Jobs calls (tower_jobs_service.cc) ----
   grpc::Status SetQuota(grpc::ServerContext* context, const v1::SetQuotaRequest* request,
