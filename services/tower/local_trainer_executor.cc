@@ -54,6 +54,9 @@ struct LocalTrainerExecutor::Follower {
   std::thread thread;
 };
 
+LocalTrainerExecutor::LocalTrainerExecutor(LocalTrainerExecutorOptions options)
+    : options_(std::move(options)) {}
+
 absl::StatusOr<std::unique_ptr<LocalTrainerExecutor>> LocalTrainerExecutor::Create(
     LocalTrainerExecutorOptions options) {
   if (options.trainer == nullptr) {

@@ -79,8 +79,8 @@ class LocalTrainerExecutor : public tower::JobExecutor {
  private:
   struct Follower;
 
-  explicit LocalTrainerExecutor(LocalTrainerExecutorOptions options)
-      : options_(std::move(options)) {}
+  // Out of line: Follower is complete only in the .cc.
+  explicit LocalTrainerExecutor(LocalTrainerExecutorOptions options);
 
   // A client of the trainer acting for the job's submitter.
   client::TrainerClient ClientFor(const v1::Job& job) const;
