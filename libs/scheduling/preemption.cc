@@ -27,7 +27,7 @@ bool StillBorrows(const QuotaLedger& ledger, const WorkloadEntry& entry,
 
 }  // namespace
 
-std::vector<Victim> ChooseVictims(QuotaLedger& ledger, const std::vector<QueueWorkloads>& queues,
+std::vector<Victim> ChooseVictims(QuotaLedger& ledger, const std::deque<QueueWorkloads>& queues,
                                   const WorkloadEntry& head, int64_t admitted_before) {
   const int queue = head.queue;
   std::vector<int> missing;

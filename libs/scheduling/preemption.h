@@ -15,6 +15,7 @@
 // never candidates: starting a job only to stop it at once helps nobody.
 
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 #include "libs/scheduling/quota_ledger.h"
@@ -32,7 +33,7 @@ struct Victim {
 // Returns the victims, already uncharged from `ledger`; returns none, with `ledger` as it was,
 // when no eviction lets `head` fit. Only workloads with `admission` <= `admitted_before` are
 // candidates.
-std::vector<Victim> ChooseVictims(QuotaLedger& ledger, const std::vector<QueueWorkloads>& queues,
+std::vector<Victim> ChooseVictims(QuotaLedger& ledger, const std::deque<QueueWorkloads>& queues,
                                   const WorkloadEntry& head, int64_t admitted_before);
 
 }  // namespace fabrique::scheduling

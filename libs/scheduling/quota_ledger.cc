@@ -174,6 +174,14 @@ bool QuotaLedger::Fits(int queue, const Requests& requests) const {
   return true;
 }
 
+bool QuotaLedger::OverQuota(int queue) const {
+  const auto& cells = queues_[queue].cells;
+  for (int fr = 0; fr < static_cast<int>(cells.size()); ++fr) {
+    if (cells[fr].used > 0 && cells[fr].used > MaxEver(queue, fr)) return true;
+  }
+  return false;
+}
+
 bool QuotaLedger::BorrowsWith(int queue, const Requests& requests) const {
   for (const auto& [fr, amount] : requests) {
     const Cell& cell = At(queue, fr);

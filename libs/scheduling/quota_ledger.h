@@ -77,6 +77,9 @@ class QuotaLedger {
   // Says why MaxEver is what it is: "nominal 2000m + borrowing limit 2000m".
   std::string ExplainMaxEver(int queue, int fr) const;
   bool Fits(int queue, const Requests& requests) const;
+  // True when the queue uses more of some flavour-resource than it could ever get (its quota, or
+  // its cohort's, was lowered below usage).
+  bool OverQuota(int queue) const;
   // True when the queue would use more than nominal of some requested flavour-resource.
   bool BorrowsWith(int queue, const Requests& requests) const;
   bool Borrowing(int queue, int fr) const { return At(queue, fr).used > At(queue, fr).nominal; }

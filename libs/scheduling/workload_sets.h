@@ -55,7 +55,7 @@ struct ReadyKey {
   double share = 0;
   int32_t neg_priority = 0;
   int64_t sequence = 0;
-  const std::string* squad = nullptr;
+  const std::string* squad = nullptr;  // The queue's own name: queues never move.
   bool operator<(const ReadyKey& o) const {
     return std::make_tuple(share, neg_priority, sequence, std::cref(*squad)) <
            std::make_tuple(o.share, o.neg_priority, o.sequence, std::cref(*o.squad));

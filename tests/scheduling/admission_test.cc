@@ -70,6 +70,9 @@ TEST_CASE("within a queue, higher priority goes first, then arrival order") {
   CHECK(scheduler->PositionInQueue("low-first") == 2);
   CHECK(scheduler->PositionInQueue("low-second") == 3);
   CHECK(scheduler->PositionInQueue("unknown") == 0);
+  CHECK(scheduler->PendingReason("high") == "fits; waiting for the next admission cycle");
+  CHECK(scheduler->PendingReason("low-second") == "waiting behind 2 jobs of squad risk");
+  CHECK(scheduler->PendingReason("unknown").empty());
 
   CHECK(AdmittedIds(scheduler->RunCycle()) == Ids{"high", "low-first"});
   CHECK(scheduler->PositionInQueue("high") == 0);
@@ -95,6 +98,18 @@ TEST_CASE("a head that does not fit holds back only its own queue for the cycle"
 
   scheduler->Remove("running");
   CHECK(AdmittedIds(scheduler->RunCycle()) == Ids{"big"});
+}
+
+TEST_CASE("queues added while others wait keep the order of the waiting ones") {
+  auto scheduler = Scheduler::Create({});
+  REQUIRE(scheduler->SetQueue(Queue("a", "shared", {CpuQuota(1000)})).ok());
+  REQUIRE(scheduler->SetQueue(Queue("b", "shared", {CpuQuota(1000)})).ok());
+  REQUIRE(scheduler->Enqueue(Job("a1", "a", 1000)).ok());
+  REQUIRE(scheduler->Enqueue(Job("b1", "b", 1000)).ok());
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE(scheduler->SetQueue(Queue("q" + std::to_string(i), "other", {CpuQuota(1000)})).ok());
+  }
+  CHECK(testing::Sorted(AdmittedIds(scheduler->RunCycle())) == Ids{"a1", "b1"});
 }
 
 TEST_CASE("max_admissions_per_cycle bounds one cycle") {
@@ -166,9 +181,20 @@ TEST_CASE("a quota lowered below usage keeps running workloads and admits nothin
         "squad risk is over its quota in cpu (default): 6000m used, at most 2000m; nothing new is "
         "admitted until running jobs finish");
 
+  // Not even what another resource has room for.
+  Workload gpu_only;
+  gpu_only.id = "gpu-only";
+  gpu_only.squad = "risk";
+  gpu_only.requests = {{testing::Gpu(), 1}};
+  REQUIRE(
+      scheduler->SetQueue(Queue("risk", "", {CpuQuota(2000), {testing::Gpu(), 1, {}, {}}})).ok());
+  REQUIRE(scheduler->Enqueue(gpu_only).ok());
+  CHECK(scheduler->RunCycle().admitted.empty());
+
   scheduler->Remove("j3");
   scheduler->Remove("j2");
   CHECK(scheduler->OverQuota("risk").empty());
+  CHECK(AdmittedIds(scheduler->RunCycle()) == Ids{"gpu-only"});
   CHECK(scheduler->RunCycle().admitted.empty());  // Back at nominal: still no room.
   scheduler->Remove("j1");
   CHECK(AdmittedIds(scheduler->RunCycle()) == Ids{"j4"});
