@@ -32,7 +32,12 @@
 #include "services/tower/registry_port.h"
 #include "services/tower/tower_jobs_metrics.h"
 // ---- Approvals includes ----
+#include "libs/core/log.h"
+#include "libs/tower/approvals/approvals.h"
+#include "services/tower/tower_ledger_metrics.h"
+#include "services/tower/tower_ledger_tick.h"
 // ---- Budget includes ----
+#include "libs/tower/budget/budget.h"
 
 namespace fabrique::services {
 namespace {
@@ -120,7 +125,17 @@ std::vector<std::string> ColumnFamilies() {
     families.push_back(std::move(family));
   }
   // ---- Approvals families ----
+  for (const char* family : {tower::kApprovalsFamily, tower::kApprovalRequestsFamily,
+                             tower::kApprovalRulesFamily, tower::kApprovalsToApplyFamily}) {
+    families.push_back(family);
+  }
   // ---- Budget families ----
+  for (const char* family :
+       {tower::kBudgetRatesFamily, tower::kBudgetsFamily, tower::kBudgetSpendFamily,
+        tower::kBudgetParentsFamily, tower::kBudgetLiftsFamily, tower::kBudgetUsageFamily,
+        tower::kBudgetJobsFamily}) {
+    families.push_back(family);
+  }
   return families;
 }
 
@@ -139,6 +154,20 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // Cores.
   TowerParts parts;
   // ---- Approvals cores ----
+  // First, so that every core below can open approvals and register its kind's handler.
+  tower::Approvals::Options approvals_options;
+  approvals_options.store = &state->store();
+  approvals_options.without_identity = flags.insecure;
+  ASSIGN_OR_RETURN(auto approvals, tower::Approvals::Create(approvals_options));
+  parts.approvals = approvals.get();
+  // The budget too, so that the cores below take it as their BudgetGate (the portfolio's spend,
+  // the jobs' admission and metering); it gets the organisation and the use cases in the budget
+  // section, once they exist.
+  tower::Budget::Options budget_options;
+  budget_options.store = &state->store();
+  ASSIGN_OR_RETURN(auto budget, tower::Budget::Create(budget_options));
+  parts.budget = budget.get();
+  approvals->RegisterHandler(v1::APPROVAL_KIND_BUDGET_OVERRUN, budget->overrun_handler());
 
   // ---- Organisation cores ----
   // An approved onboarding sets the new squads' quotas and the entity's budget through these,
@@ -171,6 +200,19 @@ absl::Status Run(const server::ServiceFlags& flags) {
   parts.portfolio = portfolio.get();
 
   // ---- Budget cores ----
+  // Usage is attributed to a use case's squad and the squad's entity; budgets are set only for
+  // ones that exist. A use case's approvals are decided in its squad.
+  budget->set_directories(parts.organisation, parts.portfolio);
+  parts.approval_use_cases = parts.portfolio;
+  // An onboarded entity's budget, set when its onboarding is approved (idempotent: the same
+  // budget again).
+  onboard_budget = [&budget](const v1::OnboardEntityRequest& request) -> absl::Status {
+    if (!request.has_budget()) return absl::OkStatus();
+    v1::Budget entity_budget = request.budget();
+    entity_budget.set_scope(v1::BUDGET_SCOPE_ENTITY);
+    entity_budget.set_id(request.entity().id());
+    return budget->SetBudget(std::move(entity_budget)).status();
+  };
 
   // ---- Jobs cores ----
   // Quotas, jobs and the dispatcher, over the admission scheduler. Squads, use cases, budget and
@@ -221,6 +263,11 @@ absl::Status Run(const server::ServiceFlags& flags) {
                                         absl::string_view name) -> absl::StatusOr<std::string> {
     // ---- Owner lookups ----
     if (kind == auth::kJob && parts.jobs != nullptr) return parts.jobs->SquadOfJob(name);
+    if (kind == auth::kApproval && parts.approvals != nullptr) {
+      absl::StatusOr<v1::Approval> approval = parts.approvals->Get(name);
+      if (!approval.ok()) return approval.status();
+      return approval->squad();  // "" = platform-wide.
+    }
     if (kind == auth::kUseCase && parts.portfolio != nullptr) {
       ASSIGN_OR_RETURN(v1::UseCase use_case, parts.portfolio->GetUseCase(name));
       return use_case.squad();
@@ -239,6 +286,19 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // The dispatcher: follows the jobs admitted before a restart, then admits every tick.
   jobs->Start();
   host->OnShutdown([&jobs] { jobs->Stop(); });
+  // Approvals a crash left approved but not applied are applied now that every kind's handler
+  // is registered; then the expiry tick and the budget and approvals gauges.
+  if (int applied = approvals->ApplyPending(); applied > 0) {
+    core::Log(core::LogLevel::kInfo, "approvals_applied_at_start", {{"count", applied}});
+  }
+  TowerLedgerMetrics ledger_metrics(host->metrics());
+  TowerLedgerTick::Options tick_options;
+  tick_options.approvals = approvals.get();
+  tick_options.budget = budget.get();
+  tick_options.metrics = &ledger_metrics;
+  TowerLedgerTick ledger_tick(tick_options);
+  ledger_tick.Start();
+  host->OnShutdown([&ledger_tick] { ledger_tick.Stop(); });
   // Services follow the role bindings through a stream that never ends by itself: end them
   // when shutdown begins, so the server drains in time.
   host->OnShutdown([&organisation] { organisation->Interrupt(); });

@@ -15,7 +15,17 @@
 namespace fabrique::services {
 namespace {
 
-absl::Status NoPortfolio() { return absl::UnimplementedError("this tower keeps no portfolio"); }
+// The caller of `method` when its access rule allows it and this tower keeps a portfolio.
+absl::StatusOr<server::Caller> Allowed(const server::ServiceAccess& access,
+                                       const tower::Portfolio* portfolio,
+                                       const grpc::ServerContext& context, absl::string_view method,
+                                       const google::protobuf::Message& request) {
+  absl::StatusOr<server::Caller> caller = access.Check(context, method, request);
+  if (caller.ok() && portfolio == nullptr) {
+    return absl::UnimplementedError("this tower keeps no portfolio");
+  }
+  return caller;
+}
 
 // The filter of a list call, seen through what the caller may see.
 tower::UseCaseFilter FilterFor(const server::Caller& caller, const std::string& entity,
@@ -33,9 +43,9 @@ tower::UseCaseFilter FilterFor(const server::Caller& caller, const std::string& 
 grpc::Status TowerService::CreateUseCase(grpc::ServerContext* context,
                                          const v1::CreateUseCaseRequest* request,
                                          v1::UseCase* response) {
-  absl::StatusOr<server::Caller> caller = access_.Check(*context, "CreateUseCase", *request);
+  absl::StatusOr<server::Caller> caller =
+      Allowed(access_, parts_.portfolio, *context, "CreateUseCase", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  if (parts_.portfolio == nullptr) return core::ToGrpcStatus(NoPortfolio());
   return Answer(
       parts_.portfolio->CreateUseCase(request->use_case(), request->template_(), caller->principal),
       response);
@@ -44,9 +54,9 @@ grpc::Status TowerService::CreateUseCase(grpc::ServerContext* context,
 grpc::Status TowerService::UpdateUseCase(grpc::ServerContext* context,
                                          const v1::UpdateUseCaseRequest* request,
                                          v1::UseCase* response) {
-  absl::StatusOr<server::Caller> caller = access_.Check(*context, "UpdateUseCase", *request);
+  absl::StatusOr<server::Caller> caller =
+      Allowed(access_, parts_.portfolio, *context, "UpdateUseCase", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  if (parts_.portfolio == nullptr) return core::ToGrpcStatus(NoPortfolio());
   return Answer(parts_.portfolio->UpdateUseCase(request->use_case(), request->update_mask(),
                                                 caller->principal),
                 response);
@@ -54,18 +64,18 @@ grpc::Status TowerService::UpdateUseCase(grpc::ServerContext* context,
 
 grpc::Status TowerService::GetUseCase(grpc::ServerContext* context,
                                       const v1::GetUseCaseRequest* request, v1::UseCase* response) {
-  absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetUseCase", *request);
+  absl::StatusOr<server::Caller> caller =
+      Allowed(access_, parts_.portfolio, *context, "GetUseCase", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  if (parts_.portfolio == nullptr) return core::ToGrpcStatus(NoPortfolio());
   return Answer(parts_.portfolio->GetUseCase(request->id()), response);
 }
 
 grpc::Status TowerService::ListUseCases(grpc::ServerContext* context,
                                         const v1::ListUseCasesRequest* request,
                                         v1::ListUseCasesResponse* response) {
-  absl::StatusOr<server::Caller> caller = access_.Check(*context, "ListUseCases", *request);
+  absl::StatusOr<server::Caller> caller =
+      Allowed(access_, parts_.portfolio, *context, "ListUseCases", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  if (parts_.portfolio == nullptr) return core::ToGrpcStatus(NoPortfolio());
   std::vector<v1::UseCaseStatus> statuses;
   if (request->status() != v1::USE_CASE_STATUS_UNSPECIFIED) statuses.push_back(request->status());
   absl::StatusOr<tower::UseCasePage> page = parts_.portfolio->ListUseCases(
@@ -80,9 +90,9 @@ grpc::Status TowerService::ListUseCases(grpc::ServerContext* context,
 grpc::Status TowerService::GetPortfolio(grpc::ServerContext* context,
                                         const v1::GetPortfolioRequest* request,
                                         v1::Portfolio* response) {
-  absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetPortfolio", *request);
+  absl::StatusOr<server::Caller> caller =
+      Allowed(access_, parts_.portfolio, *context, "GetPortfolio", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  if (parts_.portfolio == nullptr) return core::ToGrpcStatus(NoPortfolio());
   std::vector<v1::UseCaseStatus> statuses;
   for (int status : request->statuses()) statuses.push_back(static_cast<v1::UseCaseStatus>(status));
   return Answer(parts_.portfolio->GetPortfolio(
@@ -94,36 +104,36 @@ grpc::Status TowerService::GetPortfolio(grpc::ServerContext* context,
 grpc::Status TowerService::GetCapacityGaps(grpc::ServerContext* context,
                                            const v1::GetCapacityGapsRequest* request,
                                            v1::CapacityGaps* response) {
-  absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetCapacityGaps", *request);
+  absl::StatusOr<server::Caller> caller =
+      Allowed(access_, parts_.portfolio, *context, "GetCapacityGaps", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  if (parts_.portfolio == nullptr) return core::ToGrpcStatus(NoPortfolio());
   return Answer(parts_.portfolio->GetCapacityGaps(request->entity()), response);
 }
 
 grpc::Status TowerService::PutTemplate(grpc::ServerContext* context,
                                        const v1::PutTemplateRequest* request,
                                        v1::Template* response) {
-  absl::StatusOr<server::Caller> caller = access_.Check(*context, "PutTemplate", *request);
+  absl::StatusOr<server::Caller> caller =
+      Allowed(access_, parts_.portfolio, *context, "PutTemplate", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  if (parts_.portfolio == nullptr) return core::ToGrpcStatus(NoPortfolio());
   return Answer(parts_.portfolio->PutTemplate(request->template_(), caller->principal), response);
 }
 
 grpc::Status TowerService::GetTemplate(grpc::ServerContext* context,
                                        const v1::GetTemplateRequest* request,
                                        v1::Template* response) {
-  absl::StatusOr<server::Caller> caller = access_.Check(*context, "GetTemplate", *request);
+  absl::StatusOr<server::Caller> caller =
+      Allowed(access_, parts_.portfolio, *context, "GetTemplate", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  if (parts_.portfolio == nullptr) return core::ToGrpcStatus(NoPortfolio());
   return Answer(parts_.portfolio->GetTemplate(request->name()), response);
 }
 
 grpc::Status TowerService::ListTemplates(grpc::ServerContext* context,
                                          const v1::ListTemplatesRequest* request,
                                          v1::ListTemplatesResponse* response) {
-  absl::StatusOr<server::Caller> caller = access_.Check(*context, "ListTemplates", *request);
+  absl::StatusOr<server::Caller> caller =
+      Allowed(access_, parts_.portfolio, *context, "ListTemplates", *request);
   if (!caller.ok()) return core::ToGrpcStatus(caller.status());
-  if (parts_.portfolio == nullptr) return core::ToGrpcStatus(NoPortfolio());
   absl::StatusOr<std::vector<v1::Template>> templates = parts_.portfolio->ListTemplates();
   if (!templates.ok()) return core::ToGrpcStatus(templates.status());
   for (v1::Template& template_ : *templates) *response->add_templates() = std::move(template_);

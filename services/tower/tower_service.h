@@ -27,6 +27,7 @@ class Portfolio;
 class JobQueue;
 // ---- Approvals cores ----
 class Approvals;
+class UseCaseDirectory;
 // ---- Budget cores ----
 class Budget;
 }  // namespace fabrique::tower
@@ -46,6 +47,9 @@ struct TowerParts {
 
   // ---- Approvals parts ----
   tower::Approvals* approvals = nullptr;
+  // Finds a use case's squad, in which its approvals (use case, overrun of its budget) are
+  // decided; null = such approvals are platform-wide.
+  tower::UseCaseDirectory* approval_use_cases = nullptr;
 
   // ---- Budget parts ----
   tower::Budget* budget = nullptr;
@@ -128,8 +132,38 @@ class TowerService final : public fabrique::v1::Tower::Service {
                          grpc::ServerWriter<v1::JobEvent>* writer) override;
 
   // ---- Approvals calls (tower_approvals_service.cc) ----
+  grpc::Status RequestApproval(grpc::ServerContext* context,
+                               const v1::RequestApprovalRequest* request,
+                               v1::Approval* response) override;
+  grpc::Status GetApproval(grpc::ServerContext* context, const v1::GetApprovalRequest* request,
+                           v1::Approval* response) override;
+  grpc::Status ListApprovals(grpc::ServerContext* context, const v1::ListApprovalsRequest* request,
+                             v1::ListApprovalsResponse* response) override;
+  grpc::Status DecideApproval(grpc::ServerContext* context,
+                              const v1::DecideApprovalRequest* request,
+                              v1::Approval* response) override;
+  grpc::Status WithdrawApproval(grpc::ServerContext* context,
+                                const v1::WithdrawApprovalRequest* request,
+                                v1::Approval* response) override;
+  grpc::Status SetApprovalRule(grpc::ServerContext* context,
+                               const v1::SetApprovalRuleRequest* request,
+                               v1::ApprovalRule* response) override;
+  grpc::Status ListApprovalRules(grpc::ServerContext* context,
+                                 const v1::ListApprovalRulesRequest* request,
+                                 v1::ListApprovalRulesResponse* response) override;
 
   // ---- Budget calls (tower_budget_service.cc) ----
+  grpc::Status RecordUsage(grpc::ServerContext* context, const v1::RecordUsageRequest* request,
+                           v1::RecordUsageResponse* response) override;
+  grpc::Status SetRateCard(grpc::ServerContext* context, const v1::SetRateCardRequest* request,
+                           v1::RateCard* response) override;
+  grpc::Status GetRateCard(grpc::ServerContext* context, const v1::GetRateCardRequest* request,
+                           v1::RateCard* response) override;
+  grpc::Status SetBudget(grpc::ServerContext* context, const v1::SetBudgetRequest* request,
+                         v1::Budget* response) override;
+  grpc::Status GetBudgetReport(grpc::ServerContext* context,
+                               const v1::GetBudgetReportRequest* request,
+                               v1::BudgetReport* response) override;
 
  private:
   server::ServiceAccess access_;

@@ -31,4 +31,4 @@ def test_promtool(promtool, args):
                             timeout=60)
     assert result.returncode == 0, f"promtool {' '.join(args)}:\n{result.stdout}{result.stderr}"
     if args[0] == "check" and args[1] == "config":
-        assert "3 rule files found" in result.stdout
+        assert "4 rule files found" in result.stdout

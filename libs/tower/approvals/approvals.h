@@ -69,6 +69,10 @@ class Approvals : public ApprovalOpener {
     kv::Store* store = nullptr;
     // Time of creation, decisions and expiry. Not owned; null = the real clock.
     core::Clock* clock = nullptr;
+    // The tower runs without identity (--insecure): every caller is the same anonymous user, so
+    // separation of duties and one decision per person cannot hold and are not enforced (a
+    // warning is logged for each decision). Default false.
+    bool without_identity = false;
   };
 
   // Opens the core on `options.store`, loads every approval and rule.

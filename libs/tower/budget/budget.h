@@ -69,6 +69,14 @@ class Budget : public BudgetGate {
 
   static absl::StatusOr<std::unique_ptr<Budget>> Create(Options options);
 
+  // Sets the directories after Create, for a tower whose directories are built after the budget
+  // (the portfolio needs the budget's spend, the budget the portfolio's use cases). Call before
+  // serving; either may be null (no check).
+  void set_directories(OrgDirectory* org, UseCaseDirectory* use_cases) {
+    options_.org = org;
+    options_.use_cases = use_cases;
+  }
+
   // ---- Rate card ----
   // INVALID_ARGUMENT (ValidateRateCard); FAILED_PRECONDITION when budgets are set in another
   // currency.

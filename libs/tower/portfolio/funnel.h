@@ -12,6 +12,7 @@
 // Skipping a stage is FAILED_PRECONDITION naming the statuses allowed next. The move forward to
 // APPROVED is the only one that needs a USE_CASE approval (NeedsApproval).
 
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"

@@ -7,6 +7,41 @@
 #include "libs/core/stored_proto.h"
 
 namespace fabrique::tower {
+namespace {
+
+// The record at `key`, or NOT_FOUND naming `what` and the CLI command that lists its kind.
+template <typename Message>
+absl::StatusOr<Message> ReadRecord(const kv::Store& store, kv::ColumnFamily family,
+                                   absl::string_view key, absl::string_view what,
+                                   absl::string_view listed_by) {
+  absl::StatusOr<std::string> bytes = store.Get(family, key);
+  if (absl::IsNotFound(bytes.status())) {
+    return absl::NotFoundError(absl::StrCat("no ", what, " '", key, "'; `fabrique tower ",
+                                            listed_by, " list` shows them"));
+  }
+  if (!bytes.ok()) return bytes.status();
+  return core::ParseStored<Message>(*bytes, what);
+}
+
+// Calls `visit` with each record of `family` from `begin` on, in key order, until it returns
+// false; a record that does not parse stops the scan with DATA_LOSS.
+template <typename Message>
+absl::Status ScanRecords(const kv::Store& store, kv::ColumnFamily family, absl::string_view begin,
+                         absl::string_view what, absl::FunctionRef<bool(Message)> visit) {
+  absl::Status parse_error;
+  RETURN_IF_ERROR(store.Scan(
+      family, kv::KeyRange::Between(begin, ""), [&](absl::string_view, absl::string_view value) {
+        absl::StatusOr<Message> record = core::ParseStored<Message>(value, what);
+        if (!record.ok()) {
+          parse_error = record.status();
+          return false;
+        }
+        return visit(*std::move(record));
+      }));
+  return parse_error;
+}
+
+}  // namespace
 
 std::vector<std::string> PortfolioFamilies() { return {kUseCasesFamily, kTemplatesFamily}; }
 
@@ -18,13 +53,7 @@ absl::StatusOr<std::unique_ptr<PortfolioStorage>> PortfolioStorage::Open(kv::Sto
 }
 
 absl::StatusOr<v1::UseCase> PortfolioStorage::GetUseCase(absl::string_view id) const {
-  absl::StatusOr<std::string> bytes = store_->Get(use_cases_, id);
-  if (absl::IsNotFound(bytes.status())) {
-    return absl::NotFoundError(
-        absl::StrCat("no use case '", id, "'; `fabrique tower usecases list` shows them"));
-  }
-  if (!bytes.ok()) return bytes.status();
-  return core::ParseStored<v1::UseCase>(*bytes, "use case");
+  return ReadRecord<v1::UseCase>(*store_, use_cases_, id, "use case", "usecases");
 }
 
 absl::Status PortfolioStorage::PutUseCase(const v1::UseCase& use_case) {
@@ -36,18 +65,7 @@ absl::Status PortfolioStorage::ScanUseCases(
   // The smallest key after `after_id` is `after_id` with a 0 byte appended.
   const std::string begin =
       after_id.empty() ? std::string() : absl::StrCat(after_id, std::string(1, '\0'));
-  absl::Status parse_error;
-  RETURN_IF_ERROR(store_->Scan(use_cases_, kv::KeyRange::Between(begin, ""),
-                               [&](absl::string_view, absl::string_view value) {
-                                 absl::StatusOr<v1::UseCase> use_case =
-                                     core::ParseStored<v1::UseCase>(value, "use case");
-                                 if (!use_case.ok()) {
-                                   parse_error = use_case.status();
-                                   return false;
-                                 }
-                                 return visit(*std::move(use_case));
-                               }));
-  return parse_error;
+  return ScanRecords<v1::UseCase>(*store_, use_cases_, begin, "use case", visit);
 }
 
 absl::StatusOr<std::vector<v1::UseCase>> PortfolioStorage::AllUseCases() const {
@@ -60,13 +78,7 @@ absl::StatusOr<std::vector<v1::UseCase>> PortfolioStorage::AllUseCases() const {
 }
 
 absl::StatusOr<v1::Template> PortfolioStorage::GetTemplate(absl::string_view name) const {
-  absl::StatusOr<std::string> bytes = store_->Get(templates_, name);
-  if (absl::IsNotFound(bytes.status())) {
-    return absl::NotFoundError(
-        absl::StrCat("no template '", name, "'; `fabrique tower templates list` shows them"));
-  }
-  if (!bytes.ok()) return bytes.status();
-  return core::ParseStored<v1::Template>(*bytes, "template");
+  return ReadRecord<v1::Template>(*store_, templates_, name, "template", "templates");
 }
 
 absl::Status PortfolioStorage::PutTemplate(const v1::Template& template_) {
@@ -76,18 +88,11 @@ absl::Status PortfolioStorage::PutTemplate(const v1::Template& template_) {
 
 absl::StatusOr<std::vector<v1::Template>> PortfolioStorage::AllTemplates() const {
   std::vector<v1::Template> all;
-  absl::Status parse_error;
-  RETURN_IF_ERROR(store_->Scan(
-      templates_, kv::KeyRange::All(), [&](absl::string_view, absl::string_view value) {
-        absl::StatusOr<v1::Template> template_ = core::ParseStored<v1::Template>(value, "template");
-        if (!template_.ok()) {
-          parse_error = template_.status();
-          return false;
-        }
-        all.push_back(*std::move(template_));
-        return true;
-      }));
-  if (!parse_error.ok()) return parse_error;
+  RETURN_IF_ERROR(ScanRecords<v1::Template>(*store_, templates_, "", "template",
+                                            [&all](v1::Template template_) {
+                                              all.push_back(std::move(template_));
+                                              return true;
+                                            }));
   return all;
 }
 

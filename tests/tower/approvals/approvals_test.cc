@@ -167,6 +167,32 @@ TEST_CASE("The requester cannot decide their own approval", "[approvals]") {
   CHECK(own.status().message().find("separation of duties") != std::string::npos);
 }
 
+TEST_CASE("Without identity, the one anonymous caller may decide", "[approvals]") {
+  testing::TempDir dir;
+  kv::StoreOptions options;
+  options.path = dir.Sub("kv");
+  options.column_families = {kApprovalsFamily, kApprovalRequestsFamily, kApprovalRulesFamily,
+                             kApprovalsToApplyFamily};
+  std::unique_ptr<kv::Store> store = *kv::Store::Open(std::move(options));
+  core::FakeClock clock;
+  RecordingHandler handler;
+  Approvals::Options approval_options;
+  approval_options.store = store.get();
+  approval_options.clock = &clock;
+  approval_options.without_identity = true;
+  std::unique_ptr<Approvals> approvals = *Approvals::Create(approval_options);
+  approvals->RegisterHandler(v1::APPROVAL_KIND_QUOTA_INCREASE, &handler);
+  v1::ApprovalRule rule = DefaultApprovalRule(v1::APPROVAL_KIND_QUOTA_INCREASE);
+  rule.set_required_approvals(2);
+  REQUIRE(approvals->SetRule(rule).ok());
+  const v1::Approval opened = *approvals->Open(QuotaDraft(), Person("anonymous"), "");
+  const v1::Principal anonymous = Person("anonymous", {"design-authority"});
+  CHECK(approvals->Decide(opened.id(), true, "", anonymous)->state() == v1::APPROVAL_STATE_PENDING);
+  CHECK(approvals->Decide(opened.id(), true, "", anonymous)->state() ==
+        v1::APPROVAL_STATE_APPROVED);
+  CHECK(handler.applied.size() == 1);
+}
+
 TEST_CASE("One rejection closes it REJECTED and tells the handler", "[approvals]") {
   Harness h;
   const v1::Approval opened = *h.approvals->Open(QuotaDraft(), Person("ana"), "");
