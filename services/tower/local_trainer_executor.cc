@@ -1,5 +1,6 @@
 #include "services/tower/local_trainer_executor.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
