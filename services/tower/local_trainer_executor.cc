@@ -1,5 +1,6 @@
 #include "services/tower/local_trainer_executor.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -19,6 +20,7 @@ using google::protobuf::util::TimeUtil;
 // outlives any single deadline the stream could carry.
 constexpr absl::Duration kWatchSpan = absl::Hours(1);
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr absl::Duration kEpochReadInterval = absl::Seconds(1);
 
 absl::Time TimeOf(const google::protobuf::Timestamp& t) {
   return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
@@ -249,6 +251,7 @@ void LocalTrainerExecutor::Run(Follower* f) {
 
   int64_t after = 0;
   bool first = true;
+  absl::Time last_read = absl::InfinitePast();
   while (!stopping()) {
     // The record first: RUNNING (with the run id) at the start, or how it ended already.
     if (first) {
@@ -286,8 +289,11 @@ void LocalTrainerExecutor::Run(Follower* f) {
       after = event.sequence();
       if (event.has_final_run()) {
         final = report(event.final_run());
-      } else if (event.has_progress() && event.epoch_end()) {
-        // An epoch ended: its checkpoint and the usage so far.
+      } else if (event.has_progress() && event.epoch_end() &&
+                 options_.clock->Now() - last_read >= kEpochReadInterval) {
+        // An epoch ended: its checkpoint and the usage so far. At most once a second, so that
+        // short epochs, or a resumed watch replaying many, do not turn into as many reads.
+        last_read = options_.clock->Now();
         absl::StatusOr<v1::Run> run = read_run();
         if (run.ok() && report(*run)) final = true;
       }

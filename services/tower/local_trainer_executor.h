@@ -10,9 +10,9 @@
 //   job's checkpoint_epoch, acting for the job's submitter (on-behalf-of, as the trainer acts for
 //   a run's submitter towards its peers; a "service:..." submitter is no user, so the tower then
 //   acts as itself). Then one thread per job follows the run's events and reports, in order:
-//   RUNNING with the trainer run id at once, RUNNING again at each epoch's end (checkpoint_epoch
-//   and usage so far), then SUCCEEDED with the registered version, FAILED with the reason, or
-//   CANCELLED with the epoch it stopped after.
+//   RUNNING with the trainer run id at once, RUNNING again as epochs end (checkpoint_epoch
+//   and usage so far; at most once a second), then SUCCEEDED with the registered version, FAILED
+//   with the reason, or CANCELLED with the epoch it stopped after.
 // - WatchRun is resumable (after_sequence): a trainer that restarts ends the stream with
 //   UNAVAILABLE, and the thread reconnects after a backoff from the last event it saw. A run the
 //   restart interrupted is failed by the trainer, with its checkpoint_epoch, and reported so.
@@ -79,7 +79,7 @@ class LocalTrainerExecutor : public tower::JobExecutor {
  private:
   struct Follower;
 
-  // Out of line: Follower is complete only in the .cc.
+  // Defined where Follower is complete: the map of followers is destroyed here on a throw.
   explicit LocalTrainerExecutor(LocalTrainerExecutorOptions options);
 
   // A client of the trainer acting for the job's submitter.

@@ -148,7 +148,7 @@ TEST_CASE("the local executor runs a training job on the real trainer to its ver
 }
 
 TEST_CASE("a stopped job reports its checkpoint, and its restart resumes after it") {
-  Factory factory(/*epochs=*/400);
+  Factory factory(/*epochs=*/5000);
   auto executor = Executor(factory.trainer);
   Updates first;
   v1::Job job = TrainingJob("job-2", factory.spec);
