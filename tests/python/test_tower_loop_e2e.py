@@ -121,7 +121,7 @@ def test_drift_retrains_canaries_and_promotes_by_policy_with_no_failed_predictio
     (tmp_path / "monitoring.json").write_text(json.dumps({
         "evaluationInterval": "5s", "minSamples": 200,
         "drift": [{"metric": "DRIFT_METRIC_PSI", "warningThreshold": 0.1,
-                   "criticalThreshold": 0.25, "features": ["amount"]}],
+                   "criticalThreshold": 0.25, "features": ["loop_payments:amount"]}],
         "retrain": {"enabled": True, "minSeverity": "SEVERITY_WARNING", "consecutiveWindows": 1,
                     "cooldown": "600s", "specTemplate": retrain_spec}}))
     ok(cli("monitor", "policy", "set", MODEL, str(tmp_path / "monitoring.json"), who=dana))
@@ -152,8 +152,8 @@ def test_drift_retrains_canaries_and_promotes_by_policy_with_no_failed_predictio
                 + (tmp_path / "traffic.log").read_text()[-2000:])
             time.sleep(0.5)
 
-    def json_of(*args):
-        result = cli(*args, "--json")
+    def json_of(*args, who=()):
+        result = cli(*args, "--json", who=who)
         return json.loads(result.stdout) if result.returncode == 0 else None
 
     try:
