@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "libs/training/checkpoint_bytes.h"
 
 #if FABRIQUE_HAVE_ONEDNN
 #include <dnnl.h>
@@ -373,6 +374,54 @@ double CpuMlp::Loss(const float* x, const float* targets, int64_t n) {
   }
   if (n == 0) return 0;
   return denominator == 0 ? std::nan("") : numerator / denominator;  // As in Step.
+}
+
+std::string CpuMlp::SaveState() const {
+  CheckpointWriter out;
+  out.Put<int64_t>(steps_);
+  out.Put<uint64_t>(weights_.size());
+  for (size_t l = 0; l < weights_.size(); ++l) {
+    out.PutArray(weights_[l]);
+    out.PutArray(biases_[l]);
+  }
+  out.Put<uint64_t>(first_moment_.size());
+  for (size_t i = 0; i < first_moment_.size(); ++i) {
+    out.PutArray(first_moment_[i]);
+    out.PutArray(second_moment_[i]);
+  }
+  return out.Take();
+}
+
+absl::Status CpuMlp::LoadState(absl::string_view state) {
+  CheckpointReader in(state);
+  int64_t steps = 0;
+  uint64_t layers = 0, moments = 0;
+  // Read into copies: a state that does not fit leaves the network as it was.
+  std::vector<std::vector<float>> weights = weights_, biases = biases_;
+  std::vector<std::vector<float>> first = first_moment_, second = second_moment_;
+  const auto fits = [](const std::vector<float>& read, const std::vector<float>& now) {
+    return read.size() == now.size();
+  };
+  bool ok = in.Get(&steps) && in.Get(&layers) && layers == weights_.size();
+  for (size_t l = 0; ok && l < layers; ++l) {
+    ok = in.GetArray(&weights[l]) && fits(weights[l], weights_[l]) && in.GetArray(&biases[l]) &&
+         fits(biases[l], biases_[l]);
+  }
+  ok = ok && in.Get(&moments) && moments == first_moment_.size();
+  for (size_t i = 0; ok && i < moments; ++i) {
+    ok = in.GetArray(&first[i]) && fits(first[i], first_moment_[i]) && in.GetArray(&second[i]) &&
+         fits(second[i], second_moment_[i]);
+  }
+  if (!ok || !in.done()) {
+    return absl::InvalidArgumentError(
+        "the checkpoint's state does not fit this network: it was saved for another spec");
+  }
+  steps_ = steps;
+  weights_ = std::move(weights);
+  biases_ = std::move(biases);
+  first_moment_ = std::move(first);
+  second_moment_ = std::move(second);
+  return absl::OkStatus();
 }
 
 }  // namespace fabrique::training

@@ -19,9 +19,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace fabrique::training {
 
@@ -80,6 +82,12 @@ class CpuMlp {
 
   // The loss over the first n rows of x and targets, dropout off (the reduction over all n).
   double Loss(const float* x, const float* targets, int64_t n);
+
+  // The parameters and the optimiser's state (moments, step count), as epoch checkpoints keep
+  // them; LoadState puts them back, so training goes on as if it had never stopped (the dropout
+  // masks follow the step count). INVALID_ARGUMENT when the state is not of this network.
+  std::string SaveState() const;
+  absl::Status LoadState(absl::string_view state);
 
   const std::vector<std::vector<float>>& weights() const { return weights_; }
   const std::vector<std::vector<float>>& biases() const { return biases_; }

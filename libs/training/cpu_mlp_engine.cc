@@ -45,6 +45,9 @@ class CpuMlpEngine : public TrainingEngine {
     return layers;
   }
 
+  std::string SaveState() override { return mlp_->SaveState(); }
+  absl::Status LoadState(const std::string& state) override { return mlp_->LoadState(state); }
+
  private:
   std::unique_ptr<CpuMlp> mlp_;
   const EncodedData& data_;

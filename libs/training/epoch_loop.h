@@ -11,13 +11,18 @@
 // validation nor the progress callback counts. It is measured on a monotonic clock
 // (std::chrono::steady_clock), which a step of the wall clock (NTP) cannot move, or on
 // TrainConfig::clock when one is given (tests).
+//
+// With Checkpointing, the loop saves its state after every epoch and can start from a saved one
+// (tabular_trainer.h says what is kept and how exact a resumed training is).
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/core/clock.h"
 #include "libs/training/tabular_trainer.h"
@@ -28,10 +33,10 @@ namespace fabrique::training {
 
 class EpochLoop {
  public:
-  // Everything must outlive the loop. `progress` may be empty, `cancel` null.
+  // Everything must outlive the loop. `progress` may be empty, `cancel` and `checkpoints` null.
   EpochLoop(const TrainingProblem& problem, const LabeledTable& validation,
             const TrainConfig& config, TrainingEngine& engine, const ProgressFn& progress,
-            const std::atomic<bool>* cancel);
+            const std::atomic<bool>* cancel, const Checkpointing* checkpoints = nullptr);
 
   // Trains; fills `result`'s epochs, best epoch with its metrics, predictions and objective, and
   // the timing. CANCELLED when `cancel` became true; FAILED_PRECONDITION when the loss diverged.
@@ -71,6 +76,9 @@ class EpochLoop {
   bool EndEpoch(int epoch, double loss_sum, TrainResult& result);
   // Samples per second of the epoch's steps so far, `samples` rows in.
   double Rate(int64_t samples) const;
+  // The checkpoint after `epoch`, and the restoration of one (returns its epoch).
+  std::string Save(int epoch, const TrainResult& result);
+  absl::StatusOr<int> Restore(const std::string& checkpoint, TrainResult& result);
 
   const TrainingProblem& problem_;
   const LabeledTable& validation_;
@@ -78,6 +86,7 @@ class EpochLoop {
   TrainingEngine& engine_;
   const ProgressFn& progress_;
   const std::atomic<bool>* const cancel_;
+  const Checkpointing* const checkpoints_;
   Stopwatch watch_;  // The epoch in progress.
   const int64_t batches_;
   TrainProgress report_;  // Keeps the last epoch's validation figures between epochs.

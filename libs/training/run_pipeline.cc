@@ -43,6 +43,8 @@ absl::StatusOr<v1::Run> RunPipeline::ExecuteSteps(const std::string& run_id,
   state.context.cancel = cancel;
   state.context.caller = run.submitted_by();
   state.context.squad = run.squad();
+  state.resume_epoch = run.checkpoint_epoch();
+  state.checkpoint_key = run.tower_job_id().empty() ? run_id : run.tower_job_id();
   if (run.has_deadline_time()) {
     state.context.deadline =
         absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(run.deadline_time()));

@@ -38,6 +38,10 @@ struct RunPipelineOptions {
   core::Clock* clock = nullptr;
   // Progress events are appended at most this often (and at every epoch's end). Default 1 s.
   absl::Duration progress_interval = absl::Seconds(1);
+  // Folder of the runs' epoch checkpoints (checkpoint_store.h); "" = none kept, and a run
+  // asking to resume starts from the start. A run without a search saves one after each epoch
+  // and records it as Run.checkpoint_epoch; one submitted with resume_from_epoch resumes from it.
+  std::string checkpoint_dir;
 };
 
 class RunPipeline {

@@ -16,9 +16,10 @@ using google::protobuf::util::TimeUtil;
 absl::StatusOr<std::unique_ptr<RunQueue>> RunQueue::Create(RunQueueOptions options) {
   if (options.workers < 1) return absl::InvalidArgumentError("a run queue needs a worker");
   if (options.clock == nullptr) options.clock = core::Clock::Real();
-  ASSIGN_OR_RETURN(std::unique_ptr<RunPipeline> pipeline,
-                   RunPipeline::Create({options.runs, options.datasets, options.models,
-                                        options.clock, options.progress_interval}));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<RunPipeline> pipeline,
+      RunPipeline::Create({options.runs, options.datasets, options.models, options.clock,
+                           options.progress_interval, options.checkpoint_dir}));
   std::unique_ptr<RunQueue> queue(new RunQueue(options, std::move(pipeline)));
   // Runs still queued when the trainer last stopped go first, oldest first.
   absl::StatusOr<std::vector<std::string>> queued = options.runs->Queued();
@@ -115,6 +116,11 @@ absl::StatusOr<v1::Run> RunQueue::Submit(const v1::SubmitRunRequest& request,
     }
   }
   RETURN_IF_ERROR(CheckSpec(request.spec()));
+  if (request.resume_from_epoch() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("resume_from_epoch is ",
+                                                   request.resume_from_epoch(),
+                                                   ": give the epoch to resume after, or 0"));
+  }
   const absl::Time now = options_.clock->Now();
   RunContext context;
   context.caller = caller;
@@ -127,6 +133,8 @@ absl::StatusOr<v1::Run> RunQueue::Submit(const v1::SubmitRunRequest& request,
   *run.mutable_submitted_by() = caller;
   run.set_squad(request.squad());
   run.set_tower_job_id(request.tower_job_id());
+  // Where to resume from, until the first epoch it trains records its own checkpoint.
+  run.set_checkpoint_epoch(request.resume_from_epoch());
   // The deadline counts from the submission: time queued is part of it.
   if (request.has_deadline() && request.deadline().seconds() + request.deadline().nanos() > 0) {
     *run.mutable_deadline_time() = TimeUtil::MicrosecondsToTimestamp(

@@ -65,6 +65,8 @@ struct RunQueueOptions {
   // Progress events are appended at most this often per run (and at every epoch's end).
   // Default 1 s.
   absl::Duration progress_interval = absl::Seconds(1);
+  // Folder of the runs' epoch checkpoints (RunPipelineOptions::checkpoint_dir); "" = none.
+  std::string checkpoint_dir;
 };
 
 class RunQueue {

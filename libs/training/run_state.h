@@ -24,6 +24,10 @@ struct RunState {
   v1::RunSpec spec;
   TrainConfig config;  // The spec's settings, defaults filled in.
   RunContext context;  // Deadline, cancel token, submitter.
+  // The epoch to resume after (Run.checkpoint_epoch when the run began); 0 = from the start.
+  int resume_epoch = 0;
+  // Whose checkpoints the run saves and resumes from: its tower job's, or its own.
+  std::string checkpoint_key;
 
   // BUILDING_DATASET: the training set as it streamed in, and its split.
   std::optional<TrainingSetTable> table;

@@ -1,11 +1,13 @@
 #include "libs/training/run_steps.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
+#include "libs/training/checkpoint_store.h"
 #include "libs/training/evaluation.h"
 #include "libs/training/reference_profile.h"
 #include "libs/training/version_draft.h"
@@ -138,10 +140,16 @@ absl::Status RunSteps::RunTrial(int index, std::string* failure) {
   if (!config.ok()) return Fail(std::string(config.status().message()));
   last_report_ = absl::InfinitePast();
   const absl::Time trial_start = options_.clock->Now();
+  // Only a run of one trial keeps checkpoints: Run.checkpoint_epoch names one epoch of one
+  // training, and a search's trials each start afresh.
+  std::optional<Checkpointing> checkpoints;
+  if (!options_.checkpoint_dir.empty() && state_.trials.size() == 1) {
+    checkpoints = MakeCheckpoints();
+  }
   absl::StatusOr<TrainResult> trained = TrainTabular(
       state_.train, state_.validation, *config,
       [&](const TrainProgress& p) { ReportTraining(index, p, trial_start); },
-      state_.context.cancel->flag());
+      state_.context.cancel->flag(), checkpoints ? &*checkpoints : nullptr);
   if (absl::IsCancelled(trained.status()) || Cancelled()) {
     return Stop(absl::CancelledError(""), "training");
   }
@@ -177,6 +185,42 @@ absl::Status RunSteps::RunTrial(int index, std::string* failure) {
       .Update(
           state_.run_id, [&](v1::Run* r) { *r->add_trials() = trial; }, event)
       .status();
+}
+
+void RunSteps::Note(const std::string& severity, const std::string& message) {
+  v1::RunEvent event;
+  event.mutable_log()->set_severity(severity);
+  event.mutable_log()->set_message(message);
+  (void)runs_.Update(
+      state_.run_id, [](v1::Run*) {}, event);
+}
+
+Checkpointing RunSteps::MakeCheckpoints() {
+  const CheckpointStore store(options_.checkpoint_dir, state_.checkpoint_key);
+  Checkpointing checkpoints;
+  if (state_.resume_epoch > 0) {
+    absl::StatusOr<std::string> saved = store.Read(state_.resume_epoch);
+    if (saved.ok()) {
+      checkpoints.resume = *std::move(saved);
+      Note("INFO",
+           absl::StrCat("resuming after epoch ", state_.resume_epoch, " from ", store.folder()));
+    } else {
+      Note("WARNING",
+           absl::StrCat("no checkpoint of epoch ", state_.resume_epoch, " in ", store.folder(),
+                        " (", saved.status().message(), "): training from the start"));
+      (void)runs_.Update(state_.run_id, [](v1::Run* r) { r->set_checkpoint_epoch(0); });
+    }
+  }
+  checkpoints.save = [this, store](int epoch, std::string checkpoint) -> absl::Status {
+    if (absl::Status written = store.Write(epoch, checkpoint); !written.ok()) {
+      Note("WARNING",
+           absl::StrCat("epoch ", epoch, "'s checkpoint was not kept: ", written.message()));
+      return absl::OkStatus();
+    }
+    return runs_.Update(state_.run_id, [epoch](v1::Run* r) { r->set_checkpoint_epoch(epoch); })
+        .status();
+  };
+  return checkpoints;
 }
 
 void RunSteps::ReportTraining(int index, const TrainProgress& p, absl::Time trial_start) {
@@ -264,6 +308,10 @@ absl::Status RunSteps::Register() {
   }
   RETURN_IF_ERROR(
       runs_.Update(state_.run_id, [&](v1::Run* r) { *r->mutable_registered_version() = ref; }));
+  // The version is kept: the checkpoints are no longer needed to resume anything.
+  if (!options_.checkpoint_dir.empty()) {
+    CheckpointStore(options_.checkpoint_dir, state_.checkpoint_key).Clear();
+  }
   return End(runs_.Transition(state_.run_id, v1::RUN_STATE_SUCCEEDED,
                               absl::StrCat("registered ", ref.model(), ":", ref.version())));
 }

@@ -52,6 +52,12 @@ class RunSteps {
 
   // Takes one chunk of the training set into the table; reports the rows so far, throttled.
   absl::Status AddRows(const v1::TrainingSetRows& rows);
+  // The epoch checkpoints of a run of one trial: the one to resume from, if any (a missing one
+  // is a warning, and training starts from the start), and how each epoch's is kept. A
+  // checkpoint that cannot be written is a warning too: the run goes on without it.
+  Checkpointing MakeCheckpoints();
+  // Appends a line to the run's log.
+  void Note(const std::string& severity, const std::string& message);
   // Trains trial `index` and records it; a failed trial is recorded, not returned.
   absl::Status RunTrial(int index, std::string* failure);
   // Appends a training progress event (throttled, except at an epoch's end).

@@ -103,7 +103,8 @@ bool CudaAvailable() { return compat::CudaAvailable(); }
 
 absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const LabeledTable& validation,
                                          const TrainConfig& config, const ProgressFn& progress,
-                                         const std::atomic<bool>* cancel) {
+                                         const std::atomic<bool>* cancel,
+                                         const Checkpointing* checkpoints) {
   RETURN_IF_ERROR(CheckConfig(config));
   RETURN_IF_ERROR(CheckTables(train, validation));
   ASSIGN_OR_RETURN(const torch::Device device, ChooseDevice(config.device));
@@ -126,7 +127,7 @@ absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const Labele
   ASSIGN_OR_RETURN(std::unique_ptr<TrainingEngine> engine, MakeEngine(setup, network, device));
   result.engine = engine->name();
 
-  EpochLoop loop(problem, validation, config, *engine, progress, cancel);
+  EpochLoop loop(problem, validation, config, *engine, progress, cancel, checkpoints);
   RETURN_IF_ERROR(loop.Run(result));
   ASSIGN_OR_RETURN(result.torchscript, Export(problem, network->activation, loop.best()));
   return result;

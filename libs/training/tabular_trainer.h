@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "fabrique/v1/common.pb.h"
 #include "libs/core/clock.h"
@@ -86,12 +87,29 @@ struct TrainResult {
 
 using ProgressFn = std::function<void(const TrainProgress&)>;
 
+// Epoch checkpoints of one training. A checkpoint holds everything the epochs after it depend
+// on: the engine's parameters and optimiser state, the shuffling generator's state, and the
+// best epoch so far (its weights, metrics and predictions). Training resumed from epoch E's
+// checkpoint therefore continues as the uninterrupted training would have after epoch E: on the
+// CPU engine the final model is bit-identical (same data, seed and thread count); on CUDA,
+// dropout draws from the device's generator, which is not kept, so only its expectation is.
+struct Checkpointing {
+  // Called after each completed epoch with its number (1-based) and the checkpoint's bytes; an
+  // error stops the training with it. Empty = none kept.
+  std::function<absl::Status(int epoch, std::string checkpoint)> save;
+  // Bytes `save` was given, by a training of the same spec on the same data: training resumes
+  // after that epoch. Empty = from the start.
+  std::string resume;
+};
+
 // Trains and exports. INVALID_ARGUMENT for bad settings or tables; FAILED_PRECONDITION for an
 // empty training split, `cuda` without a GPU, or a loss that went NaN ("diverged at epoch k",
-// with a hint); CANCELLED when `cancel` became true (checked every batch).
+// with a hint); CANCELLED when `cancel` became true (checked every batch); INVALID_ARGUMENT when
+// `checkpoints->resume` is not a checkpoint of this training.
 absl::StatusOr<TrainResult> TrainTabular(const LabeledTable& train, const LabeledTable& validation,
                                          const TrainConfig& config, const ProgressFn& progress = {},
-                                         const std::atomic<bool>* cancel = nullptr);
+                                         const std::atomic<bool>* cancel = nullptr,
+                                         const Checkpointing* checkpoints = nullptr);
 
 // Runs an exported module on raw rows (as inference will): numeric features in order, NaN for
 // missing, and the categorical strings. Returns, per row, P(class 1), the class probabilities

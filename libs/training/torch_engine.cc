@@ -1,5 +1,6 @@
 #include "libs/training/torch_engine.h"
 
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -108,6 +109,35 @@ class TorchEngine : public TrainingEngine {
   }
 
   std::vector<DenseLayer> Parameters() override { return LayersOf(*network_); }
+
+  // The network's parameters and the optimiser's state (Adam's moments and step, or SGD's
+  // momentum buffers), as LibTorch serialises them.
+  std::string SaveState() override {
+    torch::serialize::OutputArchive archive;
+    network_->save(archive);
+    torch::serialize::OutputArchive optimizer;
+    optimizer_->save(optimizer);
+    archive.write("optimizer", optimizer);
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    return bytes.str();
+  }
+
+  absl::Status LoadState(const std::string& state) override {
+    try {
+      std::istringstream bytes(state);
+      torch::serialize::InputArchive archive;
+      archive.load_from(bytes, device_);
+      network_->load(archive);
+      torch::serialize::InputArchive optimizer;
+      archive.read("optimizer", optimizer);
+      optimizer_->load(optimizer);
+      return absl::OkStatus();
+    } catch (const std::exception& error) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the checkpoint's state does not fit this network: ", error.what()));
+    }
+  }
 
  private:
   std::shared_ptr<Network> network_;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "libs/training/tabular_trainer.h"
 
 namespace fabrique::training {
@@ -59,6 +60,11 @@ class TrainingEngine {
   virtual double ValidationLoss() = 0;
   // Each layer's parameters, input side first, copied.
   virtual std::vector<DenseLayer> Parameters() = 0;
+  // The parameters and the optimiser's state, for an epoch checkpoint, and their restoration:
+  // an engine restored from a state trains on exactly as the one that saved it would have.
+  // LoadState: INVALID_ARGUMENT for a state of another engine or network.
+  virtual std::string SaveState() = 0;
+  virtual absl::Status LoadState(const std::string& state) = 0;
 };
 
 }  // namespace fabrique::training
