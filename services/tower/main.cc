@@ -24,6 +24,16 @@
 // ---- Portfolio includes ----
 #include "libs/tower/portfolio/portfolio.h"
 // ---- Jobs includes ----
+#include "absl/cleanup/cleanup.h"
+#include "libs/client/channel.h"
+#include "libs/scheduling/scheduler.h"
+#include "libs/tower/budget/budget.h"
+#include "libs/tower/jobs/held_executor.h"
+#include "libs/tower/jobs/job_approval_handlers.h"
+#include "libs/tower/jobs/job_queue.h"
+#include "services/tower/local_trainer_executor.h"
+#include "services/tower/registry_port.h"
+#include "services/tower/tower_jobs_metrics.h"
 // ---- Approvals includes ----
 #include "libs/core/log.h"
 #include "libs/tower/approvals/approvals.h"
@@ -40,6 +50,43 @@ namespace {
 // ---- Portfolio flags ----
 
 // ---- Jobs flags ----
+struct JobsFlags {
+  std::string executor = "local";
+  std::string trainer_target = "127.0.0.1:7103";
+  std::string registry_target = "127.0.0.1:7102";
+  absl::Duration dispatch_tick = absl::Seconds(1);
+  int64_t job_event_retention = 100'000;
+};
+JobsFlags jobs_flags;
+
+// The executors --executor names: the default one, and its name for metrics and messages.
+absl::Status AddExecutors(const server::ServiceFlags& flags, tower::JobQueue::Options& options,
+                          std::vector<std::unique_ptr<tower::JobExecutor>>& owned,
+                          TowerJobsMetrics* metrics) {
+  const JobsFlags& f = jobs_flags;
+  if (f.executor == "none") {
+    owned.push_back(std::make_unique<tower::HeldExecutor>());
+    options.executors[v1::EXECUTOR_LOCAL] = owned.back().get();
+    options.executor_names[v1::EXECUTOR_LOCAL] = "none";
+    options.default_executor = v1::EXECUTOR_LOCAL;
+    return absl::OkStatus();
+  }
+  if (f.executor != "local") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--executor=", f.executor, " is not an executor this tower runs; say local or none"));
+  }
+  LocalTrainerExecutorOptions local;
+  ASSIGN_OR_RETURN(local.trainer, client::MakeChannel(flags.PeerChannel(f.trainer_target)));
+  local.trainer_target = f.trainer_target;
+  local.on_error = [metrics] { metrics->ExecutorError("local"); };
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalTrainerExecutor> executor,
+                   LocalTrainerExecutor::Create(std::move(local)));
+  options.executors[v1::EXECUTOR_LOCAL] = executor.get();
+  options.executor_names[v1::EXECUTOR_LOCAL] = "local";
+  options.default_executor = v1::EXECUTOR_LOCAL;
+  owned.push_back(std::move(executor));
+  return absl::OkStatus();
+}
 
 // ---- Approvals flags ----
 
@@ -50,6 +97,19 @@ void AddFlags(core::FlagSet& flags) {
   // ---- Organisation flag declarations ----
   // ---- Portfolio flag declarations ----
   // ---- Jobs flag declarations ----
+  JobsFlags& jobs = jobs_flags;
+  flags.Add("executor", &jobs.executor,
+            "Where admitted jobs run: local (fabrique-trainer at --trainer_target) or none (jobs "
+            "stay ADMITTED, holding their quota, until cancelled: scheduling only)");
+  flags.Add("trainer_target", &jobs.trainer_target,
+            "host:port of fabrique-trainer, which runs the jobs of the local executor");
+  flags.Add("registry_target", &jobs.registry_target,
+            "host:port of the model registry, where a succeeded retraining job's version gets "
+            "the candidate alias and a canary share");
+  flags.Add("dispatch_tick", &jobs.dispatch_tick,
+            "Time between admission cycles when no submission or job end starts one sooner");
+  flags.Add("job_event_retention", &jobs.job_event_retention,
+            "Job events kept for WatchJobs to resume from; older revisions answer OUT_OF_RANGE");
   // ---- Approvals flag declarations ----
   // ---- Budget flag declarations ----
 }
@@ -64,6 +124,9 @@ std::vector<std::string> ColumnFamilies() {
   // ---- Portfolio families ----
   for (std::string& family : tower::PortfolioFamilies()) families.push_back(std::move(family));
   // ---- Jobs families ----
+  for (std::string& family : tower::JobQueue::ColumnFamilies()) {
+    families.push_back(std::move(family));
+  }
   // ---- Approvals families ----
   for (const char* family : {tower::kApprovalsFamily, tower::kApprovalRequestsFamily,
                              tower::kApprovalRulesFamily, tower::kApprovalsToApplyFamily}) {
@@ -159,11 +222,54 @@ absl::Status Run(const server::ServiceFlags& flags) {
   };
 
   // ---- Jobs cores ----
+  // Quotas, jobs and the dispatcher, over the admission scheduler. Squads, use cases, budget and
+  // approvals come from the cores wired above; the registry closes the retraining loop.
+  TowerJobsMetrics jobs_metrics(host->metrics());
+  std::unique_ptr<scheduling::Scheduler> scheduler = scheduling::Scheduler::Create({});
+  tower::JobQueue::Options jobs_options;
+  jobs_options.store = &state->store();
+  jobs_options.scheduler = scheduler.get();
+  jobs_options.org = parts.organisation;
+  jobs_options.use_cases = parts.portfolio;
+  jobs_options.budget = parts.budget;
+  jobs_options.approvals = parts.approvals;
+  jobs_options.tick = jobs_flags.dispatch_tick;
+  jobs_options.event_retention = jobs_flags.job_event_retention;
+  jobs_options.observer = &jobs_metrics;
+  std::vector<std::unique_ptr<tower::JobExecutor>> executors;
+  RETURN_IF_ERROR(AddExecutors(flags, jobs_options, executors, &jobs_metrics));
+  RemoteRegistryPortOptions registry_options;
+  ASSIGN_OR_RETURN(registry_options.registry,
+                   client::MakeChannel(flags.PeerChannel(jobs_flags.registry_target)));
+  registry_options.registry_target = jobs_flags.registry_target;
+  ASSIGN_OR_RETURN(std::unique_ptr<RemoteRegistryPort> registry,
+                   RemoteRegistryPort::Create(std::move(registry_options)));
+  jobs_options.registry = registry.get();
+  ASSIGN_OR_RETURN(std::unique_ptr<tower::JobQueue> jobs,
+                   tower::JobQueue::Create(std::move(jobs_options)));
+  parts.jobs = jobs.get();
+  // Executors report to the queue from their threads: they stop before it is destroyed.
+  absl::Cleanup stop_executors = [&executors] { executors.clear(); };
+  tower::QuotaIncreaseHandler quota_increase_handler(jobs.get(), parts.organisation);
+  tower::JobBudgetOverrunHandler job_overrun_handler(jobs.get(), nullptr);
+  if (parts.approvals != nullptr) {
+    parts.approvals->RegisterHandler(v1::APPROVAL_KIND_QUOTA_INCREASE, &quota_increase_handler);
+  }
+  // The budget lifts the threshold, then tells the job queue to queue (or fail) the job waiting.
+  if (parts.budget != nullptr) parts.budget->set_overrun_follower(&job_overrun_handler);
+  // An approved onboarding gives the new squads the quotas it names (others keep the entity's
+  // defaults).
+  onboard_quotas = [&jobs](const v1::OnboardEntityRequest& request) -> absl::Status {
+    for (const v1::Quota& quota : request.quotas())
+      RETURN_IF_ERROR(jobs->ApplyQuota(quota).status());
+    return absl::OkStatus();
+  };
 
   // The squad owning a use case, job or approval, for the calls checked in their owner's squad.
   auth::OwnerLookup owner_of = [&parts](absl::string_view kind,
                                         absl::string_view name) -> absl::StatusOr<std::string> {
     // ---- Owner lookups ----
+    if (kind == auth::kJob && parts.jobs != nullptr) return parts.jobs->SquadOfJob(name);
     if (kind == auth::kApproval && parts.approvals != nullptr) {
       absl::StatusOr<v1::Approval> approval = parts.approvals->Get(name);
       if (!approval.ok()) return approval.status();
@@ -184,6 +290,9 @@ absl::Status Run(const server::ServiceFlags& flags) {
   host->AddService(&service, fabrique::v1::Tower::service_full_name(),
                    std::string(flags.info->area));
   // ---- Background work (started after the service is built) ----
+  // The dispatcher: follows the jobs admitted before a restart, then admits every tick.
+  jobs->Start();
+  host->OnShutdown([&jobs] { jobs->Stop(); });
   // Approvals a crash left approved but not applied are applied now that every kind's handler
   // is registered; then the expiry tick and the budget and approvals gauges.
   if (int applied = approvals->ApplyPending(); applied > 0) {

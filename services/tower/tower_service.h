@@ -110,6 +110,26 @@ class TowerService final : public fabrique::v1::Tower::Service {
                              v1::ListTemplatesResponse* response) override;
 
   // ---- Jobs calls (tower_jobs_service.cc) ----
+  grpc::Status SetQuota(grpc::ServerContext* context, const v1::SetQuotaRequest* request,
+                        v1::SetQuotaResponse* response) override;
+  grpc::Status GetQuota(grpc::ServerContext* context, const v1::GetQuotaRequest* request,
+                        v1::Quota* response) override;
+  grpc::Status ListQuotas(grpc::ServerContext* context, const v1::ListQuotasRequest* request,
+                          v1::ListQuotasResponse* response) override;
+  grpc::Status SetCapacity(grpc::ServerContext* context, const v1::SetCapacityRequest* request,
+                           v1::Capacity* response) override;
+  grpc::Status GetCapacity(grpc::ServerContext* context, const v1::GetCapacityRequest* request,
+                           v1::Capacity* response) override;
+  grpc::Status SubmitJob(grpc::ServerContext* context, const v1::SubmitJobRequest* request,
+                         v1::Job* response) override;
+  grpc::Status GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
+                      v1::Job* response) override;
+  grpc::Status ListJobs(grpc::ServerContext* context, const v1::ListJobsRequest* request,
+                        v1::ListJobsResponse* response) override;
+  grpc::Status CancelJob(grpc::ServerContext* context, const v1::CancelJobRequest* request,
+                         v1::Job* response) override;
+  grpc::Status WatchJobs(grpc::ServerContext* context, const v1::WatchJobsRequest* request,
+                         grpc::ServerWriter<v1::JobEvent>* writer) override;
 
   // ---- Approvals calls (tower_approvals_service.cc) ----
   grpc::Status RequestApproval(grpc::ServerContext* context,
