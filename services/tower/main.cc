@@ -31,6 +31,7 @@
 #include "libs/tower/jobs/held_executor.h"
 #include "libs/tower/jobs/job_approval_handlers.h"
 #include "libs/tower/jobs/job_queue.h"
+#include "libs/tower/kubernetes/kubernetes_executor.h"
 #include "services/tower/local_trainer_executor.h"
 #include "services/tower/registry_port.h"
 #include "services/tower/tower_jobs_metrics.h"
@@ -56,6 +57,16 @@ struct JobsFlags {
   std::string registry_target = "127.0.0.1:7102";
   absl::Duration dispatch_tick = absl::Seconds(1);
   int64_t job_event_retention = 100'000;
+  // The Kubernetes executor (--executor=kubernetes).
+  std::string kube_api_server = "https://kubernetes.default.svc";
+  std::string kube_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string kube_ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+  std::string kube_namespace = "fabrique-{squad}";
+  std::string trainer_image = "fabrique:latest";
+  std::vector<std::string> trainer_args;
+  std::string kueue_queue;
+  std::string trainer_service_account;
+  absl::Duration kube_poll_interval = absl::Seconds(5);
 };
 JobsFlags jobs_flags;
 
@@ -71,9 +82,29 @@ absl::Status AddExecutors(const server::ServiceFlags& flags, tower::JobQueue::Op
     options.default_executor = v1::EXECUTOR_LOCAL;
     return absl::OkStatus();
   }
+  if (f.executor == "kubernetes") {
+    tower::KubernetesExecutor::Options kube;
+    kube.api.server = f.kube_api_server;
+    kube.api.token_file = f.kube_token_file;
+    kube.api.ca_file = f.kube_ca_file;
+    kube.manifest.namespace_template = f.kube_namespace;
+    kube.manifest.image = f.trainer_image;
+    kube.manifest.trainer_args = f.trainer_args;
+    kube.manifest.kueue_queue = f.kueue_queue;
+    kube.manifest.service_account = f.trainer_service_account;
+    kube.poll_interval = f.kube_poll_interval;
+    ASSIGN_OR_RETURN(std::unique_ptr<tower::KubernetesExecutor> executor,
+                     tower::KubernetesExecutor::Create(std::move(kube)));
+    options.executors[v1::EXECUTOR_KUBERNETES] = executor.get();
+    options.executor_names[v1::EXECUTOR_KUBERNETES] = "kubernetes";
+    options.default_executor = v1::EXECUTOR_KUBERNETES;
+    owned.push_back(std::move(executor));
+    return absl::OkStatus();
+  }
   if (f.executor != "local") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--executor=", f.executor, " is not an executor this tower runs; say local or none"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--executor=", f.executor,
+                     " is not an executor this tower runs; say local, kubernetes or none"));
   }
   LocalTrainerExecutorOptions local;
   ASSIGN_OR_RETURN(local.trainer, client::MakeChannel(flags.PeerChannel(f.trainer_target)));
@@ -99,8 +130,30 @@ void AddFlags(core::FlagSet& flags) {
   // ---- Jobs flag declarations ----
   JobsFlags& jobs = jobs_flags;
   flags.Add("executor", &jobs.executor,
-            "Where admitted jobs run: local (fabrique-trainer at --trainer_target) or none (jobs "
-            "stay ADMITTED, holding their quota, until cancelled: scheduling only)");
+            "Where admitted jobs run: local (fabrique-trainer at --trainer_target), kubernetes "
+            "(a batch/v1 Job per job in the squad's namespace, running the trainer image in "
+            "one-shot mode) or none (jobs stay ADMITTED, holding their quota, until cancelled: "
+            "scheduling only)");
+  flags.Add("kube_api_server", &jobs.kube_api_server,
+            "Kubernetes API server (kubernetes executor)");
+  flags.Add(
+      "kube_token_file", &jobs.kube_token_file,
+      "Service-account token the tower calls the Kubernetes API with, re-read when it rotates");
+  flags.Add("kube_ca_file", &jobs.kube_ca_file, "CA bundle verifying the Kubernetes API server");
+  flags.Add("kube_namespace", &jobs.kube_namespace,
+            "Namespace of a squad's Jobs; {squad} is replaced by the squad's id");
+  flags.Add("trainer_image", &jobs.trainer_image,
+            "Container image the Kubernetes Jobs run fabrique-trainer from");
+  flags.Add("trainer_arg", &jobs.trainer_args,
+            "More arguments of the trainer in a Kubernetes Job, e.g. "
+            "--features_target=fabrique-features.fabrique:7101 (repeatable)");
+  flags.Add("kueue_queue", &jobs.kueue_queue,
+            "Kueue LocalQueue of the squads' namespaces: Jobs are created suspended and labelled "
+            "kueue.x-k8s.io/queue-name, and Kueue admits them in the cluster; \"\" = no Kueue");
+  flags.Add("trainer_service_account", &jobs.trainer_service_account,
+            "ServiceAccount the trainer's pods run as; \"\" = the namespace's default");
+  flags.Add("kube_poll_interval", &jobs.kube_poll_interval,
+            "How often the tower reads each Kubernetes Job it follows");
   flags.Add("trainer_target", &jobs.trainer_target,
             "host:port of fabrique-trainer, which runs the jobs of the local executor");
   flags.Add("registry_target", &jobs.registry_target,
@@ -196,8 +249,17 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // ---- Portfolio cores ----
   // Use cases, templates and the ranked portfolio. It reaches the squads, approvals, spend and
   // models through the ports of the cores wired before it; the USE_CASE approvals are its own.
+  // The registry, where a use case's models and their production versions are read, and where
+  // a retrained version gets its candidate alias and canary share (the jobs section below).
+  RemoteRegistryPortOptions registry_options;
+  ASSIGN_OR_RETURN(registry_options.registry,
+                   client::MakeChannel(flags.PeerChannel(jobs_flags.registry_target)));
+  registry_options.registry_target = jobs_flags.registry_target;
+  ASSIGN_OR_RETURN(std::unique_ptr<RemoteRegistryPort> registry,
+                   RemoteRegistryPort::Create(std::move(registry_options)));
   tower::PortfolioOptions portfolio_options;
   portfolio_options.store = &state->store();
+  portfolio_options.registry = registry.get();
   portfolio_options.org = parts.organisation;
   portfolio_options.approvals = parts.approvals;
   portfolio_options.budget = parts.budget;
@@ -238,12 +300,6 @@ absl::Status Run(const server::ServiceFlags& flags) {
   jobs_options.observer = &jobs_metrics;
   std::vector<std::unique_ptr<tower::JobExecutor>> executors;
   RETURN_IF_ERROR(AddExecutors(flags, jobs_options, executors, &jobs_metrics));
-  RemoteRegistryPortOptions registry_options;
-  ASSIGN_OR_RETURN(registry_options.registry,
-                   client::MakeChannel(flags.PeerChannel(jobs_flags.registry_target)));
-  registry_options.registry_target = jobs_flags.registry_target;
-  ASSIGN_OR_RETURN(std::unique_ptr<RemoteRegistryPort> registry,
-                   RemoteRegistryPort::Create(std::move(registry_options)));
   jobs_options.registry = registry.get();
   ASSIGN_OR_RETURN(std::unique_ptr<tower::JobQueue> jobs,
                    tower::JobQueue::Create(std::move(jobs_options)));

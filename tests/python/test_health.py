@@ -90,6 +90,17 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    "GetPerformanceReport", "ListPerformanceReports", "CompareCanary",
                    "SetMonitoringPolicy", "GetMonitoringPolicy", "ListMonitoringPolicies",
                    "DeleteMonitoringPolicy", "ListAlerts", "GetAlert", "AcknowledgeAlert"}
+    # The control tower: every call.
+    implemented |= {"OnboardEntity", "GetEntity", "ListEntities", "CreateSquad", "GetSquad",
+                    "UpdateSquad", "ListSquads", "AddSquadMember", "UpdateSquadMember",
+                    "RemoveSquadMember", "WatchRoleBindings", "CreateUseCase", "UpdateUseCase",
+                    "GetUseCase", "ListUseCases", "GetPortfolio", "GetCapacityGaps",
+                    "PutTemplate", "GetTemplate", "ListTemplates", "SetQuota", "GetQuota",
+                    "ListQuotas", "SetCapacity", "GetCapacity", "SubmitJob", "GetJob",
+                    "ListJobs", "CancelJob", "WatchJobs", "RequestApproval", "GetApproval",
+                    "ListApprovals", "DecideApproval", "WithdrawApproval", "SetApprovalRule",
+                    "ListApprovalRules", "RecordUsage", "SetRateCard", "GetRateCard",
+                    "SetBudget", "GetBudgetReport"}
     with running.connect(name) as channel:
         for full_name in SERVICES[name]:
             package, service = full_name.rsplit(".", 1)
