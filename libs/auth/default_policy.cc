@@ -154,8 +154,10 @@ p, inference, models.read, squad
 p, inference, models.evaluate, squad
 p, inference, predictions.log, squad
 p, inference, usage.record, squad
-# The monitor reads models and their reference profiles, and asks the tower for retraining.
+# The monitor reads models and their reference profiles, and asks the tower for retraining;
+# it reads the run that trained a version to learn its squad, use case and spec.
 p, monitor, models.read, squad
+p, monitor, runs.read, squad
 p, monitor, jobs.submit, squad
 p, monitor, usecases.read, squad
 # The tower runs jobs on the trainer for the user who submitted them, and moves candidates and

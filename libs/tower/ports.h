@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "fabrique/v1/registry.pb.h"
 #include "fabrique/v1/tower.pb.h"
 
 namespace fabrique::tower {
@@ -99,6 +100,14 @@ class RegistryPort {
   // Sets the canary share of the model's traffic policy, candidate alias `candidate_alias`.
   virtual absl::Status SetCanary(absl::string_view model, absl::string_view candidate_alias,
                                  double percent, const v1::Principal& on_behalf_of) = 0;
+  // Asks the registry to move `alias` of `model` to `version` through the alias's promotion
+  // policy, acting for `on_behalf_of`: the request as stored (COMPLETED, or PENDING while a gate
+  // waits, e.g. for the monitor's canary comparison). Safe to retry: a second call for the same
+  // model, alias and version answers with the first request. FAILED_PRECONDITION when an
+  // automatic gate refuses it.
+  virtual absl::StatusOr<v1::PromotionRequest> RequestPromotion(
+      absl::string_view model, absl::string_view alias, int64_t version, absl::string_view reason,
+      const v1::Principal& on_behalf_of) = 0;
   // The models of a use case, each with the version its production alias names (0 = none).
   virtual absl::StatusOr<std::vector<v1::PortfolioModel>> ModelsOf(
       absl::string_view use_case_id) = 0;

@@ -72,6 +72,22 @@ absl::Status RemoteRegistryPort::SetCanary(absl::string_view model,
       .status();
 }
 
+absl::StatusOr<v1::PromotionRequest> RemoteRegistryPort::RequestPromotion(
+    absl::string_view model, absl::string_view alias, int64_t version, absl::string_view reason,
+    const v1::Principal& on_behalf_of) {
+  v1::RequestPromotionRequest request;
+  request.set_model(std::string(model));
+  request.set_alias(std::string(alias));
+  request.set_version(version);
+  request.set_comment(std::string(reason));
+  // One promotion of a version to an alias per tower: a retry after a lost answer finds the
+  // request the first call stored instead of opening a second one.
+  request.set_request_id(absl::StrCat("tower:promote:", model, "@", alias, "=", version));
+  return ClientFor(&on_behalf_of)
+      .CallIdempotent(&Stub::RequestPromotion, request,
+                      absl::StrCat("RequestPromotion ", model, "@", alias, "=", version));
+}
+
 absl::StatusOr<std::vector<v1::PortfolioModel>> RemoteRegistryPort::ModelsOf(
     absl::string_view use_case_id) {
   const client::RegistryClient registry = ClientFor(nullptr);

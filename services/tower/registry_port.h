@@ -7,6 +7,8 @@
 //   "service:..." submitter is no user, and the tower then acts as itself;
 // - SetCanary reads the model's traffic policy and writes it back with only the candidate alias
 //   and canary share changed, so a primary alias, routing or shadow set by hand is kept;
+// - RequestPromotion asks for the alias through its promotion policy, keyed by model, alias and
+//   version, so a retry answers with the request the first call stored;
 // - ModelsOf lists the use case's models (every page) and reads each one's production alias, as
 //   the tower itself.
 
@@ -43,6 +45,11 @@ class RemoteRegistryPort : public tower::RegistryPort {
   // INVALID_ARGUMENT for a share outside [0, 100].
   absl::Status SetCanary(absl::string_view model, absl::string_view candidate_alias, double percent,
                          const v1::Principal& on_behalf_of) override;
+  // FAILED_PRECONDITION when an automatic gate refuses it, or the alias holds the version already.
+  absl::StatusOr<v1::PromotionRequest> RequestPromotion(absl::string_view model,
+                                                        absl::string_view alias, int64_t version,
+                                                        absl::string_view reason,
+                                                        const v1::Principal& on_behalf_of) override;
   absl::StatusOr<std::vector<v1::PortfolioModel>> ModelsOf(absl::string_view use_case_id) override;
 
  private:

@@ -165,7 +165,7 @@ TEST_CASE("default: each service holds what its calls need, in every squad") {
                                              "models.evaluate", "predictions.log", "bindings.read",
                                              "usage.record"});
   CHECK(ServiceHolds("monitor") ==
-        Strings{"models.read", "bindings.read", "usecases.read", "jobs.submit"});
+        Strings{"models.read", "runs.read", "bindings.read", "usecases.read", "jobs.submit"});
   CHECK(ServiceHolds("tower") == Strings{"models.read", "models.promote", "runs.submit",
                                          "runs.read", "runs.cancel", "auth.delegate"});
   CHECK(ServiceHolds("registry") == Strings{"monitoring.read", "bindings.read"});

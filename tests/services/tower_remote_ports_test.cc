@@ -39,6 +39,19 @@ class FakeRegistry final : public v1::ModelRegistry::Service {
     response->set_model(request->model());
     return alias_status;
   }
+  grpc::Status RequestPromotion(grpc::ServerContext* context,
+                                const v1::RequestPromotionRequest* request,
+                                v1::PromotionRequest* response) override {
+    absl::MutexLock lock(&mu_);
+    Record(context, "RequestPromotion");
+    promotion_asked = *request;
+    response->set_id("p-1");
+    response->set_model(request->model());
+    response->set_alias(request->alias());
+    response->set_version(request->version());
+    response->set_state(v1::PROMOTION_STATE_PENDING);
+    return promotion_status;
+  }
   grpc::Status GetTrafficPolicy(grpc::ServerContext* context,
                                 const v1::GetTrafficPolicyRequest* request,
                                 v1::TrafficPolicy* response) override {
@@ -89,6 +102,8 @@ class FakeRegistry final : public v1::ModelRegistry::Service {
   std::map<std::string, std::string> on_behalf ABSL_GUARDED_BY(mu_);
   v1::SetAliasRequest alias_set ABSL_GUARDED_BY(mu_);
   grpc::Status alias_status ABSL_GUARDED_BY(mu_);
+  v1::RequestPromotionRequest promotion_asked ABSL_GUARDED_BY(mu_);
+  grpc::Status promotion_status ABSL_GUARDED_BY(mu_);
   v1::TrafficPolicy policy ABSL_GUARDED_BY(mu_);
   v1::TrafficPolicy policy_set ABSL_GUARDED_BY(mu_);
   absl::Mutex mu_;
@@ -167,6 +182,37 @@ TEST_CASE("a monitor's service principal is no user: the tower acts as itself") 
   REQUIRE(server.Port()->SetAlias("fraud", "candidate", 8, "", monitor).ok());
   absl::MutexLock lock(&server.registry.mu_);
   CHECK(server.registry.on_behalf["SetAlias"].empty());
+}
+
+TEST_CASE("the registry port asks for a promotion for the submitter, keyed so a retry finds it") {
+  RegistryServer server;
+  absl::StatusOr<v1::PromotionRequest> request =
+      server.Port()->RequestPromotion("fraud", "production", 8, "retrained by job j-1", Dana());
+  REQUIRE(request.ok());
+  CHECK(request->id() == "p-1");
+  CHECK(request->state() == v1::PROMOTION_STATE_PENDING);
+  absl::MutexLock lock(&server.registry.mu_);
+  const v1::RequestPromotionRequest& asked = server.registry.promotion_asked;
+  CHECK(asked.model() == "fraud");
+  CHECK(asked.alias() == "production");
+  CHECK(asked.version() == 8);
+  CHECK(asked.comment() == "retrained by job j-1");
+  CHECK_FALSE(asked.dry_run());
+  CHECK(asked.request_id() == "tower:promote:fraud@production=8");
+  CHECK(server.registry.on_behalf["RequestPromotion"] == "dana");
+}
+
+TEST_CASE("a promotion a gate refuses comes back FAILED_PRECONDITION") {
+  RegistryServer server;
+  {
+    absl::MutexLock lock(&server.registry.mu_);
+    server.registry.promotion_status =
+        grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "WORSE: candidate auc 0.7 vs 0.9");
+  }
+  absl::StatusOr<v1::PromotionRequest> request =
+      server.Port()->RequestPromotion("fraud", "production", 8, "", Dana());
+  CHECK(request.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(request.status().message().find("WORSE") != std::string::npos);
 }
 
 TEST_CASE("the registry port sets the canary share and keeps the policy's other settings") {

@@ -40,6 +40,9 @@ void UseCaseFlags::AddTo(core::FlagSet* flags) {
   flags->Add("candidate_alias", &candidate_alias,
              "Retraining: alias pointed at a retrained version (default candidate)");
   flags->Add("canary", &canary, "Retraining: canary share in percent given to it (default 10)");
+  flags->Add("promote_to", &promote_to,
+             "Retraining: alias the tower then asks to promote it to, through that alias's "
+             "promotion policy (default none: left to people)");
 }
 
 absl::Status UseCaseFlags::ApplyTo(v1::UseCase* use_case, google::protobuf::FieldMask* mask) const {
@@ -90,7 +93,7 @@ absl::Status UseCaseFlags::ApplyTo(v1::UseCase* use_case, google::protobuf::Fiel
     for (const std::string& model : models) use_case->add_models(model);
     Mark(mask, "models");
   }
-  if (!candidate_alias.empty() || canary != -1) {
+  if (!candidate_alias.empty() || canary != -1 || !promote_to.empty()) {
     if (canary != -1 && (canary <= 0 || canary > 100)) {
       return absl::InvalidArgumentError(
           absl::StrCat("--canary ", canary, ": a share of traffic in percent, above 0 up to 100"));
@@ -99,6 +102,7 @@ absl::Status UseCaseFlags::ApplyTo(v1::UseCase* use_case, google::protobuf::Fiel
       use_case->mutable_retraining()->set_candidate_alias(candidate_alias);
     }
     if (canary != -1) use_case->mutable_retraining()->set_canary_percent(canary);
+    if (!promote_to.empty()) use_case->mutable_retraining()->set_promote_to_alias(promote_to);
     Mark(mask, "retraining");
   }
   return absl::OkStatus();

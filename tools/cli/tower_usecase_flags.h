@@ -32,6 +32,7 @@ struct UseCaseFlags {
   std::vector<std::string> models;
   std::string candidate_alias;
   double canary = -1;
+  std::string promote_to;
 
   // Declares the flags above on `flags`.
   void AddTo(core::FlagSet* flags);

@@ -277,6 +277,7 @@ std::vector<JobQueue::LoopCall> JobQueue::LoopsDue() {
         policy.candidate_alias().empty() ? kDefaultCandidateAlias : policy.candidate_alias();
     call.canary_percent =
         policy.canary_percent() > 0 ? policy.canary_percent() : kDefaultCanaryPercent;
+    call.promote_to_alias = policy.promote_to_alias();
     calls.push_back(std::move(call));
     ++it;
   }
@@ -294,6 +295,12 @@ void JobQueue::CloseLoops(const std::vector<LoopCall>& calls) {
       status = options_.registry->SetCanary(version.model(), call.alias, call.canary_percent,
                                             call.job.submitted_by());
     }
+    std::string step = "canarying";
+    std::string promotion;
+    if (status.ok() && !call.promote_to_alias.empty()) {
+      promotion = Promote(call, &status);
+      step = absl::StrCat("asking the promotion to ", call.promote_to_alias, " of");
+    }
     absl::MutexLock lock(&mu_);
     absl::StatusOr<v1::Job> job = store_->Get(call.job.id());
     if (!job.ok()) continue;
@@ -301,10 +308,10 @@ void JobQueue::CloseLoops(const std::vector<LoopCall>& calls) {
     if (status.ok()) {
       reason = absl::StrCat("succeeded; alias ", call.alias, " of model ", version.model(),
                             " points at version ", version.version(), " with a ",
-                            call.canary_percent, "% canary");
+                            call.canary_percent, "% canary", promotion);
       loops_due_.erase(call.job.id());
     } else {
-      reason = absl::StrCat("succeeded; canarying version ", version.version(),
+      reason = absl::StrCat("succeeded; ", step, " version ", version.version(),
                             " failed, tried again next tick: ", status.message());
     }
     if (reason == job->state_reason()) continue;
@@ -312,6 +319,29 @@ void JobQueue::CloseLoops(const std::vector<LoopCall>& calls) {
     LogFailure("job_loop_not_recorded", call.job.id(),
                Record(*job, job->state(), status.ok() ? std::optional<bool>(false) : std::nullopt));
   }
+}
+
+std::string JobQueue::Promote(const LoopCall& call, absl::Status* unreachable) {
+  const v1::ModelVersionRef& version = call.job.result_version();
+  absl::StatusOr<v1::PromotionRequest> request = options_.registry->RequestPromotion(
+      version.model(), call.promote_to_alias, version.version(),
+      absl::StrCat("retrained by job ", call.job.id(), ", canaried at ", call.canary_percent,
+                   "% on alias ", call.alias),
+      call.job.submitted_by());
+  if (request.ok()) {
+    const bool done = request->state() == v1::PROMOTION_STATE_COMPLETED;
+    return absl::StrCat("; promotion ", request->id(), " to ", call.promote_to_alias, " ",
+                        done ? "completed" : "asked, its gates decide");
+  }
+  // A gate's refusal (or a rule's) is the policy's answer, kept in the job's reason; only a
+  // registry out of reach is tried again.
+  if (absl::IsFailedPrecondition(request.status()) || absl::IsPermissionDenied(request.status()) ||
+      absl::IsNotFound(request.status()) || absl::IsInvalidArgument(request.status())) {
+    return absl::StrCat("; promotion to ", call.promote_to_alias,
+                        " refused: ", request.status().message());
+  }
+  *unreachable = request.status();
+  return "";
 }
 
 void JobQueue::Report() {

@@ -153,6 +153,7 @@ class JobQueue : public ExecutionSink {
     v1::Job job;
     std::string alias;
     double canary_percent = 0;
+    std::string promote_to_alias;  // "" = promotion is left to people.
   };
 
   explicit JobQueue(Options options);
@@ -194,6 +195,10 @@ class JobQueue : public ExecutionSink {
   // Loop closing: due calls under the lock, registry calls after it, results under it again.
   std::vector<LoopCall> LoopsDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CloseLoops(const std::vector<LoopCall>& calls) ABSL_LOCKS_EXCLUDED(mu_);
+  // Asks the registry to promote the job's version to the policy's alias: what became of it, for
+  // the job's reason; when the registry could not be asked, sets `unreachable` (tried again next
+  // tick).
+  std::string Promote(const LoopCall& call, absl::Status* unreachable) ABSL_LOCKS_EXCLUDED(mu_);
   bool ClosesLoop(const v1::Job& job) const;
   void Report() ABSL_LOCKS_EXCLUDED(mu_);
   void Wake();

@@ -190,11 +190,28 @@ class FakeRegistry : public RegistryPort {
         absl::StrCat("canary ", model, " ", alias, " ", percent, "% for ", on_behalf_of.subject()));
     return absl::OkStatus();
   }
+  absl::StatusOr<v1::PromotionRequest> RequestPromotion(
+      absl::string_view model, absl::string_view alias, int64_t version, absl::string_view,
+      const v1::Principal& on_behalf_of) override {
+    if (promotion_failures_left > 0) {
+      --promotion_failures_left;
+      return absl::UnavailableError("the registry is away");
+    }
+    if (!promotion_refusal.ok()) return promotion_refusal;
+    calls.push_back(
+        absl::StrCat("promote ", model, " ", alias, "=", version, " for ", on_behalf_of.subject()));
+    v1::PromotionRequest request;
+    request.set_id("p1");
+    request.set_state(v1::PROMOTION_STATE_PENDING);
+    return request;
+  }
   absl::StatusOr<std::vector<v1::PortfolioModel>> ModelsOf(absl::string_view) override {
     return std::vector<v1::PortfolioModel>();
   }
   std::vector<std::string> calls;
   int failures_left = 0;
+  int promotion_failures_left = 0;
+  absl::Status promotion_refusal;
 };
 
 // A job queue over its fakes. Restart() drops the queue, scheduler and store and opens them

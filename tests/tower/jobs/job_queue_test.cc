@@ -335,6 +335,53 @@ TEST_CASE("a successful retraining job canaries its version, retrying the regist
   CHECK(f.registry.calls.size() == 2);
 }
 
+// A monitor's retraining job of fraud-scoring, whose policy promotes to production, that
+// succeeded with fraud:3, and one dispatcher step since.
+v1::Job RetrainedForProduction(QueueFixture& f) {
+  f.use_cases.use_cases["fraud-scoring"].mutable_retraining()->set_promote_to_alias("production");
+  v1::SubmitJobRequest request = f.Request("fraud");
+  request.set_use_case_id("fraud-scoring");
+  request.set_trigger(v1::JOB_TRIGGER_MONITOR);
+  v1::Job job = f.Submit(request);
+  f.jobs->RunOnce();
+  f.executor.Report(job.id(), v1::JOB_STATE_SUCCEEDED, 5, Version("fraud", 3));
+  f.jobs->RunOnce();
+  return job;
+}
+
+TEST_CASE(
+    "a retraining policy's promotion alias is asked for after the canary, retried while the "
+    "registry is away",
+    "[loop]") {
+  QueueFixture f;
+  f.registry.promotion_failures_left = 1;
+  v1::Job job = RetrainedForProduction(f);
+  CHECK_THAT(f.Get(job.id()).state_reason(), Catch::Contains("tried again next tick"));
+
+  f.jobs->RunOnce();
+  REQUIRE(f.registry.calls.size() == 5);
+  CHECK(f.registry.calls[2] == "alias fraud challenger=3 for alice");
+  CHECK(f.registry.calls[3] == "canary fraud challenger 25% for alice");
+  CHECK(f.registry.calls[4] == "promote fraud production=3 for alice");
+  CHECK_THAT(f.Get(job.id()).state_reason(),
+             Catch::Contains("promotion p1 to production asked, its gates decide"));
+  f.jobs->RunOnce();
+  CHECK(f.registry.calls.size() == 5);
+}
+
+TEST_CASE("a promotion refused by a gate ends the loop with the refusal in the job's reason",
+          "[loop]") {
+  QueueFixture f;
+  f.registry.promotion_refusal = absl::FailedPreconditionError("gate auc >= 0.8 failed: 0.71");
+  v1::Job job = RetrainedForProduction(f);
+  v1::Job done = f.Get(job.id());
+  CHECK(done.state() == v1::JOB_STATE_SUCCEEDED);
+  CHECK_THAT(done.state_reason(), Catch::Contains("points at version 3"));
+  CHECK_THAT(done.state_reason(), Catch::Contains("refused: gate auc >= 0.8 failed: 0.71"));
+  f.jobs->RunOnce();
+  CHECK(f.registry.calls.size() == 2);
+}
+
 TEST_CASE("a restart keeps every job and admits none twice", "[restart]") {
   QueueFixture f;
   std::vector<v1::Job> jobs;

@@ -115,6 +115,11 @@ class FakeRegistry : public RegistryPort {
                          const v1::Principal&) override {
     return absl::OkStatus();
   }
+  absl::StatusOr<v1::PromotionRequest> RequestPromotion(absl::string_view, absl::string_view,
+                                                        int64_t, absl::string_view,
+                                                        const v1::Principal&) override {
+    return v1::PromotionRequest();
+  }
   absl::StatusOr<std::vector<v1::PortfolioModel>> ModelsOf(absl::string_view id) override {
     return models[std::string(id)];
   }
