@@ -167,9 +167,9 @@ absl::Status AnnounceSecurity(const UpFlags& flags) {
 // feature store and registers in the registry; the inference server follows the registry, looks
 // features up and logs predictions to the monitor; the monitor asks the registry about models
 // and the trainer for the spec of the run a retrain repeats; the tower runs jobs on the trainer
-// and moves a retrained model's candidate alias and canary share in the registry. Two calls go to services started
-// later, whose ports are fixed first (see FixForwardPorts): the registry asks the monitor
-// (promotion gates), the monitor sends retrains to the tower.
+// and moves a retrained model's candidate alias and canary share in the registry. Two calls go to
+// services started later, whose ports are fixed first (see FixForwardPorts): the registry asks the
+// monitor (promotion gates), the monitor sends retrains to the tower.
 std::vector<absl::string_view> PeersOf(absl::string_view name) {
   if (name == "trainer") return {"features", "registry"};
   if (name == "inference") return {"features", "registry", "monitor"};
