@@ -2,55 +2,42 @@
 // Wired in one function, in order: flags -> storage -> cores -> services -> server.
 
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "libs/auth/method_table.h"
+#include "libs/client/channel.h"
 #include "libs/core/flags.h"
+#include "libs/core/log.h"
 #include "libs/core/status_macros.h"
+#include "libs/scheduling/scheduler.h"
 #include "libs/server/access_wiring.h"
+#include "libs/server/bindings_follower.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
-#include "services/tower/tower_service.h"
-// ---- Organisation includes ----
-#include <thread>
-
-#include "libs/server/bindings_follower.h"
 #include "libs/tower/approvals/approvals.h"
-#include "libs/tower/org/organisation.h"
-// ---- Portfolio includes ----
-#include "libs/tower/portfolio/portfolio.h"
-// ---- Jobs includes ----
-#include "absl/cleanup/cleanup.h"
-#include "libs/client/channel.h"
-#include "libs/scheduling/scheduler.h"
 #include "libs/tower/budget/budget.h"
 #include "libs/tower/jobs/held_executor.h"
 #include "libs/tower/jobs/job_approval_handlers.h"
 #include "libs/tower/jobs/job_queue.h"
 #include "libs/tower/kubernetes/kubernetes_executor.h"
+#include "libs/tower/org/organisation.h"
+#include "libs/tower/portfolio/portfolio.h"
 #include "services/tower/local_trainer_executor.h"
 #include "services/tower/registry_port.h"
 #include "services/tower/tower_jobs_metrics.h"
-// ---- Approvals includes ----
-#include "libs/core/log.h"
-#include "libs/tower/approvals/approvals.h"
 #include "services/tower/tower_ledger_metrics.h"
 #include "services/tower/tower_ledger_tick.h"
-// ---- Budget includes ----
-#include "libs/tower/budget/budget.h"
+#include "services/tower/tower_service.h"
 
 namespace fabrique::services {
 namespace {
 
-// ---- Organisation flags ----
-
-// ---- Portfolio flags ----
-
-// ---- Jobs flags ----
 struct JobsFlags {
   std::string executor = "local";
   std::string trainer_target = "127.0.0.1:7103";
@@ -119,15 +106,8 @@ absl::Status AddExecutors(const server::ServiceFlags& flags, tower::JobQueue::Op
   return absl::OkStatus();
 }
 
-// ---- Approvals flags ----
-
-// ---- Budget flags ----
-
-// Declares the tower's own flags, one section per core.
+// Declares the tower's own flags.
 void AddFlags(core::FlagSet& flags) {
-  // ---- Organisation flag declarations ----
-  // ---- Portfolio flag declarations ----
-  // ---- Jobs flag declarations ----
   JobsFlags& jobs = jobs_flags;
   flags.Add("executor", &jobs.executor,
             "Where admitted jobs run: local (fabrique-trainer at --trainer_target), kubernetes "
@@ -163,29 +143,22 @@ void AddFlags(core::FlagSet& flags) {
             "Time between admission cycles when no submission or job end starts one sooner");
   flags.Add("job_event_retention", &jobs.job_event_retention,
             "Job events kept for WatchJobs to resume from; older revisions answer OUT_OF_RANGE");
-  // ---- Approvals flag declarations ----
-  // ---- Budget flag declarations ----
 }
 
 // The store's column families, one set per core.
 std::vector<std::string> ColumnFamilies() {
   std::vector<std::string> families;
-  // ---- Organisation families ----
   for (std::string& family : tower::Organisation::ColumnFamilies()) {
     families.push_back(std::move(family));
   }
-  // ---- Portfolio families ----
   for (std::string& family : tower::PortfolioFamilies()) families.push_back(std::move(family));
-  // ---- Jobs families ----
   for (std::string& family : tower::JobQueue::ColumnFamilies()) {
     families.push_back(std::move(family));
   }
-  // ---- Approvals families ----
   for (const char* family : {tower::kApprovalsFamily, tower::kApprovalRequestsFamily,
                              tower::kApprovalRulesFamily, tower::kApprovalsToApplyFamily}) {
     families.push_back(family);
   }
-  // ---- Budget families ----
   for (const char* family :
        {tower::kBudgetRatesFamily, tower::kBudgetsFamily, tower::kBudgetSpendFamily,
         tower::kBudgetParentsFamily, tower::kBudgetLiftsFamily, tower::kBudgetUsageFamily,
@@ -209,7 +182,6 @@ absl::Status Run(const server::ServiceFlags& flags) {
 
   // Cores.
   TowerParts parts;
-  // ---- Approvals cores ----
   // First, so that every core below can open approvals and register its kind's handler.
   tower::Approvals::Options approvals_options;
   approvals_options.store = &state->store();
@@ -225,7 +197,6 @@ absl::Status Run(const server::ServiceFlags& flags) {
   parts.budget = budget.get();
   approvals->RegisterHandler(v1::APPROVAL_KIND_BUDGET_OVERRUN, budget->overrun_handler());
 
-  // ---- Organisation cores ----
   // An approved onboarding sets the new squads' quotas and the entity's budget through these,
   // which the jobs and budget sections below set (each idempotent); unset, the step is skipped.
   tower::Organisation::OnboardingStep onboard_quotas;
@@ -246,7 +217,6 @@ absl::Status Run(const server::ServiceFlags& flags) {
                                      organisation->onboarding_handler());
   }
 
-  // ---- Portfolio cores ----
   // Use cases, templates and the ranked portfolio. It reaches the squads, approvals, spend and
   // models through the ports of the cores wired before it; the USE_CASE approvals are its own.
   // The registry, where a use case's models and their production versions are read, and where
@@ -268,7 +238,6 @@ absl::Status Run(const server::ServiceFlags& flags) {
   parts.portfolio = portfolio.get();
   parts.approvals->RegisterHandler(v1::APPROVAL_KIND_USE_CASE, portfolio.get());
 
-  // ---- Budget cores ----
   // Usage is attributed to a use case's squad and the squad's entity; budgets are set only for
   // ones that exist. A use case's approvals are decided in its squad.
   budget->set_directories(parts.organisation, parts.portfolio);
@@ -283,7 +252,6 @@ absl::Status Run(const server::ServiceFlags& flags) {
     return budget->SetBudget(std::move(entity_budget)).status();
   };
 
-  // ---- Jobs cores ----
   // Quotas, jobs and the dispatcher, over the admission scheduler. Squads, use cases, budget and
   // approvals come from the cores wired above; the registry closes the retraining loop.
   TowerJobsMetrics jobs_metrics(host->metrics());
@@ -324,7 +292,6 @@ absl::Status Run(const server::ServiceFlags& flags) {
   // The squad owning a use case, job or approval, for the calls checked in their owner's squad.
   auth::OwnerLookup owner_of = [&parts](absl::string_view kind,
                                         absl::string_view name) -> absl::StatusOr<std::string> {
-    // ---- Owner lookups ----
     if (kind == auth::kJob && parts.jobs != nullptr) return parts.jobs->SquadOfJob(name);
     if (kind == auth::kApproval && parts.approvals != nullptr) {
       absl::StatusOr<v1::Approval> approval = parts.approvals->Get(name);
@@ -345,7 +312,6 @@ absl::Status Run(const server::ServiceFlags& flags) {
   host->AddCollectable(state->metrics());
   host->AddService(&service, fabrique::v1::Tower::service_full_name(),
                    std::string(flags.info->area));
-  // ---- Background work (started after the service is built) ----
   // The dispatcher: follows the jobs admitted before a restart, then admits every tick.
   jobs->Start();
   host->OnShutdown([&jobs] { jobs->Stop(); });

@@ -19,16 +19,11 @@
 #include "libs/server/access.h"
 
 namespace fabrique::tower {
-// ---- Organisation cores ----
 class Organisation;
-// ---- Portfolio cores ----
 class Portfolio;
-// ---- Jobs cores ----
 class JobQueue;
-// ---- Approvals cores ----
 class Approvals;
 class UseCaseDirectory;
-// ---- Budget cores ----
 class Budget;
 }  // namespace fabrique::tower
 
@@ -36,22 +31,13 @@ namespace fabrique::services {
 
 // The cores the calls serve from. Not owned; each must outlive the service.
 struct TowerParts {
-  // ---- Organisation parts ----
   tower::Organisation* organisation = nullptr;
-
-  // ---- Portfolio parts ----
   tower::Portfolio* portfolio = nullptr;
-
-  // ---- Jobs parts ----
   tower::JobQueue* jobs = nullptr;
-
-  // ---- Approvals parts ----
   tower::Approvals* approvals = nullptr;
   // Finds a use case's squad, in which its approvals (use case, overrun of its budget) are
   // decided; null = such approvals are platform-wide.
   tower::UseCaseDirectory* approval_use_cases = nullptr;
-
-  // ---- Budget parts ----
   tower::Budget* budget = nullptr;
 };
 
@@ -60,7 +46,6 @@ class TowerService final : public fabrique::v1::Tower::Service {
   TowerService(server::ServiceAccess access, TowerParts parts)
       : access_(std::move(access)), parts_(std::move(parts)) {}
 
-  // ---- Organisation calls (tower_org_service.cc) ----
   grpc::Status OnboardEntity(grpc::ServerContext* context, const v1::OnboardEntityRequest* request,
                              v1::Approval* response) override;
   grpc::Status GetEntity(grpc::ServerContext* context, const v1::GetOrgEntityRequest* request,
@@ -88,7 +73,6 @@ class TowerService final : public fabrique::v1::Tower::Service {
                                  const v1::WatchRoleBindingsRequest* request,
                                  grpc::ServerWriter<v1::RoleBindings>* writer) override;
 
-  // ---- Portfolio calls (tower_portfolio_service.cc) ----
   grpc::Status CreateUseCase(grpc::ServerContext* context, const v1::CreateUseCaseRequest* request,
                              v1::UseCase* response) override;
   grpc::Status UpdateUseCase(grpc::ServerContext* context, const v1::UpdateUseCaseRequest* request,
@@ -109,7 +93,6 @@ class TowerService final : public fabrique::v1::Tower::Service {
   grpc::Status ListTemplates(grpc::ServerContext* context, const v1::ListTemplatesRequest* request,
                              v1::ListTemplatesResponse* response) override;
 
-  // ---- Jobs calls (tower_jobs_service.cc) ----
   grpc::Status SetQuota(grpc::ServerContext* context, const v1::SetQuotaRequest* request,
                         v1::SetQuotaResponse* response) override;
   grpc::Status GetQuota(grpc::ServerContext* context, const v1::GetQuotaRequest* request,
@@ -131,7 +114,6 @@ class TowerService final : public fabrique::v1::Tower::Service {
   grpc::Status WatchJobs(grpc::ServerContext* context, const v1::WatchJobsRequest* request,
                          grpc::ServerWriter<v1::JobEvent>* writer) override;
 
-  // ---- Approvals calls (tower_approvals_service.cc) ----
   grpc::Status RequestApproval(grpc::ServerContext* context,
                                const v1::RequestApprovalRequest* request,
                                v1::Approval* response) override;
@@ -152,7 +134,6 @@ class TowerService final : public fabrique::v1::Tower::Service {
                                  const v1::ListApprovalRulesRequest* request,
                                  v1::ListApprovalRulesResponse* response) override;
 
-  // ---- Budget calls (tower_budget_service.cc) ----
   grpc::Status RecordUsage(grpc::ServerContext* context, const v1::RecordUsageRequest* request,
                            v1::RecordUsageResponse* response) override;
   grpc::Status SetRateCard(grpc::ServerContext* context, const v1::SetRateCardRequest* request,
