@@ -80,6 +80,7 @@ absl::Status AddExecutors(const server::ServiceFlags& flags, tower::JobQueue::Op
     kube.manifest.kueue_queue = f.kueue_queue;
     kube.manifest.service_account = f.trainer_service_account;
     kube.poll_interval = f.kube_poll_interval;
+    kube.on_error = [metrics] { metrics->ExecutorError("kubernetes"); };
     ASSIGN_OR_RETURN(std::unique_ptr<tower::KubernetesExecutor> executor,
                      tower::KubernetesExecutor::Create(std::move(kube)));
     options.executors[v1::EXECUTOR_KUBERNETES] = executor.get();

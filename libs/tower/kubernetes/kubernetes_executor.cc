@@ -42,7 +42,10 @@ KubernetesExecutor::~KubernetesExecutor() {
 }
 
 absl::Status KubernetesExecutor::Count(absl::Status status) {
-  if (!status.ok()) ++api_errors_;
+  if (!status.ok()) {
+    ++api_errors_;
+    if (options_.on_error) options_.on_error();
+  }
   return status;
 }
 

@@ -20,6 +20,7 @@
 // reports CANCELLED with the reason given.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ class KubernetesExecutor : public JobExecutor {
     // zero = only when its state changes.
     absl::Duration running_report_interval = absl::Minutes(1);
     core::Clock* clock = core::Clock::Real();  // Not owned.
+    // Called on every failed call to the API (for fabrique_tower_executor_errors_total); may be
+    // empty.
+    std::function<void()> on_error;
   };
 
   static absl::StatusOr<std::unique_ptr<KubernetesExecutor>> Create(Options options);

@@ -418,9 +418,15 @@ TEST_CASE("an unreachable API server is UNAVAILABLE, a missing token FAILED_PREC
   options.api.server = "https://127.0.0.1:1";
   options.api.token_file = "";
   options.api.connect_timeout = absl::Seconds(1);
+  // Each failed call is reported, for fabrique_tower_executor_errors_total{executor}.
+  int errors_reported = 0;
+  options.on_error = [&errors_reported] { ++errors_reported; };
   auto executor = KubernetesExecutor::Create(options);
   REQUIRE(executor.ok());
   CHECK(absl::IsUnavailable((*executor)->Start(TrainingJob("j-1"), &sink)));
+  CHECK(errors_reported == (*executor)->ApiErrors());
+  CHECK(errors_reported >= 1);
+  options.on_error = nullptr;
 
   // No token file mounted: the message says what to mount.
   options.api.token_file = "/nonexistent/token";
