@@ -11,6 +11,7 @@
 #include "libs/core/stored_proto.h"
 #include "libs/monitoring/alerts/proto_time.h"
 #include "libs/tower/approvals/approval_rules.h"
+#include "libs/tower/paging.h"
 
 namespace fabrique::tower {
 namespace {
@@ -19,8 +20,6 @@ using monitoring::FromProtoDuration;
 using monitoring::FromProtoTime;
 using monitoring::ToProtoTime;
 
-constexpr int32_t kDefaultPageSize = 50;
-constexpr int32_t kMaxPageSize = 500;
 // Marks our page tokens, so that another list's token is refused rather than misread.
 constexpr char kTokenPrefix[] = "ap1:";
 
@@ -219,26 +218,15 @@ absl::StatusOr<v1::Approval> Approvals::Get(absl::string_view id) const {
 
 absl::StatusOr<ApprovalPage> Approvals::List(const ApprovalFilter& filter, int32_t page_size,
                                              absl::string_view page_token) const {
-  if (page_size < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("page_size ", page_size, " is negative"));
-  }
-  const int32_t size = page_size == 0 ? kDefaultPageSize : std::min(page_size, kMaxPageSize);
-  std::string after;
-  if (!page_token.empty()) {
-    std::string raw;
-    if (!absl::WebSafeBase64Unescape(page_token, &raw) || !absl::StartsWith(raw, kTokenPrefix)) {
-      return absl::InvalidArgumentError(
-          "page_token is not one of this list's; pass the previous page's next_page_token");
-    }
-    after = raw.substr(sizeof(kTokenPrefix) - 1);
-  }
+  ASSIGN_OR_RETURN(const int32_t size, PageSize(page_size));
+  ASSIGN_OR_RETURN(const std::string after,
+                   DecodePageToken(kTokenPrefix, page_token, "approval list"));
   ApprovalPage page;
   absl::ReaderMutexLock lock(&mu_);
   for (auto it = approvals_.upper_bound(after); it != approvals_.end(); ++it) {
     if (!Matches(it->second, filter)) continue;
     if (static_cast<int32_t>(page.approvals.size()) == size) {
-      page.next_page_token =
-          absl::WebSafeBase64Escape(absl::StrCat(kTokenPrefix, page.approvals.back().id()));
+      page.next_page_token = EncodePageToken(kTokenPrefix, page.approvals.back().id());
       break;
     }
     page.approvals.push_back(it->second);

@@ -17,13 +17,12 @@
 #include "libs/core/status_macros.h"
 #include "libs/core/stored_proto.h"
 #include "libs/kv/write_batch.h"
+#include "libs/tower/paging.h"
 
 namespace fabrique::tower {
 namespace {
 
 constexpr char kRevisionKey[] = "bindings_revision";
-constexpr int32_t kDefaultPageSize = 50;
-constexpr int32_t kMaxPageSize = 500;
 // Marks the organisation's page tokens, so a token of another list is refused, not misread.
 constexpr char kPageTokenMark[] = "org1:";
 
@@ -99,29 +98,6 @@ std::string NextEtag(absl::string_view etag) {
   return absl::StrCat(generation + 1);
 }
 
-absl::StatusOr<int32_t> PageSizeOf(int32_t requested) {
-  if (requested < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("page_size ", requested, " is negative; 0 = ",
-                                                   kDefaultPageSize, ", at most ", kMaxPageSize));
-  }
-  return requested == 0 ? kDefaultPageSize : std::min(requested, kMaxPageSize);
-}
-
-// The id a page token resumes after; "" for no token.
-absl::StatusOr<std::string> ResumeAfter(absl::string_view token) {
-  if (token.empty()) return std::string();
-  std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw) || !absl::StartsWith(raw, kPageTokenMark)) {
-    return absl::InvalidArgumentError(
-        "page_token was not made by this list: pass next_page_token unchanged, or none");
-  }
-  return raw.substr(sizeof(kPageTokenMark) - 1);
-}
-
-std::string TokenAfter(absl::string_view id) {
-  return absl::WebSafeBase64Escape(absl::StrCat(kPageTokenMark, id));
-}
-
 // The range of ids strictly after `after`.
 kv::KeyRange After(const std::string& after) {
   if (after.empty()) return kv::KeyRange::All();
@@ -152,8 +128,9 @@ absl::StatusOr<OrgPage<Record>> ReadPage(const kv::Store& store, kv::ColumnFamil
                                          absl::string_view what, int32_t page_size,
                                          absl::string_view page_token,
                                          const std::function<bool(const Record&)>& keep) {
-  ASSIGN_OR_RETURN(int32_t size, PageSizeOf(page_size));
-  ASSIGN_OR_RETURN(std::string after, ResumeAfter(page_token));
+  ASSIGN_OR_RETURN(int32_t size, PageSize(page_size));
+  ASSIGN_OR_RETURN(std::string after,
+                   DecodePageToken(kPageTokenMark, page_token, absl::StrCat(what, " list")));
   OrgPage<Record> page;
   absl::Status parse;
   bool more = false;
@@ -172,7 +149,7 @@ absl::StatusOr<OrgPage<Record>> ReadPage(const kv::Store& store, kv::ColumnFamil
     return true;
   }));
   RETURN_IF_ERROR(parse);
-  if (more) page.next_page_token = TokenAfter(page.items.back().id());
+  if (more) page.next_page_token = EncodePageToken(kPageTokenMark, page.items.back().id());
   return page;
 }
 

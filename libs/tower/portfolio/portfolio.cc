@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "libs/core/status_macros.h"
+#include "libs/tower/paging.h"
 #include "libs/tower/portfolio/funnel.h"
 #include "libs/tower/portfolio/portfolio_paging.h"
 #include "libs/tower/portfolio/proto_time.h"
@@ -173,13 +174,14 @@ bool StatusMatches(const UseCaseFilter& filter, v1::UseCaseStatus status) {
 
 absl::StatusOr<UseCasePage> Portfolio::ListUseCases(const UseCaseFilter& filter, int32_t page_size,
                                                     absl::string_view page_token) {
-  ASSIGN_OR_RETURN(int32_t size, PortfolioPageSize(page_size));
-  ASSIGN_OR_RETURN(std::string after, DecodeListToken(page_token));
+  ASSIGN_OR_RETURN(int32_t size, PageSize(page_size));
+  ASSIGN_OR_RETURN(std::string after,
+                   DecodePageToken(kUseCaseListMark, page_token, "use-case list"));
   UseCasePage page;
   RETURN_IF_ERROR(storage_->ScanUseCases(after, [&](v1::UseCase use_case) {
     if (!InScope(filter, use_case) || !StatusMatches(filter, use_case.status())) return true;
     if (static_cast<int32_t>(page.use_cases.size()) == size) {
-      page.next_page_token = EncodeListToken(page.use_cases.back().id());
+      page.next_page_token = EncodePageToken(kUseCaseListMark, page.use_cases.back().id());
       return false;
     }
     page.use_cases.push_back(std::move(use_case));

@@ -1,7 +1,8 @@
 #ifndef FABRIQUE_LIBS_TOWER_PORTFOLIO_PORTFOLIO_PAGING_H_
 #define FABRIQUE_LIBS_TOWER_PORTFOLIO_PORTFOLIO_PAGING_H_
 
-// Page sizes and tokens of the use-case list (by id) and of the ranked portfolio (by rank).
+// Page tokens of the ranked portfolio (by rank); the use-case list pages by id with the tower's
+// tokens (libs/tower/paging.h, mark kUseCaseListMark).
 //
 // A portfolio token carries the rank key (WSJF, ROI, id) of the last entry served, not an
 // offset: the next page starts after that key in the ranking recomputed at that time, so a use
@@ -17,11 +18,8 @@
 
 namespace fabrique::tower {
 
-inline constexpr int32_t kDefaultPageSize = 50;
-inline constexpr int32_t kMaxPageSize = 500;
-
-// 0 = the default, at most kMaxPageSize; INVALID_ARGUMENT when negative.
-absl::StatusOr<int32_t> PortfolioPageSize(int32_t requested);
+// Marks the use-case list's page tokens (libs/tower/paging.h).
+inline constexpr absl::string_view kUseCaseListMark = "uc1:";
 
 // Where a use case stands in the ranking: higher WSJF first, then higher ROI, then id.
 struct RankKey {
@@ -30,10 +28,6 @@ struct RankKey {
   std::string id;
 };
 bool RanksBefore(const RankKey& a, const RankKey& b);
-
-std::string EncodeListToken(absl::string_view last_id);
-// The last id a list token carries ("" for none); INVALID_ARGUMENT for a token not of this list.
-absl::StatusOr<std::string> DecodeListToken(absl::string_view token);
 
 std::string EncodeRankToken(const RankKey& last);
 // nullopt for no token; INVALID_ARGUMENT for a token not of the portfolio.

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "libs/core/status_macros.h"
+#include "libs/tower/paging.h"
 #include "libs/tower/portfolio/funnel_stats.h"
 #include "libs/tower/portfolio/portfolio.h"
 #include "libs/tower/portfolio/portfolio_paging.h"
@@ -66,7 +67,7 @@ absl::StatusOr<v1::PortfolioEntry> Portfolio::EntryOf(
 absl::StatusOr<v1::Portfolio> Portfolio::GetPortfolio(const UseCaseFilter& filter,
                                                       int32_t page_size,
                                                       absl::string_view page_token) {
-  ASSIGN_OR_RETURN(int32_t size, PortfolioPageSize(page_size));
+  ASSIGN_OR_RETURN(int32_t size, PageSize(page_size));
   ASSIGN_OR_RETURN(std::optional<RankKey> after, DecodeRankToken(page_token));
   ASSIGN_OR_RETURN(std::vector<v1::UseCase> all, storage_->AllUseCases());
   std::vector<v1::UseCase> in_scope;
