@@ -83,7 +83,7 @@ class Fabrique:
     def connect(self, service, user=None, groups=(), token=None):
         """A TLS channel to `service` whose calls carry a token for `user` in `groups` (or
         `token`)."""
-        return client.connect(service, data_dir=self.data_dir,
+        return client.open_channel(service, data_dir=self.data_dir,
                               token=token or self.token(user, groups))
 
     def stop(self, sig=signal.SIGINT):

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import time
 
+import grpc
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -77,8 +78,82 @@ def test_connect_says_what_is_missing(data_dir, monkeypatch):
     path, _ = data_dir
     monkeypatch.delenv("FABRIQUE_CA", raising=False)
     with pytest.raises(ValueError, match="target= or data_dir="):
-        client.connect("features", token="t")
+        client.open_channel("features", token="t")
     with pytest.raises(ValueError, match="no CA"):
-        client.connect("features", target="127.0.0.1:1", token="t")
+        client.open_channel("features", target="127.0.0.1:1", token="t")
     with pytest.raises(FileNotFoundError, match="ca.crt"):
-        client.connect("features", data_dir=path)  # This data dir holds no CA yet.
+        client.open_channel("features", data_dir=path)  # This data dir holds no CA yet.
+
+
+# --- fabrique.connect: one client for the factory, checked before the first call -------------
+
+def test_a_host_target_puts_each_service_on_its_default_port(monkeypatch):
+    monkeypatch.delenv("FABRIQUE_TARGET", raising=False)
+    fab = client.connect("127.0.0.1", insecure=True)
+    assert fab.targets["features"] == "127.0.0.1:7101"
+    assert fab.targets["tower"] == "127.0.0.1:7106"
+    fab = client.connect("localhost", insecure=True, targets={"inference": "127.0.0.1:9000"})
+    assert fab.targets["inference"] == "127.0.0.1:9000"
+    assert fab.targets["registry"] == "localhost:7102"
+
+
+def test_a_pattern_target_names_each_service(monkeypatch):
+    # Cluster names do not resolve here; what is checked is the names made from the pattern.
+    monkeypatch.setattr("fabrique.client._check_resolves", lambda host: None)
+    fab = client.connect("fabrique-{service}.fabrique.svc:{port}", insecure=True)
+    assert fab.targets["monitor"] == "fabrique-monitor.fabrique.svc:7105"
+    fab = client.connect("dns:///fabrique-{service}", insecure=True)
+    assert fab.targets["trainer"] == "dns:///fabrique-trainer:7103"
+
+
+def test_a_target_with_one_port_is_refused_with_what_to_pass():
+    with pytest.raises(client.ConfigurationError, match="names one port"):
+        client.connect("127.0.0.1:7101", insecure=True)
+
+
+def test_an_unknown_host_is_refused_before_any_call():
+    with pytest.raises(client.UnknownTarget, match="no-such-host.invalid") as caught:
+        client.connect("no-such-host.invalid", token="t")
+    assert caught.value.target == "no-such-host.invalid"
+
+
+def test_an_expired_token_is_refused_before_any_call(data_dir, monkeypatch):
+    path, _ = data_dir
+    monkeypatch.delenv("FABRIQUE_CA", raising=False)
+    expired = client.mint_token(path, user="dana", ttl=60, issued_at=time.time() - 3600)
+    with pytest.raises(client.TokenExpired, match="expired .* 'dana'") as caught:
+        client.connect("127.0.0.1", token=expired)
+    assert caught.value.expired_at < time.time()
+
+
+def test_the_target_comes_from_the_environment_then_the_data_dir(data_dir, monkeypatch):
+    path, _ = data_dir
+    monkeypatch.setenv("FABRIQUE_TARGET", "localhost")
+    assert client.connect(insecure=True).targets["features"] == "localhost:7101"
+    monkeypatch.delenv("FABRIQUE_TARGET")
+    assert client.connect(data_dir=path, insecure=True).targets == {
+        "features": "127.0.0.1:7101", "registry": "127.0.0.1:7102"}
+    with pytest.raises(client.ConfigurationError, match="no target"):
+        client.connect(insecure=True)
+    with pytest.raises(client.ConfigurationError, match="no target for the trainer"):
+        client.connect(data_dir=path, insecure=True).channel("trainer")
+
+
+def test_a_missing_ca_file_is_named(data_dir, monkeypatch):
+    path, _ = data_dir
+    monkeypatch.delenv("FABRIQUE_CA", raising=False)
+    with pytest.raises(client.ConfigurationError, match="ca.crt"):
+        client.connect(data_dir=path)  # This data dir holds no CA yet.
+
+
+def test_a_refused_call_raises_the_subclass_for_its_code(running, stubs):
+    from fabrique.v1 import features_pb2, features_pb2_grpc
+    fab = client.connect(data_dir=running.data_dir, user="mia",
+                         groups=["marketing:data-scientist"])
+    store = fab.stub("features", features_pb2_grpc.FeatureStoreStub)
+    with pytest.raises(client.errors.NotFound) as caught:
+        fab.call(store.GetFeatureGroup, features_pb2.GetFeatureGroupRequest(name="nope"))
+    assert caught.value.code == grpc.StatusCode.NOT_FOUND
+    assert caught.value.method == "/fabrique.v1.FeatureStore/GetFeatureGroup"
+    assert "nope" in caught.value.message
+    fab.close()

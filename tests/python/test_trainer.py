@@ -293,7 +293,7 @@ def test_runs_queued_at_a_stop_stay_queued_through_a_failed_start(clients, label
             assert process.poll() is None, log_path.read_text()
             for line in log_path.read_text().splitlines():
                 if '"server_started"' in line:
-                    channel = client.connect(
+                    channel = client.open_channel(
                         "trainer", target=f"127.0.0.1:{json.loads(line)['grpc_port']}",
                         ca=auth / "ca.crt", token=running.token("dana", GROUPS))
                     return process, trainer_pb2_grpc.TrainerStub(channel), channel

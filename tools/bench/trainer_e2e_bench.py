@@ -82,14 +82,14 @@ def main():
         data_dir = f"{work}/data"
         token = fabrique.mint_token(data_dir, user="bench",
                                     groups=["vision:data-scientist", "vision:data-engineer"])
-        fs = features_pb2_grpc.FeatureStoreStub(fabrique.connect(
+        fs = features_pb2_grpc.FeatureStoreStub(fabrique.open_channel(
             "features", data_dir=data_dir, token=token,
             options=[("grpc.max_send_message_length", 64 << 20)]))
-        registry = registry_pb2_grpc.ModelRegistryStub(fabrique.connect(
+        registry = registry_pb2_grpc.ModelRegistryStub(fabrique.open_channel(
             "registry", data_dir=data_dir, token=token,
             options=[("grpc.max_receive_message_length", 64 << 20)]))
         trainer = trainer_pb2_grpc.TrainerStub(
-            fabrique.connect("trainer", data_dir=data_dir, token=token))
+            fabrique.open_channel("trainer", data_dir=data_dir, token=token))
 
         images = read_idx("train-images-idx3-ubyte.gz", 4).reshape(-1, 784)[:train_images]
         labels = read_idx("train-labels-idx1-ubyte.gz", 2)[:train_images]

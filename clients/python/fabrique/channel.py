@@ -1,4 +1,4 @@
-"""Channels to Fabrique services: TLS that verifies the server, and a bearer token on every call.
+"""Raw channels to one Fabrique service (for calling generated stubs directly): TLS that verifies the server, and a bearer token on every call.
 
 Where each piece comes from, first found wins:
   target  `target=`, else the service's row in `data_dir`/endpoints.tsv (written by `fabrique up`)
@@ -34,7 +34,7 @@ def _ca_bytes(ca, data_dir):
     return pathlib.Path(path).read_bytes()
 
 
-def connect(service, *, data_dir=None, target=None, ca=None, token=None, user=None, groups=(),
+def open_channel(service, *, data_dir=None, target=None, ca=None, token=None, user=None, groups=(),
             options=()):
     """Returns a grpc.Channel to `service` ("features", "registry", ...) over TLS, whose calls
     carry `authorization: Bearer <token>`.
