@@ -3,7 +3,8 @@ Kubernetes OpenAPI schemas, and the cert-manager and prometheus-operator objects
 CRDs' schemas: tests/k8s/validate_manifests.js, with npm's kubernetes-models,
 @kubernetes-models/cert-manager and @kubernetes-models/prometheus-operator (tools/setup installs
 them with `npm ci` in tests/k8s). No cluster and no network are needed. An object of a kind the
-validator has no schema for fails the check.
+validator has no schema for fails the check, and so does a field no schema declares (as under the
+API server's strict field validation).
 
 Where no kubectl is installed (Debian's kubernetes-client is too old for components), the
 objects come from the tests' own renderer, which test_deploy.py compares with kubectl's wherever
@@ -80,6 +81,10 @@ def test_the_validator_refuses_bad_objects(node):
     ("replicas as a string", lambda o: o["spec"].update(replicas="one")),
     ("a port that is a word", lambda o: o["spec"]["template"]["spec"]["containers"][0]["ports"][0]
      .update(containerPort="grpc")),
+    ("a misspelt field", lambda o: o["spec"]["template"]["spec"]["containers"][0].update(
+        securityContex={"readOnlyRootFilesystem": True})),
+    ("a misspelt field of a claim", lambda o: o["spec"]["volumeClaimTemplates"][0]["spec"].update(
+        storageclass="fabrique-data")),
 ])
 def test_a_spoiled_manifest_fails_the_check(node, tmp_path, what, change):
     objects = render("overlays/prod")

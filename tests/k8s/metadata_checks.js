@@ -24,8 +24,8 @@ function metadataProblems(metadata, kind) {
       const slash = key.lastIndexOf("/");
       const prefix = slash >= 0 ? key.slice(0, slash) : "";
       const name = slash >= 0 ? key.slice(slash + 1) : key;
-      if ((prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) ||
-          name.length > 63 || !LABEL_NAME.test(name)) {
+      if ((prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) || name.length > 63 ||
+          !LABEL_NAME.test(name)) {
         problems.push(`metadata.${where} key "${key}" is not a qualified name`);
       }
       if (typeof value !== "string") {
@@ -43,4 +43,7 @@ function metadataProblems(metadata, kind) {
   return problems;
 }
 
-module.exports = {DNS_LABEL, metadataProblems};
+module.exports = {
+  DNS_LABEL,
+  metadataProblems
+};

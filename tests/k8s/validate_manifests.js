@@ -3,7 +3,8 @@
 // against the Kubernetes OpenAPI schemas (npm's kubernetes-models) and the CRDs' own schemas
 // (@kubernetes-models/cert-manager, @kubernetes-models/prometheus-operator), installed by
 // tools/setup into tests/k8s/node_modules; no cluster and no network are needed. An object whose
-// apiVersion and kind have no schema here is refused, never skipped.
+// apiVersion and kind have no schema here is refused, never skipped; so is a field no schema
+// declares (unknown_fields.js), as the API server's strict field validation would.
 //
 // Usage: node tests/k8s/validate_manifests.js FILE...   (each a JSON list of objects)
 //        node tests/k8s/validate_manifests.js --self-test (proves bad objects are refused)
@@ -13,6 +14,7 @@
 const fs = require("fs");
 
 const {metadataProblems} = require("./metadata_checks");
+const {unknownFields} = require("./unknown_fields");
 
 // Where each API group's schemas come from: the package, and its folder for the group.
 const PACKAGES = {
@@ -27,8 +29,8 @@ const PACKAGES = {
   "monitoring.coreos.com": ["@kubernetes-models/prometheus-operator", "monitoring.coreos.com"],
 };
 
-// The model class of an apiVersion and kind, or null when no package here has its schema. By
-// import(), not require(): the CRD packages are ES modules only.
+// The model class of an apiVersion and kind and the module it comes from, or null when no
+// package here has its schema. By import(), not require(): the CRD packages are ES modules only.
 async function modelOf(apiVersion, kind) {
   const slash = (apiVersion || "").indexOf("/");
   const group = slash >= 0 ? apiVersion.slice(0, slash) : "";
@@ -47,24 +49,27 @@ async function modelOf(apiVersion, kind) {
     if (missing.includes(error.code) && error.message.includes(`${version}/${kind}`)) return null;
     throw error;
   }
-  return loaded[kind] || (loaded.default || {})[kind] || null;
+  const Model = loaded[kind] || (loaded.default || {})[kind];
+  return Model ? {Model, module} : null;
 }
 
 function describe(object) {
   const metadata = object.metadata || {};
-  return `${object.apiVersion} ${object.kind} ${metadata.namespace ? metadata.namespace + "/" : ""}` +
-         `${metadata.name}`;
+  return `${object.apiVersion} ${object.kind} ${
+             metadata.namespace ? metadata.namespace + "/" : ""}` +
+      `${metadata.name}`;
 }
 
 async function validate(object) {
-  const Model = await modelOf(object.apiVersion, object.kind);
-  if (!Model) return [`no schema for apiVersion "${object.apiVersion}" kind "${object.kind}"`];
+  const model = await modelOf(object.apiVersion, object.kind);
+  if (!model) return [`no schema for apiVersion "${object.apiVersion}" kind "${object.kind}"`];
   const problems = [];
   try {
-    new Model(object).validate();
+    new model.Model(object).validate();
   } catch (error) {
     problems.push(`schema: ${error.message}`);
   }
+  problems.push(...unknownFields(object, model.module, object.kind));
   problems.push(...metadataProblems(object.metadata, object.kind));
   return problems;
 }
@@ -80,31 +85,128 @@ async function validateAll(objects) {
 
 async function selfTest() {
   const good = [
-    {apiVersion: "v1", kind: "Service", metadata: {name: "fabrique-features"},
-     spec: {clusterIP: "None", ports: [{name: "grpc", port: 7101}]}},
-    {apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: {name: "fabrique-inference"},
-     spec: {scaleTargetRef: {apiVersion: "apps/v1", kind: "Deployment", name: "fabrique-inference"},
-            maxReplicas: 3,
-            metrics: [{type: "Pods", pods: {metric: {name: "fabrique_inference_queued_rows"},
-                                            target: {type: "AverageValue", averageValue: "64"}}}]}},
-    {apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: {name: "fabrique-features"},
-     spec: {secretName: "fabrique-features-tls", issuerRef: {name: "fabrique-ca", kind: "ClusterIssuer"},
-            dnsNames: ["fabrique-features"], privateKey: {algorithm: "ECDSA", size: 256}}},
-    {apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: {name: "fabrique"},
-     spec: {selector: {matchLabels: {"app.kubernetes.io/part-of": "fabrique"}},
-            endpoints: [{port: "metrics"}]}},
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: {name: "fabrique-features"},
+      spec: {clusterIP: "None", ports: [{name: "grpc", port: 7101}]}
+    },
+    {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: {name: "fabrique-inference"},
+      spec: {
+        scaleTargetRef: {apiVersion: "apps/v1", kind: "Deployment", name: "fabrique-inference"},
+        maxReplicas: 3,
+        metrics: [{
+          type: "Pods",
+          pods: {
+            metric: {name: "fabrique_inference_queued_rows"},
+            target: {type: "AverageValue", averageValue: "64"}
+          }
+        }]
+      }
+    },
+    {
+      apiVersion: "cert-manager.io/v1",
+      kind: "Certificate",
+      metadata: {name: "fabrique-features"},
+      spec: {
+        secretName: "fabrique-features-tls",
+        issuerRef: {name: "fabrique-ca", kind: "ClusterIssuer"},
+        dnsNames: ["fabrique-features"],
+        privateKey: {algorithm: "ECDSA", size: 256}
+      }
+    },
+    {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "ServiceMonitor",
+      metadata: {name: "fabrique"},
+      spec: {
+        selector: {matchLabels: {"app.kubernetes.io/part-of": "fabrique"}},
+        endpoints: [{port: "metrics"}]
+      }
+    },
   ];
   const bad = [
-    ["a port that is a word", 0, (o) => { o.spec.ports[0].port = "grpc"; }],
-    ["an HPA without maxReplicas", 1, (o) => { delete o.spec.maxReplicas; }],
-    ["a target that is not a quantity", 1, (o) => { o.spec.metrics[0].pods.target.averageValue = "lots"; }],
-    ["a Certificate without secretName", 2, (o) => { delete o.spec.secretName; }],
-    ["a private key algorithm cert-manager lacks", 2, (o) => { o.spec.privateKey.algorithm = "DSA"; }],
-    ["a ServiceMonitor endpoint port that is a number", 3, (o) => { o.spec.endpoints[0].port = 9101; }],
-    ["a name with capitals", 0, (o) => { o.metadata.name = "Fabrique_Features"; }],
-    ["an unknown kind", 0, (o) => { o.kind = "Servic"; }],
-    ["an unknown API group", 2, (o) => { o.apiVersion = "certmanager.example/v1"; }],
-    ["an API version the group lacks", 3, (o) => { o.apiVersion = "monitoring.coreos.com/v9"; }],
+    [
+      "a port that is a word", 0,
+      (o) => {
+        o.spec.ports[0].port = "grpc";
+      }
+    ],
+    [
+      "an HPA without maxReplicas", 1,
+      (o) => {
+        delete o.spec.maxReplicas;
+      }
+    ],
+    [
+      "a target that is not a quantity", 1,
+      (o) => {
+        o.spec.metrics[0].pods.target.averageValue = "lots";
+      }
+    ],
+    [
+      "a Certificate without secretName", 2,
+      (o) => {
+        delete o.spec.secretName;
+      }
+    ],
+    [
+      "a private key algorithm cert-manager lacks", 2,
+      (o) => {
+        o.spec.privateKey.algorithm = "DSA";
+      }
+    ],
+    [
+      "a ServiceMonitor endpoint port that is a number", 3,
+      (o) => {
+        o.spec.endpoints[0].port = 9101;
+      }
+    ],
+    [
+      "a name with capitals", 0,
+      (o) => {
+        o.metadata.name = "Fabrique_Features";
+      }
+    ],
+    [
+      "an unknown kind", 0,
+      (o) => {
+        o.kind = "Servic";
+      }
+    ],
+    [
+      "an unknown API group", 2,
+      (o) => {
+        o.apiVersion = "certmanager.example/v1";
+      }
+    ],
+    [
+      "an API version the group lacks", 3,
+      (o) => {
+        o.apiVersion = "monitoring.coreos.com/v9";
+      }
+    ],
+    [
+      "a misspelt field", 0,
+      (o) => {
+        o.spec.ports[0].targetport = "grpc";
+      }
+    ],
+    [
+      "a misspelt CRD field", 2,
+      (o) => {
+        o.spec.dnsName = ["fabrique-features"];
+      }
+    ],
+    [
+      "a misspelt field in a list", 3,
+      (o) => {
+        o.spec.endpoints[0].intervall = "30s";
+      }
+    ],
   ];
   let failed = 0;
   const goodFailures = await validateAll(good);
