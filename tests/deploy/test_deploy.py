@@ -4,71 +4,29 @@ the binaries, the data folder, the shutdown grace).
 
 Run with Debian's Python: /usr/bin/python3 -m pytest -q tests/deploy
 Needs python3-yaml and promtool (Debian's prometheus package); kubectl and build/bin are used
-when present.
+when present. The schemas, the Pod Security profile, the network paths and the prod overlay have
+their own files beside this one.
 """
 
-import copy
 import functools
-import os
-import pathlib
 import re
 import shutil
 import subprocess
 
 import pytest
+import yaml
 
-try:
-    import yaml
-except ImportError as error:  # pragma: no cover - depends on the machine
-    raise ImportError("PyYAML is missing: install Debian's python3-yaml") from error
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
-DEPLOY = REPO / "deploy"
-KUBERNETES = DEPLOY / "kubernetes"
-PROMETHEUS = DEPLOY / "prometheus"
-BIN_DIR = pathlib.Path(os.environ.get("FABRIQUE_BIN_DIR", REPO / "build" / "bin"))
-
-# Every kustomization this test renders; an overlay added later belongs here too.
-KUSTOMIZATIONS = ["base", "overlays/dev", "overlays/dev-insecure"]
-# The ones whose services run --insecure (plaintext, no authentication); their name says so.
-INSECURE_KUSTOMIZATIONS = ["overlays/dev-insecure"]
+from deploy_manifests import (BIN_DIR, COMPONENTS, DEPLOY, INSECURE_KUSTOMIZATIONS, KUBERNETES,
+                              KUSTOMIZATIONS, PROMETHEUS, REPO, SERVICE_NAMES, calls_in_code,
+                              catalog, declared_flags, find, flags_of, key_of, kustomization,
+                              load_documents, pod_spec, render, service, target_peer,
+                              the_container)
 
 # gRPC codes that mean the server failed, not the caller (the brief of rules.yaml).
 SERVER_FAULT_CODES = {"UNKNOWN", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "DEADLINE_EXCEEDED"}
 
 
 # --- The code's own facts -----------------------------------------------------------------------
-
-@functools.lru_cache(maxsize=None)
-def catalog():
-    """The six services as libs/client/service_catalog.cc declares them: name, binary, gRPC
-    port, metrics port, stateful, health service names."""
-    source = (REPO / "libs" / "client" / "service_catalog.cc").read_text()
-    entry = re.compile(
-        r'\{\s*"(?P<name>[a-z]+)",\s*"(?P<binary>fabrique-[a-z]+)",\s*(?P<port>\d+),\s*'
-        r'(?P<metrics_port>\d+),\s*(?P<stateful>true|false),\s*\{(?P<health>[^}]*)\}')
-    services = []
-    for match in entry.finditer(source):
-        services.append({
-            "name": match["name"],
-            "binary": match["binary"],
-            "port": int(match["port"]),
-            "metrics_port": int(match["metrics_port"]),
-            "stateful": match["stateful"] == "true",
-            "health": re.findall(r'"([^"]+)"', match["health"]),
-        })
-    assert len(services) == 6, (
-        f"found {len(services)} services in libs/client/service_catalog.cc, expected 6; "
-        "if the table changed shape, update the regex in tests/deploy/test_deploy.py")
-    return services
-
-
-SERVICE_NAMES = ["features", "registry", "trainer", "inference", "monitor", "tower"]
-
-
-def service(name):
-    return next(s for s in catalog() if s["name"] == name)
-
 
 def test_catalog_has_the_six_services():
     assert sorted(s["name"] for s in catalog()) == sorted(SERVICE_NAMES)
@@ -210,14 +168,9 @@ def test_latency_rules_leave_out_every_streaming_method_and_no_unary_one():
 
 # --- Kubernetes manifests -----------------------------------------------------------------------
 
-def load_documents(path):
-    with open(path) as stream:
-        return [doc for doc in yaml.safe_load_all(stream) if doc is not None]
-
-
 def patch_files():
     """The files kustomizations name as JSON 6902 patches (lists of operations)."""
-    return {(KUBERNETES / d / p["path"]).resolve() for d in KUSTOMIZATIONS
+    return {(KUBERNETES / d / p["path"]).resolve() for d in KUSTOMIZATIONS + COMPONENTS
             for p in kustomization(d).get("patches", []) if "path" in p}
 
 
@@ -237,17 +190,15 @@ def test_every_yaml_file_parses():
             assert isinstance(doc, dict), f"{path}: a document is not a mapping"
             if KUBERNETES in path.parents:
                 assert doc.get("apiVersion") and doc.get("kind"), f"{path}: apiVersion/kind?"
-                if doc["kind"] != "Kustomization":
+                if doc["kind"] not in ("Kustomization", "Component"):
                     assert doc.get("metadata", {}).get("name"), f"{path}: a {doc['kind']} "
                     "has no name"
 
 
-def kustomization(directory):
-    return yaml.safe_load((KUBERNETES / directory / "kustomization.yaml").read_text())
-
-
-@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS + COMPONENTS)
 def test_kustomization_lists_every_file_and_nothing_else(directory):
+    """Every YAML file of the folder is a resource or a patch (a script beside, such as
+    overlays/prod/prometheus_rule.py, is not a manifest)."""
     folder = KUBERNETES / directory
     k = kustomization(directory)
     listed = []
@@ -258,7 +209,7 @@ def test_kustomization_lists_every_file_and_nothing_else(directory):
     listed += [p["path"] for p in k.get("patches", []) if "path" in p]
     listed = sorted(set(listed))  # one patch file may serve several targets
     present = sorted(p.name for p in folder.iterdir()
-                     if p.is_file() and p.name != "kustomization.yaml")
+                     if p.is_file() and p.suffix == ".yaml" and p.name != "kustomization.yaml")
     assert listed == present, f"{directory}: kustomization.yaml lists {sorted(listed)}, " \
         f"the folder holds {present}"
 
@@ -266,105 +217,8 @@ def test_kustomization_lists_every_file_and_nothing_else(directory):
 def test_every_kustomization_is_rendered_here():
     found = sorted(str(p.parent.relative_to(KUBERNETES))
                    for p in KUBERNETES.rglob("kustomization.yaml"))
-    assert found == sorted(KUSTOMIZATIONS), "add new overlays to KUSTOMIZATIONS"
-
-
-# A small kustomize: enough for the features these kustomizations use, and it refuses any other,
-# so that it cannot silently render something else than kustomize would. When kubectl is
-# installed, test_rendering_matches_kubectl_kustomize compares the two.
-SUPPORTED_KEYS = {"apiVersion", "kind", "namespace", "resources", "labels", "images", "patches"}
-
-
-def json_patch(document, operations):
-    for operation in operations:
-        keys = [k.replace("~1", "/").replace("~0", "~") for k in operation["path"].split("/")[1:]]
-        parent = document
-        for key in keys[:-1]:
-            parent = parent[int(key)] if isinstance(parent, list) else parent[key]
-        last = keys[-1]
-        op = operation["op"]
-        if isinstance(parent, list):
-            if op == "add":
-                parent.insert(len(parent) if last == "-" else int(last), operation["value"])
-            elif op == "replace":
-                parent[int(last)] = operation["value"]
-            elif op == "remove":
-                del parent[int(last)]
-            else:
-                raise AssertionError(f"unsupported patch op {op}")
-        else:
-            if op in ("add", "replace"):
-                assert op == "add" or last in parent, f"replace of missing {operation['path']}"
-                parent[last] = operation["value"]
-            elif op == "remove":
-                del parent[last]
-            else:
-                raise AssertionError(f"unsupported patch op {op}")
-
-
-def pod_spec(obj):
-    return obj["spec"]["template"]["spec"] if obj["kind"] in (
-        "Deployment", "StatefulSet", "DaemonSet", "Job") else None
-
-
-@functools.lru_cache(maxsize=None)
-def _render(folder):
-    k = yaml.safe_load((folder / "kustomization.yaml").read_text())
-    unsupported = set(k) - SUPPORTED_KEYS
-    assert not unsupported, f"{folder}: the test's renderer does not know {unsupported}"
-    objects = []
-    for resource in k.get("resources", []):
-        path = (folder / resource).resolve()
-        objects += _render(path) if path.is_dir() else load_documents(path)
-    objects = copy.deepcopy(objects)
-    for patch in k.get("patches", []):
-        target = patch.get("target", {})
-        assert set(target) <= {"kind", "name"}, f"unsupported patch target {target}"
-        operations = (yaml.safe_load(patch["patch"]) if "patch" in patch
-                      else load_documents(folder / patch["path"])[0])
-        matched = [o for o in objects
-                   if all(o.get("kind") == v if f == "kind" else o["metadata"]["name"] == v
-                          for f, v in target.items())]
-        assert matched, f"{folder}: patch target {target} matches nothing"
-        if isinstance(operations, dict):
-            # The one strategic-merge patch supported: deleting every object the target matches.
-            assert operations.get("$patch") == "delete" and target, (
-                "only JSON 6902 patches and targeted `$patch: delete` are supported")
-            objects = [o for o in objects if all(o is not m for m in matched)]
-            continue
-        assert isinstance(operations, list), "only JSON 6902 patches are supported"
-        for obj in matched:
-            json_patch(obj, operations)
-    for labels in k.get("labels", []):
-        assert not labels.get("includeSelectors") and not labels.get("includeTemplates"), \
-            "the test's renderer supports only metadata labels"
-        for obj in objects:
-            obj["metadata"].setdefault("labels", {}).update(labels["pairs"])
-    for image in k.get("images", []):
-        for obj in objects:
-            spec = pod_spec(obj)
-            for container in (spec or {}).get("containers", []):
-                name, _, tag = container["image"].partition(":")
-                if name == image["name"]:
-                    container["image"] = (image.get("newName", name) + ":"
-                                          + str(image.get("newTag", tag or "latest")))
-    if "namespace" in k:
-        for obj in objects:
-            if obj["kind"] == "Namespace":
-                obj["metadata"]["name"] = k["namespace"]
-            else:
-                obj["metadata"]["namespace"] = k["namespace"]
-    return objects
-
-
-def render(directory):
-    return copy.deepcopy(_render((KUBERNETES / directory).resolve()))
-
-
-def find(objects, kind, name):
-    matches = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(matches) == 1, f"expected one {kind} {name}, found {len(matches)}"
-    return matches[0]
+    assert found == sorted(KUSTOMIZATIONS + COMPONENTS), (
+        "add new overlays to KUSTOMIZATIONS, new components to COMPONENTS (deploy_manifests.py)")
 
 
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS)
@@ -383,23 +237,6 @@ def test_rendering_matches_kubectl_kustomize(directory):
         assert mine == reference, f"{key(mine)} renders differently from kubectl kustomize"
 
 
-def flags_of(container):
-    """--name=value flags of a container's command line, as a dict; asserts each is --x=y."""
-    flags = {}
-    for argument in container.get("command", [])[1:] + container.get("args", []):
-        match = re.fullmatch(r"--([a-z_]+)=(.*)", argument)
-        assert match, f"argument {argument!r} is not --flag=value"
-        assert match[1] not in flags, f"--{match[1]} given twice"
-        flags[match[1]] = match[2]
-    return flags
-
-
-def the_container(workload):
-    containers = pod_spec(workload)["containers"]
-    assert len(containers) == 1, f"{workload['metadata']['name']}: expected one container"
-    return containers[0]
-
-
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS)
 def test_workloads_are_exactly_the_six_services(directory):
     objects = render(directory)
@@ -410,10 +247,6 @@ def test_workloads_are_exactly_the_six_services(directory):
     for obj in objects:
         if obj["kind"] != "Namespace":
             assert obj["metadata"].get("namespace") == "fabrique", key_of(obj)
-
-
-def key_of(obj):
-    return f"{obj['kind']}/{obj['metadata']['name']}"
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)
@@ -486,10 +319,15 @@ def test_service_manifest_matches_the_catalog(directory, name):
                    for m in hpa["spec"]["metrics"])
 
 
-# The services each one calls, as `fabrique up` wires them (tools/cli/up_command.cc, PeersOf;
-# the registry's monitor from MonitorPort).
-PEERS = {"trainer": ["features", "registry"], "inference": ["features", "registry", "monitor"],
-         "monitor": ["registry"], "registry": ["monitor"]}
+def test_the_code_wires_at_least_what_fabrique_up_wires():
+    """calls_in_code() reads the flags; `fabrique up` (tools/cli/up_command.cc, PeersOf) passes a
+    subset of them, and the manifests must pass them all."""
+    source = (REPO / "tools" / "cli" / "up_command.cc").read_text()
+    peers_of = re.search(r"PeersOf\(absl::string_view name\) \{(.*?)\n\}", source, re.S)
+    assert peers_of, "PeersOf changed shape in tools/cli/up_command.cc"
+    for name, peers in re.findall(r'if \(name == "(\w+)"\) return \{([^}]*)\}', peers_of[1]):
+        assert set(re.findall(r'"(\w+)"', peers)) <= calls_in_code()[name], name
+    assert calls_in_code()["features"] == {"tower"}  # the role bindings, and nothing else
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)
@@ -501,10 +339,10 @@ def test_each_service_is_given_the_services_it_calls(directory, name):
     objects = render(directory)
     workload = find(objects, "StatefulSet" if s["stateful"] else "Deployment", s["binary"])
     flags = flags_of(the_container(workload))
-    targets = {f[:-len("_target")] for f in flags if f.endswith("_target")}
-    assert targets == set(PEERS.get(name, [])), f"{name} is given targets {sorted(targets)}"
-    for peer in targets:
-        host, _, port = flags[f"{peer}_target"].rpartition(":")
+    targets = {target_peer(f): f for f in flags if f.endswith("_target")}
+    assert set(targets) == calls_in_code()[name], f"{name} is given targets {sorted(targets)}"
+    for peer, flag in targets.items():
+        host, _, port = flags[flag].rpartition(":")
         assert port == str(service(peer)["port"]), f"--{peer}_target port is not {peer}'s"
         assert host == service(peer)["binary"], f"--{peer}_target does not name {peer}'s Service"
         certificates = [o for o in objects if o["kind"] == "Certificate"
@@ -515,14 +353,15 @@ def test_each_service_is_given_the_services_it_calls(directory, name):
 
 # --- Identity: TLS, tokens, policy -------------------------------------------------------------
 
-HEALTH_PROBE = "/usr/local/bin/grpc_health_probe"
+# The image's own probe, with grpc_health_probe's flags and exit codes (tools/health_probe).
+HEALTH_PROBE = "/usr/local/bin/fabrique-health-probe"
 IDENTITY_FLAGS = {"tls_cert", "tls_key", "tls_client_ca", "jwks", "token_issuer",
                   "token_audience", "policy"}
 SPIFFE_PREFIX = "spiffe://fabrique/service/"
 
 
 def probe_options(command):
-    """grpc_health_probe's -name=value / -name options of an exec probe, as a dict."""
+    """The health probe's -name=value / -name options of an exec probe, as a dict."""
     assert command[0] == HEALTH_PROBE, f"probe runs {command[0]}, not {HEALTH_PROBE}"
     options = {}
     for argument in command[1:]:
@@ -632,10 +471,12 @@ def test_every_service_has_its_identity_or_says_it_is_insecure(directory):
 
         # Tokens and policy: mounted ConfigMap folders (reloaded on change), and the token
         # claims from the environment.
-        for flag in ("jwks", "policy"):
+        # The JWKS from a ConfigMap, or from a Secret (overlays/prod), whole either way.
+        for flag, sources in (("jwks", ("configMap", "secret")), ("policy", ("configMap",))):
             volume, _ = mounted_from(workload, flags[flag])
-            assert "configMap" in volume, f"{where}: --{flag} is not from a ConfigMap"
-            assert "items" not in volume["configMap"], f"{where}: --{flag}: name the whole map"
+            source = next((s for s in sources if s in volume), None)
+            assert source, f"{where}: --{flag} is not from a {' or '.join(sources)}"
+            assert "items" not in volume[source], f"{where}: --{flag}: name the whole object"
         for flag in ("token_issuer", "token_audience"):
             match = re.fullmatch(r"\$\(([A-Z_]+)\)", flags[flag])
             value = (env_value(objects, the_container(workload), match[1]) if match
@@ -736,18 +577,14 @@ def test_the_dev_overlay_accepts_tokens_of_a_laptops_local_authority():
 
 
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS)
-def test_pods_are_locked_down_and_sized(directory):
+def test_containers_run_the_image_and_are_sized(directory):
+    """Pod Security: test_pod_security.py."""
     for workload in (o for o in render(directory) if pod_spec(o) is not None):
         name = key_of(workload)
         spec = pod_spec(workload)
-        assert spec["securityContext"].get("runAsNonRoot") is True, name
         assert spec.get("automountServiceAccountToken") is False, name
         for container in spec["containers"]:
             assert container["image"].split(":")[0] == "fabrique", name
-            context = container["securityContext"]
-            assert context.get("allowPrivilegeEscalation") is False, name
-            assert context.get("readOnlyRootFilesystem") is True, name
-            assert context.get("capabilities", {}).get("drop") == ["ALL"], name
             resources = container["resources"]
             for kind in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(resources.get(kind, {})), f"{name}: {kind}"
@@ -761,18 +598,6 @@ def help_flags(binary):
                             timeout=30)
     assert result.returncode == 0, f"{binary} --help exited {result.returncode}"
     return set(re.findall(r"^\s*--([a-z_]+)\b", result.stdout, re.MULTILINE))
-
-
-def declared_flags(s):
-    """Flags the source declares for a service: the shared ones of libs/server/service_flags.cc
-    (--data_dir only for stateful services) and its own in services/<name>/."""
-    add = re.compile(r'\.Add\(\s*"([a-z_]+)"')
-    names = set(add.findall((REPO / "libs" / "server" / "service_flags.cc").read_text()))
-    for source in (REPO / "services" / s["name"]).rglob("*.cc"):
-        names |= set(add.findall(source.read_text()))
-    if not s["stateful"]:
-        names.discard("data_dir")
-    return names
 
 
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS)
