@@ -3,7 +3,6 @@ variable, every panel's query accepted by promtool, and every metric a query nam
 running `fabrique up` (recorded series through the deploy/prometheus rules that define them)."""
 
 import json
-import pathlib
 import re
 import subprocess
 import time
@@ -17,36 +16,14 @@ from conftest import REPO, fabrique
 DASHBOARDS = sorted((REPO / "deploy" / "grafana").glob("*.json"))
 RULE_FILES = sorted(p for p in (REPO / "deploy" / "prometheus").glob("*rules.yaml"))
 
-# Series a running factory shows only once it holds data this test does not make (a model
-# version the monitor has reported on, a canary, a squad's jobs, quotas and budgets). For these,
-# the name must be one a service declares (services/**), and the end-to-end tests of those
-# features read them from the binaries' /metrics.
+# Series a running factory shows only once events happen that this test does not cause (a
+# shadow scoring failing, an alert raised by the monitor's scheduled evaluation, a preemption).
+# For these, the name must be one a service declares (services/**); the tests of those features
+# read them from the binaries' /metrics.
 NEEDS_DATA = {
-    "fabrique_inference_policy_routes_total": "a canary or shadow traffic policy",
     "fabrique_inference_shadow_failures_total": "a shadow version that fails",
-    "fabrique_inference_load_failures_total": "a version that fails to load",
-    "fabrique_monitor_drift_statistic": "a monitor report",
-    "fabrique_monitor_drift_p_value": "a monitor report",
-    "fabrique_monitor_drift_detected": "a monitor report",
-    "fabrique_monitor_dataset_drift_share": "a monitor report",
-    "fabrique_monitor_dataset_drift_detected": "a monitor report",
-    "fabrique_monitor_window_predictions": "a monitor report",
-    "fabrique_monitor_performance": "a monitor report with labels",
-    "fabrique_monitor_training_performance": "a monitor report with labels",
-    "fabrique_monitor_label_coverage": "a monitor report",
-    "fabrique_monitor_labelled_predictions": "a monitor report",
-    "fabrique_monitor_sufficient_labels": "a monitor report",
-    "fabrique_monitor_alerts_firing": "a monitor alert",
-    "fabrique_tower_jobs": "a squad's job",
-    "fabrique_tower_quota_nominal": "a squad's quota",
-    "fabrique_tower_quota_used": "a squad's quota",
-    "fabrique_tower_quota_borrowed": "a squad's quota",
-    "fabrique_tower_quota_lent": "a squad's quota",
+    "fabrique_monitor_alerts_firing": "the monitor's scheduled evaluation of a policy",
     "fabrique_tower_preemptions_total": "a preempted job",
-    "fabrique_tower_executor_errors_total": "a failed executor call",
-    "fabrique_tower_budget_spent": "a priced usage line",
-    "fabrique_tower_budget_remaining": "a budget",
-    "fabrique_tower_budget_threshold_exceeded": "a budget",
 }
 
 # PromQL words that look like metric names but are not (aggregations may stand apart from
@@ -198,9 +175,22 @@ def declared_in_services():
     return names
 
 
-def make_traffic(running, tmp_path):
-    """Calls that make the labelled families appear: features applied, ingested (a row refused)
-    and looked up; a model registered, served and asked for predictions by entity."""
+def poll(condition, what, timeout=60):
+    """Calls `condition` until it returns true; fails naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out: {what}"
+        time.sleep(0.2)
+
+
+def succeeds(*args):
+    """A condition for poll(): `fabrique ARGS` exits 0."""
+    return lambda: fabrique(*args).returncode == 0
+
+
+def feed_features_and_serving(running, tmp_path):
+    """Features applied, ingested (a row refused) and looked up by a model registered, served
+    and asked for predictions by entity."""
     from test_predict_cli import DEFINITIONS, MODEL, ok, register_module
     target = ["--data_dir", str(running.data_dir)]
     # A second group whose expectation the store checks, so that ingest refuses a row.
@@ -218,17 +208,80 @@ def make_traffic(running, tmp_path):
     ok(fabrique("features", "ingest", "--group", "pc_profile", *target, str(profile)))
     ok(fabrique("features", "ingest", "--group", "dash_checked", *target, str(amounts)))
     register_module(running, tmp_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        served = fabrique("serving", *target)
-        if served.returncode == 0 and " ready " in served.stdout and MODEL in served.stdout:
-            break
-        time.sleep(0.2)
-    ok(fabrique("predict", MODEL, "--entity", "c1,c2", "--entity_name", "pc_customer", *target))
+
+    predict = succeeds("predict", MODEL, "--entity", "c1,c2", "--entity_name", "pc_customer",
+                       *target)
+    # The inference server serves the version once it has followed the registry.
+    poll(predict, "a prediction")
+    # The same version as the candidate, half the traffic to it and shadow scoring on all.
+    ok(fabrique("models", "alias", MODEL, "candidate", "1", *target))
+    ok(fabrique("models", "traffic", MODEL, "--canary", "50", "--shadow", *target))
+    port = running.endpoints["inference"]["metrics_port"]
+    poll(lambda: predict() and "fabrique_inference_policy_routes_total" in scrape(port),
+         "a prediction routed by the traffic policy")
+
+
+def feed_monitor(running, tmp_path):
+    """A version registered with its training metrics and its reference profile, drifted
+    predictions and outcomes logged, a policy whose amount test has a p-value (KS), and the
+    drift and performance reports asked for (which publish the report gauges)."""
+    from fabrique.v1 import monitor_pb2 as m
+    from test_monitor_report_cli import MODEL, log_traffic, reference_profile, register
+    register(running)  # the model, and a first version without metrics
+    signature = {"classLabels": ["repaid", "default"],
+                 "inputs": [{"name": "amount", "datatype": "FP32", "shape": ["-1", "1"]},
+                            {"name": "channel", "datatype": "BYTES", "shape": ["-1", "1"]}],
+                 "outputs": [{"name": "probability", "datatype": "FP32", "shape": ["-1", "1"]}]}
+    (tmp_path / "signature.json").write_text(json.dumps(signature))
+    (tmp_path / "model.pt").write_bytes(b"never served")
+    registered = fabrique("models", "upload", str(tmp_path / "model.pt"), "--register", MODEL,
+                          "--metric", "auc=0.86", "--signature", str(tmp_path / "signature.json"),
+                          "--noprogress", "--data_dir", running.data_dir)
+    assert registered.returncode == 0, registered.stderr
+    version = int(re.search(rf"{MODEL}[: v]+(\d+)", registered.stdout).group(1))
+    channel, monitor = log_traffic(running, version)
+    monitor.PutReferenceProfile(m.PutReferenceProfileRequest(
+        profile=reference_profile(version)), timeout=10)
+    monitor.SetMonitoringPolicy(m.SetMonitoringPolicyRequest(policy=m.MonitoringPolicy(
+        model=MODEL, drift=[m.DriftThreshold(metric=m.DRIFT_METRIC_KS, features=["amount"])])),
+        timeout=10)
+    channel.close()
+    report = fabrique("monitor", "report", f"{MODEL}:{version}", "--from", "2h", "--html",
+                      str(tmp_path / "report.html"), "--data_dir", running.data_dir, timeout=60)
+    assert report.returncode == 0, report.stderr
+    # Its artifact is no module: served, it fails to load.
+    aliased = fabrique("models", "alias", MODEL, "production", str(version), "--data_dir",
+                       running.data_dir)
+    assert aliased.returncode == 0, aliased.stderr
+
+
+def feed_tower(running, tmp_path):
+    """An entity onboarded with a budget and a squad with quota, approved by a second platform
+    admin, and a job submitted for that squad (that the local executor cannot start: it counts
+    all the same)."""
+    data = ["--data_dir", str(running.data_dir)]
+    onboard = fabrique("tower", "entities", "onboard", "--id", "dash", "--name", "Dashboards",
+                       "--budget", "1000 EUR", "--squad", "dash=Dashboards", "--cpu", "8",
+                       "--memory", "32Gi", *data)
+    assert onboard.returncode == 0, onboard.stderr
+    approval = [line.split(": ", 1)[1] for line in onboard.stdout.splitlines()
+                if line.startswith("approval: ")][0]
+    policy = running.auth_dir / "policy.csv"
+    policy.write_text(policy.read_text() + "g, user:dash-ops, *:platform-admin\n")
+    ops = running.token("dash-ops")
+    # The policy file is reloaded within seconds.
+    poll(succeeds("tower", "approvals", "approve", approval, *data, "--token", ops),
+         "the onboarding approved by a second platform admin")
+    spec = tmp_path / "run.json"
+    spec.write_text(json.dumps({"model_name": "dash", "epochs": 1}))
+    fabrique("tower", "submit", str(spec), "--squad", "dash", "--cpu", "500m", "--memory", "1Gi",
+             *data)
 
 
 def test_every_metric_a_query_names_is_served_by_a_running_factory(running, stubs, tmp_path):
-    make_traffic(running, tmp_path)
+    feed_features_and_serving(running, tmp_path)
+    feed_monitor(running, tmp_path)
+    feed_tower(running, tmp_path)
     rules = recording_rules()
     needed = {}  # exported name -> the queries naming it
     for dashboard, panel, expr in ALL_QUERIES:
@@ -237,8 +290,8 @@ def test_every_metric_a_query_names_is_served_by_a_running_factory(running, stub
                 needed.setdefault(raw, []).append(f"{dashboard} / {panel} ({name})")
     declared = declared_in_services()
     missing = []
-    # Every service's metrics, scraped until the per-model ones have come (a prediction's
-    # metrics are recorded as its answer leaves).
+    # Every service's metrics, scraped until the late ones have come: a prediction's metrics are
+    # recorded as its answer leaves, a load failure as the inference server follows the registry.
     deadline = time.monotonic() + 20
     while True:
         served = set()
