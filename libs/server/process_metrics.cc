@@ -76,7 +76,8 @@ absl::StatusOr<ProcStat> ParseProcStat(absl::string_view text) {
       !field(kThreadsField, &stat.threads) || !field(kStartTicksField, &stat.start_ticks) ||
       !field(kVirtualBytesField, &stat.virtual_bytes) ||
       !field(kResidentPagesField, &stat.resident_pages)) {
-    return NotStat(absl::StrCat("fewer than ", kResidentPagesField, " numeric fields"));
+    return NotStat(absl::StrCat("fields ", kUserTicksField, " to ", kResidentPagesField,
+                                " missing or not numbers"));
   }
   return stat;
 }
