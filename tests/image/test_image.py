@@ -83,6 +83,12 @@ class ContainerRunner:
 
     def close(self):
         subprocess.run(["buildah", "rm", self.container], capture_output=True, check=False)
+        # `buildah from` stored the archive's image under its name; untagged, so runs of the
+        # test leave no image behind.
+        with tarfile.open(IMAGE) as archive:
+            index = json.loads(archive.extractfile("index.json").read())
+        name = index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]
+        subprocess.run(["buildah", "rmi", name], capture_output=True, check=False)
 
 
 class RootRunner:
@@ -112,33 +118,29 @@ class RootRunner:
         shutil.rmtree(self.data, ignore_errors=True)
 
 
-def why_containers_cannot_run():
-    """None when a container of the image runs here, else the reason."""
+def container_runner():
+    """A ContainerRunner when a container of the image runs here, else the reason it cannot."""
     if shutil.which("buildah") is None:
-        return "buildah is not installed"
+        return None, "buildah is not installed"
     try:
         runner = ContainerRunner()
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
-        return f"buildah from failed: {getattr(error, 'stderr', '') or error}"
-    try:
-        result = subprocess.run(runner.argv(["/usr/local/bin/fabrique-health-probe", "-help"]),
-                                capture_output=True, text=True, timeout=120, check=False)
-        if result.returncode != 0:
-            return f"buildah run failed ({result.returncode}): {result.stderr.strip()[-300:]}"
-        return None
-    finally:
+        return None, f"buildah from failed: {getattr(error, 'stderr', '') or error}"
+    result = subprocess.run(runner.argv(["/usr/local/bin/fabrique-health-probe", "-help"]),
+                            capture_output=True, text=True, timeout=120, check=False)
+    if result.returncode != 0:
         runner.close()
+        return None, f"buildah run failed ({result.returncode}): {result.stderr.strip()[-300:]}"
+    return runner, None
 
 
 @pytest.fixture(scope="module")
 def runner(image):
     if os.environ.get("FABRIQUE_IMAGE_MODE") == "root":
-        reason = "FABRIQUE_IMAGE_MODE=root"
+        chosen, reason = None, "FABRIQUE_IMAGE_MODE=root"
     else:
-        reason = why_containers_cannot_run()
-    if reason is None:
-        chosen = ContainerRunner()
-    else:
+        chosen, reason = container_runner()
+    if chosen is None:
         print(f"\nThis machine cannot run the image as a container ({reason}); "
               "checking its root filesystem instead.")
         chosen = RootRunner(image["layers"])
