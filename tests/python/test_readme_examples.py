@@ -12,8 +12,9 @@ the default ports are free.
 
 Not run, and said so: the optional third-party tools (grpcurl, grpc_health_probe) when they are
 not installed, and the blocks that build, test or benchmark the project itself (tools/setup,
-tools/test, cmake, ctest, pytest, the benchmarks), which are this suite's own set-up or take
-minutes."""
+tools/test, cmake, ctest, pytest, the benchmarks, tools/image), which are this suite's own
+set-up or take minutes, and the blocks that need a Kubernetes cluster or an image registry
+(kubectl, kind, skopeo), which this machine has not."""
 
 import datetime
 import os
@@ -36,8 +37,10 @@ README = REPO / "README.md"
 THIRD_PARTY = ("grpcurl", "grpc_health_probe")
 THIRD_PARTY_MARK = "# Optional third-party tool"
 PROJECT_COMMANDS = re.compile(
-    r"^(tools/(quickstart|test|setup|sanitize)\b|cmake |ctest |build/bin/tests/|build/bin/\w+_bench\b"
+    r"^(tools/(quickstart|test|setup|sanitize|image)\b|cmake |ctest |build/bin/tests/|build/bin/\w+_bench\b"
     r"|FABRIQUE_BIN_DIR=\S+ /usr/bin/python3 -m pytest )")
+# What needs a cluster or a registry: shown, never run here.
+CLUSTER_COMMANDS = re.compile(r"^(kubectl|kind|skopeo|helm) ")
 # What runs in the foreground until stopped: started in the background, waited for.
 UP = re.compile(r"^(\S*/)?fabrique up\b")
 SERVICE_BY_HAND = re.compile(r"^(\S*/)?fabrique-\w+ .*--port[ =](\d+)")
@@ -133,12 +136,18 @@ def split_commands(block):
 
 
 def is_project_block(block):
+    """True for a block of the project's own build, test or benchmark commands, or of commands
+    that need a cluster: the examples are kept apart from both."""
     commands = split_commands(block)
-    project = [bool(PROJECT_COMMANDS.match(c.text)) for c in commands]
-    assert all(project) or not any(project), (
-        f"README line {block.line}: keep the project's build and test commands in blocks of "
-        "their own, apart from the examples of using it")
-    return all(project)
+    for kind, pattern in (("the project's build and test commands", PROJECT_COMMANDS),
+                          ("the commands that need a cluster", CLUSTER_COMMANDS)):
+        matched = [bool(pattern.match(c.text)) for c in commands]
+        assert all(matched) or not any(matched), (
+            f"README line {block.line}: keep {kind} in blocks of their own, apart from the "
+            "examples of using it")
+        if all(matched):
+            return True
+    return False
 
 
 def third_party_tool(command):
@@ -258,7 +267,7 @@ def test_readme_examples_run_as_written(tmp_path):
         "README examples not run: " +
         "; ".join(f"line {line}: {reason}" for line, reason in skipped) +
         f"; the blocks at lines {', '.join(map(str, project))}, which build, test or benchmark "
-        "the project"))
+        "the project, or need a cluster"))
 
     command = isolation()
     if command is None:
