@@ -162,7 +162,8 @@ class Client:
         self._credentials = credentials
         self._options = list(options)
         self._channels: Dict[str, grpc.Channel] = {}
-        self._lock = threading.Lock()
+        # Re-entrant: an area built under it may open its stubs (and so a channel) at once.
+        self._lock = threading.RLock()
         self._areas: Dict[str, Any] = {}
 
     # --- channels and calls (used by the area clients) ------------------------------------
