@@ -65,8 +65,8 @@ def predict(client: "Client", model: str, entities: Any, *, version: Optional[in
       outputs:  the outputs wanted; empty = all.
       log:      log the predictions to the monitor (False for replays and tests).
     Returns:
-      a DataFrame, one row per entity in order: the key column(s) ("entity", or one per entity
-      name for several), version, alias, canary, label, one column per output (a float, or a
+      a DataFrame, one row per entity in order: the key column(s) ("entity" for a list of keys,
+      else one per entity name), version, alias, canary, label, one column per output (a float, or a
       list for a wider output), issues (features MISSING/EXPIRED) and prediction_id (the join
       key for outcomes).
     Raises:
@@ -93,7 +93,9 @@ def predict(client: "Client", model: str, entities: Any, *, version: Optional[in
     stub = client.stub("inference", inference_pb2_grpc.EntityInferenceStub)
     # Idempotent: predicting twice scores the same rows (a retry may log them twice).
     response = client.call(stub.Predict, request, idempotent=True)
-    key_names = ["entity"] if len(columns) == 1 else list(columns)
+    # The key columns: "entity" for a plain list of keys, else the entities' names.
+    named = isinstance(entities, (Mapping, pandas.DataFrame))
+    key_names = list(columns) if named else ["entity"]
     records = []
     for prediction in response.predictions:
         record = {key: columns[entity_name][prediction.row]
