@@ -11,12 +11,13 @@ before anything is sent.
 
 from __future__ import annotations
 
+import re
 import struct
 import weakref
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from fabrique._specs import new_request_id, parse_model
-from fabrique.errors import InvalidInput
+from fabrique.errors import InvalidArgument, InvalidInput
 
 if TYPE_CHECKING:
     import numpy
@@ -30,6 +31,9 @@ _NUMPY_OF = {"BOOL": "bool", "INT32": "<i4", "INT64": "<i8", "FP32": "<f4", "FP6
 # The typed `contents` field of each datatype.
 _CONTENTS_OF = {"BOOL": "bool_contents", "INT32": "int_contents", "INT64": "int64_contents",
                 "FP32": "fp32_contents", "FP64": "fp64_contents", "BYTES": "bytes_contents"}
+
+# Rows per Predict request: fabrique-inference's default batch size, the most it accepts.
+_ROWS_PER_REQUEST = 32
 
 # Model metadata by client, then by (model, version): one ModelMetadata call per model served.
 _METADATA: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -50,7 +54,8 @@ def predict(client: "Client", model: str, entities: Any, *, version: Optional[in
             alias: Optional[str] = None, entity: str = "",
             features: Optional[Mapping[str, Any]] = None,
             outputs: Sequence[str] = (), log: bool = True,
-            request_id: Optional[str] = None) -> "pandas.DataFrame":
+            request_id: Optional[str] = None,
+            batch_size: int = _ROWS_PER_REQUEST) -> "pandas.DataFrame":
     """Scores entities by key; the inference server reads their features from the store.
 
     Args:
@@ -64,6 +69,8 @@ def predict(client: "Client", model: str, entities: Any, *, version: Optional[in
                 they take precedence over the store's.
       outputs:  the outputs wanted; empty = all.
       log:      log the predictions to the monitor (False for replays and tests).
+      batch_size: rows per request (the server's cap is its batch size; fewer are sent when
+                it names a lower one).
     Returns:
       a DataFrame, one row per entity in order: the key column(s) ("entity" for a list of keys,
       else one per entity name), version, alias, canary, label, one column per output (a float, or a
@@ -77,28 +84,58 @@ def predict(client: "Client", model: str, entities: Any, *, version: Optional[in
     import pandas
     from fabrique.v1 import common_pb2, inference_pb2, inference_pb2_grpc
     name, number, alias = parse_model(model, version, alias)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInput(f"batch_size must be a number from 1, not {batch_size!r}",
+                           "batch_size")
     columns = _entity_columns(entities, entity)
     rows = len(next(iter(columns.values())))
-    request = inference_pb2.PredictRequest(request_id=request_id or "",
-                                           outputs=list(outputs), skip_logging=not log)
-    request.model.model = name
-    if number is not None:
-        request.model.version = number
-    elif alias:
-        request.model.alias = alias
-    for entity_name, keys in columns.items():
-        request.entity_keys.add(entity=entity_name, keys=keys)
-    for feature, value in (features or {}).items():
-        request.supplied_features.append(_supplied(common_pb2, feature, value, rows))
+    supplied = [_supplied(common_pb2, feature, value, rows)
+                for feature, value in (features or {}).items()]
     stub = client.stub("inference", inference_pb2_grpc.EntityInferenceStub)
-    # Idempotent: predicting twice scores the same rows (a retry may log them twice).
-    response = client.call(stub.Predict, request, idempotent=True)
+
+    def scored(start: int, stop: int) -> List[Any]:
+        request = inference_pb2.PredictRequest(outputs=list(outputs), skip_logging=not log)
+        if request_id:
+            request.request_id = f"{request_id}-{start}" if rows > stop - start else request_id
+        request.model.model = name
+        if number is not None:
+            request.model.version = number
+        elif alias:
+            request.model.alias = alias
+        for entity_name, keys in columns.items():
+            request.entity_keys.add(entity=entity_name, keys=keys[start:stop])
+        for column in supplied:
+            part = request.supplied_features.add(feature=column.feature)
+            kind = column.values.WhichOneof("values")
+            getattr(part.values, kind).values.extend(
+                getattr(column.values, kind).values[start:stop])
+        # Idempotent: predicting twice scores the same rows (a retry may log them twice).
+        response = client.call(stub.Predict, request, idempotent=True)
+        return [(start + p.row, p) for p in response.predictions]
+
+    # The server caps the rows of one request at its batch size, which it does not advertise:
+    # send `batch_size` rows a request, and fewer when it names a lower cap.
+    size = batch_size
+    answered: List[Any] = []
+    start = 0
+    while start < rows:
+        stop = min(start + size, rows)
+        try:
+            answered.extend(scored(start, stop))
+        except InvalidArgument as error:
+            cap = re.search(r"more than the most one request may carry[^(]*\((\d+)\)",
+                            error.message)
+            if not cap or int(cap.group(1)) >= stop - start:
+                raise
+            size = int(cap.group(1))
+            continue
+        start = stop
     # The key columns: "entity" for a plain list of keys, else the entities' names.
     named = isinstance(entities, (Mapping, pandas.DataFrame))
     key_names = list(columns) if named else ["entity"]
     records = []
-    for prediction in response.predictions:
-        record = {key: columns[entity_name][prediction.row]
+    for row, prediction in answered:
+        record = {key: columns[entity_name][row]
                   for key, entity_name in zip(key_names, columns)}
         record.update({"version": prediction.served_by.version,
                        "alias": prediction.served_alias, "canary": prediction.canary,
