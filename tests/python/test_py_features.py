@@ -229,3 +229,27 @@ def test_another_squad_is_denied(baskets, running):
         assert denied.value.code.name == "PERMISSION_DENIED"
         with pytest.raises(errors.PermissionDenied):
             outsider.features.lookup("baskets", ["s1"])
+
+
+def test_a_training_set_can_take_its_labels_from_a_group(baskets, scientist):
+    history, _ = baskets
+    frame = scientist.training_set({"features": ["baskets:spend"], "label": "baskets:items"})
+    stored = history.drop(index="r3").sort_values(["shopper_id", "event_time"])
+    # Each label event sees its own row: features at or before the label's time.
+    assert list(frame.columns) == ["shopper_id", "event_time", "items", "spend"]
+    assert frame["items"].tolist() == stored["items"].tolist()
+    pd.testing.assert_series_equal(frame["spend"], stored["spend"].reset_index(drop=True),
+                                   check_names=False)
+
+
+def test_ingest_draws_progress_only_when_asked(baskets, engineer, capsys):
+    frame = pd.DataFrame({"shopper_id": ["s8", "s8"], "event_time": [T0, T0 + HOUR],
+                          "spend": [1.0, 2.0]})
+    engineer.ingest(frame, group="baskets", batch_rows=1, progress=False)
+    assert capsys.readouterr().err == ""
+    summary = engineer.ingest(frame, group="baskets", batch_rows=1, progress=True,
+                              batch_id_prefix="s8-load")
+    assert "ingest baskets [" in capsys.readouterr().err and summary.rows_written == 2
+    # The same batch ids again: recognised, written once.
+    again = engineer.ingest(frame, group="baskets", batch_rows=1, batch_id_prefix="s8-load")
+    assert again.duplicates == 2

@@ -14,7 +14,7 @@ naming the column and a row at fault.
 from __future__ import annotations
 
 import numbers
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -234,3 +234,52 @@ def event_times_micros(column: str, series: pd.Series) -> np.ndarray:
 def times_from_micros(micros: Sequence[int]) -> pd.DatetimeIndex:
     """Event times read back: UTC datetimes."""
     return pd.to_datetime(np.asarray(micros, dtype=np.int64), unit="us", utc=True)
+
+
+def feature_ref(name: Union[str, c.FeatureRef], group: Optional[str]) -> c.FeatureRef:
+    if isinstance(name, c.FeatureRef):
+        return name
+    if not isinstance(name, str):
+        raise InvalidInput(f"a feature is named by text \"group:feature\", not {name!r}")
+    if ":" in name:
+        group_name, feature = name.split(":", 1)
+        return c.FeatureRef(group=group_name, feature=feature)
+    if group is None:
+        raise InvalidInput(f"feature {name!r} names no group: write it \"group:{name}\"")
+    return c.FeatureRef(group=group, feature=name)
+
+
+def column_names(refs: Sequence[c.FeatureRef], full_names: bool) -> List[str]:
+    """A column name per feature: the feature's name, or "group:feature" when asked or when two
+    groups' features share a name."""
+    counts: Dict[str, int] = {}
+    for ref in refs:
+        counts[ref.feature] = counts.get(ref.feature, 0) + 1
+    return [f"{r.group}:{r.feature}" if full_names or counts[r.feature] > 1 else r.feature
+            for r in refs]
+
+
+def require_columns(frame: pd.DataFrame, wanted: Mapping[str, str]) -> None:
+    for column, what in wanted.items():
+        if column not in frame.columns:
+            raise InvalidInput(f"the frame has no column {column!r} ({what}); its columns: "
+                               f"{[str(c_) for c_ in frame.columns]}", column)
+
+
+def check_frame(frame: Any, what: str) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInput(f"{what} must be a pandas DataFrame, not {type(frame).__name__}")
+    if frame.columns.duplicated().any():
+        column = str(frame.columns[frame.columns.duplicated()][0])
+        raise InvalidInput(f"{what} has two columns named {column!r}", column)
+    if len(frame) == 0:
+        raise InvalidInput(f"{what} has no rows")
+    return frame
+
+
+def time_micros(value: Any) -> int:
+    """Microseconds since the Unix epoch of anything pandas reads as a time; naive is UTC."""
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.value // 1000)

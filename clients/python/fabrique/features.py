@@ -21,9 +21,8 @@ from typing import (TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional,
 
 import numpy as np
 import pandas as pd
-from google.protobuf import json_format
 
-from fabrique import _columns
+from fabrique import _columns, _training_sets
 from fabrique._definitions import Applied, Definitions, read_definitions
 from fabrique._progress import Progress
 from fabrique.errors import InvalidInput, NotFound
@@ -70,107 +69,6 @@ class IngestSummary:
 
 def _reason(reason: int) -> str:
     return f.RejectReason.Name(reason).replace("REJECT_REASON_", "")
-
-
-def _feature_ref(name: Union[str, c.FeatureRef], group: Optional[str]) -> c.FeatureRef:
-    if isinstance(name, c.FeatureRef):
-        return name
-    if not isinstance(name, str):
-        raise InvalidInput(f"a feature is named by text \"group:feature\", not {name!r}")
-    if ":" in name:
-        group_name, feature = name.split(":", 1)
-        return c.FeatureRef(group=group_name, feature=feature)
-    if group is None:
-        raise InvalidInput(f"feature {name!r} names no group: write it \"group:{name}\"")
-    return c.FeatureRef(group=group, feature=name)
-
-
-def _column_names(refs: Sequence[c.FeatureRef], full_names: bool) -> List[str]:
-    """A column name per feature: the feature's name, or "group:feature" when asked or when two
-    groups' features share a name."""
-    counts: Dict[str, int] = {}
-    for ref in refs:
-        counts[ref.feature] = counts.get(ref.feature, 0) + 1
-    return [f"{r.group}:{r.feature}" if full_names or counts[r.feature] > 1 else r.feature
-            for r in refs]
-
-
-def _require_columns(frame: pd.DataFrame, wanted: Mapping[str, str]) -> None:
-    for column, what in wanted.items():
-        if column not in frame.columns:
-            raise InvalidInput(f"the frame has no column {column!r} ({what}); its columns: "
-                               f"{[str(c_) for c_ in frame.columns]}", column)
-
-
-def _check_frame(frame: Any, what: str) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise InvalidInput(f"{what} must be a pandas DataFrame, not {type(frame).__name__}")
-    if frame.columns.duplicated().any():
-        column = str(frame.columns[frame.columns.duplicated()][0])
-        raise InvalidInput(f"{what} has two columns named {column!r}", column)
-    if len(frame) == 0:
-        raise InvalidInput(f"{what} has no rows")
-    return frame
-
-
-def _label_type(column: str, series: pd.Series) -> int:
-    """The feature type a label column is sent as, from its dtype."""
-    dtype = series.dtype
-    if series.isna().any():
-        raise InvalidInput(f"column {column!r} holds the labels and misses some", column)
-    if pd.api.types.is_bool_dtype(dtype):
-        return c.FEATURE_TYPE_BOOL
-    if pd.api.types.is_integer_dtype(dtype):
-        return c.FEATURE_TYPE_INT64
-    if pd.api.types.is_float_dtype(dtype):
-        return c.FEATURE_TYPE_FLOAT if dtype == np.float32 else c.FEATURE_TYPE_DOUBLE
-    _columns.check_values(column, series, c.FEATURE_TYPE_STRING)
-    return c.FEATURE_TYPE_STRING
-
-
-def _training_spec(spec: Any) -> f.TrainingSetSpec:
-    """A TrainingSetSpec from a message, a dict in the proto JSON mapping (whose `features` may
-    also be "group:feature" texts), or a list of features."""
-    if isinstance(spec, f.TrainingSetSpec):
-        message = f.TrainingSetSpec()
-        message.CopyFrom(spec)
-        return message
-    if isinstance(spec, Mapping):
-        spec = dict(spec)
-        features = spec.pop("features", [])
-        label = spec.get("label")
-        if isinstance(label, str):
-            spec["label"] = {"feature": json_format.MessageToDict(_feature_ref(label, None))}
-        span = spec.get("time_range")
-        if isinstance(span, (tuple, list)):  # (start, end): times pandas reads, or None.
-            if len(span) != 2:
-                raise InvalidInput("time_range is (start, end), either of them None for open")
-            spec["time_range"] = {
-                name: pd.Timestamp(_time_micros(value), unit="us").strftime(
-                    "%Y-%m-%dT%H:%M:%S.%fZ")
-                for name, value in zip(("start_time", "end_time"), span) if value is not None}
-        try:
-            message = json_format.ParseDict(spec, f.TrainingSetSpec())
-        except json_format.ParseError as error:
-            raise InvalidInput(f"training set spec: {error}") from None
-        for feature in features:
-            if isinstance(feature, Mapping):
-                message.features.add().CopyFrom(json_format.ParseDict(feature, c.FeatureRef()))
-            else:
-                message.features.add().CopyFrom(_feature_ref(feature, None))
-        return message
-    if isinstance(spec, Sequence) and not isinstance(spec, str):
-        return f.TrainingSetSpec(features=[_feature_ref(name, None) for name in spec])
-    raise InvalidInput("a training set spec is a list of \"group:feature\", a dict in the proto "
-                       f"JSON mapping of TrainingSetSpec, or a TrainingSetSpec; not {spec!r}")
-
-
-def _time_micros(value: Any) -> int:
-    """Microseconds since the Unix epoch of anything pandas reads as a time; naive is UTC."""
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return int(stamp.value // 1000)
 
 
 class Features:
@@ -333,13 +231,13 @@ class Features:
           RpcError: the stream failed; batches commit in order, so some first ones may be stored
                     and none after the failed one (retry with the same `batch_id_prefix`).
         """
-        frame = _check_frame(frame, "the frame to ingest")
+        frame = _columns.check_frame(frame, "the frame to ingest")
         if batch_rows is not None and batch_rows <= 0:
             raise InvalidInput(f"batch_rows must be > 0, not {batch_rows}")
         batch_rows = batch_rows or (BULK_BATCH_ROWS if bulk else STREAM_BATCH_ROWS)
         schema = self.group(group)
         key_column = key_column or self.entity(schema.spec.entity).join_key
-        _require_columns(frame, {key_column: f"the key of entity {schema.spec.entity!r}",
+        _columns.require_columns(frame, {key_column: f"the key of entity {schema.spec.entity!r}",
                                  time_column: "the event time"})
         features = {spec.name: spec for spec in schema.spec.features}
         columns = [name for name in frame.columns if name not in (key_column, time_column)]
@@ -449,15 +347,15 @@ class Features:
         if schema is not None:
             entity = schema.spec.entity
             names = features if features is not None else [s.name for s in schema.spec.features]
-            refs = [_feature_ref(n, name) for n in names]
+            refs = [_columns.feature_ref(n, name) for n in names]
         else:
             entity = self.entity(name).name  # NotFound when neither a group nor an entity.
             if not features:
                 raise InvalidInput(f"{name!r} is an entity: name the features to read, as "
                                    "\"group:feature\"")
-            refs = [_feature_ref(n, None) for n in features]
+            refs = [_columns.feature_ref(n, None) for n in features]
         entity_keys, index = self._entity_keys(entity, keys)
-        columns = _column_names(refs, full_names)
+        columns = _columns.column_names(refs, full_names)
         if len(index) == 0:
             return pd.DataFrame(index=index, columns=columns)
         response = self._call("LookupOnline", f.LookupOnlineRequest(
@@ -501,9 +399,9 @@ class Features:
             request.entity_keys.extend(_columns.keys_as_text(join_key,
                                                              pd.Series(list(keys), dtype=object)))
         if start is not None:
-            request.time_range.start_time.FromMicroseconds(_time_micros(start))
+            request.time_range.start_time.FromMicroseconds(_columns.time_micros(start))
         if end is not None:
-            request.time_range.end_time.FromMicroseconds(_time_micros(end))
+            request.time_range.end_time.FromMicroseconds(_columns.time_micros(end))
         chunks = []
         for chunk in self._client.stream(self._store.ReadHistory, request,
                                          timeout=STREAM_TIMEOUT_S):
@@ -559,7 +457,7 @@ class Features:
           NotFound: a group or feature that does not exist. PermissionDenied: another squad's
           data. FailedPrecondition: no label event in the time range.
         """
-        message = _training_spec(spec)
+        message = _training_sets.training_spec(spec)
         if dataset_name:
             message.dataset_name = dataset_name
         if not message.features:
@@ -582,119 +480,17 @@ class Features:
             if labels is None:
                 raise InvalidInput("pass the label events as a DataFrame (labels=), or name a "
                                    "label feature in the spec")
-            labels, key_columns, label_type, times = self._check_labels(
+            labels, key_columns, label_type, times = _training_sets.check_labels(
                 labels, message, entities, time_column, label_column)
             message.label.events.SetInParent()  # Inline: the events follow on the stream.
             kept_index = labels.index
             output = (time_column, label_column)
             bar = Progress(progress)
-            requests = self._label_requests(message, labels, entities, key_columns, label_type,
-                                            times, label_column, label_batch_rows, bar)
+            requests = _training_sets.label_requests(message, labels, key_columns, label_type,
+                                                     times, label_column, label_batch_rows, bar)
+        columns = _training_sets.TrainingSetColumns(entities, output[0], output[1], full_names)
         with bar:
-            return self._read_training_set(
+            return _training_sets.read_training_set(
                 self._client.stream(self._store.BuildTrainingSet, requests, timeout=timeout),
-                _Columns(entities, output[0], output[1], full_names), kept_index)
+                columns, kept_index)
 
-    @staticmethod
-    def _check_labels(labels: pd.DataFrame, message: f.TrainingSetSpec,
-                      entities: Mapping[str, str], time_column: str,
-                      label_column: str) -> Tuple[pd.DataFrame, Dict[str, str], int, np.ndarray]:
-        labels = _check_frame(labels, "the labels frame")
-        key_columns = {}
-        for entity, join_key in entities.items():
-            column = entity if entity in labels.columns and join_key not in labels.columns \
-                else join_key
-            _require_columns(labels, {column: f"the key of entity {entity!r}"})
-            key_columns[entity] = column
-        _require_columns(labels, {time_column: "the label's event time",
-                                  label_column: "the label"})
-        label_type = _label_type(label_column, labels[label_column])
-        times = _columns.event_times_micros(time_column, labels[time_column])
-        # Events outside the time range are dropped here rather than by the server, so that
-        # the rows' label indexes stay positions in `labels`.
-        span = message.time_range
-        keep = np.ones(len(labels), dtype=bool)
-        if span.HasField("start_time"):
-            keep &= times >= span.start_time.ToMicroseconds()
-        if span.HasField("end_time"):
-            keep &= times < span.end_time.ToMicroseconds()
-        if not keep.all():
-            labels, times = labels[keep], times[keep]
-        for entity, column in key_columns.items():
-            _columns.keys_as_text(column, labels[column])  # Refuses missing or odd keys now.
-        return labels, key_columns, label_type, times
-
-    @staticmethod
-    def _label_requests(message: f.TrainingSetSpec, labels: pd.DataFrame,
-                        entities: Mapping[str, str], key_columns: Mapping[str, str],
-                        label_type: int, times: np.ndarray, label_column: str, batch_rows: int,
-                        bar: Progress) -> Iterator[f.BuildTrainingSetRequest]:
-        yield f.BuildTrainingSetRequest(spec=message)
-        for start in range(0, len(labels), batch_rows):
-            chunk = labels.iloc[start:start + batch_rows]
-            events = c.LabelEventBatch(
-                entity_keys=[c.EntityKeys(entity=entity,
-                                          keys=_columns.keys_as_text(column, chunk[column]))
-                             for entity, column in key_columns.items()],
-                event_time_unix_micros=times[start:start + batch_rows].tolist(),
-                labels=_columns.to_value_column(chunk[label_column], label_type))
-            yield f.BuildTrainingSetRequest(label_events=events)
-            bar.update("labels sent", start + len(chunk), len(labels), "events")
-
-    @staticmethod
-    def _read_training_set(responses: Iterator[f.BuildTrainingSetResponse], columns: "_Columns",
-                           kept_index: Optional[pd.Index]) -> pd.DataFrame:
-        header = f.TrainingSetHeader()
-        summary = f.Dataset()
-        chunks: List[pd.DataFrame] = []
-        for response in responses:
-            part = response.WhichOneof("part")
-            if part == "header":
-                header = response.header
-            elif part == "summary":
-                summary = response.summary
-            elif part == "rows":
-                chunks.append(columns.frame(response.rows, header))
-        if chunks:
-            frame = pd.concat(chunks).sort_index(kind="stable")
-        else:
-            frame = columns.frame(f.TrainingSetRows(), header)
-        if kept_index is not None:
-            frame.index = kept_index[frame.index.to_numpy()]
-        else:
-            frame = frame.reset_index(drop=True)
-        frame.attrs["dataset"] = summary
-        return frame
-
-
-@dataclasses.dataclass(frozen=True)
-class _Columns:
-    """How a training set's columns are named: entity -> join key, the time and label columns,
-    and whether features are named "group:feature"."""
-    join_keys: Mapping[str, str]
-    time: str
-    label: str
-    full_names: bool
-
-    def frame(self, rows: f.TrainingSetRows, header: f.TrainingSetHeader) -> pd.DataFrame:
-        """One chunk of a training set as a DataFrame indexed by the label event's index."""
-        count = len(rows.event_time_unix_micros)
-        data: Dict[str, Any] = {}
-        ordered = list(self.join_keys.values())
-        for i, keys in enumerate(rows.entity_keys):
-            name = self.join_keys.get(keys.entity) or (ordered[i] if i < len(ordered)
-                                                       else keys.entity)
-            data[name] = np.asarray(list(keys.keys), dtype=object)
-        if not rows.entity_keys:
-            for name in ordered:
-                data[name] = np.asarray([], dtype=object)
-        data[self.time] = _columns.times_from_micros(rows.event_time_unix_micros)
-        label_type = header.label_type or _columns.value_column_type(rows.labels) or \
-            c.FEATURE_TYPE_DOUBLE
-        data[self.label] = _columns.from_value_column(rows.labels, label_type, count)
-        refs = [v.ref for v in header.features]
-        values = list(rows.features) or [c.FeatureColumn()] * len(refs)
-        for name, feature, column in zip(_column_names(refs, self.full_names), header.features,
-                                         values):
-            data[name] = _columns.from_value_column(column.values, feature.type, count)
-        return pd.DataFrame(data, index=np.asarray(rows.label_event_index, dtype=np.int64))
