@@ -8,7 +8,6 @@ import json
 import pytest
 
 import py_factory
-from conftest import client
 from fabrique import _progress
 from fabrique.errors import InvalidArgument, InvalidInput, NotFound
 from fabrique.train import RunFailed, state_of

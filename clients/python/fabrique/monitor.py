@@ -16,8 +16,9 @@ import os
 import pathlib
 import tempfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterator, List, Optional
 
+from fabrique._frames import label_values, micros, require_column, texts
 from fabrique._specs import enum_label, new_request_id, parse_model
 from fabrique.errors import InvalidInput
 
@@ -103,15 +104,15 @@ class Monitor:
                 raise InvalidInput("joining by entity and time needs model=", "model")
             parse_model(model)
             for column in (entity, time):
-                _require(frame, column)
-        _require(frame, label)
-        labels = _labels(frame[label], label)
+                require_column(frame, column)
+        require_column(frame, label)
+        labels = label_values(frame[label], label)
         if by_prediction:
-            ids = _texts(frame[prediction_id], prediction_id)
+            ids = texts(frame[prediction_id], prediction_id)
         else:
-            keys = _texts(frame[entity], entity)
-            times = _micros(frame[time], time)
-        observed = (_micros(frame[observe_time], observe_time) if observe_time
+            keys = texts(frame[entity], entity)
+            times = micros(frame[time], time)
+        observed = (micros(frame[observe_time], observe_time) if observe_time
                     else [int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1e6)]
                     * len(frame))
 
@@ -204,54 +205,6 @@ class Monitor:
             out.write(page)
         os.replace(temporary, path)
         return path
-
-
-def _require(frame: "pandas.DataFrame", column: str) -> None:
-    if column not in frame.columns:
-        raise InvalidInput(f"column {column!r} is missing; the frame has {list(frame.columns)}",
-                           column)
-
-
-def _labels(series: "pandas.Series", column: str) -> List[Tuple[str, Any]]:
-    """Each label as (Value's field, value), by the column's dtype; refuses nulls and mixed
-    objects."""
-    import pandas.api.types as types
-    if series.isna().any():
-        row = int(series.isna().to_numpy().nonzero()[0][0])
-        raise InvalidInput(f"column {column!r} has a missing label at row {row}", column)
-    if types.is_bool_dtype(series):
-        return [("bool_value", bool(v)) for v in series]
-    if types.is_integer_dtype(series):
-        return [("int64_value", int(v)) for v in series]
-    if types.is_float_dtype(series):
-        return [("double_value", float(v)) for v in series]
-    if all(isinstance(v, str) for v in series):
-        return [("string_value", v) for v in series]
-    kinds = sorted({type(v).__name__ for v in series})
-    raise InvalidInput(f"column {column!r} must hold bool, integer, float or text labels, not "
-                       f"{kinds}", column)
-
-
-def _texts(series: "pandas.Series", column: str) -> List[str]:
-    if series.isna().any() or not all(isinstance(v, str) and v for v in series):
-        raise InvalidInput(f"column {column!r} must hold non-empty text (ids or keys), not "
-                           f"{series.dtype}", column)
-    return list(series)
-
-
-def _micros(series: "pandas.Series", column: str) -> List[int]:
-    """Microseconds since the epoch from datetimes (naive ones read as UTC) or integers."""
-    import pandas
-    import pandas.api.types as types
-    if series.isna().any():
-        raise InvalidInput(f"column {column!r} has missing times", column)
-    if types.is_integer_dtype(series):
-        return [int(v) for v in series]
-    if types.is_datetime64_any_dtype(series):
-        stamps = pandas.to_datetime(series, utc=True)
-        return [int(v.value // 1000) for v in stamps]
-    raise InvalidInput(f"column {column!r} must hold datetimes or microseconds since the "
-                       f"epoch, not {series.dtype}", column)
 
 
 def _set_ref(ref: Any, model: str, version: Optional[int], alias: Optional[str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional
 
+from fabrique._frames import label_values, micros, require_column
 from fabrique._progress import Progress
 from fabrique._specs import SpecLike, enum_label, new_request_id, parse_spec, timestamp
 from fabrique.errors import FabriqueError, InvalidInput
@@ -59,7 +60,9 @@ class Train:
             self._stub_instance = self._client.stub("trainer", self._stub_class)
         return self._stub_instance
 
-    def submit(self, spec: SpecLike, *, squad: Optional[str] = None, watch: bool = True,
+    def submit(self, spec: SpecLike, *, labels: Optional["pandas.DataFrame"] = None,
+               time_column: str = "event_time", label_column: str = "label",
+               squad: Optional[str] = None, watch: bool = True,
                progress: Optional[bool] = None, check: bool = True,
                request_id: Optional[str] = None, validate_only: bool = False,
                deadline_s: Optional[float] = None) -> Any:
@@ -67,6 +70,10 @@ class Train:
 
         Args:
           spec:      a RunSpec, a dict in protobuf JSON or a JSON file's path.
+          labels:    the label events as a DataFrame, in place of the spec's `label`: a key
+                     column per entity the features use (one column: any name; several: each
+                     named by its entity), `time_column` (datetimes or Unix microseconds) and
+                     `label_column` (bool, integer or text classes; float for regression).
           squad:     the squad the run trains for (it owns the run and a model it creates);
                      None = the one squad where the caller holds runs.submit.
           watch:     follow the run to its end (False: return the run as submitted).
@@ -78,13 +85,16 @@ class Train:
         Returns:
           the final fabrique.v1.Run when watching, else the submitted (or validated) one.
         Raises:
-          InvalidInput: the spec cannot be read, before anything is sent.
+          InvalidInput: the spec cannot be read, or `labels` lacks a column or holds values
+            that cannot be sent (naming the column); before anything is sent.
           InvalidArgument: the trainer refused the spec (unknown features, several squads, ...).
           FailedPrecondition: e.g. a `cuda` device without a GPU.
           RunFailed: with `watch` and `check`, the run failed or was cancelled.
         """
         from fabrique.v1 import common_pb2
         run_spec = parse_spec(spec, common_pb2.RunSpec, "spec")
+        if labels is not None:
+            _set_label_events(run_spec, labels, time_column, label_column)
         if not run_spec.model_name:
             raise InvalidInput("spec has no model_name: the run must name the model it trains",
                                "model_name")
@@ -183,6 +193,37 @@ class Train:
         stands (fabrique.v1.Run). Raises NotFound for an unknown run."""
         request = self._pb.CancelRunRequest(run_id=run_id, reason=reason)
         return self._client.call(self._stub.CancelRun, request, idempotent=True)
+
+
+def _set_label_events(spec: Any, labels: "pandas.DataFrame", time_column: str,
+                      label_column: str) -> None:
+    """Fills spec.label.events from a DataFrame of label events."""
+    import pandas
+    if not isinstance(labels, pandas.DataFrame):
+        raise InvalidInput(f"labels must be a pandas DataFrame, not {type(labels).__name__}",
+                           "labels")
+    if labels.empty:
+        raise InvalidInput("labels: the DataFrame is empty", "labels")
+    require_column(labels, time_column)
+    require_column(labels, label_column)
+    key_columns = [c for c in labels.columns if c not in (time_column, label_column)]
+    if not key_columns:
+        raise InvalidInput("labels has no entity key column", "labels")
+    events = spec.label.events
+    events.Clear()
+    for column in key_columns:
+        # One entity needs no name; several are told apart by their columns' names.
+        if labels[column].isna().any():
+            raise InvalidInput(f"labels column {column!r} has a missing key", str(column))
+        events.entity_keys.add(entity="" if len(key_columns) == 1 else str(column),
+                               keys=[str(key) for key in labels[column]])
+    events.event_time_unix_micros.extend(micros(labels[time_column], time_column))
+    values = label_values(labels[label_column], label_column)
+    kind = values[0][0]
+    column = {"bool_value": events.labels.bool_values, "int64_value": events.labels.int64_values,
+              "double_value": events.labels.double_values,
+              "string_value": events.labels.string_values}[kind]
+    column.values.extend(value for _, value in values)
 
 
 def _draw(bar: Progress, progress: Any) -> None:
