@@ -5,6 +5,7 @@ the refusals: a spec that cannot be read (before sending), the squad unsaid, an 
 import io
 import json
 
+import pandas
 import pytest
 
 import py_factory
@@ -126,3 +127,31 @@ def test_the_bar_draws_only_where_someone_watches(monkeypatch):
     assert forced.getvalue()
     monkeypatch.setitem(__import__("sys").modules, "ipykernel", object())
     assert _progress.watched(io.StringIO())
+
+
+def test_labels_as_a_dataframe(fab, spec):
+    events = spec["label"]["events"]
+    labels = pandas.DataFrame({"customer_id": events["entity_keys"][0]["keys"],
+                               "event_time": events["event_time_unix_micros"],
+                               "label": events["labels"]["int64_values"]["values"]})
+    without = {key: value for key, value in spec.items() if key != "label"}
+    checked = fab.train.submit(without, labels=labels, squad="risk", validate_only=True)
+    assert list(checked.spec.label.events.labels.int64_values.values) == list(labels.label)
+    assert list(checked.spec.label.events.entity_keys[0].keys) == list(labels.customer_id)
+
+    def refused(frame):
+        with pytest.raises(InvalidInput) as error:
+            fab.train.submit(without, labels=frame, squad="risk", validate_only=True)
+        return error.value.column
+
+    assert refused(labels.drop(columns="label")) == "label"
+    assert refused(labels.drop(columns="event_time")) == "event_time"
+    assert refused(labels.assign(label=[None] + list(labels.label[1:]))) == "label"
+    assert refused(labels.assign(event_time="soon")) == "event_time"
+    assert refused(labels.iloc[:0]) == "labels"
+
+
+def test_the_bar_follows_a_replayed_run(fab, run, capsys):
+    fab.train.wait(run.run_id, progress=True)
+    drawn = capsys.readouterr().err
+    assert "epoch 3/3" in drawn and "succeeded" in drawn
