@@ -5,6 +5,8 @@ waiting until the inference server serves a version."""
 import json
 import time
 
+import pytest
+
 from conftest import client, fabrique
 
 ROWS = 300
@@ -58,6 +60,30 @@ def run_spec(prefix, model, keys, xs, epochs=3):
 def connect(running):
     """The Python client on the running factory, as its local user (platform-admin)."""
     return client.connect(data_dir=running.data_dir)
+
+
+@pytest.fixture(scope="module")
+def fab(stubs, running):
+    """The Python client on the module's `fabrique up`; tests import this fixture."""
+    with connect(running) as fab:
+        yield fab
+
+
+def train(fab, running, work, prefix, model, epochs=3):
+    """Loads the features and trains `model` on them for squad risk; returns (version, keys,
+    xs)."""
+    keys, xs = load_features(running, work, prefix)
+    run = fab.train.submit(run_spec(prefix, model, keys, xs, epochs=epochs), squad="risk",
+                           progress=False)
+    return run.registered_version.version, keys, xs
+
+
+def serve(fab, running, work, prefix, model, epochs=3):
+    """`train`, then the version in production and answering; returns (version, keys, xs)."""
+    version, keys, xs = train(fab, running, work, prefix, model, epochs)
+    fab.models.set_alias(model, "production", version)
+    wait_served(fab, model, version, keys[0])
+    return version, keys, xs
 
 
 def wait_served(fab, model, version, key, timeout=120):

@@ -13,20 +13,14 @@ from fabrique.errors import Aborted, InvalidInput, NotFound, PermissionDenied
 
 PREFIX = "pymodels"
 MODEL = "pymodels-churn"
-
-
-@pytest.fixture(scope="module")
-def fab(stubs, running):
-    with py_factory.connect(running) as fab:
-        yield fab
+# The client on the module's `fabrique up` (a fixture).
+fab = py_factory.fab
 
 
 @pytest.fixture(scope="module")
 def version(fab, running, tmp_path_factory):
-    keys, xs = py_factory.load_features(running, tmp_path_factory.mktemp(PREFIX), PREFIX)
-    run = fab.train.submit(py_factory.run_spec(PREFIX, MODEL, keys, xs, epochs=2), squad="risk",
-                           progress=False)
-    return run.registered_version.version
+    return py_factory.train(fab, running, tmp_path_factory.mktemp(PREFIX), PREFIX, MODEL,
+                            epochs=2)[0]
 
 
 def test_list_and_get(fab, version):

@@ -14,23 +14,15 @@ from fabrique.errors import InvalidInput, NotFound
 
 PREFIX = "pymon"
 MODEL = "pymon-churn"
-
-
-@pytest.fixture(scope="module")
-def fab(stubs, running):
-    with py_factory.connect(running) as fab:
-        yield fab
+# The client on the module's `fabrique up` (a fixture).
+fab = py_factory.fab
 
 
 @pytest.fixture(scope="module")
 def predictions(fab, running, tmp_path_factory):
     """MODEL in production, and a DataFrame of 40 predictions logged to the monitor."""
-    keys, xs = py_factory.load_features(running, tmp_path_factory.mktemp(PREFIX), PREFIX)
-    run = fab.train.submit(py_factory.run_spec(PREFIX, MODEL, keys, xs, epochs=2),
-                           squad="risk", progress=False)
-    version = run.registered_version.version
-    fab.models.set_alias(MODEL, "production", version)
-    py_factory.wait_served(fab, MODEL, version, keys[0])
+    _, keys, xs = py_factory.serve(fab, running, tmp_path_factory.mktemp(PREFIX), PREFIX,
+                                   MODEL, epochs=2)
     frame = fab.predict(MODEL, keys[:40])
     frame["label"] = [int(x > 0) for x in xs[:40]]
     return frame

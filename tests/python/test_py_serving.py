@@ -14,24 +14,14 @@ from fabrique.errors import InvalidInput, NotFound
 
 PREFIX = "pyserve"
 MODEL = "pyserve-churn"
-
-
-@pytest.fixture(scope="module")
-def fab(stubs, running):
-    with py_factory.connect(running) as fab:
-        yield fab
+# The client on the module's `fabrique up` (a fixture).
+fab = py_factory.fab
 
 
 @pytest.fixture(scope="module")
 def served(fab, running, tmp_path_factory):
     """(version, keys, xs) of MODEL in production, once the inference server answers for it."""
-    keys, xs = py_factory.load_features(running, tmp_path_factory.mktemp(PREFIX), PREFIX)
-    run = fab.train.submit(py_factory.run_spec(PREFIX, MODEL, keys, xs), squad="risk",
-                           progress=False)
-    version = run.registered_version.version
-    fab.models.set_alias(MODEL, "production", version)
-    py_factory.wait_served(fab, MODEL, version, keys[0])
-    return version, keys, xs
+    return py_factory.serve(fab, running, tmp_path_factory.mktemp(PREFIX), PREFIX, MODEL)
 
 
 def test_predict_returns_a_row_per_entity(fab, served):

@@ -9,12 +9,8 @@ from fabrique import tower
 from fabrique.errors import FailedPrecondition, InvalidInput, NotFound
 
 SPEC = {"model_name": "pytower-fraud", "epochs": 1}
-
-
-@pytest.fixture(scope="module")
-def fab(stubs, running):
-    with py_factory.connect(running) as fab:
-        yield fab
+# The client on the module's `fabrique up` (a fixture).
+fab = py_factory.fab
 
 
 def test_the_portfolio_is_a_ranked_frame_with_its_funnel(fab):

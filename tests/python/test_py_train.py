@@ -15,12 +15,8 @@ from fabrique.train import RunFailed, state_of
 
 PREFIX = "pytrain"
 MODEL = "pytrain-model"
-
-
-@pytest.fixture(scope="module")
-def fab(stubs, running):
-    with py_factory.connect(running) as fab:
-        yield fab
+# The client on the module's `fabrique up` (a fixture).
+fab = py_factory.fab
 
 
 @pytest.fixture(scope="module")

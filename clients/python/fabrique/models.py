@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, List, Optional
 
+from fabrique._area import Area
 from fabrique._specs import check_name, enum_label, new_request_id, parse_model, timestamp
 from fabrique.errors import InvalidInput
 
@@ -60,23 +61,13 @@ class Promotion:
         return self.state == "completed"
 
 
-class Models:
+class Models(Area):
     """The registry's calls. Get it as `fabrique.connect(...).models`."""
 
     def __init__(self, client: "Client") -> None:
         from fabrique.v1 import registry_pb2, registry_pb2_grpc
-        self._client = client
+        super().__init__(client, "registry", registry_pb2_grpc.ModelRegistryStub)
         self._pb = registry_pb2
-        self._stub_class = registry_pb2_grpc.ModelRegistryStub
-        self._stub_instance: Any = None
-
-    @property
-    def _stub(self) -> Any:
-        # Made on first use, not in __init__: the client builds its areas under its lock, which
-        # opening a channel takes too.
-        if self._stub_instance is None:
-            self._stub_instance = self._client.stub("registry", self._stub_class)
-        return self._stub_instance
 
     def _call(self, method: Any, request: Any, idempotent: bool = True) -> Any:
         return self._client.call(method, request, idempotent=idempotent)
@@ -236,14 +227,6 @@ class Models:
                                           "PROMOTION_STATE_"),
                          gates=gates, message=message)
 
-    def _pages(self, method: Any, request: Any, field_name: str) -> List[Any]:
-        items: List[Any] = []
-        while True:
-            response = self._call(method, request)
-            items.extend(getattr(response, field_name))
-            if not response.next_page_token:
-                return items
-            request.page_token = response.next_page_token
 
 
 def _check_version(version: Any) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional
 
 from fabrique._frames import label_values, micros, require_column, texts
+from fabrique._area import Area
 from fabrique._specs import enum_label, new_request_id, parse_model
 from fabrique.errors import InvalidInput
 
@@ -44,25 +45,15 @@ class OutcomesLogged:
     errors: List[str] = field(default_factory=list)
 
 
-class Monitor:
+class Monitor(Area):
     """The monitor's calls. Get it as `fabrique.connect(...).monitor`."""
 
     def __init__(self, client: "Client") -> None:
         from fabrique.v1 import monitor_pb2, monitor_pb2_grpc
-        self._client = client
+        super().__init__(client, "monitor", monitor_pb2_grpc.MonitorStub)
         self._pb = monitor_pb2
-        self._stub_class = monitor_pb2_grpc.MonitorStub
-        self._stub_instance: Any = None
 
     # ---- outcomes ------------------------------------------------------------------------
-
-    @property
-    def _stub(self) -> Any:
-        # Made on first use, not in __init__: the client builds its areas under its lock, which
-        # opening a channel takes too.
-        if self._stub_instance is None:
-            self._stub_instance = self._client.stub("monitor", self._stub_class)
-        return self._stub_instance
 
     def log_outcomes(self, frame: "pandas.DataFrame", *, label: str = "label",
                      prediction_id: str = "prediction_id", model: Optional[str] = None,

@@ -11,8 +11,9 @@ file's path), as `fabrique tower submit` reads it. Jobs come back as fabrique.v1
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 
+from fabrique._area import Area
 from fabrique._specs import (
     SpecLike, check_name, enum_label, new_request_id, parse_spec, timestamp)
 from fabrique.errors import InvalidInput
@@ -60,23 +61,13 @@ def money(value: Any) -> float:
     return value.units + value.nanos / 1e9
 
 
-class Tower:
+class Tower(Area):
     """The tower's calls. Get it as `fabrique.connect(...).tower`."""
 
     def __init__(self, client: "Client") -> None:
         from fabrique.v1 import tower_pb2, tower_pb2_grpc
-        self._client = client
+        super().__init__(client, "tower", tower_pb2_grpc.TowerStub)
         self._pb = tower_pb2
-        self._stub_class = tower_pb2_grpc.TowerStub
-        self._stub_instance: Any = None
-
-    @property
-    def _stub(self) -> Any:
-        # Made on first use, not in __init__: the client builds its areas under its lock, which
-        # opening a channel takes too.
-        if self._stub_instance is None:
-            self._stub_instance = self._client.stub("tower", self._stub_class)
-        return self._stub_instance
 
     def _enum(self, enum_type: Any, prefix: str, value: str, what: str) -> int:
         name = prefix + value.upper().replace("-", "_")
@@ -230,12 +221,3 @@ class Tower:
         frame.attrs["funnel"] = funnel
         frame.attrs["total_estimated_value"], frame.attrs["total_spent"] = totals
         return frame
-
-    def _pages(self, method: Any, request: Any, field_name: str) -> List[Any]:
-        items: List[Any] = []
-        while True:
-            response = self._client.call(method, request, idempotent=True)
-            items.extend(getattr(response, field_name))
-            if not response.next_page_token:
-                return items
-            request.page_token = response.next_page_token

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterator, List, Optional
 
 from fabrique._frames import label_values, micros, require_column
 from fabrique._progress import Progress
+from fabrique._area import Area
 from fabrique._specs import SpecLike, enum_label, new_request_id, parse_spec, timestamp
 from fabrique.errors import FabriqueError, InvalidInput
 
@@ -42,23 +43,13 @@ def state_of(run: Any) -> str:
     return enum_label(trainer_pb2.RunState, run.state, "RUN_STATE_")
 
 
-class Train:
+class Train(Area):
     """The trainer's calls. Get it as `fabrique.connect(...).train`."""
 
     def __init__(self, client: "Client") -> None:
         from fabrique.v1 import trainer_pb2, trainer_pb2_grpc
-        self._client = client
+        super().__init__(client, "trainer", trainer_pb2_grpc.TrainerStub)
         self._pb = trainer_pb2
-        self._stub_class = trainer_pb2_grpc.TrainerStub
-        self._stub_instance: Any = None
-
-    @property
-    def _stub(self) -> Any:
-        # Made on first use, not in __init__: the client builds its areas under its lock, which
-        # opening a channel takes too.
-        if self._stub_instance is None:
-            self._stub_instance = self._client.stub("trainer", self._stub_class)
-        return self._stub_instance
 
     def submit(self, spec: SpecLike, *, labels: Optional["pandas.DataFrame"] = None,
                time_column: str = "event_time", label_column: str = "label",
