@@ -1,22 +1,48 @@
-"""Shared fixtures: the built binaries, Python stubs generated at test time, a running
-`fabrique up` on free loopback ports, and calls to it as a squad's client makes them: over TLS
-that verifies the server against `fabrique up`'s CA, with a bearer token minted for the user and
-groups a test plays (through the Python client package, clients/python/fabrique)."""
+"""Shared fixtures: the built binaries, the Python client installed with pip as a squad installs
+it, a running `fabrique up` on free loopback ports, and calls to it as a squad's client makes
+them: over TLS that verifies the server against `fabrique up`'s CA, with a bearer token minted
+for the user and groups a test plays.
 
+Every test imports `fabrique` (and its generated `fabrique.v1` stubs) from the installed copy:
+this file installs clients/python once per run into a temporary directory and puts it first on
+sys.path. Set FABRIQUE_CLIENT_SITE to a directory it is already installed in (`pip install
+--target DIR`) to skip that."""
+
+import atexit
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
+import client_package
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN_DIR = pathlib.Path(os.environ.get("FABRIQUE_BIN_DIR", REPO / "build" / "bin"))
-sys.path.insert(0, str(REPO / "clients" / "python"))
 
-import fabrique as client  # noqa: E402  (the Python client package, found on the path above)
+
+def _installed_client_site() -> pathlib.Path:
+    """Where the client is installed for this run (installing it there first)."""
+    if os.environ.get("FABRIQUE_CLIENT_SITE"):
+        return pathlib.Path(os.environ["FABRIQUE_CLIENT_SITE"])
+    work = pathlib.Path(tempfile.mkdtemp(prefix="fabrique-client-"))
+    atexit.register(shutil.rmtree, work, True)
+    installed = client_package.install(work / "site", work / "src")
+    if installed.returncode != 0:
+        raise RuntimeError(f"pip could not install clients/python:\n{installed.stdout}"
+                           f"{installed.stderr}")
+    return work / "site"
+
+
+CLIENT_SITE = _installed_client_site()
+sys.path.insert(0, str(CLIENT_SITE))
+
+import fabrique as client  # noqa: E402  (the installed Python client package)
 
 
 def fabrique(*args, timeout=30, **kwargs):
@@ -27,24 +53,23 @@ def fabrique(*args, timeout=30, **kwargs):
 
 @pytest.fixture(scope="session")
 def stubs(tmp_path_factory):
-    """Generates Python stubs for every Fabrique proto with grpc_tools.protoc, as a squad would,
-    and puts them on sys.path."""
+    """The generated stubs: Fabrique's own (`fabrique.v1`) come with the installed client; the
+    standard ones a KServe or gRPC user generates themselves (`inference` for the Open Inference
+    Protocol, `grpc.health.v1`) are generated here with grpc_tools.protoc and put on sys.path.
+    Returns the directory of the installed client."""
     from grpc_tools import protoc
     out = tmp_path_factory.mktemp("stubs")
-    protos = sorted(str(p.relative_to(REPO / "protos"))
-                    for p in (REPO / "protos").rglob("*.proto"))
+    protos = ["inference/grpc_predict_v2.proto", "grpc/health/v1/health.proto"]
     include = pathlib.Path(protoc.__file__).parent / "_proto"
     rc = protoc.main(["grpc_tools.protoc", f"-I{REPO / 'protos'}", f"-I{include}",
                       f"--python_out={out}", f"--grpc_python_out={out}", *protos])
     assert rc == 0, f"grpc_tools.protoc failed on {protos}"
-    sys.path.insert(0, str(out))
-    # grpc.health.v1 lives under the installed `grpc` package's name, and fabrique.v1 under the
-    # client package's: let each find the generated modules too (Debian ships no
-    # grpcio-health-checking).
+    sys.path.insert(1, str(out))  # After the installed client.
+    # grpc.health.v1 lives under the installed `grpc` package's name: let it find the generated
+    # modules too (Debian ships no grpcio-health-checking).
     import grpc
     grpc.__path__.append(str(out / "grpc"))
-    client.__path__.append(str(out / "fabrique"))
-    return out
+    return CLIENT_SITE
 
 
 class Fabrique:
