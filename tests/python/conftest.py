@@ -34,8 +34,9 @@ def _installed_client_site() -> pathlib.Path:
     atexit.register(shutil.rmtree, work, True)
     installed = client_package.install(work / "site", work / "src")
     if installed.returncode != 0:
-        raise RuntimeError(f"pip could not install clients/python:\n{installed.stdout}"
-                           f"{installed.stderr}")
+        raise RuntimeError("pip could not install clients/python (on Debian it needs "
+                           "python3-pip, python3-setuptools, python3-wheel and "
+                           f"python3-grpc-tools):\n{installed.stdout}{installed.stderr}")
     return work / "site"
 
 

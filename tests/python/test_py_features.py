@@ -253,3 +253,39 @@ def test_ingest_draws_progress_only_when_asked(baskets, engineer, capsys):
     # The same batch ids again: recognised, written once.
     again = engineer.ingest(frame, group="baskets", batch_rows=1, batch_id_prefix="s8-load")
     assert again.duplicates == 2
+
+
+@pytest.mark.parametrize("feature_type, values, dtype", [
+    ("FEATURE_TYPE_DOUBLE", [1.5, None, -2.0], "float64"),
+    ("FEATURE_TYPE_FLOAT", np.array([0.5, np.nan], np.float32), "float32"),
+    ("FEATURE_TYPE_INT64", pd.array([2**62, None, -1], dtype="Int64"), "Int64"),
+    ("FEATURE_TYPE_BOOL", [True, None, False], "boolean"),
+    ("FEATURE_TYPE_STRING", ["é", None, ""], "object"),
+    ("FEATURE_TYPE_FLOAT_VECTOR", [[1.0, 2.0], None, np.array([], np.float32)], "object"),
+])
+def test_values_come_back_as_they_went(feature_type, values, dtype):
+    from fabrique import _columns
+    from fabrique.v1 import common_pb2 as c
+    kind = c.FeatureType.Value(feature_type)
+    series = pd.Series(values, dtype=object if dtype == "object" else None)
+    _columns.check_values("x", series, kind)
+    column = _columns.to_value_column(series, kind)
+    back = pd.Series(_columns.from_value_column(column, kind, len(series)))
+    assert str(back.dtype) == dtype and list(back.isna()) == list(series.isna())
+    for went, came in zip(series, back):
+        if pd.api.types.is_scalar(went) and pd.isna(went):
+            continue
+        if kind == c.FEATURE_TYPE_FLOAT_VECTOR:
+            np.testing.assert_array_equal(came, np.asarray(went, np.float32))
+        else:
+            assert came == went
+
+
+def test_event_times_are_read_as_utc_microseconds():
+    from fabrique import _columns
+    expected = [1767225600000000, 1767229200000000]  # 2026-01-01T00:00Z and 01:00Z
+    for series in [pd.Series([T0, T0 + HOUR]),
+                   pd.Series([T0.tz_localize(None), (T0 + HOUR).tz_localize(None)]),
+                   pd.Series(["2026-01-01T00:00:00Z", "2026-01-01T02:00:00+01:00"]),
+                   pd.Series(expected)]:
+        assert _columns.event_times_micros("t", series).tolist() == expected

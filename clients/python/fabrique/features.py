@@ -349,7 +349,11 @@ class Features:
             names = features if features is not None else [s.name for s in schema.spec.features]
             refs = [_columns.feature_ref(n, name) for n in names]
         else:
-            entity = self.entity(name).name  # NotFound when neither a group nor an entity.
+            try:
+                entity = self.entity(name).name
+            except NotFound as error:
+                raise NotFound(error.code, f"no feature group or entity named {name!r}: "
+                               f"{error.message}", error.method) from None
             if not features:
                 raise InvalidInput(f"{name!r} is an entity: name the features to read, as "
                                    "\"group:feature\"")
