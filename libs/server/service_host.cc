@@ -18,6 +18,7 @@
 #include "libs/core/status_macros.h"
 #include "libs/core/version.h"
 #include "libs/server/not_built_interceptor.h"
+#include "libs/server/process_metrics.h"
 #include "libs/server/signals.h"
 #include "prometheus/gauge.h"
 
@@ -85,6 +86,8 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(ServiceHostOpti
   auto host = std::unique_ptr<ServiceHost>(new ServiceHost(std::move(options)));
   host->credentials_ = std::move(credentials);
   host->rpc_metrics_ = std::make_unique<RpcMetrics>(*host->registry_, host->options_.service_name);
+  host->process_metrics_ = std::make_shared<ProcessMetrics>();
+  host->AddCollectable(host->process_metrics_);
   prometheus::BuildGauge()
       .Name(absl::StrCat("fabrique_", host->options_.service_name, "_build_info"))
       .Help("Always 1; the labels say which build is running.")

@@ -3,7 +3,8 @@
 
 // The service host every Fabrique binary runs in: a gRPC server with health checking
 // (grpc.health.v1, one status per service), server reflection, a Prometheus exposer on its own
-// port, standard RPC metrics, message-size and keepalive settings, and graceful shutdown.
+// port, standard RPC metrics, the standard process_* metrics (process_metrics.h), message-size
+// and keepalive settings, and graceful shutdown.
 //
 //   ServiceHostOptions options;  options.service_name = "features";  options.port = 7101;
 //   options.tls = TlsFiles{"features.crt", "features.key", "ca.crt"};
@@ -31,6 +32,8 @@
 #include "prometheus/registry.h"
 
 namespace fabrique::server {
+
+class ProcessMetrics;
 
 struct ServiceHostOptions {
   // Short service name used in metric names and logs, e.g. "features". Required.
@@ -138,6 +141,7 @@ class ServiceHost {
   ServiceHostOptions options_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<RpcMetrics> rpc_metrics_;
+  std::shared_ptr<ProcessMetrics> process_metrics_;
   std::shared_ptr<grpc::ServerCredentials> credentials_;
   HttpPages http_pages_;
   std::unique_ptr<prometheus::Exposer> exposer_;

@@ -282,6 +282,11 @@ void CheckMetrics(RunningService& s) {
   CHECK(absl::StrContains(metrics, prefix + "rpc_requests_total{"));
   CHECK(absl::StrContains(metrics, prefix + "rpc_duration_seconds_bucket{"));
   CHECK(absl::StrContains(metrics, prefix + "rpc_in_flight{"));
+  for (const char* process : {"process_resident_memory_bytes ", "process_virtual_memory_bytes ",
+                              "process_cpu_seconds_total ", "process_open_fds ", "process_max_fds ",
+                              "process_start_time_seconds ", "process_threads "}) {
+    CHECK(absl::StrContains(metrics, absl::StrCat("\n", process)));
+  }
   if (s.info.stateful) {
     CHECK(absl::StrContains(metrics, prefix + "block_cache_hit_ratio "));
     CHECK(absl::StrContains(metrics, prefix + "pending_compaction_bytes{family=\"meta\"}"));

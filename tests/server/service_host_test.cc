@@ -172,6 +172,13 @@ TEST_CASE("metrics count calls by method and code, time them, and pass promtool"
                           "\"fabrique.testing.Echo\"} 2"));
   CHECK(absl::StrContains(metrics, "# TYPE fabrique_test_rpc_in_flight gauge"));
   CHECK(absl::StrContains(metrics, "fabrique_test_build_info{version="));
+  // The standard process metrics, under the names every Prometheus client library uses.
+  CHECK(absl::StrContains(metrics, "# TYPE process_cpu_seconds_total counter"));
+  for (const char* gauge :
+       {"process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds",
+        "process_max_fds", "process_start_time_seconds", "process_threads"}) {
+    CHECK(absl::StrContains(metrics, absl::StrCat("# TYPE ", gauge, " gauge\n", gauge, " ")));
+  }
   auto promtool = fabrique::testing::PromtoolCheckMetrics(metrics);
   INFO(promtool.status().message());
   CHECK(promtool.ok());
