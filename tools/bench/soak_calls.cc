@@ -84,6 +84,7 @@ std::string SoakCalls::Predict(uint64_t seq) {
     return absl::StrCat("Predict's answer for ", data_.keys[e], " is not version ", version,
                         "'s ", expected->second[e]);
   }
+  predicted_.fetch_add(1);
   int64_t seen = latest_served_.load();
   while (version > seen && !latest_served_.compare_exchange_weak(seen, version)) {
   }

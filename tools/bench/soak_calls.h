@@ -47,6 +47,8 @@ class SoakCalls {
 
   // The highest version that has answered a Predict.
   int64_t LatestServed() const { return latest_served_.load(); }
+  // Predict calls answered right so far, each a prediction the server logs to the monitor.
+  int64_t Predicted() const { return predicted_.load(); }
 
  private:
   size_t Entity(uint64_t seq) const;
@@ -58,6 +60,7 @@ class SoakCalls {
   std::unique_ptr<v1::EntityInference::Stub> predict_;
   v1::LookupOnlineRequest lookup_template_;
   std::atomic<int64_t> latest_served_{0};
+  std::atomic<int64_t> predicted_{0};
 };
 
 }  // namespace fabrique::bench
