@@ -135,9 +135,8 @@ std::vector<std::string> PrepareModel(const SoakFlags& flags, SoakFactory& facto
     data.expected[version] = expected->tensors[0].fp32;
     if (version > 1) later.push_back(path);
   }
-  const int64_t first =
-      factory.stack().Register(kModel, v1::TASK_BINARY_CLASSIFICATION, modules + "/v1.pt",
-                               FeatureSignature(shape, kGroup));
+  const int64_t first = factory.stack().Register(
+      kModel, v1::TASK_BINARY_CLASSIFICATION, modules + "/v1.pt", FeatureSignature(shape, kGroup));
   factory.stack().SetProduction(kModel, first);
   return later;
 }
@@ -256,6 +255,7 @@ int Main(int argc, char** argv) {
     std::printf("  %s: at most %lld calls were due and not yet begun at once\n", kinds[i].c_str(),
                 static_cast<long long>(loads[i]->max_backlog()));
   }
+  report.PrintMarkdown();
   const int64_t failed = report.PrintGoals(failed_before);
   if (flags.small) {
     std::printf("  (--small: the memory and latency goals mean little in seconds-long minutes)\n");

@@ -81,8 +81,8 @@ std::string SoakCalls::Predict(uint64_t seq) {
   }
   if (prediction.outputs_size() != 1 || prediction.outputs(0).values_size() != 1 ||
       !(std::abs(prediction.outputs(0).values(0) - expected->second[e]) <= 1e-5)) {
-    return absl::StrCat("Predict's answer for ", data_.keys[e], " is not version ", version,
-                        "'s ", expected->second[e]);
+    return absl::StrCat("Predict's answer for ", data_.keys[e], " is not version ", version, "'s ",
+                        expected->second[e]);
   }
   predicted_.fetch_add(1);
   int64_t seen = latest_served_.load();
@@ -99,8 +99,7 @@ std::string SoakCalls::Ingest(uint64_t seq) {
   v1::RowBatch* rows = request.mutable_rows();
   const int64_t now = absl::ToUnixMicros(absl::Now());
   for (int r = 0; r < data_.ingest_rows; ++r) {
-    rows->add_entity_keys(
-        absl::StrCat("w", (seq * data_.ingest_rows + r) % data_.ingest_keys));
+    rows->add_entity_keys(absl::StrCat("w", (seq * data_.ingest_rows + r) % data_.ingest_keys));
     rows->add_event_time_unix_micros(now);
   }
   for (int f = 0; f < data_.width; ++f) {

@@ -32,7 +32,7 @@ struct SoakData {
   std::vector<float> values;      // Their features, row-major, `width` per entity.
   // By version: each entity's output (one per entity). Complete before the load starts.
   std::map<int64_t, std::vector<float>> expected;
-  int ingest_rows = 10;  // Rows per Ingest call.
+  int ingest_rows = 10;      // Rows per Ingest call.
   int ingest_keys = 10'000;  // Entities the ingest cycles through ("w0", "w1", ...).
 };
 

@@ -21,20 +21,19 @@ void SoakFactory::StartServing(const std::string& model,
   const Security& security = stack_->security();
   // No tower or trainer runs and no policy asks for a retrain; the tower's address is one where
   // nothing listens (not its default port, which another factory on the machine may hold).
-  auto monitor = SpawnedService::Start(
-      "fabrique-monitor", dir_ + "/monitor", security,
-      {absl::StrCat("--registry_target=", stack_->registry().target()),
-       "--tower_target=127.0.0.1:1", "--trainer_target="});
+  auto monitor =
+      SpawnedService::Start("fabrique-monitor", dir_ + "/monitor", security,
+                            {absl::StrCat("--registry_target=", stack_->registry().target()),
+                             "--tower_target=127.0.0.1:1", "--trainer_target="});
   CheckOk(monitor.status(), "starting fabrique-monitor");
   monitor_ = *std::move(monitor);
-  std::vector<std::string> flags = {
-      absl::StrCat("--registry_target=", stack_->registry().target()),
-      absl::StrCat("--features_target=", stack_->features().target()),
-      absl::StrCat("--monitor_target=", monitor_->target()), "--device=cpu",
-      absl::StrCat("--models=", model)};
+  std::vector<std::string> flags = {absl::StrCat("--registry_target=", stack_->registry().target()),
+                                    absl::StrCat("--features_target=", stack_->features().target()),
+                                    absl::StrCat("--monitor_target=", monitor_->target()),
+                                    "--device=cpu", absl::StrCat("--models=", model)};
   flags.insert(flags.end(), inference_flags.begin(), inference_flags.end());
-  auto inference = SpawnedService::Start("fabrique-inference", dir_ + "/inference", security,
-                                         flags, absl::Minutes(3));
+  auto inference = SpawnedService::Start("fabrique-inference", dir_ + "/inference", security, flags,
+                                         absl::Minutes(3));
   CheckOk(inference.status(), "starting fabrique-inference");
   inference_ = *std::move(inference);
 }
@@ -48,9 +47,9 @@ std::vector<std::pair<std::string, SpawnedService*>> SoakFactory::Services() con
 }
 
 std::string ScrapeMetrics(const SpawnedService& service) {
-  absl::StatusOr<std::string> text = RunAndCapture(
-      {"curl", "-s", "--max-time", "5",
-       absl::StrCat("http://127.0.0.1:", service.metrics_port(), "/metrics")});
+  absl::StatusOr<std::string> text =
+      RunAndCapture({"curl", "-s", "--max-time", "5",
+                     absl::StrCat("http://127.0.0.1:", service.metrics_port(), "/metrics")});
   return text.ok() ? *std::move(text) : "";
 }
 

@@ -65,8 +65,8 @@ OpenLoop::OpenLoop(SoakCall call, double rate, int workers, CallLog* log)
 void OpenLoop::Dispatch() {
   const Clock::time_point start = Clock::now();
   const auto due = [&](uint64_t n) {
-    return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                       static_cast<double>(n) / rate_));
+    return start + std::chrono::duration_cast<Clock::duration>(
+                       std::chrono::duration<double>(static_cast<double>(n) / rate_));
   };
   uint64_t next = 0;
   while (true) {

@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace fabrique::bench {
 namespace {
@@ -53,9 +55,8 @@ void SoakReport::AddMinute(std::map<std::string, CallLog::Interval> calls,
     const auto found = m.kinds.find(kind);
     if (found == m.kinds.end()) continue;
     const KindMinute& k = found->second;
-    std::printf("  %-10s %8lld %7lld %9.2f %9.2f\n", kind.c_str(),
-                static_cast<long long>(k.calls), static_cast<long long>(k.failed), k.p50_ms,
-                k.p99_ms);
+    std::printf("  %-10s %8lld %7lld %9.2f %9.2f\n", kind.c_str(), static_cast<long long>(k.calls),
+                static_cast<long long>(k.failed), k.p50_ms, k.p99_ms);
     if (!k.first_problem.empty()) std::printf("    first failure: %s\n", k.first_problem.c_str());
   }
   std::fflush(stdout);
@@ -115,6 +116,41 @@ int64_t SoakReport::PrintGoals(int64_t failed_before) const {
   std::printf("  %-34s %lld of %lld (goal 0)  %s\n", "failed calls", static_cast<long long>(failed),
               static_cast<long long>(calls), Verdict(failed == 0));
   return failed;
+}
+
+void SoakReport::PrintMarkdown() const {
+  if (minutes_.empty()) return;
+  std::vector<std::string> header = {"minute", "load avg"};
+  for (const auto& [name, figures] : minutes_.front().services) {
+    header.push_back(absl::StrCat(name, " RSS MiB / fds"));
+  }
+  for (const std::string& kind : kinds_) {
+    const bool rare = std::find(rare_.begin(), rare_.end(), kind) != rare_.end();
+    header.push_back(rare ? absl::StrCat(kind, " ms") : absl::StrCat(kind, " calls / p99 ms"));
+  }
+  header.push_back("failed");
+  std::printf("\nAs Markdown:\n\n| %s |\n|", absl::StrJoin(header, " | ").c_str());
+  for (size_t c = 0; c < header.size(); ++c) std::printf(c < 2 ? "---|" : "---:|");
+  std::printf("\n");
+  for (size_t i = 0; i < minutes_.size(); ++i) {
+    const Minute& m = minutes_[i];
+    std::vector<std::string> cells = {absl::StrCat(i + 1), absl::StrFormat("%.2f", m.load_average)};
+    for (const auto& [name, figures] : m.services) {
+      cells.push_back(absl::StrFormat("%.1f / %.0f", figures.rss_mib, figures.open_fds));
+    }
+    int64_t failed = 0;
+    for (const std::string& kind : kinds_) {
+      const auto found = m.kinds.find(kind);
+      const KindMinute k = found == m.kinds.end() ? KindMinute() : found->second;
+      failed += k.failed;
+      const bool rare = std::find(rare_.begin(), rare_.end(), kind) != rare_.end();
+      cells.push_back(
+          rare ? absl::StrFormat("%.0f", k.p99_ms)
+               : absl::StrFormat("%lld / %.1f", static_cast<long long>(k.calls), k.p99_ms));
+    }
+    cells.push_back(absl::StrCat(failed));
+    std::printf("| %s |\n", absl::StrJoin(cells, " | ").c_str());
+  }
 }
 
 }  // namespace fabrique::bench

@@ -47,6 +47,8 @@ class SoakReport {
 
   // Prints the goals; returns the number of failed calls over the whole run.
   int64_t PrintGoals(int64_t failed_before) const;
+  // Prints every minute again as one Markdown table.
+  void PrintMarkdown() const;
 
   const std::vector<Minute>& minutes() const { return minutes_; }
 
