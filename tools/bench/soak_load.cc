@@ -31,6 +31,7 @@ CallLog::Interval CallLog::Take() {
 std::vector<double> ClosedLoop(const std::vector<ClosedLoopPart>& parts, absl::Duration duration) {
   std::atomic<bool> stop{false};
   std::vector<std::atomic<int64_t>> ok(parts.size());
+  for (auto& count : ok) count = 0;
   std::atomic<uint64_t> seq{0};
   std::vector<std::thread> threads;
   const Clock::time_point start = Clock::now();
