@@ -1,0 +1,61 @@
+#ifndef FABRIQUE_TOOLS_BENCH_SOAK_FACTORY_H_
+#define FABRIQUE_TOOLS_BENCH_SOAK_FACTORY_H_
+
+// The factory the soak runs, as a deployment runs the services its calls go through:
+// fabrique-registry and fabrique-features (InferenceStack's), fabrique-monitor (asking the
+// registry about models) and fabrique-inference (following the registry, reading features, logging
+// every prediction to the monitor), on loopback, each with its own data dir, over TLS with tokens
+// from one local authority (or all --insecure). And what each process uses, read from its own
+// /metrics as an SRE's dashboard reads it.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tools/bench/bench_support.h"
+#include "tools/bench/inference_bench_stack.h"
+
+namespace fabrique::bench {
+
+class SoakFactory {
+ public:
+  // Starts the registry and the feature store under `dir` (created fresh).
+  static std::unique_ptr<SoakFactory> StartStores(const std::string& dir, bool insecure);
+  // Starts the monitor, then the inference server serving `model` (whose production alias must
+  // be set) with `inference_flags`, logging to the monitor.
+  void StartServing(const std::string& model, const std::vector<std::string>& inference_flags);
+
+  InferenceStack& stack() { return *stack_; }
+  const Security& security() const { return stack_->security(); }
+  SpawnedService& monitor() const { return *monitor_; }
+  SpawnedService& inference() const { return *inference_; }
+
+  // The running services by name, in the order they started.
+  std::vector<std::pair<std::string, SpawnedService*>> Services() const;
+
+ private:
+  explicit SoakFactory(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+  std::unique_ptr<InferenceStack> stack_;
+  std::unique_ptr<SpawnedService> monitor_;
+  std::unique_ptr<SpawnedService> inference_;
+};
+
+// One process's figures from its /metrics: process_resident_memory_bytes and process_open_fds.
+struct ProcessFigures {
+  double rss_mib = -1;  // -1 when unreadable.
+  double open_fds = -1;
+  // False when /metrics does not carry them and /proc/PID was read instead.
+  bool from_metrics = true;
+};
+ProcessFigures ReadProcessFigures(const SpawnedService& service);
+
+// The value of the unlabelled series `name` in `metrics` (Prometheus text); -1 when absent.
+double SeriesValue(const std::string& metrics, const std::string& name);
+
+// The service's /metrics now, as text ("" when it cannot be read).
+std::string ScrapeMetrics(const SpawnedService& service);
+
+}  // namespace fabrique::bench
+
+#endif  // FABRIQUE_TOOLS_BENCH_SOAK_FACTORY_H_
