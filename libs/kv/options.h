@@ -62,6 +62,12 @@ struct StoreOptions {
   // Default: 64 MiB.
   size_t write_buffer_bytes = size_t{64} << 20;
 
+  // Cap on the memtables of all column families together, in bytes: past it RocksDB flushes
+  // the largest one (db_write_buffer_size). Without a cap a database of N families may hold N
+  // full memtables, N x write_buffer_bytes, and its memory climbs for as long as writes trickle
+  // into them. 0: no cap. Default: 0.
+  size_t total_write_buffer_bytes = 0;
+
   // Threads for background flushes and compactions, shared by the column families.
   // Default: 2.
   int background_jobs = 2;

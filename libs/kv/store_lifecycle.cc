@@ -152,6 +152,7 @@ rocksdb::DBOptions Store::MakeDbOptions() const {
   db.max_background_jobs = options_.background_jobs;
   db.allow_concurrent_memtable_write = options_.concurrent_memtable_writes;
   db.enable_pipelined_write = options_.pipelined_writes;
+  db.db_write_buffer_size = options_.total_write_buffer_bytes;
   db.statistics = statistics_;
   // RocksDB's info LOG files pile up at one per open; a few are enough to debug a recent start.
   db.keep_log_file_num = 5;

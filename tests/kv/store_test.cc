@@ -11,6 +11,9 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "catch2/catch.hpp"
 #include "kv_test_util.h"
 #include "libs/kv/env.h"
@@ -332,6 +335,47 @@ TEST_CASE("Options reach RocksDB: family hook, statistics, properties", "[store]
                   absl::StatusCode::kInvalidArgument);
   REQUIRE(store.statistics() != nullptr);
   REQUIRE(store.statistics()->getTickerCount(rocksdb::NUMBER_KEYS_WRITTEN) == 10);
+}
+
+// Writes `rows` values of 1 KiB into each of `families`, then returns whether any memtable was
+// flushed (an SST file or a memtable waiting to be flushed), polling for up to `wait`.
+bool FlushedAfterWrites(const StoreOptions& options, const std::vector<std::string>& families,
+                        int rows, absl::Duration wait) {
+  std::unique_ptr<Store> store = *Store::Open(options);
+  const std::string value(1024, 'x');
+  for (const std::string& name : families) {
+    const ColumnFamily family = RequireFamily(*store, name);
+    for (int i = 0; i < rows; ++i) {
+      KV_REQUIRE_OK(store->Put(family, absl::StrCat("key-", i), value));
+    }
+  }
+  const absl::Time deadline = absl::Now() + wait;
+  do {
+    uint64_t flushed = 0;
+    for (const std::string& name : families) {
+      const ColumnFamily family = RequireFamily(*store, name);
+      flushed += *store->IntProperty(family, "rocksdb.total-sst-files-size");
+      flushed += *store->IntProperty(family, "rocksdb.num-immutable-mem-table");
+    }
+    if (flushed > 0) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  } while (true);
+}
+
+TEST_CASE("A cap on all memtables together flushes before any one of them is full", "[store]") {
+  TempDir capped_dir, uncapped_dir;
+  const std::vector<std::string> families = {"a", "b", "c"};
+  // 3 x 1 MiB of writes: far below one family's 8 MiB memtable, three times the 1 MiB cap.
+  // Without the cap nothing has reason to flush (checked at once: no flush is ever started).
+  StoreOptions uncapped = DiskOptions(uncapped_dir.Sub("db"), families);
+  uncapped.write_buffer_bytes = size_t{8} << 20;
+  REQUIRE_FALSE(FlushedAfterWrites(uncapped, families, 1024, absl::ZeroDuration()));
+
+  StoreOptions capped = DiskOptions(capped_dir.Sub("db"), families);
+  capped.write_buffer_bytes = size_t{8} << 20;
+  capped.total_write_buffer_bytes = size_t{1} << 20;
+  REQUIRE(FlushedAfterWrites(capped, families, 1024, absl::Seconds(10)));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 // Options of the monitor's intake store (intake_store.h).
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -42,6 +43,13 @@ struct IntakeOptions {
   // appending threads at once, so it must be thread-safe and quick (a cached view of the
   // registry), and must not call the store. Default: every version is known.
   std::function<bool(absl::string_view model, int64_t version)> known;
+
+  // Cap on the memtables of all the intake's column families together, in bytes (kv's
+  // total_write_buffer_bytes): the bound on what unflushed writes cost in memory. Default: 32 MiB.
+  size_t memtable_bytes = size_t{32} << 20;
+
+  // The intake database's block cache, in bytes, shared by its families. Default: 32 MiB.
+  size_t block_cache_bytes = size_t{32} << 20;
 
   // The rocksdb::Env the database is read and written through (kv's seam for in-memory and
   // fault-injecting tests). Not owned. Default: nullptr = the real disk.
