@@ -5,13 +5,13 @@ mapping), a list of such entries or of the messages themselves, or a path to a J
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import pathlib
 from typing import Any, List, Mapping, Sequence, Tuple, Union
 
 from google.protobuf import json_format
 
+from fabrique._specs import read_json_file
 from fabrique.errors import InvalidInput
 from fabrique.v1 import features_pb2 as f
 
@@ -74,12 +74,7 @@ def read_definitions(definitions: Definitions) -> Tuple[List[f.Entity],
     the entry that does not parse, or a file that cannot be read."""
     if isinstance(definitions, (str, os.PathLike)):
         path = pathlib.Path(definitions)
-        try:
-            definitions = json.loads(path.read_text())
-        except OSError as error:
-            raise InvalidInput(f"cannot read {path}: {error.strerror}") from None
-        except ValueError as error:
-            raise InvalidInput(f"{path}: not JSON: {error}") from None
+        definitions = read_json_file(path, "definitions")
         if not isinstance(definitions, Mapping):
             raise InvalidInput(f"{path}: expected a JSON object with \"entities\" and "
                                "\"feature_groups\"")

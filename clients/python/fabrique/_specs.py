@@ -19,6 +19,18 @@ M = TypeVar("M", bound=message.Message)
 SpecLike = Union[message.Message, dict, str, os.PathLike]
 
 
+def read_json_file(path: Any, what: str) -> Any:
+    """The JSON document in the file at `path` (the `what` the caller expects there). Raises
+    InvalidInput naming the file when it cannot be read or is not JSON."""
+    path = pathlib.Path(path)
+    try:
+        return json.loads(path.read_text())
+    except OSError as error:
+        raise InvalidInput(f"cannot read the {what} file {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise InvalidInput(f"the {what} file {path} is not JSON: {error}") from None
+
+
 def parse_spec(spec: Any, message_class: Type[M], what: str) -> M:
     """`spec` as a `message_class`: the message itself, a dict in protobuf JSON (field names in
     snake_case or camelCase), or the path of a JSON file holding one. Raises InvalidInput naming
@@ -29,13 +41,7 @@ def parse_spec(spec: Any, message_class: Type[M], what: str) -> M:
         raise InvalidInput(f"{what} must be a {message_class.DESCRIPTOR.full_name}, not a "
                            f"{spec.DESCRIPTOR.full_name}")
     if isinstance(spec, (str, os.PathLike)):
-        path = pathlib.Path(spec)
-        try:
-            spec = json.loads(path.read_text())
-        except OSError as error:
-            raise InvalidInput(f"cannot read the {what} file {path}: {error.strerror}") from None
-        except ValueError as error:
-            raise InvalidInput(f"the {what} file {path} is not JSON: {error}") from None
+        spec = read_json_file(spec, what)
     if not isinstance(spec, dict):
         raise InvalidInput(f"{what} must be a dict (protobuf JSON), a JSON file's path or a "
                            f"{message_class.DESCRIPTOR.full_name}, not {type(spec).__name__}")
