@@ -81,10 +81,7 @@ class Features:
 
     def __init__(self, client: "Client") -> None:
         self._client = client
-
-    @property
-    def _store(self) -> features_pb2_grpc.FeatureStoreStub:
-        return self._client.stub("features", features_pb2_grpc.FeatureStoreStub)
+        self._store = client.stub("features", features_pb2_grpc.FeatureStoreStub)
 
     def _call(self, method: str, request: Any, idempotent: bool = True) -> Any:
         return self._client.call(getattr(self._store, method), request, idempotent=idempotent)
