@@ -1,4 +1,4 @@
-// The feature store's adapter: ingest, online lookup and history.
+// The feature store's adapter: ingest and history (online lookup is in feature_store_lookup.cc).
 
 #include <map>
 #include <set>
@@ -102,73 +102,6 @@ grpc::Status FeatureStoreService::Ingest(grpc::ServerContext* context,
     total->set_count(count);
   }
   return durable(grpc::Status::OK);
-}
-
-grpc::ServerUnaryReactor* FeatureStoreService::LookupOnline(grpc::CallbackServerContext* context,
-                                                            const v1::LookupOnlineRequest* request,
-                                                            v1::LookupOnlineResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<server::Caller> caller = access_.Check(*context, "LookupOnline", *request);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  if (request->features_size() == 0) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                     "LookupOnlineRequest.features is empty: name at least one group:feature"));
-    return reactor;
-  }
-  using Reads = std::vector<PersonalDataReads::Read>;
-  // A lookup that read personal data is answered only once it is counted and logged.
-  const auto finish = [this, response, reactor](const server::Caller& who, const Reads& reads,
-                                                absl::Status status) {
-    if (status.ok()) {
-      status = personal_.Record(who, "LookupOnline", reads, response->row_count(), "");
-    }
-    if (status.ok()) keys_looked_up_.Increment(static_cast<double>(response->row_count()));
-    reactor->Finish(ToGrpcStatus(status));
-  };
-  // Every group read must be owned by a squad the caller reads in, and its personal features
-  // need features.personal.read there too; judged on the definitions the lookup resolves
-  // anyway, so it costs no read of the store (and a group without personal features costs one
-  // emptiness test more than before).
-  const auto may_read = [this, context](const server::Caller& who, Reads* reads) {
-    return [this, context, &who, reads](const v1::FeatureGroup& group,
-                                        absl::Span<const std::string> personal) -> absl::Status {
-      if (!who.Sees(group.spec().owner_squad())) {
-        return NotVisible(who, absl::StrCat("feature group '", group.spec().name(), "'"),
-                          Permission("LookupOnline"), group.spec().owner_squad());
-      }
-      if (personal.empty()) return absl::OkStatus();
-      if (absl::Status allowed = personal_.Check(*context, who, group, personal); !allowed.ok()) {
-        return allowed;
-      }
-      reads->push_back({group.spec().name(), {personal.begin(), personal.end()}});
-      return absl::OkStatus();
-    };
-  };
-  // First from memory, on this thread: a hot set held in the memtables and block cache is
-  // answered without a hand-off to another thread (its queueing and wake-up were most of a
-  // one-entity lookup's tail). Only a lookup that needs the disk goes to the executor, so no
-  // gRPC thread ever waits for a read.
-  Reads reads;
-  const absl::Status in_memory =
-      store_->LookupOnline(*request, response, /*memory_only=*/true, may_read(*caller, &reads));
-  if (!kv::IsNotInMemory(in_memory)) {
-    finish(*caller, reads, in_memory);
-    return reactor;
-  }
-  // The request, response, context and reactor live until Finish, so the task may use them.
-  const absl::Status scheduled =
-      lookups_->Schedule([this, request, response, finish, may_read, who = *std::move(caller)] {
-        Reads reads;
-        const absl::Status read =
-            store_->LookupOnline(*request, response, /*memory_only=*/false, may_read(who, &reads));
-        finish(who, reads, read);
-      });
-  if (!scheduled.ok()) reactor->Finish(ToGrpcStatus(scheduled));
-  return reactor;
 }
 
 grpc::Status FeatureStoreService::ReadHistory(grpc::ServerContext* context,

@@ -7,6 +7,7 @@
 // status and records metrics. Lists keep to the squads the caller sees; calls spanning groups
 // refuse the first group of a squad it does not.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,11 +25,13 @@ namespace fabrique::services {
 
 class LookupMessagePool;
 
-// Online lookup is the hot path: it uses the callback API and runs its RocksDB reads on
-// `lookups`, so no gRPC thread waits on the disk, and its messages live on pooled arenas; the
-// other calls are low-rate and synchronous.
+// Online lookup is the hot path: both its calls (unary and streaming) use the callback API and
+// run their RocksDB reads on `lookups`, so no gRPC thread waits on the disk; the unary call's
+// messages live on pooled arenas, a stream's are reused from one request to the next. The other
+// calls are low-rate and synchronous.
 class FeatureStoreService final
-    : public v1::FeatureStore::WithCallbackMethod_LookupOnline<v1::FeatureStore::Service> {
+    : public v1::FeatureStore::WithCallbackMethod_LookupOnline<
+          v1::FeatureStore::WithCallbackMethod_LookupOnlineStream<v1::FeatureStore::Service>> {
  public:
   // `store` and `lookups` must outlive the service, and `access`'s guard too (its owner lookup
   // is FeatureOwners(store)); metrics are registered in `metrics`.
@@ -58,6 +61,10 @@ class FeatureStoreService final
   grpc::ServerUnaryReactor* LookupOnline(grpc::CallbackServerContext* context,
                                          const v1::LookupOnlineRequest* request,
                                          v1::LookupOnlineResponse* response) override;
+  // Checks the caller on the first request (as LookupOnline does), then answers each request as
+  // LookupOnline would, one response per request, in order; the first error ends the stream.
+  grpc::ServerBidiReactor<v1::LookupOnlineRequest, v1::LookupOnlineResponse>* LookupOnlineStream(
+      grpc::CallbackServerContext* context) override;
   grpc::Status ReadHistory(grpc::ServerContext* context, const v1::ReadHistoryRequest* request,
                            grpc::ServerWriter<v1::ReadHistoryResponse>* writer) override;
   // The client sends the spec, then label events when they are inline, then closes its side;
@@ -90,6 +97,17 @@ class FeatureStoreService final
                                        v1::VerifyPersonalDataReadsResponse* response) override;
 
  private:
+  friend class LookupStream;
+
+  // Answers one lookup of `caller`, checked already for `method`: refuses a group the caller
+  // does not see or personal features it may not read, reads, logs the personal reads and counts
+  // the keys, then calls `done` once with the outcome: on this thread when every row is in
+  // memory, else on a lookup thread (no gRPC thread waits for the disk). `context`, `caller`,
+  // `request` and `response` must live until `done` is called.
+  void AnswerLookup(grpc::CallbackServerContext* context, const char* method,
+                    const server::Caller& caller, const v1::LookupOnlineRequest& request,
+                    v1::LookupOnlineResponse* response, std::function<void(absl::Status)> done);
+
   // Counts an ingested batch's rows and rejects.
   void RecordIngest(const v1::IngestBatchResult& result);
 

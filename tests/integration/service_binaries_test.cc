@@ -165,6 +165,7 @@ const std::set<std::string> kImplemented = {
     "/fabrique.v1.FeatureStore/ListFeatures",
     "/fabrique.v1.FeatureStore/Ingest",
     "/fabrique.v1.FeatureStore/LookupOnline",
+    "/fabrique.v1.FeatureStore/LookupOnlineStream",
     "/fabrique.v1.FeatureStore/ReadHistory",
     "/fabrique.v1.FeatureStore/BuildTrainingSet",
     "/fabrique.v1.FeatureStore/GetDataset",

@@ -115,6 +115,18 @@ std::vector<AccessCase<v1::FeatureStore::Stub>> FeatureStoreAccessCases(
        Unary(&S::LookupOnline, lookup),
        {"risk:data-scientist"},
        {"risk:product-owner"}},
+      {"LookupOnlineStream",
+       [lookup](S& stub, grpc::ClientContext* context) {
+         auto stream = stub.LookupOnlineStream(context);
+         stream->Write(lookup);
+         stream->WritesDone();
+         v1::LookupOnlineResponse answer;
+         while (stream->Read(&answer)) {
+         }
+         return stream->Finish();
+       },
+       {"risk:data-scientist"},
+       {"risk:product-owner"}},
       {"ReadHistory",
        ReadAll(&S::ReadHistory, history),
        {"risk:data-steward"},

@@ -25,6 +25,9 @@ const MethodTable& FeatureStoreMethods() {
       // Checked on the stream's first batch; a later batch naming another group is checked again.
       {"Ingest", OwnerOf("features.data.write", kFeatureGroup, "group")},
       {"LookupOnline", InAnySquad("features.data.read")},
+      // Checked on the stream's first request; every request's groups are checked as
+      // LookupOnline's are.
+      {"LookupOnlineStream", InAnySquad("features.data.read")},
       {"ReadHistory", OwnerOf("features.data.read", kFeatureGroup, "group")},
       {"BuildTrainingSet", InAnySquad("datasets.build")},
       {"GetDataset", OwnerOf("datasets.read", kDataset, "dataset_id")},
