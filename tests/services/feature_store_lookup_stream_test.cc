@@ -7,14 +7,10 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "catch2/catch.hpp"
 #include "google/protobuf/util/message_differencer.h"
 #include "tests/services/feature_store_test_server.h"
-#include "tests/util/test_util.h"
 
 namespace fabrique::services {
 namespace {
@@ -24,24 +20,11 @@ using feature_test::Batch;
 using feature_test::Context;
 using feature_test::Define;
 using feature_test::Ingest;
+using feature_test::LookupOfKeys;
+using feature_test::MetricValue;
 using feature_test::Server;
 
 using Stream = grpc::ClientReaderWriter<v1::LookupOnlineRequest, v1::LookupOnlineResponse>;
-
-// A lookup of tx's amount and country for `keys`, with event times.
-v1::LookupOnlineRequest LookupOfKeys(const std::vector<std::string>& keys) {
-  v1::LookupOnlineRequest request;
-  for (const char* name : {"amount", "country"}) {
-    v1::FeatureRef* ref = request.add_features();
-    ref->set_group("tx");
-    ref->set_feature(name);
-  }
-  v1::EntityKeys* entity = request.add_entity_keys();
-  entity->set_entity("customer");
-  for (const std::string& key : keys) entity->add_keys(key);
-  request.set_include_event_times(true);
-  return request;
-}
 
 // Rows for c0..c<n-1>, c<i> with amount i and hour i % 20; c<n>.. are never written.
 void IngestCustomers(Server& s, int n) {
@@ -68,15 +51,6 @@ grpc::Status RunStream(Stream& stream, const std::vector<v1::LookupOnlineRequest
   while (stream.Read(&answer)) answers->push_back(answer);
   writer.join();
   return stream.Finish();
-}
-
-double MetricValue(Server& s, const std::string& name) {
-  const std::string metrics = *testing::HttpGet("127.0.0.1", s.host->metrics_port(), "/metrics");
-  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
-    double value = 0;
-    if (absl::ConsumePrefix(&line, name + " ") && absl::SimpleAtod(line, &value)) return value;
-  }
-  return -1;
 }
 
 TEST_CASE("lookup stream: every answer equals LookupOnline's, in the order of the requests") {

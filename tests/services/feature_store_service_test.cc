@@ -26,6 +26,7 @@ using feature_test::Define;
 using feature_test::Ingest;
 using feature_test::kHour;
 using feature_test::Lookup;
+using feature_test::MetricValue;
 using feature_test::Server;
 
 TEST_CASE("definitions apply at once and record who applied them") {
@@ -145,16 +146,6 @@ TEST_CASE("lookups of unknown groups or features are NOT_FOUND naming them") {
   request.clear_features();
   CHECK(s.stub->LookupOnline(Context().get(), request, &response).error_code() ==
         grpc::StatusCode::INVALID_ARGUMENT);
-}
-
-// The value of the unlabelled series `name` on the server's /metrics page, or -1 when absent.
-double MetricValue(Server& s, const std::string& name) {
-  const std::string metrics = *testing::HttpGet("127.0.0.1", s.host->metrics_port(), "/metrics");
-  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
-    double value = 0;
-    if (absl::ConsumePrefix(&line, name + " ") && absl::SimpleAtod(line, &value)) return value;
-  }
-  return -1;
 }
 
 TEST_CASE("lookup_keys_total counts the entity keys answered, found or not") {

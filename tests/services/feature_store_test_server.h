@@ -11,7 +11,10 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
 #include "libs/client/channel.h"
@@ -21,6 +24,7 @@
 #include "services/features/feature_store_service.h"
 #include "tests/services/access_refusals.h"
 #include "tests/util/test_identity.h"
+#include "tests/util/test_util.h"
 
 namespace fabrique::services::feature_test {
 
@@ -195,7 +199,8 @@ inline grpc::Status BuildAs(Server& s, grpc::ClientContext* context, const Group
   return stream->Finish();
 }
 
-inline v1::LookupOnlineResponse Lookup(Server& s, std::vector<std::string> keys) {
+// A lookup of tx's amount and country for customers `keys`, with event times.
+inline v1::LookupOnlineRequest LookupOfKeys(const std::vector<std::string>& keys) {
   v1::LookupOnlineRequest request;
   for (const char* name : {"amount", "country"}) {
     v1::FeatureRef* ref = request.add_features();
@@ -204,8 +209,23 @@ inline v1::LookupOnlineResponse Lookup(Server& s, std::vector<std::string> keys)
   }
   v1::EntityKeys* entity = request.add_entity_keys();
   entity->set_entity("customer");
-  for (auto& key : keys) entity->add_keys(key);
+  for (const std::string& key : keys) entity->add_keys(key);
   request.set_include_event_times(true);
+  return request;
+}
+
+// The value of the unlabelled series `name` on the server's /metrics page, or -1 when absent.
+inline double MetricValue(Server& s, const std::string& name) {
+  const std::string metrics = *testing::HttpGet("127.0.0.1", s.host->metrics_port(), "/metrics");
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    double value = 0;
+    if (absl::ConsumePrefix(&line, name + " ") && absl::SimpleAtod(line, &value)) return value;
+  }
+  return -1;
+}
+
+inline v1::LookupOnlineResponse Lookup(Server& s, std::vector<std::string> keys) {
+  const v1::LookupOnlineRequest request = LookupOfKeys(keys);
   v1::LookupOnlineResponse response;
   const grpc::Status status = s.stub->LookupOnline(Context().get(), request, &response);
   INFO(status.error_message());
