@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "catch2/catch.hpp"
 #include "libs/features/storage/feature_writer.h"
 #include "storage_test_util.h"
@@ -81,7 +82,7 @@ TEST_CASE("TTL is enforced at read time: PRESENT turns EXPIRED as the clock move
   REQUIRE(response.columns(0).values().int64_values().values(0) == 0);  // Not returned.
   REQUIRE(response.columns(0).event_time_unix_micros(0) == 0);
 
-  // A TTL change applies at once, with no cache to go stale.
+  // A TTL change applies at once: a group's row schema is kept per definition, TTL included.
   v1::FeatureGroup longer = group;
   longer.mutable_spec()->mutable_ttl()->set_seconds(3600);
   const std::vector<const v1::FeatureGroup*> longer_groups = {&longer};
@@ -160,6 +161,38 @@ TEST_CASE("A feature added after a row was written reads as MISSING", "[online_r
   REQUIRE(response.columns(0).statuses(0) == v1::VALUE_STATUS_PRESENT);
   REQUIRE(response.columns(1).statuses(0) == v1::VALUE_STATUS_MISSING);
   REQUIRE(response.columns(1).schema_version() == 2);
+}
+
+TEST_CASE("Each lookup reads under the definition it is given, however often each was read",
+          "[online_reader]") {
+  Fixture f;
+  const v1::FeatureGroup first = MakeGroup("g", "customer", {{"a", v1::FEATURE_TYPE_FLOAT}});
+  const v1::FeatureGroup other = MakeGroup("h", "customer", {{"z", v1::FEATURE_TYPE_INT64}});
+  STORAGE_REQUIRE_OK(f.writer->Write(first, MakeBatch(first, {{"c1", f.now(), {1.0f}}})));
+  STORAGE_REQUIRE_OK(f.writer->Write(other, MakeBatch(other, {{"c1", f.now(), {int64_t{9}}}})));
+  v1::FeatureGroup second = first;
+  second.set_schema_version(2);
+  v1::FeatureSpec* added = second.mutable_spec()->add_features();
+  added->set_name("b");
+  added->set_type(v1::FEATURE_TYPE_INT64);
+  added->set_since_version(2);
+  // Groups interleaved in the request: each column still comes from its own group.
+  const v1::LookupOnlineRequest request =
+      Request({Ref("g", "a"), Ref("h", "z"), Ref("g", "b"), Ref("h", "z")}, {{"", {"c1"}}});
+  v1::LookupOnlineResponse response;
+  for (int round = 0; round < 3; ++round) {
+    const std::vector<const v1::FeatureGroup*> old_groups = {&first, &other};
+    const absl::Status unknown = f.reader->Lookup(request, old_groups, &response);
+    REQUIRE(unknown.code() == absl::StatusCode::kNotFound);  // "b" is not in version 1.
+    REQUIRE(absl::StrContains(unknown.message(), "g:b"));
+    const std::vector<const v1::FeatureGroup*> new_groups = {&second, &other};
+    STORAGE_REQUIRE_OK(f.reader->Lookup(request, new_groups, &response));
+    REQUIRE(response.columns(0).values().float_values().values(0) == 1.0f);
+    REQUIRE(response.columns(1).values().int64_values().values(0) == 9);
+    REQUIRE(response.columns(2).schema_version() == 2);
+    REQUIRE(response.columns(2).statuses(0) == v1::VALUE_STATUS_MISSING);
+    REQUIRE(response.columns(3).values().int64_values().values(0) == 9);
+  }
 }
 
 TEST_CASE("Lookups name what they cannot find", "[online_reader]") {
