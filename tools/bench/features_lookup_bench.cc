@@ -2,7 +2,9 @@
 // fabrique-features binary and a redis-server of its own both hold --entities entities x
 // --features float features of one group; both are asked for the same random entities, 1 and 100
 // per lookup, by one sequential client (p50, p99) and by --threads concurrent clients
-// (lookups/s). Every figure is the median of --repeats runs, printed beside Redis's with the
+// (lookups/s). The same lookups go, in the same run, over LookupOnlineStream (one stream per
+// client, opened once, one request in flight), as an inference server issuing many small lookups
+// would call. Every figure is the median of --repeats runs, printed beside Redis's with the
 // ratio and the target. Fabrique is served and called as a deployment does: mutual-TLS-capable
 // TLS from a local authority, and a bearer token (JWT) on every call, checked against the policy.
 //
@@ -14,16 +16,16 @@
 // slower).
 //
 //   features_lookup_bench [--entities=1000000] [--repeats=3] [--threads=4] [--perf_dir=DIR]
-//                         [--small]
+//                         [--stream=true] [--security=true] [--small]
 //
 // Every 25th sequential answer (every one with --small) and every 1000th concurrent one (every
-// 40th) is checked against the stored values, on both systems; a wrong answer exits 1.
+// 40th) is checked against the stored values, on every system; a wrong answer exits 1.
 // --small: 10,000 entities, 200 timed lookups after 50, 2 clients for 0.5 s, one repeat: the
 // checks alone, in seconds (tools/bench/run_small).
 //
 // --perf_dir records `perf record` (with call graphs) of the server and of this client during one
-// more throughput run per size, and of the --insecure server at 1 entity, for the profiles that
-// explain a missed goal.
+// more throughput run per size, of LookupOnlineStream and of the --insecure server at 1 entity,
+// for the profiles that explain a missed goal.
 
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +83,8 @@ struct Flags {
   int verify_every = 25;  // Sequential lookups per checked one; concurrent: 40 times as many.
   int handshakes = 200;   // New connections timed per repeat and mode (security comparison).
   bool small = false;
+  bool security = true;  // Whether to run the security comparison.
+  bool stream = true;    // Whether to measure LookupOnlineStream.
 };
 
 // The --small sizes: every check, few figures.
@@ -254,34 +258,36 @@ void PrintRow(const std::string& label, double fabrique, double redis, Goal goal
               goal_text.c_str(), met.c_str());
 }
 
-// The two systems under test as the measurements see them: Fabrique and Redis, or Fabrique over
-// TLS with tokens and Fabrique --insecure.
+// The systems under test as the measurements see them: Fabrique (LookupOnline), Redis and
+// Fabrique's LookupOnlineStream, or Fabrique over TLS with tokens and Fabrique --insecure.
 struct Systems {
-  std::array<ClientFactory, 2> connect;
-  std::array<pid_t, 2> server;
-  std::array<const char*, 2> names;
+  std::vector<ClientFactory> connect;
+  std::vector<pid_t> server;
+  std::vector<const char*> names;
+  int size() const { return static_cast<int>(connect.size()); }
 };
 // runs[size][system]: one Figures per repeat.
-using Runs = std::vector<std::array<std::vector<Figures>, 2>>;
+using Runs = std::vector<std::vector<std::vector<Figures>>>;
 
 // Measures both systems at every size, --repeats times, printing each repeat's figures.
 Runs MeasureAll(const Systems& systems, const std::vector<int>& sizes,
                 const std::vector<int32_t>& sequence, const Flags& flags) {
-  Runs runs(sizes.size());
+  const int count = systems.size();
+  Runs runs(sizes.size(), std::vector<std::vector<Figures>>(count));
   for (auto& by_system : runs) {
     for (auto& repeats : by_system) repeats.resize(flags.repeats);
   }
   for (int repeat = 0; repeat < flags.repeats; ++repeat) {
     for (size_t s = 0; s < sizes.size(); ++s) {
       // Alternating which system goes first spreads slow drifts of the machine over both.
-      for (int k = 0; k < 2; ++k) {
-        const int system = (repeat + k) % 2;
+      for (int k = 0; k < count; ++k) {
+        const int system = (repeat + k) % count;
         Figures& figures = runs[s][system][repeat];
         MeasureLatency(*systems.connect[system](), sequence, sizes[s], flags, &figures);
         MeasureThroughput(systems.connect[system], systems.server[system], sequence, sizes[s],
                           flags, &figures);
       }
-      for (int system = 0; system < 2; ++system) {
+      for (int system = 0; system < count; ++system) {
         const Figures& f = runs[s][system][repeat];
         std::printf(
             "  repeat %d, %3d entities, %-22s p50 %.3f ms  p99 %.3f ms  %8.0f lookups/s"
@@ -294,7 +300,8 @@ Runs MeasureAll(const Systems& systems, const std::vector<int>& sizes,
   return runs;
 }
 
-// Prints the medians of `runs` beside each other, with the targets.
+// Prints the medians of `runs` beside each other, with the targets: LookupOnline (system 0)
+// against Redis (1), held to the goals, then LookupOnlineStream (2) against Redis.
 void PrintTable(const std::vector<int>& sizes, const Runs& runs) {
   std::printf("%-36s %12s %12s %9s   %-16s %s\n", "", "Fabrique", "Redis", "ratio", "goal", "met?");
   for (size_t s = 0; s < sizes.size(); ++s) {
@@ -308,6 +315,16 @@ void PrintTable(const std::vector<int>& sizes, const Runs& runs) {
     PrintRow(label + " lookups/s", MedianOf(fabrique, &Figures::lookups_per_s),
              MedianOf(redis, &Figures::lookups_per_s), Goal::kAtLeastRatio, 0.5);
     PrintRow(label + " server CPU/lookup (us)", MedianOf(fabrique, &Figures::server_cpu_us),
+             MedianOf(redis, &Figures::server_cpu_us));
+    if (runs[s].size() < 3) continue;  // --stream=false.
+    const auto& stream = runs[s][2];
+    PrintRow(label + " stream p50 (ms)", MedianOf(stream, &Figures::p50_ms),
+             MedianOf(redis, &Figures::p50_ms));
+    PrintRow(label + " stream p99 (ms)", MedianOf(stream, &Figures::p99_ms),
+             MedianOf(redis, &Figures::p99_ms));
+    PrintRow(label + " stream lookups/s", MedianOf(stream, &Figures::lookups_per_s),
+             MedianOf(redis, &Figures::lookups_per_s));
+    PrintRow(label + " stream server CPU/lookup (us)", MedianOf(stream, &Figures::server_cpu_us),
              MedianOf(redis, &Figures::server_cpu_us));
   }
 }
@@ -431,6 +448,10 @@ int Main(int argc, char** argv) {
   set.Add("perf_call_graph", &flags.perf_call_graph, "perf record --call-graph mode");
   set.Add("handshakes", &flags.handshakes,
           "New connections timed per repeat, over TLS and plaintext (security comparison)");
+  set.Add("security", &flags.security,
+          "Run the security comparison (TLS + token against --insecure) after the main table");
+  set.Add("stream", &flags.stream,
+          "Measure LookupOnlineStream beside LookupOnline (false: a server without it)");
   set.Add("small", &flags.small,
           "10,000 entities, 200 lookups, 0.5 s runs, every answer checked (overrides the sizes)");
   absl::StatusOr<core::ParsedArgs> parsed = set.Parse(argc, argv);
@@ -486,10 +507,15 @@ int Main(int argc, char** argv) {
   std::vector<int32_t> sequence(static_cast<size_t>(flags.warmup + flags.lookups) * 100);
   for (int32_t& entity : sequence) entity = pick(random);
 
-  const Systems systems = {{[&] { return ConnectFabrique(target, *secure, data); },
-                            [&] { return ConnectRedis(port, data); }},
-                           {(*features)->pid(), (*redis)->pid()},
-                           {"Fabrique", "Redis"}};
+  Systems systems = {{[&] { return ConnectFabrique(target, *secure, data); },
+                      [&] { return ConnectRedis(port, data); }},
+                     {(*features)->pid(), (*redis)->pid()},
+                     {"Fabrique", "Redis"}};
+  if (flags.stream) {
+    systems.connect.push_back([&] { return ConnectFabriqueStream(target, *secure, data); });
+    systems.server.push_back((*features)->pid());
+    systems.names.push_back("Fabrique stream");
+  }
   const std::vector<int> sizes = {1, 100};
   const Runs runs = MeasureAll(systems, sizes, sequence, flags);
 
@@ -497,7 +523,8 @@ int Main(int argc, char** argv) {
       "\nOnline lookup, %lld entities x %d float features stored; each lookup reads n entities x "
       "%d features.\nSequential: %d timed lookups after %d warm-up; throughput: %d clients x %s. "
       "Medians of %d repeats.\nFabrique: LookupOnline over gRPC, TLS + token (one channel per "
-      "client). Redis "
+      "client); "
+      "stream: LookupOnlineStream, one stream per client, one request in flight.\nRedis "
       "%s%s: n pipelined HMGET, one hash per entity.\n\n",
       static_cast<long long>(flags.entities), flags.features, flags.features, flags.lookups,
       flags.warmup, flags.threads, absl::FormatDuration(flags.duration).c_str(), flags.repeats,
@@ -520,10 +547,11 @@ int Main(int argc, char** argv) {
                              [&] { return ConnectFabrique((*insecure)->target(), plain, data); }},
                             {(*features)->pid(), (*insecure)->pid()},
                             {"TLS + token", "--insecure"}};
-  CompareSecurity(security, sequence, flags);
+  if (flags.security) CompareSecurity(security, sequence, flags);
 
   if (!flags.perf_dir.empty()) {
     Profile(systems, 0, "tls", sizes, sequence, flags);
+    if (flags.stream) Profile(systems, 2, "stream", {1}, sequence, flags);
     // The plaintext server alike, for the profile that explains the cost of security.
     Profile(security, 1, "insecure", {1}, sequence, flags);
   }

@@ -66,9 +66,7 @@ class FabriqueClient : public LookupClient {
   }
 
   absl::Status Lookup(absl::Span<const int32_t> entities) override {
-    auto* keys = request_.mutable_entity_keys(0)->mutable_keys();
-    keys->Clear();
-    for (int32_t e : entities) keys->Add()->assign(data_.keys[e]);
+    SetKeys(entities);
     return FromGrpc(
         stub_->LookupOnline(security_.Context(absl::Seconds(5)).get(), request_, &response_),
         "LookupOnline");
@@ -99,13 +97,45 @@ class FabriqueClient : public LookupClient {
     return absl::OkStatus();
   }
 
- private:
+ protected:
+  void SetKeys(absl::Span<const int32_t> entities) {
+    auto* keys = request_.mutable_entity_keys(0)->mutable_keys();
+    keys->Clear();
+    for (int32_t e : entities) keys->Add()->assign(data_.keys[e]);
+  }
+
   const BenchData& data_;
   const Security security_;
   std::unique_ptr<v1::FeatureStore::Stub> stub_;
   // Reused across calls, as a serving client would: their buffers keep their capacity.
   v1::LookupOnlineRequest request_;
   v1::LookupOnlineResponse response_;
+};
+
+// The same lookups on one LookupOnlineStream per client, opened with the client: one request
+// written, its answer read, then the next. The call's token and deadline are set once.
+class FabriqueStreamClient : public FabriqueClient {
+ public:
+  FabriqueStreamClient(const std::string& target, const Security& security, const BenchData& data)
+      : FabriqueClient(target, security, data),
+        context_(security_.Context(absl::Hours(24))),
+        stream_(stub_->LookupOnlineStream(context_.get())) {}
+
+  ~FabriqueStreamClient() override {
+    stream_->WritesDone();
+    CheckOk(FromGrpc(stream_->Finish(), "LookupOnlineStream"), "closing a lookup stream");
+  }
+
+  absl::Status Lookup(absl::Span<const int32_t> entities) override {
+    SetKeys(entities);
+    if (stream_->Write(request_) && stream_->Read(&response_)) return absl::OkStatus();
+    return FromGrpc(stream_->Finish(), "LookupOnlineStream");
+  }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::LookupOnlineRequest, v1::LookupOnlineResponse>>
+      stream_;
 };
 
 class RedisClient : public LookupClient {
@@ -218,6 +248,12 @@ absl::Status LoadRedis(int port, const BenchData& data, int batch_rows) {
 std::unique_ptr<LookupClient> ConnectFabrique(const std::string& target, const Security& security,
                                               const BenchData& data) {
   return std::make_unique<FabriqueClient>(target, security, data);
+}
+
+std::unique_ptr<LookupClient> ConnectFabriqueStream(const std::string& target,
+                                                    const Security& security,
+                                                    const BenchData& data) {
+  return std::make_unique<FabriqueStreamClient>(target, security, data);
 }
 
 std::unique_ptr<LookupClient> ConnectRedis(int port, const BenchData& data) {

@@ -60,6 +60,11 @@ absl::Status LoadRedis(int port, const BenchData& data, int batch_rows);
 // `security`'s token. `data` must outlive it. Exits on a connection failure.
 std::unique_ptr<LookupClient> ConnectFabrique(const std::string& target, const Security& security,
                                               const BenchData& data);
+// The same, calling LookupOnlineStream instead: one stream per client, opened with it, one
+// request in flight at a time.
+std::unique_ptr<LookupClient> ConnectFabriqueStream(const std::string& target,
+                                                    const Security& security,
+                                                    const BenchData& data);
 // A Redis client with its own connection, reading with n pipelined HMGET.
 std::unique_ptr<LookupClient> ConnectRedis(int port, const BenchData& data);
 
