@@ -324,7 +324,7 @@ void PrintTable(const std::vector<int>& sizes, const Runs& runs) {
              MedianOf(redis, &Figures::p99_ms));
     PrintRow(label + " stream lookups/s", MedianOf(stream, &Figures::lookups_per_s),
              MedianOf(redis, &Figures::lookups_per_s));
-    PrintRow(label + " stream server CPU/lookup (us)", MedianOf(stream, &Figures::server_cpu_us),
+    PrintRow(label + " stream CPU/lookup (us)", MedianOf(stream, &Figures::server_cpu_us),
              MedianOf(redis, &Figures::server_cpu_us));
   }
 }
