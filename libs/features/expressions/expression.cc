@@ -154,7 +154,7 @@ absl::Status ReadInput(const std::string& name, v1::FeatureType type, const v1::
   }
   if (size < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("feature \"", name, "\": expected a list of ", v1::FeatureType_Name(type)));
+        absl::StrCat("feature \"", name, "\": expected a list of ", expr::ShortTypeName(type)));
   }
   if (static_cast<size_t>(size) != n ||
       (values.is_null_size() != 0 && static_cast<size_t>(values.is_null_size()) != n)) {

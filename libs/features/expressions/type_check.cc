@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "libs/core/status_macros.h"
 
 namespace fabrique::features::expr {
@@ -138,10 +139,10 @@ class TypeChecker {
     }
     node->type = InputValueType(input->second);
     if (node->type == ValueType::kNull) {
-      return Error(*node, absl::StrCat("feature \"", node->name, "\" is a ",
-                                       v1::FeatureType_Name(input->second),
-                                       "; expressions read INT64, FLOAT, DOUBLE, BOOL and "
-                                       "STRING features"));
+      return Error(*node,
+                   absl::StrCat("feature \"", node->name, "\" is a ", ShortTypeName(input->second),
+                                "; expressions read INT64, FLOAT, DOUBLE, BOOL and "
+                                "STRING features"));
     }
     seen_.insert(node->name);
     return absl::OkStatus();
@@ -233,6 +234,10 @@ class TypeChecker {
 };
 
 }  // namespace
+
+std::string ShortTypeName(v1::FeatureType type) {
+  return std::string(absl::StripPrefix(v1::FeatureType_Name(type), "FEATURE_TYPE_"));
+}
 
 ValueType InputValueType(v1::FeatureType type) {
   switch (type) {

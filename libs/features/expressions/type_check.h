@@ -18,6 +18,9 @@ namespace fabrique::features::expr {
 // Deepest tree accepted (a long chain such as 1+1+1+... is as deep as it is long).
 inline constexpr int kMaxTreeDepth = 256;
 
+// "INT64", "FLOAT_VECTOR": the type's name as error messages give it.
+std::string ShortTypeName(v1::FeatureType type);
+
 // The value type an input of `type` reads as; kNull for types expressions cannot read.
 ValueType InputValueType(v1::FeatureType type);
 

@@ -57,7 +57,7 @@ TEST_CASE("type errors name the operator, the types and the position", "[express
 
 TEST_CASE("a FLOAT_VECTOR feature cannot be read", "[expressions]") {
   RequireError("v * 2",
-               "expression \"v * 2\": position 1: feature \"v\" is a FEATURE_TYPE_FLOAT_VECTOR; "
+               "expression \"v * 2\": position 1: feature \"v\" is a FLOAT_VECTOR; "
                "expressions read INT64, FLOAT, DOUBLE, BOOL and STRING features");
 }
 

@@ -263,7 +263,7 @@ TEST_CASE("a batch column of another type or length is INVALID_ARGUMENT", "[expr
   wrong_type.Double("a", {1, 2});
   absl::Status status = (*compiled)->Evaluate(wrong_type.batch(), &out, nullptr);
   CHECK(status.code() == absl::StatusCode::kInvalidArgument);
-  CHECK(status.message() == "feature \"a\": expected a list of FEATURE_TYPE_INT64");
+  CHECK(status.message() == "feature \"a\": expected a list of INT64");
   ExprBatch wrong_length(3);
   wrong_length.Int("a", {1, 2});
   status = (*compiled)->Evaluate(wrong_length.batch(), &out, nullptr);
