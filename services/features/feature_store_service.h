@@ -90,8 +90,8 @@ class FeatureStoreService final
                                        v1::VerifyPersonalDataReadsResponse* response) override;
 
  private:
-  // Counts an ingested batch's rows and rejects.
-  void RecordIngest(const v1::IngestBatchResult& result);
+  // Counts an ingested batch's rows, rejects and derived values nulled by their expression.
+  void RecordIngest(const std::string& group, const v1::IngestBatchResult& result);
 
   // The permission a method of this service needs, for messages.
   static std::string Permission(absl::string_view method);
@@ -108,6 +108,7 @@ class FeatureStoreService final
   PersonalDataReads personal_;
   prometheus::Counter& rows_ingested_;
   prometheus::Family<prometheus::Counter>& rejects_;
+  prometheus::Family<prometheus::Counter>& expression_warnings_;
   prometheus::Counter& keys_looked_up_;
   // LookupOnline's request and response, on pooled per-call arenas.
   std::unique_ptr<LookupMessagePool> lookup_messages_;
