@@ -142,11 +142,10 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
                      bulk_->Load(plan->group(), rows, validation.row_reasons));
     result.set_rows_written(loaded.rows_written);
   } else if (validation.good_rows() > 0) {
-    ASSIGN_OR_RETURN(
-        WriteResult written,
-        sync == IngestSync::kDeferred
-            ? writer_->WriteDeferred(plan->group(), rows, validation.row_reasons)
-            : writer_->Write(plan->group(), rows, validation.row_reasons));
+    ASSIGN_OR_RETURN(WriteResult written,
+                     sync == IngestSync::kDeferred
+                         ? writer_->WriteDeferred(plan->group(), rows, validation.row_reasons)
+                         : writer_->Write(plan->group(), rows, validation.row_reasons));
     result.set_rows_written(written.rows_written);
   }
   if (!request.batch_id().empty()) RememberBatch(result);
