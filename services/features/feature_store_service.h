@@ -97,6 +97,7 @@ class FeatureStoreService final
                                        v1::VerifyPersonalDataReadsResponse* response) override;
 
  private:
+<<<<<<< HEAD
   friend class LookupStream;
 
   // Answers one lookup of `caller`, checked already for `method`: refuses a group the caller
@@ -110,6 +111,10 @@ class FeatureStoreService final
 
   // Counts an ingested batch's rows and rejects.
   void RecordIngest(const v1::IngestBatchResult& result);
+=======
+  // Counts an ingested batch's rows, rejects and derived values nulled by their expression.
+  void RecordIngest(const std::string& group, const v1::IngestBatchResult& result);
+>>>>>>> derived
 
   // The permission a method of this service needs, for messages.
   static std::string Permission(absl::string_view method);
@@ -126,6 +131,7 @@ class FeatureStoreService final
   PersonalDataReads personal_;
   prometheus::Counter& rows_ingested_;
   prometheus::Family<prometheus::Counter>& rejects_;
+  prometheus::Family<prometheus::Counter>& expression_warnings_;
   prometheus::Counter& keys_looked_up_;
   // LookupOnline's request and response, on pooled per-call arenas.
   std::unique_ptr<LookupMessagePool> lookup_messages_;

@@ -10,6 +10,7 @@
 #include "libs/features/catalog/row_validator.h"
 #include "libs/features/storage/family_tuning.h"
 #include "libs/features/storage/online_merge.h"
+#include "libs/features/store/derived_columns.h"
 
 namespace fabrique::features {
 namespace {
@@ -114,13 +115,17 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
   ASSIGN_OR_RETURN(std::shared_ptr<const ValidationPlan> plan, catalog_->PlanFor(request.group()));
   ValidateOptions validate;
   validate.max_reject_details = options_.max_reject_details;
-  ASSIGN_OR_RETURN(ValidationResult validation, plan->Validate(request.rows(), validate));
+  // The client's rows, plus the group's derived features computed from them.
+  ASSIGN_OR_RETURN(DerivedColumns derived, DerivedColumns::Compute(*plan, request.rows()));
+  const v1::RowBatch& rows = derived.rows();
+  ASSIGN_OR_RETURN(ValidationResult validation, plan->Validate(rows, validate));
 
   v1::IngestBatchResult result;
   result.set_batch_id(request.batch_id());
   result.set_rows_rejected(validation.rejected_rows);
   for (v1::RowReject& reject : validation.rejects) *result.add_rejects() = std::move(reject);
   AddRejectCounts(validation, &result);
+  for (v1::IngestWarning& warning : derived.warnings()) *result.add_warnings() = std::move(warning);
   if (request.all_or_nothing() && validation.rejected_rows > 0) {
     // The good rows are refused with the bad ones; say so for each of them.
     const int64_t refused = validation.good_rows();
@@ -134,14 +139,13 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
   }
   if (validation.good_rows() > 0 && request.bulk()) {
     ASSIGN_OR_RETURN(BulkLoadResult loaded,
-                     bulk_->Load(plan->group(), request.rows(), validation.row_reasons));
+                     bulk_->Load(plan->group(), rows, validation.row_reasons));
     result.set_rows_written(loaded.rows_written);
   } else if (validation.good_rows() > 0) {
-    ASSIGN_OR_RETURN(
-        WriteResult written,
-        sync == IngestSync::kDeferred
-            ? writer_->WriteDeferred(plan->group(), request.rows(), validation.row_reasons)
-            : writer_->Write(plan->group(), request.rows(), validation.row_reasons));
+    ASSIGN_OR_RETURN(WriteResult written,
+                     sync == IngestSync::kDeferred
+                         ? writer_->WriteDeferred(plan->group(), rows, validation.row_reasons)
+                         : writer_->Write(plan->group(), rows, validation.row_reasons));
     result.set_rows_written(written.rows_written);
   }
   if (!request.batch_id().empty()) RememberBatch(result);
