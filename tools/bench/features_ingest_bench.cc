@@ -2,6 +2,10 @@
 //
 //   ceiling   a plain rocksdb::DB::Put loop on the same machine (one 94-byte row per Put, the
 //             write-ahead log on, no fsync): what RocksDB alone does row by row;
+//   batched   a rocksdb::WriteBatch loop: the same rows in batches of --batch_rows, each batch's
+//             keys in key order (as the server writes them), one DB::Write per batch, the log
+//             on, no fsync: what RocksDB alone does with the server's write pattern, the
+//             fairer ceiling for streaming ingest;
 //   stream    durable streaming ingest through the real fabrique-features binary over gRPC on
 //             loopback (TLS, with a token, as a deployment serves it): client-streaming Ingest
 //             calls of --batch_rows-row batches of 20 float features, over 1, 2 and 4 concurrent
@@ -13,16 +17,26 @@
 //
 //   features_ingest_bench [--rows=4000000] [--batch_rows=10000] [--bulk_batch_rows=200000]
 //                         [--entities=100000] [--streams=1,2,4] [--repeats=3] [--dir=/tmp/x]
-//                         [--verify] [--small]
+//                         [--verify] [--small] [--phases=ceiling,stream,bulk]
+//                         [--perf_dir=DIR]
 //
 // Every run checks that the server acknowledged every row sent; --verify also reads the whole
 // history back after each run (ReadHistory) and checks every row's values. Either failing exits
 // 1. --small: 40,000 rows over 5,000 entities, batches of 2,000 (bulk: 10,000), 1 and 2 streams,
 // one repeat, --verify: the checks alone, in seconds (tools/bench/run_small).
+//
+// --perf_dir adds, before each streaming and bulk measurement, one more run (not counted in the
+// median) with `perf record --call-graph=dwarf` on the server, into DIR/<label>.data.
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +54,7 @@
 #include "libs/kv/rocksdb_status.h"
 #include "libs/kv/store.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "tools/bench/bench_support.h"
 
 namespace fabrique::bench {
@@ -57,6 +72,7 @@ struct Flags {
   std::string dir = "/tmp/fabrique_ingest_bench";
   std::string phases = "ceiling,stream,bulk";  // Which measurements to run.
   bool verify = false;                         // Read every row back after each run.
+  std::string perf_dir;                        // If set, perf profiles of the server go there.
 };
 
 constexpr int kFeatures = 20;
@@ -175,17 +191,66 @@ void VerifyHistory(const Flags& flags, const Security& security, const std::stri
   }
 }
 
+// CPU seconds (user + system) used so far by process `pid`: fields 14 and 15 of its stat line,
+// counted after the command name's closing parenthesis (the name may hold spaces).
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(stat, line);
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  const std::vector<absl::string_view> fields =
+      absl::StrSplit(absl::string_view(line).substr(close + 2), ' ');
+  double user = 0, system = 0;
+  if (fields.size() < 13 || !absl::SimpleAtod(fields[11], &user) ||
+      !absl::SimpleAtod(fields[12], &system)) {
+    return 0;
+  }
+  return (user + system) / sysconf(_SC_CLK_TCK);
+}
+
+// CPU seconds used so far by this process (the client's threads, during a run).
+double OwnCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// Starts `perf record` with DWARF call graphs on `pid` until signalled, into
+// --perf_dir/`label`.data (spaces and commas of the label become dashes).
+std::unique_ptr<cli::ChildProcess> StartPerf(pid_t pid, std::string label, const Flags& flags) {
+  std::filesystem::create_directories(flags.perf_dir);
+  for (char& c : label) {
+    if (c == ' ' || c == ',' || c == '(' || c == ')') c = '-';
+  }
+  const std::string out = absl::StrCat(flags.perf_dir, "/", label, ".data");
+  auto perf = cli::ChildProcess::Spawn({"/usr/bin/perf", "record", "--call-graph=dwarf,8192", "-F",
+                                        "199", "-p", std::to_string(pid), "-o", out},
+                                       absl::StrCat(flags.perf_dir, "/", label, ".log"));
+  CheckOk(perf.status(), "starting perf");
+  absl::SleepFor(absl::Milliseconds(500));  // perf attaches before the first batch.
+  return *std::move(perf);
+}
+
 // Sends `batches` over `streams` concurrent Ingest calls (batch i on stream i % streams) to a
 // fresh server; returns acknowledged rows per second.
 double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batches, int streams,
-                  const std::string& label) {
+                  std::string label, bool profile) {
   const absl::StatusOr<Security> security = Security::Local(flags.dir + "/auth");
   CheckOk(security.status(), "making a local authority");
   auto server = SpawnedService::Start("fabrique-features", flags.dir + "/server", *security);
   CheckOk(server.status(), "starting fabrique-features");
   Define(*v1::FeatureStore::NewStub(security->Channel((*server)->target())), *security);
+  std::unique_ptr<cli::ChildProcess> perf;
+  if (profile) {
+    perf = StartPerf((*server)->pid(), label, flags);
+    label += " (profiled)";
+  }
   std::vector<int64_t> acknowledged(streams, 0);
   std::vector<std::string> errors(streams);
+  const double server_cpu = ProcessCpuSeconds((*server)->pid());
+  const double client_cpu = OwnCpuSeconds();
   const auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int s = 0; s < streams; ++s) {
@@ -206,6 +271,12 @@ double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batc
   }
   for (std::thread& thread : threads) thread.join();
   const double seconds = Seconds(start);
+  const double server_us = (ProcessCpuSeconds((*server)->pid()) - server_cpu) * 1e6 / flags.rows;
+  const double client_us = (OwnCpuSeconds() - client_cpu) * 1e6 / flags.rows;
+  if (perf != nullptr) {
+    perf->Signal(SIGINT);  // perf writes its data file and exits.
+    perf->Wait(absl::Seconds(120));
+  }
   int64_t rows = 0;
   for (int s = 0; s < streams; ++s) {
     if (!errors[s].empty()) {
@@ -225,8 +296,11 @@ double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batc
     std::fprintf(stderr, "%s: fabrique-features did not stop cleanly\n", label.c_str());
     std::exit(1);
   }
-  std::printf("  %-24s %9.0f rows/s  (%.2f s, server peak RSS %ld MiB)\n", label.c_str(),
-              rows / seconds, seconds, peak);
+  // CPU per row is the figure that other load on the machine hardly moves.
+  std::printf(
+      "  %-24s %9.0f rows/s  (%.2f s; CPU per row: server %.2f us, client %.2f us; server peak "
+      "RSS %ld MiB)\n",
+      label.c_str(), rows / seconds, seconds, server_us, client_us, peak);
   std::fflush(stdout);
   return rows / seconds;
 }
@@ -262,10 +336,53 @@ double PutLoopOnce(const Flags& flags) {
   return flags.rows / seconds;
 }
 
+// A rocksdb::WriteBatch loop: the same rows as PutLoopOnce in batches of --batch_rows, each
+// batch's keys sorted (the server writes its batches in key order, which speeds up the memtable's
+// inserts), one DB::Write per batch, log on, no fsync. Keys, values and order are made before
+// the clock starts.
+double WriteBatchLoopOnce(const Flags& flags) {
+  const std::string path = flags.dir + "/batched";
+  std::filesystem::remove_all(path);
+  kv::StoreOptions options;
+  options.path = path;
+  options.column_families = {"history"};
+  auto store = kv::Store::Open(options);
+  CheckOk(store.status(), "opening the batched store");
+  rocksdb::DB* db = (*store)->raw_db();
+  rocksdb::ColumnFamilyHandle* history = (*(*store)->Family("history")).handle();
+  const std::string value(94, 'v');
+  std::vector<rocksdb::WriteBatch> batches;
+  for (int64_t first = 0; first < flags.rows; first += flags.batch_rows) {
+    const int64_t end = std::min<int64_t>(first + flags.batch_rows, flags.rows);
+    std::vector<std::string> keys;
+    keys.reserve(end - first);
+    for (int64_t i = first; i < end; ++i) {
+      keys.push_back(
+          features::HistoryKey("ingest", Entity(i * 7919 % flags.entities), kBaseMicros + i));
+    }
+    std::sort(keys.begin(), keys.end());
+    rocksdb::WriteBatch& batch = batches.emplace_back();
+    for (const std::string& key : keys) {
+      CheckOk(kv::FromRocksDbStatus(batch.Put(history, key, value), "batch put"), "batch");
+    }
+  }
+  const rocksdb::WriteOptions write;
+  const auto start = Clock::now();
+  for (rocksdb::WriteBatch& batch : batches) {
+    CheckOk(kv::FromRocksDbStatus(db->Write(write, &batch), "write"), "write batch loop");
+  }
+  const double seconds = Seconds(start);
+  std::printf("  %-24s %9.0f rows/s  (%.2f s)\n", "rocksdb::WriteBatch loop", flags.rows / seconds,
+              seconds);
+  std::fflush(stdout);
+  return flags.rows / seconds;
+}
+
+// The median of `repeats` calls of run(first), `first` true for the first call only.
 template <typename Run>
 double MedianOf(int repeats, Run run) {
   std::vector<double> figures;
-  for (int r = 0; r < repeats; ++r) figures.push_back(run());
+  for (int r = 0; r < repeats; ++r) figures.push_back(run(r == 0));
   return Median(figures);
 }
 
@@ -280,11 +397,12 @@ Flags ParseFlags(int argc, char** argv) {
     bool ok = true;
     if (arg == "--help") {
       std::printf(
-          "features_ingest_bench: durable streaming ingest and bulk backfill over gRPC, with a\n"
-          "plain rocksdb::DB::Put loop as the ceiling. Flags (defaults):\n"
+          "features_ingest_bench: durable streaming ingest and bulk backfill over gRPC, with\n"
+          "plain rocksdb::DB::Put and WriteBatch loops as ceilings. Flags (defaults):\n"
           "  --rows=4000000 --batch_rows=10000 --bulk_batch_rows=200000 --entities=100000\n"
           "  --streams=1,2,4 --repeats=3 --dir=/tmp/fabrique_ingest_bench\n"
           "  --phases=ceiling,stream,bulk (a subset, for profiling one of them)\n"
+          "  --perf_dir=DIR: perf profiles of the server (first run of each figure) go there\n"
           "  --verify: read every row back after each run and check it\n"
           "  --small: 40000 rows, 5000 entities, batches of 2000 (bulk 10000), streams 1,2,\n"
           "    one repeat, --verify (give it first: later flags override its sizes)\n");
@@ -311,6 +429,8 @@ Flags ParseFlags(int argc, char** argv) {
       ok = absl::SimpleAtoi(v, &flags.repeats);
     } else if (const char* v = value("dir")) {
       flags.dir = v;
+    } else if (const char* v = value("perf_dir")) {
+      flags.perf_dir = v;
     } else if (const char* v = value("phases")) {
       flags.phases = v;
     } else if (const char* v = value("streams")) {
@@ -342,8 +462,11 @@ int Main(int argc, char** argv) {
   const auto wanted = [&flags](absl::string_view phase) {
     return absl::StrContains(flags.phases, phase);
   };
-  double ceiling = 0, bulk = 0;
-  if (wanted("ceiling")) ceiling = MedianOf(flags.repeats, [&] { return PutLoopOnce(flags); });
+  double ceiling = 0, batched = 0, bulk = 0;
+  if (wanted("ceiling")) {
+    ceiling = MedianOf(flags.repeats, [&](bool) { return PutLoopOnce(flags); });
+    batched = MedianOf(flags.repeats, [&](bool) { return WriteBatchLoopOnce(flags); });
+  }
   std::vector<std::pair<std::string, double>> results;
   if (wanted("stream")) {
     const std::vector<v1::IngestRequest> batches =
@@ -351,27 +474,36 @@ int Main(int argc, char** argv) {
     for (int streams : flags.streams) {
       const std::string label =
           absl::StrCat("stream, ", streams, " stream", streams > 1 ? "s" : "");
-      results.emplace_back(label, MedianOf(flags.repeats, [&] {
-                             return IngestOnce(flags, batches, streams, label);
+      results.emplace_back(label, MedianOf(flags.repeats, [&](bool first) {
+                             if (first && !flags.perf_dir.empty()) {
+                               IngestOnce(flags, batches, streams, label, /*profile=*/true);
+                             }
+                             return IngestOnce(flags, batches, streams, label, false);
                            }));
     }
   }
   if (wanted("bulk")) {
     const std::vector<v1::IngestRequest> batches =
         MakeBatches(flags, flags.bulk_batch_rows, /*bulk=*/true);
-    bulk = MedianOf(flags.repeats,
-                    [&] { return IngestOnce(flags, batches, 1, "bulk (SST), 1 stream"); });
+    const std::string label = "bulk (SST), 1 stream";
+    bulk = MedianOf(flags.repeats, [&](bool first) {
+      if (first && !flags.perf_dir.empty()) IngestOnce(flags, batches, 1, label, true);
+      return IngestOnce(flags, batches, 1, label, false);
+    });
   }
   std::filesystem::remove_all(flags.dir);
 
-  std::printf("\n%-26s %12s %12s %10s %6s\n", "median of runs", "rows/s", "vs Put loop", "goal",
-              "met");
-  const auto row = [ceiling](const std::string& label, double rate, const char* goal, bool met) {
+  std::printf("\n%-26s %12s %12s %12s %10s %6s\n", "median of runs", "rows/s", "vs Put loop",
+              "vs WriteBatch", "goal", "met");
+  const auto row = [ceiling, batched](const std::string& label, double rate, const char* goal,
+                                      bool met) {
     const std::string ratio = ceiling > 0 ? absl::StrFormat("%.2fx", rate / ceiling) : "-";
-    std::printf("%-26s %12.0f %12s %10s %6s\n", label.c_str(), rate, ratio.c_str(), goal,
-                met ? "yes" : "NO");
+    const std::string batch_ratio = batched > 0 ? absl::StrFormat("%.2fx", rate / batched) : "-";
+    std::printf("%-26s %12.0f %12s %12s %10s %6s\n", label.c_str(), rate, ratio.c_str(),
+                batch_ratio.c_str(), goal, met ? "yes" : "NO");
   };
   if (ceiling > 0) row("rocksdb::DB::Put loop", ceiling, "-", true);
+  if (batched > 0) row("rocksdb::WriteBatch loop", batched, "-", true);
   for (const auto& [label, rate] : results) row(label, rate, ">=500k", rate >= 500'000);
   if (bulk > 0) row("bulk (SST), 1 stream", bulk, ">=2M", bulk >= 2'000'000);
   return 0;

@@ -61,6 +61,7 @@ class BatchKeys {
   std::vector<uint32_t> offsets_;  // Where each key starts, plus the end.
   std::vector<int> rows_;          // Batch row of each key.
   std::vector<uint32_t> order_;    // Key indexes in key order.
+  size_t prefix_bytes_ = 0;        // The group prefix every key starts with.
 };
 
 }  // namespace fabrique::features

@@ -41,13 +41,16 @@ absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
   const rocksdb::Options family_options = db->GetOptions(history_.handle());
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), family_options, history_.handle());
   RETURN_IF_ERROR(kv::FromRocksDbStatus(writer.Open(file), context));
-  std::string value;
+  // Encoded once, in row order, for both the file and the online merge.
+  EncodedRows encoded;
+  encoder.EncodeAll(skip, &encoded);
   for (size_t i = 0; i < keys.size(); ++i) {
     if (keys.overridden(i)) continue;  // Equal keys: only the last in input order is written.
-    encoder.EncodeRow(keys.row(i), &value);
     const absl::string_view key = keys.key(i);
-    RETURN_IF_ERROR(kv::FromRocksDbStatus(
-        writer.Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value)), context));
+    const absl::string_view value = encoded.row(keys.row(i));
+    RETURN_IF_ERROR(kv::FromRocksDbStatus(writer.Put(rocksdb::Slice(key.data(), key.size()),
+                                                     rocksdb::Slice(value.data(), value.size())),
+                                          context));
     ++result.rows_written;
   }
   RETURN_IF_ERROR(kv::FromRocksDbStatus(writer.Finish(), context));
@@ -57,7 +60,7 @@ absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
       kv::FromRocksDbStatus(db->IngestExternalFile(history_.handle(), {file}, ingest), context);
   env->DeleteFile(file).PermitUncheckedError();  // Gone already when moved.
   RETURN_IF_ERROR(ingested);
-  ASSIGN_OR_RETURN(result.online, options_.writer->MergeOnline(schema, encoder, rows, keys));
+  ASSIGN_OR_RETURN(result.online, options_.writer->MergeOnline(encoded, keys));
   return result;
 }
 

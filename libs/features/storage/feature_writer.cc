@@ -53,31 +53,28 @@ absl::StatusOr<WriteResult> FeatureWriter::WriteImpl(const v1::FeatureGroup& gro
   ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(group));
   ASSIGN_OR_RETURN(RowBatchEncoder encoder, RowBatchEncoder::Create(schema, rows));
   ASSIGN_OR_RETURN(BatchKeys keys, BatchKeys::Build(schema.group(), rows, skip));
-  return WriteKeys(schema, encoder, rows, keys, with_history, defer_sync);
+  EncodedRows encoded;
+  encoder.EncodeAll(skip, &encoded);
+  return WriteKeys(encoded, keys, with_history, defer_sync);
 }
 
-absl::StatusOr<WriteResult> FeatureWriter::MergeOnline(const RowSchema& schema,
-                                                       const RowBatchEncoder& encoder,
-                                                       const v1::RowBatch& rows,
+absl::StatusOr<WriteResult> FeatureWriter::MergeOnline(const EncodedRows& encoded,
                                                        const BatchKeys& keys) {
-  return WriteKeys(schema, encoder, rows, keys, /*with_history=*/false, /*defer_sync=*/false);
+  return WriteKeys(encoded, keys, /*with_history=*/false, /*defer_sync=*/false);
 }
 
-absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const RowSchema& schema,
-                                                     const RowBatchEncoder& encoder,
-                                                     const v1::RowBatch& rows,
+absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const EncodedRows& encoded,
                                                      const BatchKeys& keys, bool with_history,
                                                      bool defer_sync) {
   WriteResult result;
   if (keys.size() == 0) return result;
   kv::WriteBatch batch;
-  std::string value;
   // In key order; the first key of each entity is its newest row: the online candidate.
   for (size_t i = 0; i < keys.size(); ++i) {
     if (keys.overridden(i)) continue;
     const bool candidate = keys.starts_entity(i);
     if (!with_history && !candidate) continue;
-    encoder.EncodeRow(keys.row(i), &value);
+    const absl::string_view value = encoded.row(keys.row(i));
     if (with_history) {
       batch.Put(history_, keys.key(i), value);
       ++result.rows_written;

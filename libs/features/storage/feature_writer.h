@@ -100,9 +100,8 @@ class FeatureWriter {
   absl::StatusOr<WriteResult> WriteOnline(const v1::FeatureGroup& group, const v1::RowBatch& rows,
                                           RowMask skip = {});
 
-  // WriteOnline for callers that already hold the batch's encoder and keys (BulkLoader).
-  absl::StatusOr<WriteResult> MergeOnline(const RowSchema& schema, const RowBatchEncoder& encoder,
-                                          const v1::RowBatch& rows, const BatchKeys& keys);
+  // WriteOnline for callers that already hold the batch's encoded rows and keys (BulkLoader).
+  absl::StatusOr<WriteResult> MergeOnline(const EncodedRows& encoded, const BatchKeys& keys);
 
   // Makes every write returned so far durable (one shared fsync).
   absl::Status Sync() { return committer_.Sync(); }
@@ -114,8 +113,7 @@ class FeatureWriter {
 
   absl::StatusOr<WriteResult> WriteImpl(const v1::FeatureGroup& group, const v1::RowBatch& rows,
                                         RowMask skip, bool with_history, bool defer_sync);
-  absl::StatusOr<WriteResult> WriteKeys(const RowSchema& schema, const RowBatchEncoder& encoder,
-                                        const v1::RowBatch& rows, const BatchKeys& keys,
+  absl::StatusOr<WriteResult> WriteKeys(const EncodedRows& encoded, const BatchKeys& keys,
                                         bool with_history, bool defer_sync);
 
   const Options options_;

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/features/storage/row_schema.h"
 
@@ -49,7 +51,26 @@ inline constexpr size_t kRowFixedHeaderBytes = 9;
 // unknown format.
 absl::StatusOr<int64_t> PeekEventTime(absl::string_view encoded);
 
-// Encodes rows of a columnar RowBatch, one at a time, under one schema.
+// The encodings of a batch's rows, made by RowBatchEncoder::EncodeAll, by batch row.
+class EncodedRows {
+ public:
+  // The encoding of batch row `row` (empty for a row EncodeAll skipped).
+  absl::string_view row(int row) const {
+    if (stride_ != 0) return absl::string_view(fixed_.get() + row * stride_, stride_);
+    return absl::string_view(bytes_.data() + offsets_[row], offsets_[row + 1] - offsets_[row]);
+  }
+
+ private:
+  friend class RowBatchEncoder;
+  // Rows of one size (the fast path): row r at fixed_ + r * stride_. Not zero-filled first.
+  std::unique_ptr<char[]> fixed_;
+  size_t stride_ = 0;
+  // Rows of varying size: row r at bytes_[offsets_[r], offsets_[r + 1]).
+  std::string bytes_;
+  std::vector<size_t> offsets_;
+};
+
+// Encodes rows of a columnar RowBatch under one schema, one at a time or all at once.
 class RowBatchEncoder {
  public:
   // Matches `batch`'s columns to `schema`'s features. Errors:
@@ -64,6 +85,13 @@ class RowBatchEncoder {
   // Replaces `out` with the encoding of row `row` (0 <= row < rows()). Reuse `out` across calls:
   // its capacity is kept.
   void EncodeRow(int row, std::string* out) const;
+  // Encodes every row whose `skip` entry is 0 (every row when `skip` is empty), in row order, in
+  // one pass over the columns. The write paths store rows in key order, which is a random order
+  // of the batch: encoding each row there (EncodeRow) gathers every value from a random place of
+  // its column, a cache miss per value once a batch outgrows the cache (bulk batches of 200k
+  // rows spent a fifth of the server's time there); here each column is read sequentially.
+  // Byte-identical to EncodeRow. The fast path encodes skipped rows too (they are not read).
+  void EncodeAll(absl::Span<const uint8_t> skip, EncodedRows* out) const;
 
  private:
   RowBatchEncoder(const RowSchema& schema, const v1::RowBatch& batch)
@@ -87,6 +115,8 @@ class RowBatchEncoder {
     const char* values;  // The column's packed values.
     size_t width;        // Bytes per value.
   };
+  // The fast path's row `row` into `out` (fixed_header_.size() + fixed_row_bytes_ bytes).
+  void EncodeFixedRow(int row, char* out) const;
   std::vector<FixedColumn> fixed_;  // Empty when the fast path does not apply.
   std::string fixed_header_;        // Tag, time placeholder, varints, zero null bitmap.
   size_t fixed_row_bytes_ = 0;

@@ -1,0 +1,68 @@
+// BatchKeys: key order whatever the arrival order (scattered, already sorted, ascending per
+// entity), equal (entity, time) keys in input order so the last one is written, and the mask.
+
+#include "libs/features/storage/batch_keys.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "catch2/catch.hpp"
+#include "storage_test_util.h"
+
+namespace fabrique::features {
+namespace {
+
+using testing::MakeBatch;
+using testing::MakeGroup;
+using testing::TestRow;
+
+// The batch rows in the order a stable sort of their whole keys gives.
+std::vector<int> StableKeyOrder(const v1::RowBatch& rows, const std::vector<uint8_t>& skip) {
+  std::vector<std::pair<std::string, int>> keyed;
+  for (int r = 0; r < rows.entity_keys_size(); ++r) {
+    if (!skip.empty() && skip[r] != 0) continue;
+    keyed.emplace_back(HistoryKey("g", rows.entity_keys(r), rows.event_time_unix_micros(r)), r);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<int> order;
+  for (const auto& entry : keyed) order.push_back(entry.second);
+  return order;
+}
+
+TEST_CASE("Keys come in key order with equal keys in input order, whatever the arrival",
+          "[batch_keys]") {
+  const v1::FeatureGroup group = MakeGroup("g", "customer", {{"x", v1::FEATURE_TYPE_INT64}});
+  std::mt19937 random(7);
+  // Entities sharing long prefixes (cust1, cust10, cust100...), short and empty-tailed ones, and
+  // repeated (entity, time) pairs.
+  std::vector<TestRow> rows;
+  for (int i = 0; i < 3000; ++i) {
+    const int entity = static_cast<int>(random() % 400);
+    const std::string name = entity % 50 == 0 ? std::to_string(entity % 7)
+                                              : "cust" + std::to_string(entity * 1009 % 400);
+    rows.push_back({name, static_cast<int64_t>(random() % 20) - 10, {int64_t{i}}});
+  }
+  std::vector<uint8_t> skip(rows.size(), 0);
+  for (size_t i = 0; i < skip.size(); i += 11) skip[i] = 1;
+  for (const bool masked : {false, true}) {
+    const v1::RowBatch batch = MakeBatch(group, rows);
+    const std::vector<uint8_t> mask = masked ? skip : std::vector<uint8_t>();
+    absl::StatusOr<BatchKeys> keys = BatchKeys::Build("g", batch, mask);
+    STORAGE_REQUIRE_OK(keys);
+    const std::vector<int> expected = StableKeyOrder(batch, mask);
+    REQUIRE(keys->size() == expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      INFO("position " << i << (masked ? " masked" : ""));
+      REQUIRE(keys->row(i) == expected[i]);
+      REQUIRE(keys->key(i) == HistoryKey("g", batch.entity_keys(expected[i]),
+                                         batch.event_time_unix_micros(expected[i])));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fabrique::features
