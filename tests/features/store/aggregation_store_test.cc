@@ -351,6 +351,88 @@ TEST_CASE("Lookups equal brute force whether events came in order, shuffled or b
   }
 }
 
+TEST_CASE("Training sets equal brute force at each label's time, in order, shuffled or backfilled",
+          "[aggregation]") {
+  std::mt19937_64 rng(5);
+  const std::vector<Event> events = RandomEvents(rng, 300);
+  Fixture shuffled, backfilled;
+  REQUIRE(shuffled.Apply(Spend()).ok());
+  for (size_t i = 0; i < events.size(); i += 40) {
+    std::vector<Event> batch(events.begin() + i, events.begin() + std::min(events.size(), i + 40));
+    REQUIRE(shuffled.Ingest(batch).ok());
+  }
+  REQUIRE(backfilled.Ingest(events).ok());
+  REQUIRE(backfilled.Apply(Spend()).ok());
+
+  // Labels at random times around the events, some exactly on an event, for c0..c3.
+  v1::LabelEventBatch labels;
+  v1::EntityKeys* keys = labels.add_entity_keys();
+  keys->set_entity("customer");
+  for (int i = 0; i < 200; ++i) {
+    keys->add_keys("c" + std::to_string(rng() % 4));
+    const int64_t t = i % 10 == 0 ? events[rng() % events.size()].time
+                                  : kStart - static_cast<int64_t>(rng() % (3 * 1440 * kMinute));
+    labels.add_event_time_unix_micros(t);
+    labels.mutable_labels()->mutable_int64_values()->add_values(i);
+  }
+  const std::shared_ptr<const AggregationPlan> plan =
+      shuffled.store->aggregations().PlanOf("spend");
+  REQUIRE(plan != nullptr);
+  v1::TrainingSetSpec spec;
+  spec.mutable_label()->mutable_events();
+  spec.set_chunk_rows(64);
+  std::vector<std::pair<int, int>> outputs;
+  for (const v1::FeatureSpec& out : plan->OutputFeatures()) {
+    v1::FeatureRef* ref = spec.add_features();
+    ref->set_group("spend");
+    ref->set_feature(out.name());
+    outputs.push_back(*plan->FindOutput(out.name()));
+  }
+  v1::FeatureRef* plain = spec.add_features();
+  plain->set_group("payments");
+  plain->set_feature("amount");
+
+  for (Fixture* f : {&shuffled, &backfilled}) {
+    std::vector<v1::TrainingSetRows> chunks;
+    auto build =
+        TrainingSetBuild::Start(*f->store, spec, {}, [&](v1::BuildTrainingSetResponse* response) {
+          if (response->has_rows()) {
+            chunks.push_back(response->rows());
+          }
+          return absl::OkStatus();
+        });
+    REQUIRE(build.ok());
+    REQUIRE((*build)->AddEvents(labels).ok());
+    absl::StatusOr<v1::Dataset> dataset = (*build)->Finish();
+    REQUIRE(dataset.ok());
+    REQUIRE(dataset->row_count() == 200);
+    int64_t seen = 0;
+    for (const v1::TrainingSetRows& chunk : chunks) {
+      REQUIRE(chunk.features_size() == static_cast<int>(outputs.size()) + 1);
+      for (int r = 0; r < chunk.event_time_unix_micros_size(); ++r, ++seen) {
+        const std::string& entity = chunk.entity_keys(0).keys(r);
+        const int64_t t = chunk.event_time_unix_micros(r);
+        for (size_t o = 0; o < outputs.size(); ++o) {
+          const PlannedAggregation& a = plan->aggregations()[outputs[o].first];
+          const v1::ValueColumn& column = chunk.features(o).values();
+          INFO(chunk.features(o).feature().feature() << " " << entity << " at " << t);
+          std::optional<double> got;
+          if (column.is_null_size() == 0 || !column.is_null(r)) {
+            got = a.function == v1::AGGREGATION_FUNCTION_COUNT
+                      ? static_cast<double>(column.int64_values().values(r))
+                      : column.double_values().values(r);
+          }
+          RequireSame(got,
+                      BruteForce(events, entity, t, a.window_tiles[outputs[o].second], a.function,
+                                 a.feature.empty()),
+                      a.function);
+        }
+      }
+    }
+    REQUIRE(seen == 200);
+  }
+}
+
 TEST_CASE("An empty window counts 0 and leaves the rest missing", "[aggregation]") {
   Fixture f;
   REQUIRE(f.Apply(Spend()).ok());
