@@ -41,6 +41,12 @@ FeatureStoreService::FeatureStoreService(features::FeatureStore* store, core::Ex
                    .Name("fabrique_features_ingest_rejects_total")
                    .Help("Rows refused by ingest, by reason.")
                    .Register(metrics)),
+      expression_warnings_(
+          prometheus::BuildCounter()
+              .Name("fabrique_features_expression_warnings_total")
+              .Help("Derived values that came out null at ingest (division by zero, log1p of a "
+                    "value <= -1), by group, feature and kind.")
+              .Register(metrics)),
       keys_looked_up_(prometheus::BuildCounter()
                           .Name("fabrique_features_lookup_keys_total")
                           .Help("Entity rows read by online lookups.")

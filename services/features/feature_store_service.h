@@ -93,8 +93,8 @@ class FeatureStoreService final
                                        v1::VerifyPersonalDataReadsResponse* response) override;
 
  private:
-  // Counts an ingested batch's rows and rejects.
-  void RecordIngest(const v1::IngestBatchResult& result);
+  // Counts an ingested batch's rows, rejects and derived values nulled by their expression.
+  void RecordIngest(const std::string& group, const v1::IngestBatchResult& result);
 
   // ApplyFeatureGroup and its streaming form (`method`), with backfill progress to `progress`.
   grpc::Status ApplyWithProgress(grpc::ServerContext* context, absl::string_view method,
@@ -116,6 +116,7 @@ class FeatureStoreService final
   PersonalDataReads personal_;
   prometheus::Counter& rows_ingested_;
   prometheus::Family<prometheus::Counter>& rejects_;
+  prometheus::Family<prometheus::Counter>& expression_warnings_;
   prometheus::Counter& keys_looked_up_;
   // LookupOnline's request and response, on pooled per-call arenas.
   std::unique_ptr<LookupMessagePool> lookup_messages_;

@@ -12,6 +12,7 @@
 #include "libs/features/storage/online_merge.h"
 #include "libs/features/storage/tile_merge.h"
 #include "libs/features/store/aggregation_lookup.h"
+#include "libs/features/store/derived_columns.h"
 
 namespace fabrique::features {
 namespace {
@@ -132,12 +133,15 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
   }
   ValidateOptions validate;
   validate.max_reject_details = options_.max_reject_details;
-  ASSIGN_OR_RETURN(ValidationResult validation, plan->Validate(request.rows(), validate));
+  // The client's rows, plus the group's derived features computed from them.
+  ASSIGN_OR_RETURN(DerivedColumns derived, DerivedColumns::Compute(*plan, request.rows()));
+  const v1::RowBatch& rows = derived.rows();
+  ASSIGN_OR_RETURN(ValidationResult validation, plan->Validate(rows, validate));
   // Held until the batch is committed: a backfill never misses it nor counts it twice.
   absl::ReaderMutexLock feed(&aggregations_->feed_mu());
   const std::vector<AggregationGroup> fed = aggregations_->FedBy(request.group());
   if (!fed.empty()) {
-    aggregations_->RejectLate(fed, request.rows(), options_.max_reject_details, &validation);
+    aggregations_->RejectLate(fed, rows, options_.max_reject_details, &validation);
   }
 
   v1::IngestBatchResult result;
@@ -145,6 +149,7 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
   result.set_rows_rejected(validation.rejected_rows);
   for (v1::RowReject& reject : validation.rejects) *result.add_rejects() = std::move(reject);
   AddRejectCounts(validation, &result);
+  for (v1::IngestWarning& warning : derived.warnings()) *result.add_warnings() = std::move(warning);
   if (request.all_or_nothing() && validation.rejected_rows > 0) {
     // The good rows are refused with the bad ones; say so for each of them.
     const int64_t refused = validation.good_rows();
@@ -157,19 +162,17 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
     return result;
   }
   if (validation.good_rows() > 0 && request.bulk()) {
-    ASSIGN_OR_RETURN(
-        BulkLoadResult loaded,
-        bulk_->Load(plan->group(), request.rows(), validation.row_reasons,
-                    aggregations_->TileWrites(fed, request.rows(), validation.row_reasons)));
+    ASSIGN_OR_RETURN(BulkLoadResult loaded,
+                     bulk_->Load(plan->group(), rows, validation.row_reasons,
+                                 aggregations_->TileWrites(fed, rows, validation.row_reasons)));
     result.set_rows_written(loaded.rows_written);
   } else if (validation.good_rows() > 0) {
-    const ExtraWrites tiles =
-        aggregations_->TileWrites(fed, request.rows(), validation.row_reasons);
+    const ExtraWrites tiles = aggregations_->TileWrites(fed, rows, validation.row_reasons);
     ASSIGN_OR_RETURN(
         WriteResult written,
         sync == IngestSync::kDeferred
-            ? writer_->WriteDeferred(plan->group(), request.rows(), validation.row_reasons, tiles)
-            : writer_->Write(plan->group(), request.rows(), validation.row_reasons, tiles));
+            ? writer_->WriteDeferred(plan->group(), rows, validation.row_reasons, tiles)
+            : writer_->Write(plan->group(), rows, validation.row_reasons, tiles));
     result.set_rows_written(written.rows_written);
   }
   if (!request.batch_id().empty()) RememberBatch(result);
