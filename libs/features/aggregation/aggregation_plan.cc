@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "libs/core/status_macros.h"
 
 namespace fabrique::features {
 namespace {
@@ -98,6 +99,22 @@ int ColumnLength(const v1::ValueColumn& column) {
   }
 }
 
+// Clears `present` where `filter` is false or null over `rows`.
+absl::Status ApplyFilter(const Expression& filter, const v1::RowBatch& rows,
+                         std::vector<uint8_t>* present) {
+  v1::ValueColumn kept;
+  ExpressionWarnings warnings;
+  absl::Status status = filter.Evaluate(rows, &kept, &warnings);
+  if (!status.ok()) return status;
+  const bool nulls = kept.is_null_size() == static_cast<int>(present->size());
+  for (size_t r = 0; r < present->size(); ++r) {
+    const bool keep = static_cast<int>(r) < kept.bool_values().values_size() &&
+                      kept.bool_values().values(r) && !(nulls && kept.is_null(r));
+    if (!keep) (*present)[r] = 0;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string WindowLabel(int64_t micros) {
@@ -184,8 +201,20 @@ absl::StatusOr<std::shared_ptr<const AggregationPlan>> AggregationPlan::Create(
           absl::StrCat(Describe(i, p.name), ": the name must match [a-z][a-z0-9_]* and be short"));
     }
     if (!a.filter().empty()) {
-      return absl::UnimplementedError(absl::StrCat(
-          Describe(i, p.name), " has a filter: aggregation filters are not available yet"));
+      absl::flat_hash_map<std::string, v1::FeatureType> readable(types.begin(), types.end());
+      absl::StatusOr<std::unique_ptr<Expression>> filter =
+          Expression::Compile(a.filter(), readable);
+      if (!filter.ok()) {
+        return absl::Status(filter.status().code(), absl::StrCat("filter of ", Describe(i, p.name),
+                                                                 ": ", filter.status().message()));
+      }
+      if ((*filter)->result_type() != v1::FEATURE_TYPE_BOOL) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "filter of ", Describe(i, p.name), ": expression \"", a.filter(), "\" is ",
+            v1::FeatureType_Name((*filter)->result_type()), "; a filter must be BOOL"));
+      }
+      for (const std::string& input : (*filter)->inputs()) inputs.insert(input);
+      p.filter = *std::move(filter);
     }
     absl::StatusOr<std::vector<int64_t>> windows = WindowTiles(a, p.name, i, tile);
     if (!windows.ok()) return windows.status();
@@ -246,24 +275,32 @@ absl::Status AggregationPlan::Inputs(const v1::RowBatch& rows, absl::Span<const 
     SlotInputs& in = (*out)[a];
     in.values.assign(n, 0.0);
     in.present.assign(n, 0);
+    // First the rows that count (not skipped, kept by the filter), then their non-null values.
+    for (int r = 0; r < n; ++r) in.present[r] = skip.empty() || !skip[r];
     const std::string& feature = aggregations_[a].feature;
-    if (feature.empty()) {
-      for (int r = 0; r < n; ++r) in.present[r] = skip.empty() || !skip[r];
-      continue;
+    if (aggregations_[a].filter != nullptr) {
+      RETURN_IF_ERROR(ApplyFilter(*aggregations_[a].filter, rows, &in.present));
     }
+    if (feature.empty()) continue;
     const v1::ValueColumn* column = nullptr;
     for (const v1::FeatureColumn& c : rows.columns()) {
       if (c.feature().feature() == feature) column = &c.values();
     }
-    if (column == nullptr) continue;  // Absent: null in every row.
+    if (column == nullptr) {  // Absent: null in every row.
+      in.present.assign(n, 0);
+      continue;
+    }
     if (ColumnLength(*column) != n) {
       return absl::InvalidArgumentError(
           absl::StrCat("column '", feature, "' is not a numeric list of ", n, " values"));
     }
     const bool nulls = column->is_null_size() == n;
     for (int r = 0; r < n; ++r) {
-      if ((!skip.empty() && skip[r]) || (nulls && column->is_null(r))) continue;
-      in.present[r] = 1;
+      if (!in.present[r]) continue;
+      if (nulls && column->is_null(r)) {
+        in.present[r] = 0;
+        continue;
+      }
       in.values[r] = NumericAt(*column, r);
     }
   }

@@ -29,6 +29,7 @@
 #include "absl/types/span.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/features/aggregation/tile_pyramid.h"
+#include "libs/features/expressions/expression.h"
 
 namespace fabrique::features {
 
@@ -39,6 +40,8 @@ struct PlannedAggregation {
   std::string name;                   // Prefix of its output features.
   std::vector<int64_t> window_tiles;  // Each window, in tiles.
   std::vector<std::string> outputs;   // Output feature names, one per window.
+  // Rows where it is false or null are left out; null = every row counts.
+  std::shared_ptr<const Expression> filter;
 };
 
 // The inputs of one aggregation over the rows of a batch.
@@ -54,7 +57,8 @@ class AggregationPlan {
 
   // INVALID_ARGUMENT saying what to fix: no source, no aggregation, an unknown or non-numeric
   // feature, a missing function, a window <= 0 or not a whole number of tiles (naming the
-  // nearest valid ones), a bad name, duplicate output names. UNIMPLEMENTED for a filter.
+  // nearest valid ones), a bad name, duplicate output names, a filter that does not compile
+  // (the expression's own error) or is not BOOL.
   static absl::StatusOr<std::shared_ptr<const AggregationPlan>> Create(
       const v1::AggregationSpec& spec, const v1::FeatureGroup& source);
 
@@ -64,7 +68,7 @@ class AggregationPlan {
   int64_t lateness_micros() const { return lateness_micros_; }
   const std::vector<PlannedAggregation>& aggregations() const { return aggregations_; }
   const TilePyramid& pyramid() const { return pyramid_; }
-  // Source features the aggregations read, each once.
+  // Source features the aggregations and their filters read, each once, sorted.
   const std::vector<std::string>& input_features() const { return input_features_; }
 
   // The output features, in order.

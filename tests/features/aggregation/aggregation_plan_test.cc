@@ -158,6 +158,34 @@ TEST_CASE("Bad aggregation specs are refused with what to fix", "[plan]") {
   }
 }
 
+TEST_CASE("A filter must compile over the source and be BOOL", "[plan]") {
+  v1::AggregationSpec spec = Spec();
+  Add(&spec, "amount", v1::AGGREGATION_FUNCTION_SUM, {60})->set_filter("amout > 0");
+  RequireError(spec, absl::StatusCode::kInvalidArgument, "filter of aggregation 1 (amount_sum)");
+  RequireError(spec, absl::StatusCode::kInvalidArgument, "amout");
+  spec.mutable_aggregations(0)->set_filter("amount + 1");
+  RequireError(spec, absl::StatusCode::kInvalidArgument, "a filter must be BOOL");
+  spec.mutable_aggregations(0)->set_filter("items > 2");
+  auto plan = AggregationPlan::Create(spec, Payments());
+  REQUIRE(plan.ok());
+  REQUIRE((*plan)->input_features() == std::vector<std::string>{"amount", "items"});
+  v1::RowBatch rows;
+  v1::FeatureColumn* amount = rows.add_columns();
+  amount->mutable_feature()->set_feature("amount");
+  v1::FeatureColumn* items = rows.add_columns();
+  items->mutable_feature()->set_feature("items");
+  for (int i = 0; i < 4; ++i) {
+    rows.add_entity_keys("c");
+    rows.add_event_time_unix_micros(i);
+    amount->mutable_values()->mutable_double_values()->add_values(i);
+    items->mutable_values()->mutable_int64_values()->add_values(i + 1);
+    items->mutable_values()->add_is_null(i == 3);  // Null: the filter is null, the row is left out.
+  }
+  std::vector<SlotInputs> inputs;
+  REQUIRE((*plan)->Inputs(rows, {}, &inputs).ok());
+  REQUIRE(inputs[0].present == std::vector<uint8_t>{0, 0, 1, 0});
+}
+
 TEST_CASE("Inputs skip nulls, masked rows and absent columns", "[plan]") {
   v1::AggregationSpec spec = Spec();
   Add(&spec, "amount", v1::AGGREGATION_FUNCTION_SUM, {60});

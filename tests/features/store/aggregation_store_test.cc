@@ -433,6 +433,32 @@ TEST_CASE("Training sets equal brute force at each label's time, in order, shuff
   }
 }
 
+TEST_CASE("A filter leaves out rows where it is false or null, online and in training sets",
+          "[aggregation]") {
+  Fixture f;
+  v1::FeatureGroupSpec spec;
+  spec.set_name("refunds");
+  spec.mutable_aggregation()->set_source_group("payments");
+  AddAggregation(&spec, "amount", v1::AGGREGATION_FUNCTION_SUM, {60})->set_filter("amount < 0");
+  AddAggregation(&spec, "", v1::AGGREGATION_FUNCTION_COUNT, {60})->set_filter("amount < 0");
+  REQUIRE(f.Ingest({{"c0", kStart - 3 * kMinute, -5},
+                    {"c0", kStart - 2 * kMinute, 7},
+                    {"c0", kStart - kMinute, std::nullopt},
+                    {"c0", kStart - 30 * kMinute, -2}})
+              .ok());
+  REQUIRE(f.Apply(spec).ok());  // Backfilled.
+  REQUIRE(f.Ingest({{"c0", kStart, -1}}).ok());
+  absl::StatusOr<v1::LookupOnlineResponse> response =
+      f.Lookup({"refunds:amount_sum_1h", "refunds:count_1h"}, {"c0"});
+  REQUIRE(response.ok());
+  REQUIRE(response->columns(0).values().double_values().values(0) == -8);
+  REQUIRE(response->columns(1).values().int64_values().values(0) == 3);
+  v1::FeatureGroupSpec bad = spec;
+  bad.set_name("bad");
+  bad.mutable_aggregation()->mutable_aggregations(0)->set_filter("amount <");
+  REQUIRE_CODE(f.Apply(bad).status(), absl::StatusCode::kInvalidArgument, "position");
+}
+
 TEST_CASE("An empty window counts 0 and leaves the rest missing", "[aggregation]") {
   Fixture f;
   REQUIRE(f.Apply(Spend()).ok());
