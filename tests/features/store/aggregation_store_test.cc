@@ -459,6 +459,31 @@ TEST_CASE("A filter leaves out rows where it is false or null, online and in tra
   REQUIRE_CODE(f.Apply(bad).status(), absl::StatusCode::kInvalidArgument, "position");
 }
 
+TEST_CASE("Re-sent rows count once, and bulk batches feed the tiles too", "[aggregation]") {
+  Fixture f;
+  REQUIRE(f.Apply(Spend()).ok());
+  const std::vector<Event> rows = {{"c0", kStart - kMinute, 4}, {"c0", kStart - 2 * kMinute, 6}};
+  REQUIRE(f.Ingest(rows).ok());
+  REQUIRE(f.Ingest(rows).ok());                         // The same rows again.
+  REQUIRE(f.Ingest({rows[0], rows[0], rows[0]}).ok());  // Repeated within a batch.
+  v1::IngestRequest bulk;
+  bulk.set_group("payments");
+  bulk.set_bulk(true);
+  bulk.mutable_rows()->add_entity_keys("c0");
+  bulk.mutable_rows()->add_event_time_unix_micros(kStart - 3 * kMinute);
+  v1::FeatureColumn* amount = bulk.mutable_rows()->add_columns();
+  amount->mutable_feature()->set_feature("amount");
+  amount->mutable_values()->mutable_int64_values()->add_values(5);
+  absl::StatusOr<v1::IngestBatchResult> loaded = f.store->Ingest(bulk);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->rows_written() == 1);
+  absl::StatusOr<v1::LookupOnlineResponse> response =
+      f.Lookup({"spend:count_10m", "spend:amount_sum_10m"}, {"c0"});
+  REQUIRE(response.ok());
+  REQUIRE(response->columns(0).values().int64_values().values(0) == 3);
+  REQUIRE(response->columns(1).values().double_values().values(0) == 15);
+}
+
 TEST_CASE("An empty window counts 0 and leaves the rest missing", "[aggregation]") {
   Fixture f;
   REQUIRE(f.Apply(Spend()).ok());
