@@ -10,16 +10,21 @@ namespace fabrique::features {
 absl::Status EntityEvents::Append(const v1::RowBatch& rows) {
   absl::Status status = plan_.Inputs(rows, {}, &scratch_);
   if (!status.ok()) return status;
-  inputs_.resize(scratch_.size());
-  for (size_t a = 0; a < scratch_.size(); ++a) {
-    inputs_[a].values.insert(inputs_[a].values.end(), scratch_[a].values.begin(),
-                             scratch_[a].values.end());
-    inputs_[a].present.insert(inputs_[a].present.end(), scratch_[a].present.begin(),
-                              scratch_[a].present.end());
-  }
-  times_.insert(times_.end(), rows.event_time_unix_micros().begin(),
-                rows.event_time_unix_micros().end());
+  AppendRange(rows, scratch_, 0, rows.event_time_unix_micros_size());
   return absl::OkStatus();
+}
+
+void EntityEvents::AppendRange(const v1::RowBatch& rows, const std::vector<SlotInputs>& inputs,
+                               int begin, int end) {
+  inputs_.resize(inputs.size());
+  for (size_t a = 0; a < inputs.size(); ++a) {
+    inputs_[a].values.insert(inputs_[a].values.end(), inputs[a].values.begin() + begin,
+                             inputs[a].values.begin() + end);
+    inputs_[a].present.insert(inputs_[a].present.end(), inputs[a].present.begin() + begin,
+                              inputs[a].present.begin() + end);
+  }
+  times_.insert(times_.end(), rows.event_time_unix_micros().begin() + begin,
+                rows.event_time_unix_micros().begin() + end);
 }
 
 void EntityEvents::Clear() {

@@ -24,6 +24,9 @@ class EntityEvents {
 
   // Appends the rows of `rows` (one entity, ascending time after the events already held).
   absl::Status Append(const v1::RowBatch& rows);
+  // Appends rows [begin, end) of a batch whose inputs (AggregationPlan::Inputs) are `inputs`.
+  void AppendRange(const v1::RowBatch& rows, const std::vector<SlotInputs>& inputs, int begin,
+                   int end);
   void Clear();
   size_t size() const { return times_.size(); }
 

@@ -59,9 +59,8 @@ struct AggregationGroupsOptions {
   const HistoryReader* history = nullptr;
   // Default: the real clock.
   core::Clock* clock = nullptr;
-  // Default: "tiles" and "history".
+  // Default: "tiles".
   std::string tiles_family = "tiles";
-  std::string history_family = "history";
   // Source rows per backfill write (and per progress report). Default: 65536.
   int backfill_batch_rows = 65536;
 };
@@ -100,27 +99,21 @@ class AggregationGroups {
   // and details (at most `max_details`, in row order).
   void RejectLate(const std::vector<AggregationGroup>& fed, const v1::RowBatch& rows,
                   int64_t max_details, ValidationResult* validation) const;
-  // The tile writes of the rows of `source` that `skip` leaves, for every group in `fed`; null
-  // when `fed` is empty. The references must outlive the returned function's call. Rows whose
-  // (entity, event time) history already holds are left out, so that re-sending a row counts it
-  // once, as history stores it once (the tiles keep the first write's values; two batches
-  // re-sending the same new row at the same moment may both count it). History is read here,
-  // when called: before a bulk load links its file in.
+  // The tile writes of the rows `skip` leaves, for every group in `fed`; null when `fed` is
+  // empty. The references must outlive the returned function's call. Rows with the same entity
+  // and event time count once within a batch, as history stores them once; a row re-sent in a
+  // later batch counts again (history is not read on the write path, whose append-only memtable
+  // makes point reads costly): re-send batches with their batch_id, which is idempotent.
   absl::StatusOr<ExtraWrites> TileWrites(const std::vector<AggregationGroup>& fed,
-                                         const std::string& source, const v1::RowBatch& rows,
-                                         RowMask skip) const;
+                                         const v1::RowBatch& rows, RowMask skip) const;
 
   // Fills `response` columns for aggregation features. See FeatureStore::LookupOnline.
   const TileReader& tiles() const { return *reader_; }
   core::Clock& clock() const { return *options_.clock; }
 
  private:
-  AggregationGroups(Options options, kv::ColumnFamily tiles, kv::ColumnFamily history,
-                    std::unique_ptr<TileReader> reader)
-      : options_(std::move(options)),
-        tiles_(tiles),
-        history_(history),
-        reader_(std::move(reader)) {}
+  AggregationGroups(Options options, kv::ColumnFamily tiles, std::unique_ptr<TileReader> reader)
+      : options_(std::move(options)), tiles_(tiles), reader_(std::move(reader)) {}
 
   // Clears `name`'s tiles, then computes them from `source`'s whole history.
   absl::Status Backfill(const std::string& name, const AggregationPlan& plan,
@@ -130,7 +123,6 @@ class AggregationGroups {
 
   const Options options_;
   const kv::ColumnFamily tiles_;
-  const kv::ColumnFamily history_;
   const std::unique_ptr<TileReader> reader_;
   absl::Mutex feed_mu_;
   // Serializes aggregation applies (a backfill takes long; two at once would double the work).

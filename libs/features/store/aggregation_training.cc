@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
@@ -86,34 +87,76 @@ absl::Status AggregationColumns::FillGroup(const Group& group, v1::TrainingSetRo
   }
   // Label rows by entity, so each entity's history is read once.
   std::map<absl::string_view, std::vector<int>> by_entity;
+  absl::flat_hash_set<std::string> by_entity_done;
   for (int r = 0; r < n && r < keys->size(); ++r) by_entity[(*keys)[r]].push_back(r);
   // values[o][r]
   std::vector<std::vector<std::optional<double>>> values(group.outputs.size(),
                                                          std::vector<std::optional<double>>(n));
   EntityEvents events(plan);
   std::vector<std::optional<double>> at;
-  const int64_t d = plan.tile_micros();
-  for (const auto& [entity, label_rows] : by_entity) {
-    int64_t start = std::numeric_limits<int64_t>::max();
-    int64_t end = std::numeric_limits<int64_t>::min();
-    for (int r : label_rows) {
-      const int64_t t = rows->event_time_unix_micros(r);
-      start = std::min(start, (FloorDiv(t, d) - longest) * d);
-      end = std::max(end, t);
+  auto evaluate_entity = [&](const std::string& entity) {
+    auto it = by_entity.find(entity);
+    if (it == by_entity.end()) {
+      events.Clear();
+      return;
+    }
+    for (int r : it->second) {
+      events.Evaluate(rows->event_time_unix_micros(r), group.outputs, &at);
+      for (size_t o = 0; o < at.size(); ++o) values[o][r] = at[o];
     }
     events.Clear();
-    v1::ReadHistoryRequest read;
-    read.set_group(group.source.spec().name());
-    read.add_entity_keys(std::string(entity));
-    for (const std::string& f : plan.input_features()) read.add_features(f);
-    *read.mutable_time_range()->mutable_start_time() = TimeUtil::MicrosecondsToTimestamp(start);
-    *read.mutable_time_range()->mutable_end_time() = TimeUtil::MicrosecondsToTimestamp(end + 1);
-    RETURN_IF_ERROR(store_.ReadHistory(
-        read, [&](v1::ReadHistoryResponse* chunk) { return events.Append(chunk->rows()); }));
+  };
+  auto evaluate = [&](const std::vector<int>& label_rows) {
     for (int r : label_rows) {
       events.Evaluate(rows->event_time_unix_micros(r), group.outputs, &at);
       for (size_t o = 0; o < at.size(); ++o) values[o][r] = at[o];
     }
+    events.Clear();
+  };
+  // One history read for the chunk's entities, over the span every label's windows need: one
+  // snapshot and iterator per chunk rather than one per entity.
+  const int64_t d = plan.tile_micros();
+  int64_t start = std::numeric_limits<int64_t>::max();
+  int64_t end = std::numeric_limits<int64_t>::min();
+  for (int r = 0; r < n; ++r) {
+    const int64_t t = rows->event_time_unix_micros(r);
+    start = std::min(start, (FloorDiv(t, d) - longest) * d);
+    end = std::max(end, t);
+  }
+  if (by_entity.empty()) return absl::OkStatus();
+  v1::ReadHistoryRequest read;
+  read.set_group(group.source.spec().name());
+  for (const auto& [entity, label_rows] : by_entity) read.add_entity_keys(std::string(entity));
+  for (const std::string& f : plan.input_features()) read.add_features(f);
+  *read.mutable_time_range()->mutable_start_time() = TimeUtil::MicrosecondsToTimestamp(start);
+  *read.mutable_time_range()->mutable_end_time() = TimeUtil::MicrosecondsToTimestamp(end + 1);
+  std::string current;
+  bool reading = false;
+  std::vector<SlotInputs> inputs;
+  RETURN_IF_ERROR(store_.ReadHistory(read, [&](v1::ReadHistoryResponse* chunk) -> absl::Status {
+    const v1::RowBatch& history = chunk->rows();
+    RETURN_IF_ERROR(plan.Inputs(history, {}, &inputs));
+    const int size = history.entity_keys_size();
+    for (int begin = 0; begin < size;) {
+      int run_end = begin + 1;
+      while (run_end < size && history.entity_keys(run_end) == history.entity_keys(begin)) {
+        ++run_end;
+      }
+      if (!reading || history.entity_keys(begin) != current) {
+        if (reading) evaluate_entity(current);
+        current = history.entity_keys(begin);
+        reading = true;
+        by_entity_done.insert(current);
+      }
+      events.AppendRange(history, inputs, begin, run_end);
+      begin = run_end;
+    }
+    return absl::OkStatus();
+  }));
+  if (reading) evaluate_entity(current);
+  // Entities without history in the span: every window is empty.
+  for (const auto& [entity, label_rows] : by_entity) {
+    if (!by_entity_done.contains(std::string(entity))) evaluate(label_rows);
   }
   for (size_t o = 0; o < group.outputs.size(); ++o) {
     const bool count =

@@ -163,13 +163,13 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
   }
   if (validation.good_rows() > 0 && request.bulk()) {
     ASSIGN_OR_RETURN(const ExtraWrites tiles,
-                     aggregations_->TileWrites(fed, request.group(), rows, validation.row_reasons));
+                     aggregations_->TileWrites(fed, rows, validation.row_reasons));
     ASSIGN_OR_RETURN(BulkLoadResult loaded,
                      bulk_->Load(plan->group(), rows, validation.row_reasons, tiles));
     result.set_rows_written(loaded.rows_written);
   } else if (validation.good_rows() > 0) {
     ASSIGN_OR_RETURN(const ExtraWrites tiles,
-                     aggregations_->TileWrites(fed, request.group(), rows, validation.row_reasons));
+                     aggregations_->TileWrites(fed, rows, validation.row_reasons));
     ASSIGN_OR_RETURN(
         WriteResult written,
         sync == IngestSync::kDeferred

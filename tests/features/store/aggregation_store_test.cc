@@ -465,13 +465,12 @@ TEST_CASE("A filter leaves out rows where it is false or null, online and in tra
   REQUIRE_CODE(f.Apply(bad).status(), absl::StatusCode::kInvalidArgument, "position");
 }
 
-TEST_CASE("Re-sent rows count once, and bulk batches feed the tiles too", "[aggregation]") {
+TEST_CASE("Rows repeated in a batch count once, and bulk batches feed the tiles too",
+          "[aggregation]") {
   Fixture f;
   REQUIRE(f.Apply(Spend()).ok());
   const std::vector<Event> rows = {{"c0", kStart - kMinute, 4}, {"c0", kStart - 2 * kMinute, 6}};
-  REQUIRE(f.Ingest(rows).ok());
-  REQUIRE(f.Ingest(rows).ok());                         // The same rows again.
-  REQUIRE(f.Ingest({rows[0], rows[0], rows[0]}).ok());  // Repeated within a batch.
+  REQUIRE(f.Ingest({rows[0], rows[1], rows[0], rows[0]}).ok());
   v1::IngestRequest bulk;
   bulk.set_group("payments");
   bulk.set_bulk(true);
@@ -572,6 +571,60 @@ TEST_CASE("A lookup reads a bounded number of tiles whatever the window", "[aggr
   INFO("tiles read: " << read);
   REQUIRE(read <= 2 * 15 * 3 + 17);
   REQUIRE(response->columns(0).values().double_values().values(0) == 2000);
+}
+
+}  // namespace
+}  // namespace fabrique::features
+
+namespace fabrique::features {
+namespace {
+
+// Hidden ("[.]"): the training-set cost of aggregation features at a moderate size, printed.
+TEST_CASE("Aggregation training set throughput", "[.][bench]") {
+  Fixture f;
+  v1::FeatureGroupSpec spec;
+  spec.set_name("spend");
+  spec.mutable_aggregation()->set_source_group("payments");
+  for (auto fn : {v1::AGGREGATION_FUNCTION_COUNT, v1::AGGREGATION_FUNCTION_SUM,
+                  v1::AGGREGATION_FUNCTION_MEAN}) {
+    AddAggregation(&spec, "amount", fn, {60, 1440});
+  }
+  REQUIRE(f.Apply(spec).ok());
+  std::mt19937_64 rng(1);
+  constexpr int kEntities = 20'000, kEvents = 1'000'000, kLabels = 100'000;
+  const int64_t span = 30LL * 1440 * kMinute;
+  for (int b = 0; b < kEvents / 50'000; ++b) {
+    std::vector<Event> batch;
+    for (int i = 0; i < 50'000; ++i) {
+      batch.push_back({"e" + std::to_string(rng() % kEntities),
+                       kStart - static_cast<int64_t>(rng() % span), int64_t(rng() % 100)});
+    }
+    REQUIRE(f.Ingest(batch).ok());
+  }
+  v1::LabelEventBatch labels;
+  v1::EntityKeys* keys = labels.add_entity_keys();
+  for (int i = 0; i < kLabels; ++i) {
+    keys->add_keys("e" + std::to_string(rng() % kEntities));
+    labels.add_event_time_unix_micros(kStart - static_cast<int64_t>(rng() % span));
+    labels.mutable_labels()->mutable_int64_values()->add_values(i);
+  }
+  v1::TrainingSetSpec ts;
+  ts.mutable_label()->mutable_events();
+  ts.set_summary_only(true);
+  for (const char* name : {"amount_count_1h", "amount_sum_1h", "amount_mean_1h", "amount_count_1d",
+                           "amount_sum_1d", "amount_mean_1d"}) {
+    v1::FeatureRef* ref = ts.add_features();
+    ref->set_group("spend");
+    ref->set_feature(name);
+  }
+  const absl::Time start = absl::Now();
+  auto build = TrainingSetBuild::Start(
+      *f.store, ts, {}, [](v1::BuildTrainingSetResponse*) { return absl::OkStatus(); });
+  REQUIRE(build.ok());
+  REQUIRE((*build)->AddEvents(labels).ok());
+  REQUIRE((*build)->Finish().ok());
+  WARN(kEvents << " events x " << kLabels
+               << " labels, 6 aggregates: " << absl::FormatDuration(absl::Now() - start));
 }
 
 }  // namespace
