@@ -9,9 +9,9 @@
 //   sample standard deviation stays accurate), and the newest event's time and value (LAST).
 //
 // Merge is associative and commutative except for LAST on equal event times: the newest event
-// time wins and, on a tie, the state merged in (the later write) wins. Re-sent rows are
-// deduplicated before they reach a tile (see BatchKeys), so ties only come from distinct writes
-// at the same microsecond.
+// time wins and, on a tie, the state merged in (the later write) wins. Rows repeated within a
+// batch reach a tile once (TileUpdates), so ties come from separate batches writing the same
+// entity at the same microsecond.
 //
 // The encoding has a fixed size for a given slot count and starts with that count, so the
 // store's merge operator combines tiles without knowing the catalog. Numbers are stored in the
