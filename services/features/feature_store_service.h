@@ -48,6 +48,9 @@ class FeatureStoreService final
   grpc::Status ApplyFeatureGroup(grpc::ServerContext* context,
                                  const v1::ApplyFeatureGroupRequest* request,
                                  v1::ApplyFeatureGroupResponse* response) override;
+  grpc::Status ApplyFeatureGroupWithProgress(
+      grpc::ServerContext* context, const v1::ApplyFeatureGroupRequest* request,
+      grpc::ServerWriter<v1::ApplyFeatureGroupProgress>* writer) override;
   grpc::Status GetFeatureGroup(grpc::ServerContext* context,
                                const v1::GetFeatureGroupRequest* request,
                                v1::FeatureGroup* response) override;
@@ -97,7 +100,6 @@ class FeatureStoreService final
                                        v1::VerifyPersonalDataReadsResponse* response) override;
 
  private:
-<<<<<<< HEAD
   friend class LookupStream;
 
   // Answers one lookup of `caller`, checked already for `method`: refuses a group the caller
@@ -109,13 +111,14 @@ class FeatureStoreService final
                     const server::Caller& caller, const v1::LookupOnlineRequest& request,
                     v1::LookupOnlineResponse* response, std::function<void(absl::Status)> done);
 
-  // Counts an ingested batch's rows and rejects.
-  void RecordIngest(const v1::IngestBatchResult& result);
-=======
   // Counts an ingested batch's rows, rejects and derived values nulled by their expression.
   void RecordIngest(const std::string& group, const v1::IngestBatchResult& result);
->>>>>>> derived
 
+  // ApplyFeatureGroup and its streaming form (`method`), with backfill progress to `progress`.
+  grpc::Status ApplyWithProgress(grpc::ServerContext* context, absl::string_view method,
+                                 const v1::ApplyFeatureGroupRequest& request,
+                                 const features::BackfillProgress& progress,
+                                 v1::ApplyFeatureGroupResponse* response);
   // The permission a method of this service needs, for messages.
   static std::string Permission(absl::string_view method);
   // Refuses a list filtered on a squad the caller cannot see.
