@@ -21,12 +21,18 @@ using core::ToGrpcStatus;
 
 }  // namespace
 
-void FeatureStoreService::RecordIngest(const v1::IngestBatchResult& result) {
+void FeatureStoreService::RecordIngest(const std::string& group,
+                                       const v1::IngestBatchResult& result) {
   if (result.duplicate()) return;
   rows_ingested_.Increment(static_cast<double>(result.rows_written()));
   for (const v1::RejectCount& count : result.reject_counts()) {
     rejects_.Add({{"reason", v1::RejectReason_Name(count.reason())}})
         .Increment(static_cast<double>(count.count()));
+  }
+  for (const v1::IngestWarning& warning : result.warnings()) {
+    expression_warnings_
+        .Add({{"group", group}, {"feature", warning.feature()}, {"kind", warning.kind()}})
+        .Increment(static_cast<double>(warning.count()));
   }
 }
 
@@ -81,7 +87,7 @@ grpc::Status FeatureStoreService::Ingest(grpc::ServerContext* context,
               ") refused, batches before it are committed: ", result.status().message()))));
     }
     result->set_batch_index(index);
-    RecordIngest(*result);
+    RecordIngest(request.group(), *result);
     response->set_rows_written(response->rows_written() + result->rows_written());
     response->set_rows_rejected(response->rows_rejected() + result->rows_rejected());
     for (const v1::RejectCount& count : result->reject_counts()) {

@@ -41,6 +41,12 @@ FeatureStoreService::FeatureStoreService(features::FeatureStore* store, core::Ex
                    .Name("fabrique_features_ingest_rejects_total")
                    .Help("Rows refused by ingest, by reason.")
                    .Register(metrics)),
+      expression_warnings_(
+          prometheus::BuildCounter()
+              .Name("fabrique_features_expression_warnings_total")
+              .Help("Derived values that came out null at ingest (division by zero, log1p of a "
+                    "value <= -1), by group, feature and kind.")
+              .Register(metrics)),
       keys_looked_up_(prometheus::BuildCounter()
                           .Name("fabrique_features_lookup_keys_total")
                           .Help("Entity rows read by online lookups.")
@@ -119,18 +125,43 @@ grpc::Status FeatureStoreService::ListEntities(grpc::ServerContext* context,
 grpc::Status FeatureStoreService::ApplyFeatureGroup(grpc::ServerContext* context,
                                                     const v1::ApplyFeatureGroupRequest* request,
                                                     v1::ApplyFeatureGroupResponse* response) {
-  return Guarded(access_, *context, "ApplyFeatureGroup", *request,
-                 [&](const server::Caller& caller) {
-                   // Moving a group to another squad takes the permission in both.
-                   absl::StatusOr<std::string> owner =
-                       GroupOwner(*store_->catalog().Snapshot(), request->spec().name());
-                   if (owner.ok() && *owner != request->spec().owner_squad()) {
-                     const absl::Status leaving =
-                         AlsoAllowed(access_, *context, Permission("ApplyFeatureGroup"), *owner);
-                     if (!leaving.ok()) return ToGrpcStatus(leaving);
-                   }
-                   return Answer(store_->ApplyFeatureGroup(*request, caller.principal), response);
-                 });
+  return ApplyWithProgress(context, "ApplyFeatureGroup", *request, nullptr, response);
+}
+
+grpc::Status FeatureStoreService::ApplyFeatureGroupWithProgress(
+    grpc::ServerContext* context, const v1::ApplyFeatureGroupRequest* request,
+    grpc::ServerWriter<v1::ApplyFeatureGroupProgress>* writer) {
+  v1::ApplyFeatureGroupProgress message;
+  const grpc::Status status = ApplyWithProgress(
+      context, "ApplyFeatureGroupWithProgress", *request,
+      [&](const v1::AggregationBackfillProgress& progress) {
+        v1::ApplyFeatureGroupProgress update;
+        *update.mutable_backfill() = progress;
+        writer->Write(update);  // A client gone away only misses progress; the apply goes on.
+      },
+      message.mutable_done());
+  if (!status.ok()) return status;
+  writer->Write(message);
+  return grpc::Status::OK;
+}
+
+grpc::Status FeatureStoreService::ApplyWithProgress(grpc::ServerContext* context,
+                                                    absl::string_view method,
+                                                    const v1::ApplyFeatureGroupRequest& request,
+                                                    const features::BackfillProgress& progress,
+                                                    v1::ApplyFeatureGroupResponse* response) {
+  return Guarded(
+      access_, *context, std::string(method), request, [&](const server::Caller& caller) {
+        // Moving a group to another squad takes the permission in both.
+        absl::StatusOr<std::string> owner =
+            GroupOwner(*store_->catalog().Snapshot(), request.spec().name());
+        if (owner.ok() && *owner != request.spec().owner_squad()) {
+          const absl::Status leaving =
+              AlsoAllowed(access_, *context, Permission("ApplyFeatureGroup"), *owner);
+          if (!leaving.ok()) return ToGrpcStatus(leaving);
+        }
+        return Answer(store_->ApplyFeatureGroup(request, caller.principal, progress), response);
+      });
 }
 
 grpc::Status FeatureStoreService::GetFeatureGroup(grpc::ServerContext* context,

@@ -45,6 +45,9 @@ class FeatureStoreService final
   grpc::Status ApplyFeatureGroup(grpc::ServerContext* context,
                                  const v1::ApplyFeatureGroupRequest* request,
                                  v1::ApplyFeatureGroupResponse* response) override;
+  grpc::Status ApplyFeatureGroupWithProgress(
+      grpc::ServerContext* context, const v1::ApplyFeatureGroupRequest* request,
+      grpc::ServerWriter<v1::ApplyFeatureGroupProgress>* writer) override;
   grpc::Status GetFeatureGroup(grpc::ServerContext* context,
                                const v1::GetFeatureGroupRequest* request,
                                v1::FeatureGroup* response) override;
@@ -90,9 +93,14 @@ class FeatureStoreService final
                                        v1::VerifyPersonalDataReadsResponse* response) override;
 
  private:
-  // Counts an ingested batch's rows and rejects.
-  void RecordIngest(const v1::IngestBatchResult& result);
+  // Counts an ingested batch's rows, rejects and derived values nulled by their expression.
+  void RecordIngest(const std::string& group, const v1::IngestBatchResult& result);
 
+  // ApplyFeatureGroup and its streaming form (`method`), with backfill progress to `progress`.
+  grpc::Status ApplyWithProgress(grpc::ServerContext* context, absl::string_view method,
+                                 const v1::ApplyFeatureGroupRequest& request,
+                                 const features::BackfillProgress& progress,
+                                 v1::ApplyFeatureGroupResponse* response);
   // The permission a method of this service needs, for messages.
   static std::string Permission(absl::string_view method);
   // Refuses a list filtered on a squad the caller cannot see.
@@ -108,6 +116,7 @@ class FeatureStoreService final
   PersonalDataReads personal_;
   prometheus::Counter& rows_ingested_;
   prometheus::Family<prometheus::Counter>& rejects_;
+  prometheus::Family<prometheus::Counter>& expression_warnings_;
   prometheus::Counter& keys_looked_up_;
   // LookupOnline's request and response, on pooled per-call arenas.
   std::unique_ptr<LookupMessagePool> lookup_messages_;

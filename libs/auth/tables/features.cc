@@ -19,6 +19,7 @@ const MethodTable& FeatureStoreMethods() {
       {"GetEntity", OwnerOf("features.schema.read", kEntity, "name")},
       {"ListEntities", InAnySquad("features.schema.read")},
       {"ApplyFeatureGroup", InSquadOf("features.schema.write", "spec.owner_squad")},
+      {"ApplyFeatureGroupWithProgress", InSquadOf("features.schema.write", "spec.owner_squad")},
       {"GetFeatureGroup", OwnerOf("features.schema.read", kFeatureGroup, "name")},
       {"ListFeatureGroups", InAnySquad("features.schema.read")},
       {"ListFeatures", InAnySquad("features.schema.read")},

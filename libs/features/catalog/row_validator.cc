@@ -50,6 +50,7 @@ absl::StatusOr<std::shared_ptr<const ValidationPlan>> ValidationPlan::Build(
     if (feature.expectations().not_null()) plan->not_null_features_.push_back(i);
   }
   plan->retention_micros_ = absl::ToInt64Microseconds(ToDuration(spec.retention()));
+  ASSIGN_OR_RETURN(plan->derived_, CompileDerivedFeatures(spec));
   return std::shared_ptr<const ValidationPlan>(std::move(plan));
 }
 

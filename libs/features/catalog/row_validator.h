@@ -42,6 +42,7 @@
 #include "absl/strings/string_view.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/core/clock.h"
+#include "libs/features/catalog/derived_features.h"
 #include "libs/features/catalog/feature_check.h"
 
 namespace fabrique::features {
@@ -90,6 +91,9 @@ class ValidationPlan {
   int32_t schema_version() const { return group_->schema_version(); }
   // The index of the feature named `name` in the group's spec, or -1.
   int32_t FeatureIndex(absl::string_view name) const;
+  // The group's derived features, compiled, in spec order: ingest computes them into the batch
+  // before validating it.
+  const std::vector<DerivedFeature>& derived() const { return derived_; }
 
  private:
   ValidationPlan(std::shared_ptr<const v1::FeatureGroup> group, const core::Clock* clock);
@@ -119,6 +123,7 @@ class ValidationPlan {
   absl::flat_hash_map<std::string, int32_t> index_by_name_;
   std::vector<int32_t> not_null_features_;
   int64_t retention_micros_ = 0;  // 0 = keep forever, no window.
+  std::vector<DerivedFeature> derived_;
 };
 
 }  // namespace fabrique::features

@@ -46,6 +46,19 @@ std::string Incompatibility(const v1::FeatureSpec& stored, const v1::FeatureSpec
     return absl::StrCat("feature \"", stored.name(), "\" would change vector_length from ",
                         stored.vector_length(), " to ", desired.vector_length());
   }
+  if (stored.expression() != desired.expression()) {
+    // Rows already stored hold values of the old expression: a new one would mix two meanings.
+    if (stored.expression().empty()) {
+      return absl::StrCat("feature \"", stored.name(), "\" would become derived (expression \"",
+                          desired.expression(), "\")");
+    }
+    if (desired.expression().empty()) {
+      return absl::StrCat("feature \"", stored.name(), "\" would lose its expression \"",
+                          stored.expression(), "\"");
+    }
+    return absl::StrCat("feature \"", stored.name(), "\" would change its expression from \"",
+                        stored.expression(), "\" to \"", desired.expression(), "\"");
+  }
   return "";
 }
 

@@ -7,8 +7,9 @@
 //
 //   * adding features is allowed and makes a new schema version (the current one + 1); each new
 //     feature's since_version records that version;
-//   * removing a feature, or changing its type or vector length, is refused with
-//     FAILED_PRECONDITION naming the features (add a feature under a new name instead);
+//   * removing a feature, or changing its type, vector length or expression (derived features),
+//     is refused with FAILED_PRECONDITION naming the features (add a feature under a new name
+//     instead);
 //   * changing the group's entity is refused the same way (its keys would mean something else);
 //   * anything else (descriptions, tags, owner, TTL, retention, expectations) is metadata: it
 //     updates the group in place and keeps its schema version.

@@ -9,8 +9,8 @@
 //   coalesce(discount, 0) * 2       amount > 100 and not is_refund
 //
 // Values are INT64, DOUBLE (FLOAT inputs read as DOUBLE), BOOL or STRING. Any null operand gives
-// null, except in coalesce. A division by zero, or log1p of a value below -1, gives null for that
-// row and is counted in ExpressionWarnings, never an error. Nothing can loop, allocate without
+// null, except in coalesce. A division by zero, or log1p of a value at or below -1, gives null for
+// that row and is counted in ExpressionWarnings, never an error. Nothing can loop, allocate without
 // bound or reach outside the row.
 //
 // Thread-safe once compiled.
@@ -31,7 +31,7 @@ namespace fabrique::features {
 // Rows of one Evaluate call whose value came out null for a reason the caller should count.
 struct ExpressionWarnings {
   int64_t division_by_zero = 0;
-  int64_t domain = 0;  // log1p(x) with x < -1.
+  int64_t domain = 0;  // log1p(x) with x <= -1 (-infinity at -1, undefined below).
 };
 
 class Expression {
