@@ -305,14 +305,14 @@ def test_apply_an_aggregation_group_backfills_with_progress_then_lookup(target, 
     applied = fabrique("features", "apply", *target,
                        write_json(tmp_path / "aggregates.json", AGGREGATES))
     assert applied.returncode == 0, applied.stderr
-    assert ("group cli_order_stats: created (schema v1), features count_1h, count_24h, "
-            "amount_sum_1h, amount_sum_24h, large_count_1h\n") in applied.stdout
+    assert ("group cli_order_stats: created (schema v1), features count_1h, count_1d, "
+            "amount_sum_1h, amount_sum_1d, large_count_1h\n") in applied.stdout
     assert "group cli_order_stats: backfilled from" in applied.stderr  # cli_orders had history.
     again = fabrique("features", "apply", *target, str(tmp_path / "aggregates.json"))
     assert again.returncode == 0, again.stderr
     assert "group cli_order_stats: unchanged (schema v1)" in again.stdout
 
-    features = "cli_order_stats:count_1h,cli_order_stats:amount_sum_24h,cli_orders:amount"
+    features = "cli_order_stats:count_1h,cli_order_stats:amount_sum_1d,cli_orders:amount"
     table = fabrique("features", "lookup", "--features", features, "--keys", "ag1,ag2,nobody",
                      *target)
     assert table.returncode == 0, table.stderr
@@ -320,13 +320,13 @@ def test_apply_an_aggregation_group_backfills_with_progress_then_lookup(target, 
     assert rows[0] == ["KEY", "FEATURE", "VALUE", "STATUS"]
     assert rows[1:] == [
         ["ag1", "cli_order_stats:count_1h", "1", "PRESENT"],
-        ["ag1", "cli_order_stats:amount_sum_24h", "170.5", "PRESENT"],
+        ["ag1", "cli_order_stats:amount_sum_1d", "170.5", "PRESENT"],
         ["ag1", "cli_orders:amount", "150", "PRESENT"],
         ["ag2", "cli_order_stats:count_1h", "0", "PRESENT"],
-        ["ag2", "cli_order_stats:amount_sum_24h", "7", "PRESENT"],
+        ["ag2", "cli_order_stats:amount_sum_1d", "7", "PRESENT"],
         ["ag2", "cli_orders:amount", "7", "PRESENT"],
         ["nobody", "cli_order_stats:count_1h", "0", "PRESENT"],
-        ["nobody", "cli_order_stats:amount_sum_24h", "-", "MISSING"],
+        ["nobody", "cli_order_stats:amount_sum_1d", "-", "MISSING"],
         ["nobody", "cli_orders:amount", "-", "MISSING"],
     ]
 
@@ -337,8 +337,8 @@ def test_apply_an_aggregation_group_backfills_with_progress_then_lookup(target, 
     rows = json.loads(as_json.stdout)["rows"]
     assert [r["key"] for r in rows] == ["ag1", "nobody"]
     assert list(rows[0]["features"]) == [
-        f"cli_order_stats:{n}" for n in ("count_1h", "count_24h", "amount_sum_1h",
-                                          "amount_sum_24h", "large_count_1h")]
+        f"cli_order_stats:{n}" for n in ("count_1h", "count_1d", "amount_sum_1h",
+                                          "amount_sum_1d", "large_count_1h")]
     assert rows[0]["features"]["cli_order_stats:large_count_1h"] == {"value": 1,
                                                                      "status": "PRESENT"}
     assert rows[0]["features"]["cli_order_stats:amount_sum_1h"]["value"] == 150

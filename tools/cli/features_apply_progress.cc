@@ -53,7 +53,8 @@ absl::StatusOr<v1::ApplyFeatureGroupResponse> ApplyFeatureGroupWithProgress(
                                             ": the feature store ended the apply without "
                                             "saying whether it was applied"));
   }
-  if (bar != nullptr) {
+  // A source without history has nothing to say.
+  if (bar != nullptr && last.rows_scanned() > 0) {
     *out << absl::StrFormat("group %s: backfilled from %d source rows of %d entities in %.1f s\n",
                             request.spec().name(), last.rows_scanned(), last.entities(),
                             absl::ToDoubleSeconds(absl::Now() - start));
