@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/columns/value_column.h"
 
 namespace fabrique::features {
 namespace {
@@ -81,21 +82,6 @@ double NumericAt(const v1::ValueColumn& column, int row) {
       return column.bool_values().values(row) ? 1.0 : 0.0;
     default:
       return 0;
-  }
-}
-
-int ColumnLength(const v1::ValueColumn& column) {
-  switch (column.values_case()) {
-    case v1::ValueColumn::kInt64Values:
-      return column.int64_values().values_size();
-    case v1::ValueColumn::kDoubleValues:
-      return column.double_values().values_size();
-    case v1::ValueColumn::kFloatValues:
-      return column.float_values().values_size();
-    case v1::ValueColumn::kBoolValues:
-      return column.bool_values().values_size();
-    default:
-      return -1;
   }
 }
 
@@ -290,7 +276,7 @@ absl::Status AggregationPlan::Inputs(const v1::RowBatch& rows, absl::Span<const 
       in.present.assign(n, 0);
       continue;
     }
-    if (ColumnLength(*column) != n) {
+    if (!IsNumeric(ColumnType(*column)) || ColumnSize(*column) != n) {
       return absl::InvalidArgumentError(
           absl::StrCat("column '", feature, "' is not a numeric list of ", n, " values"));
     }

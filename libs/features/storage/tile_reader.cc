@@ -22,7 +22,8 @@ absl::StatusOr<std::unique_ptr<TileReader>> TileReader::Create(Options options) 
 absl::Status TileReader::Read(const std::string& group, const AggregationPlan& plan,
                               absl::Span<const std::string> entities, int64_t as_of_micros,
                               absl::Span<const std::pair<int, int>> outputs,
-                              std::vector<std::vector<std::optional<double>>>* values) const {
+                              std::vector<std::vector<std::optional<double>>>* values,
+                              bool memory_only) const {
   // The distinct window lengths asked for, each with its tiles (the same for every entity).
   std::map<int64_t, std::vector<TileRef>> windows;
   for (const auto& [a, w] : outputs) {
@@ -48,8 +49,10 @@ absl::Status TileReader::Read(const std::string& group, const AggregationPlan& p
       AppendTileSuffix(&key, ref.level, ref.index);
     }
   }
+  kv::ReadOptions read;
+  read.memory_only = memory_only;
   ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> found,
-                   options_.store->MultiGet(tiles_, keys));
+                   options_.store->MultiGet(tiles_, keys, read));
   tiles_read_.fetch_add(static_cast<int64_t>(keys.size()), std::memory_order_relaxed);
 
   values->assign(outputs.size(), std::vector<std::optional<double>>(entities.size()));

@@ -42,11 +42,13 @@ class TileReader {
   static absl::StatusOr<std::unique_ptr<TileReader>> Create(Options options);
 
   // The value of each output of `group` (its (aggregation, window) in `plan`) for each entity, as
-  // of `as_of_micros`: values[output][entity], nullopt where missing (see FinalizeSlot).
+  // of `as_of_micros`: values[output][entity], nullopt where missing (see FinalizeSlot). With
+  // `memory_only`, a tile that is not in memory fails the read (kv::IsNotInMemory).
   absl::Status Read(const std::string& group, const AggregationPlan& plan,
                     absl::Span<const std::string> entities, int64_t as_of_micros,
                     absl::Span<const std::pair<int, int>> outputs,
-                    std::vector<std::vector<std::optional<double>>>* values) const;
+                    std::vector<std::vector<std::optional<double>>>* values,
+                    bool memory_only = false) const;
 
   // Tiles fetched so far: a seam for tests of the pyramid's bound.
   int64_t tiles_read() const { return tiles_read_.load(std::memory_order_relaxed); }

@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/storage/storage_keys.h"
 #include "libs/features/storage/tile_keys.h"
 #include "libs/features/storage/tile_updates.h"
 
@@ -37,10 +38,11 @@ absl::StatusOr<std::unique_ptr<AggregationGroups>> AggregationGroups::Create(Opt
   if (options.clock == nullptr) options.clock = core::Clock::Real();
   if (options.backfill_batch_rows <= 0) options.backfill_batch_rows = 65536;
   ASSIGN_OR_RETURN(kv::ColumnFamily tiles, options.store->Family(options.tiles_family));
+  ASSIGN_OR_RETURN(kv::ColumnFamily history, options.store->Family(options.history_family));
   ASSIGN_OR_RETURN(std::unique_ptr<TileReader> reader,
                    TileReader::Create({options.store, options.tiles_family}));
   auto groups = std::unique_ptr<AggregationGroups>(
-      new AggregationGroups(std::move(options), tiles, std::move(reader)));
+      new AggregationGroups(std::move(options), tiles, history, std::move(reader)));
   const std::shared_ptr<const CatalogState> state = groups->options_.catalog->Snapshot();
   for (const auto& [name, entry] : state->groups) {
     const v1::FeatureGroup& group = entry->latest();
@@ -233,17 +235,33 @@ void AggregationGroups::RejectLate(const std::vector<AggregationGroup>& fed,
   if (static_cast<int64_t>(rejects.size()) > max_details) rejects.resize(max_details);
 }
 
-ExtraWrites AggregationGroups::TileWrites(const std::vector<AggregationGroup>& fed,
-                                          const v1::RowBatch& rows, RowMask skip) const {
-  if (fed.empty()) return nullptr;
-  return [this, &fed, &rows, skip](kv::WriteBatch* batch) -> absl::Status {
+absl::StatusOr<ExtraWrites> AggregationGroups::TileWrites(const std::vector<AggregationGroup>& fed,
+                                                          const std::string& source,
+                                                          const v1::RowBatch& rows,
+                                                          RowMask skip) const {
+  if (fed.empty()) return ExtraWrites();
+  std::vector<uint8_t> mask(skip.begin(), skip.end());
+  mask.resize(rows.entity_keys_size(), 0);
+  std::vector<std::string> keys;
+  std::vector<int> key_rows;
+  for (int r = 0; r < rows.entity_keys_size(); ++r) {
+    if (mask[r] || r >= rows.event_time_unix_micros_size()) continue;
+    keys.push_back(HistoryKey(source, rows.entity_keys(r), rows.event_time_unix_micros(r)));
+    key_rows.push_back(r);
+  }
+  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> stored,
+                   options_.store->MultiGet(history_, keys));
+  for (size_t i = 0; i < stored.size(); ++i) {
+    if (stored[i].has_value()) mask[key_rows[i]] = 1;
+  }
+  return ExtraWrites([this, &fed, &rows, mask = std::move(mask)](kv::WriteBatch* batch) {
     for (const AggregationGroup& group : fed) {
       TileUpdates updates(group.name, *group.plan);
-      RETURN_IF_ERROR(updates.Add(rows, skip));
+      RETURN_IF_ERROR(updates.Add(rows, mask));
       updates.AppendTo(tiles_, batch);
     }
     return absl::OkStatus();
-  };
+  });
 }
 
 }  // namespace fabrique::features

@@ -59,8 +59,9 @@ struct AggregationGroupsOptions {
   const HistoryReader* history = nullptr;
   // Default: the real clock.
   core::Clock* clock = nullptr;
-  // Default: "tiles".
+  // Default: "tiles" and "history".
   std::string tiles_family = "tiles";
+  std::string history_family = "history";
   // Source rows per backfill write (and per progress report). Default: 65536.
   int backfill_batch_rows = 65536;
 };
@@ -99,18 +100,27 @@ class AggregationGroups {
   // and details (at most `max_details`, in row order).
   void RejectLate(const std::vector<AggregationGroup>& fed, const v1::RowBatch& rows,
                   int64_t max_details, ValidationResult* validation) const;
-  // The tile writes of the rows `skip` leaves, for every group in `fed`; null when `fed` is
-  // empty. The references must outlive the returned function's call.
-  ExtraWrites TileWrites(const std::vector<AggregationGroup>& fed, const v1::RowBatch& rows,
-                         RowMask skip) const;
+  // The tile writes of the rows of `source` that `skip` leaves, for every group in `fed`; null
+  // when `fed` is empty. The references must outlive the returned function's call. Rows whose
+  // (entity, event time) history already holds are left out, so that re-sending a row counts it
+  // once, as history stores it once (the tiles keep the first write's values; two batches
+  // re-sending the same new row at the same moment may both count it). History is read here,
+  // when called: before a bulk load links its file in.
+  absl::StatusOr<ExtraWrites> TileWrites(const std::vector<AggregationGroup>& fed,
+                                         const std::string& source, const v1::RowBatch& rows,
+                                         RowMask skip) const;
 
   // Fills `response` columns for aggregation features. See FeatureStore::LookupOnline.
   const TileReader& tiles() const { return *reader_; }
   core::Clock& clock() const { return *options_.clock; }
 
  private:
-  AggregationGroups(Options options, kv::ColumnFamily tiles, std::unique_ptr<TileReader> reader)
-      : options_(std::move(options)), tiles_(tiles), reader_(std::move(reader)) {}
+  AggregationGroups(Options options, kv::ColumnFamily tiles, kv::ColumnFamily history,
+                    std::unique_ptr<TileReader> reader)
+      : options_(std::move(options)),
+        tiles_(tiles),
+        history_(history),
+        reader_(std::move(reader)) {}
 
   // Clears `name`'s tiles, then computes them from `source`'s whole history.
   absl::Status Backfill(const std::string& name, const AggregationPlan& plan,
@@ -120,6 +130,7 @@ class AggregationGroups {
 
   const Options options_;
   const kv::ColumnFamily tiles_;
+  const kv::ColumnFamily history_;
   const std::unique_ptr<TileReader> reader_;
   absl::Mutex feed_mu_;
   // Serializes aggregation applies (a backfill takes long; two at once would double the work).

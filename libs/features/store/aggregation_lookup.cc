@@ -66,7 +66,7 @@ bool NamesAggregation(const v1::LookupOnlineRequest& request, const CatalogState
 absl::Status LookupWithAggregations(const v1::LookupOnlineRequest& request,
                                     const CatalogState& state,
                                     const AggregationGroups& aggregations, PlainLookup plain,
-                                    v1::LookupOnlineResponse* response) {
+                                    v1::LookupOnlineResponse* response, bool memory_only) {
   ASSIGN_OR_RETURN(const int rows, EntityRowCount(request.entity_keys()));
   v1::LookupOnlineRequest plain_request;
   *plain_request.mutable_entity_keys() = request.entity_keys();
@@ -107,8 +107,8 @@ absl::Status LookupWithAggregations(const v1::LookupOnlineRequest& request,
     ASSIGN_OR_RETURN(const KeyColumn* keys,
                      FindEntityKeys(request.entity_keys(), ask.group->spec().entity(), name));
     std::vector<std::string> entities(keys->begin(), keys->end());
-    RETURN_IF_ERROR(
-        aggregations.tiles().Read(name, *ask.plan, entities, now, ask.outputs, &values[&ask]));
+    RETURN_IF_ERROR(aggregations.tiles().Read(name, *ask.plan, entities, now, ask.outputs,
+                                              &values[&ask], memory_only));
   }
   response->Clear();
   response->set_row_count(rows);

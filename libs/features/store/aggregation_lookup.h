@@ -22,11 +22,12 @@ using PlainLookup =
 bool NamesAggregation(const v1::LookupOnlineRequest& request, const CatalogState& state);
 
 // Every group named must be in `state`. NOT_FOUND for an unknown aggregation feature;
-// INVALID_ARGUMENT for entity keys that do not fit; `plain`'s errors.
+// INVALID_ARGUMENT for entity keys that do not fit; `plain`'s errors; with `memory_only`, the
+// tile reads fail rather than read the disk (see FeatureStore::LookupOnline).
 absl::Status LookupWithAggregations(const v1::LookupOnlineRequest& request,
                                     const CatalogState& state,
                                     const AggregationGroups& aggregations, PlainLookup plain,
-                                    v1::LookupOnlineResponse* response);
+                                    v1::LookupOnlineResponse* response, bool memory_only = false);
 
 }  // namespace fabrique::features
 

@@ -10,6 +10,7 @@
 #include "libs/core/status_macros.h"
 #include "libs/features/aggregation/tile_pyramid.h"
 #include "libs/features/aggregation/window_evaluator.h"
+#include "libs/features/columns/value_column.h"
 #include "libs/features/storage/entity_keys.h"
 
 namespace fabrique::features {
@@ -54,9 +55,24 @@ absl::StatusOr<std::unique_ptr<AggregationColumns>> AggregationColumns::Create(
   return columns;
 }
 
-absl::Status AggregationColumns::Fill(v1::TrainingSetRows* rows) const {
+absl::Status AggregationColumns::Fill(v1::TrainingSetRows* rows) {
   for (const Group& group : groups_) RETURN_IF_ERROR(FillGroup(group, rows));
+  for (int r = 0; r < rows->event_time_unix_micros_size(); ++r) {
+    for (const Group& group : groups_) {
+      for (size_t o = 0; o < group.columns.size(); ++o) {
+        const v1::ValueColumn& column = rows->features(group.columns[o]).values();
+        hasher_.AddValue(column, r, ColumnType(column));
+      }
+    }
+  }
   return absl::OkStatus();
+}
+
+std::string AggregationColumns::CombinedHash(const std::string& join_sha256) {
+  ContentHasher combined;
+  combined.AddBytes(join_sha256);
+  combined.AddBytes(hasher_.HexDigest());
+  return combined.HexDigest();
 }
 
 absl::Status AggregationColumns::FillGroup(const Group& group, v1::TrainingSetRows* rows) const {

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/features/catalog/catalog_state.h"
+#include "libs/features/storage/content_hash.h"
 #include "libs/features/store/aggregation_groups.h"
 #include "libs/features/store/feature_store.h"
 
@@ -32,8 +33,13 @@ class AggregationColumns {
       FeatureStore& store, const CatalogState& catalog,
       const google::protobuf::RepeatedPtrField<v1::FeatureRef>& features);
 
-  // Computes the aggregation columns of `rows` (features in spec order).
-  absl::Status Fill(v1::TrainingSetRows* rows) const;
+  // Computes the aggregation columns of `rows` (features in spec order), and hashes them.
+  absl::Status Fill(v1::TrainingSetRows* rows);
+
+  // The dataset's content hash: the join's (which saw the aggregation columns as nulls) and the
+  // aggregation values of every row filled, in row order (see content_hash.h), hashed together.
+  // So it changes with any aggregation value, and still not with the chunk size. Call once, last.
+  std::string CombinedHash(const std::string& join_sha256);
 
  private:
   // The aggregation features asked of one group.
@@ -51,6 +57,7 @@ class AggregationColumns {
 
   FeatureStore& store_;
   std::vector<Group> groups_;
+  ContentHasher hasher_;
 };
 
 }  // namespace fabrique::features

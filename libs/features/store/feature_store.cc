@@ -162,12 +162,14 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
     return result;
   }
   if (validation.good_rows() > 0 && request.bulk()) {
+    ASSIGN_OR_RETURN(const ExtraWrites tiles,
+                     aggregations_->TileWrites(fed, request.group(), rows, validation.row_reasons));
     ASSIGN_OR_RETURN(BulkLoadResult loaded,
-                     bulk_->Load(plan->group(), rows, validation.row_reasons,
-                                 aggregations_->TileWrites(fed, rows, validation.row_reasons)));
+                     bulk_->Load(plan->group(), rows, validation.row_reasons, tiles));
     result.set_rows_written(loaded.rows_written);
   } else if (validation.good_rows() > 0) {
-    const ExtraWrites tiles = aggregations_->TileWrites(fed, rows, validation.row_reasons);
+    ASSIGN_OR_RETURN(const ExtraWrites tiles,
+                     aggregations_->TileWrites(fed, request.group(), rows, validation.row_reasons));
     ASSIGN_OR_RETURN(
         WriteResult written,
         sync == IngestSync::kDeferred
@@ -216,7 +218,7 @@ absl::Status FeatureStore::LookupOnline(const v1::LookupOnlineRequest& request,
           }
           return online_->Lookup(plain, plain_groups, out, memory_only);
         },
-        response);
+        response, memory_only);
   }
   return online_->Lookup(request, groups, response, memory_only);
 }

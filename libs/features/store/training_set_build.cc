@@ -130,8 +130,9 @@ absl::Status TrainingSetBuild::SendHeader() {
 
 absl::Status TrainingSetBuild::OnChunk(v1::TrainingSetRows* rows) {
   RETURN_IF_ERROR(SendHeader());
-  if (spec_.summary_only()) return absl::OkStatus();
+  // Computed even for a summary: the dataset's content hash covers them.
   if (aggregation_columns_ != nullptr) RETURN_IF_ERROR(aggregation_columns_->Fill(rows));
+  if (spec_.summary_only()) return absl::OkStatus();
   v1::BuildTrainingSetResponse response;
   response.mutable_rows()->Swap(rows);
   return on_output_(&response);
@@ -210,7 +211,9 @@ absl::StatusOr<v1::Dataset> TrainingSetBuild::Finish() {
   if (spec_.label().has_feature()) *dataset.mutable_label_feature() = spec_.label().feature();
   *dataset.mutable_time_range() = spec_.time_range();
   dataset.set_row_count(summary.rows);
-  dataset.set_content_sha256(summary.content_sha256);
+  dataset.set_content_sha256(aggregation_columns_ == nullptr
+                                 ? summary.content_sha256
+                                 : aggregation_columns_->CombinedHash(summary.content_sha256));
   *dataset.mutable_created_by() = caller_;
   dataset.set_trainer_run_id(spec_.trainer_run_id());
   return store_.lineage().RecordDataset(std::move(dataset));

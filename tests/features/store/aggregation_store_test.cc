@@ -392,7 +392,10 @@ TEST_CASE("Training sets equal brute force at each label's time, in order, shuff
   plain->set_group("payments");
   plain->set_feature("amount");
 
-  for (Fixture* f : {&shuffled, &backfilled}) {
+  std::vector<std::string> hashes;
+  for (Fixture* f : {&shuffled, &backfilled, &backfilled}) {
+    // The same rows whatever the chunk size: the content hash, aggregation values included, too.
+    spec.set_chunk_rows(hashes.empty() ? 64 : hashes.size() == 1 ? 7 : 4096);
     std::vector<v1::TrainingSetRows> chunks;
     auto build =
         TrainingSetBuild::Start(*f->store, spec, {}, [&](v1::BuildTrainingSetResponse* response) {
@@ -406,6 +409,7 @@ TEST_CASE("Training sets equal brute force at each label's time, in order, shuff
     absl::StatusOr<v1::Dataset> dataset = (*build)->Finish();
     REQUIRE(dataset.ok());
     REQUIRE(dataset->row_count() == 200);
+    hashes.push_back(dataset->content_sha256());
     int64_t seen = 0;
     for (const v1::TrainingSetRows& chunk : chunks) {
       REQUIRE(chunk.features_size() == static_cast<int>(outputs.size()) + 1);
@@ -431,6 +435,8 @@ TEST_CASE("Training sets equal brute force at each label's time, in order, shuff
     }
     REQUIRE(seen == 200);
   }
+  REQUIRE(hashes[0] == hashes[1]);
+  REQUIRE(hashes[1] == hashes[2]);
 }
 
 TEST_CASE("A filter leaves out rows where it is false or null, online and in training sets",
@@ -457,6 +463,31 @@ TEST_CASE("A filter leaves out rows where it is false or null, online and in tra
   bad.set_name("bad");
   bad.mutable_aggregation()->mutable_aggregations(0)->set_filter("amount <");
   REQUIRE_CODE(f.Apply(bad).status(), absl::StatusCode::kInvalidArgument, "position");
+}
+
+TEST_CASE("Re-sent rows count once, and bulk batches feed the tiles too", "[aggregation]") {
+  Fixture f;
+  REQUIRE(f.Apply(Spend()).ok());
+  const std::vector<Event> rows = {{"c0", kStart - kMinute, 4}, {"c0", kStart - 2 * kMinute, 6}};
+  REQUIRE(f.Ingest(rows).ok());
+  REQUIRE(f.Ingest(rows).ok());                         // The same rows again.
+  REQUIRE(f.Ingest({rows[0], rows[0], rows[0]}).ok());  // Repeated within a batch.
+  v1::IngestRequest bulk;
+  bulk.set_group("payments");
+  bulk.set_bulk(true);
+  bulk.mutable_rows()->add_entity_keys("c0");
+  bulk.mutable_rows()->add_event_time_unix_micros(kStart - 3 * kMinute);
+  v1::FeatureColumn* amount = bulk.mutable_rows()->add_columns();
+  amount->mutable_feature()->set_feature("amount");
+  amount->mutable_values()->mutable_int64_values()->add_values(5);
+  absl::StatusOr<v1::IngestBatchResult> loaded = f.store->Ingest(bulk);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->rows_written() == 1);
+  absl::StatusOr<v1::LookupOnlineResponse> response =
+      f.Lookup({"spend:count_10m", "spend:amount_sum_10m"}, {"c0"});
+  REQUIRE(response.ok());
+  REQUIRE(response->columns(0).values().int64_values().values(0) == 3);
+  REQUIRE(response->columns(1).values().double_values().values(0) == 15);
 }
 
 TEST_CASE("An empty window counts 0 and leaves the rest missing", "[aggregation]") {
