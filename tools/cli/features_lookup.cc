@@ -149,29 +149,34 @@ absl::StatusOr<std::vector<v1::FeatureRef>> ParseFeatures(const std::vector<std:
   return refs;
 }
 
-// {"rows": [{"key": K, "features": {"G:F": {"value": V, "status": S}, ...}}, ...]}.
-void PrintJson(const std::vector<std::string>& keys, const v1::LookupOnlineResponse& response) {
-  google::protobuf::Struct root;
-  google::protobuf::ListValue* rows =
-      root.mutable_fields()->operator[]("rows").mutable_list_value();
-  for (int row = 0; row < static_cast<int>(keys.size()); ++row) {
-    google::protobuf::Struct* entry = rows->add_values()->mutable_struct_value();
-    entry->mutable_fields()->operator[]("key").set_string_value(keys[row]);
-    google::protobuf::Struct* features =
-        entry->mutable_fields()->operator[]("features").mutable_struct_value();
-    for (const v1::OnlineFeatureColumn& column : response.columns()) {
-      google::protobuf::Struct* cell =
-          features->mutable_fields()->operator[](RefText(column.feature())).mutable_struct_value();
-      (*cell->mutable_fields())["value"] = JsonCell(column, row);
-      (*cell->mutable_fields())["status"].set_string_value(
-          StatusWord(row < column.statuses_size() ? column.statuses(row) : 0));
-    }
-  }
+// `value` as JSON text: a string quoted and escaped, a number in its shortest exact form.
+std::string JsonText(const google::protobuf::Value& value) {
   std::string text;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(root, &text, options);
-  std::cout << text;
+  (void)google::protobuf::util::MessageToJsonString(value, &text);
+  return text;
+}
+
+std::string JsonString(const std::string& text) {
+  google::protobuf::Value value;
+  value.set_string_value(text);
+  return JsonText(value);
+}
+
+// {"rows": [{"key": K, "features": {"G:F": {"value": V, "status": S}, ...}}, ...]}: one line per
+// key, keys and features in the order asked (so a diff of two runs lines up).
+void PrintJson(const std::vector<std::string>& keys, const v1::LookupOnlineResponse& response) {
+  std::cout << "{\"rows\": [\n";
+  for (int row = 0; row < static_cast<int>(keys.size()); ++row) {
+    std::cout << "  {\"key\": " << JsonString(keys[row]) << ", \"features\": {";
+    for (int i = 0; i < response.columns_size(); ++i) {
+      const v1::OnlineFeatureColumn& column = response.columns(i);
+      std::cout << (i > 0 ? ", " : "") << JsonString(RefText(column.feature()))
+                << ": {\"value\": " << JsonText(JsonCell(column, row)) << ", \"status\": \""
+                << StatusWord(row < column.statuses_size() ? column.statuses(row) : 0) << "\"}";
+    }
+    std::cout << "}}" << (row + 1 < static_cast<int>(keys.size()) ? "," : "") << "\n";
+  }
+  std::cout << "]}\n";
 }
 
 // KEY FEATURE VALUE STATUS, one line per key and feature, keys in the order given.
