@@ -50,6 +50,9 @@ struct EvalContext {
   size_t RowsOf(const Column& column) const { return column.constant ? 1 : rows; }
 };
 
+// Makes `column` (of its type) constant and null: one zero value standing for every row.
+void SetAllNull(Column* column);
+
 // The row-wise OR of the arguments' null flags; empty when none has a null.
 std::vector<uint8_t> MergeNulls(const std::vector<const Column*>& args, size_t rows);
 

@@ -12,11 +12,7 @@ namespace {
 // A constant null column of `type`, standing for every row.
 const Column& AllNull(ValueType type, EvalContext* context) {
   Column& column = context->NewColumn(type, /*constant=*/true);
-  column.nulls.assign(1, 1);
-  column.ints.assign(1, 0);
-  column.doubles.assign(1, 0);
-  column.bools.assign(1, 0);
-  column.strings.assign(1, absl::string_view());
+  SetAllNull(&column);
   return column;
 }
 
@@ -43,6 +39,15 @@ const Column& Literal(const Node& node, EvalContext* context) {
 }
 
 }  // namespace
+
+void SetAllNull(Column* column) {
+  column->constant = true;
+  column->nulls.assign(1, 1);
+  column->ints.assign(1, 0);
+  column->doubles.assign(1, 0);
+  column->bools.assign(1, 0);
+  column->strings.assign(1, absl::string_view());
+}
 
 std::vector<uint8_t> MergeNulls(const std::vector<const Column*>& args, size_t rows) {
   std::vector<uint8_t> nulls;

@@ -107,12 +107,7 @@ absl::Status ReadInput(const std::string& name, v1::FeatureType type, const v1::
     }
   }
   if (found == nullptr) {  // Absent: null in every row.
-    column->constant = true;
-    column->nulls.assign(1, 1);
-    column->ints.assign(1, 0);
-    column->doubles.assign(1, 0);
-    column->bools.assign(1, 0);
-    column->strings.assign(1, absl::string_view());
+    expr::SetAllNull(column);
     return absl::OkStatus();
   }
   const v1::ValueColumn& values = found->values();
