@@ -275,3 +275,116 @@ def test_a_csv_that_cannot_be_read_says_why_and_exits_2(target, tmp_path):
     blank = fabrique("features", "ingest", "--group", "cli_orders", *target, str(empty))
     assert blank.returncode == 2
     assert blank.stderr == f"fabrique features ingest: {empty} is empty; expected a header row\n"
+
+
+AGGREGATES = {
+    "feature_groups": [{
+        "name": "cli_order_stats", "entity": "cli_shop", "ownerSquad": "growth",
+        "aggregation": {"sourceGroup": "cli_orders", "tile": "60s", "aggregations": [
+            {"function": "AGGREGATION_FUNCTION_COUNT", "windows": ["3600s", "86400s"]},
+            {"feature": "amount", "function": "AGGREGATION_FUNCTION_SUM",
+             "windows": ["3600s", "86400s"]},
+            {"function": "AGGREGATION_FUNCTION_COUNT", "filter": "amount > 100",
+             "name": "large_count", "windows": ["3600s"]}]},
+    }],
+}
+
+
+def test_apply_an_aggregation_group_backfills_with_progress_then_lookup(target, tmp_path):
+    assert fabrique("features", "apply", *target,
+                    write_json(tmp_path / "defs.json", DEFINITIONS)).returncode == 0
+    now = int(time.time() * 1e6)
+    csv = tmp_path / "agg.csv"
+    csv.write_text("shop_id,event_time,amount\n"
+                   f"ag1,{now - 30 * 60 * 10**6},150\n"
+                   f"ag1,{now - 2 * HOUR},20.5\n"
+                   f"ag2,{now - 3 * HOUR},7\n")
+    assert fabrique("features", "ingest", "--group", "cli_orders", *target,
+                    str(csv)).returncode == 0
+
+    applied = fabrique("features", "apply", *target,
+                       write_json(tmp_path / "aggregates.json", AGGREGATES))
+    assert applied.returncode == 0, applied.stderr
+    assert ("group cli_order_stats: created (schema v1), features count_1h, count_1d, "
+            "amount_sum_1h, amount_sum_1d, large_count_1h\n") in applied.stdout
+    assert "group cli_order_stats: backfilled from" in applied.stderr  # cli_orders had history.
+    again = fabrique("features", "apply", *target, str(tmp_path / "aggregates.json"))
+    assert again.returncode == 0, again.stderr
+    assert "group cli_order_stats: unchanged (schema v1)" in again.stdout
+
+    features = "cli_order_stats:count_1h,cli_order_stats:amount_sum_1d,cli_orders:amount"
+    table = fabrique("features", "lookup", "--features", features, "--keys", "ag1,ag2,nobody",
+                     *target)
+    assert table.returncode == 0, table.stderr
+    rows = [line.split() for line in table.stdout.splitlines()]
+    assert rows[0] == ["KEY", "FEATURE", "VALUE", "STATUS"]
+    assert rows[1:] == [
+        ["ag1", "cli_order_stats:count_1h", "1", "PRESENT"],
+        ["ag1", "cli_order_stats:amount_sum_1d", "170.5", "PRESENT"],
+        ["ag1", "cli_orders:amount", "150", "PRESENT"],
+        ["ag2", "cli_order_stats:count_1h", "0", "PRESENT"],
+        ["ag2", "cli_order_stats:amount_sum_1d", "7", "PRESENT"],
+        ["ag2", "cli_orders:amount", "7", "PRESENT"],
+        ["nobody", "cli_order_stats:count_1h", "0", "PRESENT"],
+        ["nobody", "cli_order_stats:amount_sum_1d", "-", "MISSING"],
+        ["nobody", "cli_orders:amount", "-", "MISSING"],
+    ]
+
+    # A bare group name means all its features; --json gives null where there is no value.
+    as_json = fabrique("features", "lookup", "--features", "cli_order_stats", "--keys",
+                       "ag1,nobody", "--entity", "cli_shop", "--json", *target)
+    assert as_json.returncode == 0, as_json.stderr
+    rows = json.loads(as_json.stdout)["rows"]
+    assert [r["key"] for r in rows] == ["ag1", "nobody"]
+    assert set(rows[0]["features"]) == {
+        f"cli_order_stats:{n}" for n in ("count_1h", "count_1d", "amount_sum_1h",
+                                          "amount_sum_1d", "large_count_1h")}
+    assert rows[0]["features"]["cli_order_stats:large_count_1h"] == {"value": 1,
+                                                                     "status": "PRESENT"}
+    assert rows[0]["features"]["cli_order_stats:amount_sum_1h"]["value"] == 150
+    assert rows[1]["features"]["cli_order_stats:amount_sum_1h"] == {"value": None,
+                                                                    "status": "MISSING"}
+
+
+def test_lookup_help_and_failures(target):
+    help_ = fabrique("features", "lookup", "--help")
+    assert help_.returncode == 0
+    for text in ("--features", "--keys", "--entity", "--json", "--target", "PRESENT", "MISSING",
+                 "EXPIRED", "Exit codes"):
+        assert text in help_.stdout, text
+    assert "lookup" in fabrique("features", "--help").stdout
+
+    unknown = fabrique("features", "lookup", "--features", "no_such_group:x", "--keys", "k1",
+                       *target)
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("fabrique features lookup: ")
+    assert "NOT_FOUND" in unknown.stderr and "no_such_group" in unknown.stderr
+    bare = fabrique("features", "lookup", "--features", "no_such_group", "--keys", "k1", *target)
+    assert bare.returncode == 1 and "NOT_FOUND" in bare.stderr
+
+    # Bad usage: nothing is sent, exit 2 with the reason.
+    assert fabrique("features", "lookup", "--keys", "k1", *target).returncode == 2
+    no_keys = fabrique("features", "lookup", "--features", "cli_orders:amount", *target)
+    assert no_keys.returncode == 2 and "--keys" in no_keys.stderr
+    malformed = fabrique("features", "lookup", "--features", "a:b:c", "--keys", "k1", *target)
+    assert malformed.returncode == 2 and "'a:b:c' is not GROUP:FEATURE" in malformed.stderr
+    assert fabrique("features", "lookup", "--features", "g:f", "--keys", "k", "extra",
+                    *target).returncode == 2
+
+
+def test_an_aggregation_group_the_server_refuses_fails_with_its_reason(target, tmp_path):
+    assert fabrique("features", "apply", *target,
+                    write_json(tmp_path / "defs.json", DEFINITIONS)).returncode == 0
+    bad = json.loads(json.dumps(AGGREGATES))
+    bad["feature_groups"][0]["name"] = "cli_bad_stats"
+    bad["feature_groups"][0]["aggregation"]["aggregations"][0]["windows"] = ["90s"]
+    refused = fabrique("features", "apply", *target, write_json(tmp_path / "bad.json", bad))
+    assert refused.returncode == 1
+    assert "INVALID_ARGUMENT" in refused.stderr
+    assert "90s" in refused.stderr or "1m30s" in refused.stderr, refused.stderr
+    assert "0 of 1 definitions applied" in refused.stderr
+    missing = json.loads(json.dumps(AGGREGATES))
+    missing["feature_groups"][0]["name"] = "cli_orphan_stats"
+    missing["feature_groups"][0]["aggregation"]["sourceGroup"] = "no_such_source"
+    orphan = fabrique("features", "apply", *target, write_json(tmp_path / "orphan.json", missing))
+    assert orphan.returncode == 1 and "no_such_source" in orphan.stderr

@@ -19,6 +19,7 @@ int RunAuth(const std::vector<std::string>& args);
 int RunFeatures(const std::vector<std::string>& args);
 int RunFeaturesApply(const std::vector<std::string>& args);
 int RunFeaturesIngest(const std::vector<std::string>& args);
+int RunFeaturesLookup(const std::vector<std::string>& args);
 // `fabrique models SUBCOMMAND`, and its subcommands (models_*.cc).
 int RunModels(const std::vector<std::string>& args);
 // `fabrique train SUBCOMMAND`.

@@ -2,17 +2,21 @@
 // in the proto JSON mapping, entities first (groups refer to them). Stops at the first refused
 // definition, so a file is applied in order up to the problem and never past it.
 
+#include <unistd.h>
+
 #include <iostream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "libs/core/status_macros.h"
 #include "tools/cli/command_flags.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/features_apply_progress.h"
 #include "tools/cli/features_client.h"
 #include "tools/cli/input_file.h"
 #include "tools/cli/rpc_call.h"
@@ -73,6 +77,8 @@ absl::StatusOr<Definitions> ReadDefinitions(const std::string& path) {
 
 struct ApplyOptions {
   bool dry_run = false;
+  // Deadline of an aggregation group's apply, which backfills its tiles before answering.
+  absl::Duration backfill_timeout = absl::Hours(1);
 };
 
 // Entities have no validate_only, so the outcome is worked out by comparing with what is stored;
@@ -102,9 +108,21 @@ absl::StatusOr<std::string> ApplyEntity(const FeatureStoreClient& client, const 
   return outcome;
 }
 
+// ", features count_1h, amount_sum_1h, ..." for a created aggregation group, whose features the
+// server makes from its aggregations; "" for any other group.
+std::string OutputFeatures(const v1::ApplyFeatureGroupResponse& response) {
+  if (!response.created() || !response.group().spec().has_aggregation()) return "";
+  return absl::StrCat(", features ",
+                      absl::StrJoin(response.group().spec().features(), ", ",
+                                    [](std::string* out, const v1::FeatureSpec& feature) {
+                                      out->append(feature.name());
+                                    }));
+}
+
 // The server says whether a group was created and which features were added; a change of
 // description, TTL or tags alone is told apart from "unchanged" by comparing with the group
-// as it was before.
+// as it was before. An aggregation group goes through the call that streams its backfill's
+// progress.
 absl::StatusOr<std::string> ApplyGroup(const FeatureStoreClient& client,
                                        const v1::FeatureGroupSpec& spec,
                                        const ApplyOptions& options) {
@@ -117,13 +135,24 @@ absl::StatusOr<std::string> ApplyGroup(const FeatureStoreClient& client,
   v1::ApplyFeatureGroupRequest request;
   *request.mutable_spec() = spec;
   request.set_validate_only(options.dry_run);
-  ASSIGN_OR_RETURN(v1::ApplyFeatureGroupResponse response,
-                   client.Call(&FeatureStoreStub::ApplyFeatureGroup, request,
-                               absl::StrCat("group ", spec.name())));
+  absl::StatusOr<v1::ApplyFeatureGroupResponse> applied;
+  if (spec.has_aggregation()) {
+    ApplyProgressOptions progress;
+    progress.timeout = options.backfill_timeout;
+    progress.terminal = isatty(STDERR_FILENO) == 1;
+    applied = ApplyFeatureGroupWithProgress(client, request, progress);
+  } else {
+    applied = client.Call(&FeatureStoreStub::ApplyFeatureGroup, request,
+                          absl::StrCat("group ", spec.name()));
+  }
+  if (!applied.ok()) return applied.status();
+  const v1::ApplyFeatureGroupResponse& response = *applied;
 
   const std::string prefix = options.dry_run ? "would be " : "";
   const std::string version = absl::StrCat(" (schema v", response.group().schema_version(), ")");
-  if (response.created()) return absl::StrCat(prefix, "created", version);
+  if (response.created()) {
+    return absl::StrCat(prefix, "created", version, OutputFeatures(response));
+  }
   if (!response.added_features().empty()) {
     return absl::StrCat(prefix, "updated, added features ",
                         absl::StrJoin(response.added_features(), ","), version);
@@ -138,13 +167,20 @@ absl::StatusOr<std::string> ApplyGroup(const FeatureStoreClient& client,
 int RunFeaturesApply(const std::vector<std::string>& args) {
   FeaturesTarget target;
   ApplyOptions options;
-  core::FlagSet flags(kCommand,
-                      "Creates or updates entities and feature groups from a JSON file: "
-                      "{\"entities\": [Entity...], \"feature_groups\": [FeatureGroupSpec...]} in "
-                      "the proto JSON mapping of fabrique.v1. Entities are applied first.");
+  core::FlagSet flags(
+      kCommand,
+      "Creates or updates entities and feature groups from a JSON file: "
+      "{\"entities\": [Entity...], \"feature_groups\": [FeatureGroupSpec...]} in "
+      "the proto JSON mapping of fabrique.v1. Entities are applied first. A group with an "
+      "\"aggregation\" is created with its tiles backfilled from the source "
+      "group's history, with progress on stderr, and its line lists the "
+      "features it makes.");
   flags.set_usage_args("[flags] FILE");
   AddTargetFlags(&flags, &target);
   flags.Add("dry_run", &options.dry_run, "Validate and report the outcome; store nothing");
+  flags.Add("backfill_timeout", &options.backfill_timeout,
+            "Deadline of an aggregation group's apply, which first computes its tiles from the "
+            "source group's history (progress on stderr)");
   flags.set_epilog(
       "Exit codes: 0 all applied, 1 a definition was refused (nothing after it is tried) or\n"
       "the feature store failed or could not be reached, 2 bad usage (a FILE that cannot be\n"

@@ -1,5 +1,5 @@
-// `fabrique features`: the feature store from the command line. Dispatches to apply, ingest and
-// list; each has --help.
+// `fabrique features`: the feature store from the command line. Dispatches to apply, ingest,
+// list and lookup; each has --help.
 
 #include <iostream>
 #include <sstream>
@@ -61,6 +61,8 @@ int RunFeatures(const std::vector<std::string>& args) {
        "Load a CSV file into a feature group, with progress and summary", RunFeaturesIngest},
       {"list", "list", "List feature groups with schema version, entity and owner",
        RunFeaturesList},
+      {"lookup", "lookup --features G:F[,...] --keys K[,...]",
+       "Look features up online for entity keys: values and statuses", RunFeaturesLookup},
   };
   return RunSubcommand("fabrique features", kDescription, kSubcommands, args);
 }

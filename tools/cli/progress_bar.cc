@@ -47,7 +47,8 @@ void ProgressBar::Draw(int64_t rows, int64_t bytes) {
     if (options_.bytes) {
       *out_ << absl::StrFormat("%s%.0f%%  %s\n", label, fraction * 100, done);
     } else {
-      *out_ << absl::StrFormat("%d rows sent (%.0f%%), %.0f rows/s\n", rows, fraction * 100,
+      *out_ << absl::StrFormat("%s%d rows %s (%.0f%%), %.0f rows/s\n", label, rows,
+                               options_.rows_verb, fraction * 100,
                                static_cast<double>(rows) / seconds);
     }
     out_->flush();

@@ -23,6 +23,8 @@ class ProgressBar {
     // of a transfer, e.g. "uploading model.pt".
     bool bytes = false;
     std::string label;
+    // What was done to the rows, in the plain lines: "120 rows sent (40%)".
+    std::string rows_verb = "sent";
     absl::Duration redraw_interval = absl::Milliseconds(100);  // On a terminal.
     absl::Duration line_interval = absl::Seconds(5);           // Otherwise.
   };
