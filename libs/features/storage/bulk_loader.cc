@@ -24,7 +24,8 @@ absl::StatusOr<std::unique_ptr<BulkLoader>> BulkLoader::Create(Options options) 
 }
 
 absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
-                                                const v1::RowBatch& rows, RowMask skip) {
+                                                const v1::RowBatch& rows, RowMask skip,
+                                                const ExtraWrites& extra) {
   ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(group));
   ASSIGN_OR_RETURN(RowBatchEncoder encoder, RowBatchEncoder::Create(schema, rows));
   ASSIGN_OR_RETURN(BatchKeys keys, BatchKeys::Build(schema.group(), rows, skip));
@@ -57,7 +58,7 @@ absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
       kv::FromRocksDbStatus(db->IngestExternalFile(history_.handle(), {file}, ingest), context);
   env->DeleteFile(file).PermitUncheckedError();  // Gone already when moved.
   RETURN_IF_ERROR(ingested);
-  ASSIGN_OR_RETURN(result.online, options_.writer->MergeOnline(schema, encoder, rows, keys));
+  ASSIGN_OR_RETURN(result.online, options_.writer->MergeOnline(schema, encoder, rows, keys, extra));
   return result;
 }
 

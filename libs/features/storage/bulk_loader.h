@@ -53,9 +53,10 @@ class BulkLoader {
   static absl::StatusOr<std::unique_ptr<BulkLoader>> Create(Options options);
 
   // Loads the rows of `rows` not masked by `skip` (see RowMask). Errors as FeatureWriter::Write,
-  // plus the store's ingestion errors.
+  // plus the store's ingestion errors. `extra` joins the online merge's commit, which follows the
+  // file's ingestion (so a crash in between loses both, as it loses the online merge).
   absl::StatusOr<BulkLoadResult> Load(const v1::FeatureGroup& group, const v1::RowBatch& rows,
-                                      RowMask skip = {});
+                                      RowMask skip = {}, const ExtraWrites& extra = nullptr);
 
  private:
   BulkLoader(Options options, kv::ColumnFamily history)

@@ -33,41 +33,46 @@ FeatureWriter::FeatureWriter(Options options, kv::ColumnFamily history, kv::Colu
                                    : [store = options_.store] { return store->SyncWal(); }) {}
 
 absl::StatusOr<WriteResult> FeatureWriter::Write(const v1::FeatureGroup& group,
-                                                 const v1::RowBatch& rows, RowMask skip) {
-  return WriteImpl(group, rows, skip, /*with_history=*/true, /*defer_sync=*/false);
+                                                 const v1::RowBatch& rows, RowMask skip,
+                                                 const ExtraWrites& extra) {
+  return WriteImpl(group, rows, skip, /*with_history=*/true, /*defer_sync=*/false, extra);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::WriteDeferred(const v1::FeatureGroup& group,
-                                                         const v1::RowBatch& rows, RowMask skip) {
-  return WriteImpl(group, rows, skip, /*with_history=*/true, /*defer_sync=*/true);
+                                                         const v1::RowBatch& rows, RowMask skip,
+                                                         const ExtraWrites& extra) {
+  return WriteImpl(group, rows, skip, /*with_history=*/true, /*defer_sync=*/true, extra);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::WriteOnline(const v1::FeatureGroup& group,
                                                        const v1::RowBatch& rows, RowMask skip) {
-  return WriteImpl(group, rows, skip, /*with_history=*/false, /*defer_sync=*/false);
+  return WriteImpl(group, rows, skip, /*with_history=*/false, /*defer_sync=*/false, nullptr);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::WriteImpl(const v1::FeatureGroup& group,
                                                      const v1::RowBatch& rows, RowMask skip,
-                                                     bool with_history, bool defer_sync) {
+                                                     bool with_history, bool defer_sync,
+                                                     const ExtraWrites& extra) {
   ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(group));
   ASSIGN_OR_RETURN(RowBatchEncoder encoder, RowBatchEncoder::Create(schema, rows));
   ASSIGN_OR_RETURN(BatchKeys keys, BatchKeys::Build(schema.group(), rows, skip));
-  return WriteKeys(schema, encoder, rows, keys, with_history, defer_sync);
+  return WriteKeys(schema, encoder, rows, keys, with_history, defer_sync, extra);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::MergeOnline(const RowSchema& schema,
                                                        const RowBatchEncoder& encoder,
                                                        const v1::RowBatch& rows,
-                                                       const BatchKeys& keys) {
-  return WriteKeys(schema, encoder, rows, keys, /*with_history=*/false, /*defer_sync=*/false);
+                                                       const BatchKeys& keys,
+                                                       const ExtraWrites& extra) {
+  return WriteKeys(schema, encoder, rows, keys, /*with_history=*/false, /*defer_sync=*/false,
+                   extra);
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const RowSchema& schema,
                                                      const RowBatchEncoder& encoder,
                                                      const v1::RowBatch& rows,
                                                      const BatchKeys& keys, bool with_history,
-                                                     bool defer_sync) {
+                                                     bool defer_sync, const ExtraWrites& extra) {
   WriteResult result;
   if (keys.size() == 0) return result;
   kv::WriteBatch batch;
@@ -87,6 +92,7 @@ absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const RowSchema& schema,
       ++result.online_offered;
     }
   }
+  if (extra) RETURN_IF_ERROR(extra(&batch));
   const kv::SyncMode sync = options_.durability == Durability::kSync && !defer_sync
                                 ? kv::SyncMode::kSync
                                 : kv::SyncMode::kNoSync;

@@ -66,6 +66,10 @@ struct FeatureWriterOptions {
 };
 
 // What one Write did.
+// Writes that must commit atomically with a batch's rows (the tiles of aggregation groups fed by
+// the group): called with the batch's WriteBatch before it is committed; an error writes nothing.
+using ExtraWrites = std::function<absl::Status(kv::WriteBatch*)>;
+
 struct WriteResult {
   int64_t rows_written = 0;  // Rows written to history.
   // Entities whose newest row of the batch was offered to the online view (it replaces the
@@ -87,13 +91,13 @@ class FeatureWriter {
   // DATA_LOSS for a corrupt stored online row, and the store's errors; on any error nothing of
   // the batch is written.
   absl::StatusOr<WriteResult> Write(const v1::FeatureGroup& group, const v1::RowBatch& rows,
-                                    RowMask skip = {});
+                                    RowMask skip = {}, const ExtraWrites& extra = nullptr);
 
   // Like Write, but returns once the batch is in the write-ahead log, before any fsync: the
   // caller must call Sync() (and see it succeed) before telling anyone the rows are durable. For
   // a stream of batches acknowledged together, which then pays one fsync instead of one a batch.
   absl::StatusOr<WriteResult> WriteDeferred(const v1::FeatureGroup& group, const v1::RowBatch& rows,
-                                            RowMask skip = {});
+                                            RowMask skip = {}, const ExtraWrites& extra = nullptr);
 
   // Like Write, but only merges the rows into the online view (newest wins), leaving history
   // alone: for bulk backfills whose history arrives by SST ingestion.
@@ -102,7 +106,8 @@ class FeatureWriter {
 
   // WriteOnline for callers that already hold the batch's encoder and keys (BulkLoader).
   absl::StatusOr<WriteResult> MergeOnline(const RowSchema& schema, const RowBatchEncoder& encoder,
-                                          const v1::RowBatch& rows, const BatchKeys& keys);
+                                          const v1::RowBatch& rows, const BatchKeys& keys,
+                                          const ExtraWrites& extra = nullptr);
 
   // Makes every write returned so far durable (one shared fsync).
   absl::Status Sync() { return committer_.Sync(); }
@@ -113,10 +118,12 @@ class FeatureWriter {
   FeatureWriter(Options options, kv::ColumnFamily history, kv::ColumnFamily online);
 
   absl::StatusOr<WriteResult> WriteImpl(const v1::FeatureGroup& group, const v1::RowBatch& rows,
-                                        RowMask skip, bool with_history, bool defer_sync);
+                                        RowMask skip, bool with_history, bool defer_sync,
+                                        const ExtraWrites& extra);
   absl::StatusOr<WriteResult> WriteKeys(const RowSchema& schema, const RowBatchEncoder& encoder,
                                         const v1::RowBatch& rows, const BatchKeys& keys,
-                                        bool with_history, bool defer_sync);
+                                        bool with_history, bool defer_sync,
+                                        const ExtraWrites& extra);
 
   const Options options_;
   const kv::ColumnFamily history_;

@@ -10,6 +10,8 @@
 #include "libs/features/catalog/row_validator.h"
 #include "libs/features/storage/family_tuning.h"
 #include "libs/features/storage/online_merge.h"
+#include "libs/features/storage/tile_merge.h"
+#include "libs/features/store/aggregation_lookup.h"
 
 namespace fabrique::features {
 namespace {
@@ -37,8 +39,8 @@ void AddRejectCounts(const ValidationResult& validation, v1::IngestBatchResult* 
 }  // namespace
 
 const std::vector<std::string>& FeatureStore::ColumnFamilies() {
-  static const auto* const families =
-      new std::vector<std::string>{"catalog", "history", "online", "lineage", "access_log"};
+  static const auto* const families = new std::vector<std::string>{
+      "catalog", "history", "online", "lineage", "access_log", "tiles"};
   return *families;
 }
 
@@ -53,6 +55,7 @@ void FeatureStore::ConfigureStore(kv::StoreOptions* options, const core::Clock* 
   // Tuned first: the retention filter chains onto whatever configure_family is set.
   TuneFeatureFamilies(options);
   InstallOnlineMerge(options);
+  InstallTileMerge(options);
   InstallRetentionFilter(options, "history", std::move(retention),
                          clock != nullptr ? clock : core::Clock::Real());
 }
@@ -86,6 +89,12 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Create(Options optio
   HistoryReaderOptions history;
   history.store = o.store;
   ASSIGN_OR_RETURN(store->history_, HistoryReader::Create(history));
+  AggregationGroupsOptions aggregations;
+  aggregations.store = o.store;
+  aggregations.catalog = store->catalog_.get();
+  aggregations.history = store->history_.get();
+  aggregations.clock = o.clock;
+  ASSIGN_OR_RETURN(store->aggregations_, AggregationGroups::Create(aggregations));
   // The compaction filter drops history by the catalog's retention periods from now on.
   for (const auto& [name, entry] : store->catalog_->Snapshot()->groups) {
     o.retention->Set(name, ToDuration(entry->latest().spec().retention()));
@@ -94,9 +103,13 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Create(Options optio
 }
 
 absl::StatusOr<v1::ApplyFeatureGroupResponse> FeatureStore::ApplyFeatureGroup(
-    const v1::ApplyFeatureGroupRequest& request, const v1::Principal& caller) {
+    const v1::ApplyFeatureGroupRequest& request, const v1::Principal& caller,
+    const BackfillProgress& progress) {
+  std::optional<absl::StatusOr<v1::ApplyFeatureGroupResponse>> aggregation =
+      aggregations_->Apply(request, caller, progress);
   ASSIGN_OR_RETURN(v1::ApplyFeatureGroupResponse response,
-                   catalog_->ApplyFeatureGroup(request, caller));
+                   aggregation.has_value() ? *std::move(aggregation)
+                                           : catalog_->ApplyFeatureGroup(request, caller));
   if (!request.validate_only()) {
     options_.retention->Set(response.group().spec().name(),
                             ToDuration(response.group().spec().retention()));
@@ -112,9 +125,20 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
     }
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const ValidationPlan> plan, catalog_->PlanFor(request.group()));
+  if (AggregationGroups::IsAggregation(plan->group())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "feature group '", request.group(), "' is an aggregation group: ingest into its source '",
+        plan->group().spec().aggregation().source_group(), "' instead"));
+  }
   ValidateOptions validate;
   validate.max_reject_details = options_.max_reject_details;
   ASSIGN_OR_RETURN(ValidationResult validation, plan->Validate(request.rows(), validate));
+  // Held until the batch is committed: a backfill never misses it nor counts it twice.
+  absl::ReaderMutexLock feed(&aggregations_->feed_mu());
+  const std::vector<AggregationGroup> fed = aggregations_->FedBy(request.group());
+  if (!fed.empty()) {
+    aggregations_->RejectLate(fed, request.rows(), options_.max_reject_details, &validation);
+  }
 
   v1::IngestBatchResult result;
   result.set_batch_id(request.batch_id());
@@ -133,15 +157,19 @@ absl::StatusOr<v1::IngestBatchResult> FeatureStore::Ingest(const v1::IngestReque
     return result;
   }
   if (validation.good_rows() > 0 && request.bulk()) {
-    ASSIGN_OR_RETURN(BulkLoadResult loaded,
-                     bulk_->Load(plan->group(), request.rows(), validation.row_reasons));
+    ASSIGN_OR_RETURN(
+        BulkLoadResult loaded,
+        bulk_->Load(plan->group(), request.rows(), validation.row_reasons,
+                    aggregations_->TileWrites(fed, request.rows(), validation.row_reasons)));
     result.set_rows_written(loaded.rows_written);
   } else if (validation.good_rows() > 0) {
+    const ExtraWrites tiles =
+        aggregations_->TileWrites(fed, request.rows(), validation.row_reasons);
     ASSIGN_OR_RETURN(
         WriteResult written,
         sync == IngestSync::kDeferred
-            ? writer_->WriteDeferred(plan->group(), request.rows(), validation.row_reasons)
-            : writer_->Write(plan->group(), request.rows(), validation.row_reasons));
+            ? writer_->WriteDeferred(plan->group(), request.rows(), validation.row_reasons, tiles)
+            : writer_->Write(plan->group(), request.rows(), validation.row_reasons, tiles));
     result.set_rows_written(written.rows_written);
   }
   if (!request.batch_id().empty()) RememberBatch(result);
@@ -175,6 +203,18 @@ absl::Status FeatureStore::LookupOnline(const v1::LookupOnlineRequest& request,
     }
     groups.push_back(&entry.latest());
   }
+  if (NamesAggregation(request, *state)) {
+    return LookupWithAggregations(
+        request, *state, *aggregations_,
+        [&](const v1::LookupOnlineRequest& plain, v1::LookupOnlineResponse* out) {
+          std::vector<const v1::FeatureGroup*> plain_groups;
+          for (const v1::FeatureGroup* group : groups) {
+            if (!AggregationGroups::IsAggregation(*group)) plain_groups.push_back(group);
+          }
+          return online_->Lookup(plain, plain_groups, out, memory_only);
+        },
+        response);
+  }
   return online_->Lookup(request, groups, response, memory_only);
 }
 
@@ -189,6 +229,12 @@ absl::Status FeatureStore::ReadHistory(
   }
   const GroupEntry& entry = *it->second;
   const v1::FeatureGroup& group = entry.latest();
+  if (AggregationGroups::IsAggregation(group)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("feature group '", request.group(),
+                     "' is an aggregation group: it has no history; read its source '",
+                     group.spec().aggregation().source_group(), "', or build a training set"));
+  }
   if (request.features().empty()) {
     RETURN_IF_ERROR(may_read(group, entry.personal));
   } else {

@@ -30,6 +30,7 @@
 #include "libs/features/storage/history_reader.h"
 #include "libs/features/storage/online_reader.h"
 #include "libs/features/storage/retention_filter.h"
+#include "libs/features/store/aggregation_groups.h"
 #include "libs/kv/store.h"
 
 namespace fabrique::features {
@@ -68,12 +69,15 @@ class FeatureStore {
 
   Catalog& catalog() { return *catalog_; }
   LineageStore& lineage() { return *lineage_; }
+  const AggregationGroups& aggregations() const { return *aggregations_; }
   // The access log of personal data; reads append to it once they are allowed.
   AccessLog& access_log() { return *access_log_; }
 
-  // Applies a feature group and updates its retention policy. See Catalog::ApplyFeatureGroup.
+  // Applies a feature group and updates its retention policy. See Catalog::ApplyFeatureGroup,
+  // and AggregationGroups::Apply for aggregation groups, whose backfill calls `progress`.
   absl::StatusOr<v1::ApplyFeatureGroupResponse> ApplyFeatureGroup(
-      const v1::ApplyFeatureGroupRequest& request, const v1::Principal& caller);
+      const v1::ApplyFeatureGroupRequest& request, const v1::Principal& caller,
+      const BackfillProgress& progress = nullptr);
 
   // When Ingest's rows become durable.
   enum class IngestSync {
@@ -137,6 +141,7 @@ class FeatureStore {
   std::unique_ptr<BulkLoader> bulk_;
   std::unique_ptr<OnlineReader> online_;
   std::unique_ptr<HistoryReader> history_;
+  std::unique_ptr<AggregationGroups> aggregations_;
 
   mutable absl::Mutex batches_mu_;
   // Recent batch results by id, oldest first in `batch_order_` for eviction.

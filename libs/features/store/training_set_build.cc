@@ -106,6 +106,9 @@ absl::Status TrainingSetBuild::Init(FeatureStore::GroupAccess may_read) {
     options.groups.push_back(it->second->latest());
   }
   RETURN_IF_ERROR(CheckGroups(*catalog, may_read));
+  // Aggregation groups join as columns of nulls (they have no history), filled in per chunk.
+  ASSIGN_OR_RETURN(aggregation_columns_,
+                   AggregationColumns::Create(store_, *catalog, spec_.features()));
   options.on_chunk = [this](v1::TrainingSetRows* rows) { return OnChunk(rows); };
   ASSIGN_OR_RETURN(join_, PointInTimeJoin::Create(std::move(options)));
   // A retried build (the same request_id, the same spec) is the same dataset.
@@ -128,6 +131,7 @@ absl::Status TrainingSetBuild::SendHeader() {
 absl::Status TrainingSetBuild::OnChunk(v1::TrainingSetRows* rows) {
   RETURN_IF_ERROR(SendHeader());
   if (spec_.summary_only()) return absl::OkStatus();
+  if (aggregation_columns_ != nullptr) RETURN_IF_ERROR(aggregation_columns_->Fill(rows));
   v1::BuildTrainingSetResponse response;
   response.mutable_rows()->Swap(rows);
   return on_output_(&response);

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/features/storage/point_in_time_join.h"
+#include "libs/features/store/aggregation_training.h"
 #include "libs/features/store/feature_store.h"
 
 namespace fabrique::features {
@@ -71,6 +72,8 @@ class TrainingSetBuild {
   Output on_output_;
   std::string dataset_id_;
   std::unique_ptr<PointInTimeJoin> join_;
+  // The aggregation features, computed into each chunk; null when the spec names none.
+  std::unique_ptr<AggregationColumns> aggregation_columns_;
   bool header_sent_ = false;
   int64_t start_micros_ = 0;
   int64_t end_micros_ = 0;

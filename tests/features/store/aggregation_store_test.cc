@@ -1,0 +1,521 @@
+// Aggregation groups through the FeatureStore core: apply errors with their codes; lookups and
+// training sets equal to a brute-force computation over the raw events, whether the events came
+// in order, shuffled, or before the group was applied (backfill); lateness; windows that slide
+// with the clock; empty windows; and the bound on tiles read per lookup.
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/time/time.h"
+#include "catch2/catch.hpp"
+#include "libs/core/clock.h"
+#include "libs/features/store/feature_store.h"
+#include "libs/features/store/training_set_build.h"
+
+namespace fabrique::features {
+namespace {
+
+constexpr int64_t kMinute = 60'000'000;
+constexpr int64_t kStart = 1'700'000'000'000'000;  // Micros; a whole number of days.
+
+#define REQUIRE_CODE(expr, expected_code, text)            \
+  do {                                                     \
+    const absl::Status status_ = (expr);                   \
+    INFO(status_.ToString());                              \
+    REQUIRE(status_.code() == (expected_code));            \
+    REQUIRE(absl::StrContains(status_.message(), (text))); \
+  } while (0)
+
+struct Event {
+  std::string entity;
+  int64_t time;
+  std::optional<int64_t> amount;  // Null when unset.
+};
+
+// An in-memory feature store with a fake clock, an entity "customer" and a source "payments".
+struct Fixture {
+  core::FakeClock clock{absl::FromUnixMicros(kStart)};
+  std::shared_ptr<RetentionPolicies> retention = std::make_shared<RetentionPolicies>();
+  std::unique_ptr<kv::Store> kv;
+  std::unique_ptr<FeatureStore> store;
+
+  Fixture() {
+    kv::StoreOptions options;
+    options.path = "/features";
+    options.in_memory = true;
+    FeatureStore::ConfigureStore(&options, &clock, retention);
+    kv = *kv::Store::Open(options);
+    auto created = FeatureStore::Create({kv.get(), &clock, retention});
+    REQUIRE(created.ok());
+    store = *std::move(created);
+    v1::Entity customer;
+    customer.set_name("customer");
+    customer.set_join_key("customer_id");
+    REQUIRE(store->catalog().ApplyEntity(customer).ok());
+    v1::ApplyFeatureGroupRequest source;
+    source.mutable_spec()->set_name("payments");
+    source.mutable_spec()->set_entity("customer");
+    v1::FeatureSpec* amount = source.mutable_spec()->add_features();
+    amount->set_name("amount");
+    amount->set_type(v1::FEATURE_TYPE_INT64);
+    REQUIRE(store->ApplyFeatureGroup(source, {}).ok());
+  }
+
+  absl::StatusOr<v1::ApplyFeatureGroupResponse> Apply(const v1::FeatureGroupSpec& spec,
+                                                      const BackfillProgress& progress = nullptr) {
+    v1::ApplyFeatureGroupRequest request;
+    *request.mutable_spec() = spec;
+    return store->ApplyFeatureGroup(request, {}, progress);
+  }
+
+  absl::StatusOr<v1::IngestBatchResult> Ingest(const std::vector<Event>& events,
+                                               const std::string& group = "payments") {
+    v1::IngestRequest request;
+    request.set_group(group);
+    v1::RowBatch* rows = request.mutable_rows();
+    v1::FeatureColumn* amount = rows->add_columns();
+    amount->mutable_feature()->set_feature("amount");
+    bool nulls = false;
+    for (const Event& e : events) nulls = nulls || !e.amount.has_value();
+    for (const Event& e : events) {
+      rows->add_entity_keys(e.entity);
+      rows->add_event_time_unix_micros(e.time);
+      amount->mutable_values()->mutable_int64_values()->add_values(e.amount.value_or(0));
+      if (nulls) amount->mutable_values()->add_is_null(!e.amount.has_value());
+    }
+    return store->Ingest(request);
+  }
+
+  absl::StatusOr<v1::LookupOnlineResponse> Lookup(const std::vector<std::string>& features,
+                                                  const std::vector<std::string>& entities,
+                                                  bool with_times = false) {
+    v1::LookupOnlineRequest request;
+    for (const std::string& f : features) {
+      v1::FeatureRef* ref = request.add_features();
+      const size_t colon = f.find(':');
+      ref->set_group(f.substr(0, colon));
+      ref->set_feature(f.substr(colon + 1));
+    }
+    v1::EntityKeys* keys = request.add_entity_keys();
+    for (const std::string& e : entities) keys->add_keys(e);
+    request.set_include_event_times(with_times);
+    v1::LookupOnlineResponse response;
+    absl::Status status = store->LookupOnline(request, &response);
+    if (!status.ok()) return status;
+    return response;
+  }
+};
+
+v1::Aggregation* AddAggregation(v1::FeatureGroupSpec* spec, const char* feature,
+                                v1::AggregationFunction function,
+                                std::initializer_list<int64_t> minutes) {
+  v1::Aggregation* a = spec->mutable_aggregation()->add_aggregations();
+  a->set_feature(feature);
+  a->set_function(function);
+  for (int64_t m : minutes) a->add_windows()->set_seconds(m * 60);
+  return a;
+}
+
+// "spend": every function over 10m, 1h and 1d of payments' amount, and a row count.
+v1::FeatureGroupSpec Spend() {
+  v1::FeatureGroupSpec spec;
+  spec.set_name("spend");
+  spec.mutable_aggregation()->set_source_group("payments");
+  AddAggregation(&spec, "", v1::AGGREGATION_FUNCTION_COUNT, {10, 60, 1440});
+  for (auto f :
+       {v1::AGGREGATION_FUNCTION_COUNT, v1::AGGREGATION_FUNCTION_SUM, v1::AGGREGATION_FUNCTION_MEAN,
+        v1::AGGREGATION_FUNCTION_MIN, v1::AGGREGATION_FUNCTION_MAX, v1::AGGREGATION_FUNCTION_STDDEV,
+        v1::AGGREGATION_FUNCTION_LAST}) {
+    AddAggregation(&spec, "amount", f, {10, 60, 1440});
+  }
+  return spec;
+}
+
+// The brute-force value of `function` over the events of `entity` in [S - k d, T].
+std::optional<double> BruteForce(const std::vector<Event>& events, const std::string& entity,
+                                 int64_t as_of, int64_t k, v1::AggregationFunction function,
+                                 bool rows) {
+  const int64_t s = (as_of >= 0 ? as_of / kMinute : (as_of - kMinute + 1) / kMinute) * kMinute;
+  std::vector<std::pair<int64_t, double>> values;
+  for (const Event& e : events) {
+    if (e.entity != entity || e.time < s - k * kMinute || e.time > as_of) continue;
+    if (rows) {
+      values.push_back({e.time, 1});
+    } else if (e.amount.has_value()) {
+      values.push_back({e.time, static_cast<double>(*e.amount)});
+    }
+  }
+  if (function == v1::AGGREGATION_FUNCTION_COUNT) return static_cast<double>(values.size());
+  if (values.empty()) return std::nullopt;
+  double sum = 0, mn = values[0].second, mx = values[0].second;
+  std::pair<int64_t, double> last = values[0];
+  for (const auto& [t, v] : values) {
+    sum += v;
+    mn = std::min(mn, v);
+    mx = std::max(mx, v);
+    if (t > last.first) last = {t, v};
+  }
+  const double n = static_cast<double>(values.size());
+  switch (function) {
+    case v1::AGGREGATION_FUNCTION_SUM:
+      return sum;
+    case v1::AGGREGATION_FUNCTION_MEAN:
+      return sum / n;
+    case v1::AGGREGATION_FUNCTION_MIN:
+      return mn;
+    case v1::AGGREGATION_FUNCTION_MAX:
+      return mx;
+    case v1::AGGREGATION_FUNCTION_LAST:
+      return last.second;
+    case v1::AGGREGATION_FUNCTION_STDDEV: {
+      if (values.size() < 2) return std::nullopt;
+      double ss = 0;
+      for (const auto& [t, v] : values) ss += (v - sum / n) * (v - sum / n);
+      return std::sqrt(ss / (n - 1));
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+void RequireSame(std::optional<double> got, std::optional<double> want,
+                 v1::AggregationFunction function) {
+  REQUIRE(got.has_value() == want.has_value());
+  if (!got.has_value()) return;
+  if (function == v1::AGGREGATION_FUNCTION_MEAN || function == v1::AGGREGATION_FUNCTION_STDDEV) {
+    REQUIRE(*got == Approx(*want).epsilon(1e-9).margin(1e-12));
+  } else {
+    REQUIRE(*got == *want);
+  }
+}
+
+// Events of 3 customers over two days, distinct times per customer, integer amounts, some null.
+std::vector<Event> RandomEvents(std::mt19937_64& rng, int n) {
+  std::vector<Event> events;
+  std::map<std::pair<std::string, int64_t>, bool> seen;
+  while (static_cast<int>(events.size()) < n) {
+    Event e;
+    e.entity = "c" + std::to_string(rng() % 3);
+    // Clustered in the last hours so that every window holds something.
+    const int64_t back = rng() % 4 == 0 ? static_cast<int64_t>(rng() % (2 * 1440 * kMinute))
+                                        : static_cast<int64_t>(rng() % (90 * kMinute));
+    e.time = kStart - back;
+    if (!seen.emplace(std::make_pair(e.entity, e.time), true).second) continue;
+    if (rng() % 10 != 0) e.amount = static_cast<int64_t>(rng() % 2001) - 1000;
+    events.push_back(e);
+  }
+  return events;
+}
+
+// Every output of Spend() for c0..c3 (c3 has no events) at the fixture's clock, against brute
+// force over `events`.
+void RequireLookupMatches(Fixture& f, const std::vector<Event>& events) {
+  const std::shared_ptr<const AggregationPlan> plan = f.store->aggregations().PlanOf("spend");
+  REQUIRE(plan != nullptr);
+  std::vector<std::string> names;
+  std::vector<std::pair<int, int>> outputs;
+  for (const v1::FeatureSpec& out : plan->OutputFeatures()) {
+    names.push_back("spend:" + out.name());
+    outputs.push_back(*plan->FindOutput(out.name()));
+  }
+  const std::vector<std::string> entities = {"c0", "c1", "c2", "c3"};
+  absl::StatusOr<v1::LookupOnlineResponse> response = f.Lookup(names, entities);
+  REQUIRE(response.ok());
+  REQUIRE(response->columns_size() == static_cast<int>(names.size()));
+  const int64_t now = absl::ToUnixMicros(f.clock.Now());
+  for (size_t o = 0; o < names.size(); ++o) {
+    const v1::OnlineFeatureColumn& column = response->columns(o);
+    const PlannedAggregation& a = plan->aggregations()[outputs[o].first];
+    for (size_t e = 0; e < entities.size(); ++e) {
+      INFO(names[o] << " " << entities[e]);
+      std::optional<double> got;
+      if (column.statuses(e) == v1::VALUE_STATUS_PRESENT) {
+        got = a.function == v1::AGGREGATION_FUNCTION_COUNT
+                  ? static_cast<double>(column.values().int64_values().values(e))
+                  : column.values().double_values().values(e);
+      } else {
+        REQUIRE(column.statuses(e) == v1::VALUE_STATUS_MISSING);
+      }
+      RequireSame(got,
+                  BruteForce(events, entities[e], now, a.window_tiles[outputs[o].second],
+                             a.function, a.feature.empty()),
+                  a.function);
+    }
+  }
+}
+
+TEST_CASE("Aggregation group applies are checked with the right codes", "[aggregation]") {
+  Fixture f;
+  v1::FeatureGroupSpec spec = Spend();
+  spec.mutable_aggregation()->mutable_aggregations(1)->mutable_windows(0)->set_seconds(90);
+  REQUIRE_CODE(f.Apply(spec).status(), absl::StatusCode::kInvalidArgument,
+               "window 90s of amount_count is not a whole number of 1m tiles");
+  spec = Spend();
+  spec.add_features()->set_name("x");
+  REQUIRE_CODE(f.Apply(spec).status(), absl::StatusCode::kInvalidArgument, "leave features empty");
+  spec = Spend();
+  spec.mutable_aggregation()->set_source_group("nope");
+  REQUIRE_CODE(f.Apply(spec).status(), absl::StatusCode::kNotFound, "source group 'nope'");
+  spec = Spend();
+  spec.set_entity("merchant");
+  REQUIRE_CODE(f.Apply(spec).status(), absl::StatusCode::kInvalidArgument, "entity");
+
+  absl::StatusOr<v1::ApplyFeatureGroupResponse> applied = f.Apply(Spend());
+  REQUIRE(applied.ok());
+  REQUIRE(applied->created());
+  REQUIRE(applied->group().schema_version() == 1);
+  REQUIRE(applied->group().spec().entity() == "customer");
+  REQUIRE(applied->group().spec().features(0).name() == "count_10m");
+  REQUIRE(applied->group().spec().features(0).type() == v1::FEATURE_TYPE_INT64);
+  REQUIRE(applied->group().spec().features(3).name() == "amount_count_10m");
+  REQUIRE(applied->group().spec().features(6).name() == "amount_sum_10m");
+  REQUIRE(applied->group().spec().features(6).type() == v1::FEATURE_TYPE_DOUBLE);
+
+  // Metadata may change; nothing else.
+  spec = Spend();
+  spec.set_description("spend per customer");
+  applied = f.Apply(spec);
+  REQUIRE(applied.ok());
+  REQUIRE(applied->group().schema_version() == 1);
+  spec.mutable_aggregation()->mutable_aggregations(0)->add_windows()->set_seconds(7200);
+  REQUIRE_CODE(f.Apply(spec).status(), absl::StatusCode::kFailedPrecondition,
+               "cannot change once applied");
+  spec = Spend();
+  spec.clear_aggregation();
+  spec.add_features()->set_name("x");
+  spec.mutable_features(0)->set_type(v1::FEATURE_TYPE_INT64);
+  spec.set_entity("customer");
+  REQUIRE_CODE(f.Apply(spec).status(), absl::StatusCode::kFailedPrecondition,
+               "is an aggregation group");
+  // A plain group never becomes one.
+  spec = Spend();
+  spec.set_name("payments");
+  REQUIRE_CODE(f.Apply(spec).status(), absl::StatusCode::kFailedPrecondition,
+               "is a plain feature group");
+}
+
+TEST_CASE("Rows are never ingested into an aggregation group nor read as history",
+          "[aggregation]") {
+  Fixture f;
+  REQUIRE(f.Apply(Spend()).ok());
+  REQUIRE_CODE(f.Ingest({{"c0", kStart, 1}}, "spend").status(),
+               absl::StatusCode::kFailedPrecondition, "ingest into its source 'payments'");
+  v1::ReadHistoryRequest read;
+  read.set_group("spend");
+  REQUIRE_CODE(
+      f.store->ReadHistory(read, [](v1::ReadHistoryResponse*) { return absl::OkStatus(); }),
+      absl::StatusCode::kFailedPrecondition, "has no history");
+}
+
+TEST_CASE("Lookups equal brute force whether events came in order, shuffled or before apply",
+          "[aggregation]") {
+  std::mt19937_64 rng(42);
+  const std::vector<Event> events = RandomEvents(rng, 400);
+  std::vector<Event> sorted = events;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Event& a, const Event& b) { return a.time < b.time; });
+
+  Fixture in_order, shuffled, backfilled;
+  REQUIRE(in_order.Apply(Spend()).ok());
+  REQUIRE(shuffled.Apply(Spend()).ok());
+  for (size_t i = 0; i < sorted.size(); i += 37) {
+    std::vector<Event> batch(sorted.begin() + i, sorted.begin() + std::min(sorted.size(), i + 37));
+    REQUIRE(in_order.Ingest(batch).ok());
+  }
+  for (size_t i = 0; i < events.size(); i += 50) {
+    std::vector<Event> batch(events.begin() + i, events.begin() + std::min(events.size(), i + 50));
+    REQUIRE(shuffled.Ingest(batch).ok());
+  }
+  REQUIRE(backfilled.Ingest(events).ok());
+  std::vector<v1::AggregationBackfillProgress> reports;
+  REQUIRE(
+      backfilled
+          .Apply(Spend(), [&](const v1::AggregationBackfillProgress& p) { reports.push_back(p); })
+          .ok());
+  REQUIRE_FALSE(reports.empty());
+  REQUIRE(reports.back().rows_scanned() == static_cast<int64_t>(events.size()));
+  REQUIRE(reports.back().entities() == 3);
+
+  // The windows slide with the clock, with no write.
+  for (int64_t advance : {int64_t{0}, 7 * kMinute + 13'000'000, 45 * kMinute, 23 * 60 * kMinute}) {
+    for (Fixture* f : {&in_order, &shuffled, &backfilled}) {
+      f->clock.Set(absl::FromUnixMicros(kStart + advance));
+      RequireLookupMatches(*f, events);
+    }
+  }
+}
+
+TEST_CASE("Training sets equal brute force at each label's time, in order, shuffled or backfilled",
+          "[aggregation]") {
+  std::mt19937_64 rng(5);
+  const std::vector<Event> events = RandomEvents(rng, 300);
+  Fixture shuffled, backfilled;
+  REQUIRE(shuffled.Apply(Spend()).ok());
+  for (size_t i = 0; i < events.size(); i += 40) {
+    std::vector<Event> batch(events.begin() + i, events.begin() + std::min(events.size(), i + 40));
+    REQUIRE(shuffled.Ingest(batch).ok());
+  }
+  REQUIRE(backfilled.Ingest(events).ok());
+  REQUIRE(backfilled.Apply(Spend()).ok());
+
+  // Labels at random times around the events, some exactly on an event, for c0..c3.
+  v1::LabelEventBatch labels;
+  v1::EntityKeys* keys = labels.add_entity_keys();
+  keys->set_entity("customer");
+  for (int i = 0; i < 200; ++i) {
+    keys->add_keys("c" + std::to_string(rng() % 4));
+    const int64_t t = i % 10 == 0 ? events[rng() % events.size()].time
+                                  : kStart - static_cast<int64_t>(rng() % (3 * 1440 * kMinute));
+    labels.add_event_time_unix_micros(t);
+    labels.mutable_labels()->mutable_int64_values()->add_values(i);
+  }
+  const std::shared_ptr<const AggregationPlan> plan =
+      shuffled.store->aggregations().PlanOf("spend");
+  REQUIRE(plan != nullptr);
+  v1::TrainingSetSpec spec;
+  spec.mutable_label()->mutable_events();
+  spec.set_chunk_rows(64);
+  std::vector<std::pair<int, int>> outputs;
+  for (const v1::FeatureSpec& out : plan->OutputFeatures()) {
+    v1::FeatureRef* ref = spec.add_features();
+    ref->set_group("spend");
+    ref->set_feature(out.name());
+    outputs.push_back(*plan->FindOutput(out.name()));
+  }
+  v1::FeatureRef* plain = spec.add_features();
+  plain->set_group("payments");
+  plain->set_feature("amount");
+
+  for (Fixture* f : {&shuffled, &backfilled}) {
+    std::vector<v1::TrainingSetRows> chunks;
+    auto build =
+        TrainingSetBuild::Start(*f->store, spec, {}, [&](v1::BuildTrainingSetResponse* response) {
+          if (response->has_rows()) {
+            chunks.push_back(response->rows());
+          }
+          return absl::OkStatus();
+        });
+    REQUIRE(build.ok());
+    REQUIRE((*build)->AddEvents(labels).ok());
+    absl::StatusOr<v1::Dataset> dataset = (*build)->Finish();
+    REQUIRE(dataset.ok());
+    REQUIRE(dataset->row_count() == 200);
+    int64_t seen = 0;
+    for (const v1::TrainingSetRows& chunk : chunks) {
+      REQUIRE(chunk.features_size() == static_cast<int>(outputs.size()) + 1);
+      for (int r = 0; r < chunk.event_time_unix_micros_size(); ++r, ++seen) {
+        const std::string& entity = chunk.entity_keys(0).keys(r);
+        const int64_t t = chunk.event_time_unix_micros(r);
+        for (size_t o = 0; o < outputs.size(); ++o) {
+          const PlannedAggregation& a = plan->aggregations()[outputs[o].first];
+          const v1::ValueColumn& column = chunk.features(o).values();
+          INFO(chunk.features(o).feature().feature() << " " << entity << " at " << t);
+          std::optional<double> got;
+          if (column.is_null_size() == 0 || !column.is_null(r)) {
+            got = a.function == v1::AGGREGATION_FUNCTION_COUNT
+                      ? static_cast<double>(column.int64_values().values(r))
+                      : column.double_values().values(r);
+          }
+          RequireSame(got,
+                      BruteForce(events, entity, t, a.window_tiles[outputs[o].second], a.function,
+                                 a.feature.empty()),
+                      a.function);
+        }
+      }
+    }
+    REQUIRE(seen == 200);
+  }
+}
+
+TEST_CASE("An empty window counts 0 and leaves the rest missing", "[aggregation]") {
+  Fixture f;
+  REQUIRE(f.Apply(Spend()).ok());
+  REQUIRE(f.Ingest({{"c0", kStart - 5 * kMinute, 7}}).ok());
+  absl::StatusOr<v1::LookupOnlineResponse> response =
+      f.Lookup({"spend:count_10m", "spend:amount_sum_10m", "payments:amount"}, {"c0", "zz"}, true);
+  REQUIRE(response.ok());
+  REQUIRE(response->columns(0).values().int64_values().values(0) == 1);
+  REQUIRE(response->columns(0).values().int64_values().values(1) == 0);
+  REQUIRE(response->columns(0).statuses(1) == v1::VALUE_STATUS_PRESENT);
+  REQUIRE(response->columns(1).statuses(0) == v1::VALUE_STATUS_PRESENT);
+  REQUIRE(response->columns(1).values().double_values().values(0) == 7);
+  REQUIRE(response->columns(1).statuses(1) == v1::VALUE_STATUS_MISSING);
+  REQUIRE(response->columns(0).event_time_unix_micros(0) == kStart);
+  REQUIRE(response->columns(0).schema_version() == 1);
+  // The plain feature keeps its place and its own event time.
+  REQUIRE(response->columns(2).feature().group() == "payments");
+  REQUIRE(response->columns(2).values().int64_values().values(0) == 7);
+  REQUIRE(response->columns(2).event_time_unix_micros(0) == kStart - 5 * kMinute);
+  // Ten minutes later the event has left the 10m window, but not the 1h one.
+  f.clock.Advance(absl::Minutes(16));
+  response = f.Lookup({"spend:count_10m", "spend:amount_sum_10m", "spend:amount_sum_1h"}, {"c0"});
+  REQUIRE(response.ok());
+  REQUIRE(response->columns(0).values().int64_values().values(0) == 0);
+  REQUIRE(response->columns(1).statuses(0) == v1::VALUE_STATUS_MISSING);
+  REQUIRE(response->columns(2).values().double_values().values(0) == 7);
+  REQUIRE_CODE(f.Lookup({"spend:amount_sum_2h"}, {"c0"}).status(), absl::StatusCode::kNotFound,
+               "spend:amount_sum_2h");
+}
+
+TEST_CASE("Rows later than the lateness bound are rejected whole", "[aggregation]") {
+  Fixture f;
+  v1::FeatureGroupSpec spec = Spend();
+  spec.mutable_aggregation()->mutable_lateness()->set_seconds(600);
+  REQUIRE(f.Apply(spec).ok());
+  absl::StatusOr<v1::IngestBatchResult> result =
+      f.Ingest({{"c0", kStart - 5 * kMinute, 1}, {"c0", kStart - 20 * kMinute, 2}});
+  REQUIRE(result.ok());
+  REQUIRE(result->rows_written() == 1);
+  REQUIRE(result->rows_rejected() == 1);
+  REQUIRE(result->rejects_size() == 1);
+  REQUIRE(result->rejects(0).row_index() == 1);
+  REQUIRE(result->rejects(0).reason() == v1::REJECT_REASON_TOO_LATE);
+  REQUIRE(absl::StrContains(result->rejects(0).message(), "'spend'"));
+  REQUIRE(absl::StrContains(result->rejects(0).message(), "10m"));
+  REQUIRE(result->reject_counts(0).reason() == v1::REJECT_REASON_TOO_LATE);
+  // Not written to the source either.
+  int64_t history_rows = 0;
+  v1::ReadHistoryRequest read;
+  read.set_group("payments");
+  REQUIRE(f.store
+              ->ReadHistory(read,
+                            [&](v1::ReadHistoryResponse* chunk) {
+                              history_rows += chunk->rows().entity_keys_size();
+                              return absl::OkStatus();
+                            })
+              .ok());
+  REQUIRE(history_rows == 1);
+  absl::StatusOr<v1::LookupOnlineResponse> response = f.Lookup({"spend:count_1h"}, {"c0"});
+  REQUIRE(response.ok());
+  REQUIRE(response->columns(0).values().int64_values().values(0) == 1);
+}
+
+TEST_CASE("A lookup reads a bounded number of tiles whatever the window", "[aggregation]") {
+  Fixture f;
+  v1::FeatureGroupSpec spec;
+  spec.set_name("weekly");
+  spec.mutable_aggregation()->set_source_group("payments");
+  AddAggregation(&spec, "amount", v1::AGGREGATION_FUNCTION_SUM, {7 * 1440});
+  REQUIRE(f.Apply(spec).ok());
+  std::vector<Event> events;
+  for (int i = 0; i < 2000; ++i) events.push_back({"c0", kStart - i * 5 * kMinute, 1});
+  REQUIRE(f.Ingest(events).ok());
+  f.clock.Advance(absl::Seconds(17));
+  const int64_t before = f.store->aggregations().tiles().tiles_read();
+  absl::StatusOr<v1::LookupOnlineResponse> response = f.Lookup({"weekly:amount_sum_7d"}, {"c0"});
+  REQUIRE(response.ok());
+  const int64_t read = f.store->aggregations().tiles().tiles_read() - before;
+  // 10,081 one-minute tiles, read as at most 2 x 15 per level below the top plus 17 at the top.
+  INFO("tiles read: " << read);
+  REQUIRE(read <= 2 * 15 * 3 + 17);
+  REQUIRE(response->columns(0).values().double_values().values(0) == 2000);
+}
+
+}  // namespace
+}  // namespace fabrique::features
