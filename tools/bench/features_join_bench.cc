@@ -347,6 +347,7 @@ void PrintTable(const Sizes& sizes, int repeats, const Figures& ours, const Figu
     std::printf("  faster than DuckDB: %s\n", speedup > 1 ? "yes" : "NO");
   }
   if (pandas == nullptr) return;
+  std::printf("against %s:\n", pandas->label.c_str());
   const double speedup = bench::Median(pandas->wall_s) / bench::Median(ours.wall_s);
   const double cpu_ratio = bench::Median(pandas->cpu_s) / bench::Median(ours.cpu_s);
   const double memory = bench::Median(ours.peak_mib) / bench::Median(pandas->peak_mib);
