@@ -32,19 +32,8 @@ import time
 import numpy as np
 import pandas as pd
 
-
-def vm_hwm_mib():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return -1.0
-
-
-def reset_peak_rss():
-    # Linux >= 4.0: "5" resets VmHWM to the current RSS, so the timed phase's peak is measurable.
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")
+# The join's baseline, beside this file: the same memory probes and key bytes.
+from pit_join_pandas import key_bytes, reset_peak_rss, vm_hwm_mib
 
 
 def load(events_path, labels_path):
@@ -83,17 +72,6 @@ def aggregate(events, labels, tile_micros, windows):
             array[order] = values
         result[0] = np.nan_to_num(result[0], nan=0.0).astype(np.int64)
         out[k] = result
-    return out
-
-
-def key_bytes(entities):
-    """The 12 bytes of "cust%08d" per entity id (ids below 10^8), as a (n, 12) uint8 array."""
-    out = np.empty((len(entities), 12), dtype=np.uint8)
-    out[:, :4] = np.frombuffer(b"cust", dtype=np.uint8)
-    rest = entities.astype(np.int64)
-    for digit in range(11, 3, -1):
-        out[:, digit] = ord("0") + rest % 10
-        rest //= 10
     return out
 
 

@@ -40,21 +40,9 @@ async function main() {
         {name: 'amount', type: 'DOUBLE'},
       ],
     },
-    {
-      name: 'labels_raw',
-      path: flags.labels,
-      columns: [
-        {name: 'entity', type: 'BIGINT'},
-        {name: 'time', type: 'BIGINT'},
-        {name: 'label', type: 'BIGINT'},
-      ],
-    },
+    common.labelsSpec(flags.labels),
   ]);
-  await connection.run(
-      'CREATE TABLE labels AS SELECT row_number() OVER () - 1 AS idx, * FROM labels_raw');
-  await connection.run('DROP TABLE labels_raw');
-  const threads = Number(
-      (await connection.runAndReadAll("SELECT current_setting('threads')")).getRows()[0][0]);
+  const threads = await common.numberLabels(connection);
 
   const running = `CREATE TEMP TABLE running AS
       SELECT entity, time, count(amount) OVER w AS n, coalesce(sum(amount) OVER w, 0) AS s
@@ -78,15 +66,10 @@ async function main() {
       ${w.map(({i}) => `ASOF LEFT JOIN running b${i}
                         ON p.entity = b${i}.entity AND p.start_${i} > b${i}.time`).join('\n')}
       ORDER BY p.idx`;
-  global.gc?.();
-  common.resetPeakRss();
-  const cpuStart = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  await connection.run(running);
-  await connection.run(joined);
-  const wall = Number(process.hrtime.bigint() - start) / 1e9;
-  const cpu = process.cpuUsage(cpuStart);
-  const peak = common.vmHwmMib();
+  const figures = await common.timed(async () => {
+    await connection.run(running);
+    await connection.run(joined);
+  });
 
   const hasher = new common.ContentHasher();
   let rows = 0;
@@ -100,18 +83,7 @@ async function main() {
     }
     rows += size;
   });
-  process.stdout.write(JSON.stringify({
-    wall_s: wall,
-    cpu_s: (cpu.user + cpu.system) / 1e6,
-    peak_mib: peak,
-    maxrss_mib: process.resourceUsage().maxRSS / 1024,
-    sha256: hasher.hexDigest(),
-    rows,
-    threads,
-  }) + '\n');
+  common.printFigures({...figures, sha256: hasher.hexDigest(), rows, threads});
 }
 
-main().catch((error) => {
-  process.stderr.write(`${error.stack || error}\n`);
-  process.exit(1);
-});
+common.runMain(main);

@@ -187,6 +187,57 @@ async function forEachChunk(result, visit) {
   }
 }
 
+// The labels file both benchmarks write (int64 entity, int64 time, int64 label), as loadTables
+// takes it; numberLabels then makes it table `labels`.
+function labelsSpec(path) {
+  return {
+    name: 'labels_raw',
+    path,
+    columns: [
+      {name: 'entity', type: 'BIGINT'},
+      {name: 'time', type: 'BIGINT'},
+      {name: 'label', type: 'BIGINT'},
+    ],
+  };
+}
+
+// Numbers the labels in input order (column idx), which the results keep as the store's training
+// sets do; returns DuckDB's worker threads.
+async function numberLabels(connection) {
+  await connection.run(
+      'CREATE TABLE labels AS SELECT row_number() OVER () - 1 AS idx, * FROM labels_raw');
+  await connection.run('DROP TABLE labels_raw');
+  const threads = await connection.runAndReadAll("SELECT current_setting('threads')");
+  return Number(threads.getRows()[0][0]);
+}
+
+// Runs `phase` (an async function) once: its wall and CPU seconds, and this process's peak
+// resident memory over it (VmHWM reset just before, so what is already loaded counts).
+async function timed(phase) {
+  global.gc?.();
+  resetPeakRss();
+  const cpuStart = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  await phase();
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
+  return {wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6, peak_mib: vmHwmMib()};
+}
+
+// Prints `figures` as one JSON line on stdout, with the whole process's ru_maxrss (maxrss_mib).
+function printFigures(figures) {
+  figures.maxrss_mib = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(JSON.stringify(figures) + '\n');
+}
+
+// Runs a script's async main; an error exits 1 with its stack.
+function runMain(main) {
+  main().catch((error) => {
+    process.stderr.write(`${error.stack || error}\n`);
+    process.exit(1);
+  });
+}
+
 // `--name=value` flags into an object.
 function parseFlags(argv) {
   const flags = {};
@@ -210,4 +261,9 @@ module.exports = {
   ContentHasher,
   forEachChunk,
   parseFlags,
+  timed,
+  labelsSpec,
+  numberLabels,
+  printFigures,
+  runMain,
 };

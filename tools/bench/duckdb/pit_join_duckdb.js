@@ -34,22 +34,9 @@ async function main() {
         ...names.map((name) => ({name, type: 'FLOAT'})),
       ],
     },
-    {
-      name: 'labels_raw',
-      path: flags.labels,
-      columns: [
-        {name: 'entity', type: 'BIGINT'},
-        {name: 'time', type: 'BIGINT'},
-        {name: 'label', type: 'BIGINT'},
-      ],
-    },
+    common.labelsSpec(flags.labels),
   ]);
-  // The input order, which the result keeps (the store's training sets do).
-  await connection.run(
-      'CREATE TABLE labels AS SELECT row_number() OVER () - 1 AS idx, * FROM labels_raw');
-  await connection.run('DROP TABLE labels_raw');
-  const threads = Number(
-      (await connection.runAndReadAll("SELECT current_setting('threads')")).getRows()[0][0]);
+  const threads = await common.numberLabels(connection);
 
   const fresh = `h.time >= l.time - ${ttl}`;
   const query = `CREATE TEMP TABLE joined AS
@@ -57,14 +44,7 @@ async function main() {
              ${names.map((n) => `CASE WHEN ${fresh} THEN h.${n} END AS ${n}`).join(', ')}
       FROM labels l ASOF LEFT JOIN history h ON l.entity = h.entity AND l.time >= h.time
       ORDER BY l.idx`;
-  global.gc?.();
-  common.resetPeakRss();
-  const cpuStart = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  await connection.run(query);
-  const wall = Number(process.hrtime.bigint() - start) / 1e9;
-  const cpu = process.cpuUsage(cpuStart);
-  const joinPeak = common.vmHwmMib();
+  const figures = await common.timed(() => connection.run(query));
 
   const hasher = new common.ContentHasher();
   let rows = 0;
@@ -76,18 +56,14 @@ async function main() {
     }
     rows += n;
   });
-  process.stdout.write(JSON.stringify({
-    wall_s: wall,
-    cpu_s: (cpu.user + cpu.system) / 1e6,
-    join_peak_mib: joinPeak,
-    maxrss_mib: process.resourceUsage().maxRSS / 1024,
+  common.printFigures({
+    wall_s: figures.wall_s,
+    cpu_s: figures.cpu_s,
+    join_peak_mib: figures.peak_mib,
     sha256: hasher.hexDigest(),
     rows,
     threads,
-  }) + '\n');
+  });
 }
 
-main().catch((error) => {
-  process.stderr.write(`${error.stack || error}\n`);
-  process.exit(1);
-});
+common.runMain(main);
