@@ -1,9 +1,11 @@
-// The point-in-time join against pandas.merge_asof on the same data, in the same run:
-// wall time, peak memory and the content checksum of the result, median of --repeats.
+// The point-in-time join against pandas.merge_asof and DuckDB's ASOF JOIN on the same data, in
+// the same run: wall time, peak memory and the content checksum of the result, median of
+// --repeats.
 //
 //   features_join_bench [--entities=100000] [--events=100] [--labels=1000000] [--features=20]
 //                       [--ttl_s=3600] [--seed=1] [--repeats=3] [--dir=/tmp/features_join_bench]
-//                       [--small] [--reuse] [--baseline=true] [--script=PATH]
+//                       [--small] [--reuse] [--baseline=true] [--duckdb=true] [--script=PATH]
+//                       [--duckdb_script=PATH]
 //                       [--window_rows=N] [--max_next=N] [--threads=N]   (PointInTimeJoinOptions)
 //
 // The data is generated from --seed (splitmix64), so every run and both sides see the same rows:
@@ -13,7 +15,9 @@
 // exact event time, and 1% of the labels name entities without history. History goes into a
 // RocksDB store by BulkLoader (SST ingestion) and is compacted, and into raw little-endian files
 // for tools/bench/pit_join_pandas.py (see its docstring for the layout); neither side's loading
-// is timed. Exits 1 if the two checksums differ. --small: 2k entities x 50 events, 20k labels.
+// is timed. DuckDB (tools/bench/duckdb/pit_join_duckdb.js under Debian's node, its package
+// installed by tools/setup) reads the same files into in-memory tables, untimed. Exits 1 if the
+// checksums differ. --small: 2k entities x 50 events, 20k labels.
 // --reuse: keep a store loaded by an earlier run with the same sizes (for profiling the join).
 
 #include <time.h>
@@ -40,12 +44,14 @@
 #include "libs/features/storage/point_in_time_join.h"
 #include "libs/kv/store.h"
 #include "tools/bench/bench_support.h"
+#include "tools/bench/split_mix.h"
 
 namespace fabrique::features {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using bench::CheckOk;
+using bench::SplitMix;
 
 constexpr int64_t kBaseTime = 1'700'000'000'000'000;  // Microseconds: November 2023.
 constexpr int kLabelBatchRows = 10'000;
@@ -70,22 +76,6 @@ struct Sizes {
         "events, seed %d",
         entities * events, entities, events, features, ttl_micros / 1'000'000, labels, seed);
   }
-};
-
-// splitmix64: a tiny, fast, well-mixed deterministic generator (Vigna).
-class SplitMix {
- public:
-  explicit SplitMix(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  int64_t Below(int64_t n) { return static_cast<int64_t>(Next() % static_cast<uint64_t>(n)); }
-
- private:
-  uint64_t state_;
 };
 
 // Each entity has its own streams, so its event times can be regenerated for the labels.
@@ -311,16 +301,53 @@ void RunPandas(const Sizes& sizes, const std::string& script, const std::string&
          absl::StrFormat("whole-process ru_maxrss %.0f MiB", Number(json, "maxrss_mib")));
 }
 
-void PrintTable(const Sizes& sizes, int repeats, const Figures& ours, const Figures* pandas) {
+// One run of the DuckDB script under node, in a fresh process; its figures come back as JSON in
+// the pandas script's shape. A missing package fails the run with the script's message.
+void RunDuckDB(const Sizes& sizes, const std::string& script, const std::string& dir,
+               Figures* figures) {
+  absl::StatusOr<std::string> out = bench::RunAndCapture(
+      {"node", script, "--history=" + dir + "/history.bin", "--labels=" + dir + "/labels.bin",
+       absl::StrCat("--features=", sizes.features),
+       absl::StrCat("--ttl_micros=", sizes.ttl_micros)});
+  CheckOk(out.status(), "DuckDB baseline");
+  google::protobuf::Struct json;
+  const auto parsed = google::protobuf::util::JsonStringToMessage(*out, &json);
+  CheckOk(parsed.ok() ? absl::OkStatus() : absl::InternalError("bad JSON: " + *out), "DuckDB");
+  figures->label =
+      absl::StrFormat("DuckDB ASOF JOIN (%d thr)", static_cast<int>(Number(json, "threads")));
+  Record(figures, Number(json, "wall_s"), Number(json, "cpu_s"), Number(json, "join_peak_mib"),
+         json.fields().at("sha256").string_value(), static_cast<int64_t>(Number(json, "rows")),
+         absl::StrFormat("whole-process ru_maxrss %.0f MiB", Number(json, "maxrss_mib")));
+}
+
+// The ratios of `ours` to one baseline, against the join's goals.
+void PrintRatios(const Figures& ours, const Figures& baseline) {
+  const double speedup = bench::Median(baseline.wall_s) / bench::Median(ours.wall_s);
+  const double cpu_ratio = bench::Median(baseline.cpu_s) / bench::Median(ours.cpu_s);
+  const double memory = bench::Median(ours.peak_mib) / bench::Median(baseline.peak_mib);
+  std::printf("against %s:\n", baseline.label.c_str());
+  std::printf("  speed-up      %6.2fx wall, %.2fx CPU\n", speedup, cpu_ratio);
+  std::printf("  memory ratio  %6.3fx\n", memory);
+  std::printf("  checksums     %s\n", ours.sha256 == baseline.sha256 ? "IDENTICAL" : "DIFFERENT");
+}
+
+void PrintTable(const Sizes& sizes, int repeats, const Figures& ours, const Figures* pandas,
+                const Figures* duckdb) {
   std::printf("\npoint-in-time join, %s; median of %d repeats\n", sizes.Describe().c_str(),
               repeats);
   std::printf("%-30s %8s %8s %9s  %s\n", "", "wall s", "CPU s", "peak MiB", "sha256");
-  for (const Figures* f : {&ours, pandas}) {
+  for (const Figures* f : {&ours, pandas, duckdb}) {
     if (f == nullptr) continue;
     std::printf("%-30s %8.3f %8.3f %9.0f  %s\n", f->label.c_str(), bench::Median(f->wall_s),
                 bench::Median(f->cpu_s), bench::Median(f->peak_mib), f->sha256.c_str());
   }
+  if (duckdb != nullptr) {
+    PrintRatios(ours, *duckdb);
+    const double speedup = bench::Median(duckdb->wall_s) / bench::Median(ours.wall_s);
+    std::printf("  faster than DuckDB: %s\n", speedup > 1 ? "yes" : "NO");
+  }
   if (pandas == nullptr) return;
+  std::printf("against %s:\n", pandas->label.c_str());
   const double speedup = bench::Median(pandas->wall_s) / bench::Median(ours.wall_s);
   const double cpu_ratio = bench::Median(pandas->cpu_s) / bench::Median(ours.cpu_s);
   const double memory = bench::Median(ours.peak_mib) / bench::Median(pandas->peak_mib);
@@ -341,7 +368,9 @@ int main(int argc, char** argv) {
   int repeats = 3;
   std::string dir = "/tmp/features_join_bench";
   std::string script = std::string(FABRIQUE_SOURCE_DIR) + "/tools/bench/pit_join_pandas.py";
-  bool reuse = false, baseline = true;
+  std::string duckdb_script =
+      std::string(FABRIQUE_SOURCE_DIR) + "/tools/bench/duckdb/pit_join_duckdb.js";
+  bool reuse = false, baseline = true, duckdb = true;
   std::map<std::string, int64_t*> numbers = {
       {"entities", &sizes.entities},  {"events", &sizes.events},
       {"labels", &sizes.labels},      {"window_rows", &tuning.window_rows},
@@ -368,6 +397,10 @@ int main(int argc, char** argv) {
       dir = value;
     } else if (name == "script") {
       script = value;
+    } else if (name == "duckdb_script") {
+      duckdb_script = value;
+    } else if (name == "duckdb") {
+      duckdb = value != "false";
     } else if (name == "small") {
       sizes.entities = 2'000, sizes.events = 50, sizes.labels = 20'000;
     } else if (name == "reuse") {
@@ -406,11 +439,15 @@ int main(int argc, char** argv) {
   std::printf("generated%s in %.1f s (not timed)\n",
               loaded ? " labels (history reused)" : " and loaded",
               std::chrono::duration<double>(features::Clock::now() - load_start).count());
-  features::Figures ours, pandas;
+  features::Figures ours, pandas, duck;
   for (int r = 0; r < repeats; ++r) {
     features::RunOurs(sizes, tuning, store.get(), labels, &ours);
     if (baseline) features::RunPandas(sizes, script, dir, &pandas);
+    if (duckdb) features::RunDuckDB(sizes, duckdb_script, dir, &duck);
   }
-  features::PrintTable(sizes, repeats, ours, baseline ? &pandas : nullptr);
-  return baseline && ours.sha256 != pandas.sha256 ? 1 : 0;
+  features::PrintTable(sizes, repeats, ours, baseline ? &pandas : nullptr,
+                       duckdb ? &duck : nullptr);
+  const bool differ =
+      (baseline && ours.sha256 != pandas.sha256) || (duckdb && ours.sha256 != duck.sha256);
+  return differ ? 1 : 0;
 }
