@@ -3,7 +3,8 @@
 //
 //   features_aggregate_bench [--entities=100000] [--events=100] [--labels=1000000] [--tile_s=60]
 //                            [--seed=1] [--repeats=3] [--dir=/tmp/features_aggregate_bench]
-//                            [--small] [--only=training|lookup] [--pandas=true] [--duckdb=true]
+//                            [--small] [--only=training|lookup|write] [--pandas=true]
+//                            [--duckdb=true]
 //                            [--lookup_entities=10000] [--lookups=20000]
 //
 // Training set: count, sum and mean of the payments' amount over 1 h and 1 d, as of each label's
@@ -21,6 +22,9 @@
 // The data: see tools/bench/aggregate_bench_data.h.
 //
 // Lookup: see tools/bench/aggregate_lookup_bench.h.
+//
+// Write (--only=write, not part of the default run): backfill and streaming ingest with the
+// aggregation group's tiles, see tools/bench/aggregate_write_bench.h.
 //
 // --small: 2k customers x 50 payments, 20k labels, 1000 customers and 2000 lookups, one repeat:
 // the checks alone, in seconds (tools/bench/run_small).
@@ -45,6 +49,7 @@
 #include "tools/bench/aggregate_bench_data.h"
 #include "tools/bench/aggregate_bench_store.h"
 #include "tools/bench/aggregate_lookup_bench.h"
+#include "tools/bench/aggregate_write_bench.h"
 #include "tools/bench/bench_support.h"
 
 namespace fabrique::bench {
@@ -351,7 +356,8 @@ int main(int argc, char** argv) {
   // Keys are "cust%08d": the checksums of the baselines write exactly 8 digits.
   if (flags.sizes.entities + flags.sizes.entities / 100 >= 100'000'000 || flags.sizes.events < 1 ||
       flags.repeats < 1 || flags.sizes.tile_micros < 1'000'000 ||
-      (!flags.only.empty() && flags.only != "training" && flags.only != "lookup")) {
+      (!flags.only.empty() && flags.only != "training" && flags.only != "lookup" &&
+       flags.only != "write")) {
     std::fprintf(stderr, "flags out of range\n");
     return 2;
   }
@@ -361,6 +367,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (flags.only == "write") return bench::RunWrite(flags.sizes, flags.dir + "/write");
   int code = 0;
   if (flags.only != "lookup") code = bench::RunTraining(flags);
   if (flags.only != "training") {
