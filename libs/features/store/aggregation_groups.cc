@@ -1,6 +1,7 @@
 #include "libs/features/store/aggregation_groups.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -149,32 +150,46 @@ absl::Status AggregationGroups::Backfill(const std::string& name, const Aggregat
   TileUpdates updates(name, plan);
   int64_t pending = 0;
   std::string last_entity;
+  // History comes entity by entity, so the tiles of every entity before the one being read are
+  // complete: they are written once, with a Put (the group's tiles were cleared above and
+  // ingest into the source waits), leaving no merge operands for reads and compactions.
   auto flush = [&]() -> absl::Status {
     kv::WriteBatch batch;
-    updates.AppendTo(tiles_, &batch);
+    updates.AppendTo(tiles_, &batch, TileUpdates::Write::kPut);
     if (!batch.empty()) RETURN_IF_ERROR(options_.store->Write(batch));
     pending = 0;
     if (progress) progress(report);
     return absl::OkStatus();
   };
+  std::vector<uint8_t> skip;
   HistoryQuery query;
   query.features = plan.input_features();
   RETURN_IF_ERROR(
       options_.history->Read(source, query, [&](v1::ReadHistoryResponse* chunk) -> absl::Status {
         const v1::RowBatch& rows = chunk->rows();
-        RETURN_IF_ERROR(updates.Add(rows));
+        const int n = rows.entity_keys_size();
         for (const std::string& entity : rows.entity_keys()) {
           if (entity != last_entity) {
             report.set_entities(report.entities() + 1);
             last_entity = entity;
           }
         }
-        report.set_rows_scanned(report.rows_scanned() + rows.entity_keys_size());
-        pending += rows.entity_keys_size();
+        report.set_rows_scanned(report.rows_scanned() + n);
         if (report.rows_scanned() > report.rows_estimate()) {
           report.set_rows_estimate(report.rows_scanned());
         }
-        return pending >= options_.backfill_batch_rows ? flush() : absl::OkStatus();
+        pending += n;
+        // The first row of the chunk's last entity, whose rows may go on in the next chunk.
+        int open = n;
+        while (open > 0 && rows.entity_keys(open - 1) == last_entity) --open;
+        if (pending < options_.backfill_batch_rows || open == 0) return updates.Add(rows);
+        skip.assign(n, 0);
+        std::fill(skip.begin() + open, skip.end(), 1);
+        RETURN_IF_ERROR(updates.Add(rows, skip));
+        RETURN_IF_ERROR(flush());
+        pending = n - open;
+        for (uint8_t& s : skip) s = !s;
+        return updates.Add(rows, skip);
       }));
   return flush();
 }
