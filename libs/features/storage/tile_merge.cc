@@ -1,5 +1,7 @@
 #include "libs/features/storage/tile_merge.h"
 
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "libs/features/aggregation/tile_state.h"
@@ -15,11 +17,26 @@ void MergeInto(const rocksdb::Slice& operand, TileState* into) {
   if (state.ok()) into->Merge(*state);
 }
 
+// Whether `operand` has the size of an encoded TileState for the slot count in its header.
+bool WellFormed(const rocksdb::Slice& operand) {
+  if (operand.size() < TileState::kHeaderBytes) return false;
+  uint32_t slots;
+  std::memcpy(&slots, operand.data(), sizeof(slots));
+  return operand.size() == TileState::kHeaderBytes + TileState::kSlotBytes * size_t{slots};
+}
+
 class TileMergeOperator : public rocksdb::MergeOperator {
  public:
   const char* Name() const override { return "fabrique.TileStates"; }
 
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    // A lone operand (ingest writes one per tile and batch) is already the value: hand it back
+    // as it is, with no decoding, encoding or copy.
+    if (in.existing_value == nullptr && in.operand_list.size() == 1 &&
+        WellFormed(in.operand_list[0])) {
+      out->existing_operand = in.operand_list[0];
+      return true;
+    }
     TileState merged;
     if (in.existing_value != nullptr) MergeInto(*in.existing_value, &merged);
     for (const rocksdb::Slice& operand : in.operand_list) MergeInto(operand, &merged);
