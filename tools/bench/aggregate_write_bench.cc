@@ -82,8 +82,12 @@ bool Stream(const AggregateSizes& sizes, const std::string& dir, bool aggregated
 
 int RunWrite(const AggregateSizes& sizes, const std::string& dir) {
   std::filesystem::create_directories(dir);
-  std::printf("tile writes: %s, batches of %d rows for ingest, data in %s\n",
-              sizes.Describe().c_str(), kStreamBatchRows, dir.c_str());
+  std::printf(
+      "tile writes: %lld payments (%lld customers x %lld), count/sum/mean over 1h and 1d, tile "
+      "%lld s, batches of %d rows for ingest, data in %s\n",
+      static_cast<long long>(sizes.entities * sizes.events), static_cast<long long>(sizes.entities),
+      static_cast<long long>(sizes.events), static_cast<long long>(sizes.tile_micros / 1'000'000),
+      kStreamBatchRows, dir.c_str());
   const int64_t rows = sizes.entities * sizes.events;
   {
     std::filesystem::remove_all(dir + "/backfill");
