@@ -160,6 +160,7 @@ const std::set<std::string> kImplemented = {
     "/fabrique.v1.FeatureStore/GetEntity",
     "/fabrique.v1.FeatureStore/ListEntities",
     "/fabrique.v1.FeatureStore/ApplyFeatureGroup",
+    "/fabrique.v1.FeatureStore/ApplyFeatureGroupWithProgress",
     "/fabrique.v1.FeatureStore/GetFeatureGroup",
     "/fabrique.v1.FeatureStore/ListFeatureGroups",
     "/fabrique.v1.FeatureStore/ListFeatures",
