@@ -68,6 +68,7 @@ def test_unbuilt_calls_say_so(stubs, running, name):
                    "GetServedModel", "ValidateCapacity",
                    # The feature store.
                    "ApplyEntity", "GetEntity", "ListEntities", "ApplyFeatureGroup",
+                   "ApplyFeatureGroupWithProgress", "LookupOnlineStream",
                    "GetFeatureGroup", "ListFeatureGroups", "ListFeatures", "Ingest",
                    "LookupOnline", "ReadHistory", "BuildTrainingSet", "GetDataset", "ListDatasets",
                    "RecordDatasetUsage", "GetFeatureGroupLineage", "ClassifyFeatures",
