@@ -5,18 +5,22 @@
 #include <map>
 #include <optional>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
 #include "libs/features/aggregation/tile_pyramid.h"
 #include "libs/features/aggregation/window_evaluator.h"
 #include "libs/features/columns/value_column.h"
 #include "libs/features/storage/entity_keys.h"
+#include "libs/features/storage/row_codec.h"
+#include "libs/features/storage/row_schema.h"
+#include "libs/features/storage/storage_keys.h"
+#include "libs/features/storage/value_columns.h"
+#include "libs/kv/iterator.h"
+#include "libs/kv/snapshot.h"
+#include "libs/kv/store.h"
 
 namespace fabrique::features {
-
-using google::protobuf::util::TimeUtil;
 
 absl::StatusOr<std::unique_ptr<AggregationColumns>> AggregationColumns::Create(
     FeatureStore& store, const CatalogState& catalog,
@@ -57,7 +61,7 @@ absl::StatusOr<std::unique_ptr<AggregationColumns>> AggregationColumns::Create(
 }
 
 absl::Status AggregationColumns::Fill(v1::TrainingSetRows* rows) {
-  for (const Group& group : groups_) RETURN_IF_ERROR(FillGroup(group, rows));
+  for (Group& group : groups_) RETURN_IF_ERROR(FillGroup(group, rows));
   for (int r = 0; r < rows->event_time_unix_micros_size(); ++r) {
     for (const Group& group : groups_) {
       for (size_t o = 0; o < group.columns.size(); ++o) {
@@ -76,7 +80,91 @@ std::string AggregationColumns::CombinedHash(const std::string& join_sha256) {
   return combined.HexDigest();
 }
 
-absl::Status AggregationColumns::FillGroup(const Group& group, v1::TrainingSetRows* rows) const {
+struct AggregationColumns::SourceHistory {
+  explicit SourceHistory(RowSchema row_schema) : schema(std::move(row_schema)) {}
+
+  RowSchema schema;
+  std::vector<int> features;  // plan.input_features() in the schema.
+  std::string group_prefix;
+  std::unique_ptr<kv::Snapshot> snapshot;
+  std::unique_ptr<kv::Iterator> it;
+  // One entity's rows, newest first, reused from entity to entity.
+  v1::RowBatch batch;
+  std::vector<ColumnBuilder> builders;
+  std::vector<SlotInputs> inputs;
+  RowView row;
+  std::string key;
+
+  static absl::StatusOr<std::shared_ptr<SourceHistory>> Open(kv::Store& store,
+                                                             const v1::FeatureGroup& source,
+                                                             const AggregationPlan& plan) {
+    ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(source));
+    auto history = std::make_shared<SourceHistory>(std::move(schema));
+    for (const std::string& f : plan.input_features()) {
+      const int index = history->schema.IndexOf(f);
+      if (index < 0) {
+        return absl::NotFoundError(
+            absl::StrCat("feature '", source.spec().name(), ":", f, "' not found"));
+      }
+      history->features.push_back(index);
+    }
+    history->group_prefix = GroupKeyPrefix(source.spec().name());
+    ASSIGN_OR_RETURN(kv::ColumnFamily family, store.Family("history"));
+    history->snapshot = std::make_unique<kv::Snapshot>(store.TakeSnapshot());
+    kv::ReadOptions read;
+    read.snapshot = history->snapshot.get();
+    read.fill_cache = false;  // A one-off scan: leave the online hot set in the cache.
+    ASSIGN_OR_RETURN(history->it,
+                     store.NewIterator(family, kv::KeyRange::Prefix(history->group_prefix), read));
+    return history;
+  }
+
+  // Replaces `events` with `entity`'s events in [start, end], ascending. Reads forward from the
+  // newest (history keys run newest first), so one Seek and Next steps, never Prev.
+  absl::Status Read(absl::string_view entity, int64_t start, int64_t end,
+                    const AggregationPlan& plan, EntityEvents* events) {
+    events->Clear();
+    batch.Clear();
+    builders.clear();
+    for (int index : features) {
+      v1::FeatureColumn* column = batch.add_columns();
+      column->mutable_feature()->set_group(schema.group());
+      column->mutable_feature()->set_feature(schema.name(index));
+      builders.emplace_back(schema.type(index), column->mutable_values());
+    }
+    key = group_prefix;
+    AppendEntity(&key, entity);
+    const size_t prefix_size = key.size();
+    AppendEventTime(&key, end);
+    const absl::string_view prefix(key.data(), prefix_size);
+    for (it->Seek(key); it->Valid(); it->Next()) {
+      const absl::string_view k = it->key();
+      if (k.size() != prefix_size + kHistoryTimeBytes || !absl::StartsWith(k, prefix)) break;
+      if (HistoryKeyEventTime(k) < start) break;
+      RETURN_IF_ERROR(core::WithContext(row.Parse(it->value(), schema),
+                                        absl::StrCat("history of '", entity, "'")));
+      batch.add_entity_keys();
+      batch.add_event_time_unix_micros(row.event_time_micros());
+      for (size_t i = 0; i < features.size(); ++i) builders[i].Append(row, features[i]);
+    }
+    RETURN_IF_ERROR(it->status());
+    const int n = batch.event_time_unix_micros_size();
+    if (n == 0) return absl::OkStatus();
+    for (ColumnBuilder& builder : builders) builder.Finish();
+    RETURN_IF_ERROR(plan.Inputs(batch, {}, &inputs));
+    // Oldest first, as EntityEvents holds them.
+    std::reverse(batch.mutable_event_time_unix_micros()->begin(),
+                 batch.mutable_event_time_unix_micros()->end());
+    for (SlotInputs& in : inputs) {
+      std::reverse(in.values.begin(), in.values.end());
+      std::reverse(in.present.begin(), in.present.end());
+    }
+    events->AppendRange(batch, inputs, 0, n);
+    return absl::OkStatus();
+  }
+};
+
+absl::Status AggregationColumns::FillGroup(Group& group, v1::TrainingSetRows* rows) {
   ASSIGN_OR_RETURN(const KeyColumn* keys,
                    FindEntityKeys(rows->entity_keys(), group.entity, group.name));
   const int n = rows->event_time_unix_micros_size();
@@ -85,78 +173,35 @@ absl::Status AggregationColumns::FillGroup(const Group& group, v1::TrainingSetRo
   for (const auto& [a, w] : group.outputs) {
     longest = std::max(longest, plan.aggregations()[a].window_tiles[w]);
   }
-  // Label rows by entity, so each entity's history is read once.
+  // Label rows by entity, so each entity's history is read once; entities in key order, so the
+  // iterator's seeks move forward.
   std::map<absl::string_view, std::vector<int>> by_entity;
-  absl::flat_hash_set<std::string> by_entity_done;
   for (int r = 0; r < n && r < keys->size(); ++r) by_entity[(*keys)[r]].push_back(r);
   // values[o][r]
   std::vector<std::vector<std::optional<double>>> values(group.outputs.size(),
                                                          std::vector<std::optional<double>>(n));
+  if (!by_entity.empty() && group.history == nullptr) {
+    ASSIGN_OR_RETURN(group.history, SourceHistory::Open(store_.store(), group.source, plan));
+  }
+  const int64_t d = plan.tile_micros();
   EntityEvents events(plan);
   std::vector<std::optional<double>> at;
-  auto evaluate_entity = [&](const std::string& entity) {
-    auto it = by_entity.find(entity);
-    if (it == by_entity.end()) {
-      events.Clear();
-      return;
+  for (const auto& [entity, label_rows] : by_entity) {
+    // The span this entity's windows need: from the longest window before its earliest label
+    // to its latest label.
+    int64_t first = std::numeric_limits<int64_t>::max();
+    int64_t last = std::numeric_limits<int64_t>::min();
+    for (int r : label_rows) {
+      const int64_t t = rows->event_time_unix_micros(r);
+      first = std::min(first, t);
+      last = std::max(last, t);
     }
-    for (int r : it->second) {
-      events.Evaluate(rows->event_time_unix_micros(r), group.outputs, &at);
-      for (size_t o = 0; o < at.size(); ++o) values[o][r] = at[o];
-    }
-    events.Clear();
-  };
-  auto evaluate = [&](const std::vector<int>& label_rows) {
+    RETURN_IF_ERROR(
+        group.history->Read(entity, (FloorDiv(first, d) - longest) * d, last, plan, &events));
     for (int r : label_rows) {
       events.Evaluate(rows->event_time_unix_micros(r), group.outputs, &at);
       for (size_t o = 0; o < at.size(); ++o) values[o][r] = at[o];
     }
-    events.Clear();
-  };
-  // One history read for the chunk's entities, over the span every label's windows need: one
-  // snapshot and iterator per chunk rather than one per entity.
-  const int64_t d = plan.tile_micros();
-  int64_t start = std::numeric_limits<int64_t>::max();
-  int64_t end = std::numeric_limits<int64_t>::min();
-  for (int r = 0; r < n; ++r) {
-    const int64_t t = rows->event_time_unix_micros(r);
-    start = std::min(start, (FloorDiv(t, d) - longest) * d);
-    end = std::max(end, t);
-  }
-  if (by_entity.empty()) return absl::OkStatus();
-  v1::ReadHistoryRequest read;
-  read.set_group(group.source.spec().name());
-  for (const auto& [entity, label_rows] : by_entity) read.add_entity_keys(std::string(entity));
-  for (const std::string& f : plan.input_features()) read.add_features(f);
-  *read.mutable_time_range()->mutable_start_time() = TimeUtil::MicrosecondsToTimestamp(start);
-  *read.mutable_time_range()->mutable_end_time() = TimeUtil::MicrosecondsToTimestamp(end + 1);
-  std::string current;
-  bool reading = false;
-  std::vector<SlotInputs> inputs;
-  RETURN_IF_ERROR(store_.ReadHistory(read, [&](v1::ReadHistoryResponse* chunk) -> absl::Status {
-    const v1::RowBatch& history = chunk->rows();
-    RETURN_IF_ERROR(plan.Inputs(history, {}, &inputs));
-    const int size = history.entity_keys_size();
-    for (int begin = 0; begin < size;) {
-      int run_end = begin + 1;
-      while (run_end < size && history.entity_keys(run_end) == history.entity_keys(begin)) {
-        ++run_end;
-      }
-      if (!reading || history.entity_keys(begin) != current) {
-        if (reading) evaluate_entity(current);
-        current = history.entity_keys(begin);
-        reading = true;
-        by_entity_done.insert(current);
-      }
-      events.AppendRange(history, inputs, begin, run_end);
-      begin = run_end;
-    }
-    return absl::OkStatus();
-  }));
-  if (reading) evaluate_entity(current);
-  // Entities without history in the span: every window is empty.
-  for (const auto& [entity, label_rows] : by_entity) {
-    if (!by_entity_done.contains(std::string(entity))) evaluate(label_rows);
   }
   for (size_t o = 0; o < group.outputs.size(); ++o) {
     const bool count =

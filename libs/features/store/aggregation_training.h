@@ -6,8 +6,11 @@
 // [S - k d, T]), so a training value equals what an online lookup answered at T.
 //
 // The point-in-time join carries aggregation features as columns of nulls (an aggregation group
-// has no history); Fill replaces them in each output chunk, in header order. Each chunk reads
-// the history of each of its entities once, over the span its labels' windows need.
+// has no history); Fill replaces them in each output chunk, in header order. The whole build
+// reads the source through one snapshot and one iterator, created at the first chunk and kept:
+// creating an iterator sorts the append-only memtable, so one per chunk or entity costs. Each
+// chunk reads each of its entities' events once, newest first (forward iteration), over the
+// span that entity's labels' windows need, then answers every label of the entity from them.
 //
 // Not thread-safe; one per training set.
 
@@ -42,6 +45,9 @@ class AggregationColumns {
   std::string CombinedHash(const std::string& join_sha256);
 
  private:
+  // The source history of one group, read through one snapshot for the whole build.
+  struct SourceHistory;
+
   // The aggregation features asked of one group.
   struct Group {
     std::string name;
@@ -50,10 +56,11 @@ class AggregationColumns {
     std::shared_ptr<const AggregationPlan> plan;
     std::vector<std::pair<int, int>> outputs;  // (aggregation, window) of each feature.
     std::vector<int> columns;                  // Its index in the spec's features.
+    std::shared_ptr<SourceHistory> history;    // Opened at the first chunk.
   };
 
   explicit AggregationColumns(FeatureStore& store) : store_(store) {}
-  absl::Status FillGroup(const Group& group, v1::TrainingSetRows* rows) const;
+  absl::Status FillGroup(Group& group, v1::TrainingSetRows* rows);
 
   FeatureStore& store_;
   std::vector<Group> groups_;
