@@ -14,12 +14,16 @@
 //
 // Not thread-safe; one per training set.
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/features/catalog/catalog_state.h"
 #include "libs/features/storage/content_hash.h"
@@ -35,6 +39,14 @@ class AggregationColumns {
   static absl::StatusOr<std::unique_ptr<AggregationColumns>> Create(
       FeatureStore& store, const CatalogState& catalog,
       const google::protobuf::RepeatedPtrField<v1::FeatureRef>& features);
+
+  // Announces label events about to be joined, in the order the join receives them, so that the
+  // chunks that hold them are computed together: one history read per entity for all of them,
+  // rather than one per chunk that holds the entity. Optional; a chunk whose rows were not all
+  // announced, in order, is computed alone.
+  void Expect(const v1::LabelEventBatch& events);
+  // Drops the announced labels (the join refused the batch last announced).
+  void ForgetExpected();
 
   // Computes the aggregation columns of `rows` (features in spec order), and hashes them.
   absl::Status Fill(v1::TrainingSetRows* rows);
@@ -57,10 +69,20 @@ class AggregationColumns {
     std::vector<std::pair<int, int>> outputs;  // (aggregation, window) of each feature.
     std::vector<int> columns;                  // Its index in the spec's features.
     std::shared_ptr<SourceHistory> history;    // Opened at the first chunk.
+    // Labels announced (Expect) from `head` on, not yet filled; pending_values[o][i] holds the
+    // value of output o for label i once computed (the first pending_values[0].size() labels).
+    std::vector<std::string> pending_keys;
+    std::vector<int64_t> pending_times;
+    std::vector<std::vector<std::optional<double>>> pending_values;
+    size_t head = 0;
   };
+  using Values = std::vector<std::vector<std::optional<double>>>;
 
   explicit AggregationColumns(FeatureStore& store) : store_(store) {}
   absl::Status FillGroup(Group& group, v1::TrainingSetRows* rows);
+  // Computes (*values)[o][offset + i] for labels i < n (entity key_of(i), time time_of(i)).
+  absl::Status Evaluate(Group& group, size_t n, absl::FunctionRef<absl::string_view(size_t)> key_of,
+                        absl::FunctionRef<int64_t(size_t)> time_of, size_t offset, Values* values);
 
   FeatureStore& store_;
   std::vector<Group> groups_;
