@@ -5,18 +5,28 @@
 #include <map>
 #include <optional>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 #include "libs/core/status_macros.h"
 #include "libs/features/aggregation/tile_pyramid.h"
 #include "libs/features/aggregation/window_evaluator.h"
 #include "libs/features/columns/value_column.h"
 #include "libs/features/storage/entity_keys.h"
+#include "libs/features/storage/row_codec.h"
+#include "libs/features/storage/row_schema.h"
+#include "libs/features/storage/storage_keys.h"
+#include "libs/features/storage/value_columns.h"
+#include "libs/kv/iterator.h"
+#include "libs/kv/snapshot.h"
+#include "libs/kv/store.h"
 
 namespace fabrique::features {
+namespace {
 
-using google::protobuf::util::TimeUtil;
+// Labels computed ahead of the chunk being filled (see FillGroup).
+constexpr size_t kComputeAhead = 1 << 18;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<AggregationColumns>> AggregationColumns::Create(
     FeatureStore& store, const CatalogState& catalog,
@@ -57,7 +67,7 @@ absl::StatusOr<std::unique_ptr<AggregationColumns>> AggregationColumns::Create(
 }
 
 absl::Status AggregationColumns::Fill(v1::TrainingSetRows* rows) {
-  for (const Group& group : groups_) RETURN_IF_ERROR(FillGroup(group, rows));
+  for (Group& group : groups_) RETURN_IF_ERROR(FillGroup(group, rows));
   for (int r = 0; r < rows->event_time_unix_micros_size(); ++r) {
     for (const Group& group : groups_) {
       for (size_t o = 0; o < group.columns.size(); ++o) {
@@ -76,107 +86,247 @@ std::string AggregationColumns::CombinedHash(const std::string& join_sha256) {
   return combined.HexDigest();
 }
 
-absl::Status AggregationColumns::FillGroup(const Group& group, v1::TrainingSetRows* rows) const {
-  ASSIGN_OR_RETURN(const KeyColumn* keys,
-                   FindEntityKeys(rows->entity_keys(), group.entity, group.name));
-  const int n = rows->event_time_unix_micros_size();
+struct AggregationColumns::SourceHistory {
+  explicit SourceHistory(RowSchema row_schema) : schema(std::move(row_schema)) {}
+
+  RowSchema schema;
+  std::vector<int> features;  // plan.input_features() in the schema.
+  std::string group_prefix;
+  std::unique_ptr<kv::Snapshot> snapshot;
+  std::unique_ptr<kv::Iterator> it;
+  // One entity's rows, newest first, reused from entity to entity.
+  v1::RowBatch batch;
+  std::vector<ColumnBuilder> builders;
+  std::vector<SlotInputs> inputs;
+  RowView row;
+  std::string key;
+  bool positioned = false;  // Whether the iterator has been positioned once.
+
+  static absl::StatusOr<std::shared_ptr<SourceHistory>> Open(kv::Store& store,
+                                                             const v1::FeatureGroup& source,
+                                                             const AggregationPlan& plan) {
+    ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(source));
+    auto history = std::make_shared<SourceHistory>(std::move(schema));
+    for (const std::string& f : plan.input_features()) {
+      const int index = history->schema.IndexOf(f);
+      if (index < 0) {
+        return absl::NotFoundError(
+            absl::StrCat("feature '", source.spec().name(), ":", f, "' not found"));
+      }
+      history->features.push_back(index);
+    }
+    history->group_prefix = GroupKeyPrefix(source.spec().name());
+    ASSIGN_OR_RETURN(kv::ColumnFamily family, store.Family("history"));
+    history->snapshot = std::make_unique<kv::Snapshot>(store.TakeSnapshot());
+    kv::ReadOptions read;
+    read.snapshot = history->snapshot.get();
+    read.fill_cache = false;  // A one-off scan: leave the online hot set in the cache.
+    ASSIGN_OR_RETURN(history->it,
+                     store.NewIterator(family, kv::KeyRange::Prefix(history->group_prefix), read));
+    return history;
+  }
+
+  // Positions the iterator at the first key >= `target`. Entities are read in key order, so the
+  // previous read usually stopped just before the next entity's target: a few Next steps then
+  // cost far less than a Seek, which searches every level of the LSM tree.
+  void SeekForward(absl::string_view target) {
+    constexpr int kMaxSteps = 8;
+    if (positioned && it->Valid() && it->key() <= target) {
+      for (int steps = 0; it->Valid() && it->key() < target; ++steps) {
+        if (steps == kMaxSteps) {
+          it->Seek(target);
+          return;
+        }
+        it->Next();
+      }
+      return;
+    }
+    it->Seek(target);
+    positioned = true;
+  }
+
+  // Replaces `events` with `entity`'s events in [start, end], ascending. Reads forward from the
+  // newest (history keys run newest first), so one Seek and Next steps, never Prev.
+  absl::Status Read(absl::string_view entity, int64_t start, int64_t end,
+                    const AggregationPlan& plan, EntityEvents* events) {
+    events->Clear();
+    batch.Clear();
+    builders.clear();
+    for (int index : features) {
+      v1::FeatureColumn* column = batch.add_columns();
+      column->mutable_feature()->set_group(schema.group());
+      column->mutable_feature()->set_feature(schema.name(index));
+      builders.emplace_back(schema.type(index), column->mutable_values());
+    }
+    key = group_prefix;
+    AppendEntity(&key, entity);
+    const size_t prefix_size = key.size();
+    AppendEventTime(&key, end);
+    const absl::string_view prefix(key.data(), prefix_size);
+    for (SeekForward(key); it->Valid(); it->Next()) {
+      const absl::string_view k = it->key();
+      if (k.size() != prefix_size + kHistoryTimeBytes || !absl::StartsWith(k, prefix)) break;
+      if (HistoryKeyEventTime(k) < start) break;
+      if (absl::Status parsed = row.Parse(it->value(), schema); !parsed.ok()) {
+        return core::WithContext(parsed, absl::StrCat("history of '", entity, "'"));
+      }
+      batch.add_entity_keys();
+      batch.add_event_time_unix_micros(row.event_time_micros());
+      for (size_t i = 0; i < features.size(); ++i) builders[i].Append(row, features[i]);
+    }
+    RETURN_IF_ERROR(it->status());
+    const int n = batch.event_time_unix_micros_size();
+    if (n == 0) return absl::OkStatus();
+    for (ColumnBuilder& builder : builders) builder.Finish();
+    RETURN_IF_ERROR(plan.Inputs(batch, {}, &inputs));
+    // Oldest first, as EntityEvents holds them.
+    std::reverse(batch.mutable_event_time_unix_micros()->begin(),
+                 batch.mutable_event_time_unix_micros()->end());
+    for (SlotInputs& in : inputs) {
+      std::reverse(in.values.begin(), in.values.end());
+      std::reverse(in.present.begin(), in.present.end());
+    }
+    events->AppendRange(batch, inputs, 0, n);
+    return absl::OkStatus();
+  }
+};
+
+void AggregationColumns::Expect(const v1::LabelEventBatch& events) {
+  for (Group& group : groups_) {
+    absl::StatusOr<const KeyColumn*> keys =
+        FindEntityKeys(events.entity_keys(), group.entity, group.name);
+    // Without the entity's keys the join refuses the batch; its chunks then fill as they come.
+    if (!keys.ok()) continue;
+    const int n = std::min(events.event_time_unix_micros_size(), (*keys)->size());
+    for (int r = 0; r < n; ++r) {
+      group.pending_keys.push_back((**keys)[r]);
+      group.pending_times.push_back(events.event_time_unix_micros(r));
+    }
+  }
+}
+
+void AggregationColumns::ForgetExpected() {
+  for (Group& group : groups_) {
+    group.pending_keys.clear();
+    group.pending_times.clear();
+    for (auto& values : group.pending_values) values.clear();
+    group.head = 0;
+  }
+}
+
+absl::Status AggregationColumns::Evaluate(Group& group, size_t n,
+                                          absl::FunctionRef<absl::string_view(size_t)> key_of,
+                                          absl::FunctionRef<int64_t(size_t)> time_of, size_t offset,
+                                          Values* values) {
   const AggregationPlan& plan = *group.plan;
   int64_t longest = 0;
   for (const auto& [a, w] : group.outputs) {
     longest = std::max(longest, plan.aggregations()[a].window_tiles[w]);
   }
-  // Label rows by entity, so each entity's history is read once.
-  std::map<absl::string_view, std::vector<int>> by_entity;
-  absl::flat_hash_set<std::string> by_entity_done;
-  for (int r = 0; r < n && r < keys->size(); ++r) by_entity[(*keys)[r]].push_back(r);
-  // values[o][r]
-  std::vector<std::vector<std::optional<double>>> values(group.outputs.size(),
-                                                         std::vector<std::optional<double>>(n));
+  // Labels by entity, so each entity's history is read once; entities in key order, so the
+  // iterator only moves forward.
+  std::map<absl::string_view, std::vector<size_t>> by_entity;
+  for (size_t i = 0; i < n; ++i) by_entity[key_of(i)].push_back(i);
+  values->resize(group.outputs.size());
+  for (auto& column : *values) column.resize(offset + n);
+  if (!by_entity.empty() && group.history == nullptr) {
+    ASSIGN_OR_RETURN(group.history, SourceHistory::Open(store_.store(), group.source, plan));
+  }
+  const int64_t d = plan.tile_micros();
   EntityEvents events(plan);
   std::vector<std::optional<double>> at;
-  auto evaluate_entity = [&](const std::string& entity) {
-    auto it = by_entity.find(entity);
-    if (it == by_entity.end()) {
-      events.Clear();
-      return;
+  for (const auto& [entity, labels] : by_entity) {
+    // The span this entity's windows need: from the longest window before its earliest label
+    // to its latest label.
+    int64_t first = std::numeric_limits<int64_t>::max();
+    int64_t last = std::numeric_limits<int64_t>::min();
+    for (size_t i : labels) {
+      first = std::min(first, time_of(i));
+      last = std::max(last, time_of(i));
     }
-    for (int r : it->second) {
-      events.Evaluate(rows->event_time_unix_micros(r), group.outputs, &at);
-      for (size_t o = 0; o < at.size(); ++o) values[o][r] = at[o];
+    RETURN_IF_ERROR(
+        group.history->Read(entity, (FloorDiv(first, d) - longest) * d, last, plan, &events));
+    for (size_t i : labels) {
+      events.Evaluate(time_of(i), group.outputs, &at);
+      for (size_t o = 0; o < at.size(); ++o) (*values)[o][offset + i] = at[o];
     }
-    events.Clear();
-  };
-  auto evaluate = [&](const std::vector<int>& label_rows) {
-    for (int r : label_rows) {
-      events.Evaluate(rows->event_time_unix_micros(r), group.outputs, &at);
-      for (size_t o = 0; o < at.size(); ++o) values[o][r] = at[o];
-    }
-    events.Clear();
-  };
-  // One history read for the chunk's entities, over the span every label's windows need: one
-  // snapshot and iterator per chunk rather than one per entity.
-  const int64_t d = plan.tile_micros();
-  int64_t start = std::numeric_limits<int64_t>::max();
-  int64_t end = std::numeric_limits<int64_t>::min();
-  for (int r = 0; r < n; ++r) {
-    const int64_t t = rows->event_time_unix_micros(r);
-    start = std::min(start, (FloorDiv(t, d) - longest) * d);
-    end = std::max(end, t);
   }
-  if (by_entity.empty()) return absl::OkStatus();
-  v1::ReadHistoryRequest read;
-  read.set_group(group.source.spec().name());
-  for (const auto& [entity, label_rows] : by_entity) read.add_entity_keys(std::string(entity));
-  for (const std::string& f : plan.input_features()) read.add_features(f);
-  *read.mutable_time_range()->mutable_start_time() = TimeUtil::MicrosecondsToTimestamp(start);
-  *read.mutable_time_range()->mutable_end_time() = TimeUtil::MicrosecondsToTimestamp(end + 1);
-  std::string current;
-  bool reading = false;
-  std::vector<SlotInputs> inputs;
-  RETURN_IF_ERROR(store_.ReadHistory(read, [&](v1::ReadHistoryResponse* chunk) -> absl::Status {
-    const v1::RowBatch& history = chunk->rows();
-    RETURN_IF_ERROR(plan.Inputs(history, {}, &inputs));
-    const int size = history.entity_keys_size();
-    for (int begin = 0; begin < size;) {
-      int run_end = begin + 1;
-      while (run_end < size && history.entity_keys(run_end) == history.entity_keys(begin)) {
-        ++run_end;
-      }
-      if (!reading || history.entity_keys(begin) != current) {
-        if (reading) evaluate_entity(current);
-        current = history.entity_keys(begin);
-        reading = true;
-        by_entity_done.insert(current);
-      }
-      events.AppendRange(history, inputs, begin, run_end);
-      begin = run_end;
+  return absl::OkStatus();
+}
+
+absl::Status AggregationColumns::FillGroup(Group& group, v1::TrainingSetRows* rows) {
+  ASSIGN_OR_RETURN(const KeyColumn* keys,
+                   FindEntityKeys(rows->entity_keys(), group.entity, group.name));
+  const int n = rows->event_time_unix_micros_size();
+  const int keyed = std::min(n, keys->size());
+  // The chunk's rows are the next expected labels, in order, unless a batch was refused: then
+  // this chunk is computed alone and the expected labels dropped.
+  bool expected = group.pending_keys.size() - group.head >= static_cast<size_t>(n);
+  for (int r = 0; expected && r < n; ++r) {
+    expected = r < keyed && group.pending_keys[group.head + r] == (*keys)[r] &&
+               group.pending_times[group.head + r] == rows->event_time_unix_micros(r);
+  }
+  Values chunk_values;
+  size_t from = 0;
+  const Values* values = &chunk_values;
+  if (expected) {
+    // Every expected label not computed yet, at once: a chunk holds labels of many entities in
+    // input order, so computing chunk by chunk would read each entity's history once per chunk.
+    const size_t computed = group.pending_values.empty() ? 0 : group.pending_values[0].size();
+    if (computed < group.head + n) {
+      // At most kComputeAhead labels past this chunk: the memory the values take stays bounded
+      // whatever the size of the label batches.
+      const size_t count =
+          std::min(group.pending_keys.size() - computed, group.head + n - computed + kComputeAhead);
+      RETURN_IF_ERROR(Evaluate(
+          group, count,
+          [&](size_t i) -> absl::string_view { return group.pending_keys[computed + i]; },
+          [&](size_t i) { return group.pending_times[computed + i]; }, computed,
+          &group.pending_values));
     }
-    return absl::OkStatus();
-  }));
-  if (reading) evaluate_entity(current);
-  // Entities without history in the span: every window is empty.
-  for (const auto& [entity, label_rows] : by_entity) {
-    if (!by_entity_done.contains(std::string(entity))) evaluate(label_rows);
+    values = &group.pending_values;
+    from = group.head;
+  } else {
+    ForgetExpected();
+    RETURN_IF_ERROR(Evaluate(
+        group, keyed, [&](size_t i) -> absl::string_view { return (*keys)[i]; },
+        [&](size_t i) { return rows->event_time_unix_micros(i); }, 0, &chunk_values));
+    for (auto& column : chunk_values) column.resize(n);
   }
   for (size_t o = 0; o < group.outputs.size(); ++o) {
-    const bool count =
-        plan.aggregations()[group.outputs[o].first].function == v1::AGGREGATION_FUNCTION_COUNT;
+    const bool count = group.plan->aggregations()[group.outputs[o].first].function ==
+                       v1::AGGREGATION_FUNCTION_COUNT;
     v1::ValueColumn* column = rows->mutable_features(group.columns[o])->mutable_values();
     column->Clear();
+    const std::optional<double>* column_values = (*values)[o].data() + from;
     bool nulls = false;
-    for (const std::optional<double>& v : values[o]) nulls = nulls || !v.has_value();
+    for (int r = 0; r < n; ++r) nulls = nulls || !column_values[r].has_value();
     if (count) {
       column->mutable_int64_values()->mutable_values()->Reserve(n);
     } else {
       column->mutable_double_values()->mutable_values()->Reserve(n);
     }
-    for (const std::optional<double>& v : values[o]) {
+    for (int r = 0; r < n; ++r) {
+      const std::optional<double>& v = column_values[r];
       if (count) {
         column->mutable_int64_values()->add_values(static_cast<int64_t>(v.value_or(0)));
       } else {
         column->mutable_double_values()->add_values(v.value_or(0));
       }
       if (nulls) column->add_is_null(!v.has_value());
+    }
+  }
+  if (expected) {
+    group.head += n;
+    // Drop what every chunk has taken once it is most of what is held.
+    if (group.head * 2 >= group.pending_keys.size()) {
+      group.pending_keys.erase(group.pending_keys.begin(), group.pending_keys.begin() + group.head);
+      group.pending_times.erase(group.pending_times.begin(),
+                                group.pending_times.begin() + group.head);
+      for (auto& column : group.pending_values) {
+        column.erase(column.begin(), column.begin() + group.head);
+      }
+      group.head = 0;
     }
   }
   return absl::OkStatus();

@@ -6,17 +6,24 @@
 // [S - k d, T]), so a training value equals what an online lookup answered at T.
 //
 // The point-in-time join carries aggregation features as columns of nulls (an aggregation group
-// has no history); Fill replaces them in each output chunk, in header order. Each chunk reads
-// the history of each of its entities once, over the span its labels' windows need.
+// has no history); Fill replaces them in each output chunk, in header order. The whole build
+// reads the source through one snapshot and one iterator, created at the first chunk and kept:
+// creating an iterator sorts the append-only memtable, so one per chunk or entity costs. Each
+// chunk reads each of its entities' events once, newest first (forward iteration), over the
+// span that entity's labels' windows need, then answers every label of the entity from them.
 //
 // Not thread-safe; one per training set.
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/features/catalog/catalog_state.h"
 #include "libs/features/storage/content_hash.h"
@@ -33,6 +40,14 @@ class AggregationColumns {
       FeatureStore& store, const CatalogState& catalog,
       const google::protobuf::RepeatedPtrField<v1::FeatureRef>& features);
 
+  // Announces label events about to be joined, in the order the join receives them, so that the
+  // chunks that hold them are computed together: one history read per entity for all of them,
+  // rather than one per chunk that holds the entity. Optional; a chunk whose rows were not all
+  // announced, in order, is computed alone.
+  void Expect(const v1::LabelEventBatch& events);
+  // Drops the announced labels (the join refused the batch last announced).
+  void ForgetExpected();
+
   // Computes the aggregation columns of `rows` (features in spec order), and hashes them.
   absl::Status Fill(v1::TrainingSetRows* rows);
 
@@ -42,6 +57,9 @@ class AggregationColumns {
   std::string CombinedHash(const std::string& join_sha256);
 
  private:
+  // The source history of one group, read through one snapshot for the whole build.
+  struct SourceHistory;
+
   // The aggregation features asked of one group.
   struct Group {
     std::string name;
@@ -50,10 +68,21 @@ class AggregationColumns {
     std::shared_ptr<const AggregationPlan> plan;
     std::vector<std::pair<int, int>> outputs;  // (aggregation, window) of each feature.
     std::vector<int> columns;                  // Its index in the spec's features.
+    std::shared_ptr<SourceHistory> history;    // Opened at the first chunk.
+    // Labels announced (Expect) from `head` on, not yet filled; pending_values[o][i] holds the
+    // value of output o for label i once computed (the first pending_values[0].size() labels).
+    std::vector<std::string> pending_keys;
+    std::vector<int64_t> pending_times;
+    std::vector<std::vector<std::optional<double>>> pending_values;
+    size_t head = 0;
   };
+  using Values = std::vector<std::vector<std::optional<double>>>;
 
   explicit AggregationColumns(FeatureStore& store) : store_(store) {}
-  absl::Status FillGroup(const Group& group, v1::TrainingSetRows* rows) const;
+  absl::Status FillGroup(Group& group, v1::TrainingSetRows* rows);
+  // Computes (*values)[o][offset + i] for labels i < n (entity key_of(i), time time_of(i)).
+  absl::Status Evaluate(Group& group, size_t n, absl::FunctionRef<absl::string_view(size_t)> key_of,
+                        absl::FunctionRef<int64_t(size_t)> time_of, size_t offset, Values* values);
 
   FeatureStore& store_;
   std::vector<Group> groups_;

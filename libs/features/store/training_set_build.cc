@@ -39,6 +39,17 @@ std::string RangeText(const v1::TimeRange& range) {
                       ")");
 }
 
+// Adds label events to the join, announcing them first to the aggregation columns (if any), so
+// that they compute the aggregates of many chunks in one pass over the source's history.
+absl::Status AddToJoin(PointInTimeJoin& join, AggregationColumns* aggregation_columns,
+                       const v1::LabelEventBatch& events) {
+  if (aggregation_columns == nullptr) return join.Add(events);
+  aggregation_columns->Expect(events);
+  absl::Status added = join.Add(events);
+  if (!added.ok()) aggregation_columns->ForgetExpected();
+  return added;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TrainingSetBuild>> TrainingSetBuild::Start(
@@ -171,7 +182,7 @@ absl::Status TrainingSetBuild::AddEvents(const v1::LabelEventBatch& events) {
     return absl::FailedPreconditionError(
         "this training set takes its labels from a group's feature; it accepts no label events");
   }
-  return join_->Add(InRange(events));
+  return AddToJoin(*join_, aggregation_columns_.get(), InRange(events));
 }
 
 absl::Status TrainingSetBuild::AddLabelsFromGroup() {
@@ -191,7 +202,7 @@ absl::Status TrainingSetBuild::AddLabelsFromGroup() {
     if (chunk->rows().columns_size() > 0) {
       events.mutable_labels()->Swap(chunk->mutable_rows()->mutable_columns(0)->mutable_values());
     }
-    return join_->Add(events);
+    return AddToJoin(*join_, aggregation_columns_.get(), events);
   });
 }
 

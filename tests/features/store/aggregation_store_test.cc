@@ -17,6 +17,7 @@
 #include "libs/core/clock.h"
 #include "libs/features/storage/history_reader.h"
 #include "libs/features/store/aggregation_groups.h"
+#include "libs/features/store/aggregation_training.h"
 #include "libs/features/store/feature_store.h"
 #include "libs/features/store/training_set_build.h"
 
@@ -447,10 +448,25 @@ TEST_CASE("Training sets equal brute force at each label's time, in order, shuff
   plain->set_group("payments");
   plain->set_feature("amount");
 
+  // The last build adds the labels in several batches, each announced to the aggregation
+  // columns before the join takes it, with chunks that straddle them.
+  std::vector<v1::LabelEventBatch> batches;
+  for (int begin = 0; begin < 200; begin += 50) {
+    v1::LabelEventBatch& batch = batches.emplace_back();
+    v1::EntityKeys* batch_keys = batch.add_entity_keys();
+    batch_keys->set_entity("customer");
+    for (int i = begin; i < begin + 50; ++i) {
+      batch_keys->add_keys(keys->keys(i));
+      batch.add_event_time_unix_micros(labels.event_time_unix_micros(i));
+      batch.mutable_labels()->mutable_int64_values()->add_values(i);
+    }
+  }
+
   std::vector<std::string> hashes;
-  for (Fixture* f : {&shuffled, &backfilled, &backfilled}) {
+  for (Fixture* f : {&shuffled, &backfilled, &backfilled, &backfilled}) {
     // The same rows whatever the chunk size: the content hash, aggregation values included, too.
-    spec.set_chunk_rows(hashes.empty() ? 64 : hashes.size() == 1 ? 7 : 4096);
+    const bool in_batches = hashes.size() == 3;
+    spec.set_chunk_rows(hashes.empty() ? 64 : hashes.size() == 1 ? 7 : in_batches ? 30 : 4096);
     std::vector<v1::TrainingSetRows> chunks;
     auto build =
         TrainingSetBuild::Start(*f->store, spec, {}, [&](v1::BuildTrainingSetResponse* response) {
@@ -460,7 +476,11 @@ TEST_CASE("Training sets equal brute force at each label's time, in order, shuff
           return absl::OkStatus();
         });
     REQUIRE(build.ok());
-    REQUIRE((*build)->AddEvents(labels).ok());
+    if (in_batches) {
+      for (const v1::LabelEventBatch& batch : batches) REQUIRE((*build)->AddEvents(batch).ok());
+    } else {
+      REQUIRE((*build)->AddEvents(labels).ok());
+    }
     absl::StatusOr<v1::Dataset> dataset = (*build)->Finish();
     REQUIRE(dataset.ok());
     REQUIRE(dataset->row_count() == 200);
@@ -492,6 +512,38 @@ TEST_CASE("Training sets equal brute force at each label's time, in order, shuff
   }
   REQUIRE(hashes[0] == hashes[1]);
   REQUIRE(hashes[1] == hashes[2]);
+  REQUIRE(hashes[2] == hashes[3]);
+
+  // Chunks whose labels were not announced, or not in order, are computed alone, to the same
+  // values.
+  auto fill = [&](bool announce, int begin, int end, v1::TrainingSetRows* rows) {
+    v1::EntityKeys* row_keys = rows->add_entity_keys();
+    row_keys->set_entity("customer");
+    for (int i = begin; i < end; ++i) {
+      row_keys->add_keys(keys->keys(i));
+      rows->add_event_time_unix_micros(labels.event_time_unix_micros(i));
+    }
+    for (int o = 0; o < static_cast<int>(outputs.size()) + 1; ++o) rows->add_features();
+    auto columns = AggregationColumns::Create(
+        *backfilled.store, *backfilled.store->catalog().Snapshot(), spec.features());
+    REQUIRE(columns.ok());
+    REQUIRE(*columns != nullptr);
+    if (announce) (*columns)->Expect(labels);
+    REQUIRE((*columns)->Fill(rows).ok());
+  };
+  v1::TrainingSetRows announced, alone, out_of_order;
+  fill(true, 0, 120, &announced);
+  fill(false, 0, 120, &alone);
+  fill(true, 10, 120, &out_of_order);
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    INFO(o);
+    REQUIRE(announced.features(o).values().SerializeAsString() ==
+            alone.features(o).values().SerializeAsString());
+    v1::TrainingSetRows tail;
+    fill(false, 10, 120, &tail);
+    REQUIRE(out_of_order.features(o).values().SerializeAsString() ==
+            tail.features(o).values().SerializeAsString());
+  }
 }
 
 TEST_CASE("A filter leaves out rows where it is false or null, online and in training sets",
