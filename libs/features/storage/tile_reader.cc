@@ -93,6 +93,11 @@ absl::Status TileReader::ReadRuns(const std::string& group, absl::Span<const std
   int64_t read = 0;
   std::string key;
   std::string end_key;
+  // After a run's scan the iterator rests on the first key >= `floor` (or past the range). When
+  // that is also the first key >= the next run's start, as it is wherever no tile lies between
+  // the runs, the next run needs no Seek.
+  std::string floor;
+  bool resting = false;
   for (size_t e = 0; e < entities.size(); ++e) {
     const std::string prefix = EntityKeyPrefix(group, entities[e]);
     TileState* entity_tiles = decoded->data() + e * tile_count;
@@ -101,7 +106,8 @@ absl::Status TileReader::ReadRuns(const std::string& group, absl::Span<const std
       AppendTileSuffix(&key, run.level, run.first);
       end_key = prefix;
       AppendTileSuffix(&end_key, run.level, run.end);
-      for (it->Seek(key); it->Valid(); it->Next()) {
+      if (!resting || floor > key || (it->Valid() && it->key() < key)) it->Seek(key);
+      for (; it->Valid(); it->Next()) {
         ++read;
         const absl::string_view found = it->key();
         if (found >= end_key) break;
@@ -116,6 +122,8 @@ absl::Status TileReader::ReadRuns(const std::string& group, absl::Span<const std
                          TileState::Decode(it->value()));
       }
       RETURN_IF_ERROR(it->status());
+      floor.swap(end_key);
+      resting = true;
     }
   }
   tiles_read_.fetch_add(read, std::memory_order_relaxed);
