@@ -3,8 +3,11 @@
 
 // TileReader: the values of an aggregation group's features as of a time, read from its tiles
 // only. Each window is covered by whole tiles of the pyramid (TilePyramid::WindowTiles), so a
-// lookup reads O(fanout x levels) tiles per entity whatever the window's length; all of a call's
-// tiles are fetched with one MultiGet.
+// lookup reads O(fanout x levels) tiles per entity whatever the window's length. The tiles a
+// cover names lie in a few runs of consecutive keys (at each level, the ends of each window; the
+// near end is the same for every window of a call), and most of them are absent: each run is
+// read with one Seek and a forward step over its present tiles, all runs of a call with one
+// iterator.
 //
 // Tiles hold whole tiles: the as-of time's own tile counts every event ingested into it, which
 // for a lookup at the clock's now is every event up to now (later events in that tile are only
@@ -23,6 +26,8 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "libs/features/aggregation/aggregation_plan.h"
+#include "libs/features/aggregation/tile_pyramid.h"
+#include "libs/features/aggregation/tile_state.h"
 #include "libs/kv/store.h"
 
 namespace fabrique::features {
@@ -50,10 +55,28 @@ class TileReader {
                     std::vector<std::vector<std::optional<double>>>* values,
                     bool memory_only = false) const;
 
-  // Tiles fetched so far: a seam for tests of the pyramid's bound.
+  // Keys visited so far (tiles found, plus the key that ends each run's scan): a seam for tests of
+  // the pyramid's bound.
   int64_t tiles_read() const { return tiles_read_.load(std::memory_order_relaxed); }
 
  private:
+  // Consecutive tiles of one level, [first, end); the call's tile list holds them from `tile` on.
+  struct TileRun {
+    int level = 0;
+    int64_t first = 0;
+    int64_t end = 0;
+    size_t tile = 0;
+  };
+
+  // Fills decoded[e * tile_count + i] with entity e's tile i (left empty where absent).
+  absl::Status ReadRuns(const std::string& group, absl::Span<const std::string> entities,
+                        size_t tile_count, absl::Span<const TileRun> runs, bool memory_only,
+                        std::vector<TileState>* decoded) const;
+  // The same by one point read of each tile of `tiles`.
+  absl::Status ReadPoints(const std::string& group, absl::Span<const std::string> entities,
+                          absl::Span<const TileRef> tiles, bool memory_only,
+                          std::vector<TileState>* decoded) const;
+
   TileReader(Options options, kv::ColumnFamily tiles)
       : options_(std::move(options)), tiles_(tiles) {}
 

@@ -20,6 +20,7 @@
 #include "libs/features/store/aggregation_training.h"
 #include "libs/features/store/feature_store.h"
 #include "libs/features/store/training_set_build.h"
+#include "libs/kv/options.h"
 
 namespace fabrique::features {
 namespace {
@@ -678,6 +679,38 @@ TEST_CASE("A lookup reads a bounded number of tiles whatever the window", "[aggr
   INFO("tiles read: " << read);
   REQUIRE(read <= 2 * 15 * 3 + 17);
   REQUIRE(response->columns(0).values().double_values().values(0) == 2000);
+}
+
+TEST_CASE("A memory-only lookup of tiles on disk says so, and reads them once cached",
+          "[aggregation]") {
+  Fixture f;
+  REQUIRE(f.Apply(Spend()).ok());
+  REQUIRE(f.Ingest({{"c0", kStart - 5 * kMinute, 7},
+                    {"c0", kStart - 50 * kMinute, 2},
+                    {"c1", kStart - kMinute, 3}})
+              .ok());
+  REQUIRE(f.kv->Flush().ok());
+  v1::LookupOnlineRequest request;
+  for (const char* name : {"amount_sum_10m", "amount_sum_1h", "count_1h"}) {
+    v1::FeatureRef* ref = request.add_features();
+    ref->set_group("spend");
+    ref->set_feature(name);
+  }
+  v1::EntityKeys* keys = request.add_entity_keys();
+  keys->add_keys("c0");
+  keys->add_keys("c1");
+  v1::LookupOnlineResponse response;
+  // The tiles are in a file none of whose blocks is cached yet.
+  const absl::Status cold = f.store->LookupOnline(request, &response, /*memory_only=*/true);
+  INFO(cold);
+  REQUIRE(kv::IsNotInMemory(cold));
+  REQUIRE(f.store->LookupOnline(request, &response, /*memory_only=*/false).ok());
+  REQUIRE(f.store->LookupOnline(request, &response, /*memory_only=*/true).ok());
+  REQUIRE(response.columns(0).values().double_values().values(0) == 7);
+  REQUIRE(response.columns(0).values().double_values().values(1) == 3);
+  REQUIRE(response.columns(1).values().double_values().values(0) == 9);
+  REQUIRE(response.columns(2).values().int64_values().values(0) == 2);
+  REQUIRE(response.columns(2).values().int64_values().values(1) == 1);
 }
 
 }  // namespace
