@@ -55,14 +55,6 @@ void FillColumn(const v1::FeatureRef& ref, const GroupAsk& ask, size_t index,
 
 }  // namespace
 
-bool NamesAggregation(const v1::LookupOnlineRequest& request, const CatalogState& state) {
-  for (const v1::FeatureRef& ref : request.features()) {
-    const v1::FeatureGroup* group = Find(state, ref.group());
-    if (group != nullptr && AggregationGroups::IsAggregation(*group)) return true;
-  }
-  return false;
-}
-
 absl::Status LookupWithAggregations(const v1::LookupOnlineRequest& request,
                                     const CatalogState& state,
                                     const AggregationGroups& aggregations, PlainLookup plain,

@@ -18,9 +18,6 @@ namespace fabrique::features {
 using PlainLookup =
     absl::FunctionRef<absl::Status(const v1::LookupOnlineRequest&, v1::LookupOnlineResponse*)>;
 
-// True when `request` names a feature of an aggregation group of `state`.
-bool NamesAggregation(const v1::LookupOnlineRequest& request, const CatalogState& state);
-
 // Every group named must be in `state`. NOT_FOUND for an unknown aggregation feature;
 // INVALID_ARGUMENT for entity keys that do not fit; `plain`'s errors; with `memory_only`, the
 // tile reads fail rather than read the disk (see FeatureStore::LookupOnline).

@@ -188,6 +188,7 @@ absl::Status FeatureStore::LookupOnline(const v1::LookupOnlineRequest& request,
   const std::shared_ptr<const CatalogState> state = catalog_->Snapshot();
   std::vector<const v1::FeatureGroup*> groups;
   std::set<std::string> seen;
+  bool names_aggregation = false;
   for (const v1::FeatureRef& ref : request.features()) {
     if (!seen.insert(ref.group()).second) continue;
     auto it = state->groups.find(ref.group());
@@ -207,8 +208,9 @@ absl::Status FeatureStore::LookupOnline(const v1::LookupOnlineRequest& request,
       RETURN_IF_ERROR(may_read(entry.latest(), personal));
     }
     groups.push_back(&entry.latest());
+    names_aggregation = names_aggregation || AggregationGroups::IsAggregation(entry.latest());
   }
-  if (NamesAggregation(request, *state)) {
+  if (names_aggregation) {
     return LookupWithAggregations(
         request, *state, *aggregations_,
         [&](const v1::LookupOnlineRequest& plain, v1::LookupOnlineResponse* out) {
