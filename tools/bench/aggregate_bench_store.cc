@@ -1,5 +1,8 @@
 #include "tools/bench/aggregate_bench_store.h"
 
+#include <chrono>
+#include <thread>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "tools/bench/aggregate_bench_data.h"
@@ -77,6 +80,29 @@ absl::StatusOr<std::vector<std::string>> BenchFeatureStore::ApplyAggregationGrou
       store_->ApplyFeatureGroup(request, caller_);
   if (!applied.ok()) return applied.status();
   return names;
+}
+
+double BenchFeatureStore::WaitForCompactions(double limit_s) {
+  const auto start = std::chrono::steady_clock::now();
+  auto waited = [&start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  while (waited() < limit_s) {
+    bool busy = false;
+    for (const std::string& name : features::FeatureStore::ColumnFamilies()) {
+      absl::StatusOr<kv::ColumnFamily> family = kv_->Family(name);
+      CheckOk(family.status(), "family");
+      for (const char* property : {"rocksdb.compaction-pending", "rocksdb.num-running-compactions",
+                                   "rocksdb.mem-table-flush-pending"}) {
+        absl::StatusOr<uint64_t> value = kv_->IntProperty(*family, property);
+        CheckOk(value.status(), property);
+        busy = busy || *value != 0;
+      }
+    }
+    if (!busy) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return waited();
 }
 
 }  // namespace fabrique::bench

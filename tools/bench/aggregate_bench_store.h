@@ -35,6 +35,12 @@ class BenchFeatureStore {
       const std::vector<v1::AggregationFunction>& aggregations,
       const std::vector<int64_t>& window_micros);
 
+  // Waits until RocksDB has no compaction pending or running in any of the feature store's
+  // families (at most `limit_s`), so that a timed phase after a load is not charged for the
+  // load's compactions, whose threads count in the process's CPU time. Returns the seconds
+  // waited.
+  double WaitForCompactions(double limit_s = 900);
+
  private:
   BenchFeatureStore() = default;
 

@@ -272,8 +272,10 @@ int RunTraining(const Flags& flags) {
   }
   const std::vector<v1::LabelEventBatch> labels =
       MakeAggregateLabels(sizes, kBaseTime, dir + "/labels.bin");
-  std::printf("generated and loaded in %.1f s (not timed)\n",
-              std::chrono::duration<double>(Clock::now() - load_start).count());
+  const double settled = bench->WaitForCompactions();
+  std::printf(
+      "generated and loaded in %.1f s, of which %.1f s waiting for compactions (not timed)\n",
+      std::chrono::duration<double>(Clock::now() - load_start).count(), settled);
 
   std::vector<std::string> windows;
   for (int64_t w : sizes.window_micros) windows.push_back(absl::StrCat(w / sizes.tile_micros));

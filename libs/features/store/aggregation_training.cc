@@ -4,9 +4,11 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/core/cpus.h"
 #include "libs/core/status_macros.h"
 #include "libs/features/aggregation/tile_pyramid.h"
 #include "libs/features/aggregation/window_evaluator.h"
@@ -25,13 +27,20 @@ namespace {
 
 // Labels computed ahead of the chunk being filled (see FillGroup).
 constexpr size_t kComputeAhead = 1 << 18;
+// Default most threads, as the point-in-time join's.
+constexpr int kDefaultMaxThreads = 4;
+// Fewer labels than this a thread are computed by fewer threads: starting a thread and seeking
+// a fresh iterator cost more than they save there.
+constexpr size_t kMinLabelsPerThread = 4096;
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AggregationColumns>> AggregationColumns::Create(
     FeatureStore& store, const CatalogState& catalog,
-    const google::protobuf::RepeatedPtrField<v1::FeatureRef>& features) {
-  auto columns = std::unique_ptr<AggregationColumns>(new AggregationColumns(store));
+    const google::protobuf::RepeatedPtrField<v1::FeatureRef>& features, int threads) {
+  if (threads < 0) return absl::InvalidArgumentError("threads must be >= 0");
+  if (threads == 0) threads = std::clamp(core::UsableCpus(), 1, kDefaultMaxThreads);
+  auto columns = std::unique_ptr<AggregationColumns>(new AggregationColumns(store, threads));
   std::map<std::string, size_t> index;
   for (int i = 0; i < features.size(); ++i) {
     const v1::FeatureRef& ref = features[i];
@@ -92,7 +101,6 @@ struct AggregationColumns::SourceHistory {
   RowSchema schema;
   std::vector<int> features;  // plan.input_features() in the schema.
   std::string group_prefix;
-  std::unique_ptr<kv::Snapshot> snapshot;
   std::unique_ptr<kv::Iterator> it;
   // One entity's rows, newest first, reused from entity to entity.
   v1::RowBatch batch;
@@ -103,6 +111,7 @@ struct AggregationColumns::SourceHistory {
   bool positioned = false;  // Whether the iterator has been positioned once.
 
   static absl::StatusOr<std::shared_ptr<SourceHistory>> Open(kv::Store& store,
+                                                             const kv::Snapshot& snapshot,
                                                              const v1::FeatureGroup& source,
                                                              const AggregationPlan& plan) {
     ASSIGN_OR_RETURN(RowSchema schema, RowSchema::FromFeatureGroup(source));
@@ -117,9 +126,8 @@ struct AggregationColumns::SourceHistory {
     }
     history->group_prefix = GroupKeyPrefix(source.spec().name());
     ASSIGN_OR_RETURN(kv::ColumnFamily family, store.Family("history"));
-    history->snapshot = std::make_unique<kv::Snapshot>(store.TakeSnapshot());
     kv::ReadOptions read;
-    read.snapshot = history->snapshot.get();
+    read.snapshot = &snapshot;
     read.fill_cache = false;  // A one-off scan: leave the online hot set in the cache.
     ASSIGN_OR_RETURN(history->it,
                      store.NewIterator(family, kv::KeyRange::Prefix(history->group_prefix), read));
@@ -229,27 +237,67 @@ absl::Status AggregationColumns::Evaluate(Group& group, size_t n,
   for (size_t i = 0; i < n; ++i) by_entity[key_of(i)].push_back(i);
   values->resize(group.outputs.size());
   for (auto& column : *values) column.resize(offset + n);
-  if (!by_entity.empty() && group.history == nullptr) {
-    ASSIGN_OR_RETURN(group.history, SourceHistory::Open(store_.store(), group.source, plan));
+  if (by_entity.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(OpenHistory(group));
+  // Runs of whole entities of about n / threads labels each, in key order, so that each
+  // reader's iterator only moves forward.
+  using Entry = std::pair<const absl::string_view, std::vector<size_t>>;
+  std::vector<const Entry*> entities;
+  entities.reserve(by_entity.size());
+  for (const Entry& entry : by_entity) entities.push_back(&entry);
+  const size_t runs = std::max<size_t>(
+      1, std::min({group.history.size(), n / kMinLabelsPerThread, entities.size()}));
+  std::vector<size_t> bounds = {0};
+  size_t labels_so_far = 0;
+  for (size_t e = 0; e < entities.size() && bounds.size() < runs; ++e) {
+    labels_so_far += entities[e]->second.size();
+    if (labels_so_far * runs >= n * bounds.size()) bounds.push_back(e + 1);
   }
+  bounds.push_back(entities.size());
   const int64_t d = plan.tile_micros();
-  EntityEvents events(plan);
-  std::vector<std::optional<double>> at;
-  for (const auto& [entity, labels] : by_entity) {
-    // The span this entity's windows need: from the longest window before its earliest label
-    // to its latest label.
-    int64_t first = std::numeric_limits<int64_t>::max();
-    int64_t last = std::numeric_limits<int64_t>::min();
-    for (size_t i : labels) {
-      first = std::min(first, time_of(i));
-      last = std::max(last, time_of(i));
+  auto run = [&](size_t r) -> absl::Status {
+    SourceHistory& history = *group.history[r];
+    EntityEvents events(plan);
+    std::vector<std::optional<double>> at;
+    for (size_t e = bounds[r]; e < bounds[r + 1]; ++e) {
+      const auto& [entity, labels] = *entities[e];
+      // The span this entity's windows need: from the longest window before its earliest label
+      // to its latest label.
+      int64_t first = std::numeric_limits<int64_t>::max();
+      int64_t last = std::numeric_limits<int64_t>::min();
+      for (size_t i : labels) {
+        first = std::min(first, time_of(i));
+        last = std::max(last, time_of(i));
+      }
+      RETURN_IF_ERROR(
+          history.Read(entity, (FloorDiv(first, d) - longest) * d, last, plan, &events));
+      // Each label is one run's: the runs write disjoint elements of `values`.
+      for (size_t i : labels) {
+        events.Evaluate(time_of(i), group.outputs, &at);
+        for (size_t o = 0; o < at.size(); ++o) (*values)[o][offset + i] = at[o];
+      }
     }
-    RETURN_IF_ERROR(
-        group.history->Read(entity, (FloorDiv(first, d) - longest) * d, last, plan, &events));
-    for (size_t i : labels) {
-      events.Evaluate(time_of(i), group.outputs, &at);
-      for (size_t o = 0; o < at.size(); ++o) (*values)[o][offset + i] = at[o];
-    }
+    return absl::OkStatus();
+  };
+  std::vector<absl::Status> results(bounds.size() - 1);
+  std::vector<std::thread> threads;
+  for (size_t r = 1; r + 1 < bounds.size(); ++r) {
+    threads.emplace_back([&, r] { results[r] = run(r); });
+  }
+  results[0] = run(0);
+  for (std::thread& thread : threads) thread.join();
+  for (const absl::Status& result : results) RETURN_IF_ERROR(result);
+  return absl::OkStatus();
+}
+
+absl::Status AggregationColumns::OpenHistory(Group& group) {
+  if (!group.history.empty()) return absl::OkStatus();
+  group.snapshot = std::make_shared<kv::Snapshot>(store_.store().TakeSnapshot());
+  for (int t = 0; t < threads_; ++t) {
+    ASSIGN_OR_RETURN(
+        std::shared_ptr<SourceHistory> history,
+        SourceHistory::Open(store_.store(), *group.snapshot, group.source, *group.plan));
+    group.history.push_back(std::move(history));
   }
   return absl::OkStatus();
 }

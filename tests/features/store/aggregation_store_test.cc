@@ -547,6 +547,82 @@ TEST_CASE("Training sets equal brute force at each label's time, in order, shuff
   }
 }
 
+TEST_CASE("Training-set aggregates read by several threads equal one thread's and brute force",
+          "[aggregation]") {
+  // 300 customers and 13,000 labels: enough for three runs of at least 4Ki labels, so three
+  // readers share the snapshot, each over its own entities.
+  std::mt19937_64 rng(11);
+  std::vector<Event> events;
+  for (int c = 0; c < 300; ++c) {
+    for (int i = 0; i < 20; ++i) {
+      events.push_back({"k" + std::to_string(c),
+                        kStart - (c * 7 + i * 37) % (2 * 1440) * kMinute - i * 1000,
+                        static_cast<int64_t>(rng() % 1001) - 500});
+    }
+  }
+  Fixture f;
+  REQUIRE(f.Ingest(events).ok());
+  REQUIRE(f.Apply(Spend()).ok());
+  v1::TrainingSetSpec spec;
+  const std::shared_ptr<const AggregationPlan> plan = f.store->aggregations().PlanOf("spend");
+  REQUIRE(plan != nullptr);
+  std::vector<std::pair<int, int>> outputs;
+  for (const v1::FeatureSpec& out : plan->OutputFeatures()) {
+    v1::FeatureRef* ref = spec.add_features();
+    ref->set_group("spend");
+    ref->set_feature(out.name());
+    outputs.push_back(*plan->FindOutput(out.name()));
+  }
+  constexpr int kLabels = 13'000;
+  v1::TrainingSetRows rows;
+  v1::EntityKeys* keys = rows.add_entity_keys();
+  keys->set_entity("customer");
+  for (int i = 0; i < kLabels; ++i) {
+    keys->add_keys("k" + std::to_string(rng() % 310));  // k300..k309 have no events.
+    rows.add_event_time_unix_micros(kStart - static_cast<int64_t>(rng() % (3 * 1440 * kMinute)));
+  }
+  for (size_t o = 0; o < outputs.size(); ++o) rows.add_features();
+  const std::shared_ptr<const CatalogState> catalog = f.store->catalog().Snapshot();
+  std::vector<v1::TrainingSetRows> filled;
+  for (int threads : {1, 3}) {
+    auto columns = AggregationColumns::Create(*f.store, *catalog, spec.features(), threads);
+    REQUIRE(columns.ok());
+    REQUIRE((*columns)->threads() == threads);
+    REQUIRE((*columns)->Fill(&filled.emplace_back(rows)).ok());
+  }
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    INFO(spec.features(o).feature());
+    REQUIRE(filled[0].features(o).values().SerializeAsString() ==
+            filled[1].features(o).values().SerializeAsString());
+  }
+  // A sample of labels against brute force.
+  for (int r = 0; r < kLabels; r += 97) {
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      const PlannedAggregation& a = plan->aggregations()[outputs[o].first];
+      const v1::ValueColumn& column = filled[1].features(o).values();
+      std::optional<double> got;
+      if (column.is_null_size() == 0 || !column.is_null(r)) {
+        got = a.function == v1::AGGREGATION_FUNCTION_COUNT
+                  ? static_cast<double>(column.int64_values().values(r))
+                  : column.double_values().values(r);
+      }
+      INFO(spec.features(o).feature()
+           << " " << keys->keys(r) << " at " << rows.event_time_unix_micros(r));
+      RequireSame(got,
+                  BruteForce(events, keys->keys(r), rows.event_time_unix_micros(r),
+                             a.window_tiles[outputs[o].second], a.function, a.feature.empty()),
+                  a.function);
+    }
+  }
+  // The default is the usable CPUs, at most 4; a negative count is refused.
+  auto defaulted = AggregationColumns::Create(*f.store, *catalog, spec.features());
+  REQUIRE(defaulted.ok());
+  REQUIRE((*defaulted)->threads() >= 1);
+  REQUIRE((*defaulted)->threads() <= 4);
+  REQUIRE_CODE(AggregationColumns::Create(*f.store, *catalog, spec.features(), -1).status(),
+               absl::StatusCode::kInvalidArgument, "threads");
+}
+
 TEST_CASE("A filter leaves out rows where it is false or null, online and in training sets",
           "[aggregation]") {
   Fixture f;
