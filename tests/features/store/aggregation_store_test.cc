@@ -649,6 +649,102 @@ TEST_CASE("A filter leaves out rows where it is false or null, online and in tra
   REQUIRE_CODE(f.Apply(bad).status(), absl::StatusCode::kInvalidArgument, "position");
 }
 
+TEST_CASE("Training-set aggregates of FLOAT, BOOL and filtered inputs equal the online values",
+          "[aggregation]") {
+  Fixture f;
+  v1::ApplyFeatureGroupRequest source;
+  source.mutable_spec()->set_name("visits");
+  source.mutable_spec()->set_entity("customer");
+  for (auto [name, type] :
+       {std::pair{"score", v1::FEATURE_TYPE_FLOAT}, std::pair{"flagged", v1::FEATURE_TYPE_BOOL},
+        std::pair{"amount", v1::FEATURE_TYPE_INT64}}) {
+    v1::FeatureSpec* feature = source.mutable_spec()->add_features();
+    feature->set_name(name);
+    feature->set_type(type);
+  }
+  REQUIRE(f.store->ApplyFeatureGroup(source, {}).ok());
+  v1::IngestRequest ingest;
+  ingest.set_group("visits");
+  v1::RowBatch* rows = ingest.mutable_rows();
+  v1::ValueColumn* score = rows->add_columns()->mutable_values();
+  rows->mutable_columns(0)->mutable_feature()->set_feature("score");
+  v1::ValueColumn* flagged = rows->add_columns()->mutable_values();
+  rows->mutable_columns(1)->mutable_feature()->set_feature("flagged");
+  v1::ValueColumn* amount = rows->add_columns()->mutable_values();
+  rows->mutable_columns(2)->mutable_feature()->set_feature("amount");
+  for (int i = 0; i < 40; ++i) {
+    rows->add_entity_keys(i % 2 == 0 ? "c0" : "c1");
+    rows->add_event_time_unix_micros(kStart - (40 - i) * 3 * kMinute);
+    score->mutable_float_values()->add_values(0.25f * static_cast<float>(i));
+    score->add_is_null(i % 7 == 0);
+    flagged->mutable_bool_values()->add_values(i % 3 == 0);
+    amount->mutable_int64_values()->add_values(i % 4 == 0 ? -i : i);
+  }
+  REQUIRE(f.store->Ingest(ingest).ok());
+  v1::FeatureGroupSpec spec;
+  spec.set_name("visit_stats");
+  spec.mutable_aggregation()->set_source_group("visits");
+  AddAggregation(&spec, "score", v1::AGGREGATION_FUNCTION_SUM, {60});
+  AddAggregation(&spec, "score", v1::AGGREGATION_FUNCTION_COUNT, {60});
+  AddAggregation(&spec, "flagged", v1::AGGREGATION_FUNCTION_SUM, {60});
+  v1::FeatureGroupSpec filtered = spec;
+  filtered.set_name("visit_refunds");
+  filtered.mutable_aggregation()->clear_aggregations();
+  AddAggregation(&filtered, "amount", v1::AGGREGATION_FUNCTION_SUM, {60})->set_filter("amount < 0");
+  AddAggregation(&filtered, "score", v1::AGGREGATION_FUNCTION_MAX, {60})->set_filter("flagged");
+  REQUIRE(f.Apply(spec).ok());
+  REQUIRE(f.Apply(filtered).ok());
+  const std::vector<std::string> names = {
+      "visit_stats:score_sum_1h", "visit_stats:score_count_1h", "visit_stats:flagged_sum_1h",
+      "visit_refunds:amount_sum_1h", "visit_refunds:score_max_1h"};
+  google::protobuf::RepeatedPtrField<v1::FeatureRef> refs;
+  for (const std::string& name : names) {
+    v1::FeatureRef* ref = refs.Add();
+    ref->set_group(name.substr(0, name.find(':')));
+    ref->set_feature(name.substr(name.find(':') + 1));
+  }
+  // Labels at the times the online lookups are made, for both customers.
+  const std::vector<int64_t> times = {kStart - 100 * kMinute, kStart - 61 * kMinute,
+                                      kStart - 20 * kMinute, kStart};
+  v1::TrainingSetRows labels;
+  v1::EntityKeys* keys = labels.add_entity_keys();
+  keys->set_entity("customer");
+  for (int64_t t : times) {
+    for (const char* c : {"c0", "c1"}) {
+      keys->add_keys(c);
+      labels.add_event_time_unix_micros(t);
+    }
+  }
+  for (size_t o = 0; o < names.size(); ++o) labels.add_features();
+  auto columns = AggregationColumns::Create(*f.store, *f.store->catalog().Snapshot(), refs, 1);
+  REQUIRE(columns.ok());
+  REQUIRE((*columns)->Fill(&labels).ok());
+  int checked = 0;
+  for (size_t t = 0; t < times.size(); ++t) {
+    f.clock.Set(absl::FromUnixMicros(times[t]));
+    absl::StatusOr<v1::LookupOnlineResponse> online = f.Lookup(names, {"c0", "c1"});
+    REQUIRE(online.ok());
+    for (size_t o = 0; o < names.size(); ++o) {
+      const v1::ValueColumn& trained = labels.features(o).values();
+      const v1::OnlineFeatureColumn& served = online->columns(o);
+      for (int e = 0; e < 2; ++e) {
+        const int r = static_cast<int>(t) * 2 + e;
+        INFO(names[o] << " entity " << e << " at " << times[t]);
+        const bool present = served.statuses(e) == v1::VALUE_STATUS_PRESENT;
+        REQUIRE(present == (trained.is_null_size() == 0 || !trained.is_null(r)));
+        if (!present) continue;
+        if (o == 1) {
+          REQUIRE(trained.int64_values().values(r) == served.values().int64_values().values(e));
+        } else {
+          REQUIRE(trained.double_values().values(r) == served.values().double_values().values(e));
+        }
+        ++checked;
+      }
+    }
+  }
+  REQUIRE(checked >= 20);  // Most windows hold something.
+}
+
 TEST_CASE("Rows repeated in a batch count once, and bulk batches feed the tiles too",
           "[aggregation]") {
   Fixture f;
