@@ -12,6 +12,12 @@
 #include "libs/kv/key_codec.h"
 
 namespace fabrique::features {
+namespace {
+
+// The most tiles stepped over between two runs before seeking instead.
+constexpr int kMaxSteps = 4;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<TileReader>> TileReader::Create(Options options) {
   if (options.store == nullptr) {
@@ -115,7 +121,7 @@ absl::Status TileReader::ReadRuns(const std::string& group, absl::Span<const std
   std::string end_key;
   // After a run's scan the iterator rests on the first key >= `floor` (or past the range). When
   // that is also the first key >= the next run's start, as it is wherever no tile lies between
-  // the runs, the next run needs no Seek.
+  // the runs, the next run needs no Seek; when a few tiles lie between, it steps over them.
   // Within one entity only: the family's iterators are in prefix mode (tile_family.h), in key
   // order within an entity, so each entity starts with a Seek.
   std::string floor;
@@ -128,7 +134,20 @@ absl::Status TileReader::ReadRuns(const std::string& group, absl::Span<const std
       AppendTileSuffix(&key, run.level, run.first);
       end_key = prefix;
       AppendTileSuffix(&end_key, run.level, run.end);
-      if (!resting || floor > key || (it->Valid() && it->key() < key)) it->Seek(key);
+      if (!resting || floor > key) {
+        it->Seek(key);
+      } else {
+        // A few tiles between the runs (at most kMaxSteps, so a lookup's cost stays bounded
+        // whatever lies between) cost less to step over than a Seek, which searches the memtable
+        // and every file that may hold the entity.
+        int steps = 0;
+        while (it->Valid() && it->key() < key && steps < kMaxSteps) {
+          it->Next();
+          ++steps;
+          ++read;
+        }
+        if (it->Valid() && it->key() < key) it->Seek(key);
+      }
       for (; it->Valid(); it->Next()) {
         ++read;
         const absl::string_view found = it->key();

@@ -59,7 +59,10 @@ v1::RowBatch Payments(const std::vector<std::string>& entities, int64_t minutes)
 }
 
 TEST_CASE("The tiles family's prefix is the tile key's entity part", "[tile_family]") {
-  const std::string entity("c\x00" "1", 3);
+  const std::string entity(
+      "c\x00"
+      "1",
+      3);
   const std::string key = TileKey("agg", entity, 2, -5);
   const rocksdb::Slice prefix = NewTileEntityPrefix()->Transform(key);
   REQUIRE(prefix.ToString() == EntityKeyPrefix("agg", entity));
