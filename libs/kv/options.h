@@ -118,6 +118,11 @@ struct ReadOptions {
   // latency-critical caller answer from memory on its own thread and hand only the rest to a
   // thread that may wait for the disk. Default: false.
   bool memory_only = false;
+
+  // Iterates in the order of the whole key even in a family with a prefix extractor, whose
+  // iterators otherwise keep order only within the prefix of the key they seek to (and may skip
+  // files by their prefix bloom filters). For scans across prefixes. Default: false.
+  bool total_order_seek = false;
 };
 
 // True for the error of a ReadOptions::memory_only read that needed the disk.

@@ -28,6 +28,7 @@ rocksdb::ReadOptions MakeReadOptions(const ReadOptions& options) {
   rocksdb::ReadOptions read;
   read.snapshot = options.snapshot != nullptr ? options.snapshot->get() : nullptr;
   read.fill_cache = options.fill_cache;
+  read.total_order_seek = options.total_order_seek;
   if (options.memory_only) read.read_tier = rocksdb::kBlockCacheTier;
   return read;
 }

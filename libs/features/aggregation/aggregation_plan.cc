@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/aggregation/tile_state.h"
 #include "libs/features/columns/value_column.h"
 
 namespace fabrique::features {
@@ -217,11 +218,27 @@ absl::StatusOr<std::shared_ptr<const AggregationPlan>> AggregationPlan::Create(
     }
     planned.push_back(std::move(p));
   }
+  // Aggregations of one feature under one filter share a slot.
+  std::vector<PlannedSlot> slots;
+  for (int i = 0; i < spec.aggregations_size(); ++i) {
+    PlannedAggregation& p = planned[i];
+    const std::string& filter = spec.aggregations(i).filter();
+    auto same = std::find_if(slots.begin(), slots.end(), [&](const PlannedSlot& s) {
+      return s.feature == p.feature && s.filter_text == filter;
+    });
+    if (same == slots.end()) {
+      same = slots.insert(slots.end(), PlannedSlot{p.feature, filter, p.filter, 0});
+    }
+    same->fields |= SlotFieldsOf(p.function);
+    p.slot = static_cast<int>(same - slots.begin());
+  }
   auto plan =
       std::shared_ptr<AggregationPlan>(new AggregationPlan(tile, TilePyramid::For(tile, longest)));
   plan->source_group_ = spec.source_group();
   plan->lateness_micros_ = lateness;
   plan->aggregations_ = std::move(planned);
+  for (const PlannedSlot& s : slots) plan->slot_fields_.push_back(s.fields);
+  plan->slots_ = std::move(slots);
   plan->input_features_.assign(inputs.begin(), inputs.end());
   return std::shared_ptr<const AggregationPlan>(std::move(plan));
 }
@@ -256,16 +273,16 @@ std::optional<std::pair<int, int>> AggregationPlan::FindOutput(absl::string_view
 absl::Status AggregationPlan::Inputs(const v1::RowBatch& rows, absl::Span<const uint8_t> skip,
                                      std::vector<SlotInputs>* out) const {
   const int n = rows.entity_keys_size();
-  out->resize(aggregations_.size());
-  for (size_t a = 0; a < aggregations_.size(); ++a) {
+  out->resize(slots_.size());
+  for (size_t a = 0; a < slots_.size(); ++a) {
     SlotInputs& in = (*out)[a];
     in.values.assign(n, 0.0);
     in.present.assign(n, 0);
     // First the rows that count (not skipped, kept by the filter), then their non-null values.
     for (int r = 0; r < n; ++r) in.present[r] = skip.empty() || !skip[r];
-    const std::string& feature = aggregations_[a].feature;
-    if (aggregations_[a].filter != nullptr) {
-      RETURN_IF_ERROR(ApplyFilter(*aggregations_[a].filter, rows, &in.present));
+    const std::string& feature = slots_[a].feature;
+    if (slots_[a].filter != nullptr) {
+      RETURN_IF_ERROR(ApplyFilter(*slots_[a].filter, rows, &in.present));
     }
     if (feature.empty()) continue;
     const v1::ValueColumn* column = nullptr;

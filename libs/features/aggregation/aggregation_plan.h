@@ -33,7 +33,18 @@
 
 namespace fabrique::features {
 
-// One aggregation of the plan; its slot in a TileState is its index in the plan.
+// One input of the plan's aggregations: a source feature (empty: the rows themselves) under a
+// filter. Aggregations of the same feature and filter share it, and so share one slot of every
+// TileState: its index in the plan's inputs.
+struct PlannedSlot {
+  std::string feature;
+  std::string filter_text;  // The filter as declared; empty for none.
+  // Rows where it is false or null are left out; null = every row counts.
+  std::shared_ptr<const Expression> filter;
+  uint8_t fields = 0;  // What the functions reading it need stored (SlotField bits).
+};
+
+// One aggregation of the plan.
 struct PlannedAggregation {
   std::string feature;  // The source feature; empty for a row count.
   v1::AggregationFunction function = v1::AGGREGATION_FUNCTION_UNSPECIFIED;
@@ -42,9 +53,10 @@ struct PlannedAggregation {
   std::vector<std::string> outputs;   // Output feature names, one per window.
   // Rows where it is false or null are left out; null = every row counts.
   std::shared_ptr<const Expression> filter;
+  int slot = 0;  // Its input in AggregationPlan::slots(), and slot in a TileState.
 };
 
-// The inputs of one aggregation over the rows of a batch.
+// The inputs of one slot over the rows of a batch.
 struct SlotInputs {
   std::vector<double> values;    // One per row (0 where absent).
   std::vector<uint8_t> present;  // 1 where the row counts for this aggregation.
@@ -67,6 +79,10 @@ class AggregationPlan {
   // 0 = no bound.
   int64_t lateness_micros() const { return lateness_micros_; }
   const std::vector<PlannedAggregation>& aggregations() const { return aggregations_; }
+  // The distinct inputs of the aggregations, in order of first use.
+  const std::vector<PlannedSlot>& slots() const { return slots_; }
+  // The fields of each slot, as a TileState of this plan is made.
+  const std::vector<uint8_t>& slot_fields() const { return slot_fields_; }
   const TilePyramid& pyramid() const { return pyramid_; }
   // Source features the aggregations and their filters read, each once, sorted.
   const std::vector<std::string>& input_features() const { return input_features_; }
@@ -76,7 +92,7 @@ class AggregationPlan {
   // The (aggregation, window) of an output feature, or nullopt.
   std::optional<std::pair<int, int>> FindOutput(absl::string_view feature) const;
 
-  // Each aggregation's inputs over `rows` (rows whose `skip` entry is non-zero are absent; empty =
+  // Each slot's inputs over `rows` (rows whose `skip` entry is non-zero are absent; empty =
   // none). A column is found by feature name; an absent column reads as null. INVALID_ARGUMENT for
   // a column of a non-numeric type or of the wrong length.
   absl::Status Inputs(const v1::RowBatch& rows, absl::Span<const uint8_t> skip,
@@ -90,6 +106,8 @@ class AggregationPlan {
   int64_t tile_micros_;
   int64_t lateness_micros_ = 0;
   std::vector<PlannedAggregation> aggregations_;
+  std::vector<PlannedSlot> slots_;
+  std::vector<uint8_t> slot_fields_;
   std::vector<std::string> input_features_;
   TilePyramid pyramid_;
 };

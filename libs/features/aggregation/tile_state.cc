@@ -1,6 +1,7 @@
 #include "libs/features/aggregation/tile_state.h"
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -94,23 +95,72 @@ std::optional<double> FinalizeSlot(v1::AggregationFunction function, const SlotS
   }
 }
 
+uint8_t SlotFieldsOf(v1::AggregationFunction function) {
+  switch (function) {
+    case v1::AGGREGATION_FUNCTION_SUM:
+    case v1::AGGREGATION_FUNCTION_MEAN:
+      return kSlotSum;
+    case v1::AGGREGATION_FUNCTION_MIN:
+      return kSlotMin;
+    case v1::AGGREGATION_FUNCTION_MAX:
+      return kSlotMax;
+    case v1::AGGREGATION_FUNCTION_STDDEV:
+      return kSlotSpread;
+    case v1::AGGREGATION_FUNCTION_LAST:
+      return kSlotLast;
+    default:
+      return 0;
+  }
+}
+
+size_t TileState::SlotBytes(uint8_t fields, int64_t count) {
+  size_t bytes = sizeof(uint8_t) + sizeof(int64_t);
+  if (count == 0) return bytes;
+  if (fields & kSlotSum) bytes += sizeof(double);
+  if (fields & kSlotMin) bytes += sizeof(double);
+  if (fields & kSlotMax) bytes += sizeof(double);
+  if (fields & kSlotSpread) bytes += 2 * sizeof(double);
+  if (fields & kSlotLast) bytes += sizeof(int64_t) + sizeof(double);
+  return bytes;
+}
+
 void TileState::Merge(const TileState& later) {
-  if (later.slots_.size() > slots_.size()) slots_.resize(later.slots_.size());
-  for (size_t i = 0; i < later.slots_.size(); ++i) slots_[i].Merge(later.slots_[i]);
+  if (later.slots_.size() > slots_.size()) {
+    slots_.resize(later.slots_.size());
+    fields_.resize(later.slots_.size(), 0);
+  }
+  for (size_t i = 0; i < later.slots_.size(); ++i) {
+    slots_[i].Merge(later.slots_[i]);
+    fields_[i] |= later.fields_[i];
+  }
+}
+
+void TileState::Reset() {
+  for (SlotState& s : slots_) s = SlotState();
 }
 
 void TileState::AppendTo(std::string* out) const {
-  out->reserve(out->size() + kHeaderBytes + kSlotBytes * slots_.size());
+  size_t bytes = kHeaderBytes;
+  for (size_t i = 0; i < slots_.size(); ++i) bytes += SlotBytes(fields_[i], slots_[i].count);
+  out->reserve(out->size() + bytes);
   Put<uint32_t>(out, static_cast<uint32_t>(slots_.size()));
-  for (const SlotState& s : slots_) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const SlotState& s = slots_[i];
+    const uint8_t fields = fields_[i];
+    Put(out, fields);
     Put(out, s.count);
-    Put(out, s.sum);
-    Put(out, s.min);
-    Put(out, s.max);
-    Put(out, s.mean);
-    Put(out, s.m2);
-    Put(out, s.last_time);
-    Put(out, s.last_value);
+    if (s.count == 0) continue;
+    if (fields & kSlotSum) Put(out, s.sum);
+    if (fields & kSlotMin) Put(out, s.min);
+    if (fields & kSlotMax) Put(out, s.max);
+    if (fields & kSlotSpread) {
+      Put(out, s.mean);
+      Put(out, s.m2);
+    }
+    if (fields & kSlotLast) {
+      Put(out, s.last_time);
+      Put(out, s.last_value);
+    }
   }
 }
 
@@ -120,27 +170,84 @@ std::string TileState::Encode() const {
   return out;
 }
 
-absl::StatusOr<TileState> TileState::Decode(absl::string_view bytes) {
-  if (bytes.size() < kHeaderBytes) {
-    return absl::DataLossError(absl::StrCat("tile state of ", bytes.size(), " bytes"));
-  }
+namespace {
+
+// Calls on_slot(index, fields, state) for each slot of an encoded state, after checking the
+// whole encoding; false (and no call) when `bytes` is not one.
+template <typename OnSlot>
+bool ForEachEncodedSlot(absl::string_view bytes, OnSlot on_slot) {
+  if (bytes.size() < TileState::kHeaderBytes) return false;
   const char* p = bytes.data();
+  const char* const end = bytes.data() + bytes.size();
   const uint32_t slots = Get<uint32_t>(p);
-  if (bytes.size() != kHeaderBytes + kSlotBytes * static_cast<size_t>(slots)) {
-    return absl::DataLossError(
-        absl::StrCat("tile state of ", bytes.size(), " bytes for ", slots, " slots"));
+  // Check the sizes first, so that a malformed encoding changes nothing.
+  const char* q = p;
+  for (uint32_t i = 0; i < slots; ++i) {
+    if (end - q < static_cast<ptrdiff_t>(sizeof(uint8_t) + sizeof(int64_t))) return false;
+    const uint8_t fields = Get<uint8_t>(q);
+    const int64_t count = Get<int64_t>(q);
+    if ((fields & ~kAllSlotFields) != 0 || count < 0) return false;
+    const size_t rest = TileState::SlotBytes(fields, count) - sizeof(uint8_t) - sizeof(int64_t);
+    if (static_cast<size_t>(end - q) < rest) return false;
+    q += rest;
   }
-  TileState state(static_cast<int>(slots));
-  for (SlotState& s : state.slots_) {
+  if (q != end) return false;
+  SlotState s;
+  for (uint32_t i = 0; i < slots; ++i) {
+    s = SlotState();
+    const uint8_t fields = Get<uint8_t>(p);
     s.count = Get<int64_t>(p);
-    s.sum = Get<double>(p);
-    s.min = Get<double>(p);
-    s.max = Get<double>(p);
-    s.mean = Get<double>(p);
-    s.m2 = Get<double>(p);
-    s.last_time = Get<int64_t>(p);
-    s.last_value = Get<double>(p);
+    if (s.count > 0) {
+      if (fields & kSlotSum) s.sum = Get<double>(p);
+      if (fields & kSlotMin) s.min = Get<double>(p);
+      if (fields & kSlotMax) s.max = Get<double>(p);
+      if (fields & kSlotSpread) {
+        s.mean = Get<double>(p);
+        s.m2 = Get<double>(p);
+      }
+      if (fields & kSlotLast) {
+        s.last_time = Get<int64_t>(p);
+        s.last_value = Get<double>(p);
+      }
+    }
+    on_slot(static_cast<int>(i), fields, s);
   }
+  return true;
+}
+
+}  // namespace
+
+bool TileState::WellFormed(absl::string_view bytes) {
+  return ForEachEncodedSlot(bytes, [](int, uint8_t, const SlotState&) {});
+}
+
+absl::Status TileState::MergeEncoded(absl::string_view bytes) {
+  if (bytes.size() >= kHeaderBytes) {
+    uint32_t slots;
+    std::memcpy(&slots, bytes.data(), sizeof(slots));
+    // At least 9 bytes a slot: a count that does not fit is corruption, not a size to allocate.
+    if (slots <= bytes.size() / (sizeof(uint8_t) + sizeof(int64_t)) && slots > slots_.size()) {
+      // Grown before the walk so that the walk itself cannot fail half way.
+      if (WellFormed(bytes)) {
+        slots_.resize(slots);
+        fields_.resize(slots, 0);
+      }
+    }
+  }
+  const bool ok = ForEachEncodedSlot(bytes, [this](int i, uint8_t fields, const SlotState& s) {
+    slots_[i].Merge(s);
+    fields_[i] |= fields;
+  });
+  if (!ok) {
+    return absl::DataLossError(absl::StrCat("malformed tile state of ", bytes.size(), " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TileState> TileState::Decode(absl::string_view bytes) {
+  TileState state;
+  absl::Status merged = state.MergeEncoded(bytes);
+  if (!merged.ok()) return merged;
   return state;
 }
 

@@ -47,7 +47,7 @@ void EntityEvents::Evaluate(int64_t as_of_micros, absl::Span<const std::pair<int
     const int64_t start = tile_start - aggregation.window_tiles[w] * d;
     SlotState state;
     if (!inputs_.empty()) {
-      const SlotInputs& in = inputs_[a];
+      const SlotInputs& in = inputs_[aggregation.slot];
       for (auto it = std::lower_bound(times_.begin(), end, start); it != end; ++it) {
         const size_t i = static_cast<size_t>(it - times_.begin());
         if (in.present[i]) state.Add(*it, in.values[i]);

@@ -17,7 +17,7 @@
 
 namespace fabrique::features {
 
-// One entity's source events, in ascending event time, with each aggregation's inputs.
+// One entity's source events, in ascending event time, with each slot's inputs.
 class EntityEvents {
  public:
   explicit EntityEvents(const AggregationPlan& plan) : plan_(plan) {}
@@ -37,7 +37,7 @@ class EntityEvents {
  private:
   const AggregationPlan& plan_;
   std::vector<int64_t> times_;
-  std::vector<SlotInputs> inputs_;  // One per aggregation, one entry per event.
+  std::vector<SlotInputs> inputs_;  // One per slot of the plan, one entry per event.
   std::vector<SlotInputs> scratch_;
 };
 

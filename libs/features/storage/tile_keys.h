@@ -8,12 +8,16 @@
 // Keys of one aggregation group are contiguous (a backfill clears them with one range delete),
 // then keys of one entity, then of one pyramid level in time order. Part of the on-disk format.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
 
 namespace fabrique::features {
+
+// Bytes a tile key adds after its entity: the level and the index.
+inline constexpr size_t kTileSuffixBytes = 1 + 8;
 
 // Appends the key of tile `index` at `level` to `out`, which holds EntityKeyPrefix(group, entity).
 void AppendTileSuffix(std::string* out, int level, int64_t index);

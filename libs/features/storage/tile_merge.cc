@@ -12,17 +12,13 @@ namespace fabrique::features {
 namespace {
 
 void MergeInto(const rocksdb::Slice& operand, TileState* into) {
-  absl::StatusOr<TileState> state =
-      TileState::Decode(absl::string_view(operand.data(), operand.size()));
-  if (state.ok()) into->Merge(*state);
+  // A malformed operand leaves `into` unchanged: skipped.
+  into->MergeEncoded(absl::string_view(operand.data(), operand.size())).IgnoreError();
 }
 
-// Whether `operand` has the size of an encoded TileState for the slot count in its header.
+// Whether `operand` is an encoded TileState.
 bool WellFormed(const rocksdb::Slice& operand) {
-  if (operand.size() < TileState::kHeaderBytes) return false;
-  uint32_t slots;
-  std::memcpy(&slots, operand.data(), sizeof(slots));
-  return operand.size() == TileState::kHeaderBytes + TileState::kSlotBytes * size_t{slots};
+  return TileState::WellFormed(absl::string_view(operand.data(), operand.size()));
 }
 
 class TileMergeOperator : public rocksdb::MergeOperator {

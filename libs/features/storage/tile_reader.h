@@ -23,7 +23,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "libs/features/aggregation/aggregation_plan.h"
 #include "libs/features/aggregation/tile_pyramid.h"
@@ -68,14 +70,17 @@ class TileReader {
     size_t tile = 0;
   };
 
-  // Fills decoded[e * tile_count + i] with entity e's tile i (left empty where absent).
+  // Called with (entity, tile, encoded state) for each tile found; its error stops the read.
+  using OnTile = absl::FunctionRef<absl::Status(size_t, size_t, absl::string_view)>;
+
+  // Calls `on_tile` for each tile of `runs` found, of each entity.
   absl::Status ReadRuns(const std::string& group, absl::Span<const std::string> entities,
-                        size_t tile_count, absl::Span<const TileRun> runs, bool memory_only,
-                        std::vector<TileState>* decoded) const;
+                        absl::Span<const TileRun> runs, bool memory_only,
+                        const OnTile& on_tile) const;
   // The same by one point read of each tile of `tiles`.
   absl::Status ReadPoints(const std::string& group, absl::Span<const std::string> entities,
                           absl::Span<const TileRef> tiles, bool memory_only,
-                          std::vector<TileState>* decoded) const;
+                          const OnTile& on_tile) const;
 
   TileReader(Options options, kv::ColumnFamily tiles)
       : options_(std::move(options)), tiles_(tiles) {}

@@ -12,7 +12,7 @@
 namespace fabrique::features {
 
 TileUpdates::TileUpdates(std::string group, const AggregationPlan& plan)
-    : group_(std::move(group)), plan_(plan), slots_(static_cast<int>(plan.aggregations().size())) {}
+    : group_(std::move(group)), plan_(plan), slots_(static_cast<int>(plan.slots().size())) {}
 
 uint32_t TileUpdates::EntityId(absl::string_view entity) {
   auto [it, inserted] = entity_ids_.try_emplace(entity, static_cast<uint32_t>(entities_.size()));
@@ -104,7 +104,7 @@ void TileUpdates::AppendTo(kv::ColumnFamily tiles, kv::WriteBatch* batch, Write 
     if (a.level != b.level) return a.level < b.level;
     return a.index < b.index;
   });
-  TileState state(slots_);
+  TileState state(plan_.slot_fields());
   std::string key, value;
   size_t prefix = 0;
   for (size_t i = 0; i < sorted.size(); ++i) {

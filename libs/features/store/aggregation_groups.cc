@@ -9,6 +9,7 @@
 #include "libs/core/status_macros.h"
 #include "libs/features/storage/tile_keys.h"
 #include "libs/features/storage/tile_updates.h"
+#include "libs/kv/iterator.h"
 
 namespace fabrique::features {
 namespace {
@@ -140,10 +141,22 @@ std::optional<absl::StatusOr<v1::ApplyFeatureGroupResponse>> AggregationGroups::
 absl::Status AggregationGroups::Backfill(const std::string& name, const AggregationPlan& plan,
                                          const v1::FeatureGroup& source,
                                          const BackfillProgress& progress) {
-  // Tiles of an earlier attempt that died before the catalog recorded the group.
-  kv::WriteBatch clear;
-  clear.DeleteRange(tiles_, TileGroupBegin(name), TileGroupEnd(name));
-  RETURN_IF_ERROR(options_.store->Write(clear));
+  // Tiles of an earlier attempt that died before the catalog recorded the group. Cleared only
+  // when there are some: a range tombstone costs every read of the family a check until
+  // compaction drops it.
+  kv::ReadOptions scan;
+  scan.total_order_seek = true;  // Across entities: the family's prefix is the entity.
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<kv::Iterator> earlier,
+      options_.store->NewIterator(
+          tiles_, kv::KeyRange::Between(TileGroupBegin(name), TileGroupEnd(name)), scan));
+  earlier->SeekToFirst();
+  RETURN_IF_ERROR(earlier->status());
+  if (earlier->Valid()) {
+    kv::WriteBatch clear;
+    clear.DeleteRange(tiles_, TileGroupBegin(name), TileGroupEnd(name));
+    RETURN_IF_ERROR(options_.store->Write(clear));
+  }
 
   v1::AggregationBackfillProgress report;
   report.set_rows_estimate(source.history_rows_estimate());

@@ -10,7 +10,7 @@
 #include "libs/features/catalog/row_validator.h"
 #include "libs/features/storage/family_tuning.h"
 #include "libs/features/storage/online_merge.h"
-#include "libs/features/storage/tile_merge.h"
+#include "libs/features/storage/tile_family.h"
 #include "libs/features/store/aggregation_lookup.h"
 #include "libs/features/store/derived_columns.h"
 
@@ -56,7 +56,7 @@ void FeatureStore::ConfigureStore(kv::StoreOptions* options, const core::Clock* 
   // Tuned first: the retention filter chains onto whatever configure_family is set.
   TuneFeatureFamilies(options);
   InstallOnlineMerge(options);
-  InstallTileMerge(options);
+  InstallTileFamily(options);
   InstallRetentionFilter(options, "history", std::move(retention),
                          clock != nullptr ? clock : core::Clock::Real());
 }

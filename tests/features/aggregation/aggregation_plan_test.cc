@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"
+#include "libs/features/aggregation/tile_state.h"
 
 namespace fabrique::features {
 namespace {
@@ -40,6 +41,23 @@ v1::AggregationSpec Spec() {
   v1::AggregationSpec spec;
   spec.set_source_group("payments");
   return spec;
+}
+
+// Four rows of entity "c" at times 0..3: amount step * i, items i + 1 (null in row `null_items`).
+v1::RowBatch AmountsAndItems(double step, int null_items = -1) {
+  v1::RowBatch rows;
+  v1::FeatureColumn* amount = rows.add_columns();
+  amount->mutable_feature()->set_feature("amount");
+  v1::FeatureColumn* items = rows.add_columns();
+  items->mutable_feature()->set_feature("items");
+  for (int i = 0; i < 4; ++i) {
+    rows.add_entity_keys("c");
+    rows.add_event_time_unix_micros(i);
+    amount->mutable_values()->mutable_double_values()->add_values(step * i);
+    items->mutable_values()->mutable_int64_values()->add_values(i + 1);
+    if (null_items >= 0) items->mutable_values()->add_is_null(i == null_items);
+  }
+  return rows;
 }
 
 void RequireError(const v1::AggregationSpec& spec, absl::StatusCode code, const std::string& text) {
@@ -169,18 +187,8 @@ TEST_CASE("A filter must compile over the source and be BOOL", "[plan]") {
   auto plan = AggregationPlan::Create(spec, Payments());
   REQUIRE(plan.ok());
   REQUIRE((*plan)->input_features() == std::vector<std::string>{"amount", "items"});
-  v1::RowBatch rows;
-  v1::FeatureColumn* amount = rows.add_columns();
-  amount->mutable_feature()->set_feature("amount");
-  v1::FeatureColumn* items = rows.add_columns();
-  items->mutable_feature()->set_feature("items");
-  for (int i = 0; i < 4; ++i) {
-    rows.add_entity_keys("c");
-    rows.add_event_time_unix_micros(i);
-    amount->mutable_values()->mutable_double_values()->add_values(i);
-    items->mutable_values()->mutable_int64_values()->add_values(i + 1);
-    items->mutable_values()->add_is_null(i == 3);  // Null: the filter is null, the row is left out.
-  }
+  // Items of row 3 null: the filter is null, the row is left out.
+  const v1::RowBatch rows = AmountsAndItems(1, 3);
   std::vector<SlotInputs> inputs;
   REQUIRE((*plan)->Inputs(rows, {}, &inputs).ok());
   REQUIRE(inputs[0].present == std::vector<uint8_t>{0, 0, 1, 0});
@@ -209,6 +217,39 @@ TEST_CASE("Inputs skip nulls, masked rows and absent columns", "[plan]") {
   REQUIRE(inputs[0].values[0] == 1.5);
   REQUIRE(inputs[1].present == std::vector<uint8_t>{1, 1, 0});
   REQUIRE(inputs[2].present == std::vector<uint8_t>{0, 0, 0});
+}
+
+TEST_CASE("Aggregations of one feature under one filter share a slot", "[plan]") {
+  v1::AggregationSpec spec = Spec();
+  Add(&spec, "amount", v1::AGGREGATION_FUNCTION_COUNT, {3600, 86400});
+  Add(&spec, "amount", v1::AGGREGATION_FUNCTION_SUM, {3600});
+  Add(&spec, "", v1::AGGREGATION_FUNCTION_COUNT, {3600});
+  Add(&spec, "amount", v1::AGGREGATION_FUNCTION_MEAN, {86400});
+  Add(&spec, "amount", v1::AGGREGATION_FUNCTION_MAX, {3600})->set_filter("items > 2");
+  Add(&spec, "amount", v1::AGGREGATION_FUNCTION_STDDEV, {3600})->set_filter("items > 2");
+  Add(&spec, "amount", v1::AGGREGATION_FUNCTION_LAST, {3600})->set_name("amount_latest");
+  auto plan = AggregationPlan::Create(spec, Payments());
+  REQUIRE(plan.ok());
+  const AggregationPlan& p = **plan;
+  std::vector<int> slots;
+  for (const PlannedAggregation& a : p.aggregations()) slots.push_back(a.slot);
+  REQUIRE(slots == std::vector<int>{0, 0, 1, 0, 2, 2, 0});
+  REQUIRE(p.slots().size() == 3);
+  REQUIRE(p.slots()[0].feature == "amount");
+  REQUIRE(p.slots()[0].filter == nullptr);
+  REQUIRE(p.slots()[1].feature.empty());
+  REQUIRE(p.slots()[2].filter_text == "items > 2");
+  REQUIRE(p.slots()[2].filter != nullptr);
+  REQUIRE(p.slot_fields() == std::vector<uint8_t>{kSlotSum | kSlotLast, 0, kSlotMax | kSlotSpread});
+  // One input per slot: the filtered slot keeps only the rows where items > 2.
+  const v1::RowBatch rows = AmountsAndItems(10);
+  std::vector<SlotInputs> inputs;
+  REQUIRE(p.Inputs(rows, {}, &inputs).ok());
+  REQUIRE(inputs.size() == 3);
+  REQUIRE(inputs[0].present == std::vector<uint8_t>{1, 1, 1, 1});
+  REQUIRE(inputs[1].present == std::vector<uint8_t>{1, 1, 1, 1});
+  REQUIRE(inputs[2].present == std::vector<uint8_t>{0, 0, 1, 1});
+  REQUIRE(inputs[2].values[3] == 30);
 }
 
 }  // namespace

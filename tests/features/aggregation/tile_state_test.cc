@@ -101,7 +101,10 @@ TEST_CASE("Tile encodings state their slot count and reject corruption", "[tile_
   TileState t(3);
   t.slot(2).Add(5, 7);
   const std::string bytes = t.Encode();
-  REQUIRE(bytes.size() == TileState::kHeaderBytes + 3 * TileState::kSlotBytes);
+  REQUIRE(bytes.size() == TileState::kHeaderBytes + 2 * TileState::SlotBytes(kAllSlotFields, 0) +
+                              TileState::SlotBytes(kAllSlotFields, 1));
+  REQUIRE(TileState::SlotBytes(kAllSlotFields, 1) == 65);
+  REQUIRE(TileState::SlotBytes(kAllSlotFields, 0) == 9);
   absl::StatusOr<TileState> back = TileState::Decode(bytes);
   REQUIRE(back.ok());
   REQUIRE(back->slot_count() == 3);
@@ -115,6 +118,64 @@ TEST_CASE("Tile encodings state their slot count and reject corruption", "[tile_
   wide.Merge(narrow);
   REQUIRE(wide.slot_count() == 3);
   REQUIRE(wide.slot(0).count == 1);
+}
+
+TEST_CASE("A slot stores only the fields its functions read", "[tile_state]") {
+  REQUIRE(SlotFieldsOf(v1::AGGREGATION_FUNCTION_COUNT) == 0);
+  REQUIRE(SlotFieldsOf(v1::AGGREGATION_FUNCTION_SUM) == kSlotSum);
+  REQUIRE(SlotFieldsOf(v1::AGGREGATION_FUNCTION_MEAN) == kSlotSum);
+  REQUIRE(SlotFieldsOf(v1::AGGREGATION_FUNCTION_MIN) == kSlotMin);
+  REQUIRE(SlotFieldsOf(v1::AGGREGATION_FUNCTION_MAX) == kSlotMax);
+  REQUIRE(SlotFieldsOf(v1::AGGREGATION_FUNCTION_STDDEV) == kSlotSpread);
+  REQUIRE(SlotFieldsOf(v1::AGGREGATION_FUNCTION_LAST) == kSlotLast);
+  // COUNT, SUM, MEAN and MAX of one feature (one slot) beside a row count (another).
+  TileState t(std::vector<uint8_t>{kSlotSum | kSlotMax, 0});
+  for (double v : {4.0, -2.0, 9.0}) {
+    t.slot(0).Add(1, v);
+    t.slot(1).Add(1, v);
+  }
+  const std::string bytes = t.Encode();
+  // Header, then fields + count + sum + max, then fields + count.
+  REQUIRE(bytes.size() == 4 + (1 + 8 + 8 + 8) + (1 + 8));
+  absl::StatusOr<TileState> back = TileState::Decode(bytes);
+  REQUIRE(back.ok());
+  REQUIRE(back->slot_count() == 2);
+  REQUIRE(back->fields(0) == (kSlotSum | kSlotMax));
+  REQUIRE(*FinalizeSlot(v1::AGGREGATION_FUNCTION_COUNT, back->slot(0)) == 3);
+  REQUIRE(*FinalizeSlot(v1::AGGREGATION_FUNCTION_SUM, back->slot(0)) == 11);
+  REQUIRE(*FinalizeSlot(v1::AGGREGATION_FUNCTION_MEAN, back->slot(0)) == Approx(11.0 / 3));
+  REQUIRE(*FinalizeSlot(v1::AGGREGATION_FUNCTION_MAX, back->slot(0)) == 9);
+  REQUIRE(*FinalizeSlot(v1::AGGREGATION_FUNCTION_COUNT, back->slot(1)) == 3);
+  // An empty slot stores its fields and count only.
+  REQUIRE(TileState(std::vector<uint8_t>{kSlotSum | kSlotMax}).Encode().size() == 4 + 9);
+  // Merging encodings adds them up in place.
+  TileState sum(std::vector<uint8_t>{kSlotSum | kSlotMax, 0});
+  REQUIRE(sum.MergeEncoded(bytes).ok());
+  REQUIRE(sum.MergeEncoded(bytes).ok());
+  REQUIRE(sum.slot(0).count == 6);
+  REQUIRE(sum.slot(0).sum == 22);
+  REQUIRE(sum.slot(0).max == 9);
+}
+
+TEST_CASE("A malformed tile encoding is refused and changes nothing", "[tile_state]") {
+  TileState t(std::vector<uint8_t>{kSlotSum});
+  t.slot(0).Add(1, 5);
+  const std::string bytes = t.Encode();
+  REQUIRE(TileState::WellFormed(bytes));
+  std::string unknown_field = bytes;
+  unknown_field[4] = static_cast<char>(0x80);
+  std::string too_many_slots = bytes;
+  too_many_slots[0] = 2;
+  for (const std::string& bad : {bytes + "x", bytes.substr(0, bytes.size() - 1), unknown_field,
+                                 too_many_slots, std::string("\xff\xff\xff\xff", 4)}) {
+    REQUIRE_FALSE(TileState::WellFormed(bad));
+    TileState into(std::vector<uint8_t>{kSlotSum});
+    into.slot(0).Add(2, 3);
+    REQUIRE(into.MergeEncoded(bad).code() == absl::StatusCode::kDataLoss);
+    REQUIRE(into.slot_count() == 1);
+    REQUIRE(into.slot(0).count == 1);
+    REQUIRE(into.slot(0).sum == 3);
+  }
 }
 
 }  // namespace

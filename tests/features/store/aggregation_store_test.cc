@@ -15,7 +15,9 @@
 #include "absl/time/time.h"
 #include "catch2/catch.hpp"
 #include "libs/core/clock.h"
+#include "libs/features/aggregation/tile_state.h"
 #include "libs/features/storage/history_reader.h"
+#include "libs/features/storage/tile_keys.h"
 #include "libs/features/store/aggregation_groups.h"
 #include "libs/features/store/aggregation_training.h"
 #include "libs/features/store/feature_store.h"
@@ -767,6 +769,29 @@ TEST_CASE("Rows repeated in a batch count once, and bulk batches feed the tiles 
   REQUIRE(response.ok());
   REQUIRE(response->columns(0).values().int64_values().values(0) == 3);
   REQUIRE(response->columns(1).values().double_values().values(0) == 15);
+}
+
+TEST_CASE("A backfill clears the tiles an earlier, unfinished apply left", "[aggregation]") {
+  Fixture f;
+  REQUIRE(f.Ingest({{"c0", kStart - 5 * kMinute, 7}}).ok());
+  // Tiles of "spend" that no catalog entry accounts for, as an apply that died mid-backfill
+  // leaves them: of an entity with history and of one without.
+  kv::ColumnFamily tiles = *f.kv->Family("tiles");
+  for (const char* entity : {"c0", "c9"}) {
+    TileState stray(std::vector<uint8_t>{kAllSlotFields});
+    stray.slot(0).Add(kStart - kMinute, 1000);
+    kv::WriteBatch batch;
+    batch.Put(tiles, TileKey("spend", entity, 0, (kStart - kMinute) / kMinute), stray.Encode());
+    REQUIRE(f.kv->Write(batch).ok());
+  }
+  REQUIRE(f.Apply(Spend()).ok());
+  absl::StatusOr<v1::LookupOnlineResponse> response =
+      f.Lookup({"spend:count_10m", "spend:amount_sum_10m"}, {"c0", "c9"});
+  REQUIRE(response.ok());
+  REQUIRE(response->columns(0).values().int64_values().values(0) == 1);
+  REQUIRE(response->columns(0).values().int64_values().values(1) == 0);
+  REQUIRE(response->columns(1).values().double_values().values(0) == 7);
+  REQUIRE(response->columns(1).statuses(1) == v1::VALUE_STATUS_MISSING);
 }
 
 TEST_CASE("An empty window counts 0 and leaves the rest missing", "[aggregation]") {
