@@ -16,25 +16,16 @@ using grpc::experimental::InterceptionHookPoints;
 class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
  public:
   RpcMetricsInterceptor(grpc::experimental::ServerRpcInfo* info, RpcMetrics* metrics)
-      : metrics_(metrics), start_(std::chrono::steady_clock::now()) {
-    if (!SplitKnownMethod(info->method(), &service_, &method_)) {
-      service_ = "unknown";
-      method_ = "unknown";
-    }
-    in_flight_ = &metrics_->in_flight().Add({{"service", service_}, {"method", method_}});
-    in_flight_->Increment();
+      : series_(metrics->SeriesOf(info->method())), start_(std::chrono::steady_clock::now()) {
+    series_.in_flight().Increment();
   }
 
   ~RpcMetricsInterceptor() override {
-    in_flight_->Decrement();
+    series_.in_flight().Decrement();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    metrics_->duration()
-        .Add({{"service", service_}, {"method", method_}}, RpcMetrics::LatencyBuckets())
-        .Observe(seconds);
-    metrics_->requests()
-        .Add({{"service", service_}, {"method", method_}, {"code", GrpcCodeName(code_)}})
-        .Increment();
+    series_.duration().Observe(seconds);
+    series_.requests(code_).Increment();
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -45,11 +36,8 @@ class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
   }
 
  private:
-  RpcMetrics* metrics_;
+  const MethodSeries& series_;
   std::chrono::steady_clock::time_point start_;
-  std::string service_;
-  std::string method_;
-  prometheus::Gauge* in_flight_ = nullptr;
   // A call that ends without the server sending a status was cancelled by the client or by
   // its deadline.
   grpc::StatusCode code_ = grpc::StatusCode::CANCELLED;
@@ -82,6 +70,52 @@ RpcMetrics::RpcMetrics(prometheus::Registry& registry, const std::string& servic
                      .Name(absl::StrCat("fabrique_", service_name, "_rpc_in_flight"))
                      .Help("gRPC calls being served now.")
                      .Register(registry)) {}
+
+prometheus::Counter& MethodSeries::requests(grpc::StatusCode code) const {
+  // Codes outside the canonical range are named UNKNOWN, as GrpcCodeName names them.
+  const int index = code >= 0 && code < kCodes ? static_cast<int>(code)
+                                               : static_cast<int>(grpc::StatusCode::UNKNOWN);
+  std::atomic<prometheus::Counter*>& slot = by_code_[index];
+  prometheus::Counter* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    // Family::Add returns the one counter of these labels, so two first calls agree.
+    counter = &requests_.Add({{"service", service_},
+                              {"method", method_},
+                              {"code", GrpcCodeName(static_cast<grpc::StatusCode>(index))}});
+    slot.store(counter, std::memory_order_release);
+  }
+  return *counter;
+}
+
+const MethodSeries& RpcMetrics::SeriesOf(const char* full_method) {
+  const absl::string_view name = full_method == nullptr ? "" : full_method;
+  {
+    absl::ReaderMutexLock lock(&series_mu_);
+    const auto it = series_.find(name);
+    if (it != series_.end()) return *it->second;
+  }
+  std::string service;
+  std::string method;
+  if (!SplitKnownMethod(full_method, &service, &method)) {
+    absl::MutexLock lock(&unknown_mu_);
+    if (unknown_ == nullptr) {
+      unknown_ = std::make_unique<MethodSeries>(
+          requests_, in_flight_.Add({{"service", "unknown"}, {"method", "unknown"}}),
+          duration_.Add({{"service", "unknown"}, {"method", "unknown"}}, LatencyBuckets()),
+          "unknown", "unknown");
+    }
+    return *unknown_;
+  }
+  absl::MutexLock lock(&series_mu_);
+  std::unique_ptr<MethodSeries>& series = series_[std::string(name)];
+  if (series == nullptr) {
+    series = std::make_unique<MethodSeries>(
+        requests_, in_flight_.Add({{"service", service}, {"method", method}}),
+        duration_.Add({{"service", service}, {"method", method}}, LatencyBuckets()), service,
+        method);
+  }
+  return *series;
+}
 
 const prometheus::Histogram::BucketBoundaries& RpcMetrics::LatencyBuckets() {
   static const auto* const buckets = new prometheus::Histogram::BucketBoundaries{

@@ -72,6 +72,8 @@ absl::Status Plan(const v1::LookupOnlineRequest& request,
       ASSIGN_OR_RETURN(const KeyColumn* keys,
                        FindEntityKeys(request.entity_keys(), group->spec().entity(), ref.group()));
       plans->push_back(GroupPlan{std::move(schema), keys, {}});
+      // Most lookups name one group: its outputs then grow without a reallocation.
+      plans->back().outputs.reserve(request.features_size());
     }
     GroupPlan& plan = (*plans)[last];
     const RowSchema& schema = *plan.schema;
@@ -171,9 +173,11 @@ absl::Status OnlineReader::Lookup(const v1::LookupOnlineRequest& request,
         for (int o : plan.outputs) AppendAbsent(outputs[o], v1::VALUE_STATUS_MISSING, with_times);
         continue;
       }
-      RETURN_IF_ERROR(core::WithContext(
-          row.Parse(*stored[r], schema),
-          absl::StrCat("online row of '", plan.keys->Get(r), "' in '", schema.group(), "'")));
+      // The context is formatted only for a corrupt row: on every row it was an allocation.
+      if (absl::Status parsed = row.Parse(*stored[r], schema); !parsed.ok()) {
+        return core::WithContext(parsed, absl::StrCat("online row of '", plan.keys->Get(r),
+                                                      "' in '", schema.group(), "'"));
+      }
       const int64_t time = row.event_time_micros();
       if (IsExpired(now, time, ttl)) {
         for (int o : plan.outputs) AppendAbsent(outputs[o], v1::VALUE_STATUS_EXPIRED, with_times);
