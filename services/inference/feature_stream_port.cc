@@ -16,6 +16,9 @@ namespace {
 
 constexpr char kCall[] = "LookupOnlineStream";
 
+// How long closing streams may take to end before they are cancelled.
+constexpr absl::Duration kCloseWait = absl::Seconds(2);
+
 // The store's message without the stream's "after N answered requests: " prefix: the lookup that
 // failed is the caller's, whatever the stream carried before it.
 std::string LookupMessage(const std::string& message) {
@@ -83,6 +86,9 @@ class FeatureStreamPort::Stream final
     StartWrite(&request);
     RemoveHold();
   }
+
+  // Ends the call at once, whatever it is doing.
+  void Cancel() { context_->TryCancel(); }
 
   // Ends an idle stream.
   void Close() {
@@ -213,9 +219,20 @@ FeatureStreamPort::~FeatureStreamPort() {
     idle.swap(idle_);
   }
   for (const std::shared_ptr<Stream>& stream : idle) stream->Close();
+  // A store that does not end the closed streams (hung, or unreachable without a reset) must not
+  // hold the server's shutdown: after kCloseWait they are cancelled.
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](int64_t* live) { return *live == 0; }, &live_));
+  const auto ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_.empty(); };
+  if (mu_.AwaitWithTimeout(absl::Condition(&ended), kCloseWait)) return;
+  std::vector<std::shared_ptr<Stream>> left;
+  for (const auto& [stream, held] : live_) {
+    if (std::shared_ptr<Stream> live = held.lock()) left.push_back(std::move(live));
+  }
+  mu_.Unlock();
+  for (const std::shared_ptr<Stream>& stream : left) stream->Cancel();
+  left.clear();
+  mu_.Lock();
+  mu_.Await(absl::Condition(&ended));
 }
 
 absl::StatusOr<v1::LookupOnlineResponse> FeatureStreamPort::LookupOnline(
@@ -274,7 +291,7 @@ absl::StatusOr<std::shared_ptr<FeatureStreamPort::Stream>> FeatureStreamPort::Ta
   auto stream = std::make_shared<Stream>(this, *std::move(context));
   {
     absl::MutexLock lock(&mu_);
-    ++live_;
+    live_.emplace(stream.get(), stream);
     ++opened_;
   }
   stream->Open();
@@ -312,7 +329,7 @@ void FeatureStreamPort::Ended(const Stream* stream) {
       break;
     }
   }
-  --live_;
+  live_.erase(stream);
 }
 
 }  // namespace fabrique::services

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -44,8 +45,8 @@ struct FeatureStreamPortOptions {
 class FeatureStreamPort final : public serving::FeaturePort {
  public:
   explicit FeatureStreamPort(FeatureStreamPortOptions options);
-  // Closes the idle streams and waits until every stream has ended. Every lookup must have been
-  // answered (FeatureLookupBatcher::Stop) before.
+  // Closes the idle streams and waits until every stream has ended (cancelling those still open
+  // after 2 s). Every lookup must have been answered (FeatureLookupBatcher::Stop) before.
   ~FeatureStreamPort() override;
 
   FeatureStreamPort(const FeatureStreamPort&) = delete;
@@ -82,7 +83,8 @@ class FeatureStreamPort final : public serving::FeaturePort {
   const client::FeaturesClient client_;
   mutable absl::Mutex mu_;
   std::vector<std::shared_ptr<Stream>> idle_ ABSL_GUARDED_BY(mu_);
-  int64_t live_ ABSL_GUARDED_BY(mu_) = 0;  // Streams opened, not yet ended.
+  // Streams opened, not yet ended.
+  absl::flat_hash_map<const Stream*, std::weak_ptr<Stream>> live_ ABSL_GUARDED_BY(mu_);
   int64_t opened_ ABSL_GUARDED_BY(mu_) = 0;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
 };

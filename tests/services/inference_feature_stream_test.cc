@@ -182,17 +182,23 @@ TEST_CASE("feature stream port: a lookup not answered by its deadline is DEADLIN
   server->Shutdown();
 }
 
-// A feature store whose lookup stream answers every request with its row count alone.
+// A feature store whose lookup stream answers every request with its row count alone. When
+// `hangs`, a stream the client closes is never finished (until cancelled).
 class CountingStore final : public v1::FeatureStore::CallbackService {
  public:
+  explicit CountingStore(bool hangs = false) : hangs_(hangs) {}
+
   grpc::ServerBidiReactor<v1::LookupOnlineRequest, v1::LookupOnlineResponse>* LookupOnlineStream(
       grpc::CallbackServerContext*) override {
     class Reactor final
         : public grpc::ServerBidiReactor<v1::LookupOnlineRequest, v1::LookupOnlineResponse> {
      public:
-      Reactor() { StartRead(&request_); }
+      explicit Reactor(bool hangs) : hangs_(hangs) { StartRead(&request_); }
       void OnReadDone(bool ok) override {
-        if (!ok) return Finish(grpc::Status::OK);
+        if (!ok) {
+          if (!hangs_) Finish(grpc::Status::OK);
+          return;
+        }
         response_.set_row_count(request_.entity_keys(0).keys_size());
         StartWrite(&response_);
       }
@@ -200,14 +206,21 @@ class CountingStore final : public v1::FeatureStore::CallbackService {
         if (!ok) return Finish(grpc::Status::CANCELLED);
         StartRead(&request_);
       }
+      void OnCancel() override {
+        if (hangs_) Finish(grpc::Status::CANCELLED);
+      }
       void OnDone() override { delete this; }
 
      private:
+      const bool hangs_;
       v1::LookupOnlineRequest request_;
       v1::LookupOnlineResponse response_;
     };
-    return new Reactor();
+    return new Reactor(hangs_);
   }
+
+ private:
+  const bool hangs_;
 };
 
 std::unique_ptr<grpc::Server> Serve(grpc::Service* service, const std::string& address, int* port) {
@@ -241,6 +254,20 @@ TEST_CASE("feature stream port: a stream the store dropped while idle costs no f
   CHECK(after->row_count() == 3);
   CHECK(port->streams_opened() == 2);
   port.reset();
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+TEST_CASE("feature stream port: a store that never ends closed streams does not hold shutdown") {
+  CountingStore store(/*hangs=*/true);
+  int port_number = 0;
+  std::unique_ptr<grpc::Server> server = Serve(&store, "127.0.0.1:0", &port_number);
+  REQUIRE(server != nullptr);
+  auto port = PortTo(absl::StrCat("127.0.0.1:", port_number));
+  REQUIRE(port->LookupOnline(LookupOfKeys({"c1"}), InTenSeconds()).ok());
+  const absl::Time start = absl::Now();
+  port.reset();  // Closes the idle stream, waits 2 s, then cancels it.
+  CHECK(absl::Now() - start >= absl::Seconds(2));
+  CHECK(absl::Now() - start < absl::Seconds(8));
   server->Shutdown(std::chrono::system_clock::now());
 }
 
