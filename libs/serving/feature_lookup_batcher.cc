@@ -74,6 +74,7 @@ void FeatureLookupBatcher::Lookup(v1::LookupOnlineRequest request, absl::Time de
   }
   std::string key = LookupMergeKey(request);
   absl::Status refusal;
+  Group now;  // A lookup to start on this thread (non-blocking port).
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
@@ -83,10 +84,14 @@ void FeatureLookupBatcher::Lookup(v1::LookupOnlineRequest request, absl::Time de
                state.in_flight < options_.max_in_flight && state.queue.empty()) {
       ++state.in_flight;
       ++outstanding_;
-      Group group{std::move(key), {}};
+      Group group;
+      group.key = std::move(key);
       group.waiters.push_back(Waiter{std::move(request), *rows, deadline, std::move(done)});
-      ready_.push_back(std::move(group));
-      return;
+      if (!options_.port->non_blocking()) {
+        ready_.push_back(std::move(group));
+        return;
+      }
+      now = std::move(group);
     } else if (waiting_ >= options_.max_waiting_requests) {
       refusal = absl::ResourceExhaustedError(
           absl::StrCat(waiting_, " requests already wait for a feature lookup (the limit is ",
@@ -99,6 +104,7 @@ void FeatureLookupBatcher::Lookup(v1::LookupOnlineRequest request, absl::Time de
       return;
     }
   }
+  if (!now.waiters.empty()) return Dispatch(std::move(now));
   done(std::move(refusal));
 }
 
@@ -136,22 +142,34 @@ void FeatureLookupBatcher::Work() {
   }
 }
 
-void FeatureLookupBatcher::Run(Group& group) {
-  absl::Time deadline = absl::InfiniteFuture();
-  int64_t rows = 0;
+void FeatureLookupBatcher::Group::Prepare() {
   std::vector<const v1::LookupOnlineRequest*> parts;
-  for (const Waiter& waiter : group.waiters) {
+  for (const Waiter& waiter : waiters) {
     deadline = std::min(deadline, waiter.deadline);
     rows += waiter.rows;
     parts.push_back(&waiter.request);
   }
-  v1::LookupOnlineRequest merged;
-  const bool alone = group.waiters.size() == 1;
-  if (!alone) merged = MergeLookups(parts);
-  const v1::LookupOnlineRequest& request = alone ? group.waiters[0].request : merged;
-  absl::StatusOr<v1::LookupOnlineResponse> answer = options_.port->LookupOnline(request, deadline);
+  if (waiters.size() > 1) merged = MergeLookups(parts);
+}
+
+void FeatureLookupBatcher::Run(Group& group) {
+  group.Prepare();
+  Complete(group, options_.port->LookupOnline(group.request(), group.deadline));
+}
+
+void FeatureLookupBatcher::Dispatch(Group group) {
+  // Held by the port's callback: the request must outlive the call.
+  auto held = std::make_shared<Group>(std::move(group));
+  held->Prepare();
+  options_.port->LookupOnlineAsync(held->request(), held->deadline,
+                                   [this, held](absl::StatusOr<v1::LookupOnlineResponse> answer) {
+                                     Complete(*held, std::move(answer));
+                                   });
+}
+
+void FeatureLookupBatcher::Complete(Group& group, absl::StatusOr<v1::LookupOnlineResponse> answer) {
   if (answer.ok()) {
-    const absl::Status checked = CheckLookupAnswer(request, *answer, rows);
+    const absl::Status checked = CheckLookupAnswer(group.request(), *answer, group.rows);
     if (!checked.ok()) answer = checked;
   }
   {
@@ -161,7 +179,7 @@ void FeatureLookupBatcher::Run(Group& group) {
   }
   // The next lookup of this feature list starts before this one's answers are handed out.
   Finish(group.key);
-  if (alone) {
+  if (group.waiters.size() == 1) {
     Answer(group.waiters[0].done, std::move(answer));
     return;
   }
@@ -179,20 +197,28 @@ void FeatureLookupBatcher::Run(Group& group) {
 void FeatureLookupBatcher::Finish(const std::string& key) {
   const absl::Time now = options_.clock->Now();
   Refusals expired;
+  Group next;
+  bool started = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = keys_.find(key);
     KeyState& state = it->second;
     --state.in_flight;
-    StartNextLocked(key, state, now, &expired);
+    started = TakeNextLocked(key, state, now, &next, &expired);
+    if (started && !options_.port->non_blocking()) {
+      ready_.push_back(std::move(next));
+      started = false;
+    }
     if (state.in_flight == 0 && state.queue.empty()) keys_.erase(it);
   }
   Refuse(expired);
+  if (started) Dispatch(std::move(next));
 }
 
-void FeatureLookupBatcher::StartNextLocked(const std::string& key, KeyState& state, absl::Time now,
-                                           Refusals* expired) {
-  Group group{key, {}};
+bool FeatureLookupBatcher::TakeNextLocked(const std::string& key, KeyState& state, absl::Time now,
+                                          Group* next, Refusals* expired) {
+  Group& group = *next;
+  group.key = key;
   int64_t rows = 0;
   while (!state.queue.empty()) {
     Waiter& waiter = state.queue.front();
@@ -208,9 +234,9 @@ void FeatureLookupBatcher::StartNextLocked(const std::string& key, KeyState& sta
     --waiting_;
   }
   counters_.deadline_exceeded += static_cast<int64_t>(expired->size());
-  if (group.waiters.empty()) return;
+  if (group.waiters.empty()) return false;
   ++state.in_flight;
-  ready_.push_back(std::move(group));
+  return true;
 }
 
 absl::Time FeatureLookupBatcher::EarliestDeadlineLocked() const {

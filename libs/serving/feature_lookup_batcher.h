@@ -9,8 +9,10 @@
 // one. So the store sees few large calls under load, and every call one request's latency when
 // quiet.
 //
-// The API is asynchronous so a gRPC callback reactor never blocks: the port's blocking call runs
-// on the batcher's own threads, and `done` is called there (or inline for an immediate refusal).
+// The API is asynchronous so a gRPC callback reactor never blocks: a blocking port's call runs on
+// the batcher's own threads, and `done` is called there (or inline for an immediate refusal). A
+// non-blocking port (FeaturePort::non_blocking) is called from the thread that made the lookup
+// ready, and `done` runs on the port's thread: one thread hand-off less per request each way.
 
 #include <cstdint>
 #include <deque>
@@ -92,6 +94,16 @@ class FeatureLookupBatcher {
   struct Group {
     std::string key;
     std::vector<Waiter> waiters;
+    v1::LookupOnlineRequest merged;  // The waiters' requests joined, when more than one.
+    absl::Time deadline = absl::InfiniteFuture();  // The earliest of the waiters'.
+    int64_t rows = 0;
+
+    // Joins the waiters' requests (when more than one) and computes the deadline and rows.
+    void Prepare();
+    // The request sent for the whole group.
+    const v1::LookupOnlineRequest& request() const {
+      return waiters.size() == 1 ? waiters[0].request : merged;
+    }
   };
   // Per feature list: the lookups in flight and the requests waiting for the next one.
   struct KeyState {
@@ -103,13 +115,18 @@ class FeatureLookupBatcher {
   explicit FeatureLookupBatcher(FeatureLookupBatcherOptions options);
   void Work();
   void Reap();
+  // Looks `group` up through the blocking port (on a batcher thread) and answers it.
   void Run(Group& group);
+  // Looks `group` up through the non-blocking port; answered on the port's thread.
+  void Dispatch(Group group);
+  // Hands the port's `answer` to the group's requests, after starting the next lookup of its key.
+  void Complete(Group& group, absl::StatusOr<v1::LookupOnlineResponse> answer);
   // After a lookup of `key` ends: starts the next one if requests wait.
   void Finish(const std::string& key);
-  // Moves the waiters of `state` into the next lookup (up to max_rows); those past their deadline
-  // go into `expired`.
-  void StartNextLocked(const std::string& key, KeyState& state, absl::Time now, Refusals* expired)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the waiters of `state` into `next` (up to max_rows) and counts it in flight; false when
+  // none wait. Those past their deadline go into `expired`.
+  bool TakeNextLocked(const std::string& key, KeyState& state, absl::Time now, Group* next,
+                      Refusals* expired) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time EarliestDeadlineLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Answer(LookupDone& done, absl::StatusOr<v1::LookupOnlineResponse> result);
   void Refuse(Refusals& refusals);

@@ -4,6 +4,8 @@
 // How serving reads entity features from the feature store online, keeping gRPC out of this
 // library: the inference binary implements it with libs/client, tests with an in-memory fake.
 
+#include <functional>
+
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "fabrique/v1/features.pb.h"
@@ -22,6 +24,20 @@ class FeaturePort {
   // an unknown feature, PERMISSION_DENIED).
   virtual absl::StatusOr<v1::LookupOnlineResponse> LookupOnline(
       const v1::LookupOnlineRequest& request, absl::Time deadline) = 0;
+
+  // Whether LookupOnlineAsync answers without blocking its caller. When it does, the
+  // FeatureLookupBatcher starts each lookup on the thread that made it ready and carries the
+  // answer on from the port's thread: no hand-off to a thread of its own and back. Default false.
+  virtual bool non_blocking() const { return false; }
+
+  // The same lookup, answered through `done`, called exactly once (on a thread of the port's, or
+  // inline for an immediate refusal) with what LookupOnline would return. `request` stays valid
+  // until then. By default it calls LookupOnline inline, which blocks.
+  virtual void LookupOnlineAsync(
+      const v1::LookupOnlineRequest& request, absl::Time deadline,
+      std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done) {
+    done(LookupOnline(request, deadline));
+  }
 };
 
 }  // namespace fabrique::serving

@@ -382,5 +382,117 @@ TEST_CASE("An answer that does not match the lookup is INTERNAL") {
   CHECK_THAT(std::string(h.answers.Get("x").status().message()), Catch::Contains("1 columns"));
 }
 
+// A port that answers without blocking: each call is kept, with the thread that made it, until
+// the test completes it (from whichever thread plays the port's).
+class NonBlockingPort : public FeaturePort {
+ public:
+  struct Call {
+    v1::LookupOnlineRequest request;
+    absl::Time deadline;
+    std::thread::id thread;
+  };
+
+  absl::StatusOr<v1::LookupOnlineResponse> LookupOnline(const v1::LookupOnlineRequest&,
+                                                        absl::Time) override {
+    return absl::InternalError("a non-blocking port is never called blocking by the batcher");
+  }
+  bool non_blocking() const override { return true; }
+  void LookupOnlineAsync(
+      const v1::LookupOnlineRequest& request, absl::Time deadline,
+      std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back({request, deadline, std::this_thread::get_id()});
+    pending_.push_back(std::move(done));
+  }
+
+  // Completes the oldest pending call with FakeFeaturePort's answer, or with `failure`.
+  void Complete(absl::Status failure = absl::OkStatus()) {
+    std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done;
+    v1::LookupOnlineRequest request;
+    {
+      absl::MutexLock lock(&mu_);
+      REQUIRE(completed_ < pending_.size());
+      request = calls_[completed_].request;
+      done = std::move(pending_[completed_++]);
+    }
+    if (failure.ok()) {
+      done(FakeFeaturePort::Answer(request));
+    } else {
+      done(failure);
+    }
+  }
+  std::vector<Call> calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)>> pending_
+      ABSL_GUARDED_BY(mu_);
+  size_t completed_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST_CASE("A non-blocking port is called from the requesting thread and answers from its own") {
+  Harness h;
+  NonBlockingPort port;
+  FeatureLookupBatcherOptions options = h.Options();
+  options.port = &port;
+  auto batcher = h.Make(options);
+  // At low load the lookup is sent before Lookup returns, from the caller's thread.
+  batcher->Lookup(Request({"g:a"}, Customers("first", 1)), h.later, h.answers.For("first"));
+  REQUIRE(port.calls().size() == 1);
+  CHECK(port.calls()[0].thread == std::this_thread::get_id());
+  CHECK(port.calls()[0].deadline == h.later);
+  // Requests arriving while it is in flight wait, and go together once it is answered: the next
+  // lookup is sent from the thread that answered the first (the port's), before its answer is
+  // handed out.
+  batcher->Lookup(Request({"g:a"}, Customers("y", 2)), h.later, h.answers.For("y"));
+  batcher->Lookup(Request({"g:a"}, Customers("z", 3)), h.later, h.answers.For("z"));
+  CHECK(port.calls().size() == 1);
+  std::thread::id port_thread;
+  std::thread answering([&] {
+    port_thread = std::this_thread::get_id();
+    port.Complete();
+  });
+  answering.join();
+  REQUIRE(h.answers.size() == 1);
+  CHECK(KeysOf(*h.answers.Get("first")) == std::vector<std::string>{"first0"});
+  REQUIRE(port.calls().size() == 2);
+  CHECK(port.calls()[1].thread == port_thread);
+  CHECK(port.calls()[1].request.entity_keys(0).keys_size() == 5);
+  port.Complete();
+  REQUIRE(h.answers.size() == 3);
+  CHECK(KeysOf(*h.answers.Get("y")) == std::vector<std::string>{"y0", "y1"});
+  CHECK(KeysOf(*h.answers.Get("z")) == std::vector<std::string>{"z0", "z1", "z2"});
+  CHECK(batcher->Counters().lookups == 2);
+  CHECK(batcher->Counters().requests == 3);
+}
+
+TEST_CASE("A non-blocking port's failure fails every request of its lookup, and Stop waits") {
+  Harness h;
+  NonBlockingPort port;
+  FeatureLookupBatcherOptions options = h.Options();
+  options.port = &port;
+  auto batcher = h.Make(options);
+  batcher->Lookup(Request({"g:a"}, Customers("x", 1)), h.later, h.answers.For("x"));
+  batcher->Lookup(Request({"g:a"}, Customers("y", 1)), h.later, h.answers.For("y"));
+  batcher->Lookup(Request({"g:a"}, Customers("z", 1)), h.later, h.answers.For("z"));
+  std::thread stopper([&] { batcher->Stop(); });
+  const absl::Status down =
+      absl::UnavailableError("the feature store is unavailable: connection refused");
+  port.Complete();
+  port.Complete(down);
+  stopper.join();
+  REQUIRE(h.answers.size() == 3);
+  CHECK(h.answers.Get("x").ok());
+  CHECK(h.answers.Get("y").status() == down);
+  CHECK(h.answers.Get("z").status() == down);
+  batcher->Lookup(Request({"g:a"}, Customers("late", 1)), h.later, h.answers.For("late"));
+  CHECK(h.answers.Get("late").status().code() == absl::StatusCode::kUnavailable);
+  CHECK(port.calls().size() == 2);
+}
+
 }  // namespace
 }  // namespace fabrique::serving
