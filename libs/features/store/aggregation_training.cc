@@ -114,7 +114,8 @@ struct AggregationColumns::SourceHistory {
   RowView row;
   std::string key;
   bool positioned = false;  // Whether the iterator has been positioned once.
-  // When no aggregation has a filter, each aggregation's inputs are read straight from the
+  // When no slot has a filter, each slot's inputs (one per source feature the aggregations
+  // share, in AggregationPlan::slots() order, as Inputs gives them) are read straight from the
   // stored rows, without building a RowBatch for AggregationPlan::Inputs (the same values: the
   // feature as a double, absent where null; 0 and present for a row count). -1 = a row count.
   bool direct = false;
@@ -135,7 +136,7 @@ struct AggregationColumns::SourceHistory {
       history->features.push_back(index);
     }
     history->direct = true;
-    for (const PlannedAggregation& a : plan.aggregations()) {
+    for (const PlannedSlot& a : plan.slots()) {
       const int index = a.feature.empty() ? -1 : history->schema.IndexOf(a.feature);
       const bool numeric = index < 0 || history->schema.type(index) == v1::FEATURE_TYPE_INT64 ||
                            history->schema.type(index) == v1::FEATURE_TYPE_DOUBLE ||
@@ -232,7 +233,7 @@ struct AggregationColumns::SourceHistory {
     return absl::OkStatus();
   }
 
-  // Appends the parsed row's input to each aggregation (see `direct`).
+  // Appends the parsed row's input to each slot (see `direct`).
   void AppendDirect() {
     for (size_t a = 0; a < direct_index.size(); ++a) {
       SlotInputs& in = inputs[a];
