@@ -22,6 +22,19 @@
 namespace fabrique::features {
 namespace {
 
+// Adds every output of "spend" to `spec`'s features; returns their (aggregation, window).
+std::vector<std::pair<int, int>> AddSpendOutputs(const AggregationPlan& plan,
+                                                 v1::TrainingSetSpec* spec) {
+  std::vector<std::pair<int, int>> outputs;
+  for (const v1::FeatureSpec& out : plan.OutputFeatures()) {
+    v1::FeatureRef* ref = spec->add_features();
+    ref->set_group("spend");
+    ref->set_feature(out.name());
+    outputs.push_back(*plan.FindOutput(out.name()));
+  }
+  return outputs;
+}
+
 TEST_CASE("Training sets equal brute force at each label's time, in order, shuffled or backfilled",
           "[aggregation]") {
   std::mt19937_64 rng(5);
@@ -52,13 +65,7 @@ TEST_CASE("Training sets equal brute force at each label's time, in order, shuff
   v1::TrainingSetSpec spec;
   spec.mutable_label()->mutable_events();
   spec.set_chunk_rows(64);
-  std::vector<std::pair<int, int>> outputs;
-  for (const v1::FeatureSpec& out : plan->OutputFeatures()) {
-    v1::FeatureRef* ref = spec.add_features();
-    ref->set_group("spend");
-    ref->set_feature(out.name());
-    outputs.push_back(*plan->FindOutput(out.name()));
-  }
+  const std::vector<std::pair<int, int>> outputs = AddSpendOutputs(*plan, &spec);
   v1::FeatureRef* plain = spec.add_features();
   plain->set_group("payments");
   plain->set_feature("amount");
@@ -180,13 +187,7 @@ TEST_CASE("Training-set aggregates read by several threads equal one thread's an
   v1::TrainingSetSpec spec;
   const std::shared_ptr<const AggregationPlan> plan = f.store->aggregations().PlanOf("spend");
   REQUIRE(plan != nullptr);
-  std::vector<std::pair<int, int>> outputs;
-  for (const v1::FeatureSpec& out : plan->OutputFeatures()) {
-    v1::FeatureRef* ref = spec.add_features();
-    ref->set_group("spend");
-    ref->set_feature(out.name());
-    outputs.push_back(*plan->FindOutput(out.name()));
-  }
+  const std::vector<std::pair<int, int>> outputs = AddSpendOutputs(*plan, &spec);
   constexpr int kLabels = 13'000;
   v1::TrainingSetRows rows;
   v1::EntityKeys* keys = rows.add_entity_keys();
