@@ -52,6 +52,20 @@ class FeatureStreamPort::Stream final
   Stream(FeatureStreamPort* port, std::unique_ptr<grpc::ClientContext> context)
       : port_(port), context_(std::move(context)) {}
 
+  // The call's context holds a reference to the channel. It is released here, before the port
+  // hears that the stream is gone: once every stream is gone the port's owner may drop the
+  // channel, and a channel's last reference must never be dropped on one of gRPC's callback
+  // threads (which is where a stream usually dies, in OnDone): its shutdown there joins that
+  // very thread and aborts the process.
+  ~Stream() override {
+    {
+      absl::MutexLock lock(&mu_);
+      alarm_.reset();
+    }
+    context_.reset();
+    port_->Gone(this);
+  }
+
   void Open() {
     self_ = shared_from_this();
     port_->client_.stub()->async()->LookupOnlineStream(context_.get(), this);
@@ -190,7 +204,7 @@ class FeatureStreamPort::Stream final
   }
 
   FeatureStreamPort* const port_;
-  const std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientContext> context_;  // Reset only by the destructor.
   std::shared_ptr<Stream> self_;
   v1::LookupOnlineResponse response_;  // Read into; moved to answer_ when complete.
   v1::LookupOnlineResponse answer_;    // The lookup's answer, until handed on.
@@ -219,6 +233,7 @@ FeatureStreamPort::~FeatureStreamPort() {
     idle.swap(idle_);
   }
   for (const std::shared_ptr<Stream>& stream : idle) stream->Close();
+  idle.clear();  // The streams are waited for below, until they are destroyed.
   // A store that does not end the closed streams (hung, or unreachable without a reset) must not
   // hold the server's shutdown: after kCloseWait they are cancelled.
   absl::MutexLock lock(&mu_);
@@ -329,6 +344,10 @@ void FeatureStreamPort::Ended(const Stream* stream) {
       break;
     }
   }
+}
+
+void FeatureStreamPort::Gone(const Stream* stream) {
+  absl::MutexLock lock(&mu_);
   live_.erase(stream);
 }
 

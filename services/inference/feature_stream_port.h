@@ -76,14 +76,17 @@ class FeatureStreamPort final : public serving::FeaturePort {
   void Idle(std::shared_ptr<Stream> stream);
   // The error of a lookup whose stream ended with `status`.
   absl::Status Failure(const grpc::Status& status) const;
-  // `stream` ended: it is forgotten.
+  // `stream` ended: it takes no more lookups.
   void Ended(const Stream* stream);
+  // `stream` is destroyed, its context (and so its hold on the channel) first: the destructor
+  // waits for this.
+  void Gone(const Stream* stream);
 
   const FeatureStreamPortOptions options_;
   const client::FeaturesClient client_;
   mutable absl::Mutex mu_;
   std::vector<std::shared_ptr<Stream>> idle_ ABSL_GUARDED_BY(mu_);
-  // Streams opened, not yet ended.
+  // Streams opened, not yet destroyed.
   absl::flat_hash_map<const Stream*, std::weak_ptr<Stream>> live_ ABSL_GUARDED_BY(mu_);
   int64_t opened_ ABSL_GUARDED_BY(mu_) = 0;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
