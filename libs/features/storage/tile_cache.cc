@@ -7,17 +7,19 @@
 #include "libs/features/storage/storage_keys.h"
 
 namespace fabrique::features {
-namespace {
-
-// What an item costs beyond its tiles and key: the list node, the index slot, the entry's
-// control block and fields (an estimate; the cap is on these bytes, not on the allocator's).
-constexpr size_t kItemOverheadBytes = 160;
-
-}  // namespace
-
-size_t TileCacheEntry::Bytes(size_t key_bytes) const {
-  return kItemOverheadBytes + key_bytes + shape.window_tiles.size() * sizeof(int64_t) +
-         tiles.size() * sizeof(TileRef) + states.size() * sizeof(SlotState);
+size_t TileCache::Cost(const Entry& entry, size_t key_bytes) {
+  // An allocator's header per heap block; its rounding is not counted.
+  constexpr size_t kBlock = 16;
+  // The LRU node (an Item and its two links), the index slot, the shared entry with its control
+  // block, the key beyond the string's inline buffer, and the tiles and their states (ditto).
+  size_t bytes = sizeof(Item) + 2 * sizeof(void*) + kBlock;
+  bytes += sizeof(absl::string_view) + sizeof(std::list<Item>::iterator) + 1;
+  bytes += sizeof(Entry) + 2 * sizeof(void*) + kBlock;
+  if (key_bytes >= sizeof(std::string)) bytes += key_bytes + 1 + kBlock;
+  bytes += entry.tiles.capacity() * sizeof(TileRef) + kBlock;
+  bytes += entry.ends.capacity() * sizeof(uint32_t) + kBlock;
+  if (entry.states.capacity() >= sizeof(std::string)) bytes += entry.states.capacity() + kBlock;
+  return bytes;
 }
 
 absl::StatusOr<std::unique_ptr<TileCache>> TileCache::Create(Options options) {
@@ -51,7 +53,7 @@ std::shared_ptr<const TileCache::Entry> TileCache::Find(absl::string_view key, T
 
 void TileCache::Insert(absl::string_view key, std::shared_ptr<const Entry> entry,
                        const Ticket& ticket) {
-  const size_t bytes = entry->Bytes(key.size());
+  const size_t bytes = Cost(*entry, key.size());
   if (bytes > shard_capacity_) return;
   Shard& shard = *shards_[ticket.shard];
   absl::MutexLock lock(&shard.mu);

@@ -1,15 +1,16 @@
 #ifndef FABRIQUE_LIBS_FEATURES_STORAGE_TILE_CACHE_H_
 #define FABRIQUE_LIBS_FEATURES_STORAGE_TILE_CACHE_H_
 
-// TileCache: decoded tiles of recently looked-up entities, so that a lookup of a hot entity sums
-// its windows from memory instead of seeking a few runs of tiles in RocksDB and merging each
+// TileCache: the merged tiles of recently looked-up entities, so that a lookup of a hot entity
+// sums its windows from memory instead of seeking a few runs of tiles in RocksDB and merging each
 // tile's operands on read (most of an uncached aggregate lookup's cost).
 //
 // An entry holds one entity's tiles of one aggregation group: every present tile that any of the
 // group's windows covers as of any base tile of [first_base, last_base] (TileReader reads them at
-// a miss), decoded, in key order. It holds tiles, not window values, so windows slide with the
-// clock with no write: a lookup computes the same cover as an uncached one and merges the same
-// tiles in the same order, bit-identical. A lookup past last_base misses and reloads.
+// a miss), as RocksDB returns them (operands merged), in key order. It holds tiles, not window
+// values, so windows slide with the clock with no write: a lookup computes the same cover as an
+// uncached one, and decodes and merges the same tiles in the same order, bit-identical. A lookup
+// past last_base misses and reloads.
 //
 // Coherence with writes. A write of an entity's tiles drops its entry once the write has
 // committed (Erase, called before the write returns to its caller), and bumps its shard's
@@ -59,23 +60,31 @@ struct TileCacheShape {
 
 // One entity's cached tiles. Immutable once inserted; lookups share it.
 struct TileCacheEntry {
-  TileCacheShape shape;
+  // Shared by the entries loaded for one shape.
+  std::shared_ptr<const TileCacheShape> shape;
   // The base tiles (as-of times) whose window covers the entry holds entirely.
   int64_t first_base = 0;
   int64_t last_base = 0;
-  // The present tiles, in key order (level, then index), and their slots: shape.slots per tile.
+  // The present tiles, in key order (level, then index), and their states as the store encodes
+  // them: tile i's is states[ends[i - 1], ends[i]) (from 0 for the first). Encoded, they take
+  // only the fields the group's functions read (29 bytes for a count, sum and max, where a
+  // decoded slot takes 64), and a lookup decodes them as an uncached one does.
   std::vector<TileRef> tiles;
-  std::vector<SlotState> states;
+  std::vector<uint32_t> ends;
+  std::string states;
+
+  absl::string_view State(size_t i) const {
+    const uint32_t begin = i == 0 ? 0 : ends[i - 1];
+    return absl::string_view(states).substr(begin, ends[i] - begin);
+  }
 
   bool Serves(const TileCacheShape& want, int64_t base) const {
-    return first_base <= base && base <= last_base && shape == want;
+    return first_base <= base && base <= last_base && *shape == want;
   }
-  // What the entry costs the cache's cap, with its key.
-  size_t Bytes(size_t key_bytes) const;
 };
 
 struct TileCacheOptions {
-  // Bytes of entries (decoded tiles, keys and bookkeeping) kept, all shards together; least
+  // Bytes of entries (tiles, keys and bookkeeping: Cost) kept, all shards together; least
   // recently used entries go first. 0 disables the cache (Create returns null). Default: 64 MiB.
   size_t capacity_bytes = size_t{64} << 20;
   // Shards, each with its own lock and LRU list. Default: 16.
@@ -89,6 +98,11 @@ class TileCache {
 
   // Null when capacity_bytes is 0; INVALID_ARGUMENT when shards < 1.
   static absl::StatusOr<std::unique_ptr<TileCache>> Create(Options options);
+
+  // The bytes `entry` under a key of `key_bytes` counts against the cap: its tiles, states and
+  // key, and the cache's bookkeeping around them (for 1 h and 1 d windows of one input, about
+  // 0.6 KiB an entity).
+  static size_t Cost(const Entry& entry, size_t key_bytes);
 
   // The generation of a key's shard when a lookup missed; see Insert.
   struct Ticket {

@@ -260,7 +260,7 @@ std::shared_ptr<const TileReader::CoverUnion> TileReader::UnionOf(const Aggregat
   {
     absl::MutexLock lock(&unions_mu_);
     for (const std::shared_ptr<const CoverUnion>& u : unions_) {
-      if (u->base == base && u->shape == shape) return u;
+      if (u->base == base && *u->shape == shape) return u;
     }
   }
   // Every window of the plan, not only those asked: an entry serves any lookup of the group.
@@ -272,10 +272,10 @@ std::shared_ptr<const TileReader::CoverUnion> TileReader::UnionOf(const Aggregat
   u->tiles.erase(std::unique(u->tiles.begin(), u->tiles.end()), u->tiles.end());
   u->runs = RunsOf(u->tiles);
   u->base = base;
-  u->shape = std::move(shape);
+  u->shape = std::make_shared<const TileCacheShape>(std::move(shape));
   absl::MutexLock lock(&unions_mu_);
   auto same = std::find_if(unions_.begin(), unions_.end(),
-                           [&](const auto& other) { return other->shape == u->shape; });
+                           [&](const auto& other) { return *other->shape == *u->shape; });
   if (same == unions_.end()) {
     unions_.push_back(u);
   } else {
@@ -322,6 +322,10 @@ absl::Status TileReader::ReadCached(const std::string& group, const AggregationP
     RETURN_IF_ERROR(Load(group, plan, *held, missing, memory_only, &loaded));
     if (options_.before_cache_insert) options_.before_cache_insert();
     for (size_t m = 0; m < missing.size(); ++m) {
+      // Kept for a while: no spare capacity.
+      loaded[m]->tiles.shrink_to_fit();
+      loaded[m]->ends.shrink_to_fit();
+      loaded[m]->states.shrink_to_fit();
       loaded[m]->first_base = base;
       loaded[m]->last_base = base + kCacheHorizonTiles;
       cache.Insert(missing_keys[m], loaded[m], tickets[m]);
@@ -332,18 +336,17 @@ absl::Status TileReader::ReadCached(const std::string& group, const AggregationP
   // The tiles of the covers that the entry holds, merged in key order as an uncached read
   // merges them, so the values are the same to the bit.
   const size_t lengths = cover.lengths.size();
+  TileState tile(plan.slot_fields());
   for (size_t e = 0; e < entities.size(); ++e) {
     const TileCacheEntry& entry = *entries[e];
-    const size_t slots = static_cast<size_t>(entry.shape.slots);
     size_t held = 0;
     for (size_t i = 0; i < cover.tiles.size() && held < entry.tiles.size(); ++i) {
       while (held < entry.tiles.size() && KeyOrder(entry.tiles[held], cover.tiles[i])) ++held;
       if (held == entry.tiles.size() || !(entry.tiles[held] == cover.tiles[i])) continue;
-      const SlotState* state = &entry.states[held * slots];
+      tile.Reset();
+      RETURN_IF_ERROR(tile.MergeEncoded(entry.State(held)));
       for (size_t w = 0; w < lengths; ++w) {
-        if (!cover.Names(i, w)) continue;
-        TileState& window = (*windows)[e * lengths + w];
-        for (size_t s = 0; s < slots; ++s) window.slot(static_cast<int>(s)).Merge(state[s]);
+        if (cover.Names(i, w)) (*windows)[e * lengths + w].Merge(tile);
       }
     }
   }
@@ -354,7 +357,6 @@ absl::Status TileReader::Load(const std::string& group, const AggregationPlan& p
                               const CoverUnion& cover, absl::Span<const std::string> entities,
                               bool memory_only,
                               std::vector<std::shared_ptr<TileCacheEntry>>* loaded) const {
-  const size_t slots = static_cast<size_t>(cover.shape.slots);
   auto start = [&] {
     loaded->clear();
     for (size_t e = 0; e < entities.size(); ++e) {
@@ -363,14 +365,16 @@ absl::Status TileReader::Load(const std::string& group, const AggregationPlan& p
     }
   };
   start();
-  // Decoded as an uncached read decodes them.
+  // Checked as an uncached read checks them, so that a malformed tile fails the lookup the same
+  // way, and kept as read.
   TileState tile(plan.slot_fields());
   auto add = [&](size_t e, size_t i, absl::string_view value) -> absl::Status {
     tile.Reset();
     RETURN_IF_ERROR(tile.MergeEncoded(value));
     TileCacheEntry& entry = *(*loaded)[e];
     entry.tiles.push_back(cover.tiles[i]);
-    for (size_t s = 0; s < slots; ++s) entry.states.push_back(tile.slot(static_cast<int>(s)));
+    entry.states.append(value.data(), value.size());
+    entry.ends.push_back(static_cast<uint32_t>(entry.states.size()));
     return absl::OkStatus();
   };
   absl::Status read = ReadRuns(group, entities, cover.runs, memory_only, add);

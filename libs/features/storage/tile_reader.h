@@ -13,7 +13,7 @@
 // for a lookup at the clock's now is every event up to now (later events in that tile are only
 // possible when sources carry future event times).
 //
-// With a TileCache, an entity's tiles are read once and kept decoded (tile_cache.h): a lookup of
+// With a TileCache, an entity's tiles are read once and kept in memory (tile_cache.h): a lookup of
 // a cached entity reads no tile from the store, with the same values.
 //
 // Thread-safe.
@@ -46,7 +46,7 @@ struct TileReaderOptions {
   kv::Store* store = nullptr;
   // Default: "tiles".
   std::string tiles_family = "tiles";
-  // Decoded tiles of recent lookups, kept coherent by the writers of the tiles (which must Erase
+  // The tiles of recent lookups, kept coherent by the writers of the tiles (which must Erase
   // what they write). Not owned; must outlive the reader. Default: null = every lookup reads the
   // store.
   TileCache* cache = nullptr;
@@ -118,7 +118,7 @@ class TileReader {
   };
   // Every tile a cache entry made at base tile `base` holds (see kCacheHorizonTiles).
   struct CoverUnion {
-    TileCacheShape shape;
+    std::shared_ptr<const TileCacheShape> shape;
     int64_t base = 0;
     std::vector<TileRef> tiles;
     std::vector<TileRun> runs;

@@ -64,7 +64,7 @@ struct AggregationGroupsOptions {
   std::string tiles_family = "tiles";
   // Source rows per backfill write (and per progress report). Default: 65536.
   int backfill_batch_rows = 65536;
-  // Bytes of decoded tiles kept for lookups of recently read entities (TileCacheOptions::
+  // Bytes of merged tiles kept for lookups of recently read entities (TileCacheOptions::
   // capacity_bytes); 0 = none, every lookup reads the store. Default: 64 MiB.
   size_t tile_cache_bytes = TileCacheOptions().capacity_bytes;
 };
@@ -115,7 +115,7 @@ class AggregationGroups {
 
   // Fills `response` columns for aggregation features. See FeatureStore::LookupOnline.
   const TileReader& tiles() const { return *reader_; }
-  // The cache of decoded tiles; null when tile_cache_bytes is 0.
+  // The cache of merged tiles; null when tile_cache_bytes is 0.
   const TileCache* tile_cache() const { return cache_.get(); }
   core::Clock& clock() const { return *options_.clock; }
 

@@ -16,10 +16,15 @@ namespace {
 
 std::shared_ptr<const TileCacheEntry> EntryOf(int tiles) {
   auto entry = std::make_shared<TileCacheEntry>();
-  entry->shape.slots = 1;
+  auto shape = std::make_shared<TileCacheShape>();
+  shape->slots = 1;
+  entry->shape = shape;
   for (int i = 0; i < tiles; ++i) {
     entry->tiles.push_back({0, i});
-    entry->states.push_back(SlotState{1, static_cast<double>(i)});
+    TileState state(1);
+    state.slot(0).Add(i, i);
+    state.AppendTo(&entry->states);
+    entry->ends.push_back(static_cast<uint32_t>(entry->states.size()));
   }
   return entry;
 }
@@ -46,7 +51,7 @@ TEST_CASE("A tile cache of 0 bytes is none, and shards must be positive", "[tile
 }
 
 TEST_CASE("The least recently used entries go first, and the cap holds", "[tile_cache]") {
-  const size_t one = EntryOf(10)->Bytes(2);
+  const size_t one = TileCache::Cost(*EntryOf(10), 2);
   std::unique_ptr<TileCache> cache = Make(3 * one);
   TileCache::Ticket ticket;
   for (const char* key : {"k1", "k2", "k3"}) {

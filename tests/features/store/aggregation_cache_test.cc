@@ -1,4 +1,4 @@
-// The cache of decoded tiles behind aggregate lookups (TileCache), through the FeatureStore core:
+// The cache of tiles behind aggregate lookups (TileCache), through the FeatureStore core:
 // answers equal to the bit to a store without it, through interleaved ingest, late events, bulk
 // batches and backfill; no stale answer once an ingest has returned, with threads ingesting and
 // looking up; windows that slide with no write; the byte cap, and 0 turning it off.
