@@ -74,8 +74,6 @@ class TileReader {
   // Keys visited so far (tiles found, plus the key that ends each run's scan): a seam for tests of
   // the pyramid's bound.
   int64_t tiles_read() const { return tiles_read_.load(std::memory_order_relaxed); }
-  // The cache, or null.
-  const TileCache* cache() const { return options_.cache; }
 
   // Base tiles past the as-of time whose covers a cache entry also holds: an entry serves
   // lookups for that long with no write, then reloads. Longer reads more runs per miss: with
