@@ -1,6 +1,8 @@
 // fabrique-features: the feature store binary (see --help).
 // Wired in one function, in order: flags -> storage -> cores -> services -> server.
 
+#include <memory>
+
 #include "absl/status/status.h"
 #include "libs/core/executor.h"
 #include "libs/core/status_macros.h"
@@ -11,6 +13,7 @@
 #include "libs/server/service_state.h"
 #include "services/features/feature_owners.h"
 #include "services/features/feature_store_service.h"
+#include "services/features/tile_cache_metrics.h"
 
 namespace fabrique::services {
 namespace {
@@ -19,10 +22,15 @@ namespace {
 int lookup_threads = 0;
 // RocksDB block cache, MiB; set by --block_cache_mib.
 int block_cache_mib = 512;
+// The tile cache of aggregate lookups, MiB; set by --tile_cache_mib.
+int tile_cache_mib = static_cast<int>(features::FeatureStoreOptions().tile_cache_bytes >> 20);
 
 absl::Status Run(const server::ServiceFlags& flags) {
   if (block_cache_mib < 0) {
     return absl::InvalidArgumentError("--block_cache_mib must be >= 0 (0 = no block cache)");
+  }
+  if (tile_cache_mib < 0) {
+    return absl::InvalidArgumentError("--tile_cache_mib must be >= 0 (0 = no tile cache)");
   }
   // Storage: everything under --data_dir, with the history family's retention filter.
   auto retention = std::make_shared<features::RetentionPolicies>();
@@ -38,12 +46,16 @@ absl::Status Run(const server::ServiceFlags& flags) {
   features::FeatureStoreOptions store_options;
   store_options.store = &state->store();
   store_options.retention = retention;
+  store_options.tile_cache_bytes = static_cast<size_t>(tile_cache_mib) << 20;
   ASSIGN_OR_RETURN(auto feature_store, features::FeatureStore::Create(store_options));
+  const auto tile_cache_metrics =
+      std::make_shared<TileCacheMetrics>(feature_store->aggregations().tile_cache());
   // Declared before the host, so it is destroyed after the server has drained.
   ASSIGN_OR_RETURN(auto lookups, core::Executor::Create({"online lookup", lookup_threads}));
   // Services.
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
   host->AddCollectable(state->metrics());
+  host->AddCollectable(tile_cache_metrics);
   // Identity: every call is checked against --policy in the squad owning what it touches.
   ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
   FeatureStoreService service(
@@ -74,6 +86,10 @@ int main(int argc, char** argv) {
         flags.Add("block_cache_mib", &fabrique::services::block_cache_mib,
                   "RocksDB block cache in MiB, shared by every column family: size it to hold "
                   "the online working set (about entities x encoded row bytes); 0 = none");
+        flags.Add("tile_cache_mib", &fabrique::services::tile_cache_mib,
+                  "Tiles of recently looked-up entities kept for aggregate lookups, in MiB: size "
+                  "it to hold the entities looked up often (about 0.6 KiB each for 1 h and 1 d "
+                  "windows of one input; see fabrique_features_tile_cache_*); 0 = none");
       },
       fabrique::services::Run);
 }

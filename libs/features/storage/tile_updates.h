@@ -42,6 +42,8 @@ class TileUpdates {
 
   // Tiles changed so far.
   size_t size() const { return tiles_.size(); }
+  // The entities whose tiles changed so far, each once.
+  const std::vector<std::string>& entities() const { return entities_; }
 
   // How AppendTo writes a tile.
   enum class Write {

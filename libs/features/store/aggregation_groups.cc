@@ -39,10 +39,13 @@ absl::StatusOr<std::unique_ptr<AggregationGroups>> AggregationGroups::Create(Opt
   if (options.clock == nullptr) options.clock = core::Clock::Real();
   if (options.backfill_batch_rows <= 0) options.backfill_batch_rows = 65536;
   ASSIGN_OR_RETURN(kv::ColumnFamily tiles, options.store->Family(options.tiles_family));
+  TileCacheOptions cache_options;
+  cache_options.capacity_bytes = options.tile_cache_bytes;
+  ASSIGN_OR_RETURN(std::unique_ptr<TileCache> cache, TileCache::Create(cache_options));
   ASSIGN_OR_RETURN(std::unique_ptr<TileReader> reader,
-                   TileReader::Create({options.store, options.tiles_family}));
+                   TileReader::Create({options.store, options.tiles_family, cache.get()}));
   auto groups = std::unique_ptr<AggregationGroups>(
-      new AggregationGroups(std::move(options), tiles, std::move(reader)));
+      new AggregationGroups(std::move(options), tiles, std::move(cache), std::move(reader)));
   const std::shared_ptr<const CatalogState> state = groups->options_.catalog->Snapshot();
   for (const auto& [name, entry] : state->groups) {
     const v1::FeatureGroup& group = entry->latest();
@@ -131,6 +134,9 @@ std::optional<absl::StatusOr<v1::ApplyFeatureGroupResponse>> AggregationGroups::
   // Ingest into the source waits from here until the group is published with its tiles.
   absl::WriterMutexLock feed(&feed_mu_);
   absl::Status backfilled = Backfill(spec.name(), **plan, source_group, progress);
+  // Nothing looks a group up before it is registered below; whatever was cached under its name
+  // is of tiles the backfill has just replaced.
+  if (cache_ != nullptr) cache_->ErasePrefix(TileGroupBegin(spec.name()));
   if (!backfilled.ok()) return backfilled;
   absl::StatusOr<v1::ApplyFeatureGroupResponse> response =
       options_.catalog->ApplyFeatureGroup(filled, caller);
@@ -265,10 +271,15 @@ absl::StatusOr<ExtraWrites> AggregationGroups::TileWrites(const std::vector<Aggr
                                                           const v1::RowBatch& rows,
                                                           RowMask skip) const {
   if (fed.empty()) return ExtraWrites();
-  return ExtraWrites([this, &fed, &rows, skip](kv::WriteBatch* batch) {
+  // Drops the written entities' cached tiles when the last copy of the function goes, after the
+  // write (see TileCache).
+  std::shared_ptr<TileCacheEraser> erase =
+      cache_ != nullptr ? std::make_shared<TileCacheEraser>(cache_.get()) : nullptr;
+  return ExtraWrites([this, &fed, &rows, skip, erase](kv::WriteBatch* batch) {
     for (const AggregationGroup& group : fed) {
       TileUpdates updates(group.name, *group.plan);
       RETURN_IF_ERROR(updates.Add(rows, skip));
+      if (erase != nullptr) erase->Add(group.name, updates.entities());
       updates.AppendTo(tiles_, batch);
     }
     return absl::OkStatus();

@@ -38,6 +38,7 @@
 #include "libs/features/catalog/row_validator.h"
 #include "libs/features/storage/feature_writer.h"
 #include "libs/features/storage/history_reader.h"
+#include "libs/features/storage/tile_cache.h"
 #include "libs/features/storage/tile_reader.h"
 #include "libs/kv/store.h"
 
@@ -63,6 +64,9 @@ struct AggregationGroupsOptions {
   std::string tiles_family = "tiles";
   // Source rows per backfill write (and per progress report). Default: 65536.
   int backfill_batch_rows = 65536;
+  // Bytes of merged tiles kept for lookups of recently read entities (TileCacheOptions::
+  // capacity_bytes); 0 = none, every lookup reads the store. Default: 64 MiB.
+  size_t tile_cache_bytes = TileCacheOptions().capacity_bytes;
 };
 
 class AggregationGroups {
@@ -100,7 +104,9 @@ class AggregationGroups {
   void RejectLate(const std::vector<AggregationGroup>& fed, const v1::RowBatch& rows,
                   int64_t max_details, ValidationResult* validation) const;
   // The tile writes of the rows `skip` leaves, for every group in `fed`; null when `fed` is
-  // empty. The references must outlive the returned function's call. Rows with the same entity
+  // empty. The references must outlive the returned function's call. Destroy the function (every
+  // copy) once the write that called it has returned, committed or not: that drops the written
+  // entities' cached tiles, so that lookups after the write see it. Rows with the same entity
   // and event time count once within a batch, as history stores them once; a row re-sent in a
   // later batch counts again (history is not read on the write path, whose append-only memtable
   // makes point reads costly): re-send batches with their batch_id, which is idempotent.
@@ -109,11 +115,17 @@ class AggregationGroups {
 
   // Fills `response` columns for aggregation features. See FeatureStore::LookupOnline.
   const TileReader& tiles() const { return *reader_; }
+  // The cache of merged tiles; null when tile_cache_bytes is 0.
+  const TileCache* tile_cache() const { return cache_.get(); }
   core::Clock& clock() const { return *options_.clock; }
 
  private:
-  AggregationGroups(Options options, kv::ColumnFamily tiles, std::unique_ptr<TileReader> reader)
-      : options_(std::move(options)), tiles_(tiles), reader_(std::move(reader)) {}
+  AggregationGroups(Options options, kv::ColumnFamily tiles, std::unique_ptr<TileCache> cache,
+                    std::unique_ptr<TileReader> reader)
+      : options_(std::move(options)),
+        tiles_(tiles),
+        cache_(std::move(cache)),
+        reader_(std::move(reader)) {}
 
   // Clears `name`'s tiles, then computes them from `source`'s whole history.
   absl::Status Backfill(const std::string& name, const AggregationPlan& plan,
@@ -123,6 +135,7 @@ class AggregationGroups {
 
   const Options options_;
   const kv::ColumnFamily tiles_;
+  const std::unique_ptr<TileCache> cache_;  // Before reader_, which uses it.
   const std::unique_ptr<TileReader> reader_;
   absl::Mutex feed_mu_;
   // Serializes aggregation applies (a backfill takes long; two at once would double the work).

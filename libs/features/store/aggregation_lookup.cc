@@ -61,8 +61,6 @@ absl::Status LookupWithAggregations(const v1::LookupOnlineRequest& request,
                                     v1::LookupOnlineResponse* response, bool memory_only) {
   ASSIGN_OR_RETURN(const int rows, EntityRowCount(request.entity_keys()));
   v1::LookupOnlineRequest plain_request;
-  *plain_request.mutable_entity_keys() = request.entity_keys();
-  plain_request.set_include_event_times(request.include_event_times());
   std::map<std::string, GroupAsk> asks;
   std::vector<std::pair<GroupAsk*, size_t>> aggregated(request.features_size(), {nullptr, 0});
   for (int i = 0; i < request.features_size(); ++i) {
@@ -91,7 +89,12 @@ absl::Status LookupWithAggregations(const v1::LookupOnlineRequest& request,
     ask.columns.push_back(i);
   }
   v1::LookupOnlineResponse plain_response;
-  if (plain_request.features_size() > 0) RETURN_IF_ERROR(plain(plain_request, &plain_response));
+  if (plain_request.features_size() > 0) {
+    // The keys copied only when read: a lookup of aggregates alone costs no copy.
+    *plain_request.mutable_entity_keys() = request.entity_keys();
+    plain_request.set_include_event_times(request.include_event_times());
+    RETURN_IF_ERROR(plain(plain_request, &plain_response));
+  }
 
   const int64_t now = absl::ToUnixMicros(aggregations.clock().Now());
   std::map<const GroupAsk*, std::vector<std::vector<std::optional<double>>>> values;

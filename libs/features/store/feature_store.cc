@@ -95,6 +95,7 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Create(Options optio
   aggregations.catalog = store->catalog_.get();
   aggregations.history = store->history_.get();
   aggregations.clock = o.clock;
+  aggregations.tile_cache_bytes = o.tile_cache_bytes;
   ASSIGN_OR_RETURN(store->aggregations_, AggregationGroups::Create(aggregations));
   // The compaction filter drops history by the catalog's retention periods from now on.
   for (const auto& [name, entry] : store->catalog_->Snapshot()->groups) {

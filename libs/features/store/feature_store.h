@@ -53,6 +53,9 @@ struct FeatureStoreOptions {
   // Reads of personal data waiting to be written to the access log before a read is refused
   // (AccessLogOptions::max_queued). Default: 65536.
   int max_queued_access_entries = 65536;
+  // Bytes of merged tiles kept for aggregate lookups of recently read entities
+  // (AggregationGroupsOptions::tile_cache_bytes); 0 = none. Default: 64 MiB.
+  size_t tile_cache_bytes = TileCacheOptions().capacity_bytes;
 };
 
 class FeatureStore {

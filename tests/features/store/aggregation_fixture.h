@@ -47,13 +47,16 @@ struct Fixture {
   std::unique_ptr<kv::Store> kv;
   std::unique_ptr<FeatureStore> store;
 
-  Fixture() {
+  // `tile_cache_bytes`: FeatureStoreOptions::tile_cache_bytes.
+  explicit Fixture(size_t tile_cache_bytes = FeatureStoreOptions().tile_cache_bytes) {
     kv::StoreOptions options;
     options.path = "/features";
     options.in_memory = true;
     FeatureStore::ConfigureStore(&options, &clock, retention);
     kv = *kv::Store::Open(options);
-    auto created = FeatureStore::Create({kv.get(), &clock, retention});
+    FeatureStoreOptions store_options{kv.get(), &clock, retention};
+    store_options.tile_cache_bytes = tile_cache_bytes;
+    auto created = FeatureStore::Create(store_options);
     REQUIRE(created.ok());
     store = *std::move(created);
     v1::Entity customer;
@@ -77,9 +80,11 @@ struct Fixture {
   }
 
   absl::StatusOr<v1::IngestBatchResult> Ingest(const std::vector<Event>& events,
-                                               const std::string& group = "payments") {
+                                               const std::string& group = "payments",
+                                               bool bulk = false) {
     v1::IngestRequest request;
     request.set_group(group);
+    request.set_bulk(bulk);
     v1::RowBatch* rows = request.mutable_rows();
     v1::FeatureColumn* amount = rows->add_columns();
     amount->mutable_feature()->set_feature("amount");

@@ -337,7 +337,10 @@ TEST_CASE("A lookup reads a bounded number of tiles whatever the window", "[aggr
 
 TEST_CASE("A memory-only lookup of tiles on disk says so, and reads them once cached",
           "[aggregation]") {
-  Fixture f;
+  // Cached in RocksDB's block cache, or in the tile cache too.
+  const size_t tile_cache_bytes = GENERATE(size_t{0}, FeatureStoreOptions().tile_cache_bytes);
+  INFO("tile cache bytes " << tile_cache_bytes);
+  Fixture f(tile_cache_bytes);
   REQUIRE(f.Apply(Spend()).ok());
   REQUIRE(f.Ingest({{"c0", kStart - 5 * kMinute, 7},
                     {"c0", kStart - 50 * kMinute, 2},
