@@ -1,6 +1,7 @@
 // IntakeStore::AppendOutcomes: joins each outcome to its prediction, keeps it pending until the
 // prediction arrives, or refuses it with its row and reason.
 
+#include <memory>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -20,6 +21,9 @@ struct IntakeStore::OutcomeBatch {
   // Predictions joined, and prediction ids given a pending outcome, by this batch so far.
   absl::flat_hash_set<std::string> joined;
   absl::flat_hash_set<std::string> pending_ids;
+  // Over the whole entity index, made for the batch's first outcome by entity: one per batch,
+  // since an iterator sorts a copy of the index's memtable (intake_family_tuning.h).
+  std::unique_ptr<kv::Iterator> entities;
 
   absl::Status Reject(int64_t row, std::string reason) {
     ++result.rejected;
@@ -68,7 +72,10 @@ absl::Status IntakeStore::AppendOutcome(int64_t row, const v1::Outcome& outcome,
       if (key.model().empty()) return state.Reject(row, "entity_event.model is empty");
       if (key.entity_key().empty()) return state.Reject(row, "entity_event.entity_key is empty");
       if (!key.has_event_time()) return state.Reject(row, "entity_event.event_time is not set");
-      ASSIGN_OR_RETURN(prediction_key, FindLatestForEntity(key));
+      if (state.entities == nullptr) {
+        ASSIGN_OR_RETURN(state.entities, store_->NewIterator(entity_index_, kv::KeyRange::All()));
+      }
+      ASSIGN_OR_RETURN(prediction_key, FindLatestForEntity(key, *state.entities));
       break;
     }
     case v1::Outcome::JOIN_NOT_SET:

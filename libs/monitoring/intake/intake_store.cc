@@ -2,9 +2,11 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "libs/core/status_macros.h"
 #include "libs/kv/iterator.h"
 #include "libs/monitoring/intake/intake_families.h"
+#include "libs/monitoring/intake/intake_family_tuning.h"
 #include "libs/monitoring/intake/intake_retention.h"
 
 namespace fabrique::monitoring {
@@ -34,6 +36,7 @@ absl::StatusOr<std::unique_ptr<IntakeStore>> IntakeStore::Open(IntakeOptions opt
   store_options.block_cache_bytes = options.block_cache_bytes;
   InstallIntakeRetention(&store_options, {options.retention, options.max_label_delay},
                          options.clock);
+  InstallIntakeFamilyTuning(&store_options);
   ASSIGN_OR_RETURN(std::unique_ptr<kv::Store> store, kv::Store::Open(std::move(store_options)));
   std::unique_ptr<IntakeStore> intake(new IntakeStore(std::move(options), std::move(store)));
   RETURN_IF_ERROR(intake->ResolveFamilies());
@@ -82,17 +85,16 @@ absl::StatusOr<std::optional<std::string>> IntakeStore::ModelOfPrediction(
 }
 
 absl::StatusOr<std::optional<std::string>> IntakeStore::FindLatestForEntity(
-    const v1::EntityEventKey& key) const {
+    const v1::EntityEventKey& key, kv::Iterator& entities) const {
   const std::string prefix = EntityIndexPrefix(key.model(), key.entity(), key.entity_key());
-  ASSIGN_OR_RETURN(std::unique_ptr<kv::Iterator> it,
-                   store_->NewIterator(entity_index_, kv::KeyRange::Prefix(prefix)));
-  it->Seek(EntityIndexSeekKey(key.model(), key.entity(), key.entity_key(),
-                              TimestampMicros(key.event_time())));
-  if (!it->Valid()) {
-    RETURN_IF_ERROR(it->status());
+  entities.Seek(EntityIndexSeekKey(key.model(), key.entity(), key.entity_key(),
+                                   TimestampMicros(key.event_time())));
+  if (!entities.Valid()) {
+    RETURN_IF_ERROR(entities.status());
     return std::nullopt;
   }
-  ASSIGN_OR_RETURN(TimedValue timed, SplitTime(it->value()));
+  if (!absl::StartsWith(entities.key(), prefix)) return std::nullopt;
+  ASSIGN_OR_RETURN(TimedValue timed, SplitTime(entities.value()));
   return std::string(timed.body);
 }
 

@@ -38,6 +38,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "fabrique/v1/monitor.pb.h"
+#include "libs/kv/iterator.h"
 #include "libs/kv/store.h"
 #include "libs/monitoring/intake/intake_keys.h"
 #include "libs/monitoring/intake/intake_options.h"
@@ -150,9 +151,11 @@ class IntakeStore {
                                                          absl::string_view batch_id) const;
   // The key of the prediction with this id, or nullopt.
   absl::StatusOr<std::optional<std::string>> FindById(absl::string_view prediction_id) const;
-  // The key of the latest prediction of `model` for the entity key at or before the time.
-  absl::StatusOr<std::optional<std::string>> FindLatestForEntity(
-      const v1::EntityEventKey& key) const;
+  // The key of the latest prediction of `model` for the entity key at or before the time, read
+  // with `entities`, an iterator over the whole entity index (one per batch of outcomes: see
+  // intake_family_tuning.h).
+  absl::StatusOr<std::optional<std::string>> FindLatestForEntity(const v1::EntityEventKey& key,
+                                                                 kv::Iterator& entities) const;
   absl::StatusOr<bool> HasOutcome(const std::string& prediction_key) const;
   // Whether a pending outcome whose age counts from `time_micros` may still be joined.
   bool StillPending(int64_t time_micros, absl::Time now) const;

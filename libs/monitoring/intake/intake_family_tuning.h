@@ -1,0 +1,41 @@
+#ifndef FABRIQUE_LIBS_MONITORING_INTAKE_INTAKE_FAMILY_TUNING_H_
+#define FABRIQUE_LIBS_MONITORING_INTAKE_INTAKE_FAMILY_TUNING_H_
+
+// RocksDB settings of the intake's index families, tuned for how a batch of predictions writes
+// them and how outcomes read them (intake_keys.h has the keys):
+//
+//   entity_index   an append-only (vector) memtable, sorted once when it is flushed. A batch's
+//                  records name entities in no order, so in RocksDB's skip list each entry was
+//                  inserted at a random place, searched from the top: the costliest part of
+//                  storing a record. The family is read only when outcomes are joined by entity,
+//                  by one iterator per batch of outcomes, which sorts a copy of the memtable once
+//                  (IntakeStore::AppendOutcomes). A memtable hashed by entity was tried: its flush
+//                  then sorts every entry into a skip list, which cost as much as it saved.
+//   prediction_ids a whole-key bloom filter in the memtable: every batch asks whether each of its
+//                  ids is stored, and nearly all are not, which the filter answers without a
+//                  search of the memtable.
+//
+// Needs concurrent memtable writes off (the vector memtable does not support them), as the
+// intake has them anyway (IntakeStore::Open).
+
+#include <cstddef>
+
+#include "libs/kv/options.h"
+
+namespace fabrique::monitoring {
+
+struct IntakeFamilyTuning {
+  // Whether the entity index's memtable is the append-only vector (else RocksDB's skip list).
+  // Default: true.
+  bool entity_vector_memtable = true;
+  // Bits of the prediction ids' memtable bloom filter, as a share of the memtable's size;
+  // 0 = none. Default: 0.02.
+  double id_bloom_ratio = 0.02;
+};
+
+// Installs the settings above through options->configure_family, keeping any set before.
+void InstallIntakeFamilyTuning(kv::StoreOptions* options, const IntakeFamilyTuning& tuning = {});
+
+}  // namespace fabrique::monitoring
+
+#endif  // FABRIQUE_LIBS_MONITORING_INTAKE_INTAKE_FAMILY_TUNING_H_
