@@ -79,6 +79,22 @@ std::string PredictionIdKey(absl::string_view prediction_id) {
   return kv::KeyBuilder().AddString(prediction_id).key();
 }
 
+std::string EntityIndexModelPrefix(absl::string_view model) {
+  return kv::KeyBuilder().AddString(model).key();
+}
+
+std::string EntityIndexEntityPrefix(absl::string_view model, absl::string_view entity) {
+  return kv::KeyBuilder().AddString(model).AddString(entity).key();
+}
+
+absl::StatusOr<std::string> EntityOfIndexKey(absl::string_view key) {
+  kv::KeyReader reader(key);
+  absl::StatusOr<std::string> model = reader.ReadString();
+  absl::StatusOr<std::string> entity = model.ok() ? reader.ReadString() : model.status();
+  if (!entity.ok()) return absl::DataLossError("a stored entity index key is malformed");
+  return *std::move(entity);
+}
+
 std::string EntityIndexPrefix(absl::string_view model, absl::string_view entity,
                               absl::string_view entity_key) {
   return EntityPrefixBuilder(model, entity, entity_key).key();

@@ -8,7 +8,8 @@
 //   joined         the same key as the prediction it joins  the outcome beside its prediction
 //   prediction_ids (prediction id)                          an outcome's join by id
 //   entity_index   (model, entity, entity key, time desc, prediction id)
-//                  one Seek finds the latest prediction at or before an event time
+//                  one Seek finds the latest prediction at or before an event time (its value
+//                  marks a prediction that named one entity alone: intake_values.h)
 //   pending        (1, prediction id) or (2, model, entity, entity key, event time, batch, row)
 //                  outcomes waiting for their prediction, found from the prediction's side
 //   batches        (kind, batch id)                          idempotency of replayed batches
@@ -48,6 +49,11 @@ absl::StatusOr<PredictionKeyParts> DecodePredictionKey(absl::string_view key);
 
 std::string PredictionIdKey(absl::string_view prediction_id);
 
+// Every entity index entry of `model`, and of `model` for one entity name.
+std::string EntityIndexModelPrefix(absl::string_view model);
+std::string EntityIndexEntityPrefix(absl::string_view model, absl::string_view entity);
+// The entity name of an entity index key; DATA_LOSS when it is not one.
+absl::StatusOr<std::string> EntityOfIndexKey(absl::string_view key);
 // Every indexed prediction of `model` for one entity key, newest first.
 std::string EntityIndexPrefix(absl::string_view model, absl::string_view entity,
                               absl::string_view entity_key);

@@ -25,7 +25,7 @@ struct IntakeStore::ArrivedPrediction {
   std::string prediction_id;
   std::string model;
   int64_t time_micros = 0;
-  // (entity name, entity key) pairs it is indexed under.
+  // (entity name, entity key) pairs whose waiting outcomes it may answer (AnswerableEntities).
   std::vector<std::pair<std::string, std::string>> entities;
 };
 
@@ -70,10 +70,10 @@ std::string RecordProblem(const v1::PredictionRecord& record) {
   return "";
 }
 
-// The entity keys a record is indexed under: each (name, key) it carries and, when it carries
-// exactly one, also ("", key), because an outcome names no entity when its model uses a single
-// one (EntityEventKey.entity).
-std::vector<std::pair<std::string, std::string>> IndexedEntities(
+// The entity keys a record answers outcomes under: each (name, key) it carries and, when it
+// carries exactly one, also ("", key), because an outcome names no entity when its model uses a
+// single one (EntityEventKey.entity).
+std::vector<std::pair<std::string, std::string>> AnswerableEntities(
     const v1::PredictionRecord& record) {
   std::vector<std::pair<std::string, std::string>> entities(record.entity_keys().begin(),
                                                             record.entity_keys().end());
@@ -135,17 +135,22 @@ IntakeStore::PreparedBatch IntakeStore::Prepare(
     const int64_t time_micros = TimestampMicros(record.time());
     ArrivedPrediction& prediction = prepared.arrived[row].emplace(ArrivedPrediction{
         row, PredictionKey(ref.model(), ref.version(), time_micros, record.prediction_id()),
-        record.prediction_id(), ref.model(), time_micros, IndexedEntities(record)});
+        record.prediction_id(), ref.model(), time_micros, AnswerableEntities(record)});
     const bool unknown = options_.known && !options_.known(ref.model(), ref.version());
     prepared.unknown[row] = unknown;
     prepared.records.push_back(
         {prediction.key, EncodePrediction(time_micros, record, unknown), row});
-    const std::string index_value = WithTime(time_micros, prediction.key);
-    prepared.ids.push_back({prepared.id_keys.back(), index_value, row});
-    for (const auto& [entity, entity_key] : prediction.entities) {
+    prepared.ids.push_back({prepared.id_keys.back(), WithTime(time_micros, prediction.key), row});
+    // Indexed under the entities it names only: one it names alone is marked, which lets an
+    // outcome that names no entity find it (intake_values.h) without a second entry under "".
+    const bool sole_entity =
+        record.entity_keys_size() == 1 && !record.entity_keys().begin()->first.empty();
+    const std::string entity_value =
+        EncodeEntityIndexValue(time_micros, prediction.key, sole_entity);
+    for (const auto& [entity, entity_key] : record.entity_keys()) {
       prepared.entities.push_back({EntityIndexKey(prediction.model, entity, entity_key, time_micros,
                                                   prediction.prediction_id),
-                                   index_value, row});
+                                   entity_value, row});
     }
   }
   const auto by_key = [](const PreparedBatch::Entry& a, const PreparedBatch::Entry& b) {

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "libs/core/status_macros.h"
 #include "libs/kv/iterator.h"
+#include "libs/kv/key_codec.h"
 #include "libs/monitoring/intake/intake_families.h"
 #include "libs/monitoring/intake/intake_family_tuning.h"
 #include "libs/monitoring/intake/intake_retention.h"
@@ -84,18 +85,61 @@ absl::StatusOr<std::optional<std::string>> IntakeStore::ModelOfPrediction(
   return std::move(parts.model);
 }
 
+absl::StatusOr<std::optional<IntakeStore::LatestPrediction>> IntakeStore::LatestUnder(
+    absl::string_view model, absl::string_view entity, absl::string_view entity_key,
+    int64_t time_micros, bool sole_only, kv::Iterator& entities) const {
+  const std::string prefix = EntityIndexPrefix(model, entity, entity_key);
+  // Newest first: the first entry found is the latest, unless only sole ones count (a key whose
+  // predictions named several entities is read back through its history under each).
+  for (entities.Seek(EntityIndexSeekKey(model, entity, entity_key, time_micros));
+       entities.Valid() && absl::StartsWith(entities.key(), prefix); entities.Next()) {
+    ASSIGN_OR_RETURN(EntityIndexValue value, DecodeEntityIndexValue(entities.value()));
+    if (sole_only && !value.sole_entity) continue;
+    ASSIGN_OR_RETURN(PredictionKeyParts parts, DecodePredictionKey(value.prediction_key));
+    return LatestPrediction{value.time_micros, std::move(parts.prediction_id),
+                            std::string(value.prediction_key)};
+  }
+  RETURN_IF_ERROR(entities.status());
+  return std::nullopt;
+}
+
 absl::StatusOr<std::optional<std::string>> IntakeStore::FindLatestForEntity(
     const v1::EntityEventKey& key, kv::Iterator& entities) const {
-  const std::string prefix = EntityIndexPrefix(key.model(), key.entity(), key.entity_key());
-  entities.Seek(EntityIndexSeekKey(key.model(), key.entity(), key.entity_key(),
-                                   TimestampMicros(key.event_time())));
-  if (!entities.Valid()) {
-    RETURN_IF_ERROR(entities.status());
-    return std::nullopt;
+  const int64_t time_micros = TimestampMicros(key.event_time());
+  if (!key.entity().empty()) {
+    ASSIGN_OR_RETURN(std::optional<LatestPrediction> latest,
+                     LatestUnder(key.model(), key.entity(), key.entity_key(), time_micros,
+                                 /*sole_only=*/false, entities));
+    if (!latest) return std::nullopt;
+    return std::move(latest->prediction_key);
   }
-  if (!absl::StartsWith(entities.key(), prefix)) return std::nullopt;
-  ASSIGN_OR_RETURN(TimedValue timed, SplitTime(entities.value()));
-  return std::string(timed.body);
+  // No entity named: the latest prediction that named this key alone, under whichever entity,
+  // or under "" itself (entries written before the sole-entity mark). A model's entities are
+  // few, and each is found by one Seek past the one before.
+  std::optional<LatestPrediction> best;
+  const std::string model_prefix = EntityIndexModelPrefix(key.model());
+  std::string next = model_prefix;
+  while (true) {
+    entities.Seek(next);
+    if (!entities.Valid()) {
+      RETURN_IF_ERROR(entities.status());
+      break;
+    }
+    if (!absl::StartsWith(entities.key(), model_prefix)) break;
+    ASSIGN_OR_RETURN(std::string entity, EntityOfIndexKey(entities.key()));
+    ASSIGN_OR_RETURN(std::optional<LatestPrediction> latest,
+                     LatestUnder(key.model(), entity, key.entity_key(), time_micros,
+                                 /*sole_only=*/!entity.empty(), entities));
+    // As one list under "" ordered them: the latest time, then the smallest prediction id.
+    if (latest && (!best || latest->time_micros > best->time_micros ||
+                   (latest->time_micros == best->time_micros &&
+                    latest->prediction_id < best->prediction_id))) {
+      best = std::move(latest);
+    }
+    next = kv::PrefixSuccessor(EntityIndexEntityPrefix(key.model(), entity));
+  }
+  if (!best) return std::nullopt;
+  return std::move(best->prediction_key);
 }
 
 absl::StatusOr<bool> IntakeStore::HasOutcome(const std::string& prediction_key) const {

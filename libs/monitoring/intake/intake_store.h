@@ -156,6 +156,18 @@ class IntakeStore {
   // intake_family_tuning.h).
   absl::StatusOr<std::optional<std::string>> FindLatestForEntity(const v1::EntityEventKey& key,
                                                                  kv::Iterator& entities) const;
+  struct LatestPrediction {
+    int64_t time_micros = 0;
+    std::string prediction_id;
+    std::string prediction_key;
+  };
+  // The latest prediction indexed under (model, entity, entity key) at or before the time; with
+  // `sole_only`, only if it named that entity alone.
+  absl::StatusOr<std::optional<LatestPrediction>> LatestUnder(absl::string_view model,
+                                                              absl::string_view entity,
+                                                              absl::string_view entity_key,
+                                                              int64_t time_micros, bool sole_only,
+                                                              kv::Iterator& entities) const;
   absl::StatusOr<bool> HasOutcome(const std::string& prediction_key) const;
   // Whether a pending outcome whose age counts from `time_micros` may still be joined.
   bool StillPending(int64_t time_micros, absl::Time now) const;

@@ -27,6 +27,29 @@ absl::StatusOr<TimedValue> SplitTime(absl::string_view value) {
   return TimedValue{*time, reader.remaining()};
 }
 
+// A prediction key ends with its id's string terminator, 0x00 0x01 (kv::AppendString), so a
+// byte after it is unambiguous.
+constexpr char kSoleEntityMark = 'S';
+
+std::string EncodeEntityIndexValue(int64_t time_micros, absl::string_view prediction_key,
+                                   bool sole_entity) {
+  std::string value = WithTime(time_micros, prediction_key);
+  if (sole_entity) value.push_back(kSoleEntityMark);
+  return value;
+}
+
+absl::StatusOr<EntityIndexValue> DecodeEntityIndexValue(absl::string_view value) {
+  ASSIGN_OR_RETURN(TimedValue timed, SplitTime(value));
+  EntityIndexValue decoded;
+  decoded.time_micros = timed.time_micros;
+  decoded.prediction_key = timed.body;
+  if (!timed.body.empty() && timed.body.back() == kSoleEntityMark) {
+    decoded.prediction_key.remove_suffix(1);
+    decoded.sole_entity = true;
+  }
+  return decoded;
+}
+
 std::string EncodePrediction(int64_t time_micros, const v1::PredictionRecord& record,
                              bool unknown_version) {
   std::string body(1, static_cast<char>(unknown_version ? kUnknownVersion : 0));

@@ -34,6 +34,21 @@ struct StoredPrediction {
   bool unknown_version = false;
 };
 
+// An entity index entry's value: the time header, the key of its prediction and, when the
+// prediction named exactly one entity (by a non-empty name), a mark saying so: such an entry
+// also answers the outcomes that name no entity (EntityEventKey.entity ""). Entries written
+// before the mark existed have none; their predictions were indexed under "" as well, as a second
+// entry (which also answers outcomes that name no entity).
+std::string EncodeEntityIndexValue(int64_t time_micros, absl::string_view prediction_key,
+                                   bool sole_entity);
+struct EntityIndexValue {
+  int64_t time_micros = 0;
+  absl::string_view prediction_key;  // Points into the value it was decoded from.
+  bool sole_entity = false;
+};
+// DATA_LOSS when it is shorter than the header.
+absl::StatusOr<EntityIndexValue> DecodeEntityIndexValue(absl::string_view value);
+
 std::string EncodePrediction(int64_t time_micros, const v1::PredictionRecord& record,
                              bool unknown_version);
 absl::StatusOr<StoredPrediction> DecodePrediction(absl::string_view value);

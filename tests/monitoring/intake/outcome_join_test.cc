@@ -8,7 +8,11 @@
 
 #include "catch2/catch.hpp"
 #include "intake_test_util.h"
+#include "libs/kv/write_batch.h"
+#include "libs/monitoring/intake/intake_families.h"
+#include "libs/monitoring/intake/intake_keys.h"
 #include "libs/monitoring/intake/intake_store.h"
+#include "libs/monitoring/intake/intake_values.h"
 
 namespace fabrique::monitoring {
 namespace {
@@ -95,6 +99,75 @@ TEST_CASE("An outcome that names no entity joins a model's single entity", "[int
   CHECK(AppendOutcomes(*intake, "o1", {OutcomeByEntity("price", "", "c1", kStart, Double(1))})
             .matched == 1);
   CHECK(JoinedLabels(*intake, "price", 1) == Joined{{"p1", "double_value: 1"}});
+}
+
+TEST_CASE("An outcome that names no entity joins the latest prediction that named one alone",
+          "[intake][outcomes]") {
+  TestIntake intake;
+  AppendPredictions(
+      *intake, "b1",
+      {Prediction("cust", "price", 1, kStart + 10 * kMinute, {{"customer", "k1"}}),
+       Prediction("acct", "price", 1, kStart + 20 * kMinute, {{"account", "k1"}}),
+       // Two entities: it answers outcomes that name either, never one that names none.
+       Prediction("pair", "price", 1, kStart + 30 * kMinute,
+                  {{"account", "k1"}, {"customer", "k1"}}),
+       Prediction("unnamed", "price", 1, kStart + 40 * kMinute, {{"", "k2"}}),
+       Prediction("other-key", "price", 1, kStart + 25 * kMinute, {{"customer", "k3"}})});
+  const OutcomeIntakeResult result = AppendOutcomes(
+      *intake, "o1",
+      {// Latest across the entity names, at or before the event time.
+       OutcomeByEntity("price", "", "k1", kStart + 15 * kMinute, Double(1)),
+       OutcomeByEntity("price", "", "k1", kStart + 35 * kMinute, Double(2)),
+       // A prediction under "" itself answers too.
+       OutcomeByEntity("price", "", "k2", kStart + 45 * kMinute, Double(3)),
+       // Named: the two-entity prediction answers.
+       OutcomeByEntity("price", "customer", "k1", kStart + 31 * kMinute, Double(4))});
+  CHECK(result.matched == 4);
+  CHECK(JoinedLabels(*intake, "price", 1) == Joined{{"cust", "double_value: 1"},
+                                                    {"acct", "double_value: 2"},
+                                                    {"pair", "double_value: 4"},
+                                                    {"unnamed", "double_value: 3"}});
+  // Before the key's first prediction alone, nothing answers: it waits.
+  CHECK(AppendOutcomes(*intake, "o2",
+                       {OutcomeByEntity("price", "", "k1", kStart + 5 * kMinute, Double(5))})
+            .pending == 1);
+}
+
+TEST_CASE("Entity index entries stored before the sole-entity mark still join as they did",
+          "[intake][outcomes]") {
+  // Entries of that layout: a prediction that named one entity alone was indexed under its name
+  // (unmarked) and under "" as well; one that named two, under each name only.
+  TestIntake intake;
+  AppendPredictions(
+      *intake, "b1",
+      {Prediction("alone", "price", 1, kStart, {{"customer", "k1"}}),
+       Prediction("two", "price", 1, kStart + kMinute, {{"customer", "k1"}, {"account", "k1"}})});
+  absl::StatusOr<kv::ColumnFamily> family = intake->database().Family(kEntityIndexFamily);
+  INTAKE_REQUIRE_OK(family);
+  const int64_t alone_time = TimeMicros(kStart);
+  const int64_t two_time = TimeMicros(kStart + kMinute);
+  const std::string alone_key = PredictionKey("price", 1, alone_time, "alone");
+  const std::string two_key = PredictionKey("price", 1, two_time, "two");
+  kv::WriteBatch old_layout;
+  old_layout.Put(*family, EntityIndexKey("price", "customer", "k1", alone_time, "alone"),
+                 WithTime(alone_time, alone_key));
+  old_layout.Put(*family, EntityIndexKey("price", "", "k1", alone_time, "alone"),
+                 WithTime(alone_time, alone_key));
+  old_layout.Put(*family, EntityIndexKey("price", "customer", "k1", two_time, "two"),
+                 WithTime(two_time, two_key));
+  old_layout.Put(*family, EntityIndexKey("price", "account", "k1", two_time, "two"),
+                 WithTime(two_time, two_key));
+  INTAKE_REQUIRE_OK(intake->database().Write(old_layout, kv::SyncMode::kSync));
+
+  // "two" is later, but named two entities: the outcome that names none joins "alone".
+  CHECK(AppendOutcomes(*intake, "o1",
+                       {OutcomeByEntity("price", "", "k1", kStart + 5 * kMinute, Double(1))})
+            .matched == 1);
+  CHECK(AppendOutcomes(*intake, "o2",
+                       {OutcomeByEntity("price", "account", "k1", kStart + 5 * kMinute, Double(2))})
+            .matched == 1);
+  CHECK(JoinedLabels(*intake, "price", 1) ==
+        Joined{{"alone", "double_value: 1"}, {"two", "double_value: 2"}});
 }
 
 TEST_CASE("An outcome that comes before its prediction waits and is joined when it comes",
