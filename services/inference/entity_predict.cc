@@ -35,6 +35,8 @@ EntityInferenceService::EntityInferenceService(const server::Access* guard,
                                                EntityPredictOptions predict)
     : EntityInferenceService(guard, serving) {
   predict_ = predict;
+  messages_ = std::make_unique<PredictMessagePool>();
+  SetMessageAllocatorFor_Predict(messages_.get());
 }
 
 grpc::ServerUnaryReactor* EntityInferenceService::Predict(grpc::CallbackServerContext* context,
