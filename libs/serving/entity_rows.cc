@@ -227,7 +227,11 @@ absl::StatusOr<EntityRowsPlan> PlanEntityRows(const v1::ModelSignature& signatur
   ASSIGN_OR_RETURN(plan.rows, CheckEntityKeys(plan.lookup));
   std::vector<int> supplied_for;
   RETURN_IF_ERROR(MatchSupplied(signature, supplied, plan.rows, &supplied_for));
+  // Sized once: a 50-input signature otherwise regrows each of them several times per request.
   absl::flat_hash_map<std::string, int> column_of_feature;
+  column_of_feature.reserve(static_cast<size_t>(signature.inputs_size()));
+  plan.sources.reserve(static_cast<size_t>(signature.inputs_size()));
+  plan.lookup.mutable_features()->Reserve(signature.inputs_size());
   for (int i = 0; i < signature.inputs_size(); ++i) {
     const v1::TensorSpec& input = signature.inputs(i);
     InputSource source;
