@@ -45,12 +45,20 @@ void FeatureClientPort::LookupOnlineAsync(
     return;
   }
   auto* lookup = new LookupCall{*std::move(context), {}, std::move(done)};
-  client_.stub()->async()->LookupOnline(lookup->context.get(), &request, &lookup->response,
-                                        [this, lookup](grpc::Status status) {
-                                          const std::unique_ptr<LookupCall> owned(lookup);
-                                          if (!status.ok()) return owned->done(Failure(status));
-                                          owned->done(std::move(owned->response));
-                                        });
+  client_.stub()->async()->LookupOnline(
+      lookup->context.get(), &request, &lookup->response, [this, lookup](grpc::Status status) {
+        std::unique_ptr<LookupCall> owned(lookup);
+        absl::StatusOr<v1::LookupOnlineResponse> answer =
+            status.ok() ? absl::StatusOr<v1::LookupOnlineResponse>(std::move(owned->response))
+                        : absl::StatusOr<v1::LookupOnlineResponse>(Failure(status));
+        auto done = std::move(owned->done);
+        // The call's context holds the channel. It goes before the caller hears: once every
+        // lookup is answered the port's owner may drop the channel, and a channel's last
+        // reference must never be dropped on one of gRPC's threads (its shutdown joins that very
+        // thread and aborts the process). Nor is the port touched after `done`.
+        owned.reset();
+        done(std::move(answer));
+      });
 }
 
 absl::Status FeatureClientPort::Failure(const grpc::Status& status) const {
