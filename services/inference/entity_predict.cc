@@ -147,6 +147,10 @@ void EntityInferenceService::Answer(PredictCall& call) {
   } else {
     call.response->Clear();
   }
+  // The answer goes first: the prediction log's records and the metrics are built off the
+  // request path. From here on the call's request and response belong to gRPC; what follows
+  // reads only the call's own copies (ids, inputs, outputs).
+  call.reactor->Finish(core::ToGrpcStatus(status));
   for (const PredictPart& part : call.parts) {
     const serving::ServedVersion& version = *part.route.version;
     if (status.ok() && call.logging) {
@@ -170,7 +174,6 @@ void EntityInferenceService::Answer(PredictCall& call) {
                                   part.stats, static_cast<int64_t>(part.rows.size()));
     }
   }
-  call.reactor->Finish(core::ToGrpcStatus(status));
 }
 
 void EntityInferenceService::Fail(PredictCall& call, const absl::Status& status) {
