@@ -111,20 +111,22 @@ absl::Status Fault(bool from_store, absl::string_view message) {
 absl::Status CheckSkew(const v1::TensorSpec& input, const v1::OnlineFeatureColumn& column,
                        DataType type, int64_t width) {
   const v1::VersionedFeatureRef& trained = input.feature();
-  const std::string name = FeatureRefText(trained.ref());
+  // Only a fault names the feature: formatting it for every input of every request costs a
+  // string each.
+  const auto name = [&trained] { return FeatureRefText(trained.ref()); };
   if (column.schema_version() != trained.schema_version()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "training/serving skew: feature ", name, " was trained on schema version ",
+        "training/serving skew: feature ", name(), " was trained on schema version ",
         trained.schema_version(), ", the store serves version ", column.schema_version()));
   }
   if (trained.type() != v1::FEATURE_TYPE_UNSPECIFIED && column.type() != trained.type()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "training/serving skew: feature ", name, " was trained as ",
+        "training/serving skew: feature ", name(), " was trained as ",
         FeatureTypeText(trained.type()), ", the store serves ", FeatureTypeText(column.type())));
   }
   if (!FeedsInput(column.type(), type, width)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "feature ", name, " is ", FeatureTypeText(column.type()), " in the store, which input '",
+        "feature ", name(), " is ", FeatureTypeText(column.type()), " in the store, which input '",
         input.name(), "' (", input.datatype(), ", ", width, " a row) cannot take"));
   }
   return absl::OkStatus();
@@ -137,10 +139,50 @@ struct ColumnToFill {
   const v1::OnlineFeatureColumn* stored;  // Null for a supplied column.
 };
 
+// A missing value (NaN) in an FP32 input whose nan_allowed is false is a fault of the data, of
+// feature `ref`.
+absl::Status CheckNoMissing(const v1::TensorSpec& input, const v1::FeatureRef& ref, bool from_store,
+                            int64_t width, const Tensor& tensor) {
+  if (tensor.type != DataType::kFp32 || input.nan_allowed()) return absl::OkStatus();
+  for (size_t e = 0; e < tensor.fp32.size(); ++e) {
+    if (!std::isnan(tensor.fp32[e])) continue;
+    return Fault(from_store, absl::StrCat("feature ", FeatureRefText(ref), " has no value at row ",
+                                          e / width, " and input '", input.name(),
+                                          "' takes no missing value (nan_allowed is false)"));
+  }
+  return absl::OkStatus();
+}
+
+// Whether every row of a stored FLOAT column is present and not null, so that it feeds a width-1
+// FP32 input as it is: one copy of the column rather than one append per value.
+bool CopiesWhole(const ColumnToFill& from, int64_t rows, int64_t width, const Tensor& tensor) {
+  if (from.stored == nullptr || width != 1 || tensor.type != DataType::kFp32 ||
+      from.values->values_case() != v1::ValueColumn::kFloatValues ||
+      from.values->float_values().values_size() != rows) {
+    return false;
+  }
+  for (int r = 0; r < rows; ++r) {
+    if (from.stored->statuses(r) != v1::VALUE_STATUS_PRESENT) return false;
+  }
+  for (int r = 0; r < from.values->is_null_size(); ++r) {
+    if (from.values->is_null(r)) return false;
+  }
+  return true;
+}
+
 absl::Status FillInput(const v1::TensorSpec& input, const ColumnToFill& from, int64_t rows,
                        int64_t width, Tensor* tensor, EntityRows* out) {
   const bool from_store = from.stored != nullptr;
-  const std::string name = FeatureRefText(*from.ref);
+  if (CopiesWhole(from, rows, width, *tensor)) {
+    const auto& values = from.values->float_values().values();
+    tensor->fp32.assign(values.begin(), values.end());
+    return CheckNoMissing(input, *from.ref, from_store, width, *tensor);
+  }
+  if (tensor->type == DataType::kFp32) {
+    tensor->fp32.reserve(static_cast<size_t>(rows * width));
+  } else {
+    tensor->bytes.reserve(static_cast<size_t>(rows));
+  }
   for (int r = 0; r < rows; ++r) {
     v1::ValueStatus status = from_store ? from.stored->statuses(r) : v1::VALUE_STATUS_PRESENT;
     if (status == v1::VALUE_STATUS_PRESENT && IsNullAt(*from.values, r)) {
@@ -156,19 +198,11 @@ absl::Status FillInput(const v1::TensorSpec& input, const ColumnToFill& from, in
     }
     const absl::Status appended = AppendValue(*from.values, r, width, tensor);
     if (!appended.ok()) {
-      return Fault(from_store,
-                   absl::StrCat("feature ", name, " at row ", r, ": ", appended.message()));
+      return Fault(from_store, absl::StrCat("feature ", FeatureRefText(*from.ref), " at row ", r,
+                                            ": ", appended.message()));
     }
   }
-  if (tensor->type == DataType::kFp32 && !input.nan_allowed()) {
-    for (size_t e = 0; e < tensor->fp32.size(); ++e) {
-      if (!std::isnan(tensor->fp32[e])) continue;
-      return Fault(from_store, absl::StrCat("feature ", name, " has no value at row ", e / width,
-                                            " and input '", input.name(),
-                                            "' takes no missing value (nan_allowed is false)"));
-    }
-  }
-  return absl::OkStatus();
+  return CheckNoMissing(input, *from.ref, from_store, width, *tensor);
 }
 
 // INVALID_ARGUMENT when `column`'s values cannot feed `input`.
@@ -193,7 +227,11 @@ absl::StatusOr<EntityRowsPlan> PlanEntityRows(const v1::ModelSignature& signatur
   ASSIGN_OR_RETURN(plan.rows, CheckEntityKeys(plan.lookup));
   std::vector<int> supplied_for;
   RETURN_IF_ERROR(MatchSupplied(signature, supplied, plan.rows, &supplied_for));
+  // Sized once: a 50-input signature otherwise regrows each of them several times per request.
   absl::flat_hash_map<std::string, int> column_of_feature;
+  column_of_feature.reserve(static_cast<size_t>(signature.inputs_size()));
+  plan.sources.reserve(static_cast<size_t>(signature.inputs_size()));
+  plan.lookup.mutable_features()->Reserve(signature.inputs_size());
   for (int i = 0; i < signature.inputs_size(); ++i) {
     const v1::TensorSpec& input = signature.inputs(i);
     InputSource source;
@@ -230,6 +268,7 @@ absl::StatusOr<EntityRows> AssembleEntityRows(const v1::ModelSignature& signatur
   }
   EntityRows out;
   out.inputs.rows = plan.rows;
+  out.inputs.tensors.reserve(static_cast<size_t>(signature.inputs_size()));
   out.issues.resize(plan.rows);
   for (int i = 0; i < signature.inputs_size(); ++i) {
     const v1::TensorSpec& input = signature.inputs(i);

@@ -17,6 +17,7 @@
 #include "libs/server/access.h"
 #include "libs/serving/feature_lookup_batcher.h"
 #include "libs/serving/prediction_logger.h"
+#include "services/inference/entity_predict_messages.h"
 #include "services/inference/inference_metrics.h"
 #include "services/inference/serving_view.h"
 
@@ -88,6 +89,9 @@ class EntityInferenceService final
   const server::ServiceAccess access_;
   const ServingView* serving_;
   EntityPredictOptions predict_;
+  // Predict's request and response, on arenas (with `predict` options). Outlives every call: the
+  // server is shut down before the service is destroyed.
+  std::unique_ptr<PredictMessagePool> messages_;
 };
 
 }  // namespace fabrique::services

@@ -35,6 +35,8 @@ EntityInferenceService::EntityInferenceService(const server::Access* guard,
                                                EntityPredictOptions predict)
     : EntityInferenceService(guard, serving) {
   predict_ = predict;
+  messages_ = std::make_unique<PredictMessagePool>();
+  SetMessageAllocatorFor_Predict(messages_.get());
 }
 
 grpc::ServerUnaryReactor* EntityInferenceService::Predict(grpc::CallbackServerContext* context,
@@ -104,7 +106,14 @@ void EntityInferenceService::Score(const std::shared_ptr<PredictCall>& call) {
     if (!rows.ok()) return Fail(*call, rows.status());
     feed.rows = *std::move(rows);
   }
+  // A request answered by one version (the usual case) hands it the feed's rows whole: no slice
+  // copied, unless return_features still reads the feed's rows when answering.
+  const bool whole = call->parts.size() == 1 && !call->request->return_features();
   for (PredictPart& part : call->parts) {
+    if (whole) {
+      part.inputs = std::move(call->feeds[part.feed].rows.inputs);
+      continue;
+    }
     absl::StatusOr<serving::TensorBatch> inputs =
         GatherRows(call->feeds[part.feed].rows.inputs, part.rows);
     if (!inputs.ok()) return Fail(*call, inputs.status());
@@ -114,7 +123,10 @@ void EntityInferenceService::Score(const std::shared_ptr<PredictCall>& call) {
   for (size_t i = 0; i < call->parts.size(); ++i) {
     if (call->parts[i].route.shadow != nullptr) SubmitShadow(call, i);
     PredictPart& part = call->parts[i];
-    part.route.version->Submit(part.inputs, call->deadline,
+    // Only the prediction log reads the inputs after scoring (the shadow has its copy already):
+    // without it they move to the batcher rather than being copied.
+    serving::TensorBatch inputs = call->logging ? part.inputs : std::move(part.inputs);
+    part.route.version->Submit(std::move(inputs), call->deadline,
                                [this, call, &part](absl::StatusOr<serving::TensorBatch> outputs,
                                                    const serving::BatchStats& stats) {
                                  const absl::Status status = outputs.status();
@@ -135,6 +147,10 @@ void EntityInferenceService::Answer(PredictCall& call) {
   } else {
     call.response->Clear();
   }
+  // The answer goes first: the prediction log's records and the metrics are built off the
+  // request path. From here on the call's request and response belong to gRPC; what follows
+  // reads only the call's own copies (ids, inputs, outputs).
+  call.reactor->Finish(core::ToGrpcStatus(status));
   for (const PredictPart& part : call.parts) {
     const serving::ServedVersion& version = *part.route.version;
     if (status.ok() && call.logging) {
@@ -158,7 +174,6 @@ void EntityInferenceService::Answer(PredictCall& call) {
                                   part.stats, static_cast<int64_t>(part.rows.size()));
     }
   }
-  call.reactor->Finish(core::ToGrpcStatus(status));
 }
 
 void EntityInferenceService::Fail(PredictCall& call, const absl::Status& status) {

@@ -70,7 +70,8 @@ absl::Status PlanFeeds(PredictCall& call) {
         WantedOutputs(signature, call.request->outputs(), call.model);
     if (!outputs.ok()) return outputs.status();
     part.outputs = *std::move(outputs);
-    const std::string key = InputsKey(signature);
+    // The key only tells feeds apart: a request answered by one version has one feed.
+    const std::string key = call.parts.size() > 1 ? InputsKey(signature) : std::string();
     part.feed = call.feeds.size();
     for (size_t i = 0; i < call.feeds.size(); ++i) {
       if (call.feeds[i].inputs_key == key) part.feed = i;
@@ -104,7 +105,7 @@ absl::Status FillPrediction(const PredictCall& call, const PredictPart& part, in
                                               version.version(), " answered ",
                                               outputs.tensors.size(), " outputs"));
     }
-    *prediction.add_outputs() = RowOutput(outputs.tensors[output], index);
+    FillRowOutput(outputs.tensors[output], index, *prediction.add_outputs());
   }
   absl::StatusOr<std::string> label =
       serving::PredictedLabel(version.record().signature(), outputs, index);
@@ -134,6 +135,7 @@ absl::Status PlanPredictCall(const serving::ModelSet& models, int max_rows, Pred
 absl::Status BuildPredictions(PredictCall& call) {
   const int64_t rows = static_cast<int64_t>(call.prediction_ids.size());
   auto* predictions = call.response->mutable_predictions();
+  predictions->Reserve(static_cast<int>(rows));
   for (int64_t row = 0; row < rows; ++row) predictions->Add()->set_row(row);
   for (const PredictPart& part : call.parts) {
     for (size_t i = 0; i < part.rows.size(); ++i) {

@@ -52,8 +52,7 @@ absl::StatusOr<std::vector<int>> WantedOutputs(
   return indexes;
 }
 
-v1::ModelOutput RowOutput(const serving::Tensor& tensor, int64_t row) {
-  v1::ModelOutput output;
+void FillRowOutput(const serving::Tensor& tensor, int64_t row, v1::ModelOutput& output) {
   output.set_name(tensor.name);
   const int64_t width = tensor.ElementsPerRow();
   for (int64_t i = row * width; i < (row + 1) * width; ++i) {
@@ -75,11 +74,10 @@ v1::ModelOutput RowOutput(const serving::Tensor& tensor, int64_t row) {
         value = tensor.boolean[i];
         break;
       case serving::DataType::kBytes:
-        return output;  // Text has no float form.
+        return;  // Text has no float form.
     }
     output.add_values(value);
   }
-  return output;
 }
 
 std::string InputsKey(const v1::ModelSignature& signature) {

@@ -4,12 +4,23 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "grpcpp/client_context.h"
 
 namespace fabrique::services {
+namespace {
+
+// One lookup in flight: what gRPC writes into and reads from until the call completes.
+struct LookupCall {
+  std::unique_ptr<grpc::ClientContext> context;
+  v1::LookupOnlineResponse response;
+  std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done;
+};
+
+}  // namespace
 
 FeatureClientPort::FeatureClientPort(std::shared_ptr<grpc::Channel> channel,
-                                     const std::string& target)
-    : client_(std::move(channel), {"features", target}, client::CallContext{}) {}
+                                     const std::string& target, client::CallContext context)
+    : client_(std::move(channel), {"features", target}, std::move(context)) {}
 
 absl::StatusOr<v1::LookupOnlineResponse> FeatureClientPort::LookupOnline(
     const v1::LookupOnlineRequest& request, absl::Time deadline) {
@@ -18,14 +29,45 @@ absl::StatusOr<v1::LookupOnlineResponse> FeatureClientPort::LookupOnline(
   absl::StatusOr<std::unique_ptr<grpc::ClientContext>> context = call.NewClientContext();
   if (!context.ok()) return context.status();
   v1::LookupOnlineResponse response;
-  const absl::Status status = client_.Error(
-      client_.stub()->LookupOnline(context->get(), request, &response), "LookupOnline");
-  if (status.code() == absl::StatusCode::kUnavailable) {
-    return absl::UnavailableError(
-        absl::StrCat("the feature store is unavailable: ", status.message()));
-  }
-  if (!status.ok()) return status;
+  const grpc::Status status = client_.stub()->LookupOnline(context->get(), request, &response);
+  if (!status.ok()) return Failure(status);
   return response;
+}
+
+void FeatureClientPort::LookupOnlineAsync(
+    const v1::LookupOnlineRequest& request, absl::Time deadline,
+    std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done) {
+  client::CallContext call = client_.context();
+  call.deadline = deadline;
+  absl::StatusOr<std::unique_ptr<grpc::ClientContext>> context = call.NewClientContext();
+  if (!context.ok()) {
+    done(context.status());
+    return;
+  }
+  auto* lookup = new LookupCall{*std::move(context), {}, std::move(done)};
+  client_.stub()->async()->LookupOnline(
+      lookup->context.get(), &request, &lookup->response, [this, lookup](grpc::Status status) {
+        std::unique_ptr<LookupCall> owned(lookup);
+        absl::StatusOr<v1::LookupOnlineResponse> answer =
+            status.ok() ? absl::StatusOr<v1::LookupOnlineResponse>(std::move(owned->response))
+                        : absl::StatusOr<v1::LookupOnlineResponse>(Failure(status));
+        auto done = std::move(owned->done);
+        // The call's context holds the channel. It goes before the caller hears: once every
+        // lookup is answered the port's owner may drop the channel, and a channel's last
+        // reference must never be dropped on one of gRPC's threads (its shutdown joins that very
+        // thread and aborts the process). Nor is the port touched after `done`.
+        owned.reset();
+        done(std::move(answer));
+      });
+}
+
+absl::Status FeatureClientPort::Failure(const grpc::Status& status) const {
+  const absl::Status failed = client_.Error(status, "LookupOnline");
+  if (failed.code() == absl::StatusCode::kUnavailable) {
+    return absl::UnavailableError(
+        absl::StrCat("the feature store is unavailable: ", failed.message()));
+  }
+  return failed;
 }
 
 }  // namespace fabrique::services

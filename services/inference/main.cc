@@ -30,7 +30,7 @@
 #include "services/inference/batching_config.h"
 #include "services/inference/capacity_validation.h"
 #include "services/inference/entity_inference_service.h"
-#include "services/inference/feature_stream_port.h"
+#include "services/inference/feature_client_port.h"
 #include "services/inference/inference_metrics.h"
 #include "services/inference/monitor_client_port.h"
 #include "services/inference/open_inference_service.h"
@@ -102,11 +102,11 @@ absl::Status Run(const server::ServiceFlags& flags) {
                      client::MakeChannel(flags.PeerChannel(f.monitor_target)));
     monitor = std::make_unique<MonitorClientPort>(monitor_channel, f.monitor_target);
   }
-  // The feature store, read online for entity requests on long-lived lookup streams; concurrent
-  // lookups batched together.
+  // The feature store, read online for entity requests by unary calls on gRPC's callback API;
+  // concurrent lookups batched together.
   ASSIGN_OR_RETURN(auto features_channel,
                    client::MakeChannel(flags.PeerChannel(f.features_target)));
-  FeatureStreamPort features({features_channel, f.features_target});
+  FeatureClientPort features(features_channel, f.features_target);
   ASSIGN_OR_RETURN(auto feature_lookups, serving::FeatureLookupBatcher::Create({&features}));
   ASSIGN_OR_RETURN(auto cache, serving::ArtifactCache::Create({cache_dir, registry.get()}));
   ASSIGN_OR_RETURN(auto plans, serving::PlanStore::Create({cache_dir}));

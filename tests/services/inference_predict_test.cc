@@ -423,8 +423,13 @@ TEST_CASE("A version's rows are gathered from the request's in the order asked")
   CHECK(gathered->rows == 3);
   CHECK(gathered->tensors[0].fp32 == std::vector<float>{0, 1, 20, 21, 30, 31});
   CHECK(gathered->tensors[1].bytes == std::vector<std::string>{"a", "c", "d"});
-  CHECK(RowOutput(gathered->tensors[0], 1).values(1) == 21.0f);
-  CHECK(RowOutput(gathered->tensors[1], 1).values_size() == 0);  // Text has no float form.
+  v1::ModelOutput numbers;
+  FillRowOutput(gathered->tensors[0], 1, numbers);
+  CHECK(numbers.name() == "x");
+  CHECK(numbers.values(1) == 21.0f);
+  v1::ModelOutput text;
+  FillRowOutput(gathered->tensors[1], 1, text);
+  CHECK(text.values_size() == 0);  // Text has no float form.
   CHECK(GatherRows(batch, {5}).status().code() == absl::StatusCode::kOutOfRange);
 }
 
