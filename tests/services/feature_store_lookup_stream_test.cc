@@ -20,22 +20,12 @@ using feature_test::Batch;
 using feature_test::Context;
 using feature_test::Define;
 using feature_test::Ingest;
+using feature_test::IngestCustomers;
 using feature_test::LookupOfKeys;
 using feature_test::MetricValue;
 using feature_test::Server;
 
 using Stream = grpc::ClientReaderWriter<v1::LookupOnlineRequest, v1::LookupOnlineResponse>;
-
-// Rows for c0..c<n-1>, c<i> with amount i and hour i % 20; c<n>.. are never written.
-void IngestCustomers(Server& s, int n) {
-  std::vector<std::tuple<std::string, int, float, std::string>> rows;
-  for (int i = 0; i < n; ++i) {
-    rows.emplace_back(absl::StrCat("c", i), i % 20, static_cast<float>(i), absl::StrCat("k", i));
-  }
-  v1::IngestResponse response;
-  REQUIRE(Ingest(s, {Batch(s, rows)}, &response).ok());
-  REQUIRE(response.rows_written() == n);
-}
 
 // Writes `requests` on a thread of its own, then closes the client's side; reads every answer
 // here; returns the call's status.

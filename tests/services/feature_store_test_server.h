@@ -199,6 +199,17 @@ inline grpc::Status BuildAs(Server& s, grpc::ClientContext* context, const Group
   return stream->Finish();
 }
 
+// Rows for c0..c<n-1>, c<i> with amount i and hour i % 20; c<n>.. are never written.
+inline void IngestCustomers(Server& s, int n) {
+  std::vector<std::tuple<std::string, int, float, std::string>> rows;
+  for (int i = 0; i < n; ++i) {
+    rows.emplace_back(absl::StrCat("c", i), i % 20, static_cast<float>(i), absl::StrCat("k", i));
+  }
+  v1::IngestResponse response;
+  REQUIRE(Ingest(s, {Batch(s, rows)}, &response).ok());
+  REQUIRE(response.rows_written() == n);
+}
+
 // A lookup of tx's amount and country for customers `keys`, with event times.
 inline v1::LookupOnlineRequest LookupOfKeys(const std::vector<std::string>& keys) {
   v1::LookupOnlineRequest request;

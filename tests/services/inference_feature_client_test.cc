@@ -27,19 +27,11 @@ using feature_test::Context;
 using feature_test::Define;
 using feature_test::Identity;
 using feature_test::Ingest;
+using feature_test::IngestCustomers;
 using feature_test::LookupOfKeys;
 using feature_test::Server;
 
 std::string AddressOf(Server& s) { return absl::StrCat("127.0.0.1:", s.host->port()); }
-
-void IngestCustomers(Server& s, int n) {
-  std::vector<std::tuple<std::string, int, float, std::string>> rows;
-  for (int i = 0; i < n; ++i) {
-    rows.emplace_back(absl::StrCat("c", i), i % 20, static_cast<float>(i), absl::StrCat("k", i));
-  }
-  v1::IngestResponse response;
-  REQUIRE(Ingest(s, {Batch(s, rows)}, &response).ok());
-}
 
 absl::Time InTenSeconds() { return absl::Now() + absl::Seconds(10); }
 
