@@ -4,23 +4,28 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/status_macros.h"
+#include "libs/features/storage/atomic_ingest.h"
 #include "libs/features/storage/batch_keys.h"
 #include "libs/features/storage/row_codec.h"
-#include "libs/features/storage/storage_keys.h"
-#include "libs/kv/rocksdb_status.h"
+#include "libs/features/storage/write_batch_files.h"
 #include "rocksdb/db.h"
-#include "rocksdb/env.h"
 #include "rocksdb/options.h"
-#include "rocksdb/sst_file_writer.h"
 
 namespace fabrique::features {
+
 absl::StatusOr<std::unique_ptr<BulkLoader>> BulkLoader::Create(Options options) {
   if (options.store == nullptr || options.writer == nullptr) {
     return absl::InvalidArgumentError("BulkLoaderOptions.store and .writer are required");
   }
   if (options.temp_dir.empty()) options.temp_dir = options.store->path() + "/bulk";
   ASSIGN_OR_RETURN(kv::ColumnFamily history, options.store->Family(options.history_family));
-  return std::unique_ptr<BulkLoader>(new BulkLoader(std::move(options), history));
+  ASSIGN_OR_RETURN(kv::ColumnFamily online, options.store->Family(options.online_family));
+  if (options.store->raw_db()->GetOptions(online.handle()).merge_operator == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the online family '", options.online_family,
+                     "' has no merge operator: open the store with InstallOnlineMerge"));
+  }
+  return std::unique_ptr<BulkLoader>(new BulkLoader(std::move(options), history, online));
 }
 
 absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
@@ -32,36 +37,38 @@ absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
   BulkLoadResult result;
   if (keys.size() == 0) return result;
 
-  rocksdb::DB* db = options_.store->raw_db();
-  if (db == nullptr) return absl::FailedPreconditionError("bulk load into a closed store");
-  rocksdb::Env* env = db->GetEnv();
-  const std::string context = absl::StrCat("bulk load of group '", schema.group(), "'");
-  RETURN_IF_ERROR(kv::FromRocksDbStatus(env->CreateDirIfMissing(options_.temp_dir), context));
-  const std::string file =
-      absl::StrCat(options_.temp_dir, "/", env->NowMicros(), "-", next_file_.fetch_add(1), ".sst");
-  const rocksdb::Options family_options = db->GetOptions(history_.handle());
-  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), family_options, history_.handle());
-  RETURN_IF_ERROR(kv::FromRocksDbStatus(writer.Open(file), context));
-  // Encoded once, in row order, for both the file and the online merge.
+  ASSIGN_OR_RETURN(std::unique_ptr<AtomicIngest> ingest,
+                   AtomicIngest::Create(options_.store, options_.temp_dir,
+                                        absl::StrCat("bulk load of group '", schema.group(), "'")));
+  ASSIGN_OR_RETURN(AtomicIngest::File * history, ingest->FileOf(history_));
+  ASSIGN_OR_RETURN(AtomicIngest::File * online, ingest->FileOf(online_));
+  // Encoded once, in row order, for both files.
   EncodedRows encoded;
   encoder.EncodeAll(skip, &encoded);
+  // In key order: an entity's first written key is its newest row of the batch (the last of
+  // equal ones), the online candidate; online keys then come in order too.
+  absl::string_view last_entity;  // Never empty once set: keys start with the group prefix.
   for (size_t i = 0; i < keys.size(); ++i) {
     if (keys.overridden(i)) continue;  // Equal keys: only the last in input order is written.
-    const absl::string_view key = keys.key(i);
     const absl::string_view value = encoded.row(keys.row(i));
-    RETURN_IF_ERROR(kv::FromRocksDbStatus(writer.Put(rocksdb::Slice(key.data(), key.size()),
-                                                     rocksdb::Slice(value.data(), value.size())),
-                                          context));
+    RETURN_IF_ERROR(history->Put(keys.key(i), value));
     ++result.rows_written;
+    const absl::string_view entity = keys.entity_key(i);
+    if (entity != last_entity) {
+      RETURN_IF_ERROR(online->Merge(entity, value));
+      ++result.online.online_offered;
+      last_entity = entity;
+    }
   }
-  RETURN_IF_ERROR(kv::FromRocksDbStatus(writer.Finish(), context));
-  rocksdb::IngestExternalFileOptions ingest;
-  ingest.move_files = true;  // Link the file in; RocksDB copies when linking is not possible.
-  absl::Status ingested =
-      kv::FromRocksDbStatus(db->IngestExternalFile(history_.handle(), {file}, ingest), context);
-  env->DeleteFile(file).PermitUncheckedError();  // Gone already when moved.
-  RETURN_IF_ERROR(ingested);
-  ASSIGN_OR_RETURN(result.online, options_.writer->MergeOnline(encoded, keys, extra));
+  kv::WriteBatch extra_batch;
+  bool extra_in_files = true;
+  if (extra) {
+    RETURN_IF_ERROR(extra(&extra_batch));
+    ASSIGN_OR_RETURN(extra_in_files,
+                     AddWriteBatchToIngest(*options_.store, extra_batch, ingest.get()));
+  }
+  RETURN_IF_ERROR(ingest->Ingest());
+  if (!extra_in_files) RETURN_IF_ERROR(options_.writer->Commit(extra_batch));
   return result;
 }
 

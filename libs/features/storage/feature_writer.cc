@@ -61,10 +61,12 @@ absl::StatusOr<WriteResult> FeatureWriter::WriteImpl(const v1::FeatureGroup& gro
   return WriteKeys(encoded, keys, with_history, defer_sync, extra);
 }
 
-absl::StatusOr<WriteResult> FeatureWriter::MergeOnline(const EncodedRows& encoded,
-                                                       const BatchKeys& keys,
-                                                       const ExtraWrites& extra) {
-  return WriteKeys(encoded, keys, /*with_history=*/false, /*defer_sync=*/false, extra);
+absl::Status FeatureWriter::Commit(kv::WriteBatch& batch) {
+  if (batch.empty()) return absl::OkStatus();
+  const bool sync = options_.durability == Durability::kSync;
+  RETURN_IF_ERROR(options_.store->Write(batch, sync ? kv::SyncMode::kSync : kv::SyncMode::kNoSync));
+  if (options_.durability == Durability::kGroupCommit) RETURN_IF_ERROR(committer_.Sync());
+  return absl::OkStatus();
 }
 
 absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const EncodedRows& encoded,
@@ -73,10 +75,13 @@ absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const EncodedRows& encoded,
   WriteResult result;
   if (keys.size() == 0) return result;
   kv::WriteBatch batch;
-  // In key order; the first key of each entity is its newest row: the online candidate.
+  // In key order; the first written key of each entity is its newest row (the last of equal
+  // ones): the online candidate.
+  absl::string_view last_entity;  // Never empty once set: keys start with the group prefix.
   for (size_t i = 0; i < keys.size(); ++i) {
     if (keys.overridden(i)) continue;
-    const bool candidate = keys.starts_entity(i);
+    const bool candidate = keys.entity_key(i) != last_entity;
+    last_entity = keys.entity_key(i);
     if (!with_history && !candidate) continue;
     const absl::string_view value = encoded.row(keys.row(i));
     if (with_history) {

@@ -104,10 +104,9 @@ class FeatureWriter {
   absl::StatusOr<WriteResult> WriteOnline(const v1::FeatureGroup& group, const v1::RowBatch& rows,
                                           RowMask skip = {});
 
-  // WriteOnline for callers that already hold the batch's encoded rows and keys (BulkLoader),
-  // with `extra` in the same commit.
-  absl::StatusOr<WriteResult> MergeOnline(const EncodedRows& encoded, const BatchKeys& keys,
-                                          const ExtraWrites& extra = nullptr);
+  // Commits `batch` (writes of other families, such as a bulk load's extra writes that could not
+  // join its files) with the writer's durability. The store's errors.
+  absl::Status Commit(kv::WriteBatch& batch);
 
   // Makes every write returned so far durable (one shared fsync).
   absl::Status Sync() { return committer_.Sync(); }

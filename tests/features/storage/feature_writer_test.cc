@@ -94,6 +94,21 @@ TEST_CASE("Out-of-order rows never overwrite a newer online value", "[feature_wr
   REQUIRE(Online(*store, "c1") == std::make_pair(int64_t{150}, int64_t{150}));
 }
 
+TEST_CASE("A batch that repeats an entity's newest row puts its last copy online",
+          "[feature_writer]") {
+  std::unique_ptr<kv::Store> store = OpenStore();
+  std::unique_ptr<FeatureWriter> writer = MakeWriter(store.get());
+  const v1::FeatureGroup group = Payments();
+  absl::StatusOr<WriteResult> written =
+      writer->Write(group, MakeBatch(group, {{"c1", 300, {0.0, int64_t{1}}},
+                                             {"c1", 200, {0.0, int64_t{2}}},
+                                             {"c1", 300, {0.0, int64_t{3}}}}));
+  STORAGE_REQUIRE_OK(written);
+  REQUIRE(written->rows_written == 2);
+  REQUIRE(written->online_offered == 1);
+  REQUIRE(Online(*store, "c1") == std::make_pair(int64_t{300}, int64_t{3}));
+}
+
 TEST_CASE("Re-sending the same rows is idempotent", "[feature_writer]") {
   std::unique_ptr<kv::Store> store = OpenStore();
   std::unique_ptr<FeatureWriter> writer = MakeWriter(store.get(), Durability::kSync);
