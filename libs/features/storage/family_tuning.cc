@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "libs/features/storage/hash_memtable.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
@@ -42,8 +43,11 @@ bool Lz4Supported() {
 }  // namespace
 
 void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) {
-  // RocksDB refuses to open a database with concurrent memtable writes and a vector memtable.
-  if (tuning.history_append_only_memtable) options->concurrent_memtable_writes = false;
+  // RocksDB refuses to open a database with concurrent memtable writes and a memtable that does
+  // not support them (the vector and the hash memtables).
+  if (tuning.history_append_only_memtable || tuning.online_hash_buckets > 0) {
+    options->concurrent_memtable_writes = false;
+  }
   auto previous = std::move(options->configure_family);
   options->configure_family = [previous, tuning](const std::string& family,
                                                  rocksdb::ColumnFamilyOptions* cf) {
@@ -67,13 +71,14 @@ void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) 
       // hold (most of them, between flushes) skips the memtable search.
       cf->memtable_whole_key_filtering = true;
       cf->memtable_prefix_bloom_size_ratio = 0.02;
-      // A hash-indexed memtable: ingest's one online write per entity and batch, and every
-      // lookup, find their key in a hash bucket instead of a skip list of the whole memtable
-      // (whose inserts were 40% of the server's ingest CPU). Flushes pay for it by sorting, in
-      // the background. Only point lookups read this family, which is what it serves well.
+      // A hash-indexed memtable (hash_memtable.h): ingest's one online write per entity and
+      // batch, and every lookup, find their key in a hash bucket instead of a skip list of the
+      // whole memtable (whose inserts were 40% of the server's ingest CPU). Flushes pay for it
+      // by sorting its entries once, in the background. Only point lookups read this family,
+      // which is what it serves well; the whole-key prefix extractor sends them to the bucket.
       if (tuning.online_hash_buckets > 0) {
         cf->prefix_extractor = std::make_shared<WholeKeyTransform>();
-        cf->memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(tuning.online_hash_buckets));
+        cf->memtable_factory = NewHashMemTableFactory(tuning.online_hash_buckets);
       }
     }
   };

@@ -12,11 +12,13 @@
 //            flush. Ingest is write-mostly and history is only ever scanned, so the price (an
 //            iterator over the unflushed rows sorts a copy of them first, up to
 //            write_buffer_bytes of rows) is paid by training-set builds and history reads, not
-//            by the hot path. It rules out concurrent memtable writes (set off here).
+//            by the hot path.
 //   online   a hash index inside each data block, so a point lookup finds its key in a block in
 //            one probe instead of a binary search (RocksDB's data_block_index_type); no
 //            compression (a cache miss costs no decompression); a hash-indexed memtable with
-//            a bloom filter (the family is only ever read by whole key).
+//            a bloom filter (the family is only ever read by whole key; hash_memtable.h).
+//
+// Both memtables rule out concurrent memtable writes (set off here when either is on).
 
 #include <cstddef>
 #include <string>
