@@ -78,7 +78,7 @@ void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) 
       // which is what it serves well; the whole-key prefix extractor sends them to the bucket.
       if (tuning.online_hash_buckets > 0) {
         cf->prefix_extractor = std::make_shared<WholeKeyTransform>();
-        cf->memtable_factory = NewHashMemTableFactory(tuning.online_hash_buckets);
+        cf->memtable_factory = NewHashMemTableFactory(tuning.online_hash_buckets, cf->comparator);
       }
     }
   };

@@ -12,6 +12,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
+#include "rocksdb/comparator.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/slice.h"
 
@@ -86,9 +87,11 @@ absl::string_view UserKeyOf(const rocksdb::Slice& internal_key) {
 
 class HashMemTable : public rocksdb::MemTableRep {
  public:
-  HashMemTable(const KeyComparator& compare, rocksdb::Allocator* allocator, size_t buckets)
+  HashMemTable(const KeyComparator& compare, rocksdb::Allocator* allocator, size_t buckets,
+               bool bytewise)
       : rocksdb::MemTableRep(allocator),
         compare_(compare),
+        bytewise_(bytewise),
         bucket_count_(std::max<size_t>(buckets, 1)),
         buckets_(new std::atomic<Node*>[bucket_count_]) {
     for (size_t b = 0; b < bucket_count_; ++b)
@@ -207,11 +210,11 @@ class HashMemTable : public rocksdb::MemTableRep {
         SortedIterator(this, key_only, std::move(entries));
   }
 
-  // Every entry, in internal-key order. Sorted on 8 bytes of the user key past the prefix that
-  // all keys share (the group's), held beside the entry, and on whole entries only where those
-  // are equal: comparing entries themselves reads both from random places of the memtable,
-  // which made the sort most of a flush's CPU. That order is the keys' bytewise order, RocksDB's
-  // default; it is checked in one pass, and a family with another comparator pays a full sort.
+  // Every entry, in internal-key order. For bytewise keys, sorted on 8 bytes of the user key
+  // past the prefix that all keys share (the group's), held beside the entry, and on whole
+  // entries only where those are equal: comparing entries themselves reads both from random
+  // places of the memtable, which made the sort most of a flush's CPU. Other comparators pay
+  // that full sort.
   std::vector<const char*> SortedEntries() const {
     auto user_key = [this](const char* entry) { return UserKeyOf(compare_.decode_key(entry)); };
     // One walk gathers the entries and the prefix they share, reading each entry once.
@@ -234,7 +237,11 @@ class HashMemTable : public rocksdb::MemTableRep {
         entries.push_back(node->entry());
       }
     }
-    if (entries.empty()) return entries;
+    auto before = [this](const char* a, const char* b) { return compare_(a, b) < 0; };
+    if (!bytewise_) {
+      std::sort(entries.begin(), entries.end(), before);
+      return entries;
+    }
     struct Keyed {
       uint64_t head;  // Big-endian, so integer order is byte order; zero-padded past the key.
       const char* entry;
@@ -253,10 +260,6 @@ class HashMemTable : public rocksdb::MemTableRep {
       return compare_(a.entry, b.entry) < 0;
     });
     for (size_t i = 0; i < keyed.size(); ++i) entries[i] = keyed[i].entry;
-    auto before = [this](const char* a, const char* b) { return compare_(a, b) < 0; };
-    if (!std::is_sorted(entries.begin(), entries.end(), before)) {
-      std::sort(entries.begin(), entries.end(), before);
-    }
     return entries;
   }
 
@@ -282,6 +285,7 @@ class HashMemTable : public rocksdb::MemTableRep {
   }
 
   const KeyComparator& compare_;
+  const bool bytewise_;  // Whether user keys compare bytewise (see SortedEntries).
   const size_t bucket_count_;
   const std::unique_ptr<std::atomic<Node*>[]> buckets_;
   std::atomic<size_t> entries_{0};
@@ -289,24 +293,27 @@ class HashMemTable : public rocksdb::MemTableRep {
 
 class HashMemTableFactory : public rocksdb::MemTableRepFactory {
  public:
-  explicit HashMemTableFactory(size_t buckets) : buckets_(buckets) {}
+  HashMemTableFactory(size_t buckets, bool bytewise) : buckets_(buckets), bytewise_(bytewise) {}
 
   rocksdb::MemTableRep* CreateMemTableRep(const KeyComparator& compare,
                                           rocksdb::Allocator* allocator,
                                           const rocksdb::SliceTransform*,
                                           rocksdb::Logger*) override {
-    return new HashMemTable(compare, allocator, buckets_);
+    return new HashMemTable(compare, allocator, buckets_, bytewise_);
   }
   const char* Name() const override { return "fabrique.HashMemTable"; }
 
  private:
   const size_t buckets_;
+  const bool bytewise_;
 };
 
 }  // namespace
 
-std::shared_ptr<rocksdb::MemTableRepFactory> NewHashMemTableFactory(size_t buckets) {
-  return std::make_shared<HashMemTableFactory>(buckets);
+std::shared_ptr<rocksdb::MemTableRepFactory> NewHashMemTableFactory(
+    size_t buckets, const rocksdb::Comparator* comparator) {
+  return std::make_shared<HashMemTableFactory>(
+      buckets, comparator == nullptr || comparator == rocksdb::BytewiseComparator());
 }
 
 }  // namespace fabrique::features

@@ -28,14 +28,17 @@
 #include <memory>
 
 namespace rocksdb {
+class Comparator;
 class MemTableRepFactory;
 }  // namespace rocksdb
 
 namespace fabrique::features {
 
 // `buckets`: the hash table's size, fixed for the memtable's life; about one per key written
-// between flushes. 8 bytes each.
-std::shared_ptr<rocksdb::MemTableRepFactory> NewHashMemTableFactory(size_t buckets);
+// between flushes. 8 bytes each. `comparator`: the family's (ColumnFamilyOptions::comparator;
+// null = RocksDB's default, bytewise); flushes sort bytewise keys several times faster.
+std::shared_ptr<rocksdb::MemTableRepFactory> NewHashMemTableFactory(
+    size_t buckets, const rocksdb::Comparator* comparator);
 
 }  // namespace fabrique::features
 

@@ -1,6 +1,7 @@
 // The online family's hash memtable answers every read as RocksDB's skip list does: the latest
 // value and the value under a snapshot of keys that share buckets and prefixes, puts, deletes
-// and merge operands over them, whole-key scans, and the same again once flushed.
+// and merge operands over them, whole-key scans, and the same again once flushed, with keys in
+// bytewise order (the flush's fast sort) and in another order.
 
 #include "libs/features/storage/hash_memtable.h"
 
@@ -14,6 +15,7 @@
 #include "catch2/catch.hpp"
 #include "libs/features/storage/family_tuning.h"
 #include "libs/kv/store.h"
+#include "rocksdb/comparator.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/options.h"
 #include "storage_test_util.h"
@@ -33,12 +35,17 @@ class AppendOperator : public rocksdb::AssociativeMergeOperator {
 };
 
 // "hashed" with the hash memtable (16 buckets, so that keys share them), "plain" with RocksDB's
-// skip list; both append merge operands.
-std::unique_ptr<kv::Store> OpenTwoFamilies() {
+// skip list; both append merge operands, and order keys bytewise or in reverse.
+std::unique_ptr<kv::Store> OpenTwoFamilies(bool reverse) {
   kv::StoreOptions options;
   options.path = "/in-memory/hash-memtable";
   options.in_memory = true;
   options.column_families = {"hashed", "plain"};
+  if (reverse) {
+    options.configure_family = [](const std::string&, rocksdb::ColumnFamilyOptions* cf) {
+      cf->comparator = rocksdb::ReverseBytewiseComparator();
+    };
+  }
   FamilyTuning tuning;
   tuning.history_family = "unused";
   tuning.online_family = "hashed";
@@ -79,7 +86,9 @@ std::map<std::string, std::string> ScanAll(kv::Store& store, const std::string& 
 }
 
 TEST_CASE("The hash memtable reads as the skip list does", "[hash_memtable]") {
-  std::unique_ptr<kv::Store> store = OpenTwoFamilies();
+  const bool reverse = GENERATE(false, true);
+  INFO((reverse ? "reverse bytewise keys" : "bytewise keys"));
+  std::unique_ptr<kv::Store> store = OpenTwoFamilies(reverse);
   const kv::ColumnFamily hashed = *store->Family("hashed");
   const kv::ColumnFamily plain = *store->Family("plain");
   // Keys that are prefixes of one another, and more keys than buckets.
