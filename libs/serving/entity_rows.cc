@@ -3,9 +3,11 @@
 #include <cmath>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "libs/core/status_macros.h"
 #include "libs/serving/feature_values.h"
 #include "libs/serving/lookup_merge.h"
@@ -228,7 +230,8 @@ absl::StatusOr<EntityRowsPlan> PlanEntityRows(const v1::ModelSignature& signatur
   std::vector<int> supplied_for;
   RETURN_IF_ERROR(MatchSupplied(signature, supplied, plan.rows, &supplied_for));
   // Sized once: a 50-input signature otherwise regrows each of them several times per request.
-  absl::flat_hash_map<std::string, int> column_of_feature;
+  // Keyed by the signature's own group and feature names: no string made per input.
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int> column_of_feature;
   column_of_feature.reserve(static_cast<size_t>(signature.inputs_size()));
   plan.sources.reserve(static_cast<size_t>(signature.inputs_size()));
   plan.lookup.mutable_features()->Reserve(signature.inputs_size());
@@ -248,8 +251,9 @@ absl::StatusOr<EntityRowsPlan> PlanEntityRows(const v1::ModelSignature& signatur
                        input.name(), "', no group), one value per row"));
     } else {
       const v1::FeatureRef& ref = input.feature().ref();
-      auto [it, added] =
-          column_of_feature.try_emplace(FeatureRefText(ref), plan.lookup.features_size());
+      auto [it, added] = column_of_feature.try_emplace(
+          std::make_pair(absl::string_view(ref.group()), absl::string_view(ref.feature())),
+          plan.lookup.features_size());
       if (added) *plan.lookup.add_features() = ref;
       source.index = it->second;
     }

@@ -5,6 +5,7 @@
 // feed, looked up once) and the rows each version answers (a part). Held by the callbacks of
 // the feature lookups and of the batchers until the last one answers.
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -51,10 +52,13 @@ struct PredictCall {
   absl::Time start;
   absl::Time deadline = absl::InfiniteFuture();
   bool logging = false;
-  std::vector<std::string> prediction_ids;  // One per request row.
+  // One per request row (StartPredictions); moved into the response unless the log or a shadow
+  // reads them after.
+  std::vector<std::string> prediction_ids;
   std::vector<PredictFeed> feeds;
   std::vector<PredictPart> parts;
   absl::Time lookup_start;
+  std::atomic<int> lookups_out = 0;  // Lookups not answered yet (for the lookup latency).
 
   // Lookups or scorings still out, and the first failure among them.
   absl::Mutex mu;
@@ -83,7 +87,14 @@ struct PredictCall {
 // say, and INVALID_ARGUMENT for no rows or more than `max_rows`.
 absl::Status PlanPredictCall(const serving::ModelSet& models, int max_rows, PredictCall& call);
 
-// The response's predictions from every part's answer, in row order.
+// Makes the prediction ids and starts the response's predictions, one per row in row order,
+// with what is known before scoring: the row, its id, the version, alias and canary that answer
+// it. At 100 rows that is some 15 us, plus 18 us of ids, which Predict does while the features
+// are looked up rather than after the model answers.
+void StartPredictions(PredictCall& call);
+
+// Completes the predictions StartPredictions started from every part's answer: outputs, label,
+// feature issues and, when asked, the features fed.
 absl::Status BuildPredictions(PredictCall& call);
 
 }  // namespace fabrique::services
