@@ -86,8 +86,10 @@ void EntityInferenceService::LookUp(const std::shared_ptr<PredictCall>& call) {
   call->Expect(static_cast<int>(looked_up.size()) + 1);
   call->lookups_out = static_cast<int>(looked_up.size());
   for (size_t i : looked_up) {
-    predict_.features->Lookup(call->feeds[i].plan.lookup, call->deadline,
-                              [this, call, i](absl::StatusOr<v1::LookupOnlineResponse> answer) {
+    // The plan's own request, held through the call: not copied.
+    std::shared_ptr<const v1::LookupOnlineRequest> request(call, &call->feeds[i].plan.lookup);
+    predict_.features->Lookup(std::move(request), call->deadline,
+                              [this, call, i](absl::StatusOr<serving::LookupAnswer> answer) {
                                 if (answer.ok()) call->feeds[i].answer = *std::move(answer);
                                 if (--call->lookups_out == 0 && predict_.metrics != nullptr) {
                                   predict_.metrics->OnFeatureLookup(
@@ -108,7 +110,9 @@ void EntityInferenceService::LookedUp(const std::shared_ptr<PredictCall>& call) 
 void EntityInferenceService::Score(const std::shared_ptr<PredictCall>& call) {
   for (PredictFeed& feed : call->feeds) {
     absl::StatusOr<serving::EntityRows> rows = serving::AssembleEntityRows(
-        *feed.signature, feed.plan, feed.answer, call->request->supplied_features());
+        *feed.signature, feed.plan,
+        feed.answer != nullptr ? *feed.answer : v1::LookupOnlineResponse::default_instance(),
+        call->request->supplied_features());
     if (!rows.ok()) return Fail(*call, rows.status());
     feed.rows = *std::move(rows);
   }

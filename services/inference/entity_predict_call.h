@@ -19,6 +19,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "libs/serving/dynamic_batcher.h"
 #include "libs/serving/entity_rows.h"
+#include "libs/serving/feature_port.h"
 #include "libs/serving/model_set.h"
 
 namespace fabrique::services {
@@ -28,8 +29,8 @@ struct PredictFeed {
   const v1::ModelSignature* signature = nullptr;  // Of the first version fed; held by the parts.
   std::string inputs_key;                         // InputsKey(*signature).
   serving::EntityRowsPlan plan;
-  v1::LookupOnlineResponse answer;  // The lookup's; empty when every input was supplied.
-  serving::EntityRows rows;         // Every request row, assembled.
+  serving::LookupAnswer answer;  // The lookup's; null when every input was supplied.
+  serving::EntityRows rows;      // Every request row, assembled.
 };
 
 // The request rows one version answers, reached one way.
