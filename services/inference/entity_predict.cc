@@ -68,7 +68,7 @@ grpc::ServerUnaryReactor* EntityInferenceService::Predict(grpc::CallbackServerCo
 void EntityInferenceService::LookUp(const std::shared_ptr<PredictCall>& call) {
   std::vector<size_t> looked_up;
   for (size_t i = 0; i < call->feeds.size(); ++i) {
-    if (call->feeds[i].plan.lookup.features_size() > 0) looked_up.push_back(i);
+    if (call->feeds[i].plan.lookup->features_size() > 0) looked_up.push_back(i);
   }
   if (looked_up.empty()) {
     StartPredictions(*call);
@@ -86,9 +86,7 @@ void EntityInferenceService::LookUp(const std::shared_ptr<PredictCall>& call) {
   call->Expect(static_cast<int>(looked_up.size()) + 1);
   call->lookups_out = static_cast<int>(looked_up.size());
   for (size_t i : looked_up) {
-    // The plan's own request, held through the call: not copied.
-    std::shared_ptr<const v1::LookupOnlineRequest> request(call, &call->feeds[i].plan.lookup);
-    predict_.features->Lookup(std::move(request), call->deadline,
+    predict_.features->Lookup(call->feeds[i].plan.lookup, call->deadline,
                               [this, call, i](absl::StatusOr<serving::LookupAnswer> answer) {
                                 if (answer.ok()) call->feeds[i].answer = *std::move(answer);
                                 if (--call->lookups_out == 0 && predict_.metrics != nullptr) {

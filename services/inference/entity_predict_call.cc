@@ -105,14 +105,14 @@ absl::Status FillPrediction(const PredictCall& call, const PredictPart& part, in
   const serving::ServedVersion& version = *part.route.version;
   const serving::TensorBatch& outputs = *part.answer;
   const int64_t row = part.rows[index];
-  prediction.mutable_outputs()->Reserve(static_cast<int>(part.outputs.size()));
-  for (int output : part.outputs) {
+  for (size_t k = 0; k < part.outputs.size(); ++k) {
+    const int output = part.outputs[k];
     if (output >= static_cast<int>(outputs.tensors.size())) {
       return absl::InternalError(absl::StrCat("model '", version.model(), "' version ",
                                               version.version(), " answered ",
                                               outputs.tensors.size(), " outputs"));
     }
-    FillRowOutput(outputs.tensors[output], index, *prediction.add_outputs());
+    FillRowOutput(outputs.tensors[output], index, *prediction.mutable_outputs(static_cast<int>(k)));
   }
   absl::StatusOr<std::string> label =
       serving::PredictedLabel(version.record().signature(), outputs, index);
@@ -151,6 +151,7 @@ void StartPredictions(PredictCall& call) {
   for (int64_t row = 0; row < rows; ++row) predictions->Add()->set_row(row);
   for (const PredictPart& part : call.parts) {
     const serving::ServedVersion& version = *part.route.version;
+    const v1::ModelSignature& signature = version.record().signature();
     for (const int64_t row : part.rows) {
       v1::EntityPrediction& prediction = (*predictions)[static_cast<int>(row)];
       std::string& id = call.prediction_ids[row];
@@ -163,6 +164,12 @@ void StartPredictions(PredictCall& call) {
       prediction.mutable_served_by()->set_version(version.version());
       prediction.set_served_alias(part.route.alias);
       prediction.set_canary(part.route.canary);
+      // Named by the signature; BuildPredictions adds the values (renaming, should the model
+      // answer under another name).
+      prediction.mutable_outputs()->Reserve(static_cast<int>(part.outputs.size()));
+      for (const int output : part.outputs) {
+        prediction.add_outputs()->set_name(signature.outputs(output).name());
+      }
     }
   }
 }
