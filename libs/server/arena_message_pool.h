@@ -9,6 +9,10 @@
 //
 //   service.SetMessageAllocatorFor_LookupOnline(&pool);  // pool outlives the server
 //
+// A client's async call can take its messages from one too: AllocateMessages before the call,
+// Release once nothing reads them (the inference server's lookups of features parse their
+// answers so).
+//
 // Thread-safe.
 
 #include <cstddef>

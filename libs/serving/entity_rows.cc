@@ -1,11 +1,15 @@
 #include "libs/serving/entity_rows.h"
 
 #include <cmath>
+#include <memory>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/arena.h"
 #include "libs/core/status_macros.h"
 #include "libs/serving/feature_values.h"
 #include "libs/serving/lookup_merge.h"
@@ -217,21 +221,41 @@ absl::Status CheckSuppliedType(const v1::TensorSpec& input, const v1::FeatureCol
                    input.datatype(), ", ", width, " a row) cannot take"));
 }
 
+// An empty lookup request on an arena that the returned pointer holds, its first block sized for
+// 100 keys and 50 features.
+std::shared_ptr<v1::LookupOnlineRequest> NewLookupRequest() {
+  struct Held {
+    static google::protobuf::ArenaOptions Options() {
+      google::protobuf::ArenaOptions options;
+      options.start_block_size = 16 << 10;
+      options.max_block_size = 64 << 10;
+      return options;
+    }
+    google::protobuf::Arena arena{Options()};
+  };
+  auto held = std::make_shared<Held>();
+  return std::shared_ptr<v1::LookupOnlineRequest>(
+      held, google::protobuf::Arena::CreateMessage<v1::LookupOnlineRequest>(&held->arena));
+}
+
 }  // namespace
 
 absl::StatusOr<EntityRowsPlan> PlanEntityRows(const v1::ModelSignature& signature,
                                               const EntityKeyColumns& entity_keys,
                                               const SuppliedFeatures& supplied) {
   EntityRowsPlan plan;
-  *plan.lookup.mutable_entity_keys() = entity_keys;
-  ASSIGN_OR_RETURN(plan.rows, CheckEntityKeys(plan.lookup));
+  plan.lookup = NewLookupRequest();
+  v1::LookupOnlineRequest& lookup = *plan.lookup;
+  *lookup.mutable_entity_keys() = entity_keys;
+  ASSIGN_OR_RETURN(plan.rows, CheckEntityKeys(lookup));
   std::vector<int> supplied_for;
   RETURN_IF_ERROR(MatchSupplied(signature, supplied, plan.rows, &supplied_for));
   // Sized once: a 50-input signature otherwise regrows each of them several times per request.
-  absl::flat_hash_map<std::string, int> column_of_feature;
+  // Keyed by the signature's own group and feature names: no string made per input.
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int> column_of_feature;
   column_of_feature.reserve(static_cast<size_t>(signature.inputs_size()));
   plan.sources.reserve(static_cast<size_t>(signature.inputs_size()));
-  plan.lookup.mutable_features()->Reserve(signature.inputs_size());
+  lookup.mutable_features()->Reserve(signature.inputs_size());
   for (int i = 0; i < signature.inputs_size(); ++i) {
     const v1::TensorSpec& input = signature.inputs(i);
     InputSource source;
@@ -248,14 +272,15 @@ absl::StatusOr<EntityRowsPlan> PlanEntityRows(const v1::ModelSignature& signatur
                        input.name(), "', no group), one value per row"));
     } else {
       const v1::FeatureRef& ref = input.feature().ref();
-      auto [it, added] =
-          column_of_feature.try_emplace(FeatureRefText(ref), plan.lookup.features_size());
-      if (added) *plan.lookup.add_features() = ref;
+      auto [it, added] = column_of_feature.try_emplace(
+          std::make_pair(absl::string_view(ref.group()), absl::string_view(ref.feature())),
+          lookup.features_size());
+      if (added) *lookup.add_features() = ref;
       source.index = it->second;
     }
     plan.sources.push_back(source);
   }
-  if (plan.lookup.features().empty()) plan.lookup.clear_entity_keys();
+  if (lookup.features().empty()) lookup.clear_entity_keys();
   return plan;
 }
 
@@ -263,8 +288,8 @@ absl::StatusOr<EntityRows> AssembleEntityRows(const v1::ModelSignature& signatur
                                               const EntityRowsPlan& plan,
                                               const v1::LookupOnlineResponse& answer,
                                               const SuppliedFeatures& supplied) {
-  if (plan.lookup.features_size() > 0) {
-    RETURN_IF_ERROR(CheckLookupAnswer(plan.lookup, answer, plan.rows));
+  if (plan.lookup->features_size() > 0) {
+    RETURN_IF_ERROR(CheckLookupAnswer(*plan.lookup, answer, plan.rows));
   }
   EntityRows out;
   out.inputs.rows = plan.rows;

@@ -7,13 +7,14 @@
 // steps around the lookup:
 //
 //   ASSIGN_OR_RETURN(EntityRowsPlan plan, PlanEntityRows(signature, keys, supplied));
-//   ... look plan.lookup up (skipped when it names no features) ...
+//   ... look *plan.lookup up (skipped when it names no features) ...
 //   ASSIGN_OR_RETURN(EntityRows rows, AssembleEntityRows(signature, plan, answer, supplied));
 //
 // Assembly refuses training/serving skew: a store feature served under another schema version,
 // or as another type, than the model was trained on.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -38,8 +39,10 @@ struct InputSource {
 struct EntityRowsPlan {
   int64_t rows = 0;
   // The store features to read (signature order, each once) for the request's entity keys. No
-  // features: every input was supplied, and no lookup is needed.
-  v1::LookupOnlineRequest lookup;
+  // features: every input was supplied, and no lookup is needed. Never null once planned. On an
+  // arena of its own, which the pointer holds: at 100 rows and 50 features, built on the heap it
+  // took some 250 allocations before the lookup could leave, and as many frees.
+  std::shared_ptr<v1::LookupOnlineRequest> lookup;
   std::vector<InputSource> sources;  // One per signature input, in order.
 };
 

@@ -1,6 +1,7 @@
 #include "libs/serving/feature_lookup_batcher.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -59,6 +60,13 @@ FeatureLookupBatcher::~FeatureLookupBatcher() {
 
 void FeatureLookupBatcher::Lookup(v1::LookupOnlineRequest request, absl::Time deadline,
                                   LookupDone done) {
+  Lookup(std::make_shared<const v1::LookupOnlineRequest>(std::move(request)), deadline,
+         std::move(done));
+}
+
+void FeatureLookupBatcher::Lookup(std::shared_ptr<const v1::LookupOnlineRequest> held,
+                                  absl::Time deadline, LookupDone done) {
+  const v1::LookupOnlineRequest& request = *held;
   if (request.features().empty()) {
     done(absl::InvalidArgumentError("the lookup names no features"));
     return;
@@ -86,7 +94,7 @@ void FeatureLookupBatcher::Lookup(v1::LookupOnlineRequest request, absl::Time de
       ++outstanding_;
       Group group;
       group.key = std::move(key);
-      group.waiters.push_back(Waiter{std::move(request), *rows, deadline, std::move(done)});
+      group.waiters.push_back(Waiter{std::move(held), *rows, deadline, std::move(done)});
       if (!options_.port->non_blocking()) {
         ready_.push_back(std::move(group));
         return;
@@ -97,7 +105,7 @@ void FeatureLookupBatcher::Lookup(v1::LookupOnlineRequest request, absl::Time de
           absl::StrCat(waiting_, " requests already wait for a feature lookup (the limit is ",
                        options_.max_waiting_requests, "): slow down"));
     } else {
-      state.queue.push_back(Waiter{std::move(request), *rows, deadline, std::move(done)});
+      state.queue.push_back(Waiter{std::move(held), *rows, deadline, std::move(done)});
       ++waiting_;
       ++outstanding_;
       if (deadline < reaper_target_) ++reaper_generation_;
@@ -147,29 +155,31 @@ void FeatureLookupBatcher::Group::Prepare() {
   for (const Waiter& waiter : waiters) {
     deadline = std::min(deadline, waiter.deadline);
     rows += waiter.rows;
-    parts.push_back(&waiter.request);
+    parts.push_back(waiter.request.get());
   }
   if (waiters.size() > 1) merged = MergeLookups(parts);
 }
 
 void FeatureLookupBatcher::Run(Group& group) {
   group.Prepare();
-  Complete(group, options_.port->LookupOnline(group.request(), group.deadline));
+  absl::StatusOr<v1::LookupOnlineResponse> answer =
+      options_.port->LookupOnline(group.request(), group.deadline);
+  if (!answer.ok()) return Complete(group, answer.status());
+  Complete(group, std::make_shared<const v1::LookupOnlineResponse>(*std::move(answer)));
 }
 
 void FeatureLookupBatcher::Dispatch(Group group) {
   // Held by the port's callback: the request must outlive the call.
   auto held = std::make_shared<Group>(std::move(group));
   held->Prepare();
-  options_.port->LookupOnlineAsync(held->request(), held->deadline,
-                                   [this, held](absl::StatusOr<v1::LookupOnlineResponse> answer) {
-                                     Complete(*held, std::move(answer));
-                                   });
+  options_.port->LookupOnlineAsync(
+      held->request(), held->deadline,
+      [this, held](absl::StatusOr<LookupAnswer> answer) { Complete(*held, std::move(answer)); });
 }
 
-void FeatureLookupBatcher::Complete(Group& group, absl::StatusOr<v1::LookupOnlineResponse> answer) {
+void FeatureLookupBatcher::Complete(Group& group, absl::StatusOr<LookupAnswer> answer) {
   if (answer.ok()) {
-    const absl::Status checked = CheckLookupAnswer(group.request(), *answer, group.rows);
+    const absl::Status checked = CheckLookupAnswer(group.request(), **answer, group.rows);
     if (!checked.ok()) answer = checked;
   }
   {
@@ -186,7 +196,8 @@ void FeatureLookupBatcher::Complete(Group& group, absl::StatusOr<v1::LookupOnlin
   int64_t begin = 0;
   for (Waiter& waiter : group.waiters) {
     if (answer.ok()) {
-      Answer(waiter.done, SliceLookup(*answer, begin, waiter.rows));
+      Answer(waiter.done, std::make_shared<const v1::LookupOnlineResponse>(
+                              SliceLookup(**answer, begin, waiter.rows)));
     } else {
       Answer(waiter.done, answer.status());
     }
@@ -287,8 +298,7 @@ void FeatureLookupBatcher::Reap() {
   }
 }
 
-void FeatureLookupBatcher::Answer(LookupDone& done,
-                                  absl::StatusOr<v1::LookupOnlineResponse> result) {
+void FeatureLookupBatcher::Answer(LookupDone& done, absl::StatusOr<LookupAnswer> result) {
   done(std::move(result));
   absl::MutexLock lock(&mu_);
   --outstanding_;

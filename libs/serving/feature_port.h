@@ -5,12 +5,19 @@
 // library: the inference binary implements it with libs/client, tests with an in-memory fake.
 
 #include <functional>
+#include <memory>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "fabrique/v1/features.pb.h"
 
 namespace fabrique::serving {
+
+// A lookup's answer, read-only and shared: a port may hold it on an arena of its own, which the
+// pointer keeps until its last holder lets go. A 100-row lookup of 50 features parsed onto the
+// heap is some 250 allocations, made on the request's path and freed one by one.
+using LookupAnswer = std::shared_ptr<const v1::LookupOnlineResponse>;
 
 class FeaturePort {
  public:
@@ -31,12 +38,13 @@ class FeaturePort {
   virtual bool non_blocking() const { return false; }
 
   // The same lookup, answered through `done`, called exactly once (on a thread of the port's, or
-  // inline for an immediate refusal) with what LookupOnline would return. `request` stays valid
-  // until then. By default it calls LookupOnline inline, which blocks.
-  virtual void LookupOnlineAsync(
-      const v1::LookupOnlineRequest& request, absl::Time deadline,
-      std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done) {
-    done(LookupOnline(request, deadline));
+  // inline for an immediate refusal) with what LookupOnline would return (never a null answer).
+  // `request` stays valid until then. By default it calls LookupOnline inline, which blocks.
+  virtual void LookupOnlineAsync(const v1::LookupOnlineRequest& request, absl::Time deadline,
+                                 std::function<void(absl::StatusOr<LookupAnswer>)> done) {
+    absl::StatusOr<v1::LookupOnlineResponse> answer = LookupOnline(request, deadline);
+    if (!answer.ok()) return done(answer.status());
+    done(std::make_shared<const v1::LookupOnlineResponse>(*std::move(answer)));
   }
 };
 

@@ -119,11 +119,14 @@ absl::Status CheckLookupAnswer(const v1::LookupOnlineRequest& request,
   }
   for (int f = 0; f < response.columns_size(); ++f) {
     const v1::OnlineFeatureColumn& column = response.columns(f);
-    const std::string asked = FeatureRefText(request.features(f));
-    if (FeatureRefText(column.feature()) != asked) {
+    // Compared field by field: the names' text is formatted only for a fault (a string per
+    // feature of every lookup otherwise, some 14 us at 50 features).
+    const v1::FeatureRef& asked = request.features(f);
+    if (column.feature().feature() != asked.feature() ||
+        column.feature().group() != asked.group()) {
       return absl::InternalError(absl::StrCat("the feature store answered feature ",
-                                              FeatureRefText(column.feature()), " where ", asked,
-                                              " was asked"));
+                                              FeatureRefText(column.feature()), " where ",
+                                              FeatureRefText(asked), " was asked"));
     }
     const v1::ValueColumn& values = column.values();
     const bool values_ok =
@@ -132,9 +135,10 @@ absl::Status CheckLookupAnswer(const v1::LookupOnlineRequest& request,
     const bool times_ok =
         column.event_time_unix_micros().empty() || column.event_time_unix_micros_size() == rows;
     if (!values_ok || !nulls_ok || !times_ok || column.statuses_size() != rows) {
-      return absl::InternalError(absl::StrCat(
-          "the feature store answered ", column.statuses_size(), " statuses and ",
-          ValueCount(values), " values for feature ", asked, " where ", rows, " rows were asked"));
+      return absl::InternalError(absl::StrCat("the feature store answered ", column.statuses_size(),
+                                              " statuses and ", ValueCount(values),
+                                              " values for feature ", FeatureRefText(asked),
+                                              " where ", rows, " rows were asked"));
     }
   }
   return absl::OkStatus();

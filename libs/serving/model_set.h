@@ -46,6 +46,9 @@ struct Route {
   std::string alias;                      // Alias it was reached through; "" when by number.
   bool canary = false;                    // Sent to the candidate by the canary share.
   std::shared_ptr<ServedVersion> shadow;  // Also score here, off the request path; may be null.
+  // Whether the traffic policy may route another routing key elsewhere (a candidate is served).
+  // When false, every row of a request goes where its first does: routed once, not per row.
+  bool by_key = false;
 };
 
 struct ModelSetOptions {

@@ -121,6 +121,7 @@ absl::StatusOr<Route> ModelSet::ResolvePolicy(const ModelEntry& entry,
   route.version = entry.primary;
   route.alias = entry.policy.primary_alias();
   if (entry.candidate == nullptr) return route;
+  route.by_key = true;
   const double percent = entry.policy.canary_percent();
   const bool at_random =
       routing_key.empty() || entry.policy.canary_routing() == v1::CANARY_ROUTING_RANDOM;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "libs/serving/prediction_ids.h"
 
 namespace fabrique::serving {
 namespace {
@@ -51,7 +52,7 @@ absl::Status CheckOptions(const PredictionLoggerOptions& options) {
 
 }  // namespace
 
-std::string NewPredictionId() { return core::IdGenerator::Default().Next(); }
+std::string NewPredictionId() { return std::move(NewPredictionIds(1).front()); }
 
 absl::string_view DropReasonName(DropReason reason) {
   switch (reason) {

@@ -35,7 +35,8 @@ namespace fabrique::serving {
 
 // Returns a new prediction id: unique and sortable by time (a ULID, libs/core/ids.h: 48 bits of
 // Unix milliseconds then 80 random bits, 26 characters), so the monitor's store keeps
-// predictions in time order and outcomes can name them. Thread-safe.
+// predictions in time order and outcomes can name them. From the generator NewPredictionIds
+// uses (libs/serving/prediction_ids.h), so a server's prediction ids all increase. Thread-safe.
 std::string NewPredictionId();
 
 // Why records were dropped instead of reaching the monitor.

@@ -74,8 +74,11 @@ class EntityInferenceService final
                                     fabrique::v1::PredictResponse* response) override;
 
  private:
-  // Looks up every feed's store features, then scores (or fails the call).
+  // Looks up every feed's store features and starts the predictions meanwhile, then scores (or
+  // fails the call).
   void LookUp(const std::shared_ptr<PredictCall>& call);
+  // Every lookup answered and the predictions started: scores, or fails the call.
+  void LookedUp(const std::shared_ptr<PredictCall>& call);
   // Assembles every feed's rows and submits each part to its version (and shadow).
   void Score(const std::shared_ptr<PredictCall>& call);
   void SubmitShadow(const std::shared_ptr<PredictCall>& call, size_t part);

@@ -61,10 +61,6 @@ grpc::ServerUnaryReactor* EntityInferenceService::Predict(grpc::CallbackServerCo
                   !(request->skip_logging() && MaySkipLogging(*context, call->model));
   call->request_id =
       request->request_id().empty() ? serving::NewPredictionId() : request->request_id();
-  const int64_t rows = request->entity_keys(0).keys_size();
-  for (int64_t row = 0; row < rows; ++row) {
-    call->prediction_ids.push_back(serving::NewPredictionId());
-  }
   LookUp(call);
   return call->reactor;
 }
@@ -72,9 +68,12 @@ grpc::ServerUnaryReactor* EntityInferenceService::Predict(grpc::CallbackServerCo
 void EntityInferenceService::LookUp(const std::shared_ptr<PredictCall>& call) {
   std::vector<size_t> looked_up;
   for (size_t i = 0; i < call->feeds.size(); ++i) {
-    if (call->feeds[i].plan.lookup.features_size() > 0) looked_up.push_back(i);
+    if (call->feeds[i].plan.lookup->features_size() > 0) looked_up.push_back(i);
   }
-  if (looked_up.empty()) return Score(call);
+  if (looked_up.empty()) {
+    StartPredictions(*call);
+    return Score(call);
+  }
   if (predict_.features == nullptr) {
     return Fail(*call, absl::UnavailableError(absl::StrCat(
                            "the feature store is unavailable: this server reads no features; "
@@ -82,27 +81,36 @@ void EntityInferenceService::LookUp(const std::shared_ptr<PredictCall>& call) {
                            call->model, "' in supplied_features")));
   }
   call->lookup_start = predict_.clock->Now();
-  call->Expect(static_cast<int>(looked_up.size()));
+  // The answer's per-row part (ids, versions) is made on this thread while the lookups are out,
+  // off the request's path: it counts as one more thing to wait for.
+  call->Expect(static_cast<int>(looked_up.size()) + 1);
+  call->lookups_out = static_cast<int>(looked_up.size());
   for (size_t i : looked_up) {
     predict_.features->Lookup(call->feeds[i].plan.lookup, call->deadline,
-                              [this, call, i](absl::StatusOr<v1::LookupOnlineResponse> answer) {
+                              [this, call, i](absl::StatusOr<serving::LookupAnswer> answer) {
                                 if (answer.ok()) call->feeds[i].answer = *std::move(answer);
-                                if (!call->Done(answer.status())) return;
-                                if (predict_.metrics != nullptr) {
+                                if (--call->lookups_out == 0 && predict_.metrics != nullptr) {
                                   predict_.metrics->OnFeatureLookup(
                                       call->model, predict_.clock->Now() - call->lookup_start);
                                 }
-                                if (absl::Status failed = call->Failure(); !failed.ok())
-                                  return Fail(*call, failed);
-                                Score(call);
+                                if (call->Done(answer.status())) LookedUp(call);
                               });
   }
+  StartPredictions(*call);
+  if (call->Done(absl::OkStatus())) LookedUp(call);
+}
+
+void EntityInferenceService::LookedUp(const std::shared_ptr<PredictCall>& call) {
+  if (absl::Status failed = call->Failure(); !failed.ok()) return Fail(*call, failed);
+  Score(call);
 }
 
 void EntityInferenceService::Score(const std::shared_ptr<PredictCall>& call) {
   for (PredictFeed& feed : call->feeds) {
     absl::StatusOr<serving::EntityRows> rows = serving::AssembleEntityRows(
-        *feed.signature, feed.plan, feed.answer, call->request->supplied_features());
+        *feed.signature, feed.plan,
+        feed.answer != nullptr ? *feed.answer : v1::LookupOnlineResponse::default_instance(),
+        call->request->supplied_features());
     if (!rows.ok()) return Fail(*call, rows.status());
     feed.rows = *std::move(rows);
   }
@@ -153,7 +161,7 @@ void EntityInferenceService::Answer(PredictCall& call) {
   call.reactor->Finish(core::ToGrpcStatus(status));
   for (const PredictPart& part : call.parts) {
     const serving::ServedVersion& version = *part.route.version;
-    if (status.ok() && call.logging) {
+    if (status.ok() && call.logging) {  // StartPredictions kept the ids for the log.
       std::vector<std::string> ids;
       for (int64_t row : part.rows) ids.push_back(call.prediction_ids[row]);
       RecordContext context{version.model(),

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/serving/feature_values.h"
 #include "libs/serving/predicted_label.h"
+#include "libs/serving/prediction_ids.h"
 #include "services/inference/entity_predict_rows.h"
 
 namespace fabrique::services {
@@ -50,6 +51,7 @@ absl::Status RouteRows(const serving::ModelSet& models, int64_t rows, PredictCal
         models.Resolve(ref.model(), ref.version(), ref.alias(), "");
     if (!route.ok()) return route.status();
     PredictPart& part = PartFor(call, *std::move(route));
+    part.rows.reserve(static_cast<size_t>(rows));
     for (int64_t row = 0; row < rows; ++row) part.rows.push_back(row);
     return absl::OkStatus();
   }
@@ -57,7 +59,15 @@ absl::Status RouteRows(const serving::ModelSet& models, int64_t rows, PredictCal
     absl::StatusOr<serving::Route> route =
         models.Resolve(ref.model(), 0, "", serving::RoutingKey(call.request->entity_keys(), row));
     if (!route.ok()) return route.status();
-    PartFor(call, *std::move(route)).rows.push_back(row);
+    const bool by_key = route->by_key;
+    PredictPart& part = PartFor(call, *std::move(route));
+    if (by_key) {
+      part.rows.push_back(row);
+      continue;
+    }
+    // No candidate: every row goes where the first did (one route rather than one a row).
+    part.rows.reserve(static_cast<size_t>(rows));
+    for (; row < rows; ++row) part.rows.push_back(row);
   }
   return absl::OkStatus();
 }
@@ -88,24 +98,21 @@ absl::Status PlanFeeds(PredictCall& call) {
   return absl::OkStatus();
 }
 
-// Row `index` of `part`'s answer as the prediction of its request row.
+// Row `index` of `part`'s answer as the prediction of its request row, started by
+// StartPredictions.
 absl::Status FillPrediction(const PredictCall& call, const PredictPart& part, int64_t index,
                             v1::EntityPrediction& prediction) {
   const serving::ServedVersion& version = *part.route.version;
   const serving::TensorBatch& outputs = *part.answer;
   const int64_t row = part.rows[index];
-  prediction.set_prediction_id(call.prediction_ids[row]);
-  prediction.mutable_served_by()->set_model(version.model());
-  prediction.mutable_served_by()->set_version(version.version());
-  prediction.set_served_alias(part.route.alias);
-  prediction.set_canary(part.route.canary);
-  for (int output : part.outputs) {
+  for (size_t k = 0; k < part.outputs.size(); ++k) {
+    const int output = part.outputs[k];
     if (output >= static_cast<int>(outputs.tensors.size())) {
       return absl::InternalError(absl::StrCat("model '", version.model(), "' version ",
                                               version.version(), " answered ",
                                               outputs.tensors.size(), " outputs"));
     }
-    FillRowOutput(outputs.tensors[output], index, *prediction.add_outputs());
+    FillRowOutput(outputs.tensors[output], index, *prediction.mutable_outputs(static_cast<int>(k)));
   }
   absl::StatusOr<std::string> label =
       serving::PredictedLabel(version.record().signature(), outputs, index);
@@ -132,11 +139,43 @@ absl::Status PlanPredictCall(const serving::ModelSet& models, int max_rows, Pred
   return PlanFeeds(call);
 }
 
-absl::Status BuildPredictions(PredictCall& call) {
-  const int64_t rows = static_cast<int64_t>(call.prediction_ids.size());
+void StartPredictions(PredictCall& call) {
+  const int64_t rows = call.request->entity_keys(0).keys_size();
+  call.prediction_ids = serving::NewPredictionIds(rows);
+  bool shadowed = false;
+  for (const PredictPart& part : call.parts) shadowed |= part.route.shadow != nullptr;
+  // Moved rather than copied when nothing reads them after: no string made per row.
+  const bool keep_ids = call.logging || shadowed;
   auto* predictions = call.response->mutable_predictions();
   predictions->Reserve(static_cast<int>(rows));
   for (int64_t row = 0; row < rows; ++row) predictions->Add()->set_row(row);
+  for (const PredictPart& part : call.parts) {
+    const serving::ServedVersion& version = *part.route.version;
+    const v1::ModelSignature& signature = version.record().signature();
+    for (const int64_t row : part.rows) {
+      v1::EntityPrediction& prediction = (*predictions)[static_cast<int>(row)];
+      std::string& id = call.prediction_ids[row];
+      if (keep_ids) {
+        prediction.set_prediction_id(id);
+      } else {
+        prediction.set_prediction_id(std::move(id));
+      }
+      prediction.mutable_served_by()->set_model(version.model());
+      prediction.mutable_served_by()->set_version(version.version());
+      prediction.set_served_alias(part.route.alias);
+      prediction.set_canary(part.route.canary);
+      // Named by the signature; BuildPredictions adds the values (renaming, should the model
+      // answer under another name).
+      prediction.mutable_outputs()->Reserve(static_cast<int>(part.outputs.size()));
+      for (const int output : part.outputs) {
+        prediction.add_outputs()->set_name(signature.outputs(output).name());
+      }
+    }
+  }
+}
+
+absl::Status BuildPredictions(PredictCall& call) {
+  auto* predictions = call.response->mutable_predictions();
   for (const PredictPart& part : call.parts) {
     for (size_t i = 0; i < part.rows.size(); ++i) {
       const int64_t row = part.rows[i];

@@ -53,7 +53,7 @@ absl::StatusOr<std::vector<int>> WantedOutputs(
 }
 
 void FillRowOutput(const serving::Tensor& tensor, int64_t row, v1::ModelOutput& output) {
-  output.set_name(tensor.name);
+  if (output.name() != tensor.name) output.set_name(tensor.name);
   const int64_t width = tensor.ElementsPerRow();
   for (int64_t i = row * width; i < (row + 1) * width; ++i) {
     float value = 0;

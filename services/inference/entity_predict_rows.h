@@ -26,8 +26,8 @@ absl::StatusOr<std::vector<int>> WantedOutputs(
     const v1::ModelSignature& signature,
     const google::protobuf::RepeatedPtrField<std::string>& wanted, const std::string& model);
 
-// Row `row` of `tensor` as the response carries it, written into `output` (empty): its name and
-// elements as floats (text has none).
+// Row `row` of `tensor` as the response carries it, written into `output` (empty, or named
+// already): its name and elements as floats (text has none).
 void FillRowOutput(const serving::Tensor& tensor, int64_t row, v1::ModelOutput& output);
 
 // A key equal for two signatures exactly when their inputs are equal: versions whose inputs are

@@ -1,7 +1,10 @@
 #include "services/inference/entity_predict_shadow.h"
 
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "libs/serving/prediction_ids.h"
 #include "services/inference/prediction_records.h"
 
 namespace fabrique::services {
@@ -23,10 +26,8 @@ void ScoreShadow(ShadowScoring scoring, serving::PredictionLogger* logger,
         RecordContext context{
             held->shadow->model(), held->shadow->version(), "", false, true, held->request_id, now,
             now - held->start};
-        std::vector<std::string> ids;
-        for (size_t i = 0; i < held->primary_ids.size(); ++i) {
-          ids.push_back(serving::NewPredictionId());
-        }
+        const std::vector<std::string> ids =
+            serving::NewPredictionIds(static_cast<int64_t>(held->primary_ids.size()));
         for (v1::PredictionRecord& record :
              RowRecords(context, held->inputs, *outputs, ids, held->primary_ids)) {
           logger->Log(std::move(record));

@@ -9,11 +9,13 @@
 namespace fabrique::services {
 namespace {
 
-// One lookup in flight: what gRPC writes into and reads from until the call completes.
+// One lookup in flight: what gRPC writes into and reads from until the call completes. The
+// answer is parsed into `response`, on a pooled arena that `answer` holds.
 struct LookupCall {
   std::unique_ptr<grpc::ClientContext> context;
-  v1::LookupOnlineResponse response;
-  std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done;
+  serving::LookupAnswer answer;
+  v1::LookupOnlineResponse* response = nullptr;  // The message `answer` points to.
+  std::function<void(absl::StatusOr<serving::LookupAnswer>)> done;
 };
 
 }  // namespace
@@ -36,7 +38,7 @@ absl::StatusOr<v1::LookupOnlineResponse> FeatureClientPort::LookupOnline(
 
 void FeatureClientPort::LookupOnlineAsync(
     const v1::LookupOnlineRequest& request, absl::Time deadline,
-    std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done) {
+    std::function<void(absl::StatusOr<serving::LookupAnswer>)> done) {
   client::CallContext call = client_.context();
   call.deadline = deadline;
   absl::StatusOr<std::unique_ptr<grpc::ClientContext>> context = call.NewClientContext();
@@ -44,13 +46,20 @@ void FeatureClientPort::LookupOnlineAsync(
     done(context.status());
     return;
   }
-  auto* lookup = new LookupCall{*std::move(context), {}, std::move(done)};
+  auto* lookup = new LookupCall{*std::move(context), nullptr, nullptr, std::move(done)};
+  grpc::MessageHolder<v1::LookupOnlineRequest, v1::LookupOnlineResponse>* messages =
+      answers_->AllocateMessages();
+  lookup->response = messages->response();
+  // The pool is held by every answer: one may outlive the port (read after the call ends).
+  lookup->answer = serving::LookupAnswer(
+      messages->response(),
+      [pool = answers_, messages](const v1::LookupOnlineResponse*) { messages->Release(); });
   client_.stub()->async()->LookupOnline(
-      lookup->context.get(), &request, &lookup->response, [this, lookup](grpc::Status status) {
+      lookup->context.get(), &request, lookup->response, [this, lookup](grpc::Status status) {
         std::unique_ptr<LookupCall> owned(lookup);
-        absl::StatusOr<v1::LookupOnlineResponse> answer =
-            status.ok() ? absl::StatusOr<v1::LookupOnlineResponse>(std::move(owned->response))
-                        : absl::StatusOr<v1::LookupOnlineResponse>(Failure(status));
+        absl::StatusOr<serving::LookupAnswer> answer =
+            status.ok() ? absl::StatusOr<serving::LookupAnswer>(std::move(owned->answer))
+                        : absl::StatusOr<serving::LookupAnswer>(Failure(status));
         auto done = std::move(owned->done);
         // The call's context holds the channel. It goes before the caller hears: once every
         // lookup is answered the port's owner may drop the channel, and a channel's last

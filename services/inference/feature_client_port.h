@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "libs/client/typed_clients.h"
+#include "libs/server/arena_message_pool.h"
 #include "libs/serving/feature_port.h"
 
 namespace fabrique::services {
@@ -38,15 +39,20 @@ class FeatureClientPort final : public serving::FeaturePort {
   absl::StatusOr<v1::LookupOnlineResponse> LookupOnline(const v1::LookupOnlineRequest& request,
                                                         absl::Time deadline) override;
   bool non_blocking() const override { return true; }
-  void LookupOnlineAsync(
-      const v1::LookupOnlineRequest& request, absl::Time deadline,
-      std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done) override;
+  // Answers on a pooled arena: a 100 x 50 answer parsed onto the heap took the inference server
+  // some 250 allocations (about 20 us on the request's path) and as many frees.
+  void LookupOnlineAsync(const v1::LookupOnlineRequest& request, absl::Time deadline,
+                         std::function<void(absl::StatusOr<serving::LookupAnswer>)> done) override;
 
  private:
   // The lookup's error for the call's `status`.
   absl::Status Failure(const grpc::Status& status) const;
 
+  // Arenas the async answers are parsed into (each lookup's request message there goes unused).
+  using AnswerPool = server::ArenaMessagePool<v1::LookupOnlineRequest, v1::LookupOnlineResponse>;
+
   const client::FeaturesClient client_;
+  const std::shared_ptr<AnswerPool> answers_ = std::make_shared<AnswerPool>();
 };
 
 }  // namespace fabrique::services

@@ -72,8 +72,12 @@ absl::StatusOr<v1::LookupOnlineResponse> LookUpAsync(FeatureClientPort& port,
                                                      absl::Time deadline) {
   absl::Notification answered;
   absl::StatusOr<v1::LookupOnlineResponse> answer;
-  port.LookupOnlineAsync(request, deadline, [&](absl::StatusOr<v1::LookupOnlineResponse> result) {
-    answer = std::move(result);
+  port.LookupOnlineAsync(request, deadline, [&](absl::StatusOr<serving::LookupAnswer> result) {
+    if (result.ok()) {
+      answer = **result;  // A copy off the port's arena, which goes back to its pool below.
+    } else {
+      answer = result.status();
+    }
     answered.Notify();
   });
   answered.WaitForNotification();
@@ -108,11 +112,12 @@ TEST_CASE("feature client port: lookups at once reach their own callers") {
   constexpr int kLookups = 16;
   std::vector<v1::LookupOnlineRequest> requests;
   for (int i = 0; i < kLookups; ++i) requests.push_back(LookupOfKeys({absl::StrCat("c", i)}));
-  std::vector<absl::StatusOr<v1::LookupOnlineResponse>> answers(kLookups);
+  // Held on the port's arenas until the end: each answer is its own while others are parsed.
+  std::vector<absl::StatusOr<serving::LookupAnswer>> answers(kLookups);
   std::vector<absl::Notification> answered(kLookups);
   for (int i = 0; i < kLookups; ++i) {
     port->LookupOnlineAsync(requests[i], InTenSeconds(),
-                            [&, i](absl::StatusOr<v1::LookupOnlineResponse> result) {
+                            [&, i](absl::StatusOr<serving::LookupAnswer> result) {
                               answers[i] = std::move(result);
                               answered[i].Notify();
                             });
@@ -122,8 +127,28 @@ TEST_CASE("feature client port: lookups at once reach their own callers") {
     REQUIRE(answers[i].ok());
     v1::LookupOnlineResponse unary;
     REQUIRE(s.stub->LookupOnline(Context().get(), requests[i], &unary).ok());
-    CHECK(google::protobuf::util::MessageDifferencer::Equals(*answers[i], unary));
+    CHECK(google::protobuf::util::MessageDifferencer::Equals(**answers[i], unary));
   }
+}
+
+TEST_CASE("feature client port: an answer stays readable after the port is gone") {
+  Server s;
+  Define(s);
+  IngestCustomers(s, 3);
+  auto port = ClientPortTo(AddressOf(s));
+  const v1::LookupOnlineRequest request = LookupOfKeys({"c1", "c2"});
+  absl::Notification answered;
+  absl::StatusOr<serving::LookupAnswer> answer;
+  port->LookupOnlineAsync(request, InTenSeconds(), [&](absl::StatusOr<serving::LookupAnswer> got) {
+    answer = std::move(got);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  port.reset();  // Its arenas' pool lives on with the answers still held.
+  REQUIRE(answer.ok());
+  v1::LookupOnlineResponse unary;
+  REQUIRE(s.stub->LookupOnline(Context().get(), request, &unary).ok());
+  CHECK(google::protobuf::util::MessageDifferencer::Equals(**answer, unary));
 }
 
 TEST_CASE("feature client port: the store's verdict comes back with its code") {

@@ -131,7 +131,7 @@ std::vector<std::string> IssueText(const std::vector<v1::FeatureIssue>& issues) 
 
 std::vector<std::string> LookupFeatures(const EntityRowsPlan& plan) {
   std::vector<std::string> features;
-  for (const v1::FeatureRef& ref : plan.lookup.features()) {
+  for (const v1::FeatureRef& ref : plan.lookup->features()) {
     features.push_back(ref.group() + ":" + ref.feature());
   }
   return features;
@@ -144,8 +144,8 @@ TEST_CASE("The plan looks up every store input, in signature order, for the requ
   CHECK(LookupFeatures(*plan) == std::vector<std::string>{"customers:age", "customers:score",
                                                           "customers:tenure", "customers:vip",
                                                           "customers:embedding", "customers:city"});
-  REQUIRE(plan->lookup.entity_keys_size() == 1);
-  CHECK(plan->lookup.entity_keys(0).keys_size() == 3);
+  REQUIRE(plan->lookup->entity_keys_size() == 1);
+  CHECK(plan->lookup->entity_keys(0).keys_size() == 3);
   REQUIRE(plan->sources.size() == 7);
   CHECK(plan->sources[4].width == 2);
   CHECK(plan->sources[6].supplied);
@@ -233,7 +233,7 @@ TEST_CASE("A model fed only by supplied features needs no lookup") {
   for (int64_t v : {5, 9}) amount->mutable_values()->mutable_int64_values()->add_values(v);
   auto plan = PlanEntityRows(signature, Keys({"c1", "c2"}), supplied);
   REQUIRE(plan.ok());
-  CHECK(plan->lookup.features().empty());
+  CHECK(plan->lookup->features().empty());
   auto rows = AssembleEntityRows(signature, *plan, v1::LookupOnlineResponse(), supplied);
   REQUIRE(rows.ok());
   CHECK(rows->inputs.tensors[0].fp32 == std::vector<float>{5, 9});

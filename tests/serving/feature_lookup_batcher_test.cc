@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
+#include "google/protobuf/util/message_differencer.h"
 #include "libs/core/clock.h"
 #include "tests/serving/fake_feature_port.h"
 
@@ -52,9 +53,14 @@ Keys Customers(const std::string& prefix, int count) {
 class Answers {
  public:
   LookupDone For(const std::string& name) {
-    return [this, name](absl::StatusOr<v1::LookupOnlineResponse> answer) {
+    return [this, name](absl::StatusOr<LookupAnswer> answer) {
       absl::MutexLock lock(&mu_);
-      answers_.emplace(name, std::move(answer));
+      if (answer.ok()) {
+        REQUIRE(*answer != nullptr);
+        answers_.emplace(name, **answer);
+      } else {
+        answers_.emplace(name, answer.status());
+      }
     };
   }
   // Waits, at most kLookupWait of real time, for `count` answers.
@@ -148,6 +154,21 @@ TEST_CASE("A request at low load is looked up at once, alone") {
   CHECK(KeysOf(*answer) == std::vector<std::string>{"c0", "c1", "c2"});
   REQUIRE(h.port.calls().size() == 1);
   CHECK(h.port.deadlines()[0] == h.later);
+}
+
+TEST_CASE("A request the caller holds is looked up as it is and let go once answered") {
+  Harness h;
+  auto batcher = h.Make(h.Options());
+  auto held = std::make_shared<const v1::LookupOnlineRequest>(
+      Request({"customers:age"}, Customers("c", 2)));
+  batcher->Lookup(held, h.later, h.answers.For("a"));
+  REQUIRE(h.answers.Await(1));
+  auto answer = h.answers.Get("a");
+  REQUIRE(answer.ok());
+  CHECK(KeysOf(*answer) == std::vector<std::string>{"c0", "c1"});
+  REQUIRE(h.port.calls().size() == 1);
+  CHECK(google::protobuf::util::MessageDifferencer::Equals(h.port.calls()[0], *held));
+  CHECK(Eventually([&] { return held.use_count() == 1; }));
 }
 
 TEST_CASE("Requests arriving while a lookup is in flight go together in the next one") {
@@ -397,9 +418,8 @@ class NonBlockingPort : public FeaturePort {
     return absl::InternalError("a non-blocking port is never called blocking by the batcher");
   }
   bool non_blocking() const override { return true; }
-  void LookupOnlineAsync(
-      const v1::LookupOnlineRequest& request, absl::Time deadline,
-      std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done) override {
+  void LookupOnlineAsync(const v1::LookupOnlineRequest& request, absl::Time deadline,
+                         std::function<void(absl::StatusOr<LookupAnswer>)> done) override {
     absl::MutexLock lock(&mu_);
     calls_.push_back({request, deadline, std::this_thread::get_id()});
     pending_.push_back(std::move(done));
@@ -407,7 +427,7 @@ class NonBlockingPort : public FeaturePort {
 
   // Completes the oldest pending call with FakeFeaturePort's answer, or with `failure`.
   void Complete(absl::Status failure = absl::OkStatus()) {
-    std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)> done;
+    std::function<void(absl::StatusOr<LookupAnswer>)> done;
     v1::LookupOnlineRequest request;
     {
       absl::MutexLock lock(&mu_);
@@ -416,7 +436,7 @@ class NonBlockingPort : public FeaturePort {
       done = std::move(pending_[completed_++]);
     }
     if (failure.ok()) {
-      done(FakeFeaturePort::Answer(request));
+      done(std::make_shared<const v1::LookupOnlineResponse>(FakeFeaturePort::Answer(request)));
     } else {
       done(failure);
     }
@@ -429,8 +449,7 @@ class NonBlockingPort : public FeaturePort {
  private:
   absl::Mutex mu_;
   std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::function<void(absl::StatusOr<v1::LookupOnlineResponse>)>> pending_
-      ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void(absl::StatusOr<LookupAnswer>)>> pending_ ABSL_GUARDED_BY(mu_);
   size_t completed_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -116,11 +116,13 @@ TEST_CASE("until the candidate is READY, canary and shadow rows all go to the pr
     CHECK(route->version->version() == 1);
     CHECK_FALSE(route->canary);
     CHECK(route->shadow == nullptr);
+    CHECK_FALSE(route->by_key);  // Every key goes to the primary: a request routes once.
   }
   CHECK(f.set->Resolve("churn", 0, "candidate", "").status().code() ==
         absl::StatusCode::kUnavailable);
   f.loader.Unblock(2);
   REQUIRE(Eventually([&] { return f.set->Resolve("churn", 0, "", "e1")->canary; }));
+  CHECK(f.set->Resolve("churn", 0, "", "e1")->by_key);
 }
 
 TEST_CASE("LoadExtra loads a version beside production, never routed, freed when let go") {
