@@ -224,7 +224,9 @@ class IntakeStore {
   // the write is readable.
   absl::Mutex claims_mutex_;
   absl::flat_hash_set<std::string> batches_in_flight_ ABSL_GUARDED_BY(claims_mutex_);
-  absl::flat_hash_set<std::string> ids_in_flight_ ABSL_GUARDED_BY(claims_mutex_);
+  // The ids are views into the records of the appends that claimed them, which outlive their
+  // claims: claiming a batch's ids copies none.
+  absl::flat_hash_set<absl::string_view> ids_in_flight_ ABSL_GUARDED_BY(claims_mutex_);
   // Taken by the prediction appends that join waiting outcomes, from their reads to their
   // write, so that one outcome is never joined by two of them.
   absl::Mutex join_mutex_;

@@ -15,9 +15,13 @@ constexpr uint8_t kUnknownVersion = 1;
 std::string WithTime(int64_t time_micros, absl::string_view body) {
   std::string value;
   value.reserve(kTimeHeaderBytes + body.size());
-  kv::AppendInt64(&value, time_micros);
-  value.append(body.data(), body.size());
+  AppendWithTime(&value, time_micros, body);
   return value;
+}
+
+void AppendWithTime(std::string* out, int64_t time_micros, absl::string_view body) {
+  kv::AppendInt64(out, time_micros);
+  out->append(body.data(), body.size());
 }
 
 absl::StatusOr<TimedValue> SplitTime(absl::string_view value) {
@@ -33,9 +37,15 @@ constexpr char kSoleEntityMark = 'S';
 
 std::string EncodeEntityIndexValue(int64_t time_micros, absl::string_view prediction_key,
                                    bool sole_entity) {
-  std::string value = WithTime(time_micros, prediction_key);
-  if (sole_entity) value.push_back(kSoleEntityMark);
+  std::string value;
+  AppendEntityIndexValue(&value, time_micros, prediction_key, sole_entity);
   return value;
+}
+
+void AppendEntityIndexValue(std::string* out, int64_t time_micros, absl::string_view prediction_key,
+                            bool sole_entity) {
+  AppendWithTime(out, time_micros, prediction_key);
+  if (sole_entity) out->push_back(kSoleEntityMark);
 }
 
 absl::StatusOr<EntityIndexValue> DecodeEntityIndexValue(absl::string_view value) {
@@ -52,9 +62,17 @@ absl::StatusOr<EntityIndexValue> DecodeEntityIndexValue(absl::string_view value)
 
 std::string EncodePrediction(int64_t time_micros, const v1::PredictionRecord& record,
                              bool unknown_version) {
-  std::string body(1, static_cast<char>(unknown_version ? kUnknownVersion : 0));
-  record.AppendToString(&body);
-  return WithTime(time_micros, body);
+  std::string value;
+  AppendPrediction(&value, time_micros, record, unknown_version);
+  return value;
+}
+
+void AppendPrediction(std::string* out, int64_t time_micros, const v1::PredictionRecord& record,
+                      bool unknown_version) {
+  kv::AppendInt64(out, time_micros);
+  out->push_back(static_cast<char>(unknown_version ? kUnknownVersion : 0));
+  // Serialised in place, behind the header: no copy of the record's bytes.
+  record.AppendToString(out);
 }
 
 absl::StatusOr<StoredPrediction> DecodePrediction(absl::string_view value) {

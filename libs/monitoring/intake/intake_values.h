@@ -20,6 +20,9 @@ inline constexpr size_t kTimeHeaderBytes = 8;
 
 // `body` behind the time header.
 std::string WithTime(int64_t time_micros, absl::string_view body);
+// The same value appended to `out`. The Append* forms let a batch build its values in one
+// buffer (prepared_entries.h).
+void AppendWithTime(std::string* out, int64_t time_micros, absl::string_view body);
 
 struct TimedValue {
   int64_t time_micros = 0;
@@ -41,6 +44,8 @@ struct StoredPrediction {
 // entry (which also answers outcomes that name no entity).
 std::string EncodeEntityIndexValue(int64_t time_micros, absl::string_view prediction_key,
                                    bool sole_entity);
+void AppendEntityIndexValue(std::string* out, int64_t time_micros, absl::string_view prediction_key,
+                            bool sole_entity);
 struct EntityIndexValue {
   int64_t time_micros = 0;
   absl::string_view prediction_key;  // Points into the value it was decoded from.
@@ -51,6 +56,8 @@ absl::StatusOr<EntityIndexValue> DecodeEntityIndexValue(absl::string_view value)
 
 std::string EncodePrediction(int64_t time_micros, const v1::PredictionRecord& record,
                              bool unknown_version);
+void AppendPrediction(std::string* out, int64_t time_micros, const v1::PredictionRecord& record,
+                      bool unknown_version);
 absl::StatusOr<StoredPrediction> DecodePrediction(absl::string_view value);
 
 }  // namespace fabrique::monitoring
