@@ -130,6 +130,21 @@ void AppendEntityIndexKey(std::string* out, absl::string_view model, absl::strin
   kv::AppendString(out, prediction_id);
 }
 
+absl::StatusOr<EntityIndexKeyParts> DecodeEntityIndexKey(absl::string_view key) {
+  kv::KeyReader reader(key);
+  auto model = reader.ReadString();
+  auto entity = reader.ReadString();
+  auto entity_key = reader.ReadString();
+  auto time = reader.ReadDescendingInt64();
+  auto id = reader.ReadString();
+  if (!model.ok() || !entity.ok() || !entity_key.ok() || !time.ok() || !id.ok() || !reader.done()) {
+    return absl::DataLossError(
+        absl::StrCat("a stored entity index key is malformed (", key.size(), " bytes)"));
+  }
+  return EntityIndexKeyParts{*std::move(model), *std::move(entity), *std::move(entity_key), *time,
+                             *std::move(id)};
+}
+
 std::string EntityIndexSeekKey(absl::string_view model, absl::string_view entity,
                                absl::string_view entity_key, int64_t time_micros) {
   return EntityPrefixBuilder(model, entity, entity_key).AddDescendingInt64(time_micros).key();

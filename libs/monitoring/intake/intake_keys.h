@@ -67,6 +67,15 @@ std::string EntityIndexKey(absl::string_view model, absl::string_view entity,
 void AppendEntityIndexKey(std::string* out, absl::string_view model, absl::string_view entity,
                           absl::string_view entity_key, int64_t time_micros,
                           absl::string_view prediction_id);
+struct EntityIndexKeyParts {
+  std::string model;
+  std::string entity;
+  std::string entity_key;
+  int64_t time_micros = 0;
+  std::string prediction_id;
+};
+// Takes an entity index key apart; DATA_LOSS when it is not one.
+absl::StatusOr<EntityIndexKeyParts> DecodeEntityIndexKey(absl::string_view key);
 // The first key at or after this one in the entity's prefix is its latest prediction at or
 // before `time_micros`: times sort newest first, and the bare prefix sorts before any id.
 std::string EntityIndexSeekKey(absl::string_view model, absl::string_view entity,

@@ -131,11 +131,12 @@ IntakeStore::PreparedBatch IntakeStore::Prepare(
           AppendPredictionKey(out, ref.model(), ref.version(), time_micros, record.prediction_id());
         },
         [&](std::string* out) { AppendPrediction(out, time_micros, record, unknown); });
-    // Valid until the next record is added: the index entries copy it.
-    const absl::string_view key = prepared.records.key(prepared.records.size() - 1);
+    // The indexes hold what their keys lack of the prediction's key (intake_values.h).
     prepared.ids.Add(
         row, [&](std::string* out) { out->append(prepared.id_keys.back()); },
-        [&](std::string* out) { AppendWithTime(out, time_micros, key); });
+        [&](std::string* out) {
+          AppendPredictionIdValue(out, time_micros, ref.model(), ref.version());
+        });
     // Indexed under the entities it names only: one it names alone is marked, which lets an
     // outcome that names no entity find it (intake_values.h) without a second entry under "".
     const bool sole_entity =
@@ -147,7 +148,9 @@ IntakeStore::PreparedBatch IntakeStore::Prepare(
             AppendEntityIndexKey(out, ref.model(), entity, entity_key, time_micros,
                                  record.prediction_id());
           },
-          [&](std::string* out) { AppendEntityIndexValue(out, time_micros, key, sole_entity); });
+          [&](std::string* out) {
+            AppendEntityIndexValue(out, time_micros, ref.version(), sole_entity);
+          });
     }
     if (!reserved) {
       // A batch's records are alike: the first sizes the buffers for the rest.
