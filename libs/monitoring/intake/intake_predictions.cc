@@ -16,36 +16,9 @@
 #include "libs/monitoring/intake/batch_results.h"
 #include "libs/monitoring/intake/intake_store.h"
 #include "libs/monitoring/intake/label_check.h"
-#include "libs/monitoring/intake/prepared_entries.h"
+#include "libs/monitoring/intake/prepared_batch.h"
 
 namespace fabrique::monitoring {
-
-struct IntakeStore::ArrivedPrediction {
-  size_t row = 0;  // Its index in the batch.
-  const v1::PredictionRecord* record = nullptr;
-  absl::string_view key;  // Its key in the predictions family, in its PreparedBatch.
-  int64_t time_micros = 0;
-
-  absl::string_view prediction_id() const { return record->prediction_id(); }
-  absl::string_view model() const { return record->model_version().model(); }
-};
-
-// What each row of a batch would add, prepared before the write lock: keys and encoded values
-// need nothing from the store, so concurrent streams prepare their batches on several cores and
-// the lock covers only the reads and the write. Each family's entries are put in key order
-// (prepared_entries.h: a batch's entity keys come in no order at all).
-struct IntakeStore::PreparedBatch {
-  // Per row: why it cannot be stored ("" when it can), and the key of its id.
-  std::vector<std::string> problems;
-  std::vector<std::string> id_keys;
-  // Per row that can be stored: what it adds (its key points into `records`), and whether its
-  // version is unknown.
-  std::vector<std::optional<ArrivedPrediction>> arrived;
-  std::vector<bool> unknown;
-  PreparedEntries records;
-  PreparedEntries ids;
-  PreparedEntries entities;
-};
 
 namespace {
 
@@ -86,12 +59,14 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
     absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
     LabelTypeOf label_type_of, kv::SyncMode durability) {
   if (batch_id.empty()) return absl::InvalidArgumentError("a batch of predictions needs an id");
-  PreparedBatch prepared = Prepare(records);
+  std::unique_ptr<PreparedBatch> prepared = TakePreparedBatch();
+  Prepare(records, *prepared);
   absl::StatusOr<PredictionIntakeResult> result;
   {
     absl::ReaderMutexLock lock(&append_mutex_);
-    result = AppendPredictionsShared(batch_id, records, prepared, label_type_of);
+    result = AppendPredictionsShared(batch_id, records, *prepared, label_type_of);
   }
+  KeepPreparedBatch(std::move(prepared));
   // Also for a replayed batch: its first append may not be fsynced yet.
   if (result.ok() && durability != kv::SyncMode::kNoSync) RETURN_IF_ERROR(SyncLog());
   return result;
@@ -107,9 +82,30 @@ absl::StatusOr<bool> IntakeStore::AnyPending(const kv::KeyRange& range) const {
   return false;
 }
 
-IntakeStore::PreparedBatch IntakeStore::Prepare(
-    absl::Span<const v1::PredictionRecord* const> records) const {
-  PreparedBatch prepared;
+std::unique_ptr<IntakeStore::PreparedBatch> IntakeStore::TakePreparedBatch() {
+  {
+    absl::MutexLock lock(&spares_mutex_);
+    if (!spare_batches_.empty()) {
+      std::unique_ptr<PreparedBatch> spare = std::move(spare_batches_.back());
+      spare_batches_.pop_back();
+      return spare;
+    }
+  }
+  return std::make_unique<PreparedBatch>();
+}
+
+void IntakeStore::KeepPreparedBatch(std::unique_ptr<PreparedBatch> prepared) {
+  // As many as append at once are kept; one that an outsized batch grew is let go.
+  constexpr size_t kSpareBatches = 8;
+  constexpr size_t kSpareBytes = size_t{16} << 20;
+  if (prepared->bytes() > kSpareBytes) return;
+  prepared->Clear();
+  absl::MutexLock lock(&spares_mutex_);
+  if (spare_batches_.size() < kSpareBatches) spare_batches_.push_back(std::move(prepared));
+}
+
+void IntakeStore::Prepare(absl::Span<const v1::PredictionRecord* const> records,
+                          PreparedBatch& prepared) const {
   prepared.problems.resize(records.size());
   prepared.id_keys.reserve(records.size());
   prepared.arrived.resize(records.size());
@@ -167,7 +163,6 @@ IntakeStore::PreparedBatch IntakeStore::Prepare(
   for (size_t i = 0; i < prepared.records.size(); ++i) {
     prepared.arrived[prepared.records.row(i)]->key = prepared.records.key(i);
   }
-  return prepared;
 }
 
 void IntakeStore::ClaimBatch(absl::string_view batch_id) {
@@ -243,7 +238,7 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictionsShared(
     if (prepared.unknown[row]) ++result.unknown_version;
     arrived.push_back(*std::move(prepared.arrived[row]));
   }
-  kv::WriteBatch batch;
+  kv::WriteBatch& batch = prepared.batch;
   prepared.records.Put(predictions_, accepted_rows, batch);
   prepared.ids.Put(prediction_ids_, accepted_rows, batch);
   prepared.entities.Put(entity_index_, accepted_rows, batch);

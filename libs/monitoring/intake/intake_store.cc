@@ -9,6 +9,7 @@
 #include "libs/monitoring/intake/intake_families.h"
 #include "libs/monitoring/intake/intake_family_tuning.h"
 #include "libs/monitoring/intake/intake_retention.h"
+#include "libs/monitoring/intake/prepared_batch.h"
 
 namespace fabrique::monitoring {
 

@@ -45,6 +45,13 @@ class PreparedEntries {
     entries_.push_back(entry);
   }
 
+  // Empties it, keeping its memory for the next batch.
+  void Clear() {
+    bytes_.clear();
+    entries_.clear();
+  }
+  size_t capacity_bytes() const { return bytes_.capacity() + entries_.capacity() * sizeof(Entry); }
+
   size_t size() const { return entries_.size(); }
   absl::string_view key(size_t i) const {
     return {bytes_.data() + entries_[i].begin, entries_[i].key_size};
