@@ -40,12 +40,17 @@ int64_t TimeMicros(absl::Time time) {
 
 std::string PredictionKey(absl::string_view model, int64_t version, int64_t time_micros,
                           absl::string_view prediction_id) {
-  return kv::KeyBuilder()
-      .AddString(model)
-      .AddInt64(version)
-      .AddInt64(time_micros)
-      .AddString(prediction_id)
-      .key();
+  std::string key;
+  AppendPredictionKey(&key, model, version, time_micros, prediction_id);
+  return key;
+}
+
+void AppendPredictionKey(std::string* out, absl::string_view model, int64_t version,
+                         int64_t time_micros, absl::string_view prediction_id) {
+  kv::AppendString(out, model);
+  kv::AppendInt64(out, version);
+  kv::AppendInt64(out, time_micros);
+  kv::AppendString(out, prediction_id);
 }
 
 kv::KeyRange PredictionRange(absl::string_view model, int64_t version, int64_t from_micros,
@@ -76,7 +81,13 @@ absl::StatusOr<PredictionKeyParts> DecodePredictionKey(absl::string_view key) {
 }
 
 std::string PredictionIdKey(absl::string_view prediction_id) {
-  return kv::KeyBuilder().AddString(prediction_id).key();
+  std::string key;
+  AppendPredictionIdKey(&key, prediction_id);
+  return key;
+}
+
+void AppendPredictionIdKey(std::string* out, absl::string_view prediction_id) {
+  kv::AppendString(out, prediction_id);
 }
 
 std::string EntityIndexModelPrefix(absl::string_view model) {
@@ -103,10 +114,35 @@ std::string EntityIndexPrefix(absl::string_view model, absl::string_view entity,
 std::string EntityIndexKey(absl::string_view model, absl::string_view entity,
                            absl::string_view entity_key, int64_t time_micros,
                            absl::string_view prediction_id) {
-  return EntityPrefixBuilder(model, entity, entity_key)
-      .AddDescendingInt64(time_micros)
-      .AddString(prediction_id)
-      .key();
+  std::string key;
+  AppendEntityIndexKey(&key, model, entity, entity_key, time_micros, prediction_id);
+  return key;
+}
+
+void AppendEntityIndexKey(std::string* out, absl::string_view model, absl::string_view entity,
+                          absl::string_view entity_key, int64_t time_micros,
+                          absl::string_view prediction_id) {
+  // As EntityPrefixBuilder(...).AddDescendingInt64(time_micros).AddString(prediction_id).
+  kv::AppendString(out, model);
+  kv::AppendString(out, entity);
+  kv::AppendString(out, entity_key);
+  kv::AppendDescendingInt64(out, time_micros);
+  kv::AppendString(out, prediction_id);
+}
+
+absl::StatusOr<EntityIndexKeyParts> DecodeEntityIndexKey(absl::string_view key) {
+  kv::KeyReader reader(key);
+  auto model = reader.ReadString();
+  auto entity = reader.ReadString();
+  auto entity_key = reader.ReadString();
+  auto time = reader.ReadDescendingInt64();
+  auto id = reader.ReadString();
+  if (!model.ok() || !entity.ok() || !entity_key.ok() || !time.ok() || !id.ok() || !reader.done()) {
+    return absl::DataLossError(
+        absl::StrCat("a stored entity index key is malformed (", key.size(), " bytes)"));
+  }
+  return EntityIndexKeyParts{*std::move(model), *std::move(entity), *std::move(entity_key), *time,
+                             *std::move(id)};
 }
 
 std::string EntityIndexSeekKey(absl::string_view model, absl::string_view entity,

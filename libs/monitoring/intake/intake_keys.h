@@ -34,6 +34,9 @@ int64_t TimeMicros(absl::Time time);
 
 std::string PredictionKey(absl::string_view model, int64_t version, int64_t time_micros,
                           absl::string_view prediction_id);
+// The same key appended to `out`: a batch builds its keys in one buffer (prepared_entries.h).
+void AppendPredictionKey(std::string* out, absl::string_view model, int64_t version,
+                         int64_t time_micros, absl::string_view prediction_id);
 // Keys of `model` `version` with from_micros <= time < to_micros, in time order.
 kv::KeyRange PredictionRange(absl::string_view model, int64_t version, int64_t from_micros,
                              int64_t to_micros);
@@ -48,6 +51,7 @@ struct PredictionKeyParts {
 absl::StatusOr<PredictionKeyParts> DecodePredictionKey(absl::string_view key);
 
 std::string PredictionIdKey(absl::string_view prediction_id);
+void AppendPredictionIdKey(std::string* out, absl::string_view prediction_id);
 
 // Every entity index entry of `model`, and of `model` for one entity name.
 std::string EntityIndexModelPrefix(absl::string_view model);
@@ -60,6 +64,18 @@ std::string EntityIndexPrefix(absl::string_view model, absl::string_view entity,
 std::string EntityIndexKey(absl::string_view model, absl::string_view entity,
                            absl::string_view entity_key, int64_t time_micros,
                            absl::string_view prediction_id);
+void AppendEntityIndexKey(std::string* out, absl::string_view model, absl::string_view entity,
+                          absl::string_view entity_key, int64_t time_micros,
+                          absl::string_view prediction_id);
+struct EntityIndexKeyParts {
+  std::string model;
+  std::string entity;
+  std::string entity_key;
+  int64_t time_micros = 0;
+  std::string prediction_id;
+};
+// Takes an entity index key apart; DATA_LOSS when it is not one.
+absl::StatusOr<EntityIndexKeyParts> DecodeEntityIndexKey(absl::string_view key);
 // The first key at or after this one in the entity's prefix is its latest prediction at or
 // before `time_micros`: times sort newest first, and the bare prefix sorts before any id.
 std::string EntityIndexSeekKey(absl::string_view model, absl::string_view entity,

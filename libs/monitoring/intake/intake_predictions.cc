@@ -16,48 +16,9 @@
 #include "libs/monitoring/intake/batch_results.h"
 #include "libs/monitoring/intake/intake_store.h"
 #include "libs/monitoring/intake/label_check.h"
+#include "libs/monitoring/intake/prepared_batch.h"
 
 namespace fabrique::monitoring {
-
-struct IntakeStore::ArrivedPrediction {
-  size_t row = 0;   // Its index in the batch.
-  std::string key;  // Its key in the predictions family.
-  std::string prediction_id;
-  std::string model;
-  int64_t time_micros = 0;
-  // (entity name, entity key) pairs whose waiting outcomes it may answer (AnswerableEntities).
-  std::vector<std::pair<std::string, std::string>> entities;
-};
-
-// What each row of a batch would add, prepared before the write lock: keys and encoded values
-// need nothing from the store, so concurrent streams prepare their batches on several cores and
-// the lock covers only the reads and the write. Each family's entries are in key order, since
-// RocksDB's memtable inserts a key next to the one before it far faster than anywhere else (a
-// batch's entity keys come in no order at all).
-struct IntakeStore::PreparedBatch {
-  struct Entry {
-    std::string key;
-    std::string value;
-    size_t row = 0;
-  };
-  // Per row: why it cannot be stored ("" when it can), and the key of its id.
-  std::vector<std::string> problems;
-  std::vector<std::string> id_keys;
-  // Per row that can be stored: what it adds, and whether its version is unknown.
-  std::vector<std::optional<ArrivedPrediction>> arrived;
-  std::vector<bool> unknown;
-  std::vector<Entry> records;
-  std::vector<Entry> ids;
-  std::vector<Entry> entities;
-
-  // Puts the entries of the rows in `accepted`, in key order.
-  static void Put(kv::ColumnFamily family, const std::vector<Entry>& entries,
-                  const std::vector<bool>& accepted, kv::WriteBatch& batch) {
-    for (const Entry& entry : entries) {
-      if (accepted[entry.row]) batch.Put(family, entry.key, entry.value);
-    }
-  }
-};
 
 namespace {
 
@@ -98,12 +59,14 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictions(
     absl::string_view batch_id, absl::Span<const v1::PredictionRecord* const> records,
     LabelTypeOf label_type_of, kv::SyncMode durability) {
   if (batch_id.empty()) return absl::InvalidArgumentError("a batch of predictions needs an id");
-  PreparedBatch prepared = Prepare(records);
+  std::unique_ptr<PreparedBatch> prepared = TakePreparedBatch();
+  Prepare(records, *prepared);
   absl::StatusOr<PredictionIntakeResult> result;
   {
     absl::ReaderMutexLock lock(&append_mutex_);
-    result = AppendPredictionsShared(batch_id, records, prepared, label_type_of);
+    result = AppendPredictionsShared(batch_id, records, *prepared, label_type_of);
   }
+  KeepPreparedBatch(std::move(prepared));
   // Also for a replayed batch: its first append may not be fsynced yet.
   if (result.ok() && durability != kv::SyncMode::kNoSync) RETURN_IF_ERROR(SyncLog());
   return result;
@@ -119,13 +82,35 @@ absl::StatusOr<bool> IntakeStore::AnyPending(const kv::KeyRange& range) const {
   return false;
 }
 
-IntakeStore::PreparedBatch IntakeStore::Prepare(
-    absl::Span<const v1::PredictionRecord* const> records) const {
-  PreparedBatch prepared;
+std::unique_ptr<IntakeStore::PreparedBatch> IntakeStore::TakePreparedBatch() {
+  {
+    absl::MutexLock lock(&spares_mutex_);
+    if (!spare_batches_.empty()) {
+      std::unique_ptr<PreparedBatch> spare = std::move(spare_batches_.back());
+      spare_batches_.pop_back();
+      return spare;
+    }
+  }
+  return std::make_unique<PreparedBatch>();
+}
+
+void IntakeStore::KeepPreparedBatch(std::unique_ptr<PreparedBatch> prepared) {
+  // As many as append at once are kept; one that an outsized batch grew is let go.
+  constexpr size_t kSpareBatches = 8;
+  constexpr size_t kSpareBytes = size_t{16} << 20;
+  if (prepared->bytes() > kSpareBytes) return;
+  prepared->Clear();
+  absl::MutexLock lock(&spares_mutex_);
+  if (spare_batches_.size() < kSpareBatches) spare_batches_.push_back(std::move(prepared));
+}
+
+void IntakeStore::Prepare(absl::Span<const v1::PredictionRecord* const> records,
+                          PreparedBatch& prepared) const {
   prepared.problems.resize(records.size());
   prepared.id_keys.reserve(records.size());
   prepared.arrived.resize(records.size());
   prepared.unknown.resize(records.size());
+  bool reserved = false;
   for (size_t row = 0; row < records.size(); ++row) {
     const v1::PredictionRecord& record = *records[row];
     prepared.id_keys.push_back(PredictionIdKey(record.prediction_id()));
@@ -133,33 +118,51 @@ IntakeStore::PreparedBatch IntakeStore::Prepare(
     if (!prepared.problems[row].empty()) continue;
     const v1::ModelVersionRef& ref = record.model_version();
     const int64_t time_micros = TimestampMicros(record.time());
-    ArrivedPrediction& prediction = prepared.arrived[row].emplace(ArrivedPrediction{
-        row, PredictionKey(ref.model(), ref.version(), time_micros, record.prediction_id()),
-        record.prediction_id(), ref.model(), time_micros, AnswerableEntities(record)});
     const bool unknown = options_.known && !options_.known(ref.model(), ref.version());
     prepared.unknown[row] = unknown;
-    prepared.records.push_back(
-        {prediction.key, EncodePrediction(time_micros, record, unknown), row});
-    prepared.ids.push_back({prepared.id_keys.back(), WithTime(time_micros, prediction.key), row});
+    prepared.arrived[row].emplace(ArrivedPrediction{row, &record, {}, time_micros});
+    prepared.records.Add(
+        row,
+        [&](std::string* out) {
+          AppendPredictionKey(out, ref.model(), ref.version(), time_micros, record.prediction_id());
+        },
+        [&](std::string* out) { AppendPrediction(out, time_micros, record, unknown); });
+    // The indexes hold what their keys lack of the prediction's key (intake_values.h).
+    prepared.ids.Add(
+        row, [&](std::string* out) { out->append(prepared.id_keys.back()); },
+        [&](std::string* out) {
+          AppendPredictionIdValue(out, time_micros, ref.model(), ref.version());
+        });
     // Indexed under the entities it names only: one it names alone is marked, which lets an
     // outcome that names no entity find it (intake_values.h) without a second entry under "".
     const bool sole_entity =
         record.entity_keys_size() == 1 && !record.entity_keys().begin()->first.empty();
-    const std::string entity_value =
-        EncodeEntityIndexValue(time_micros, prediction.key, sole_entity);
     for (const auto& [entity, entity_key] : record.entity_keys()) {
-      prepared.entities.push_back({EntityIndexKey(prediction.model, entity, entity_key, time_micros,
-                                                  prediction.prediction_id),
-                                   entity_value, row});
+      prepared.entities.Add(
+          row,
+          [&](std::string* out) {
+            AppendEntityIndexKey(out, ref.model(), entity, entity_key, time_micros,
+                                 record.prediction_id());
+          },
+          [&](std::string* out) {
+            AppendEntityIndexValue(out, time_micros, ref.version(), sole_entity);
+          });
+    }
+    if (!reserved) {
+      // A batch's records are alike: the first sizes the buffers for the rest.
+      prepared.records.ReserveLikeFirst(records.size());
+      prepared.ids.ReserveLikeFirst(records.size());
+      prepared.entities.ReserveLikeFirst(records.size());
+      reserved = true;
     }
   }
-  const auto by_key = [](const PreparedBatch::Entry& a, const PreparedBatch::Entry& b) {
-    return a.key < b.key;
-  };
-  std::sort(prepared.records.begin(), prepared.records.end(), by_key);
-  std::sort(prepared.ids.begin(), prepared.ids.end(), by_key);
-  std::sort(prepared.entities.begin(), prepared.entities.end(), by_key);
-  return prepared;
+  prepared.records.SortByKey();
+  prepared.ids.SortByKey();
+  prepared.entities.SortByKey();
+  // The buffer of the records' keys is complete: their views stay valid.
+  for (size_t i = 0; i < prepared.records.size(); ++i) {
+    prepared.arrived[prepared.records.row(i)]->key = prepared.records.key(i);
+  }
 }
 
 void IntakeStore::ClaimBatch(absl::string_view batch_id) {
@@ -201,7 +204,7 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictionsShared(
     absl::MutexLock lock(&claims_mutex_);
     for (size_t row = 0; row < records.size(); ++row) {
       if (!prepared.problems[row].empty()) continue;
-      const std::string& id = records[row]->prediction_id();
+      const absl::string_view id = records[row]->prediction_id();
       if (ids_in_flight_.insert(id).second) {
         claimed[row] = true;
         claimed_ids.push_back(id);
@@ -235,10 +238,10 @@ absl::StatusOr<PredictionIntakeResult> IntakeStore::AppendPredictionsShared(
     if (prepared.unknown[row]) ++result.unknown_version;
     arrived.push_back(*std::move(prepared.arrived[row]));
   }
-  kv::WriteBatch batch;
-  PreparedBatch::Put(predictions_, prepared.records, accepted_rows, batch);
-  PreparedBatch::Put(prediction_ids_, prepared.ids, accepted_rows, batch);
-  PreparedBatch::Put(entity_index_, prepared.entities, accepted_rows, batch);
+  kv::WriteBatch& batch = prepared.batch;
+  prepared.records.Put(predictions_, accepted_rows, batch);
+  prepared.ids.Put(prediction_ids_, accepted_rows, batch);
+  prepared.entities.Put(entity_index_, accepted_rows, batch);
   // Outcome appends exclude this one, so the pending family only shrinks while it runs. Two
   // appends could answer the same outcome by entity: those that find outcomes waiting take
   // turns from their reads to their write. Most find none, and write side by side.
@@ -293,7 +296,7 @@ absl::Status IntakeStore::JoinPendingById(absl::Span<const ArrivedPrediction> ar
   std::vector<std::string> pending_keys;
   pending_keys.reserve(arrived.size());
   for (const ArrivedPrediction& prediction : arrived) {
-    pending_keys.push_back(PendingByIdKey(prediction.prediction_id));
+    pending_keys.push_back(PendingByIdKey(prediction.prediction_id()));
   }
   ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values,
                    store_->MultiGet(pending_, pending_keys));
@@ -306,12 +309,12 @@ absl::Status IntakeStore::JoinPendingById(absl::Span<const ArrivedPrediction> ar
     if (!StillPending(timed.time_micros, now)) continue;  // Expired: gone now, not at compaction.
     ASSIGN_OR_RETURN(v1::Outcome outcome,
                      core::ParseStored<v1::Outcome>(timed.body, "pending outcome"));
-    if (!CheckLabel(label_type_of(prediction.model), outcome.label()).ok()) {
+    if (!CheckLabel(label_type_of(prediction.model()), outcome.label()).ok()) {
       ++refused;
       continue;
     }
     batch.Put(joined_, prediction.key, WithTime(prediction.time_micros, timed.body));
-    answered.insert(prediction.key);
+    answered.insert(std::string(prediction.key));
   }
   return absl::OkStatus();
 }
@@ -330,8 +333,9 @@ absl::Status IntakeStore::JoinPendingByEntity(absl::Span<const ArrivedPrediction
   using EntityOf = std::tuple<std::string, std::string, std::string>;
   absl::flat_hash_map<EntityOf, std::vector<const ArrivedPrediction*>> by_entity;
   for (const ArrivedPrediction& prediction : arrived) {
-    for (const auto& [entity, entity_key] : prediction.entities) {
-      by_entity[EntityOf{prediction.model, entity, entity_key}].push_back(&prediction);
+    for (const auto& [entity, entity_key] : AnswerableEntities(*prediction.record)) {
+      by_entity[EntityOf{std::string(prediction.model()), entity, entity_key}].push_back(
+          &prediction);
     }
   }
   for (auto& [entity_of, predictions] : by_entity) {
@@ -357,7 +361,7 @@ absl::Status IntakeStore::JoinPendingByEntity(absl::Span<const ArrivedPrediction
       const ArrivedPrediction* latest = *std::prev(after);
       // A prediction already answered keeps its first outcome; this one keeps waiting, and
       // expires unless a prediction that arrives out of order answers it.
-      if (!answered.insert(latest->key).second) continue;
+      if (!answered.insert(std::string(latest->key)).second) continue;
       batch.Delete(pending_, pending_key);
       batch.Put(joined_, latest->key, WithTime(latest->time_micros, timed.body));
     }

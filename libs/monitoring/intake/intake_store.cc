@@ -9,6 +9,7 @@
 #include "libs/monitoring/intake/intake_families.h"
 #include "libs/monitoring/intake/intake_family_tuning.h"
 #include "libs/monitoring/intake/intake_retention.h"
+#include "libs/monitoring/intake/prepared_batch.h"
 
 namespace fabrique::monitoring {
 
@@ -73,8 +74,7 @@ absl::StatusOr<std::optional<std::string>> IntakeStore::FindById(
   absl::StatusOr<std::string> value = store_->Get(prediction_ids_, PredictionIdKey(prediction_id));
   if (absl::IsNotFound(value.status())) return std::nullopt;
   if (!value.ok()) return value.status();
-  ASSIGN_OR_RETURN(TimedValue timed, SplitTime(*value));
-  return std::string(timed.body);
+  return DecodePredictionIdValue(prediction_id, *value);
 }
 
 absl::StatusOr<std::optional<std::string>> IntakeStore::ModelOfPrediction(
@@ -93,11 +93,12 @@ absl::StatusOr<std::optional<IntakeStore::LatestPrediction>> IntakeStore::Latest
   // predictions named several entities is read back through its history under each).
   for (entities.Seek(EntityIndexSeekKey(model, entity, entity_key, time_micros));
        entities.Valid() && absl::StartsWith(entities.key(), prefix); entities.Next()) {
-    ASSIGN_OR_RETURN(EntityIndexValue value, DecodeEntityIndexValue(entities.value()));
+    ASSIGN_OR_RETURN(EntityIndexValue value,
+                     DecodeEntityIndexValue(entities.key(), entities.value()));
     if (sole_only && !value.sole_entity) continue;
     ASSIGN_OR_RETURN(PredictionKeyParts parts, DecodePredictionKey(value.prediction_key));
     return LatestPrediction{value.time_micros, std::move(parts.prediction_id),
-                            std::string(value.prediction_key)};
+                            std::move(value.prediction_key)};
   }
   RETURN_IF_ERROR(entities.status());
   return std::nullopt;

@@ -20,6 +20,9 @@ inline constexpr size_t kTimeHeaderBytes = 8;
 
 // `body` behind the time header.
 std::string WithTime(int64_t time_micros, absl::string_view body);
+// The same value appended to `out`. The Append* forms let a batch build its values in one
+// buffer (prepared_entries.h).
+void AppendWithTime(std::string* out, int64_t time_micros, absl::string_view body);
 
 struct TimedValue {
   int64_t time_micros = 0;
@@ -34,23 +37,44 @@ struct StoredPrediction {
   bool unknown_version = false;
 };
 
-// An entity index entry's value: the time header, the key of its prediction and, when the
-// prediction named exactly one entity (by a non-empty name), a mark saying so: such an entry
-// also answers the outcomes that name no entity (EntityEventKey.entity ""). Entries written
-// before the mark existed have none; their predictions were indexed under "" as well, as a second
-// entry (which also answers outcomes that name no entity).
-std::string EncodeEntityIndexValue(int64_t time_micros, absl::string_view prediction_key,
-                                   bool sole_entity);
+// The values of the index entries (entity index, prediction ids) come in two layouts, both read:
+//   compact  written now: the time header (the prediction's time), two mark bytes (0x00 0x02),
+//            then only what the entry's key lacks of its prediction's key;
+//   full     written by earlier versions of the monitor: the time header and the whole key of
+//            the prediction.
+// A full value's key begins with the model, a non-empty kv string, whose encoding never begins
+// with the mark (kv::AppendString writes a 0x00 byte as 0x00 0xFF, and ends a string with 0x00
+// 0x01). The compact layout keeps a third of the bytes each record writes to its indexes.
+
+// An entity index entry's value: compact, the prediction's version; full, its key. Then, when the
+// prediction named exactly one entity (by a non-empty name), a mark saying so: such an entry also
+// answers the outcomes that name no entity (EntityEventKey.entity ""). Entries written before the
+// mark existed have none; their predictions were indexed under "" as well, as a second entry
+// (which also answers outcomes that name no entity).
+void AppendEntityIndexValue(std::string* out, int64_t time_micros, int64_t version,
+                            bool sole_entity);
 struct EntityIndexValue {
   int64_t time_micros = 0;
-  absl::string_view prediction_key;  // Points into the value it was decoded from.
+  std::string prediction_key;
   bool sole_entity = false;
 };
-// DATA_LOSS when it is shorter than the header.
-absl::StatusOr<EntityIndexValue> DecodeEntityIndexValue(absl::string_view value);
+// Decodes the value of the entity index entry `key`; DATA_LOSS when either is malformed.
+absl::StatusOr<EntityIndexValue> DecodeEntityIndexValue(absl::string_view key,
+                                                        absl::string_view value);
+
+// A prediction ids entry's value: compact, the prediction's model and version (its id is the
+// entry's key); full, the prediction's key.
+void AppendPredictionIdValue(std::string* out, int64_t time_micros, absl::string_view model,
+                             int64_t version);
+// The key of the prediction `prediction_id` whose ids entry holds `value`; DATA_LOSS when the
+// value is malformed.
+absl::StatusOr<std::string> DecodePredictionIdValue(absl::string_view prediction_id,
+                                                    absl::string_view value);
 
 std::string EncodePrediction(int64_t time_micros, const v1::PredictionRecord& record,
                              bool unknown_version);
+void AppendPrediction(std::string* out, int64_t time_micros, const v1::PredictionRecord& record,
+                      bool unknown_version);
 absl::StatusOr<StoredPrediction> DecodePrediction(absl::string_view value);
 
 }  // namespace fabrique::monitoring

@@ -2,7 +2,9 @@
 // before it), outcomes that come before their prediction, their expiry after the maximum label
 // delay, and labels of the wrong type refused with their row and reason.
 
+#include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -168,6 +170,41 @@ TEST_CASE("Entity index entries stored before the sole-entity mark still join as
             .matched == 1);
   CHECK(JoinedLabels(*intake, "price", 1) ==
         Joined{{"alone", "double_value: 1"}, {"two", "double_value: 2"}});
+}
+
+TEST_CASE("Index entries whose values hold the whole prediction key still join",
+          "[intake][outcomes]") {
+  // The layout before the compact index values (intake_values.h): the prediction ids' and the
+  // entity index's values held the prediction's whole key, the latter with the sole-entity mark.
+  TestIntake intake;
+  AppendPredictions(*intake, "b1",
+                    {Prediction("p1", "price", 2, kStart, {{"customer", "k1"}}),
+                     Prediction("p2", "price", 2, kStart + kMinute, {{"customer", "k2"}})});
+  absl::StatusOr<kv::ColumnFamily> ids = intake->database().Family(kPredictionIdsFamily);
+  absl::StatusOr<kv::ColumnFamily> entities = intake->database().Family(kEntityIndexFamily);
+  INTAKE_REQUIRE_OK(ids);
+  INTAKE_REQUIRE_OK(entities);
+  kv::WriteBatch full_layout;
+  for (const auto& [id, entity_key, time] :
+       {std::tuple<std::string, std::string, absl::Time>{"p1", "k1", kStart},
+        std::tuple<std::string, std::string, absl::Time>{"p2", "k2", kStart + kMinute}}) {
+    const int64_t micros = TimeMicros(time);
+    const std::string prediction_key = PredictionKey("price", 2, micros, id);
+    full_layout.Put(*ids, PredictionIdKey(id), WithTime(micros, prediction_key));
+    full_layout.Put(*entities, EntityIndexKey("price", "customer", entity_key, micros, id),
+                    WithTime(micros, prediction_key + "S"));
+  }
+  INTAKE_REQUIRE_OK(intake->database().Write(full_layout, kv::SyncMode::kSync));
+
+  // By id; by entity with the outcome naming none, which only the sole-entity mark allows.
+  CHECK(AppendOutcomes(*intake, "o1", {OutcomeById("p1", Double(1), kStart + kMinute)}).matched ==
+        1);
+  CHECK(AppendOutcomes(*intake, "o2",
+                       {OutcomeByEntity("price", "", "k2", kStart + 5 * kMinute, Double(2))})
+            .matched == 1);
+  CHECK(intake->ModelOfPrediction("p2").value() == std::optional<std::string>("price"));
+  CHECK(JoinedLabels(*intake, "price", 2) ==
+        Joined{{"p1", "double_value: 1"}, {"p2", "double_value: 2"}});
 }
 
 TEST_CASE("An outcome that comes before its prediction waits and is joined when it comes",
