@@ -9,6 +9,8 @@
 //   * bulk backfill needs key order for SstFileWriter.
 // Rows with equal keys (the same entity and event time) keep their input order, so the last of
 // them is the one written: last write wins, as a WriteBatch applied in input order would do.
+// Once sorted, the keys themselves are laid out in key order, so the writers' passes over them
+// read memory in order instead of one cache miss per key.
 
 #include <cstdint>
 #include <string>
@@ -34,17 +36,17 @@ class BatchKeys {
                                          RowMask skip);
 
   // Number of stored rows.
-  size_t size() const { return order_.size(); }
+  size_t size() const { return rows_.size(); }
   // The i-th key in key order, and the batch row it comes from.
-  absl::string_view key(size_t i) const { return Key(order_[i]); }
-  int row(size_t i) const { return rows_[order_[i]]; }
+  absl::string_view key(size_t i) const { return Key(i); }
+  int row(size_t i) const { return rows_[i]; }
   // The i-th key without its event time: the entity's online key.
   absl::string_view entity_key(size_t i) const {
     const absl::string_view k = key(i);
     return k.substr(0, k.size() - kHistoryTimeBytes);
   }
   // True when the next key is equal (a later row of the batch overrides this one).
-  bool overridden(size_t i) const { return i + 1 < order_.size() && key(i + 1) == key(i); }
+  bool overridden(size_t i) const { return i + 1 < rows_.size() && key(i + 1) == key(i); }
   // True when the i-th key is the first of its entity: the entity's newest row in the batch
   // (with overridden(), the last of equal ones).
   bool starts_entity(size_t i) const { return i == 0 || entity_key(i - 1) != entity_key(i); }
@@ -55,12 +57,16 @@ class BatchKeys {
     return absl::string_view(bytes_.data() + offsets_[k], offsets_[k + 1] - offsets_[k]);
   }
   void Sort();
-  bool ReverseAscendingRuns();
+  // The key indexes in key order, when the keys are in (entity, strictly ascending time) order;
+  // empty otherwise.
+  std::vector<uint32_t> ReverseAscendingRuns() const;
+  std::vector<uint32_t> SortedOrder() const;
+  // Lays the keys out in `order` (key indexes).
+  void Permute(const std::vector<uint32_t>& order);
 
-  std::string bytes_;              // Keys, concatenated in row order.
+  std::string bytes_;              // Keys, concatenated (in key order once sorted).
   std::vector<uint32_t> offsets_;  // Where each key starts, plus the end.
   std::vector<int> rows_;          // Batch row of each key.
-  std::vector<uint32_t> order_;    // Key indexes in key order.
   size_t prefix_bytes_ = 0;        // The group prefix every key starts with.
 };
 

@@ -14,7 +14,7 @@
 namespace fabrique::features {
 namespace {
 
-// How many keys ahead of the one written Load fetches keys and rows into the cache.
+// How many keys ahead of the one written Load fetches rows into the cache.
 constexpr size_t kPrefetchAhead = 8;
 
 }  // namespace
@@ -55,11 +55,10 @@ absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
   // equal ones), the online candidate; online keys then come in order too.
   absl::string_view last_entity;  // Never empty once set: keys start with the group prefix.
   for (size_t i = 0; i < keys.size(); ++i) {
-    // Keys and rows are read in key order from where they sit in row order: scattered input
-    // makes each a cache miss, paid by the first comparison or copy that touches it unless it
-    // is fetched a few keys ahead.
+    // Rows are read in key order from where they sit in row order (the keys are laid out in
+    // key order): scattered input makes each a cache miss, paid by the copy into the file
+    // unless it is fetched a few keys ahead.
     if (i + kPrefetchAhead < keys.size()) {
-      __builtin_prefetch(keys.key(i + kPrefetchAhead).data());
       __builtin_prefetch(encoded.row(keys.row(i + kPrefetchAhead)).data());
     }
     if (keys.overridden(i)) continue;  // Equal keys: only the last in input order is written.

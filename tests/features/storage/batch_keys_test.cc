@@ -33,6 +33,22 @@ std::vector<int> StableKeyOrder(const v1::RowBatch& rows, const std::vector<uint
   return order;
 }
 
+// Builds the keys of every row of `batch` and requires the order of StableKeyOrder, keys and
+// rows alike.
+BatchKeys RequireStableKeyOrder(const v1::RowBatch& batch) {
+  absl::StatusOr<BatchKeys> keys = BatchKeys::Build("g", batch, {});
+  STORAGE_REQUIRE_OK(keys);
+  const std::vector<int> expected = StableKeyOrder(batch, {});
+  REQUIRE(keys->size() == expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    INFO("position " << i);
+    REQUIRE(keys->row(i) == expected[i]);
+    REQUIRE(keys->key(i) == HistoryKey("g", batch.entity_keys(expected[i]),
+                                       batch.event_time_unix_micros(expected[i])));
+  }
+  return *std::move(keys);
+}
+
 TEST_CASE("Keys come in key order with equal keys in input order, whatever the arrival",
           "[batch_keys]") {
   const v1::FeatureGroup group = MakeGroup("g", "customer", {{"x", v1::FEATURE_TYPE_INT64}});
@@ -61,6 +77,45 @@ TEST_CASE("Keys come in key order with equal keys in input order, whatever the a
       REQUIRE(keys->key(i) == HistoryKey("g", batch.entity_keys(expected[i]),
                                          batch.event_time_unix_micros(expected[i])));
     }
+  }
+}
+
+TEST_CASE("Long entities, shared prefixes past 16 bytes and zero bytes sort as whole keys",
+          "[batch_keys]") {
+  const v1::FeatureGroup group = MakeGroup("g", "customer", {{"x", v1::FEATURE_TYPE_INT64}});
+  std::mt19937 random(11);
+  const std::vector<std::string> stems = {"",
+                                          "a",
+                                          std::string("a\0", 2),
+                                          std::string("a\0b", 3),
+                                          "abcdefghijklmn",
+                                          "abcdefghijklmno",
+                                          "abcdefghijklmnop",
+                                          "abcdefghijklmnopq",
+                                          std::string("abcdefghijklmn\0", 15),
+                                          "abcdefghijklmnopqrstuvwxyz"};
+  std::vector<TestRow> rows;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string& stem = stems[random() % stems.size()];
+    std::string name = stem + std::to_string(random() % 3);
+    if (random() % 2 == 0) name = stem.empty() ? "z" : stem;
+    rows.push_back({name, static_cast<int64_t>(random() % 7) - 3, {int64_t{i}}});
+  }
+  RequireStableKeyOrder(MakeBatch(group, rows));
+}
+
+TEST_CASE("Rows by entity in ascending time come out newest first per entity", "[batch_keys]") {
+  const v1::FeatureGroup group = MakeGroup("g", "customer", {{"x", v1::FEATURE_TYPE_INT64}});
+  std::vector<TestRow> rows;
+  for (int e = 0; e < 30; ++e) {
+    for (int t = 0; t < 5; ++t) {
+      rows.push_back({"entity-with-a-long-name-" + std::to_string(100 + e), t, {int64_t{t}}});
+    }
+  }
+  const BatchKeys keys = RequireStableKeyOrder(MakeBatch(group, rows));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    INFO("position " << i);
+    REQUIRE(keys.starts_entity(i) == (i % 5 == 0));
   }
 }
 
