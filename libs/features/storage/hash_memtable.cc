@@ -12,6 +12,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
+#include "libs/features/storage/memtable_support.h"
 #include "rocksdb/comparator.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/slice.h"
@@ -27,63 +28,6 @@ struct Node {
   std::atomic<Node*> next{nullptr};
   const char* entry() const { return reinterpret_cast<const char*>(this + 1); }
 };
-
-// Rounds `raw` up to a multiple of `align`; `raw` must have align - 1 bytes to spare.
-char* Align(char* raw, size_t align) {
-  const uintptr_t address = reinterpret_cast<uintptr_t>(raw);
-  return reinterpret_cast<char*>((address + align - 1) & ~(uintptr_t{align} - 1));
-}
-
-// Allocates from one of RocksDB's arenas, whose class is not public, through RocksDB's own
-// MemTableRep::Allocate: rocksdb::Arena's only base is rocksdb::Allocator, the type that
-// function allocates from. A memtable gives its iterators such an arena, and then only destroys
-// them.
-class ArenaAllocation : public rocksdb::MemTableRep {
- public:
-  explicit ArenaAllocation(rocksdb::Arena* arena)
-      : rocksdb::MemTableRep(reinterpret_cast<rocksdb::Allocator*>(arena)) {}
-
-  char* AllocateAligned(size_t size, size_t align) {
-    char* raw = nullptr;
-    rocksdb::MemTableRep::Allocate(size + align - 1, &raw);
-    return Align(raw, align);
-  }
-
-  // Not a memtable: nothing else of MemTableRep is used.
-  void Insert(rocksdb::KeyHandle) override {}
-  bool Contains(const char*) const override { return false; }
-  size_t ApproximateMemoryUsage() override { return 0; }
-  Iterator* GetIterator(rocksdb::Arena*) override { return nullptr; }
-};
-
-// rocksdb::LookupKey (db/lookup_key.h, not public) starts with three pointers: to the memtable
-// key (a varint32 length, then the internal key), to the internal key, and to their end. Checked
-// at every read: the length must decode to exactly that internal key, or the process stops
-// rather than read another key (a RocksDB that changed the layout fails every test at once).
-struct LookupKeyLayout {
-  const char* memtable_key;
-  const char* internal_key;
-  const char* end;
-};
-
-rocksdb::Slice InternalKeyOf(const rocksdb::LookupKey& lookup) {
-  const auto& layout = reinterpret_cast<const LookupKeyLayout&>(lookup);
-  const rocksdb::Slice internal_key(layout.internal_key,
-                                    static_cast<size_t>(layout.end - layout.internal_key));
-  const rocksdb::Slice decoded = rocksdb::GetLengthPrefixedSlice(layout.memtable_key);
-  if (decoded.data() != internal_key.data() || decoded.size() != internal_key.size()) {
-    std::fprintf(stderr,
-                 "fabrique.HashMemTable: rocksdb::LookupKey's layout is not the one "
-                 "this memtable was built for\n");
-    std::abort();
-  }
-  return internal_key;
-}
-
-// The user key of an internal key: without its 8 bytes of sequence number and type.
-absl::string_view UserKeyOf(const rocksdb::Slice& internal_key) {
-  return absl::string_view(internal_key.data(), internal_key.size() - 8);
-}
 
 class HashMemTable : public rocksdb::MemTableRep {
  public:
@@ -126,7 +70,7 @@ class HashMemTable : public rocksdb::MemTableRep {
   size_t ApproximateMemoryUsage() override { return 0; }
 
   Iterator* GetIterator(rocksdb::Arena* arena) override {
-    return NewIterator(arena, /*key_only=*/false, SortedEntries());
+    return NewMemTableIterator<SortedEntryIterator>(arena, compare_, SortedEntries());
   }
 
   // RocksDB's default Get reads through a prefix iterator that it never deletes (every
@@ -143,71 +87,32 @@ class HashMemTable : public rocksdb::MemTableRep {
   }
 
   Iterator* GetDynamicPrefixIterator(rocksdb::Arena* arena) override {
-    return NewIterator(arena, /*key_only=*/true, std::vector<const char*>());
+    return NewMemTableIterator<KeyIterator>(arena, this);
   }
 
  private:
-  // Entries in internal-key order. A whole-memtable iterator holds every entry from the start;
-  // a key iterator gathers, at each seek, the entries of the key sought (the only ones a
+  // A key iterator gathers, at each seek, the entries of the key sought (the only ones a
   // whole-key prefix iterator may return), and has no first or last entry.
-  class SortedIterator : public Iterator {
+  class KeyIterator : public SortedEntryIterator {
    public:
-    SortedIterator(const HashMemTable* table, bool key_only, std::vector<const char*> entries)
-        : table_(table), key_only_(key_only), entries_(std::move(entries)) {}
-
-    bool Valid() const override { return pos_ < entries_.size(); }
-    const char* key() const override { return entries_[pos_]; }
-    void Next() override { ++pos_; }
-    void Prev() override { pos_ = pos_ == 0 ? entries_.size() : pos_ - 1; }
-    void Seek(const rocksdb::Slice& internal_key, const char*) override {
-      if (key_only_) Gather(internal_key);
-      pos_ = std::lower_bound(entries_.begin(), entries_.end(), internal_key,
-                              [this](const char* entry, const rocksdb::Slice& target) {
-                                return table_->compare_(entry, target) < 0;
-                              }) -
-             entries_.begin();
-    }
-    void SeekForPrev(const rocksdb::Slice& internal_key, const char*) override {
-      if (key_only_) Gather(internal_key);
-      const size_t after =
-          std::upper_bound(entries_.begin(), entries_.end(), internal_key,
-                           [this](const rocksdb::Slice& target, const char* entry) {
-                             return table_->compare_(entry, target) > 0;
-                           }) -
-          entries_.begin();
-      pos_ = after == 0 ? entries_.size() : after - 1;
-    }
-    void SeekToFirst() override { pos_ = key_only_ ? entries_.size() : 0; }
-    void SeekToLast() override {
-      pos_ = key_only_ || entries_.empty() ? entries_.size() : entries_.size() - 1;
-    }
+    explicit KeyIterator(const HashMemTable* table)
+        : SortedEntryIterator(table->compare_, {}), table_(table) {}
 
    private:
-    void Gather(const rocksdb::Slice& internal_key) {
-      entries_.clear();
-      table_->EntriesOf(internal_key, &entries_);
+    bool gathers() const override { return true; }
+    void Gather(const rocksdb::Slice& internal_key, std::vector<const char*>* entries) override {
+      entries->clear();
+      table_->EntriesOf(internal_key, entries);
     }
 
     const HashMemTable* const table_;
-    const bool key_only_;
-    std::vector<const char*> entries_;
-    size_t pos_ = 0;
   };
 
   // `size` bytes aligned to `align` from the memtable's allocator (freed with the memtable).
   char* AllocateAligned(size_t size, size_t align) {
     char* raw = nullptr;
     rocksdb::MemTableRep::Allocate(size + align - 1, &raw);
-    return Align(raw, align);
-  }
-
-  // RocksDB deletes an iterator made without an arena; with one, it only calls the destructor.
-  // (Not in the memtable's allocator: RocksDB requires a memtable not to grow once immutable.)
-  Iterator* NewIterator(rocksdb::Arena* arena, bool key_only, std::vector<const char*> entries) {
-    if (arena == nullptr) return new SortedIterator(this, key_only, std::move(entries));
-    return new (
-        ArenaAllocation(arena).AllocateAligned(sizeof(SortedIterator), alignof(SortedIterator)))
-        SortedIterator(this, key_only, std::move(entries));
+    return AlignUp(raw, align);
   }
 
   // Every entry, in internal-key order. For bytewise keys, sorted on 8 bytes of the user key

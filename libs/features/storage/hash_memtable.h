@@ -13,10 +13,7 @@
 //            that point: it inserts every entry into a new skip list (24% of the server's CPU in
 //            streaming ingest before this memtable, about 12% with it).
 //
-// Two of RocksDB's non-public types are relied on, each for want of a public way: the layout of
-// rocksdb::LookupKey (three pointers first; checked at every lookup, which stops the process on
-// a mismatch) and rocksdb::Arena being a rocksdb::Allocator (its only base). Built and tested
-// against RocksDB 7.8; the storage tests exercise both on every read and flush.
+// Relies on two of RocksDB's non-public types, as memtable_support.h says.
 //
 // An iterator over the whole memtable (a flush, an ingestion's overlap check, a total-order
 // read) pays that sort; a prefix iterator sees only the entries of the key it seeks, so use it

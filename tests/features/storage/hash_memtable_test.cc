@@ -1,10 +1,12 @@
-// The online family's hash memtable answers every read as RocksDB's skip list does: the latest
-// value and the value under a snapshot of keys that share buckets and prefixes, puts, deletes
-// and merge operands over them, whole-key scans, and the same again once flushed, with keys in
-// bytewise order (the flush's fast sort) and in another order.
+// The online family's hash memtable and history's run memtable answer every read as RocksDB's
+// skip list does: the latest value and the value under a snapshot of keys that share buckets and
+// prefixes, puts, deletes and merge operands over them, whole-key scans, and the same again once
+// flushed, with keys in bytewise order (the flush's fast sort) and in another order, written one
+// by one and in ascending runs (the run memtable's merge).
 
 #include "libs/features/storage/hash_memtable.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +16,7 @@
 
 #include "catch2/catch.hpp"
 #include "libs/features/storage/family_tuning.h"
+#include "libs/features/storage/run_memtable.h"
 #include "libs/kv/store.h"
 #include "rocksdb/comparator.h"
 #include "rocksdb/merge_operator.h"
@@ -34,9 +37,10 @@ class AppendOperator : public rocksdb::AssociativeMergeOperator {
   }
 };
 
-// "hashed" with the hash memtable (16 buckets, so that keys share them), "plain" with RocksDB's
-// skip list; both append merge operands, and order keys bytewise or in reverse.
-std::unique_ptr<kv::Store> OpenTwoFamilies(bool reverse) {
+// "hashed" with the hash memtable (16 buckets, so that keys share them) or the run memtable,
+// "plain" with RocksDB's skip list; both append merge operands, and order keys bytewise or in
+// reverse.
+std::unique_ptr<kv::Store> OpenTwoFamilies(bool reverse, bool runs) {
   kv::StoreOptions options;
   options.path = "/in-memory/hash-memtable";
   options.in_memory = true;
@@ -52,9 +56,11 @@ std::unique_ptr<kv::Store> OpenTwoFamilies(bool reverse) {
   tuning.online_hash_buckets = 16;
   TuneFeatureFamilies(&options, tuning);
   auto previous = std::move(options.configure_family);
-  options.configure_family = [previous](const std::string& name, rocksdb::ColumnFamilyOptions* cf) {
+  options.configure_family = [previous, runs](const std::string& name,
+                                              rocksdb::ColumnFamilyOptions* cf) {
     if (previous) previous(name, cf);
     cf->merge_operator = std::make_shared<AppendOperator>();
+    if (runs && name == "hashed") cf->memtable_factory = NewRunMemTableFactory();
   };
   absl::StatusOr<std::unique_ptr<kv::Store>> store = kv::Store::Open(std::move(options));
   STORAGE_REQUIRE_OK(store);
@@ -85,10 +91,12 @@ std::map<std::string, std::string> ScanAll(kv::Store& store, const std::string& 
   return all;
 }
 
-TEST_CASE("The hash memtable reads as the skip list does", "[hash_memtable]") {
+TEST_CASE("The hash and run memtables read as the skip list does", "[hash_memtable]") {
   const bool reverse = GENERATE(false, true);
+  const bool runs = GENERATE(false, true);
   INFO((reverse ? "reverse bytewise keys" : "bytewise keys"));
-  std::unique_ptr<kv::Store> store = OpenTwoFamilies(reverse);
+  INFO((runs ? "run memtable" : "hash memtable"));
+  std::unique_ptr<kv::Store> store = OpenTwoFamilies(reverse, runs);
   const kv::ColumnFamily hashed = *store->Family("hashed");
   const kv::ColumnFamily plain = *store->Family("plain");
   // Keys that are prefixes of one another, and more keys than buckets.
@@ -117,19 +125,28 @@ TEST_CASE("The hash memtable reads as the skip list does", "[hash_memtable]") {
   };
   for (int round = 0; round < 6; ++round) {
     for (int op = 0; op < 400; ++op) {
-      const std::string& key = keys[random() % keys.size()];
-      const std::string value = std::to_string(random() % 1000);
+      // One key, or every third op a run of distinct keys in the family's order.
+      std::vector<std::string> written;
+      for (size_t k = op % 3 == 0 ? 40 : 1; written.size() < k;) {
+        const std::string& key = keys[random() % keys.size()];
+        if (std::find(written.begin(), written.end(), key) == written.end()) written.push_back(key);
+      }
+      std::sort(written.begin(), written.end());
+      if (reverse) std::reverse(written.begin(), written.end());
       kv::WriteBatch batch;
-      switch (random() % 4) {
-        case 0:
-          batch.Put(hashed, key, value).Put(plain, key, value);
-          break;
-        case 1:
-          batch.Delete(hashed, key).Delete(plain, key);
-          break;
-        default:  // Merge operands pile up on a key, over puts and deletes.
-          batch.Merge(hashed, key, value).Merge(plain, key, value);
-          break;
+      for (const std::string& key : written) {
+        const std::string value = std::to_string(random() % 1000);
+        switch (random() % 4) {
+          case 0:
+            batch.Put(hashed, key, value).Put(plain, key, value);
+            break;
+          case 1:
+            batch.Delete(hashed, key).Delete(plain, key);
+            break;
+          default:  // Merge operands pile up on a key, over puts and deletes.
+            batch.Merge(hashed, key, value).Merge(plain, key, value);
+            break;
+        }
       }
       STORAGE_REQUIRE_OK(store->Write(batch));
       if (op % 150 == 0) snapshots.push_back(store->TakeSnapshot());
