@@ -125,23 +125,15 @@ class HashMemTable : public rocksdb::MemTableRep {
     // One walk gathers the entries and the prefix they share, reading each entry once.
     std::vector<const char*> entries;
     entries.reserve(entries_.load(std::memory_order_relaxed));
-    absl::string_view first;
-    size_t shared = 0;
+    SharedPrefix prefix;
     for (size_t b = 0; b < bucket_count_; ++b) {
       for (const Node* node = buckets_[b].load(std::memory_order_acquire); node != nullptr;
            node = node->next.load(std::memory_order_acquire)) {
-        const absl::string_view key = user_key(node->entry());
-        if (entries.empty()) {
-          first = key;
-          shared = key.size();
-        }
-        size_t same = 0;
-        const size_t limit = std::min(shared, key.size());
-        while (same < limit && key[same] == first[same]) ++same;
-        shared = same;
+        prefix.Add(user_key(node->entry()));
         entries.push_back(node->entry());
       }
     }
+    const size_t shared = prefix.length();
     auto before = [this](const char* a, const char* b) { return compare_(a, b) < 0; };
     if (!bytewise_) {
       std::sort(entries.begin(), entries.end(), before);

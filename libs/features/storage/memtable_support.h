@@ -27,6 +27,30 @@ inline absl::string_view UserKeyOf(const rocksdb::Slice& internal_key) {
   return absl::string_view(internal_key.data(), internal_key.size() - 8);
 }
 
+// The longest prefix that every key added shares, found in one pass over the keys (a flush's
+// sort compares keys past it).
+class SharedPrefix {
+ public:
+  void Add(absl::string_view key) {
+    if (!any_) {
+      first_ = key;
+      length_ = key.size();
+      any_ = true;
+      return;
+    }
+    size_t same = 0;
+    const size_t limit = length_ < key.size() ? length_ : key.size();
+    while (same < limit && key[same] == first_[same]) ++same;
+    length_ = same;
+  }
+  size_t length() const { return length_; }
+
+ private:
+  absl::string_view first_;
+  size_t length_ = 0;
+  bool any_ = false;
+};
+
 // The internal key of a lookup (see above for the layout it relies on).
 rocksdb::Slice InternalKeyOf(const rocksdb::LookupKey& lookup);
 

@@ -7,10 +7,11 @@
 //   insert  appends the entry to a vector;
 //   flush   puts the entries in order by merging the ascending runs they were written in: one
 //           pass finds the runs, then each pass merges pairs of runs, reading the entries in the
-//           order they were written. RocksDB's vector memtable, which it replaces, sorts the
-//           whole vector with comparisons of entries read from random places of the memtable
-//           (10% of the server's CPU in streaming ingest). Entries written in no order at all
-//           fall back to that sort;
+//           order they were written and comparing bytewise keys on 16 bytes held beside each
+//           entry. RocksDB's vector memtable, which it replaces, sorts the whole vector with
+//           comparisons of entries read from random places of the memtable (10% of the
+//           server's CPU in streaming ingest). Entries written in no order at all fall back to
+//           a sort;
 //   reads   a scan of a memtable still written to copies and orders its entries, as RocksDB's
 //           vector memtable does (history is rarely scanned before its flush); a read of one key
 //           (Get) walks the entries for that key instead of ordering them all.
@@ -22,12 +23,16 @@
 #include <memory>
 
 namespace rocksdb {
+class Comparator;
 class MemTableRepFactory;
 }  // namespace rocksdb
 
 namespace fabrique::features {
 
-std::shared_ptr<rocksdb::MemTableRepFactory> NewRunMemTableFactory();
+// `comparator`: the family's (ColumnFamilyOptions::comparator; null = RocksDB's default,
+// bytewise); flushes order bytewise keys several times faster.
+std::shared_ptr<rocksdb::MemTableRepFactory> NewRunMemTableFactory(
+    const rocksdb::Comparator* comparator);
 
 }  // namespace fabrique::features
 

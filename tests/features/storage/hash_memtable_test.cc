@@ -60,7 +60,7 @@ std::unique_ptr<kv::Store> OpenTwoFamilies(bool reverse, bool runs) {
                                               rocksdb::ColumnFamilyOptions* cf) {
     if (previous) previous(name, cf);
     cf->merge_operator = std::make_shared<AppendOperator>();
-    if (runs && name == "hashed") cf->memtable_factory = NewRunMemTableFactory();
+    if (runs && name == "hashed") cf->memtable_factory = NewRunMemTableFactory(cf->comparator);
   };
   absl::StatusOr<std::unique_ptr<kv::Store>> store = kv::Store::Open(std::move(options));
   STORAGE_REQUIRE_OK(store);
@@ -99,11 +99,14 @@ TEST_CASE("The hash and run memtables read as the skip list does", "[hash_memtab
   std::unique_ptr<kv::Store> store = OpenTwoFamilies(reverse, runs);
   const kv::ColumnFamily hashed = *store->Family("hashed");
   const kv::ColumnFamily plain = *store->Family("plain");
-  // Keys that are prefixes of one another, and more keys than buckets.
+  // Keys that are prefixes of one another, long ones that differ in their second 8 bytes or past
+  // their first 16, and more keys than buckets.
   std::vector<std::string> keys;
   for (int i = 0; i < 60; ++i) {
     keys.push_back("k" + std::to_string(i));
     keys.push_back("k" + std::to_string(i) + "x");
+    keys.push_back("k" + std::to_string(i % 7) + "-abcdef" + std::to_string(i));
+    keys.push_back("k" + std::to_string(i % 7) + "-abcdef-0123456789-" + std::to_string(i));
   }
   std::mt19937 random(7);
   std::vector<kv::Snapshot> snapshots;
