@@ -61,8 +61,12 @@ void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) 
         cf->memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
       }
     } else if (family == tuning.online_family) {
-      AdjustTable(cf, [](rocksdb::BlockBasedTableOptions& table) {
+      AdjustTable(cf, [&tuning](rocksdb::BlockBasedTableOptions& table) {
         table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+        if (tuning.online_prepopulate_block_cache) {
+          table.prepopulate_block_cache =
+              rocksdb::BlockBasedTableOptions::PrepopulateBlockCache::kFlushOnly;
+        }
       });
       // Feature values (floats above all) hardly compress, and every block-cache miss of a
       // lookup would pay a decompression.

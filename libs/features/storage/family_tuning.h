@@ -15,8 +15,10 @@
 //            by the hot path.
 //   online   a hash index inside each data block, so a point lookup finds its key in a block in
 //            one probe instead of a binary search (RocksDB's data_block_index_type); no
-//            compression (a cache miss costs no decompression); a hash-indexed memtable with
-//            a bloom filter (the family is only ever read by whole key; hash_memtable.h).
+//            compression (a cache miss costs no decompression); the blocks of every flushed file
+//            put in the block cache as it is written, so rows that leave the memtable stay in
+//            memory and memory-only lookups keep answering them; a hash-indexed memtable with a
+//            bloom filter (the family is only ever read by whole key; hash_memtable.h).
 //
 // Both memtables rule out concurrent memtable writes (set off here when either is on).
 
@@ -42,6 +44,14 @@ struct FamilyTuning {
   // Hash buckets of the online family's memtable (see above); 0 = RocksDB's skip list.
   // About one per entity written between flushes. Default: 256Ki (2 MiB per memtable).
   size_t online_hash_buckets = size_t{256} << 10;
+  // Puts the data blocks of each flushed online file into the block cache as the flush writes
+  // them (RocksDB's prepopulate_block_cache), as in the memtable they leave. Without it every
+  // first read of a block after a flush missed the cache, and a memory-only lookup that met one
+  // was answered again from the start on a thread that may wait for the disk (measured with
+  // 1M entities stored: 6% of a run's block reads missed, none with it). RocksDB 7.8 does this
+  // for flushes only: a compaction's output comes back into the cache as lookups read it.
+  // Default: true.
+  bool online_prepopulate_block_cache = true;
 };
 
 // Adds the settings through options->configure_family, keeping any configure_family already set.

@@ -1,0 +1,91 @@
+// The online family's table settings: rows a flush moves out of the memtable are still answered
+// by memory-only lookups, since their blocks go to the block cache as the flush writes them.
+
+#include "libs/features/storage/family_tuning.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "catch2/catch.hpp"
+#include "libs/features/storage/feature_writer.h"
+#include "libs/features/storage/online_merge.h"
+#include "libs/features/storage/online_reader.h"
+#include "libs/kv/store.h"
+#include "storage_test_util.h"
+
+namespace fabrique::features {
+namespace {
+
+using testing::MakeBatch;
+using testing::MakeGroup;
+using testing::Ref;
+using testing::TestRow;
+using testing::TestValue;
+using testing::ValueAt;
+
+std::unique_ptr<kv::Store> OpenTuned(const FamilyTuning& tuning) {
+  kv::StoreOptions options;
+  options.path = "/in-memory/family-tuning";
+  options.in_memory = true;
+  options.column_families = {"history", "online"};
+  TuneFeatureFamilies(&options, tuning);
+  InstallOnlineMerge(&options);
+  absl::StatusOr<std::unique_ptr<kv::Store>> store = kv::Store::Open(std::move(options));
+  STORAGE_REQUIRE_OK(store);
+  return std::move(store).value();
+}
+
+std::string Entity(int i) { return absl::StrCat("customer-", i); }
+
+TEST_CASE("Rows flushed from the online memtable are still answered from memory",
+          "[family_tuning]") {
+  constexpr int kEntities = 300;
+  // With the default tuning the flush puts the blocks in the cache; without it, a memory-only
+  // lookup of the flushed rows needs the disk.
+  FamilyTuning tuning;
+  tuning.online_prepopulate_block_cache = GENERATE(true, false);
+  std::unique_ptr<kv::Store> store = OpenTuned(tuning);
+  FeatureWriterOptions writer_options;
+  writer_options.store = store.get();
+  std::unique_ptr<FeatureWriter> writer = *FeatureWriter::Create(writer_options);
+  OnlineReaderOptions reader_options;
+  reader_options.store = store.get();
+  std::unique_ptr<OnlineReader> reader = *OnlineReader::Create(reader_options);
+
+  const v1::FeatureGroup group =
+      MakeGroup("spend", "customer", {{"total", v1::FEATURE_TYPE_FLOAT}});
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  std::vector<TestRow> rows;
+  v1::LookupOnlineRequest request;
+  *request.add_features() = Ref("spend", "total");
+  v1::EntityKeys* keys = request.add_entity_keys();
+  keys->set_entity("customer");
+  for (int i = 0; i < kEntities; ++i) {
+    rows.push_back({Entity(i), now, {TestValue(static_cast<float>(i))}});
+    keys->add_keys(Entity(i));
+  }
+  STORAGE_REQUIRE_OK(writer->Write(group, MakeBatch(group, rows)));
+  STORAGE_REQUIRE_OK(store->Flush());
+  REQUIRE(*store->IntProperty(*store->Family("online"), "rocksdb.num-entries-active-mem-table") ==
+          0);
+
+  const std::vector<const v1::FeatureGroup*> groups = {&group};
+  v1::LookupOnlineResponse response;
+  const absl::Status in_memory = reader->Lookup(request, groups, &response, /*memory_only=*/true);
+  if (!tuning.online_prepopulate_block_cache) {
+    REQUIRE(in_memory.code() == absl::StatusCode::kUnavailable);
+    REQUIRE(kv::IsNotInMemory(in_memory));
+    return;
+  }
+  STORAGE_REQUIRE_OK(in_memory);
+  REQUIRE(response.columns_size() == 1);
+  for (int i = 0; i < kEntities; ++i) {
+    REQUIRE(response.columns(0).statuses(i) == v1::VALUE_STATUS_PRESENT);
+    REQUIRE(std::get<float>(ValueAt(response.columns(0).values(), i)) == static_cast<float>(i));
+  }
+}
+
+}  // namespace
+}  // namespace fabrique::features
