@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "libs/features/storage/hash_memtable.h"
+#include "libs/features/storage/run_memtable.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
@@ -44,7 +45,7 @@ bool Lz4Supported() {
 
 void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) {
   // RocksDB refuses to open a database with concurrent memtable writes and a memtable that does
-  // not support them (the vector and the hash memtables).
+  // not support them (the run and the hash memtables).
   if (tuning.history_append_only_memtable || tuning.online_hash_buckets > 0) {
     options->concurrent_memtable_writes = false;
   }
@@ -58,7 +59,7 @@ void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) 
       });
       if (tuning.history_lz4 && Lz4Supported()) cf->compression = rocksdb::kLZ4Compression;
       if (tuning.history_append_only_memtable) {
-        cf->memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+        cf->memtable_factory = NewRunMemTableFactory(cf->comparator);
       }
     } else if (family == tuning.online_family) {
       AdjustTable(cf, [&tuning](rocksdb::BlockBasedTableOptions& table) {

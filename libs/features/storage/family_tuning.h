@@ -7,9 +7,9 @@
 //   history  large data blocks: its reads are scans and forward seeks (history reads, the
 //            point-in-time join, compaction), where one read of 32 KiB costs far less than eight
 //            of 4 KiB (each is a system call plus a decompression); LZ4 compression; and an
-//            append-only memtable (RocksDB's vector memtable): ingest appends each row instead
-//            of inserting it in a skip list, and the rows are sorted once, by the background
-//            flush. Ingest is write-mostly and history is only ever scanned, so the price (an
+//            append-only memtable (run_memtable.h): ingest appends each row instead of
+//            inserting it in a skip list, and the flush orders the rows once, by merging the
+//            ascending runs each batch writes them in. Ingest is write-mostly and history is only ever scanned, so the price (an
 //            iterator over the unflushed rows sorts a copy of them first, up to
 //            write_buffer_bytes of rows) is paid by training-set builds and history reads, not
 //            by the hot path.
