@@ -9,10 +9,10 @@
 //            of 4 KiB (each is a system call plus a decompression); LZ4 compression; and an
 //            append-only memtable (run_memtable.h): ingest appends each row instead of
 //            inserting it in a skip list, and the flush orders the rows once, by merging the
-//            ascending runs each batch writes them in. Ingest is write-mostly and history is only ever scanned, so the price (an
-//            iterator over the unflushed rows sorts a copy of them first, up to
-//            write_buffer_bytes of rows) is paid by training-set builds and history reads, not
-//            by the hot path.
+//            ascending runs each batch writes them in. Ingest is write-mostly and history is only
+//            ever scanned, so the price (an iterator over the unflushed rows sorts a copy of them
+//            first, up to write_buffer_bytes of rows) is paid by training-set builds and history
+//            reads, not by the hot path.
 //   online   a hash index inside each data block, so a point lookup finds its key in a block in
 //            one probe instead of a binary search (RocksDB's data_block_index_type); no
 //            compression (a cache miss costs no decompression); the blocks of every flushed file
