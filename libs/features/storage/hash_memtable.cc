@@ -66,8 +66,9 @@ class HashMemTable : public rocksdb::MemTableRep {
     return false;
   }
 
-  // The nodes are in the allocator's memory, which RocksDB counts; the buckets are not.
-  size_t ApproximateMemoryUsage() override { return 0; }
+  // The nodes are in the allocator's memory, which RocksDB counts; the bucket array is not, so
+  // it is reported here for the write buffer limits to see.
+  size_t ApproximateMemoryUsage() override { return bucket_count_ * sizeof(buckets_[0]); }
 
   Iterator* GetIterator(rocksdb::Arena* arena) override {
     return NewMemTableIterator<SortedEntryIterator>(arena, compare_, SortedEntries());
