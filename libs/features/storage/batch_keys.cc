@@ -147,7 +147,7 @@ std::vector<uint32_t> BatchKeys::ReverseAscendingRuns() const {
 }
 
 // One pass that reads the keys in `order` from wherever they sit, fetched a few keys ahead, so
-// that every later pass (the writers', overridden(), starts_entity()) reads them in order.
+// that every later pass (the writers', overridden(), online_candidate()) reads them in order.
 void BatchKeys::Permute(const std::vector<uint32_t>& order) {
   std::string bytes;
   bytes.resize(bytes_.size());

@@ -47,9 +47,14 @@ class BatchKeys {
   }
   // True when the next key is equal (a later row of the batch overrides this one).
   bool overridden(size_t i) const { return i + 1 < rows_.size() && key(i + 1) == key(i); }
-  // True when the i-th key is the first of its entity: the entity's newest row in the batch
-  // (with overridden(), the last of equal ones).
-  bool starts_entity(size_t i) const { return i == 0 || entity_key(i - 1) != entity_key(i); }
+  // True when the i-th key is its entity's online candidate: the entity's newest row in the
+  // batch, the first key of the entity that is written (equal keys before it are overridden).
+  bool online_candidate(size_t i) const {
+    if (overridden(i)) return false;
+    size_t first = i;  // The first of the equal keys ending at i.
+    while (first > 0 && key(first - 1) == key(i)) --first;
+    return first == 0 || entity_key(first - 1) != entity_key(i);
+  }
 
  private:
   BatchKeys() = default;

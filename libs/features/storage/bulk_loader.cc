@@ -51,9 +51,7 @@ absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
   // Encoded once, in row order, for both files.
   EncodedRows encoded;
   encoder.EncodeAll(skip, &encoded);
-  // In key order: an entity's first written key is its newest row of the batch (the last of
-  // equal ones), the online candidate; online keys then come in order too.
-  absl::string_view last_entity;  // Never empty once set: keys start with the group prefix.
+  // In key order, so online keys come in order too.
   for (size_t i = 0; i < keys.size(); ++i) {
     // Rows are read in key order from where they sit in row order (the keys are laid out in
     // key order): scattered input makes each a cache miss, paid by the copy into the file
@@ -65,11 +63,9 @@ absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
     const absl::string_view value = encoded.row(keys.row(i));
     RETURN_IF_ERROR(history->Put(keys.key(i), value));
     ++result.rows_written;
-    const absl::string_view entity = keys.entity_key(i);
-    if (entity != last_entity) {
-      RETURN_IF_ERROR(online->Merge(entity, value));
+    if (keys.online_candidate(i)) {
+      RETURN_IF_ERROR(online->Merge(keys.entity_key(i), value));
       ++result.online.online_offered;
-      last_entity = entity;
     }
   }
   kv::WriteBatch extra_batch;

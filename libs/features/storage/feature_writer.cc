@@ -75,13 +75,9 @@ absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const EncodedRows& encoded,
   WriteResult result;
   if (keys.size() == 0) return result;
   kv::WriteBatch batch;
-  // In key order; the first written key of each entity is its newest row (the last of equal
-  // ones): the online candidate.
-  absl::string_view last_entity;  // Never empty once set: keys start with the group prefix.
   for (size_t i = 0; i < keys.size(); ++i) {
     if (keys.overridden(i)) continue;
-    const bool candidate = keys.entity_key(i) != last_entity;
-    last_entity = keys.entity_key(i);
+    const bool candidate = keys.online_candidate(i);
     if (!with_history && !candidate) continue;
     const absl::string_view value = encoded.row(keys.row(i));
     if (with_history) {

@@ -115,7 +115,7 @@ TEST_CASE("Rows by entity in ascending time come out newest first per entity", "
   const BatchKeys keys = RequireStableKeyOrder(MakeBatch(group, rows));
   for (size_t i = 0; i < keys.size(); ++i) {
     INFO("position " << i);
-    REQUIRE(keys.starts_entity(i) == (i % 5 == 0));
+    REQUIRE(keys.online_candidate(i) == (i % 5 == 0));
   }
 }
 
