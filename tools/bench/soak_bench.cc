@@ -24,7 +24,15 @@
 //
 //   soak_bench [--minutes=10] [--minute=60s] [--load=0.5] [--capacity_duration=15s]
 //              [--clients=8] [--workers=32] [--entities=10000] [--ingest_rows=10] [--insecure]
-//              [--small] [--data_dir=/tmp/fabrique_soak]
+//              [--small] [--data_dir=/tmp/fabrique_soak] [--trace=FILE]
+//              [--offered=LOOKUPS,PREDICTIONS,INGESTS]
+//
+// --offered: the calls a second offered, per kind, instead of --load x the capacity (still
+// measured and printed), so that two builds are compared under the same load.
+//
+// --trace=FILE: each second of the steady load, each call's count, p99 and maximum, with the
+// wall-clock time and the load average (soak_trace.h), to set the bad seconds beside RocksDB's
+// LOG files in --data_dir (kept when --trace is set).
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -35,13 +43,16 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "libs/core/flags.h"
 #include "tools/bench/inference_bench_models.h"
 #include "tools/bench/soak_calls.h"
 #include "tools/bench/soak_factory.h"
 #include "tools/bench/soak_load.h"
 #include "tools/bench/soak_report.h"
+#include "tools/bench/soak_trace.h"
 #include "tools/cli/command_flags.h"
 
 namespace fabrique::bench {
@@ -65,6 +76,8 @@ struct SoakFlags {
   bool insecure = false;
   bool small = false;
   std::string data_dir = "/tmp/fabrique_soak";
+  std::string trace;
+  std::vector<double> offered;  // Calls/s of lookup, predict, ingest; empty = --load x capacity.
 };
 
 SoakFlags ParseFlags(int argc, char** argv) {
@@ -82,11 +95,25 @@ SoakFlags ParseFlags(int argc, char** argv) {
   set.Add("ingest_rows", &flags.ingest_rows, "Rows per Ingest call");
   set.Add("insecure", &flags.insecure, "Serve everything in plaintext without tokens");
   set.Add("small", &flags.small, "3 minutes of 6 s, for the checks only");
-  set.Add("data_dir", &flags.data_dir, "Scratch directory (removed at the end)");
+  set.Add("data_dir", &flags.data_dir, "Scratch directory (removed at the end unless --trace)");
+  set.Add("trace", &flags.trace, "File for a per-second trace of the steady load; \"\" = none");
+  std::string offered;
+  set.Add("offered", &offered,
+          "Calls a second offered, LOOKUPS,PREDICTIONS,INGESTS, instead of --load x capacity");
   core::ParsedArgs parsed;
   if (std::optional<int> code =
           cli::ParseCommandFlags(set, std::vector<std::string>(argv + 1, argv + argc), &parsed)) {
     std::exit(*code);
+  }
+  bool offered_ok = true;
+  for (absl::string_view rate : absl::StrSplit(offered, ',', absl::SkipEmpty())) {
+    double value = 0;
+    offered_ok = offered_ok && absl::SimpleAtod(rate, &value) && value > 0;
+    flags.offered.push_back(value);
+  }
+  if (!offered.empty() && (!offered_ok || flags.offered.size() != 3)) {
+    std::fprintf(stderr, "--offered takes three rates > 0: LOOKUPS,PREDICTIONS,INGESTS\n");
+    std::exit(2);
   }
   if (flags.small) {
     flags.minutes = std::min(flags.minutes, 3);
@@ -205,10 +232,13 @@ int Main(int argc, char** argv) {
     together.push_back(part);
   }
   const std::vector<double> capacity = ClosedLoop(together, flags.capacity_duration);
+  std::vector<double> offered = flags.offered;
+  for (size_t i = offered.size(); i < kinds.size(); ++i)
+    offered.push_back(flags.load * capacity[i]);
   int64_t failed_before = 0;
   for (size_t i = 0; i < kinds.size(); ++i) {
     std::printf("  %-8s together  %9.0f calls/s -> offered %.0f calls/s\n", kinds[i].c_str(),
-                capacity[i], flags.load * capacity[i]);
+                capacity[i], offered[i]);
     const CallLog::Interval taken = logs[kinds[i]].Take();
     failed_before += taken.failed;
     if (taken.failed > 0) {
@@ -217,11 +247,17 @@ int Main(int argc, char** argv) {
     }
   }
 
-  std::printf("\nSoak: %d minutes of %s at %.0f%% of capacity; one swap a minute\n", flags.minutes,
-              absl::FormatDuration(flags.minute).c_str(), 100 * flags.load);
+  if (flags.offered.empty()) {
+    std::printf("\nSoak: %d minutes of %s at %.0f%% of capacity; one swap a minute\n",
+                flags.minutes, absl::FormatDuration(flags.minute).c_str(), 100 * flags.load);
+  } else {
+    std::printf("\nSoak: %d minutes of %s at the rates of --offered; one swap a minute\n",
+                flags.minutes, absl::FormatDuration(flags.minute).c_str());
+  }
+  auto trace = std::make_unique<SoakTrace>(flags.trace, &logs);
   std::vector<std::unique_ptr<OpenLoop>> loads;
   for (size_t i = 0; i < kinds.size(); ++i) {
-    const double rate = std::max(1.0, flags.load * capacity[i]);
+    const double rate = std::max(1.0, offered[i]);
     loads.push_back(
         std::make_unique<OpenLoop>(call_of[kinds[i]], rate, flags.workers, &logs[kinds[i]]));
   }
@@ -248,6 +284,7 @@ int Main(int argc, char** argv) {
     report.AddMinute(std::move(minute), std::move(services));
   }
   swapper.join();
+  trace.reset();
   for (auto& load : loads) load->Stop();
   // Calls answered after the last minute closed still count for failures.
   for (auto& [kind, log] : logs) failed_before += log.Take().failed;
@@ -269,8 +306,9 @@ int Main(int argc, char** argv) {
   std::printf("  predictions logged: the monitor counted %.0f of the %lld answered\n", logged,
               static_cast<long long>(calls.Predicted()));
   factory.reset();
+  // A traced run keeps the services' data dirs, whose RocksDB LOG files explain the trace.
   std::error_code error;
-  std::filesystem::remove_all(flags.data_dir, error);
+  if (flags.trace.empty()) std::filesystem::remove_all(flags.data_dir, error);
   return failed == 0 ? 0 : 1;
 }
 

@@ -17,6 +17,7 @@ double MillisSince(Clock::time_point start) {
 void CallLog::Record(double ms, const std::string& problem) {
   std::lock_guard<std::mutex> lock(mu_);
   current_.ms.push_back(ms);
+  if (tracing_) trace_.push_back(ms);
   if (problem.empty()) return;
   if (current_.failed++ == 0) current_.first_problem = problem;
 }
@@ -25,6 +26,14 @@ CallLog::Interval CallLog::Take() {
   std::lock_guard<std::mutex> lock(mu_);
   Interval taken = std::move(current_);
   current_ = Interval();
+  return taken;
+}
+
+std::vector<double> CallLog::TakeTrace() {
+  std::lock_guard<std::mutex> lock(mu_);
+  tracing_ = true;
+  std::vector<double> taken = std::move(trace_);
+  trace_.clear();
   return taken;
 }
 

@@ -38,10 +38,15 @@ class CallLog {
   void Record(double ms, const std::string& problem);
   // What was recorded since the last Take, and starts afresh.
   Interval Take();
+  // The latencies recorded since the last TakeTrace, for a finer trace than Take's minutes; kept
+  // only once TakeTrace has been called.
+  std::vector<double> TakeTrace();
 
  private:
   std::mutex mu_;
   Interval current_;
+  bool tracing_ = false;       // Guarded by mu_.
+  std::vector<double> trace_;  // Guarded by mu_.
 };
 
 // One call kind in a closed-loop run.

@@ -49,6 +49,7 @@ void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) 
   if (tuning.history_append_only_memtable || tuning.online_hash_buckets > 0) {
     options->concurrent_memtable_writes = false;
   }
+  if (tuning.memtable_cap_bytes > 0) options->total_write_buffer_bytes = tuning.memtable_cap_bytes;
   auto previous = std::move(options->configure_family);
   options->configure_family = [previous, tuning](const std::string& family,
                                                  rocksdb::ColumnFamilyOptions* cf) {

@@ -15,10 +15,11 @@
 //            reads, not by the hot path.
 //   online   a hash index inside each data block, so a point lookup finds its key in a block in
 //            one probe instead of a binary search (RocksDB's data_block_index_type); no
-//            compression (a cache miss costs no decompression); the blocks of every flushed file
-//            put in the block cache as it is written, so rows that leave the memtable stay in
-//            memory and memory-only lookups keep answering them; a hash-indexed memtable with a
+//            compression (a cache miss costs no decompression); a hash-indexed memtable with a
 //            bloom filter (the family is only ever read by whole key; hash_memtable.h).
+//
+// The memtables of all the store's families together are capped (memtable_cap_bytes), so that
+// the memory ingest holds unflushed is bounded whatever the number of families it writes.
 //
 // Both memtables rule out concurrent memtable writes (set off here when either is on).
 
@@ -46,12 +47,21 @@ struct FamilyTuning {
   size_t online_hash_buckets = size_t{256} << 10;
   // Puts the data blocks of each flushed online file into the block cache as the flush writes
   // them (RocksDB's prepopulate_block_cache), as in the memtable they leave. Without it every
-  // first read of a block after a flush missed the cache, and a memory-only lookup that met one
-  // was answered again from the start on a thread that may wait for the disk (measured with
-  // 1M entities stored: 6% of a run's block reads missed, none with it). RocksDB 7.8 does this
-  // for flushes only: a compaction's output comes back into the cache as lookups read it.
-  // Default: true.
-  bool online_prepopulate_block_cache = true;
+  // first read of a block after a flush misses the cache, and a memory-only lookup that meets one
+  // is answered again from the start on a thread that may wait for the disk (measured with
+  // 1M entities stored: 6% of a run's block reads missed, none with it; the lookup rate moved
+  // within noise). RocksDB 7.8 does this for flushes only: a compaction's output comes back into
+  // the cache as lookups read it. Off by default: it fills the block cache at the pace of ingest
+  // (every entity written, read or not, and blocks of files that compaction soon replaces), so
+  // under steady ingest the feature store's memory climbed until the cache was full (+35% over
+  // 8 minutes of the soak, tools/bench/soak; without it the soak's lookups kept 5-7 MiB of
+  // blocks in the cache). Default: false.
+  bool online_prepopulate_block_cache = false;
+  // Cap on the memtables of all the store's families together, in bytes (kv's
+  // total_write_buffer_bytes): past it RocksDB flushes one. Without it each family may hold a
+  // full memtable (64 MiB each for history and online under ingest), and the store's memory saws
+  // up and down by their sum as they fill and flush. 0: no cap. Default: 64 MiB.
+  size_t memtable_cap_bytes = size_t{64} << 20;
 };
 
 // Adds the settings through options->configure_family, keeping any configure_family already set.

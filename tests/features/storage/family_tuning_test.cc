@@ -1,5 +1,6 @@
-// The online family's table settings: rows a flush moves out of the memtable are still answered
-// by memory-only lookups, since their blocks go to the block cache as the flush writes them.
+// The online family's table settings: with online_prepopulate_block_cache, rows a flush moves out
+// of the memtable are still answered by memory-only lookups, since their blocks go to the block
+// cache as the flush writes them.
 
 #include "libs/features/storage/family_tuning.h"
 
@@ -42,8 +43,8 @@ std::string Entity(int i) { return absl::StrCat("customer-", i); }
 TEST_CASE("Rows flushed from the online memtable are still answered from memory",
           "[family_tuning]") {
   constexpr int kEntities = 300;
-  // With the default tuning the flush puts the blocks in the cache; without it, a memory-only
-  // lookup of the flushed rows needs the disk.
+  // With the option the flush puts the blocks in the cache; without it (the default), a
+  // memory-only lookup of the flushed rows needs the disk.
   FamilyTuning tuning;
   tuning.online_prepopulate_block_cache = GENERATE(true, false);
   std::unique_ptr<kv::Store> store = OpenTuned(tuning);
@@ -85,6 +86,19 @@ TEST_CASE("Rows flushed from the online memtable are still answered from memory"
     REQUIRE(response.columns(0).statuses(i) == v1::VALUE_STATUS_PRESENT);
     REQUIRE(std::get<float>(ValueAt(response.columns(0).values(), i)) == static_cast<float>(i));
   }
+}
+
+TEST_CASE("The memtables of all families are capped together", "[family_tuning]") {
+  kv::StoreOptions options;
+  TuneFeatureFamilies(&options);
+  REQUIRE(options.total_write_buffer_bytes == FamilyTuning().memtable_cap_bytes);
+  REQUIRE(options.total_write_buffer_bytes > 0);
+
+  kv::StoreOptions uncapped;
+  FamilyTuning tuning;
+  tuning.memtable_cap_bytes = 0;
+  TuneFeatureFamilies(&uncapped, tuning);
+  REQUIRE(uncapped.total_write_buffer_bytes == 0);
 }
 
 }  // namespace
