@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "libs/core/grpc_status.h"
 #include "libs/monitoring/intake/intake_results.h"
 
@@ -42,6 +43,15 @@ absl::Status NeedsBatchId(const Request& request) {
                                                  "batch count once"));
 }
 
+// A batch of a thousand rows takes about a megabyte parsed: the arena's blocks grow to that
+// in a few steps rather than in thousands of small ones.
+const google::protobuf::ArenaOptions kBatchArena = [] {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = size_t{64} << 10;
+  options.max_block_size = size_t{1} << 20;
+  return options;
+}();
+
 }  // namespace
 
 void MonitorService::UpdatePending() {
@@ -64,14 +74,19 @@ grpc::Status MonitorService::LogPredictions(grpc::ServerContext* context,
     if (absl::Status sync = intake_->SyncLog(); !sync.ok()) return core::ToGrpcStatus(sync);
     return answer;
   };
-  v1::LogPredictionsRequest request;
   std::vector<const v1::PredictionRecord*> rows;
   bool joined = false;
-  for (int64_t index = 0; reader->Read(&request); ++index) {
+  for (int64_t index = 0;; ++index) {
+    // Each batch is parsed onto an arena, dropped whole once the batch is stored: a reused
+    // message freed and allocated again every input's string and every entity map entry of
+    // every row (malloc and free were a sixteenth of the monitor's CPU).
+    google::protobuf::Arena arena(kBatchArena);
+    auto& request = *google::protobuf::Arena::CreateMessage<v1::LogPredictionsRequest>(&arena);
+    if (!reader->Read(&request)) break;
     if (absl::Status valid = NeedsBatchId(request); !valid.ok()) {
       return synced(BatchFailed(index, request.batch_id(), valid));
     }
-    // The rows stay in the request, whose memory the next read reuses.
+    // The rows stay in the request, which lives until the batch is stored.
     rows.assign(request.predictions().pointer_begin(), request.predictions().pointer_end());
     absl::StatusOr<monitoring::PredictionIntakeResult> result =
         intake_->LogPredictions(request.batch_id(), rows, kv::SyncMode::kNoSync);

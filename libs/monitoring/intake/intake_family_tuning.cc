@@ -6,8 +6,21 @@
 #include "libs/monitoring/intake/intake_families.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
+#include "rocksdb/table.h"
 
 namespace fabrique::monitoring {
+namespace {
+
+// The family's block-based table settings without the bloom filter kv::Store gave them.
+void DropFilter(rocksdb::ColumnFamilyOptions* family) {
+  const auto* table = family->table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+  if (table == nullptr || table->filter_policy == nullptr) return;
+  rocksdb::BlockBasedTableOptions without = *table;
+  without.filter_policy.reset();
+  family->table_factory.reset(rocksdb::NewBlockBasedTableFactory(without));
+}
+
+}  // namespace
 
 void InstallIntakeFamilyTuning(kv::StoreOptions* options, const IntakeFamilyTuning& tuning) {
   if (tuning.entity_vector_memtable) options->concurrent_memtable_writes = false;
@@ -15,11 +28,19 @@ void InstallIntakeFamilyTuning(kv::StoreOptions* options, const IntakeFamilyTuni
   options->configure_family = [previous, tuning](const std::string& name,
                                                  rocksdb::ColumnFamilyOptions* family) {
     if (previous) previous(name, family);
-    if (name == kEntityIndexFamily && tuning.entity_vector_memtable) {
-      family->memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+    if (name == kEntityIndexFamily) {
+      if (tuning.entity_vector_memtable) {
+        family->memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+      }
+      if (tuning.unread_filters_off) DropFilter(family);
     } else if (name == kPredictionIdsFamily && tuning.id_bloom_ratio > 0) {
       family->memtable_whole_key_filtering = true;
       family->memtable_prefix_bloom_size_ratio = tuning.id_bloom_ratio;
+    } else if (name == kPredictionsFamily) {
+      if (tuning.unread_filters_off) DropFilter(family);
+      if (tuning.predictions_file_bytes > 0) {
+        family->target_file_size_base = tuning.predictions_file_bytes;
+      }
     }
   };
 }

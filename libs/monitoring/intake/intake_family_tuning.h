@@ -14,6 +14,12 @@
 //   prediction_ids a whole-key bloom filter in the memtable: every batch asks whether each of its
 //                  ids is stored, and nearly all are not, which the filter answers without a
 //                  search of the memtable.
+//   predictions    no bloom filter, and small files. It is read by scans and by the keys the
+//                  indexes hold, never for a key that may be absent, so a filter would only cost
+//                  its hashing on every flush and compaction. Its keys come nearly in time order,
+//                  so a compaction of fresh files overlaps only the newest file already stored,
+//                  which it rewrites whole: a small file bounds that rewrite.
+//   entity_index   (also) no bloom filter: it is only ever sought into, never read by whole key.
 //
 // Needs concurrent memtable writes off (the vector memtable does not support them), as the
 // intake has them anyway (IntakeStore::Open).
@@ -31,6 +37,12 @@ struct IntakeFamilyTuning {
   // Bits of the prediction ids' memtable bloom filter, as a share of the memtable's size;
   // 0 = none. Default: 0.02.
   double id_bloom_ratio = 0.02;
+  // Whether the predictions and entity index families' files go without bloom filters.
+  // Default: true.
+  bool unread_filters_off = true;
+  // Target size of the predictions family's files, in bytes; 0 = RocksDB's (64 MiB).
+  // Default: 8 MiB.
+  size_t predictions_file_bytes = size_t{8} << 20;
 };
 
 // Installs the settings above through options->configure_family, keeping any set before.

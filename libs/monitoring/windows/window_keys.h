@@ -55,7 +55,9 @@ absl::StatusOr<WindowId> DecodeWindowIndexKey(absl::string_view key);
 
 std::string JournalKey(uint64_t sequence);
 absl::StatusOr<uint64_t> DecodeJournalKey(absl::string_view key);
-// The body of a journal entry: the keys of the records it stands for.
+// The body of a journal entry: the keys of the records it stands for, each but the first as
+// what it does not share with the one before it. Decode also reads the earlier form (each key
+// whole, in kv's string encoding), which a journal written by an earlier build holds.
 std::string EncodeJournalKeys(absl::Span<const absl::string_view> keys);
 absl::StatusOr<std::vector<std::string>> DecodeJournalKeys(absl::string_view body);
 
