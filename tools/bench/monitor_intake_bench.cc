@@ -61,6 +61,8 @@ struct Flags {
   int repeats = 3;
   std::string dir = "/tmp/fabrique_monitor_intake_bench";
   std::string phases = "inprocess,stream";
+  // Leaves the last run's data dirs under --dir, to read what was stored (sizes, RocksDB's LOG).
+  bool keep = false;
 };
 
 constexpr int kNumericInputs = 14;
@@ -316,7 +318,8 @@ Flags ParseFlags(int argc, char** argv) {
           "with the same batches appended in process as the baseline. Flags (defaults):\n"
           "  --records=1000000 --batch=1000 --streams=4 --repeats=3\n"
           "  --dir=/tmp/fabrique_monitor_intake_bench --phases=inprocess,stream\n"
-          "  --small: 20000 records, batches of 500, 2 streams, one repeat (give it first)\n");
+          "  --small: 20000 records, batches of 500, 2 streams, one repeat (give it first)\n"
+          "  --keep: leave the last run's data dirs under --dir (sizes on disk, RocksDB's LOG)\n");
       std::exit(0);
     } else if (arg == "--small") {
       flags.records = 20'000;
@@ -335,6 +338,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.dir = v;
     } else if (const char* v = value("phases")) {
       flags.phases = v;
+    } else if (arg == "--keep") {
+      flags.keep = true;
     } else {
       ok = false;
     }
@@ -373,7 +378,7 @@ int Main(int argc, char** argv) {
       peak = std::max(peak, figure.peak_rss_mib);
     }
   }
-  std::filesystem::remove_all(flags.dir);
+  if (!flags.keep) std::filesystem::remove_all(flags.dir);
 
   std::printf("\n%-30s %14s %10s %6s\n", "median of runs", "records/s", "goal", "met");
   if (!in_process.empty()) {

@@ -20,6 +20,16 @@ void DropFilter(rocksdb::ColumnFamilyOptions* family) {
   family->table_factory.reset(rocksdb::NewBlockBasedTableFactory(without));
 }
 
+// Level 0 and the base level (where level-0 files are merged: with dynamic level sizes,
+// compression_per_level[1] names it whatever its number) uncompressed; deeper levels keep the
+// family's compression.
+void LeaveFreshLevelsUncompressed(rocksdb::ColumnFamilyOptions* family) {
+  const int levels = family->num_levels > 2 ? family->num_levels : 2;
+  family->compression_per_level.assign(static_cast<size_t>(levels), family->compression);
+  family->compression_per_level[0] = rocksdb::kNoCompression;
+  family->compression_per_level[1] = rocksdb::kNoCompression;
+}
+
 }  // namespace
 
 void InstallIntakeFamilyTuning(kv::StoreOptions* options, const IntakeFamilyTuning& tuning) {
@@ -28,6 +38,11 @@ void InstallIntakeFamilyTuning(kv::StoreOptions* options, const IntakeFamilyTuni
   options->configure_family = [previous, tuning](const std::string& name,
                                                  rocksdb::ColumnFamilyOptions* family) {
     if (previous) previous(name, family);
+    if (tuning.fresh_levels_uncompressed &&
+        (name == kPredictionsFamily || name == kPredictionIdsFamily ||
+         name == kEntityIndexFamily)) {
+      LeaveFreshLevelsUncompressed(family);
+    }
     if (name == kEntityIndexFamily) {
       if (tuning.entity_vector_memtable) {
         family->memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();

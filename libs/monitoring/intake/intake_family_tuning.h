@@ -20,6 +20,15 @@
 //                  so a compaction of fresh files overlaps only the newest file already stored,
 //                  which it rewrites whole: a small file bounds that rewrite.
 //   entity_index   (also) no bloom filter: it is only ever sought into, never read by whole key.
+//   all three      no compression of the files a flush writes and of the level they are first
+//                  compacted into; the levels below keep the family's compression (snappy). Every
+//                  record passes through those two levels, and they are the ones compactions
+//                  rewrite most often: compressing them was about 5% of the monitor's CPU per
+//                  record (snappy was 9% of it over gRPC), while in a large database most stored
+//                  bytes sit in the bottom level, still compressed. With RocksDB's dynamic level
+//                  sizes (kv::Store) the first level compacted into is the base level, so a monitor
+//                  whose predictions fit in it stores them uncompressed: 1M records took 442 MiB
+//                  on disk instead of 254 MiB (monitor_intake_bench --keep).
 //
 // Needs concurrent memtable writes off (the vector memtable does not support them), as the
 // intake has them anyway (IntakeStore::Open).
@@ -43,6 +52,9 @@ struct IntakeFamilyTuning {
   // Target size of the predictions family's files, in bytes; 0 = RocksDB's (64 MiB).
   // Default: 8 MiB.
   size_t predictions_file_bytes = size_t{8} << 20;
+  // Whether the predictions, prediction ids and entity index families leave level 0 and the
+  // base level uncompressed (compression_per_level). Default: true.
+  bool fresh_levels_uncompressed = true;
 };
 
 // Installs the settings above through options->configure_family, keeping any set before.
