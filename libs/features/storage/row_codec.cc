@@ -4,33 +4,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "libs/core/varint.h"
 #include "libs/features/storage/value_columns.h"
 
 namespace fabrique::features {
 namespace {
-
-void AppendVarint32(std::string* out, uint32_t value) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
-
-// Reads a varint32 at *pos; false when truncated or longer than 5 bytes.
-bool ReadVarint32(absl::string_view data, size_t* pos, uint32_t* value) {
-  uint32_t result = 0;
-  for (int shift = 0; shift <= 28; shift += 7) {
-    if (*pos >= data.size()) return false;
-    const uint8_t byte = static_cast<uint8_t>(data[(*pos)++]);
-    result |= static_cast<uint32_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) {
-      *value = result;
-      return true;
-    }
-  }
-  return false;
-}
 
 template <typename T>
 void AppendFixed(std::string* out, T value) {
@@ -116,8 +94,8 @@ void RowBatchEncoder::PlanFixedRows() {
   std::string header;
   header.push_back(static_cast<char>(kRowFormatV1));
   AppendFixed(&header, int64_t{0});
-  AppendVarint32(&header, static_cast<uint32_t>(schema_->version()));
-  AppendVarint32(&header, static_cast<uint32_t>(schema_->size()));
+  core::AppendVarint(&header, static_cast<uint32_t>(schema_->version()));
+  core::AppendVarint(&header, static_cast<uint32_t>(schema_->size()));
   header.append((schema_->size() + 7) / 8, '\0');
   fixed_ = std::move(fixed);
   fixed_header_ = std::move(header);
@@ -182,13 +160,13 @@ void RowBatchEncoder::AppendValue(int feature, int row, std::string* out) const 
       break;
     case v1::FEATURE_TYPE_STRING: {
       const std::string& value = column.string_values().values(row);
-      AppendVarint32(out, static_cast<uint32_t>(value.size()));
+      core::AppendVarint(out, static_cast<uint32_t>(value.size()));
       out->append(value);
       break;
     }
     case v1::FEATURE_TYPE_FLOAT_VECTOR: {
       const auto& values = column.float_vector_values().values(row).values();
-      AppendVarint32(out, static_cast<uint32_t>(values.size()));
+      core::AppendVarint(out, static_cast<uint32_t>(values.size()));
       out->append(reinterpret_cast<const char*>(values.data()), sizeof(float) * values.size());
       break;
     }
@@ -255,8 +233,8 @@ void RowBatchEncoder::EncodeRow(int row, std::string* out) const {
   out->push_back(static_cast<char>(kRowFormatV1));
   AppendFixed(out, static_cast<int64_t>(batch_->event_time_unix_micros(row)));
   const int n = schema_->size();
-  AppendVarint32(out, static_cast<uint32_t>(schema_->version()));
-  AppendVarint32(out, static_cast<uint32_t>(n));
+  core::AppendVarint(out, static_cast<uint32_t>(schema_->version()));
+  core::AppendVarint(out, static_cast<uint32_t>(n));
   const size_t bitmap = out->size();
   out->append((n + 7) / 8, '\0');
   for (int i = 0; i < n; ++i) {
@@ -277,7 +255,7 @@ absl::Status RowView::Parse(absl::string_view encoded, const RowSchema& schema) 
   std::memcpy(&event_time_micros_, data_ + 1, sizeof(event_time_micros_));
   size_t pos = kRowFixedHeaderBytes;
   uint32_t version = 0, stored = 0;
-  if (!ReadVarint32(encoded, &pos, &version) || !ReadVarint32(encoded, &pos, &stored)) {
+  if (!core::ReadVarint(encoded, &pos, &version) || !core::ReadVarint(encoded, &pos, &stored)) {
     return Corrupt("truncated header");
   }
   schema_version_ = static_cast<int32_t>(version);
@@ -297,7 +275,7 @@ absl::Status RowView::Parse(absl::string_view encoded, const RowSchema& schema) 
     size_t width = FixedWidth(type);
     if (width == 0) {
       uint32_t length = 0;
-      if (!ReadVarint32(encoded, &pos, &length)) return Corrupt("truncated length");
+      if (!core::ReadVarint(encoded, &pos, &length)) return Corrupt("truncated length");
       lengths_[i] = length;
       width = type == v1::FEATURE_TYPE_FLOAT_VECTOR ? sizeof(float) * size_t{length} : length;
     }

@@ -1,11 +1,11 @@
 #include "libs/monitoring/windows/window_keys.h"
 
 #include <algorithm>
-#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/core/varint.h"
 #include "libs/kv/key_codec.h"
 
 namespace fabrique::monitoring {
@@ -18,26 +18,6 @@ absl::Status NotA(absl::string_view what) {
 // Leads a journal entry of prefix-compressed keys. An entry of escaped whole keys cannot start
 // with it: in kv's string encoding 0x00 is followed by 0x01 or 0xFF only.
 constexpr absl::string_view kCompactJournal("\x00\x02", 2);
-
-void AppendVarint(std::string* out, uint64_t value) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
-
-// Reads a varint off the front of `in`; nullopt when it is cut off or too long.
-std::optional<uint64_t> ReadVarint(absl::string_view& in) {
-  uint64_t value = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    const auto byte = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
-    value |= uint64_t{byte & 0x7fu} << shift;
-    if ((byte & 0x80) == 0) return value;
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 
@@ -101,8 +81,8 @@ std::string EncodeJournalKeys(absl::Span<const absl::string_view> keys) {
     size_t shared = 0;
     const size_t most = std::min(previous.size(), key.size());
     while (shared < most && previous[shared] == key[shared]) ++shared;
-    AppendVarint(&body, shared);
-    AppendVarint(&body, key.size() - shared);
+    core::AppendVarint(&body, shared);
+    core::AppendVarint(&body, key.size() - shared);
     body.append(key.data() + shared, key.size() - shared);
     previous = key;
   }
@@ -114,15 +94,17 @@ absl::StatusOr<std::vector<std::string>> DecodeJournalKeys(absl::string_view bod
   if (absl::StartsWith(body, kCompactJournal)) {
     body.remove_prefix(kCompactJournal.size());
     std::string previous;
-    while (!body.empty()) {
-      std::optional<uint64_t> shared = ReadVarint(body);
-      std::optional<uint64_t> rest = shared ? ReadVarint(body) : std::nullopt;
-      if (!rest || *shared > previous.size() || *rest > body.size()) {
+    size_t pos = 0;
+    while (pos < body.size()) {
+      uint64_t shared = 0;
+      uint64_t rest = 0;
+      if (!core::ReadVarint(body, &pos, &shared) || !core::ReadVarint(body, &pos, &rest) ||
+          shared > previous.size() || rest > body.size() - pos) {
         return absl::DataLossError("a window journal entry is corrupt");
       }
-      previous.resize(*shared);
-      previous.append(body.data(), *rest);
-      body.remove_prefix(*rest);
+      previous.resize(shared);
+      previous.append(body.data() + pos, rest);
+      pos += rest;
       keys.push_back(previous);
     }
     return keys;
