@@ -7,6 +7,9 @@
 //   fabrique_<service>_block_cache_hit_ratio            hits / (hits + misses) since start
 //   fabrique_<service>_pending_compaction_bytes{family} bytes compaction still has to rewrite
 //   fabrique_<service>_live_data_bytes{family}          estimated size of live data
+//   fabrique_<service>_memtable_bytes{family}           memtables, active, immutable and pinned
+//   fabrique_<service>_table_readers_bytes{family}      open files' indexes and filters
+//   fabrique_<service>_block_cache_bytes / _block_cache_pinned_bytes / _block_cache_capacity_bytes
 // The block-cache figures need kv::StoreOptions::enable_statistics (ServiceState sets it).
 
 #include <memory>

@@ -29,6 +29,7 @@
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
+#include "libs/server/store_metrics.h"
 #include "services/monitor/alert_owners.h"
 #include "services/monitor/evaluation_loop.h"
 #include "services/monitor/model_directory.h"
@@ -87,6 +88,10 @@ absl::Status Run(const server::ServiceFlags& flags) {
   intake_options.max_label_delay = f.max_label_delay;
   intake_options.known = MonitorIntake::KnownFrom(&directory);
   ASSIGN_OR_RETURN(auto store, monitoring::IntakeStore::Open(std::move(intake_options)));
+  // The intake database's memory (memtables, block cache) and compaction backlog, as
+  // fabrique_monitor_intake_*: most of the monitor's memory and disk is there.
+  auto intake_metrics =
+      std::make_shared<server::StoreMetrics>(&store->database(), "monitor_intake");
   // Live windows: column sketches per model version and window, filled as the intake stores
   // records, kept in the intake database. Reports read live data through `windows`.
   monitoring::WindowOptions window_options;
@@ -245,6 +250,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
     host->AddHttpPage(kReportPagePrefix, ReportPage(std::move(page)));
   }
   host->AddCollectable(state->metrics());
+  host->AddCollectable(intake_metrics);
   host->AddService(&service, fabrique::v1::Monitor::service_full_name(),
                    std::string(flags.info->area));
   // Server: serves until SIGTERM/SIGINT, then drains and stops; storage closes after it.

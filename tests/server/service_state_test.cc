@@ -105,6 +105,11 @@ TEST_CASE("the store's metrics report live data per family and block cache use")
     for (char& c : value) c = static_cast<char>(rng());
     REQUIRE(store.Put(rows, absl::StrCat("key", i), value).ok());
   }
+  const std::vector<prometheus::MetricFamily> unflushed = (*state)->metrics()->Collect();
+  CHECK(Sample(unflushed, "fabrique_features_memtable_bytes", "rows") >= 2000 * 1024);
+  // Nothing read yet: at most RocksDB's own small statistics entry.
+  CHECK(Sample(unflushed, "fabrique_features_block_cache_bytes") >= 0);
+  CHECK(Sample(unflushed, "fabrique_features_block_cache_bytes") < 1024);
   REQUIRE(store.Flush().ok());
   for (int i = 0; i < 100; ++i) REQUIRE(store.Get(rows, absl::StrCat("key", i)).ok());
 
@@ -119,6 +124,14 @@ TEST_CASE("the store's metrics report live data per family and block cache use")
   CHECK(misses > 0);  // The first reads of the flushed blocks.
   CHECK(hits > 0);    // Later reads of the same blocks.
   CHECK(Sample(after, "fabrique_features_block_cache_hit_ratio") == Approx(hits / (hits + misses)));
+  // The flush emptied the memtable; the blocks read are in the cache, none pinned by a reader
+  // (RocksDB pins a small statistics entry of its own).
+  CHECK(Sample(after, "fabrique_features_memtable_bytes", "rows") < 2000 * 1024 / 10);
+  CHECK(Sample(after, "fabrique_features_table_readers_bytes", "rows") > 0);
+  CHECK(Sample(after, "fabrique_features_block_cache_bytes") >= 100 * 1024);
+  CHECK(Sample(after, "fabrique_features_block_cache_pinned_bytes") >= 0);
+  CHECK(Sample(after, "fabrique_features_block_cache_pinned_bytes") < 1024);
+  CHECK(Sample(after, "fabrique_features_block_cache_capacity_bytes") > 0);
 }
 
 TEST_CASE("missing options are INVALID_ARGUMENT") {
