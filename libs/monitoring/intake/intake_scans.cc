@@ -7,21 +7,35 @@
 #include "libs/monitoring/intake/intake_store.h"
 
 namespace fabrique::monitoring {
+namespace {
+
+// A report or an evaluation reads a window's records once: kept in the block cache they would
+// only evict what the intake and the windows read again, and grow the monitor's memory to the
+// cache's size at its first evaluation.
+kv::ReadOptions OneOffRead() {
+  kv::ReadOptions read;
+  read.fill_cache = false;
+  return read;
+}
+
+}  // namespace
 
 absl::Status IntakeStore::ScanPredictions(
     absl::string_view model, int64_t version, absl::Time from, absl::Time to,
     absl::FunctionRef<bool(const StoredPrediction&)> visit) const {
   const kv::KeyRange range = PredictionRange(model, version, TimeMicros(from), TimeMicros(to));
   absl::Status decode_status;
-  RETURN_IF_ERROR(
-      store_->Scan(predictions_, range, [&](absl::string_view, absl::string_view value) {
+  RETURN_IF_ERROR(store_->Scan(
+      predictions_, range,
+      [&](absl::string_view, absl::string_view value) {
         absl::StatusOr<StoredPrediction> prediction = DecodePrediction(value);
         if (!prediction.ok()) {
           decode_status = prediction.status();
           return false;
         }
         return visit(*prediction);
-      }));
+      },
+      OneOffRead()));
   return decode_status;
 }
 
@@ -32,7 +46,7 @@ absl::Status IntakeStore::ScanJoined(absl::string_view model, int64_t version, a
   // One snapshot for both families, so an outcome is never read without its prediction because
   // of a write in between.
   kv::Snapshot snapshot = store_->TakeSnapshot();
-  kv::ReadOptions read;
+  kv::ReadOptions read = OneOffRead();
   read.snapshot = &snapshot;
   absl::Status inner;
   RETURN_IF_ERROR(store_->Scan(

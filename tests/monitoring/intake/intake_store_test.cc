@@ -206,5 +206,41 @@ TEST_CASE("A scan reads one version's records in [from, to), in time order", "[i
   CHECK(visited == 2);
 }
 
+TEST_CASE("Window scans read the disk without filling the block cache", "[intake]") {
+  TestIntake intake;
+  std::vector<v1::PredictionRecord> records;
+  for (int i = 0; i < 2000; ++i) {
+    records.push_back(Prediction(absl::StrCat("p", i), "churn", 1, kStart + absl::Seconds(i)));
+  }
+  AppendPredictions(*intake, "b1", records);
+  std::vector<v1::Outcome> outcomes;
+  for (int i = 0; i < 2000; i += 2) {
+    outcomes.push_back(OutcomeById(absl::StrCat("p", i), Double(i), kStart + absl::Hours(1)));
+  }
+  AppendOutcomes(*intake, "o1", outcomes);
+  kv::Store& database = intake->database();
+  INTAKE_REQUIRE_OK(database.Flush());
+  const kv::ColumnFamily any = *database.Family(database.FamilyNames().front());
+  const auto cached = [&] { return *database.IntProperty(any, "rocksdb.block-cache-usage"); };
+  const uint64_t before = cached();
+
+  int scanned = 0;
+  INTAKE_REQUIRE_OK(intake->ScanPredictions("churn", 1, absl::InfinitePast(),
+                                            absl::InfiniteFuture(), [&](const StoredPrediction&) {
+                                              ++scanned;
+                                              return true;
+                                            }));
+  int joined = 0;
+  INTAKE_REQUIRE_OK(intake->ScanJoined("churn", 1, absl::InfinitePast(), absl::InfiniteFuture(),
+                                       [&](const JoinedPrediction&) {
+                                         ++joined;
+                                         return true;
+                                       }));
+  CHECK(scanned == 2000);
+  CHECK(joined == 1000);
+  // Some 200 KiB of records were read from files; none of their blocks stayed in the cache.
+  CHECK(cached() < before + 16 * 1024);
+}
+
 }  // namespace
 }  // namespace fabrique::monitoring
