@@ -135,6 +135,9 @@ int ServiceMain(int argc, char** argv, absl::string_view service_name,
                "0 = never");
   flag_set.Add("shutdown_grace", &flags.host.shutdown_grace,
                "On SIGTERM/SIGINT, how long in-flight calls may finish before being cancelled");
+  flag_set.Add("memory_return_interval", &flags.host.memory_return_interval,
+               "How often memory the service freed is handed back to the system, so its RSS is "
+               "what it uses rather than the peak of past bursts; 0 = never");
   flag_set.Add("log_level", &flags.log_level,
                "Least severe JSON log lines written to stderr: debug, info, warning or error");
   AddSecurityFlags(flag_set, flags);

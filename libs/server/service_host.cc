@@ -17,9 +17,11 @@
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
 #include "libs/core/version.h"
+#include "libs/server/memory_return.h"
 #include "libs/server/not_built_interceptor.h"
 #include "libs/server/process_metrics.h"
 #include "libs/server/signals.h"
+#include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 
 namespace fabrique::server {
@@ -69,6 +71,9 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(ServiceHostOpti
   }
   if (options.max_connection_age < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--max_connection_age must not be negative (0 = never)");
+  }
+  if (options.memory_return_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--memory_return_interval must not be negative (0 = never)");
   }
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("--max_message_bytes must be positive");
@@ -196,6 +201,17 @@ absl::Status ServiceHost::Start() {
        {"grpc_port", bound_port_},
        {"metrics_port", bound_metrics_port_},
        {"transport", options_.plaintext ? "plaintext" : "tls"}});
+  MemoryReturnOptions memory_return;
+  memory_return.interval = options_.memory_return_interval;
+  memory_return.seconds =
+      &prometheus::BuildCounter()
+           .Name(absl::StrCat("fabrique_", options_.service_name, "_memory_return_seconds_total"))
+           .Help(
+               "Time spent handing memory the service freed back to the system "
+               "(--memory_return_interval).")
+           .Register(*registry_)
+           .Add({});
+  memory_return_ = MemoryReturn::Start(memory_return);
   if (options_.plaintext) {
     Log(LogLevel::kWarning, "insecure_transport",
         {{"service", options_.service_name},
@@ -239,6 +255,7 @@ void ServiceHost::Shutdown() {
                     absl::ToChronoMilliseconds(options_.shutdown_grace));
   server_->Wait();
   StopExposer();
+  memory_return_.reset();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Log(LogLevel::kInfo, "server_stopped",

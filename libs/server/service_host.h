@@ -33,6 +33,7 @@
 
 namespace fabrique::server {
 
+class MemoryReturn;
 class ProcessMetrics;
 
 struct ServiceHostOptions {
@@ -69,6 +70,9 @@ struct ServiceHostOptions {
   absl::Duration max_connection_age = absl::ZeroDuration();
   // On shutdown, how long in-flight calls may run before they are cancelled. Default 10 s.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // How often the memory the service freed is handed back to the system (memory_return.h), so
+  // its resident memory is what it uses, not the peak of past bursts; zero = never. Default 10 s.
+  absl::Duration memory_return_interval = absl::Seconds(10);
   // Version reported in fabrique_<service>_build_info and logs. Default: the build's version.
   std::string version;
 };
@@ -142,6 +146,8 @@ class ServiceHost {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::shared_ptr<ProcessMetrics> process_metrics_;
+  // Started with the server, stopped with it.
+  std::unique_ptr<MemoryReturn> memory_return_;
   std::shared_ptr<grpc::ServerCredentials> credentials_;
   HttpPages http_pages_;
   std::unique_ptr<prometheus::Exposer> exposer_;

@@ -147,6 +147,31 @@ TEST_CASE("an unknown method is UNIMPLEMENTED and counted as unknown, without it
   CHECK_FALSE(absl::StrContains(metrics, "no.such.Service"));
 }
 
+TEST_CASE("the host hands freed memory back on its interval and counts the time it took") {
+  ServiceHostOptions options;
+  options.plaintext = true;
+  options.service_name = "test";
+  options.listen_host = "127.0.0.1";
+  options.memory_return_interval = absl::Milliseconds(20);
+  auto host = ServiceHost::Create(options);
+  REQUIRE(host.ok());
+  REQUIRE((*host)->Start().ok());
+  // The sample's line, not its # HELP and # TYPE lines.
+  const std::string series = "\nfabrique_test_memory_return_seconds_total ";
+  std::string metrics;
+  const bool returned = fabrique::testing::PollUntil(
+      [&] {
+        auto body = fabrique::testing::HttpGet("127.0.0.1", (*host)->metrics_port(), "/metrics");
+        REQUIRE(body.ok());
+        metrics = *body;
+        const size_t at = metrics.find(series);
+        return at != std::string::npos && std::stod(metrics.substr(at + series.size())) > 0;
+      },
+      absl::Seconds(5));
+  INFO(metrics);
+  CHECK(returned);
+}
+
 TEST_CASE("metrics count calls by method and code, time them, and pass promtool") {
   Harness h;
   REQUIRE(h.Call("Echo", "a").ok());
@@ -293,6 +318,11 @@ TEST_CASE("with a max connection age, clients are moved to new connections witho
 
   options.max_connection_age = absl::Seconds(-1);
   CHECK(ServiceHost::Create(options).status().code() == absl::StatusCode::kInvalidArgument);
+  options.max_connection_age = absl::ZeroDuration();
+  options.memory_return_interval = absl::Seconds(-1);
+  const absl::Status negative_return = ServiceHost::Create(options).status();
+  CHECK(negative_return.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(negative_return.message(), "--memory_return_interval"));
 }
 
 // A channel of its own (its own connection) whose keepalive pings every 200 ms, with no limit on

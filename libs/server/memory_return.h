@@ -1,0 +1,67 @@
+#ifndef FABRIQUE_LIBS_SERVER_MEMORY_RETURN_H_
+#define FABRIQUE_LIBS_SERVER_MEMORY_RETURN_H_
+
+// MemoryReturn: gives the C allocator's free memory back to the system on a schedule.
+//
+// glibc keeps what a program frees in its arenas for reuse and returns only what lies at the top
+// of a heap. A service frees memory in bursts (a flushed memtable, a large message, the records a
+// report read), so without this its resident memory stays at the peak of every past burst: 40 MiB
+// above what the feature store used under a steady load, and growing with each burst's shape. An
+// SRE cannot tell that from a leak, and the node's memory is held for nothing. Every `interval`
+// MemoryReturn calls glibc's malloc_trim(0), which releases the free whole pages of every arena
+// (they stay mapped, and are faulted in again when reused).
+//
+//   std::unique_ptr<MemoryReturn> returner = MemoryReturn::Start(options);
+//   ...  // The destructor stops the thread and waits for it.
+//
+// Elsewhere than glibc it does nothing.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "prometheus/counter.h"
+
+namespace fabrique::server {
+
+struct MemoryReturnOptions {
+  // Time between two returns. Zero or less: never (no thread). Default: 10 s. A return walks
+  // each arena's free lists under that arena's lock: 3-15 ms on a 200 MiB heap of 25k small
+  // blocks half freed at random, less on a service's usual heap.
+  absl::Duration interval = absl::Seconds(10);
+  // Counts the seconds the returns took, so their cost is seen. Not owned; nullptr = not counted.
+  prometheus::Counter* seconds = nullptr;
+};
+
+class MemoryReturn {
+ public:
+  // Starts the thread (none when the interval is not positive).
+  static std::unique_ptr<MemoryReturn> Start(MemoryReturnOptions options);
+  ~MemoryReturn();
+  MemoryReturn(const MemoryReturn&) = delete;
+  MemoryReturn& operator=(const MemoryReturn&) = delete;
+
+  // Returns the free memory now, on the caller's thread. True when some was released.
+  static bool ReturnNow();
+
+  // Returns made by the thread so far.
+  int64_t rounds() const { return rounds_.load(); }
+
+ private:
+  explicit MemoryReturn(MemoryReturnOptions options) : options_(options) {}
+  void Run();
+
+  const MemoryReturnOptions options_;
+  absl::Mutex mutex_;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::atomic<int64_t> rounds_{0};
+  std::thread thread_;
+};
+
+}  // namespace fabrique::server
+
+#endif  // FABRIQUE_LIBS_SERVER_MEMORY_RETURN_H_
