@@ -53,12 +53,25 @@ void AppendPredictionKey(std::string* out, absl::string_view model, int64_t vers
   kv::AppendString(out, prediction_id);
 }
 
+std::string PredictionVersionPrefix(absl::string_view model, int64_t version) {
+  return kv::KeyBuilder().AddString(model).AddInt64(version).key();
+}
+
+absl::StatusOr<int64_t> PredictionTimeAfter(absl::string_view key, size_t prefix_size) {
+  absl::StatusOr<int64_t> time = absl::DataLossError("");
+  if (prefix_size <= key.size()) time = kv::KeyReader(key.substr(prefix_size)).ReadInt64();
+  if (!time.ok()) {
+    return absl::DataLossError(absl::StrCat("a stored prediction key is malformed (", key.size(),
+                                            " bytes): it holds no time"));
+  }
+  return time;
+}
+
 kv::KeyRange PredictionRange(absl::string_view model, int64_t version, int64_t from_micros,
                              int64_t to_micros) {
-  kv::KeyBuilder version_prefix;
-  version_prefix.AddString(model).AddInt64(version);
-  std::string begin = kv::KeyBuilder(version_prefix.key()).AddInt64(from_micros).key();
-  std::string end = kv::KeyBuilder(version_prefix.key()).AddInt64(to_micros).key();
+  const std::string version_prefix = PredictionVersionPrefix(model, version);
+  std::string begin = kv::KeyBuilder(version_prefix).AddInt64(from_micros).key();
+  std::string end = kv::KeyBuilder(version_prefix).AddInt64(to_micros).key();
   return kv::KeyRange::Between(begin, end);
 }
 

@@ -41,6 +41,13 @@ void AppendPredictionKey(std::string* out, absl::string_view model, int64_t vers
 kv::KeyRange PredictionRange(absl::string_view model, int64_t version, int64_t from_micros,
                              int64_t to_micros);
 
+// The encoded (model, version) that every prediction key of that version starts with; the
+// prediction's time follows it (PredictionTimeAfter).
+std::string PredictionVersionPrefix(absl::string_view model, int64_t version);
+// The time of a prediction key whose version prefix is `prefix_size` bytes long, read without
+// decoding the rest of the key; DATA_LOSS when the key is too short to hold one.
+absl::StatusOr<int64_t> PredictionTimeAfter(absl::string_view key, size_t prefix_size);
+
 struct PredictionKeyParts {
   std::string model;
   int64_t version = 0;

@@ -39,6 +39,27 @@ absl::Status IntakeStore::ScanPredictions(
   return decode_status;
 }
 
+absl::Status IntakeStore::ScanPredictionTimes(absl::string_view model, int64_t version,
+                                              absl::Time from, absl::Time to,
+                                              absl::FunctionRef<void(absl::Time)> visit) const {
+  const kv::KeyRange range = PredictionRange(model, version, TimeMicros(from), TimeMicros(to));
+  const size_t prefix_size = PredictionVersionPrefix(model, version).size();
+  absl::Status decode_status;
+  RETURN_IF_ERROR(store_->Scan(
+      predictions_, range,
+      [&](absl::string_view key, absl::string_view) {
+        absl::StatusOr<int64_t> time = PredictionTimeAfter(key, prefix_size);
+        if (!time.ok()) {
+          decode_status = time.status();
+          return false;
+        }
+        visit(absl::FromUnixMicros(*time));
+        return true;
+      },
+      OneOffRead()));
+  return decode_status;
+}
+
 absl::Status IntakeStore::ScanJoined(absl::string_view model, int64_t version, absl::Time from,
                                      absl::Time to,
                                      absl::FunctionRef<bool(const JoinedPrediction&)> visit) const {

@@ -115,11 +115,8 @@ absl::StatusOr<v1::PerformanceReport> ReportEngine::ComputePerformanceReport(
         "cannot be scored; retry later"));
   }
   RETURN_IF_ERROR(ReadVersionFacts(model, version, data.training_metrics, data.class_labels));
-  RETURN_IF_ERROR(options_.intake->ScanPredictions(
-      model, version, from, to, [&](const StoredPrediction& stored) {
-        data.prediction_times.push_back(TimeOf(stored.record.time()));
-        return true;
-      }));
+  RETURN_IF_ERROR(options_.intake->ScanPredictionTimes(
+      model, version, from, to, [&](absl::Time time) { data.prediction_times.push_back(time); }));
   RETURN_IF_ERROR(
       options_.intake->ScanJoined(model, version, from, to, [&](const JoinedPrediction& joined) {
         data.rows.push_back(LabelledRowOf(data.task, joined.prediction.record, joined.outcome));

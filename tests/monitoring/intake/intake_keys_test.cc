@@ -25,6 +25,17 @@ TEST_CASE("A prediction key comes apart into what built it", "[intake_keys]") {
         absl::StatusCode::kDataLoss);
 }
 
+TEST_CASE("A prediction key's time is read after its version prefix alone", "[intake_keys]") {
+  const std::string model("m\0x", 3);
+  const size_t prefix = PredictionVersionPrefix(model, 3).size();
+  absl::StatusOr<int64_t> time = PredictionTimeAfter(PredictionKey(model, 3, -42, "id"), prefix);
+  INTAKE_REQUIRE_OK(time);
+  CHECK(*time == -42);
+  CHECK(PredictionTimeAfter(PredictionVersionPrefix(model, 3), prefix).status().code() ==
+        absl::StatusCode::kDataLoss);
+  CHECK(PredictionTimeAfter("junk", prefix).status().code() == absl::StatusCode::kDataLoss);
+}
+
 TEST_CASE("The entity seek key sorts after newer predictions and before the rest",
           "[intake_keys]") {
   const std::string seek = EntityIndexSeekKey("m", "customer", "c1", 100);

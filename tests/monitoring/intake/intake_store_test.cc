@@ -197,6 +197,11 @@ TEST_CASE("A scan reads one version's records in [from, to), in time order", "[i
   CHECK(ScannedIds(*intake, "churn", 1, kStart + 4 * minute, absl::InfiniteFuture()).empty());
   CHECK(ScannedIds(*intake, "churn", 2) == Ids{"other-version"});
   CHECK(ScannedIds(*intake, "chur", 1).empty());
+  // The times alone, from the keys.
+  std::vector<absl::Time> times;
+  INTAKE_REQUIRE_OK(intake->ScanPredictionTimes("churn", 1, kStart + minute, kStart + 4 * minute,
+                                                [&](absl::Time time) { times.push_back(time); }));
+  CHECK(times == std::vector<absl::Time>{kStart + minute, kStart + minute, kStart + 3 * minute});
 
   // The visitor stops the scan by returning false.
   int visited = 0;
