@@ -13,8 +13,9 @@
 // Capacity first: each of lookup, predict and ingest alone, --clients closed-loop callers for
 // --capacity_duration, then the three together likewise; printed. Then --minutes minutes of
 // open-loop load at --load (0.5: half) of what each achieved together, every call timed from when
-// it was due. Every minute it prints each service's process_resident_memory_bytes and
-// process_open_fds from its /metrics, and each call's count, failures, p50 and p99 in that minute;
+// it was due. Every minute it prints each service's process_resident_memory_bytes (at the
+// minute's end, and the peak of samples every 5 s) and process_open_fds from its /metrics, and
+// each call's count, failures, p50 and p99 in that minute;
 // at the end the goals (soak_report.h) with PASS or FAIL. Every answer is checked: lookups against
 // what was ingested, predictions against the answering version run in this process.
 // Exits 1 when a call failed (or answered wrong), 0 otherwise, whatever the other goals say.
@@ -61,6 +62,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr char kEntity[] = "soak_customer";
+// Memory samples per minute: the last at the minute's end.
+constexpr int kRssSamples = 12;
 constexpr char kGroup[] = "soak_profile";
 constexpr char kModel[] = "soak_model";
 
@@ -274,12 +277,25 @@ int Main(int argc, char** argv) {
   });
   SoakReport report({"lookup", "predict", "ingest", "swap"}, {"swap"});
   for (int m = 1; m <= flags.minutes; ++m) {
+    // Memory is sampled every twelfth of a minute (5 s), for the minute's peak.
+    std::map<std::string, double> peaks;
+    for (int sample = 1; sample < kRssSamples; ++sample) {
+      std::this_thread::sleep_until(at(m - 1 + static_cast<double>(sample) / kRssSamples));
+      for (const auto& [name, service] : factory->Services()) {
+        double& peak = peaks.try_emplace(name, -1.0).first->second;
+        peak = std::max(peak, ReadProcessFigures(*service).rss_mib);
+      }
+    }
     std::this_thread::sleep_until(at(m));
     std::map<std::string, CallLog::Interval> minute;
     for (auto& [kind, log] : logs) minute[kind] = log.Take();
     std::map<std::string, ProcessFigures> services;
     for (const auto& [name, service] : factory->Services()) {
-      services[name] = ReadProcessFigures(*service);
+      ProcessFigures figures = ReadProcessFigures(*service);
+      const auto sampled = peaks.find(name);
+      figures.peak_rss_mib =
+          std::max(sampled == peaks.end() ? -1.0 : sampled->second, figures.rss_mib);
+      services[name] = figures;
     }
     report.AddMinute(std::move(minute), std::move(services));
   }

@@ -44,6 +44,11 @@ class SoakFactory {
 // One process's figures from its /metrics: process_resident_memory_bytes and process_open_fds.
 struct ProcessFigures {
   double rss_mib = -1;  // -1 when unreadable.
+  // The highest rss_mib of the samples taken over the minute (every 5 s), -1 when none was
+  // read. Memory that cycles within a budget (memtables filled and flushed, about once a minute
+  // here) puts a sample taken at one instant anywhere in the cycle: ±10% in the feature store.
+  // The peak is the figure a memory limit must hold, and it compares like with like.
+  double peak_rss_mib = -1;
   double open_fds = -1;
   // False when /metrics does not carry them and /proc/PID was read instead.
   bool from_metrics = true;

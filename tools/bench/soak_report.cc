@@ -45,9 +45,10 @@ void SoakReport::AddMinute(std::map<std::string, CallLog::Interval> calls,
   minutes_.push_back(std::move(minute));
   const Minute& m = minutes_.back();
   std::printf("\nminute %zu (load average %.2f)\n", minutes_.size(), m.load_average);
-  std::printf("  %-10s %10s %8s\n", "service", "RSS MiB", "open fds");
+  std::printf("  %-10s %10s %10s %8s\n", "service", "RSS MiB", "peak MiB", "open fds");
   for (const auto& [name, figures] : m.services) {
-    std::printf("  %-10s %10.1f %8.0f%s\n", name.c_str(), figures.rss_mib, figures.open_fds,
+    std::printf("  %-10s %10.1f %10.1f %8.0f%s\n", name.c_str(), figures.rss_mib,
+                figures.peak_rss_mib, figures.open_fds,
                 figures.from_metrics ? "" : "  (from /proc: no process_* metrics)");
   }
   std::printf("  %-10s %8s %7s %9s %9s\n", "call", "calls", "failed", "p50 ms", "p99 ms");
@@ -70,12 +71,19 @@ int64_t SoakReport::PrintGoals(int64_t failed_before) const {
     const Minute& first = minutes_[kSettledMinute - 1];
     const Minute& last = minutes_.back();
     for (const auto& [name, figures] : first.services) {
-      const double from = figures.rss_mib;
-      const double to = last.services.at(name).rss_mib;
+      const double from = figures.peak_rss_mib;
+      const double to = last.services.at(name).peak_rss_mib;
       const double growth = from > 0 ? to / from - 1 : 0;
       std::printf("  %-34s %7.1f -> %7.1f MiB  %+6.2f%%  (goal < %+.0f%%)  %s\n",
-                  absl::StrFormat("RSS growth, %s", name).c_str(), from, to, 100 * growth,
+                  absl::StrFormat("RSS growth, %s (peak)", name).c_str(), from, to, 100 * growth,
                   100 * kMaxRssGrowth, Verdict(from > 0 && growth < kMaxRssGrowth));
+    }
+    for (const auto& [name, figures] : first.services) {
+      const double from = figures.rss_mib;
+      const double to = last.services.at(name).rss_mib;
+      std::printf("  %-34s %7.1f -> %7.1f MiB  %+6.2f%%  (one instant: no goal)\n",
+                  absl::StrFormat("RSS at the minute's end, %s", name).c_str(), from, to,
+                  from > 0 ? 100 * (to / from - 1) : 0);
     }
     for (const auto& [name, figures] : first.services) {
       std::printf("  %-34s %7.0f -> %7.0f\n", absl::StrFormat("open fds, %s", name).c_str(),
@@ -122,7 +130,7 @@ void SoakReport::PrintMarkdown() const {
   if (minutes_.empty()) return;
   std::vector<std::string> header = {"minute", "load avg"};
   for (const auto& [name, figures] : minutes_.front().services) {
-    header.push_back(absl::StrCat(name, " RSS MiB / fds"));
+    header.push_back(absl::StrCat(name, " RSS MiB end / peak / fds"));
   }
   for (const std::string& kind : kinds_) {
     const bool rare = std::find(rare_.begin(), rare_.end(), kind) != rare_.end();
@@ -136,7 +144,8 @@ void SoakReport::PrintMarkdown() const {
     const Minute& m = minutes_[i];
     std::vector<std::string> cells = {absl::StrCat(i + 1), absl::StrFormat("%.2f", m.load_average)};
     for (const auto& [name, figures] : m.services) {
-      cells.push_back(absl::StrFormat("%.1f / %.0f", figures.rss_mib, figures.open_fds));
+      cells.push_back(absl::StrFormat("%.1f / %.1f / %.0f", figures.rss_mib, figures.peak_rss_mib,
+                                      figures.open_fds));
     }
     int64_t failed = 0;
     for (const std::string& kind : kinds_) {

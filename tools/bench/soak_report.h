@@ -1,10 +1,12 @@
 #ifndef FABRIQUE_TOOLS_BENCH_SOAK_REPORT_H_
 #define FABRIQUE_TOOLS_BENCH_SOAK_REPORT_H_
 
-// What the soak prints: a block per minute (each service's resident memory and open descriptors,
+// What the soak prints: a block per minute (each service's resident memory at the minute's end
+// and its peak over the minute, and open descriptors,
 // each call kind's count, failures, p50 and p99 in that minute, the machine's load average), and
 // at the end its goals, each PASS or FAIL:
-//   memory     each service's RSS at the last minute within 5% of minute 2's;
+//   memory     each service's peak RSS of the last minute within 5% of minute 2's (the peak of
+//              samples every 5 s: see ProcessFigures::peak_rss_mib);
 //   latency    each call kind's per-minute p99 from minute 2 on, max / min within 1.2;
 //   failures   no failed call (a wrong answer counts as failed).
 
