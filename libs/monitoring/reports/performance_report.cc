@@ -56,7 +56,7 @@ absl::StatusOr<v1::PerformanceReport> BuildPerformanceReport(const PerformanceQu
   if (query.bucket < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("a performance bucket cannot be negative");
   }
-  const int64_t predicted = static_cast<int64_t>(data.prediction_times.size());
+  const int64_t predicted = data.prediction_count;
   ASSIGN_OR_RETURN(
       WindowPerformance whole,
       ComputePerformance(data.task, data.rows, predicted, data.training_metrics, AnyLabels(data)));

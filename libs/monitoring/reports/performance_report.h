@@ -38,8 +38,11 @@ struct PerformanceData {
   std::vector<std::string> class_labels;
   // The version's metrics at training.
   std::vector<v1::Metric> training_metrics;
-  // The joined predictions of the window, and the times of all its predictions.
+  // The joined predictions of the window, and how many predictions it holds in all.
   std::vector<LabelledRow> rows;
+  int64_t prediction_count = 0;
+  // The times of all its predictions, for a series (query.bucket > 0) only: a report without
+  // one needs their count, and a window's predictions may number millions.
   std::vector<absl::Time> prediction_times;
 };
 

@@ -115,8 +115,12 @@ absl::StatusOr<v1::PerformanceReport> ReportEngine::ComputePerformanceReport(
         "cannot be scored; retry later"));
   }
   RETURN_IF_ERROR(ReadVersionFacts(model, version, data.training_metrics, data.class_labels));
-  RETURN_IF_ERROR(options_.intake->ScanPredictionTimes(
-      model, version, from, to, [&](absl::Time time) { data.prediction_times.push_back(time); }));
+  const bool series = bucket > absl::ZeroDuration();
+  RETURN_IF_ERROR(
+      options_.intake->ScanPredictionTimes(model, version, from, to, [&](absl::Time time) {
+        ++data.prediction_count;
+        if (series) data.prediction_times.push_back(time);
+      }));
   RETURN_IF_ERROR(
       options_.intake->ScanJoined(model, version, from, to, [&](const JoinedPrediction& joined) {
         data.rows.push_back(LabelledRowOf(data.task, joined.prediction.record, joined.outcome));

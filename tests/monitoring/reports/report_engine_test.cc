@@ -128,6 +128,10 @@ TEST_CASE("Too few labels make the metrics indicative; a broken floor makes it W
   absl::StatusOr<v1::PerformanceReport> few =
       f.engine->ComputePerformanceReport("fraud", 3, kStart, kEnd, policy);
   REQUIRE(few.ok());
+  // Without a series the predictions are counted, not kept.
+  CHECK(few->prediction_count() == 40);
+  CHECK(few->label_coverage() == Approx(0.25));
+  CHECK(few->buckets_size() == 0);
   CHECK_FALSE(few->sufficient_labels());
   CHECK(few->severity() == v1::SEVERITY_INFO);
   CHECK(few->metrics_size() > 0);
