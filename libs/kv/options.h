@@ -96,6 +96,10 @@ struct StoreOptions {
   // metrics, read through Store::statistics(). Costs a few percent of CPU. Default: false.
   bool enable_statistics = false;
 
+  // Called on RocksDB's flush thread each time a flush has written its file, just before the
+  // flushed memtable's memory is freed; for instance to hand that memory back to the system soon
+  // after (server::MemoryReturn::Soon). Must be quick and thread-safe. Default: none.
+  std::function<void()> after_flush;
   // Adjusts a column family's RocksDB options just before it is opened or created, for features
   // this library does not wrap yet (a compaction filter for retention, a merge operator, a prefix
   // extractor). Called with the family's name, once per family per open. Default: none.

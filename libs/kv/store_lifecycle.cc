@@ -13,11 +13,22 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 
 namespace fabrique::kv {
 namespace {
+
+// Tells StoreOptions::after_flush that a flush completed.
+class AfterFlush final : public rocksdb::EventListener {
+ public:
+  explicit AfterFlush(std::function<void()> call) : call_(std::move(call)) {}
+  void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { call_(); }
+
+ private:
+  std::function<void()> call_;
+};
 
 absl::Status ValidateOptions(const StoreOptions& options) {
   if (options.path.empty()) {
@@ -154,6 +165,9 @@ rocksdb::DBOptions Store::MakeDbOptions() const {
   db.enable_pipelined_write = options_.pipelined_writes;
   db.db_write_buffer_size = options_.total_write_buffer_bytes;
   db.statistics = statistics_;
+  if (options_.after_flush) {
+    db.listeners.push_back(std::make_shared<AfterFlush>(options_.after_flush));
+  }
   // RocksDB's info LOG files pile up at one per open; a few are enough to debug a recent start.
   db.keep_log_file_num = 5;
   return db;

@@ -5,21 +5,42 @@
 #endif
 
 namespace fabrique::server {
+namespace {
+
+// The returner Soon() nudges: the last one started that still runs. Taken before a returner's
+// own mutex, never after.
+ABSL_CONST_INIT absl::Mutex active_mutex(absl::kConstInit);
+MemoryReturn* active ABSL_GUARDED_BY(active_mutex) = nullptr;
+
+}  // namespace
 
 std::unique_ptr<MemoryReturn> MemoryReturn::Start(MemoryReturnOptions options) {
   auto returner = std::unique_ptr<MemoryReturn>(new MemoryReturn(options));
   if (options.interval > absl::ZeroDuration()) {
     returner->thread_ = std::thread([raw = returner.get()] { raw->Run(); });
+    absl::MutexLock lock(&active_mutex);
+    active = returner.get();
   }
   return returner;
 }
 
 MemoryReturn::~MemoryReturn() {
   {
+    absl::MutexLock lock(&active_mutex);
+    if (active == this) active = nullptr;
+  }
+  {
     absl::MutexLock lock(&mutex_);
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+}
+
+void MemoryReturn::Soon() {
+  absl::MutexLock lock(&active_mutex);
+  if (active == nullptr) return;
+  absl::MutexLock returner_lock(&active->mutex_);
+  active->soon_ = true;
 }
 
 bool MemoryReturn::ReturnNow() {
@@ -32,7 +53,13 @@ bool MemoryReturn::ReturnNow() {
 
 void MemoryReturn::Run() {
   absl::MutexLock lock(&mutex_);
-  while (!mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.interval)) {
+  while (true) {
+    mutex_.AwaitWithTimeout(absl::Condition(this, &MemoryReturn::Woken), options_.interval);
+    if (stopping_) return;
+    if (soon_) {
+      if (mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.soon_delay)) return;
+      soon_ = false;
+    }
     // Not under the lock: the destructor must not wait for a return to finish to be heard.
     mutex_.Unlock();
     const absl::Time start = absl::Now();

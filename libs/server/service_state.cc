@@ -5,6 +5,7 @@
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
 #include "libs/kv/write_batch.h"
+#include "libs/server/memory_return.h"
 #include "libs/server/store_metrics.h"
 
 namespace fabrique::server {
@@ -42,6 +43,8 @@ absl::StatusOr<std::unique_ptr<ServiceState>> ServiceState::Open(ServiceStateOpt
   store_options.column_families.push_back(kMetaFamily);
   store_options.sync_writes = options.sync_writes;
   store_options.enable_statistics = options.enable_statistics;
+  // A flush frees a memtable: hand it back to the system soon rather than at the next interval.
+  store_options.after_flush = &MemoryReturn::Soon;
   if (options.configure_store) options.configure_store(&store_options);
   absl::StatusOr<std::unique_ptr<kv::Store>> store = kv::Store::Open(std::move(store_options));
   if (!store.ok()) {

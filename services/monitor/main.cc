@@ -26,6 +26,7 @@
 #include "libs/monitoring/reports/report_store.h"
 #include "libs/monitoring/windows/window_store.h"
 #include "libs/server/access_wiring.h"
+#include "libs/server/memory_return.h"
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
@@ -87,6 +88,7 @@ absl::Status Run(const server::ServiceFlags& flags) {
   intake_options.retention = f.retention;
   intake_options.max_label_delay = f.max_label_delay;
   intake_options.known = MonitorIntake::KnownFrom(&directory);
+  intake_options.after_flush = &server::MemoryReturn::Soon;
   ASSIGN_OR_RETURN(auto store, monitoring::IntakeStore::Open(std::move(intake_options)));
   // The intake database's memory (memtables, block cache) and compaction backlog, as
   // fabrique_monitor_intake_*: most of the monitor's memory and disk is there.

@@ -3,6 +3,7 @@
 
 #include "libs/kv/store.h"
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -107,6 +108,19 @@ TEST_CASE("A memory-only read answers from memory and refuses to touch the disk"
   REQUIRE(*store->Get(online, "hot", memory) == "in the memtable");
   REQUIRE(*store->MultiGet(online, keys, memory) ==
           std::vector<std::optional<std::string>>{"in the memtable", std::nullopt});
+}
+
+TEST_CASE("after_flush is called once a flush has written its file", "[store]") {
+  TempDir tmp;
+  StoreOptions options = DiskOptions(tmp.path() + "/db", {"online"});
+  std::atomic<int> flushes{0};
+  options.after_flush = [&flushes] { flushes.fetch_add(1); };
+  std::unique_ptr<Store> store = *Store::Open(options);
+  const ColumnFamily online = RequireFamily(*store, "online");
+  CHECK(flushes.load() == 0);
+  KV_REQUIRE_OK(store->Put(online, "key", "value"));
+  KV_REQUIRE_OK(store->Flush());
+  CHECK(flushes.load() >= 1);
 }
 
 TEST_CASE("An unknown column family is NOT_FOUND naming the families that exist", "[store]") {

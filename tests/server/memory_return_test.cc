@@ -73,6 +73,23 @@ TEST_CASE("the returner returns every interval, counts its time and stops at onc
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
 }
 
+TEST_CASE("Soon asks the running returner for a return within its short delay") {
+  MemoryReturn::Soon();  // None runs: nothing happens.
+  MemoryReturnOptions options;
+  options.interval = absl::Hours(1);
+  options.soon_delay = absl::Milliseconds(10);
+  std::unique_ptr<MemoryReturn> returner = MemoryReturn::Start(options);
+  absl::SleepFor(absl::Milliseconds(30));
+  CHECK(returner->rounds() == 0);
+  MemoryReturn::Soon();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (returner->rounds() < 1 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  CHECK(returner->rounds() == 1);
+  // A stopped returner is no longer asked.
+  returner.reset();
+  MemoryReturn::Soon();
+}
+
 TEST_CASE("a returner without an interval runs nothing") {
   MemoryReturnOptions options;
   options.interval = absl::ZeroDuration();

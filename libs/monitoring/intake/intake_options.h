@@ -56,6 +56,10 @@ struct IntakeOptions {
   // window read every 5 minutes gains little from a cache smaller than it. Default: 8 MiB.
   size_t block_cache_bytes = size_t{8} << 20;
 
+  // Called after each flush of the intake's memtables (kv's after_flush): the monitor hands the
+  // flushed memtable's memory back to the system then (server::MemoryReturn::Soon). Default: none.
+  std::function<void()> after_flush;
+
   // The rocksdb::Env the database is read and written through (kv's seam for in-memory and
   // fault-injecting tests). Not owned. Default: nullptr = the real disk.
   rocksdb::Env* env = nullptr;

@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<IntakeStore>> IntakeStore::Open(IntakeOptions opt
   // minute. One cap over all of them bounds it; the block cache is what the window scans reuse.
   store_options.total_write_buffer_bytes = options.memtable_bytes;
   store_options.block_cache_bytes = options.block_cache_bytes;
+  store_options.after_flush = options.after_flush;
   InstallIntakeRetention(&store_options, {options.retention, options.max_label_delay},
                          options.clock);
   InstallIntakeFamilyTuning(&store_options);
