@@ -1,5 +1,7 @@
 #include "libs/server/memory_return.h"
 
+#include <algorithm>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -57,7 +59,9 @@ void MemoryReturn::Run() {
     mutex_.AwaitWithTimeout(absl::Condition(this, &MemoryReturn::Woken), options_.interval);
     if (stopping_) return;
     if (soon_) {
-      if (mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.soon_delay)) return;
+      const absl::Time at =
+          std::max(absl::Now() + options_.soon_delay, last_return_ + options_.soon_spacing);
+      if (mutex_.AwaitWithDeadline(absl::Condition(&stopping_), at)) return;
       soon_ = false;
     }
     // Not under the lock: the destructor must not wait for a return to finish to be heard.
@@ -69,6 +73,7 @@ void MemoryReturn::Run() {
     }
     rounds_.fetch_add(1);
     mutex_.Lock();
+    last_return_ = absl::Now();
   }
 }
 

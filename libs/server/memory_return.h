@@ -36,6 +36,10 @@ struct MemoryReturnOptions {
   // After Soon(), how long the thread waits before it returns: what asked (a flush) frees its
   // memory just after. Default: 200 ms.
   absl::Duration soon_delay = absl::Milliseconds(200);
+  // Least time between a return asked by Soon() and the return before it. Under a heavy ingest a
+  // store flushes every second or so, and returning each time cost the feature store's streaming
+  // ingest 7-9% (the memtables' pages faulted in again). Default: 5 s.
+  absl::Duration soon_spacing = absl::Seconds(5);
   // Counts the seconds the returns took, so their cost is seen. Not owned; nullptr = not counted.
   prometheus::Counter* seconds = nullptr;
 };
@@ -69,6 +73,7 @@ class MemoryReturn {
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   bool soon_ ABSL_GUARDED_BY(mutex_) = false;
+  absl::Time last_return_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
   std::atomic<int64_t> rounds_{0};
   std::thread thread_;
 };

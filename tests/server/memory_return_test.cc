@@ -78,6 +78,7 @@ TEST_CASE("Soon asks the running returner for a return within its short delay") 
   MemoryReturnOptions options;
   options.interval = absl::Hours(1);
   options.soon_delay = absl::Milliseconds(10);
+  options.soon_spacing = absl::Milliseconds(300);
   std::unique_ptr<MemoryReturn> returner = MemoryReturn::Start(options);
   absl::SleepFor(absl::Milliseconds(30));
   CHECK(returner->rounds() == 0);
@@ -85,6 +86,12 @@ TEST_CASE("Soon asks the running returner for a return within its short delay") 
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (returner->rounds() < 1 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
   CHECK(returner->rounds() == 1);
+  // Asked again at once: not before soon_spacing has passed since that return.
+  const absl::Time asked = absl::Now();
+  MemoryReturn::Soon();
+  while (returner->rounds() < 2 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  CHECK(returner->rounds() == 2);
+  CHECK(absl::Now() - asked >= absl::Milliseconds(250));
   // A stopped returner is no longer asked.
   returner.reset();
   MemoryReturn::Soon();
