@@ -20,6 +20,22 @@ void DropFilter(rocksdb::ColumnFamilyOptions* family) {
   family->table_factory.reset(rocksdb::NewBlockBasedTableFactory(without));
 }
 
+// Indexes and filters partitioned and read through the block cache, which bounds them, with
+// each file's top level (a few entries) pinned, and the partitions of level-0 files, which every
+// lookup of an id that is not time-ordered probes.
+void MetadataInCache(rocksdb::ColumnFamilyOptions* family) {
+  const auto* table = family->table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+  if (table == nullptr || table->block_cache == nullptr) return;
+  rocksdb::BlockBasedTableOptions cached = *table;
+  cached.cache_index_and_filter_blocks = true;
+  cached.cache_index_and_filter_blocks_with_high_priority = true;
+  cached.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  cached.partition_filters = cached.filter_policy != nullptr;
+  cached.metadata_cache_options.top_level_index_pinning = rocksdb::PinningTier::kAll;
+  cached.metadata_cache_options.partition_pinning = rocksdb::PinningTier::kFlushedAndSimilar;
+  family->table_factory.reset(rocksdb::NewBlockBasedTableFactory(cached));
+}
+
 // Level 0 and the base level (where level-0 files are merged: with dynamic level sizes,
 // compression_per_level[1] names it whatever its number) uncompressed; deeper levels keep the
 // family's compression.
@@ -57,6 +73,8 @@ void InstallIntakeFamilyTuning(kv::StoreOptions* options, const IntakeFamilyTuni
         family->target_file_size_base = tuning.predictions_file_bytes;
       }
     }
+    // Last: it keeps whatever filter the family was left with.
+    if (tuning.metadata_in_cache) MetadataInCache(family);
   };
 }
 
