@@ -57,6 +57,10 @@ void TuneFeatureFamilies(kv::StoreOptions* options, const FamilyTuning& tuning) 
     if (family == tuning.history_family) {
       AdjustTable(cf, [&tuning](rocksdb::BlockBasedTableOptions& table) {
         table.block_size = tuning.history_block_bytes;
+        // History is only scanned and sought into, never read by whole key, so a whole-key
+        // bloom filter would only cost its hashing on every flush, compaction and bulk file,
+        // and memory held by each open file that grows with the rows kept.
+        if (!tuning.history_filter) table.filter_policy.reset();
       });
       if (tuning.history_lz4 && Lz4Supported()) cf->compression = rocksdb::kLZ4Compression;
       if (tuning.history_append_only_memtable) {

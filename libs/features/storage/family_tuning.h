@@ -6,7 +6,8 @@
 //
 //   history  large data blocks: its reads are scans and forward seeks (history reads, the
 //            point-in-time join, compaction), where one read of 32 KiB costs far less than eight
-//            of 4 KiB (each is a system call plus a decompression); LZ4 compression; and an
+//            of 4 KiB (each is a system call plus a decompression); no bloom filter (nothing
+//            reads it by whole key; its filters grew with the rows kept); LZ4 compression; and an
 //            append-only memtable (run_memtable.h): ingest appends each row instead of
 //            inserting it in a skip list, and the flush orders the rows once, by merging the
 //            ascending runs each batch writes them in. Ingest is write-mostly and history is only
@@ -40,6 +41,8 @@ struct FamilyTuning {
   // the default Snappy at a similar ratio: training-set builds read history block after block.
   // Default: true.
   bool history_lz4 = true;
+  // Keeps kv's whole-key bloom filter on history's files. Default: false.
+  bool history_filter = false;
   // Gives history the append-only memtable (see above). Default: true.
   bool history_append_only_memtable = true;
   // Hash buckets of the online family's memtable (see above); 0 = RocksDB's skip list.

@@ -40,6 +40,16 @@ std::unique_ptr<kv::Store> OpenTuned(const FamilyTuning& tuning) {
 
 std::string Entity(int i) { return absl::StrCat("customer-", i); }
 
+std::unique_ptr<FeatureWriter> WriterOf(kv::Store* store) {
+  FeatureWriterOptions options;
+  options.store = store;
+  return *FeatureWriter::Create(options);
+}
+
+v1::FeatureGroup SpendGroup() {
+  return MakeGroup("spend", "customer", {{"total", v1::FEATURE_TYPE_FLOAT}});
+}
+
 TEST_CASE("Rows flushed from the online memtable are still answered from memory",
           "[family_tuning]") {
   constexpr int kEntities = 300;
@@ -48,15 +58,12 @@ TEST_CASE("Rows flushed from the online memtable are still answered from memory"
   FamilyTuning tuning;
   tuning.online_prepopulate_block_cache = GENERATE(true, false);
   std::unique_ptr<kv::Store> store = OpenTuned(tuning);
-  FeatureWriterOptions writer_options;
-  writer_options.store = store.get();
-  std::unique_ptr<FeatureWriter> writer = *FeatureWriter::Create(writer_options);
+  std::unique_ptr<FeatureWriter> writer = WriterOf(store.get());
   OnlineReaderOptions reader_options;
   reader_options.store = store.get();
   std::unique_ptr<OnlineReader> reader = *OnlineReader::Create(reader_options);
 
-  const v1::FeatureGroup group =
-      MakeGroup("spend", "customer", {{"total", v1::FEATURE_TYPE_FLOAT}});
+  const v1::FeatureGroup group = SpendGroup();
   const int64_t now = absl::ToUnixMicros(absl::Now());
   std::vector<TestRow> rows;
   v1::LookupOnlineRequest request;
@@ -86,6 +93,42 @@ TEST_CASE("Rows flushed from the online memtable are still answered from memory"
     REQUIRE(response.columns(0).statuses(i) == v1::VALUE_STATUS_PRESENT);
     REQUIRE(std::get<float>(ValueAt(response.columns(0).values(), i)) == static_cast<float>(i));
   }
+}
+
+// The memory history's open files hold beside the block cache after `rows` rows of one feature
+// were written and flushed.
+uint64_t HistoryTableReaderBytes(const FamilyTuning& tuning, int rows_written) {
+  std::unique_ptr<kv::Store> store = OpenTuned(tuning);
+  std::unique_ptr<FeatureWriter> writer = WriterOf(store.get());
+  const v1::FeatureGroup group = SpendGroup();
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  std::vector<TestRow> rows;
+  for (int i = 0; i < rows_written; ++i) {
+    rows.push_back({Entity(i % 500), now - i, {TestValue(static_cast<float>(i))}});
+  }
+  STORAGE_REQUIRE_OK(writer->Write(group, MakeBatch(group, rows)));
+  STORAGE_REQUIRE_OK(store->Flush());
+  const kv::ColumnFamily history = *store->Family("history");
+  // Every row is still there to scan.
+  int64_t scanned = 0;
+  STORAGE_REQUIRE_OK(
+      store->Scan(history, kv::KeyRange::All(), [&scanned](absl::string_view, absl::string_view) {
+        ++scanned;
+        return true;
+      }));
+  REQUIRE(scanned == rows_written);
+  return *store->IntProperty(history, "rocksdb.estimate-table-readers-mem");
+}
+
+TEST_CASE("History's files carry no bloom filter, whose memory grew with the rows",
+          "[family_tuning]") {
+  FamilyTuning with_filter;
+  with_filter.history_filter = true;
+  const uint64_t filtered = HistoryTableReaderBytes(with_filter, 20000);
+  const uint64_t unfiltered = HistoryTableReaderBytes({}, 20000);
+  INFO("with a filter: " << filtered << " bytes; without: " << unfiltered);
+  // 10 bits a key: some 25 KB of filter for 20,000 rows.
+  CHECK(filtered - unfiltered > 20000);
 }
 
 TEST_CASE("The memtables of all families are capped together", "[family_tuning]") {
