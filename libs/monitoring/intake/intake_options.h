@@ -48,12 +48,12 @@ struct IntakeOptions {
   // total_write_buffer_bytes): the bound on what unflushed writes cost in memory. Default: 32 MiB.
   size_t memtable_bytes = size_t{32} << 20;
 
-  // The intake database's block cache, in bytes, shared by its families. Appends hardly read it
-  // (whether an id is stored is answered by the files' bloom filters, held outside the cache);
-  // its main reader is the evaluation, which scans each version's window once per policy
-  // interval (5 minutes by default): in the soak (tools/bench/soak) the first one filled a
-  // 32 MiB cache in one go (2 -> 32 MiB, the monitor's memory up 40 MiB at minute 5), and a
-  // window read every 5 minutes gains little from a cache smaller than it. Default: 8 MiB.
+  // The intake database's block cache, in bytes, shared by its families. It holds the files'
+  // indexes and filters (intake_family_tuning.h), whose level-0 partitions appends probe to ask
+  // whether an id is stored, and the data blocks that appends and outcome joins read. Evaluations
+  // scan their windows without filling it: in the soak (tools/bench/soak) the first one had
+  // filled a 32 MiB cache in one go (the monitor's memory up 40 MiB at minute 5), and a window
+  // read every 5 minutes gains little from a cache smaller than it. Default: 8 MiB.
   size_t block_cache_bytes = size_t{8} << 20;
 
   // Called after each flush of the intake's memtables (kv's after_flush): the monitor hands the
