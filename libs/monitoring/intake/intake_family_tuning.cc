@@ -28,7 +28,6 @@ void MetadataInCache(rocksdb::ColumnFamilyOptions* family) {
   if (table == nullptr || table->block_cache == nullptr) return;
   rocksdb::BlockBasedTableOptions cached = *table;
   cached.cache_index_and_filter_blocks = true;
-  cached.cache_index_and_filter_blocks_with_high_priority = true;
   cached.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
   cached.partition_filters = cached.filter_policy != nullptr;
   cached.metadata_cache_options.top_level_index_pinning = rocksdb::PinningTier::kAll;
