@@ -11,9 +11,9 @@
 #include "libs/server/service_flags.h"
 #include "libs/server/service_host.h"
 #include "libs/server/service_state.h"
+#include "services/features/cache_metrics.h"
 #include "services/features/feature_owners.h"
 #include "services/features/feature_store_service.h"
-#include "services/features/tile_cache_metrics.h"
 
 namespace fabrique::services {
 namespace {
@@ -24,6 +24,8 @@ int lookup_threads = 0;
 int block_cache_mib = 512;
 // The tile cache of aggregate lookups, MiB; set by --tile_cache_mib.
 int tile_cache_mib = static_cast<int>(features::FeatureStoreOptions().tile_cache_bytes >> 20);
+// The online row cache of lookups, MiB; set by --online_cache_mib.
+int online_cache_mib = static_cast<int>(features::FeatureStoreOptions().online_cache_bytes >> 20);
 
 absl::Status Run(const server::ServiceFlags& flags) {
   if (block_cache_mib < 0) {
@@ -31,6 +33,9 @@ absl::Status Run(const server::ServiceFlags& flags) {
   }
   if (tile_cache_mib < 0) {
     return absl::InvalidArgumentError("--tile_cache_mib must be >= 0 (0 = no tile cache)");
+  }
+  if (online_cache_mib < 0) {
+    return absl::InvalidArgumentError("--online_cache_mib must be >= 0 (0 = no row cache)");
   }
   // Storage: everything under --data_dir, with the history family's retention filter.
   auto retention = std::make_shared<features::RetentionPolicies>();
@@ -47,15 +52,18 @@ absl::Status Run(const server::ServiceFlags& flags) {
   store_options.store = &state->store();
   store_options.retention = retention;
   store_options.tile_cache_bytes = static_cast<size_t>(tile_cache_mib) << 20;
+  store_options.online_cache_bytes = static_cast<size_t>(online_cache_mib) << 20;
   ASSIGN_OR_RETURN(auto feature_store, features::FeatureStore::Create(store_options));
-  const auto tile_cache_metrics =
-      std::make_shared<TileCacheMetrics>(feature_store->aggregations().tile_cache());
+  // Held here: the host keeps only weak references to what it scrapes.
+  const auto tile_cache_metrics = TileCacheMetrics(feature_store->aggregations().tile_cache());
+  const auto row_cache_metrics = RowCacheMetrics(feature_store->online_cache());
   // Declared before the host, so it is destroyed after the server has drained.
   ASSIGN_OR_RETURN(auto lookups, core::Executor::Create({"online lookup", lookup_threads}));
   // Services.
   ASSIGN_OR_RETURN(auto host, server::ServiceHost::Create(flags.host));
   host->AddCollectable(state->metrics());
   host->AddCollectable(tile_cache_metrics);
+  host->AddCollectable(row_cache_metrics);
   // Identity: every call is checked against --policy in the squad owning what it touches.
   ASSIGN_OR_RETURN(auto access, server::ServeAccess(flags, host.get()));
   FeatureStoreService service(
@@ -90,6 +98,11 @@ int main(int argc, char** argv) {
                   "Tiles of recently looked-up entities kept for aggregate lookups, in MiB: size "
                   "it to hold the entities looked up often (about 0.6 KiB each for 1 h and 1 d "
                   "windows of one input; see fabrique_features_tile_cache_*); 0 = none");
+        flags.Add("online_cache_mib", &fabrique::services::online_cache_mib,
+                  "Online rows of recently looked-up entities kept in memory, in MiB, so their "
+                  "lookups skip RocksDB: size it to hold the entities looked up often (about "
+                  "310 bytes each for 50 float features; see fabrique_features_row_cache_*); "
+                  "0 = none");
       },
       fabrique::services::Run);
 }

@@ -71,7 +71,8 @@ struct Flags {
   absl::Duration duration = absl::Seconds(3);  // Of each throughput run.
   int repeats = 3;
   int batch_rows = 10'000;
-  int lookup_threads = 0;  // Passed to fabrique-features; 0 = its default (one per core).
+  int lookup_threads = 0;     // Passed to fabrique-features; 0 = its default (one per core).
+  int online_cache_mib = -1;  // Passed to fabrique-features; -1 = its default.
   std::string data_dir = "/tmp/features_lookup_bench";
   std::string redis_server = "/usr/bin/redis-server";
   std::string redis_flags;  // Extra redis-server flags, space-separated.
@@ -85,6 +86,9 @@ struct Flags {
   bool small = false;
   bool security = true;  // Whether to run the security comparison.
   bool stream = true;    // Whether to measure LookupOnlineStream.
+  // Whether every entity the measurements will read is read once, untimed, by each system first:
+  // a working set already in memory, as in Redis, instead of cold caches.
+  bool prewarm = false;
 };
 
 // The --small sizes: every check, few figures.
@@ -269,6 +273,20 @@ struct Systems {
 // runs[size][system]: one Figures per repeat.
 using Runs = std::vector<std::vector<std::vector<Figures>>>;
 
+// Reads every entity of `sequence` once through each system, 100 a lookup, untimed.
+void Prewarm(const Systems& systems, const std::vector<int32_t>& sequence) {
+  for (int system = 0; system < systems.size(); ++system) {
+    const SteadyClock::time_point start = SteadyClock::now();
+    std::unique_ptr<LookupClient> client = systems.connect[system]();
+    for (size_t i = 0; i + 100 <= sequence.size(); i += 100) {
+      CheckOk(client->Lookup(absl::Span<const int32_t>(&sequence[i], 100)), "prewarm lookup");
+    }
+    std::printf("  prewarm: %s read the %zu entities of the sequence in %.1f s\n",
+                systems.names[system], sequence.size(),
+                std::chrono::duration<double>(SteadyClock::now() - start).count());
+  }
+}
+
 // Measures both systems at every size, --repeats times, printing each repeat's figures.
 Runs MeasureAll(const Systems& systems, const std::vector<int>& sizes,
                 const std::vector<int32_t>& sequence, const Flags& flags) {
@@ -439,6 +457,8 @@ int Main(int argc, char** argv) {
   set.Add("repeats", &flags.repeats, "Runs of the whole measurement; figures are their medians");
   set.Add("batch_rows", &flags.batch_rows, "Rows per ingest batch (and per HSET pipeline call)");
   set.Add("lookup_threads", &flags.lookup_threads, "fabrique-features --lookup_threads");
+  set.Add("online_cache_mib", &flags.online_cache_mib,
+          "fabrique-features --online_cache_mib (0: no online row cache); -1 = its default");
   set.Add("data_dir", &flags.data_dir, "Scratch dir for the service's data and redis's dir");
   set.Add("redis_server", &flags.redis_server, "The redis-server binary");
   set.Add("redis_flags", &flags.redis_flags,
@@ -452,6 +472,9 @@ int Main(int argc, char** argv) {
           "Run the security comparison (TLS + token against --insecure) after the main table");
   set.Add("stream", &flags.stream,
           "Measure LookupOnlineStream beside LookupOnline (false: a server without it)");
+  set.Add("prewarm", &flags.prewarm,
+          "Read every entity of the measurements once, untimed, in each system before measuring "
+          "(a working set in memory rather than cold caches)");
   set.Add("small", &flags.small,
           "10,000 entities, 200 lookups, 0.5 s runs, every answer checked (overrides the sizes)");
   absl::StatusOr<core::ParsedArgs> parsed = set.Parse(argc, argv);
@@ -470,8 +493,10 @@ int Main(int argc, char** argv) {
   const absl::StatusOr<Security> secure = Security::Local(flags.data_dir + "/auth");
   CheckOk(secure.status(), "making a local authority");
   const Security plain = Security::Insecure();
-  const std::vector<std::string> server_flags = {
-      absl::StrCat("--lookup_threads=", flags.lookup_threads)};
+  std::vector<std::string> server_flags = {absl::StrCat("--lookup_threads=", flags.lookup_threads)};
+  if (flags.online_cache_mib >= 0) {
+    server_flags.push_back(absl::StrCat("--online_cache_mib=", flags.online_cache_mib));
+  }
   auto features = SpawnedService::Start("fabrique-features", flags.data_dir + "/features", *secure,
                                         server_flags);
   CheckOk(features.status(), "starting fabrique-features");
@@ -517,6 +542,7 @@ int Main(int argc, char** argv) {
     systems.names.push_back("Fabrique stream");
   }
   const std::vector<int> sizes = {1, 100};
+  if (flags.prewarm) Prewarm(systems, sequence);
   const Runs runs = MeasureAll(systems, sizes, sequence, flags);
 
   std::printf(
@@ -540,6 +566,16 @@ int Main(int argc, char** argv) {
       "\nFabrique's RocksDB block cache during the measurements: %.1f%% hits (%.0f hits, "
       "%.0f misses).",
       hits + misses > 0 ? 100 * hits / (hits + misses) : 0, hits, misses);
+  const char* kRowHits = "fabrique_features_row_cache_hits_total";
+  const char* kRowMisses = "fabrique_features_row_cache_misses_total";
+  const double row_hits = MetricOr0(cache_after, kRowHits) - MetricOr0(cache_before, kRowHits);
+  const double row_misses =
+      MetricOr0(cache_after, kRowMisses) - MetricOr0(cache_before, kRowMisses);
+  std::printf(
+      "\nFabrique's online row cache during the measurements: %.1f%% of entities read from it "
+      "(%.0f hits, %.0f misses), %.0f MiB held.",
+      row_hits + row_misses > 0 ? 100 * row_hits / (row_hits + row_misses) : 0, row_hits,
+      row_misses, MetricOr0(cache_after, "fabrique_features_row_cache_bytes") / (1 << 20));
   std::printf("\nMemory: fabrique-features peak %ld MiB, redis-server peak %ld MiB.\n",
               (*features)->PeakRssMib(), PeakRssMib((*redis)->pid()));
 

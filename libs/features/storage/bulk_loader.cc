@@ -51,6 +51,7 @@ absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
   // Encoded once, in row order, for both files.
   EncodedRows encoded;
   encoder.EncodeAll(skip, &encoded);
+  RowCacheWrite cached(options_.online_cache);
   // In key order, so online keys come in order too.
   for (size_t i = 0; i < keys.size(); ++i) {
     // Rows are read in key order from where they sit in row order (the keys are laid out in
@@ -65,6 +66,7 @@ absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
     ++result.rows_written;
     if (keys.online_candidate(i)) {
       RETURN_IF_ERROR(online->Merge(keys.entity_key(i), value));
+      cached.Add(keys.entity_key(i));
       ++result.online.online_offered;
     }
   }
@@ -75,6 +77,7 @@ absl::StatusOr<BulkLoadResult> BulkLoader::Load(const v1::FeatureGroup& group,
     ASSIGN_OR_RETURN(extra_in_files,
                      AddWriteBatchToIngest(*options_.store, extra_batch, ingest.get()));
   }
+  cached.Begin();
   RETURN_IF_ERROR(ingest->Ingest());
   if (!extra_in_files) RETURN_IF_ERROR(options_.writer->Commit(extra_batch));
   return result;

@@ -53,6 +53,9 @@ struct BulkLoaderOptions {
   // Directory for the SST files before ingestion, on the store's Env. Default (""): the store's
   // path + "/bulk".
   std::string temp_dir;
+  // The lookups' cache of online rows, kept coherent by every load (RowCacheWrite). Not owned;
+  // must outlive the loader. Default: none.
+  RowCache* online_cache = nullptr;
 };
 
 struct BulkLoadResult {

@@ -75,6 +75,7 @@ absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const EncodedRows& encoded,
   WriteResult result;
   if (keys.size() == 0) return result;
   kv::WriteBatch batch;
+  RowCacheWrite cached(options_.online_cache);
   for (size_t i = 0; i < keys.size(); ++i) {
     if (keys.overridden(i)) continue;
     const bool candidate = keys.online_candidate(i);
@@ -86,10 +87,12 @@ absl::StatusOr<WriteResult> FeatureWriter::WriteKeys(const EncodedRows& encoded,
     }
     if (candidate) {
       batch.Merge(online_, keys.entity_key(i), value);
+      cached.Add(keys.entity_key(i));
       ++result.online_offered;
     }
   }
   if (extra) RETURN_IF_ERROR(extra(&batch));
+  cached.Begin();
   const kv::SyncMode sync = options_.durability == Durability::kSync && !defer_sync
                                 ? kv::SyncMode::kSync
                                 : kv::SyncMode::kNoSync;

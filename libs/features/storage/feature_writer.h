@@ -35,6 +35,7 @@
 #include "fabrique/v1/features.pb.h"
 #include "libs/features/storage/batch_keys.h"
 #include "libs/features/storage/group_commit.h"
+#include "libs/features/storage/row_cache.h"
 #include "libs/features/storage/row_codec.h"
 #include "libs/kv/store.h"
 
@@ -63,6 +64,9 @@ struct FeatureWriterOptions {
   // The write-ahead-log fsync of one group-commit round. Default: empty = store->SyncWal(). A
   // seam for tests, which wrap it to hold a round open while other writers queue behind it.
   std::function<absl::Status()> sync_wal;
+  // The lookups' cache of online rows, kept coherent by every write (RowCacheWrite). Not owned;
+  // must outlive the writer. Default: none.
+  RowCache* online_cache = nullptr;
 };
 
 // What one Write did.

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/status_macros.h"
 #include "libs/features/storage/entity_keys.h"
+#include "libs/features/storage/row_cache.h"
 #include "libs/features/storage/row_codec.h"
 #include "libs/features/storage/storage_keys.h"
 #include "libs/features/storage/value_columns.h"
@@ -134,6 +135,111 @@ absl::StatusOr<std::unique_ptr<OnlineReader>> OnlineReader::Create(Options optio
   return std::unique_ptr<OnlineReader>(new OnlineReader(std::move(options), online));
 }
 
+namespace {
+
+// Reads the stored online row of each entity of each group in `plans` into `(*stored)[group]`,
+// from `cache` (may be null) where it holds them and from `online` otherwise, all as of one
+// state; `snapshot` keeps the snapshot it read under, if it took one.
+absl::Status ReadRows(const kv::Store& store, kv::ColumnFamily online, RowCache* cache,
+                      absl::Span<const GroupPlan> plans, int rows, kv::ReadOptions read,
+                      std::optional<kv::Snapshot>* snapshot,
+                      std::vector<std::vector<std::optional<std::string>>>* stored) {
+  std::vector<std::vector<std::string>> keys(plans.size());
+  // Per group, the rows the cache did not hold, and the tickets of every row.
+  std::vector<std::vector<int>> missed(plans.size());
+  std::vector<std::vector<RowCache::Ticket>> tickets(plans.size());
+  int hits = 0, misses = 0;
+  for (size_t p = 0; p < plans.size(); ++p) {
+    const GroupPlan& plan = plans[p];
+    const std::string prefix = GroupKeyPrefix(plan.schema->group());
+    keys[p].resize(rows);
+    (*stored)[p].resize(rows);
+    if (cache != nullptr) tickets[p].resize(rows);
+    for (int r = 0; r < rows; ++r) {
+      std::string& key = keys[p][r];
+      key.reserve(prefix.size() + plan.keys->Get(r).size() + 1);
+      key.assign(prefix);
+      AppendEntity(&key, plan.keys->Get(r));
+      if (cache == nullptr) continue;
+      std::optional<std::string>& value = (*stored)[p][r];
+      value.emplace();
+      if (cache->Find(key, &*value, &tickets[p][r])) {
+        ++hits;
+      } else {
+        value.reset();
+        missed[p].push_back(r);
+        ++misses;
+      }
+    }
+  }
+  if (cache == nullptr) {
+    // One MultiGet already reads one consistent state; several need a shared snapshot.
+    if (plans.size() > 1) {
+      snapshot->emplace(store.TakeSnapshot());
+      read.snapshot = &**snapshot;
+    }
+    for (size_t p = 0; p < plans.size(); ++p) {
+      ASSIGN_OR_RETURN((*stored)[p], store.MultiGet(online, keys[p], read));
+    }
+    return absl::OkStatus();
+  }
+  // Rows from the cache and from the store answer one state: the store is read under a snapshot
+  // taken after the cache was searched, and a cached row whose shard saw a write begin or end
+  // since is read again under it (RowCache). A lookup of one group answered wholly from the
+  // cache, or wholly from the store, needs no snapshot unless a cached row changed.
+  if (plans.size() > 1 || (misses > 0 && hits > 0)) {
+    snapshot->emplace(store.TakeSnapshot());
+    read.snapshot = &**snapshot;
+  }
+  std::vector<std::string> read_keys;
+  for (size_t p = 0; p < plans.size(); ++p) {
+    if (missed[p].empty()) continue;
+    read_keys.clear();
+    // Moved, not copied: a missed row's key is needed only for this read and its insert.
+    for (int r : missed[p]) read_keys.push_back(std::move(keys[p][r]));
+    ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values,
+                     store.MultiGet(online, read_keys, read));
+    for (size_t i = 0; i < values.size(); ++i) {
+      const int r = missed[p][i];
+      if (values[i].has_value()) cache->Insert(read_keys[i], *values[i], tickets[p][r]);
+      (*stored)[p][r] = std::move(values[i]);
+    }
+  }
+  if (hits == 0 || (hits == 1 && misses == 0)) return absl::OkStatus();
+  // The cached rows that may no longer be the store's, per group.
+  std::vector<std::vector<int>> changed(plans.size());
+  bool any_changed = false;
+  for (size_t p = 0; p < plans.size(); ++p) {
+    size_t next_miss = 0;
+    for (int r = 0; r < rows; ++r) {
+      if (next_miss < missed[p].size() && missed[p][next_miss] == r) {
+        ++next_miss;
+      } else if (!cache->Unchanged(tickets[p][r])) {
+        changed[p].push_back(r);
+        any_changed = true;
+      }
+    }
+  }
+  if (!any_changed) return absl::OkStatus();
+  if (!snapshot->has_value()) {
+    // One group, every row from the cache, some changed since: the rows checked unchanged are
+    // the store's up to their check, not at any later snapshot, so the group is read again whole.
+    ASSIGN_OR_RETURN((*stored)[0], store.MultiGet(online, keys[0], read));
+    return absl::OkStatus();
+  }
+  for (size_t p = 0; p < plans.size(); ++p) {
+    if (changed[p].empty()) continue;
+    read_keys.clear();
+    for (int r : changed[p]) read_keys.push_back(keys[p][r]);
+    ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values,
+                     store.MultiGet(online, read_keys, read));
+    for (size_t i = 0; i < values.size(); ++i) (*stored)[p][changed[p][i]] = std::move(values[i]);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status OnlineReader::Lookup(const v1::LookupOnlineRequest& request,
                                   absl::Span<const v1::FeatureGroup* const> groups,
                                   v1::LookupOnlineResponse* response, bool memory_only) const {
@@ -147,34 +253,26 @@ absl::Status OnlineReader::Lookup(const v1::LookupOnlineRequest& request,
       response, &plans, &outputs));
 
   const bool with_times = request.include_event_times();
-  // One MultiGet already reads one consistent state; several need a shared snapshot.
-  std::optional<kv::Snapshot> snapshot;
   kv::ReadOptions read;
   read.memory_only = memory_only;
-  if (plans.size() > 1) {
-    snapshot = options_.store->TakeSnapshot();
-    read.snapshot = &*snapshot;
-  }
+  std::optional<kv::Snapshot> snapshot;
+  std::vector<std::vector<std::optional<std::string>>> stored(plans.size());
+  RETURN_IF_ERROR(
+      ReadRows(*options_.store, online_, options_.cache, plans, rows, read, &snapshot, &stored));
   const int64_t now = absl::ToUnixMicros(options_.clock->Now());
-  std::vector<std::string> keys(rows);
   RowView row;
-  for (const GroupPlan& plan : plans) {
+  for (size_t p = 0; p < plans.size(); ++p) {
+    const GroupPlan& plan = plans[p];
     const RowSchema& schema = *plan.schema;
-    const std::string prefix = GroupKeyPrefix(schema.group());
-    for (int r = 0; r < rows; ++r) {
-      keys[r].assign(prefix);
-      AppendEntity(&keys[r], plan.keys->Get(r));
-    }
-    ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> stored,
-                     options_.store->MultiGet(online_, keys, read));
     const int64_t ttl = schema.ttl_micros();
     for (int r = 0; r < rows; ++r) {
-      if (!stored[r].has_value()) {
+      const std::optional<std::string>& value = stored[p][r];
+      if (!value.has_value()) {
         for (int o : plan.outputs) AppendAbsent(outputs[o], v1::VALUE_STATUS_MISSING, with_times);
         continue;
       }
       // The context is formatted only for a corrupt row: on every row it was an allocation.
-      if (absl::Status parsed = row.Parse(*stored[r], schema); !parsed.ok()) {
+      if (absl::Status parsed = row.Parse(*value, schema); !parsed.ok()) {
         return core::WithContext(parsed, absl::StrCat("online row of '", plan.keys->Get(r),
                                                       "' in '", schema.group(), "'"));
       }

@@ -4,9 +4,10 @@
 // OnlineReader: the hot-path lookup of the latest feature values, many entities by many features
 // across several groups in one call, answered straight into a LookupOnlineResponse.
 //
-// One MultiGet per group, all under one snapshot taken at the start of the call, so a lookup sees
-// a single consistent state even while batches commit. Readers never wait for writers: no lock
-// is shared with the ingest path (RocksDB reads are lock-free against writes).
+// One MultiGet per group, all under one snapshot, so a lookup sees a single consistent state even
+// while batches commit; with a RowCache, the entities it holds are copied from it instead, still
+// as of that one state (row_cache.h). Readers never wait for writers' commits: RocksDB reads are
+// lock-free against writes, and the cache's shard locks are held only to copy a row or mark keys.
 //
 // Per value: PRESENT with the value (and its event time), MISSING when the entity has no row or
 // its latest row holds a null for the feature (or predates the feature), or EXPIRED when the row
@@ -26,6 +27,7 @@
 #include "absl/types/span.h"
 #include "fabrique/v1/features.pb.h"
 #include "libs/core/clock.h"
+#include "libs/features/storage/row_cache.h"
 #include "libs/features/storage/row_schema.h"
 #include "libs/kv/store.h"
 
@@ -38,6 +40,9 @@ struct OnlineReaderOptions {
   const core::Clock* clock = core::Clock::Real();
   // Default: "online".
   std::string online_family = "online";
+  // Rows of recently looked-up entities (row_cache.h), shared with the writers of the online
+  // family, which keep it coherent. Not owned. Default: none.
+  RowCache* cache = nullptr;
 };
 
 class OnlineReader {

@@ -30,6 +30,7 @@
 #include "libs/features/storage/history_reader.h"
 #include "libs/features/storage/online_reader.h"
 #include "libs/features/storage/retention_filter.h"
+#include "libs/features/storage/row_cache.h"
 #include "libs/features/store/aggregation_groups.h"
 #include "libs/kv/store.h"
 
@@ -56,6 +57,9 @@ struct FeatureStoreOptions {
   // Bytes of merged tiles kept for aggregate lookups of recently read entities
   // (AggregationGroupsOptions::tile_cache_bytes); 0 = none. Default: 64 MiB.
   size_t tile_cache_bytes = TileCacheOptions().capacity_bytes;
+  // Bytes of online rows kept for lookups of recently read entities (RowCacheOptions::
+  // capacity_bytes); 0 = none. Default: 256 MiB.
+  size_t online_cache_bytes = RowCacheOptions().capacity_bytes;
 };
 
 class FeatureStore {
@@ -73,6 +77,8 @@ class FeatureStore {
   Catalog& catalog() { return *catalog_; }
   LineageStore& lineage() { return *lineage_; }
   const AggregationGroups& aggregations() const { return *aggregations_; }
+  // The cache of online rows; null when online_cache_bytes is 0.
+  const RowCache* online_cache() const { return online_cache_.get(); }
   // The access log of personal data; reads append to it once they are allowed.
   AccessLog& access_log() { return *access_log_; }
 
@@ -140,6 +146,8 @@ class FeatureStore {
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<LineageStore> lineage_;
   std::unique_ptr<AccessLog> access_log_;
+  // Before the writers and the reader that use it, so it is destroyed after them.
+  std::unique_ptr<RowCache> online_cache_;
   std::unique_ptr<FeatureWriter> writer_;
   std::unique_ptr<BulkLoader> bulk_;
   std::unique_ptr<OnlineReader> online_;
