@@ -102,8 +102,8 @@ absl::Status AtomicIngest::Ingest() {
   }
   if (args.empty()) return absl::OkStatus();
   // RocksDB flushes the memtables a file overlaps before it ingests the file, and answers
-  // TryAgain when one still overlaps once it holds the write lock: about one load in a hundred,
-  // in a test that alternates streamed and bulk batches of the same entities under concurrent
+  // TryAgain when one still overlaps once it holds the write lock: about one run in 150 of a
+  // test making 80 bulk loads among streamed batches of the same entities, under concurrent
   // lookups, failed so. A failed ingestion changes nothing and leaves the files in place, so it
   // is tried again at once, a few times.
   constexpr int kAttempts = 5;
