@@ -48,8 +48,10 @@ struct RowCacheOptions {
   // used entries go first. 0 disables the cache (Create returns null). Default: 256 MiB, about
   // 860,000 rows of 50 float features.
   size_t capacity_bytes = size_t{256} << 20;
-  // Shards, each with its own lock and LRU list. Default: 32.
-  int shards = 32;
+  // Shards, each with its own lock, LRU list and index. Many and small: an index grows by
+  // rehashing under its shard's lock, which stalls the lookups of that shard while the cache
+  // fills, in proportion to the shard's size. Default: 256 (1 MiB each at the default cap).
+  int shards = 256;
 };
 
 class RowCache {

@@ -32,6 +32,8 @@ struct Fixture {
     store = OpenStore();
     RowCacheOptions cache_options;
     cache_options.capacity_bytes = cache_bytes;
+    // Few shards, so that a small cap still holds a few rows in each.
+    cache_options.shards = 4;
     cache = *RowCache::Create(cache_options);
     FeatureWriterOptions writer_options;
     writer_options.store = store.get();
