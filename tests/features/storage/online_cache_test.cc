@@ -19,6 +19,7 @@
 namespace fabrique::features {
 namespace {
 
+using testing::LookupRequest;
 using testing::MakeBatch;
 using testing::MakeGroup;
 using testing::OpenStore;
@@ -64,22 +65,11 @@ struct Fixture {
   std::unique_ptr<OnlineReader> uncached;
 };
 
-v1::LookupOnlineRequest Request(const std::vector<v1::FeatureRef>& features,
-                                const std::vector<std::vector<std::string>>& keys) {
-  v1::LookupOnlineRequest request;
-  for (const v1::FeatureRef& ref : features) *request.add_features() = ref;
-  for (const std::vector<std::string>& values : keys) {
-    v1::EntityKeys* column = request.add_entity_keys();
-    for (const std::string& key : values) column->add_keys(key);
-  }
-  request.set_include_event_times(true);
-  return request;
-}
-
 int64_t ReadX(Fixture& f, const v1::FeatureGroup& group, const std::string& entity) {
   const std::vector<const v1::FeatureGroup*> groups = {&group};
   v1::LookupOnlineResponse response;
-  STORAGE_REQUIRE_OK(f.reader->Lookup(Request({Ref("g", "x")}, {{entity}}), groups, &response));
+  STORAGE_REQUIRE_OK(
+      f.reader->Lookup(LookupRequest({Ref("g", "x")}, {{"", {entity}}}), groups, &response));
   REQUIRE(response.columns(0).statuses(0) == v1::VALUE_STATUS_PRESENT);
   return response.columns(0).values().int64_values().values(0);
 }
@@ -124,7 +114,8 @@ TEST_CASE("A cached row expires by TTL at read time, as a stored one", "[online_
   f.clock.Advance(absl::Seconds(61));
   const std::vector<const v1::FeatureGroup*> groups = {&group};
   v1::LookupOnlineResponse response;
-  STORAGE_REQUIRE_OK(f.reader->Lookup(Request({Ref("g", "x")}, {{"c1"}}), groups, &response));
+  STORAGE_REQUIRE_OK(
+      f.reader->Lookup(LookupRequest({Ref("g", "x")}, {{"", {"c1"}}}), groups, &response));
   REQUIRE(response.columns(0).statuses(0) == v1::VALUE_STATUS_EXPIRED);
   REQUIRE(f.cache->hits() == 2);
 }
@@ -165,13 +156,10 @@ TEST_CASE("With a cache, lookups answer exactly what they answer without one", "
       customers.push_back(entity());
       merchants.push_back(entity());
     }
-    const v1::LookupOnlineRequest request =
-        random() % 2 == 0
-            ? Request({Ref("g", "x"), Ref("g", "s")}, {customers})
-            : Request({Ref("g", "s"), Ref("m", "y"), Ref("g", "x")}, {customers, merchants});
-    v1::LookupOnlineRequest keyed = request;
-    keyed.mutable_entity_keys(0)->set_entity("customer");
-    if (keyed.entity_keys_size() > 1) keyed.mutable_entity_keys(1)->set_entity("merchant");
+    const v1::LookupOnlineRequest keyed =
+        random() % 2 == 0 ? LookupRequest({Ref("g", "x"), Ref("g", "s")}, {{"customer", customers}})
+                          : LookupRequest({Ref("g", "s"), Ref("m", "y"), Ref("g", "x")},
+                                          {{"customer", customers}, {"merchant", merchants}});
     v1::LookupOnlineResponse cached, direct;
     STORAGE_REQUIRE_OK(f.reader->Lookup(keyed, groups, &cached));
     STORAGE_REQUIRE_OK(f.uncached->Lookup(keyed, groups, &direct));
@@ -209,7 +197,8 @@ TEST_CASE("A lookup never sees half of a batch committed while it reads", "[onli
         std::shuffle(keys.begin(), keys.end(), random);
         if (random() % 2 == 0) keys.resize(kEntities / 2);
         v1::LookupOnlineResponse response;
-        if (!f.reader->Lookup(Request({Ref("g", "x")}, {keys}), groups, &response).ok()) {
+        if (!f.reader->Lookup(LookupRequest({Ref("g", "x")}, {{"", keys}}), groups, &response)
+                 .ok()) {
           mixed.fetch_add(1000);
           return;
         }

@@ -14,6 +14,7 @@
 namespace fabrique::features {
 namespace {
 
+using testing::LookupRequest;
 using testing::MakeBatch;
 using testing::MakeGroup;
 using testing::OpenStore;
@@ -42,20 +43,6 @@ struct Fixture {
   std::unique_ptr<OnlineReader> reader;
 };
 
-v1::LookupOnlineRequest Request(
-    const std::vector<v1::FeatureRef>& features,
-    const std::vector<std::pair<std::string, std::vector<std::string>>>& keys) {
-  v1::LookupOnlineRequest request;
-  for (const v1::FeatureRef& ref : features) *request.add_features() = ref;
-  for (const auto& [entity, values] : keys) {
-    v1::EntityKeys* column = request.add_entity_keys();
-    column->set_entity(entity);
-    for (const std::string& key : values) column->add_keys(key);
-  }
-  request.set_include_event_times(true);
-  return request;
-}
-
 TEST_CASE("TTL is enforced at read time: PRESENT turns EXPIRED as the clock moves",
           "[online_reader]") {
   Fixture f;
@@ -63,7 +50,7 @@ TEST_CASE("TTL is enforced at read time: PRESENT turns EXPIRED as the clock move
       MakeGroup("clicks", "customer", {{"n", v1::FEATURE_TYPE_INT64}}, /*ttl_seconds=*/60);
   const int64_t written = f.now() - 10 * kSecond;
   STORAGE_REQUIRE_OK(f.writer->Write(group, MakeBatch(group, {{"c1", written, {int64_t{7}}}})));
-  const v1::LookupOnlineRequest request = Request({Ref("clicks", "n")}, {{"", {"c1"}}});
+  const v1::LookupOnlineRequest request = LookupRequest({Ref("clicks", "n")}, {{"", {"c1"}}});
   const std::vector<const v1::FeatureGroup*> groups = {&group};
   v1::LookupOnlineResponse response;
 
@@ -109,10 +96,10 @@ TEST_CASE("One call reads several groups and entities, MISSING where there is no
       f.writer->Write(merchant, MakeBatch(merchant, {{"m1", t - 2, {0.25f, true}}})));
 
   const v1::LookupOnlineRequest request =
-      Request({Ref("merchant_stats", "active"), Ref("customer_stats", "tier"),
-               Ref("customer_stats", "spend"), Ref("merchant_stats", "fraud_rate"),
-               Ref("customer_stats", "embedding")},
-              {{"customer", {"c1", "c2", "unknown"}}, {"merchant", {"m1", "m1", "m9"}}});
+      LookupRequest({Ref("merchant_stats", "active"), Ref("customer_stats", "tier"),
+                     Ref("customer_stats", "spend"), Ref("merchant_stats", "fraud_rate"),
+                     Ref("customer_stats", "embedding")},
+                    {{"customer", {"c1", "c2", "unknown"}}, {"merchant", {"m1", "m1", "m9"}}});
   const std::vector<const v1::FeatureGroup*> groups = {&customer, &merchant};
   v1::LookupOnlineResponse response;
   STORAGE_REQUIRE_OK(f.reader->Lookup(request, groups, &response));
@@ -156,8 +143,8 @@ TEST_CASE("A feature added after a row was written reads as MISSING", "[online_r
   added->set_since_version(2);
   const std::vector<const v1::FeatureGroup*> groups = {&group};
   v1::LookupOnlineResponse response;
-  STORAGE_REQUIRE_OK(
-      f.reader->Lookup(Request({Ref("g", "a"), Ref("g", "b")}, {{"", {"c1"}}}), groups, &response));
+  STORAGE_REQUIRE_OK(f.reader->Lookup(LookupRequest({Ref("g", "a"), Ref("g", "b")}, {{"", {"c1"}}}),
+                                      groups, &response));
   REQUIRE(response.columns(0).statuses(0) == v1::VALUE_STATUS_PRESENT);
   REQUIRE(response.columns(1).statuses(0) == v1::VALUE_STATUS_MISSING);
   REQUIRE(response.columns(1).schema_version() == 2);
@@ -178,7 +165,7 @@ TEST_CASE("Each lookup reads under the definition it is given, however often eac
   added->set_since_version(2);
   // Groups interleaved in the request: each column still comes from its own group.
   const v1::LookupOnlineRequest request =
-      Request({Ref("g", "a"), Ref("h", "z"), Ref("g", "b"), Ref("h", "z")}, {{"", {"c1"}}});
+      LookupRequest({Ref("g", "a"), Ref("h", "z"), Ref("g", "b"), Ref("h", "z")}, {{"", {"c1"}}});
   v1::LookupOnlineResponse response;
   for (int round = 0; round < 3; ++round) {
     const std::vector<const v1::FeatureGroup*> old_groups = {&first, &other};
@@ -201,19 +188,19 @@ TEST_CASE("Lookups name what they cannot find", "[online_reader]") {
   const std::vector<const v1::FeatureGroup*> groups = {&group};
   v1::LookupOnlineResponse response;
   absl::Status status =
-      f.reader->Lookup(Request({Ref("g", "nope")}, {{"", {"c1"}}}), groups, &response);
+      f.reader->Lookup(LookupRequest({Ref("g", "nope")}, {{"", {"c1"}}}), groups, &response);
   STORAGE_REQUIRE_CODE(status, absl::StatusCode::kNotFound);
   REQUIRE(status.message().find("g:nope") != absl::string_view::npos);
   STORAGE_REQUIRE_CODE(
-      f.reader->Lookup(Request({Ref("other", "a")}, {{"", {"c1"}}}), groups, &response),
+      f.reader->Lookup(LookupRequest({Ref("other", "a")}, {{"", {"c1"}}}), groups, &response),
       absl::StatusCode::kNotFound);
   STORAGE_REQUIRE_CODE(
-      f.reader->Lookup(Request({Ref("g", "a")}, {{"merchant", {"m"}}}), groups, &response),
+      f.reader->Lookup(LookupRequest({Ref("g", "a")}, {{"merchant", {"m"}}}), groups, &response),
       absl::StatusCode::kInvalidArgument);
-  STORAGE_REQUIRE_CODE(
-      f.reader->Lookup(Request({Ref("g", "a")}, {{"customer", {"c1"}}, {"merchant", {"m", "n"}}}),
-                       groups, &response),
-      absl::StatusCode::kInvalidArgument);
+  STORAGE_REQUIRE_CODE(f.reader->Lookup(LookupRequest({Ref("g", "a")}, {{"customer", {"c1"}},
+                                                                        {"merchant", {"m", "n"}}}),
+                                        groups, &response),
+                       absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

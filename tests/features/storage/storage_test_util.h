@@ -171,6 +171,22 @@ inline v1::FeatureRef Ref(const std::string& group, const std::string& feature) 
   return ref;
 }
 
+// A lookup of `features` for the entity key columns `keys` ((entity, keys); "" names none), with
+// event times.
+inline v1::LookupOnlineRequest LookupRequest(
+    const std::vector<v1::FeatureRef>& features,
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& keys) {
+  v1::LookupOnlineRequest request;
+  for (const v1::FeatureRef& ref : features) *request.add_features() = ref;
+  for (const auto& [entity, values] : keys) {
+    v1::EntityKeys* column = request.add_entity_keys();
+    column->set_entity(entity);
+    for (const std::string& key : values) column->add_keys(key);
+  }
+  request.set_include_event_times(true);
+  return request;
+}
+
 }  // namespace fabrique::features::testing
 
 #endif  // FABRIQUE_TESTS_FEATURES_STORAGE_STORAGE_TEST_UTIL_H_
