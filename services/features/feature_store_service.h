@@ -27,11 +27,13 @@ class LookupMessagePool;
 
 // Online lookup is the hot path: both its calls (unary and streaming) use the callback API and
 // run their RocksDB reads on `lookups`, so no gRPC thread waits on the disk; the unary call's
-// messages live on pooled arenas, a stream's are reused from one request to the next. The other
-// calls are low-rate and synchronous.
+// messages live on pooled arenas, a stream's are reused from one request to the next. Ingest
+// uses the callback API too, to read a batch ahead while it writes one (feature_store_ingest.cc).
+// The other calls are low-rate and synchronous.
 class FeatureStoreService final
     : public v1::FeatureStore::WithCallbackMethod_LookupOnline<
-          v1::FeatureStore::WithCallbackMethod_LookupOnlineStream<v1::FeatureStore::Service>> {
+          v1::FeatureStore::WithCallbackMethod_LookupOnlineStream<
+              v1::FeatureStore::WithCallbackMethod_Ingest<v1::FeatureStore::Service>>> {
  public:
   // `store` and `lookups` must outlive the service, and `access`'s guard too (its owner lookup
   // is FeatureOwners(store)); metrics are registered in `metrics`.
@@ -59,8 +61,11 @@ class FeatureStoreService final
                                  v1::ListFeatureGroupsResponse* response) override;
   grpc::Status ListFeatures(grpc::ServerContext* context, const v1::ListFeaturesRequest* request,
                             v1::ListFeaturesResponse* response) override;
-  grpc::Status Ingest(grpc::ServerContext* context, grpc::ServerReader<v1::IngestRequest>* reader,
-                      v1::IngestResponse* response) override;
+  // Writes each batch in order, reading the next one meanwhile; the first refused batch ends
+  // the call with its error, the batches before it committed. Every committed batch is durable
+  // before the call ends.
+  grpc::ServerReadReactor<v1::IngestRequest>* Ingest(grpc::CallbackServerContext* context,
+                                                     v1::IngestResponse* response) override;
   grpc::ServerUnaryReactor* LookupOnline(grpc::CallbackServerContext* context,
                                          const v1::LookupOnlineRequest* request,
                                          v1::LookupOnlineResponse* response) override;
@@ -100,6 +105,7 @@ class FeatureStoreService final
                                        v1::VerifyPersonalDataReadsResponse* response) override;
 
  private:
+  friend class IngestStream;
   friend class LookupStream;
 
   // Answers one lookup of `caller`, checked already for `method`: refuses a group the caller

@@ -86,20 +86,103 @@ TEST_CASE("all-or-nothing refuses the whole batch when one row is bad") {
   CHECK(Lookup(s, {"c1"}).columns(0).statuses(0) == v1::VALUE_STATUS_MISSING);
 }
 
-TEST_CASE("a refused batch names itself; the batches before it stay committed") {
+TEST_CASE("a stream's batches, streamed and bulk, are written one after another in order") {
+  Server s;
+  Define(s);
+  // 24 batches of 2,000 rows, every third one bulk, so that each is read while the one before
+  // it is written. Batches 10 and 11 carry one id: the later is a duplicate only if batch 10
+  // was written before it.
+  std::vector<v1::IngestRequest> batches;
+  for (int b = 0; b < 24; ++b) {
+    std::vector<std::tuple<std::string, int, float, std::string>> rows;
+    for (int r = 0; r < 2000; ++r) {
+      rows.emplace_back(absl::StrCat("b", b, "r", r), 1, static_cast<float>(b), "FR");
+    }
+    rows.emplace_back("c1", b % 20, static_cast<float>(b), "FR");
+    batches.push_back(Batch(s, rows, b == 11 ? "b10" : absl::StrCat("b", b)));
+    batches.back().set_bulk(b % 3 == 2);
+  }
+  v1::IngestResponse response;
+  REQUIRE(Ingest(s, batches, &response).ok());
+  REQUIRE(response.batches_size() == 24);
+  for (int b = 0; b < 24; ++b) {
+    CHECK(response.batches(b).batch_index() == b);
+    CHECK(response.batches(b).duplicate() == (b == 11));
+  }
+  // A duplicate answers with the counts of the batch it repeats.
+  CHECK(response.batches(11).rows_written() == 2001);
+  CHECK(response.rows_written() == 24 * 2001);
+  // c1's newest row (hour 19) came in batch 19; batches 20 to 23 wrote older hours.
+  CHECK(Lookup(s, {"c1"}).columns(0).values().float_values().values(0) == 19.f);
+  CHECK(Lookup(s, {"b23r1999"}).columns(0).statuses(0) == v1::VALUE_STATUS_PRESENT);
+}
+
+TEST_CASE(
+    "a refused batch names itself; the batches before it stay committed, those after it are not "
+    "written") {
   Server s;
   Define(s);
   v1::IngestRequest bad = Batch(s, {{"c2", 1, 1.f, "DE"}}, "second");
   bad.mutable_rows()->mutable_columns(0)->mutable_feature()->set_feature("no_such_feature");
   v1::IngestResponse response;
-  const grpc::Status status =
-      Ingest(s, {Batch(s, {{"c1", 1, 10.f, "FR"}}, "first"), bad}, &response);
+  const grpc::Status status = Ingest(
+      s,
+      {Batch(s, {{"c1", 1, 10.f, "FR"}}, "first"), bad, Batch(s, {{"c3", 1, 3.f, "IT"}}, "third"),
+       Batch(s, {{"c4", 1, 4.f, "ES"}}, "fourth")},
+      &response);
   CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
   CHECK(absl::StrContains(status.error_message(), "batch 1 (second)"));
   CHECK(absl::StrContains(status.error_message(), "no_such_feature"));
-  const v1::LookupOnlineResponse values = Lookup(s, {"c1", "c2"});
+  // The third batch was read while the second was refused: it is dropped, not written.
+  const v1::LookupOnlineResponse values = Lookup(s, {"c1", "c3", "c4"});
   CHECK(values.columns(0).statuses(0) == v1::VALUE_STATUS_PRESENT);
   CHECK(values.columns(0).statuses(1) == v1::VALUE_STATUS_MISSING);
+  CHECK(values.columns(0).statuses(2) == v1::VALUE_STATUS_MISSING);
+}
+
+TEST_CASE("a refused batch ends the call while the client still holds its side open") {
+  Server s;
+  Define(s);
+  v1::IngestRequest bad = Batch(s, {{"c2", 1, 1.f, "DE"}}, "bad");
+  bad.set_group("");
+  auto context = Context();
+  v1::IngestResponse response;
+  auto writer = s.stub->Ingest(context.get(), &response);
+  REQUIRE(writer->Write(bad));
+  // The client neither closes nor sends more: the error must not wait for it. Once the call
+  // ended, a write fails.
+  bool ended = false;
+  for (int attempt = 0; attempt < 500 && !ended; ++attempt) {
+    absl::SleepFor(absl::Milliseconds(10));
+    ended = !writer->Write(Batch(s, {{"c5", 1, 5.f, "FR"}}, absl::StrCat("late", attempt)));
+  }
+  CHECK(ended);
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(absl::StrContains(status.error_message(), "batch 0 (bad)"));
+  CHECK(absl::StrContains(status.error_message(), "IngestRequest.group is required"));
+  CHECK(Lookup(s, {"c5"}).columns(0).statuses(0) == v1::VALUE_STATUS_MISSING);
+}
+
+TEST_CASE("a client that cancels its ingest leaves the server serving") {
+  Server s;
+  Define(s);
+  for (int round = 0; round < 5; ++round) {
+    auto context = Context();
+    v1::IngestResponse response;
+    auto writer = s.stub->Ingest(context.get(), &response);
+    for (int b = 0; b < 3; ++b) {
+      std::vector<std::tuple<std::string, int, float, std::string>> rows;
+      for (int r = 0; r < 1000; ++r) rows.emplace_back(absl::StrCat("k", r), 1, 1.f, "FR");
+      if (!writer->Write(Batch(s, rows, absl::StrCat("round", round, "-", b)))) break;
+    }
+    context->TryCancel();
+    CHECK(writer->Finish().error_code() == grpc::StatusCode::CANCELLED);
+  }
+  v1::IngestResponse response;
+  REQUIRE(Ingest(s, {Batch(s, {{"c1", 1, 10.f, "FR"}})}, &response).ok());
+  CHECK(response.rows_written() == 1);
 }
 
 TEST_CASE("a late row never overwrites a newer online value; a re-sent batch is a duplicate") {

@@ -10,14 +10,18 @@
 //             loopback (TLS, with a token, as a deployment serves it): client-streaming Ingest
 //             calls of --batch_rows-row batches of 20 float features, over 1, 2 and 4 concurrent
 //             streams; a call's rows count once its OK response arrived (acknowledged = durable);
-//   bulk      the same rows as backfill batches (IngestRequest.bulk: external SST ingestion).
+//   bulk      the same rows as backfill batches (IngestRequest.bulk: external SST ingestion);
+//   export    bulk again, with the rows in the order of an export sorted by entity key (each
+//             entity's rows together, in time order): consecutive batches then cover disjoint
+//             key ranges, as the in-process bulk benchmark's (features_storage_bench) do, where
+//             the scattered order makes every batch span every entity.
 //
 // Each figure is the median of --repeats runs, each on a fresh data dir. The client's batches
 // are built before the clock starts; client and server share this machine's cores.
 //
 //   features_ingest_bench [--rows=4000000] [--batch_rows=10000] [--bulk_batch_rows=200000]
 //                         [--entities=100000] [--streams=1,2,4] [--repeats=3] [--dir=/tmp/x]
-//                         [--verify] [--small] [--phases=ceiling,stream,bulk]
+//                         [--verify] [--small] [--phases=ceiling,stream,bulk,export]
 //                         [--perf_dir=DIR] [--settle]
 //
 // Every run checks that the server acknowledged every row sent; --verify also reads the whole
@@ -73,10 +77,10 @@ struct Flags {
   std::vector<int> streams = {1, 2, 4};
   int repeats = 3;
   std::string dir = "/tmp/fabrique_ingest_bench";
-  std::string phases = "ceiling,stream,bulk";  // Which measurements to run.
-  bool verify = false;                         // Read every row back after each run.
-  std::string perf_dir;                        // If set, perf profiles of the server go there.
-  bool settle = false;  // Also count the server's CPU after the last row, until it is idle.
+  std::string phases = "ceiling,stream,bulk,export";  // Which measurements to run.
+  bool verify = false;                                // Read every row back after each run.
+  std::string perf_dir;  // If set, perf profiles of the server go there.
+  bool settle = false;   // Also count the server's CPU after the last row, until it is idle.
 };
 
 constexpr int kFeatures = 20;
@@ -87,6 +91,42 @@ double Seconds(Clock::time_point start) {
 }
 
 std::string Entity(int64_t e) { return absl::StrCat("cust", e); }
+
+// Which entity each row belongs to. Row i is always at time kBaseMicros + i with feature
+// f = i + f; the order decides only its entity.
+class RowOrder {
+ public:
+  // Row i is entity i * 7919 % entities: a scattered order, as live events arrive.
+  static RowOrder Scattered(int64_t entities) { return RowOrder(entities, {}); }
+
+  // Rows grouped by entity, the entities in the order of their keys (as strings), each
+  // entity's rows in time order: an export sorted by entity key.
+  static RowOrder Export(int64_t rows, int64_t entities) {
+    std::vector<std::pair<std::string, int64_t>> keys;
+    keys.reserve(entities);
+    for (int64_t e = 0; e < entities; ++e) keys.emplace_back(Entity(e), e);
+    std::sort(keys.begin(), keys.end());
+    std::vector<int64_t> sorted;
+    sorted.reserve(entities);
+    for (const auto& [key, e] : keys) sorted.push_back(e);
+    RowOrder order(entities, std::move(sorted));
+    order.rows_per_entity_ = std::max<int64_t>(1, (rows + entities - 1) / entities);
+    return order;
+  }
+
+  int64_t EntityOf(int64_t i) const {
+    if (sorted_.empty()) return i * 7919 % entities_;
+    return sorted_[std::min<int64_t>(i / rows_per_entity_, entities_ - 1)];
+  }
+
+ private:
+  RowOrder(int64_t entities, std::vector<int64_t> sorted)
+      : entities_(entities), sorted_(std::move(sorted)) {}
+
+  int64_t entities_;
+  std::vector<int64_t> sorted_;  // Empty: scattered.
+  int64_t rows_per_entity_ = 1;
+};
 
 void CheckGrpc(const grpc::Status& status, const char* what) {
   if (status.ok()) return;
@@ -117,9 +157,9 @@ void Define(v1::FeatureStore::Stub& stub, const Security& security) {
             "ApplyFeatureGroup");
 }
 
-// Rows [first, first + n): row i is entity i * 7919 % entities (a scattered order, as live
-// events arrive) at time kBaseMicros + i, feature f = i + f.
-v1::IngestRequest MakeBatch(int64_t first, int n, int64_t entities, bool bulk) {
+// Rows [first, first + n): row i is entity order.EntityOf(i) at time kBaseMicros + i, feature
+// f = i + f.
+v1::IngestRequest MakeBatch(int64_t first, int n, const RowOrder& order, bool bulk) {
   v1::IngestRequest request;
   request.set_group("ingest");
   request.set_batch_id(absl::StrCat(bulk ? "bulk-" : "stream-", first));
@@ -127,7 +167,7 @@ v1::IngestRequest MakeBatch(int64_t first, int n, int64_t entities, bool bulk) {
   v1::RowBatch* rows = request.mutable_rows();
   rows->mutable_entity_keys()->Reserve(n);
   for (int64_t i = first; i < first + n; ++i) {
-    rows->add_entity_keys(Entity(i * 7919 % entities));
+    rows->add_entity_keys(Entity(order.EntityOf(i)));
     rows->add_event_time_unix_micros(kBaseMicros + i);
   }
   for (int f = 0; f < kFeatures; ++f) {
@@ -140,20 +180,21 @@ v1::IngestRequest MakeBatch(int64_t first, int n, int64_t entities, bool bulk) {
   return request;
 }
 
-std::vector<v1::IngestRequest> MakeBatches(const Flags& flags, int batch_rows, bool bulk) {
+std::vector<v1::IngestRequest> MakeBatches(const Flags& flags, int batch_rows, bool bulk,
+                                           const RowOrder& order) {
   std::vector<v1::IngestRequest> batches;
   for (int64_t first = 0; first < flags.rows; first += batch_rows) {
     const int n = static_cast<int>(std::min<int64_t>(batch_rows, flags.rows - first));
-    batches.push_back(MakeBatch(first, n, flags.entities, bulk));
+    batches.push_back(MakeBatch(first, n, order, bulk));
   }
   return batches;
 }
 
 // Reads the whole history back and checks that it holds each row sent exactly once, with its
-// values (row i: entity i * 7919 % entities, time kBaseMicros + i, feature f = i + f); exits 1
+// values (row i: entity order.EntityOf(i), time kBaseMicros + i, feature f = i + f); exits 1
 // otherwise.
-void VerifyHistory(const Flags& flags, const Security& security, const std::string& target,
-                   const std::string& label) {
+void VerifyHistory(const Flags& flags, const RowOrder& order, const Security& security,
+                   const std::string& target, const std::string& label) {
   auto stub = v1::FeatureStore::NewStub(security.Channel(target));
   v1::ReadHistoryRequest request;
   request.set_group("ingest");
@@ -168,7 +209,7 @@ void VerifyHistory(const Flags& flags, const Security& security, const std::stri
     for (int r = 0; r < rows.entity_keys_size() && problem.empty(); ++r) {
       const int64_t i = rows.event_time_unix_micros(r) - kBaseMicros;
       if (i < 0 || i >= flags.rows || seen[i] || rows.columns_size() != kFeatures ||
-          rows.entity_keys(r) != Entity(i * 7919 % flags.entities)) {
+          rows.entity_keys(r) != Entity(order.EntityOf(i))) {
         problem = absl::StrCat("unexpected or repeated row ", rows.entity_keys(r), "@",
                                rows.event_time_unix_micros(r));
         break;
@@ -255,8 +296,9 @@ std::unique_ptr<cli::ChildProcess> StartPerf(pid_t pid, std::string label, const
 
 // Sends `batches` over `streams` concurrent Ingest calls (batch i on stream i % streams) to a
 // fresh server; returns acknowledged rows per second.
-double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batches, int streams,
-                  std::string label, bool profile) {
+double IngestOnce(const Flags& flags, const RowOrder& order,
+                  const std::vector<v1::IngestRequest>& batches, int streams, std::string label,
+                  bool profile) {
   const absl::StatusOr<Security> security = Security::Local(flags.dir + "/auth");
   CheckOk(security.status(), "making a local authority");
   auto server = SpawnedService::Start("fabrique-features", flags.dir + "/server", *security);
@@ -316,7 +358,7 @@ double IngestOnce(const Flags& flags, const std::vector<v1::IngestRequest>& batc
                  static_cast<long long>(rows), static_cast<long long>(flags.rows));
     std::exit(1);
   }
-  if (flags.verify) VerifyHistory(flags, *security, (*server)->target(), label);
+  if (flags.verify) VerifyHistory(flags, order, *security, (*server)->target(), label);
   const long peak = (*server)->PeakRssMib();
   if ((*server)->Stop() != 0) {
     std::fprintf(stderr, "%s: fabrique-features did not stop cleanly\n", label.c_str());
@@ -429,7 +471,8 @@ Flags ParseFlags(int argc, char** argv) {
           "plain rocksdb::DB::Put and WriteBatch loops as ceilings. Flags (defaults):\n"
           "  --rows=4000000 --batch_rows=10000 --bulk_batch_rows=200000 --entities=100000\n"
           "  --streams=1,2,4 --repeats=3 --dir=/tmp/fabrique_ingest_bench\n"
-          "  --phases=ceiling,stream,bulk (a subset, for profiling one of them)\n"
+          "  --phases=ceiling,stream,bulk,export (a subset, for profiling one of them;\n"
+          "    export: bulk with the rows sorted by entity key, as an export would be)\n"
           "  --perf_dir=DIR: perf profiles of the server (first run of each figure) go there\n"
           "  --verify: read every row back after each run and check it\n"
           "  --settle: also report the server's CPU per row once its flushes and compactions\n"
@@ -494,7 +537,8 @@ int Main(int argc, char** argv) {
   const auto wanted = [&flags](absl::string_view phase) {
     return absl::StrContains(flags.phases, phase);
   };
-  double ceiling = 0, batched = 0, bulk = 0;
+  double ceiling = 0, batched = 0, bulk = 0, exported = 0;
+  const RowOrder scattered = RowOrder::Scattered(flags.entities);
   if (wanted("ceiling")) {
     ceiling = MedianOf(flags.repeats, [&](bool) { return PutLoopOnce(flags); });
     batched = MedianOf(flags.repeats, [&](bool) { return WriteBatchLoopOnce(flags); });
@@ -502,26 +546,31 @@ int Main(int argc, char** argv) {
   std::vector<std::pair<std::string, double>> results;
   if (wanted("stream")) {
     const std::vector<v1::IngestRequest> batches =
-        MakeBatches(flags, flags.batch_rows, /*bulk=*/false);
+        MakeBatches(flags, flags.batch_rows, /*bulk=*/false, scattered);
     for (int streams : flags.streams) {
       const std::string label =
           absl::StrCat("stream, ", streams, " stream", streams > 1 ? "s" : "");
       results.emplace_back(label, MedianOf(flags.repeats, [&](bool first) {
                              if (first && !flags.perf_dir.empty()) {
-                               IngestOnce(flags, batches, streams, label, /*profile=*/true);
+                               IngestOnce(flags, scattered, batches, streams, label,
+                                          /*profile=*/true);
                              }
-                             return IngestOnce(flags, batches, streams, label, false);
+                             return IngestOnce(flags, scattered, batches, streams, label, false);
                            }));
     }
   }
-  if (wanted("bulk")) {
+  // One client stream of bulk batches in `order`, the median of --repeats runs.
+  const auto bulk_runs = [&](const RowOrder& order, const std::string& label) {
     const std::vector<v1::IngestRequest> batches =
-        MakeBatches(flags, flags.bulk_batch_rows, /*bulk=*/true);
-    const std::string label = "bulk (SST), 1 stream";
-    bulk = MedianOf(flags.repeats, [&](bool first) {
-      if (first && !flags.perf_dir.empty()) IngestOnce(flags, batches, 1, label, true);
-      return IngestOnce(flags, batches, 1, label, false);
+        MakeBatches(flags, flags.bulk_batch_rows, /*bulk=*/true, order);
+    return MedianOf(flags.repeats, [&](bool first) {
+      if (first && !flags.perf_dir.empty()) IngestOnce(flags, order, batches, 1, label, true);
+      return IngestOnce(flags, order, batches, 1, label, false);
     });
+  };
+  if (wanted("bulk")) bulk = bulk_runs(scattered, "bulk (SST), 1 stream");
+  if (wanted("export")) {
+    exported = bulk_runs(RowOrder::Export(flags.rows, flags.entities), "bulk (SST), export order");
   }
   std::filesystem::remove_all(flags.dir);
 
@@ -538,6 +587,7 @@ int Main(int argc, char** argv) {
   if (batched > 0) row("rocksdb::WriteBatch loop", batched, "-", true);
   for (const auto& [label, rate] : results) row(label, rate, ">=500k", rate >= 500'000);
   if (bulk > 0) row("bulk (SST), 1 stream", bulk, ">=2M", bulk >= 2'000'000);
+  if (exported > 0) row("bulk (SST), export order", exported, ">=2M", exported >= 2'000'000);
   return 0;
 }
 
