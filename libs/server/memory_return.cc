@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -51,6 +53,19 @@ bool MemoryReturn::ReturnNow() {
 #else
   return false;
 #endif
+}
+
+absl::Status MemoryReturn::LimitArenas(int arenas) {
+  if (arenas < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--malloc_arenas must be >= 0 (0 = glibc's default), got ", arenas));
+  }
+#if defined(__GLIBC__)
+  if (arenas > 0 && mallopt(M_ARENA_MAX, arenas) == 0) {
+    return absl::InternalError(absl::StrCat("mallopt(M_ARENA_MAX, ", arenas, ") failed"));
+  }
+#endif
+  return absl::OkStatus();
 }
 
 void MemoryReturn::Run() {

@@ -41,6 +41,10 @@ struct ServiceFlags {
   // "./fabrique-data/<service>".
   std::string data_dir;
   std::string log_level = "info";
+  // Arenas of glibc's allocator (MemoryReturn::LimitArenas); 0 = glibc's default. ServiceMain
+  // defaults it to one per usable CPU (core::UsableCpus), at least 2: as many as threads can run
+  // at once, where glibc makes up to 8 per core.
+  int malloc_arenas = 0;
   // --tls_cert, --tls_key, --tls_client_ca as given; ServiceMain moves them into host.tls.
   TlsFiles tls;
   // --insecure: plaintext and no authentication; ServiceMain sets host.plaintext.

@@ -4,6 +4,7 @@
 
 #include "libs/server/service_flags.h"
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"
+#include "libs/core/cpus.h"
 
 namespace fabrique::server {
 namespace {
@@ -54,6 +56,17 @@ TEST_CASE("neither TLS files nor --insecure exits 2 saying which flags to pass")
                           "--tls_key=FILE --tls_client_ca=FILE"));
   CHECK(absl::StrContains(o.err, "or --insecure"));
   CHECK(absl::StrContains(o.err, "'fabrique up' makes these files"));
+}
+
+TEST_CASE("--malloc_arenas defaults to one per usable CPU, and a negative count exits 2") {
+  const Outcome defaults = RunMain({"--insecure"});
+  REQUIRE(defaults.ran);
+  CHECK(defaults.flags.malloc_arenas == std::max(2, core::UsableCpus()));
+  CHECK(RunMain({"--insecure", "--malloc_arenas=0"}).flags.malloc_arenas == 0);
+  const Outcome negative = RunMain({"--insecure", "--malloc_arenas=-1"});
+  CHECK(negative.code == 2);
+  CHECK_FALSE(negative.ran);
+  CHECK(absl::StrContains(negative.err, "--malloc_arenas must be >= 0"));
 }
 
 TEST_CASE("--insecure together with TLS files exits 2") {
