@@ -1,10 +1,6 @@
 // The feature store's adapter: history (ingest is in feature_store_ingest.cc, online lookup in
 // feature_store_lookup.cc).
 
-#include <map>
-#include <set>
-#include <vector>
-
 #include "absl/strings/str_cat.h"
 #include "libs/core/grpc_status.h"
 #include "libs/core/status_macros.h"
