@@ -4,6 +4,7 @@
 // Options for opening a Store and for its reads and writes.
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -68,6 +69,17 @@ struct StoreOptions {
   // into them. 0: no cap. Default: 0.
   size_t total_write_buffer_bytes = 0;
 
+  // SST files held open at once (RocksDB's max_open_files). Each open file takes one descriptor
+  // of the process's limit (core::OpenFileLimit) and keeps its table reader in memory; past the
+  // cap the least recently read are closed and opened again when next read (a read of their
+  // footer and index). -1: every file, for as long as the store is open, so a store that outgrows
+  // the limit fails its next file or connection with EMFILE. 0: a quarter of the process's limit
+  // when the store opens, at least 64, or every file when the limit is unlimited (see
+  // ResolvedMaxOpenFiles). Otherwise at least 20, RocksDB's floor. RocksDB spreads the cap over
+  // 64 shards, each rounded up to whole files, so a store may pass it by a few dozen files.
+  // Default: 0.
+  int max_open_files = 0;
+
   // Threads for background flushes and compactions, shared by the column families.
   // Default: 2.
   int background_jobs = 2;
@@ -106,6 +118,10 @@ struct StoreOptions {
   std::function<void(const std::string& family, rocksdb::ColumnFamilyOptions* options)>
       configure_family;
 };
+
+// The cap a Store with StoreOptions::max_open_files = `configured` holds open, in a process whose
+// open-file limit is `process_limit` (-1: unlimited or unknown): -1 means every file.
+int ResolvedMaxOpenFiles(int configured, int64_t process_limit);
 
 // Options for one read or iterator.
 struct ReadOptions {

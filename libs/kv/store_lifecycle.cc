@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "libs/core/open_files.h"
 #include "libs/core/status_macros.h"
 #include "libs/kv/env.h"
 #include "libs/kv/rocksdb_status.h"
@@ -47,6 +48,12 @@ absl::Status ValidateOptions(const StoreOptions& options) {
   if (options.write_buffer_bytes == 0) {
     return absl::InvalidArgumentError("StoreOptions.write_buffer_bytes must be > 0");
   }
+  if (options.max_open_files < -1 || (options.max_open_files > 0 && options.max_open_files < 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("StoreOptions.max_open_files is ", options.max_open_files,
+                     "; use -1 (every file), 0 (a share of the process's open-file limit) or at "
+                     "least 20"));
+  }
   if (options.background_jobs < 1) {
     return absl::InvalidArgumentError("StoreOptions.background_jobs must be >= 1");
   }
@@ -64,6 +71,15 @@ absl::Status ValidateOptions(const StoreOptions& options) {
 }
 
 }  // namespace
+
+int ResolvedMaxOpenFiles(int configured, int64_t process_limit) {
+  if (configured != 0) return configured;
+  if (process_limit < 0) return -1;
+  // A quarter: the rest is left to the process's connections, logs and other stores, and a
+  // store past it still reads every file, only opening the coldest again.
+  constexpr int64_t kFloor = 64;
+  return static_cast<int>(std::min<int64_t>(std::max(kFloor, process_limit / 4), 1 << 30));
+}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
   RETURN_IF_ERROR(ValidateOptions(options));
@@ -161,6 +177,7 @@ rocksdb::DBOptions Store::MakeDbOptions() const {
   // FamiliesToOpen has already applied StoreOptions.create_missing_column_families.
   db.create_missing_column_families = true;
   db.max_background_jobs = options_.background_jobs;
+  db.max_open_files = ResolvedMaxOpenFiles(options_.max_open_files, core::OpenFileLimit());
   db.allow_concurrent_memtable_write = options_.concurrent_memtable_writes;
   db.enable_pipelined_write = options_.pipelined_writes;
   db.db_write_buffer_size = options_.total_write_buffer_bytes;

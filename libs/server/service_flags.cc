@@ -11,6 +11,7 @@
 #include "libs/core/cpus.h"
 #include "libs/core/grpc_log.h"
 #include "libs/core/log.h"
+#include "libs/core/open_files.h"
 #include "libs/server/memory_return.h"
 #include "libs/server/signals.h"
 
@@ -191,6 +192,12 @@ int ServiceMain(int argc, char** argv, absl::string_view service_name,
   if (absl::Status arenas = MemoryReturn::LimitArenas(flags.malloc_arenas); !arenas.ok()) {
     std::cerr << program << ": " << arenas.message() << "\n";
     return 2;
+  }
+  // Before `run` opens its stores, each of which holds a share of the limit open
+  // (kv::StoreOptions::max_open_files). Not fatal: the service still runs at the lower limit.
+  if (absl::StatusOr<int64_t> raised = core::RaiseOpenFileLimit(); !raised.ok()) {
+    core::Log(core::LogLevel::kWarning, "open_file_limit_not_raised",
+              {{"service", info->name}, {"error", std::string(raised.status().message())}});
   }
   const absl::Status status = run(flags);
   if (!status.ok()) {

@@ -3,12 +3,15 @@
 // Kubernetes, grpcurl and Prometheus would probe it.
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "catch2/catch.hpp"
@@ -414,6 +417,41 @@ TEST_CASE("two services pointed at one data dir: the second refuses to start") {
   REQUIRE(code.has_value());
   CHECK(*code == 1);
   CHECK(absl::StrContains(ReadFile(registry.log_path), "holds the state of fabrique-features"));
+}
+
+TEST_CASE("a service raises its open-file limit, and each store holds a quarter of it open") {
+  rlimit limit{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  if (limit.rlim_max == RLIM_INFINITY || limit.rlim_max <= 256) {
+    WARN("the hard open-file limit is " << limit.rlim_max << ": no room to lower the soft one");
+    return;
+  }
+  TempDir tmp;
+  // The service inherits a soft limit of 256, as a container runtime may start it at 1024.
+  const rlimit lowered{256, limit.rlim_max};
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+  RunningService s(*client::FindService("registry"), tmp);
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &limit) == 0);
+  INFO(ReadFile(s.log_path));
+  REQUIRE(s.WaitStarted());
+  const absl::StatusOr<std::string> metrics =
+      testing::HttpGet("127.0.0.1", s.metrics_port, "/metrics");
+  REQUIRE(metrics.ok());
+  double max_fds = -1;
+  for (absl::string_view line : absl::StrSplit(*metrics, '\n')) {
+    if (absl::ConsumePrefix(&line, "process_max_fds ")) REQUIRE(absl::SimpleAtod(line, &max_fds));
+  }
+  CHECK(max_fds == static_cast<double>(limit.rlim_max));
+  // RocksDB records the options it opened the store with.
+  std::string recorded;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(tmp.path() + "/data")) {
+    if (absl::StartsWith(entry.path().filename().string(), "OPTIONS-")) {
+      recorded = ReadFile(entry.path().string());
+    }
+  }
+  REQUIRE_FALSE(recorded.empty());
+  CHECK(absl::StrContains(recorded, absl::StrCat("max_open_files=", limit.rlim_max / 4, "\n")));
+  CheckCleanStop(s);
 }
 
 }  // namespace
