@@ -278,12 +278,11 @@ int Main(int argc, char** argv) {
   SoakReport report({"lookup", "predict", "ingest", "swap"}, {"swap"});
   for (int m = 1; m <= flags.minutes; ++m) {
     // Memory is sampled every twelfth of a minute (5 s), for the minute's peak.
-    std::map<std::string, double> peaks;
+    std::map<std::string, ProcessFigures> peaks;
     for (int sample = 1; sample < kRssSamples; ++sample) {
       std::this_thread::sleep_until(at(m - 1 + static_cast<double>(sample) / kRssSamples));
       for (const auto& [name, service] : factory->Services()) {
-        double& peak = peaks.try_emplace(name, -1.0).first->second;
-        peak = std::max(peak, ReadProcessFigures(*service).rss_mib);
+        FoldSample(ReadProcessFigures(*service), &peaks[name]);
       }
     }
     std::this_thread::sleep_until(at(m));
@@ -292,9 +291,10 @@ int Main(int argc, char** argv) {
     std::map<std::string, ProcessFigures> services;
     for (const auto& [name, service] : factory->Services()) {
       ProcessFigures figures = ReadProcessFigures(*service);
-      const auto sampled = peaks.find(name);
-      figures.peak_rss_mib =
-          std::max(sampled == peaks.end() ? -1.0 : sampled->second, figures.rss_mib);
+      ProcessFigures& sampled = peaks[name];
+      FoldSample(figures, &sampled);
+      figures.peak_rss_mib = sampled.peak_rss_mib;
+      figures.floor_uncapped_mib = sampled.floor_uncapped_mib;
       services[name] = figures;
     }
     report.AddMinute(std::move(minute), std::move(services));

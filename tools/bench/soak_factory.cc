@@ -1,5 +1,6 @@
 #include "tools/bench/soak_factory.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -66,6 +67,29 @@ double SeriesValue(const std::string& metrics, const std::string& name) {
   return -1;
 }
 
+double CappedBytes(const std::string& metrics) {
+  double sum = 0;
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    if (!absl::StartsWith(line, "fabrique_")) continue;
+    const absl::string_view name = line.substr(0, line.find_first_of("{ "));
+    if (!absl::EndsWith(name, "_memtable_bytes") && !absl::EndsWith(name, "_cache_bytes")) {
+      continue;
+    }
+    double value = 0;
+    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) sum += value;
+  }
+  return sum;
+}
+
+void FoldSample(const ProcessFigures& sample, ProcessFigures* minute) {
+  minute->peak_rss_mib = std::max(minute->peak_rss_mib, sample.rss_mib);
+  if (sample.rss_mib < 0) return;
+  const double uncapped = sample.rss_mib - sample.capped_mib;
+  if (minute->floor_uncapped_mib < 0 || uncapped < minute->floor_uncapped_mib) {
+    minute->floor_uncapped_mib = uncapped;
+  }
+}
+
 ProcessFigures ReadProcessFigures(const SpawnedService& service) {
   ProcessFigures figures;
   const std::string metrics = ScrapeMetrics(service);
@@ -74,6 +98,7 @@ ProcessFigures ReadProcessFigures(const SpawnedService& service) {
   if (rss >= 0 && fds >= 0) {
     figures.rss_mib = rss / (1 << 20);
     figures.open_fds = fds;
+    figures.capped_mib = CappedBytes(metrics) / (1 << 20);
     return figures;
   }
   // A build whose services do not export the process collector's figures: the same, from /proc.

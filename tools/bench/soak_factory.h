@@ -50,10 +50,26 @@ struct ProcessFigures {
   // The peak is the figure a memory limit must hold, and it compares like with like.
   double peak_rss_mib = -1;
   double open_fds = -1;
+  // Of rss_mib, what the service's own metrics count in memory it holds under a cap: RocksDB's
+  // memtables (fabrique_*_memtable_bytes) and its caches (fabrique_*_cache_bytes: the block
+  // cache, the feature store's row and tile caches). Caches fill up to their caps over a run by
+  // design, and memtables fill and flush: a leak is what grows outside them. 0 for a service with
+  // neither.
+  double capped_mib = 0;
+  // The least rss_mib - capped_mib of the samples taken over the minute, each from one scrape;
+  // -1 when none was read. Transients (a flushed memtable's memory until it is returned, an
+  // evaluation's scratch) leave this floor where it was; a leak raises it.
+  double floor_uncapped_mib = -1;
   // False when /metrics does not carry them and /proc/PID was read instead.
   bool from_metrics = true;
 };
 ProcessFigures ReadProcessFigures(const SpawnedService& service);
+// Folds one sample into the minute's peak_rss_mib and floor_uncapped_mib.
+void FoldSample(const ProcessFigures& sample, ProcessFigures* minute);
+
+// The sum, in bytes, of every series of `metrics` (Prometheus text) that ProcessFigures::capped_mib
+// counts.
+double CappedBytes(const std::string& metrics);
 
 // The value of the unlabelled series `name` in `metrics` (Prometheus text); -1 when absent.
 double SeriesValue(const std::string& metrics, const std::string& name);

@@ -2,7 +2,8 @@
 #define FABRIQUE_TOOLS_BENCH_SOAK_REPORT_H_
 
 // What the soak prints: a block per minute (each service's resident memory at the minute's end
-// and its peak over the minute, and open descriptors,
+// and its peak over the minute, what of it sits in capped caches and memtables and the floor of
+// the rest (ProcessFigures::capped_mib), and open descriptors,
 // each call kind's count, failures, p50 and p99 in that minute, the machine's load average), and
 // at the end its goals, each PASS or FAIL:
 //   memory     each service's peak RSS of the last minute within 5% of minute 2's (the peak of
