@@ -58,6 +58,7 @@ void EvaluationLoop::Publish(const monitoring::EvaluationRound& round) {
     if (version.drift) options_.metrics->PublishDrift(*version.drift);
     if (version.performance) options_.metrics->PublishPerformance(*version.performance);
   }
+  options_.metrics->RetainVersions(round.active);
   const absl::Time now = clock_->Now();
   for (const std::string& model : round.models) {
     PublishFiring(options_.metrics, *options_.alerts, model, now);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "libs/monitoring/report/report_from_protos.h"
@@ -128,6 +129,21 @@ void MonitorMetrics::Replace(std::map<VersionKey, Series>* kept, const VersionKe
     }
   }
   old = std::move(now);
+}
+
+void MonitorMetrics::RetainVersions(const std::vector<std::pair<std::string, int64_t>>& active) {
+  const std::set<VersionKey> keep(active.begin(), active.end());
+  absl::MutexLock lock(&mu_);
+  for (std::map<VersionKey, Series>* kept : {&drift_series_, &performance_series_}) {
+    for (auto it = kept->begin(); it != kept->end();) {
+      if (keep.count(it->first) > 0) {
+        ++it;
+        continue;
+      }
+      for (const auto& [family, gauge] : it->second) family->Remove(gauge);
+      it = kept->erase(it);
+    }
+  }
 }
 
 void MonitorMetrics::AddColumn(const v1::FeatureDrift& column,

@@ -62,6 +62,10 @@ class MonitorMetrics {
   // prediction volume. A newer report replaces the older one's values.
   void PublishDrift(const v1::DriftReport& report);
   void PublishPerformance(const v1::PerformanceReport& report);
+  // Removes the report series of every version not in `active` (the versions with predictions
+  // in the evaluation's lookback), so that a model retrained daily does not export one more set
+  // of gauges per feature each day for as long as the monitor runs.
+  void RetainVersions(const std::vector<std::pair<std::string, int64_t>>& active);
   // Alerts firing now for `model` at `severity`.
   void SetAlertsFiring(absl::string_view model, v1::Severity severity, int64_t count);
 

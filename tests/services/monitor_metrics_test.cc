@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "catch2/catch.hpp"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
@@ -154,6 +155,36 @@ TEST_CASE("A newer drift report replaces its version's series; other versions ke
                {"test", "ks"}}) == 0.3);
   CHECK(Value(registry, "fabrique_monitor_window_predictions",
               {{"model", "fraud"}, {"version", "3"}}) == 7);
+}
+
+TEST_CASE("Versions no longer active lose their report series; active ones keep them") {
+  prometheus::Registry registry;
+  MonitorMetrics metrics(registry);
+  metrics.PublishDrift(Drift(3));
+  metrics.PublishDrift(Drift(4));
+  v1::PerformanceReport performance;
+  performance.mutable_model_version()->set_model("fraud");
+  performance.mutable_model_version()->set_version(3);
+  performance.set_label_coverage(0.5);
+  metrics.PublishPerformance(performance);
+  REQUIRE(Count(registry, "fabrique_monitor_drift_detected") == 8);
+  REQUIRE(Count(registry, "fabrique_monitor_label_coverage") == 1);
+
+  // Version 3 has had no prediction in the lookback; version 4 and another model's have.
+  metrics.RetainVersions({{"fraud", 4}, {"churn", 1}});
+  CHECK(Count(registry, "fabrique_monitor_drift_detected") == 4);
+  CHECK(Count(registry, "fabrique_monitor_label_coverage") == 0);
+  CHECK(std::isnan(Value(registry, "fabrique_monitor_window_predictions",
+                         {{"model", "fraud"}, {"version", "3"}})));
+  CHECK(Value(registry, "fabrique_monitor_window_predictions",
+              {{"model", "fraud"}, {"version", "4"}}) == 1200);
+  // A version reported again after it was dropped exports again.
+  metrics.PublishDrift(Drift(3));
+  CHECK(Count(registry, "fabrique_monitor_drift_detected") == 8);
+  metrics.RetainVersions({});
+  CHECK(Count(registry, "fabrique_monitor_drift_detected") == 0);
+  const std::string exposition = prometheus::TextSerializer().Serialize(registry.Collect());
+  CHECK_FALSE(absl::StrContains(exposition, "version=\"4\""));
 }
 
 v1::Metric Live(const std::string& name, double value, bool higher_is_better) {

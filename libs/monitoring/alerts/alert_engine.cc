@@ -1,6 +1,7 @@
 #include "libs/monitoring/alerts/alert_engine.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -129,6 +130,22 @@ absl::StatusOr<EvaluationRound> AlertEngine::RunRound(bool force) {
   absl::StatusOr<std::vector<ActiveVersion>> active =
       options_.windows->ActiveVersions(now - options_.lookback, now);
   if (!active.ok()) return active.status();
+  {
+    // Versions gone quiet are forgotten: a restart of their traffic evaluates them at once.
+    std::set<std::string> keys;
+    for (const ActiveVersion& version : *active) {
+      round.active.emplace_back(version.model, version.version);
+      keys.insert(absl::StrCat(version.model, std::string(1, '\0'), version.version));
+    }
+    absl::MutexLock lock(&mu_);
+    for (auto it = last_evaluated_.begin(); it != last_evaluated_.end();) {
+      if (keys.count(it->first) == 0) {
+        last_evaluated_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
   for (const ActiveVersion& version : *active) {
     absl::StatusOr<v1::MonitoringPolicy> policy = options_.policies->Get(version.model);
     if (!policy.ok()) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -66,6 +67,8 @@ struct EvaluationRound {
   std::vector<VersionEvaluation> versions;
   std::vector<v1::Job> retried_jobs;  // Kept retrain requests the tower accepted now.
   std::vector<std::string> models;    // Models evaluated, each once.
+  // Every version with predictions in the lookback, evaluated this round or not.
+  std::vector<std::pair<std::string, int64_t>> active;
 };
 
 class AlertEngine {

@@ -191,5 +191,32 @@ TEST_CASE("Alerts list newest first, filtered and paged", "[alerts][lifecycle]")
   CHECK(all.front().severity() == kCritical);
 }
 
+TEST_CASE("A round names every active version; one gone quiet is evaluated at once on return",
+          "[alerts][lifecycle]") {
+  AlertsHarness h;
+  h.reports.SetDrift(DriftWith({{"amount", kOk}}));
+  using Versions = std::vector<std::pair<std::string, int64_t>>;
+  h.windows.Set({Active("fraud", 3, kStart), Active("fraud", 4, kStart)});
+  absl::StatusOr<EvaluationRound> round = h.engine->RunRound(true);
+  REQUIRE(round.ok());
+  CHECK(round->versions.size() == 2);
+  CHECK(round->active == Versions{{"fraud", 3}, {"fraud", 4}});
+
+  // Within the interval: nothing evaluated, both still active.
+  h.clock.Advance(absl::Minutes(1));
+  round = h.engine->RunRound();
+  CHECK(round->versions.empty());
+  CHECK(round->active == Versions{{"fraud", 3}, {"fraud", 4}});
+
+  // Version 3 goes quiet, then comes back before the interval: it is evaluated at once.
+  h.windows.Set({Active("fraud", 4, kStart)});
+  round = h.engine->RunRound();
+  CHECK(round->active == Versions{{"fraud", 4}});
+  h.windows.Set({Active("fraud", 3, kStart), Active("fraud", 4, kStart)});
+  round = h.engine->RunRound();
+  REQUIRE(round->versions.size() == 1);
+  CHECK(round->versions[0].version == 3);
+}
+
 }  // namespace
 }  // namespace fabrique::monitoring
