@@ -78,6 +78,7 @@ struct SoakFlags {
   int ingest_rows = 10;
   bool insecure = false;
   bool small = false;
+  bool swaps = true;
   std::string data_dir = "/tmp/fabrique_soak";
   std::string trace;
   std::vector<double> offered;  // Calls/s of lookup, predict, ingest; empty = --load x capacity.
@@ -98,6 +99,9 @@ SoakFlags ParseFlags(int argc, char** argv) {
   set.Add("ingest_rows", &flags.ingest_rows, "Rows per Ingest call");
   set.Add("insecure", &flags.insecure, "Serve everything in plaintext without tokens");
   set.Add("small", &flags.small, "3 minutes of 6 s, for the checks only");
+  set.Add("swaps", &flags.swaps,
+          "Register a new version and move the production alias to it once a minute; false "
+          "serves one version all run, which tells memory kept per version from the rest");
   set.Add("data_dir", &flags.data_dir, "Scratch directory (removed at the end unless --trace)");
   set.Add("trace", &flags.trace, "File for a per-second trace of the steady load; \"\" = none");
   std::string offered;
@@ -251,11 +255,13 @@ int Main(int argc, char** argv) {
   }
 
   if (flags.offered.empty()) {
-    std::printf("\nSoak: %d minutes of %s at %.0f%% of capacity; one swap a minute\n",
-                flags.minutes, absl::FormatDuration(flags.minute).c_str(), 100 * flags.load);
+    std::printf("\nSoak: %d minutes of %s at %.0f%% of capacity; %s\n", flags.minutes,
+                absl::FormatDuration(flags.minute).c_str(), 100 * flags.load,
+                flags.swaps ? "one swap a minute" : "no swap (--swaps=false)");
   } else {
-    std::printf("\nSoak: %d minutes of %s at the rates of --offered; one swap a minute\n",
-                flags.minutes, absl::FormatDuration(flags.minute).c_str());
+    std::printf("\nSoak: %d minutes of %s at the rates of --offered; %s\n", flags.minutes,
+                absl::FormatDuration(flags.minute).c_str(),
+                flags.swaps ? "one swap a minute" : "no swap (--swaps=false)");
   }
   auto trace = std::make_unique<SoakTrace>(flags.trace, &logs);
   std::vector<std::unique_ptr<OpenLoop>> loads;
@@ -270,7 +276,7 @@ int Main(int argc, char** argv) {
                        absl::ToChronoNanoseconds(flags.minute * minutes));
   };
   std::thread swapper([&] {
-    for (int k = 1; k <= flags.minutes; ++k) {
+    for (int k = 1; flags.swaps && k <= flags.minutes; ++k) {
       std::this_thread::sleep_until(at(k - 0.5));
       Swap(k, swaps[k - 1], *factory, calls, flags.minute / 2, logs["swap"]);
     }
