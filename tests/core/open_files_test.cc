@@ -1,26 +1,12 @@
 #include "libs/core/open_files.h"
 
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "catch2/catch.hpp"
+#include "tests/util/child_exit.h"
 
 namespace fabrique::core {
 namespace {
-
-// Runs `body` in a forked child, whose limits the test may change freely, and returns its exit
-// code (0: every expectation held; another value names the first that did not).
-template <typename Body>
-int InChild(Body body) {
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) _exit(body());
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  return WEXITSTATUS(status);
-}
 
 TEST_CASE("RaiseOpenFileLimit lifts the soft limit to the hard one", "[open_files]") {
   rlimit limit{};
@@ -30,7 +16,7 @@ TEST_CASE("RaiseOpenFileLimit lifts the soft limit to the hard one", "[open_file
     return;
   }
   // A soft limit of 128 under a hard one of 512, as a container runtime may start a process.
-  const int code = InChild([] {
+  const int code = testing::ExitCodeInChild([] {
     const rlimit lowered{128, 512};
     if (setrlimit(RLIMIT_NOFILE, &lowered) != 0) return 10;
     if (OpenFileLimit() != 128) return 11;

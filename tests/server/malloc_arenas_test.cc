@@ -2,8 +2,6 @@
 // binary, so that no other test has made arenas before the cap.
 
 #include <stdio.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -13,6 +11,7 @@
 
 #include "catch2/catch.hpp"
 #include "libs/server/memory_return.h"
+#include "tests/util/child_exit.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -59,13 +58,7 @@ int ArenasAfterEightThreads() {
 TEST_CASE("LimitArenas caps the arenas that threads get") {
   // Without the cap (in a child, while this process still has one thread), eight threads get
   // arenas of their own.
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) _exit(ArenasAfterEightThreads());
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) >= 5);
+  CHECK(testing::ExitCodeInChild(ArenasAfterEightThreads) >= 5);
 
   REQUIRE(MemoryReturn::LimitArenas(2).ok());
   CHECK(ArenasAfterEightThreads() <= 2);
