@@ -1,7 +1,5 @@
 // How many SST files a Store holds open (StoreOptions::max_open_files).
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <memory>
 #include <string>

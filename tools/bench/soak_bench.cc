@@ -159,7 +159,9 @@ std::vector<std::string> PrepareModel(const SoakFlags& flags, SoakFactory& facto
   const std::string modules = flags.data_dir + "/modules";
   std::filesystem::create_directories(modules);
   std::vector<std::string> later;
-  for (int version = 1; version <= flags.minutes + 1; ++version) {
+  // Without swaps one version serves the whole run.
+  const int versions = flags.swaps ? flags.minutes + 1 : 1;
+  for (int version = 1; version <= versions; ++version) {
     const std::string path = absl::StrCat(modules, "/v", version, ".pt");
     CheckOk(WriteModule(shape, 100 + version, path), "building a module");
     auto local = (*in_process)->Load(path, PlainSignature(shape), 32);
@@ -254,14 +256,13 @@ int Main(int argc, char** argv) {
     }
   }
 
+  const char* swap_note = flags.swaps ? "one swap a minute" : "no swap (--swaps=false)";
   if (flags.offered.empty()) {
     std::printf("\nSoak: %d minutes of %s at %.0f%% of capacity; %s\n", flags.minutes,
-                absl::FormatDuration(flags.minute).c_str(), 100 * flags.load,
-                flags.swaps ? "one swap a minute" : "no swap (--swaps=false)");
+                absl::FormatDuration(flags.minute).c_str(), 100 * flags.load, swap_note);
   } else {
     std::printf("\nSoak: %d minutes of %s at the rates of --offered; %s\n", flags.minutes,
-                absl::FormatDuration(flags.minute).c_str(),
-                flags.swaps ? "one swap a minute" : "no swap (--swaps=false)");
+                absl::FormatDuration(flags.minute).c_str(), swap_note);
   }
   auto trace = std::make_unique<SoakTrace>(flags.trace, &logs);
   std::vector<std::unique_ptr<OpenLoop>> loads;
@@ -283,12 +284,12 @@ int Main(int argc, char** argv) {
   });
   SoakReport report({"lookup", "predict", "ingest", "swap"}, {"swap"});
   for (int m = 1; m <= flags.minutes; ++m) {
-    // Memory is sampled every twelfth of a minute (5 s), for the minute's peak.
-    std::map<std::string, ProcessFigures> peaks;
+    // Memory is sampled every twelfth of a minute (5 s), for the minute's peak and floor.
+    std::map<std::string, ProcessFigures> sampled;
     for (int sample = 1; sample < kRssSamples; ++sample) {
       std::this_thread::sleep_until(at(m - 1 + static_cast<double>(sample) / kRssSamples));
       for (const auto& [name, service] : factory->Services()) {
-        FoldSample(ReadProcessFigures(*service), &peaks[name]);
+        FoldSample(ReadProcessFigures(*service), &sampled[name]);
       }
     }
     std::this_thread::sleep_until(at(m));
@@ -297,10 +298,10 @@ int Main(int argc, char** argv) {
     std::map<std::string, ProcessFigures> services;
     for (const auto& [name, service] : factory->Services()) {
       ProcessFigures figures = ReadProcessFigures(*service);
-      ProcessFigures& sampled = peaks[name];
-      FoldSample(figures, &sampled);
-      figures.peak_rss_mib = sampled.peak_rss_mib;
-      figures.floor_uncapped_mib = sampled.floor_uncapped_mib;
+      ProcessFigures& minute_figures = sampled[name];
+      FoldSample(figures, &minute_figures);
+      figures.peak_rss_mib = minute_figures.peak_rss_mib;
+      figures.floor_uncapped_mib = minute_figures.floor_uncapped_mib;
       services[name] = figures;
     }
     report.AddMinute(std::move(minute), std::move(services));
